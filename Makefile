@@ -1,0 +1,58 @@
+# motcua: two commands on a fresh Debian 12 / Ubuntu machine with Python 3.11.
+#   make demo   installs what is missing (apt, .venv, the package) and runs the demo
+#   make test   the same installs plus test dependencies, then the whole suite
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+# Debian packages: broker, barcode library, voice, fonts that cover Vietnamese, serial ptys, headless screens.
+APT_RUNTIME := mosquitto mosquitto-clients libzbar0 espeak-ng sox fonts-noto-core fonts-dejavu-core socat libmtdev1
+APT_TEST := xvfb xauth chromium
+SUDO := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
+DURATION ?= 60
+
+.PHONY: demo test deps test-deps apt apt-test venv bench lint clean
+
+demo: deps
+	$(VENV)/bin/motcua demo --duration $(DURATION)
+
+test: test-deps
+	$(PY) -m pytest -q
+
+deps: apt venv $(VENV)/.deps-runtime
+test-deps: apt apt-test venv $(VENV)/.deps-test
+
+apt:
+	@missing=""; for p in $(APT_RUNTIME); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then echo "installing:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y --no-install-recommends $$missing; fi
+
+apt-test:
+	@missing=""; for p in $(APT_TEST); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then echo "installing:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y --no-install-recommends $$missing; fi
+
+venv: $(PY)
+$(PY):
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "motcua needs Python 3.11+"'
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q -U pip
+
+$(VENV)/.deps-runtime: pyproject.toml | $(PY)
+	$(PIP) install -q -e '.[hub,kiosk,bridge]'
+	touch $@
+
+$(VENV)/.deps-test: pyproject.toml | $(PY)
+	$(PIP) install -q -e '.[hub,kiosk,bridge,dev]'
+	touch $(VENV)/.deps-runtime $@
+
+bench: deps
+	$(PY) bench/hub.py
+
+lint: test-deps
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy contracts queue_server/domain firmware_bridge/protocol
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache var test-artifacts

@@ -1,0 +1,94 @@
+"""Stable error codes shared by the hub, its HTTP API and every client; UIs translate codes, never messages.
+
+A code never changes meaning once released. The hub answers errors as ``{"error": {"code", "message"}}``.
+"""
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ErrorCode(StrEnum):
+    # input
+    BAD_REQUEST = "bad_request"            # malformed JSON or a missing/invalid field
+    NOT_FOUND = "not_found"
+    METHOD_NOT_ALLOWED = "method_not_allowed"
+    RATE_LIMITED = "rate_limited"
+    # auth
+    UNAUTHENTICATED = "unauthenticated"
+    FORBIDDEN = "forbidden"
+    BAD_CREDENTIALS = "bad_credentials"
+    # queue
+    UNKNOWN_SERVICE = "unknown_service"
+    UNKNOWN_COUNTER = "unknown_counter"
+    UNKNOWN_TICKET = "unknown_ticket"
+    UNKNOWN_PRIORITY = "unknown_priority"
+    SERVICE_CLOSED = "service_closed"      # outside working hours or past the stop-issuing time
+    QUOTA_REACHED = "quota_reached"        # daily quota or number range exhausted
+    NOTHING_TO_CALL = "nothing_to_call"
+    COUNTER_BUSY = "counter_busy"          # the counter still has a ticket in hand
+    COUNTER_IDLE = "counter_idle"          # the action needs a current ticket and there is none
+    COUNTER_NOT_OPEN = "counter_not_open"
+    INVALID_TRANSITION = "invalid_transition"
+    TICKET_TAKEN = "ticket_taken"          # another counter already has it
+    SERVICE_NOT_SERVED = "service_not_served"  # the counter does not serve that ticket's service
+    LEASE_CONFLICT = "lease_conflict"
+    # ratings
+    ALREADY_RATED = "already_rated"
+    RATING_WINDOW_CLOSED = "rating_window_closed"
+    NOTHING_TO_RATE = "nothing_to_rate"
+    # dossiers and integration
+    INVALID_DOSSIER_CODE = "invalid_dossier_code"
+    UNKNOWN_DOSSIER = "unknown_dossier"
+    MAIN_SYSTEM_UNAVAILABLE = "main_system_unavailable"
+    # devices
+    DEVICE_FAULT = "device_fault"
+    PRINTER_OFFLINE = "printer_offline"
+    PAPER_OUT = "paper_out"
+    # config / internal
+    CONFIG_INVALID = "config_invalid"
+    INTERNAL = "internal"
+
+
+# HTTP status for each code; anything not listed is 400 (a client mistake) — 500 is kept for real bugs.
+HTTP_STATUS: dict[ErrorCode, int] = {
+    ErrorCode.NOT_FOUND: 404,
+    ErrorCode.UNKNOWN_SERVICE: 404,
+    ErrorCode.UNKNOWN_COUNTER: 404,
+    ErrorCode.UNKNOWN_TICKET: 404,
+    ErrorCode.UNKNOWN_DOSSIER: 404,
+    ErrorCode.METHOD_NOT_ALLOWED: 405,
+    ErrorCode.UNAUTHENTICATED: 401,
+    ErrorCode.BAD_CREDENTIALS: 401,
+    ErrorCode.FORBIDDEN: 403,
+    ErrorCode.NOTHING_TO_CALL: 409,
+    ErrorCode.COUNTER_BUSY: 409,
+    ErrorCode.COUNTER_IDLE: 409,
+    ErrorCode.COUNTER_NOT_OPEN: 409,
+    ErrorCode.INVALID_TRANSITION: 409,
+    ErrorCode.TICKET_TAKEN: 409,
+    ErrorCode.SERVICE_CLOSED: 409,
+    ErrorCode.QUOTA_REACHED: 409,
+    ErrorCode.LEASE_CONFLICT: 409,
+    ErrorCode.ALREADY_RATED: 409,
+    ErrorCode.RATING_WINDOW_CLOSED: 409,
+    ErrorCode.NOTHING_TO_RATE: 409,
+    ErrorCode.RATE_LIMITED: 429,
+    ErrorCode.MAIN_SYSTEM_UNAVAILABLE: 503,
+    ErrorCode.INTERNAL: 500,
+}
+
+
+class MotcuaError(Exception):
+    """Root of every error that crosses a boundary: carries a stable code and a human message (English)."""
+
+    def __init__(self, code: ErrorCode, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+    @property
+    def http_status(self) -> int:
+        return HTTP_STATUS.get(self.code, 400)
+
+    def to_json(self) -> dict[str, dict[str, str]]:
+        return {"error": {"code": str(self.code), "message": self.message}}

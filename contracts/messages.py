@@ -1,0 +1,260 @@
+"""Payloads on the wire: the event envelope, event types, state snapshots and cmd/reply messages.
+
+Every message is a frozen dataclass with ``to_json()`` / ``from_json()``; ``from_json`` validates and raises
+MessageError with a clear reason, so a bad payload from a device never crashes a process.
+"""
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import asdict, dataclass, field, fields
+from datetime import datetime, timedelta, timezone
+from enum import StrEnum
+from typing import Any
+
+VN_TZ = timezone(timedelta(hours=7), "Asia/Ho_Chi_Minh")
+
+
+class MessageError(ValueError):
+    """A payload that is not valid JSON or does not have the fields the contract requires."""
+
+
+class EventType(StrEnum):
+    TICKET_ISSUED = "ticket.issued"
+    TICKET_CALLED = "ticket.called"
+    TICKET_RECALLED = "ticket.recalled"
+    TICKET_SERVING = "ticket.serving"
+    TICKET_DONE = "ticket.done"
+    TICKET_NO_SHOW = "ticket.no_show"
+    TICKET_REACTIVATED = "ticket.reactivated"
+    TICKET_TRANSFERRED = "ticket.transferred"
+    TICKET_CANCELLED = "ticket.cancelled"
+    COUNTER_OPENED = "counter.opened"
+    COUNTER_PAUSED = "counter.paused"
+    COUNTER_CLOSED = "counter.closed"
+    RATING_SUBMITTED = "rating.submitted"
+    DEVICE_ONLINE = "device.online"
+    DEVICE_OFFLINE = "device.offline"
+    DEVICE_FAULT = "device.fault"
+    DOSSIER_UPDATED = "dossier.updated"
+
+
+def format_at(moment: datetime) -> str:
+    """ISO 8601 in Vietnam time with an explicit +07:00 offset, to the second (no microseconds on the wire)."""
+    if moment.tzinfo is None:
+        raise MessageError("timestamps must be timezone-aware")
+    return moment.astimezone(VN_TZ).replace(microsecond=0).isoformat()
+
+
+def parse_at(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except (TypeError, ValueError) as err:
+        raise MessageError(f"at: {text!r} is not an ISO 8601 timestamp") from err
+    if moment.tzinfo is None:
+        raise MessageError(f"at: {text!r} has no UTC offset")
+    return moment
+
+
+def _loads(raw: str | bytes) -> dict[str, Any]:
+    try:
+        obj = json.loads(raw)
+    except (TypeError, ValueError, UnicodeDecodeError) as err:
+        raise MessageError(f"not valid JSON: {err}") from err
+    if not isinstance(obj, dict):
+        raise MessageError("expected a JSON object")
+    return obj
+
+
+def _require(obj: dict[str, Any], name: str, kind: type | tuple[type, ...]) -> Any:
+    if name not in obj:
+        raise MessageError(f"{name}: missing")
+    value = obj[name]
+    # bool is an int in Python; a seq of `true` is still wrong.
+    if isinstance(value, bool) and bool not in (kind if isinstance(kind, tuple) else (kind,)):
+        raise MessageError(f"{name}: expected {getattr(kind, '__name__', kind)}, got a boolean")
+    if not isinstance(value, kind):
+        raise MessageError(f"{name}: expected {getattr(kind, '__name__', kind)}, got {type(value).__name__}")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """One stored state change: stored first, then published on ``event/<type>`` and pushed to the main system."""
+
+    id: str
+    seq: int
+    type: str
+    center: str
+    at: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+    @staticmethod
+    def new(seq: int, type: str, center: str, at: datetime, data: dict[str, Any]) -> Envelope:
+        return Envelope(str(uuid.uuid4()), seq, str(type), center, format_at(at), dict(data))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "seq": self.seq, "type": self.type, "center": self.center, "at": self.at,
+                "data": self.data}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":"))
+
+    @staticmethod
+    def from_dict(obj: dict[str, Any]) -> Envelope:
+        seq = _require(obj, "seq", int)
+        if seq < 1:
+            raise MessageError("seq: must be >= 1")
+        at = _require(obj, "at", str)
+        parse_at(at)
+        return Envelope(
+            id=_require(obj, "id", str),
+            seq=seq,
+            type=_require(obj, "type", str),
+            center=_require(obj, "center", str),
+            at=at,
+            data=_require(obj, "data", dict),
+        )
+
+    @staticmethod
+    def from_json(raw: str | bytes) -> Envelope:
+        return Envelope.from_dict(_loads(raw))
+
+
+@dataclass(frozen=True, slots=True)
+class CallInfo:
+    """One call as a display shows it: ``A023`` → counter ``5``."""
+
+    ticket_id: str
+    number: str
+    service: str
+    counter: str
+    counter_name: str
+    at: str
+    recall: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class CallsSnapshot:
+    """Retained on ``state/calls``: newest first."""
+
+    seq: int
+    calls: tuple[CallInfo, ...]
+
+    def to_json(self) -> str:
+        return json.dumps({"seq": self.seq, "calls": [asdict(c) for c in self.calls]}, ensure_ascii=False)
+
+    @staticmethod
+    def from_json(raw: str | bytes) -> CallsSnapshot:
+        obj = _loads(raw)
+        calls = _require(obj, "calls", list)
+        try:
+            parsed = tuple(CallInfo(**c) for c in calls)
+        except TypeError as err:
+            raise MessageError(f"calls: {err}") from err
+        return CallsSnapshot(_require(obj, "seq", int), parsed)
+
+
+@dataclass(frozen=True, slots=True)
+class CounterState:
+    """Retained on ``state/counters/<id>``. ``status`` is open / paused / closed."""
+
+    seq: int
+    counter: str
+    name: str
+    status: str
+    pause_reason: str | None = None
+    staff: str | None = None
+    current_ticket: str | None = None       # display number, e.g. "A023"
+    current_ticket_id: str | None = None
+    current_status: str | None = None       # called / serving
+    since: str | None = None
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False)
+
+    @staticmethod
+    def from_json(raw: str | bytes) -> CounterState:
+        obj = _loads(raw)
+        _require(obj, "counter", str)
+        _require(obj, "status", str)
+        names = {f.name for f in fields(CounterState)}
+        return CounterState(**{k: v for k, v in obj.items() if k in names})
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceState:
+    """Retained on ``state/services/<code>``."""
+
+    seq: int
+    service: str
+    name: str
+    waiting: int
+    estimated_wait_min: int
+    last_called: str | None = None
+    accepting: bool = True
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False)
+
+    @staticmethod
+    def from_json(raw: str | bytes) -> ServiceState:
+        obj = _loads(raw)
+        _require(obj, "service", str)
+        _require(obj, "waiting", int)
+        names = {f.name for f in fields(ServiceState)}
+        return ServiceState(**{k: v for k, v in obj.items() if k in names})
+
+
+@dataclass(frozen=True, slots=True)
+class CommandRequest:
+    """On ``cmd/<command>``: ``args`` are the command's arguments, ``reply_to`` a correlation id."""
+
+    command: str
+    correlation_id: str
+    args: dict[str, Any] = field(default_factory=dict)
+    source: str = ""          # device or tool id, for the log
+
+    def to_json(self) -> str:
+        return json.dumps({"command": self.command, "correlation_id": self.correlation_id, "args": self.args,
+                           "source": self.source}, ensure_ascii=False)
+
+    @staticmethod
+    def from_json(raw: str | bytes) -> CommandRequest:
+        obj = _loads(raw)
+        return CommandRequest(
+            command=_require(obj, "command", str),
+            correlation_id=_require(obj, "correlation_id", str),
+            args=obj.get("args") if isinstance(obj.get("args"), dict) else {},
+            source=obj.get("source") if isinstance(obj.get("source"), str) else "",
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class CommandReply:
+    """On ``reply/<command>``: ``ok`` with ``result``, or an ``error`` {code, message}."""
+
+    command: str
+    correlation_id: str
+    ok: bool
+    result: dict[str, Any] | None = None
+    error: dict[str, str] | None = None
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False)
+
+    @staticmethod
+    def from_json(raw: str | bytes) -> CommandReply:
+        obj = _loads(raw)
+        return CommandReply(
+            command=_require(obj, "command", str),
+            correlation_id=_require(obj, "correlation_id", str),
+            ok=_require(obj, "ok", bool),
+            result=obj.get("result"),
+            error=obj.get("error"),
+        )
+
+
+class Availability(StrEnum):
+    ONLINE = "online"
+    OFFLINE = "offline"

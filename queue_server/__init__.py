@@ -1,0 +1,1 @@
+"""The hub: queue domain core, event store, HTTP API, MQTT adapter and CLI."""

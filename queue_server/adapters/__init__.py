@@ -1,0 +1,1 @@
+"""Adapters at the edges: SQLite store, MQTT, outbox, main-system client."""

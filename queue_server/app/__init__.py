@@ -1,0 +1,1 @@
+"""Use cases and ports: the imperative shell around the pure domain."""

@@ -1,0 +1,148 @@
+"""Queue domain values: center definition (services, counters, priorities, policy, rules) and tickets.
+
+Pure: no I/O, no clock reads. Times are passed in as timezone-aware datetimes by the caller.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from enum import StrEnum
+from typing import NewType
+
+TicketId = NewType("TicketId", str)
+CounterId = NewType("CounterId", str)
+ServiceCode = NewType("ServiceCode", str)
+
+
+class TicketStatus(StrEnum):
+    ISSUED = "issued"
+    CALLED = "called"
+    SERVING = "serving"
+    DONE = "done"
+    NO_SHOW = "no_show"
+    TRANSFERRED = "transferred"
+    CANCELLED = "cancelled"
+
+
+class CounterStatus(StrEnum):
+    OPEN = "open"
+    PAUSED = "paused"
+    CLOSED = "closed"
+
+
+class PolicyKind(StrEnum):
+    STRICT = "strict"            # every priority ticket before any normal one
+    INTERLEAVE = "interleave"    # one priority ticket after N normal ones
+    WEIGHTED = "weighted"        # by waiting time, priority tickets credited extra minutes
+
+
+@dataclass(frozen=True, slots=True)
+class TicketNumber:
+    prefix: str
+    number: int
+
+    @property
+    def display(self) -> str:
+        """``TicketNumber("A", 23).display == "A023"``; four digits once the number passes 999."""
+        return f"{self.prefix}{self.number:03d}"
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceDef:
+    """A lĩnh vực a citizen queues for."""
+
+    code: ServiceCode
+    name: str
+    name_en: str
+    prefix: str
+    number_start: int = 1
+    number_end: int = 999
+    daily_quota: int | None = None              # None = limited only by the number range
+    stop_issuing_before_close_min: int = 30     # no new tickets this long before the last session ends
+    avg_service_min: float = 10.0               # prior for the estimate until today's data exists
+
+
+@dataclass(frozen=True, slots=True)
+class CounterDef:
+    """A quầy; ``services`` in order of preference (first = its main work)."""
+
+    id: CounterId
+    name: str
+    services: tuple[ServiceCode, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PriorityCategory:
+    code: str
+    label: str
+    label_en: str
+    legal_basis: str
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyDef:
+    kind: PolicyKind = PolicyKind.STRICT
+    interleave_normal: int = 3          # INTERLEAVE: one priority ticket after this many normal ones
+    priority_bonus_min: float = 15.0    # WEIGHTED: minutes of waiting credited to a priority ticket
+
+
+@dataclass(frozen=True, slots=True)
+class TicketRules:
+    recalls_before_no_show: int = 2     # recalls needed before staff may mark a no-show
+    recall_delay_s: int = 30            # minimum seconds between two calls of the same ticket
+    max_reactivations: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class WorkingSession:
+    start: time
+    end: time
+
+
+@dataclass(frozen=True, slots=True)
+class CenterDef:
+    """Everything about one center the queue rules need (built from config, never from code constants)."""
+
+    id: str
+    name: str
+    name_en: str
+    services: tuple[ServiceDef, ...]
+    counters: tuple[CounterDef, ...]
+    priorities: tuple[PriorityCategory, ...] = ()
+    policy: PolicyDef = field(default_factory=PolicyDef)
+    rules: TicketRules = field(default_factory=TicketRules)
+    # weekday (0 = Monday) -> sessions; days missing are closed
+    sessions: dict[int, tuple[WorkingSession, ...]] = field(default_factory=dict)
+
+    def service(self, code: str) -> ServiceDef | None:
+        return next((s for s in self.services if s.code == code), None)
+
+    def counter(self, counter_id: str) -> CounterDef | None:
+        return next((c for c in self.counters if c.id == counter_id), None)
+
+    def priority(self, code: str) -> PriorityCategory | None:
+        return next((p for p in self.priorities if p.code == code), None)
+
+
+@dataclass(frozen=True, slots=True)
+class Ticket:
+    """One số thứ tự for one working day. Immutable: transitions return a new Ticket."""
+
+    id: TicketId
+    day: date
+    service: ServiceCode            # the queue it is in now (changes on transfer)
+    origin_service: ServiceCode     # the service it was issued for (its prefix)
+    number: TicketNumber
+    status: TicketStatus
+    issued_at: datetime
+    priority: str | None = None
+    queued_at: datetime | None = None   # when it (re)joined its current queue; FIFO key
+    called_at: datetime | None = None
+    serving_at: datetime | None = None
+    done_at: datetime | None = None
+    counter: CounterId | None = None
+    target_counter: CounterId | None = None   # a transfer to a specific counter
+    recalls: int = 0
+    reactivations: int = 0
+    printed: bool | None = None
+    kiosk: str | None = None

@@ -1,0 +1,1 @@
+"""Flask application factory and one blueprint per audience."""
