@@ -32,7 +32,7 @@ MAX_INPUT = 4096  # a scanned payload longer than this is not a receipt; refuse 
 _DASHES = dict.fromkeys(map(ord, "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\uff0d\u00ad"), "-")
 _DOTS = dict.fromkeys(map(ord, "\u3002\uff0e\u2024"), ".")
 
-_GROUP = re.compile(r"^[A-Z0-9]{1,%d}$" % MAX_GROUP_LEN)
+_GROUP = re.compile(r"^[A-Z0-9]{1,8}$")  # 8 == MAX_GROUP_LEN
 # Candidate for find_dossier_code: dotted agency, dash, 6 digits, dash, digits; spaces tolerated around separators.
 _CANDIDATE = re.compile(
     r"(?<![A-Za-z0-9.])"
