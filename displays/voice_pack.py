@@ -1,0 +1,201 @@
+"""Voice packs: the short clips announcements are assembled from, generated with espeak-ng or recorded.
+
+``python -m displays.voice_pack build DIR`` synthesises every clip (espeak-ng ``-v vi``, chime with sox) at
+install time; ``python -m displays.voice_pack check DIR`` lists the clips a recorded pack lacks. A recorded pack
+is a folder of ``<clip>.wav`` files with the same names (see ``list``); clips it lacks fall back to the
+generated pack. Nothing here runs at call time except reading files and joining wavs for hub-side playback.
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import wave
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from displays.announcements import ALL_CLIPS, CHIME, clip_texts
+
+CLIP_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+RATE = 22050          # espeak-ng's native rate; every clip is normalised to it so wavs join without resampling
+MANIFEST = "manifest.json"
+
+
+class VoicePackError(Exception):
+    """A missing tool, a clip that could not be made, or a clip name that is not one of ours."""
+
+
+def valid_clip_name(name: str) -> bool:
+    return bool(CLIP_NAME.match(name or ""))
+
+
+@dataclass(frozen=True, slots=True)
+class VoicePack:
+    """Clip lookup over folders in order: a recorded pack first (if any), then the generated one."""
+
+    folders: tuple[Path, ...]
+
+    @staticmethod
+    def from_dirs(*dirs: str | Path | None) -> VoicePack:
+        return VoicePack(tuple(Path(d) for d in dirs if d))
+
+    def path(self, clip: str) -> Path | None:
+        """The wav for ``clip``, or None; a name that is not a clip name never reaches the file system."""
+        if not valid_clip_name(clip):
+            return None
+        for folder in self.folders:
+            candidate = folder / f"{clip}.wav"
+            if candidate.is_file():
+                return candidate
+        return None
+
+    def missing(self, clips: Iterable[str] = ALL_CLIPS) -> list[str]:
+        return [clip for clip in clips if self.path(clip) is None]
+
+    def assemble(self, clips: Sequence[str]) -> bytes:
+        """One wav made of ``clips`` in order (for hub-side playback); raises VoicePackError if one is missing."""
+        paths = []
+        for clip in clips:
+            path = self.path(clip)
+            if path is None:
+                raise VoicePackError(f"clip {clip!r} is in no voice pack folder ({', '.join(map(str, self.folders))})")
+            paths.append(path)
+        return join_wavs(paths)
+
+
+def join_wavs(paths: Sequence[Path]) -> bytes:
+    """Concatenate wavs with the same format; a recorded pack in another format is converted with sox first."""
+    out = io.BytesIO()
+    params = None
+    with wave.open(out, "wb") as writer:
+        for path in paths:
+            frames, these = _read_wav(path)
+            key = (these.nchannels, these.sampwidth, these.framerate)
+            if params is None:
+                params = key
+                writer.setnchannels(these.nchannels)
+                writer.setsampwidth(these.sampwidth)
+                writer.setframerate(these.framerate)
+            elif key != params:
+                frames = _convert(path, *params)
+            writer.writeframes(frames)
+        if params is None:
+            writer.setnchannels(1)
+            writer.setsampwidth(2)
+            writer.setframerate(RATE)
+    return out.getvalue()
+
+
+def _read_wav(path: Path) -> tuple[bytes, wave._wave_params]:
+    try:
+        with wave.open(str(path), "rb") as reader:
+            return reader.readframes(reader.getnframes()), reader.getparams()
+    except (wave.Error, EOFError) as err:
+        raise VoicePackError(f"{path}: not a PCM wav ({err})") from err
+
+
+def _convert(path: Path, channels: int, width: int, rate: int) -> bytes:
+    sox = _tool("sox")
+    with tempfile.TemporaryDirectory() as tmp:
+        target = Path(tmp) / "c.wav"
+        _run([sox, str(path), "-r", str(rate), "-c", str(channels), "-b", str(width * 8), str(target)])
+        return _read_wav(target)[0]
+
+
+def _tool(name: str) -> str:
+    found = shutil.which(name)
+    if not found:
+        raise VoicePackError(f"{name} is not installed (the Makefile's apt target installs espeak-ng and sox)")
+    return found
+
+
+def _run(argv: list[str]) -> None:
+    try:
+        subprocess.run(argv, check=True, capture_output=True, timeout=60)
+    except subprocess.CalledProcessError as err:
+        raise VoicePackError(f"{argv[0]} failed: {err.stderr.decode(errors='replace').strip()}") from err
+    except subprocess.TimeoutExpired as err:
+        raise VoicePackError(f"{argv[0]} timed out") from err
+
+
+def build(folder: str | Path, voice: str = "vi", speed: int = 150, force: bool = False) -> list[str]:
+    """Make every clip that is missing in ``folder`` (all of them with ``force``); returns the clips made."""
+    target = Path(folder)
+    target.mkdir(parents=True, exist_ok=True)
+    espeak, sox = _tool("espeak-ng"), _tool("sox")
+    texts = clip_texts()
+    made: list[str] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        raw = Path(tmp) / "raw.wav"
+        for clip in ALL_CLIPS:
+            out = target / f"{clip}.wav"
+            if out.exists() and not force:
+                continue
+            partial = target / f".{clip}.partial.wav"
+            if clip == CHIME:
+                _make_chime(sox, partial, Path(tmp))
+            else:
+                _run([espeak, "-v", voice, "-s", str(speed), "-w", str(raw), texts[clip]])
+                # Trim espeak's lead-in/tail silence so words join tightly, then leave a short even gap.
+                _run([sox, str(raw), "-r", str(RATE), "-c", "1", "-b", "16", str(partial),
+                      "silence", "1", "0.01", "0.5%", "reverse", "silence", "1", "0.01", "0.5%", "reverse",
+                      "pad", "0", "0.06"])
+            partial.replace(out)      # never leave a half-written clip under its real name
+            made.append(clip)
+    manifest = {"voice": f"espeak-ng -v {voice} -s {speed}", "rate": RATE,
+                "clips": {clip: texts.get(clip, "(chime)") for clip in ALL_CLIPS}}
+    (target / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
+    return made
+
+
+def _make_chime(sox: str, out: Path, tmp: Path) -> None:
+    # A two-tone "ding-dong" (E5 then C5) with a soft decay: it is heard over hall noise and is not a siren.
+    ding, dong = tmp / "ding.wav", tmp / "dong.wav"
+    fmt = ["-r", str(RATE), "-c", "1", "-b", "16"]
+    _run([sox, "-n", *fmt, str(ding), "synth", "0.45", "sine", "659.25", "fade", "q", "0.01", "0.45", "0.4",
+          "vol", "0.5"])
+    _run([sox, "-n", *fmt, str(dong), "synth", "0.7", "sine", "523.25", "fade", "q", "0.01", "0.7", "0.65",
+          "vol", "0.5"])
+    _run([sox, str(ding), str(dong), *fmt, str(out), "pad", "0", "0.25"])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m displays.voice_pack", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    b = sub.add_parser("build", help="generate the clips with espeak-ng and sox")
+    b.add_argument("dir")
+    b.add_argument("--voice", default="vi", help="espeak-ng voice (vi, vi-vn-x-central, vi-vn-x-south)")
+    b.add_argument("--speed", type=int, default=150, help="words per minute")
+    b.add_argument("--force", action="store_true", help="remake clips that already exist")
+    c = sub.add_parser("check", help="list clips a (recorded) pack lacks")
+    c.add_argument("dir")
+    sub.add_parser("list", help="print every clip name and what it must say")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "build":
+            made = build(args.dir, voice=args.voice, speed=args.speed, force=args.force)
+            print(f"voice pack {args.dir}: {len(made)} clips made, {len(ALL_CLIPS)} in all")
+        elif args.command == "check":
+            missing = VoicePack.from_dirs(args.dir).missing()
+            for clip in missing:
+                print(f"missing {clip}.wav")
+            print(f"{len(ALL_CLIPS) - len(missing)}/{len(ALL_CLIPS)} clips present")
+            return 1 if missing else 0
+        else:
+            texts = clip_texts()
+            for clip in ALL_CLIPS:
+                print(f"{clip}.wav\t{texts.get(clip, '(chime: a short two-tone sound)')}")
+    except VoicePackError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
