@@ -16,7 +16,7 @@ from displays.vietnamese_numbers import (
 
 pytestmark = pytest.mark.unit
 
-D = "không một hai ba bốn năm sáu bảy tám chín".split()
+D = ["không", "một", "hai", "ba", "bốn", "năm", "sáu", "bảy", "tám", "chín"]
 
 
 def reference(n: int) -> str:
