@@ -1,0 +1,125 @@
+"""What every counter device does on the link: hello, heartbeats, acks, retransmits, duplicate suppression.
+
+Subclasses add their keys and commands. MicroPython subset; all I/O goes through the HAL.
+"""
+from firmware_bridge.firmware import wire
+
+FIRMWARE_VERSION = "motcua-fw 0.1.0"
+HEARTBEAT_MS = 1000
+RETRY_MS = 250
+MAX_TRIES = 6
+DEDUP = 32
+
+ERR_BAD_FRAME, ERR_UNKNOWN_COMMAND, ERR_BAD_COMMAND = 1, 2, 3
+
+
+class Device:
+    KIND = 0
+    KEYS = 0
+
+    def __init__(self, hal, device_id, heartbeat_ms=HEARTBEAT_MS):
+        self.hal = hal
+        self.device_id = device_id
+        self.heartbeat_ms = heartbeat_ms
+        self.decoder = wire.Decoder()
+        self.seq = 0
+        self.pending = {}      # seq -> [wire bytes, sent at ms, tries]
+        self.seen = []         # recently delivered seqs from the bridge
+        self.started = hal.ticks_ms()
+        self.last_heartbeat = self.started
+        self.bad_reported = 0
+        # fault injection (set from the CPython control stream; always off on a Pico)
+        self.silent = False
+        self.drop_next = 0
+
+    # --- link -------------------------------------------------------------------------------------
+    def begin(self):
+        self.hal.write(b"\x00")   # flush whatever half-frame the bridge may hold
+        self.send_hello()
+
+    def send_hello(self):
+        body = wire.pack_str(self.device_id, 32) + wire.pack_str(FIRMWARE_VERSION, 32)
+        body += (self.heartbeat_ms & 0xFFFF).to_bytes(2, "big")
+        self.send(wire.HELLO, body)
+
+    def send(self, mtype, body=b""):
+        seq = self.seq
+        self.seq = (seq + 1) & 0xFF
+        frame = wire.encode(self.KIND, mtype, seq, body)
+        if mtype in wire.RELIABLE:
+            self.pending[seq] = [frame, self.hal.ticks_ms(), 1]
+        self._write(frame)
+        return seq
+
+    def _write(self, frame):
+        if self.silent:
+            return
+        if self.drop_next > 0:
+            self.drop_next -= 1
+            return
+        self.hal.write(frame)
+
+    def step(self):
+        """One pass of the main loop: read, handle, retransmit, heartbeat, poll keys."""
+        data = self.hal.read()
+        if data and not self.silent:
+            for kind, mtype, seq, body in self.decoder.feed(data):
+                self.on_frame(kind, mtype, seq, body)
+            if self.decoder.bad > self.bad_reported:
+                self.bad_reported = self.decoder.bad
+                self.send(wire.ERROR, bytes((ERR_BAD_FRAME,)) + wire.pack_str("bad frames: %d" % self.decoder.bad, 120))
+        now = self.hal.ticks_ms()
+        for seq in list(self.pending):
+            entry = self.pending[seq]
+            if self.hal.ticks_diff(now, entry[1]) >= RETRY_MS:
+                if entry[2] >= MAX_TRIES:
+                    del self.pending[seq]
+                    self.hal.log("gave up on seq %d" % seq)
+                else:
+                    entry[1] = now
+                    entry[2] += 1
+                    self._write(entry[0])
+        if self.hal.ticks_diff(now, self.last_heartbeat) >= self.heartbeat_ms:
+            self.last_heartbeat = now
+            uptime = self.hal.ticks_diff(now, self.started) // 1000
+            self.send(wire.HEARTBEAT, (uptime & 0xFFFFFFFF).to_bytes(4, "big"))
+        for key in self.hal.keys():
+            self.on_key(key)
+        self.poll(now)
+
+    def on_frame(self, kind, mtype, seq, body):
+        if mtype == wire.ACK:
+            self.pending.pop(seq, None)
+            return
+        if mtype not in wire.RELIABLE:
+            return
+        self._write(wire.encode(self.KIND, wire.ACK, seq))
+        if mtype == wire.HELLO:
+            # The bridge (re)opened the port: its seqs restart, and it needs to learn who we are.
+            self.seen = []
+            self.send_hello()
+            return
+        if seq in self.seen:
+            return
+        self.seen.append(seq)
+        if len(self.seen) > DEDUP:
+            self.seen.pop(0)
+        if mtype == wire.COMMAND:
+            error = self.on_command(body)
+            if error:
+                self.send(wire.ERROR, bytes((error[0],)) + wire.pack_str(error[1], 120))
+
+    # --- the device's own behaviour -----------------------------------------------------------------
+    def on_command(self, body):
+        """Handle a COMMAND body; return None, or (error code, detail) to report."""
+        return (ERR_UNKNOWN_COMMAND, "no commands")
+
+    def on_key(self, key):
+        pass
+
+    def poll(self, now):
+        pass
+
+    def press(self, key):
+        """Report a key press to the bridge (key is the 1-based key number)."""
+        self.send(wire.EVENT, bytes((0x01, key)))
