@@ -2,6 +2,7 @@
 
 Subclasses add their keys and commands. MicroPython subset; all I/O goes through the HAL.
 """
+# ruff: noqa: UP031, SIM118  -- MicroPython subset: %-formatting, a HAL keys() method, UnicodeError varies
 from firmware_bridge.firmware import wire
 
 FIRMWARE_VERSION = "motcua-fw 0.1.0"

@@ -1,4 +1,5 @@
 """LED counter display firmware: shows the ticket number called to this counter, blinks on a new call."""
+# ruff: noqa: UP031  -- MicroPython subset: %-formatting, a HAL keys() method, UnicodeError varies
 from firmware_bridge.firmware import wire
 from firmware_bridge.firmware.device import ERR_BAD_COMMAND, ERR_UNKNOWN_COMMAND, Device
 

@@ -1,4 +1,5 @@
 """Rating pad firmware: 3–4 keys with LEDs; lit only while the ticket just served may be rated."""
+# ruff: noqa: UP031  -- MicroPython subset: %-formatting, a HAL keys() method, UnicodeError varies
 from firmware_bridge.firmware import wire
 from firmware_bridge.firmware.device import ERR_BAD_COMMAND, ERR_UNKNOWN_COMMAND, Device
 

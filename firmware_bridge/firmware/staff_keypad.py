@@ -1,4 +1,5 @@
 """Staff keypad firmware: next / recall / no-show / start / complete / transfer / pause keys and a text line."""
+# ruff: noqa: UP031  -- MicroPython subset: %-formatting, a HAL keys() method, UnicodeError varies
 from firmware_bridge.firmware import wire
 from firmware_bridge.firmware.device import ERR_BAD_COMMAND, ERR_UNKNOWN_COMMAND, Device
 

@@ -3,6 +3,7 @@
 Kept byte-for-byte compatible with firmware_bridge.protocol.frames (a unit test checks both ways); it is a
 separate copy because a Pico cannot import the host package and MicroPython has no dataclasses.
 """
+# ruff: noqa: BLE001  -- MicroPython subset: %-formatting, a HAL keys() method, UnicodeError varies
 
 VERSION = 1
 KIND_BRIDGE, KIND_RATING_PAD, KIND_LED_DISPLAY, KIND_STAFF_KEYPAD = 0, 1, 2, 3

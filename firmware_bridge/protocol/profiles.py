@@ -20,7 +20,6 @@ op    command         arguments                                  devices
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Union
 
 from firmware_bridge.protocol.frames import DeviceKind
 from firmware_bridge.protocol.messages import BodyError, pack_str, unpack_str
@@ -78,7 +77,8 @@ class ShowText:
     text: str
 
 
-Command = Union[ShowNumber, ShowPause, ClearDisplay, EnableRating, DisableRating, ThankYou, RatingRefused, ShowText]
+Command = (ShowNumber | ShowPause | ClearDisplay | EnableRating | DisableRating | ThankYou | RatingRefused
+           | ShowText)
 
 
 def encode_command(cmd: Command) -> bytes:
