@@ -1,0 +1,106 @@
+"""HTTP client for the hub's public API (docs/api.md), with short timeouts so a dead hub never freezes a screen.
+
+It must not import queue_server: the kiosk knows the hub only through this API. Errors come out as two kinds:
+``HubUnavailable`` (no answer, or the hub itself failed) — the kiosk switches to offline issuing — and
+``HubError`` (the hub answered with a stable error code) — the presenter translates the code for the citizen.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import quote
+
+import requests
+
+log = logging.getLogger(__name__)
+
+
+class HubUnavailable(Exception):
+    """The hub did not answer in time, refused the connection, or failed with a 5xx that is not a known code."""
+
+
+class HubError(Exception):
+    """The hub answered with ``{"error": {"code", "message"}}``; ``code`` is from contracts/errors.py."""
+
+    def __init__(self, code: str, message: str, status: int) -> None:
+        super().__init__(f"{status} {code}: {message}")
+        self.code = code
+        self.message = message
+        self.status = status
+
+
+class HubClient:
+    """One kiosk's view of the hub. Thread-safe enough for one UI thread plus one background worker."""
+
+    def __init__(self, base_url: str, *, kiosk_id: str = "kiosk-1", device_key: str | None = None,
+                 connect_timeout_s: float = 0.8, read_timeout_s: float = 3.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.kiosk_id = kiosk_id
+        self._timeout = (connect_timeout_s, read_timeout_s)
+        self._session = requests.Session()
+        self._session.headers["Accept"] = "application/json"
+        if device_key:
+            self._session.headers["X-Device-Key"] = device_key
+
+    # --- public endpoints -------------------------------------------------------------------------------
+    def config(self) -> dict[str, Any]:
+        return self._call("GET", "/config")
+
+    def services(self) -> list[dict[str, Any]]:
+        body = self._call("GET", "/services")
+        if isinstance(body, dict):  # tolerate {"services": [...]}
+            body = body.get("services", [])
+        return list(body)
+
+    def issue_ticket(self, service: str, priority: str | None = None) -> dict[str, Any]:
+        payload: dict[str, Any] = {"service": service, "kiosk": self.kiosk_id}
+        if priority:
+            payload["priority"] = priority
+        return self._call("POST", "/tickets", json=payload)
+
+    def report_print(self, ticket_id: str, printed: bool, fault: str | None = None) -> dict[str, Any]:
+        payload: dict[str, Any] = {"printed": printed}
+        if fault:
+            payload["fault"] = fault
+        return self._call("POST", f"/tickets/{quote(ticket_id, safe='')}/print-result", json=payload)
+
+    def ticket(self, ticket_id: str) -> dict[str, Any]:
+        return self._call("GET", f"/tickets/{quote(ticket_id, safe='')}")
+
+    def dossier(self, code: str) -> dict[str, Any]:
+        return self._call("GET", f"/dossiers/{quote(code, safe='')}")
+
+    def health(self) -> dict[str, Any]:
+        return self._call("GET", "/health")
+
+    # --- offline leases ---------------------------------------------------------------------------------
+    def lease(self, service: str, size: int) -> dict[str, Any]:
+        body = self._call("POST", "/leases", json={"kiosk": self.kiosk_id, "service": service, "size": size})
+        return dict(body.get("lease", body))
+
+    def hand_in(self, lease_id: str, tickets: list[dict[str, Any]]) -> dict[str, Any]:
+        return self._call("POST", f"/leases/{quote(str(lease_id), safe='')}/tickets", json={"tickets": tickets})
+
+    # --- plumbing ---------------------------------------------------------------------------------------
+    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        url = f"{self.base_url}/api/v1{path}"
+        try:
+            resp = self._session.request(method, url, timeout=self._timeout, **kwargs)
+        except requests.RequestException as err:
+            log.info("hub unreachable: %s %s: %s", method, path, err)
+            raise HubUnavailable(f"{method} {path}: {err}") from err
+        try:
+            body = resp.json()
+        except ValueError:
+            body = None
+        if resp.status_code < 400:
+            if body is None:
+                raise HubUnavailable(f"{method} {path}: {resp.status_code} without JSON")
+            return body
+        error = body.get("error") if isinstance(body, dict) else None
+        if isinstance(error, dict) and isinstance(error.get("code"), str):
+            raise HubError(error["code"], str(error.get("message", "")), resp.status_code)
+        if resp.status_code >= 500 or resp.status_code == 404 and body is None:
+            # A proxy's error page or a hub that crashed: treat as unreachable so the kiosk keeps working.
+            raise HubUnavailable(f"{method} {path}: HTTP {resp.status_code}")
+        raise HubError("bad_request", f"HTTP {resp.status_code}", resp.status_code)

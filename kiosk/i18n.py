@@ -1,0 +1,163 @@
+"""Every string a citizen reads on the kiosk, Vietnamese first (with its diacritics), English second.
+
+Presenters translate through ``t(key, lang, **values)``; screens never hold text of their own. Error codes from
+contracts/errors.py are translated here too (the hub's English ``message`` is never shown to a citizen).
+"""
+from __future__ import annotations
+
+from typing import Literal
+
+Lang = Literal["vi", "en"]
+LANGS: tuple[Lang, ...] = ("vi", "en")
+
+# key -> (Vietnamese, English). Short, plain sentences: many citizens are elderly and read slowly.
+STRINGS: dict[str, tuple[str, str]] = {
+    # home
+    "home.title": ("Xin kính chào quý vị", "Welcome"),
+    "home.subtitle": ("Quý vị cần làm gì? Xin chạm vào một ô bên dưới.",
+                      "What would you like to do? Please touch one of the boxes below."),
+    "home.take_ticket": ("Lấy số thứ tự", "Take a queue number"),
+    "home.take_ticket.hint": ("Để được gọi vào quầy", "To be called to a counter"),
+    "home.lookup": ("Tra cứu hồ sơ", "Look up a dossier"),
+    "home.lookup.hint": ("Bằng mã số trên phiếu hẹn", "With the code on your receipt"),
+    "home.scan_hint": ("Quý vị có thể đưa mã QR trên phiếu hẹn vào máy quét bất cứ lúc nào.",
+                       "You can hold the QR code of your receipt to the scanner at any time."),
+    "lang.toggle": ("English", "Tiếng Việt"),
+    "nav.back": ("Quay lại", "Back"),
+    "nav.home": ("Về trang đầu", "Start over"),
+    # service grid
+    "services.title": ("Chọn lĩnh vực", "Choose a service"),
+    "services.subtitle": ("Chạm vào lĩnh vực quý vị cần giải quyết.", "Touch the service you need."),
+    "services.waiting": ("Đang chờ: {n} người", "Waiting: {n}"),
+    "services.waiting.none": ("Không có người chờ", "No one waiting"),
+    "services.wait": ("Chờ khoảng {min} phút", "About {min} min wait"),
+    "services.closed": ("Tạm ngừng cấp số", "Not issuing now"),
+    "services.empty": ("Hiện chưa có lĩnh vực nào. Xin hỏi cán bộ hướng dẫn.",
+                       "No services are available. Please ask the staff."),
+    # priority
+    "priority.title": ("Quý vị có thuộc diện ưu tiên không?", "Are you entitled to priority?"),
+    "priority.subtitle": ("Người được ưu tiên sẽ được gọi trước.", "Priority citizens are called first."),
+    "priority.none": ("Không, tôi lấy số thường", "No, a normal number"),
+    # take ticket
+    "ticket.issuing": ("Đang lấy số, xin chờ một chút…", "Getting your number, one moment…"),
+    "ticket.your_number": ("Số thứ tự của quý vị", "Your number"),
+    "ticket.printing": ("Đang in phiếu…", "Printing your ticket…"),
+    "ticket.printed": ("Xin nhận phiếu bên dưới và ngồi chờ gọi số.",
+                       "Please take your ticket below and wait to be called."),
+    "ticket.print_failed": (("Máy in đang gặp sự cố, phiếu chưa được in. Xin ghi nhớ số này hoặc chụp ảnh "
+                            "màn hình, rồi ngồi chờ gọi số."),
+                            ("The printer has a problem and no ticket was printed. Please remember this "
+                            "number or take a photo of the screen, then wait to be called.")),
+    "ticket.service": ("Lĩnh vực: {name}", "Service: {name}"),
+    "ticket.ahead": ("Trước quý vị còn {n} người", "{n} people ahead of you"),
+    "ticket.ahead.none": ("Quý vị sẽ sớm được gọi", "You will be called soon"),
+    "ticket.wait": ("Thời gian chờ dự kiến: khoảng {min} phút", "Estimated wait: about {min} minutes"),
+    "ticket.done": ("Xong", "Done"),
+    # lookup
+    "lookup.title": ("Tra cứu hồ sơ", "Look up a dossier"),
+    "lookup.subtitle": ("Nhập mã số hồ sơ in trên phiếu hẹn, hoặc đưa mã QR vào máy quét.",
+                        "Type the dossier code printed on your receipt, or hold its QR code to the scanner."),
+    "lookup.placeholder": ("Ví dụ: 000.00.12.H38-210212-0001", "Example: 000.00.12.H38-210212-0001"),
+    "lookup.search": ("Tra cứu", "Look up"),
+    "lookup.delete": ("Xóa", "Delete"),
+    "lookup.clear": ("Xóa hết", "Clear"),
+    "lookup.camera": ("Quét mã QR bằng camera", "Scan the QR with the camera"),
+    "lookup.camera.stop": ("Tắt camera", "Stop the camera"),
+    "lookup.camera.hint": ("Đưa mã QR trên phiếu hẹn vào trước camera.",
+                           "Hold the QR code on your receipt in front of the camera."),
+    "lookup.searching": ("Đang tra cứu…", "Looking up…"),
+    "lookup.invalid": (("Mã chưa đúng. Mã hồ sơ gồm chữ, số, dấu chấm và gạch ngang, ví dụ "
+                       "000.00.12.H38-210212-0001. Xin kiểm tra lại."),
+                       ("That code is not complete. A dossier code has letters, digits, dots and dashes, "
+                       "e.g. 000.00.12.H38-210212-0001. Please check it.")),
+    "lookup.scan_unreadable": ("Không đọc được mã vừa quét. Xin thử lại hoặc nhập mã bằng tay.",
+                               "The scanned code could not be read. Please try again or type it."),
+    # result
+    "result.title": ("Kết quả tra cứu", "Lookup result"),
+    "result.code": ("Mã hồ sơ: {code}", "Dossier code: {code}"),
+    "result.status": ("Tình trạng: {status}", "Status: {status}"),
+    "result.applicant": ("Người nộp: {name}", "Applicant: {name}"),
+    "result.received": ("Ngày tiếp nhận: {date}", "Received: {date}"),
+    "result.due": ("Ngày hẹn trả kết quả: {date}", "Appointment date: {date}"),
+    "result.procedure": ("Thủ tục: {name}", "Procedure: {name}"),
+    "result.synced": ("Thông tin cập nhật lúc {at}", "Information as of {at}"),
+    "result.synced.stale": ("Thông tin cập nhật lúc {at} (có thể chưa mới nhất)",
+                            "Information as of {at} (may not be the latest)"),
+    "result.again": ("Tra cứu mã khác", "Look up another code"),
+    "result.ticket": ("Số {number}: {status}", "Number {number}: {status}"),
+    "warning.overdue": ("Hồ sơ đã quá hạn", "The dossier is overdue"),
+    "warning.due_soon": ("Còn dưới một ngày làm việc đến hạn", "Less than one working day left"),
+    "warning.step_overdue": ("Một bước xử lý đã quá hạn", "A processing step is overdue"),
+    "warning.step_due": ("Một bước xử lý đến hạn", "A processing step is due"),
+    "warning.needs_supplement": ("Hồ sơ cần bổ sung giấy tờ", "The dossier needs more documents"),
+    "warning.apology": ("Đã có phiếu xin lỗi và hẹn lại", "An apology with a new date was issued"),
+    # ticket states, for a scanned ticket
+    "status.issued": ("đang chờ gọi", "waiting to be called"),
+    "status.called": ("đang được mời vào quầy {counter}", "called to counter {counter}"),
+    "status.serving": ("đang được phục vụ", "being served"),
+    "status.done": ("đã xong", "finished"),
+    "status.no_show": ("đã qua lượt", "missed"),
+    "status.cancelled": ("đã hủy", "cancelled"),
+    "status.transferred": ("đã chuyển lĩnh vực", "transferred"),
+    # out of hours
+    "closed.title": ("Ngoài giờ cấp số", "Outside ticket hours"),
+    "closed.body": ("Hiện không cấp số thứ tự. Xin quý vị quay lại trong giờ làm việc.",
+                    "Queue numbers are not issued now. Please come back during working hours."),
+    "closed.hours": ("Giờ làm việc: {hours}", "Working hours: {hours}"),
+    "closed.weekdays": ("Thứ Hai đến Thứ Sáu", "Monday to Friday"),
+    "closed.lookup": ("Quý vị vẫn có thể tra cứu hồ sơ.", "You can still look up a dossier."),
+    # errors (by stable code from contracts/errors.py, plus the kiosk's own)
+    "error.hub_down": ("Máy chưa kết nối được hệ thống. Xin quý vị hỏi cán bộ hướng dẫn.",
+                       "The kiosk cannot reach the system. Please ask the staff for help."),
+    "error.no_offline_numbers": ("Máy tạm thời chưa cấp số được. Xin quý vị hỏi cán bộ hướng dẫn.",
+                                 "The kiosk cannot issue numbers right now. Please ask the staff."),
+    "error.unknown_dossier": ("Không tìm thấy hồ sơ có mã {code}. Xin kiểm tra lại mã trên phiếu hẹn.",
+                              "No dossier found with code {code}. Please check the code on your receipt."),
+    "error.invalid_dossier_code": ("Mã chưa đúng. Xin kiểm tra lại mã trên phiếu hẹn.",
+                                   "That code is not valid. Please check the code on your receipt."),
+    "error.rate_limited": ("Quý vị đã tra cứu nhiều lần. Xin chờ một phút rồi thử lại.",
+                           "Too many lookups. Please wait a minute and try again."),
+    "error.main_system_unavailable": ("Hệ thống hồ sơ đang bận, chưa tra cứu được. Xin hỏi cán bộ tại quầy.",
+                                      "The dossier system is busy. Please ask the staff at a counter."),
+    "error.service_closed": ("Lĩnh vực này hiện không cấp số.", "This service is not issuing numbers now."),
+    "error.quota_reached": ("Lĩnh vực này đã hết số trong ngày. Xin hỏi cán bộ hướng dẫn.",
+                            "This service has no numbers left today. Please ask the staff."),
+    "error.unknown_service": ("Lĩnh vực này không còn. Xin chọn lại.",
+                              "This service is no longer available. Please choose again."),
+    "error.generic": ("Có lỗi xảy ra. Xin thử lại hoặc hỏi cán bộ hướng dẫn.",
+                      "Something went wrong. Please try again or ask the staff."),
+    # staff-only status mark (tiny, corner): not a sentence for citizens
+    "mode.online": ("●", "●"),
+    "mode.offline": ("○ {left}", "○ {left}"),
+}
+
+
+def t(key: str, lang: Lang = "vi", **values: object) -> str:
+    """The string for ``key`` in ``lang``; an unknown key shows itself (a visible bug, never a crash)."""
+    pair = STRINGS.get(key)
+    if pair is None:
+        return key
+    text = pair[0] if lang == "vi" else pair[1]
+    return text.format(**values) if values else text
+
+
+def error_text(error_code: str, lang: Lang = "vi", **values: object) -> str:
+    """A citizen sentence for a stable error code; unknown codes fall back to a polite generic one."""
+    key = f"error.{error_code}"
+    if key not in STRINGS:
+        key = "error.generic"
+    try:
+        return t(key, lang, **values)
+    except (KeyError, IndexError):
+        return t("error.generic", lang)
+
+
+def other(lang: Lang) -> Lang:
+    return "en" if lang == "vi" else "vi"
+
+
+def pick(vi: str | None, en: str | None, lang: Lang) -> str:
+    """Choose between a pair of names from the hub (``name`` / ``name_en``); Vietnamese when English is missing."""
+    if lang == "en" and en:
+        return en
+    return vi or en or ""

@@ -1,0 +1,119 @@
+"""What the kiosk knows about the center: services (with live waiting counts), priorities, hours; no I/O here.
+
+Built from the hub's GET /config and GET /services bodies (docs/api.md); kept between fetches so the screens
+have something to show at once, and while the hub is unreachable.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceInfo:
+    code: str
+    name: str
+    name_en: str
+    prefix: str
+    waiting: int | None = None
+    estimated_wait_min: int | None = None
+    accepting: bool = True
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PriorityInfo:
+    code: str
+    label: str
+    label_en: str
+    legal_basis: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Catalog:
+    center_name: str = ""
+    center_name_en: str = ""
+    services: tuple[ServiceInfo, ...] = ()
+    priorities: tuple[PriorityInfo, ...] = ()
+    working_hours: Any = None
+    live: bool = False                      # waiting counts are from the hub just now
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def service(self, code: str) -> ServiceInfo | None:
+        return next((s for s in self.services if s.code == code), None)
+
+    def priority(self, code: str | None) -> PriorityInfo | None:
+        return next((p for p in self.priorities if p.code == code), None)
+
+    @property
+    def all_closed(self) -> bool:
+        """True when the hub says no service is issuing now (outside hours): the out-of-hours screen."""
+        return bool(self.services) and all(not s.accepting for s in self.services) and any(
+            s.reason in (None, "service_closed", "closed", "outside_hours") for s in self.services)
+
+    def with_services(self, services: list[dict[str, Any]]) -> Catalog:
+        """Merge a fresh GET /services body into the catalog (names from /config are kept when missing)."""
+        known = {s.code: s for s in self.services}
+        merged: list[ServiceInfo] = []
+        for raw in services:
+            if not isinstance(raw, dict) or not raw.get("code"):
+                continue
+            old = known.get(str(raw["code"]))
+            merged.append(ServiceInfo(
+                code=str(raw["code"]),
+                name=str(raw.get("name") or (old.name if old else raw["code"])),
+                name_en=str(raw.get("name_en") or (old.name_en if old else "")),
+                prefix=str(raw.get("prefix") or (old.prefix if old else "")),
+                waiting=_int(raw.get("waiting")),
+                estimated_wait_min=_int(raw.get("estimated_wait_min")),
+                accepting=bool(raw.get("accepting", True)),
+                reason=raw.get("reason"),
+            ))
+        return Catalog(self.center_name, self.center_name_en, tuple(merged), self.priorities, self.working_hours,
+                       True, self.extra)
+
+    def stale(self) -> Catalog:
+        """The same catalog with live counts forgotten (hub unreachable): never show old numbers as current."""
+        services = tuple(ServiceInfo(s.code, s.name, s.name_en, s.prefix, None, None, True, None)
+                         for s in self.services)
+        return Catalog(self.center_name, self.center_name_en, services, self.priorities, self.working_hours,
+                       False, self.extra)
+
+    @staticmethod
+    def from_config(config: dict[str, Any]) -> Catalog:
+        center = config.get("center") or {}
+        services = tuple(
+            ServiceInfo(code=str(s["code"]), name=str(s.get("name") or s["code"]), name_en=str(s.get("name_en") or ""),
+                        prefix=str(s.get("prefix") or ""))
+            for s in config.get("services") or [] if isinstance(s, dict) and s.get("code"))
+        priorities = tuple(
+            PriorityInfo(code=str(p["code"]), label=str(p.get("label") or p["code"]),
+                         label_en=str(p.get("label_en") or ""), legal_basis=str(p.get("legal_basis") or ""))
+            for p in config.get("priorities") or [] if isinstance(p, dict) and p.get("code"))
+        return Catalog(str(center.get("name") or ""), str(center.get("name_en") or ""), services, priorities,
+                       config.get("working_hours"), False)
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def format_hours(working_hours: Any) -> str:
+    """A short text of the working sessions, from whatever shape the hub's config gives ("" if unknown).
+
+    Accepted: ``[["07:30","11:30"], ...]``, ``["07:30-11:30", ...]``, ``{"sessions": ...}``,
+    ``[{"start": "07:30", "end": "11:30"}, ...]``.
+    """
+    if isinstance(working_hours, dict):
+        working_hours = working_hours.get("sessions") or working_hours.get("hours")
+    if not isinstance(working_hours, list | tuple):
+        return ""
+    parts: list[str] = []
+    for item in working_hours:
+        if isinstance(item, str):
+            parts.append(item.replace("-", "–"))
+        elif isinstance(item, list | tuple) and len(item) == 2:
+            parts.append(f"{item[0]}–{item[1]}")
+        elif isinstance(item, dict) and "start" in item and "end" in item:
+            parts.append(f"{item['start']}–{item['end']}")
+    return ", ".join(parts)

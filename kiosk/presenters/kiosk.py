@@ -1,0 +1,192 @@
+"""The kiosk's root presenter: which screen is up, the language, idle reset, the tap guard, scans from anywhere.
+
+Holds every decision of the lobby kiosk and no Kivy import, so each flow is tested without a window. Screens
+subscribe with ``kiosk.subscribe(fn)``; after any change ``fn(kiosk)`` is called on the UI thread and the screen
+reads the ``view()`` of its presenter. Background work goes through a Runner; work that finishes after the
+kiosk was reset (the citizen walked away) is dropped by comparing generations.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from kiosk.i18n import Lang, other, t
+
+from .catalog import Catalog
+from .home import ClosedPresenter, HomePresenter
+from .idle import IdlePresenter
+from .lookup import LookupPresenter, ResultPresenter
+from .ports import Desk, InlineRunner, KioskPrinter, LookupHub, Outcome, Runner, monotonic
+from .services import PriorityPresenter, ServiceGridPresenter
+from .ticket import TakeTicketPresenter
+
+log = logging.getLogger(__name__)
+
+SCREENS = ("home", "services", "priority", "ticket", "lookup", "result", "closed")
+
+
+@dataclass(frozen=True, slots=True)
+class KioskBehaviour:
+    """Timings and texts of the kiosk (from kiosk config); defaults suit elderly citizens."""
+
+    idle_timeout_s: float = 60.0          # any screen but home, no touch this long -> back home, all cleared
+    ticket_screen_s: float = 20.0         # the confirmation screen goes home sooner: the citizen has the paper
+    result_screen_s: float = 90.0         # reading a result takes time
+    tap_guard_s: float = 0.6              # after a tap that acts, taps this soon are ignored (double taps)
+    key_repeat_s: float = 0.15            # the same keyboard key this soon again is a double tap
+    public_base_url: str = "http://127.0.0.1:8080"   # the hub as a phone on the LAN reaches it (ticket QR)
+    stale_after_min: int = 60             # dossier info older than this is flagged as maybe not the latest
+    max_code_len: int = 40
+
+
+class TapGuard:
+    """Ignores a second tap that lands too soon: elderly hands double-tap, and the second tap would otherwise
+    hit whatever button appears at the same place on the next screen."""
+
+    def __init__(self, clock: Callable[[], float], window_s: float, key_repeat_s: float) -> None:
+        self._clock = clock
+        self.window_s = window_s
+        self.key_repeat_s = key_repeat_s
+        self._last_action = -1e9
+        self._last_key: tuple[str, float] = ("", -1e9)
+
+    def allow(self) -> bool:
+        now = self._clock()
+        if now - self._last_action < self.window_s:
+            return False
+        self._last_action = now
+        return True
+
+    def allow_key(self, key: str) -> bool:
+        now = self._clock()
+        if now - self._last_action < self.window_s:
+            return False  # the tap that opened the keyboard screen must not type a character
+        last_key, at = self._last_key
+        if key == last_key and now - at < self.key_repeat_s:
+            return False
+        self._last_key = (key, now)
+        return True
+
+    def reset(self) -> None:
+        self._last_key = ("", -1e9)
+
+
+class Kiosk:
+    """Root of the presenter tree; one per kiosk process."""
+
+    def __init__(self, *, hub: LookupHub, desk: Desk, printer: KioskPrinter, runner: Runner | None = None,
+                 clock: Callable[[], float] = monotonic, behaviour: KioskBehaviour | None = None,
+                 catalog: Catalog | None = None) -> None:
+        self.hub = hub
+        self.desk = desk
+        self.printer = printer
+        self.runner: Runner = runner or InlineRunner()
+        self.clock = clock
+        self.behaviour = behaviour or KioskBehaviour()
+        self.catalog = catalog or Catalog()
+        self.lang: Lang = "vi"
+        self.screen = "home"
+        self.generation = 0
+        self.guard = TapGuard(clock, self.behaviour.tap_guard_s, self.behaviour.key_repeat_s)
+        self._subscribers: list[Callable[[Kiosk], None]] = []
+        self.home = HomePresenter(self)
+        self.services = ServiceGridPresenter(self)
+        self.priority = PriorityPresenter(self)
+        self.take = TakeTicketPresenter(self)
+        self.lookup = LookupPresenter(self)
+        self.result = ResultPresenter(self)
+        self.closed = ClosedPresenter(self)
+        self.idle = IdlePresenter(self)
+
+    # --- observers ----------------------------------------------------------------------------------------
+    def subscribe(self, fn: Callable[[Kiosk], None]) -> None:
+        self._subscribers.append(fn)
+
+    def changed(self) -> None:
+        for fn in list(self._subscribers):
+            fn(self)
+
+    # --- navigation ---------------------------------------------------------------------------------------
+    def go(self, screen: str) -> None:
+        if screen not in SCREENS:
+            raise ValueError(f"unknown screen {screen!r}")
+        self.screen = screen
+        self.idle.touch()
+        self.changed()
+
+    def tap(self) -> bool:
+        """Every citizen tap that acts passes here first: counts as activity, and filters double taps."""
+        self.idle.touch()
+        return self.guard.allow()
+
+    def toggle_language(self) -> None:
+        if not self.tap():
+            return
+        self.lang = other(self.lang)
+        self.changed()
+
+    def go_home(self) -> None:
+        if not self.tap():
+            return
+        self.reset()
+
+    def reset(self) -> None:
+        """Back to the start with nothing of the last citizen left: code typed, result, ticket, language."""
+        self.generation += 1
+        self.lang = "vi"
+        self.take.clear()
+        self.lookup.clear()
+        self.result.clear()
+        self.services.clear()
+        self.guard.reset()
+        self.screen = "home"
+        self.idle.touch()
+        self.changed()
+
+    def run(self, work: Callable[[], Any], done: Callable[[Outcome[Any]], None]) -> None:
+        """Background work whose answer is dropped if the kiosk was reset meanwhile."""
+        generation = self.generation
+
+        def guarded(outcome: Outcome[Any]) -> None:
+            if generation != self.generation:
+                log.info("dropping a late answer for a citizen who has left")
+                return
+            done(outcome)
+
+        self.runner.run(work, guarded)
+
+    # --- things that happen on any screen ------------------------------------------------------------------
+    def scanned(self, raw: str, dossier_code: str | None = None, ticket_ref: str | None = None,
+                source: str = "scanner") -> None:
+        """A hardware scanner (or the camera) read something: straight to the lookup result, from any screen."""
+        self.idle.touch()
+        self.lookup.from_scan(raw, dossier_code, ticket_ref, source)
+
+    def tick(self) -> None:
+        """Called about once a second by the app: idle timeout."""
+        self.idle.tick()
+
+    def set_catalog(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+        self.changed()
+
+    def refresh_catalog(self) -> Catalog:
+        """Blocking fetch of /config and /services (worker thread); keeps the old catalog when the hub is down."""
+        from kiosk.hub_client import HubError, HubUnavailable
+        try:
+            base = Catalog.from_config(self.hub.config())
+            catalog = base.with_services(self.hub.services())
+        except (HubUnavailable, HubError) as err:
+            log.info("catalog not refreshed: %s", err)
+            return self.catalog.stale() if self.catalog.live else self.catalog
+        return catalog
+
+    # --- staff-only mark ------------------------------------------------------------------------------------
+    def mode_mark(self) -> str:
+        """A tiny mark in a corner: ● online; ○ and the numbers left when issuing from leases."""
+        if self.desk.mode == "online":
+            return t("mode.online", self.lang)
+        left = sum(self.desk.numbers_left(s.code) for s in self.catalog.services)
+        return t("mode.offline", self.lang, left=left)
