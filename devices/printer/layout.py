@@ -1,0 +1,228 @@
+"""Ticket layout: PrintableTicket → ESC/POS bytes (built with python-escpos' Dummy); reads fonts, opens no device.
+
+Why this shape: a full-raster ticket is ~20 KB (1.5 s+ on a 38,400-baud link, 21 s at 9600). So only the
+Vietnamese lines become raster images (Pillow + Noto Sans, 1-bit, each cropped to its text's ink box); the ASCII
+parts (the big number, the time, English hints) stay native text with the printer's own character sizes, and the
+QR is the printer's native ``GS ( k`` command (~70 bytes instead of ~2.5 KB as an image). A whole Vietnamese
+ticket stays under 6 KB. Printers that really have TCVN-3 at code page 30 can use ``text_mode="tcvn3"``: all text
+native, ~400 bytes (check the model first: cheap CP1258-only printers print '?' for every toned vowel).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from escpos.printer import Dummy
+from PIL import Image, ImageDraw, ImageFont
+
+from devices.printer.model import PrintableTicket
+
+FONT_DIRS = (Path("/usr/share/fonts/truetype/noto"), Path("/usr/share/fonts/truetype/dejavu"))
+FONT_REGULAR = ("NotoSans-Regular.ttf", "DejaVuSans.ttf")
+FONT_BOLD = ("NotoSans-Bold.ttf", "DejaVuSans-Bold.ttf")
+
+ESC = b"\x1b"
+GS = b"\x1d"
+
+# Paper widths in dots at 203 dpi: 58 mm → 384; 80 mm → 576 (Epson TM-T20/T88 in 80 mm mode: 512 or 576).
+PAPER_DOTS = {"58": 384, "80": 576}
+TEXT_MODES = ("raster", "tcvn3")
+_INVERT = bytes(255 - i for i in range(256))
+
+
+class LayoutError(ValueError):
+    """A ticket or layout setting that cannot be printed (bad paper width, missing font, unprintable number)."""
+
+
+@dataclass(frozen=True, slots=True)
+class LayoutConfig:
+    paper_dots: int = 576
+    text_mode: str = "raster"          # "raster" (any printer) or "tcvn3" (printer has TCVN-3 at page 30)
+    margin_dots: int = 8
+    profile: str | None = None         # python-escpos profile name, for tcvn3 code page lookup
+
+    def __post_init__(self) -> None:
+        if self.paper_dots not in (384, 512, 576):
+            raise LayoutError(f"paper_dots: expected 384 (58 mm), 512 or 576 (80 mm), got {self.paper_dots}")
+        if self.text_mode not in TEXT_MODES:
+            raise LayoutError(f"text_mode: expected one of {TEXT_MODES}, got {self.text_mode!r}")
+
+    @property
+    def narrow(self) -> bool:
+        return self.paper_dots <= 384
+
+    @property
+    def max_text_width(self) -> int:
+        return self.paper_dots - 2 * self.margin_dots
+
+
+def _find_font(names: tuple[str, ...]) -> Path:
+    for name in names:
+        for folder in FONT_DIRS:
+            candidate = folder / name
+            if candidate.exists():
+                return candidate
+    raise LayoutError(f"no font covering Vietnamese found ({', '.join(names)}): install fonts-noto-core")
+
+
+@lru_cache(maxsize=32)
+def font(size: int, bold: bool = False) -> ImageFont.FreeTypeFont:
+    return ImageFont.truetype(str(_find_font(FONT_BOLD if bold else FONT_REGULAR)), size)
+
+
+def wrap(text: str, size: int, bold: bool, max_width: int) -> list[str]:
+    """Greedy word wrap by rendered width; a single over-long word is split by characters."""
+    f = font(size, bold)
+    lines: list[str] = []
+    current = ""
+    for word in text.split():
+        trial = f"{current} {word}" if current else word
+        if f.getlength(trial) <= max_width:
+            current = trial
+            continue
+        if current:
+            lines.append(current)
+        current = ""
+        while f.getlength(word) > max_width:
+            cut = len(word)
+            while cut > 1 and f.getlength(word[:cut]) > max_width:
+                cut -= 1
+            lines.append(word[:cut])
+            word = word[cut:]
+        current = word
+    if current:
+        lines.append(current)
+    return lines
+
+
+@lru_cache(maxsize=256)
+def render_line(text: str, size: int, bold: bool = False) -> Image.Image:
+    """One line as a 1-bit image cropped to its ink box (white = 1, black = 0). Also the reference render tests
+    compare the simulator's output with."""
+    f = font(size, bold)
+    left, top, right, bottom = f.getbbox(text)
+    width, height = max(1, right - left), max(1, bottom - top)
+    img = Image.new("1", (width, height), 1)
+    draw = ImageDraw.Draw(img)
+    draw.fontmode = "1"  # no anti-aliasing: crisp dots, and no grey to threshold away
+    draw.text((-left, -top), text, font=f, fill=0)
+    return img
+
+
+def raster_command(img: Image.Image) -> bytes:
+    """``GS v 0`` for a 1-bit image (0 = black in Pillow, 1 = dot in ESC/POS, rows padded to whole bytes).
+
+    Written here rather than through ``Escpos.image()``, which prints a warning to stdout on every call when the
+    profile has no paper width and re-converts the image through its own pipeline.
+    """
+    mono = img if img.mode == "1" else img.convert("1")
+    width_bytes = (mono.width + 7) // 8
+    if mono.width % 8:
+        # Pillow pads rows with 0 bits (black): widen with white first so the padding prints nothing.
+        padded = Image.new("1", (width_bytes * 8, mono.height), 1)
+        padded.paste(mono, (0, 0))
+        mono = padded
+    data = mono.tobytes().translate(_INVERT)
+    return GS + b"v0\x00" + width_bytes.to_bytes(2, "little") + mono.height.to_bytes(2, "little") + data
+
+
+def _is_ascii(text: str) -> bool:
+    return all(32 <= ord(c) < 127 for c in text)
+
+
+def format_wait(ticket: PrintableTicket) -> tuple[str, str]:
+    """(Vietnamese, English) line about the people ahead and the estimated wait."""
+    vi = f"Trước bạn: {ticket.people_ahead} người"
+    en = f"Ahead of you: {ticket.people_ahead}"
+    if ticket.estimated_wait_min is not None:
+        vi += f" · Chờ khoảng {ticket.estimated_wait_min} phút"
+        en += f" - wait about {ticket.estimated_wait_min} min"
+    return vi, en
+
+
+class TicketLayout:
+    """Builds the bytes of one ticket. Stateless apart from font caches, so one instance serves every job."""
+
+    def __init__(self, config: LayoutConfig | None = None) -> None:
+        self.config = config or LayoutConfig()
+
+    def build(self, ticket: PrintableTicket) -> bytes:
+        number = ticket.number.strip()
+        if not number or not _is_ascii(number) or len(number) > 8:
+            raise LayoutError(f"ticket number {ticket.number!r}: expected up to 8 ASCII characters, e.g. A023")
+        if not ticket.tracking_url or not _is_ascii(ticket.tracking_url):
+            raise LayoutError("tracking_url: expected an ASCII URL for the QR code")
+        if self.config.text_mode == "tcvn3":
+            return self._build_tcvn3(ticket, number)
+        return self._build_raster(ticket, number)
+
+    # -- raster mode (any ESC/POS printer) ------------------------------------------------------------------
+    def _vi(self, p: Dummy, text: str, size: int, bold: bool = False) -> None:
+        """A citizen-facing line: native text when it is plain ASCII, else cropped raster lines."""
+        if not text.strip():
+            return
+        for line in wrap(text, size, bold, self.config.max_text_width):
+            p._raw(raster_command(render_line(line, size, bold)))
+            p._raw(ESC + b"J" + bytes([max(2, size // 5)]))  # print and feed a few dots: spacing for 3 bytes
+
+    def _native(self, p: Dummy, text: str, small: bool = True) -> None:
+        # Font B (9x17) for the small English hints: half the height of font A, still legible.
+        p._raw(ESC + b"M" + (b"\x01" if small else b"\x00"))
+        p._raw(text.encode("ascii", "replace") + b"\n")
+        p._raw(ESC + b"M\x00")
+
+    def _build_raster(self, ticket: PrintableTicket, number: str) -> bytes:
+        narrow = self.config.narrow
+        # Pixel sizes: 20 px Noto is about the height of the printer's own font A (12x24 dots).
+        title, body, small = (18, 17, 15) if narrow else (20, 19, 16)
+        p = Dummy()
+        p._raw(ESC + b"@")            # reset: a previous job may have left sizes or alignment set
+        p._raw(ESC + b"a\x01")        # centre everything: raster lines, native text and the QR
+        self._vi(p, ticket.center_name, title, bold=True)
+        self._vi(p, ticket.service_name, body, bold=True)
+        if ticket.priority_label:
+            self._vi(p, f"Ưu tiên: {ticket.priority_label}", body, bold=True)
+        # The number: native characters at 4x4 (3x3 on 58 mm when long) — a few bytes instead of a big image.
+        scale = 3 if narrow and len(number) > 4 else 4
+        p._raw(GS + b"!" + bytes([((scale - 1) << 4) | (scale - 1)]) + ESC + b"E\x01")
+        p._raw(number.encode("ascii") + b"\n")
+        p._raw(GS + b"!\x00" + ESC + b"E\x00")
+        vi_wait, en_wait = format_wait(ticket)
+        self._vi(p, vi_wait, body)
+        self._native(p, en_wait)
+        issued = ticket.issued_at.strftime("%H:%M - %d/%m/%Y")
+        self._native(p, issued, small=False)
+        p.qr(ticket.tracking_url, native=True, size=5 if narrow else 6, ec=1)  # ec=1 → QR_ECLEVEL_M
+        p._raw(b"\n")
+        self._vi(p, "Quét mã để theo dõi lượt của bạn", small)
+        self._native(p, "Scan to follow your turn")
+        for line in ticket.footer_lines:
+            if _is_ascii(line):
+                self._native(p, line)
+            else:
+                self._vi(p, line, small)
+        p.cut()
+        return bytes(p.output)
+
+    # -- text mode, TCVN-3 code page (printers that have it) --------------------------------------------------
+    def _build_tcvn3(self, ticket: PrintableTicket, number: str) -> bytes:
+        # python-escpos' magic encoder selects code page 30 (TCVN-3-1) and encodes the toned vowels itself.
+        p = Dummy(profile=self.config.profile or "default")
+        p._raw(ESC + b"@" + ESC + b"a\x01")
+        p._raw(ESC + b"E\x01")
+        p.text(ticket.center_name.upper() + "\n" + ticket.service_name + "\n")
+        if ticket.priority_label:
+            p.text(f"Ưu tiên: {ticket.priority_label}\n")
+        p._raw(ESC + b"E\x00")
+        p.text("SỐ THỨ TỰ / YOUR NUMBER\n")
+        p._raw(GS + b"!\x33" + ESC + b"E\x01" + number.encode("ascii") + b"\n" + GS + b"!\x00" + ESC + b"E\x00")
+        vi_wait, en_wait = format_wait(ticket)
+        p.text(f"{vi_wait}\n{en_wait}\n")
+        p.text("Giờ lấy số: " + ticket.issued_at.strftime("%H:%M  %d/%m/%Y") + "\n")
+        p.qr(ticket.tracking_url, native=True, size=5 if self.config.narrow else 6, ec=1)
+        p.text("\nQuét mã để theo dõi lượt của bạn\nScan to follow your turn\n")
+        for line in ticket.footer_lines:
+            p.text(line + "\n")
+        p.cut()
+        return bytes(p.output)
