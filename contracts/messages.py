@@ -29,6 +29,8 @@ class EventType(StrEnum):
     TICKET_REACTIVATED = "ticket.reactivated"
     TICKET_TRANSFERRED = "ticket.transferred"
     TICKET_CANCELLED = "ticket.cancelled"
+    TICKET_PRINT_RECORDED = "ticket.print_recorded"   # data.ticket.printed true/false, data.fault
+    LEASE_GRANTED = "lease.granted"                   # a block of numbers reserved for an offline kiosk
     COUNTER_OPENED = "counter.opened"
     COUNTER_PAUSED = "counter.paused"
     COUNTER_CLOSED = "counter.closed"

@@ -146,3 +146,77 @@ class Ticket:
     reactivations: int = 0
     printed: bool | None = None
     kiosk: str | None = None
+    last_called_at: datetime | None = None    # the latest call or recall; recall_delay_s counts from here
+    staff: str | None = None                  # who called it (for ratings and reports)
+    lease_id: str | None = None               # issued offline by a kiosk from this leased block
+    queue_seq: int = 0                        # tie-break for FIFO when two tickets share queued_at
+
+    @property
+    def display(self) -> str:
+        return self.number.display
+
+    @property
+    def waiting_time_s(self) -> float | None:
+        """Waiting time: first call − issue."""
+        return _seconds(self.issued_at, self.called_at)
+
+    @property
+    def walk_time_s(self) -> float | None:
+        """Walk time: start of service − first call."""
+        return _seconds(self.called_at, self.serving_at)
+
+    @property
+    def service_time_s(self) -> float | None:
+        """Service time: done − start of service."""
+        return _seconds(self.serving_at, self.done_at)
+
+
+def _seconds(start: datetime | None, end: datetime | None) -> float | None:
+    if start is None or end is None:
+        return None
+    return (end - start).total_seconds()
+
+
+def ticket_id_for(day: date, service: str, number: int) -> TicketId:
+    """``20261123-ho-tich-23``: stable, unique per day and origin service (a transfer keeps it)."""
+    return TicketId(f"{day:%Y%m%d}-{service}-{number}")
+
+
+@dataclass(frozen=True, slots=True)
+class Counter:
+    """A quầy's live state (CounterDef is its configuration)."""
+
+    id: CounterId
+    status: CounterStatus = CounterStatus.CLOSED
+    pause_reason: str | None = None
+    staff: str | None = None
+    current: TicketId | None = None           # the ticket it holds (called or serving)
+    since: datetime | None = None             # last change of status or of the ticket in hand
+    last_done: TicketId | None = None         # the last ticket it completed (what a rating pad rates)
+
+
+@dataclass(frozen=True, slots=True)
+class Lease:
+    """A block of numbers reserved for one kiosk to issue while offline; the hub never issues them."""
+
+    id: str
+    kiosk: str
+    service: ServiceCode
+    day: date
+    first: int
+    last: int
+    granted_at: datetime
+
+    def __contains__(self, number: object) -> bool:
+        return isinstance(number, int) and self.first <= number <= self.last
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceDay:
+    """Per service per working day: numbering and the interleave streak (both restart each day)."""
+
+    day: date
+    service: ServiceCode
+    next_number: int             # the next number the hub itself may issue
+    issued: int = 0              # tickets issued today (hub and merged offline), for the quota
+    normal_streak: int = 0       # INTERLEAVE: normal tickets called since the last priority one

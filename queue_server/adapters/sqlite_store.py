@@ -1,0 +1,314 @@
+"""The hub's SQLite store: an append-only event log (the source of truth) plus projections of current state.
+
+Every commit writes the events AND the projection rows they change in ONE transaction (WAL,
+``synchronous=FULL``: a commit that returned survives power loss). Schema and migrations go through
+sqlite-utils; the hot write path uses raw sqlite3 because sqlite-utils' per-call overhead halves throughput
+(research/feasibility.md §6). ``rebuild()`` replays the log into fresh projections. Only the QueueService's
+writer thread writes; reads from other threads use their own short-lived read connection.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import threading
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from contracts.messages import VN_TZ, Envelope, EventType, format_at
+from queue_server.app.views import (
+    counter_from_json,
+    counter_to_json,
+    event_from_envelope,
+    lease_from_json,
+    lease_to_json,
+    ticket_from_json,
+    ticket_to_json,
+)
+from queue_server.domain import estimates
+from queue_server.domain.model import (
+    CenterDef,
+    Counter,
+    CounterId,
+    Lease,
+    ServiceCode,
+    ServiceDay,
+    Ticket,
+)
+from queue_server.domain.transitions import HELD, Call, QueueState, evolve
+
+log = logging.getLogger(__name__)
+
+_JSON = {"ensure_ascii": False, "separators": (",", ":")}
+
+
+def _dumps(obj: Any) -> str:
+    return json.dumps(obj, **_JSON)  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------------------------- migrations
+def _m1_initial(db: sqlite_utils.Database) -> None:
+    db["events"].create({"seq": int, "id": str, "type": str, "at": str, "data": str}, pk="seq",
+                        not_null={"id", "type", "at", "data"})
+    db["events"].create_index(["id"], unique=True)
+    db["events"].create_index(["type"])
+    db["tickets"].create({"id": str, "day": str, "service": str, "origin_service": str, "number": int,
+                          "status": str, "priority": str, "counter": str, "issued_at": str, "done_at": str,
+                          "data": str}, pk="id", not_null={"day", "service", "status", "data"})
+    db["tickets"].create_index(["day", "status"])
+    db["counters"].create({"id": str, "status": str, "data": str}, pk="id")
+    db["service_days"].create({"day": str, "service": str, "next_number": int, "issued": int,
+                               "normal_streak": int}, pk=("day", "service"))
+    db["leases"].create({"id": str, "kiosk": str, "service": str, "day": str, "first": int, "last": int,
+                         "granted_at": str}, pk="id")
+
+
+# Ordered; a migration never changes once released, a new one is appended.
+MIGRATIONS: tuple[tuple[int, str, Callable[[sqlite_utils.Database], None]], ...] = (
+    (1, "event log, tickets, counters, service days, leases", _m1_initial),
+)
+
+
+@dataclass(slots=True)
+class Projections:
+    """Rows to upsert, keyed so that a later value in the same batch replaces an earlier one."""
+
+    tickets: dict[str, Ticket] = field(default_factory=dict)
+    counters: dict[str, Counter] = field(default_factory=dict)
+    service_days: dict[tuple[date, str], ServiceDay] = field(default_factory=dict)
+    leases: dict[str, Lease] = field(default_factory=dict)
+
+
+class SqliteStore:
+    """Append-only event log + projections in one SQLite file."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._conn = self._connect()
+        self._read_lock = threading.Lock()
+        self._reader: sqlite3.Connection | None = None
+        self.migrate()
+        self.center_id = ""
+
+    def _connect(self) -> sqlite3.Connection:
+        # autocommit mode: transactions are explicit BEGIN IMMEDIATE ... COMMIT
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30.0)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA busy_timeout=30000")
+        return conn
+
+    # -- schema
+    def migrate(self) -> int:
+        db = sqlite_utils.Database(self._conn)
+        if "schema_version" not in db.table_names():
+            db["schema_version"].create({"version": int, "description": str, "applied_at": str}, pk="version")
+        done = {row["version"] for row in db["schema_version"].rows}
+        for version, description, step in MIGRATIONS:
+            if version in done:
+                continue
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                step(db)
+                self._conn.execute(
+                    "INSERT INTO schema_version(version, description, applied_at) VALUES (?,?,?)",
+                    (version, description, format_at(datetime.now(VN_TZ))))
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            log.info("store %s: migrated to schema version %d (%s)", self.path, version, description)
+        return self.schema_version
+
+    @property
+    def schema_version(self) -> int:
+        row = self._conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
+        return int(row[0] or 0)
+
+    # -- reads
+    def _read(self) -> sqlite3.Connection:
+        if self._reader is None:
+            self._reader = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self._reader.execute("PRAGMA busy_timeout=30000")
+        return self._reader
+
+    @property
+    def last_seq(self) -> int:
+        with self._read_lock:
+            row = self._read().execute("SELECT MAX(seq) FROM events").fetchone()
+        return int(row[0] or 0)
+
+    def events_after(self, seq: int, limit: int = 1000) -> list[Envelope]:
+        with self._read_lock:
+            rows = self._read().execute(
+                "SELECT seq, id, type, at, data FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
+                (int(seq), int(limit))).fetchall()
+        return [self._envelope(r) for r in rows]
+
+    def _envelope(self, row: Sequence[Any]) -> Envelope:
+        return Envelope(id=row[1], seq=row[0], type=row[2], center=self.center_id, at=row[3],
+                        data=json.loads(row[4]))
+
+    def get_ticket(self, ticket_id: str) -> Ticket | None:
+        with self._read_lock:
+            row = self._read().execute("SELECT data FROM tickets WHERE id = ?", (ticket_id,)).fetchone()
+        return None if row is None else ticket_from_json(json.loads(row[0]))
+
+    def projection_rows(self) -> dict[str, list[tuple[Any, ...]]]:
+        """Every projection row, sorted: for tests that compare a rebuild with what the live path wrote."""
+        out: dict[str, list[tuple[Any, ...]]] = {}
+        with self._read_lock:
+            for table, key in (("tickets", "id"), ("counters", "id"), ("service_days", "day, service"),
+                               ("leases", "id")):
+                out[table] = [tuple(r) for r in self._read().execute(f"SELECT * FROM {table} ORDER BY {key}")]
+        return out
+
+    # -- load
+    def load_state(self, center: CenterDef, day: date) -> QueueState:
+        """The live state for working day ``day`` from the projections (not a replay: fast on start)."""
+        self.center_id = center.id
+        c = self._conn
+        state = QueueState(center=center, day=day)
+        held = tuple(str(s) for s in HELD)
+        for (data,) in c.execute("SELECT data FROM tickets WHERE day = ? OR status IN (?, ?)",
+                                 (day.isoformat(), *held)):
+            t = ticket_from_json(json.loads(data))
+            if t.day == day or (t.status in HELD and t.counter is not None):
+                state.tickets[t.id] = t
+        for (data,) in c.execute("SELECT data FROM counters"):
+            counter = counter_from_json(json.loads(data))
+            if counter.id in state.counters:
+                state.counters[counter.id] = counter
+        for row in c.execute("SELECT service, next_number, issued, normal_streak FROM service_days WHERE day = ?",
+                             (day.isoformat(),)):
+            code = ServiceCode(row[0])
+            state.service_days[code] = ServiceDay(day, code, int(row[1]), int(row[2]), int(row[3]))
+        for row in c.execute("SELECT id, kiosk, service, day, first, last, granted_at FROM leases WHERE day = ?",
+                             (day.isoformat(),)):
+            state.leases[row[0]] = lease_from_json(dict(zip(
+                ("id", "kiosk", "service", "day", "first", "last", "granted_at"), row, strict=True)))
+        for t in sorted(state.tickets.values(), key=lambda t: t.queue_seq):
+            if t.day == day:
+                state._index(t)
+        # recent service times and the last calls are kept in the order the events happened
+        start = format_at(datetime.combine(day, datetime.min.time(), tzinfo=VN_TZ))
+        calls: list[Call] = []
+        for (data,) in c.execute(
+                "SELECT data FROM events WHERE at >= ? AND type IN (?, ?) ORDER BY seq DESC LIMIT ?",
+                (start, str(EventType.TICKET_CALLED), str(EventType.TICKET_RECALLED), state.calls.maxlen)):
+            t = ticket_from_json(json.loads(data)["ticket"])
+            if t.counter is not None and t.last_called_at is not None:
+                calls.append(Call(t.id, t.display, t.service, t.counter, t.last_called_at, t.recalls))
+        state.calls.extend(calls)
+        for (data,) in c.execute("SELECT data FROM events WHERE at >= ? AND type = ? ORDER BY seq",
+                                 (start, str(EventType.TICKET_DONE))):
+            t = ticket_from_json(json.loads(data)["ticket"])
+            if t.day == day and t.service_time_s is not None:
+                state.recent_service_s.setdefault(
+                    t.service, deque(maxlen=estimates.RECENT_WINDOW)).append(t.service_time_s)
+        return state
+
+    # -- the hot write path
+    def commit(self, envelopes: Sequence[Envelope], rows: Projections, center: CenterDef, seq: int) -> None:
+        """Append ``envelopes`` and upsert ``rows`` in one durable transaction (all or nothing)."""
+        c = self._conn
+        c.execute("BEGIN IMMEDIATE")
+        try:
+            c.executemany("INSERT INTO events(seq, id, type, at, data) VALUES (?,?,?,?,?)",
+                          [(e.seq, e.id, e.type, e.at, _dumps(e.data)) for e in envelopes])
+            self._write_rows(c, rows, center, seq)
+            c.execute("COMMIT")
+        except BaseException:
+            if c.in_transaction:
+                c.execute("ROLLBACK")
+            raise
+
+    @staticmethod
+    def _write_rows(c: sqlite3.Connection, rows: Projections, center: CenterDef, seq: int) -> None:
+        c.executemany(
+            "INSERT OR REPLACE INTO tickets(id, day, service, origin_service, number, status, priority, counter,"
+            " issued_at, done_at, data) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            [(t.id, t.day.isoformat(), t.service, t.origin_service, t.number.number, str(t.status), t.priority,
+              t.counter, format_at(t.issued_at), format_at(t.done_at) if t.done_at else None,
+              _dumps(ticket_to_json(t))) for t in rows.tickets.values()])
+        c.executemany("INSERT OR REPLACE INTO counters(id, status, data) VALUES (?,?,?)",
+                      [(k.id, str(k.status), _dumps(_counter_row(center, k)))
+                       for k in rows.counters.values()])
+        c.executemany("INSERT OR REPLACE INTO service_days(day, service, next_number, issued, normal_streak)"
+                      " VALUES (?,?,?,?,?)",
+                      [(d.day.isoformat(), d.service, d.next_number, d.issued, d.normal_streak)
+                       for d in rows.service_days.values()])
+        c.executemany("INSERT OR REPLACE INTO leases(id, kiosk, service, day, first, last, granted_at)"
+                      " VALUES (?,?,?,?,?,?,?)",
+                      [tuple(lease_to_json(x).values()) for x in rows.leases.values()])
+
+    # -- replay
+    def replay(self, center: CenterDef) -> tuple[QueueState, Projections]:
+        """Run the whole event log through ``evolve``: the final state and every projection row it implies."""
+        state = QueueState(center=center)
+        rows = Projections()
+        with self._read_lock:
+            cursor = self._read().execute("SELECT seq, id, type, at, data FROM events ORDER BY seq")
+            for raw in cursor:
+                event = event_from_envelope(self._envelope(raw))
+                if event is None:
+                    continue
+                before = dict(state.counters)
+                evolve(state, event)
+                collect_rows(state, event, before, rows)
+        return state, rows
+
+    def rebuild(self, center: CenterDef) -> None:
+        """Throw the projections away and rebuild them from the event log, in one transaction."""
+        _, rows = self.replay(center)
+        c = self._conn
+        c.execute("BEGIN IMMEDIATE")
+        try:
+            for table in ("tickets", "counters", "service_days", "leases"):
+                c.execute(f"DELETE FROM {table}")
+            self._write_rows(c, rows, center, 0)
+            c.execute("COMMIT")
+        except BaseException:
+            if c.in_transaction:
+                c.execute("ROLLBACK")
+            raise
+        log.info("store %s: projections rebuilt from %d events", self.path, self.last_seq)
+
+    def close(self) -> None:
+        with self._read_lock:
+            if self._reader is not None:
+                self._reader.close()
+                self._reader = None
+        self._conn.close()
+
+
+def _counter_row(center: CenterDef, counter: Counter) -> dict[str, Any]:
+    # seq and the held ticket's display fields are filled in when a snapshot is served, not stored
+    return counter_to_json(center, counter, 0, None)
+
+
+def collect_rows(state: QueueState, event: Any, counters_before: dict[CounterId, Counter],
+                 rows: Projections) -> None:
+    """Add the projection rows ``event`` (already applied to ``state``) changed to ``rows``."""
+    ticket: Ticket | None = event.ticket
+    if ticket is not None:
+        rows.tickets[ticket.id] = ticket
+        for code in {ticket.origin_service, ticket.service}:
+            sd = state.service_days.get(code)
+            if sd is not None:
+                rows.service_days[(sd.day, sd.service)] = sd
+    if event.lease is not None:
+        rows.leases[event.lease.id] = event.lease
+        sd = state.service_days.get(event.lease.service)
+        if sd is not None:
+            rows.service_days[(sd.day, sd.service)] = sd
+    for cid, counter in state.counters.items():
+        if counters_before.get(cid) is not counter:
+            rows.counters[cid] = counter

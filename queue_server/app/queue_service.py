@@ -1,0 +1,461 @@
+"""QueueService: the hub's use cases (issue, call, recall, …) around the pure domain and the SQLite store.
+
+One writer thread serialises every command and GROUP-COMMITS: commands that arrive while a commit is in
+flight are queued, applied one by one in arrival order (read state → pure ``decide`` → ``evolve``), written
+with their projections in ONE transaction, and only then is each caller released. Listeners get the
+committed envelopes in seq order after the commit, on the writer thread (so they see every event once, in
+order; a listener must not block for long). Queries read the in-memory projections under a lock.
+Must not: talk MQTT or HTTP, or read the wall clock (the Clock port does).
+"""
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import uuid
+from collections.abc import Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from contracts.errors import ErrorCode, MotcuaError
+from contracts.messages import (
+    VN_TZ,
+    CallInfo,
+    CallsSnapshot,
+    CounterState,
+    Envelope,
+    ServiceState,
+    format_at,
+)
+from queue_server.adapters.sqlite_store import Projections, SqliteStore, collect_rows
+from queue_server.app.ports import Clock, EventListener
+from queue_server.app.views import call_info, counter_state, event_data
+from queue_server.domain import estimates, numbering, queue_policy
+from queue_server.domain import transitions as tr
+from queue_server.domain.model import (
+    CenterDef,
+    Counter,
+    CounterId,
+    CounterStatus,
+    Lease,
+    ServiceCode,
+    Ticket,
+    TicketId,
+    TicketStatus,
+)
+from queue_server.domain.transitions import Issued, QueueState
+
+log = logging.getLogger(__name__)
+
+IssueResult = Issued   # (ticket, ahead, estimated_wait_min)
+
+_BATCH_MAX = 512
+
+
+@dataclass(frozen=True, slots=True)
+class TicketView:
+    ticket: Ticket
+    ahead: int
+    estimated_wait_min: int
+
+
+@dataclass(slots=True)
+class _Job:
+    command: tr.Command
+    future: Future[Any]
+
+
+class QueueService:
+    """Thread-safe façade of one center's queue. Create once per process; ``close()`` on shutdown."""
+
+    def __init__(self, center: CenterDef, store: SqliteStore, clock: Clock) -> None:
+        self.center = center
+        self.store = store
+        self.clock = clock
+        self._lock = threading.RLock()
+        self._state: QueueState = store.load_state(center, numbering.working_day(clock.now()))
+        self._last_seq = store.last_seq
+        self._listeners: list[EventListener] = []
+        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._closed = False
+        self._writer = threading.Thread(target=self._run, name="motcua-writer", daemon=True)
+        self._writer.start()
+
+    # ------------------------------------------------------------------------------------ lifecycle
+    def add_listener(self, fn: EventListener) -> None:
+        with self._lock:
+            self._listeners.append(fn)
+
+    def remove_listener(self, fn: EventListener) -> None:
+        with self._lock:
+            if fn in self._listeners:
+                self._listeners.remove(fn)
+
+    def close(self) -> None:
+        """Finish queued commands, stop the writer, close the store."""
+        if self._closed:
+            return
+        self._closed = True
+        self._jobs.put(None)
+        if threading.current_thread() is not self._writer:
+            self._writer.join(timeout=30)
+        self.store.close()
+
+    def __enter__(self) -> QueueService:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ----------------------------------------------------------------------------------- the writer
+    def _submit(self, command: tr.Command) -> Any:
+        if self._closed:
+            raise MotcuaError(ErrorCode.INTERNAL, "the queue service is closed")
+        job = _Job(command, Future())
+        if threading.current_thread() is self._writer:
+            # a listener issuing a command: run it now, as its own batch (waiting would deadlock)
+            self._process([job])
+        else:
+            self._jobs.put(job)
+        return job.future.result()
+
+    def _run(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            batch = [job]
+            stop = False
+            while len(batch) < _BATCH_MAX:
+                try:
+                    more = self._jobs.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    stop = True
+                    break
+                batch.append(more)
+            try:
+                self._process(batch)
+            except Exception:   # never let the writer die: fail the batch, keep serving
+                log.exception("writer: batch of %d failed", len(batch))
+                for j in batch:
+                    if not j.future.done():
+                        j.future.set_exception(MotcuaError(ErrorCode.INTERNAL, "internal error"))
+            if stop:
+                return
+
+    def _now(self) -> datetime:
+        # whole seconds: the wire format has no fractions, and replay must give back exactly this state
+        return self.clock.now().astimezone(VN_TZ).replace(microsecond=0)
+
+    def _process(self, batch: list[_Job]) -> None:
+        envelopes: list[Envelope] = []
+        rows = Projections()
+        done: list[tuple[_Job, Any]] = []
+        with self._lock:
+            state = self._state
+            seq = self._last_seq
+            for job in batch:
+                now = self._now()
+                state.roll_to(numbering.working_day(now))
+                try:
+                    decision = tr.decide(state, job.command, now)
+                except MotcuaError as err:
+                    job.future.set_exception(err)
+                    continue
+                except Exception as err:
+                    log.exception("command %r failed", job.command)
+                    job.future.set_exception(err)
+                    continue
+                for event in decision.events:
+                    before = dict(state.counters)
+                    tr.evolve(state, event)
+                    collect_rows(state, event, before, rows)
+                    seq += 1
+                    current = None
+                    if event.counter is not None and event.counter.current is not None:
+                        current = state.tickets.get(event.counter.current)
+                    envelopes.append(Envelope(str(uuid.uuid4()), seq, str(event.type), self.center.id,
+                                              format_at(event.at), event_data(self.center, event, seq, current)))
+                done.append((job, self._answer(decision.result, seq)))
+            if envelopes:
+                try:
+                    self.store.commit(envelopes, rows, self.center, seq)
+                except Exception as err:
+                    log.exception("store commit of %d events failed; reloading state", len(envelopes))
+                    self._state = self.store.load_state(self.center, numbering.working_day(self.clock.now()))
+                    self._last_seq = self.store.last_seq
+                    failure = MotcuaError(ErrorCode.INTERNAL, f"could not store the change: {err}")
+                    for job, _ in done:
+                        job.future.set_exception(failure)
+                    return
+                self._last_seq = seq
+            listeners = list(self._listeners)
+        for job, answer in done:
+            job.future.set_result(answer)
+        if envelopes:
+            for fn in listeners:
+                try:
+                    fn(envelopes)
+                except Exception:
+                    log.exception("event listener %r failed on seq %d..%d", fn, envelopes[0].seq,
+                                  envelopes[-1].seq)
+
+    def _answer(self, result: tr.Result, seq: int) -> Any:
+        if isinstance(result, Counter):
+            return self._counter_state(result, seq)
+        if isinstance(result, tuple):
+            return list(result)
+        return result
+
+    # ----------------------------------------------------------------------------------- commands
+    def issue_ticket(self, service: str, priority: str | None = None, kiosk: str | None = None) -> IssueResult:
+        result: IssueResult = self._submit(tr.IssueTicket(service, priority, kiosk))
+        return result
+
+    def record_print_result(self, ticket_id: str, printed: bool, fault: str | None = None) -> Ticket:
+        return self._ticket(tr.RecordPrintResult(ticket_id, printed, fault))
+
+    def call_next(self, counter_id: str, staff: str | None = None) -> Ticket:
+        return self._ticket(tr.CallNext(counter_id, staff))
+
+    def call_ticket(self, counter_id: str, ticket_id: str | None = None, number: str | None = None,
+                    staff: str | None = None) -> Ticket:
+        return self._ticket(tr.CallTicket(counter_id, ticket_id, number, staff))
+
+    def recall(self, counter_id: str) -> Ticket:
+        return self._ticket(tr.Recall(counter_id))
+
+    def start_service(self, counter_id: str) -> Ticket:
+        return self._ticket(tr.StartService(counter_id))
+
+    def complete(self, counter_id: str) -> Ticket:
+        return self._ticket(tr.Complete(counter_id))
+
+    def mark_no_show(self, counter_id: str) -> Ticket:
+        return self._ticket(tr.MarkNoShow(counter_id))
+
+    def transfer(self, counter_id: str, to_service: str | None = None, to_counter: str | None = None) -> Ticket:
+        return self._ticket(tr.Transfer(counter_id, to_service, to_counter))
+
+    def reactivate(self, ticket_id: str) -> Ticket:
+        return self._ticket(tr.Reactivate(ticket_id))
+
+    def cancel(self, ticket_id: str) -> Ticket:
+        return self._ticket(tr.Cancel(ticket_id))
+
+    def open_counter(self, counter_id: str, staff: str | None = None) -> CounterState:
+        result: CounterState = self._submit(tr.OpenCounter(counter_id, staff))
+        return result
+
+    def pause_counter(self, counter_id: str, reason: str) -> CounterState:
+        result: CounterState = self._submit(tr.PauseCounter(counter_id, reason))
+        return result
+
+    def resume_counter(self, counter_id: str) -> CounterState:
+        result: CounterState = self._submit(tr.ResumeCounter(counter_id))
+        return result
+
+    def close_counter(self, counter_id: str) -> CounterState:
+        result: CounterState = self._submit(tr.CloseCounter(counter_id))
+        return result
+
+    def lease_numbers(self, kiosk: str, service: str, size: int) -> Lease:
+        result: Lease = self._submit(tr.LeaseNumbers(kiosk, service, size))
+        return result
+
+    def merge_leased(self, lease_id: str, tickets: Sequence[dict[str, Any]]) -> list[Ticket]:
+        """Merge tickets a kiosk issued offline from a lease. Idempotent per number: a repeat returns them."""
+        items: list[tr.LeasedTicket] = []
+        for i, raw in enumerate(tickets):
+            try:
+                number = raw["number"]
+                issued_at = raw["issued_at"]
+                if isinstance(issued_at, str):
+                    issued_at = datetime.fromisoformat(issued_at)
+                if isinstance(number, bool) or not isinstance(number, int) or not isinstance(issued_at, datetime):
+                    raise TypeError
+                if issued_at.tzinfo is None:
+                    raise ValueError
+                priority = raw.get("priority")
+                if priority is not None and not isinstance(priority, str):
+                    raise TypeError
+            except (KeyError, TypeError, ValueError, AttributeError) as err:
+                raise MotcuaError(ErrorCode.BAD_REQUEST,
+                                  f"tickets[{i}]: needs number (int), issued_at (ISO 8601 with offset), "
+                                  "priority (code or null)") from err
+            items.append(tr.LeasedTicket(number, issued_at.astimezone(VN_TZ).replace(microsecond=0), priority))
+        result: list[Ticket] = self._submit(tr.MergeLeased(lease_id, tuple(items)))
+        return result
+
+    def _ticket(self, command: tr.Command) -> Ticket:
+        result: Ticket = self._submit(command)
+        return result
+
+    # ------------------------------------------------------------------------------------ queries
+    def _rolled(self) -> QueueState:
+        # a query on a new day must not show yesterday's queue (caller holds the lock)
+        self._state.roll_to(numbering.working_day(self.clock.now()))
+        return self._state
+
+    @property
+    def last_seq(self) -> int:
+        with self._lock:
+            return self._last_seq
+
+    def state_for_tests(self) -> dict[str, object]:
+        """The whole in-memory state in comparable form (tests compare it with a reload or a replay)."""
+        with self._lock:
+            return self._state.comparable()
+
+    def get_ticket(self, ticket_id: str) -> TicketView:
+        with self._lock:
+            state = self._rolled()
+            t = state.tickets.get(TicketId(ticket_id))
+            if t is not None:
+                return TicketView(t, state.ahead(t), state.estimated_wait_min(t))
+        old = self.store.get_ticket(ticket_id)
+        if old is None:
+            raise MotcuaError(ErrorCode.UNKNOWN_TICKET, f"unknown ticket {ticket_id!r}")
+        return TicketView(old, 0, 0)
+
+    def waiting(self, service: str | None = None) -> list[Ticket]:
+        with self._lock:
+            state = self._rolled()
+            if service is not None and self.center.service(service) is None:
+                raise MotcuaError(ErrorCode.UNKNOWN_SERVICE, f"unknown service {service!r}")
+            return state.waiting(service)
+
+    def _counter_state(self, c: Counter, seq: int) -> CounterState:
+        current = self._state.tickets.get(c.current) if c.current is not None else None
+        return counter_state(self.center, c, seq, current)
+
+    def counter_state(self, counter_id: str) -> CounterState:
+        with self._lock:
+            state = self._rolled()
+            if self.center.counter(counter_id) is None:
+                raise MotcuaError(ErrorCode.UNKNOWN_COUNTER, f"unknown counter {counter_id!r}")
+            return self._counter_state(state.counters[CounterId(counter_id)], self._last_seq)
+
+    def counter_states(self) -> list[CounterState]:
+        with self._lock:
+            state = self._rolled()
+            return [self._counter_state(state.counters[c.id], self._last_seq) for c in self.center.counters]
+
+    def issue_refusal(self, code: str) -> MotcuaError | None:
+        """Why ``issue_ticket(code)`` would be refused now (SERVICE_CLOSED / QUOTA_REACHED …), or None."""
+        with self._lock:
+            state = self._rolled()
+            return self._refusal(state, code, self._now())
+
+    def _refusal(self, state: QueueState, code: str, now: datetime) -> MotcuaError | None:
+        service = self.center.service(code)
+        if service is None:
+            return MotcuaError(ErrorCode.UNKNOWN_SERVICE, f"unknown service {code!r}")
+        try:
+            numbering.check_can_issue(self.center, service, state.service_day(service.code), now)
+        except MotcuaError as err:
+            return err
+        return None
+
+    def _service_state(self, state: QueueState, code: ServiceCode, now: datetime) -> ServiceState:
+        service = self.center.service(code)
+        assert service is not None
+        # the wait a citizen taking a normal ticket now would be told
+        key = (now.timestamp(), state.next_queue_seq, "~")
+        ahead = queue_policy.ahead_of(self.center.policy, state.queue(code), state.service_day(code).normal_streak,
+                                      key, False)
+        ahead += state.waiting_count(code) - len(state.queue(code))
+        wait = estimates.estimate_wait_min(ahead, state.avg_service_min(service), state.open_counters_serving(code))
+        last = next((c.number for c in state.calls if c.service == code), None)
+        return ServiceState(seq=self._last_seq, service=code, name=service.name, waiting=state.waiting_count(code),
+                            estimated_wait_min=wait, last_called=last,
+                            accepting=self._refusal(state, code, now) is None)
+
+    def service_state(self, code: str) -> ServiceState:
+        with self._lock:
+            state = self._rolled()
+            if self.center.service(code) is None:
+                raise MotcuaError(ErrorCode.UNKNOWN_SERVICE, f"unknown service {code!r}")
+            return self._service_state(state, ServiceCode(code), self._now())
+
+    def service_states(self) -> list[ServiceState]:
+        with self._lock:
+            state = self._rolled()
+            now = self._now()
+            return [self._service_state(state, s.code, now) for s in self.center.services]
+
+    def calls(self, limit: int = 10) -> list[CallInfo]:
+        with self._lock:
+            state = self._rolled()
+            return [call_info(self.center, c) for c in list(state.calls)[:max(0, limit)]]
+
+    def calls_snapshot(self) -> CallsSnapshot:
+        with self._lock:
+            return CallsSnapshot(self._last_seq, tuple(self.calls()))
+
+    def snapshot(self) -> dict[str, Any]:
+        """The body of GET /api/v1/state: seq, calls, counters, services, center."""
+        from dataclasses import asdict
+        with self._lock:
+            return {
+                "seq": self._last_seq,
+                "calls": [asdict(c) for c in self.calls()],
+                "counters": [asdict(c) for c in self.counter_states()],
+                "services": [asdict(s) for s in self.service_states()],
+                "center": {"id": self.center.id, "name": self.center.name, "name_en": self.center.name_en},
+            }
+
+    def last_completed(self, counter_id: str) -> Ticket | None:
+        with self._lock:
+            if self.center.counter(counter_id) is None:
+                raise MotcuaError(ErrorCode.UNKNOWN_COUNTER, f"unknown counter {counter_id!r}")
+            tid = self._state.counters[CounterId(counter_id)].last_done
+            if tid is None:
+                return None
+            t = self._state.tickets.get(tid)
+        return t if t is not None else self.store.get_ticket(tid)
+
+    def events_after(self, seq: int, limit: int = 1000) -> list[Envelope]:
+        events = self.store.events_after(seq, limit)
+        return [Envelope(e.id, e.seq, e.type, self.center.id, e.at, e.data) for e in events]
+
+    def stats_today(self) -> dict[str, Any]:
+        """GET /stats/today: per service waiting, longest/avg wait, avg service, served, no-show; per counter."""
+        with self._lock:
+            state = self._rolled()
+            now = self._now()
+            per: dict[str, dict[str, Any]] = {}
+            for s in self.center.services:
+                today = [t for t in state.tickets.values() if t.service == s.code and t.day == state.day]
+                waits = [t.waiting_time_s for t in today if t.waiting_time_s is not None]
+                services = [t.service_time_s for t in today
+                            if t.status is TicketStatus.DONE and t.service_time_s is not None]
+                waiting = [t for t in today if t.status is TicketStatus.ISSUED]
+                longest = max(((now - t.issued_at).total_seconds() for t in waiting), default=0.0)
+                per[s.code] = {
+                    "name": s.name, "waiting": len(waiting),
+                    "issued": sum(1 for t in today if t.origin_service == s.code),
+                    "longest_wait_min": round(longest / 60, 1),
+                    "avg_wait_min": round(sum(waits) / len(waits) / 60, 1) if waits else 0.0,
+                    "avg_service_min": round(sum(services) / len(services) / 60, 1) if services else 0.0,
+                    "served": sum(1 for t in today if t.status is TicketStatus.DONE),
+                    "no_show": sum(1 for t in today if t.status is TicketStatus.NO_SHOW),
+                    "cancelled": sum(1 for t in today if t.status is TicketStatus.CANCELLED),
+                    "not_printed": sum(1 for t in today if t.printed is False),
+                }
+            counters: dict[str, dict[str, Any]] = {}
+            for cdef in self.center.counters:
+                c = state.counters[cdef.id]
+                cur = state.tickets.get(c.current) if c.current is not None else None
+                counters[cdef.id] = {
+                    "name": cdef.name, "status": str(c.status), "staff": c.staff,
+                    "current": cur.display if cur is not None else None,
+                    "since": format_at(c.since) if c.since is not None else None,
+                    "open": c.status is CounterStatus.OPEN,
+                }
+            return {"day": state.day.isoformat() if state.day else None, "seq": self._last_seq,
+                    "services": per, "counters": counters}

@@ -1,0 +1,744 @@
+"""The ticket and counter state machine: ``decide(state, command, now) -> Decision(events, result)`` and
+``evolve(state, event)``; ``transition(state, command, now) -> (new state, events)`` composes the two.
+
+Pure: no I/O, no clock reads, no logging. ``decide`` only reads the state and raises MotcuaError with a stable
+code on refusal; ``evolve`` is the ONLY code that changes a QueueState, and it derives everything (queues,
+counters' ticket in hand, numbering, interleave streak, recent service times, last calls) from the events —
+so replaying the stored event log rebuilds exactly the state the hub had.
+
+Lifecycle (DOMAIN.md): issued → called → serving → done; called → no_show (after the configured recalls);
+called/serving → transferred (keeps its number, is ``issued`` again in the target queue, so ``transferred``
+is never a resting status); issued → cancelled; no_show → issued (reactivate, limited). Only tickets of the
+current working day are ever in a queue: yesterday's unserved tickets stay in history, not callable.
+"""
+from __future__ import annotations
+
+from bisect import bisect_left, insort
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from typing import Any
+
+from contracts.errors import ErrorCode, MotcuaError
+from contracts.messages import EventType
+
+from . import estimates, numbering, queue_policy
+from .model import (
+    CenterDef,
+    Counter,
+    CounterId,
+    CounterStatus,
+    Lease,
+    ServiceCode,
+    ServiceDay,
+    ServiceDef,
+    Ticket,
+    TicketId,
+    TicketNumber,
+    TicketStatus,
+    ticket_id_for,
+)
+from .queue_policy import QueueKey, ServiceQueue
+
+HELD = (TicketStatus.CALLED, TicketStatus.SERVING)   # statuses in which a counter holds the ticket
+CALLS_KEPT = 20                                      # last calls kept for hall displays
+
+
+# --------------------------------------------------------------------------------------------- commands
+@dataclass(frozen=True, slots=True)
+class IssueTicket:
+    service: str
+    priority: str | None = None
+    kiosk: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RecordPrintResult:
+    ticket_id: str
+    printed: bool
+    fault: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CallNext:
+    counter: str
+    staff: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CallTicket:
+    counter: str
+    ticket_id: str | None = None
+    number: str | None = None          # display form, e.g. "A023"
+    staff: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Recall:
+    counter: str
+
+
+@dataclass(frozen=True, slots=True)
+class StartService:
+    counter: str
+
+
+@dataclass(frozen=True, slots=True)
+class Complete:
+    counter: str
+
+
+@dataclass(frozen=True, slots=True)
+class MarkNoShow:
+    counter: str
+
+
+@dataclass(frozen=True, slots=True)
+class Transfer:
+    counter: str
+    to_service: str | None = None
+    to_counter: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Reactivate:
+    ticket_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Cancel:
+    ticket_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class OpenCounter:
+    counter: str
+    staff: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PauseCounter:
+    counter: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ResumeCounter:
+    counter: str
+
+
+@dataclass(frozen=True, slots=True)
+class CloseCounter:
+    counter: str
+
+
+@dataclass(frozen=True, slots=True)
+class LeaseNumbers:
+    kiosk: str
+    service: str
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class LeasedTicket:
+    number: int
+    issued_at: datetime
+    priority: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MergeLeased:
+    lease_id: str
+    tickets: tuple[LeasedTicket, ...]
+
+
+Command = (IssueTicket | RecordPrintResult | CallNext | CallTicket | Recall | StartService | Complete
+           | MarkNoShow | Transfer | Reactivate | Cancel | OpenCounter | PauseCounter | ResumeCounter
+           | CloseCounter | LeaseNumbers | MergeLeased)
+
+
+# ----------------------------------------------------------------------------------------------- events
+@dataclass(frozen=True, slots=True)
+class DomainEvent:
+    """One state change. Ticket events carry the ticket AFTER the change; counter events the counter after."""
+
+    type: EventType
+    at: datetime
+    ticket: Ticket | None = None
+    counter: Counter | None = None
+    lease: Lease | None = None
+    by_counter: CounterId | None = None     # the counter that acted (call, recall, transfer ...)
+    detail: tuple[tuple[str, str], ...] = ()   # small extras: fault, from_service, lease ...
+
+
+@dataclass(frozen=True, slots=True)
+class Issued:
+    ticket: Ticket
+    ahead: int
+    estimated_wait_min: int
+
+
+Result = Ticket | Counter | Lease | Issued | tuple[Ticket, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    events: tuple[DomainEvent, ...]
+    result: Result
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One call or recall as displays show it."""
+
+    ticket_id: TicketId
+    number: str
+    service: ServiceCode
+    counter: CounterId
+    at: datetime
+    recall: int
+
+
+# ------------------------------------------------------------------------------------------------ state
+@dataclass(slots=True)
+class QueueState:
+    """The hub's live state for the current working day. Changed only by ``evolve`` (and ``roll_to``).
+
+    ``tickets`` holds today's tickets plus any older ticket a counter still holds; the store keeps history.
+    """
+
+    center: CenterDef
+    day: date | None = None
+    tickets: dict[TicketId, Ticket] = field(default_factory=dict)
+    counters: dict[CounterId, Counter] = field(default_factory=dict)
+    service_days: dict[ServiceCode, ServiceDay] = field(default_factory=dict)
+    leases: dict[str, Lease] = field(default_factory=dict)
+    queues: dict[ServiceCode, ServiceQueue] = field(default_factory=dict)
+    targeted: dict[CounterId, list[QueueKey]] = field(default_factory=dict)
+    by_display: dict[str, TicketId] = field(default_factory=dict)
+    recent_service_s: dict[ServiceCode, deque[float]] = field(default_factory=dict)
+    calls: deque[Call] = field(default_factory=lambda: deque(maxlen=CALLS_KEPT))
+    next_queue_seq: int = 1
+
+    def __post_init__(self) -> None:
+        for c in self.center.counters:
+            self.counters.setdefault(c.id, Counter(id=c.id))
+        for s in self.center.services:
+            self.queues.setdefault(s.code, ServiceQueue())
+
+    # -- reads
+    def service_day(self, code: ServiceCode) -> ServiceDay:
+        existing = self.service_days.get(code)
+        if existing is not None:
+            return existing
+        service = self.center.service(code)
+        assert self.day is not None
+        if service is None:   # replaying events of a service since removed from the config
+            return ServiceDay(self.day, code, 1, 0, max(1, self.center.policy.interleave_normal))
+        return numbering.new_service_day(service, self.day, self.center.policy)
+
+    def queue(self, code: str) -> ServiceQueue:
+        return self.queues.setdefault(ServiceCode(code), ServiceQueue())
+
+    def open_counters_serving(self, code: str) -> int:
+        return sum(1 for c in self.center.counters
+                   if code in c.services and self.counters[c.id].status is CounterStatus.OPEN)
+
+    def avg_service_min(self, service: ServiceDef) -> float:
+        return estimates.average_service_min(self.recent_service_s.get(service.code, ()), service.avg_service_min)
+
+    def ahead(self, ticket: Ticket) -> int:
+        """People called before ``ticket`` (0 when it is not waiting)."""
+        if ticket.status is not TicketStatus.ISSUED or ticket.day != self.day:
+            return 0
+        key = key_of(ticket)
+        if ticket.target_counter is not None:
+            return bisect_left(self.targeted.get(ticket.target_counter, []), key)
+        return queue_policy.ahead_of(self.center.policy, self.queue(ticket.service),
+                                     self.service_day(ticket.service).normal_streak, key, ticket.priority is not None)
+
+    def estimated_wait_min(self, ticket: Ticket) -> int:
+        service = self.center.service(ticket.service)
+        if service is None or ticket.status is not TicketStatus.ISSUED:
+            return 0
+        return estimates.estimate_wait_min(self.ahead(ticket), self.avg_service_min(service),
+                                           self.open_counters_serving(ticket.service))
+
+    def waiting_count(self, code: str) -> int:
+        targeted = sum(1 for keys in self.targeted.values() for k in keys
+                       if self.tickets[TicketId(k[2])].service == code)
+        return len(self.queue(code)) + targeted
+
+    def waiting(self, code: str | None = None) -> list[Ticket]:
+        """Waiting tickets in call order (per service; services in config order when ``code`` is None)."""
+        codes = [s.code for s in self.center.services] if code is None else [ServiceCode(code)]
+        out: list[Ticket] = []
+        for svc in codes:
+            for keys in self.targeted.values():
+                out.extend(self.tickets[TicketId(k[2])] for k in keys if self.tickets[TicketId(k[2])].service == svc)
+            order = queue_policy.call_order(self.center.policy, self.queue(svc), self.service_day(svc).normal_streak)
+            out.extend(self.tickets[TicketId(k[2])] for k, _ in order)
+        return out
+
+    # -- day rollover (derived, not an event: the date of the next event decides it)
+    def roll_to(self, day: date) -> None:
+        """Start working day ``day``: forget yesterday's queues and numbering, keep tickets counters hold."""
+        if self.day is not None and day <= self.day:
+            return
+        self.day = day
+        self.tickets = {tid: t for tid, t in self.tickets.items()
+                        if t.day >= day or (t.status in HELD and t.counter is not None)}
+        self.service_days = {}
+        self.leases = {lid: lease for lid, lease in self.leases.items() if lease.day >= day}
+        self.queues = {s.code: ServiceQueue() for s in self.center.services}
+        self.targeted = {}
+        self.by_display = {}
+        self.recent_service_s = {}
+        self.calls.clear()
+        self.next_queue_seq = 1
+        for t in self.tickets.values():
+            if t.day == day:
+                self._index(t)
+
+    def _index(self, t: Ticket) -> None:
+        """Put a ticket of the current day into the lookup and, if it waits, into its queue."""
+        self.by_display[t.display] = t.id
+        self.next_queue_seq = max(self.next_queue_seq, t.queue_seq + 1)
+        if t.status is TicketStatus.ISSUED:
+            if t.target_counter is not None:
+                insort(self.targeted.setdefault(t.target_counter, []), key_of(t))
+            else:
+                self.queue(t.service).add(key_of(t), t.priority is not None)
+
+    def _unqueue(self, t: Ticket) -> None:
+        if t.status is not TicketStatus.ISSUED:
+            return
+        key = key_of(t)
+        if t.target_counter is not None:
+            keys = self.targeted.get(t.target_counter, [])
+            i = bisect_left(keys, key)
+            if i < len(keys) and keys[i] == key:
+                del keys[i]
+            if not keys:
+                self.targeted.pop(t.target_counter, None)
+        else:
+            self.queue(t.service).remove(key, t.priority is not None)
+
+    def copy(self) -> QueueState:
+        return QueueState(
+            center=self.center, day=self.day, tickets=dict(self.tickets), counters=dict(self.counters),
+            service_days=dict(self.service_days), leases=dict(self.leases),
+            queues={k: q.copy() for k, q in self.queues.items()},
+            targeted={k: list(v) for k, v in self.targeted.items()}, by_display=dict(self.by_display),
+            recent_service_s={k: deque(v, maxlen=v.maxlen) for k, v in self.recent_service_s.items()},
+            calls=deque(self.calls, maxlen=CALLS_KEPT), next_queue_seq=self.next_queue_seq)
+
+    def comparable(self) -> dict[str, object]:
+        """Everything that defines the state, in plain containers: two states are the same iff equal."""
+        return {
+            "day": self.day, "tickets": dict(self.tickets), "counters": dict(self.counters),
+            "service_days": dict(self.service_days), "leases": dict(self.leases),
+            "queues": {k: (list(q.priority), list(q.normal)) for k, q in self.queues.items() if len(q)},
+            "targeted": {k: list(v) for k, v in self.targeted.items() if v},
+            "by_display": dict(self.by_display),
+            "recent_service_s": {k: list(v) for k, v in self.recent_service_s.items() if v},
+            "calls": list(self.calls), "next_queue_seq": self.next_queue_seq,
+        }
+
+
+def key_of(t: Ticket) -> QueueKey:
+    queued = t.queued_at or t.issued_at
+    return (queued.timestamp(), t.queue_seq, str(t.id))
+
+
+# ----------------------------------------------------------------------------------------------- decide
+def _fail(code: ErrorCode, message: str) -> MotcuaError:
+    return MotcuaError(code, message)
+
+
+def _service(state: QueueState, code: str) -> ServiceDef:
+    service = state.center.service(code)
+    if service is None:
+        raise _fail(ErrorCode.UNKNOWN_SERVICE, f"unknown service {code!r}")
+    return service
+
+
+def _counter(state: QueueState, counter_id: str) -> Counter:
+    if state.center.counter(counter_id) is None:
+        raise _fail(ErrorCode.UNKNOWN_COUNTER, f"unknown counter {counter_id!r}")
+    return state.counters[CounterId(counter_id)]
+
+
+def _ticket(state: QueueState, ticket_id: str) -> Ticket:
+    t = state.tickets.get(TicketId(ticket_id))
+    if t is None:
+        raise _fail(ErrorCode.UNKNOWN_TICKET, f"unknown ticket {ticket_id!r} (or not from today)")
+    return t
+
+
+def _must_be_open(counter: Counter) -> None:
+    if counter.status is not CounterStatus.OPEN:
+        raise _fail(ErrorCode.COUNTER_NOT_OPEN, f"counter {counter.id} is {counter.status}")
+
+
+def _held(state: QueueState, counter_id: str) -> tuple[Counter, Ticket]:
+    counter = _counter(state, counter_id)
+    if counter.current is None:
+        raise _fail(ErrorCode.COUNTER_IDLE, f"counter {counter.id} has no ticket in hand")
+    return counter, state.tickets[counter.current]
+
+
+def _issue(state: QueueState, cmd: IssueTicket, now: datetime) -> Decision:
+    service = _service(state, cmd.service)
+    if cmd.priority is not None and state.center.priority(cmd.priority) is None:
+        raise _fail(ErrorCode.UNKNOWN_PRIORITY, f"unknown priority category {cmd.priority!r}")
+    assert state.day is not None
+    sd = state.service_day(service.code)
+    numbering.check_can_issue(state.center, service, sd, now)
+    number = sd.next_number
+    ticket = Ticket(
+        id=ticket_id_for(state.day, service.code, number), day=state.day, service=service.code,
+        origin_service=service.code, number=TicketNumber(service.prefix, number), status=TicketStatus.ISSUED,
+        issued_at=now, priority=cmd.priority, queued_at=now, kiosk=cmd.kiosk, queue_seq=state.next_queue_seq)
+    ahead = queue_policy.ahead_of(state.center.policy, state.queue(service.code), sd.normal_streak,
+                                  key_of(ticket), ticket.priority is not None)
+    wait = estimates.estimate_wait_min(ahead, state.avg_service_min(service),
+                                       state.open_counters_serving(service.code))
+    return Decision((DomainEvent(EventType.TICKET_ISSUED, now, ticket=ticket),), Issued(ticket, ahead, wait))
+
+
+def _print_result(state: QueueState, cmd: RecordPrintResult, now: datetime) -> Decision:
+    t = _ticket(state, cmd.ticket_id)
+    new = replace(t, printed=cmd.printed)
+    detail = (("fault", cmd.fault),) if cmd.fault else ()
+    return Decision((DomainEvent(EventType.TICKET_PRINT_RECORDED, now, ticket=new, detail=detail),), new)
+
+
+def _called(state: QueueState, counter: Counter, t: Ticket, staff: str | None, now: datetime) -> Decision:
+    new = replace(t, status=TicketStatus.CALLED, called_at=now, last_called_at=now, counter=counter.id,
+                  target_counter=None, staff=staff or counter.staff)
+    return Decision((DomainEvent(EventType.TICKET_CALLED, now, ticket=new, by_counter=counter.id),), new)
+
+
+def next_ticket_for(state: QueueState, counter_id: CounterId) -> TicketId | None:
+    """Who a counter calls next: tickets transferred to this very counter first (they are mid-process),
+    then the first of its services, in its order of preference, that has someone waiting — preference wins
+    over waiting time across services; within the service the ordering policy decides."""
+    keys = state.targeted.get(counter_id)
+    if keys:
+        return TicketId(keys[0][2])
+    definition = state.center.counter(counter_id)
+    assert definition is not None
+    for code in definition.services:
+        chosen = queue_policy.pick(state.center.policy, state.queue(code), state.service_day(code).normal_streak)
+        if chosen is not None:
+            return TicketId(chosen[0][2])
+    return None
+
+
+def _call_next(state: QueueState, cmd: CallNext, now: datetime) -> Decision:
+    counter = _counter(state, cmd.counter)
+    _must_be_open(counter)
+    if counter.current is not None:
+        raise _fail(ErrorCode.COUNTER_BUSY, f"counter {counter.id} still has {counter.current} in hand")
+    tid = next_ticket_for(state, counter.id)
+    if tid is None:
+        raise _fail(ErrorCode.NOTHING_TO_CALL, f"nobody is waiting for counter {counter.id}")
+    return _called(state, counter, state.tickets[tid], cmd.staff, now)
+
+
+def _call_ticket(state: QueueState, cmd: CallTicket, now: datetime) -> Decision:
+    counter = _counter(state, cmd.counter)
+    if cmd.ticket_id is not None:
+        t = _ticket(state, cmd.ticket_id)
+    elif cmd.number is not None:
+        tid = state.by_display.get(cmd.number.strip().upper())
+        if tid is None:
+            raise _fail(ErrorCode.UNKNOWN_TICKET, f"no ticket {cmd.number!r} today")
+        t = state.tickets[tid]
+    else:
+        raise _fail(ErrorCode.BAD_REQUEST, "give ticket_id or number")
+    if t.status in HELD:
+        raise _fail(ErrorCode.TICKET_TAKEN, f"{t.display} is already {t.status} at counter {t.counter}")
+    if t.status is not TicketStatus.ISSUED:
+        raise _fail(ErrorCode.INVALID_TRANSITION, f"{t.display} is {t.status}, it cannot be called")
+    _must_be_open(counter)
+    if counter.current is not None:
+        raise _fail(ErrorCode.COUNTER_BUSY, f"counter {counter.id} still has {counter.current} in hand")
+    if t.day != state.day:
+        raise _fail(ErrorCode.INVALID_TRANSITION, f"{t.display} is from {t.day}; only today's tickets are called")
+    if t.target_counter is not None and t.target_counter != counter.id:
+        raise _fail(ErrorCode.TICKET_TAKEN, f"{t.display} was transferred to counter {t.target_counter}")
+    definition = state.center.counter(counter.id)
+    assert definition is not None
+    if t.target_counter is None and t.service not in definition.services:
+        raise _fail(ErrorCode.SERVICE_NOT_SERVED, f"counter {counter.id} does not serve {t.service}")
+    return _called(state, counter, t, cmd.staff, now)
+
+
+def _recall(state: QueueState, cmd: Recall, now: datetime) -> Decision:
+    counter, t = _held(state, cmd.counter)
+    if t.status is not TicketStatus.CALLED:
+        raise _fail(ErrorCode.INVALID_TRANSITION, f"{t.display} is {t.status}; only a called ticket is recalled")
+    _must_be_open(counter)
+    last = t.last_called_at or t.called_at
+    delay = state.center.rules.recall_delay_s
+    if last is not None and (now - last).total_seconds() < delay:
+        wait = delay - int((now - last).total_seconds())
+        raise _fail(ErrorCode.INVALID_TRANSITION, f"recall {t.display} again in {wait} s (recall delay {delay} s)")
+    new = replace(t, recalls=t.recalls + 1, last_called_at=now)
+    return Decision((DomainEvent(EventType.TICKET_RECALLED, now, ticket=new, by_counter=counter.id),), new)
+
+
+def _start(state: QueueState, cmd: StartService, now: datetime) -> Decision:
+    counter, t = _held(state, cmd.counter)
+    if t.status is not TicketStatus.CALLED:
+        raise _fail(ErrorCode.INVALID_TRANSITION, f"{t.display} is {t.status}; service starts after a call")
+    new = replace(t, status=TicketStatus.SERVING, serving_at=now)
+    return Decision((DomainEvent(EventType.TICKET_SERVING, now, ticket=new, by_counter=counter.id),), new)
+
+
+def _complete(state: QueueState, cmd: Complete, now: datetime) -> Decision:
+    counter, t = _held(state, cmd.counter)
+    if t.status is not TicketStatus.SERVING:
+        raise _fail(ErrorCode.INVALID_TRANSITION, f"{t.display} is {t.status}; start the service before completing")
+    new = replace(t, status=TicketStatus.DONE, done_at=now)
+    return Decision((DomainEvent(EventType.TICKET_DONE, now, ticket=new, by_counter=counter.id),), new)
+
+
+def _no_show(state: QueueState, cmd: MarkNoShow, now: datetime) -> Decision:
+    counter, t = _held(state, cmd.counter)
+    if t.status is not TicketStatus.CALLED:
+        raise _fail(ErrorCode.INVALID_TRANSITION, f"{t.display} is {t.status}; only a called ticket is a no-show")
+    needed = state.center.rules.recalls_before_no_show
+    if t.recalls < needed:
+        raise _fail(ErrorCode.INVALID_TRANSITION,
+                    f"recall {t.display} {needed - t.recalls} more time(s) before marking a no-show")
+    new = replace(t, status=TicketStatus.NO_SHOW)
+    return Decision((DomainEvent(EventType.TICKET_NO_SHOW, now, ticket=new, by_counter=counter.id),), new)
+
+
+def _transfer(state: QueueState, cmd: Transfer, now: datetime) -> Decision:
+    if (cmd.to_service is None) == (cmd.to_counter is None):
+        raise _fail(ErrorCode.BAD_REQUEST, "transfer needs exactly one of service or counter")
+    counter, t = _held(state, cmd.counter)
+    if t.day != state.day:
+        raise _fail(ErrorCode.INVALID_TRANSITION, f"{t.display} is from {t.day}; it cannot join today's queue")
+    target_counter: CounterId | None = None
+    if cmd.to_service is not None:
+        service = _service(state, cmd.to_service).code
+    else:
+        assert cmd.to_counter is not None
+        target = _counter(state, cmd.to_counter)
+        if target.id == counter.id:
+            raise _fail(ErrorCode.BAD_REQUEST, "transfer to the same counter")
+        definition = state.center.counter(target.id)
+        assert definition is not None
+        target_counter = target.id
+        # keep the ticket's service if the target counter serves it, else its main service
+        service = t.service if t.service in definition.services else (definition.services[0] if
+                                                                        definition.services else t.service)
+    new = replace(t, status=TicketStatus.ISSUED, service=service, queued_at=now, counter=None,
+                  target_counter=target_counter, queue_seq=state.next_queue_seq, called_at=t.called_at,
+                  serving_at=t.serving_at)
+    detail = (("from_service", str(t.service)),)
+    return Decision((DomainEvent(EventType.TICKET_TRANSFERRED, now, ticket=new, by_counter=counter.id,
+                                 detail=detail),), new)
+
+
+def _reactivate(state: QueueState, cmd: Reactivate, now: datetime) -> Decision:
+    t = _ticket(state, cmd.ticket_id)
+    if t.status is not TicketStatus.NO_SHOW:
+        raise _fail(ErrorCode.INVALID_TRANSITION, f"{t.display} is {t.status}; only a no-show is reactivated")
+    if t.day != state.day:
+        raise _fail(ErrorCode.INVALID_TRANSITION, f"{t.display} is from {t.day}; only today's tickets")
+    limit = state.center.rules.max_reactivations
+    if t.reactivations >= limit:
+        raise _fail(ErrorCode.INVALID_TRANSITION, f"{t.display} was already reactivated {t.reactivations} time(s)")
+    # Back at the END of its queue: those who waited meanwhile are not pushed back by a late citizen.
+    new = replace(t, status=TicketStatus.ISSUED, reactivations=t.reactivations + 1, queued_at=now, counter=None,
+                  target_counter=None, recalls=0, queue_seq=state.next_queue_seq)
+    return Decision((DomainEvent(EventType.TICKET_REACTIVATED, now, ticket=new),), new)
+
+
+def _cancel(state: QueueState, cmd: Cancel, now: datetime) -> Decision:
+    t = _ticket(state, cmd.ticket_id)
+    if t.status is not TicketStatus.ISSUED:
+        raise _fail(ErrorCode.INVALID_TRANSITION, f"{t.display} is {t.status}; only a waiting ticket is cancelled")
+    new = replace(t, status=TicketStatus.CANCELLED, done_at=now)
+    return Decision((DomainEvent(EventType.TICKET_CANCELLED, now, ticket=new),), new)
+
+
+def _open(state: QueueState, cmd: OpenCounter, now: datetime) -> Decision:
+    counter = _counter(state, cmd.counter)
+    new = replace(counter, status=CounterStatus.OPEN, pause_reason=None,
+                  staff=cmd.staff if cmd.staff is not None else counter.staff, since=now)
+    return Decision((DomainEvent(EventType.COUNTER_OPENED, now, counter=new, by_counter=new.id),), new)
+
+
+def _pause(state: QueueState, cmd: PauseCounter, now: datetime) -> Decision:
+    counter = _counter(state, cmd.counter)
+    reason = (cmd.reason or "").strip()
+    if not reason:
+        raise _fail(ErrorCode.BAD_REQUEST, "reason: a pause needs a reason")
+    if counter.status is CounterStatus.CLOSED:
+        raise _fail(ErrorCode.COUNTER_NOT_OPEN, f"counter {counter.id} is closed")
+    if counter.status is CounterStatus.PAUSED:
+        raise _fail(ErrorCode.INVALID_TRANSITION, f"counter {counter.id} is already paused")
+    new = replace(counter, status=CounterStatus.PAUSED, pause_reason=reason, since=now)
+    return Decision((DomainEvent(EventType.COUNTER_PAUSED, now, counter=new, by_counter=new.id),), new)
+
+
+def _resume(state: QueueState, cmd: ResumeCounter, now: datetime) -> Decision:
+    counter = _counter(state, cmd.counter)
+    if counter.status is CounterStatus.CLOSED:
+        raise _fail(ErrorCode.COUNTER_NOT_OPEN, f"counter {counter.id} is closed; open it")
+    if counter.status is CounterStatus.OPEN:
+        raise _fail(ErrorCode.INVALID_TRANSITION, f"counter {counter.id} is not paused")
+    new = replace(counter, status=CounterStatus.OPEN, pause_reason=None, since=now)
+    return Decision((DomainEvent(EventType.COUNTER_OPENED, now, counter=new, by_counter=new.id),), new)
+
+
+def _close(state: QueueState, cmd: CloseCounter, now: datetime) -> Decision:
+    counter = _counter(state, cmd.counter)
+    if counter.status is CounterStatus.CLOSED:
+        raise _fail(ErrorCode.INVALID_TRANSITION, f"counter {counter.id} is already closed")
+    if counter.current is not None:
+        raise _fail(ErrorCode.COUNTER_BUSY, f"counter {counter.id} still has {counter.current} in hand")
+    new = replace(counter, status=CounterStatus.CLOSED, pause_reason=None, staff=None, since=now)
+    return Decision((DomainEvent(EventType.COUNTER_CLOSED, now, counter=new, by_counter=new.id),), new)
+
+
+def lease_id_for(day: date, service: str, first: int, last: int) -> str:
+    return f"{day:%Y%m%d}-{service}-{first}-{last}"
+
+
+def _lease(state: QueueState, cmd: LeaseNumbers, now: datetime) -> Decision:
+    service = _service(state, cmd.service)
+    if not cmd.kiosk:
+        raise _fail(ErrorCode.BAD_REQUEST, "kiosk: required")
+    assert state.day is not None
+    first, last = numbering.reserve_block(service, state.service_day(service.code), cmd.size)
+    lease = Lease(id=lease_id_for(state.day, service.code, first, last), kiosk=cmd.kiosk, service=service.code,
+                  day=state.day, first=first, last=last, granted_at=now)
+    return Decision((DomainEvent(EventType.LEASE_GRANTED, now, lease=lease),), lease)
+
+
+def _merge(state: QueueState, cmd: MergeLeased, now: datetime) -> Decision:
+    lease = state.leases.get(cmd.lease_id)
+    if lease is None:
+        raise _fail(ErrorCode.NOT_FOUND, f"unknown lease {cmd.lease_id!r} (or not from today)")
+    service = _service(state, lease.service)
+    seen: set[int] = set()
+    for item in cmd.tickets:
+        if item.number not in lease:
+            raise _fail(ErrorCode.LEASE_CONFLICT, f"number {item.number} is outside lease {lease.first}–{lease.last}")
+        if item.number in seen:
+            raise _fail(ErrorCode.LEASE_CONFLICT, f"number {item.number} appears twice")
+        if item.priority is not None and state.center.priority(item.priority) is None:
+            raise _fail(ErrorCode.UNKNOWN_PRIORITY, f"unknown priority category {item.priority!r}")
+        seen.add(item.number)
+    events: list[DomainEvent] = []
+    result: list[Ticket] = []
+    queue_seq = state.next_queue_seq
+    for item in sorted(cmd.tickets, key=lambda i: (i.issued_at, i.number)):
+        tid = ticket_id_for(lease.day, service.code, item.number)
+        existing = state.tickets.get(tid)
+        if existing is not None:       # merged before: idempotent, nothing new
+            if existing.lease_id != lease.id:
+                raise _fail(ErrorCode.LEASE_CONFLICT, f"{tid} exists and is not from lease {lease.id}")
+            result.append(existing)
+            continue
+        # It queues from when the citizen actually took it offline (but never before the lease existed).
+        issued_at = max(item.issued_at, lease.granted_at)
+        t = Ticket(id=tid, day=lease.day, service=service.code, origin_service=service.code,
+                   number=TicketNumber(service.prefix, item.number), status=TicketStatus.ISSUED,
+                   issued_at=issued_at, priority=item.priority, queued_at=issued_at, kiosk=lease.kiosk,
+                   printed=True, lease_id=lease.id, queue_seq=queue_seq)
+        queue_seq += 1
+        events.append(DomainEvent(EventType.TICKET_ISSUED, now, ticket=t, detail=(("lease", lease.id),)))
+        result.append(t)
+    return Decision(tuple(events), tuple(result))
+
+
+_DECIDERS: dict[type, Callable[[QueueState, Any, datetime], Decision]] = {
+    IssueTicket: _issue, RecordPrintResult: _print_result, CallNext: _call_next, CallTicket: _call_ticket,
+    Recall: _recall, StartService: _start, Complete: _complete, MarkNoShow: _no_show, Transfer: _transfer,
+    Reactivate: _reactivate, Cancel: _cancel, OpenCounter: _open, PauseCounter: _pause,
+    ResumeCounter: _resume, CloseCounter: _close, LeaseNumbers: _lease, MergeLeased: _merge,
+}
+
+
+def decide(state: QueueState, command: Command, now: datetime) -> Decision:
+    """The events ``command`` causes at ``now`` (and the caller's answer); raises MotcuaError on refusal.
+
+    ``state`` must already be rolled to ``now``'s working day (see ``roll_to``). Never changes ``state``.
+    """
+    decider = _DECIDERS[type(command)]
+    return decider(state, command, now)
+
+
+# ----------------------------------------------------------------------------------------------- evolve
+def evolve(state: QueueState, event: DomainEvent) -> None:
+    """Apply one event to ``state`` in place. Deterministic: the same events give the same state."""
+    state.roll_to(numbering.working_day(event.at))
+    if event.ticket is not None:
+        _evolve_ticket(state, event)
+    if event.counter is not None:
+        state.counters[event.counter.id] = event.counter
+    if event.lease is not None:
+        lease = event.lease
+        state.leases[lease.id] = lease
+        sd = state.service_day(lease.service)
+        state.service_days[lease.service] = replace(sd, next_number=max(sd.next_number, lease.last + 1))
+
+
+def _evolve_ticket(state: QueueState, event: DomainEvent) -> None:
+    new = event.ticket
+    assert new is not None
+    old = state.tickets.get(new.id)
+    if old is not None and old.day == state.day:
+        state._unqueue(old)
+    state.tickets[new.id] = new
+    if new.day == state.day:
+        state._index(new)
+    at = event.at
+    # the counter that held it lets go; the counter that holds it now takes it
+    if old is not None and old.status in HELD and old.counter is not None and (
+            new.status not in HELD or new.counter != old.counter):
+        c = state.counters.get(old.counter)
+        if c is not None and c.current == old.id:
+            state.counters[c.id] = replace(c, current=None, since=at,
+                                           last_done=new.id if new.status is TicketStatus.DONE else c.last_done)
+    if new.status in HELD and new.counter is not None:
+        c = state.counters.get(new.counter)
+        if c is not None and c.current != new.id:
+            state.counters[c.id] = replace(c, current=new.id, since=at,
+                                           staff=new.staff if new.staff is not None else c.staff)
+    if new.day != state.day:
+        return
+    if event.type is EventType.TICKET_ISSUED:
+        state.service_days[new.origin_service] = numbering.after_issue(
+            state.service_day(new.origin_service), new.number.number)
+    elif event.type is EventType.TICKET_CALLED:
+        sd = state.service_day(new.service)
+        state.service_days[new.service] = replace(
+            sd, normal_streak=queue_policy.next_streak(sd.normal_streak, new.priority is not None))
+    elif event.type is EventType.TICKET_DONE:
+        seconds = new.service_time_s
+        if seconds is not None:
+            state.recent_service_s.setdefault(
+                new.service, deque(maxlen=estimates.RECENT_WINDOW)).append(seconds)
+    if event.type in (EventType.TICKET_CALLED, EventType.TICKET_RECALLED) and new.counter is not None:
+        state.calls.appendleft(Call(new.id, new.display, new.service, new.counter, at, new.recalls))
+
+
+def transition(state: QueueState, command: Command, now: datetime) -> tuple[QueueState, tuple[DomainEvent, ...]]:
+    """``(state, command, now) -> (new state, events)``; ``state`` itself is left untouched."""
+    new = state.copy()
+    new.roll_to(numbering.working_day(now))
+    decision = decide(new, command, now)
+    for event in decision.events:
+        evolve(new, event)
+    return new, decision.events
