@@ -1,0 +1,113 @@
+"""Flask blueprint serving the hall and counter displays, the staff console, the manager board and the voice clips.
+
+Imports only flask and displays' own pure modules: the pages talk to the hub over HTTP and SSE (/api/v1), never
+through queue_server's internals, so the same files could be served by any web server in front of the hub.
+Routes: /display/hall, /display/counter/<id>, /console, /manager, /displays/static/<file>,
+/displays/fonts/<NotoSans-*.ttf>, /displays/settings.json, /voice/<clip>.wav, /voice/plan.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, Response, abort, jsonify, request, send_from_directory
+
+from displays.announcements import make_announcement
+from displays.vietnamese_numbers import NumberReadingError
+from displays.voice_pack import VoicePack
+
+WEB_DIR = Path(__file__).resolve().parent / "web"
+FONT_DIR = Path("/usr/share/fonts/truetype/noto")
+FONTS = frozenset({"NotoSans-Regular.ttf", "NotoSans-Bold.ttf"})
+PAGES = {"hall": "hall.html", "counter": "counter.html", "console": "console.html", "manager": "manager.html"}
+
+
+@dataclass(frozen=True, slots=True)
+class DisplaySettings:
+    """What a center may tune without touching the pages; query parameters override per screen."""
+
+    repeats: int = 2                 # each call is spoken this many times in a row
+    calls_shown: int = 6             # recent calls on the hall display
+    blink_ms: int = 6000             # how long a new call blinks
+    notice: str = ""                 # the scrolling line; empty = a default reminder
+    sound: bool = True
+    volume: float = 1.0
+    wait_warning_min: int = 30       # manager board highlights waits past this
+
+
+def make_displays_blueprint(voice_dir: str | Path, recorded_voice_dir: str | Path | None = None,
+                            settings: DisplaySettings | None = None, font_dir: str | Path = FONT_DIR) -> Blueprint:
+    """The blueprint; register it at the root (its URLs are absolute). Clips come from ``recorded_voice_dir``
+    first, then from ``voice_dir`` (made by ``python -m displays.voice_pack build``)."""
+    bp = Blueprint("displays", __name__)
+    pack = VoicePack.from_dirs(recorded_voice_dir, voice_dir)
+    cfg = settings or DisplaySettings()
+    fonts = Path(font_dir)
+
+    def page(name: str) -> Response:
+        response = send_from_directory(WEB_DIR, PAGES[name], max_age=0)
+        response.headers["Cache-Control"] = "no-cache"
+        return response
+
+    @bp.get("/display/hall")
+    def hall() -> Response:
+        return page("hall")
+
+    @bp.get("/display/counter/<counter_id>")
+    def counter(counter_id: str) -> Response:
+        return page("counter")
+
+    @bp.get("/console")
+    def console() -> Response:
+        return page("console")
+
+    @bp.get("/manager")
+    def manager() -> Response:
+        return page("manager")
+
+    @bp.get("/displays/settings.json")
+    def settings_json() -> Response:
+        return jsonify(asdict(cfg))
+
+    @bp.get("/displays/static/<path:name>")
+    def static_file(name: str) -> Response:
+        # send_from_directory refuses paths that leave WEB_DIR.
+        response = send_from_directory(WEB_DIR, name, max_age=0)
+        response.headers["Cache-Control"] = "no-cache"
+        return response
+
+    @bp.get("/displays/fonts/<name>")
+    def font(name: str) -> Response:
+        # A route rather than a copy: the fonts package stays the single source, upgraded with the OS.
+        if name not in FONTS or not (fonts / name).is_file():
+            abort(404)
+        return send_from_directory(fonts, name, max_age=86400)
+
+    @bp.get("/voice/<clip>.wav")
+    def voice_clip(clip: str) -> Response:
+        path = pack.path(clip)
+        if path is None:
+            return _error(404, "not_found", f"no voice clip {clip!r}")
+        return send_from_directory(path.parent, path.name, mimetype="audio/wav", max_age=3600)
+
+    @bp.get("/voice/plan")
+    def voice_plan() -> Response:
+        args = request.args
+        try:
+            recall = int(args.get("recall", "0") or 0)
+            announcement = make_announcement(args.get("ticket_id", ""), args.get("number", ""),
+                                             args.get("counter", ""), recall)
+        except (NumberReadingError, ValueError) as err:
+            return _error(400, "bad_request", str(err))
+        body: dict[str, Any] = {"text": announcement.text, "spoken": announcement.spoken,
+                                "clips": list(announcement.clips), "missing": pack.missing(announcement.clips)}
+        return jsonify(body)
+
+    return bp
+
+
+def _error(status: int, code: str, message: str) -> Response:
+    response = jsonify({"error": {"code": code, "message": message}})
+    response.status_code = status
+    return response

@@ -1,0 +1,140 @@
+/* Hall display voice: an announcement queue that never overlaps (the browser twin of
+ * displays/announcements.py AnnouncementQueue) and a Web Audio player of clip sequences.
+ *
+ * Why clip lists in the browser rather than one wav per call: the ~60 clips are fetched and decoded once and
+ * then a call starts with no server work and no file per call; buffers are scheduled back to back on the audio
+ * clock, so there are no gaps between words; a recorded voice pack drops in by replacing files.
+ * The clip list itself comes from the hub (/voice/plan), so the Vietnamese reading has one implementation.
+ *
+ * What was played is observable: window.motcuaAudioLog (list of {kind, number, counter, recall, repeat, clips})
+ * and document.body.dataset.audioPlayed ("A001#1 A001#2 ..."), for tests and for the installer's ears.
+ */
+"use strict";
+
+window.motcuaAudioLog = [];
+
+class ClipPlayer {
+  constructor({ rate = 1, volume = 1 } = {}) {
+    this.rate = rate;
+    this.volume = volume;
+    this.ctx = null;
+    this.buffers = new Map();
+  }
+
+  context() {
+    if (!this.ctx) {
+      const Ctx = window.AudioContext || window.webkitAudioContext;
+      this.ctx = new Ctx();
+    }
+    return this.ctx;
+  }
+
+  get blocked() { return this.ctx !== null && this.ctx.state !== "running"; }
+
+  async unlock() { await this.context().resume(); }
+
+  async buffer(clip) {
+    if (!this.buffers.has(clip)) {
+      const p = fetch(`/voice/${clip}.wav`).then((r) => {
+        if (!r.ok) throw new Error(`clip ${clip}: HTTP ${r.status}`);
+        return r.arrayBuffer();
+      }).then((bytes) => this.context().decodeAudioData(bytes));
+      p.catch(() => this.buffers.delete(clip));   // a failed fetch is retried next time
+      this.buffers.set(clip, p);
+    }
+    return this.buffers.get(clip);
+  }
+
+  /* Play clips back to back; resolves when the last one ended. */
+  async play(clips) {
+    const ctx = this.context();
+    if (ctx.state !== "running") {
+      try { await ctx.resume(); } catch (err) { /* still blocked: see the unlock overlay */ }
+    }
+    const buffers = await Promise.all(clips.map((c) => this.buffer(c)));
+    const gain = ctx.createGain();
+    gain.gain.value = this.volume;
+    gain.connect(ctx.destination);
+    let at = ctx.currentTime + 0.05;
+    let last = null;
+    for (const buf of buffers) {
+      const src = ctx.createBufferSource();
+      src.buffer = buf;
+      src.playbackRate.value = this.rate;
+      src.connect(gain);
+      src.start(at);
+      at += buf.duration / this.rate;
+      last = src;
+    }
+    const total = (at - ctx.currentTime) * 1000;
+    await new Promise((resolve) => {
+      // onended is the truth; the timer is a guard so a suspended context can never stall the queue.
+      const guard = setTimeout(resolve, total + 3000);
+      last.onended = () => { clearTimeout(guard); resolve(); };
+    });
+  }
+}
+
+class AnnouncementQueue {
+  constructor(player, { repeats = 2, onPlay } = {}) {
+    this.player = player;
+    this.repeats = Math.max(1, repeats);
+    this.pending = [];
+    this.playing = false;
+    this.seen = [];
+    this.onPlay = onPlay || (() => {});
+  }
+
+  static key(call) { return `${call.ticket_id}|${call.counter}|${call.recall || 0}`; }
+
+  /* Queue a call; false if this exact call (same ticket, counter, recall count) was already queued. */
+  add(call) {
+    const key = AnnouncementQueue.key(call);
+    if (this.seen.includes(key)) return false;
+    this.seen.push(key);
+    if (this.seen.length > 200) this.seen.shift();
+    const plan = this.plan(call);
+    for (let r = 1; r <= this.repeats; r++) this.pending.push({ call, plan, repeat: r });
+    log("queued", call, 0, null);
+    this.pump();
+    return true;
+  }
+
+  async plan(call) {
+    const q = new URLSearchParams({ number: call.number, counter: call.counter, recall: call.recall || 0 });
+    const r = await fetch(`/voice/plan?${q}`);
+    if (!r.ok) throw new Error(`plan ${call.number}: HTTP ${r.status}`);
+    return r.json();
+  }
+
+  async pump() {
+    if (this.playing) return;
+    const item = this.pending.shift();
+    if (!item) return;
+    this.playing = true;
+    try {
+      const plan = await item.plan;
+      log("start", item.call, item.repeat, plan.clips);
+      this.onPlay(item.call, plan, item.repeat);
+      await this.player.play(plan.clips);
+      log("end", item.call, item.repeat, plan.clips);
+    } catch (err) {
+      log("error", item.call, item.repeat, null, String(err));
+    } finally {
+      this.playing = false;
+      this.pump();
+    }
+  }
+}
+
+function log(kind, call, repeat, clips, error) {
+  const entry = { kind, number: call.number, counter: call.counter, recall: call.recall || 0, repeat, clips,
+                  error: error || null, t: performance.now() };
+  window.motcuaAudioLog.push(entry);
+  if (kind === "end") {
+    const played = document.body.dataset.audioPlayed ? document.body.dataset.audioPlayed.split(" ") : [];
+    played.push(`${call.number}#${repeat}`);
+    document.body.dataset.audioPlayed = played.slice(-50).join(" ");
+  }
+  document.body.dataset.audioState = kind === "start" ? "playing" : (kind === "queued" ? document.body.dataset.audioState || "idle" : "idle");
+}

@@ -1,0 +1,89 @@
+/* Hall display: renders /api/v1/state at once, then every pushed event; speaks calls through audio.js. */
+"use strict";
+
+(async function hall() {
+  const settings = await fetch("/displays/settings.json").then((r) => r.json()).catch(() => ({}));
+  const recentCount = Number(queryParam("calls", settings.calls_shown || 6));
+  const blinkMs = Number(queryParam("blink_ms", settings.blink_ms || 6000));
+  const sound = queryParam("sound", settings.sound === false ? "off" : "on") !== "off";
+  const player = new ClipPlayer({ rate: Number(queryParam("voice_rate", 1)), volume: Number(settings.volume || 1) });
+  const announcer = new AnnouncementQueue(player, { repeats: Number(queryParam("repeats", settings.repeats || 2)) });
+  const $ = (id) => document.getElementById(id);
+  let shownCallKey = null;
+  let blinkTimer = null;
+
+  $("notice").textContent = queryParam("notice", settings.notice ||
+    "Vui lòng giữ phiếu số thứ tự và chú ý nghe gọi số · Please keep your ticket and listen for your number");
+
+  function tick() {
+    const now = vnNow();
+    $("clock").textContent = formatClock(now);
+    $("date").textContent = formatDate(now);
+  }
+  tick();
+  setInterval(tick, 1000);
+
+  function showCurrent(call, blink) {
+    const number = $("current-number");
+    const key = call ? `${call.ticket_id}|${call.recall || 0}` : null;
+    number.textContent = call ? call.number : "---";
+    number.dataset.ticket = call ? call.number : "";
+    $("current-counter").textContent = call ? (call.counter_name || `Quầy ${call.counter}`) : "\u00a0";
+    if (blink && key !== shownCallKey) {
+      number.classList.remove("blink");
+      void number.offsetWidth;          // restart the CSS animation for a new call
+      number.classList.add("blink");
+      clearTimeout(blinkTimer);
+      blinkTimer = setTimeout(() => number.classList.remove("blink"), blinkMs);
+    }
+    shownCallKey = key;
+  }
+
+  function render(state, blink) {
+    const center = state.center || {};
+    if (center.name) $("center-name").textContent = center.name;
+    $("center-name-en").textContent = center.name_en || "";
+    if (center.name) document.title = `${center.name} — gọi số`;
+    const calls = state.calls || [];
+    showCurrent(calls[0] || null, blink);
+    $("recent-calls").replaceChildren(...calls.slice(0, recentCount).map((c) =>
+      el("li", { "data-ticket": c.number, "data-counter": c.counter },
+        el("span", { class: "number", text: c.number }),
+        el("span", { class: "to", text: `→ ${c.counter_name || "Quầy " + c.counter}` }))));
+    const counters = (state.counters || []).filter((c) => c.status !== "closed");
+    $("counters").replaceChildren(...counters.map((c) =>
+      el("div", { class: `counter-tile ${c.status}`, "data-counter": c.counter },
+        el("span", { class: "name", text: c.name || `Quầy ${c.counter}` }),
+        el("span", { class: "number", text: c.status === "paused" ? "Tạm dừng" : (c.current_ticket || "—") }))));
+    $("services").replaceChildren(...(state.services || []).map((s) =>
+      el("tr", { "data-service": s.service },
+        el("td", { text: s.name || s.service }),
+        el("td", { class: "num", text: String(s.waiting) }),
+        el("td", { class: "num", text: s.waiting ? `${s.estimated_wait_min} phút` : "—" }))));
+    document.body.dataset.seq = String(state.seq);
+  }
+
+  const unlock = $("sound-unlock");
+  unlock.querySelector("button").addEventListener("click", async () => {
+    await player.unlock();
+    unlock.hidden = true;
+  });
+
+  const live = new MotcuaLive({
+    onState: (state) => render(state, false),
+    onEvent: (env, state) => {
+      if (!state) return;
+      const isCall = env.type === "ticket.called" || env.type === "ticket.recalled";
+      render(state, isCall);
+      if (isCall && sound) {
+        const call = callFromEnvelope(env);
+        announcer.add(call);
+        // Autoplay blocked (no kiosk flag, no click yet): say so on screen rather than stay silent.
+        setTimeout(() => { if (player.blocked) unlock.hidden = false; }, 500);
+      }
+    },
+    onStatus: (s) => { $("link").dataset.state = s; },
+  });
+  window.motcuaLive = live;
+  live.start();
+})();
