@@ -13,6 +13,7 @@ class ErrorCode(StrEnum):
     NOT_FOUND = "not_found"
     METHOD_NOT_ALLOWED = "method_not_allowed"
     RATE_LIMITED = "rate_limited"
+    PAYLOAD_TOO_LARGE = "payload_too_large"  # body over the configured size limit
     # auth
     UNAUTHENTICATED = "unauthenticated"
     FORBIDDEN = "forbidden"
@@ -73,6 +74,7 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.RATING_WINDOW_CLOSED: 409,
     ErrorCode.NOTHING_TO_RATE: 409,
     ErrorCode.RATE_LIMITED: 429,
+    ErrorCode.PAYLOAD_TOO_LARGE: 413,
     ErrorCode.MAIN_SYSTEM_UNAVAILABLE: 503,
     ErrorCode.INTERNAL: 500,
 }

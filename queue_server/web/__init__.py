@@ -1,1 +1,76 @@
-"""Flask application factory and one blueprint per audience."""
+"""Flask application factory and one blueprint per audience (kiosk, display, counter, manager, admin, auth).
+
+``create_app(settings, service)`` wires nothing else: no broker, no server, no store opening; the caller
+(queue_server.wiring) owns those. Every answer that is not a success is JSON ``{"error": {"code", "message"}}``.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from flask import Blueprint, Flask, jsonify
+from werkzeug.exceptions import HTTPException
+
+from contracts.errors import ErrorCode, MotcuaError
+from queue_server.web.common import API_PREFIX, HubContext
+
+if TYPE_CHECKING:
+    from queue_server.app.queue_service import QueueService
+    from queue_server.config import HubSettings
+    from queue_server.web.sse import Broadcaster
+
+log = logging.getLogger(__name__)
+
+_HTTP_CODES = {404: ErrorCode.NOT_FOUND, 405: ErrorCode.METHOD_NOT_ALLOWED, 401: ErrorCode.UNAUTHENTICATED,
+               403: ErrorCode.FORBIDDEN, 429: ErrorCode.RATE_LIMITED}
+
+
+def _error(code: str, message: str, status: int) -> Any:
+    return jsonify(error={"code": code, "message": message}), status
+
+
+def create_app(settings: HubSettings, service: QueueService, extra_blueprints: Iterable[Blueprint] = (), *,
+               broadcaster: Broadcaster | None = None, mqtt: Any = None, keepalive_s: float = 15.0) -> Flask:
+    """Build the hub's Flask app. ``broadcaster`` feeds /stream; one is made (and added as a service listener)
+    when not given. ``mqtt`` is anything with a ``connected`` attribute, for /health."""
+    from queue_server.web import admin, auth, counter, display, kiosk, manager, openapi
+    from queue_server.web.auth import TokenStore
+    from queue_server.web.sse import Broadcaster
+
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = settings.http.max_body_bytes
+    app.json.ensure_ascii = False          # type: ignore[attr-defined]  # Vietnamese stays readable
+    app.json.sort_keys = False             # type: ignore[attr-defined]
+    if broadcaster is None:
+        broadcaster = Broadcaster()
+        service.add_listener(broadcaster.publish)
+    app.extensions["motcua"] = HubContext(settings=settings, service=service,
+                                          tokens=TokenStore(settings.security.token_ttl_min * 60.0),
+                                          broadcaster=broadcaster, mqtt=mqtt, keepalive_s=keepalive_s)
+
+    for bp in (kiosk.bp, display.bp, counter.bp, manager.bp, admin.bp, auth.bp, openapi.bp):
+        app.register_blueprint(bp, url_prefix=API_PREFIX)
+    for bp in extra_blueprints:
+        app.register_blueprint(bp)
+
+    @app.errorhandler(MotcuaError)
+    def motcua_error(err: MotcuaError) -> Any:
+        return jsonify(err.to_json()), err.http_status
+
+    @app.errorhandler(HTTPException)
+    def http_error(err: HTTPException) -> Any:
+        status = err.code or 400
+        if status == 413:
+            limit = settings.http.max_body_bytes
+            return _error(str(ErrorCode.PAYLOAD_TOO_LARGE), f"body larger than {limit} bytes", 413)
+        code = _HTTP_CODES.get(status, ErrorCode.BAD_REQUEST if status < 500 else ErrorCode.INTERNAL)
+        return _error(str(code), err.description or err.name, status)
+
+    @app.errorhandler(Exception)
+    def unexpected(err: Exception) -> Any:
+        # a real bug: say so without leaking internals, keep the traceback in the log
+        log.exception("unhandled error")
+        return _error(str(ErrorCode.INTERNAL), "internal error; see the hub log", 500)
+
+    return app

@@ -1,0 +1,376 @@
+"""The hub's MQTT adapter (the ONLY module of the hub that imports paho): publishes every committed event, keeps
+retained state snapshots fresh, answers device commands on ``cmd/<command>`` → ``reply/<command>``.
+
+- Events go out on ``event/<type>`` (QoS 1, not retained) strictly in ``seq`` order: QueueService may call its
+  listeners from several threads, so envelopes pass through one publisher thread with a reorder buffer that
+  fills gaps from the store.
+- After each event, only the snapshots it touched are republished (retained): ``state/calls``,
+  ``state/counters/<id>``, ``state/services/<code>``. Every (re)connect republishes ``hub/status`` online and
+  all state; the Last Will sets ``hub/status`` offline.
+- Events committed while the broker is unreachable are NOT queued for later: replaying old calls would make
+  displays announce citizens who were already served. Screens recover from the retained state instead (and the
+  store keeps every event for SSE resume and the outbox).
+- Commands run on their own worker thread (never on paho's network thread) through a CommandRegistry that other
+  parts extend (e.g. the firmware bridge's ``submit-rating``). A bad payload gets an error reply, never a crash.
+- The hub starts and serves HTTP while the broker is down; paho reconnects by itself.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import ssl
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+from contracts import topics
+from contracts.errors import ErrorCode, MotcuaError
+from contracts.messages import Availability, CommandReply, CommandRequest, Envelope, MessageError
+
+if TYPE_CHECKING:
+    from queue_server.app.queue_service import QueueService
+    from queue_server.config import MqttSettings
+
+log = logging.getLogger(__name__)
+wire = logging.getLogger("motcua.wire.mqtt")      # DEBUG: every message in and out
+
+CommandHandler = Callable[[dict[str, Any]], dict[str, Any]]
+GAP_WAIT_S = 0.5          # how long an out-of-order event may wait for the ones before it
+
+
+# ------------------------------------------------------------------------------------------ commands
+
+def arg(args: dict[str, Any], name: str, kind: type = str, *, required: bool = True) -> Any:
+    """Read one command argument; counters may come as numbers from keypads (``5`` means ``"5"``)."""
+    if name not in args or args[name] is None:
+        if required:
+            raise MotcuaError(ErrorCode.BAD_REQUEST, f"args.{name}: missing")
+        return None
+    value = args[name]
+    if kind is str and isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if isinstance(value, bool) and kind is not bool or not isinstance(value, kind):
+        raise MotcuaError(ErrorCode.BAD_REQUEST, f"args.{name}: expected {kind.__name__}")
+    if kind is str and not (0 < len(value) <= 200):
+        raise MotcuaError(ErrorCode.BAD_REQUEST, f"args.{name}: must be 1 to 200 characters")
+    return value
+
+
+class CommandRegistry:
+    """Command name → handler(args) → result dict; handlers raise MotcuaError to refuse."""
+
+    def __init__(self) -> None:
+        self._handlers: dict[str, CommandHandler] = {}
+
+    def register(self, name: str, handler: CommandHandler, *, replace: bool = False) -> None:
+        topics.slug(name, "command")
+        if name in self._handlers and not replace:
+            raise ValueError(f"command {name!r} is already registered")
+        self._handlers[name] = handler
+
+    @property
+    def names(self) -> list[str]:
+        return sorted(self._handlers)
+
+    def handle(self, request: CommandRequest) -> CommandReply:
+        handler = self._handlers.get(request.command)
+        try:
+            if handler is None:
+                raise MotcuaError(ErrorCode.BAD_REQUEST, f"unknown command {request.command!r}; "
+                                                         f"known: {', '.join(self.names)}")
+            result = handler(dict(request.args))
+            return CommandReply(request.command, request.correlation_id, True, result=result)
+        except MotcuaError as err:
+            return CommandReply(request.command, request.correlation_id, False,
+                                error={"code": str(err.code), "message": err.message})
+        except (MessageError, topics.TopicError, ValueError, TypeError, KeyError) as err:
+            return CommandReply(request.command, request.correlation_id, False,
+                                error={"code": str(ErrorCode.BAD_REQUEST), "message": str(err)})
+        except Exception:          # a bug in a handler must not take the adapter down
+            log.exception("command %s (%s) failed", request.command, request.correlation_id)
+            return CommandReply(request.command, request.correlation_id, False,
+                                error={"code": str(ErrorCode.INTERNAL), "message": "internal error"})
+
+
+def queue_commands(service: QueueService) -> CommandRegistry:
+    """The counter commands a staff keypad or tool may send: the same QueueService calls as the HTTP API."""
+    from queue_server.app.views import ticket_to_json
+
+    reg = CommandRegistry()
+
+    def ticket_cmd(fn: Callable[[str], Any]) -> CommandHandler:
+        return lambda a: {"ticket": ticket_to_json(fn(arg(a, "counter")))}
+
+    def counter_cmd(fn: Callable[[dict[str, Any]], Any]) -> CommandHandler:
+        return lambda a: {"counter": asdict(fn(a))}
+
+    reg.register("call-next", lambda a: {"ticket": ticket_to_json(
+        service.call_next(arg(a, "counter"), staff=arg(a, "staff", required=False)))})
+    reg.register("recall", ticket_cmd(service.recall))
+    reg.register("start", ticket_cmd(service.start_service))
+    reg.register("complete", ticket_cmd(service.complete))
+    reg.register("no-show", ticket_cmd(service.mark_no_show))
+    reg.register("transfer", lambda a: {"ticket": ticket_to_json(service.transfer(
+        arg(a, "counter"), to_service=arg(a, "to_service", required=False),
+        to_counter=arg(a, "to_counter", required=False)))})
+    reg.register("open", counter_cmd(lambda a: service.open_counter(arg(a, "counter"),
+                                                                    staff=arg(a, "staff", required=False))))
+    reg.register("pause", counter_cmd(lambda a: service.pause_counter(
+        arg(a, "counter"), arg(a, "reason", required=False) or "Tạm nghỉ")))
+    reg.register("resume", counter_cmd(lambda a: service.resume_counter(arg(a, "counter"))))
+    reg.register("close", counter_cmd(lambda a: service.close_counter(arg(a, "counter"))))
+    return reg
+
+
+# ------------------------------------------------------------------------------------------ adapter
+
+_RECONNECTED = object()     # marker in the publisher inbox: republish status and all state
+_STOP = object()
+
+
+class MqttAdapter:
+    """Publishes the hub's events and state and serves commands. ``on_events`` is a QueueService listener."""
+
+    def __init__(self, settings: MqttSettings, center_id: str, service: QueueService,
+                 commands: CommandRegistry | None = None, *, client_id: str | None = None) -> None:
+        self.settings = settings
+        self.center = center_id
+        self.service = service
+        self.commands = commands if commands is not None else queue_commands(service)
+        self.connected = False
+        self.published_events = 0
+        self.dropped_events = 0
+        self._inbox: queue.Queue[Any] = queue.Queue()
+        self._cmd_queue: queue.Queue[Any] = queue.Queue(maxsize=1000)
+        self._threads: list[threading.Thread] = []
+        self._next_seq = 0
+        self._known_services = {s.code for s in service_center(service).services}
+        self._known_counters = {c.id for c in service_center(service).counters}
+
+        cid = client_id or settings.client_id or f"motcua-hub-{center_id}"
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=cid, clean_session=True,
+                                  protocol=mqtt.MQTTv311)
+        if settings.username:
+            self.client.username_pw_set(settings.username, settings.password)
+        if settings.tls:
+            self.client.tls_set(ca_certs=settings.ca_file, cert_reqs=ssl.CERT_REQUIRED)
+        self.client.will_set(topics.hub_status(center_id), str(Availability.OFFLINE), qos=1, retain=True)
+        self.client.reconnect_delay_set(min_delay=1, max_delay=15)
+        self.client.max_queued_messages_set(10000)
+        self.client.on_connect = self._on_connect
+        self.client.on_disconnect = self._on_disconnect
+        self.client.on_message = self._on_message
+
+    # lifecycle ------------------------------------------------------------------------------------
+    def start(self) -> None:
+        self._next_seq = self.service.last_seq + 1
+        for target, name in ((self._publisher, "mqtt-publisher"), (self._command_worker, "mqtt-commands")):
+            t = threading.Thread(target=target, name=name, daemon=True)
+            t.start()
+            self._threads.append(t)
+        # connect_async + loop_start: the network thread keeps retrying, so a missing broker never blocks start
+        self.client.connect_async(self.settings.host, self.settings.port, keepalive=self.settings.keepalive_s)
+        self.client.loop_start()
+        log.info("MQTT: connecting to %s:%s as center %s", self.settings.host, self.settings.port, self.center)
+
+    def stop(self, timeout: float = 3.0) -> None:
+        self._inbox.put(_STOP)
+        self._cmd_queue.put(_STOP)
+        for t in self._threads:
+            t.join(timeout)
+        if self.connected:
+            info = self.client.publish(topics.hub_status(self.center), str(Availability.OFFLINE), qos=1, retain=True)
+            try:
+                info.wait_for_publish(timeout)
+            except (RuntimeError, ValueError):
+                pass
+        self.client.disconnect()
+        self.client.loop_stop()
+        self.connected = False
+
+    def wait_connected(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.connected:
+                return True
+            time.sleep(0.02)
+        return self.connected
+
+    # the QueueService listener --------------------------------------------------------------------
+    def on_events(self, envelopes: Sequence[Envelope]) -> None:
+        if envelopes:
+            self._inbox.put(tuple(envelopes))
+
+    __call__ = on_events
+
+    # paho callbacks (network thread: keep them short) ---------------------------------------------
+    def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason_code: Any, properties: Any) -> None:
+        if reason_code.is_failure:
+            log.warning("MQTT: broker refused the connection: %s", reason_code)
+            return
+        self.connected = True
+        log.info("MQTT: connected to %s:%s", self.settings.host, self.settings.port)
+        client.subscribe(topics.cmd_filter(self.center), qos=1)
+        self._inbox.put(_RECONNECTED)
+
+    def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason_code: Any,
+                       properties: Any) -> None:
+        if self.connected:
+            log.warning("MQTT: disconnected (%s); paho reconnects by itself", reason_code)
+        self.connected = False
+
+    def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
+        wire.debug("<<< %s %r", msg.topic, msg.payload[:500])
+        try:
+            self._cmd_queue.put_nowait((msg.topic, bytes(msg.payload)))
+        except queue.Full:
+            log.warning("MQTT: command queue full, dropped a message on %s", msg.topic)
+
+    # publishing -------------------------------------------------------------------------------------
+    def _publish(self, topic: str, payload: str, *, retain: bool) -> None:
+        wire.debug(">>> %s %s", topic, payload[:500])
+        self.client.publish(topic, payload.encode("utf-8"), qos=1, retain=retain)
+
+    def _publisher(self) -> None:
+        pending: dict[int, Envelope] = {}
+        gap_since: float | None = None
+        while True:
+            try:
+                item = self._inbox.get(timeout=GAP_WAIT_S if pending else None)
+            except queue.Empty:
+                item = None
+            if item is _STOP:
+                return
+            try:
+                if item is _RECONNECTED:
+                    self._publish(topics.hub_status(self.center), str(Availability.ONLINE), retain=True)
+                    self.publish_all_state()
+                    continue
+                if item is not None:
+                    for env in item:
+                        if env.seq >= self._next_seq:
+                            pending[env.seq] = env
+                if pending and self._next_seq not in pending and gap_since is not None \
+                        and time.monotonic() - gap_since >= GAP_WAIT_S:
+                    # the listener call carrying the missing seq is late or lost: read it from the store
+                    for env in self.service.events_after(self._next_seq - 1, limit=1000):
+                        pending.setdefault(env.seq, env)
+                    if self._next_seq not in pending:
+                        self._next_seq = min(pending)
+                ready: list[Envelope] = []
+                while self._next_seq in pending:
+                    ready.append(pending.pop(self._next_seq))
+                    self._next_seq += 1
+                if ready:
+                    self._emit(ready)
+                gap_since = (gap_since or time.monotonic()) if pending else None
+            except Exception:      # never let one bad snapshot stop every later event
+                log.exception("MQTT: publishing failed")
+
+    def _emit(self, envelopes: list[Envelope]) -> None:
+        services: set[str] = set()
+        counters: set[str] = set()
+        calls = False
+        for env in envelopes:
+            if self.connected:
+                self._publish(topics.event(self.center, env.type), env.to_json(), retain=False)
+                self.published_events += 1
+            else:
+                self.dropped_events += 1
+            s, c, k = self._touched(env)
+            services |= s
+            counters |= c
+            calls = calls or k
+        if not self.connected:
+            return       # the reconnect republishes all state
+        if calls:
+            self._publish(topics.state_calls(self.center), self.service.calls_snapshot().to_json(), retain=True)
+        for cid in sorted(counters):
+            self._publish(topics.state_counter(self.center, cid), self.service.counter_state(cid).to_json(),
+                          retain=True)
+        for code in sorted(services):
+            self._publish(topics.state_service(self.center, code), self.service.service_state(code).to_json(),
+                          retain=True)
+
+    def _touched(self, env: Envelope) -> tuple[set[str], set[str], bool]:
+        data = env.data
+        services: set[str] = set()
+        counters: set[str] = set()
+        ticket = data.get("ticket")
+        if isinstance(ticket, dict):
+            services.update(str(ticket.get(k)) for k in ("service", "origin_service") if ticket.get(k))
+            if ticket.get("counter"):
+                counters.add(str(ticket["counter"]))
+        for key in ("service", "from_service", "to_service"):
+            if isinstance(data.get(key), str):
+                services.add(data[key])
+        for key in ("counter", "from_counter", "to_counter", "target_counter"):
+            if isinstance(data.get(key), str):
+                counters.add(data[key])
+        calls = env.type.startswith("ticket.") and env.type != "ticket.issued"
+        return services & self._known_services, counters & self._known_counters, calls
+
+    def publish_all_state(self) -> None:
+        self._publish(topics.state_calls(self.center), self.service.calls_snapshot().to_json(), retain=True)
+        for st in self.service.counter_states():
+            self._publish(topics.state_counter(self.center, st.counter), st.to_json(), retain=True)
+        for ss in self.service.service_states():
+            self._publish(topics.state_service(self.center, ss.service), ss.to_json(), retain=True)
+
+    # commands -----------------------------------------------------------------------------------------
+    def _command_worker(self) -> None:
+        while True:
+            item = self._cmd_queue.get()
+            if item is _STOP:
+                return
+            topic, payload = item
+            try:
+                reply = self._answer(topic, payload)
+                if reply is not None:
+                    self._publish(topics.reply(self.center, reply.command), reply.to_json(), retain=False)
+            except Exception:
+                log.exception("MQTT: command on %s failed", topic)
+
+    def _answer(self, topic: str, payload: bytes) -> CommandReply | None:
+        try:
+            parsed = topics.parse(topic)
+        except topics.TopicError:
+            return None
+        if parsed.kind != "cmd":
+            return None
+        command = parsed.key
+        try:
+            request = CommandRequest.from_json(payload)
+        except MessageError as err:
+            correlation = _correlation_of(payload)
+            log.info("MQTT: bad command payload on %s: %s", topic, err)
+            return CommandReply(command, correlation, False,
+                                error={"code": str(ErrorCode.BAD_REQUEST), "message": str(err)})
+        if request.command != command:
+            return CommandReply(command, request.correlation_id, False, error={
+                "code": str(ErrorCode.BAD_REQUEST),
+                "message": f"payload command {request.command!r} does not match the topic's {command!r}"})
+        reply = self.commands.handle(request)
+        log.info("MQTT command %s from %s (%s): %s", command, request.source or "?", request.correlation_id,
+                 "ok" if reply.ok else (reply.error or {}).get("code"))
+        return reply
+
+
+def _correlation_of(payload: bytes) -> str:
+    """Best effort: echo a correlation id even from an otherwise invalid request, so the sender can match it."""
+    try:
+        obj = json.loads(payload)
+    except (ValueError, UnicodeDecodeError):
+        return ""
+    value = obj.get("correlation_id") if isinstance(obj, dict) else None
+    return value if isinstance(value, str) else ""
+
+
+def service_center(service: QueueService) -> Any:
+    return service.center

@@ -1,0 +1,153 @@
+"""Staff routes (role staff+): the queue, counter state and every counter action.
+
+Each action is one QueueService command; the service refuses invalid ones with a MotcuaError (409 etc.), so
+this module only validates input shapes and turns results into JSON.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from flask import Blueprint, jsonify
+
+from contracts.errors import ErrorCode, MotcuaError
+from queue_server.app.views import ticket_to_json
+from queue_server.web.common import Body, Field, Query, current_username, hub, route
+
+bp = Blueprint("counter", __name__)
+
+EMPTY = Body()
+PAUSE = Body({"reason": Field(str, True, "why, shown on the counter display (e.g. Nghỉ giải lao)", max_len=120)})
+CALL = Body({
+    "ticket_id": Field(str, False, "ticket id, e.g. 20261123-ho-tich-23", max_len=80),
+    "number": Field(str, False, "display number, e.g. A023", max_len=8),
+}, one_of=("ticket_id", "number"))
+TRANSFER = Body({
+    "service": Field(str, False, "target service code", max_len=64),
+    "counter": Field(str, False, "target counter id", max_len=64),
+}, one_of=("service", "counter"))
+
+TICKET_ERRORS = (ErrorCode.UNKNOWN_COUNTER, ErrorCode.COUNTER_NOT_OPEN, ErrorCode.COUNTER_IDLE,
+                 ErrorCode.INVALID_TRANSITION)
+
+
+def _counter(counter_id: str) -> Any:
+    counter = hub().settings.center.counter(counter_id)
+    if counter is None:
+        raise MotcuaError(ErrorCode.UNKNOWN_COUNTER, f"no counter {counter_id!r}")
+    return counter
+
+
+def _ticket(t: Any):  # type: ignore[no-untyped-def]
+    return jsonify(ticket=ticket_to_json(t))
+
+
+@route(bp, "/queue", summary="Waiting tickets in call order", role="staff",
+       query=(Query("service", str, "only this service"),), result="{waiting: [Ticket]}",
+       errors=(ErrorCode.UNKNOWN_SERVICE,))
+def queue(query: dict[str, Any]):  # type: ignore[no-untyped-def]
+    ctx = hub()
+    service = query.get("service")
+    if service is not None and ctx.settings.center.service(service) is None:
+        raise MotcuaError(ErrorCode.UNKNOWN_SERVICE, f"no service {service!r}")
+    return jsonify(waiting=[ticket_to_json(t) for t in ctx.service.waiting(service)])
+
+
+@route(bp, "/counters", summary="Every counter's state", role="staff", result="[CounterState]")
+def counters():  # type: ignore[no-untyped-def]
+    return jsonify([asdict(s) for s in hub().service.counter_states()])
+
+
+@route(bp, "/counters/<counter_id>", summary="One counter's state and the tickets waiting for its services",
+       role="staff", result="CounterState + services + waiting: [Ticket] in the counter's service order",
+       errors=(ErrorCode.UNKNOWN_COUNTER,))
+def counter(counter_id: str):  # type: ignore[no-untyped-def]
+    ctx = hub()
+    c = _counter(counter_id)
+    waiting = [ticket_to_json(t) for code in c.services for t in ctx.service.waiting(code)]
+    return jsonify({**asdict(ctx.service.counter_state(counter_id)), "services": list(c.services),
+                    "waiting": waiting})
+
+
+@route(bp, "/counters/<counter_id>/open", methods=("POST",), summary="Open the counter (binds the staff member)",
+       role="staff", body=EMPTY, result="CounterState", errors=(ErrorCode.UNKNOWN_COUNTER,))
+def open_counter(counter_id: str, body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    return jsonify(asdict(hub().service.open_counter(counter_id, staff=current_username())))
+
+
+@route(bp, "/counters/<counter_id>/pause", methods=("POST",), summary="Pause with a reason", role="staff",
+       body=PAUSE, result="CounterState", errors=(ErrorCode.UNKNOWN_COUNTER, ErrorCode.COUNTER_BUSY))
+def pause_counter(counter_id: str, body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    return jsonify(asdict(hub().service.pause_counter(counter_id, body["reason"])))
+
+
+@route(bp, "/counters/<counter_id>/resume", methods=("POST",), summary="Resume a paused counter", role="staff",
+       body=EMPTY, result="CounterState", errors=(ErrorCode.UNKNOWN_COUNTER, ErrorCode.INVALID_TRANSITION))
+def resume_counter(counter_id: str, body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    return jsonify(asdict(hub().service.resume_counter(counter_id)))
+
+
+@route(bp, "/counters/<counter_id>/close", methods=("POST",), summary="Close the counter", role="staff",
+       body=EMPTY, result="CounterState", errors=(ErrorCode.UNKNOWN_COUNTER, ErrorCode.COUNTER_BUSY))
+def close_counter(counter_id: str, body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    return jsonify(asdict(hub().service.close_counter(counter_id)))
+
+
+@route(bp, "/counters/<counter_id>/call-next", methods=("POST",), summary="Call the next ticket by the policy",
+       role="staff", body=EMPTY, result="{ticket}",
+       errors=(ErrorCode.NOTHING_TO_CALL, ErrorCode.COUNTER_BUSY, *TICKET_ERRORS))
+def call_next(counter_id: str, body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    return _ticket(hub().service.call_next(counter_id, staff=current_username()))
+
+
+@route(bp, "/counters/<counter_id>/call", methods=("POST",), summary="Call a specific ticket out of order",
+       role="staff", body=CALL, result="{ticket}",
+       errors=(ErrorCode.UNKNOWN_TICKET, ErrorCode.TICKET_TAKEN, ErrorCode.SERVICE_NOT_SERVED, *TICKET_ERRORS))
+def call_ticket(counter_id: str, body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    return _ticket(hub().service.call_ticket(counter_id, ticket_id=body.get("ticket_id"),
+                                             number=body.get("number"), staff=current_username()))
+
+
+@route(bp, "/counters/<counter_id>/recall", methods=("POST",), summary="Call the ticket in hand again",
+       role="staff", body=EMPTY, result="{ticket}", errors=TICKET_ERRORS)
+def recall(counter_id: str, body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    return _ticket(hub().service.recall(counter_id))
+
+
+@route(bp, "/counters/<counter_id>/start", methods=("POST",), summary="The citizen arrived: start serving",
+       role="staff", body=EMPTY, result="{ticket}", errors=TICKET_ERRORS)
+def start(counter_id: str, body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    return _ticket(hub().service.start_service(counter_id))
+
+
+@route(bp, "/counters/<counter_id>/complete", methods=("POST",), summary="Finish serving the ticket in hand",
+       role="staff", body=EMPTY, result="{ticket}", errors=TICKET_ERRORS)
+def complete(counter_id: str, body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    return _ticket(hub().service.complete(counter_id))
+
+
+@route(bp, "/counters/<counter_id>/no-show", methods=("POST",),
+       summary="Mark the called ticket absent (after the configured number of recalls)", role="staff",
+       body=EMPTY, result="{ticket}", errors=TICKET_ERRORS)
+def no_show(counter_id: str, body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    return _ticket(hub().service.mark_no_show(counter_id))
+
+
+@route(bp, "/counters/<counter_id>/transfer", methods=("POST",),
+       summary="Send the ticket in hand to another service or counter (it keeps its number)", role="staff",
+       body=TRANSFER, result="{ticket}", errors=(ErrorCode.UNKNOWN_SERVICE, *TICKET_ERRORS))
+def transfer(counter_id: str, body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    return _ticket(hub().service.transfer(counter_id, to_service=body.get("service"),
+                                          to_counter=body.get("counter")))
+
+
+@route(bp, "/tickets/<ticket_id>/reactivate", methods=("POST",), summary="Put a no-show ticket back in the queue",
+       role="staff", body=EMPTY, result="{ticket}", errors=(ErrorCode.UNKNOWN_TICKET, ErrorCode.INVALID_TRANSITION))
+def reactivate(ticket_id: str, body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    return _ticket(hub().service.reactivate(ticket_id))
+
+
+@route(bp, "/tickets/<ticket_id>/cancel", methods=("POST",), summary="Cancel a waiting ticket", role="staff",
+       body=EMPTY, result="{ticket}", errors=(ErrorCode.UNKNOWN_TICKET, ErrorCode.INVALID_TRANSITION))
+def cancel(ticket_id: str, body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    return _ticket(hub().service.cancel(ticket_id))

@@ -1,0 +1,92 @@
+"""Public read routes for displays: the full state, the live event stream (SSE) and health.
+
+The stream subscribes to the broadcaster BEFORE reading the snapshot or the backlog, then drops anything at or
+below the seq it already sent, so no event is lost or sent twice between the two; a gap (a batch that arrived
+out of order, or a stream that overflowed) is filled from the store with ``events_after``.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request, stream_with_context
+
+from queue_server.web.common import Query, bad_request, hub, route
+from queue_server.web.sse import StreamClosed, sse_message
+
+log = logging.getLogger(__name__)
+bp = Blueprint("display", __name__)
+BACKLOG_LIMIT = 1000
+
+
+def _dumps(obj: Any) -> str:
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+
+
+@route(bp, "/state", summary="Full state: last calls, counters, services (same shapes as retained MQTT state)",
+       result="{seq, calls, counters, services, center}")
+def state():  # type: ignore[no-untyped-def]
+    return jsonify(hub().service.snapshot())
+
+
+@route(bp, "/health", summary="Liveness: last seq and MQTT connection", result='{status, seq, mqtt}')
+def health():  # type: ignore[no-untyped-def]
+    ctx = hub()
+    mqtt = "disabled" if ctx.mqtt is None else ("connected" if ctx.mqtt.connected else "disconnected")
+    return jsonify(status="ok", seq=ctx.service.last_seq, mqtt=mqtt)
+
+
+@route(bp, "/stream", summary="Server-Sent Events: a `state` event, then one `event` per stored event",
+       query=(Query("last_event_id", int, "resume after this seq (same as the Last-Event-ID header)", minimum=0),),
+       result="text/event-stream", stream=True)
+def stream(query: dict[str, Any]):  # type: ignore[no-untyped-def]
+    header = request.headers.get("Last-Event-ID")
+    resume: int | None = query.get("last_event_id")
+    if header is not None and header.strip():
+        try:
+            resume = int(header)
+        except ValueError as err:
+            raise bad_request(f"Last-Event-ID: expected a seq number, got {header!r}") from err
+        if resume < 0:
+            raise bad_request("Last-Event-ID: must be >= 0")
+    ctx = hub()
+    sub = ctx.broadcaster.subscribe()
+    service = ctx.service
+    keepalive = ctx.keepalive_s
+
+    def generate() -> Iterator[str]:
+        try:
+            yield "retry: 2000\n\n"
+            cursor: int
+            backlog = [] if resume is None else service.events_after(resume, limit=BACKLOG_LIMIT + 1)
+            if resume is None or resume > service.last_seq or len(backlog) > BACKLOG_LIMIT:
+                # a new display, a seq from another database, or too far behind: start from the full state
+                snap = service.snapshot()
+                cursor = int(snap["seq"])
+                yield sse_message(_dumps(snap), event="state", id=cursor)
+            else:
+                cursor = resume
+                for env in backlog:
+                    cursor = env.seq
+                    yield sse_message(env.to_json(), event="event", id=env.seq)
+            while True:
+                batch = sub.get(keepalive)
+                if not batch:
+                    yield ": keep-alive\n\n"
+                    continue
+                if batch[0].seq > cursor + 1 and batch[-1].seq > cursor:
+                    batch = service.events_after(cursor, limit=BACKLOG_LIMIT)   # fill the gap from the store
+                for env in batch:
+                    if env.seq <= cursor:
+                        continue
+                    cursor = env.seq
+                    yield sse_message(env.to_json(), event="event", id=env.seq)
+        except StreamClosed as err:
+            log.info("event stream ended: %s", err)
+        finally:
+            sub.close()
+
+    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    return Response(stream_with_context(generate()), mimetype="text/event-stream", headers=headers)

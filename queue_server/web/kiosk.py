@@ -1,0 +1,116 @@
+"""Public routes for kiosks and the tracking page: center config, services, issuing tickets, print results,
+ticket lookup, and offline number leases. No login (closed LAN); writes need X-Device-Key when configured."""
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from flask import Blueprint, jsonify
+
+from contracts.errors import ErrorCode
+from queue_server.app.views import ticket_to_json
+from queue_server.config import working_hours_json
+from queue_server.web.common import Body, Field, hub, route
+
+bp = Blueprint("kiosk", __name__)
+
+ISSUE = Body({
+    "service": Field(str, True, "service code, e.g. ho-tich", max_len=64),
+    "priority": Field(str, False, "priority category code from GET /config", nullable=True, max_len=64),
+    "kiosk": Field(str, False, "kiosk id, for the log and reports", nullable=True, max_len=64),
+})
+PRINT_RESULT = Body({
+    "printed": Field(bool, True, "false when the printer failed: the ticket is not a phantom"),
+    "fault": Field(str, False, "printer fault, e.g. paper_out", nullable=True, max_len=200),
+})
+LEASE = Body({
+    "kiosk": Field(str, True, "kiosk id", max_len=64),
+    "service": Field(str, True, "service code", max_len=64),
+    "size": Field(int, True, "how many numbers to reserve", minimum=1, maximum=500),
+})
+LEASED_TICKET = Body({
+    "number": Field(int, True, "a number inside the lease", minimum=0, maximum=9999),
+    "issued_at": Field(str, True, "ISO 8601 with +07:00", max_len=40),
+    "priority": Field(str, False, "priority category code", nullable=True, max_len=64),
+})
+MERGE = Body({"tickets": Field(list, True, "tickets the kiosk issued offline", max_len=1000, items=LEASED_TICKET)})
+
+
+def center_config() -> dict[str, Any]:
+    settings = hub().settings
+    c = settings.center
+    return {
+        "center": {"id": c.id, "name": c.name, "name_en": c.name_en},
+        "services": [{"code": s.code, "name": s.name, "name_en": s.name_en, "prefix": s.prefix} for s in c.services],
+        "counters": [{"id": q.id, "name": q.name, "services": list(q.services)} for q in c.counters],
+        "priorities": [{"code": p.code, "label": p.label, "label_en": p.label_en, "legal_basis": p.legal_basis}
+                       for p in c.priorities],
+        "working_hours": working_hours_json(c),
+        "rating_scale": [asdict(r) for r in settings.rating_scale],
+        "display": asdict(settings.display),
+        "policy": {"kind": str(c.policy.kind), "interleave_normal": c.policy.interleave_normal},
+    }
+
+
+@route(bp, "/config", summary="Center, services, counters, priority categories, working hours, rating scale",
+       result="see docs/api.md GET /config")
+def get_config():  # type: ignore[no-untyped-def]
+    return jsonify(center_config())
+
+
+@route(bp, "/services", summary="Services with waiting counts and estimates (the kiosk's first screen)",
+       result="[{code,name,name_en,prefix,waiting,estimated_wait_min,accepting,reason}]")
+def list_services():  # type: ignore[no-untyped-def]
+    ctx = hub()
+    out = []
+    for s in ctx.settings.center.services:
+        st = ctx.service.service_state(s.code)
+        out.append({"code": s.code, "name": s.name, "name_en": s.name_en, "prefix": s.prefix,
+                    "waiting": st.waiting, "estimated_wait_min": st.estimated_wait_min,
+                    "accepting": st.accepting, "reason": None if st.accepting else "service_closed"})
+    return jsonify(out)
+
+
+@route(bp, "/tickets", methods=("POST",), summary="Issue a ticket (kiosk)", device_key=True, body=ISSUE, ok=201,
+       result="{ticket, ahead, estimated_wait_min, tracking_url}",
+       errors=(ErrorCode.UNKNOWN_SERVICE, ErrorCode.UNKNOWN_PRIORITY, ErrorCode.SERVICE_CLOSED,
+               ErrorCode.QUOTA_REACHED))
+def issue_ticket(body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    result = hub().service.issue_ticket(body["service"], priority=body.get("priority"), kiosk=body.get("kiosk"))
+    ticket = ticket_to_json(result.ticket)
+    return jsonify(ticket=ticket, ahead=result.ahead, estimated_wait_min=result.estimated_wait_min,
+                   tracking_url=f"/t/{ticket['id']}"), 201
+
+
+@route(bp, "/tickets/<ticket_id>/print-result", methods=("POST",), summary="Record whether the ticket printed",
+       device_key=True, body=PRINT_RESULT, result="{ticket}", errors=(ErrorCode.UNKNOWN_TICKET,))
+def print_result(ticket_id: str, body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    ticket = hub().service.record_print_result(ticket_id, body["printed"], body.get("fault"))
+    return jsonify(ticket=ticket_to_json(ticket))
+
+
+@route(bp, "/tickets/<ticket_id>", summary="One ticket with its place in the queue (tracking page)",
+       result="{ticket, ahead, estimated_wait_min}", errors=(ErrorCode.UNKNOWN_TICKET,))
+def get_ticket(ticket_id: str):  # type: ignore[no-untyped-def]
+    view = hub().service.get_ticket(ticket_id)
+    return jsonify(ticket=ticket_to_json(view.ticket), ahead=view.ahead, estimated_wait_min=view.estimated_wait_min)
+
+
+def lease_json(lease: Any) -> dict[str, Any]:
+    return {"id": lease.id, "service": lease.service, "day": lease.day.isoformat(), "first": lease.first,
+            "last": lease.last}
+
+
+@route(bp, "/leases", methods=("POST",), summary="Reserve a block of numbers for a kiosk to issue offline",
+       device_key=True, body=LEASE, ok=201, result="{lease: {id, service, day, first, last}}",
+       errors=(ErrorCode.UNKNOWN_SERVICE, ErrorCode.QUOTA_REACHED))
+def create_lease(body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    lease = hub().service.lease_numbers(body["kiosk"], body["service"], body["size"])
+    return jsonify(lease=lease_json(lease)), 201
+
+
+@route(bp, "/leases/<lease_id>/tickets", methods=("POST",), summary="Merge tickets issued offline (idempotent)",
+       device_key=True, body=MERGE, result="{tickets: [Ticket]}", errors=(ErrorCode.LEASE_CONFLICT,))
+def merge_leased(lease_id: str, body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    tickets = hub().service.merge_leased(lease_id, body["tickets"])
+    return jsonify(tickets=[ticket_to_json(t) for t in tickets])

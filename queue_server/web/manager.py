@@ -1,0 +1,25 @@
+"""Manager routes (role manager+): today's statistics and the raw event log."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, jsonify
+
+from queue_server.web.common import Query, hub, route
+
+bp = Blueprint("manager", __name__)
+
+
+@route(bp, "/stats/today", summary="Per service waiting/served/no-show and times; per counter status",
+       role="manager", result="{services: {...}, counters: {...}}")
+def stats_today():  # type: ignore[no-untyped-def]
+    return jsonify(hub().service.stats_today())
+
+
+@route(bp, "/events", summary="Stored events after a seq, in seq order", role="manager",
+       query=(Query("after", int, "seq to start after (default 0)", minimum=0),
+              Query("limit", int, "at most this many (default 100, max 1000)", minimum=1, maximum=1000)),
+       result="{events: [Envelope]}")
+def events(query: dict[str, Any]):  # type: ignore[no-untyped-def]
+    envs = hub().service.events_after(query.get("after", 0), limit=query.get("limit", 100))
+    return jsonify(events=[e.to_dict() for e in envs])

@@ -1,0 +1,135 @@
+"""Builds one running hub from settings: SQLite store → QueueService → SSE broadcaster, MQTT adapter → Flask app,
+served by waitress. The only place that knows how the parts fit; other teams' blueprints are added here.
+
+Why waitress: a production WSGI server from PyPI that is pure Python (no compiler on a kiosk-class box), with a
+fixed pool of worker threads behind one asyncore I/O loop, so idle keep-alive connections from kiosks and
+consoles cost no thread and a burst of requests cannot spawn unbounded threads (werkzeug's dev server starts a
+thread per connection and says it is not for production). Each open SSE stream holds one worker, hence
+``[http] threads`` (default 32) is sized above the number of displays.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Blueprint, Flask
+
+from queue_server.adapters.mqtt import MqttAdapter
+from queue_server.adapters.sqlite_store import SqliteStore
+from queue_server.app.ports import Clock, SystemClock
+from queue_server.app.queue_service import QueueService
+from queue_server.config import HubSettings
+from queue_server.web import create_app
+from queue_server.web.sse import Broadcaster
+
+log = logging.getLogger(__name__)
+
+
+def default_blueprints() -> list[Blueprint]:
+    """Blueprints of other parts (display pages, staff console, manager dashboard...) that exist in this tree.
+
+    Each is optional so the hub runs while those parts are being built; the lead wires them here.
+    """
+    found: list[Blueprint] = []
+    for module_name, attr in (
+        ("displays.web", "bp"),
+        ("queue_server.web.pages", "bp"),
+    ):
+        try:
+            module = __import__(module_name, fromlist=[attr])
+        except ImportError:
+            continue
+        bp = getattr(module, attr, None)
+        if isinstance(bp, Blueprint):
+            found.append(bp)
+    return found
+
+
+@dataclass
+class Hub:
+    settings: HubSettings
+    store: SqliteStore
+    service: QueueService
+    broadcaster: Broadcaster
+    mqtt: MqttAdapter | None
+    app: Flask
+    _server: Any = field(default=None, repr=False)
+    _thread: threading.Thread | None = field(default=None, repr=False)
+
+    def start_background(self) -> None:
+        """Start MQTT (never blocks on the broker)."""
+        if self.mqtt is not None:
+            self.mqtt.start()
+
+    def make_server(self, host: str | None = None, port: int | None = None) -> Any:
+        from waitress.server import create_server
+
+        self._server = create_server(
+            self.app, host=host or self.settings.http.host,
+            port=self.settings.http.port if port is None else port,
+            threads=self.settings.http.threads, ident="motcua", channel_timeout=300,
+            connection_limit=1000, clear_untrusted_proxy_headers=True,
+        )
+        return self._server
+
+    @property
+    def port(self) -> int:
+        return int(self._server.effective_port) if self._server is not None else self.settings.http.port
+
+    def serve_forever(self) -> None:
+        """Serve HTTP in this thread until ``stop()`` (or KeyboardInterrupt)."""
+        if self._server is None:
+            self.make_server()
+        log.info("HTTP: serving on http://%s:%s/api/v1", self._server.effective_host, self._server.effective_port)
+        try:
+            self._server.run()
+        except OSError:
+            # the I/O loop's sockets are closed under it by stop(): that is how it ends
+            log.debug("waitress loop ended", exc_info=True)
+
+    def serve_in_thread(self, host: str | None = None, port: int | None = None) -> int:
+        self.make_server(host, port)
+        self._thread = threading.Thread(target=self.serve_forever, name="http", daemon=True)
+        self._thread.start()
+        return self.port
+
+    def stop(self) -> None:
+        """Stop in the order that loses nothing: no new requests, end streams, flush MQTT, close the store."""
+        if self._server is not None:
+            try:
+                self._server.close()
+            except OSError:
+                pass
+        self.broadcaster.close()
+        if self._server is not None:
+            self._server.task_dispatcher.shutdown(timeout=5)
+            # closing every channel empties waitress's socket map, which ends its run() loop
+            for channel in list(self._server._map.values()):
+                try:
+                    channel.close()
+                except OSError:
+                    pass
+        if self._thread is not None:
+            self._thread.join(5)
+        if self.mqtt is not None:
+            self.mqtt.stop()
+        self.service.close()
+
+
+def build_hub(settings: HubSettings, *, clock: Clock | None = None,
+              extra_blueprints: Iterable[Blueprint] | None = None, keepalive_s: float = 15.0) -> Hub:
+    settings.store_path.parent.mkdir(parents=True, exist_ok=True)
+    store = SqliteStore(settings.store_path)
+    service = QueueService(settings.center, store, clock or SystemClock())
+    broadcaster = Broadcaster()
+    service.add_listener(broadcaster.publish)
+    mqtt: MqttAdapter | None = None
+    if settings.mqtt.enabled:
+        mqtt = MqttAdapter(settings.mqtt, settings.center.id, service)
+        service.add_listener(mqtt.on_events)
+    blueprints = default_blueprints() if extra_blueprints is None else list(extra_blueprints)
+    app = create_app(settings, service, blueprints, broadcaster=broadcaster, mqtt=mqtt, keepalive_s=keepalive_s)
+    return Hub(settings, store, service, broadcaster, mqtt, app)
