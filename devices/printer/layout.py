@@ -141,6 +141,17 @@ def format_wait(ticket: PrintableTicket) -> tuple[str, str]:
     return vi, en
 
 
+@dataclass(frozen=True, slots=True)
+class Line:
+    """One planned line: ``kind`` is raster (rendered Vietnamese), native (font B), native_large (font A),
+    number (4x4 native) or qr (native QR of ``text``)."""
+
+    kind: str
+    text: str
+    size: int = 0
+    bold: bool = False
+
+
 class TicketLayout:
     """Builds the bytes of one ticket. Stateless apart from font caches, so one instance serves every job."""
 
@@ -158,50 +169,61 @@ class TicketLayout:
         return self._build_raster(ticket, number)
 
     # -- raster mode (any ESC/POS printer) ------------------------------------------------------------------
-    def _vi(self, p: Dummy, text: str, size: int, bold: bool = False) -> None:
-        """A citizen-facing line: native text when it is plain ASCII, else cropped raster lines."""
-        if not text.strip():
-            return
-        for line in wrap(text, size, bold, self.config.max_text_width):
-            p._raw(raster_command(render_line(line, size, bold)))
-            p._raw(ESC + b"J" + bytes([max(2, size // 5)]))  # print and feed a few dots: spacing for 3 bytes
-
-    def _native(self, p: Dummy, text: str, small: bool = True) -> None:
-        # Font B (9x17) for the small English hints: half the height of font A, still legible.
-        p._raw(ESC + b"M" + (b"\x01" if small else b"\x00"))
-        p._raw(text.encode("ascii", "replace") + b"\n")
-        p._raw(ESC + b"M\x00")
-
-    def _build_raster(self, ticket: PrintableTicket, number: str) -> bytes:
+    def plan(self, ticket: PrintableTicket) -> list[Line]:
+        """The ticket's lines in print order, each marked raster (Vietnamese) or native (ASCII). build() prints
+        exactly these; tests compare the simulator's rendering with them."""
         narrow = self.config.narrow
         # Pixel sizes: 20 px Noto is about the height of the printer's own font A (12x24 dots).
         title, body, small = (18, 17, 15) if narrow else (20, 19, 16)
+        out: list[Line] = []
+
+        def vi(text: str, size: int, bold: bool = False) -> None:
+            if not text.strip():
+                return
+            if _is_ascii(text):
+                out.append(Line("native", text.strip()))
+                return
+            out.extend(Line("raster", part, size, bold) for part in wrap(text, size, bold, self.config.max_text_width))
+
+        vi(ticket.center_name, title, bold=True)
+        vi(ticket.service_name, body, bold=True)
+        if ticket.priority_label:
+            vi(f"Ưu tiên: {ticket.priority_label}", body, bold=True)
+        out.append(Line("number", ticket.number.strip()))
+        vi_wait, en_wait = format_wait(ticket)
+        vi(vi_wait, body)
+        out.append(Line("native", en_wait))
+        out.append(Line("native_large", ticket.issued_at.strftime("%H:%M - %d/%m/%Y")))
+        out.append(Line("qr", ticket.tracking_url))
+        vi("Quét mã để theo dõi lượt của bạn", small)
+        out.append(Line("native", "Scan to follow your turn"))
+        for line in ticket.footer_lines:
+            vi(line, small)
+        return out
+
+    def _build_raster(self, ticket: PrintableTicket, number: str) -> bytes:
+        narrow = self.config.narrow
         p = Dummy()
         p._raw(ESC + b"@")            # reset: a previous job may have left sizes or alignment set
         p._raw(ESC + b"a\x01")        # centre everything: raster lines, native text and the QR
-        self._vi(p, ticket.center_name, title, bold=True)
-        self._vi(p, ticket.service_name, body, bold=True)
-        if ticket.priority_label:
-            self._vi(p, f"Ưu tiên: {ticket.priority_label}", body, bold=True)
-        # The number: native characters at 4x4 (3x3 on 58 mm when long) — a few bytes instead of a big image.
-        scale = 3 if narrow and len(number) > 4 else 4
-        p._raw(GS + b"!" + bytes([((scale - 1) << 4) | (scale - 1)]) + ESC + b"E\x01")
-        p._raw(number.encode("ascii") + b"\n")
-        p._raw(GS + b"!\x00" + ESC + b"E\x00")
-        vi_wait, en_wait = format_wait(ticket)
-        self._vi(p, vi_wait, body)
-        self._native(p, en_wait)
-        issued = ticket.issued_at.strftime("%H:%M - %d/%m/%Y")
-        self._native(p, issued, small=False)
-        p.qr(ticket.tracking_url, native=True, size=5 if narrow else 6, ec=1)  # ec=1 → QR_ECLEVEL_M
-        p._raw(b"\n")
-        self._vi(p, "Quét mã để theo dõi lượt của bạn", small)
-        self._native(p, "Scan to follow your turn")
-        for line in ticket.footer_lines:
-            if _is_ascii(line):
-                self._native(p, line)
-            else:
-                self._vi(p, line, small)
+        for line in self.plan(ticket):
+            if line.kind == "raster":
+                p._raw(raster_command(render_line(line.text, line.size, line.bold)))
+                p._raw(ESC + b"J" + bytes([max(2, line.size // 5)]))  # print and feed a few dots: 3 bytes
+            elif line.kind in ("native", "native_large"):
+                # Font B (9x17) for the small English hints: about half of font A, still legible.
+                font_b = line.kind == "native"
+                p._raw(ESC + b"M" + (b"\x01" if font_b else b"\x00"))
+                p._raw(line.text.encode("ascii", "replace") + b"\n" + ESC + b"M\x00")
+            elif line.kind == "number":
+                # Native characters at 4x4 (3x3 on 58 mm when long): a few bytes instead of a big image.
+                scale = 3 if narrow and len(number) > 4 else 4
+                p._raw(GS + b"!" + bytes([((scale - 1) << 4) | (scale - 1)]) + ESC + b"E\x01")
+                p._raw(number.encode("ascii") + b"\n")
+                p._raw(GS + b"!\x00" + ESC + b"E\x00")
+            elif line.kind == "qr":
+                p.qr(line.text, native=True, size=5 if narrow else 6, ec=1)  # ec=1 → QR_ECLEVEL_M
+                p._raw(b"\n")
         p.cut()
         return bytes(p.output)
 

@@ -92,7 +92,7 @@ class SimFaults:
     offline: bool = False           # answers status with the offline bit, drops data
     silent: bool = False            # does not answer status at all (unplugged cable, powered off)
     delay_ms: int = 0               # per chunk received: a slow printer
-    paper_jobs: int | None = None   # paper runs out after this many tickets
+    paper_jobs: int | None = None   # this many tickets print; the paper runs out during the next job
 
 
 class _Block:
@@ -141,6 +141,11 @@ class SimulatedPrinter:
 
     @property
     def ready(self) -> bool:
+        f = self.faults
+        if f.paper_jobs is not None and f.paper == "ok" and len(self.tickets) >= f.paper_jobs and (
+                self._line or self._buf[:1] not in (b"", b"\x10")):
+            # the roll ends as the next job starts printing
+            self.set_faults(paper="out")
         return self.status.ready
 
     # -- input --------------------------------------------------------------------------------------------
@@ -435,8 +440,6 @@ class SimulatedPrinter:
             if self.out_dir is not None:
                 self.out_dir.mkdir(parents=True, exist_ok=True)
                 page.save(self.out_dir / f"{self.name}-{len(self.tickets):04d}.png")
-            if self.faults.paper_jobs is not None and len(self.tickets) >= self.faults.paper_jobs:
-                self.set_faults(paper="out")
             self.ticket_done.notify_all()
 
 
