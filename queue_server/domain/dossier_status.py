@@ -5,6 +5,8 @@ Pure: no I/O. The main system's own status strings are mapped here so that every
 from __future__ import annotations
 
 import unicodedata
+from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 
@@ -72,14 +74,47 @@ def parse_status(text: str) -> DossierStatus:
 
 
 def mask_name(full_name: str) -> str:
-    """Masked applicant name: initials of family and middle names, the given name kept (``N*** V** An``).
+    """Masked applicant name: initials of family and middle names, the given name kept (``N*** V*** An``).
 
-    Enough for a citizen to recognise their dossier, not enough to identify a stranger's."""
+    Enough for a citizen to recognise their dossier, not enough to identify a stranger's; a fixed number of
+    stars so the mask does not leak the length of each name."""
     parts = full_name.split()
     if not parts:
         return ""
     if len(parts) == 1:
-        word = parts[0]
-        return word[0] + "*" * max(len(word) - 1, 1)
-    masked = [p[0] + "*" * max(len(p) - 1, 1) for p in parts[:-1]]
-    return " ".join([*masked, parts[-1]])
+        return parts[0][0] + "***"
+    return " ".join([*(p[0] + "***" for p in parts[:-1]), parts[-1]])
+
+
+@dataclass(frozen=True, slots=True)
+class DossierStep:
+    """One processing step (bước xử lý) as the main system reports it."""
+
+    name: str
+    unit: str = ""                       # the department handling it; never a person's name
+    started_at: datetime | None = None
+    due_at: datetime | None = None
+    done_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Dossier:
+    """What the hub's lookup mirror holds for one dossier: only what a citizen may see at a kiosk."""
+
+    code: str                            # normalized dossier code
+    procedure: str
+    applicant_masked: str
+    received_at: datetime
+    status: DossierStatus
+    due_at: datetime | None = None
+    appointment_at: datetime | None = None
+    original_due_at: datetime | None = None   # set when an apology gave a new date (at most once)
+    apology_reason: str = ""
+    finished_at: datetime | None = None
+    steps: tuple[DossierStep, ...] = ()
+    updated_at: datetime | None = None   # the main system's version of the record (newer wins)
+    synced_at: datetime | None = None    # when the hub stored it
+
+    @property
+    def finished(self) -> bool:
+        return self.status in FINISHED

@@ -1,0 +1,298 @@
+"""Dossier look-up through the real blueprint, a real SQLite mirror file and the mock main system over HTTP."""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from contracts.messages import VN_TZ
+from queue_server.adapters.dossier_mirror import DossierMirror
+from queue_server.adapters.holidays_source import load_calendar
+from queue_server.adapters.main_system import MainSystemSettings, ProvincialMainSystem, signed_headers
+from queue_server.app.dossier_service import DossierService
+from queue_server.app.ports import FixedClock
+from queue_server.mock_main_system import MockMainSystem
+from queue_server.web.dossiers import PushAuth, RateLimit, create_dossiers_blueprint
+
+pytestmark = [pytest.mark.adapter, pytest.mark.timeout(60)]
+
+SECRET = "bi-mat-dung-chung"
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=VN_TZ)      # Monday
+CAL = load_calendar([2026, 2027])
+CODE = "000.00.12.H38-261118-0007"
+
+
+class FakeMonotonic:
+    def __init__(self) -> None:
+        self.t = 1000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def dossier(code: str = CODE, **over: Any) -> dict[str, Any]:
+    base = {"code": code, "procedure": "Đăng ký kết hôn", "applicant_name": "Nguyễn Thị Thu Trang",
+            "received_at": "2026-11-18T10:00:00+07:00", "due_at": "2026-11-25T10:00:00+07:00",
+            "status": "đang xử lý", "updated_at": "2026-11-20T08:00:00+07:00",
+            "steps": [{"name": "Thẩm định", "unit": "Phòng Tư pháp", "started_at": "2026-11-18T14:00:00+07:00",
+                       "due_at": "2026-11-23T17:00:00+07:00"}]}
+    base.update(over)
+    return base
+
+
+@pytest.fixture
+def mock() -> Iterator[MockMainSystem]:
+    m = MockMainSystem(secret=SECRET, dossiers=[{
+        "maHoSo": "000.00.12.H38-261120-0042", "tenThuTuc": "Cấp bản sao trích lục khai sinh",
+        "chuHoSo": "Lê Văn Bình", "ngayTiepNhan": "2026-11-20T08:10:00+07:00",
+        "ngayHenTra": "2026-11-24T08:10:00+07:00", "trangThai": "2", "quaTrinhXuLy": []}]).start()
+    yield m
+    m.stop()
+
+
+class Rig:
+    def __init__(self, tmp: Path, mock: MockMainSystem | None, rate: RateLimit | None = None,
+                 auth: PushAuth | None = None) -> None:
+        self.clock = FixedClock(NOW)
+        self.mirror = DossierMirror(tmp / "dossiers.sqlite3")
+        main = None
+        if mock is not None:
+            main = ProvincialMainSystem(MainSystemSettings(base_url=mock.url, agency_code=mock.agency_code,
+                                                           username="motcua", password="motcua", timeout_s=2))
+        self.service = DossierService(self.mirror, CAL, self.clock, main)
+        self.monotonic = FakeMonotonic()
+        app = Flask("t")
+        app.register_blueprint(create_dossiers_blueprint(
+            self.service, rate_limit=rate or RateLimit(per_minute=6000, burst=1000),
+            push_auth=auth or PushAuth(hmac_secret=SECRET), monotonic=self.monotonic))
+        self.client: FlaskClient = app.test_client()
+
+    def push(self, body: Any, secret: str = SECRET, **headers: str) -> Any:
+        raw = json.dumps(body, ensure_ascii=False).encode()
+        signed = signed_headers(secret, raw)
+        signed.update(headers)
+        return self.client.post("/api/v1/integration/dossiers", data=raw, headers=signed,
+                                content_type="application/json")
+
+
+@pytest.fixture
+def rig(tmp_path: Path, mock: MockMainSystem) -> Iterator[Rig]:
+    r = Rig(tmp_path, mock)
+    yield r
+    r.mirror.close()
+
+
+def test_synced_dossier_is_answered_in_vietnamese_with_masked_name(rig: Rig) -> None:
+    assert rig.push({"update_id": "u1", "dossier": dossier()}).status_code == 200
+    rig.clock.advance(minutes=30)
+    r = rig.client.get(f"/api/v1/dossiers/{CODE.lower()}")
+    assert r.status_code == 200, r.get_json()
+    body = r.get_json()
+    d = body["dossier"]
+    assert d["code"] == CODE
+    assert d["status"] == "processing" and d["status_vi"] == "Đang xử lý" and d["status_en"] == "Being processed"
+    assert d["applicant"] == "N*** T*** T*** Trang"
+    assert "Nguyễn" not in r.get_data(as_text=True)
+    assert d["appointment_at"] == "2026-11-25T13:30:00+07:00"   # the session after the deadline
+    assert body["freshness"]["source"] == "mirror"
+    assert body["freshness"]["age_s"] == 1800
+    assert "09:00 23/11/2026" in body["freshness"]["note_vi"]
+    assert {w["code"] for w in body["warnings"]} == {"step_due"}
+    assert r.headers["Cache-Control"] == "no-store"
+
+
+def test_code_from_a_scanned_url_query(rig: Rig) -> None:
+    rig.push({"update_id": "u1", "dossier": dossier()})
+    r = rig.client.get("/api/v1/dossiers", query_string={"code": f"https://dvc.example.vn/tra-cuu?ma={CODE}"})
+    assert r.status_code == 200, r.get_json()
+
+
+def test_unknown_code_gets_a_clear_message(rig: Rig) -> None:
+    r = rig.client.get("/api/v1/dossiers/000.00.12.H38-261120-9999")
+    assert r.status_code == 404
+    err = r.get_json()["error"]
+    assert err["code"] == "unknown_dossier"
+    assert "no dossier with code 000.00.12.H38-261120-9999" in err["message"]
+    assert err["message_vi"].startswith("Không tìm thấy hồ sơ")
+
+
+def test_malformed_code_is_refused(rig: Rig) -> None:
+    r = rig.client.get("/api/v1/dossiers/xin-chao")
+    assert r.status_code == 400
+    assert r.get_json()["error"]["code"] == "invalid_dossier_code"
+
+
+def test_cache_miss_pulls_from_main_system_when_link_is_up(rig: Rig, mock: MockMainSystem) -> None:
+    r = rig.client.get("/api/v1/dossiers/000.00.12.H38-261120-0042")
+    assert r.status_code == 200, r.get_json()
+    body = r.get_json()
+    assert body["freshness"]["source"] == "main_system" and body["freshness"]["link"] == "up"
+    assert body["dossier"]["applicant"] == "L*** V*** Bình"
+    assert rig.mirror.get("000.00.12.H38-261120-0042") is not None
+    assert rig.client.get("/api/v1/dossiers/000.00.12.H38-261120-0042").get_json()["freshness"]["source"] == "mirror"
+
+
+def test_link_down_answers_from_mirror_with_its_age(rig: Rig, mock: MockMainSystem) -> None:
+    rig.push({"update_id": "u1", "dossier": dossier()})
+    mock.go_down()
+    rig.clock.advance(hours=3)
+    miss = rig.client.get("/api/v1/dossiers/000.00.12.H38-261120-0042")
+    assert miss.status_code == 404
+    assert "cannot be reached" in miss.get_json()["error"]["message"]
+    hit = rig.client.get(f"/api/v1/dossiers/{CODE}")
+    assert hit.status_code == 200
+    fresh = hit.get_json()["freshness"]
+    assert fresh["link"] == "down" and fresh["age_s"] == 3 * 3600 and fresh["source"] == "mirror"
+    assert fresh["note_vi"].startswith("Mất kết nối")
+    health = rig.client.get("/api/v1/integration/health").get_json()
+    assert health["link"] == "down" and health["mirror_dossiers"] == 1
+    mock.come_up()
+    assert rig.client.get("/api/v1/dossiers/000.00.12.H38-261120-0042").status_code == 200
+    assert rig.service.link.status().state == "up"
+
+
+def test_overdue_dossier_shows_qua_han(rig: Rig) -> None:
+    rig.push({"update_id": "u1", "dossier": dossier(due_at="2026-11-20T10:00:00+07:00")})
+    body = rig.client.get(f"/api/v1/dossiers/{CODE}").get_json()
+    assert body["dossier"]["status_vi"] == "Quá hạn" and body["dossier"]["display_status"] == "overdue"
+    assert body["dossier"]["working_minutes_left"] < 0
+    assert "overdue" in {w["code"] for w in body["warnings"]}
+
+
+def test_bad_signature_is_refused_and_nothing_written(rig: Rig) -> None:
+    r = rig.push({"update_id": "u1", "dossier": dossier()}, secret="sai-bi-mat")
+    assert r.status_code == 401 and r.get_json()["error"]["code"] == "unauthenticated"
+    raw = json.dumps({"update_id": "u2", "dossier": dossier()}).encode()
+    tampered_headers = signed_headers(SECRET, raw)
+    r = rig.client.post("/api/v1/integration/dossiers", data=raw.replace(b"u2", b"u3"), headers=tampered_headers)
+    assert r.status_code == 401
+    old = signed_headers(SECRET, raw, now=NOW.timestamp() - 3600 * 24 * 400)
+    assert rig.client.post("/api/v1/integration/dossiers", data=raw, headers=old).status_code == 401
+    assert rig.client.post("/api/v1/integration/dossiers", data=raw).status_code == 401
+    assert rig.mirror.count() == 0
+
+
+def test_bearer_token_auth_and_unconfigured_push(tmp_path: Path) -> None:
+    r = Rig(tmp_path, None, auth=PushAuth(tokens=("tok-123",)))
+    body = {"update_id": "u1", "dossier": dossier()}
+    assert r.client.post("/api/v1/integration/dossiers", json=body,
+                         headers={"Authorization": "Bearer nope"}).status_code == 401
+    assert r.client.post("/api/v1/integration/dossiers", json=body,
+                         headers={"Authorization": "Bearer tok-123"}).status_code == 200
+    closed = Rig(tmp_path / "b", None, auth=PushAuth())
+    assert closed.client.post("/api/v1/integration/dossiers", json=body).status_code == 403
+
+
+def test_push_is_idempotent_and_never_goes_backwards(rig: Rig) -> None:
+    assert rig.push({"update_id": "u1", "dossier": dossier()}).get_json()["counts"]["applied"] == 1
+    assert rig.push({"update_id": "u1", "dossier": dossier()}).get_json()["counts"]["duplicate"] == 1
+    newer = dossier(status="đã có kết quả", updated_at="2026-11-22T08:00:00+07:00",
+                    finished_at="2026-11-22T08:00:00+07:00")
+    older = dossier(status="chờ bổ sung", updated_at="2026-11-21T08:00:00+07:00")
+    assert rig.push({"updates": [{"update_id": "u2", "dossier": newer},
+                                 {"update_id": "u3", "dossier": older}]}).status_code == 200
+    body = rig.client.get(f"/api/v1/dossiers/{CODE}").get_json()
+    assert body["dossier"]["status_vi"] == "Đã có kết quả" and body["warnings"] == []
+
+
+def test_invalid_push_names_the_field_and_writes_nothing(rig: Rig) -> None:
+    good = {"update_id": "u1", "dossier": dossier()}
+    bad = {"update_id": "u2", "dossier": dossier(code="000.00.12.H38-261118-0008", received_at="hôm qua")}
+    r = rig.push({"updates": [good, bad]})
+    assert r.status_code == 400
+    assert "updates[1].dossier.received_at" in r.get_json()["error"]["message"]
+    r = rig.push({"update_id": "u3", "dossier": dossier(status="bay mất")})
+    assert r.status_code == 400 and "dossier.status" in r.get_json()["error"]["message"]
+    r = rig.client.post("/api/v1/integration/dossiers", data=b"{not json", headers=signed_headers(SECRET, b"{not json"))
+    assert r.status_code == 400
+    assert rig.mirror.count() == 0
+
+
+def test_second_apology_keeps_the_first_original_date(rig: Rig) -> None:
+    first = dossier(original_due_at="2026-11-25T10:00:00+07:00", due_at="2026-11-27T10:00:00+07:00",
+                    apology_reason="Chờ ý kiến cơ quan phối hợp")
+    rig.push({"update_id": "u1", "dossier": first})
+    second = dossier(original_due_at="2026-11-27T10:00:00+07:00", due_at="2026-12-02T10:00:00+07:00",
+                     updated_at="2026-11-21T08:00:00+07:00")
+    rig.push({"update_id": "u2", "dossier": second})
+    apology = rig.client.get(f"/api/v1/dossiers/{CODE}").get_json()["dossier"]["apology"]
+    assert apology["original_due_at"] == "2026-11-25T10:00:00+07:00"
+    assert apology["new_due_at"] == "2026-12-02T10:00:00+07:00" and apology["counts_as_late"] is True
+
+
+def test_rate_limit_per_client_ip(tmp_path: Path) -> None:
+    r = Rig(tmp_path, None, rate=RateLimit(per_minute=6, burst=3))
+    r.push({"update_id": "u1", "dossier": dossier()})
+    for _ in range(3):
+        assert r.client.get(f"/api/v1/dossiers/{CODE}").status_code == 200
+    limited = r.client.get(f"/api/v1/dossiers/{CODE}")
+    assert limited.status_code == 429
+    err = limited.get_json()["error"]
+    assert err["code"] == "rate_limited" and err["retry_after_s"] == 10
+    assert limited.headers["Retry-After"] == "10"
+    other = r.client.get(f"/api/v1/dossiers/{CODE}", environ_base={"REMOTE_ADDR": "10.0.0.9"})
+    assert other.status_code == 200
+    r.monotonic.t += 10
+    assert r.client.get(f"/api/v1/dossiers/{CODE}").status_code == 200
+
+
+def test_status_sync_pull_and_session_login(tmp_path: Path, mock: MockMainSystem) -> None:
+    main = ProvincialMainSystem(MainSystemSettings(base_url=mock.url, agency_code=mock.agency_code, auth="session",
+                                                   username="motcua", password="motcua"))
+    main.login()
+    service = DossierService(DossierMirror(tmp_path / "m.sqlite3"), CAL, FixedClock(NOW), main)
+    count, cursor = service.sync_from_main_system(None)
+    assert count == 1 and cursor
+    assert service.mirror.get("000.00.12.H38-261120-0042") is not None
+    mock.update_dossier("000.00.12.H38-261120-0042", push=False, trangThai="4",
+                        ngayCoKetQua="2026-11-23T08:00:00+07:00")
+    count, _ = service.sync_from_main_system(cursor)
+    assert count == 1
+    stored = service.mirror.get("000.00.12.H38-261120-0042")
+    assert stored is not None and stored.status == "result_ready"
+
+
+def test_mirror_migrations_survive_reopen(tmp_path: Path) -> None:
+    path = tmp_path / "hub.sqlite3"
+    r = Rig(tmp_path, None)
+    r.mirror.close()
+    r.mirror = DossierMirror(path)
+    svc = DossierService(r.mirror, CAL, r.clock)
+    svc.ingest({"update_id": "u1", "dossier": dossier()})
+    r.mirror.close()
+    again = DossierMirror(path)
+    assert again.schema_version == 1 and again.count() == 1
+    again.close()
+
+
+def test_mock_pushes_status_change_to_hub(tmp_path: Path) -> None:
+    """The mock's push path, over real HTTP into a real hub blueprint served by werkzeug."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    r = Rig(tmp_path, None)
+    app = Flask("hub")
+    app.register_blueprint(create_dossiers_blueprint(r.service, push_auth=PushAuth(hmac_secret=SECRET)))
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        m = MockMainSystem(secret=SECRET, hub_url=f"http://127.0.0.1:{server.server_port}")
+        code = m.codes[1]
+        response = m.push_to_hub(m.update_dossier(code, push=False, trangThai="4",
+                                                  ngayCoKetQua=NOW.isoformat()))
+        assert response.status_code == 200, response.text
+        stored = r.mirror.get(code)
+        assert stored is not None and stored.status == "result_ready"
+        assert stored.applicant_masked.endswith(m.dossier(code)["chuHoSo"].split()[-1])  # type: ignore[index]
+    finally:
+        server.shutdown()
+        thread.join(5)
+    assert timedelta(0) <= r.clock.now() - NOW
