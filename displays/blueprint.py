@@ -7,7 +7,7 @@ Routes: /display/hall, /display/counter/<id>, /console, /manager, /displays/stat
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,12 @@ class DisplaySettings:
     sound: bool = True
     volume: float = 1.0
     wait_warning_min: int = 30       # manager board highlights waits past this
+
+    @staticmethod
+    def from_object(obj: object) -> DisplaySettings:
+        """Take the fields ``obj`` has (e.g. the hub's ``settings.display``), defaults for the rest."""
+        names = {f.name for f in fields(DisplaySettings)}
+        return DisplaySettings(**{n: getattr(obj, n) for n in names if hasattr(obj, n)})
 
 
 def make_displays_blueprint(voice_dir: str | Path, recorded_voice_dir: str | Path | None = None,

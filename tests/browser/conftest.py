@@ -1,0 +1,191 @@
+"""Browser test fixtures: the REAL hub (QueueService on a temp SQLite file + create_app with the displays blueprint)
+served on a free port in a thread, a generated voice pack, and Debian's Chromium driven by Playwright.
+
+The hub's clock is a FixedClock on a working-day morning so issuing never hits "outside working hours" whatever
+the time the suite runs; tests advance it where a rule needs time to pass (recall delay).
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE_CONFIG = ROOT / "deploy" / "center.example.toml"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--no-first-run", "--disable-sync", "--disable-quic",
+                 # what the hall TV's kiosk launcher passes too: calls must be heard without a click
+                 "--autoplay-policy=no-user-gesture-required"]
+PASSWORD = "motcua-test"
+
+
+def free_port() -> int:
+    # tests/ is not a package, so the root conftest's helpers cannot be imported; these two are that small.
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for_port(port: int, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout}s")
+USERS = (("staff1", "staff"), ("staff2", "staff"), ("manager", "manager"))
+
+
+@pytest.fixture(scope="session")
+def voice_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Clips made the way `make` makes them at install time (espeak-ng + sox)."""
+    from displays.voice_pack import build
+
+    if not (shutil.which("espeak-ng") and shutil.which("sox")):
+        pytest.fail("espeak-ng and sox are needed: run `make test`, which installs them")
+    folder = tmp_path_factory.mktemp("voice")
+    build(folder)
+    return folder
+
+
+@dataclasses.dataclass
+class Hub:
+    """One running hub; ``restart()`` stops it and starts a new process-equivalent on the same port and file."""
+
+    store_path: Path
+    voice_dir: Path
+    port: int
+    settings: Any = None
+    service: Any = None
+    clock: Any = None
+    _server: Any = None
+    _thread: threading.Thread | None = None
+    _broadcaster: Any = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, at: datetime | None = None) -> None:
+        from werkzeug.serving import make_server
+
+        from displays.blueprint import DisplaySettings, make_displays_blueprint
+        from queue_server.adapters.sqlite_store import SqliteStore
+        from queue_server.app.ports import FixedClock
+        from queue_server.app.queue_service import QueueService
+        from queue_server.web import create_app
+        from queue_server.web.sse import Broadcaster
+
+        if self.settings is None:
+            self.settings = _settings(self.store_path)
+        if self.clock is None:
+            from contracts.messages import VN_TZ
+            self.clock = FixedClock(at or datetime(2026, 11, 23, 8, 0, tzinfo=VN_TZ))   # a Monday, 08:00
+        self.service = QueueService(self.settings.center, SqliteStore(self.store_path), self.clock)
+        self._broadcaster = Broadcaster()
+        self.service.add_listener(self._broadcaster.publish)
+        displays = make_displays_blueprint(self.voice_dir,
+                                           settings=DisplaySettings.from_object(self.settings.display))
+        app = create_app(self.settings, self.service, [displays], broadcaster=self._broadcaster, keepalive_s=1.0)
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)    # no access log in the test output
+        self._server = make_server("127.0.0.1", self.port, app, threaded=True)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, name=f"hub-{self.port}", daemon=True)
+        self._thread.start()
+        wait_for_port(self.port)
+
+    def stop(self) -> None:
+        if self._server is None:
+            return
+        self._broadcaster.close()          # ends open event streams so browsers see the hub go away
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread:
+            self._thread.join(10)
+        self.service.close()
+        self._server = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    # --- helpers that drive the real API the way a kiosk and staff do
+    def login(self, username: str) -> dict[str, str]:
+        r = requests.post(f"{self.url}/api/v1/auth/login", json={"username": username, "password": PASSWORD},
+                          timeout=5)
+        r.raise_for_status()
+        return {"Authorization": f"Bearer {r.json()['token']}"}
+
+    def issue(self, service: str) -> dict[str, Any]:
+        r = requests.post(f"{self.url}/api/v1/tickets", json={"service": service}, timeout=5)
+        assert r.status_code == 201, r.text
+        return r.json()["ticket"]
+
+    def post(self, path: str, headers: dict[str, str], body: dict[str, Any] | None = None) -> dict[str, Any]:
+        r = requests.post(f"{self.url}/api/v1{path}", json=body or {}, headers=headers, timeout=5)
+        assert r.ok, r.text
+        return r.json()
+
+
+def _settings(store_path: Path) -> Any:
+    from werkzeug.security import generate_password_hash
+
+    from queue_server.config import MqttSettings, UserDef, load_settings
+
+    base = load_settings(EXAMPLE_CONFIG, environ={})
+    # A cheap hash: the suite logs in often and the point here is the flow, not the hash cost.
+    pw = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
+    users = tuple(UserDef(name, role, pw, name) for name, role in USERS)
+    return dataclasses.replace(base, store_path=store_path, users=users,
+                               mqtt=dataclasses.replace(base.mqtt, enabled=False))
+
+
+@pytest.fixture
+def hub(tmp_path: Path, voice_dir: Path) -> Iterator[Hub]:
+    """A real hub of the test's own (fresh SQLite file), served on a free port."""
+    h = Hub(store_path=tmp_path / "hub.sqlite3", voice_dir=voice_dir, port=free_port())
+    h.start()
+    yield h
+    h.stop()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page_factory(browser: Any) -> Iterator[Any]:
+    """New pages in fresh contexts (separate sessionStorage), all closed after the test."""
+    contexts: list[Any] = []
+
+    def make(width: int = 1366, height: int = 768) -> Any:
+        ctx = browser.new_context(viewport={"width": width, "height": height}, locale="vi-VN",
+                                  timezone_id="Asia/Ho_Chi_Minh")
+        contexts.append(ctx)
+        page = ctx.new_page()
+        page.set_default_timeout(15000)
+        return page
+
+    yield make
+    for ctx in contexts:
+        ctx.close()

@@ -1,0 +1,111 @@
+"""Hall display in real Chromium against the real hub: retained state on load, live calls, restart recovery,
+the announcement queue's order and repeats, and screenshots at both TV sizes."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+Hub = Any   # the `hub` fixture of tests/browser/conftest.py
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
+
+GLYPH_HEIGHT_JS = """() => {
+  const el = document.getElementById('current-number');
+  const ctx = document.createElement('canvas').getContext('2d');
+  const cs = getComputedStyle(el);
+  ctx.font = `${cs.fontWeight} ${cs.fontSize} ${cs.fontFamily}`;
+  const m = ctx.measureText(el.textContent);
+  return {glyph: m.actualBoundingBoxAscent + m.actualBoundingBoxDescent, screen: innerHeight,
+          fontLoaded: document.fonts.check(`700 10px "Noto Sans"`)};
+}"""
+
+
+def _played(page: Any) -> list[str]:
+    return (page.evaluate("document.body.dataset.audioPlayed || ''") or "").split()
+
+
+def _open_and_call(hub: Hub, counter: str, who: str = "staff1") -> dict[str, Any]:
+    headers = hub.login(who)
+    hub.post(f"/counters/{counter}/open", headers)
+    return hub.post(f"/counters/{counter}/call-next", headers)["ticket"]
+
+
+def test_renders_retained_state_on_first_load_and_screenshots(hub: Hub, page_factory: Any,
+                                                             artifacts_dir: Path) -> None:
+    for _ in range(4):
+        hub.issue("ho-tich")
+    hub.issue("dat-dai")
+    first = _open_and_call(hub, "1")
+    second = _open_and_call(hub, "2", "staff2")
+    for width, height in ((1920, 1080), (1366, 768)):
+        page = page_factory(width, height)
+        page.goto(f"{hub.url}/display/hall?sound=off")
+        page.wait_for_function("document.getElementById('current-number').dataset.ticket === 'A002'")
+        assert second["number"] == "A002" and first["number"] == "A001"
+        assert page.text_content("#current-counter") == "Quầy 2"
+        assert page.locator("#recent-calls li").all_text_contents()[:2] == ["A002→ Quầy 2", "A001→ Quầy 1"]
+        assert page.text_content('.counter-tile[data-counter="1"] .number') == "A001"
+        assert page.locator('tr[data-service="ho-tich"] td').nth(1).text_content() == "2"
+        assert page.locator('tr[data-service="dat-dai"] td').nth(1).text_content() == "1"
+        assert "Quảng Trị" in page.text_content("#center-name")
+        page.evaluate("document.fonts.ready")
+        size = page.evaluate(GLYPH_HEIGHT_JS)
+        assert size["fontLoaded"], "Noto Sans was not loaded from the hub"
+        assert size["glyph"] >= 0.12 * size["screen"], size
+        page.screenshot(path=str(artifacts_dir / f"hall-display-{width}x{height}.png"))
+
+
+def test_recovers_by_itself_after_the_hub_restarts(hub: Hub, page_factory: Any) -> None:
+    for _ in range(3):
+        hub.issue("ho-tich")
+    page = page_factory()
+    page.goto(f"{hub.url}/display/hall?sound=off")
+    page.wait_for_function("document.getElementById('link').dataset.state === 'online'")
+    _open_and_call(hub, "1")
+    page.wait_for_function("document.getElementById('current-number').dataset.ticket === 'A001'")
+
+    hub.stop()
+    page.wait_for_function("document.getElementById('link').dataset.state === 'offline'")
+    hub.start()
+    # No reload: the page must find the hub again and show a call made after the restart.
+    headers = hub.login("staff1")
+    hub.post("/counters/1/start", headers)
+    hub.post("/counters/1/complete", headers)
+    hub.post("/counters/1/call-next", headers)
+    page.wait_for_function("document.getElementById('current-number').dataset.ticket === 'A002'", timeout=20000)
+    page.wait_for_function("document.getElementById('link').dataset.state === 'online'")
+    assert page.locator("#recent-calls li").all_text_contents()[:2] == ["A002→ Quầy 1", "A001→ Quầy 1"]
+
+
+def test_announcement_queue_orders_repeats_and_replays_recalls(hub: Hub, page_factory: Any) -> None:
+    for _ in range(3):
+        hub.issue("ho-tich")
+    page = page_factory()
+    page.goto(f"{hub.url}/display/hall?repeats=2&voice_rate=4")
+    page.wait_for_function("document.getElementById('link').dataset.state === 'online'")
+    s1, s2 = hub.login("staff1"), hub.login("staff2")
+    hub.post("/counters/1/open", s1)
+    hub.post("/counters/2/open", s2)
+    hub.post("/counters/1/call-next", s1)           # A001 → 1
+    hub.post("/counters/2/call-next", s2)           # A002 → 2, arrives while A001 is being spoken
+    hub.clock.advance(seconds=31)                   # past the recall delay
+    hub.post("/counters/1/recall", s1)              # A001 again: a recall is a new announcement
+    page.wait_for_function("(document.body.dataset.audioPlayed || '').split(' ').length >= 6", timeout=60000)
+    assert _played(page) == ["A001#1", "A001#2", "A002#1", "A002#2", "A001#1", "A001#2"]
+
+    log = page.evaluate("window.motcuaAudioLog")
+    plays = [e for e in log if e["kind"] in ("start", "end")]
+    assert [e["kind"] for e in plays] == ["start", "end"] * 6, "two announcements overlapped"
+    assert not [e for e in log if e["kind"] == "error"]
+    starts = [e for e in plays if e["kind"] == "start"]
+    assert [e["recall"] for e in starts] == [0, 0, 0, 0, 1, 1]
+    assert starts[0]["clips"] == ["chime", "phrase-invite", "letter-a", "num-mot", "phrase-to-counter", "num-mot"]
+    assert starts[2]["clips"][-1] == "num-hai"
+    assert starts[4]["clips"][1] == "phrase-invite-again"
+    # The same events replayed (a reconnect) must not be spoken twice.
+    page.evaluate("window.motcuaLive.seq = 0; window.motcuaLive.connect()")
+    page.wait_for_function("document.getElementById('link').dataset.state === 'online'")
+    hub.issue("ho-tich")                      # one more event through the new connection
+    page.wait_for_function(f"Number(document.body.dataset.seq) >= {hub.service.last_seq}")
+    assert len(_played(page)) == 6 and page.evaluate("document.body.dataset.audioState") == "idle"
