@@ -28,23 +28,22 @@ from queue_server.web.sse import Broadcaster
 log = logging.getLogger(__name__)
 
 
-def default_blueprints() -> list[Blueprint]:
-    """Blueprints of other parts (display pages, staff console, manager dashboard...) that exist in this tree.
+def default_blueprints(settings: HubSettings) -> list[Blueprint]:
+    """Blueprints of other parts (display pages, staff console, manager board...) present in this tree.
 
-    Each is optional so the hub runs while those parts are being built; the lead wires them here.
+    Each is optional so the hub runs while those parts are being built; the lead wires new ones here.
     """
     found: list[Blueprint] = []
-    for module_name, attr in (
-        ("displays.web", "bp"),
-        ("queue_server.web.pages", "bp"),
-    ):
-        try:
-            module = __import__(module_name, fromlist=[attr])
-        except ImportError:
-            continue
-        bp = getattr(module, attr, None)
-        if isinstance(bp, Blueprint):
-            found.append(bp)
+    try:
+        from displays.blueprint import DisplaySettings, make_displays_blueprint
+    except ImportError:
+        log.info("displays are not installed: no /display pages")
+    else:
+        # voice clips: built offline into <store dir>/voice by `python -m displays.voice_pack build`
+        voice_dir = settings.store_path.parent / "voice"
+        shown = settings.display
+        found.append(make_displays_blueprint(voice_dir, settings=DisplaySettings(
+            calls_shown=shown.calls_shown, notice=shown.notice, wait_warning_min=shown.wait_warning_min)))
     return found
 
 
@@ -130,6 +129,6 @@ def build_hub(settings: HubSettings, *, clock: Clock | None = None,
     if settings.mqtt.enabled:
         mqtt = MqttAdapter(settings.mqtt, settings.center.id, service)
         service.add_listener(mqtt.on_events)
-    blueprints = default_blueprints() if extra_blueprints is None else list(extra_blueprints)
+    blueprints = default_blueprints(settings) if extra_blueprints is None else list(extra_blueprints)
     app = create_app(settings, service, blueprints, broadcaster=broadcaster, mqtt=mqtt, keepalive_s=keepalive_s)
     return Hub(settings, store, service, broadcaster, mqtt, app)

@@ -190,6 +190,7 @@ class MqttAdapter:
                 info.wait_for_publish(timeout)
             except (RuntimeError, ValueError):
                 pass
+        self.connected = False          # before disconnect(): a clean stop is not a lost connection
         self.client.disconnect()
         self.client.loop_stop()
         self.connected = False
