@@ -1,0 +1,429 @@
+"""The bridge process: serial frames from counter devices ↔ MQTT topics of the hub (contracts/topics.py).
+
+One :class:`DeviceLink` per configured device: a thread owning its serial port (open, reopen after unplug,
+heartbeat watch) and its own MQTT connection whose Last Will marks that device offline, so each device's
+``devices/<id>/availability`` is true even if the bridge dies. Key presses become ``cmd/<command>`` requests;
+the hub's events and retained state become frames for LED displays, rating pads and keypad screens.
+Wire traffic is logged on the DEBUG logger ``motcua.wire`` as ``>>>``/``<<<`` hex, as OctoPrint's serial.log.
+Must not import queue_server: the hub is reached only through MQTT.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+from contracts import topics
+from contracts.messages import (
+    Availability,
+    CommandReply,
+    CommandRequest,
+    CounterState,
+    Envelope,
+    MessageError,
+)
+from firmware_bridge.config import BridgeSettings, DeviceBinding
+from firmware_bridge.protocol.frames import DeviceKind, Frame, FrameDecoder, FrameError, MessageType
+from firmware_bridge.protocol.link import Link
+from firmware_bridge.protocol.messages import BodyError, ErrorReport, Hello
+from firmware_bridge.protocol.profiles import (
+    ClearDisplay,
+    Command,
+    DisableRating,
+    EnableRating,
+    RatingRefused,
+    ShowNumber,
+    ShowPause,
+    ShowText,
+    ThankYou,
+    profile_named,
+)
+from firmware_bridge.transport import PortLost, SerialTransport
+
+log = logging.getLogger(__name__)
+wire_log = logging.getLogger("motcua.wire")
+
+BRIDGE_VERSION = "motcua-bridge 0.1.0"
+ONLINE, OFFLINE = str(Availability.ONLINE), str(Availability.OFFLINE)
+
+
+def command_from_json(obj: dict[str, Any]) -> Command:
+    """A ``devices/<id>/set`` payload → a device command; ValueError naming the problem."""
+    if "show" in obj:
+        return ShowNumber(str(obj["show"]), bool(obj.get("blink", False)))
+    if "pause" in obj:
+        return ShowPause(str(obj["pause"] or "----"))
+    if obj.get("clear"):
+        return ClearDisplay()
+    if "text" in obj:
+        return ShowText(str(obj["text"]))
+    if "enable" in obj:
+        return EnableRating(int(obj["enable"]), int(obj.get("timeout_s", 120)))
+    if obj.get("disable"):
+        return DisableRating()
+    if obj.get("thanks"):
+        return ThankYou()
+    raise ValueError(f"no known command in {sorted(obj)}")
+
+
+class DeviceLink:
+    """One device: its port, its link state, its MQTT connection, and what it should be showing."""
+
+    def __init__(self, settings: BridgeSettings, binding: DeviceBinding,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.settings = settings
+        self.binding = binding
+        self.profile = profile_named(binding.kind)
+        self.clock = clock
+        self.transport = SerialTransport(binding.port, settings.baudrate)
+        self.link = Link(DeviceKind.BRIDGE, retry_after_s=settings.retry_after_s)
+        self.decoder = FrameDecoder()
+        self.hello: Hello | None = None
+        self.online = False
+        self.last_rx = 0.0
+        self._last_hello_sent = -10.0
+        self._lock = threading.RLock()          # link + port writes: paho's thread and ours both write
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._desired: Command | None = None    # replayed after a reboot/replug (the number shown, a text)
+        self._shown: tuple[str, bool] | None = None
+        self._counter_status: str | None = None
+        self._pending: dict[str, str] = {}      # correlation id -> command, for our own requests
+        self.frames_in = 0
+        self.frames_out = 0
+        self.on_written: Callable[[Command], None] | None = None   # bench/test hook, called after a write
+        center, dev = settings.center, binding.id
+        self.t_availability = topics.device_availability(center, dev)
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"motcua-bridge-{dev}",
+                                  protocol=mqtt.MQTTv311)
+        if settings.mqtt_username:
+            self.client.username_pw_set(settings.mqtt_username, settings.mqtt_password)
+        self.client.will_set(self.t_availability, OFFLINE, qos=1, retain=True)
+        self.client.reconnect_delay_set(1, 5)
+        self.client.on_connect = self._on_connect
+        self.client.on_message = self._on_message
+
+    # --- lifecycle ---------------------------------------------------------------------------------------
+    def start(self) -> None:
+        self.client.connect_async(self.settings.mqtt_host, self.settings.mqtt_port, keepalive=15)
+        self.client.loop_start()
+        self._thread = threading.Thread(target=self._run, name=f"bridge-{self.binding.id}", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join(5)
+        self._set_online(False, "bridge stopping")
+        self.client.loop_stop()
+        self.client.disconnect()
+        self.transport.close()
+
+    # --- serial side ----------------------------------------------------------------------------------
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            if not self.transport.is_open:
+                with self._lock:
+                    opened = self.transport.open()
+                    if opened:
+                        self.link.reset()
+                        self.decoder.reset()
+                        self._write_raw(b"\x00")
+                        self._send_hello()
+                if not opened:
+                    self._stop.wait(self.settings.reopen_interval_s)
+                    continue
+            try:
+                data = self.transport.read(0.02)
+            except PortLost as err:
+                log.warning("%s: port lost: %s", self.binding.id, err)
+                with self._lock:
+                    self.transport.close()
+                self.hello = None
+                self._set_online(False, "port lost")
+                continue
+            if data:
+                wire_log.debug("<<< %s %s", self.binding.id, data.hex(" "))
+                for item in self.decoder.feed(data):
+                    if isinstance(item, FrameError):
+                        log.info("%s: bad frame dropped: %s: %s", self.binding.id, type(item).__name__, item)
+                    else:
+                        self._on_frame(item)
+            self._tick()
+
+    def _tick(self) -> None:
+        now = self.clock()
+        with self._lock:
+            for frame in self.link.due(now):
+                self._write_raw(frame)
+            failed, self.link.failed = self.link.failed, []
+        for f in failed:
+            log.warning("%s: no ack for %s seq %d after retries", self.binding.id, f.type.name, f.seq)
+        if self.online and self.hello is not None:
+            limit = self.settings.missed_heartbeats * max(self.hello.heartbeat_ms, 50) / 1000
+            if now - self.last_rx > limit:
+                log.warning("%s: silent for %.1fs, marking offline", self.binding.id, now - self.last_rx)
+                self.hello = None
+                self._set_online(False, "missed heartbeats")
+
+    def _write_raw(self, data: bytes) -> None:
+        if not self.transport.is_open:
+            return
+        wire_log.debug(">>> %s %s", self.binding.id, data.hex(" "))
+        try:
+            self.transport.write(data)
+            self.frames_out += 1
+        except PortLost as err:
+            # The reader thread notices too and handles the reconnect; here we only must not crash.
+            log.warning("%s: write failed: %s", self.binding.id, err)
+
+    def _send_hello(self) -> None:
+        self._last_hello_sent = self.clock()
+        self._write_raw(self.link.send(MessageType.HELLO, Hello("bridge", BRIDGE_VERSION, 0).encode(), self.clock()))
+
+    def send(self, cmd: Command) -> bool:
+        """Write a command to the device now if it is online; remember display state for a replay."""
+        if isinstance(cmd, (ShowNumber, ShowPause, ClearDisplay, ShowText)):
+            self._desired = cmd
+        if not self.profile.accepts(cmd):
+            log.warning("%s: %s does not accept %s", self.binding.id, self.profile.name, cmd)
+            return False
+        with self._lock:
+            if not (self.online and self.transport.is_open):
+                return False
+            self._write_raw(self.link.send(MessageType.COMMAND, self.profile.encode(cmd), self.clock()))
+        if self.on_written is not None:
+            self.on_written(cmd)
+        return True
+
+    def _on_frame(self, frame: Frame) -> None:
+        now = self.clock()
+        self.frames_in += 1
+        self.last_rx = now
+        with self._lock:
+            received = self.link.receive(frame, now)
+            if received.reply is not None:
+                self._write_raw(received.reply)
+        if frame.type == MessageType.HELLO:
+            self._on_hello(frame)
+            return
+        if self.hello is None:
+            # A device we have not been introduced to (we restarted, or its hello was lost): ask again.
+            if now - self._last_hello_sent > 1.0:
+                with self._lock:
+                    self._send_hello()
+            return
+        if not received.deliver:
+            return
+        if frame.type == MessageType.EVENT:
+            try:
+                press = self.profile.decode_event(frame.body)
+            except BodyError as err:
+                log.warning("%s: bad event: %s", self.binding.id, err)
+                return
+            self._on_key(press.key)
+        elif frame.type == MessageType.ERROR:
+            try:
+                report = ErrorReport.decode(frame.body)
+            except BodyError as err:
+                log.warning("%s: bad error report: %s", self.binding.id, err)
+                return
+            log.warning("%s reports error %d: %s", self.binding.id, report.code, report.detail)
+            self._publish_event({"type": "fault", "code": report.code, "detail": report.detail})
+
+    def _on_hello(self, frame: Frame) -> None:
+        try:
+            hello = Hello.decode(frame.body)
+        except BodyError as err:
+            log.warning("%s: bad hello: %s", self.binding.id, err)
+            return
+        if frame.kind != self.profile.kind or hello.device_id != self.binding.id:
+            # Never show numbers for counter 5 on a device that is not the one bound to counter 5.
+            log.error("%s: port %s answered as %s (%s), expected %s (%s): not bringing it online",
+                      self.binding.id, self.binding.port, hello.device_id, frame.kind.name, self.binding.id,
+                      self.profile.kind.name)
+            self._publish_event({"type": "fault", "code": "wrong_device",
+                                 "detail": f"{hello.device_id} ({frame.kind.name}) on {self.binding.port}"})
+            return
+        first = self.hello is None
+        self.hello = hello
+        log.info("%s: hello, firmware %s, heartbeat %d ms", self.binding.id, hello.firmware, hello.heartbeat_ms)
+        self._set_online(True, "hello")
+        if first:
+            self._replay()
+
+    def _replay(self) -> None:
+        desired = self._desired
+        if desired is not None:
+            self.send(desired)
+
+    # --- MQTT side ------------------------------------------------------------------------------------
+    def _set_online(self, online: bool, why: str) -> None:
+        changed = online != self.online
+        self.online = online
+        if changed:
+            log.info("%s: %s (%s)", self.binding.id, ONLINE if online else OFFLINE, why)
+        self.client.publish(self.t_availability, ONLINE if online else OFFLINE, qos=1, retain=True)
+        if changed or online:
+            state = {"id": self.binding.id, "kind": self.binding.kind, "counter": self.binding.counter,
+                     "online": online, "firmware": self.hello.firmware if self.hello else None,
+                     "port": self.binding.port, "reason": why}
+            self.client.publish(topics.device_state(self.settings.center, self.binding.id),
+                                json.dumps(state, ensure_ascii=False), qos=1, retain=True)
+
+    def _subscriptions(self) -> list[str]:
+        c, counter = self.settings.center, self.binding.counter
+        subs = [topics.device_set(c, self.binding.id)]
+        kind = self.profile.kind
+        if kind in (DeviceKind.LED_DISPLAY, DeviceKind.STAFF_KEYPAD):
+            subs.append(topics.state_counter(c, counter))
+        if kind == DeviceKind.LED_DISPLAY:
+            subs += [topics.event(c, "ticket.called"), topics.event(c, "ticket.recalled")]
+        if kind == DeviceKind.RATING_PAD:
+            subs.append(topics.event(c, "ticket.done"))
+        if kind in (DeviceKind.RATING_PAD, DeviceKind.STAFF_KEYPAD):
+            subs.append(f"{topics.reply(c, 'x').rsplit('/', 1)[0]}/+")
+        return subs
+
+    def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, rc: Any, props: Any = None) -> None:
+        if getattr(rc, "is_failure", False):
+            log.warning("%s: MQTT connect refused: %s", self.binding.id, rc)
+            return
+        for sub in self._subscriptions():
+            client.subscribe(sub, qos=1)
+        client.publish(self.t_availability, ONLINE if self.online else OFFLINE, qos=1, retain=True)
+
+    def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
+        payload = bytes(msg.payload)
+        try:
+            parsed = topics.parse(msg.topic)
+            if parsed.kind == "event":
+                self._on_hub_event(Envelope.from_json(payload))
+            elif parsed.kind == "state_counter":
+                if payload:
+                    self._on_counter_state(CounterState.from_json(payload))
+            elif parsed.kind == "reply":
+                self._on_reply(CommandReply.from_json(payload))
+            elif parsed.kind == "device_set":
+                obj = json.loads(payload)
+                if not isinstance(obj, dict):
+                    raise ValueError("expected a JSON object")
+                self.send(command_from_json(obj))
+        except (topics.TopicError, MessageError, ValueError, TypeError) as err:
+            # A bad payload from anyone must never stop the bridge.
+            log.warning("%s: ignoring message on %s: %s", self.binding.id, msg.topic, err)
+
+    def _mine(self, env: Envelope) -> bool:
+        return str(env.data.get("counter")) == self.binding.counter
+
+    def _on_hub_event(self, env: Envelope) -> None:
+        if not self._mine(env):
+            return
+        ticket = env.data.get("ticket") or {}
+        if env.type in ("ticket.called", "ticket.recalled"):
+            number = str(ticket.get("number", ""))
+            if number:
+                self._shown = (number, True)
+                self.send(ShowNumber(number, blink=True))
+        elif env.type == "ticket.done" and self.profile.kind == DeviceKind.RATING_PAD:
+            self.send(EnableRating(len(self.settings.rating_levels), self.settings.rating_timeout_s))
+
+    def _on_counter_state(self, state: CounterState) -> None:
+        self._counter_status = state.status
+        if self.profile.kind == DeviceKind.LED_DISPLAY:
+            if state.status == "paused":
+                self._shown = None
+                self.send(ShowPause("----"))
+            elif state.status == "closed":
+                self._shown = None
+                self.send(ClearDisplay())
+            elif state.current_ticket and (self._shown is None or self._shown[0] != state.current_ticket):
+                self._shown = (state.current_ticket, False)
+                self.send(ShowNumber(state.current_ticket, blink=False))
+        elif self.profile.kind == DeviceKind.STAFF_KEYPAD:
+            self.send(ShowText(keypad_text(state)))
+
+    def _on_key(self, key: str) -> None:
+        self._publish_event({"type": "key", "key": key})
+        kind = self.profile.kind
+        if kind == DeviceKind.STAFF_KEYPAD:
+            command = self.settings.key_commands.get(key)
+            if command is None:
+                return
+            args: dict[str, Any] = {"counter": self.binding.counter}
+            if key == "pause":
+                if self._counter_status == "paused":
+                    command = "resume-counter"
+                else:
+                    args["reason"] = "keypad"
+            self._request(command, args)
+        elif kind == DeviceKind.RATING_PAD:
+            index = int(key) - 1
+            if not 0 <= index < len(self.settings.rating_levels):
+                return
+            self._request("submit-rating", {"counter": self.binding.counter,
+                                            "level": self.settings.rating_levels[index]})
+
+    def _request(self, command: str, args: dict[str, Any]) -> None:
+        req = CommandRequest(command, str(uuid.uuid4()), args, source=self.binding.id)
+        self._pending[req.correlation_id] = command
+        self.client.publish(topics.cmd(self.settings.center, command), req.to_json(), qos=1)
+
+    def _on_reply(self, reply: CommandReply) -> None:
+        command = self._pending.pop(reply.correlation_id, None)
+        if command is None:
+            return      # someone else's request
+        if self.profile.kind == DeviceKind.RATING_PAD:
+            self.send(ThankYou() if reply.ok else RatingRefused())
+            if not reply.ok:
+                log.info("%s: rating refused: %s", self.binding.id, reply.error)
+        elif self.profile.kind == DeviceKind.STAFF_KEYPAD and not reply.ok:
+            code = (reply.error or {}).get("code", "error")
+            self.send(ShowText(f"Lỗi: {KEYPAD_ERRORS.get(code, code)}"))
+
+    def _publish_event(self, data: dict[str, Any]) -> None:
+        payload = {"device": self.binding.id, "kind": self.binding.kind, "counter": self.binding.counter, **data}
+        self.client.publish(topics.device_event(self.settings.center, self.binding.id),
+                            json.dumps(payload, ensure_ascii=False), qos=1)
+
+
+KEYPAD_ERRORS = {
+    "nothing_to_call": "hết số chờ", "counter_busy": "đang có số", "counter_idle": "chưa gọi số",
+    "counter_not_open": "quầy chưa mở", "invalid_transition": "không hợp lệ", "unknown_counter": "sai quầy",
+}
+
+
+def keypad_text(state: CounterState) -> str:
+    """The keypad's one-line status (Vietnamese; the LCD driver folds diacritics if it must)."""
+    if state.status == "paused":
+        return "Tạm dừng"
+    if state.status == "closed":
+        return "Quầy đóng"
+    if state.current_ticket:
+        doing = "Đang phục vụ" if state.current_status == "serving" else "Đang gọi"
+        return f"{doing} {state.current_ticket}"
+    return "Sẵn sàng gọi số"
+
+
+class Bridge:
+    """All configured devices. ``start()`` returns at once; every link reconnects by itself."""
+
+    def __init__(self, settings: BridgeSettings) -> None:
+        self.settings = settings
+        self.links = {b.id: DeviceLink(settings, b) for b in settings.devices}
+
+    def start(self) -> None:
+        log.info("bridge starting: %s", self.settings.redacted())
+        for link in self.links.values():
+            link.start()
+
+    def stop(self) -> None:
+        for link in self.links.values():
+            link.stop()

@@ -1,0 +1,187 @@
+"""The bridge over socat pty pairs, the firmware running on CPython in another process, a real Mosquitto."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from contracts import topics
+from contracts.messages import CommandReply, CommandRequest, CounterState, Envelope
+from firmware_bridge.bridge import Bridge
+from firmware_bridge.config import BridgeSettings, DeviceBinding
+from firmware_bridge.sim.virtual_device import VirtualDevice
+from firmware_bridge.sim.watch import TopicWatch
+
+pytestmark = [pytest.mark.adapter, pytest.mark.timeout(90)]
+
+
+@pytest.fixture
+def center() -> str:
+    return f"t-{uuid.uuid4().hex[:8]}"   # a center of its own: no retained message from another test
+
+
+@pytest.fixture
+def watch(mosquitto, center: str) -> Iterator[TopicWatch]:
+    w = TopicWatch(mosquitto.host, mosquitto.port, [f"motcua/v1/{center}/#"])
+    yield w
+    w.close()
+
+
+def make_settings(mosquitto, center: str, tmp_path: Path, *devices: tuple[str, str, str]) -> BridgeSettings:
+    return BridgeSettings(
+        center=center, mqtt_host=mosquitto.host, mqtt_port=mosquitto.port,
+        devices=tuple(DeviceBinding(d, kind, str(tmp_path / f"by-id-{d}"), counter) for d, kind, counter in devices),
+    )
+
+
+def online(center: str, device: str):
+    return topics.device_availability(center, device)
+
+
+def test_hello_brings_the_device_online_and_frames_reach_the_display(mosquitto, center, watch, tmp_path) -> None:
+    settings = make_settings(mosquitto, center, tmp_path, ("led-05", "led_display", "5"))
+    bridge = Bridge(settings)
+    with VirtualDevice("led_display", "led-05", tmp_path / "by-id-led-05") as led:
+        bridge.start()
+        try:
+            watch.wait_for(online(center, "led-05"), lambda m: m.text == "online")
+            state = watch.wait_for(topics.device_state(center, "led-05"), lambda m: json.loads(m.payload)["online"])
+            assert json.loads(state.payload)["firmware"].startswith("motcua-fw")
+            # A call for another counter is not ours; a call for counter 5 shows and blinks.
+            other = Envelope.new(1, "ticket.called", center, _now(), {"ticket": {"number": "B001"}, "counter": "6"})
+            mine = Envelope.new(2, "ticket.called", center, _now(), {"ticket": {"number": "A023"}, "counter": "5"})
+            watch.publish(topics.event(center, "ticket.called"), other.to_json())
+            watch.publish(topics.event(center, "ticket.called"), mine.to_json())
+            assert led.wait_for("show A") == "show A023|blink"
+            # Pause from the retained counter state, then a manual command on devices/<id>/set.
+            paused = CounterState(3, "5", "Quầy 5", "paused", pause_reason="lunch")
+            watch.publish(topics.state_counter(center, "5"), paused.to_json(), retain=True)
+            assert led.wait_for("show ") == "show ----"
+            watch.publish(topics.device_set(center, "led-05"), json.dumps({"show": "C777"}))
+            assert led.wait_for("show ") == "show C777"
+            watch.publish(topics.device_set(center, "led-05"), "not json")     # ignored, no crash
+            watch.publish(topics.device_set(center, "led-05"), json.dumps({"show": "D100", "blink": True}))
+            assert led.wait_for("show ") == "show D100|blink"
+        finally:
+            bridge.stop()
+    watch.wait_for(online(center, "led-05"), lambda m: m.text == "offline")
+
+
+def _now():
+    from datetime import datetime
+
+    from contracts.messages import VN_TZ
+    return datetime.now(VN_TZ)
+
+
+def test_unplug_and_replug_at_the_same_stable_path(mosquitto, center, watch, tmp_path) -> None:
+    settings = make_settings(mosquitto, center, tmp_path, ("led-07", "led_display", "7"))
+    bridge = Bridge(settings)
+    led = VirtualDevice("led_display", "led-07", tmp_path / "by-id-led-07").plug()
+    bridge.start()
+    try:
+        watch.wait_for(online(center, "led-07"), lambda m: m.text == "online")
+        watch.publish(topics.device_set(center, "led-07"), json.dumps({"show": "A042"}))
+        assert led.wait_for("show ") == "show A042"
+        first_pts = os.path.realpath(tmp_path / "by-id-led-07")
+        mark = watch.mark()
+        led.unplug()
+        watch.wait_for(online(center, "led-07"), lambda m: m.text == "offline", after=mark)
+        mark = watch.mark()
+        led.plug()    # a new pty pair: same stable path, (usually) another /dev/pts number
+        assert os.path.exists(tmp_path / "by-id-led-07") and first_pts
+        watch.wait_for(online(center, "led-07"), lambda m: m.text == "online", after=mark)
+        # The rebooted display is given back the number it showed before the cable came out.
+        assert led.wait_for("show A") == "show A042"
+        watch.publish(topics.device_set(center, "led-07"), json.dumps({"show": "A043"}))
+        assert led.wait_for("show A043") == "show A043"
+    finally:
+        bridge.stop()
+        led.stop()
+
+
+def test_a_silent_device_goes_offline_and_comes_back(mosquitto, center, watch, tmp_path) -> None:
+    settings = make_settings(mosquitto, center, tmp_path, ("pad-05", "rating_pad", "5"))
+    bridge = Bridge(settings)
+    with VirtualDevice("rating_pad", "pad-05", tmp_path / "by-id-pad-05", heartbeat_ms=200) as pad:
+        bridge.start()
+        try:
+            watch.wait_for(online(center, "pad-05"), lambda m: m.text == "online")
+            mark = watch.mark()
+            pad.control("silent on")          # firmware hung: no heartbeats, no answers
+            watch.wait_for(online(center, "pad-05"), lambda m: m.text == "offline", after=mark)
+            state = watch.wait_for(topics.device_state(center, "pad-05"),
+                                   lambda m: json.loads(m.payload)["reason"] == "missed heartbeats", after=mark)
+            assert json.loads(state.payload)["online"] is False
+            mark = watch.mark()
+            pad.control("silent off")         # it recovers: the bridge asks who it is and it says hello
+            watch.wait_for(online(center, "pad-05"), lambda m: m.text == "online", after=mark)
+        finally:
+            bridge.stop()
+
+
+def test_keypad_press_survives_noise_and_a_lost_frame(mosquitto, center, watch, tmp_path) -> None:
+    settings = make_settings(mosquitto, center, tmp_path, ("kp-05", "staff_keypad", "5"))
+    bridge = Bridge(settings)
+    with VirtualDevice("staff_keypad", "kp-05", tmp_path / "by-id-kp-05") as kp:
+        bridge.start()
+        try:
+            watch.wait_for(online(center, "kp-05"), lambda m: m.text == "online")
+            kp.control("garbage 300")          # line noise first
+            kp.control("drop 1")               # and the press's first transmission is lost
+            kp.press("next")
+            req_msg = watch.wait_for(topics.cmd(center, "call-next"))
+            req = CommandRequest.from_json(req_msg.payload)
+            assert req.args == {"counter": "5"} and req.source == "kp-05"
+            # The hub refuses: the keypad's screen says why, in Vietnamese.
+            reply = CommandReply("call-next", req.correlation_id, False, error={"code": "nothing_to_call",
+                                                                                 "message": "queue empty"})
+            watch.publish(topics.reply(center, "call-next"), reply.to_json())
+            assert kp.wait_for("show Lỗi") == "show Lỗi: hết số chờ"
+            # Exactly one request for one press, even with the retransmit.
+            mark = watch.mark()
+            kp.press("recall")
+            watch.wait_for(topics.cmd(center, "recall"), after=mark)
+            calls = [m for m in watch.messages if m.topic == topics.cmd(center, "call-next")]
+            assert len(calls) == 1
+            assert bridge.links["kp-05"].decoder.frames_bad > 0     # the noise was seen and dropped
+        finally:
+            bridge.stop()
+
+
+def test_wrong_device_on_a_bound_port_is_not_brought_online(mosquitto, center, watch, tmp_path) -> None:
+    settings = make_settings(mosquitto, center, tmp_path, ("led-09", "led_display", "9"))
+    bridge = Bridge(settings)
+    with VirtualDevice("led_display", "led-99", tmp_path / "by-id-led-09"):
+        bridge.start()
+        try:
+            fault = watch.wait_for(topics.device_event(center, "led-09"))
+            assert json.loads(fault.payload)["code"] == "wrong_device"
+            assert not bridge.links["led-09"].online
+        finally:
+            bridge.stop()
+
+
+def test_last_will_marks_devices_offline_when_the_bridge_dies(mosquitto, center, watch, tmp_path) -> None:
+    config = tmp_path / "bridge.toml"
+    config.write_text(
+        f'[bridge]\ncenter = "{center}"\nmqtt_host = "{mosquitto.host}"\nmqtt_port = {mosquitto.port}\n'
+        f'[[devices]]\nid = "pad-01"\nkind = "rating_pad"\nport = "{tmp_path / "by-id-pad-01"}"\ncounter = "1"\n')
+    with VirtualDevice("rating_pad", "pad-01", tmp_path / "by-id-pad-01"):
+        proc = subprocess.Popen([sys.executable, "-m", "firmware_bridge", "--config", str(config)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            watch.wait_for(online(center, "pad-01"), lambda m: m.text == "online")
+            mark = watch.mark()
+            proc.send_signal(signal.SIGKILL)    # no clean disconnect: only the broker's Last Will can tell
+            watch.wait_for(online(center, "pad-01"), lambda m: m.text == "offline", after=mark)
+        finally:
+            proc.kill()
+            proc.wait(5)
