@@ -1,0 +1,71 @@
+"""Estimated wait: people ahead × recent average service time ÷ open counters (prior until data exists)."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from hub_center import DAT_DAI, HO_TICH, MONDAY_0800, make_center
+
+from queue_server.domain import estimates
+from queue_server.domain import transitions as tr
+from queue_server.domain.model import PolicyDef, PolicyKind
+
+pytestmark = pytest.mark.unit
+
+
+def test_formula() -> None:
+    assert estimates.estimate_wait_min(0, 10.0, 3) == 0
+    assert estimates.estimate_wait_min(3, 10.0, 3) == 10
+    assert estimates.estimate_wait_min(4, 10.0, 3) == 14       # rounded up
+    assert estimates.estimate_wait_min(2, 5.0, 0) == 10         # no counter open: assume one will open
+    assert estimates.average_service_min([], 7.5) == 7.5
+    assert estimates.average_service_min([300, 600], 7.5) == 7.5
+    assert estimates.average_service_min([60, 180], 99) == 2.0
+
+
+def test_new_ticket_estimate_uses_the_prior_then_recent_service_times() -> None:
+    state = tr.QueueState(center=make_center())          # ho-tich prior: 6 min
+    now = MONDAY_0800
+    state, _ = tr.transition(state, tr.OpenCounter("2"), now)
+    for _ in range(3):
+        state, _ = tr.transition(state, tr.IssueTicket(HO_TICH), now)
+    decision = tr.decide(state, tr.IssueTicket(HO_TICH), now)
+    assert isinstance(decision.result, tr.Issued)
+    assert (decision.result.ahead, decision.result.estimated_wait_min) == (3, 18)
+    # two services of 2 minutes each at counter 2: the average becomes 2 minutes
+    for _ in range(2):
+        state, _ = tr.transition(state, tr.CallNext("2"), now)
+        state, _ = tr.transition(state, tr.StartService("2"), now)
+        now += timedelta(minutes=2)
+        state, _ = tr.transition(state, tr.Complete("2"), now)
+    decision = tr.decide(state, tr.IssueTicket(HO_TICH), now)
+    assert isinstance(decision.result, tr.Issued)
+    assert (decision.result.ahead, decision.result.estimated_wait_min) == (1, 2)
+    # a second open counter serving ho-tich halves it; counter 3 also serves ho-tich (second preference)
+    state, _ = tr.transition(state, tr.OpenCounter("1"), now)
+    state, _ = tr.transition(state, tr.OpenCounter("3"), now)
+    for _ in range(3):
+        state, _ = tr.transition(state, tr.IssueTicket(HO_TICH), now)
+    decision = tr.decide(state, tr.IssueTicket(HO_TICH), now)
+    assert isinstance(decision.result, tr.Issued)
+    assert decision.result.ahead == 4 and decision.result.estimated_wait_min == 3    # 4 × 2 ÷ 3, rounded up
+    # the other service still uses its own prior (12 min)
+    dat = tr.decide(state, tr.IssueTicket(DAT_DAI), now).result
+    assert isinstance(dat, tr.Issued) and dat.estimated_wait_min == 0
+
+
+def test_estimate_for_a_waiting_ticket_shrinks_as_the_queue_moves() -> None:
+    state = tr.QueueState(center=make_center(policy=PolicyDef(PolicyKind.STRICT)))
+    now = MONDAY_0800
+    state, _ = tr.transition(state, tr.OpenCounter("2"), now)
+    tickets = []
+    for pri in (None, None, "elderly"):
+        state, events = tr.transition(state, tr.IssueTicket(HO_TICH, pri), now)
+        assert events[0].ticket is not None
+        tickets.append(events[0].ticket.id)
+    last_normal = state.tickets[tickets[1]]
+    assert state.ahead(last_normal) == 2        # the elderly citizen goes first under strict
+    assert state.estimated_wait_min(last_normal) == 12
+    state, _ = tr.transition(state, tr.CallNext("2"), now)
+    assert state.ahead(state.tickets[tickets[1]]) == 1
+    assert state.ahead(state.tickets[tickets[2]]) == 0
