@@ -55,13 +55,28 @@
       el("div", { class: `counter-tile ${c.status}`, "data-counter": c.counter },
         el("span", { class: "name", text: c.name || `Quầy ${c.counter}` }),
         el("span", { class: "number", text: c.status === "paused" ? "Tạm dừng" : (c.current_ticket || "—") }))));
-    $("services").replaceChildren(...(state.services || []).map((s) =>
-      el("tr", { "data-service": s.service },
+    // Services people are waiting for first (the panel may not fit all of a large center's), config order kept.
+    const services = (state.services || []).filter((s) => s.waiting > 0)
+      .concat((state.services || []).filter((s) => !(s.waiting > 0)));
+    $("services").replaceChildren(...services.map((s) =>
+      el("tr", { "data-service": s.service, class: s.waiting ? "" : "idle" },
         el("td", { text: s.name || s.service }),
         el("td", { class: "num", text: String(s.waiting) }),
         el("td", { class: "num", text: s.waiting ? `${s.estimated_wait_min} phút` : "—" }))));
+    fitServiceRows();
     document.body.dataset.seq = String(state.seq);
   }
+
+  function fitServiceRows() {
+    // A half-cut row reads as a wrong number from across the hall: hide rows that do not fit whole.
+    const panel = document.querySelector("section.services");
+    const limit = panel.getBoundingClientRect().bottom - 4;
+    for (const row of $("services").rows) {
+      row.hidden = false;
+      if (row.getBoundingClientRect().bottom > limit) row.hidden = true;
+    }
+  }
+  window.addEventListener("resize", fitServiceRows);
 
   const unlock = $("sound-unlock");
   unlock.querySelector("button").addEventListener("click", async () => {

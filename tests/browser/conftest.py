@@ -47,7 +47,7 @@ def wait_for_port(port: int, timeout: float = 10.0) -> None:
         except OSError:
             time.sleep(0.05)
     raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout}s")
-USERS = (("staff1", "staff"), ("staff2", "staff"), ("manager", "manager"))
+USERS = (("staff1", "staff"), ("staff2", "staff"), ("staff3", "staff"), ("staff4", "staff"), ("manager", "manager"))
 
 
 @pytest.fixture(scope="session")

@@ -36,6 +36,13 @@ def test_renders_retained_state_on_first_load_and_screenshots(hub: Hub, page_fac
     for _ in range(4):
         hub.issue("ho-tich")
     hub.issue("dat-dai")
+    for _ in range(3):
+        hub.issue("thue")
+    thue = next(c.id for c in hub.settings.center.counters if "thue" in c.services)
+    _open_and_call(hub, thue, "staff3")
+    paused = hub.login("staff4")
+    hub.post("/counters/3/open", paused)
+    hub.post("/counters/3/pause", paused, {"reason": "Nghỉ giải lao"})
     first = _open_and_call(hub, "1")
     second = _open_and_call(hub, "2", "staff2")
     for width, height in ((1920, 1080), (1366, 768)):
@@ -46,6 +53,7 @@ def test_renders_retained_state_on_first_load_and_screenshots(hub: Hub, page_fac
         assert page.text_content("#current-counter") == "Quầy 2"
         assert page.locator("#recent-calls li").all_text_contents()[:2] == ["A002→ Quầy 2", "A001→ Quầy 1"]
         assert page.text_content('.counter-tile[data-counter="1"] .number') == "A001"
+        assert page.text_content('.counter-tile[data-counter="3"] .number') == "Tạm dừng"
         assert page.locator('tr[data-service="ho-tich"] td').nth(1).text_content() == "2"
         assert page.locator('tr[data-service="dat-dai"] td').nth(1).text_content() == "1"
         assert "Quảng Trị" in page.text_content("#center-name")
