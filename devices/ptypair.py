@@ -11,6 +11,7 @@ import select
 import shutil
 import subprocess
 import time
+from typing import Self
 
 _PTY_LINE = re.compile(rb"PTY is (\S+)")
 
@@ -61,7 +62,7 @@ class PtyPair:
         if self.process.stderr is not None:
             self.process.stderr.close()
 
-    def __enter__(self) -> PtyPair:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

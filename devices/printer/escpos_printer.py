@@ -92,7 +92,7 @@ class EscposTransport:
             self._open = False
             try:
                 self.printer.close()
-            except Exception as err:  # closing a dead device must not hide the original fault
+            except Exception as err:  # noqa: BLE001 - closing a dead device must not hide the original fault
                 log.debug("close failed: %s", err)
 
 
@@ -155,7 +155,7 @@ class EscposTicketPrinter:
                         break
                 if n not in replies:
                     break  # no answer to one query: the printer is not there, don't wait for the others
-        except Exception as err:  # device gone, socket reset, USB unplugged: all mean offline
+        except Exception as err:  # noqa: BLE001 - device gone, socket reset, USB unplugged: all mean offline
             log.warning("%s: status read failed: %s", self.name, err)
             self.transport.close()
             self.last_status = PrinterStatus(online=False)
@@ -179,7 +179,7 @@ class EscposTicketPrinter:
                 if wire.isEnabledFor(logging.DEBUG):
                     wire.debug(">>> %d bytes %s", len(data), data[:64].hex(" "))
                 self.transport.write(data)
-            except Exception as err:
+            except Exception as err:  # noqa: BLE001 - any transport failure is a failed job, never a crash
                 log.error("%s: sending ticket %s failed: %s", self.name, ticket.number, err)
                 self.transport.close()
                 self.last_status = PrinterStatus(online=False)

@@ -18,6 +18,7 @@ import threading
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Self
 
 import segno
 from escpos.capabilities import CAPABILITIES
@@ -186,7 +187,7 @@ class SimulatedPrinter:
         self._line: list[tuple[str, tuple[int, int], bool, bool]] = []
         self._qr = {"size": 3, "ec": "M", "data": b""}
 
-    def _step(self, replies: bytearray) -> int:  # noqa: C901 - a command table reads best as one switch
+    def _step(self, replies: bytearray) -> int:  # a command table reads best as one switch
         b = self._buf
         c = b[0]
         if c == 0x10:  # DLE
@@ -454,7 +455,7 @@ class _Server:
         if self._thread is not None:
             self._thread.join(5)
 
-    def __enter__(self) -> _Server:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
