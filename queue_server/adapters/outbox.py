@@ -1,0 +1,370 @@
+"""OutboxRelay: delivers every hub event and the daily rating aggregates to the main system, at least once.
+
+HTTPS POST, body signed with HMAC-SHA256 (``X-Motcua-Signature``), the event id as ``Idempotency-Key`` so the
+receiver can drop duplicates; in order per center (a failing head blocks the ones behind it), exponential backoff
+with jitter, a dead-letter state after ``max_attempts`` (then the next item goes, so one poisoned event cannot
+stop the center's stream for ever; an admin can requeue dead letters). Its own SQLite tables (``outbox_``) hold
+the cursor into the hub's event log and each item's attempts, so a restart resumes where it stopped.
+
+Reads hub events only through the ``fetch_events(after_seq, limit)`` callable: it never touches the hub's store.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import random
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import requests
+
+from contracts.messages import Envelope
+from queue_server.adapters.main_system import IDEMPOTENCY_HEADER, signed_headers
+
+log = logging.getLogger(__name__)
+
+FetchEvents = Callable[[int, int], Sequence[Envelope]]
+FetchAggregates = Callable[[], Sequence[Mapping[str, Any]]]
+
+KIND_EVENT = "event"
+KIND_RATINGS = "rating_aggregate"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS outbox_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS outbox_cursor (center TEXT PRIMARY KEY, last_seq INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS outbox_items (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    key TEXT NOT NULL UNIQUE,
+    center TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    seq INTEGER,
+    payload TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at REAL NOT NULL DEFAULT 0,
+    status TEXT NOT NULL DEFAULT 'pending',
+    last_error TEXT NOT NULL DEFAULT '',
+    delivered_at REAL
+);
+CREATE INDEX IF NOT EXISTS outbox_items_pending ON outbox_items (status, center, id);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxSettings:
+    events_url: str
+    hmac_secret: str = field(default="", repr=False)
+    ratings_url: str = ""                 # defaults to events_url
+    fetch_limit: int = 500
+    deliver_per_pass: int = 500
+    max_attempts: int = 20                # then dead-letter (≈ a day with the default backoff cap)
+    base_backoff_s: float = 1.0
+    max_backoff_s: float = 300.0
+    poll_interval_s: float = 2.0
+    aggregate_interval_s: float = 300.0
+    timeout_s: float = 5.0
+    verify_tls: bool | str = True
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxItem:
+    id: int
+    key: str
+    center: str
+    kind: str
+    seq: int | None
+    payload: str
+    attempts: int
+
+
+class DeliveryError(Exception):
+    """A failed delivery; ``retryable=False`` means the receiver refused the payload itself (dead-letter now)."""
+
+    def __init__(self, message: str, retryable: bool = True) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+class Sender(Protocol):
+    def send(self, item: OutboxItem) -> None:
+        """Deliver or raise DeliveryError."""
+        ...
+
+
+class HttpSender:
+    """POST each item with its signature and idempotency key over a kept-alive requests.Session."""
+
+    def __init__(self, settings: OutboxSettings, extra_headers: Callable[[], dict[str, str]] | None = None,
+                 session: requests.Session | None = None) -> None:
+        self.settings = settings
+        self.extra_headers = extra_headers
+        self._http = session or requests.Session()
+        self._http.verify = settings.verify_tls
+
+    def send(self, item: OutboxItem) -> None:
+        body = item.payload.encode()
+        url = self.settings.ratings_url if item.kind == KIND_RATINGS and self.settings.ratings_url \
+            else self.settings.events_url
+        headers = {"Content-Type": "application/json; charset=utf-8", IDEMPOTENCY_HEADER: item.key,
+                   "X-Motcua-Center": item.center}
+        if item.seq is not None:
+            headers["X-Motcua-Seq"] = str(item.seq)
+        if self.extra_headers is not None:
+            headers.update(self.extra_headers())
+        if self.settings.hmac_secret:
+            headers.update(signed_headers(self.settings.hmac_secret, body))
+        try:
+            response = self._http.post(url, data=body, headers=headers, timeout=self.settings.timeout_s)
+        except requests.RequestException as err:
+            raise DeliveryError(f"{err.__class__.__name__}: {err}") from err
+        status = response.status_code
+        if 200 <= status < 300 or status == 409:     # 409: the receiver already has it
+            return
+        # Auth trouble, throttling and server errors pass; any other 4xx is a refusal of this payload.
+        retryable = status in (401, 403, 408, 425, 429) or status >= 500
+        raise DeliveryError(f"HTTP {status}: {response.text[:200]}", retryable=retryable)
+
+
+def aggregate_key(aggregate: Mapping[str, Any]) -> str:
+    """Same content -> same key (deduplicated); a changed aggregate for the same day is a new delivery."""
+    digest = hashlib.sha256(json.dumps(aggregate, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]
+    return f"ratings:{aggregate.get('center', '')}:{aggregate.get('day', '')}:{digest}"
+
+
+class OutboxRelay:
+    """Runs in a thread (``start``/``stop``); ``run_once`` does one pass and is what tests and benches drive."""
+
+    def __init__(self, path: Path | str, center: str, fetch_events: FetchEvents, sender: Sender,
+                 settings: OutboxSettings, fetch_aggregates: FetchAggregates | None = None,
+                 clock: Callable[[], float] = time.time, rng: Callable[[], float] = random.random,
+                 on_result: Callable[[bool, str], None] | None = None) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.center = center
+        self.fetch_events = fetch_events
+        self.fetch_aggregates = fetch_aggregates
+        self.sender = sender
+        self.settings = settings
+        self.clock = clock
+        self.rng = rng
+        self.on_result = on_result          # e.g. DossierService.link: the outbox also tells if the link is up
+        self._conn = sqlite3.connect(self.path, timeout=10, isolation_level=None, check_same_thread=False)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._conn.executescript(_SCHEMA)
+        self._conn.execute("INSERT OR IGNORE INTO outbox_meta VALUES ('schema_version', '1')")
+        # Metrics and the idle wait read through their own connection so the manager board never waits
+        # behind a pass that is stuck in a slow POST.
+        self._read = sqlite3.connect(self.path, timeout=10, isolation_level=None, check_same_thread=False)
+        self._read_lock = threading.Lock()
+        self._lock = threading.RLock()       # one pass at a time
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._next_aggregate_at = 0.0
+        self.delivered_total = 0
+        self.last_error = ""
+        self.last_success_at: float | None = None
+
+    # ---- thread -----------------------------------------------------------------------------------------------
+    def start(self) -> OutboxRelay:
+        if self._thread is None or not self._thread.is_alive():
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._run, name=f"outbox-{self.center}", daemon=True)
+            self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def close(self) -> None:
+        self.stop()
+        with self._lock, self._read_lock:
+            self._conn.close()
+            self._read.close()
+
+    def wake(self, *_: object) -> None:
+        """Nudge the relay (e.g. ``queue_service.add_listener(relay.wake)``) so new events go out at once."""
+        self._wake.set()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.clear()
+            try:
+                delivered = self.run_once()
+            except Exception:  # the relay must outlive any bug in one pass
+                log.exception("outbox: pass failed")
+                delivered = 0
+            if delivered and not self._stop.is_set():
+                continue                       # more may be waiting: keep draining
+            self._wake.wait(self._idle_wait())
+
+    def _idle_wait(self) -> float:
+        with self._read_lock:
+            row = self._read.execute("SELECT min(next_attempt_at) FROM outbox_items WHERE status = 'pending'") \
+                .fetchone()
+        wait = self.settings.poll_interval_s
+        if row and row[0] is not None:
+            wait = min(wait, max(0.0, float(row[0]) - self.clock()))
+        return max(wait, 0.005)
+
+    # ---- one pass ---------------------------------------------------------------------------------------------
+    def run_once(self) -> int:
+        with self._lock:
+            self._enqueue_events()
+            self._enqueue_aggregates()
+            return self._deliver()
+
+    def _cursor(self) -> int:
+        row = self._conn.execute("SELECT last_seq FROM outbox_cursor WHERE center = ?", (self.center,)).fetchone()
+        return int(row[0]) if row else 0
+
+    def _enqueue_events(self) -> None:
+        for _ in range(20):                  # bounded, so a huge backlog still lets deliveries run
+            after = self._cursor()
+            events = self.fetch_events(after, self.settings.fetch_limit)
+            if not events:
+                return
+            now = self.clock()
+            last = after
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                for e in events:
+                    # INSERT OR IGNORE: a re-read event (same id) is never queued twice.
+                    self._conn.execute(
+                        "INSERT OR IGNORE INTO outbox_items (key, center, kind, seq, payload, created_at) "
+                        "VALUES (?, ?, ?, ?, ?, ?)", (e.id, e.center or self.center, KIND_EVENT, e.seq, e.to_json(), now))
+                    last = max(last, e.seq)
+                self._conn.execute("INSERT OR REPLACE INTO outbox_cursor VALUES (?, ?)", (self.center, last))
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            if len(events) < self.settings.fetch_limit:
+                return
+
+    def _enqueue_aggregates(self) -> None:
+        if self.fetch_aggregates is None or self.clock() < self._next_aggregate_at:
+            return
+        self._next_aggregate_at = self.clock() + self.settings.aggregate_interval_s
+        try:
+            aggregates = list(self.fetch_aggregates())
+        except Exception:  # a ratings bug must not stop event delivery
+            log.exception("outbox: could not compute rating aggregates")
+            return
+        now = self.clock()
+        for agg in aggregates:
+            payload = json.dumps({"type": "rating.daily_aggregate", **agg}, ensure_ascii=False,
+                                 separators=(",", ":"), sort_keys=True)
+            self._conn.execute(
+                "INSERT OR IGNORE INTO outbox_items (key, center, kind, seq, payload, created_at) "
+                "VALUES (?, ?, ?, NULL, ?, ?)",
+                (aggregate_key(agg), str(agg.get("center") or self.center), KIND_RATINGS, payload, now))
+
+    def _deliver(self) -> int:
+        delivered = 0
+        centers = [r[0] for r in self._conn.execute(
+            "SELECT DISTINCT center FROM outbox_items WHERE status = 'pending'")]
+        for center in centers:
+            rows = self._conn.execute(
+                "SELECT id, key, center, kind, seq, payload, attempts, next_attempt_at FROM outbox_items "
+                "WHERE status = 'pending' AND center = ? ORDER BY id LIMIT ?",
+                (center, self.settings.deliver_per_pass)).fetchall()
+            done: list[tuple[float, int]] = []
+            try:
+                for row in rows:
+                    if float(row[7]) > self.clock():
+                        break                  # head of line still backing off: keep the order
+                    item = OutboxItem(row[0], row[1], row[2], row[3], row[4], row[5], row[6])
+                    try:
+                        self.sender.send(item)
+                    except DeliveryError as err:
+                        if not self._failed(item, err):
+                            break              # will retry this one later; nothing behind it may pass
+                        continue               # dead-lettered: the next one may go
+                    done.append((self.clock(), item.id))
+                    if len(done) >= 100:       # bounded loss of bookkeeping on a crash (redelivered, deduped)
+                        self._mark_delivered(done)
+                        delivered += len(done)
+                        done = []
+            finally:
+                if done:
+                    self._mark_delivered(done)
+                    delivered += len(done)
+        return delivered
+
+    def _mark_delivered(self, done: list[tuple[float, int]]) -> None:
+        self._conn.execute("BEGIN")
+        self._conn.executemany("UPDATE outbox_items SET status = 'delivered', delivered_at = ?, last_error = '' "
+                               "WHERE id = ?", done)
+        self._conn.execute("COMMIT")
+        self.delivered_total += len(done)
+        self.last_success_at = done[-1][0]
+        if self.on_result is not None:
+            self.on_result(True, "")
+
+    def _failed(self, item: OutboxItem, err: DeliveryError) -> bool:
+        """Record a failure; True when the item went to the dead-letter state."""
+        attempts = item.attempts + 1
+        message = str(err)[:500]
+        self.last_error = message
+        if self.on_result is not None and err.retryable:
+            self.on_result(False, message)
+        if not err.retryable or attempts >= self.settings.max_attempts:
+            self._conn.execute("UPDATE outbox_items SET status = 'dead', attempts = ?, last_error = ? WHERE id = ?",
+                               (attempts, message, item.id))
+            log.error("outbox: %s %s (seq %s) dead-lettered after %d attempts: %s", item.kind, item.key, item.seq,
+                      attempts, message)
+            return True
+        delay = min(self.settings.max_backoff_s, self.settings.base_backoff_s * 2 ** (attempts - 1))
+        delay = delay / 2 + self.rng() * delay / 2        # "equal jitter": spread hubs retrying after an outage
+        self._conn.execute("UPDATE outbox_items SET attempts = ?, next_attempt_at = ?, last_error = ? WHERE id = ?",
+                           (attempts, self.clock() + delay, message, item.id))
+        log.warning("outbox: %s (seq %s) attempt %d failed, retry in %.1f s: %s", item.key, item.seq, attempts,
+                    delay, message)
+        return False
+
+    # ---- metrics and admin ------------------------------------------------------------------------------------
+    def metrics(self) -> dict[str, Any]:
+        """For the manager board: pending_count, oldest_undelivered_age_s, dead_count, delivered_total, ..."""
+        with self._read_lock:
+            pending, oldest = self._read.execute(
+                "SELECT count(*), min(created_at) FROM outbox_items WHERE status = 'pending'").fetchone()
+            dead = self._read.execute("SELECT count(*) FROM outbox_items WHERE status = 'dead'").fetchone()[0]
+            row = self._read.execute("SELECT last_seq FROM outbox_cursor WHERE center = ?", (self.center,)).fetchone()
+            cursor = int(row[0]) if row else 0
+        return {"pending_count": int(pending),
+                "oldest_undelivered_age_s": round(max(0.0, self.clock() - float(oldest)), 1) if oldest else 0.0,
+                "dead_count": int(dead), "delivered_total": self.delivered_total, "cursor_seq": cursor,
+                "last_error": self.last_error, "last_success_at": self.last_success_at}
+
+    def dead_letters(self, limit: int = 100) -> list[dict[str, Any]]:
+        with self._read_lock:
+            rows = self._read.execute("SELECT key, kind, seq, attempts, last_error FROM outbox_items "
+                                      "WHERE status = 'dead' ORDER BY id LIMIT ?", (limit,)).fetchall()
+        return [{"key": r[0], "kind": r[1], "seq": r[2], "attempts": r[3], "last_error": r[4]} for r in rows]
+
+    def requeue_dead(self) -> int:
+        """Admin action after fixing the cause: dead letters go back to pending, in their original order."""
+        with self._lock:
+            cur = self._conn.execute("UPDATE outbox_items SET status = 'pending', attempts = 0, next_attempt_at = 0 "
+                                     "WHERE status = 'dead'")
+        self.wake()
+        return cur.rowcount
+
+    def purge_delivered(self, older_than_s: float) -> int:
+        """Housekeeping: delivered rows older than this go (the hub's event log keeps the events)."""
+        with self._lock:
+            cur = self._conn.execute("DELETE FROM outbox_items WHERE status = 'delivered' AND delivered_at < ?",
+                                     (self.clock() - older_than_s,))
+        return cur.rowcount
