@@ -54,18 +54,18 @@ def _dumps(obj: Any) -> str:
 
 # --------------------------------------------------------------------------------------------- migrations
 def _m1_initial(db: sqlite_utils.Database) -> None:
-    db["events"].create({"seq": int, "id": str, "type": str, "at": str, "data": str}, pk="seq",
+    db.table("events").create({"seq": int, "id": str, "type": str, "at": str, "data": str}, pk="seq",
                         not_null={"id", "type", "at", "data"})
-    db["events"].create_index(["id"], unique=True)
-    db["events"].create_index(["type"])
-    db["tickets"].create({"id": str, "day": str, "service": str, "origin_service": str, "number": int,
+    db.table("events").create_index(["id"], unique=True)
+    db.table("events").create_index(["type"])
+    db.table("tickets").create({"id": str, "day": str, "service": str, "origin_service": str, "number": int,
                           "status": str, "priority": str, "counter": str, "issued_at": str, "done_at": str,
                           "data": str}, pk="id", not_null={"day", "service", "status", "data"})
-    db["tickets"].create_index(["day", "status"])
-    db["counters"].create({"id": str, "status": str, "data": str}, pk="id")
-    db["service_days"].create({"day": str, "service": str, "next_number": int, "issued": int,
+    db.table("tickets").create_index(["day", "status"])
+    db.table("counters").create({"id": str, "status": str, "data": str}, pk="id")
+    db.table("service_days").create({"day": str, "service": str, "next_number": int, "issued": int,
                                "normal_streak": int}, pk=("day", "service"))
-    db["leases"].create({"id": str, "kiosk": str, "service": str, "day": str, "first": int, "last": int,
+    db.table("leases").create({"id": str, "kiosk": str, "service": str, "day": str, "first": int, "last": int,
                          "granted_at": str}, pk="id")
 
 
@@ -109,8 +109,8 @@ class SqliteStore:
     def migrate(self) -> int:
         db = sqlite_utils.Database(self._conn)
         if "schema_version" not in db.table_names():
-            db["schema_version"].create({"version": int, "description": str, "applied_at": str}, pk="version")
-        done = {row["version"] for row in db["schema_version"].rows}
+            db.table("schema_version").create({"version": int, "description": str, "applied_at": str}, pk="version")
+        done = {row["version"] for row in db.table("schema_version").rows}
         for version, description, step in MIGRATIONS:
             if version in done:
                 continue

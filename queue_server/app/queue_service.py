@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Self
 
 from contracts.errors import ErrorCode, MotcuaError
 from contracts.messages import (
@@ -103,7 +103,7 @@ class QueueService:
             self._writer.join(timeout=30)
         self.store.close()
 
-    def __enter__(self) -> QueueService:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
