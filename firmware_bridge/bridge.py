@@ -360,7 +360,7 @@ class DeviceLink:
             args: dict[str, Any] = {"counter": self.binding.counter}
             if key == "pause":
                 if self._counter_status == "paused":
-                    command = "resume-counter"
+                    command = "resume"
                 else:
                     args["reason"] = "keypad"
             self._request(command, args)
@@ -369,7 +369,7 @@ class DeviceLink:
             if not 0 <= index < len(self.settings.rating_levels):
                 return
             self._request("submit-rating", {"counter": self.binding.counter,
-                                            "level": self.settings.rating_levels[index]})
+                                            "level": self.settings.rating_levels[index], "source": self.binding.id})
 
     def _request(self, command: str, args: dict[str, Any]) -> None:
         req = CommandRequest(command, str(uuid.uuid4()), args, source=self.binding.id)

@@ -14,11 +14,12 @@ from typing import Any
 from contracts.topics import TopicError, slug
 from firmware_bridge.protocol.profiles import profile_named
 
-DEFAULT_RATING_LEVELS = ("very_satisfied", "satisfied", "dissatisfied")
-# Keypad key → hub command (cmd/<command>); the pause key toggles pause-counter / resume-counter.
+# Rating pad key 1, 2, 3 → the hub's rating values (3 = Rất hài lòng, 2 = Hài lòng, 1 = Không hài lòng).
+DEFAULT_RATING_LEVELS = (3, 2, 1)
+# Keypad key → hub command (cmd/<command>, names from queue_server.adapters.mqtt); pause toggles pause / resume.
 DEFAULT_KEY_COMMANDS = {
-    "next": "call-next", "recall": "recall", "no_show": "mark-no-show", "start": "start-service",
-    "complete": "complete", "transfer": "transfer", "pause": "pause-counter",
+    "next": "call-next", "recall": "recall", "no_show": "no-show", "start": "start",
+    "complete": "complete", "transfer": "transfer", "pause": "pause",
 }
 
 
@@ -46,7 +47,7 @@ class BridgeSettings:
     missed_heartbeats: int = 3          # a device is offline after this many heartbeat periods of silence
     reopen_interval_s: float = 0.25     # how often a missing port is looked for again
     retry_after_s: float = 0.25
-    rating_levels: tuple[str, ...] = DEFAULT_RATING_LEVELS   # key 1 = first level
+    rating_levels: tuple[int, ...] = DEFAULT_RATING_LEVELS   # key 1 = first level
     rating_timeout_s: int = 120
     key_commands: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_KEY_COMMANDS))
     command_timeout_s: float = 5.0
@@ -105,8 +106,8 @@ def settings_from_dict(raw: dict[str, Any], env: dict[str, str] | None = None) -
         seen_ports.add(binding.port)
         devices.append(binding)
     levels = _get(b, "rating_levels", list, "bridge.", list(DEFAULT_RATING_LEVELS))
-    if not levels or not all(isinstance(x, str) for x in levels) or len(levels) > 4:
-        raise BridgeConfigError("bridge.rating_levels: expected 1 to 4 level codes")
+    if not levels or not all(isinstance(x, int) and not isinstance(x, bool) for x in levels) or len(levels) > 4:
+        raise BridgeConfigError("bridge.rating_levels: expected 1 to 4 integer rating values (key 1 first)")
     keys = dict(DEFAULT_KEY_COMMANDS)
     keys.update(_get(b, "key_commands", dict, "bridge.", {}))
     try:

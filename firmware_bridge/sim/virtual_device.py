@@ -15,6 +15,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Self
 
 _PTY = re.compile(r"PTY is (\S+)")
 
@@ -65,7 +66,7 @@ class VirtualDevice:
         self.history: list[str] = []
 
     # --- power ----------------------------------------------------------------------------------------
-    def plug(self) -> VirtualDevice:
+    def plug(self) -> Self:
         self.pair = PtyPair()
         tmp = self.stable_path.with_name(self.stable_path.name + ".new")
         if tmp.is_symlink() or tmp.exists():
@@ -148,7 +149,7 @@ class VirtualDevice:
                 return line
             seen.append(line)
 
-    def __enter__(self) -> VirtualDevice:
+    def __enter__(self) -> Self:
         return self.plug()
 
     def __exit__(self, *exc: object) -> None:
