@@ -33,7 +33,16 @@
     if (err instanceof MotcuaApiError) {
       message.code = err.code;
       let text = err.vietnamese;
-      if (err.code === "invalid_transition" && err.detail && err.detail.message) text += ` — ${err.detail.message}`;
+      const detail = (err.detail && err.detail.message) || "";
+      let m;
+      // The hub's messages are English; the two refusals staff meet every day get a Vietnamese sentence.
+      if ((m = detail.match(/recall \S+ (\d+) more time/))) {
+        text = `Cần gọi lại thêm ${m[1]} lần trước khi đánh dấu vắng mặt / Recall ${m[1]} more time(s) first`;
+      } else if ((m = detail.match(/again in (\d+) s/))) {
+        text = `Vui lòng chờ ${m[1]} giây nữa rồi gọi lại / Wait ${m[1]} s before recalling`;
+      } else if (err.code === "invalid_transition" && detail) {
+        text += ` — ${detail}`;
+      }
       message(text, "error");
       if (err.code === "unauthenticated") { MotcuaApi.token = null; show("login"); }
     } else {
@@ -167,7 +176,11 @@
     } catch (err) { fail(err); }
   }
 
-  function hideForms() { for (const f of ["call-form", "transfer-form", "pause-form"]) $(f).hidden = true; }
+  function hideForms() {
+    // A hidden input keeps focus in Chromium and would swallow the next shortcut key: move focus out first.
+    if (document.activeElement && document.activeElement.closest("form.inline")) document.activeElement.blur();
+    for (const f of ["call-form", "transfer-form", "pause-form"]) $(f).hidden = true;
+  }
 
   function openForm(form, input) {
     hideForms();
@@ -207,6 +220,10 @@
     act("pause", { reason });
   });
   for (const b of document.querySelectorAll("form.inline .cancel")) b.addEventListener("click", hideForms);
+  // Enter on a <select> does not submit a form by itself; staff expect it to.
+  $("transfer-target").addEventListener("keydown", (ev) => {
+    if (ev.key === "Enter") { ev.preventDefault(); $("transfer-form").requestSubmit(); }
+  });
 
   document.addEventListener("keydown", (ev) => {
     if (ev.key === "Escape") { hideForms(); return; }

@@ -71,9 +71,12 @@
     // A half-cut row reads as a wrong number from across the hall: hide rows that do not fit whole.
     const panel = document.querySelector("section.services");
     const limit = panel.getBoundingClientRect().bottom - 4;
-    for (const row of $("services").rows) {
-      row.hidden = false;
-      if (row.getBoundingClientRect().bottom > limit) row.hidden = true;
+    const rows = Array.from($("services").rows);
+    for (const row of rows) row.hidden = false;
+    let full = false;
+    for (const row of rows) {
+      full = full || row.getBoundingClientRect().bottom > limit;
+      row.hidden = full;
     }
   }
   window.addEventListener("resize", fitServiceRows);

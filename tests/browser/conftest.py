@@ -69,6 +69,7 @@ class Hub:
     store_path: Path
     voice_dir: Path
     port: int
+    password: str = PASSWORD
     settings: Any = None
     service: Any = None
     clock: Any = None

@@ -1,0 +1,134 @@
+"""Staff console in real Chromium against the real hub: login, counter pick, every action by keyboard, the
+waiting list live, Vietnamese errors; a call made here shows on the hall display and that counter's display."""
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
+
+
+def _login(page: Any, hub: Any, username: str = "staff1", counter: str = "1") -> None:
+    page.goto(f"{hub.url}/console")
+    page.fill("#username", username)
+    page.fill("#password", hub.password)
+    page.click("#login button[type=submit]")
+    page.wait_for_selector("#pick:not([hidden])")
+    page.select_option("#counter-select", counter)
+    page.click("#pick button[type=submit]")
+    page.wait_for_selector("#work:not([hidden])")
+
+
+def _current(page: Any, number: str) -> None:
+    page.wait_for_function(f"document.getElementById('current-number').dataset.ticket === {number!r}")
+
+
+def _expect(page: Any, text: str) -> None:
+    """Wait for the message line to say ``text`` (each action's answer replaces the line)."""
+    page.wait_for_function(f"document.getElementById('message').textContent.includes({text!r})")
+    page.evaluate("document.getElementById('message').textContent = ''")
+
+
+def test_call_from_console_shows_on_hall_and_counter_display(hub: Any, page_factory: Any) -> None:
+    hall = page_factory(1920, 1080)
+    hall.goto(f"{hub.url}/display/hall?voice_rate=4&repeats=1")
+    lcd = page_factory(800, 480)
+    lcd.goto(f"{hub.url}/display/counter/1")
+    console = page_factory()
+    _login(console, hub)
+    for page in (hall, lcd):
+        page.wait_for_function("document.getElementById('link').dataset.state === 'online'")
+    assert lcd.text_content("#counter-name") == "Quầy 1"
+
+    console.keyboard.press("n")                       # nobody waiting yet
+    _expect(console, "Không còn ai đang chờ")
+
+    for _ in range(2):
+        hub.issue("ho-tich")
+    console.wait_for_function("document.querySelectorAll('#waiting li').length === 2")   # pushed, no reload
+    console.keyboard.press("n")
+    _current(console, "A001")
+    hall.wait_for_function("document.getElementById('current-number').dataset.ticket === 'A001'")
+    lcd.wait_for_function("document.getElementById('number').dataset.ticket === 'A001'")
+    assert hall.text_content("#current-counter") == "Quầy 1"
+    hall.wait_for_function("(document.body.dataset.audioPlayed || '').split(' ').includes('A001#1')", timeout=30000)
+    assert console.locator("#waiting li").count() == 1
+
+
+def test_every_action_by_keyboard_with_clear_errors(hub: Any, page_factory: Any) -> None:
+    for _ in range(4):
+        hub.issue("ho-tich")
+    lcd = page_factory(800, 480)
+    lcd.goto(f"{hub.url}/display/counter/1")
+    console = page_factory()
+
+    # wrong password: a Vietnamese message, still on the login form
+    console.goto(f"{hub.url}/console")
+    console.fill("#username", "staff1")
+    console.fill("#password", "wrong")
+    console.click("#login button[type=submit]")
+    _expect(console, "Sai tên đăng nhập hoặc mật khẩu")
+    _login(console, hub)
+
+    console.keyboard.press("n")
+    _current(console, "A001")
+    console.wait_for_function("document.getElementById('timer').textContent.includes(':')")   # the ticket's timer
+    console.keyboard.press("n")                       # still has A001 in hand
+    _expect(console, "Quầy đang phục vụ một số khác")
+    hub.clock.advance(seconds=31)
+    console.keyboard.press("r")
+    _expect(console, "Đã gọi lại số A001")
+    console.keyboard.press("s")
+    console.wait_for_function("document.getElementById('current-status').textContent === 'Đang xử lý'")
+    console.keyboard.press("c")
+    _expect(console, "Đã hoàn thành số A001")
+    console.wait_for_function("document.getElementById('current-number').dataset.ticket === ''")
+
+    # another counter takes A003 first: calling it here says so
+    other = hub.login("staff2")
+    hub.post("/counters/2/open", other)
+    hub.post("/counters/2/call", other, {"number": "A003"})
+    console.keyboard.press("g")
+    console.fill("#call-number", "a003")
+    console.keyboard.press("Enter")
+    _expect(console, "đã được quầy khác gọi")
+    console.keyboard.press("Escape")
+
+    # a specific ticket from the keyboard, then transfer it to another service
+    console.keyboard.press("g")
+    console.fill("#call-number", "A004")
+    console.keyboard.press("Enter")
+    _current(console, "A004")
+    console.keyboard.press("t")
+    console.select_option("#transfer-target", "service:dat-dai")
+    console.keyboard.press("Enter")
+    _expect(console, "Đã chuyển số A004")
+    console.wait_for_function("document.getElementById('current-number').dataset.ticket === ''")
+    r = hub.post("/counters/2/start", other)
+    assert r["ticket"]["number"] == "A003"
+
+    # no-show only once the configured recalls were made; the refusal says how many are left
+    console.keyboard.press("n")
+    _current(console, "A002")
+    console.keyboard.press("v")
+    _expect(console, "Cần gọi lại thêm 2 lần trước khi đánh dấu vắng mặt")
+    console.keyboard.press("r")
+    _expect(console, "Vui lòng chờ")
+    for _ in range(2):
+        hub.clock.advance(seconds=31)
+        console.keyboard.press("r")
+        _expect(console, "Đã gọi lại số A002")
+    console.keyboard.press("v")
+    _expect(console, "Số A002 vắng mặt")
+
+    # pause with a reason: the counter's LCD says "Tạm dừng"; resume brings it back
+    console.keyboard.press("p")
+    console.fill("#pause-text", "Họp giao ban")
+    console.keyboard.press("Enter")
+    lcd.wait_for_function("document.body.dataset.status === 'paused'")
+    assert lcd.text_content("#status") == "Tạm dừng"
+    console.wait_for_function("document.getElementById('pause-reason').textContent.includes('Họp giao ban')")
+    console.keyboard.press("u")
+    lcd.wait_for_function("document.body.dataset.status === 'open'")
+    _expect(console, "Quầy tiếp tục làm việc")
