@@ -6,6 +6,7 @@ import sqlite3
 import threading
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -52,12 +53,13 @@ def setup(tmp_path: Path):
     service = RatingsService(store, clock, hub.last_completed, lambda t, d: published.append((t, d)), center="q1")
     app = Flask(__name__)
     app.register_blueprint(make_ratings_blueprint(service))
-    yield app.test_client(), service, hub, clock, published, store
+    yield SimpleNamespace(client=app.test_client(), service=service, hub=hub, clock=clock, published=published,
+                          store=store)
     store.close()
 
 
 def test_rating_is_stored_and_published_then_a_second_one_is_refused(setup) -> None:
-    client, service, hub, clock, published, store = setup
+    client, published, store = setup.client, setup.published, setup.store
     r = client.post("/api/v1/ratings", json={"counter": "5", "level": 3, "dossier_codes": [CODE.lower()]})
     assert r.status_code == 201, r.json
     rating = r.json["rating"]
@@ -72,7 +74,7 @@ def test_rating_is_stored_and_published_then_a_second_one_is_refused(setup) -> N
 
 
 def test_a_dossier_code_is_rated_only_once_ever(setup) -> None:
-    client, service, hub, clock, published, store = setup
+    client, hub, store = setup.client, setup.hub, setup.store
     assert client.post("/api/v1/ratings", json={"counter": "5", "level": 2, "dossier_codes": [CODE]}).status_code == 201
     hub.last["5"] = done(24)                  # the next citizen brings the same dossier back
     r = client.post("/api/v1/ratings", json={"counter": "5", "level": 3, "dossier_codes": [CODE]})
@@ -128,7 +130,7 @@ def test_racing_pads_store_exactly_one_rating(tmp_path: Path) -> None:
 
 
 def test_refusals_are_clear(setup) -> None:
-    client, service, hub, clock, published, store = setup
+    client, clock, published, store = setup.client, setup.clock, setup.published, setup.store
     cases = [
         ({"counter": "6", "level": 3}, 409, "nothing_to_rate"),
         ({"counter": "9", "level": 3}, 404, "unknown_counter"),
@@ -152,7 +154,7 @@ def test_refusals_are_clear(setup) -> None:
 
 
 def test_pending_aggregates_and_the_mqtt_command(setup) -> None:
-    client, service, hub, clock, published, store = setup
+    client, service, hub, clock = setup.client, setup.service, setup.hub, setup.clock
     assert client.get("/api/v1/ratings/pending/5").json == {
         "rateable": True, "ticket": "A023", "ticket_id": "20261123-ho-tich-23", "code": None}
     assert client.get("/api/v1/ratings/pending/6").json["code"] == "nothing_to_rate"
@@ -175,7 +177,7 @@ def test_pending_aggregates_and_the_mqtt_command(setup) -> None:
 
 
 def test_tablet_page_is_vietnamese_and_self_contained(setup) -> None:
-    client = setup[0]
+    client = setup.client
     r = client.get("/rate/5")
     assert r.status_code == 200 and r.mimetype == "text/html"
     page = r.get_data(as_text=True)

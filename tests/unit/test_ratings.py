@@ -9,8 +9,16 @@ from contracts.errors import ErrorCode, MotcuaError
 from contracts.messages import VN_TZ
 from queue_server.domain.model import CounterId, ServiceCode, Ticket, TicketId, TicketNumber, TicketStatus
 from queue_server.domain.ratings import (
-    DEFAULT_LEVELS, Criterion, RatingLevel, RatingScale, aggregate, check_rateable, new_rating, parse_criteria,
-    parse_level, scale_from_levels,
+    DEFAULT_LEVELS,
+    Criterion,
+    RatingLevel,
+    RatingScale,
+    aggregate,
+    check_rateable,
+    new_rating,
+    parse_criteria,
+    parse_level,
+    scale_from_levels,
 )
 
 pytestmark = [pytest.mark.unit, pytest.mark.timeout(30)]
@@ -38,8 +46,8 @@ def test_scale_from_config_levels_and_bad_scales() -> None:
                               criteria=[("thai-do", "Thái độ", "Attitude")], window_min=5)
     assert len(scale.levels) == 4 and scale.criteria[0].code == "thai-do" and scale.window_min == 5
     assert scale_from_levels([]).levels == DEFAULT_LEVELS
-    for bad in (dict(levels=(RatingLevel(1, "a"), RatingLevel(1, "b"))), dict(levels=()),
-                dict(window_min=0), dict(criteria=(Criterion("x", "X"), Criterion("x", "Y")))):
+    for bad in ({"levels": (RatingLevel(1, "a"), RatingLevel(1, "b"))}, {"levels": ()},
+                {"window_min": 0}, {"criteria": (Criterion("x", "X"), Criterion("x", "Y"))}):
         with pytest.raises(MotcuaError) as err:
             RatingScale(**bad)  # type: ignore[arg-type]
         assert err.value.code == ErrorCode.CONFIG_INVALID
