@@ -193,7 +193,7 @@ def test_republishes_all_state_after_the_broker_restarts(fresh_mosquitto: Any, s
         events = Subscriber(fresh_mosquitto.host, fresh_mosquitto.port, topics.events_filter(center_id))
         try:
             service.start_service("3")
-            topic, payload, _ = events.next()
+            _topic, payload, _ = events.next()
             assert Envelope.from_json(payload).type == "ticket.serving"
         finally:
             events.close()
