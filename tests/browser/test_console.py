@@ -2,6 +2,7 @@
 waiting list live, Vietnamese errors; a call made here shows on the hall display and that counter's display."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +19,7 @@ def _login(page: Any, hub: Any, username: str = "staff1", counter: str = "1") ->
     page.select_option("#counter-select", counter)
     page.click("#pick button[type=submit]")
     page.wait_for_selector("#work:not([hidden])")
+    assert page.is_hidden("#login") and page.is_hidden("#pick")
 
 
 def _current(page: Any, number: str) -> None:
@@ -30,7 +32,8 @@ def _expect(page: Any, text: str) -> None:
     page.evaluate("document.getElementById('message').textContent = ''")
 
 
-def test_call_from_console_shows_on_hall_and_counter_display(hub: Any, page_factory: Any) -> None:
+def test_call_from_console_shows_on_hall_and_counter_display(hub: Any, page_factory: Any,
+                                                             artifacts_dir: Path) -> None:
     hall = page_factory(1920, 1080)
     hall.goto(f"{hub.url}/display/hall?voice_rate=4&repeats=1")
     lcd = page_factory(800, 480)
@@ -54,6 +57,7 @@ def test_call_from_console_shows_on_hall_and_counter_display(hub: Any, page_fact
     assert hall.text_content("#current-counter") == "Quầy 1"
     hall.wait_for_function("(document.body.dataset.audioPlayed || '').split(' ').includes('A001#1')", timeout=30000)
     assert console.locator("#waiting li").count() == 1
+    console.screenshot(path=str(artifacts_dir / "staff-console-1366x768.png"))
 
 
 def test_every_action_by_keyboard_with_clear_errors(hub: Any, page_factory: Any) -> None:
