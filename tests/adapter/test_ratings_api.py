@@ -154,7 +154,7 @@ def test_refusals_are_clear(setup) -> None:
 
 
 def test_pending_aggregates_and_the_mqtt_command(setup) -> None:
-    client, service, hub, clock = setup.client, setup.service, setup.hub, setup.clock
+    client, service, hub = setup.client, setup.service, setup.hub
     assert client.get("/api/v1/ratings/pending/5").json == {
         "rateable": True, "ticket": "A023", "ticket_id": "20261123-ho-tich-23", "code": None}
     assert client.get("/api/v1/ratings/pending/6").json["code"] == "nothing_to_rate"
