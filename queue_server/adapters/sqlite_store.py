@@ -83,6 +83,7 @@ class Projections:
     counters: dict[str, Counter] = field(default_factory=dict)
     service_days: dict[tuple[date, str], ServiceDay] = field(default_factory=dict)
     leases: dict[str, Lease] = field(default_factory=dict)
+    ticket_json: dict[str, dict[str, Any]] = field(default_factory=dict)   # already built for the event
 
 
 class SqliteStore:
@@ -237,7 +238,7 @@ class SqliteStore:
             " issued_at, done_at, data) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
             [(t.id, t.day.isoformat(), t.service, t.origin_service, t.number.number, str(t.status), t.priority,
               t.counter, format_at(t.issued_at), format_at(t.done_at) if t.done_at else None,
-              _dumps(ticket_to_json(t))) for t in rows.tickets.values()])
+              _dumps(rows.ticket_json.get(t.id) or ticket_to_json(t))) for t in rows.tickets.values()])
         c.executemany("INSERT OR REPLACE INTO counters(id, status, data) VALUES (?,?,?)",
                       [(k.id, str(k.status), _dumps(_counter_row(center, k)))
                        for k in rows.counters.values()])

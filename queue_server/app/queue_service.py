@@ -4,7 +4,8 @@ One writer thread serialises every command and GROUP-COMMITS: commands that arri
 flight are queued, applied one by one in arrival order (read state → pure ``decide`` → ``evolve``), written
 with their projections in ONE transaction, and only then is each caller released. Listeners get the
 committed envelopes in seq order after the commit, on the writer thread (so they see every event once, in
-order; a listener must not block for long). Queries read the in-memory projections under a lock.
+order; a listener must not block for long). Queries read the in-memory projections under the same lock the
+writer holds while it applies AND commits a batch, so no query ever sees a change that is not yet durable.
 Must not: talk MQTT or HTTP, or read the wall clock (the Clock port does).
 """
 from __future__ import annotations
@@ -139,13 +140,26 @@ class QueueService:
                 batch.append(more)
             try:
                 self._process(batch)
-            except Exception:   # never let the writer die: fail the batch, keep serving
-                log.exception("writer: batch of %d failed", len(batch))
+            except Exception:   # never let the writer die: fail the batch, reload, keep serving
+                log.exception("writer: batch of %d failed; reloading state from the store", len(batch))
+                self._reload()
                 for j in batch:
                     if not j.future.done():
                         j.future.set_exception(MotcuaError(ErrorCode.INTERNAL, "internal error"))
             if stop:
                 return
+
+    def _reload(self) -> None:
+        """Make memory equal to disk again (after a failed commit or a bug half-way through a batch)."""
+        with self._lock:
+            self._state = self.store.load_state(self.center, numbering.working_day(self.clock.now()))
+            self._last_seq = self.store.last_seq
+
+    def rebuild(self) -> None:
+        """Rebuild the store's projections from the event log and reload the live state from them."""
+        with self._lock:   # the writer commits under this lock, so nothing is written meanwhile
+            self.store.rebuild(self.center)
+            self._reload()
 
     def _now(self) -> datetime:
         # whole seconds: the wire format has no fractions, and replay must give back exactly this state
@@ -178,16 +192,18 @@ class QueueService:
                     current = None
                     if event.counter is not None and event.counter.current is not None:
                         current = state.tickets.get(event.counter.current)
+                    data = event_data(self.center, event, seq, current)
+                    if event.ticket is not None:
+                        rows.ticket_json[event.ticket.id] = data["ticket"]
                     envelopes.append(Envelope(str(uuid.uuid4()), seq, str(event.type), self.center.id,
-                                              format_at(event.at), event_data(self.center, event, seq, current)))
+                                              format_at(event.at), data))
                 done.append((job, self._answer(decision.result, seq)))
             if envelopes:
                 try:
                     self.store.commit(envelopes, rows, self.center, seq)
                 except Exception as err:
                     log.exception("store commit of %d events failed; reloading state", len(envelopes))
-                    self._state = self.store.load_state(self.center, numbering.working_day(self.clock.now()))
-                    self._last_seq = self.store.last_seq
+                    self._reload()
                     failure = MotcuaError(ErrorCode.INTERNAL, f"could not store the change: {err}")
                     for job, _ in done:
                         job.future.set_exception(failure)

@@ -179,7 +179,7 @@ def _seconds(start: datetime | None, end: datetime | None) -> float | None:
 
 def ticket_id_for(day: date, service: str, number: int) -> TicketId:
     """``20261123-ho-tich-23``: stable, unique per day and origin service (a transfer keeps it)."""
-    return TicketId(f"{day:%Y%m%d}-{service}-{number}")
+    return TicketId(f"{day.year:04d}{day.month:02d}{day.day:02d}-{service}-{number}")
 
 
 @dataclass(frozen=True, slots=True)

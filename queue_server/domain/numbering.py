@@ -83,5 +83,4 @@ def reserve_block(service: ServiceDef, day: ServiceDay, size: int) -> tuple[int,
 
 def after_issue(day: ServiceDay, number: int) -> ServiceDay:
     """Numbering after ``number`` was issued (by the hub, or merged from a lease below next_number)."""
-    from dataclasses import replace
-    return replace(day, next_number=max(day.next_number, number + 1), issued=day.issued + 1)
+    return ServiceDay(day.day, day.service, max(day.next_number, number + 1), day.issued + 1, day.normal_streak)

@@ -145,3 +145,15 @@ def test_history_outlives_the_day(tmp_path: Path, clock: FixedClock) -> None:
     again = open_service(path, clock)
     assert again.get_ticket(old.id).ticket == old and again.waiting() == [new]
     again.close()
+
+
+def test_rebuild_while_running_keeps_the_state_and_keeps_serving(tmp_path: Path, clock: FixedClock) -> None:
+    svc = open_service(tmp_path / "hub.db", clock)
+    a_busy_morning(svc, clock)
+    state = svc.state_for_tests()
+    svc.rebuild()
+    assert svc.state_for_tests() == state
+    before = svc.last_seq
+    svc.issue_ticket(HO_TICH)
+    assert svc.last_seq == before + 1
+    svc.close()
