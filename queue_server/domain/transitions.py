@@ -650,8 +650,9 @@ def _merge(state: QueueState, cmd: MergeLeased, now: datetime) -> Decision:
                 raise _fail(ErrorCode.LEASE_CONFLICT, f"{tid} exists and is not from lease {lease.id}")
             result.append(existing)
             continue
-        # It queues from when the citizen actually took it offline (but never before the lease existed).
-        issued_at = max(item.issued_at, lease.granted_at)
+        # It queues from when the citizen actually took it offline (clamped to [lease granted, now] against a
+        # kiosk clock that drifted).
+        issued_at = min(max(item.issued_at, lease.granted_at), now)
         t = Ticket(id=tid, day=lease.day, service=service.code, origin_service=service.code,
                    number=TicketNumber(service.prefix, item.number), status=TicketStatus.ISSUED,
                    issued_at=issued_at, priority=item.priority, queued_at=issued_at, kiosk=lease.kiosk,
