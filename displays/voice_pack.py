@@ -154,6 +154,16 @@ def build(folder: str | Path, voice: str = "vi", speed: int = 150, force: bool =
     return made
 
 
+def ensure_built(folder: str | Path) -> list[str]:
+    """Make the clips ``folder`` lacks, if espeak-ng and sox are here (a start-time safety net for ``motcua demo``
+    when the install step did not run); returns the clips made, [] when complete or the tools are missing."""
+    if not VoicePack.from_dirs(folder).missing():
+        return []
+    if not (shutil.which("espeak-ng") and shutil.which("sox")):
+        return []
+    return build(folder)
+
+
 def _make_chime(sox: str, out: Path, tmp: Path) -> None:
     # A two-tone "ding-dong" (E5 then C5) with a soft decay: it is heard over hall noise and is not a siren.
     ding, dong = tmp / "ding.wav", tmp / "dong.wav"

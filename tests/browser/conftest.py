@@ -20,7 +20,6 @@ from typing import Any
 import pytest
 import requests
 
-
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_CONFIG = ROOT / "deploy" / "center.example.toml"
 CHROMIUM = "/usr/bin/chromium"
@@ -145,7 +144,7 @@ class Hub:
 def _settings(store_path: Path) -> Any:
     from werkzeug.security import generate_password_hash
 
-    from queue_server.config import MqttSettings, UserDef, load_settings
+    from queue_server.config import UserDef, load_settings
 
     base = load_settings(EXAMPLE_CONFIG, environ={})
     # A cheap hash: the suite logs in often and the point here is the flow, not the hash cost.
