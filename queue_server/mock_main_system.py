@@ -309,15 +309,29 @@ class MockMainSystem:
                 body = json.loads(raw)
             except ValueError:
                 return jsonify({"message": "JSON không hợp lệ"}), 400
+            if not isinstance(body, dict):
+                return jsonify({"message": "cần một đối tượng JSON"}), 400
+            # A batch {"events": [...]} is deduplicated per event id; a single event by the header key.
+            batch = body.get("events")
+            if isinstance(batch, list):
+                if not all(isinstance(e, dict) and isinstance(e.get("id"), str) for e in batch):
+                    return jsonify({"message": "mỗi sự kiện cần có id"}), 400
+                entries = [(str(e["id"]), e) for e in batch]
+            else:
+                entries = [(key, body)]
+            accepted = 0
             with mock._arrived:
-                if key in mock._seen:
-                    mock.duplicates += 1
-                    return jsonify({"result": "duplicate"})
-                mock._seen.add(key)
-                seq = body.get("seq") if isinstance(body.get("seq"), int) else None
-                mock.received.append(ReceivedEvent(key, seq, body.get("center"), str(body.get("type", "")), body))
+                for event_key, event in entries:
+                    if event_key in mock._seen:
+                        mock.duplicates += 1
+                        continue
+                    mock._seen.add(event_key)
+                    seq = event.get("seq") if isinstance(event.get("seq"), int) else None
+                    mock.received.append(ReceivedEvent(event_key, seq, event.get("center"),
+                                                       str(event.get("type", "")), event))
+                    accepted += 1
                 mock._arrived.notify_all()
-            return jsonify({"result": "accepted"})
+            return jsonify({"result": "accepted" if accepted else "duplicate", "accepted": accepted})
 
         # ---- admin: fault injection and inspection ----
         @app.post("/admin/fault")

@@ -71,6 +71,8 @@ class WorkingCalendar:
     forward_cutoff: time | None = time(15, 0)
     # Guards loops against a calendar with no working day at all (a config mistake, not a crash).
     horizon_days: int = 800
+    # Memo of working minutes per day of each year (cumulative), so spans of months cost O(years), not O(days).
+    _year_tables: dict[int, list[int]] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         for weekday, sessions in self.sessions.items():
@@ -209,17 +211,31 @@ class WorkingCalendar:
             return _at(last_day, self.sessions_on(last_day)[-1].end)
         return self._at_offset(self.nth_working_day(position.date(), days), offset)
 
+    def _year_table(self, year: int) -> list[int]:
+        """cumulative[i] = working minutes in the days of ``year`` before day-of-year i (0-based)."""
+        table = self._year_tables.get(year)
+        if table is None:
+            table = [0]
+            day = date(year, 1, 1)
+            while day.year == year:
+                table.append(table[-1] + self.day_minutes(day))
+                day += timedelta(days=1)
+            self._year_tables[year] = table
+        return table
+
+    def _minutes_before(self, day: date, since_year: int) -> int:
+        """Working minutes from 1 January of ``since_year`` up to the start of ``day``."""
+        total = sum(self._year_table(y)[-1] for y in range(since_year, day.year))
+        return total + self._year_table(day.year)[day.timetuple().tm_yday - 1]
+
     def working_minutes_between(self, a: datetime, b: datetime) -> int:
         """Working minutes in [a, b); negative when b is before a."""
         start, end = _minute(a), _minute(b)
         if end < start:
             return -self.working_minutes_between(b, a)
-        total = 0
-        for begin, finish in self._intervals_from(start):
-            if begin >= end:
-                break
-            total += _minutes(min(finish, end) - max(begin, start))
-        return total
+        base = start.year
+        return (self._minutes_before(end.date(), base) + self._offset_in_day(end)
+                - self._minutes_before(start.date(), base) - self._offset_in_day(start))
 
     def time_left(self, now: datetime, deadline: datetime) -> int:
         """Working minutes from ``now`` to ``deadline``; negative (working minutes late) once overdue."""

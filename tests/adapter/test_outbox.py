@@ -232,3 +232,35 @@ def test_thread_drains_on_wake_and_stops(tmp_path: Path, mock: MockMainSystem) -
     relay.wake()
     assert not mock.wait_for_events(11, timeout=0.3)
     relay.close()
+
+
+def test_batched_delivery_keeps_order_and_per_event_keys(tmp_path: Path, mock: MockMainSystem) -> None:
+    log = EventLog()
+    log.add(25)
+    clock = Clock()
+    s = settings(mock, batch_size=10)
+    sender = HttpSender(s)
+    relay = OutboxRelay(tmp_path / "o.sqlite3", "tt-hcc", log.after, sender, s, clock=clock)
+    mock.set_fault("error")
+    assert relay.run_once() == 0
+    mock.set_fault("up")
+    clock.t += 100
+    assert relay.run_once() == 25
+    assert [e.seq for e in mock.received] == list(range(1, 26))
+    assert [e.key for e in mock.received] == [e.id for e in log.events]
+    sender.close()
+    relay.close()
+
+
+def test_kept_alive_connection_survives_a_receiver_restart(tmp_path: Path, mock: MockMainSystem) -> None:
+    log = EventLog()
+    log.add(1)
+    s = settings(mock)
+    relay = OutboxRelay(tmp_path / "o.sqlite3", "tt-hcc", log.after, HttpSender(s), s)
+    assert relay.run_once() == 1
+    mock.go_down()
+    mock.come_up()
+    log.add(1)
+    assert relay.run_once() == 1                       # the stale socket is replaced, not counted as a failure
+    assert relay.metrics()["last_error"] == ""
+    relay.close()
