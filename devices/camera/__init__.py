@@ -3,7 +3,6 @@ CameraScanner that turns decoded codes into ScanEvents like any other scanner.""
 from __future__ import annotations
 
 import time
-from datetime import datetime
 from pathlib import Path
 
 from devices.camera.decoder import CodeDecoder, Decoded, Roi
