@@ -9,8 +9,10 @@ Must not import queue_server: the hub is reached only through MQTT.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import socket
 import threading
 import time
 import uuid
@@ -52,6 +54,13 @@ wire_log = logging.getLogger("motcua.wire")
 
 BRIDGE_VERSION = "motcua-bridge 0.1.0"
 ONLINE, OFFLINE = str(Availability.ONLINE), str(Availability.OFFLINE)
+
+
+def no_delay(client: mqtt.Client, userdata: Any, sock: Any) -> None:
+    """paho leaves Nagle on: a small publish right after another waits for the broker's delayed ACK
+    (~40 ms on Linux) — longer than the whole keypad → display budget."""
+    with contextlib.suppress(OSError, AttributeError):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 def command_from_json(obj: dict[str, Any]) -> Command:
@@ -109,6 +118,7 @@ class DeviceLink:
         self.client.reconnect_delay_set(1, 5)
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message
+        self.client.on_socket_open = no_delay
 
     # --- lifecycle ---------------------------------------------------------------------------------------
     def start(self) -> None:
