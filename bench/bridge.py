@@ -18,22 +18,28 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, time as dtime
+from datetime import datetime
+from datetime import time as dtime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from contracts.messages import VN_TZ  # noqa: E402
-from firmware_bridge.bridge import Bridge, no_delay  # noqa: E402
-from firmware_bridge.config import BridgeSettings, DeviceBinding  # noqa: E402
-from firmware_bridge.sim.virtual_device import VirtualDevice  # noqa: E402
-from queue_server.adapters.mqtt import MqttAdapter  # noqa: E402
-from queue_server.adapters.sqlite_store import SqliteStore  # noqa: E402
-from queue_server.app.ports import FixedClock  # noqa: E402
-from queue_server.app.queue_service import QueueService  # noqa: E402
-from queue_server.config import MqttSettings  # noqa: E402
-from queue_server.domain.model import (  # noqa: E402
-    CenterDef, CounterDef, CounterId, ServiceCode, ServiceDef, WorkingSession,
+from contracts.messages import VN_TZ
+from firmware_bridge.bridge import Bridge, no_delay
+from firmware_bridge.config import BridgeSettings, DeviceBinding
+from firmware_bridge.sim.virtual_device import VirtualDevice
+from queue_server.adapters.mqtt import MqttAdapter
+from queue_server.adapters.sqlite_store import SqliteStore
+from queue_server.app.ports import FixedClock
+from queue_server.app.queue_service import QueueService
+from queue_server.config import MqttSettings
+from queue_server.domain.model import (
+    CenterDef,
+    CounterDef,
+    CounterId,
+    ServiceCode,
+    ServiceDef,
+    WorkingSession,
 )
 
 
@@ -63,7 +69,7 @@ def start_broker(workdir: Path) -> tuple[subprocess.Popen[bytes], int]:
 
 def pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def main() -> int:
