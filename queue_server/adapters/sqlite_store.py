@@ -97,12 +97,31 @@ class SqliteStore:
         self._reader: sqlite3.Connection | None = None
         self.migrate()
         self.center_id = ""
+        self._stop = threading.Event()
+        self._checkpointer = threading.Thread(target=self._checkpoint_loop, name="motcua-checkpoint", daemon=True)
+        self._checkpointer.start()
+
+    def _checkpoint_loop(self, interval_s: float = 1.0) -> None:
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        try:
+            conn.execute("PRAGMA busy_timeout=1000")
+            while not self._stop.wait(interval_s):
+                try:
+                    # PASSIVE never waits for (or blocks) the writer or readers
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                except sqlite3.Error as err:
+                    log.warning("store %s: checkpoint failed: %s", self.path, err)
+        finally:
+            conn.close()
 
     def _connect(self) -> sqlite3.Connection:
         # autocommit mode: transactions are explicit BEGIN IMMEDIATE ... COMMIT
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30.0)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
+        # Checkpoints (which fsync the main file) run on a background thread, not inside a command's commit:
+        # an automatic checkpoint every 1000 pages put multi-millisecond spikes into issue latency.
+        conn.execute("PRAGMA wal_autocheckpoint=0")
         conn.execute("PRAGMA busy_timeout=30000")
         return conn
 
@@ -283,6 +302,13 @@ class SqliteStore:
         log.info("store %s: projections rebuilt from %d events", self.path, self.last_seq)
 
     def close(self) -> None:
+        self._stop.set()
+        if self._checkpointer.is_alive() and threading.current_thread() is not self._checkpointer:
+            self._checkpointer.join(timeout=10)
+        try:
+            self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        except sqlite3.Error as err:
+            log.warning("store %s: final checkpoint failed: %s", self.path, err)
         with self._read_lock:
             if self._reader is not None:
                 self._reader.close()
