@@ -7,6 +7,7 @@ Routes: /display/hall, /display/counter/<id>, /console, /manager, /displays/stat
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,9 @@ from flask import Blueprint, Response, abort, jsonify, request, send_from_direct
 
 from displays.announcements import make_announcement
 from displays.vietnamese_numbers import NumberReadingError
-from displays.voice_pack import VoicePack
+from displays.voice_pack import VoicePack, VoicePackError, ensure_built
+
+log = logging.getLogger(__name__)
 
 WEB_DIR = Path(__file__).resolve().parent / "web"
 FONT_DIR = Path("/usr/share/fonts/truetype/noto")
@@ -43,10 +46,20 @@ class DisplaySettings:
 
 
 def make_displays_blueprint(voice_dir: str | Path, recorded_voice_dir: str | Path | None = None,
-                            settings: DisplaySettings | None = None, font_dir: str | Path = FONT_DIR) -> Blueprint:
+                            settings: DisplaySettings | None = None, font_dir: str | Path = FONT_DIR,
+                            build_missing: bool = True) -> Blueprint:
     """The blueprint; register it at the root (its URLs are absolute). Clips come from ``recorded_voice_dir``
-    first, then from ``voice_dir`` (made by ``python -m displays.voice_pack build``)."""
+    first, then from ``voice_dir`` (made at install by ``python -m displays.voice_pack build``; with
+    ``build_missing`` the clips that install step did not make are made now, about a second, if espeak-ng is here)."""
     bp = Blueprint("displays", __name__)
+    if build_missing:
+        try:
+            made = ensure_built(voice_dir)
+        except (OSError, VoicePackError) as err:
+            log.warning("voice pack %s could not be built: %s (calls will be shown, not spoken)", voice_dir, err)
+        else:
+            if made:
+                log.info("voice pack %s: made %d missing clips", voice_dir, len(made))
     pack = VoicePack.from_dirs(recorded_voice_dir, voice_dir)
     cfg = settings or DisplaySettings()
     fonts = Path(font_dir)

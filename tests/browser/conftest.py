@@ -1,5 +1,6 @@
-"""Browser test fixtures: the REAL hub (QueueService on a temp SQLite file + create_app with the displays blueprint)
-served on a free port in a thread, a generated voice pack, and Debian's Chromium driven by Playwright.
+"""Browser test fixtures: the REAL hub (queue_server.wiring.build_hub: QueueService on a temp SQLite file, waitress,
+SSE, the MQTT adapter on the session's real Mosquitto, the displays blueprint) on a free port in a thread, a voice
+pack generated with espeak-ng, and Debian's Chromium driven by Playwright.
 
 The hub's clock is a FixedClock on a working-day morning so issuing never hits "outside working hours" whatever
 the time the suite runs; tests advance it where a rule needs time to pass (recall delay).
@@ -7,10 +8,8 @@ the time the suite runs; tests advance it where a rule needs time to pass (recal
 from __future__ import annotations
 
 import dataclasses
-import logging
 import shutil
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from datetime import datetime
@@ -72,52 +71,34 @@ class Hub:
     settings: Any = None
     service: Any = None
     clock: Any = None
-    _server: Any = None
-    _thread: threading.Thread | None = None
-    _broadcaster: Any = None
+    _hub: Any = None
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, at: datetime | None = None) -> None:
-        from werkzeug.serving import make_server
-
+        """Build the hub exactly as `motcua hub` does (queue_server.wiring: waitress, MQTT adapter, SSE)."""
         from displays.blueprint import DisplaySettings, make_displays_blueprint
-        from queue_server.adapters.sqlite_store import SqliteStore
         from queue_server.app.ports import FixedClock
-        from queue_server.app.queue_service import QueueService
-        from queue_server.web import create_app
-        from queue_server.web.sse import Broadcaster
+        from queue_server.wiring import build_hub
 
-        if self.settings is None:
-            self.settings = _settings(self.store_path)
         if self.clock is None:
             from contracts.messages import VN_TZ
             self.clock = FixedClock(at or datetime(2026, 11, 23, 8, 0, tzinfo=VN_TZ))   # a Monday, 08:00
-        self.service = QueueService(self.settings.center, SqliteStore(self.store_path), self.clock)
-        self._broadcaster = Broadcaster()
-        self.service.add_listener(self._broadcaster.publish)
         displays = make_displays_blueprint(self.voice_dir,
                                            settings=DisplaySettings.from_object(self.settings.display))
-        app = create_app(self.settings, self.service, [displays], broadcaster=self._broadcaster, keepalive_s=1.0)
-        logging.getLogger("werkzeug").setLevel(logging.WARNING)    # no access log in the test output
-        self._server = make_server("127.0.0.1", self.port, app, threaded=True)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name=f"hub-{self.port}", daemon=True)
-        self._thread.start()
+        self._hub = build_hub(self.settings, clock=self.clock, extra_blueprints=[displays], keepalive_s=1.0)
+        self.service = self._hub.service
+        self._hub.start_background()
+        self._hub.serve_in_thread("127.0.0.1", self.port)
         wait_for_port(self.port)
 
     def stop(self) -> None:
-        if self._server is None:
+        if self._hub is None:
             return
-        self._broadcaster.close()          # ends open event streams so browsers see the hub go away
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread:
-            self._thread.join(10)
-        self.service.close()
-        self._server = None
+        self._hub.stop()          # ends open event streams, so browsers see the hub go away
+        self._hub = None
 
     def restart(self) -> None:
         self.stop()
@@ -141,23 +122,24 @@ class Hub:
         return r.json()
 
 
-def _settings(store_path: Path) -> Any:
+def _settings(store_path: Path, broker: Any) -> Any:
     from werkzeug.security import generate_password_hash
 
-    from queue_server.config import UserDef, load_settings
+    from queue_server.config import MqttSettings, UserDef, load_settings
 
     base = load_settings(EXAMPLE_CONFIG, environ={})
     # A cheap hash: the suite logs in often and the point here is the flow, not the hash cost.
     pw = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
     users = tuple(UserDef(name, role, pw, name) for name, role in USERS)
-    return dataclasses.replace(base, store_path=store_path, users=users,
-                               mqtt=dataclasses.replace(base.mqtt, enabled=False))
+    mqtt = MqttSettings(enabled=True, host=broker.host, port=broker.port, client_id=f"hub-{store_path.parent.name}")
+    return dataclasses.replace(base, store_path=store_path, users=users, mqtt=mqtt)
 
 
 @pytest.fixture
-def hub(tmp_path: Path, voice_dir: Path) -> Iterator[Hub]:
-    """A real hub of the test's own (fresh SQLite file), served on a free port."""
-    h = Hub(store_path=tmp_path / "hub.sqlite3", voice_dir=voice_dir, port=free_port())
+def hub(tmp_path: Path, voice_dir: Path, mosquitto: Any) -> Iterator[Hub]:
+    """A real hub of the test's own (fresh SQLite file, the session's real Mosquitto), served on a free port."""
+    store = tmp_path / "hub.sqlite3"
+    h = Hub(store_path=store, voice_dir=voice_dir, port=free_port(), settings=_settings(store, mosquitto))
     h.start()
     yield h
     h.stop()
