@@ -10,10 +10,11 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import socket
 import statistics
+import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
@@ -31,7 +32,6 @@ from queue_server.adapters.holidays_source import load_calendar
 from queue_server.adapters.outbox import HttpSender, OutboxRelay, OutboxSettings
 from queue_server.app.dossier_service import DossierService
 from queue_server.app.ports import SystemClock
-from queue_server.mock_main_system import MockMainSystem
 from queue_server.web.dossiers import RateLimit, create_dossiers_blueprint
 
 AGENCIES = ["000.00.12.H38", "000.00.13.H38", "000.00.31.H38", "38.98.H29", "000.A0.01.H26"]
@@ -60,14 +60,45 @@ def percentiles(samples: list[float]) -> tuple[float, float]:
     return round(q[49] * 1000, 3), round(q[98] * 1000, 3)
 
 
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_port(port: int, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit(f"nothing listening on {port}")
+
+
+def serve(db: Path, port: int) -> None:
+    """The HTTP side of the bench: the dossier blueprint over the mirror, in waitress."""
+    import waitress
+    service = DossierService(DossierMirror(db), load_calendar([2025, 2026, 2027]), SystemClock())
+    app = Flask("bench")
+    app.register_blueprint(create_dossiers_blueprint(service, rate_limit=RateLimit(per_minute=1e9, burst=10**9)))
+    waitress.serve(app, host="127.0.0.1", port=port, threads=4, _quiet=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
+    parser.add_argument("--serve", type=Path, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--lookups", type=int, default=20_000)
     parser.add_argument("--http", type=int, default=5_000)
     parser.add_argument("--events", type=int, default=5_000)
     parser.add_argument("--db", type=Path, default=None)
     args = parser.parse_args()
+    if args.serve is not None:
+        serve(args.serve, args.port)
+        return
 
     work = Path(tempfile.mkdtemp(prefix="motcua-bench-"))
     db = args.db or work / "dossiers.sqlite3"
@@ -93,39 +124,48 @@ def main() -> None:
     in_p50, in_p99 = percentiles(samples)
     print(f"in-process lookup: p50 {in_p50} ms, p99 {in_p99} ms over {len(samples)}", flush=True)
 
-    # HTTP: the blueprint in waitress (the hub's production server), one kept-alive client like a kiosk.
-    import waitress
-    app = Flask("bench")
-    app.register_blueprint(create_dossiers_blueprint(service, rate_limit=RateLimit(per_minute=1e9, burst=10**9)))
-    server = waitress.create_server(app, host="127.0.0.1", port=0, threads=4)
-    port = server.socket.getsockname()[1]      # type: ignore[attr-defined]
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
+    # HTTP: the blueprint in waitress (the hub's production server) in its own process, as in production;
+    # one kept-alive client like a kiosk.
+    port = free_port()
+    server = subprocess.Popen([sys.executable, __file__, "--serve", str(db), "--port", str(port)])
     http = requests.Session()
     base = f"http://127.0.0.1:{port}/api/v1/dossiers/"
-    for c in codes[:100]:
-        http.get(base + c).raise_for_status()
-    samples = []
-    for c in codes[:args.http]:
-        t0 = time.perf_counter()
-        r = http.get(base + c)
-        samples.append(time.perf_counter() - t0)
-        if r.status_code != 200:
-            raise SystemExit(f"HTTP lookup failed: {r.status_code} {r.text[:200]}")
+    try:
+        wait_port(port)
+        for c in codes[:100]:
+            http.get(base + c).raise_for_status()
+        samples = []
+        for c in codes[:args.http]:
+            t0 = time.perf_counter()
+            r = http.get(base + c)
+            samples.append(time.perf_counter() - t0)
+            if r.status_code != 200:
+                raise SystemExit(f"HTTP lookup failed: {r.status_code} {r.text[:200]}")
+    finally:
+        server.terminate()
+        server.wait(10)
     http_p50, http_p99 = percentiles(samples)
     print(f"HTTP lookup: p50 {http_p50} ms, p99 {http_p99} ms over {len(samples)}", flush=True)
-    server.close()
 
     # Outbox: deliver N events to the mock main system, which checks each signature and deduplicates.
-    mock = MockMainSystem(secret="bench-secret").start()
+    mock_port = free_port()
+    script = f"from queue_server.mock_main_system import run; run('127.0.0.1', {mock_port}, secret='bench-secret')"
+    mock_proc = subprocess.Popen([sys.executable, "-c", script],
+                                 cwd=Path(__file__).resolve().parent.parent, stdout=subprocess.DEVNULL)
+    wait_port(mock_port)
+    mock_url = f"http://127.0.0.1:{mock_port}"
+
+    def received() -> int:
+        return int(requests.get(mock_url + "/admin/state", timeout=5).json()["received"])
+
     rates = {}
     for mode, batch in (("single", 1), ("batch50", 50)):
         at = datetime.now(VN_TZ)
         events = [Envelope.new(i, "ticket.issued", "tt-hcc", at, {"ticket": {"number": f"A{i:03d}"}})
                   for i in range(1, args.events + 1)]
-        settings = OutboxSettings(events_url=mock.url + "/api/motcua/events", hmac_secret="bench-secret",
+        settings = OutboxSettings(events_url=mock_url + "/api/motcua/events", hmac_secret="bench-secret",
                                   deliver_per_pass=args.events, batch_size=batch)
-        before = len(mock.received)
+        before = received()
         relay = OutboxRelay(work / f"outbox-{mode}.sqlite3", "tt-hcc",
                             lambda after, limit, ev=events: ev[after:after + limit], HttpSender(settings), settings)
         t0 = time.perf_counter()
@@ -137,11 +177,12 @@ def main() -> None:
             delivered += step
         outbox_s = time.perf_counter() - t0
         rates[mode] = round(args.events / outbox_s, 1)
-        if len(mock.received) - before != args.events:
+        if received() - before != args.events:
             raise SystemExit("the mock did not receive every event")
         print(f"outbox ({mode}): {args.events} events in {outbox_s:.2f} s = {rates[mode]} events/s", flush=True)
         relay.close()
-    mock.stop()
+    mock_proc.terminate()
+    mock_proc.wait(10)
     mirror.close()
 
     print(json.dumps({"mirror_rows": total, "build_s": round(build_s, 1), "lookup_inproc_p50_ms": in_p50,
