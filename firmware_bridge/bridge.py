@@ -262,12 +262,11 @@ class DeviceLink:
             self._publish_event({"type": "fault", "code": "wrong_device",
                                  "detail": f"{hello.device_id} ({frame.kind.name}) on {self.binding.port}"})
             return
-        first = self.hello is None
         self.hello = hello
         log.info("%s: hello, firmware %s, heartbeat %d ms", self.binding.id, hello.firmware, hello.heartbeat_ms)
         self._set_online(True, "hello")
-        if first:
-            self._replay()
+        # A hello means the device (re)booted or we reopened the port: either way it may show nothing now.
+        self._replay()
 
     def _replay(self) -> None:
         desired = self._desired

@@ -102,6 +102,11 @@ def test_unplug_and_replug_at_the_same_stable_path(mosquitto, center, watch, tmp
         assert led.wait_for("show A") == "show A042"
         watch.publish(topics.device_set(center, "led-07"), json.dumps({"show": "A043"}))
         assert led.wait_for("show A043") == "show A043"
+        # A power glitch reboots the display: it comes up blank, says hello, and gets its number back.
+        led.clear()
+        led.control("reboot")
+        assert led.wait_for("show ") == "show "
+        assert led.wait_for("show ") == "show A043"
     finally:
         bridge.stop()
         led.stop()
