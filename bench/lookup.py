@@ -8,6 +8,7 @@ The last line printed is one JSON object with unit-suffixed keys.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import random
 import socket
@@ -60,6 +61,10 @@ def percentiles(samples: list[float]) -> tuple[float, float]:
     return round(q[49] * 1000, 3), round(q[98] * 1000, 3)
 
 
+def window(events: list[Envelope], after: int, limit: int) -> list[Envelope]:
+    return events[after:after + limit]
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -79,7 +84,7 @@ def wait_port(port: int, timeout: float = 30.0) -> None:
 
 def serve(db: Path, port: int) -> None:
     """The HTTP side of the bench: the dossier blueprint over the mirror, in waitress."""
-    import waitress
+    import waitress  # type: ignore[import-untyped]
     service = DossierService(DossierMirror(db), load_calendar([2025, 2026, 2027]), SystemClock())
     app = Flask("bench")
     app.register_blueprint(create_dossiers_blueprint(service, rate_limit=RateLimit(per_minute=1e9, burst=10**9)))
@@ -166,8 +171,8 @@ def main() -> None:
         settings = OutboxSettings(events_url=mock_url + "/api/motcua/events", hmac_secret="bench-secret",
                                   deliver_per_pass=args.events, batch_size=batch)
         before = received()
-        relay = OutboxRelay(work / f"outbox-{mode}.sqlite3", "tt-hcc",
-                            lambda after, limit, ev=events: ev[after:after + limit], HttpSender(settings), settings)
+        relay = OutboxRelay(work / f"outbox-{mode}.sqlite3", "tt-hcc", functools.partial(window, events),
+                            HttpSender(settings), settings)
         t0 = time.perf_counter()
         delivered = 0
         while delivered < args.events:

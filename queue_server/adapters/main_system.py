@@ -39,7 +39,13 @@ def signed_headers(secret: str, body: bytes, now: float | None = None) -> dict[s
     return {TIMESTAMP_HEADER: timestamp, SIGNATURE_HEADER: sign(secret, timestamp, body)}
 
 
-def verify(secret: str, headers: Mapping[str, str], body: bytes, now: float | None = None,
+class HeaderLookup(Protocol):
+    """Anything with ``.get(name)``: a dict, Flask's/werkzeug's Headers."""
+
+    def get(self, key: str, /) -> str | None: ...
+
+
+def verify(secret: str, headers: HeaderLookup | Mapping[str, str], body: bytes, now: float | None = None,
            tolerance_s: int = 300) -> str | None:
     """None when the signature is valid and fresh; otherwise the reason (for the error message, never the MAC)."""
     timestamp = headers.get(TIMESTAMP_HEADER)

@@ -101,7 +101,7 @@ def parse_integration(raw: Mapping[str, Any]) -> IntegrationConfig:
         if not isinstance(raw["trust_forwarded_for"], bool):
             raise IntegrationConfigError("integration.trust_forwarded_for: expected true or false")
         cfg["trust_forwarded_for"] = raw.pop("trust_forwarded_for")
-    dossier_keys = {k: raw.pop(k) for k in ("pull_on_miss", "stale_after_s") if k in raw}
+    dossier_keys: dict[str, Any] = {k: raw.pop(k) for k in ("pull_on_miss", "stale_after_s") if k in raw}
     cfg["dossiers"] = _pick(DossierSettings, dossier_keys, "integration")
     if raw:
         raise IntegrationConfigError(f"integration.{min(raw)}: unknown key")
