@@ -1,7 +1,7 @@
 """Benchmark: call-next in the hub's HTTP API → the number appears in the hall display's DOM in real Chromium.
 
-Runs the real hub (QueueService on a temp SQLite file, create_app with the displays blueprint, werkzeug threaded
-server on a free loopback port), opens /display/hall in Debian's Chromium (headless, Playwright), then N times:
+Runs the real hub as `motcua hub` builds it (queue_server.wiring: QueueService on a temp SQLite file, waitress,
+SSE, the displays blueprint; MQTT off) on a free loopback port, opens /display/hall in Debian's Chromium (headless, Playwright), then N times:
 finish the counter's ticket (not timed), take t0, POST /counters/1/call-next, and read when a MutationObserver in
 the page saw #current-number change to that number (and the next animation frame, i.e. painted).
 Both clocks are this machine's wall clock (time.time() and performance.timeOrigin + now()).
@@ -19,7 +19,6 @@ import socket
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from datetime import datetime
 from pathlib import Path
@@ -66,30 +65,22 @@ def main() -> None:
 
     from playwright.sync_api import sync_playwright
     from werkzeug.security import generate_password_hash
-    from werkzeug.serving import make_server
 
     from contracts.messages import VN_TZ
     from displays.blueprint import make_displays_blueprint
-    from displays.voice_pack import build
-    from queue_server.adapters.sqlite_store import SqliteStore
     from queue_server.app.ports import FixedClock
-    from queue_server.app.queue_service import QueueService
     from queue_server.config import MqttSettings, UserDef, load_settings
-    from queue_server.web import create_app
+    from queue_server.wiring import build_hub
 
     tmp = Path(tempfile.mkdtemp(prefix="motcua-bench-"))
-    build(tmp / "voice")
     base = load_settings(ROOT / "deploy" / "center.example.toml", environ={})
     settings = dataclasses.replace(
         base, store_path=tmp / "hub.sqlite3", mqtt=MqttSettings(enabled=False),
         users=(UserDef("bench", "staff", generate_password_hash("bench", method="pbkdf2:sha256:1000"), "bench"),))
     # A fixed working-day morning, so issuing is never refused as "outside working hours".
-    service = QueueService(settings.center, SqliteStore(settings.store_path),
-                           FixedClock(datetime(2026, 11, 23, 8, 0, tzinfo=VN_TZ)))
-    app = create_app(settings, service, [make_displays_blueprint(tmp / "voice")])
-    port = free_port()
-    server = make_server("127.0.0.1", port, app, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    hub = build_hub(settings, clock=FixedClock(datetime(2026, 11, 23, 8, 0, tzinfo=VN_TZ)),
+                    extra_blueprints=[make_displays_blueprint(tmp / "voice")])
+    port = hub.serve_in_thread("127.0.0.1", free_port())
     url = f"http://127.0.0.1:{port}"
 
     http = requests.Session()
@@ -121,8 +112,7 @@ def main() -> None:
             dom_ms.append(seen["dom"] - t0)
             paint_ms.append(seen["paint"] - t0)
         browser.close()
-    server.shutdown()
-    service.close()
+    hub.stop()
 
     result = {
         "calls": len(dom_ms),
