@@ -18,9 +18,9 @@ log = logging.getLogger(__name__)
 try:  # both are optional at import time so a kiosk without a camera needs neither
     import zxingcpp
 except ImportError:  # pragma: no cover - zxing-cpp is in the kiosk extra
-    zxingcpp = None
+    zxingcpp = None  # type: ignore[assignment]
 try:
-    from pyzbar import pyzbar
+    from pyzbar import pyzbar  # type: ignore[import-untyped]
 except (ImportError, OSError):  # pragma: no cover - OSError: libzbar0 missing
     pyzbar = None
 
@@ -72,7 +72,7 @@ def decode_zxing(gray: np.ndarray, formats: tuple[str, ...] = DEFAULT_FORMATS) -
         return []
     fmts = tuple(getattr(zxingcpp.BarcodeFormat, f) for f in formats)
     out = []
-    for result in zxingcpp.read_barcodes(gray, formats=fmts):
+    for result in zxingcpp.read_barcodes(gray, formats=fmts):  # type: ignore[arg-type]  # a tuple is the 3.x way
         if getattr(result, "valid", True) and result.text:
             out.append(Decoded(result.text, result.format.name, "zxing"))
     return out

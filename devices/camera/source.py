@@ -8,7 +8,7 @@ import logging
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -71,7 +71,7 @@ class SimulatedCamera:
         self.loop = loop
         self.fps = fps
         self._frames: list[np.ndarray] = list(frames or [])
-        self._video = None
+        self._video: Any = None
         self._video_path = video
         if directory is not None:
             import cv2

@@ -233,7 +233,7 @@ def open_printer(url: str, name: str = "printer", out_dir: Path | None = None) -
         printer.simulator = sim  # type: ignore[attr-defined]  # tests and the demo look at what was printed
         return printer
     try:
-        from escpos import printer as ep
+        from escpos import printer as ep  # type: ignore[import-untyped]
     except ImportError as err:  # pragma: no cover - python-escpos is in the kiosk extra
         raise PrinterError("python-escpos is not installed: pip install motcua[kiosk]") from err
     if u.scheme == "escpos-net":

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from escpos.printer import Dummy
+from escpos.printer import Dummy  # type: ignore[import-untyped]
 from PIL import Image, ImageDraw, ImageFont
 
 from devices.printer.model import PrintableTicket
@@ -101,7 +101,7 @@ def render_line(text: str, size: int, bold: bool = False) -> Image.Image:
     """One line as a 1-bit image cropped to its ink box (white = 1, black = 0). Also the reference render tests
     compare the simulator's output with."""
     f = font(size, bold)
-    left, top, right, bottom = f.getbbox(text)
+    left, top, right, bottom = (int(v) for v in f.getbbox(text))
     width, height = max(1, right - left), max(1, bottom - top)
     img = Image.new("1", (width, height), 1)
     draw = ImageDraw.Draw(img)
@@ -173,8 +173,8 @@ class TicketLayout:
         """The ticket's lines in print order, each marked raster (Vietnamese) or native (ASCII). build() prints
         exactly these; tests compare the simulator's rendering with them."""
         narrow = self.config.narrow
-        # Pixel sizes: 20 px Noto is about the height of the printer's own font A (12x24 dots).
-        title, body, small = (18, 17, 15) if narrow else (20, 19, 16)
+        # Pixel sizes: 19 px Noto is about the height of the printer's own font A (12x24 dots).
+        title, body, small = (18, 17, 15) if narrow else (19, 18, 16)
         out: list[Line] = []
 
         def vi(text: str, size: int, bold: bool = False) -> None:

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Self
 
 import segno
-from escpos.capabilities import CAPABILITIES
+from escpos.capabilities import CAPABILITIES  # type: ignore[import-untyped]
 from PIL import Image, ImageDraw, ImageFont
 
 from devices.printer import status as dle
@@ -144,7 +144,7 @@ class SimulatedPrinter:
     def ready(self) -> bool:
         f = self.faults
         if f.paper_jobs is not None and f.paper == "ok" and len(self.tickets) >= f.paper_jobs and (
-                self._line or self._buf[:1] not in (b"", b"\x10")):
+                self._line or bytes(self._buf[:1]) not in (b"", b"\x10")):
             # the roll ends as the next job starts printing
             self.set_faults(paper="out")
         return self.status.ready
@@ -185,7 +185,9 @@ class SimulatedPrinter:
         self.scale = (1, 1)
         self.code_page = 0
         self._line: list[tuple[str, tuple[int, int], bool, bool]] = []
-        self._qr = {"size": 3, "ec": "M", "data": b""}
+        self._qr_size = 3
+        self._qr_ec = "M"
+        self._qr_data = b""
 
     def _step(self, replies: bytearray) -> int:  # a command table reads best as one switch
         b = self._buf
@@ -356,7 +358,7 @@ class SimulatedPrinter:
             draw.text((0, 2), text, font=fnt, fill=0)
             if bold:
                 draw.text((1, 2), text, font=fnt, fill=0)
-            images.append(base.resize((base.width * sw, base.height * sh), Image.NEAREST))
+            images.append(base.resize((base.width * sw, base.height * sh), Image.Resampling.NEAREST))
         width = min(self.paper_dots, sum(i.width for i in images))
         height = max(i.height for i in images)
         line = Image.new("1", (width, height), 1)
@@ -383,22 +385,22 @@ class SimulatedPrinter:
             return
         fn = body[1]
         if fn == 67 and len(body) >= 3:
-            self._qr["size"] = max(1, min(16, body[2]))
+            self._qr_size = max(1, min(16, body[2]))
         elif fn == 69 and len(body) >= 3:
-            self._qr["ec"] = "LMQH"[(body[2] - 48) % 4]
+            self._qr_ec = "LMQH"[(body[2] - 48) % 4]
         elif fn == 80:
-            self._qr["data"] = body[3:]
+            self._qr_data = body[3:]
         elif fn == 81:
             if not self.ready:
                 return
             self._flush_line()
-            data = bytes(self._qr["data"])  # type: ignore[arg-type]
-            text = data.decode("utf-8", "replace")
-            qr = segno.make_qr(text, error=str(self._qr["ec"]))
-            size = int(self._qr["size"])  # type: ignore[arg-type]
-            w, h = qr.symbol_size(scale=size, border=2)
+            text = self._qr_data.decode("utf-8", "replace")
+            qr = segno.make_qr(text, error=self._qr_ec)
+            size = self._qr_size
+            w, h = (int(v) for v in qr.symbol_size(scale=size, border=2))
             img = Image.new("1", (w, h), 1)
             pix = img.load()
+            assert pix is not None
             for yy, row in enumerate(qr.matrix_iter(scale=size, border=2)):
                 for xx, dark in enumerate(row):
                     if dark:
@@ -506,7 +508,7 @@ class SerialPrinterServer(_Server):
     """The simulator on a serial device path (e.g. one end of a socat pty pair)."""
 
     def __init__(self, printer: SimulatedPrinter, path: str, baudrate: int = 38400) -> None:
-        import serial  # pyserial: imported here so the in-process simulator does not need it
+        import serial  # type: ignore[import-untyped]  # pyserial: only the serial server needs it
 
         super().__init__()
         self.printer = printer

@@ -132,7 +132,7 @@ class SerialScanner(_AssemblingScanner):
 
     def __init__(self, port: str, baudrate: int = 9600, config: AssemblerConfig | None = None,
                  clock: Clock = _now, source: str | None = None, encoding: str = "utf-8") -> None:
-        import serial  # pyserial
+        import serial  # type: ignore[import-untyped]  # pyserial
 
         super().__init__(ScanAssembler(config), clock)
         self.port_name = port
