@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 from hub_center import DAT_DAI, HO_TICH, MONDAY_0800, make_center
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from contracts.errors import MotcuaError
@@ -135,16 +135,21 @@ def test_weighted_calls_the_highest_waiting_time_plus_bonus(bonus: float, ops: l
 
 
 # --------------------------------------------------------------------------------- through the state machine
+_issue = st.tuples(st.just("issue"), st.sampled_from([HO_TICH, DAT_DAI]), st.sampled_from([None, None, "elderly"]))
+_next = st.tuples(st.just("next"), st.sampled_from(["1", "2", "3"]))
+_finish = st.tuples(st.just("finish"), st.sampled_from(["1", "2", "3"]))
 commands = st.lists(st.one_of(
-    st.tuples(st.just("issue"), st.sampled_from([HO_TICH, DAT_DAI]), st.sampled_from([None, None, "elderly"])),
-    st.tuples(st.just("next"), st.sampled_from(["1", "2", "3"])),
-    st.tuples(st.just("finish"), st.sampled_from(["1", "2", "3"])),
+    _issue, _issue, _issue, _next, _next, _finish, _finish,
+    st.tuples(st.just("no_show"), st.sampled_from(["1", "2", "3"])),
     st.tuples(st.just("no_show"), st.sampled_from(["1", "2", "3"])),
     st.tuples(st.just("transfer"), st.sampled_from(["1", "2", "3"]), st.sampled_from([HO_TICH, DAT_DAI, "3"])),
     st.tuples(st.just("reactivate"), st.integers(0, 30)),
     st.tuples(st.just("cancel"), st.integers(0, 30)),
-    st.tuples(st.just("tick"), st.integers(1, 3600)),
-), max_size=120)
+    st.tuples(st.just("tick"), st.integers(1, 300)),
+    st.tuples(st.just("tick"), st.sampled_from([3600, 86_400])),
+    st.tuples(st.just("lease"), st.sampled_from([HO_TICH, DAT_DAI]), st.integers(1, 3)),
+    st.tuples(st.just("merge"), st.integers(0, 5), st.integers(0, 2)),
+), min_size=10, max_size=150)
 
 
 def _command(op: tuple[object, ...], state: tr.QueueState) -> tr.Command | None:
@@ -161,9 +166,17 @@ def _command(op: tuple[object, ...], state: tr.QueueState) -> tr.Command | None:
     if kind == "transfer":
         target = str(op[2])
         return tr.Transfer(str(op[1]), to_counter=target) if target.isdigit() else tr.Transfer(str(op[1]), target)
-    if kind in ("reactivate", "cancel") and ids:
-        tid = ids[int(op[1]) % len(ids)]  # type: ignore[call-overload]
-        return tr.Reactivate(tid) if kind == "reactivate" else tr.Cancel(tid)
+    if kind == "lease":
+        return tr.LeaseNumbers("kiosk-1", str(op[1]), int(op[2]))  # type: ignore[call-overload]
+    if kind == "merge" and state.leases:
+        lease = sorted(state.leases.values(), key=lambda x: x.id)[int(op[1]) % len(state.leases)]  # type: ignore[call-overload]
+        number = min(lease.last, lease.first + int(op[2]))  # type: ignore[call-overload]
+        return tr.MergeLeased(lease.id, (tr.LeasedTicket(number, lease.granted_at),))
+    if kind == "reactivate":
+        no_shows = sorted(t.id for t in state.tickets.values() if t.status is TicketStatus.NO_SHOW)
+        return tr.Reactivate(no_shows[int(op[1]) % len(no_shows)]) if no_shows else None  # type: ignore[call-overload]
+    if kind == "cancel" and ids:
+        return tr.Cancel(ids[int(op[1]) % len(ids)])  # type: ignore[call-overload]
     return None
 
 
@@ -197,6 +210,7 @@ def test_state_machine_invariants(policy: PolicyDef, ops: list[tuple[object, ...
         except MotcuaError:
             continue
         log += events
+        event(f"applied {type(command).__name__}")
         # a counter holds at most one ticket and every held ticket is held by exactly its counter
         held = [t for t in state.tickets.values() if t.status in tr.HELD]
         assert sorted(t.id for t in held) == sorted(c.current for c in state.counters.values() if c.current)
