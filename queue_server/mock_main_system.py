@@ -34,6 +34,8 @@ from queue_server.adapters.main_system import (
 log = logging.getLogger(__name__)
 
 DEFAULT_AGENCY = "000.00.12.H38"
+# The next status a sample dossier moves to, for the demo's "the province is working" feeling.
+_NEXT_STATUS = {"1": "2", "2": "4", "3": "2", "4": "5"}
 
 
 def sample_dossiers(today: date, agency: str = DEFAULT_AGENCY) -> list[dict[str, Any]]:
@@ -212,6 +214,25 @@ class MockMainSystem:
             self.push_to_hub(updated)
         return updated
 
+    def advance_one(self) -> str | None:
+        """Move the least recently changed unfinished dossier one status on and push it; its code, or None."""
+        with self._lock:
+            candidates = sorted((v, c) for c, v in self._versions.items()
+                                if str(self._dossiers[c].get("trangThai")) in _NEXT_STATUS)
+        if not candidates:
+            return None
+        code = candidates[0][1]
+        current = self.dossier(code) or {}
+        nxt = _NEXT_STATUS[str(current.get("trangThai"))]
+        changes: dict[str, Any] = {"trangThai": nxt}
+        if nxt == "4":
+            changes["ngayCoKetQua"] = format_at(datetime.now(VN_TZ))
+        try:
+            self.update_dossier(code, **changes)
+        except requests.RequestException as err:
+            log.warning("mock main system: could not push %s to the hub: %s", code, err)
+        return code
+
     def push_to_hub(self, dossier: dict[str, Any]) -> requests.Response:
         if not self.hub_url:
             raise RuntimeError("no hub_url configured")
@@ -381,8 +402,10 @@ class MockMainSystem:
 
 
 def run(host: str = "127.0.0.1", port: int = 8090, *, secret: str = "", hub_url: str | None = None,
-        hub_secret: str | None = None, agency_code: str = DEFAULT_AGENCY) -> None:
-    """Blocking entry point for ``motcua mock-main-system``: serves until interrupted."""
+        hub_secret: str | None = None, agency_code: str = DEFAULT_AGENCY, advance_every_s: float | None = None) -> None:
+    """Blocking entry point for ``motcua mock-main-system``: serves until interrupted.
+
+    ``advance_every_s``: every so often one sample dossier moves on a status and is pushed to ``hub_url``."""
     mock = MockMainSystem(host, port, secret=secret, hub_url=hub_url, hub_secret=hub_secret,
                           agency_code=agency_code).start()
     print(f"mock main system on {mock.url} (agency {agency_code}); sample dossiers:", flush=True)
@@ -390,7 +413,9 @@ def run(host: str = "127.0.0.1", port: int = 8090, *, secret: str = "", hub_url:
         print(f"  {code}", flush=True)
     try:
         while True:
-            time.sleep(3600)
+            time.sleep(advance_every_s or 3600)
+            if advance_every_s and hub_url:
+                mock.advance_one()
     except KeyboardInterrupt:
         pass
     finally:

@@ -292,6 +292,8 @@ def test_mock_pushes_status_change_to_hub(tmp_path: Path) -> None:
         stored = r.mirror.get(code)
         assert stored is not None and stored.status == "result_ready"
         assert stored.applicant_masked.endswith(m.dossier(code)["chuHoSo"].split()[-1])  # type: ignore[index]
+        moved = m.advance_one()                       # the demo's automatic progression pushes too
+        assert moved is not None and r.mirror.get(moved) is not None
     finally:
         server.shutdown()
         thread.join(5)
