@@ -69,9 +69,16 @@ def _m1_initial(db: sqlite_utils.Database) -> None:
                          "granted_at": str}, pk="id")
 
 
+def _m2_start_up_indexes(db: sqlite_utils.Database) -> None:
+    # start-up reads the tickets counters still hold (any day) and today's calls and completions
+    db.table("tickets").create_index(["status"], if_not_exists=True)
+    db.table("events").create_index(["type", "at"], if_not_exists=True)
+
+
 # Ordered; a migration never changes once released, a new one is appended.
 MIGRATIONS: tuple[tuple[int, str, Callable[[sqlite_utils.Database], None]], ...] = (
     (1, "event log, tickets, counters, service days, leases", _m1_initial),
+    (2, "indexes for loading the live state", _m2_start_up_indexes),
 )
 
 
@@ -89,13 +96,13 @@ class Projections:
 class SqliteStore:
     """Append-only event log + projections in one SQLite file."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, migrate_upto: int | None = None) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._conn = self._connect()
         self._read_lock = threading.Lock()
         self._reader: sqlite3.Connection | None = None
-        self.migrate()
+        self.migrate(migrate_upto)
         self.center_id = ""
         self._stop = threading.Event()
         self._checkpointer = threading.Thread(target=self._checkpoint_loop, name="motcua-checkpoint", daemon=True)
@@ -126,13 +133,14 @@ class SqliteStore:
         return conn
 
     # -- schema
-    def migrate(self) -> int:
+    def migrate(self, upto: int | None = None) -> int:
+        """Apply the migrations not yet applied, in order (``upto``: stop after that version, for tests)."""
         db = sqlite_utils.Database(self._conn)
         if "schema_version" not in db.table_names():
             db.table("schema_version").create({"version": int, "description": str, "applied_at": str}, pk="version")
         done = {row["version"] for row in db.table("schema_version").rows}
         for version, description, step in MIGRATIONS:
-            if version in done:
+            if version in done or (upto is not None and version > upto):
                 continue
             self._conn.execute("BEGIN IMMEDIATE")
             try:
@@ -166,6 +174,8 @@ class SqliteStore:
         return int(row[0] or 0)
 
     def events_after(self, seq: int, limit: int = 1000) -> list[Envelope]:
+        if limit <= 0:        # SQLite reads LIMIT -1 as "no limit"
+            return []
         with self._read_lock:
             rows = self._read().execute(
                 "SELECT seq, id, type, at, data FROM events WHERE seq > ? ORDER BY seq LIMIT ?",

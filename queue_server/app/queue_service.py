@@ -444,17 +444,24 @@ class QueueService:
         with self._lock:
             state = self._rolled()
             now = self._now()
+            by_service: dict[str, list[Ticket]] = {s.code: [] for s in self.center.services}
+            issued_for: dict[str, int] = dict.fromkeys(by_service, 0)
+            for t in state.tickets.values():      # one pass: this runs under the writer's lock
+                if t.day != state.day:
+                    continue
+                if t.service in by_service:
+                    by_service[t.service].append(t)
+                if t.origin_service in issued_for:
+                    issued_for[t.origin_service] += 1
             per: dict[str, dict[str, Any]] = {}
             for s in self.center.services:
-                today = [t for t in state.tickets.values() if t.service == s.code and t.day == state.day]
-                waits = [t.waiting_time_s for t in today if t.waiting_time_s is not None]
-                services = [t.service_time_s for t in today
-                            if t.status is TicketStatus.DONE and t.service_time_s is not None]
+                today = by_service[s.code]
+                waits = [w for t in today if (w := t.waiting_time_s) is not None]
+                services = [d for t in today if t.status is TicketStatus.DONE and (d := t.service_time_s) is not None]
                 waiting = [t for t in today if t.status is TicketStatus.ISSUED]
                 longest = max(((now - t.issued_at).total_seconds() for t in waiting), default=0.0)
                 per[s.code] = {
-                    "name": s.name, "waiting": len(waiting),
-                    "issued": sum(1 for t in today if t.origin_service == s.code),
+                    "name": s.name, "waiting": len(waiting), "issued": issued_for[s.code],
                     "longest_wait_min": round(longest / 60, 1),
                     "avg_wait_min": round(sum(waits) / len(waits) / 60, 1) if waits else 0.0,
                     "avg_service_min": round(sum(services) / len(services) / 60, 1) if services else 0.0,

@@ -157,3 +157,19 @@ def test_rebuild_while_running_keeps_the_state_and_keeps_serving(tmp_path: Path,
     svc.issue_ticket(HO_TICH)
     assert svc.last_seq == before + 1
     svc.close()
+
+
+def test_an_old_file_is_migrated_and_keeps_its_data(tmp_path: Path, clock: FixedClock) -> None:
+    path = tmp_path / "hub.db"
+    old = QueueService(CENTER, SqliteStore(path, migrate_upto=1), clock)
+    assert old.store.schema_version == 1
+    a_busy_morning(old, clock)
+    state, rows = old.state_for_tests(), old.store.projection_rows()
+    old.close()
+    new = open_service(path, clock)                   # opening with today's code applies migration 2
+    assert new.store.schema_version == MIGRATIONS[-1][0] == 2
+    indexes = {r[0] for r in sqlite3.connect(path).execute("SELECT name FROM sqlite_master WHERE type='index'")}
+    assert {"idx_tickets_status", "idx_events_type_at"} <= indexes
+    assert new.state_for_tests() == state and new.store.projection_rows() == rows
+    assert new.events_after(0, limit=0) == [] and len(new.events_after(0, limit=-1)) == 0
+    new.close()
