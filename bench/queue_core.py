@@ -20,10 +20,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from queue_server.adapters.sqlite_store import SqliteStore  # noqa: E402
-from queue_server.app.ports import SystemClock  # noqa: E402
-from queue_server.app.queue_service import QueueService  # noqa: E402
-from queue_server.domain.model import (  # noqa: E402
+from queue_server.adapters.sqlite_store import SqliteStore
+from queue_server.app.ports import SystemClock
+from queue_server.app.queue_service import QueueService
+from queue_server.domain.model import (
     CenterDef,
     CounterDef,
     CounterId,
