@@ -82,6 +82,8 @@ class ReceivedEvent:
     center: str | None
     type: str
     body: dict[str, Any]
+    agency: str | None = None        # the agency-code header it came with
+    authorised: bool = False         # whether it carried a token this mock issued
 
 
 class _Handler(WSGIRequestHandler):
@@ -341,6 +343,7 @@ class MockMainSystem:
             else:
                 entries = [(key, body)]
             accepted = 0
+            agency, authorised_now = request.headers.get("X-Agency-Code"), authorised()
             with mock._arrived:
                 for event_key, event in entries:
                     if event_key in mock._seen:
@@ -349,7 +352,7 @@ class MockMainSystem:
                     mock._seen.add(event_key)
                     seq = event.get("seq") if isinstance(event.get("seq"), int) else None
                     mock.received.append(ReceivedEvent(event_key, seq, event.get("center"),
-                                                       str(event.get("type", "")), event))
+                                                       str(event.get("type", "")), event, agency, authorised_now))
                     accepted += 1
                 mock._arrived.notify_all()
             return jsonify({"result": "accepted" if accepted else "duplicate", "accepted": accepted})

@@ -171,6 +171,20 @@ class ProvincialMainSystem:
             headers["Authorization"] = f"Bearer {self._token}"
         return headers
 
+    def outbox_headers(self) -> dict[str, str]:
+        """auth_headers() for the outbox, logging in first when a token is needed and missing. A failed login
+        is not raised here: the POST then fails with 401 and the outbox retries with backoff."""
+        if self.settings.auth == "token" and self._token is None:
+            try:
+                self.login()
+            except MainSystemError as err:
+                log.warning("main system: login for the outbox failed: %s", err)
+        return self.auth_headers()
+
+    def forget_token(self) -> None:
+        """After a 401 on an outbox POST: the next call logs in again."""
+        self._token = None
+
     def login(self) -> None:
         """Token login stores the bearer token; session login keeps the cookie in the requests.Session."""
         if self.settings.auth == "none":

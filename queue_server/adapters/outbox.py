@@ -107,9 +107,11 @@ class HttpSender:
     Uses http.client rather than requests on this hot path: one persistent connection per host, a fraction of
     the per-request overhead, which is what lets a hub drain a backlog quickly after an outage."""
 
-    def __init__(self, settings: OutboxSettings, extra_headers: Callable[[], dict[str, str]] | None = None) -> None:
+    def __init__(self, settings: OutboxSettings, extra_headers: Callable[[], dict[str, str]] | None = None,
+                 on_unauthorised: Callable[[], None] | None = None) -> None:
         self.settings = settings
         self.extra_headers = extra_headers
+        self.on_unauthorised = on_unauthorised     # e.g. drop an expired token so the next try logs in
         self._conns: dict[tuple[str, str, int], http.client.HTTPConnection] = {}
         self._used: set[tuple[str, str, int]] = set()
         self._ssl: ssl.SSLContext | None = None
@@ -187,10 +189,11 @@ class HttpSender:
             headers.update(signed_headers(self.settings.hmac_secret, body))
         return headers
 
-    @staticmethod
-    def _check(status: int, text: str) -> None:
+    def _check(self, status: int, text: str) -> None:
         if 200 <= status < 300 or status == 409:     # 409: the receiver already has it
             return
+        if status == 401 and self.on_unauthorised is not None:
+            self.on_unauthorised()
         # Auth trouble, throttling and server errors pass; any other 4xx is a refusal of this payload.
         retryable = status in (401, 403, 408, 425, 429) or status >= 500
         raise DeliveryError(f"HTTP {status}: {text[:200]}", retryable=retryable)

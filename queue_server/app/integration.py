@@ -159,8 +159,9 @@ def build_integration(cfg: IntegrationConfig, center: CenterDef, clock: Clock, f
     service = DossierService(mirror, calendar, clock, main, cfg.dossiers)
     relay = None
     if cfg.outbox is not None:
-        headers = main.auth_headers if main is not None else None
-        relay = OutboxRelay(cfg.outbox_path, center.id, fetch_events, HttpSender(cfg.outbox, headers), cfg.outbox,
+        sender = HttpSender(cfg.outbox, main.outbox_headers if main is not None else None,
+                            main.forget_token if main is not None else None)
+        relay = OutboxRelay(cfg.outbox_path, center.id, fetch_events, sender, cfg.outbox,
                             fetch_aggregates=fetch_aggregates,
                             on_result=lambda ok, err: service.link.ok(clock.now()) if ok
                             else service.link.failed(clock.now(), err))

@@ -72,6 +72,7 @@ def test_built_integration_looks_up_and_delivers(tmp_path: Path) -> None:
         assert client.get(f"/api/v1/dossiers/{code}").status_code == 200        # pulled on a miss
         assert parts.relay is not None and parts.relay.run_once() == 3
         assert [e.seq for e in mock.received] == [1, 2, 3]
+        assert all(e.agency == "000.00.12.H38" and e.authorised for e in mock.received)
         health = client.get("/api/v1/integration/health").get_json()
         assert health["link"] == "up" and health["outbox"]["pending_count"] == 0
         parts.stop()
