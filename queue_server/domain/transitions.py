@@ -13,6 +13,7 @@ current working day are ever in a queue: yesterday's unserved tickets stay in hi
 """
 from __future__ import annotations
 
+import re
 from bisect import bisect_left, insort
 from collections import deque
 from collections.abc import Callable
@@ -448,12 +449,23 @@ def _call_next(state: QueueState, cmd: CallNext, now: datetime) -> Decision:
     return _called(state, counter, state.tickets[tid], cmd.staff, now)
 
 
+_DISPLAY = re.compile(r"^\s*([A-Za-z]{1,3})\s*-?\s*0*(\d{1,6})\s*$")
+
+
+def normalise_display(text: str) -> str:
+    """``"a23"``, ``"A-023"``, ``" A023 "`` → ``"A023"`` (keypads and staff type numbers loosely)."""
+    match = _DISPLAY.match(text)
+    if match is None:
+        return text.strip().upper()
+    return TicketNumber(match.group(1).upper(), int(match.group(2))).display
+
+
 def _call_ticket(state: QueueState, cmd: CallTicket, now: datetime) -> Decision:
     counter = _counter(state, cmd.counter)
     if cmd.ticket_id is not None:
         t = _ticket(state, cmd.ticket_id)
     elif cmd.number is not None:
-        tid = state.by_display.get(cmd.number.strip().upper())
+        tid = state.by_display.get(normalise_display(cmd.number))
         if tid is None:
             raise _fail(ErrorCode.UNKNOWN_TICKET, f"no ticket {cmd.number!r} today")
         t = state.tickets[tid]
@@ -539,9 +551,9 @@ def _transfer(state: QueueState, cmd: Transfer, now: datetime) -> Decision:
         # keep the ticket's service if the target counter serves it, else its main service
         service = t.service if t.service in definition.services else (definition.services[0] if
                                                                         definition.services else t.service)
+    # Timestamps describe the latest pass: the next call and start overwrite called_at and serving_at.
     new = replace(t, status=TicketStatus.ISSUED, service=service, queued_at=now, counter=None,
-                  target_counter=target_counter, queue_seq=state.next_queue_seq, called_at=t.called_at,
-                  serving_at=t.serving_at)
+                  target_counter=target_counter, queue_seq=state.next_queue_seq)
     detail = (("from_service", str(t.service)),)
     return Decision((DomainEvent(EventType.TICKET_TRANSFERRED, now, ticket=new, by_counter=counter.id,
                                  detail=detail),), new)

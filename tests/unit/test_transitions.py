@@ -329,7 +329,8 @@ def test_call_a_specific_ticket_out_of_order_by_id_or_number() -> None:
     first = sim.issue()
     second = sim.issue()
     third_b = sim.issue(DAT_DAI)
-    assert sim.do(tr.CallTicket("1", number="a002")) == sim.ticket(second.id)
+    assert [tr.normalise_display(x) for x in ("a2", "A-002", " A002 ", "b1234")] == ["A002"] * 3 + ["B1234"]
+    assert sim.do(tr.CallTicket("1", number="a2")) == sim.ticket(second.id)
     expect_error(sim, tr.CallTicket("2", ticket_id=third_b.id), ErrorCode.SERVICE_NOT_SERVED)
     expect_error(sim, tr.CallTicket("2", number="A404"), ErrorCode.UNKNOWN_TICKET)
     expect_error(sim, tr.CallTicket("2"), ErrorCode.BAD_REQUEST)
