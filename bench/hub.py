@@ -16,6 +16,7 @@ import json
 import multiprocessing as mp
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -60,6 +61,12 @@ def call(conn: http.client.HTTPConnection, method: str, path: str, body: Any = N
                  headers={"Content-Type": "application/json", **(headers or {})})
     resp = conn.getresponse()
     return resp.status, json.loads(resp.read() or b"null")
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a process (Linux /proc), to report the hub's CPU cost per ticket independent of load."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def pct(values: list[float], p: float) -> float:
@@ -116,6 +123,7 @@ def run_call_phase(port: int, mqtt_port: int, center: str, calls: int) -> dict[s
     client.on_connect = lambda c, *a: c.subscribe(topics.event(center, "ticket.called"), qos=1)
     client.on_subscribe = lambda *a: subscribed.set()
     client.on_message = on_message
+    client.on_socket_open = lambda c, u, sock: sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     client.connect("127.0.0.1", mqtt_port)
     client.loop_start()
     assert subscribed.wait(10), "subscriber did not subscribe"
@@ -173,9 +181,12 @@ def main() -> int:
         print(f"hub pid {hub.pid}, broker {broker.kind} :{broker.port}, store {workdir / 'hub.sqlite3'}", flush=True)
 
         call(conn, "POST", "/api/v1/tickets", {"service": "ho-tich"})       # warm up
+        cpu0 = cpu_seconds(hub.pid)
         c1 = run_issue_phase(http_port, 1, args.seconds)
+        cpu1 = cpu_seconds(hub.pid)
         print(f"issue c=1: {c1}", flush=True)
         c8 = run_issue_phase(http_port, 8, args.seconds)
+        cpu8 = cpu_seconds(hub.pid)
         print(f"issue c=8: {c8}", flush=True)
         calls = run_call_phase(http_port, broker.port, center, args.calls)
         print(f"call-next -> MQTT event: {calls}", flush=True)
@@ -186,7 +197,9 @@ def main() -> int:
             "issue_c1_p50_ms": round(c1["p50_ms"], 2), "issue_c1_p99_ms": round(c1["p99_ms"], 2),
             "issue_c8_p50_ms": round(c8["p50_ms"], 2), "issue_c8_p99_ms": round(c8["p99_ms"], 2),
             "issue_c8_max_ms": round(c8["max_ms"], 2),
-            "tickets_per_s": round(c8["per_s"], 1), "tickets_c1_per_s": round(c1["per_s"], 1),
+            "tickets_per_s": round(c8["per_s"], 1),
+            "hub_cpu_per_ticket_c1_ms": round((cpu1 - cpu0) / max(1, c1["count"]) * 1e3, 3),
+            "hub_cpu_per_ticket_c8_ms": round((cpu8 - cpu1) / max(1, c8["count"]) * 1e3, 3), "tickets_c1_per_s": round(c1["per_s"], 1),
             "issue_errors_count": int(c1["errors"] + c8["errors"]),
             "call_to_event_p50_ms": round(calls["p50_ms"], 2), "call_to_event_p99_ms": round(calls["p99_ms"], 2),
             "call_http_p99_ms": round(calls["http_p99_ms"], 2),

@@ -77,6 +77,7 @@ def _start_mosquitto(exe: str, host: str, port: int) -> RunningBroker:
         "persistence false\n"
         "max_inflight_messages 0\n"
         "max_queued_messages 100000\n"
+        "set_tcp_nodelay true\n"          # no Nagle delay between a state snapshot and the next event
         "log_type error\n"
         "log_type warning\n"
     )
