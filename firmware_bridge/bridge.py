@@ -131,7 +131,10 @@ class DeviceLink:
         self._stop.set()
         if self._thread:
             self._thread.join(5)
-        self._set_online(False, "bridge stopping")
+        info = self._set_online(False, "bridge stopping")
+        # A clean disconnect cancels the Last Will, so the offline state must be on the broker before it.
+        with contextlib.suppress(RuntimeError, ValueError):
+            info.wait_for_publish(2)
         self.client.loop_stop()
         self.client.disconnect()
         self.transport.close()
@@ -274,18 +277,19 @@ class DeviceLink:
             self.send(desired)
 
     # --- MQTT side ------------------------------------------------------------------------------------
-    def _set_online(self, online: bool, why: str) -> None:
+    def _set_online(self, online: bool, why: str) -> mqtt.MQTTMessageInfo:
         changed = online != self.online
         self.online = online
         if changed:
             log.info("%s: %s (%s)", self.binding.id, ONLINE if online else OFFLINE, why)
-        self.client.publish(self.t_availability, ONLINE if online else OFFLINE, qos=1, retain=True)
+        info = self.client.publish(self.t_availability, ONLINE if online else OFFLINE, qos=1, retain=True)
         if changed or online:
             state = {"id": self.binding.id, "kind": self.binding.kind, "counter": self.binding.counter,
                      "online": online, "firmware": self.hello.firmware if self.hello else None,
                      "port": self.binding.port, "reason": why}
             self.client.publish(topics.device_state(self.settings.center, self.binding.id),
                                 json.dumps(state, ensure_ascii=False), qos=1, retain=True)
+        return info
 
     def _subscriptions(self) -> list[str]:
         c, counter = self.settings.center, self.binding.counter

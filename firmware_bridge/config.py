@@ -78,10 +78,13 @@ def settings_from_dict(raw: dict[str, Any], env: dict[str, str] | None = None) -
         raise BridgeConfigError("bridge: expected a table")
     center = env.get("MOTCUA_BRIDGE_CENTER") or _get(b, "center", str, "bridge.")
     mqtt_port_raw = env.get("MOTCUA_BRIDGE_MQTT_PORT")
-    try:
-        mqtt_port = int(mqtt_port_raw) if mqtt_port_raw else _get(b, "mqtt_port", int, "bridge.", 1883)
-    except ValueError as err:
-        raise BridgeConfigError("MOTCUA_BRIDGE_MQTT_PORT: expected an integer") from err
+    if mqtt_port_raw:
+        try:
+            mqtt_port = int(mqtt_port_raw)
+        except ValueError as err:
+            raise BridgeConfigError("MOTCUA_BRIDGE_MQTT_PORT: expected an integer") from err
+    else:
+        mqtt_port = _get(b, "mqtt_port", int, "bridge.", 1883)
     devices = []
     raw_devices = raw.get("devices", [])
     if not isinstance(raw_devices, list):

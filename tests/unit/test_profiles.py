@@ -1,11 +1,18 @@
 """Device profiles: key and command encodings, and refusal of commands a device does not understand."""
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from firmware_bridge.protocol.messages import BodyError
+from firmware_bridge.config import BridgeConfigError, load_settings
+from firmware_bridge.firmware.led_display import LedDisplay
+from firmware_bridge.firmware.rating_pad import RatingPad
+from firmware_bridge.firmware.staff_keypad import StaffKeypad
+from firmware_bridge.protocol.frames import DeviceKind, Frame, FrameDecoder, MessageType, encode_frame
+from firmware_bridge.protocol.messages import BodyError, ErrorReport
 from firmware_bridge.protocol.profiles import (
     PROFILES,
     ClearDisplay,
@@ -76,3 +83,120 @@ def test_profiles_refuse_commands_for_other_devices() -> None:
     assert profile_named("staff_keypad") is StaffKeypadProfile
     with pytest.raises(ValueError):
         profile_named("toaster")
+
+
+# --- the reference firmware's device logic, driven through a HAL in memory (no port, no clock) ----------
+
+class MemoryHal:
+    def __init__(self) -> None:
+        self.now = 0
+        self.rx = b""
+        self.tx = bytearray()
+        self.pressed: list[int] = []
+        self.out: list[str] = []
+
+    def read(self) -> bytes:
+        data, self.rx = self.rx, b""
+        return data
+
+    def write(self, data: bytes) -> None:
+        self.tx += data
+
+    def ticks_ms(self) -> int:
+        return self.now
+
+    def ticks_diff(self, a: int, b: int) -> int:
+        return a - b
+
+    def keys(self) -> list[int]:
+        keys, self.pressed = self.pressed, []
+        return keys
+
+    def set_leds(self, mask: int, blink: bool = False) -> None:
+        self.out.append(f"leds {mask}" + ("|blink" if blink else ""))
+
+    def show(self, text: str, blink: bool = False) -> None:
+        self.out.append(f"show {text}" + ("|blink" if blink else ""))
+
+    def log(self, message: str) -> None:
+        pass
+
+    def frames(self) -> list[Frame]:
+        out = [f for f in FrameDecoder().feed(bytes(self.tx)) if isinstance(f, Frame)]
+        self.tx.clear()
+        return out
+
+
+def _cmd(seq: int, cmd: object) -> bytes:
+    return encode_frame(Frame(DeviceKind.BRIDGE, MessageType.COMMAND, seq, encode_command(cmd)))  # type: ignore[arg-type]
+
+
+def test_rating_pad_firmware_only_counts_a_press_while_lit() -> None:
+    hal = MemoryHal()
+    pad = RatingPad(hal, "pad-05")
+    pad.begin()
+    assert [f.type for f in hal.frames()] == [MessageType.HELLO]
+    hal.pressed = [1]                      # dark pad: a stray press is not a rating
+    pad.step()
+    assert [f.type for f in hal.frames() if f.type == MessageType.EVENT] == []
+    hal.rx = _cmd(0, EnableRating(3, 60))
+    pad.step()
+    assert hal.out[-1] == "leds 7" and [f.type for f in hal.frames()] == [MessageType.ACK]
+    hal.pressed = [2, 2]                   # a double press still sends one rating
+    pad.step()
+    events = [f for f in hal.frames() if f.type == MessageType.EVENT]
+    assert len(events) == 1 and RatingPadProfile.decode_event(events[0].body) == KeyPress("2")
+    assert hal.out[-1] == "leds 2"
+    hal.rx = _cmd(0, EnableRating(3, 60))  # a retransmitted command (same seq) is acked, not re-applied
+    pad.step()
+    assert hal.out[-1] == "leds 2" and [f.type for f in hal.frames()][-1] == MessageType.ACK
+    hal.rx = _cmd(1, EnableRating(3, 1))
+    pad.step()
+    hal.now += 1000                        # nobody pressed: the pad goes dark by itself
+    pad.step()
+    assert hal.out[-1] == "leds 0"
+
+
+def test_led_and_keypad_firmware_report_bad_commands() -> None:
+    hal = MemoryHal()
+    led = LedDisplay(hal, "led-05")
+    led.begin()
+    hal.frames()
+    hal.rx = _cmd(0, ShowNumber("A023", True)) + _cmd(1, ShowText("x"))
+    led.step()
+    assert hal.out[-1] == "show A023|blink"
+    frames = hal.frames()
+    errors = [ErrorReport.decode(f.body) for f in frames if f.type == MessageType.ERROR]
+    assert [e.code for e in errors] == [2]        # unknown command for an LED display, reported
+    kp = StaffKeypad(MemoryHal(), "kp-05")
+    kp.begin()
+    kp.hal.pressed = [1, 9]                        # "next" and a key that does not exist
+    kp.step()
+    events = [f for f in kp.hal.frames() if f.type == MessageType.EVENT]
+    assert [StaffKeypadProfile.decode_event(f.body) for f in events] == [KeyPress("next")]
+
+
+# --- bridge config ------------------------------------------------------------------------------------
+
+def test_bridge_config_is_validated_with_clear_errors(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    good = ('[bridge]\ncenter = "tt-hcc"\nmqtt_port = 1884\n'
+            '[[devices]]\nid = "pad-05"\nkind = "rating_pad"\nport = "/dev/serial/by-id/x"\ncounter = 5\n')
+    path = tmp_path / "bridge.toml"
+    path.write_text(good)
+    s = load_settings(path, env={})
+    assert s.devices[0].counter == "5" and s.mqtt_port == 1884 and s.rating_levels == (3, 2, 1)
+    assert load_settings(path, env={"MOTCUA_BRIDGE_MQTT_PORT": "1999"}).mqtt_port == 1999
+    for text, message in (
+        ('[bridge]\nmqtt_port = 1\n', "bridge.center: missing"),
+        (good.replace('kind = "rating_pad"', 'kind = "toaster"'), "devices[0]."),
+        (good.replace('id = "pad-05"', 'id = "Pad 05"'), "devices[0]."),
+        (good.replace("mqtt_port = 1884", 'mqtt_port = "x"'), "bridge.mqtt_port: expected int"),
+        (good + good.split("\n", 3)[3], "duplicate"),
+        ("[bridge\n", "bridge.toml"),
+    ):
+        path.write_text(text)
+        with pytest.raises(BridgeConfigError, match=re.escape(message)):
+            load_settings(path, env={})
+    with pytest.raises(BridgeConfigError, match="MOTCUA_BRIDGE_MQTT_PORT"):
+        path.write_text(good)
+        load_settings(path, env={"MOTCUA_BRIDGE_MQTT_PORT": "abc"})
