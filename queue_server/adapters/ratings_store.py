@@ -115,6 +115,13 @@ class RatingsStore:
                                       (day.isoformat(),)).fetchall()
             return [self._rating(r) for r in rows]
 
+    def between(self, first: date, last: date) -> list[Rating]:
+        """Ratings from day ``first`` to day ``last``, both included."""
+        with self._lock:
+            rows = self._conn.execute("SELECT * FROM ratings WHERE day BETWEEN ? AND ? ORDER BY at, id",
+                                      (first.isoformat(), last.isoformat())).fetchall()
+            return [self._rating(r) for r in rows]
+
     def count(self) -> int:
         with self._lock:
             return int(self._conn.execute("SELECT COUNT(*) FROM ratings").fetchone()[0])

@@ -102,10 +102,17 @@ class RatingsService:
                     "code": str(ErrorCode.ALREADY_RATED)}
         return {"rateable": True, "ticket": ticket.display, "ticket_id": str(ticket.id), "code": None}
 
-    def aggregates(self, day: date | None = None) -> dict[str, Any]:
+    def aggregates(self, day: date | None = None, until: date | None = None) -> dict[str, Any]:
+        """One day's aggregates (default today), or from ``day`` to ``until`` with a per-day breakdown."""
         day = day or self.clock.now().date()
-        out = aggregate(self.store.on_day(day), self.scale, self.center)
-        out["day"] = day.isoformat()
+        if until is None:
+            out = aggregate(self.store.on_day(day), self.scale, self.center)
+            out["day"] = day.isoformat()
+            return out
+        if until < day or (until - day).days > 366:
+            raise MotcuaError(ErrorCode.BAD_REQUEST, "to: must be on or after from, at most 366 days later")
+        out = aggregate(self.store.between(day, until), self.scale, self.center)
+        out["from"], out["to"] = day.isoformat(), until.isoformat()
         return out
 
 

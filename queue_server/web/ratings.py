@@ -48,14 +48,22 @@ def make_ratings_blueprint(service: RatingsService) -> Blueprint:
                                 source=source if isinstance(source, str) else "web")
         return jsonify({"rating": rating.to_json()}), 201
 
+    def _day(name: str) -> date | None:
+        raw = request.args.get(name)
+        try:
+            return date.fromisoformat(raw) if raw else None
+        except ValueError as err:
+            raise MotcuaError(ErrorCode.BAD_REQUEST, f"{name}: {raw!r} is not YYYY-MM-DD") from err
+
     @bp.get("/api/v1/ratings/aggregates")
     def aggregates() -> Response:
-        raw = request.args.get("day")
-        try:
-            day = date.fromisoformat(raw) if raw else None
-        except ValueError as err:
-            raise MotcuaError(ErrorCode.BAD_REQUEST, f"day: {raw!r} is not YYYY-MM-DD") from err
-        return jsonify(service.aggregates(day))
+        """``?day=YYYY-MM-DD`` (default today) or ``?from=...&to=...`` (both included)."""
+        if "from" in request.args or "to" in request.args:
+            first, last = _day("from"), _day("to")
+            if first is None or last is None:
+                raise MotcuaError(ErrorCode.BAD_REQUEST, "from and to: both are needed for a range")
+            return jsonify(service.aggregates(first, last))
+        return jsonify(service.aggregates(_day("day")))
 
     @bp.get("/api/v1/ratings/pending/<counter>")
     def pending(counter: str) -> Response:

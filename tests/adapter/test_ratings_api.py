@@ -173,6 +173,10 @@ def test_pending_aggregates_and_the_mqtt_command(setup) -> None:
     assert client.get("/api/v1/ratings/aggregates").json["count"] == 2          # today by the hub's clock
     assert client.get("/api/v1/ratings/aggregates?day=2026-11-22").json["count"] == 0
     assert client.get("/api/v1/ratings/aggregates?day=hôm-qua").status_code == 400
+    week = client.get("/api/v1/ratings/aggregates?from=2026-11-17&to=2026-11-23").json
+    assert week["count"] == 2 and week["days"]["2026-11-23"]["count"] == 2 and week["from"] == "2026-11-17"
+    for bad in ("from=2026-11-23", "from=2026-11-23&to=2026-11-01", "from=2026-01-01&to=2027-12-31"):
+        assert client.get(f"/api/v1/ratings/aggregates?{bad}").json["error"]["code"] == "bad_request"
     assert [lv["value"] for lv in client.get("/api/v1/ratings/scale").json["levels"]] == [3, 2, 1]
 
 
