@@ -17,7 +17,7 @@
     $("number").textContent = number;
     $("number").dataset.ticket = number === "---" ? "" : number;
     $("status").textContent = status === "paused"
-      ? `Tạm dừng${c.pause_reason ? "" : ""}` : status === "closed" ? "Quầy đóng · Closed" : "";
+      ? "Tạm dừng" : status === "closed" ? "Quầy đóng · Closed" : "";
     $("status").title = c && c.pause_reason ? c.pause_reason : "";
     if (blink && number !== shown) {
       $("number").classList.remove("blink");

@@ -92,7 +92,14 @@
     onEvent: (env, state) => {
       if (!state) return;
       const isCall = env.type === "ticket.called" || env.type === "ticket.recalled";
-      render(state, isCall);
+      if (isCall) {
+        // The number first, in this task; the rest of the screen in the next one, so the call is painted
+        // without waiting for lists and layout.
+        showCurrent((state.calls || [])[0] || null, true);
+        setTimeout(() => render(live.state || state, false), 0);
+      } else {
+        render(state, false);
+      }
       if (isCall && sound) {
         const call = callFromEnvelope(env);
         announcer.add(call);

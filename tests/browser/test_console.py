@@ -58,6 +58,7 @@ def test_call_from_console_shows_on_hall_and_counter_display(hub: Any, page_fact
     hall.wait_for_function("(document.body.dataset.audioPlayed || '').split(' ').includes('A001#1')", timeout=30000)
     assert console.locator("#waiting li").count() == 1
     console.screenshot(path=str(artifacts_dir / "staff-console-1366x768.png"))
+    lcd.screenshot(path=str(artifacts_dir / "counter-display-800x480.png"))
 
 
 def test_every_action_by_keyboard_with_clear_errors(hub: Any, page_factory: Any) -> None:
