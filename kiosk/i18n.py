@@ -59,6 +59,8 @@ STRINGS: dict[str, tuple[str, str]] = {
                         "Type the dossier code printed on your receipt, or hold its QR code to the scanner."),
     "lookup.placeholder": ("Ví dụ: 000.00.12.H38-210212-0001", "Example: 000.00.12.H38-210212-0001"),
     "lookup.search": ("Tra cứu", "Look up"),
+    "key.dot": ("dấu chấm", "dot"),
+    "key.dash": ("gạch ngang", "dash"),
     "lookup.delete": ("Xóa", "Delete"),
     "lookup.clear": ("Xóa hết", "Clear"),
     "lookup.camera": ("Quét mã QR bằng camera", "Scan the QR with the camera"),
@@ -104,7 +106,6 @@ STRINGS: dict[str, tuple[str, str]] = {
     "closed.body": ("Hiện không cấp số thứ tự. Xin quý vị quay lại trong giờ làm việc.",
                     "Queue numbers are not issued now. Please come back during working hours."),
     "closed.hours": ("Giờ làm việc: {hours}", "Working hours: {hours}"),
-    "closed.weekdays": ("Thứ Hai đến Thứ Sáu", "Monday to Friday"),
     "closed.lookup": ("Quý vị vẫn có thể tra cứu hồ sơ.", "You can still look up a dossier."),
     # errors (by stable code from contracts/errors.py, plus the kiosk's own)
     "error.hub_down": ("Máy chưa kết nối được hệ thống. Xin quý vị hỏi cán bộ hướng dẫn.",
@@ -127,8 +128,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "error.generic": ("Có lỗi xảy ra. Xin thử lại hoặc hỏi cán bộ hướng dẫn.",
                       "Something went wrong. Please try again or ask the staff."),
     # staff-only status mark (tiny, corner): not a sentence for citizens
-    "mode.online": ("●", "●"),
-    "mode.offline": ("○ {left}", "○ {left}"),
+    "mode.online": ("·", "·"),
+    "mode.offline": ("× {left}", "× {left}"),
 }
 
 

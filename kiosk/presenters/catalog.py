@@ -98,18 +98,14 @@ def _int(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def format_hours(working_hours: Any) -> str:
-    """A short text of the working sessions, from whatever shape the hub's config gives ("" if unknown).
+_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_DAY_NAMES = {"vi": ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ Nhật"),
+              "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")}
 
-    Accepted: ``[["07:30","11:30"], ...]``, ``["07:30-11:30", ...]``, ``{"sessions": ...}``,
-    ``[{"start": "07:30", "end": "11:30"}, ...]``.
-    """
-    if isinstance(working_hours, dict):
-        working_hours = working_hours.get("sessions") or working_hours.get("hours")
-    if not isinstance(working_hours, list | tuple):
-        return ""
+
+def _spans(sessions: Any) -> str:
     parts: list[str] = []
-    for item in working_hours:
+    for item in sessions if isinstance(sessions, list | tuple) else []:
         if isinstance(item, str):
             parts.append(item.replace("-", "–"))
         elif isinstance(item, list | tuple) and len(item) == 2:
@@ -117,3 +113,29 @@ def format_hours(working_hours: Any) -> str:
         elif isinstance(item, dict) and "start" in item and "end" in item:
             parts.append(f"{item['start']}–{item['end']}")
     return ", ".join(parts)
+
+
+def format_hours(working_hours: Any, lang: str = "vi") -> str:
+    """Working sessions as one short text, e.g. "Thứ Hai – Thứ Sáu: 07:30–11:30, 13:30–17:00" ("" if unknown).
+
+    The hub's /config gives ``{"mon": [["07:30", "11:30"], ...], ...}``; plain session lists are accepted too.
+    """
+    names = _DAY_NAMES["en" if lang == "en" else "vi"]
+    if isinstance(working_hours, dict) and any(k in _DAYS for k in working_hours):
+        groups: list[tuple[list[int], str]] = []
+        for i, day in enumerate(_DAYS):
+            text = _spans(working_hours.get(day))
+            if not text:
+                continue
+            if groups and groups[-1][1] == text and groups[-1][0][-1] == i - 1:
+                groups[-1][0].append(i)
+            else:
+                groups.append(([i], text))
+        out = []
+        for days, text in groups:
+            label = names[days[0]] if len(days) == 1 else f"{names[days[0]]} – {names[days[-1]]}"
+            out.append(f"{label}: {text}")
+        return "; ".join(out)
+    if isinstance(working_hours, dict):
+        working_hours = working_hours.get("sessions") or working_hours.get("hours")
+    return _spans(working_hours)

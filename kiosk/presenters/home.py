@@ -72,10 +72,10 @@ class ClosedPresenter:
 
     def view(self) -> ClosedView:
         lang = self.k.lang
-        hours = format_hours(self.k.catalog.working_hours)
+        hours = format_hours(self.k.catalog.working_hours, lang)
         return ClosedView(
             title=t("closed.title", lang), body=t("closed.body", lang),
-            hours=(t("closed.hours", lang, hours=f"{t('closed.weekdays', lang)}, {hours}") if hours else ""),
+            hours=t("closed.hours", lang, hours=hours) if hours else "",
             lookup_hint=t("closed.lookup", lang), lookup=t("home.lookup", lang), home=t("nav.home", lang),
             lang_toggle=t("lang.toggle", lang))
 

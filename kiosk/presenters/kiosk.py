@@ -185,7 +185,7 @@ class Kiosk:
 
     # --- staff-only mark ------------------------------------------------------------------------------------
     def mode_mark(self) -> str:
-        """A tiny mark in a corner: ● online; ○ and the numbers left when issuing from leases."""
+        """A tiny mark in a corner for staff: · online; × and the leased numbers left when issuing offline."""
         if self.desk.mode == "online":
             return t("mode.online", self.lang)
         left = sum(self.desk.numbers_left(s.code) for s in self.catalog.services)

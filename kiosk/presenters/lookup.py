@@ -225,24 +225,33 @@ class DossierResult:
     synced_at: str
     age_min: int | None
 
+    stale: bool = False
+    note_vi: str = ""
+    note_en: str = ""
+
     @staticmethod
     def from_json(code: str, body: dict[str, Any]) -> DossierResult:
-        d = body.get("dossier", body) if isinstance(body, dict) else {}
+        """Reads the hub's shape (``{"dossier": {...}, "warnings": [...], "freshness": {...}}``) and tolerates
+        flatter ones (status as {code, vi, en}, warnings inside the dossier, age in minutes)."""
+        body = body if isinstance(body, dict) else {}
+        d = body.get("dossier", body)
+        d = d if isinstance(d, dict) else {}
         status = d.get("status")
         status_vi = status_en = status_code = ""
         if isinstance(status, dict):
             status_code = str(status.get("code") or "")
-            status_vi = str(status.get("vi") or status.get("label") or status.get("text") or "")
+            status_vi = str(status.get("vi") or status.get("label") or "")
             status_en = str(status.get("en") or status.get("label_en") or "")
         elif isinstance(status, str):
             status_code = status
-        status_vi = status_vi or str(d.get("status_vi") or d.get("status_text") or d.get("status_label") or "")
-        status_en = status_en or str(d.get("status_en") or d.get("status_label_en") or "")
+        status_vi = str(d.get("status_vi") or status_vi)
+        status_en = str(d.get("status_en") or status_en)
         warnings: list[tuple[str, str]] = []
-        for w in d.get("warnings") or []:
+        raw_warnings = body.get("warnings") if isinstance(body.get("warnings"), list) else d.get("warnings")
+        for w in raw_warnings or []:
             if isinstance(w, dict):
                 wc = str(w.get("code") or "")
-                vi = str(w.get("vi") or w.get("label") or w.get("text") or t(f"warning.{wc}", "vi"))
+                vi = str(w.get("vi") or w.get("label") or t(f"warning.{wc}", "vi"))
                 en = str(w.get("en") or w.get("label_en") or t(f"warning.{wc}", "en"))
                 warnings.append((vi, en))
             elif isinstance(w, str):
@@ -254,22 +263,23 @@ class DossierResult:
             proc_vi, proc_en = str(procedure.get("name") or ""), str(procedure.get("name_en") or "")
         elif isinstance(procedure, str):
             proc_vi = procedure
-        proc_vi = proc_vi or str(d.get("procedure_name") or "")
-        age = d.get("age_min", d.get("age_minutes"))
-        if age is None and isinstance(d.get("age_s"), int | float):
-            age = int(d["age_s"] // 60)
-        if age is None and isinstance(d.get("age_seconds"), int | float):
-            age = int(d["age_seconds"] // 60)
+        fresh = body.get("freshness") if isinstance(body.get("freshness"), dict) else {}
+        age: Any = d.get("age_min", d.get("age_minutes"))
+        age_s = fresh.get("age_s", d.get("age_s"))
+        if age is None and isinstance(age_s, int | float) and not isinstance(age_s, bool):
+            age = int(age_s // 60)
+        applicant = (d.get("applicant_masked") or d.get("masked_name") or d.get("applicant") or "")
         return DossierResult(
             code=str(d.get("code") or code), status_vi=status_vi or status_code, status_en=status_en or status_code,
-            status_code=status_code,
-            applicant=str(d.get("applicant_masked") or d.get("masked_name") or d.get("applicant_name_masked")
-                          or d.get("applicant") or ""),
+            status_code=str(d.get("display_status") or status_code), applicant=str(applicant),
             procedure=proc_vi, procedure_en=proc_en,
-            received=str(d.get("received_at") or d.get("received") or d.get("received_on") or ""),
-            due=str(d.get("due_at") or d.get("due") or d.get("due_date") or d.get("appointment_at") or ""),
-            warnings=tuple(warnings), synced_at=str(d.get("synced_at") or ""),
-            age_min=int(age) if isinstance(age, int | float) and not isinstance(age, bool) else None)
+            received=str(d.get("received_at") or d.get("received") or ""),
+            # ngày hẹn trả (the appointment) is what the citizen holds on the receipt; the deadline otherwise
+            due=str(d.get("appointment_at") or d.get("due_at") or d.get("due") or ""),
+            warnings=tuple(warnings), synced_at=str(fresh.get("synced_at") or d.get("synced_at") or ""),
+            age_min=int(age) if isinstance(age, int | float) and not isinstance(age, bool) else None,
+            stale=bool(fresh.get("stale", False)), note_vi=str(fresh.get("note_vi") or ""),
+            note_en=str(fresh.get("note_en") or ""))
 
 
 def format_date(text: str, with_time: bool = False) -> str:
@@ -341,10 +351,12 @@ class ResultPresenter:
                 lines.append(t("result.received", lang, date=format_date(d.received)))
             if d.due:
                 lines.append(t("result.due", lang, date=format_date(d.due, with_time=True)))
+            stale = d.stale or (d.age_min is not None and d.age_min > self.k.behaviour.stale_after_min)
             freshness = ""
-            if d.synced_at:
-                key = ("result.synced.stale" if d.age_min is not None and d.age_min > self.k.behaviour.stale_after_min
-                       else "result.synced")
+            if d.note_vi and not stale:
+                freshness = pick(d.note_vi, d.note_en, lang)   # the hub's note also says when its link is down
+            elif d.synced_at:
+                key = "result.synced.stale" if stale else "result.synced"
                 freshness = t(key, lang, at=format_date(d.synced_at, with_time=True))
             return ResultView(code=t("result.code", lang, code=d.code),
                               status=pick(d.status_vi, d.status_en, lang), lines=tuple(lines),

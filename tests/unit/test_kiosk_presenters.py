@@ -23,7 +23,7 @@ CONFIG = {
     "services": [{"code": "ho-tich", "name": "Hộ tịch", "name_en": "Civil status", "prefix": "A"},
                  {"code": "dat-dai", "name": "Đất đai", "name_en": "Land", "prefix": "B"}],
     "priorities": [{"code": "elderly", "label": "Người cao tuổi", "label_en": "Elderly", "legal_basis": "Luật NCT"}],
-    "working_hours": [["07:30", "11:30"], ["13:30", "17:00"]],
+    "working_hours": {d: [["07:30", "11:30"], ["13:30", "17:00"]] for d in ("mon", "tue", "wed", "thu", "fri")},
 }
 
 
@@ -243,7 +243,8 @@ def test_out_of_hours_screen_keeps_lookup_available(rig: Rig) -> None:
     rig.tap(k.home.take_ticket)       # the grid refreshes and finds every service closed
     assert k.screen == "closed"
     v = k.closed.view()
-    assert v.title == "Ngoài giờ cấp số" and "07:30–11:30" in v.hours and "Thứ Hai" in v.hours
+    assert v.title == "Ngoài giờ cấp số"
+    assert v.hours == "Giờ làm việc: Thứ Hai – Thứ Sáu: 07:30–11:30, 13:30–17:00"
     rig.tap(k.closed.lookup)
     assert k.screen == "lookup"
 
@@ -286,8 +287,8 @@ def test_hub_down_issues_from_the_lease_and_hands_in_later(rig: Rig) -> None:
     v = k.take.view()
     assert v.state == "printed" and v.number == "A500"
     assert rig.printer.jobs[-1].tracking_url == "http://hub.lan:8080/t/20261123-ho-tich-500"
-    assert rig.desk.mode == "offline" and k.mode_mark().startswith("○")
-    assert "○" not in v.message                  # the mode is for staff: a corner mark, not a sentence
+    assert rig.desk.mode == "offline" and k.mode_mark() == "× 119"
+    assert "×" not in v.message                  # the mode is for staff: a corner mark, not a sentence
     assert rig.desk.maintain() == "offline"     # still down
     rig.hub.down = False
     assert rig.desk.maintain() == "online"
@@ -320,10 +321,15 @@ def test_offline_print_failure_reaches_the_hub_after_hand_in(rig: Rig) -> None:
 
 
 # --- lookup ----------------------------------------------------------------------------------------------
-DOSSIER = {"code": CODE, "status": {"code": "processing", "vi": "Đang xử lý", "en": "Being processed"},
-           "received_at": "2024-10-23T09:15:00+07:00", "due_at": "2024-11-06T13:30:00+07:00",
-           "warnings": [{"code": "due_soon", "vi": "Còn dưới một ngày làm việc", "en": "Less than a day left"}],
-           "applicant_masked": "N***n V*n A*", "synced_at": "2024-11-05T10:00:00+07:00", "age_min": 5}
+DOSSIER = {  # the hub's GET /api/v1/dossiers/<code> shape (queue_server/app/dossier_service.py)
+    "dossier": {"code": CODE, "procedure": "Đăng ký kết hôn", "applicant": "N***n V*n A*",
+                "received_at": "2024-10-23T09:15:00+07:00", "status": "processing", "display_status": "processing",
+                "status_vi": "Đang xử lý", "status_en": "Being processed", "due_at": "2024-11-06T11:00:00+07:00",
+                "appointment_at": "2024-11-06T13:30:00+07:00"},
+    "warnings": [{"code": "due_soon", "vi": "Còn dưới một ngày làm việc", "en": "Less than a day left"}],
+    "freshness": {"source": "mirror", "synced_at": "2024-11-05T10:00:00+07:00", "age_s": 300, "stale": False,
+                  "link": "up", "note_vi": "Thông tin cập nhật lúc 10:00 05/11/2024",
+                  "note_en": "Information as of 10:00 05/11/2024"}}
 
 
 def type_code(rig: Rig, code: str) -> None:
@@ -350,8 +356,18 @@ def test_lookup_by_keyboard_shows_result(rig: Rig) -> None:
     assert "Ngày hẹn trả kết quả: 13:30 06/11/2024" in r.lines
     assert r.warnings == ("Còn dưới một ngày làm việc",)
     assert r.freshness == "Thông tin cập nhật lúc 10:00 05/11/2024"
+    assert "Thủ tục: Đăng ký kết hôn" in r.lines
     rig.tap(k.toggle_language)
     assert k.result.view().status == "Being processed"
+    assert k.result.view().freshness == "Information as of 10:00 05/11/2024"
+
+
+def test_stale_dossier_answer_is_flagged(rig: Rig) -> None:
+    k = rig.kiosk
+    stale = {**DOSSIER, "freshness": {**DOSSIER["freshness"], "age_s": 7200, "stale": True}}
+    rig.hub.dossiers[CODE] = stale
+    k.scanned(CODE)
+    assert k.result.view().freshness == "Thông tin cập nhật lúc 10:00 05/11/2024 (có thể chưa mới nhất)"
 
 
 def test_lookup_keyboard_rejects_other_characters_and_edits(rig: Rig) -> None:
@@ -486,7 +502,7 @@ def test_late_answer_after_reset_is_dropped(rig: Rig) -> None:
     pending: list[Any] = []
 
     class Deferred:
-        def run(self, work, done):  # noqa: ANN001
+        def run(self, work, done):
             pending.append((work, done))
 
     k.runner = Deferred()

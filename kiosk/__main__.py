@@ -1,0 +1,87 @@
+"""``python -m kiosk [--config kiosk.toml] [--sim]``: wiring and logging config, nothing else.
+
+``--sim`` uses simulated devices (printer ``sim://printer`` writing PNGs to var/kiosk-tickets, the PC keyboard
+as a scanner: type or paste a code and press Enter).
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+
+def build_kiosk(settings, *, sim: bool = False, runner=None, ticket_dir: Path | None = None):
+    """The presenter tree with its real adapters (hub client, offline desk, printer). No Kivy here."""
+    from kiosk.devices_wiring import open_kiosk_printer
+    from kiosk.hub_client import HubClient
+    from kiosk.offline import OfflineJournal, TicketDesk
+    from kiosk.presenters import Kiosk, KioskBehaviour
+
+    hub = HubClient(settings.hub.url, kiosk_id=settings.id, device_key=settings.hub.device_key or None,
+                    connect_timeout_s=settings.hub.connect_timeout_s, read_timeout_s=settings.hub.read_timeout_s)
+    desk = TicketDesk(hub, OfflineJournal(settings.offline.journal), lease_size=settings.offline.lease_size,
+                      reserve=settings.offline.reserve)
+    printer_url = "sim://printer" if sim else settings.devices.printer
+    printer = open_kiosk_printer(printer_url, out_dir=ticket_dir)
+    b = settings.behaviour
+    behaviour = KioskBehaviour(idle_timeout_s=b.idle_timeout_s, ticket_screen_s=b.ticket_screen_s,
+                               result_screen_s=b.result_screen_s, tap_guard_s=b.tap_guard_s,
+                               stale_after_min=b.stale_after_min, public_base_url=settings.public_url)
+    kiosk = Kiosk(hub=hub, desk=desk, printer=printer, runner=runner, behaviour=behaviour)
+    # First catalog before the window opens, so home has the center's name (a dead hub just leaves it empty).
+    catalog = kiosk.refresh_catalog()
+    kiosk.catalog = catalog
+    desk.set_services({s.code: s.prefix for s in catalog.services})
+    return kiosk, printer
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="motcua kiosk", description="The lobby kiosk (Kivy).")
+    parser.add_argument("--config", help="kiosk TOML file (see deploy/kiosk.example.toml)")
+    parser.add_argument("--sim", action="store_true", help="simulated devices; the keyboard acts as a scanner")
+    parser.add_argument("--hub", help="hub URL (overrides hub.url)")
+    parser.add_argument("--landscape", action="store_true", help="1920x1080 instead of 1080x1920")
+    parser.add_argument("--size", help="window size WxH, e.g. 540x960 for a desktop preview")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    log = logging.getLogger("kiosk")
+
+    from dataclasses import replace
+
+    from kiosk.config import ConfigError, load_settings
+    try:
+        settings = load_settings(args.config)
+    except ConfigError as err:
+        print(f"kiosk config: {err}", file=sys.stderr)
+        return 2
+    if args.hub:
+        settings = replace(settings, hub=replace(settings.hub, url=args.hub))
+    if args.landscape:
+        settings = replace(settings, screen=replace(settings.screen, width=1920, height=1080))
+    if args.size:
+        w, _, h = args.size.partition("x")
+        settings = replace(settings, screen=replace(settings.screen, width=int(w), height=int(h)))
+    log.info("kiosk settings: %s", settings.redacted())
+
+    from kiosk.app import configure_kivy
+    configure_kivy(settings)
+    from kiosk.app import KioskApp, post_to_ui
+    from kiosk.devices_wiring import KeyboardWedge, open_scanner
+    from kiosk.presenters import ThreadRunner
+
+    kiosk, _printer = build_kiosk(settings, sim=args.sim, runner=ThreadRunner(post_to_ui),
+                                  ticket_dir=Path("var/kiosk-tickets") if args.sim else None)
+    wedge = None
+    if args.sim:
+        wedge = KeyboardWedge(lambda code: kiosk.scanned(code, source="keyboard"))
+    else:
+        open_scanner(settings.devices.scanner,
+                     lambda raw, code, ref, source: post_to_ui(lambda: kiosk.scanned(raw, code, ref, source)))
+    camera = "sim://camera" if args.sim and not settings.devices.camera else settings.devices.camera
+    KioskApp(kiosk, settings, camera_url=camera, wedge=wedge).run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

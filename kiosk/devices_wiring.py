@@ -1,0 +1,166 @@
+"""Device wiring for the kiosk: printer, scanner and camera opened by URL from the kiosk config.
+
+Adapts the devices package's ports to what the presenters need (PrintJob → PrintableTicket); opens nothing until
+asked. Scanner and camera callbacks arrive on device threads: ``post`` hands them to the UI thread.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from kiosk.presenters.ports import PrintJob
+
+log = logging.getLogger(__name__)
+
+FOOTER = ("Xin vui lòng chờ đến lượt", "Please wait for your number")
+
+
+class PrinterAdapter:
+    """KioskPrinter over devices.printer.TicketPrinter; counts the bytes handed over (for the benchmark)."""
+
+    def __init__(self, printer: Any) -> None:
+        self.printer = printer
+        self.on_printed: Callable[[Any], None] | None = None
+
+    def print_job(self, job: PrintJob) -> Any:
+        from devices.printer.model import PrintableTicket
+
+        ticket = PrintableTicket(
+            center_name=job.center_name, number=job.ticket.number, service_name=job.service_name,
+            # An offline ticket has no live count; 0 is printed rather than a guess (see docs/kiosk.md).
+            people_ahead=job.ticket.ahead or 0, estimated_wait_min=job.ticket.estimated_wait_min,
+            issued_at=job.issued_at, tracking_url=job.tracking_url, priority_label=job.priority_label)
+        report = self.printer.print_ticket(ticket)
+        if self.on_printed is not None:
+            self.on_printed(report)
+        return report
+
+
+def open_kiosk_printer(url: str, out_dir: Any = None) -> PrinterAdapter:
+    from devices.printer import open_printer
+
+    return PrinterAdapter(open_printer(url, name="kiosk-printer", out_dir=out_dir))
+
+
+class KeyboardWedge:
+    """A scanner that types: characters arrive one by one and Enter ends a code (HID wedge; also the PC keyboard
+    in ``--sim``). Pure buffer logic, fed by the app's keyboard hook."""
+
+    def __init__(self, on_code: Callable[[str], None], max_len: int = 4096) -> None:
+        self.on_code = on_code
+        self.max_len = max_len
+        self._buf: list[str] = []
+
+    def feed(self, text: str) -> None:
+        for ch in text:
+            if ch in "\r\n":
+                code = "".join(self._buf).strip()
+                self._buf.clear()
+                if code:
+                    self.on_code(code)
+            elif len(self._buf) < self.max_len:
+                self._buf.append(ch)
+
+
+def open_scanner(url: str, on_scan: Callable[..., None]) -> Any:
+    """Start the scanner the URL names; ``on_scan(raw, dossier_code, ticket_ref, source)`` for each read.
+    Returns the scanner (with ``stop()``), or None when the URL is empty or the driver is not installed."""
+    if not url:
+        return None
+    try:
+        from devices import scanner as scanner_mod  # type: ignore[attr-defined]
+    except ImportError:
+        log.warning("scanner %s: devices.scanner not available; scanner disabled", url)
+        return None
+    opener = getattr(scanner_mod, "open_scanner", None)
+    if opener is None:
+        log.warning("scanner %s: devices.scanner has no open_scanner(); scanner disabled", url)
+        return None
+
+    def deliver(event: Any) -> None:
+        on_scan(getattr(event, "raw", str(event)), _text(getattr(event, "dossier_code", None)),
+                getattr(event, "ticket_ref", None), getattr(event, "source", "scanner"))
+
+    try:
+        scanner = opener(url, deliver)
+    except TypeError:
+        scanner = opener(url)
+        for name in ("subscribe", "on_scan", "add_listener", "set_callback"):
+            if callable(getattr(scanner, name, None)):
+                getattr(scanner, name)(deliver)
+                break
+    for name in ("start", "open"):
+        if callable(getattr(scanner, name, None)):
+            getattr(scanner, name)()
+            break
+    return scanner
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    return str(getattr(value, "normalized", value))
+
+
+class CameraFeed:
+    """Reads frames from a camera on a thread while the lookup screen shows the preview; decoded codes and
+    frames go to the callbacks (which must post to the UI thread themselves)."""
+
+    def __init__(self, url: str, on_frame: Callable[[Any], None], on_code: Callable[[str], None],
+                 interval_s: float = 0.08) -> None:
+        self.url = url
+        self.on_frame = on_frame
+        self.on_code = on_code
+        self.interval_s = interval_s
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._camera: Any = None
+        self._decoder: Any = None
+
+    def start(self) -> bool:
+        if self._thread is not None:
+            return True
+        try:
+            from devices import camera as camera_mod  # type: ignore[attr-defined]
+            self._camera = camera_mod.open_camera(self.url)
+            self._decoder = camera_mod.CodeDecoder()
+        except Exception as err:  # noqa: BLE001 - no camera is a degraded kiosk, not a dead one
+            log.warning("camera %s unavailable: %s", self.url, err)
+            return False
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name="kiosk-camera", daemon=True)
+        self._thread.start()
+        return True
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(2)
+        self._thread = None
+        if self._camera is not None and callable(getattr(self._camera, "close", None)):
+            self._camera.close()
+        self._camera = None
+
+    def _loop(self) -> None:
+        last = ""
+        while not self._stop.wait(self.interval_s):
+            try:
+                frame = self._camera.read()
+            except Exception as err:  # noqa: BLE001
+                log.warning("camera read failed: %s", err)
+                continue
+            if frame is None:
+                continue
+            self.on_frame(frame)
+            try:
+                found = self._decoder.decode(frame)
+            except Exception as err:  # noqa: BLE001
+                log.debug("decode failed: %s", err)
+                continue
+            texts = [getattr(f, "text", f) for f in (found if isinstance(found, list | tuple) else [found]) if f]
+            for text in texts:
+                if text and text != last:
+                    last = str(text)
+                    self.on_code(last)

@@ -1,0 +1,222 @@
+"""Drives the real kiosk app headless (SDL offscreen) against a real hub: taps real buttons, saves screenshots.
+
+Run by tests/ui/test_kiosk_screens.py in a subprocess (so the Kivy window never leaks into other tests):
+``python tests/ui/kiosk_ui_driver.py <out_dir> <width> <height>``. The last stdout line is a JSON report.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+
+os.environ.setdefault("KIVY_NO_ARGS", "1")
+os.environ.setdefault("SDL_VIDEODRIVER", "offscreen")
+if not os.environ.get("KIOSK_UI_DEBUG"):
+    os.environ.setdefault("KIVY_NO_CONSOLELOG", "1")
+os.environ["KIVY_HOME"] = tempfile.mkdtemp(prefix="kivy-home-")
+ROOT = Path(__file__).resolve().parents[2]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+from dataclasses import replace
+
+from kiosk_support import CODE, start_hub
+
+from kiosk.config import settings_from_dict
+
+
+def main() -> int:
+    out = Path(sys.argv[1])
+    width, height = int(sys.argv[2]), int(sys.argv[3])
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix="kiosk-ui-"))
+    hub = start_hub(tmp, services=6)
+    settings = settings_from_dict({"hub": {"url": hub.url}, "screen": {"width": width, "height": height},
+                                   "behaviour": {"tap_guard_s": 0.3},
+                                   "offline": {"journal": str(tmp / "journal.sqlite")}}, env={})
+    settings = replace(settings, devices=replace(settings.devices, printer="sim://printer"))
+    from kiosk.app import configure_kivy
+    configure_kivy(settings)
+    from kivy.clock import Clock
+    from kivy.tests.common import UnitTestTouch
+    from kivy.uix.button import Button
+
+    from kiosk.__main__ import build_kiosk
+    from kiosk.app import KioskApp, post_to_ui
+    from kiosk.presenters import ThreadRunner
+
+    kiosk, printer = build_kiosk(settings, runner=ThreadRunner(post_to_ui), ticket_dir=tmp / "tickets")
+    sim = printer.printer.simulator
+    app = KioskApp(kiosk, settings, maintain=False)
+    report: dict[str, object] = {"steps": [], "screenshots": [], "size": [width, height]}
+    tag = f"{'landscape' if width > height else 'portrait'}"
+
+    def buttons() -> list[Button]:
+        found: list[Button] = []
+        stack = [app.sm.current_screen]
+        while stack:
+            w = stack.pop()
+            if isinstance(w, Button) and w.opacity > 0 and not w.disabled and w.width > 1:
+                found.append(w)
+            stack.extend(w.children)
+        return found
+
+    def button(text_part: str) -> Button:
+        matches = [b for b in buttons() if text_part in b.text]
+        if not matches:
+            raise AssertionError(f"no button with {text_part!r} on {kiosk.screen}: {[b.text for b in buttons()]}")
+        return matches[0]
+
+    def tap(widget: Button) -> None:
+        x, y = widget.to_window(*widget.center)
+        touch = UnitTestTouch(x, y)
+        touch.touch_down()
+        touch.touch_up()
+
+    def shot(name: str) -> None:
+        path = out / f"kiosk_{tag}_{name}.png"
+        app.sm.export_to_png(str(path))
+        report["screenshots"].append(str(path))  # type: ignore[union-attr]
+
+    def small_buttons() -> list[str]:
+        """Any button under 15 mm tall on this screen (touch targets)."""
+        return [f"{b.text[:20]!r}:{b.height:.0f}" for b in buttons() if b.height + 0.5 < app.min_target]
+
+    steps = []
+
+    def wait(cond, what: str, timeout: float = 8.0):
+        deadline = time.monotonic() + timeout
+        while not cond():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out waiting for {what} (screen {kiosk.screen})")
+            yield
+        yield  # one more frame so the layout settles before a screenshot
+        yield
+
+    def pause(seconds: float):
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            yield
+
+    def flow():
+        yield from wait(lambda: kiosk.screen == "home", "home")
+        yield from pause(0.4)
+        shot("home")
+        report["small_targets_home"] = small_buttons()
+        tap(button("Lấy số thứ tự"))
+        yield from wait(lambda: kiosk.screen == "services" and kiosk.catalog.live, "service grid")
+        yield from pause(0.4)
+        shot("services")
+        report["small_targets_services"] = small_buttons()
+        tap(button("Tư pháp – Hộ tịch"))
+        yield from wait(lambda: kiosk.screen == "priority", "priority question")
+        yield from pause(0.4)
+        shot("priority")
+        tap(button("Không, tôi lấy số thường"))
+        yield from wait(lambda: kiosk.take.state == "printed", "ticket printed")
+        shot("ticket")
+        report["ticket_number"] = kiosk.take.ticket.number
+        report["printed_texts"] = sim.tickets[-1].texts() if getattr(sim, "tickets", None) else []
+        report["tracking_qr"] = sim.tickets[-1].qr_payloads() if getattr(sim, "tickets", None) else []
+        yield from pause(0.4)
+        tap(button("Xong"))
+        yield from wait(lambda: kiosk.screen == "home", "home after done")
+        steps.append("take-ticket")
+
+        # printer out of paper: the number stays on screen with a clear message
+        sim.set_faults(paper="out")
+        yield from pause(0.4)
+        tap(button("Lấy số thứ tự"))
+        yield from wait(lambda: kiosk.screen == "services", "grid")
+        yield from pause(0.4)
+        tap(button("Đất đai"))
+        yield from wait(lambda: kiosk.screen == "priority", "priority")
+        yield from pause(0.4)
+        tap(button("Người cao tuổi"))
+        yield from wait(lambda: kiosk.take.state == "print_failed", "print failure")
+        shot("ticket_print_failed")
+        report["failed_number"] = kiosk.take.ticket.number
+        sim.set_faults(paper="ok")
+        yield from pause(0.4)
+        tap(button("Xong"))
+        yield from wait(lambda: kiosk.screen == "home", "home")
+        steps.append("print-failure")
+
+        # lookup by typing on the on-screen keyboard
+        yield from pause(0.4)
+        tap(button("Tra cứu hồ sơ"))
+        yield from wait(lambda: kiosk.screen == "lookup", "lookup")
+        yield from pause(0.4)
+        keys = app.screens["lookup"].key_buttons
+        for ch in CODE:
+            tap(keys[ch])
+            yield from pause(0.2)
+        report["typed"] = kiosk.lookup.code
+        shot("lookup")
+        report["small_targets_lookup"] = small_buttons()
+        yield from pause(0.4)
+        tap(next(b for b in buttons() if b.text == "Tra cứu"))  # exact: "Tra cứu hồ sơ" is elsewhere
+        yield from wait(lambda: kiosk.screen == "result", "result")
+        shot("result")
+        report["result_status"] = kiosk.result.view().status
+        yield from pause(0.4)
+        tap(button("Về trang đầu"))
+        yield from wait(lambda: kiosk.screen == "home", "home")
+        steps.append("lookup-typed")
+
+        # a hardware scan on the home screen goes straight to the result
+        kiosk.scanned(f"https://dichvucong.example.vn/tra-cuu?maHoSo={CODE}")
+        yield from wait(lambda: kiosk.screen == "result", "result after scan")
+        steps.append("scan-on-home")
+        kiosk.reset()
+        yield from wait(lambda: kiosk.screen == "home", "home")
+
+        # an unknown code, in English
+        yield from pause(0.4)
+        tap(button("English"))
+        yield from wait(lambda: kiosk.lang == "en", "english")
+        shot("home_en")
+        kiosk.scanned("000.00.12.H38-261118-9999")
+        yield from wait(lambda: kiosk.screen == "lookup" and not kiosk.lookup.busy and kiosk.lookup.error_code,
+                        "unknown code")
+        shot("lookup_unknown_en")
+        report["unknown_message"] = kiosk.lookup.view().message
+        steps.append("unknown-code")
+
+        # out of hours
+        kiosk.reset()
+        hub.clock.set(hub.clock.now().replace(hour=19))
+        yield from pause(0.4)
+        tap(button("Lấy số thứ tự"))
+        yield from wait(lambda: kiosk.screen == "closed", "out-of-hours screen")
+        shot("closed")
+        steps.append("closed")
+
+    gen = flow()
+
+    def step(_dt: float) -> bool:
+        try:
+            next(gen)
+        except StopIteration:
+            report["steps"] = steps
+            app.stop()
+            return False
+        except Exception:  # noqa: BLE001
+            report["error"] = traceback.format_exc()
+            report["steps"] = steps
+            app.stop()
+            return False
+        return True
+
+    Clock.schedule_interval(step, 1 / 60)
+    app.run()
+    hub.stop()
+    print(json.dumps(report, ensure_ascii=False))
+    return 0 if "error" not in report else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

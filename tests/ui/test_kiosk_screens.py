@@ -1,0 +1,59 @@
+"""The real kiosk screens, headless (SDL offscreen, no X), tapped through against a real hub on loopback.
+
+Each orientation runs in its own subprocess (tests/ui/kiosk_ui_driver.py) so the Kivy window and its global
+state never leak into other tests. Screenshots land in test-artifacts/kiosk/.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.ui, pytest.mark.timeout(180)]
+
+ROOT = Path(__file__).resolve().parents[2]
+DRIVER = ROOT / "tests" / "ui" / "kiosk_ui_driver.py"
+
+
+def drive(artifacts: Path, width: int, height: int) -> dict:
+    env = {k: v for k, v in os.environ.items() if k != "DISPLAY"}
+    env.update(SDL_VIDEODRIVER="offscreen", KIVY_NO_ARGS="1", KIVY_NO_CONSOLELOG="1")
+    proc = subprocess.run([sys.executable, str(DRIVER), str(artifacts), str(width), str(height)], env=env, check=False,
+                          capture_output=True, text=True, timeout=150, cwd=ROOT)
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+    assert lines, f"driver printed no report (rc={proc.returncode}):\n{proc.stderr[-3000:]}"
+    report = json.loads(lines[-1])
+    assert "error" not in report, report["error"]
+    return report
+
+
+@pytest.fixture(scope="module")
+def out_dir() -> Path:
+    path = ROOT / "test-artifacts" / "kiosk"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@pytest.mark.parametrize(("width", "height"), [(1080, 1920), (1920, 1080)], ids=["portrait", "landscape"])
+def test_tap_through_take_ticket_and_lookup(out_dir: Path, width: int, height: int) -> None:
+    report = drive(out_dir, width, height)
+    assert report["steps"] == ["take-ticket", "print-failure", "lookup-typed", "scan-on-home", "unknown-code",
+                               "closed"]
+    # take ticket: the number on screen is the one the simulated printer received, with the tracking QR
+    assert report["ticket_number"] == "A001" and "A001" in report["printed_texts"]
+    assert report["tracking_qr"][0].endswith("/t/20261123-ho-tich-1")
+    # printer out of paper: the number was still issued and shown
+    assert report["failed_number"] == "B001"
+    # lookup typed on the on-screen keyboard
+    assert report["typed"] == "000.00.12.H38-261118-0007"
+    assert report["result_status"] == "Đang xử lý"
+    assert report["unknown_message"].startswith("No dossier found with code 000.00.12.H38-261118-9999")
+    # every button on these screens is at least 15 mm tall at the configured dpi
+    assert report["small_targets_home"] == [] and report["small_targets_services"] == []
+    assert report["small_targets_lookup"] == []
+    for shot in report["screenshots"]:
+        assert Path(shot).stat().st_size > 10_000, shot
