@@ -271,3 +271,43 @@ def test_stream_resumes_from_last_event_id(hub: Hub, client: FlaskClient) -> Non
     assert [(k, i) for k, i, _ in got] == [("event", "2"), ("event", "3")]
     resp.close()
     assert hub.broadcaster.subscribers == 0
+
+
+def test_stream_through_the_real_server_and_clean_stop(tmp_path: Path) -> None:
+    """waitress must flush each SSE message as it is produced, and stopping the hub must end open streams."""
+    import http.client
+
+    h = build_hub(make_settings(tmp_path), clock=FixedClock(MONDAY_0800), extra_blueprints=[], keepalive_s=0.2)
+    port = h.serve_in_thread("127.0.0.1", 0)
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.request("GET", f"{API_PREFIX}/stream")
+        resp = conn.getresponse()
+        assert resp.status == 200 and resp.getheader("Content-Type", "").startswith("text/event-stream")
+        lines = iter(resp.fp.readline, b"")
+
+        def next_message() -> dict[str, str]:
+            fields: dict[str, str] = {}
+            for raw in lines:
+                line = raw.decode("utf-8").rstrip("\r\n")
+                if not line:
+                    if "data" in fields:
+                        return fields
+                    continue
+                if line.startswith((":", "retry:")) or line.isalnum():
+                    continue          # comments, the retry hint, chunk sizes of the chunked encoding
+                key, _, value = line.partition(": ")
+                fields[key] = value
+            raise AssertionError("stream ended")
+
+        assert next_message()["event"] == "state"
+        other = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        other.request("POST", f"{API_PREFIX}/tickets", body=json.dumps({"service": "y-te"}),
+                      headers={"Content-Type": "application/json"})
+        assert other.getresponse().status == 201
+        msg = next_message()
+        assert msg["event"] == "event" and msg["id"] == "1"
+        assert Envelope.from_json(msg["data"]).data["ticket"]["number"] == "H001"
+    finally:
+        h.stop()
+    assert h.broadcaster.subscribers == 0
