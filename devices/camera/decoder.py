@@ -8,6 +8,7 @@ rare frame it misses; it gets a median-blurred, Otsu-binarised copy because that
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -136,8 +137,11 @@ class CodeDecoder:
                 return list(found)
         return []
 
-    def decode(self, frame: np.ndarray, now: float) -> list[Decoded]:
-        """New codes in this frame, or [] when throttled or only duplicates were seen."""
+    def decode(self, frame: np.ndarray, now: float | None = None) -> list[Decoded]:
+        """New codes in this frame, or [] when throttled or only duplicates were seen. ``now`` is monotonic
+        seconds; tests pass it, live callers may leave it to time.monotonic()."""
+        if now is None:
+            now = time.monotonic()
         self.frames_seen += 1
         if self._last_decode_at is not None and now - self._last_decode_at < self.min_interval:
             return []

@@ -12,6 +12,7 @@ import logging
 import os
 import queue
 import select
+import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -19,7 +20,7 @@ from pathlib import Path
 
 from contracts.messages import VN_TZ
 from devices.scanner.decode import INPUT_EVENT, AssemblerConfig, KeyDecoder, ScanAssembler
-from devices.scanner.model import ScanEvent, ScannerError, classify
+from devices.scanner.model import ScanEvent, Scanner, ScannerError, classify
 from devices.urls import DeviceUrlError, parse_device_url
 
 log = logging.getLogger(__name__)
@@ -207,9 +208,94 @@ class SimulatedScanner:
         self._queue.put(None)
 
 
-def open_scanner(url: str, clock: Clock = _now) -> HidScanner | SerialScanner | SimulatedScanner:
+class ScannerRunner:
+    """Push-style use of a Scanner: a thread calls ``on_scan(event)`` for each scan until stop().
+
+    A scanner that fails (unplugged) is reported through ``on_error`` and reopened after ``retry_s``, so a kiosk
+    keeps working and picks the scanner up again when it is plugged back in.
+    """
+
+    def __init__(self, opener: Callable[[], Scanner], on_scan: Callable[[ScanEvent], None],
+                 on_error: Callable[[Exception], None] | None = None, retry_s: float = 2.0,
+                 name: str = "scanner") -> None:
+        self._opener = opener
+        self.on_scan = on_scan
+        self.on_error = on_error
+        self.retry_s = retry_s
+        self.name = name
+        self.scanner: Scanner | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Open the device now (so scans sent right after start() are not missed), then read on a thread.
+        A device that cannot be opened yet is retried by the thread."""
+        if self._thread is None:
+            if self.scanner is None:
+                try:
+                    self.scanner = self._opener()
+                except Exception as err:  # noqa: BLE001 - reported, then retried by the thread
+                    log.warning("%s: %s; retrying in %.1f s", self.name, err, self.retry_s)
+                    if self.on_error is not None:
+                        self.on_error(err)
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._run, name=f"scanner-{self.name}", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        # The reader thread returns within read_scan's 0.5 s timeout; only then is the device closed, because
+        # closing a serial port under a blocked read() makes pyserial fail in odd ways.
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(5)
+            self._thread = None
+        if self.scanner is not None:
+            self.scanner.close()
+            self.scanner = None
+
+    close = stop
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                if self.scanner is None:
+                    self.scanner = self._opener()
+                event = self.scanner.read_scan(timeout=0.5)
+            except Exception as err:  # noqa: BLE001 - ScannerError or a driver bug: reopen, never die
+                log.warning("%s: %s; retrying in %.1f s", self.name, err, self.retry_s)
+                if self.on_error is not None:
+                    self.on_error(err)
+                if self.scanner is not None:
+                    self.scanner.close()
+                self.scanner = None
+                self._stop.wait(self.retry_s)
+                continue
+            if event is not None:
+                try:
+                    self.on_scan(event)
+                except Exception:  # a bug in the UI callback must not kill the scanner thread
+                    log.exception("%s: scan handler failed", self.name)
+
+
+def open_scanner(url: str, on_scan: Callable[[ScanEvent], None] | None = None, *,
+                 clock: Clock = _now) -> HidScanner | SerialScanner | SimulatedScanner | ScannerRunner:
     """``hid:///dev/input/by-id/...?grab=1``, ``serial:///dev/ttyACM0?baud=9600&prefix=%02&suffix=%03``,
-    ``sim://scanner?file=scans.txt``. Common options: prefix, suffix, debounce_ms, idle_ms."""
+    ``sim://scanner?file=scans.txt``. Common options: prefix, suffix, debounce_ms, idle_ms.
+
+    Without ``on_scan``: the Scanner itself (pull with read_scan). With ``on_scan``: a ScannerRunner, not yet
+    started, that calls it from its own thread (call start()/stop()); the URL is still validated here."""
+    if on_scan is None:
+        return _open(url, clock)
+    parse_device_url(url, expect="scanner")
+    if url.startswith("sim://"):
+        sim = _open(url, clock)  # one instance, so a test or the demo can push() into runner.scanner
+        runner = ScannerRunner(lambda: sim, on_scan, name=url)
+        runner.scanner = sim
+        return runner
+    return ScannerRunner(lambda: _open(url, clock), on_scan, name=url)
+
+
+def _open(url: str, clock: Clock) -> HidScanner | SerialScanner | SimulatedScanner:
     u = parse_device_url(url, expect="scanner")
     config = AssemblerConfig(
         prefix=u.param("prefix", "") or "",

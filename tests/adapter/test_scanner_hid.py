@@ -69,3 +69,16 @@ def test_simulated_scanner_from_a_test_and_from_a_file(tmp_path: Path) -> None:
 def test_bad_scanner_urls(url: str) -> None:
     with pytest.raises(DeviceUrlError):
         open_scanner(url)
+
+
+def test_push_style_runner_with_the_simulator() -> None:
+    import queue as _queue
+
+    got: _queue.Queue = _queue.Queue()
+    runner = open_scanner("sim://scanner", got.put)
+    runner.start()  # type: ignore[union-attr]
+    try:
+        runner.scanner.push("http://10.0.0.2:8080/t/01JDX3K9ZQ4T")  # type: ignore[union-attr]
+        assert got.get(timeout=5).ticket_ref == "01JDX3K9ZQ4T"
+    finally:
+        runner.stop()  # type: ignore[union-attr]

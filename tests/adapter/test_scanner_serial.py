@@ -1,8 +1,8 @@
 """Serial scanner over a socat pty pair: prefix/suffix, CR/LF, UTF-8 split across writes, debouncing, junk."""
 from __future__ import annotations
 
-import serial
 import pytest
+import serial
 
 from devices.ptypair import PtyPair
 from devices.scanner import ScannerError, open_scanner
@@ -61,3 +61,31 @@ def test_idle_flush_for_a_scanner_without_terminator(pair: PtyPair) -> None:
 def test_missing_serial_device_is_a_clear_error(tmp_path) -> None:
     with pytest.raises(ScannerError, match="cannot open serial scanner"):
         open_scanner(f"serial://{tmp_path}/ttyNONE")
+
+
+def test_push_style_runner_over_serial_and_retry_when_missing(pair: PtyPair, tmp_path) -> None:
+    import queue as _queue
+
+    from devices.scanner import ScannerRunner
+
+    got: _queue.Queue = _queue.Queue()
+    runner = open_scanner(f"serial://{pair.a}", got.put)
+    assert isinstance(runner, ScannerRunner)
+    runner.start()
+    try:
+        with serial.Serial(pair.b, 9600, timeout=1) as device:
+            device.write(b"000.00.12.H38-241023-0001\r\n")
+            event = got.get(timeout=10)
+        assert event.dossier_code is not None
+    finally:
+        runner.stop()
+
+    errors: _queue.Queue = _queue.Queue()
+    missing = ScannerRunner(lambda: open_scanner(f"serial://{tmp_path}/ttyGONE"), got.put,  # type: ignore[arg-type,return-value]
+                            on_error=errors.put, retry_s=0.05)
+    missing.start()
+    try:
+        assert "cannot open serial scanner" in str(errors.get(timeout=10))
+        assert "cannot open serial scanner" in str(errors.get(timeout=10))  # keeps retrying, never dies
+    finally:
+        missing.stop()
