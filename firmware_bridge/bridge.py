@@ -371,6 +371,12 @@ class DeviceLink:
             if command is None:
                 return
             args: dict[str, Any] = {"counter": self.binding.counter}
+            if key == "transfer":
+                if not self.binding.transfer_to:
+                    # One key cannot say where to: without a configured target, the console does transfers.
+                    self.send(ShowText("Chuyển: dùng màn hình quầy"))
+                    return
+                args["to_service"] = self.binding.transfer_to
             if key == "pause":
                 if self._counter_status == "paused":
                     command = "resume"

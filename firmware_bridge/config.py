@@ -33,6 +33,7 @@ class DeviceBinding:
     kind: str          # rating_pad / led_display / staff_keypad
     port: str          # stable path, e.g. /dev/serial/by-id/usb-motcua_pad-05-if00
     counter: str
+    transfer_to: str | None = None   # keypads: the service the transfer key sends a citizen to
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +97,8 @@ def settings_from_dict(raw: dict[str, Any], env: dict[str, str] | None = None) -
         if not isinstance(d, dict):
             raise BridgeConfigError(f"devices[{i}]: expected a table")
         binding = DeviceBinding(_get(d, "id", str, where), _get(d, "kind", str, where),
-                                _get(d, "port", str, where), str(_get(d, "counter", (str, int), where)))
+                                _get(d, "port", str, where), str(_get(d, "counter", (str, int), where)),
+                                _get(d, "transfer_to", str, where, None))
         try:
             slug(binding.id, "id")
             slug(binding.counter, "counter")

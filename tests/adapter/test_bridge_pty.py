@@ -156,6 +156,9 @@ def test_keypad_press_survives_noise_and_a_lost_frame(mosquitto, center, watch, 
             watch.wait_for(topics.cmd(center, "recall"), after=mark)
             calls = [m for m in watch.messages if m.topic == topics.cmd(center, "call-next")]
             assert len(calls) == 1
+            kp.press("transfer")               # no transfer target configured: said on the keypad, no request
+            assert kp.wait_for("show Chuyển") == "show Chuyển: dùng màn hình quầy"
+            assert not [m for m in watch.messages if m.topic == topics.cmd(center, "transfer")]
             assert bridge.links["kp-05"].decoder.frames_bad > 0     # the noise was seen and dropped
         finally:
             bridge.stop()
