@@ -80,20 +80,24 @@ class DeviceState:
             raise DeviceStateError(f"state: not valid JSON ({err})") from err
         if not isinstance(obj, dict):
             raise DeviceStateError("state: expected a JSON object")
-        kind, status, faults = obj.get("kind"), obj.get("status"), obj.get("faults", [])
+        kind, faults = obj.get("kind"), obj.get("faults", [])
         if not isinstance(kind, str) or not kind:
             raise DeviceStateError("state.kind: expected a non-empty string")
-        if status not in STATUSES:
-            raise DeviceStateError(f"state.status: expected one of {STATUSES}, got {status!r}")
         if not isinstance(faults, list) or not all(isinstance(f, str) and f for f in faults):
             raise DeviceStateError("state.faults: expected a list of fault codes")
+        # status may be left out (the serial bridge's devices send kind + their own fields): derive it.
+        status = obj.get("status", status_for(tuple(faults)))
+        if status not in STATUSES:
+            raise DeviceStateError(f"state.status: expected one of {STATUSES}, got {status!r}")
         at = obj.get("at", "")
         detail = obj.get("detail", {})
         if not isinstance(at, str):
             raise DeviceStateError("state.at: expected a string")
         if not isinstance(detail, dict):
             raise DeviceStateError("state.detail: expected an object")
-        return DeviceState(kind, str(status), tuple(faults), at, detail)
+        # unknown top-level fields are kept as detail, so nothing a device reports is lost
+        extra = {k: v for k, v in obj.items() if k not in ("kind", "status", "faults", "at", "detail")}
+        return DeviceState(kind, str(status), tuple(faults), at, {**extra, **detail})
 
 
 @dataclass(frozen=True, slots=True)

@@ -112,3 +112,16 @@ def test_never_raises_on_arbitrary_payloads(payload: bytes, leaf: str) -> None:
     topic = {"availability": topics.device_availability, "state": topics.device_state,
              "event": topics.device_event}[leaf](C, "dev-1")
     reg.feed(topic, payload, T0)
+
+
+def test_serial_bridge_state_without_status_is_accepted() -> None:
+    # what firmware_bridge publishes for rating pads, LED displays and keypads
+    reg = DeviceRegistry(C)
+    payload = (b'{"id": "pad-5", "kind": "rating_pad", "counter": "5", "online": true, "firmware": "1.2",'
+               b' "port": "/dev/ttyUSB1", "reason": "hello"}')
+    assert reg.feed(topics.device_state(C, "pad-5"), payload, T0) == []
+    assert reg.feed(topics.device_availability(C, "pad-5"), b"online", T0) == []
+    rec = reg.device("pad-5")
+    assert rec is not None and (rec.kind, rec.status, rec.availability) == ("rating_pad", "ok", "online")
+    assert reg.rejected == 0
+    assert DeviceState.from_json(payload).detail["firmware"] == "1.2"
