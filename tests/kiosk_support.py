@@ -38,7 +38,7 @@ class RunningHub:
 
 
 def start_hub(tmp: Path, *, port: int = 0, now: datetime = MONDAY_9AM, services: int | None = None,
-              clock: Any = None) -> RunningHub:
+              clock: Any = None, extra: list[Any] | None = None) -> RunningHub:
     """A real hub on loopback. ``port`` fixed to restart a stopped hub on the same address (same store)."""
     from queue_server.adapters.dossier_mirror import DossierMirror
     from queue_server.adapters.holidays_source import load_calendar
@@ -63,6 +63,6 @@ def start_hub(tmp: Path, *, port: int = 0, now: datetime = MONDAY_9AM, services:
     dossiers = DossierService(DossierMirror(tmp / "dossiers.sqlite3"), load_calendar([2026, 2027]), clock, None)
     dossiers.ingest(dossier_push())
     blueprint = create_dossiers_blueprint(dossiers, rate_limit=RateLimit(per_minute=6000, burst=1000))
-    hub = build_hub(settings, clock=clock, extra_blueprints=[blueprint], keepalive_s=2.0)
+    hub = build_hub(settings, clock=clock, extra_blueprints=[blueprint, *(extra or [])], keepalive_s=2.0)
     bound = hub.serve_in_thread("127.0.0.1", port)
     return RunningHub(hub, clock, f"http://127.0.0.1:{bound}", bound, settings)

@@ -1,0 +1,120 @@
+// Ticket tracking page: polls GET <api>/tickets/<id> and shows the place in the queue, Vietnamese first.
+// Polling (not SSE) on purpose: see kiosk/tracking_blueprint.py. Stops once the ticket is finished.
+(function () {
+  "use strict";
+  var API = document.querySelector('meta[name="motcua-api"]').content;
+  var POLL_MS = 1000 * (parseInt(document.querySelector('meta[name="motcua-poll-s"]').content, 10) || 10);
+  var ticketId = decodeURIComponent(location.pathname.replace(/\/+$/, "").split("/").pop());
+  var lang = (localStorage.getItem("motcua-lang") === "en") ? "en" : "vi";
+  var last = null, failures = 0, timer = null, services = {}, centerName = ["", ""];
+
+  var T = {
+    heading: ["Số thứ tự của quý vị", "Your number"],
+    loading: ["Đang tải…", "Loading…"],
+    issued: ["Đang chờ gọi số", "Waiting to be called"],
+    called: ["Mời quý vị đến quầy {c}", "Please go to counter {c}"],
+    serving: ["Quý vị đang được phục vụ", "You are being served"],
+    done: ["Đã phục vụ xong. Cảm ơn quý vị!", "Finished. Thank you!"],
+    no_show: ["Đã qua lượt. Xin liên hệ cán bộ hướng dẫn.", "Your turn has passed. Please ask the staff."],
+    cancelled: ["Số này đã bị hủy.", "This number was cancelled."],
+    transferred: ["Đã chuyển sang lĩnh vực khác, vẫn giữ số.", "Moved to another service, same number."],
+    ahead: ["Trước quý vị còn {n} người", "{n} people ahead of you"],
+    ahead0: ["Quý vị sẽ sớm được gọi", "You will be called soon"],
+    wait: ["Thời gian chờ dự kiến: khoảng {m} phút", "Estimated wait: about {m} minutes"],
+    updated: ["Cập nhật lúc {t}", "Updated at {t}"],
+    unknown: ["Không tìm thấy số thứ tự này. Có thể số đã hết hạn (số được cấp lại mỗi ngày).",
+              "This number was not found. Numbers restart every day."],
+    offline: ["Chưa kết nối được máy chủ, đang thử lại…", "Cannot reach the server, retrying…"],
+    toggle: ["English", "Tiếng Việt"],
+    service: ["Lĩnh vực: {s}", "Service: {s}"],
+    title: ["Theo dõi số thứ tự", "Follow your number"]
+  };
+  function t(key, vals) {
+    var s = T[key][lang === "vi" ? 0 : 1];
+    Object.keys(vals || {}).forEach(function (k) { s = s.split("{" + k + "}").join(String(vals[k])); });
+    return s;
+  }
+  function $(id) { return document.getElementById(id); }
+  function pad(n) { return (n < 10 ? "0" : "") + n; }
+
+  function render() {
+    document.documentElement.lang = lang;
+    document.title = t("title");
+    $("lang").textContent = t("toggle");
+    $("heading").textContent = t("heading");
+    $("center").textContent = centerName[lang === "vi" ? 0 : 1] || centerName[0];
+    if (!last) { return; }
+    var tk = last.ticket, st = tk.status, box = $("state");
+    $("number").textContent = tk.number;
+    var svc = services[tk.service];
+    $("service").textContent = svc ? t("service", {s: svc[lang === "vi" ? 0 : 1] || svc[0]}) : "";
+    box.className = "state" + (st === "called" ? " called" : "") +
+      ((st === "done" || st === "cancelled" || st === "no_show") ? " finished" : "");
+    $("status").textContent = T[st] ? t(st, {c: tk.counter || ""}) : st;
+    var waiting = (st === "issued" || st === "transferred");
+    $("ahead").textContent = waiting ? (last.ahead > 0 ? t("ahead", {n: last.ahead}) : t("ahead0")) : "";
+    $("wait").textContent = (waiting && last.estimated_wait_min > 0) ? t("wait", {m: last.estimated_wait_min}) : "";
+    var now = new Date();
+    $("updated").textContent = t("updated", {t: pad(now.getHours()) + ":" + pad(now.getMinutes()) + ":" +
+                                                pad(now.getSeconds())});
+  }
+
+  function problem(key) {
+    var p = $("problem");
+    if (key) { p.textContent = t(key); p.hidden = false; } else { p.hidden = true; }
+  }
+
+  function finished() {
+    return last && ["done", "cancelled", "no_show"].indexOf(last.ticket.status) >= 0;
+  }
+
+  function schedule(ms) {
+    clearTimeout(timer);
+    if (!finished()) { timer = setTimeout(poll, ms); }
+  }
+
+  function poll() {
+    if (document.hidden) { schedule(POLL_MS); return; }
+    fetch(API + "/tickets/" + encodeURIComponent(ticketId), {cache: "no-store"})
+      .then(function (resp) {
+        if (resp.status === 404) { last = null; problem("unknown"); $("status").textContent = ""; return null; }
+        if (!resp.ok) { throw new Error("HTTP " + resp.status); }
+        return resp.json();
+      })
+      .then(function (body) {
+        if (!body) { return; }
+        var before = last && last.ticket.status;
+        last = body; failures = 0; problem(null); render();
+        if (before && before !== "called" && body.ticket.status === "called" && navigator.vibrate) {
+          navigator.vibrate([300, 150, 300]);   // a phone in a pocket: the call is felt
+        }
+        schedule(POLL_MS);
+      })
+      .catch(function () {
+        failures += 1;
+        problem("offline");
+        schedule(Math.min(60000, POLL_MS * Math.pow(2, Math.min(failures, 3))));
+      });
+  }
+
+  function loadConfig() {
+    fetch(API + "/config", {cache: "no-store"}).then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (cfg) {
+        if (!cfg) { return; }
+        (cfg.services || []).forEach(function (s) { services[s.code] = [s.name, s.name_en]; });
+        if (cfg.center) { centerName = [cfg.center.name || "", cfg.center.name_en || ""]; }
+        render();
+      }).catch(function () { /* the page works without names */ });
+  }
+
+  $("lang").addEventListener("click", function () {
+    lang = (lang === "vi") ? "en" : "vi";
+    try { localStorage.setItem("motcua-lang", lang); } catch (e) { /* private mode */ }
+    render();
+    if (!last) { $("status").textContent = t("loading"); }
+  });
+  document.addEventListener("visibilitychange", function () { if (!document.hidden) { poll(); } });
+  render();
+  loadConfig();
+  poll();
+}());

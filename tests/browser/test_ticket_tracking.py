@@ -1,0 +1,82 @@
+"""The ticket tracking page (/t/<ticket_id>) in Debian's Chromium against the real hub: it shows the number, the
+people ahead, and follows the ticket live until the citizen is called to a counter."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from kiosk_support import start_hub
+
+from kiosk.tracking_blueprint import create_tracking_blueprint
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(90)]
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--no-first-run", "--disable-sync", "--disable-quic"]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "kiosk"
+
+
+@pytest.fixture
+def hub(tmp_path: Path):
+    running = start_hub(tmp_path, services=2, extra=[create_tracking_blueprint(poll_s=1)])
+    yield running
+    running.stop()
+
+
+def issue(hub, service: str = "ho-tich") -> dict:
+    resp = requests.post(f"{hub.url}/api/v1/tickets", json={"service": service}, timeout=3)
+    assert resp.status_code == 201, resp.text
+    return resp.json()
+
+
+def test_page_follows_the_ticket_until_it_is_called(hub) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    issue(hub)
+    mine = issue(hub)
+    assert mine["tracking_url"] == f"/t/{mine['ticket']['id']}"
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=2)
+            page.goto(hub.url + mine["tracking_url"])
+            expect(page.locator("#number")).to_have_text("A002", timeout=10_000)
+            expect(page.locator("#ahead")).to_have_text("Trước quý vị còn 1 người")
+            expect(page.locator("#service")).to_have_text("Lĩnh vực: Tư pháp – Hộ tịch")
+            page.screenshot(path=str(ARTIFACTS / "tracking_waiting.png"))
+
+            service = hub.hub.service
+            service.open_counter("1", staff="staff1")
+            service.call_next("1")                        # A001 is called: one fewer ahead, without a reload
+            expect(page.locator("#ahead")).to_have_text("Quý vị sẽ sớm được gọi", timeout=10_000)
+            service.start_service("1")
+            service.complete("1")
+            service.call_next("1")                        # now mine
+            expect(page.locator("#status")).to_have_text("Mời quý vị đến quầy 1", timeout=10_000)
+            page.screenshot(path=str(ARTIFACTS / "tracking_called.png"))
+            page.click("#lang")
+            expect(page.locator("#status")).to_have_text("Please go to counter 1")
+        finally:
+            browser.close()
+
+
+def test_unknown_ticket_and_bad_ids(hub) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    assert requests.get(f"{hub.url}/t/%3Cscript%3E", timeout=3).status_code == 404
+    page_resp = requests.get(f"{hub.url}/t/20261123-ho-tich-99", timeout=3)
+    assert page_resp.status_code == 200 and "text/html" in page_resp.headers["Content-Type"]
+    assert "no-store" in page_resp.headers["Cache-Control"]
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.goto(f"{hub.url}/t/20261123-ho-tich-99")
+            expect(page.locator("#problem")).to_contain_text("Không tìm thấy số thứ tự này", timeout=10_000)
+        finally:
+            browser.close()
