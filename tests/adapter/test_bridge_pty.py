@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -45,7 +47,9 @@ def online(center: str, device: str):
     return topics.device_availability(center, device)
 
 
-def test_hello_brings_the_device_online_and_frames_reach_the_display(mosquitto, center, watch, tmp_path) -> None:
+def test_hello_brings_the_device_online_and_frames_reach_the_display(mosquitto, center, watch, tmp_path,
+                                                                      caplog) -> None:
+    caplog.set_level(logging.DEBUG, logger="motcua.wire")
     settings = make_settings(mosquitto, center, tmp_path, ("led-05", "led_display", "5"))
     bridge = Bridge(settings)
     with VirtualDevice("led_display", "led-05", tmp_path / "by-id-led-05") as led:
@@ -72,6 +76,10 @@ def test_hello_brings_the_device_online_and_frames_reach_the_display(mosquitto, 
         finally:
             bridge.stop()
     watch.wait_for(online(center, "led-05"), lambda m: m.text == "offline")
+    wire = [r.getMessage() for r in caplog.records if r.name == "motcua.wire"]
+    # hex frames both ways, e.g. ">>> led-05 05 01 20 ..." — the device's hello came in, commands went out
+    assert any(re.fullmatch(r"<<< led-05( [0-9a-f]{2})+", line) for line in wire)
+    assert any(re.fullmatch(r">>> led-05( [0-9a-f]{2})+", line) for line in wire)
 
 
 def _now():
