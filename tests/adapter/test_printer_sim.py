@@ -190,3 +190,18 @@ def test_simulator_survives_garbage_and_split_commands() -> None:
 def test_bad_printer_urls_are_refused_clearly(url: str) -> None:
     with pytest.raises(DeviceUrlError):
         open_printer(url)
+
+
+def test_slow_printer_over_tcp_still_prints_and_a_too_slow_one_is_offline() -> None:
+    sim = SimulatedPrinter(576, SimFaults(delay_ms=20))
+    with serve_tcp(sim) as server:
+        port = server.port  # type: ignore[attr-defined]
+        printer = open_printer(f"escpos-net://127.0.0.1:{port}?status_timeout=2")
+        assert printer.print_ticket(vn_ticket()).printed
+        printer.close()
+        sim.set_faults(delay_ms=400)  # slower than the status timeout below: indistinguishable from unplugged
+        impatient = open_printer(f"escpos-net://127.0.0.1:{port}?status_timeout=0.05")
+        report = impatient.print_ticket(vn_ticket("A024"))
+        impatient.close()
+    assert (report.printed, report.fault) == (False, "offline")
+    assert len(sim.tickets) == 1
