@@ -165,6 +165,8 @@ def read_body(spec: Body) -> dict[str, Any]:
         raise bad_request("body: not UTF-8") from err
     except ValueError as err:
         raise bad_request(f"body: malformed JSON ({err})") from err
+    except RecursionError as err:      # "[[[[…" nested deeper than the parser goes
+        raise bad_request("body: JSON nested too deeply") from err
     return spec.check(obj)
 
 

@@ -83,6 +83,9 @@ BAD_ISSUES = [
     ("unknown priority", {"json": {"service": "ho-tich", "priority": "vip"}}, 400, "unknown_priority"),
     ("oversized", {"json": {"service": "ho-tich", "kiosk": "k" * 5000}}, 413, "payload_too_large"),
     ("empty body", {"data": b""}, 400, "bad_request"),
+    ("deeply nested", {"data": "[" * 2000 + "]" * 2000}, 400, "bad_request"),
+    ("duplicate key, last one wrong", {"data": '{"service": "ho-tich", "service": 5}'}, 400, "bad_request"),
+    ("control character", {"data": '{"service": "ho\u0000tich"}'}, 400, "bad_request"),
 ]
 
 
