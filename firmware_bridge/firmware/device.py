@@ -29,6 +29,7 @@ class Device:
         self.started = hal.ticks_ms()
         self.last_heartbeat = self.started
         self.bad_reported = 0
+        self.last_bad_report = self.started - 1000
         # fault injection (set from the CPython control stream; always off on a Pico)
         self.silent = False
         self.drop_next = 0
@@ -66,10 +67,12 @@ class Device:
         if data and not self.silent:
             for kind, mtype, seq, body in self.decoder.feed(data):
                 self.on_frame(kind, mtype, seq, body)
-            if self.decoder.bad > self.bad_reported:
-                self.bad_reported = self.decoder.bad
-                self.send(wire.ERROR, bytes((ERR_BAD_FRAME,)) + wire.pack_str("bad frames: %d" % self.decoder.bad, 120))
         now = self.hal.ticks_ms()
+        # Report line noise at most once a second, so a noisy cable cannot flood the link with reports.
+        if self.decoder.bad > self.bad_reported and self.hal.ticks_diff(now, self.last_bad_report) >= 1000:
+            self.bad_reported = self.decoder.bad
+            self.last_bad_report = now
+            self.send(wire.ERROR, bytes((ERR_BAD_FRAME,)) + wire.pack_str("bad frames: %d" % self.decoder.bad, 120))
         for seq in list(self.pending):
             entry = self.pending[seq]
             if self.hal.ticks_diff(now, entry[1]) >= RETRY_MS:

@@ -20,6 +20,10 @@ class Hal:
     def ticks_diff(self, a, b):
         return a - b
 
+    def ticks_add(self, a, delta):
+        """``a + delta`` on a counter that may wrap (MicroPython's time.ticks_add)."""
+        return a + delta
+
     def wait(self, ms):
         """Idle up to ``ms`` milliseconds, returning early when input may be there."""
         raise NotImplementedError

@@ -39,6 +39,9 @@ class PicoHal(Hal):
     def ticks_diff(self, a, b):
         return time.ticks_diff(a, b)
 
+    def ticks_add(self, a, delta):
+        return time.ticks_add(a, delta)
+
     def wait(self, ms):
         # Poll the UART every millisecond so a frame is handled within ~1 ms of its last byte.
         end = time.ticks_add(time.ticks_ms(), ms)

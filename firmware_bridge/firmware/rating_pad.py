@@ -23,7 +23,7 @@ class RatingPad(Device):
         op = body[0]
         if op == 0x10 and len(body) == 3:          # enable: the keys light up
             self.enabled_keys = min(body[1], self.max_keys)
-            self.enabled_until = self.hal.ticks_ms() + body[2] * 1000
+            self.enabled_until = self.hal.ticks_add(self.hal.ticks_ms(), body[2] * 1000)
             self.hal.set_leds((1 << self.enabled_keys) - 1)
             return None
         if op == 0x11 and len(body) == 1:          # disable

@@ -108,6 +108,9 @@ class MemoryHal:
     def ticks_diff(self, a: int, b: int) -> int:
         return a - b
 
+    def ticks_add(self, a: int, delta: int) -> int:
+        return a + delta
+
     def keys(self) -> list[int]:
         keys, self.pressed = self.pressed, []
         return keys
@@ -200,3 +203,21 @@ def test_bridge_config_is_validated_with_clear_errors(tmp_path) -> None:  # type
     with pytest.raises(BridgeConfigError, match="MOTCUA_BRIDGE_MQTT_PORT"):
         path.write_text(good)
         load_settings(path, env={"MOTCUA_BRIDGE_MQTT_PORT": "abc"})
+
+
+def test_firmware_reports_line_noise_at_most_once_a_second() -> None:
+    hal = MemoryHal()
+    led = LedDisplay(hal, "led-05")
+    led.begin()
+    hal.frames()
+    for _ in range(5):
+        hal.rx = b"\x07\x99\x42\x00"
+        led.step()
+    reports = [ErrorReport.decode(f.body) for f in hal.frames() if f.type == MessageType.ERROR]
+    assert len(reports) == 1 and reports[0].code == 1
+    hal.now += 1000
+    hal.rx = b"\x05\x00" + _cmd(0, ShowNumber("B002"))      # more noise, then a good frame: it still shows
+    led.step()
+    assert hal.out[-1] == "show B002"
+    assert [ErrorReport.decode(f.body).detail for f in hal.frames() if f.type == MessageType.ERROR] == [
+        "bad frames: 6"]
