@@ -43,6 +43,7 @@ wire = logging.getLogger("motcua.wire.mqtt")      # DEBUG: every message in and 
 
 CommandHandler = Callable[[dict[str, Any]], dict[str, Any]]
 GAP_WAIT_S = 0.5          # how long an out-of-order event may wait for the ones before it
+STATE_MAX_DELAY_S = 0.05  # under a burst, snapshots are republished at most this often (events never wait)
 
 
 # ------------------------------------------------------------------------------------------ commands
@@ -130,6 +131,20 @@ def queue_commands(service: QueueService) -> CommandRegistry:
 
 
 # ------------------------------------------------------------------------------------------ adapter
+
+class _Dirty:
+    """Snapshots touched by events and not yet republished."""
+
+    __slots__ = ("calls", "counters", "services")
+
+    def __init__(self) -> None:
+        self.services: set[str] = set()
+        self.counters: set[str] = set()
+        self.calls = False
+
+    def __bool__(self) -> bool:
+        return self.calls or bool(self.services) or bool(self.counters)
+
 
 _RECONNECTED = object()     # marker in the publisher inbox: republish status and all state
 _STOP = object()
@@ -248,9 +263,14 @@ class MqttAdapter:
     def _publisher(self) -> None:
         pending: dict[int, Envelope] = {}
         gap_since: float | None = None
+        dirty = _Dirty()
+        last_flush = 0.0
         while True:
+            timeout: float | None = GAP_WAIT_S if pending else None
+            if dirty:
+                timeout = min(timeout or STATE_MAX_DELAY_S, STATE_MAX_DELAY_S)
             try:
-                item = self._inbox.get(timeout=GAP_WAIT_S if pending else None)
+                item = self._inbox.get(timeout=timeout)
             except queue.Empty:
                 item = None
             if item is _STOP:
@@ -273,6 +293,7 @@ class MqttAdapter:
                 if item is _RECONNECTED:
                     self._publish(topics.hub_status(self.center), str(Availability.ONLINE), retain=True)
                     self.publish_all_state()
+                    dirty = _Dirty()
                     continue
                 if item is not None:
                     for env in item:
@@ -290,15 +311,19 @@ class MqttAdapter:
                     ready.append(pending.pop(self._next_seq))
                     self._next_seq += 1
                 if ready:
-                    self._emit(ready)
+                    self._emit_events(ready, dirty)
                 gap_since = (gap_since or time.monotonic()) if pending else None
+                # snapshots: at once when idle; while events keep coming, at most every STATE_MAX_DELAY_S
+                now = time.monotonic()
+                if dirty and (self._inbox.empty() or now - last_flush >= STATE_MAX_DELAY_S):
+                    self._flush_state(dirty)
+                    dirty = _Dirty()
+                    last_flush = now
             except Exception:      # never let one bad snapshot stop every later event
                 log.exception("MQTT: publishing failed")
+                dirty = _Dirty()
 
-    def _emit(self, envelopes: list[Envelope]) -> None:
-        services: set[str] = set()
-        counters: set[str] = set()
-        calls = False
+    def _emit_events(self, envelopes: list[Envelope], dirty: _Dirty) -> None:
         for env in envelopes:
             if self.connected:
                 self._publish(topics.event(self.center, env.type), env.to_json(), retain=False)
@@ -306,16 +331,18 @@ class MqttAdapter:
             else:
                 self.dropped_events += 1
             s, c, k = self._touched(env)
-            services |= s
-            counters |= c
-            calls = calls or k
+            dirty.services |= s
+            dirty.counters |= c
+            dirty.calls = dirty.calls or k
+
+    def _flush_state(self, dirty: _Dirty) -> None:
         if not self.connected:
             return       # the reconnect republishes all state
-        if calls:
+        if dirty.calls:
             self._publish_state(topics.state_calls(self.center), self.service.calls_snapshot().to_json())
-        for cid in sorted(counters):
+        for cid in sorted(dirty.counters):
             self._publish_state(topics.state_counter(self.center, cid), self.service.counter_state(cid).to_json())
-        for code in sorted(services):
+        for code in sorted(dirty.services):
             self._publish_state(topics.state_service(self.center, code), self.service.service_state(code).to_json())
 
     def _touched(self, env: Envelope) -> tuple[set[str], set[str], bool]:
