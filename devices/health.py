@@ -130,6 +130,33 @@ class DeviceHealthPublisher:
         return self.report(tuple(status.faults), {"paper_near_end": bool(status.paper_near_end)})
 
 
+class ReportingPrinter:
+    """A TicketPrinter that tells the hub how each job went: state (faults) and a ``ticket_printed`` or
+    ``print_failed`` event per job. Wrap the kiosk's printer in it; call status() on a timer to catch a printer
+    that ran out of paper while idle."""
+
+    def __init__(self, printer: Any, publisher: DeviceHealthPublisher) -> None:
+        self.printer = printer
+        self.publisher = publisher
+
+    def print_ticket(self, ticket: Any) -> Any:
+        report = self.printer.print_ticket(ticket)
+        status = report.status_after if report.status_after is not None else getattr(self.printer, "last_status",
+                                                                                       None)
+        faults = list(status.faults) if status is not None and status.known else []
+        if not report.printed and report.fault and report.fault not in faults:
+            faults.insert(0, report.fault)  # e.g. layout_error, or offline when nothing answered
+        self.publisher.report(faults)
+        self.publisher.report_event("ticket_printed" if report.printed else "print_failed",
+                                    {"number": ticket.number, "bytes": report.bytes_sent, "fault": report.fault})
+        return report
+
+    def status(self) -> Any:
+        status = self.printer.status()
+        self.publisher.report_printer(status)
+        return status
+
+
 def main(argv: list[str] | None = None) -> int:
     """``python -m devices.health --center c --device printer-1 --kind printer --port 1883``: publish online and
     sit there (used by tests to check the Last Will when the process is killed, and handy on a bench)."""

@@ -152,3 +152,34 @@ def test_publisher_starts_while_the_broker_is_down_and_connects_later(fresh_mosq
         watcher.close()
     finally:
         pub.stop()
+
+
+def test_reporting_printer_publishes_each_job(mosquitto, center: str) -> None:
+    from datetime import datetime as _dt
+
+    from devices.health import ReportingPrinter
+    from devices.printer import PrintableTicket
+
+    watcher = Watcher(mosquitto.host, mosquitto.port, topics.devices_filter(center, "#"), "watch-health-4")
+    pub = DeviceHealthPublisher(center, "kiosk-1-printer", "printer", mosquitto.host, mosquitto.port)
+    pub.start()
+    try:
+        assert pub.wait_connected(10)
+        printer = ReportingPrinter(open_printer("sim://printer?paper_jobs=1"), pub)
+        ticket = PrintableTicket("Trung tâm HCC", "C001", "Hộ tịch", 0, None, _dt(2026, 11, 23, 9, tzinfo=VN_TZ),
+                                 "http://10.0.0.2:8080/t/x1")
+        assert printer.print_ticket(ticket).printed
+        ok = json.loads(watcher.wait_for(topics.device_event(center, "kiosk-1-printer"),
+                                         lambda p: b"ticket_printed" in p))
+        assert ok["data"] == {"number": "C001", "bytes": len(printer.printer.layout.build(ticket)),
+                              "fault": None}
+        assert not printer.print_ticket(ticket).printed  # the roll ends during the second job
+        state = json.loads(watcher.wait_for(topics.device_state(center, "kiosk-1-printer"),
+                                            lambda p: b"paper_out" in p))
+        assert state["status"] == "fault"
+        failed = json.loads(watcher.wait_for(topics.device_event(center, "kiosk-1-printer"),
+                                             lambda p: b"print_failed" in p))
+        assert failed["data"]["fault"] == "paper_out"
+    finally:
+        pub.stop()
+        watcher.close()
