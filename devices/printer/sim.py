@@ -153,7 +153,7 @@ class SimulatedPrinter:
     def feed(self, data: bytes) -> bytes:
         """Take bytes as the printer's input buffer would; return what the printer answers (status bytes)."""
         if self.faults.delay_ms:
-            time.sleep(self.faults.delay_ms / 1000)  # the simulator itself models slowness; tests never sleep
+            time.sleep(self.faults.delay_ms / 1000)  # fault injection: a slow printer takes this long per chunk
         with self._lock:
             if wire.isEnabledFor(logging.DEBUG):
                 wire.debug("<<< %s", data.hex(" "))
