@@ -54,6 +54,10 @@ class AcceleratedClock:
     def now(self) -> datetime:
         return self.start + timedelta(seconds=(time.monotonic() - self._t0) * self.speed)
 
+    def reset(self) -> None:
+        """Back to ``start`` (used once, when everything is up and before the first command)."""
+        self._t0 = time.monotonic()
+
     def real_seconds(self, sim_seconds: float) -> float:
         return sim_seconds / self.speed
 
@@ -241,6 +245,7 @@ class Simulation:
             http = requests.Session()
             http.headers.update(sessions[staff[i % len(staff)]].headers)
             targets.append((self.counter, (cid, http)))
+        self.clock.reset()      # the morning starts now that the hub is up and staff are logged in
         for fn, args in targets:
             t = threading.Thread(target=fn, args=args, daemon=True, name=f"demo-{fn.__name__}")
             t.start()
@@ -251,9 +256,10 @@ class Simulation:
             t.join(timeout)
 
 
-def render_summary(state: dict[str, Any], stats: dict[str, Any] | None, clock: AcceleratedClock, tally: Tally) -> str:
+def render_summary(state: dict[str, Any], stats: dict[str, Any] | None, clock: AcceleratedClock, tally: Tally,
+                   mqtt: str = "") -> str:
     now = clock.now()
-    lines = [f"── {now:%H:%M} (giờ mô phỏng / simulated time) ── {tally.line()}"]
+    lines = [f"── {now:%H:%M} (giờ mô phỏng / simulated time) ── {tally.line()} mqtt={mqtt or '?'}"]
     served = {}
     if stats:
         for code, s in (stats.get("services") or {}).items():
@@ -321,8 +327,8 @@ def run_demo(duration: float | None = 60.0, port: int | None = None, config: Pat
               file=out, flush=True)
         api = url + "/api/v1"
         sim = Simulation(api, settings, clock, stop)
-        sim.start()
         manager = sim.login("quanly") if settings.user("quanly") else None
+        sim.start()
         deadline = time.monotonic() + duration if duration else None
         every = min(5.0, max(1.0, (duration or 60.0) / 8))
         while not stop.is_set():
@@ -332,7 +338,8 @@ def run_demo(duration: float | None = 60.0, port: int | None = None, config: Pat
             try:
                 state = requests.get(api + "/state", timeout=5).json()
                 stats = manager.get(api + "/stats/today", timeout=5).json() if manager else None
-                print(render_summary(state, stats, clock, sim.tally), file=out, flush=True)
+                mqtt = requests.get(api + "/health", timeout=5).json().get("mqtt", "")
+                print(render_summary(state, stats, clock, sim.tally, mqtt), file=out, flush=True)
             except (requests.RequestException, ValueError) as err:
                 log.warning("demo: summary failed: %s", err)
         stop.set()
