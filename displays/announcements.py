@@ -129,12 +129,15 @@ class AnnouncementQueue:
 
     Each call is played ``repeats`` times in a row before the next call; a recall (a higher ``recall`` count)
     is a new call and is played again; the same call arriving twice (an SSE replay after a reconnect) is not.
+    Under a burst (``backlog`` calls already waiting) repeats are dropped and new calls are played once, so
+    the newest call is heard within a few announcements rather than minutes later.
     """
 
-    def __init__(self, repeats: int = 2, remember: int = 200) -> None:
+    def __init__(self, repeats: int = 2, remember: int = 200, backlog: int = 3) -> None:
         if repeats < 1:
             raise ValueError("repeats must be at least 1")
         self.repeats = repeats
+        self.backlog = max(1, backlog)
         self._pending: deque[Play] = deque()
         self._playing: Play | None = None
         self._seen: deque[tuple[str, str, int]] = deque(maxlen=remember)
@@ -144,7 +147,11 @@ class AnnouncementQueue:
         if announcement.key in self._seen:
             return False
         self._seen.append(announcement.key)
-        for repeat in range(1, self.repeats + 1):
+        repeats = self.repeats
+        if len({play.announcement.key for play in self._pending}) >= self.backlog:
+            self._pending = deque(play for play in self._pending if play.repeat == 1)
+            repeats = 1
+        for repeat in range(1, repeats + 1):
             self._pending.append(Play(announcement, repeat))
         return True
 

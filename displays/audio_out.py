@@ -125,10 +125,10 @@ def call_from_event(event: Any) -> Announcement | None:
 class HubAnnouncer:
     """Speaks every call on the hub's sound device, one at a time, ``repeats`` times each."""
 
-    def __init__(self, pack: VoicePack, sink: AudioSink, repeats: int = 2) -> None:
+    def __init__(self, pack: VoicePack, sink: AudioSink, repeats: int = 2, backlog: int = 3) -> None:
         self.pack = pack
         self.sink = sink
-        self._queue = AnnouncementQueue(repeats=repeats)
+        self._queue = AnnouncementQueue(repeats=repeats, backlog=backlog)
         self._cond = threading.Condition()
         self._closed = False
         self._thread = threading.Thread(target=self._run, name="motcua-voice", daemon=True)

@@ -31,6 +31,7 @@ class DisplaySettings:
     """What a center may tune without touching the pages; query parameters override per screen."""
 
     repeats: int = 2                 # each call is spoken this many times in a row
+    backlog: int = 3                 # with this many calls waiting to be spoken, repeats are dropped
     calls_shown: int = 6             # recent calls on the hall display
     blink_ms: int = 6000             # how long a new call blinks
     notice: str = ""                 # the scrolling line; empty = a default reminder

@@ -76,9 +76,10 @@ class ClipPlayer {
 }
 
 class AnnouncementQueue {
-  constructor(player, { repeats = 2, onPlay } = {}) {
+  constructor(player, { repeats = 2, backlog = 3, onPlay } = {}) {
     this.player = player;
     this.repeats = Math.max(1, repeats);
+    this.backlog = Math.max(1, backlog);
     this.pending = [];
     this.playing = false;
     this.seen = [];
@@ -94,7 +95,15 @@ class AnnouncementQueue {
     this.seen.push(key);
     if (this.seen.length > 200) this.seen.shift();
     const plan = this.plan(call);
-    for (let r = 1; r <= this.repeats; r++) this.pending.push({ call, plan, repeat: r });
+    plan.catch(() => {});   // reported when its turn comes
+    let repeats = this.repeats;
+    // A burst (many counters calling at once): drop pending repeats and say new calls once, so the newest
+    // call is heard within a few announcements rather than minutes later.
+    if (new Set(this.pending.map((p) => AnnouncementQueue.key(p.call))).size >= this.backlog) {
+      this.pending = this.pending.filter((p) => p.repeat === 1);
+      repeats = 1;
+    }
+    for (let r = 1; r <= repeats; r++) this.pending.push({ call, plan, repeat: r });
     log("queued", call, 0, null);
     this.pump();
     return true;

@@ -7,7 +7,8 @@
   const blinkMs = Number(queryParam("blink_ms", settings.blink_ms || 6000));
   const sound = queryParam("sound", settings.sound === false ? "off" : "on") !== "off";
   const player = new ClipPlayer({ rate: Number(queryParam("voice_rate", 1)), volume: Number(settings.volume || 1) });
-  const announcer = new AnnouncementQueue(player, { repeats: Number(queryParam("repeats", settings.repeats || 2)) });
+  const announcer = new AnnouncementQueue(player, { repeats: Number(queryParam("repeats", settings.repeats || 2)),
+                                                   backlog: Number(queryParam("backlog", settings.backlog || 3)) });
   const $ = (id) => document.getElementById(id);
   let shownCallKey = null;
   let blinkTimer = null;
@@ -51,6 +52,10 @@
         el("span", { class: "number", text: c.number }),
         el("span", { class: "to", text: `→ ${c.counter_name || "Quầy " + c.counter}` }))));
     const counters = (state.counters || []).filter((c) => c.status !== "closed");
+    // Every open counter must fit whole: more columns, then smaller numbers, as counters open.
+    const cols = counters.length <= 6 ? 3 : counters.length <= 16 ? 4 : 5;
+    $("counters").style.gridTemplateColumns = `repeat(${cols}, minmax(0, 1fr))`;
+    $("counters").style.setProperty("--rows", String(Math.max(2, Math.ceil(counters.length / cols))));
     $("counters").replaceChildren(...counters.map((c) =>
       el("div", { class: `counter-tile ${c.status}`, "data-counter": c.counter },
         el("span", { class: "name", text: c.name || `Quầy ${c.counter}` }),

@@ -145,8 +145,10 @@ def hub(tmp_path: Path, voice_dir: Path, mosquitto: Any) -> Iterator[Hub]:
     h.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    # Module scope, not session: Playwright's sync API allows one instance at a time, and other teams' browser
+    # tests start their own; ours must be closed before their module runs.
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:

@@ -87,6 +87,19 @@ def test_recall_plays_again_but_a_replayed_call_does_not() -> None:
     assert _plays(q) == [("A001", 2, 1)]
 
 
+def test_a_burst_drops_repeats_so_the_newest_call_is_heard_soon() -> None:
+    q = AnnouncementQueue(repeats=2, backlog=2)
+    q.add(make_announcement("t1", "A001", "1"))
+    first = q.next_play()                             # A001#1 playing; A001#2 pending (1 call waiting)
+    assert first is not None
+    q.add(make_announcement("t2", "A002", "2"))       # 2 calls waiting now: A001#2, A002#1, A002#2
+    q.add(make_announcement("t3", "A003", "3"))       # burst: repeats dropped, A003 once
+    q.finished()
+    assert _plays(q) == [("A002", 0, 1), ("A003", 0, 1)]
+    q.add(make_announcement("t4", "A004", "4"))       # calm again: repeated
+    assert _plays(q) == [("A004", 0, 1), ("A004", 0, 2)]
+
+
 def test_queue_refuses_zero_repeats() -> None:
     with pytest.raises(ValueError):
         AnnouncementQueue(repeats=0)
