@@ -27,17 +27,17 @@ URL = "http://192.168.1.10:8080/t/01JDX3K9ZQ4T"
 
 
 def vn_ticket(**changes: object) -> PrintableTicket:
-    base = dict(
-        center_name="Trung tâm Phục vụ hành chính công tỉnh Quảng Trị",
-        number="A023",
-        service_name="Đất đai – Đăng ký biến động quyền sử dụng đất",
-        people_ahead=5,
-        estimated_wait_min=25,
-        issued_at=datetime(2026, 11, 23, 8, 5, tzinfo=VN_TZ),
-        tracking_url=URL,
-        footer_lines=("Vui lòng chờ đến khi số của bạn được gọi", "Hotline: 0233 3 555 555"),
-        priority_label="Người cao tuổi",
-    )
+    base = {
+        "center_name": "Trung tâm Phục vụ hành chính công tỉnh Quảng Trị",
+        "number": "A023",
+        "service_name": "Đất đai – Đăng ký biến động quyền sử dụng đất",
+        "people_ahead": 5,
+        "estimated_wait_min": 25,
+        "issued_at": datetime(2026, 11, 23, 8, 5, tzinfo=VN_TZ),
+        "tracking_url": URL,
+        "footer_lines": ("Vui lòng chờ đến khi số của bạn được gọi", "Hotline: 0233 3 555 555"),
+        "priority_label": "Người cao tuổi",
+    }
     base.update(changes)
     return PrintableTicket(**base)  # type: ignore[arg-type]
 
@@ -162,3 +162,13 @@ def test_missing_or_garbage_status_reply_means_offline() -> None:
     assert dle.decode({1: 0x12, 2: 0x12, 4: 0xFF}) == PrinterStatus(online=False)
     assert PrinterStatus(paper_out=True).faults == ("paper_out",)
     assert not PrinterStatus(cover_open=True).ready
+
+
+def test_decomposed_input_renders_like_precomposed() -> None:
+    import unicodedata
+
+    text = "Người cao tuổi – Hộ tịch"
+    nfd = unicodedata.normalize("NFD", text)
+    assert nfd != text
+    assert render_line(nfd, 18).tobytes() == render_line(text, 18).tobytes()
+    assert wrap(nfd, 18, False, 368) == [text]
