@@ -224,11 +224,12 @@ class CommandRequest:
     @staticmethod
     def from_json(raw: str | bytes) -> CommandRequest:
         obj = _loads(raw)
+        args, source = obj.get("args"), obj.get("source")
         return CommandRequest(
             command=_require(obj, "command", str),
             correlation_id=_require(obj, "correlation_id", str),
-            args=obj.get("args") if isinstance(obj.get("args"), dict) else {},
-            source=obj.get("source") if isinstance(obj.get("source"), str) else "",
+            args=args if isinstance(args, dict) else {},
+            source=source if isinstance(source, str) else "",
         )
 
 

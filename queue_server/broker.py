@@ -104,7 +104,7 @@ def _start_mosquitto(exe: str, host: str, port: int) -> RunningBroker:
 
 
 def _start_amqtt(host: str, port: int) -> RunningBroker:
-    from amqtt.broker import Broker
+    from amqtt.broker import Broker  # type: ignore[import-untyped]
 
     config = {
         "listeners": {"default": {"type": "tcp", "bind": f"{host}:{port}"}},

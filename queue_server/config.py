@@ -199,13 +199,13 @@ class _Table:
             raise ConfigError(f"{self.key(name)}: expected {what}, got {type(value).__name__}")
         return value
 
-    def str(self, name: str, default: Any = None, *, required: bool = False, nonempty: bool = False) -> Any:
+    def text(self, name: str, default: Any = None, *, required: bool = False, nonempty: bool = False) -> Any:
         value = self._get(name, (str,), "a string", default, required)
         if nonempty and (value is None or not value.strip()):
             raise ConfigError(f"{self.key(name)}: must not be empty")
         return value
 
-    def int(self, name: str, default: Any = None, *, required: bool = False, lo: int | None = None,
+    def integer(self, name: str, default: Any = None, *, required: bool = False, lo: int | None = None,
             hi: int | None = None) -> Any:
         value = self._get(name, (int,), "an integer", default, required)
         if value is not None:
@@ -221,10 +221,10 @@ class _Table:
             raise ConfigError(f"{self.key(name)}: must be >= {lo}, got {value}")
         return float(value)
 
-    def bool(self, name: str, default: bool) -> bool:
+    def flag(self, name: str, default: bool) -> bool:
         return bool(self._get(name, (bool,), "true or false", default, False))
 
-    def list(self, name: str, *, required: bool = False) -> list[Any]:
+    def array(self, name: str, *, required: bool = False) -> list[Any]:
         return list(self._get(name, (list,), "an array", [], required))
 
     def table(self, name: str) -> _Table:
@@ -232,7 +232,7 @@ class _Table:
         return _Table(self.data.get(name, {}), self.key(name))
 
     def tables(self, name: str, *, required: bool = False) -> list[_Table]:
-        items = self.list(name, required=required)
+        items = self.array(name, required=required)
         return [_Table(item, f"{self.key(name)}[{i}]") for i, item in enumerate(items)]
 
     def done(self) -> None:
@@ -257,8 +257,8 @@ def _hhmm(value: Any, key: str) -> time:
 def _read_sessions(root: _Table) -> dict[int, tuple[WorkingSession, ...]]:
     sessions: dict[int, tuple[WorkingSession, ...]] = {}
     for t in root.tables("working_hours", required=True):
-        days = t.list("days", required=True)
-        spans = t.list("sessions", required=True)
+        days = t.array("days", required=True)
+        spans = t.array("sessions", required=True)
         t.done()
         parsed: list[WorkingSession] = []
         for i, span in enumerate(spans):
@@ -288,36 +288,36 @@ def settings_from_dict(raw: dict[str, Any], *, base_dir: Path | None = None, sou
 
     # center --------------------------------------------------------------------------------------------
     ct = root.table("center")
-    center_id = _slug(ct.str("id", required=True), "center.id")
-    center_name = ct.str("name", required=True, nonempty=True)
-    center_name_en = ct.str("name_en", "", nonempty=False) or center_name
+    center_id = _slug(ct.text("id", required=True), "center.id")
+    center_name = ct.text("name", required=True, nonempty=True)
+    center_name_en = ct.text("name_en", "", nonempty=False) or center_name
     ct.done()
 
     services: list[ServiceDef] = []
     codes: set[str] = set()
     prefixes: dict[str, str] = {}
     for st in root.tables("services", required=True):
-        code = _slug(st.str("code", required=True), st.key("code"))
+        code = _slug(st.text("code", required=True), st.key("code"))
         if code in codes:
             raise ConfigError(f"{st.key('code')}: duplicate service {code!r}")
-        prefix = st.str("prefix", required=True)
+        prefix = st.text("prefix", required=True)
         if not _PREFIX.match(prefix):
             raise ConfigError(f"{st.key('prefix')}: {prefix!r} must be one or two capital letters A-Z")
         if prefix in prefixes:
             raise ConfigError(f"{st.key('prefix')}: prefix {prefix!r} already used by {prefixes[prefix]!r}")
-        start = st.int("number_start", 1, lo=0)
-        end = st.int("number_end", 999, lo=1, hi=9999)
+        start = st.integer("number_start", 1, lo=0)
+        end = st.integer("number_end", 999, lo=1, hi=9999)
         if end < start:
             raise ConfigError(f"{st.key('number_end')}: {end} is below number_start {start}")
         services.append(ServiceDef(
             code=ServiceCode(code),
-            name=st.str("name", required=True, nonempty=True),
-            name_en=st.str("name_en", "") or code,
+            name=st.text("name", required=True, nonempty=True),
+            name_en=st.text("name_en", "") or code,
             prefix=prefix,
             number_start=start,
             number_end=end,
-            daily_quota=st.int("daily_quota", None, lo=1),
-            stop_issuing_before_close_min=st.int("stop_issuing_before_close_min", 30, lo=0, hi=600),
+            daily_quota=st.integer("daily_quota", None, lo=1),
+            stop_issuing_before_close_min=st.integer("stop_issuing_before_close_min", 30, lo=0, hi=600),
             avg_service_min=st.num("avg_service_min", 10.0, lo=0.1),
         ))
         st.done()
@@ -332,10 +332,10 @@ def settings_from_dict(raw: dict[str, Any], *, base_dir: Path | None = None, sou
         raw_id = qt.data.get("id")
         if isinstance(raw_id, int) and not isinstance(raw_id, bool):
             qt.data["id"] = str(raw_id)          # `id = 5` is what people write for "Quầy 5"
-        cid = _slug(qt.str("id", required=True), qt.key("id"))
+        cid = _slug(qt.text("id", required=True), qt.key("id"))
         if cid in counter_ids:
             raise ConfigError(f"{qt.key('id')}: duplicate counter {cid!r}")
-        served = qt.list("services", required=True)
+        served = qt.array("services", required=True)
         if not served:
             raise ConfigError(f"{qt.key('services')}: a counter must serve at least one service")
         for i, code in enumerate(served):
@@ -345,7 +345,7 @@ def settings_from_dict(raw: dict[str, Any], *, base_dir: Path | None = None, sou
                 raise ConfigError(f"{qt.key('services')}[{i}]: unknown service {code!r}")
             if served.index(code) != i:
                 raise ConfigError(f"{qt.key('services')}[{i}]: {code!r} listed twice")
-        counters.append(CounterDef(CounterId(cid), qt.str("name", f"Quầy {cid}"), tuple(ServiceCode(s) for s in served)))
+        counters.append(CounterDef(CounterId(cid), qt.text("name", f"Quầy {cid}"), tuple(ServiceCode(s) for s in served)))
         qt.done()
         counter_ids.add(cid)
     if not counters:
@@ -356,26 +356,26 @@ def settings_from_dict(raw: dict[str, Any], *, base_dir: Path | None = None, sou
 
     priorities: list[PriorityCategory] = []
     for pt in root.tables("priorities"):
-        code = _slug(pt.str("code", required=True), pt.key("code"))
+        code = _slug(pt.text("code", required=True), pt.key("code"))
         if any(p.code == code for p in priorities):
             raise ConfigError(f"{pt.key('code')}: duplicate priority {code!r}")
-        priorities.append(PriorityCategory(code, pt.str("label", required=True, nonempty=True),
-                                           pt.str("label_en", "") or code,
-                                           pt.str("legal_basis", required=True, nonempty=True)))
+        priorities.append(PriorityCategory(code, pt.text("label", required=True, nonempty=True),
+                                           pt.text("label_en", "") or code,
+                                           pt.text("legal_basis", required=True, nonempty=True)))
         pt.done()
 
     pol = root.table("policy")
-    kind_text = pol.str("kind", "strict")
+    kind_text = pol.text("kind", "strict")
     try:
         kind = PolicyKind(kind_text)
     except ValueError as err:
         raise ConfigError(f"policy.kind: {kind_text!r} is not one of strict, interleave, weighted") from err
-    policy = PolicyDef(kind, pol.int("interleave_normal", 3, lo=1, hi=100), pol.num("priority_bonus_min", 15.0))
+    policy = PolicyDef(kind, pol.integer("interleave_normal", 3, lo=1, hi=100), pol.num("priority_bonus_min", 15.0))
     pol.done()
 
     ru = root.table("rules")
-    rules = TicketRules(ru.int("recalls_before_no_show", 2, lo=0, hi=10), ru.int("recall_delay_s", 30, lo=0),
-                        ru.int("max_reactivations", 1, lo=0, hi=10))
+    rules = TicketRules(ru.integer("recalls_before_no_show", 2, lo=0, hi=10), ru.integer("recall_delay_s", 30, lo=0),
+                        ru.integer("max_reactivations", 1, lo=0, hi=10))
     ru.done()
 
     sessions = _read_sessions(root)
@@ -384,12 +384,12 @@ def settings_from_dict(raw: dict[str, Any], *, base_dir: Path | None = None, sou
 
     # process settings ----------------------------------------------------------------------------------
     ht = root.table("http")
-    http = HttpSettings(ht.str("host", "127.0.0.1", nonempty=True), ht.int("port", 8080, lo=0, hi=65535),
-                        ht.int("threads", 32, lo=2, hi=512), ht.int("max_body_bytes", 65536, lo=1024))
+    http = HttpSettings(ht.text("host", "127.0.0.1", nonempty=True), ht.integer("port", 8080, lo=0, hi=65535),
+                        ht.integer("threads", 32, lo=2, hi=512), ht.integer("max_body_bytes", 65536, lo=1024))
     ht.done()
 
     so = root.table("store")
-    store_text = so.str("path", "var/motcua.sqlite3", nonempty=True)
+    store_text = so.text("path", "var/motcua.sqlite3", nonempty=True)
     so.done()
     store_path = Path(store_text)
     if not store_path.is_absolute() and base_dir is not None:
@@ -397,56 +397,56 @@ def settings_from_dict(raw: dict[str, Any], *, base_dir: Path | None = None, sou
 
     mq = root.table("mqtt")
     mqtt = MqttSettings(
-        enabled=mq.bool("enabled", True),
-        host=mq.str("host", "127.0.0.1", nonempty=True),
-        port=mq.int("port", 1883, lo=1, hi=65535),
-        username=mq.str("username", None) or None,
-        password=mq.str("password", None) or None,
-        tls=mq.bool("tls", False),
-        ca_file=mq.str("ca_file", None) or None,
-        client_id=mq.str("client_id", None) or None,
-        keepalive_s=mq.int("keepalive_s", 30, lo=5, hi=3600),
+        enabled=mq.flag("enabled", True),
+        host=mq.text("host", "127.0.0.1", nonempty=True),
+        port=mq.integer("port", 1883, lo=1, hi=65535),
+        username=mq.text("username", None) or None,
+        password=mq.text("password", None) or None,
+        tls=mq.flag("tls", False),
+        ca_file=mq.text("ca_file", None) or None,
+        client_id=mq.text("client_id", None) or None,
+        keepalive_s=mq.integer("keepalive_s", 30, lo=5, hi=3600),
     )
     mq.done()
 
     users: list[UserDef] = []
     for ut in root.tables("users"):
-        name = ut.str("username", required=True, nonempty=True)
+        name = ut.text("username", required=True, nonempty=True)
         if any(u.username == name for u in users):
             raise ConfigError(f"{ut.key('username')}: duplicate user {name!r}")
-        role = ut.str("role", required=True)
+        role = ut.text("role", required=True)
         if role not in ROLES:
             raise ConfigError(f"{ut.key('role')}: {role!r} is not one of {', '.join(ROLES)}")
-        pw_hash = ut.str("password_hash", required=True, nonempty=True)
+        pw_hash = ut.text("password_hash", required=True, nonempty=True)
         if not re.match(r"^(scrypt|pbkdf2)[:$]", pw_hash):
             raise ConfigError(f"{ut.key('password_hash')}: not a werkzeug password hash "
                               "(make one with `motcua user hash-password`)")
-        users.append(UserDef(name, role, pw_hash, ut.str("display_name", "") or name))
+        users.append(UserDef(name, role, pw_hash, ut.text("display_name", "") or name))
         ut.done()
 
     sec = root.table("security")
-    keys = sec.list("device_keys")
+    keys = sec.array("device_keys")
     for i, k in enumerate(keys):
         if not isinstance(k, str) or len(k) < 16:
             raise ConfigError(f"security.device_keys[{i}]: expected a string of at least 16 characters")
-    security = SecuritySettings(tuple(keys), sec.int("token_ttl_min", 720, lo=1, hi=7 * 24 * 60))
+    security = SecuritySettings(tuple(keys), sec.integer("token_ttl_min", 720, lo=1, hi=7 * 24 * 60))
     sec.done()
 
     dt = root.table("display")
-    display = DisplaySettings(dt.str("notice", ""), dt.int("wait_warning_min", 30, lo=1),
-                              dt.int("calls_shown", 8, lo=1, hi=50))
+    display = DisplaySettings(dt.text("notice", ""), dt.integer("wait_warning_min", 30, lo=1),
+                              dt.integer("calls_shown", 8, lo=1, hi=50))
     dt.done()
 
     scale: list[RatingLevel] = []
     for rt in root.tables("rating_scale"):
-        scale.append(RatingLevel(rt.int("value", required=True, lo=1, hi=10),
-                                 rt.str("label", required=True, nonempty=True), rt.str("label_en", "")))
+        scale.append(RatingLevel(rt.integer("value", required=True, lo=1, hi=10),
+                                 rt.text("label", required=True, nonempty=True), rt.text("label_en", "")))
         rt.done()
     if len({r.value for r in scale}) != len(scale):
         raise ConfigError("rating_scale: two levels share a value")
 
     log = root.table("logging")
-    level = log.str("level", "INFO").upper()
+    level = log.text("level", "INFO").upper()
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ConfigError(f"logging.level: {level!r} is not DEBUG, INFO, WARNING or ERROR")
     log.done()

@@ -64,7 +64,7 @@ class Hub:
             self.mqtt.start()
 
     def make_server(self, host: str | None = None, port: int | None = None) -> Any:
-        from waitress.server import create_server
+        from waitress.server import create_server  # type: ignore[import-untyped]
 
         self._server = create_server(
             self.app, host=host or self.settings.http.host,

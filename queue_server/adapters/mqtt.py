@@ -59,7 +59,7 @@ def arg(args: dict[str, Any], name: str, kind: type = str, *, required: bool = T
         value = str(value)
     if isinstance(value, bool) and kind is not bool or not isinstance(value, kind):
         raise MotcuaError(ErrorCode.BAD_REQUEST, f"args.{name}: expected {kind.__name__}")
-    if kind is str and not (0 < len(value) <= 200):
+    if isinstance(value, str) and not (0 < len(value) <= 200):
         raise MotcuaError(ErrorCode.BAD_REQUEST, f"args.{name}: must be 1 to 200 characters")
     return value
 

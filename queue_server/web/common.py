@@ -70,6 +70,9 @@ class Field:
             raise bad_request(f"{name}: expected {_TYPE_NAMES[self.kind]}, got boolean")
         if not isinstance(value, self.kind):
             raise bad_request(f"{name}: expected {_TYPE_NAMES[self.kind]}, got {_json_type(value)}")
+        return self._check_value(name, value)
+
+    def _check_value(self, name: str, value: Any) -> Any:
         if self.kind is str:
             if not value.strip():
                 raise bad_request(f"{name}: must not be empty")

@@ -22,7 +22,7 @@ _PY_TO_JSON = {"str": "string", "int": "integer", "bool": "boolean", "float": "n
 
 def _dataclass_schema(cls: type) -> dict[str, Any]:
     props: dict[str, Any] = {}
-    for f in fields(cls):  # type: ignore[arg-type]
+    for f in fields(cls):
         text = str(f.type)
         base = next((j for p, j in _PY_TO_JSON.items() if text.startswith(p)), "string")
         props[f.name] = {"type": [base, "null"] if "None" in text else base}
