@@ -45,8 +45,14 @@ def cmd_hub(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    try:
+        port = hub.serve_in_thread(args.host, args.port)
+    except OSError as err:
+        print(f"cannot listen on {args.host or settings.http.host}:{args.port or settings.http.port}: {err}",
+              file=sys.stderr)
+        hub.stop()
+        return 1
     hub.start_background()
-    port = hub.serve_in_thread(args.host, args.port)
     log.info("hub %s ready on http://%s:%s/api/v1 (seq %s)", settings.center.id, args.host or settings.http.host,
              port, hub.service.last_seq)
     stop.wait()
