@@ -264,3 +264,24 @@ def test_the_hub_works_while_the_broker_is_down(service: QueueService) -> None:
         assert not adapter.connected
     finally:
         adapter.stop(timeout=1)
+
+
+def test_embedded_amqtt_broker_fallback(service: QueueService, center_id: str) -> None:
+    """What `motcua demo` uses when Mosquitto is not installed: loopback only, explicit plugins."""
+    from queue_server.broker import start_broker
+
+    broker = start_broker(prefer="amqtt")
+    try:
+        assert broker.kind == "amqtt" and broker.host == "127.0.0.1"
+        events = Subscriber(broker.host, broker.port, topics.events_filter(center_id))
+        adapter = start_adapter(service, broker.host, broker.port)
+        try:
+            assert adapter.wait_connected(TIMEOUT)
+            service.issue_ticket("dat-dai")
+            _topic, payload, _ = events.next()
+            assert Envelope.from_json(payload).data["ticket"]["number"] == "B001"
+        finally:
+            adapter.stop()
+            events.close()
+    finally:
+        broker.stop()
