@@ -17,6 +17,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -24,12 +25,14 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from contracts import topics
 from contracts.messages import (
+    VN_TZ,
     Availability,
     CommandReply,
     CommandRequest,
     CounterState,
     Envelope,
     MessageError,
+    format_at,
 )
 from firmware_bridge.config import BridgeSettings, DeviceBinding
 from firmware_bridge.protocol.frames import DeviceKind, Frame, FrameDecoder, FrameError, MessageType
@@ -142,34 +145,42 @@ class DeviceLink:
     # --- serial side ----------------------------------------------------------------------------------
     def _run(self) -> None:
         while not self._stop.is_set():
-            if not self.transport.is_open:
-                with self._lock:
-                    opened = self.transport.open()
-                    if opened:
-                        self.link.reset()
-                        self.decoder.reset()
-                        self._write_raw(b"\x00")
-                        self._send_hello()
-                if not opened:
-                    self._stop.wait(self.settings.reopen_interval_s)
-                    continue
             try:
-                data = self.transport.read(0.02)
-            except PortLost as err:
-                log.warning("%s: port lost: %s", self.binding.id, err)
-                with self._lock:
-                    self.transport.close()
-                self.hello = None
-                self._set_online(False, "port lost")
-                continue
-            if data:
-                wire_log.debug("<<< %s %s", self.binding.id, data.hex(" "))
-                for item in self.decoder.feed(data):
-                    if isinstance(item, FrameError):
-                        log.info("%s: bad frame dropped: %s: %s", self.binding.id, type(item).__name__, item)
-                    else:
-                        self._on_frame(item)
-            self._tick()
+                self._step()
+            except Exception:     # a bug must cost one frame, not the device's link for the rest of the day
+                log.exception("%s: unexpected error in the serial loop", self.binding.id)
+                self._stop.wait(0.1)
+
+    def _step(self) -> None:
+        """One pass: (re)open the port, read what arrived, handle frames, retransmit, watch heartbeats."""
+        if not self.transport.is_open:
+            with self._lock:
+                opened = self.transport.open()
+                if opened:
+                    self.link.reset()
+                    self.decoder.reset()
+                    self._write_raw(b"\x00")
+                    self._send_hello()
+            if not opened:
+                self._stop.wait(self.settings.reopen_interval_s)
+                return
+        try:
+            data = self.transport.read(0.02)
+        except PortLost as err:
+            log.warning("%s: port lost: %s", self.binding.id, err)
+            with self._lock:
+                self.transport.close()
+            self.hello = None
+            self._set_online(False, "port lost")
+            return
+        if data:
+            wire_log.debug("<<< %s %s", self.binding.id, data.hex(" "))
+            for item in self.decoder.feed(data):
+                if isinstance(item, FrameError):
+                    log.info("%s: bad frame dropped: %s: %s", self.binding.id, type(item).__name__, item)
+                else:
+                    self._on_frame(item)
+        self._tick()
 
     def _tick(self) -> None:
         now = self.clock()
@@ -249,7 +260,8 @@ class DeviceLink:
                 log.warning("%s: bad error report: %s", self.binding.id, err)
                 return
             log.warning("%s reports error %d: %s", self.binding.id, report.code, report.detail)
-            self._publish_event({"type": "fault", "code": report.code, "detail": report.detail})
+            self._publish_event({"type": "fault", "fault": DEVICE_FAULTS.get(report.code, "device_fault"),
+                                 "code": report.code, "detail": report.detail})
 
     def _on_hello(self, frame: Frame) -> None:
         try:
@@ -262,7 +274,7 @@ class DeviceLink:
             log.error("%s: port %s answered as %s (%s), expected %s (%s): not bringing it online",
                       self.binding.id, self.binding.port, hello.device_id, frame.kind.name, self.binding.id,
                       self.profile.kind.name)
-            self._publish_event({"type": "fault", "code": "wrong_device",
+            self._publish_event({"type": "fault", "fault": "wrong_device",
                                  "detail": f"{hello.device_id} ({frame.kind.name}) on {self.binding.port}"})
             return
         self.hello = hello
@@ -284,9 +296,12 @@ class DeviceLink:
             log.info("%s: %s (%s)", self.binding.id, ONLINE if online else OFFLINE, why)
         info = self.client.publish(self.t_availability, ONLINE if online else OFFLINE, qos=1, retain=True)
         if changed or online:
-            state = {"id": self.binding.id, "kind": self.binding.kind, "counter": self.binding.counter,
-                     "online": online, "firmware": self.hello.firmware if self.hello else None,
-                     "port": self.binding.port, "reason": why}
+            # contracts/device_state.py shape (kind, status, faults, at) plus the bridge's own fields.
+            state = {"kind": self.binding.kind, "status": "ok" if online else "fault",
+                     "faults": [] if online else ["offline"], "at": format_at(datetime.now(VN_TZ)),
+                     "id": self.binding.id, "counter": self.binding.counter, "online": online,
+                     "firmware": self.hello.firmware if self.hello else None, "port": self.binding.port,
+                     "reason": why}
             self.client.publish(topics.device_state(self.settings.center, self.binding.id),
                                 json.dumps(state, ensure_ascii=False), qos=1, retain=True)
         return info
@@ -332,6 +347,8 @@ class DeviceLink:
         except (topics.TopicError, MessageError, ValueError, TypeError) as err:
             # A bad payload from anyone must never stop the bridge.
             log.warning("%s: ignoring message on %s: %s", self.binding.id, msg.topic, err)
+        except Exception:     # paho's loop thread dies on an exception from a callback: never let one out
+            log.exception("%s: unexpected error handling %s", self.binding.id, msg.topic)
 
     def _mine(self, env: Envelope) -> bool:
         return str(env.data.get("counter")) == self.binding.counter
@@ -408,10 +425,14 @@ class DeviceLink:
             self.send(ShowText(f"Lỗi: {KEYPAD_ERRORS.get(code, code)}"))
 
     def _publish_event(self, data: dict[str, Any]) -> None:
-        payload = {"device": self.binding.id, "kind": self.binding.kind, "counter": self.binding.counter, **data}
+        payload = {**data, "at": format_at(datetime.now(VN_TZ)), "device": self.binding.id,
+                   "kind": self.binding.kind, "counter": self.binding.counter}
         self.client.publish(topics.device_event(self.settings.center, self.binding.id),
                             json.dumps(payload, ensure_ascii=False), qos=1)
 
+
+# Device error report codes (protocol.messages.ErrorCode) → fault codes on devices/<id>/event.
+DEVICE_FAULTS = {1: "read_error", 2: "bad_command", 3: "bad_command", 4: "hardware", 5: "refused"}
 
 KEYPAD_ERRORS = {
     "nothing_to_call": "hết số chờ", "counter_busy": "đang có số", "counter_idle": "chưa gọi số",

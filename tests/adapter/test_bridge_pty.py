@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from contracts import topics
+from contracts.device_state import DeviceState
 from contracts.messages import CommandReply, CommandRequest, CounterState, Envelope
 from firmware_bridge.bridge import Bridge
 from firmware_bridge.config import BridgeSettings, DeviceBinding
@@ -132,7 +133,9 @@ def test_a_silent_device_goes_offline_and_comes_back(mosquitto, center, watch, t
             watch.wait_for(online(center, "pad-05"), lambda m: m.text == "offline", after=mark)
             state = watch.wait_for(topics.device_state(center, "pad-05"),
                                    lambda m: json.loads(m.payload)["reason"] == "missed heartbeats", after=mark)
-            assert json.loads(state.payload)["online"] is False
+            parsed = DeviceState.from_json(state.payload)        # the shared device-state contract
+            assert (parsed.kind, parsed.status, parsed.faults) == ("rating_pad", "fault", ("offline",))
+            assert parsed.detail["online"] is False
             mark = watch.mark()
             pad.control("silent off")         # it recovers: the bridge asks who it is and it says hello
             watch.wait_for(online(center, "pad-05"), lambda m: m.text == "online", after=mark)
@@ -179,7 +182,9 @@ def test_wrong_device_on_a_bound_port_is_not_brought_online(mosquitto, center, w
         bridge.start()
         try:
             fault = watch.wait_for(topics.device_event(center, "led-09"))
-            assert json.loads(fault.payload)["code"] == "wrong_device"
+            event = json.loads(fault.payload)
+            assert (event["type"], event["fault"], event["device"]) == ("fault", "wrong_device", "led-09")
+            assert "led-99" in event["detail"]
             assert not bridge.links["led-09"].online
         finally:
             bridge.stop()
