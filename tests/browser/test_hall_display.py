@@ -117,3 +117,20 @@ def test_announcement_queue_orders_repeats_and_replays_recalls(hub: Hub, page_fa
     hub.issue("ho-tich")                      # one more event through the new connection
     page.wait_for_function(f"Number(document.body.dataset.seq) >= {hub.service.last_seq}")
     assert len(_played(page)) == 6 and page.evaluate("document.body.dataset.audioState") == "idle"
+
+
+def test_a_burst_of_calls_is_spoken_once_each(hub: Hub, page_factory: Any) -> None:
+    for _ in range(3):
+        hub.issue("ho-tich")
+    page = page_factory()
+    page.goto(f"{hub.url}/display/hall?repeats=2&backlog=1&voice_rate=2")
+    page.wait_for_function("document.getElementById('link').dataset.state === 'online'")
+    counters = {"1": hub.login("staff1"), "2": hub.login("staff2"), "14": hub.login("staff3")}   # all serve ho-tich
+    for counter, headers in counters.items():
+        hub.post(f"/counters/{counter}/open", headers)
+    for counter, headers in counters.items():            # three counters call within a few milliseconds
+        hub.post(f"/counters/{counter}/call-next", headers)
+    page.wait_for_function("(document.body.dataset.audioPlayed || '').split(' ').length >= 3", timeout=60000)
+    page.wait_for_function("document.body.dataset.audioState === 'idle'")
+    # The first call's repeat gives way; every call is heard once, in call order, the newest without delay.
+    assert _played(page) == ["A001#1", "A002#1", "A003#1"]
