@@ -104,10 +104,12 @@ def parse_device_url(url: str, expect: str | None = None) -> DeviceUrl:
         raise DeviceUrlError(f"{raw}: bad query string {parts.query!r}") from err
     path = unquote(parts.path)
     host = parts.hostname or ""
-    try:
-        port = parts.port
-    except ValueError as err:
-        raise DeviceUrlError(f"{raw}: bad port") from err
+    port = None
+    if scheme != "escpos-usb":  # "04b8:0e15" is vendor:product in hex, not host:port
+        try:
+            port = parts.port
+        except ValueError as err:
+            raise DeviceUrlError(f"{raw}: bad port") from err
 
     if scheme == "sim":
         kind = (parts.netloc or "").lower()
