@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 # Debian packages: broker, barcode library, voice, fonts that cover Vietnamese, serial ptys, headless screens.
-APT_RUNTIME := mosquitto mosquitto-clients libzbar0 espeak-ng sox fonts-noto-core fonts-dejavu-core socat libmtdev1
+APT_RUNTIME := mosquitto mosquitto-clients libzbar0 espeak-ng sox fonts-noto-core fonts-dejavu-core socat libmtdev1 libusb-1.0-0
 APT_TEST := xvfb xauth chromium
 SUDO := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 DURATION ?= 60

@@ -205,3 +205,9 @@ def test_slow_printer_over_tcp_still_prints_and_a_too_slow_one_is_offline() -> N
         impatient.close()
     assert (report.printed, report.fault) == (False, "offline")
     assert len(sim.tickets) == 1
+
+
+def test_usb_printer_that_is_not_plugged_in_reports_offline() -> None:
+    printer = open_printer("escpos-usb://04b8:0e15?status_timeout=0.1")  # an Epson id; no USB printer here
+    report = printer.print_ticket(vn_ticket())
+    assert (report.printed, report.fault, report.bytes_sent) == (False, "offline", 0)
