@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         open_scanner(settings.devices.scanner,
                      lambda raw, code, ref, source: post_to_ui(lambda: kiosk.scanned(raw, code, ref, source)))
     camera = "sim://camera" if args.sim and not settings.devices.camera else settings.devices.camera
-    KioskApp(kiosk, settings, camera_url=camera, wedge=wedge).run()
+    KioskApp(kiosk, settings, camera_url=camera, wedge=wedge, warm_up=_printer.warm_up).run()
     return 0
 
 

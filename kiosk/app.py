@@ -64,7 +64,8 @@ class KioskApp(App):
     landscape = BooleanProperty(False)
 
     def __init__(self, kiosk: Kiosk, settings: KioskSettings, *, camera_url: str = "",
-                 wedge: Any = None, maintain: bool = True, **kwargs: Any) -> None:
+                 wedge: Any = None, maintain: bool = True, warm_up: Callable[[], None] | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.kiosk = kiosk
         self.settings = settings
@@ -72,6 +73,7 @@ class KioskApp(App):
         self.camera_url = camera_url
         self.wedge = wedge
         self.maintain_enabled = maintain
+        self.warm_up = warm_up
         self.sm: Any = None
         self.screens: dict[str, Any] = {}
         self._camera: Any = None
@@ -97,9 +99,16 @@ class KioskApp(App):
             screen = importlib.import_module(module_name).SCREEN(name=name)
             self.screens[name] = screen
             self.sm.add_widget(screen)
+        # Render every screen once now (keyboard keys, tiles): the first tap then only updates texts.
+        for screen in self.screens.values():
+            screen.render(self.kiosk)
         self.kiosk.subscribe(self._on_change)
         self._on_change(self.kiosk)
         Clock.schedule_interval(lambda _dt: self.kiosk.tick(), 1.0)
+        if self.warm_up is not None:
+            # after the first frames: start-up first, then the printer's fonts (slow once, ~1.5 s here)
+            Clock.schedule_once(lambda _dt: threading.Thread(target=self.warm_up, name="printer-warm-up",
+                                                             daemon=True).start(), 0.5)
         if self.maintain_enabled:
             threading.Thread(target=self._maintain_loop, name="kiosk-maintain", daemon=True).start()
         return self.sm
