@@ -10,6 +10,7 @@ bytes <= 150 ms. The last printed line is one JSON object.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import statistics
@@ -170,7 +171,7 @@ def child(hub_url: str, mode: str, count: int, t0: float) -> None:
             while len(writes) == before:
                 yield
             ticket_ms.append((writes[before] - started) * 1000)
-            gaps = [b - a for a, b in zip(flips, flips[1:]) if b > started]
+            gaps = [b - a for a, b in itertools.pairwise(flips) if b > started]
             phases.append([(name, round((at - started) * 1000, 1)) for name, at in marks]
                           + [("longest_frame", round(max(gaps, default=0) * 1000, 1))])
             marks.clear()
