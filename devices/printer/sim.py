@@ -284,6 +284,9 @@ class SimulatedPrinter:
             width_bytes = b[4] | (b[5] << 8)
             height = b[6] | (b[7] << 8)
             total = 8 + width_bytes * height
+            if width_bytes * 8 > self.paper_dots * 2 or total > 4_000_000:
+                self._unknown(b[:8])  # a corrupt header must not make us buffer megabytes waiting for data
+                return self._take(8)
             if not self._need(total):
                 return 0
             self._raster(width_bytes, height, bytes(b[8:total]))

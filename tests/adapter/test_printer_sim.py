@@ -211,3 +211,11 @@ def test_usb_printer_that_is_not_plugged_in_reports_offline() -> None:
     printer = open_printer("escpos-usb://04b8:0e15?status_timeout=0.1")  # an Epson id; no USB printer here
     report = printer.print_ticket(vn_ticket())
     assert (report.printed, report.fault, report.bytes_sent) == (False, "offline", 0)
+
+
+def test_corrupt_raster_header_does_not_swallow_the_next_ticket() -> None:
+    sim = SimulatedPrinter(576)
+    sim.feed(b"\x1dv0\x00\xff\xff\xff\xff")  # 65535 bytes wide: impossible on this paper
+    job = open_printer("sim://printer").layout.build(vn_ticket())
+    sim.feed(job)
+    assert len(sim.tickets) == 1 and sim.unknown
