@@ -59,6 +59,7 @@ const MotcuaApi = {
     } catch (err) {
       throw new MotcuaApiError("network", String(err), 0);
     }
+    noteServerDate(response);
     let payload = null;
     try { payload = await response.json(); } catch (err) { payload = null; }
     if (!response.ok) {
@@ -200,9 +201,25 @@ function callFromEnvelope(env) {
 /* Small helpers used by several pages. */
 const VN_DAYS = ["Chủ nhật", "Thứ hai", "Thứ ba", "Thứ tư", "Thứ năm", "Thứ sáu", "Thứ bảy"];
 
+/* TV sticks and old office PCs often have no battery clock: follow the hub's clock (HTTP Date header, 1 s
+ * resolution) rather than the device's, for the wall clock and for timers. */
+let serverOffsetMs = 0;
+
+function noteServerDate(response) {
+  const date = response.headers.get("Date");
+  const at = date ? Date.parse(date) : NaN;
+  if (!Number.isNaN(at)) {
+    const offset = at - Date.now();
+    // The header has whole seconds: only move when the device is off by more than that.
+    if (Math.abs(offset - serverOffsetMs) > 1500) serverOffsetMs = offset;
+  }
+}
+
+function hubNowMs() { return Date.now() + serverOffsetMs; }
+
 function vnNow() {
   // The center's time is Vietnam time whatever the TV's time zone is set to.
-  const now = new Date();
+  const now = new Date(hubNowMs());
   return new Date(now.getTime() + (now.getTimezoneOffset() + 420) * 60000);
 }
 
@@ -214,7 +231,7 @@ function formatClock(d) { return `${pad2(d.getHours())}:${pad2(d.getMinutes())}:
 
 function elapsedText(sinceIso) {
   if (!sinceIso) return "";
-  const secs = Math.max(0, Math.floor((Date.now() - Date.parse(sinceIso)) / 1000));
+  const secs = Math.max(0, Math.floor((hubNowMs() - Date.parse(sinceIso)) / 1000));
   const m = Math.floor(secs / 60), s = secs % 60;
   return m >= 60 ? `${Math.floor(m / 60)}:${pad2(m % 60)}:${pad2(s)}` : `${pad2(m)}:${pad2(s)}`;
 }

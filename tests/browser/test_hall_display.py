@@ -134,3 +134,15 @@ def test_a_burst_of_calls_is_spoken_once_each(hub: Hub, page_factory: Any) -> No
     page.wait_for_function("document.body.dataset.audioState === 'idle'")
     # The first call's repeat gives way; every call is heard once, in call order, the newest without delay.
     assert _played(page) == ["A001#1", "A002#1", "A003#1"]
+
+
+def test_the_wall_clock_follows_the_hub_not_a_wrong_tv_clock(hub: Hub, page_factory: Any) -> None:
+    from datetime import datetime
+
+    from contracts.messages import VN_TZ
+
+    page = page_factory()
+    page.clock.set_fixed_time(datetime(2001, 1, 1, 3, 0))     # a TV box without a battery clock
+    page.goto(f"{hub.url}/display/hall?sound=off")
+    today = datetime.now(VN_TZ).strftime("%d/%m/%Y")          # the hub answers with this machine's real clock
+    page.wait_for_function(f"document.getElementById('date').textContent.endsWith({today!r})")
