@@ -90,6 +90,15 @@ class DeviceRegistry:
         self.rejected = 0
         self.last_error: str | None = None
 
+    def subscriptions(self) -> list[str]:
+        """The topic filters to subscribe to (not devices/+/set, which the hub itself publishes)."""
+        return [topics.devices_filter(self.center, leaf) for leaf in ("availability", "state", "event")]
+
+    @staticmethod
+    def wants(topic: str) -> bool:
+        """True for a topic feed() handles; lets an MQTT adapter route messages without parsing twice."""
+        return "/devices/" in topic and topic.rsplit("/", 1)[-1] in ("availability", "state", "event")
+
     # -- input ----------------------------------------------------------------------------------------------------
     def feed(self, topic: str, payload: bytes | str, now: datetime) -> list[AlertChange]:
         """Apply one MQTT message. Messages for another center or other topics are ignored (returns [])."""

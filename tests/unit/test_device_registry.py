@@ -125,3 +125,12 @@ def test_serial_bridge_state_without_status_is_accepted() -> None:
     assert rec is not None and (rec.kind, rec.status, rec.availability) == ("rating_pad", "ok", "online")
     assert reg.rejected == 0
     assert DeviceState.from_json(payload).detail["firmware"] == "1.2"
+
+
+def test_subscriptions_and_routing() -> None:
+    reg = DeviceRegistry(C)
+    assert reg.subscriptions() == [f"motcua/v1/{C}/devices/+/availability", f"motcua/v1/{C}/devices/+/state",
+                                   f"motcua/v1/{C}/devices/+/event"]
+    assert DeviceRegistry.wants(topics.device_state(C, "p1"))
+    assert not DeviceRegistry.wants(topics.device_set(C, "p1"))
+    assert not DeviceRegistry.wants(topics.cmd(C, "call-next"))
