@@ -46,9 +46,10 @@ class Device:
 
     def send(self, mtype, body=b""):
         seq = self.seq
-        self.seq = (seq + 1) & 0xFF
         frame = wire.encode(self.KIND, mtype, seq, body)
         if mtype in wire.RELIABLE:
+            # Only reliable frames take a seq, so heartbeats never wrap a new press onto a remembered seq.
+            self.seq = (seq + 1) & 0xFF
             self.pending[seq] = [frame, self.hal.ticks_ms(), 1]
         self._write(frame)
         return seq

@@ -46,9 +46,15 @@ class Link:
     duplicates: int = 0
 
     def send(self, mtype: MessageType, body: bytes, now: float) -> bytes:
-        """Frame a new message; reliable ones are kept until acknowledged."""
+        """Frame a new message; reliable ones are kept until acknowledged.
+
+        Only reliable messages take a new seq: a seq comes back after 256 of them, long after it left the
+        receiver's 32-entry window. (If heartbeats took seqs too, an hour of heartbeats between two key
+        presses could wrap onto a remembered seq and the second press would be dropped as a duplicate.)
+        """
         seq = self._next_seq
-        self._next_seq = (seq + 1) & 0xFF
+        if mtype in RELIABLE_TYPES:
+            self._next_seq = (seq + 1) & 0xFF
         frame = Frame(self.kind, mtype, seq, body)
         wire = encode_frame(frame)
         if mtype in RELIABLE_TYPES:

@@ -228,3 +228,24 @@ def test_link_gives_up_after_max_tries_and_hello_resets_dedup() -> None:
     # After a reboot the device's seqs restart (hello = 0): seq 1 is a new press, not a duplicate.
     assert device.receive(ev, 0).deliver
     assert not device.receive(ev, 0).deliver
+
+
+def test_heartbeats_do_not_wrap_a_new_press_onto_a_remembered_seq() -> None:
+    device = Link(DeviceKind.STAFF_KEYPAD)
+    bridge = Link(DeviceKind.BRIDGE)
+    dec = FrameDecoder()
+    delivered = 0
+    for i in range(100):
+        # a key press now and then, with 255 heartbeats in between: press + 255 = one full turn of seqs
+        for _ in range(255):
+            (hb,) = dec.feed(device.send(MessageType.HEARTBEAT, Heartbeat(i).encode(), now=i))
+            assert isinstance(hb, Frame) and bridge.receive(hb, i).deliver
+        (press,) = dec.feed(device.send(MessageType.EVENT, b"\x01\x01", now=i))
+        assert isinstance(press, Frame)
+        got = bridge.receive(press, i)
+        delivered += got.deliver
+        assert got.reply is not None
+        (ack,) = dec.feed(got.reply)
+        assert isinstance(ack, Frame)
+        device.receive(ack, i)
+    assert delivered == 100 and bridge.duplicates == 0 and device.unacked == 0
