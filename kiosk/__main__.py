@@ -11,7 +11,8 @@ import sys
 from pathlib import Path
 
 
-def build_kiosk(settings, *, sim: bool = False, runner=None, ticket_dir: Path | None = None):
+def build_kiosk(settings, *, sim: bool = False, runner=None, ticket_dir: Path | None = None,
+                camera_url: str = ""):
     """The presenter tree with its real adapters (hub client, offline desk, printer). No Kivy here."""
     from kiosk.devices_wiring import open_kiosk_printer
     from kiosk.hub_client import HubClient
@@ -27,7 +28,8 @@ def build_kiosk(settings, *, sim: bool = False, runner=None, ticket_dir: Path | 
     b = settings.behaviour
     behaviour = KioskBehaviour(idle_timeout_s=b.idle_timeout_s, ticket_screen_s=b.ticket_screen_s,
                                result_screen_s=b.result_screen_s, tap_guard_s=b.tap_guard_s,
-                               stale_after_min=b.stale_after_min, public_base_url=settings.public_url)
+                               stale_after_min=b.stale_after_min, public_base_url=settings.public_url,
+                               camera_available=bool(camera_url))
     kiosk = Kiosk(hub=hub, desk=desk, printer=printer, runner=runner, behaviour=behaviour)
     # First catalog before the window opens, so home has the center's name (a dead hub just leaves it empty).
     catalog = kiosk.refresh_catalog()
@@ -70,15 +72,20 @@ def main(argv: list[str] | None = None) -> int:
     from kiosk.devices_wiring import KeyboardWedge, open_scanner
     from kiosk.presenters import ThreadRunner
 
-    kiosk, _printer = build_kiosk(settings, sim=args.sim, runner=ThreadRunner(post_to_ui),
-                                  ticket_dir=Path("var/kiosk-tickets") if args.sim else None)
-    wedge = None
+    camera = settings.devices.camera
     if args.sim:
-        wedge = KeyboardWedge(lambda code: kiosk.scanned(code, source="keyboard"))
-    else:
+        # simulated devices only: the keyboard stands in for the scanner, a camera only if it is a simulator
+        camera = camera if camera.startswith("sim://") else ""
+        settings = replace(settings, devices=replace(settings.devices, scanner="", camera=camera))
+    kiosk, _printer = build_kiosk(settings, sim=args.sim, runner=ThreadRunner(post_to_ui),
+                                  ticket_dir=Path("var/kiosk-tickets") if args.sim else None, camera_url=camera)
+    # --sim: the PC keyboard is a wedge scanner (type or paste a code, Enter); a configured scanner still works.
+    wedge = KeyboardWedge(lambda code: kiosk.scanned(code, source="keyboard")) if args.sim else None
+    try:
         open_scanner(settings.devices.scanner,
                      lambda raw, code, ref, source: post_to_ui(lambda: kiosk.scanned(raw, code, ref, source)))
-    camera = "sim://camera" if args.sim and not settings.devices.camera else settings.devices.camera
+    except Exception as err:  # noqa: BLE001 - a bad scanner URL must not keep the kiosk from issuing tickets
+        log.error("scanner %s not started: %s", settings.devices.scanner, err)
     KioskApp(kiosk, settings, camera_url=camera, wedge=wedge, warm_up=_printer.warm_up).run()
     return 0
 

@@ -89,37 +89,19 @@ class KeyboardWedge:
 
 
 def open_scanner(url: str, on_scan: Callable[..., None]) -> Any:
-    """Start the scanner the URL names; ``on_scan(raw, dossier_code, ticket_ref, source)`` for each read.
-    Returns the scanner (with ``stop()``), or None when the URL is empty or the driver is not installed."""
+    """Start the scanner the URL names (devices.scanner: HID wedge, serial, sim); ``on_scan(raw, dossier_code,
+    ticket_ref, source)`` is called on the scanner's thread for each read. Returns the running ScannerRunner
+    (``stop()`` it), or None when the URL is empty. An unplugged scanner is retried by the runner."""
     if not url:
         return None
-    try:
-        from devices import scanner as scanner_mod  # type: ignore[attr-defined]
-    except ImportError:
-        log.warning("scanner %s: devices.scanner not available; scanner disabled", url)
-        return None
-    opener = getattr(scanner_mod, "open_scanner", None)
-    if opener is None:
-        log.warning("scanner %s: devices.scanner has no open_scanner(); scanner disabled", url)
-        return None
+    from devices.scanner import open_scanner as open_device
 
     def deliver(event: Any) -> None:
-        on_scan(getattr(event, "raw", str(event)), _text(getattr(event, "dossier_code", None)),
-                getattr(event, "ticket_ref", None), getattr(event, "source", "scanner"))
+        on_scan(event.raw, _text(event.dossier_code), event.ticket_ref, event.source)
 
-    try:
-        scanner = opener(url, deliver)
-    except TypeError:
-        scanner = opener(url)
-        for name in ("subscribe", "on_scan", "add_listener", "set_callback"):
-            if callable(getattr(scanner, name, None)):
-                getattr(scanner, name)(deliver)
-                break
-    for name in ("start", "open"):
-        if callable(getattr(scanner, name, None)):
-            getattr(scanner, name)()
-            break
-    return scanner
+    runner = open_device(url, deliver)
+    runner.start()
+    return runner
 
 
 def _text(value: Any) -> str | None:
@@ -147,9 +129,9 @@ class CameraFeed:
         if self._thread is not None:
             return True
         try:
-            from devices import camera as camera_mod  # type: ignore[attr-defined]
-            self._camera = camera_mod.open_camera(self.url)
-            self._decoder = camera_mod.CodeDecoder()
+            from devices.camera import CodeDecoder, open_camera
+            self._camera = open_camera(self.url)
+            self._decoder = CodeDecoder()
         except Exception as err:  # noqa: BLE001 - no camera is a degraded kiosk, not a dead one
             log.warning("camera %s unavailable: %s", self.url, err)
             return False
@@ -168,7 +150,6 @@ class CameraFeed:
         self._camera = None
 
     def _loop(self) -> None:
-        last = ""
         while not self._stop.wait(self.interval_s):
             try:
                 frame = self._camera.read()
@@ -176,15 +157,12 @@ class CameraFeed:
                 log.warning("camera read failed: %s", err)
                 continue
             if frame is None:
-                continue
+                continue  # a camera between frames, or a replay that has ended
             self.on_frame(frame)
             try:
-                found = self._decoder.decode(frame)
+                found = self._decoder.decode(frame)   # throttled and de-duplicated by the decoder
             except Exception as err:  # noqa: BLE001
                 log.debug("decode failed: %s", err)
                 continue
-            texts = [getattr(f, "text", f) for f in (found if isinstance(found, list | tuple) else [found]) if f]
-            for text in texts:
-                if text and text != last:
-                    last = str(text)
-                    self.on_code(last)
+            for item in found:
+                self.on_code(str(item.text))

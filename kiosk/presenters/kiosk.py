@@ -39,6 +39,7 @@ class KioskBehaviour:
     public_base_url: str = "http://127.0.0.1:8080"   # the hub as a phone on the LAN reaches it (ticket QR)
     stale_after_min: int = 60             # dossier info older than this is flagged as maybe not the latest
     max_code_len: int = 40
+    camera_available: bool = False        # a camera is configured: offer "scan the QR with the camera"
 
 
 class TapGuard:

@@ -108,7 +108,7 @@ class LookupPresenter:
         self._look_up(parsed.normalized)
 
     def toggle_camera(self) -> None:
-        if self.busy or not self.k.tap():
+        if self.busy or not self.k.behaviour.camera_available or not self.k.tap():
             return
         self.camera_on = not self.camera_on
         self.k.changed()
@@ -197,7 +197,8 @@ class LookupPresenter:
             is_problem=bool(self.error_code) or self.message_key in ("lookup.invalid", "lookup.scan_unreadable"),
             busy=self.busy, key_rows=KEY_ROWS, delete=t("lookup.delete", lang), clear=t("lookup.clear", lang),
             search=t("lookup.search", lang), can_search=bool(self.code) and not self.busy,
-            camera=t("lookup.camera.stop" if self.camera_on else "lookup.camera", lang), camera_on=self.camera_on,
+            camera=(t("lookup.camera.stop" if self.camera_on else "lookup.camera", lang)
+                    if k.behaviour.camera_available else ""), camera_on=self.camera_on,
             camera_hint=t("lookup.camera.hint", lang) if self.camera_on else "", back=t("nav.back", lang),
             lang_toggle=t("lang.toggle", lang), mode_mark=k.mode_mark())
 

@@ -150,7 +150,7 @@ def rig(tmp_path) -> Rig:
     desk = TicketDesk(hub, journal, prefixes={"ho-tich": "A", "dat-dai": "B"}, lease_size=60, reserve=10,
                       clock=lambda: datetime(2026, 11, 23, 9, 0, tzinfo=VN_TZ))
     kiosk = Kiosk(hub=hub, desk=desk, printer=printer, clock=clock,
-                  behaviour=KioskBehaviour(public_base_url="http://hub.lan:8080"),
+                  behaviour=KioskBehaviour(public_base_url="http://hub.lan:8080", camera_available=True),
                   catalog=Catalog.from_config(CONFIG))
     renders: list[str] = []
     kiosk.subscribe(lambda k: renders.append(k.screen))
