@@ -11,14 +11,16 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request, stream_with_context
+from flask import Blueprint, Response, jsonify, request
 
+from contracts.errors import ErrorCode, MotcuaError
 from queue_server.web.common import Query, bad_request, hub, route
 from queue_server.web.sse import StreamClosed, sse_message
 
 log = logging.getLogger(__name__)
 bp = Blueprint("display", __name__)
 BACKLOG_LIMIT = 1000
+RESERVED_THREADS = 8      # server threads never given to event streams
 
 
 def _dumps(obj: Any) -> str:
@@ -40,7 +42,7 @@ def health():  # type: ignore[no-untyped-def]
 
 @route(bp, "/stream", summary="Server-Sent Events: a `state` event, then one `event` per stored event",
        query=(Query("last_event_id", int, "resume after this seq (same as the Last-Event-ID header)", minimum=0),),
-       result="text/event-stream", stream=True)
+       result="text/event-stream", stream=True, errors=(ErrorCode.RATE_LIMITED,))
 def stream(query: dict[str, Any]):  # type: ignore[no-untyped-def]
     header = request.headers.get("Last-Event-ID")
     resume: int | None = query.get("last_event_id")
@@ -52,6 +54,11 @@ def stream(query: dict[str, Any]):  # type: ignore[no-untyped-def]
         if resume < 0:
             raise bad_request("Last-Event-ID: must be >= 0")
     ctx = hub()
+    # each open stream holds a server thread: keep some for the API, or enough displays would stall the kiosks
+    max_streams = max(1, ctx.settings.http.threads - RESERVED_THREADS)
+    if ctx.broadcaster.subscribers >= max_streams:
+        raise MotcuaError(ErrorCode.RATE_LIMITED, f"{max_streams} event streams are open, the most this hub allows "
+                                                  "([http] threads); use MQTT state topics for more screens")
     sub = ctx.broadcaster.subscribe()
     service = ctx.service
     keepalive = ctx.keepalive_s
@@ -89,4 +96,6 @@ def stream(query: dict[str, Any]):  # type: ignore[no-untyped-def]
             sub.close()
 
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-    return Response(stream_with_context(generate()), mimetype="text/event-stream", headers=headers)
+    response = Response(generate(), mimetype="text/event-stream", headers=headers)
+    response.call_on_close(sub.close)     # also when the client leaves before the first message
+    return response

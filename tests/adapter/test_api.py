@@ -30,11 +30,12 @@ MONDAY_0800 = datetime(2026, 11, 23, 8, 0, tzinfo=VN_TZ)     # a Monday, inside 
 FAST_HASH = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
 
 
-def make_settings(tmp_path: Path, **security: Any) -> Any:
+def make_settings(tmp_path: Path, threads: int = 32, **security: Any) -> Any:
     raw = tomllib.loads(EXAMPLE.read_text(encoding="utf-8"))
     raw["store"] = {"path": str(tmp_path / "hub.sqlite3")}
     raw["mqtt"] = {"enabled": False}
     raw["http"]["max_body_bytes"] = 4096
+    raw["http"]["threads"] = threads
     raw["users"] = [{"username": u, "role": r, "password_hash": FAST_HASH}
                     for u, r in (("canbo", "staff"), ("quanly", "manager"), ("quantri", "admin"))]
     raw["security"] = {"device_keys": [], **security}
@@ -314,3 +315,22 @@ def test_stream_through_the_real_server_and_clean_stop(tmp_path: Path) -> None:
     finally:
         h.stop()
     assert h.broadcaster.subscribers == 0
+
+
+def test_event_streams_are_capped_so_displays_cannot_starve_kiosks(tmp_path: Path) -> None:
+    from queue_server.web.display import RESERVED_THREADS
+
+    h = build_hub(make_settings(tmp_path, threads=RESERVED_THREADS + 2), clock=FixedClock(MONDAY_0800),
+                  extra_blueprints=[], keepalive_s=0.05)
+    try:
+        c = h.app.test_client()
+        streams = [c.get(f"{API_PREFIX}/stream", buffered=False) for _ in range(2)]
+        assert h.broadcaster.subscribers == 2
+        assert_error(c.get(f"{API_PREFIX}/stream"), 429, "rate_limited")
+        assert c.post(f"{API_PREFIX}/tickets", json={"service": "ho-tich"}).status_code == 201
+        for s in streams:
+            s.close()
+        assert h.broadcaster.subscribers == 0
+    finally:
+        h.stop()
+
