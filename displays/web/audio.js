@@ -140,6 +140,8 @@ function log(kind, call, repeat, clips, error) {
   const entry = { kind, number: call.number, counter: call.counter, recall: call.recall || 0, repeat, clips,
                   error: error || null, t: performance.now() };
   window.motcuaAudioLog.push(entry);
+  // A hall TV runs for months: keep the recent history only.
+  if (window.motcuaAudioLog.length > 1000) window.motcuaAudioLog.splice(0, window.motcuaAudioLog.length - 500);
   if (kind === "end") {
     const played = document.body.dataset.audioPlayed ? document.body.dataset.audioPlayed.split(" ") : [];
     played.push(`${call.number}#${repeat}`);
