@@ -146,3 +146,28 @@ def test_the_wall_clock_follows_the_hub_not_a_wrong_tv_clock(hub: Hub, page_fact
     page.goto(f"{hub.url}/display/hall?sound=off")
     today = datetime.now(VN_TZ).strftime("%d/%m/%Y")          # the hub answers with this machine's real clock
     page.wait_for_function(f"document.getElementById('date').textContent.endsWith({today!r})")
+
+
+def test_without_the_kiosk_flag_a_blocked_voice_asks_for_a_click(hub: Hub, page_factory: Any) -> None:
+    """A TV started without --autoplay-policy=no-user-gesture-required must not stay silent unnoticed.
+
+    Headless Chromium here runs audio even without the flag, so the blocked state (an AudioContext that stays
+    suspended until a user gesture) is emulated in the page; the page's own code paths are the real ones."""
+    for _ in range(2):
+        hub.issue("ho-tich")
+    page = page_factory()
+    # Emulate the browser's default policy: the audio context starts suspended until a user gesture.
+    page.add_init_script("""(() => {
+      const Real = window.AudioContext;
+      window.AudioContext = class extends Real {
+        constructor(...a) { super(...a); this.suspend(); this.__blocked = true; }
+        resume() { return this.__blocked ? Promise.resolve() : super.resume(); }
+      };
+    })()""")
+    page.goto(f"{hub.url}/display/hall?repeats=1&voice_rate=4")
+    page.wait_for_function("document.getElementById('link').dataset.state === 'online'")
+    staff = hub.login("staff1")
+    hub.post("/counters/1/open", staff)
+    hub.post("/counters/1/call-next", staff)
+    page.wait_for_selector("#sound-unlock:not([hidden])")
+    assert "Bấm để bật âm thanh" in page.text_content("#sound-unlock")
