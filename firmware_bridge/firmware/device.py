@@ -9,6 +9,7 @@ FIRMWARE_VERSION = "motcua-fw 0.1.0"
 HEARTBEAT_MS = 1000
 RETRY_MS = 250
 MAX_TRIES = 6
+HELLO_AGAIN_MS = 5000
 DEDUP = 32
 
 ERR_BAD_FRAME, ERR_UNKNOWN_COMMAND, ERR_BAD_COMMAND = 1, 2, 3
@@ -30,6 +31,9 @@ class Device:
         self.last_heartbeat = self.started
         self.bad_reported = 0
         self.last_bad_report = self.started - 1000
+        self.hello_seq = None   # our HELLO not yet acknowledged: key presses wait (see press)
+        self.hello_sent_at = self.started
+        self.held = []
         # fault injection (set from the CPython control stream; always off on a Pico)
         self.silent = False
         self.drop_next = 0
@@ -42,7 +46,8 @@ class Device:
     def send_hello(self):
         body = wire.pack_str(self.device_id, 32) + wire.pack_str(FIRMWARE_VERSION, 32)
         body += (self.heartbeat_ms & 0xFFFF).to_bytes(2, "big")
-        self.send(wire.HELLO, body)
+        self.hello_seq = self.send(wire.HELLO, body)
+        self.hello_sent_at = self.hal.ticks_ms()
 
     def send(self, mtype, body=b""):
         seq = self.seq
@@ -84,6 +89,9 @@ class Device:
                     entry[1] = now
                     entry[2] += 1
                     self._write(entry[0])
+        if (self.hello_seq is not None and self.hello_seq not in self.pending
+                and self.hal.ticks_diff(now, self.hello_sent_at) >= HELLO_AGAIN_MS):
+            self.send_hello()       # nobody acknowledged us: keep introducing ourselves, slowly
         if self.hal.ticks_diff(now, self.last_heartbeat) >= self.heartbeat_ms:
             self.last_heartbeat = now
             uptime = self.hal.ticks_diff(now, self.started) // 1000
@@ -95,6 +103,11 @@ class Device:
     def on_frame(self, kind, mtype, seq, body):
         if mtype == wire.ACK:
             self.pending.pop(seq, None)
+            if seq == self.hello_seq:
+                self.hello_seq = None
+                held, self.held = self.held, []
+                for key in held:
+                    self.press(key)
             return
         if mtype not in wire.RELIABLE:
             return
@@ -126,5 +139,13 @@ class Device:
         pass
 
     def press(self, key):
-        """Report a key press to the bridge (key is the 1-based key number)."""
+        """Report a key press to the bridge (key is the 1-based key number).
+
+        Until the bridge has acknowledged our HELLO it may still hold seqs from before a reboot, and would
+        take a press with one of them for a duplicate: hold presses (a few) until then.
+        """
+        if self.hello_seq is not None:
+            if len(self.held) < 8:
+                self.held.append(key)
+            return
         self.send(wire.EVENT, bytes((0x01, key)))

@@ -138,7 +138,10 @@ def test_rating_pad_firmware_only_counts_a_press_while_lit() -> None:
     hal = MemoryHal()
     pad = RatingPad(hal, "pad-05")
     pad.begin()
-    assert [f.type for f in hal.frames()] == [MessageType.HELLO]
+    (hello,) = hal.frames()
+    assert hello.type == MessageType.HELLO
+    hal.rx = encode_frame(Frame(DeviceKind.BRIDGE, MessageType.ACK, hello.seq))
+    pad.step()
     hal.pressed = [1]                      # dark pad: a stray press is not a rating
     pad.step()
     assert [f.type for f in hal.frames() if f.type == MessageType.EVENT] == []
@@ -173,6 +176,9 @@ def test_led_and_keypad_firmware_report_bad_commands() -> None:
     assert [e.code for e in errors] == [2]        # unknown command for an LED display, reported
     kp = StaffKeypad(MemoryHal(), "kp-05")
     kp.begin()
+    (hello,) = kp.hal.frames()
+    kp.hal.rx = encode_frame(Frame(DeviceKind.BRIDGE, MessageType.ACK, hello.seq))
+    kp.step()
     kp.hal.pressed = [1, 9]                        # "next" and a key that does not exist
     kp.step()
     events = [f for f in kp.hal.frames() if f.type == MessageType.EVENT]
@@ -223,3 +229,32 @@ def test_firmware_reports_line_noise_at_most_once_a_second() -> None:
     assert hal.out[-1] == "show B002"
     assert [ErrorReport.decode(f.body).detail for f in hal.frames() if f.type == MessageType.ERROR] == [
         "bad frames: 6"]
+
+
+def test_keypad_holds_presses_until_its_hello_is_acknowledged() -> None:
+    hal = MemoryHal()
+    kp = StaffKeypad(hal, "kp-05")
+    kp.begin()
+    (hello,) = hal.frames()
+    hal.pressed = [1]                      # pressed right after boot: the bridge may not know we rebooted
+    kp.step()
+    assert [f for f in hal.frames() if f.type == MessageType.EVENT] == []
+    hal.rx = encode_frame(Frame(DeviceKind.BRIDGE, MessageType.ACK, hello.seq))
+    kp.step()
+    events = [f for f in hal.frames() if f.type == MessageType.EVENT]
+    assert [StaffKeypadProfile.decode_event(f.body) for f in events] == [KeyPress("next")]
+
+
+def test_an_unanswered_hello_is_sent_again_later() -> None:
+    hal = MemoryHal()
+    led = LedDisplay(hal, "led-05")
+    led.begin()
+    for _ in range(8):                     # retransmitted, then given up
+        hal.now += 250
+        led.step()
+    hellos = [f for f in hal.frames() if f.type == MessageType.HELLO]
+    assert len(hellos) == 6 and len({f.seq for f in hellos}) == 1
+    hal.now += 5000
+    led.step()
+    again = [f for f in hal.frames() if f.type == MessageType.HELLO]
+    assert len(again) == 1 and again[0].seq != hellos[0].seq
