@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
 
@@ -137,3 +138,16 @@ def test_every_action_by_keyboard_with_clear_errors(hub: Any, page_factory: Any)
     console.keyboard.press("u")
     lcd.wait_for_function("document.body.dataset.status === 'open'")
     _expect(console, "Quầy tiếp tục làm việc")
+
+    # a ticket clicked in the live waiting list is called; then transferred to a named counter
+    hub.issue("ho-tich")
+    console.wait_for_selector('#waiting li[data-ticket="A005"]')
+    console.click('#waiting li[data-ticket="A005"]')
+    _current(console, "A005")
+    console.keyboard.press("t")
+    console.select_option("#transfer-target", "counter:14")
+    console.keyboard.press("Enter")
+    _expect(console, "Đã chuyển số A005")
+    ticket_id = "20261123-ho-tich-5"                       # ids are <day>-<service>-<number>
+    moved = requests.get(f"{hub.url}/api/v1/tickets/{ticket_id}", timeout=5).json()["ticket"]
+    assert moved["number"] == "A005" and moved["status"] == "issued" and moved["target_counter"] == "14"
