@@ -69,8 +69,9 @@ class LookupScreen(KioskScreen):
         self.set_props(self, view, FIELDS)
         for key, name in KEY_FACES.items():
             button = self.key_buttons[key]
-            big, small = int(button.base_size * 1.3), int(button.base_size * 0.55)
-            button.text = f"[size={big}]{key}[/size]\n[size={small}]{t(name, kiosk.lang)}[/size]"
+            # one line: the sign large, its name small beside it (a key is never tall enough for two lines)
+            big, small = int(button.base_size * 1.2), int(button.base_size * 0.62)
+            button.text = f"[size={big}]{key}[/size]  [size={small}]{t(name, kiosk.lang)}[/size]"
 
     def show_frame(self, texture: Any) -> None:
         """The camera feed hands each preview frame here (UI thread)."""

@@ -28,6 +28,25 @@ from kiosk_support import CODE, start_hub
 from kiosk.config import settings_from_dict
 
 
+def make_camera_frames(folder: Path) -> str:
+    """A simulated camera: a few frames of an empty desk, then the receipt's QR (4 frames a second)."""
+    import numpy as np
+    import segno
+    from PIL import Image
+
+    folder.mkdir(parents=True)
+    for i in range(6):
+        Image.fromarray(np.full((480, 640, 3), 200 + i, dtype=np.uint8)).save(folder / f"a{i}.png")
+    qr = folder / "qr.png"
+    segno.make(f"Ma ho so: {CODE}", error="m").save(str(qr), scale=10, border=4)
+    img = Image.open(qr).convert("RGB")
+    canvas = Image.new("RGB", (640, 480), (230, 225, 215))
+    canvas.paste(img, ((640 - img.width) // 2, (480 - img.height) // 2))
+    canvas.save(folder / "b.png")
+    qr.unlink()
+    return f"sim://camera?dir={folder}&fps=4"
+
+
 def main() -> int:
     out = Path(sys.argv[1])
     width, height = int(sys.argv[2]), int(sys.argv[3])
@@ -48,9 +67,11 @@ def main() -> int:
     from kiosk.app import KioskApp, post_to_ui
     from kiosk.presenters import ThreadRunner
 
-    kiosk, printer = build_kiosk(settings, runner=ThreadRunner(post_to_ui), ticket_dir=tmp / "tickets")
+    camera_url = make_camera_frames(tmp / "camera")
+    kiosk, printer = build_kiosk(settings, runner=ThreadRunner(post_to_ui), ticket_dir=tmp / "tickets",
+                                 camera_url=camera_url)
     sim = printer.printer.simulator
-    app = KioskApp(kiosk, settings, maintain=False)
+    app = KioskApp(kiosk, settings, maintain=False, camera_url=camera_url)
     report: dict[str, object] = {"steps": [], "screenshots": [], "size": [width, height]}
     tag = f"{'landscape' if width > height else 'portrait'}"
 
@@ -166,6 +187,20 @@ def main() -> int:
         tap(button("Về trang đầu"))
         yield from wait(lambda: kiosk.screen == "home", "home")
         steps.append("lookup-typed")
+
+        # the receipt's QR shown to the camera, with the live preview on screen
+        yield from pause(0.4)
+        tap(button("Tra cứu hồ sơ"))
+        yield from wait(lambda: kiosk.screen == "lookup", "lookup")
+        yield from pause(0.4)
+        tap(button("Quét mã QR bằng camera"))
+        yield from wait(lambda: app.screens["lookup"].ids.preview.texture is not None, "camera preview")
+        shot("lookup_camera")
+        yield from wait(lambda: kiosk.screen == "result", "result from the camera", timeout=15)
+        report["camera_result"] = kiosk.result.view().code
+        kiosk.reset()
+        yield from wait(lambda: kiosk.screen == "home", "home")
+        steps.append("camera-qr")
 
         # a hardware scan on the home screen goes straight to the result
         kiosk.scanned(f"https://dichvucong.example.vn/tra-cuu?maHoSo={CODE}")

@@ -41,8 +41,8 @@ def out_dir() -> Path:
 @pytest.mark.parametrize(("width", "height"), [(1080, 1920), (1920, 1080)], ids=["portrait", "landscape"])
 def test_tap_through_take_ticket_and_lookup(out_dir: Path, width: int, height: int) -> None:
     report = drive(out_dir, width, height)
-    assert report["steps"] == ["take-ticket", "print-failure", "lookup-typed", "scan-on-home", "unknown-code",
-                               "closed"]
+    assert report["steps"] == ["take-ticket", "print-failure", "lookup-typed", "camera-qr", "scan-on-home",
+                               "unknown-code", "closed"]
     # take ticket: the number on screen is the one the simulated printer received, with the tracking QR
     assert report["ticket_number"] == "A001" and "A001" in report["printed_texts"]
     assert report["tracking_qr"][0].endswith("/t/20261123-ho-tich-1")
@@ -51,6 +51,7 @@ def test_tap_through_take_ticket_and_lookup(out_dir: Path, width: int, height: i
     # lookup typed on the on-screen keyboard
     assert report["typed"] == "000.00.12.H38-261118-0007"
     assert report["result_status"] == "Đang xử lý"
+    assert report["camera_result"] == "Mã hồ sơ: 000.00.12.H38-261118-0007"
     assert report["unknown_message"].startswith("No dossier found with code 000.00.12.H38-261118-9999")
     # every button on these screens is at least 15 mm tall at the configured dpi
     assert report["small_targets_home"] == [] and report["small_targets_services"] == []
