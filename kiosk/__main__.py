@@ -45,9 +45,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--hub", help="hub URL (overrides hub.url)")
     parser.add_argument("--landscape", action="store_true", help="1920x1080 instead of 1080x1920")
     parser.add_argument("--size", help="window size WxH, e.g. 540x960 for a desktop preview")
+    parser.add_argument("--exit-after", type=float, default=0.0, help=argparse.SUPPRESS)  # smoke tests
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     log = logging.getLogger("kiosk")
+    logging.getLogger("urllib3").setLevel(logging.WARNING)   # a poll every 10 s is not news
 
     from dataclasses import replace
 
@@ -86,7 +88,13 @@ def main(argv: list[str] | None = None) -> int:
                      lambda raw, code, ref, source: post_to_ui(lambda: kiosk.scanned(raw, code, ref, source)))
     except Exception as err:  # noqa: BLE001 - a bad scanner URL must not keep the kiosk from issuing tickets
         log.error("scanner %s not started: %s", settings.devices.scanner, err)
-    KioskApp(kiosk, settings, camera_url=camera, wedge=wedge, warm_up=_printer.warm_up).run()
+    app = KioskApp(kiosk, settings, camera_url=camera, wedge=wedge, warm_up=_printer.warm_up)
+    if args.exit_after > 0:
+        from kivy.clock import Clock
+        Clock.schedule_once(lambda _dt: app.stop(), args.exit_after)
+    app.run()
+    log.info("kiosk stopped (mode %s, %d offline tickets not yet handed in)", kiosk.desk.mode,
+             kiosk.desk.journal.pending_count())
     return 0
 
 

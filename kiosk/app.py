@@ -17,6 +17,9 @@ if TYPE_CHECKING:
     from kiosk.presenters import Kiosk
 
 log = logging.getLogger(__name__)
+# Kivy reads these when first imported (below): never parse the kiosk's own argv, no log files in ~/.kivy.
+os.environ.setdefault("KIVY_NO_ARGS", "1")
+os.environ.setdefault("KIVY_NO_FILELOG", "1")
 
 # screen name -> module under kiosk/screens with a SCREEN class (a thin .py + .kv pair)
 SCREEN_REGISTRY: dict[str, str] = {

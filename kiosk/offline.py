@@ -293,8 +293,7 @@ class TicketDesk:
     def maintain(self) -> Mode:
         """Probe, hand in, top up leases. Blocking (network): call it from a worker thread, never the UI."""
         try:
-            if self._mode == "offline":
-                self.hub.health()
+            self.hub.health()   # cheap, and the staff mark tells the truth even before the first ticket
             self.hand_in_pending()
             self.top_up_leases()
         except HubUnavailable:

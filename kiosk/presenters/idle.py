@@ -17,8 +17,8 @@ class IdlePresenter:
 
     def timeout_for(self, screen: str) -> float:
         b = self.k.behaviour
-        if screen == "ticket":
-            return b.ticket_screen_s
+        if screen == "ticket" and self.k.take.state == "printed":
+            return b.ticket_screen_s   # the citizen has the paper; a failed print keeps its number up longer
         if screen == "result":
             return b.result_screen_s
         return b.idle_timeout_s

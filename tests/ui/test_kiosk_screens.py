@@ -58,3 +58,27 @@ def test_tap_through_take_ticket_and_lookup(out_dir: Path, width: int, height: i
     assert report["small_targets_lookup"] == []
     for shot in report["screenshots"]:
         assert Path(shot).stat().st_size > 10_000, shot
+
+
+def test_python_m_kiosk_sim_starts_and_stops(tmp_path: Path) -> None:
+    """`python -m kiosk --sim` (what `motcua kiosk --sim` runs) against a real hub: starts, leases, stops clean."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from kiosk_support import start_hub
+
+    hub = start_hub(tmp_path / "hub", services=2)
+    try:
+        env = {k: v for k, v in os.environ.items() if k != "DISPLAY"}
+        env.update(SDL_VIDEODRIVER="offscreen", KIVY_NO_CONSOLELOG="1", KIVY_HOME=str(tmp_path / "kivy"),
+                   PYTHONPATH=str(ROOT))
+        proc = subprocess.run([sys.executable, "-m", "kiosk", "--sim", "--hub", hub.url, "--size", "540x960",
+                               "--exit-after", "4"], env=env, cwd=tmp_path, capture_output=True, text=True,
+                              timeout=120, check=False)
+        log = proc.stdout + proc.stderr
+        assert proc.returncode == 0, log[-3000:]
+        assert "Traceback" not in log, log[-3000:]
+        assert "kiosk stopped (mode online, 0 offline tickets not yet handed in)" in log
+        import sqlite3
+        with sqlite3.connect(tmp_path / "var" / "kiosk-journal.sqlite") as db:   # leased in advance, per service
+            assert [r[0] for r in db.execute("SELECT service FROM leases ORDER BY service")] == ["dat-dai", "ho-tich"]
+    finally:
+        hub.stop()

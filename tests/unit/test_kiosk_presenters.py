@@ -497,6 +497,20 @@ def test_confirmation_screen_returns_home_sooner(rig: Rig) -> None:
     assert k.screen == "home" and k.take.ticket is None
 
 
+def test_a_failed_print_keeps_the_number_up_longer(rig: Rig) -> None:
+    k = rig.kiosk
+    rig.printer.fault = "paper_out"
+    rig.tap(k.home.take_ticket)
+    rig.tap(k.services.choose, "ho-tich")
+    rig.tap(k.priority.choose, None)
+    rig.clock.advance(21)
+    k.tick()
+    assert k.screen == "ticket" and k.take.view().number == "A001"
+    rig.clock.advance(40)
+    k.tick()
+    assert k.screen == "home"
+
+
 def test_late_answer_after_reset_is_dropped(rig: Rig) -> None:
     k = rig.kiosk
     pending: list[Any] = []
