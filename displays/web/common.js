@@ -134,8 +134,14 @@ class MotcuaLive {
     this.seq = env.seq;
     if (this.state) applyEnvelopeToState(this.state, env);
     this.onEvent(env, this.state);
-    // Waiting counts and estimates are computed by the hub: take them from a fresh snapshot, coalesced.
-    if (gap || !env.type.startsWith("ticket.called")) this.scheduleRefetch();
+    // Waiting counts and estimates are computed by the hub: take them from a fresh snapshot, coalesced. After a
+    // call the number is already on screen; the counts follow a moment later so a burst of calls is not slowed.
+    if (!gap && (env.type === "ticket.called" || env.type === "ticket.recalled")) {
+      clearTimeout(this.callRefetch);
+      this.callRefetch = setTimeout(() => this.scheduleRefetch(), 150);
+    } else {
+      this.scheduleRefetch();
+    }
   }
 
   scheduleRefetch() {

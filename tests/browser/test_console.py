@@ -56,6 +56,9 @@ def test_call_from_console_shows_on_hall_and_counter_display(hub: Any, page_fact
     hall.wait_for_function("document.getElementById('current-number').dataset.ticket === 'A001'")
     lcd.wait_for_function("document.getElementById('number').dataset.ticket === 'A001'")
     assert hall.text_content("#current-counter") == "Quầy 1"
+    # the waiting count follows the call (2 issued, 1 called)
+    hall.wait_for_function(
+        "document.querySelector('tr[data-service=\"ho-tich\"] td:nth-child(2)').textContent === '1'", timeout=5000)
     hall.wait_for_function("(document.body.dataset.audioPlayed || '').split(' ').includes('A001#1')", timeout=30000)
     assert console.locator("#waiting li").count() == 1
     console.screenshot(path=str(artifacts_dir / "staff-console-1366x768.png"))
