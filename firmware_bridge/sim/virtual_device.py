@@ -133,7 +133,7 @@ class VirtualDevice:
             except queue.Empty:
                 return
 
-    def wait_for(self, prefix: str, timeout: float = 10.0) -> str:
+    def wait_for(self, prefix: str, timeout: float = 20.0) -> str:
         """The next output line starting with ``prefix``; TimeoutError naming what was seen instead."""
         deadline = time.monotonic() + timeout
         seen = []

@@ -46,7 +46,7 @@ class TopicWatch:
             self.messages.append(seen)
             self._cond.notify_all()
 
-    def wait_for(self, topic: str, match: Callable[[Seen], bool] = lambda m: True, timeout: float = 10.0,
+    def wait_for(self, topic: str, match: Callable[[Seen], bool] = lambda m: True, timeout: float = 20.0,
                  after: int = 0) -> Seen:
         """The first message on ``topic`` (index ≥ ``after``) that ``match``es; TimeoutError otherwise."""
         deadline = time.monotonic() + timeout
