@@ -86,10 +86,15 @@ def make_ratings_blueprint(service: RatingsService) -> Blueprint:
 _COLORS = ["#1b7f3b", "#4a8f1f", "#b88600", "#b3261e"]   # best → worst, by position
 
 
+def _color(i: int, n: int) -> str:
+    """Green for the best level, red for the worst, whatever the number of levels."""
+    return _COLORS[-1] if i == n - 1 and n > 1 else _COLORS[min(i, 2)]
+
+
 def rating_page(counter: str, service: RatingsService) -> str:
     levels = sorted(service.scale.levels, key=lambda lv: -lv.value)
     buttons = "\n".join(
-        f'<button class="lv" data-level="{lv.value}" style="background:{_COLORS[min(i, 3)]}" disabled>'
+        f'<button class="lv" data-level="{lv.value}" style="background:{_color(i, len(levels))}" disabled>'
         f'<span class="vi">{html.escape(lv.label)}</span><span class="en">{html.escape(lv.label_en)}</span></button>'
         for i, lv in enumerate(levels))
     data = json.dumps({"counter": counter, "messages": MESSAGES_VI}, ensure_ascii=False)
