@@ -27,7 +27,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from contracts import topics
 from contracts.messages import VN_TZ
-from firmware_bridge.bridge import no_delay
 from firmware_bridge.sim.virtual_device import VirtualDevice
 from firmware_bridge.sim.watch import TopicWatch
 from queue_server.adapters.mqtt import MqttAdapter
@@ -78,8 +77,6 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--presses", type=int, default=500)
     ap.add_argument("--warmup", type=int, default=20)
-    ap.add_argument("--hub-nagle", action="store_true",
-                    help="leave the hub's paho socket as hub-edge builds it (Nagle on) instead of TCP_NODELAY")
     args = ap.parse_args()
     total = args.presses + args.warmup
     work = Path(tempfile.mkdtemp(prefix="bench-bridge-"))
@@ -90,8 +87,6 @@ def main() -> int:
     clock = FixedClock(datetime(2026, 11, 23, 8, 0, tzinfo=VN_TZ))
     service = QueueService(center, SqliteStore(work / "motcua.sqlite3"), clock)
     adapter = MqttAdapter(MqttSettings(host="127.0.0.1", port=port), "bench", service)
-    if not args.hub_nagle:
-        adapter.client.on_socket_open = no_delay     # what the bridge does; see docs/bridge.md
     service.add_listener(adapter.on_events)
     adapter.start()
     assert adapter.wait_connected(10)
@@ -149,7 +144,7 @@ def main() -> int:
               "press_to_display_p95_ms": round(pct(samples, 95), 2),
               "press_to_display_p99_ms": round(pct(samples, 99), 2),
               "press_to_display_max_ms": round(max(samples), 2), "hub_call_next_p50_ms": round(statistics.median(hub_ms[args.warmup:]), 2),
-              "hub_call_next_p99_ms": round(pct(hub_ms[args.warmup:], 99), 2), "target_p99_ms": 30, "loadavg_1m": round(os.getloadavg()[0], 2), "hub_tcp_nodelay": not args.hub_nagle,
+              "hub_call_next_p99_ms": round(pct(hub_ms[args.warmup:], 99), 2), "target_p99_ms": 30, "loadavg_1m": round(os.getloadavg()[0], 2),
               "path": "keypad fw → pty → bridge process → MQTT cmd → hub → event → bridge → pty → LED fw"}
     print(f"keypad press → LED display: p50 {result['press_to_display_p50_ms']} ms, "
           f"p99 {result['press_to_display_p99_ms']} ms over {len(samples)} presses")
