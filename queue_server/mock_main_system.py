@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import logging
 import secrets
-import socket
 import threading
 import time
 import uuid
@@ -20,8 +19,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import requests
+import waitress  # type: ignore[import-untyped]
 from flask import Flask, Response, jsonify, request
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from contracts.messages import VN_TZ, format_at
 from queue_server.adapters.main_system import (
@@ -86,26 +85,6 @@ class ReceivedEvent:
     authorised: bool = False         # whether it carried a token this mock issued
 
 
-class _Handler(WSGIRequestHandler):
-    # HTTP/1.1 keep-alive: the outbox reuses one connection, as it would against a real server.
-    protocol_version = "HTTP/1.1"
-
-    def setup(self) -> None:
-        super().setup()
-        tracker = getattr(self.server, "motcua_connections", None)
-        if tracker is not None:
-            tracker.add(self.connection)
-
-    def finish(self) -> None:
-        tracker = getattr(self.server, "motcua_connections", None)
-        if tracker is not None:
-            tracker.discard(self.connection)
-        super().finish()
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        log.debug("mock main system: %s %s", self.requestline, code)
-
-
 class MockMainSystem:
     """Start with ``start()``; ``go_down()``/``come_up()`` close and reopen the listener on the same port."""
 
@@ -135,7 +114,7 @@ class MockMainSystem:
         self.mode = "up"
         self.delay_ms = 0
         self.error_every = 1            # mode "error": every n-th request fails (1 = all)
-        self._server: BaseWSGIServer | None = None
+        self._server: Any = None
         self._thread: threading.Thread | None = None
         self.app = self._make_app()
 
@@ -145,29 +124,43 @@ class MockMainSystem:
         return f"http://{self.host}:{self.port}"
 
     def start(self) -> MockMainSystem:
-        server = make_server(self.host, self.port, self.app, threaded=True, request_handler=_Handler)
-        server.motcua_connections = set()  # type: ignore[attr-defined]
-        self.port = server.server_port
+        # waitress (the hub's own production server) keeps HTTP/1.1 connections alive, as a real main system
+        # behind a reverse proxy would; werkzeug's dev server closes every connection.
+        server = waitress.create_server(self.app, host=self.host, port=self.port, threads=8,
+                                        channel_timeout=30)
+        self.port = int(server.effective_port)
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, name="mock-main-system", daemon=True)
+        self._thread = threading.Thread(target=self._serve, args=(server,), name="mock-main-system", daemon=True)
         self._thread.start()
         log.info("mock main system on %s", self.url)
         return self
+
+    @staticmethod
+    def _serve(server: Any) -> None:
+        try:
+            server.run()
+        except OSError:                 # a socket closed under the loop while stopping
+            pass
 
     def stop(self) -> None:
         server, self._server = self._server, None
         if server is None:
             return
-        server.shutdown()
-        # Also cut kept-alive connections, or "down" would still answer on them.
-        for conn in list(getattr(server, "motcua_connections", ())):
-            try:
-                conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-        server.server_close()
+
+        def close_everything() -> None:
+            # Runs in the server's own loop thread (waitress' trigger), so no socket is closed under it.
+            # The listener and every kept-alive connection go: "down" really refuses and cuts.
+            for dispatcher in list(server._map.values()):
+                try:
+                    dispatcher.close()
+                except OSError:
+                    pass
+
+        server.trigger.pull_trigger(close_everything)
         if self._thread is not None:
             self._thread.join(5)
+        # Workers may be inside a slow request; do not wait for them.
+        threading.Thread(target=server.task_dispatcher.shutdown, daemon=True).start()
 
     def go_down(self) -> None:
         self.stop()
