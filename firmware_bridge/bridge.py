@@ -113,7 +113,7 @@ class DeviceLink:
         self.on_written: Callable[[Command], None] | None = None   # bench/test hook, called after a write
         center, dev = settings.center, binding.id
         self.t_availability = topics.device_availability(center, dev)
-        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"motcua-bridge-{dev}",
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"motcua-bridge-{center}-{dev}",
                                   protocol=mqtt.MQTTv311)
         if settings.mqtt_username:
             self.client.username_pw_set(settings.mqtt_username, settings.mqtt_password)

@@ -74,9 +74,10 @@ def test_hello_brings_the_device_online_and_frames_reach_the_display(mosquitto, 
             watch.publish(topics.device_set(center, "led-05"), "not json")     # ignored, no crash
             watch.publish(topics.device_set(center, "led-05"), json.dumps({"show": "D100", "blink": True}))
             assert led.wait_for("show ") == "show D100|blink"
+            mark = watch.mark()
         finally:
             bridge.stop()
-    watch.wait_for(online(center, "led-05"), lambda m: m.text == "offline")
+    watch.wait_for(online(center, "led-05"), lambda m: m.text == "offline", after=mark)
     wire = [r.getMessage() for r in caplog.records if r.name == "motcua.wire"]
     # hex frames both ways, e.g. ">>> led-05 05 01 20 ..." — the device's hello came in, commands went out
     assert any(re.fullmatch(r"<<< led-05( [0-9a-f]{2})+", line) for line in wire)
