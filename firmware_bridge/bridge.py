@@ -107,7 +107,7 @@ class DeviceLink:
         self._desired: Command | None = None    # replayed after a reboot/replug (the number shown, a text)
         self._shown: tuple[str, bool] | None = None
         self._counter_status: str | None = None
-        self._pending: dict[str, str] = {}      # correlation id -> command, for our own requests
+        self._pending: dict[str, tuple[str, float]] = {}   # our requests: correlation id -> (command, sent at)
         self.frames_in = 0
         self.frames_out = 0
         self.on_written: Callable[[Command], None] | None = None   # bench/test hook, called after a write
@@ -190,6 +190,16 @@ class DeviceLink:
             failed, self.link.failed = self.link.failed, []
         for f in failed:
             log.warning("%s: no ack for %s seq %d after retries", self.binding.id, f.type.name, f.seq)
+        for cid, (command, sent_at) in list(self._pending.items()):
+            if now - sent_at > self.settings.command_timeout_s:
+                # The hub (or the broker) did not answer: say so on the device rather than leave it hanging.
+                self._pending.pop(cid, None)
+                log.warning("%s: no reply to %s within %.1fs", self.binding.id, command,
+                            self.settings.command_timeout_s)
+                if self.profile.kind == DeviceKind.STAFF_KEYPAD:
+                    self.send(ShowText("Lỗi: máy chủ không trả lời"))
+                elif self.profile.kind == DeviceKind.RATING_PAD:
+                    self.send(DisableRating())
         if self.online and self.hello is not None:
             limit = self.settings.missed_heartbeats * max(self.hello.heartbeat_ms, 50) / 1000
             if now - self.last_rx > limit:
@@ -409,13 +419,13 @@ class DeviceLink:
 
     def _request(self, command: str, args: dict[str, Any]) -> None:
         req = CommandRequest(command, str(uuid.uuid4()), args, source=self.binding.id)
-        self._pending[req.correlation_id] = command
+        self._pending[req.correlation_id] = (command, self.clock())
         self.client.publish(topics.cmd(self.settings.center, command), req.to_json(), qos=1)
 
     def _on_reply(self, reply: CommandReply) -> None:
-        command = self._pending.pop(reply.correlation_id, None)
-        if command is None:
-            return      # someone else's request
+        pending = self._pending.pop(reply.correlation_id, None)
+        if pending is None:
+            return      # someone else's request, or one we already gave up on
         if self.profile.kind == DeviceKind.RATING_PAD:
             self.send(ThankYou() if reply.ok else RatingRefused())
             if not reply.ok:

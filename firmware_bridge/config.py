@@ -130,6 +130,7 @@ def settings_from_dict(raw: dict[str, Any], env: dict[str, str] | None = None) -
         reopen_interval_s=_get(b, "reopen_interval_s", float, "bridge.", 0.25),
         rating_levels=tuple(levels),
         rating_timeout_s=_get(b, "rating_timeout_s", int, "bridge.", 120),
+        command_timeout_s=_get(b, "command_timeout_s", float, "bridge.", 5.0),
         key_commands=keys,
     )
 

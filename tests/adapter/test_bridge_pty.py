@@ -10,6 +10,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -145,7 +146,8 @@ def test_a_silent_device_goes_offline_and_comes_back(mosquitto, center, watch, t
 
 
 def test_keypad_press_survives_noise_and_a_lost_frame(mosquitto, center, watch, tmp_path) -> None:
-    settings = make_settings(mosquitto, center, tmp_path, ("kp-05", "staff_keypad", "5"))
+    settings = replace(make_settings(mosquitto, center, tmp_path, ("kp-05", "staff_keypad", "5")),
+                       command_timeout_s=1.0)
     bridge = Bridge(settings)
     with VirtualDevice("staff_keypad", "kp-05", tmp_path / "by-id-kp-05") as kp:
         bridge.start()
@@ -166,6 +168,8 @@ def test_keypad_press_survives_noise_and_a_lost_frame(mosquitto, center, watch, 
             mark = watch.mark()
             kp.press("recall")
             watch.wait_for(topics.cmd(center, "recall"), after=mark)
+            # nobody answers the recall (no hub here): the keypad says so instead of hanging
+            assert kp.wait_for("show Lỗi: máy") == "show Lỗi: máy chủ không trả lời"
             calls = [m for m in watch.messages if m.topic == topics.cmd(center, "call-next")]
             assert len(calls) == 1
             kp.press("transfer")               # no transfer target configured: said on the keypad, no request
