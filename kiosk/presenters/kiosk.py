@@ -158,6 +158,20 @@ class Kiosk:
 
         self.runner.run(work, guarded)
 
+    def poster(self) -> Callable[[Callable[[], None]], None]:
+        """Made on the UI thread, called from a worker: runs a callable on the UI thread unless the kiosk was
+        reset after the poster was made (the citizen it was for has left)."""
+        generation = self.generation
+
+        def post(fn: Callable[[], None]) -> None:
+            def deliver() -> None:
+                if generation == self.generation:
+                    fn()
+
+            self.runner.post(deliver)
+
+        return post
+
     # --- things that happen on any screen ------------------------------------------------------------------
     def scanned(self, raw: str, dossier_code: str | None = None, ticket_ref: str | None = None,
                 source: str = "scanner") -> None:

@@ -67,9 +67,12 @@ class Outcome(Generic[T]):
 
 
 class Runner(Protocol):
-    """Runs blocking work (network, printer) off the UI thread and calls ``done`` back on the UI thread."""
+    """Runs blocking work (network, printer) off the UI thread and calls ``done`` back on the UI thread;
+    ``post`` hands a callable from a worker to the UI thread (progress while the work goes on)."""
 
     def run(self, work: Callable[[], T], done: Callable[[Outcome[T]], None]) -> None: ...
+
+    def post(self, fn: Callable[[], None]) -> None: ...
 
 
 class InlineRunner:
@@ -82,6 +85,9 @@ class InlineRunner:
             done(Outcome(error=err))
             return
         done(Outcome(value=value))
+
+    def post(self, fn: Callable[[], None]) -> None:
+        fn()
 
 
 class ThreadRunner:
@@ -99,6 +105,9 @@ class ThreadRunner:
             self._post(lambda: done(outcome))
 
         threading.Thread(target=body, name="kiosk-work", daemon=True).start()
+
+    def post(self, fn: Callable[[], None]) -> None:
+        self._post(fn)
 
 
 class ManualClock:

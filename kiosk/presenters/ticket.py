@@ -68,30 +68,49 @@ class TakeTicketPresenter:
         self.service, self.priority = service, priority
         self.state = "issuing"
         self.k.go("ticket")
-        self.k.run(lambda: self.k.desk.issue(service, priority), self._issued)
+        holder: list[IssuedTicket] = []
+        post = self.k.poster()
 
-    def _issued(self, outcome: Outcome[IssuedTicket]) -> None:
-        err = outcome.error
-        if err is not None:
-            self.state = "failed"
-            if isinstance(err, HubError):
-                self.error_code = err.code
-                if err.code == "service_closed":
-                    self.state = "idle"
-                    self.k.go("closed")
-                    return
-            elif isinstance(err, NoOfflineNumbers):
-                self.error_code = "no_offline_numbers"
-            else:
-                log.exception("issuing failed", exc_info=err)
-                self.error_code = "generic"
-            self.k.changed()
-            return
-        assert outcome.value is not None
-        self.ticket = outcome.value
+        def issue_and_print() -> tuple[bool, str | None]:
+            # One worker does both, so the paper never waits for a screen frame (the number is shown in
+            # parallel); the printer gets its bytes as soon as the hub has answered.
+            ticket = self.k.desk.issue(service, priority)
+            holder.append(ticket)
+            post(lambda: self._show_issued(ticket))
+            return self._print_and_report(ticket)
+
+        self.k.run(issue_and_print, lambda o: self._finished(o, holder))
+
+    def _show_issued(self, ticket: IssuedTicket) -> None:
+        self.ticket = ticket
         self.state = "printing"
         self.k.changed()
-        self.k.run(self._print_and_report, self._printed)
+
+    def _finished(self, outcome: Outcome[tuple[bool, str | None]], holder: list[IssuedTicket]) -> None:
+        err = outcome.error
+        if err is not None and not holder:
+            self._issue_failed(err)
+            return
+        self.ticket = holder[0]
+        if err is not None:  # printing blew up after the ticket was issued: a print failure, never a lost number
+            log.error("print step failed for %s: %r", self.ticket.number, err)
+            outcome = type(outcome)(value=(False, f"exception: {err}"))
+        self._printed(outcome)
+
+    def _issue_failed(self, err: BaseException) -> None:
+        self.state = "failed"
+        if isinstance(err, HubError):
+            self.error_code = err.code
+            if err.code == "service_closed":
+                self.state = "idle"
+                self.k.go("closed")
+                return
+        elif isinstance(err, NoOfflineNumbers):
+            self.error_code = "no_offline_numbers"
+        else:
+            log.error("issuing failed: %r", err)
+            self.error_code = "generic"
+        self.k.changed()
 
     def _job(self, ticket: IssuedTicket) -> PrintJob:
         catalog = self.k.catalog
@@ -109,9 +128,7 @@ class TakeTicketPresenter:
                         service_name=service.name if service else ticket.service,
                         priority_label=prio.label if prio else None, tracking_url=url, issued_at=at)
 
-    def _print_and_report(self) -> tuple[bool, str | None]:
-        assert self.ticket is not None
-        ticket = self.ticket
+    def _print_and_report(self, ticket: IssuedTicket) -> tuple[bool, str | None]:
         try:
             report = self.k.printer.print_job(self._job(ticket))
             printed, fault = bool(report.printed), report.fault

@@ -519,6 +519,9 @@ def test_late_answer_after_reset_is_dropped(rig: Rig) -> None:
         def run(self, work, done):
             pending.append((work, done))
 
+        def post(self, fn):
+            fn()
+
     k.runner = Deferred()
     rig.hub.dossiers[CODE] = DOSSIER
     k.scanned(CODE)
@@ -528,6 +531,16 @@ def test_late_answer_after_reset_is_dropped(rig: Rig) -> None:
     from kiosk.presenters.ports import Outcome
     done(Outcome(value=work()))
     assert k.screen == "home"
+    # the same for a ticket whose hub answer and printing finish after the citizen left
+    rig.tap(k.home.take_ticket)
+    rig.tap(k.services.choose, "ho-tich")
+    rig.tap(k.priority.choose, None)
+    assert k.screen == "ticket" and k.take.state == "issuing"
+    work, done = pending.pop()
+    k.reset()
+    done(Outcome(value=work()))          # issued and printed in the worker; the screens stay home
+    assert k.screen == "home" and k.take.ticket is None
+    assert rig.printer.jobs[-1].ticket.number == "A001"   # the paper still came out: nothing half-done
 
 
 def test_language_toggle_everywhere(rig: Rig) -> None:
