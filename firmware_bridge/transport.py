@@ -11,7 +11,7 @@ import logging
 import os
 import select
 
-import serial
+import serial  # type: ignore[import-untyped]
 
 log = logging.getLogger(__name__)
 

@@ -136,7 +136,7 @@ class VirtualDevice:
     def wait_for(self, prefix: str, timeout: float = 20.0) -> str:
         """The next output line starting with ``prefix``; TimeoutError naming what was seen instead."""
         deadline = time.monotonic() + timeout
-        seen = []
+        seen: list[str] = []
         while True:
             left = deadline - time.monotonic()
             if left <= 0:
