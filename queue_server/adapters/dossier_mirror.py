@@ -161,6 +161,10 @@ class DossierMirror:
         return None if row is None else str(row[0])
 
     # ---- writes ---------------------------------------------------------------------------------------------
+    def set_meta(self, key: str, value: str) -> None:
+        with self._write_lock:
+            self._conn().execute("INSERT OR REPLACE INTO dossier_meta VALUES (?, ?)", (key, value))
+
     def apply(self, updates: Iterable[MirrorUpdate], now: datetime) -> list[UpsertResult]:
         """Apply updates in one transaction: all or nothing. Idempotent per ``update_id``; an update older than
         the stored record (by ``updated_at``) is ignored as stale, so out-of-order pushes cannot go backwards."""

@@ -74,6 +74,7 @@ class OutboxSettings:
     # 1 = one POST per event (the Idempotency-Key is the event id). >1 only if the receiver takes
     # {"events": [...]} batches and deduplicates each event by its id (the mock does).
     batch_size: int = 1
+    keep_delivered_s: float = 7 * 86400     # delivered rows are purged after this (the hub's log keeps events)
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,8 +280,15 @@ class OutboxRelay:
         self._wake.set()
 
     def _run(self) -> None:
+        next_purge = self.clock() + 3600
         while not self._stop.is_set():
             self._wake.clear()
+            if self.clock() >= next_purge:
+                next_purge = self.clock() + 3600
+                try:
+                    self.purge_delivered(self.settings.keep_delivered_s)
+                except sqlite3.Error:
+                    log.exception("outbox: purge failed")
             try:
                 delivered = self.run_once()
             except Exception:  # the relay must outlive any bug in one pass

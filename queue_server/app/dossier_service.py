@@ -11,7 +11,7 @@ import logging
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from contracts.dossier_code import DossierCodeError, find_dossier_code, parse_dossier_code
@@ -310,6 +310,13 @@ class DossierService:
             return replace(update, dossier=replace(new, original_due_at=current.original_due_at))
         return update
 
+    def sync_once(self) -> int:
+        """One status-sync round with the cursor kept in the mirror, so a restart resumes; returns the count."""
+        count, cursor = self.sync_from_main_system(self.mirror.meta("sync_cursor"))
+        if cursor:
+            self.mirror.set_meta("sync_cursor", cursor)
+        return count
+
     def sync_from_main_system(self, cursor: str | None) -> tuple[int, str | None]:
         """Status-sync pull (for provinces that do not push): applies changed dossiers, returns (count, cursor)."""
         if self.main_system is None:
@@ -329,3 +336,41 @@ class DossierService:
         self.mirror.apply(updates, now)
         self.link.ok(now)
         return len(updates), next_cursor
+
+
+class DossierSyncPoller:
+    """For provinces that do not push: pulls changed dossiers every ``every_s`` in a thread; stoppable.
+    Also forgets push idempotency keys older than ``keep_push_ids_s``."""
+
+    def __init__(self, service: DossierService, every_s: float, keep_push_ids_s: float = 7 * 86400) -> None:
+        self.service = service
+        self.every_s = every_s
+        self.keep_push_ids_s = keep_push_ids_s
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> DossierSyncPoller:
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="dossier-sync", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                count = self.service.sync_once()
+                if count:
+                    log.info("status sync: %d dossiers updated", count)
+                now = self.service.clock.now()
+                self.service.mirror.forget_push_ids_before(now - timedelta(seconds=self.keep_push_ids_s))
+            except MainSystemError as err:
+                log.warning("status sync: main system unavailable: %s", err)
+            except Exception:  # the poller must outlive a bad round
+                log.exception("status sync: round failed")
+            self._stop.wait(self.every_s)

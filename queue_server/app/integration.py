@@ -18,7 +18,7 @@ from queue_server.adapters.dossier_mirror import DossierMirror
 from queue_server.adapters.holidays_source import BUILTIN_DIR, load_calendar
 from queue_server.adapters.main_system import MainSystemSettings, ProvincialMainSystem
 from queue_server.adapters.outbox import FetchAggregates, FetchEvents, HttpSender, OutboxRelay, OutboxSettings
-from queue_server.app.dossier_service import DossierService, DossierSettings
+from queue_server.app.dossier_service import DossierService, DossierSettings, DossierSyncPoller
 from queue_server.app.ports import Clock
 from queue_server.domain.model import CenterDef
 from queue_server.domain.working_time import WorkingCalendar
@@ -41,6 +41,7 @@ class IntegrationConfig:
     dossiers: DossierSettings = field(default_factory=DossierSettings)
     main_system: MainSystemSettings | None = None
     outbox: OutboxSettings | None = None
+    sync_every_s: float = 0.0                 # > 0: poll the main system's status-sync call (no pushes)
 
 
 def _pick(cls: type, raw: Mapping[str, Any], where: str, **extra: Any) -> Any:
@@ -97,6 +98,11 @@ def parse_integration(raw: Mapping[str, Any]) -> IntegrationConfig:
     limit = {k: raw.pop(k) for k in ("lookup_per_minute", "lookup_burst") if k in raw}
     cfg["rate_limit"] = _pick(RateLimit, {k.removeprefix("lookup_"): v for k, v in limit.items()},
                               "integration.lookup")
+    if "sync_every_s" in raw:
+        value = raw.pop("sync_every_s")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            raise IntegrationConfigError("integration.sync_every_s: expected seconds >= 0 (0 = off)")
+        cfg["sync_every_s"] = float(value)
     if "trust_forwarded_for" in raw:
         if not isinstance(raw["trust_forwarded_for"], bool):
             raise IntegrationConfigError("integration.trust_forwarded_for: expected true or false")
@@ -135,12 +141,17 @@ class Integration:
     service: DossierService
     blueprint: Blueprint
     relay: OutboxRelay | None = None
+    poller: DossierSyncPoller | None = None
 
     def start(self) -> None:
         if self.relay is not None:
             self.relay.start()
+        if self.poller is not None:
+            self.poller.start()
 
     def stop(self) -> None:
+        if self.poller is not None:
+            self.poller.stop()
         if self.relay is not None:
             self.relay.close()
         self.mirror.close()
@@ -168,4 +179,5 @@ def build_integration(cfg: IntegrationConfig, center: CenterDef, clock: Clock, f
     blueprint = create_dossiers_blueprint(service, rate_limit=cfg.rate_limit, push_auth=cfg.push,
                                           trust_forwarded_for=cfg.trust_forwarded_for,
                                           metrics=relay.metrics if relay else None)
-    return Integration(calendar, mirror, service, blueprint, relay)
+    poller = DossierSyncPoller(service, cfg.sync_every_s) if main is not None and cfg.sync_every_s > 0 else None
+    return Integration(calendar, mirror, service, blueprint, relay, poller)

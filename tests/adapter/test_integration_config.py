@@ -78,3 +78,36 @@ def test_built_integration_looks_up_and_delivers(tmp_path: Path) -> None:
         parts.stop()
     finally:
         mock.stop()
+
+
+def test_status_sync_poller_fills_the_mirror_and_keeps_its_cursor(tmp_path: Path) -> None:
+    import threading
+
+    mock = MockMainSystem().start()
+    try:
+        text = config(tmp_path, mock.url) + "\n"
+        raw = tomllib.loads(text)["integration"]
+        raw["sync_every_s"] = 0.05
+        cfg = parse_integration(raw)
+        center = CenterDef("tt-hcc", "Trung tâm", "Center", (), ())
+        parts = build_integration(cfg, center, FixedClock(datetime(2026, 11, 23, 9, 0, tzinfo=VN_TZ)),
+                                  lambda after, limit: [])
+        assert parts.poller is not None
+        done = threading.Event()
+        original = parts.service.sync_once
+
+        def watched() -> int:
+            count = original()
+            if parts.mirror.count() == len(mock.codes):
+                done.set()
+            return count
+
+        parts.service.sync_once = watched  # type: ignore[method-assign]
+        parts.poller.start()
+        assert done.wait(20)
+        parts.poller.stop()
+        assert parts.mirror.meta("sync_cursor") == str(len(mock.codes))
+        assert parts.service.sync_once() == 0            # nothing changed since the stored cursor
+        parts.stop()
+    finally:
+        mock.stop()
