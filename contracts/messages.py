@@ -12,6 +12,11 @@ from datetime import datetime, timedelta, timezone
 from enum import StrEnum
 from typing import Any
 
+try:   # optional speed-up (the hub extra installs it); the stdlib encoder gives the same text for our payloads
+    import orjson as _orjson
+except ImportError:   # pragma: no cover - exercised on machines without the hub extra
+    _orjson = None  # type: ignore[assignment]
+
 VN_TZ = timezone(timedelta(hours=7), "Asia/Ho_Chi_Minh")
 
 
@@ -41,11 +46,40 @@ class EventType(StrEnum):
     DOSSIER_UPDATED = "dossier.updated"
 
 
+def dumps(obj: Any) -> str:
+    """Compact JSON text with non-ASCII kept as is (Vietnamese stays readable): the wire and store format.
+
+    orjson when installed (about 10x faster, and the hub encodes every event three times: store, MQTT, SSE);
+    the stdlib otherwise, or for anything orjson refuses (an int beyond 64 bits), so the result never depends on
+    which is present except for float spelling (``1e16`` vs ``1e+16``, both valid JSON).
+    """
+    if _orjson is not None:
+        try:
+            return _orjson.dumps(obj, option=_orjson.OPT_NON_STR_KEYS).decode()
+        except TypeError:
+            pass
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+
+
+_FORMATTED: dict[datetime, str] = {}
+_FORMATTED_MAX = 4096
+
+
 def format_at(moment: datetime) -> str:
     """ISO 8601 in Vietnam time with an explicit +07:00 offset, to the second (no microseconds on the wire)."""
+    # Cached: the hub formats the same few seconds over and over (a ticket's issued_at == queued_at, a burst of
+    # commands shares one second); a hit costs a hash instead of astimezone + replace + isoformat (~3 us).
+    # Equal instants in other zones hash and compare equal and format the same, so the key is safe.
+    text = _FORMATTED.get(moment)
+    if text is not None:
+        return text
     if moment.tzinfo is None:
         raise MessageError("timestamps must be timezone-aware")
-    return moment.astimezone(VN_TZ).replace(microsecond=0).isoformat()
+    text = moment.astimezone(VN_TZ).replace(microsecond=0).isoformat()
+    if len(_FORMATTED) >= _FORMATTED_MAX:
+        _FORMATTED.clear()
+    _FORMATTED[moment] = text
+    return text
 
 
 def parse_at(text: str) -> datetime:
@@ -100,7 +134,7 @@ class Envelope:
                 "data": self.data}
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":"))
+        return dumps(self.to_dict())
 
     @staticmethod
     def from_dict(obj: dict[str, Any]) -> Envelope:

@@ -21,7 +21,7 @@ from typing import Any
 
 import sqlite_utils
 
-from contracts.messages import VN_TZ, Envelope, EventType, format_at
+from contracts.messages import VN_TZ, Envelope, EventType, dumps, format_at
 from queue_server.app.views import (
     counter_from_json,
     counter_to_json,
@@ -45,11 +45,7 @@ from queue_server.domain.transitions import HELD, Call, QueueState, evolve
 
 log = logging.getLogger(__name__)
 
-_JSON = {"ensure_ascii": False, "separators": (",", ":")}
-
-
-def _dumps(obj: Any) -> str:
-    return json.dumps(obj, **_JSON)  # type: ignore[arg-type]
+_dumps = dumps   # compact, non-ASCII kept; orjson when installed
 
 
 # --------------------------------------------------------------------------------------------- migrations

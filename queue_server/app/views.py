@@ -6,7 +6,6 @@ state exactly (``queued_at``, ``queue_seq``, ``target_counter`` ...); clients ig
 from __future__ import annotations
 
 from datetime import date, datetime
-from functools import lru_cache
 from typing import Any
 
 from contracts.messages import CallInfo, CounterState, Envelope, EventType, format_at, parse_at
@@ -25,14 +24,9 @@ from queue_server.domain.model import (
 from queue_server.domain.transitions import Call, DomainEvent
 
 
-@lru_cache(maxsize=4096)
-def _format(moment: datetime) -> str:
-    return format_at(moment)
-
-
 def _at(moment: datetime | None) -> str | None:
-    # cached: a ticket's timestamps repeat (issued_at == queued_at, a batch shares one second)
-    return None if moment is None else _format(moment)
+    # format_at caches: a ticket's timestamps repeat (issued_at == queued_at, a batch shares one second)
+    return None if moment is None else format_at(moment)
 
 
 def _dt(text: Any) -> datetime | None:
