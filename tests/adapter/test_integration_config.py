@@ -58,7 +58,7 @@ def test_built_integration_looks_up_and_delivers(tmp_path: Path) -> None:
         cfg = parse_integration(tomllib.loads(config(tmp_path, mock.url))["integration"])
         assert cfg.forward_cutoff == time(15, 30) and cfg.outbox is not None and cfg.outbox.max_attempts == 5
         assert cfg.outbox.events_url == mock.url + "/api/motcua/events"
-        sessions = {d: (WorkingSession(time(8), time(12)), WorkingSession(time(13), time(17))) for d in range(5)}
+        sessions: dict[int, tuple[WorkingSession, ...]] = {d: (WorkingSession(time(8), time(12)), WorkingSession(time(13), time(17))) for d in range(5)}
         center = CenterDef("tt-hcc", "Trung tâm", "Center", (), (), sessions=sessions)
         clock = FixedClock(datetime(2026, 11, 23, 9, 0, tzinfo=VN_TZ))
         events = [Envelope.new(i, "ticket.issued", "tt-hcc", clock.now(), {}) for i in range(1, 4)]
