@@ -196,6 +196,10 @@ class Kiosk:
         except (HubUnavailable, HubError) as err:
             log.info("catalog not refreshed: %s", err)
             return self.catalog.stale() if self.catalog.live else self.catalog
+        except (AttributeError, KeyError, TypeError, ValueError) as err:
+            # A hub (or a proxy) answering nonsense must not take the kiosk down; keep what we knew.
+            log.error("catalog not refreshed: malformed answer from the hub: %r", err)
+            return self.catalog
         return catalog
 
     # --- staff-only mark ------------------------------------------------------------------------------------

@@ -101,6 +101,7 @@ def main() -> int:
         path = out / f"kiosk_{tag}_{name}.png"
         app.sm.export_to_png(str(path))
         report["screenshots"].append(str(path))  # type: ignore[union-attr]
+        report.setdefault("small_targets", {})[name] = small_buttons()  # type: ignore[union-attr]
 
     def small_buttons() -> list[str]:
         """Any button under 15 mm tall on this screen (touch targets)."""

@@ -56,6 +56,7 @@ def test_tap_through_take_ticket_and_lookup(out_dir: Path, width: int, height: i
     # every button on these screens is at least 15 mm tall at the configured dpi
     assert report["small_targets_home"] == [] and report["small_targets_services"] == []
     assert report["small_targets_lookup"] == []
+    assert {name: small for name, small in report["small_targets"].items() if small} == {}
     for shot in report["screenshots"]:
         assert Path(shot).stat().st_size > 10_000, shot
 

@@ -552,6 +552,17 @@ def test_language_toggle_everywhere(rig: Rig) -> None:
     assert [t.name for t in k.services.view().tiles] == ["Civil status", "Land"]
 
 
+def test_malformed_hub_answers_keep_the_last_catalog(rig: Rig) -> None:
+    k = rig.kiosk
+    before = k.catalog
+    rig.hub.config = lambda: ["not", "a", "config"]  # type: ignore[method-assign]
+    assert k.refresh_catalog() is before
+    rig.hub.config = lambda: CONFIG  # type: ignore[method-assign]
+    rig.hub.services = lambda: [{"code": "ho-tich", "waiting": "many"}, "junk", {"no": "code"}]  # type: ignore
+    catalog = k.refresh_catalog()
+    assert [s.code for s in catalog.services] == ["ho-tich"] and catalog.services[0].waiting is None
+
+
 def test_every_string_has_both_languages_and_vietnamese_diacritics() -> None:
     from kiosk.i18n import STRINGS
     for key, (vi, en) in STRINGS.items():
