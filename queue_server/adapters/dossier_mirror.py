@@ -44,6 +44,8 @@ MIGRATIONS: tuple[str, ...] = (
         at TEXT NOT NULL
     ) WITHOUT ROWID;
     """,
+    # 2: on-time / resolution rates by receipt date
+    "CREATE INDEX dossier_mirror_received ON dossier_mirror (received_at)",
 )
 
 _COLUMNS = ("code", "procedure", "applicant_masked", "received_at", "status", "due_at", "appointment_at",
@@ -155,6 +157,17 @@ class DossierMirror:
 
     def count(self) -> int:
         return int(self._conn().execute("SELECT count(*) FROM dossier_mirror").fetchone()[0])
+
+    def outcomes(self, received_from: datetime, received_before: datetime) -> list[tuple[Dossier, bool]]:
+        """(dossier, finished) for dossiers received in [from, before) — for the rates; steps are not loaded."""
+        rows = self._conn().execute(
+            f"SELECT {', '.join(_COLUMNS)} FROM dossier_mirror WHERE received_at >= ? AND received_at < ?",
+            (format_at(received_from), format_at(received_before))).fetchall()
+        result = []
+        for row in rows:
+            d = _from_row((*row[:10], "[]", *row[11:]))
+            result.append((d, d.finished))
+        return result
 
     def meta(self, key: str) -> str | None:
         row = self._conn().execute("SELECT value FROM dossier_meta WHERE key = ?", (key,)).fetchone()

@@ -29,7 +29,14 @@ from queue_server.domain.dossier_status import (
     mask_name,
     parse_status,
 )
-from queue_server.domain.working_time import StepDeadline, WorkingCalendar, deadline_warnings
+from queue_server.domain.working_time import (
+    DossierOutcome,
+    StepDeadline,
+    WorkingCalendar,
+    deadline_warnings,
+    on_time_rate,
+    resolution_rate,
+)
 
 log = logging.getLogger(__name__)
 
@@ -285,6 +292,22 @@ class DossierService:
             "freshness": {"source": source, "synced_at": format_at(synced), "age_s": age_s, "stale": stale,
                           "link": link.state, "note_vi": note[0], "note_en": note[1]},
         }
+
+    # ---- rates (manager board) ----
+    def rates(self, received_from: datetime, received_before: datetime) -> dict[str, Any]:
+        """On-time rate (finished on or before the deadline, no apology / finished) and resolution rate
+        (finished / received) for dossiers received in [from, before)."""
+        outcomes = []
+        finished = 0
+        pairs = self.mirror.outcomes(received_from, received_before)
+        for d, done in pairs:
+            if d.due_at is None:
+                continue
+            finished += 1 if done else 0
+            outcomes.append(DossierOutcome(d.due_at, (d.finished_at or d.updated_at or d.synced_at) if done else None,
+                                           d.original_due_at is not None))
+        return {"received": len(pairs), "finished": finished, "on_time_rate": on_time_rate(outcomes),
+                "resolution_rate": resolution_rate(len(pairs), finished)}
 
     # ---- sync in ----
     def ingest(self, body: Any) -> dict[str, Any]:

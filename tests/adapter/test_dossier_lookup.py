@@ -267,7 +267,7 @@ def test_mirror_migrations_survive_reopen(tmp_path: Path) -> None:
     svc.ingest({"update_id": "u1", "dossier": dossier()})
     r.mirror.close()
     again = DossierMirror(path)
-    assert again.schema_version == 1 and again.count() == 1
+    assert again.schema_version == 2 and again.count() == 1
     again.close()
 
 
@@ -298,3 +298,21 @@ def test_mock_pushes_status_change_to_hub(tmp_path: Path) -> None:
         server.shutdown()
         thread.join(5)
     assert timedelta(0) <= r.clock.now() - NOW
+
+
+def test_on_time_and_resolution_rates_from_the_mirror(rig: Rig) -> None:
+    def d(seq: int, **over: Any) -> dict[str, Any]:
+        return {"update_id": f"r{seq}", "dossier": dossier(code=f"000.00.12.H38-261118-{seq:04d}", **over)}
+
+    rig.push({"updates": [
+        d(1, status="đã trả kết quả", finished_at="2026-11-24T09:00:00+07:00"),           # on time
+        d(2, status="đã có kết quả", finished_at="2026-11-26T09:00:00+07:00"),            # late
+        d(3, status="đã có kết quả", finished_at="2026-11-26T09:00:00+07:00",             # apologised: late
+          original_due_at="2026-11-25T10:00:00+07:00", due_at="2026-11-27T10:00:00+07:00"),
+        d(4),                                                                             # still processing
+        d(5, received_at="2026-10-01T09:00:00+07:00"),                                   # outside the range
+    ]})
+    rates = rig.service.rates(datetime(2026, 11, 1, tzinfo=VN_TZ), datetime(2026, 12, 1, tzinfo=VN_TZ))
+    assert rates["received"] == 4 and rates["finished"] == 3
+    assert rates["on_time_rate"] == pytest.approx(1 / 3)
+    assert rates["resolution_rate"] == 0.75
