@@ -6,6 +6,7 @@ have something to show at once, and while the hub is unreachable.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 
@@ -50,6 +51,19 @@ class Catalog:
         """True when the hub says no service is issuing now (outside hours): the out-of-hours screen."""
         return bool(self.services) and all(not s.accepting for s in self.services) and any(
             s.reason in (None, "service_closed", "closed", "outside_hours") for s in self.services)
+
+    def open_at(self, moment: datetime) -> bool | None:
+        """Inside a working session at ``moment`` by the hub's last known hours (``{"mon": [["07:30", "11:30"],
+        ...]}``), or None when the hours are unknown. Holidays are the hub's business; this is only the guard
+        the kiosk uses while the hub is unreachable."""
+        hours = self.working_hours
+        if not isinstance(hours, dict) or not any(k in _DAYS for k in hours):
+            return None
+        now = moment.strftime("%H:%M")
+        for span in hours.get(_DAYS[moment.weekday()]) or []:
+            if isinstance(span, list | tuple) and len(span) == 2 and str(span[0]) <= now < str(span[1]):
+                return True
+        return False
 
     def with_services(self, services: list[dict[str, Any]]) -> Catalog:
         """Merge a fresh GET /services body into the catalog (names from /config are kept when missing)."""

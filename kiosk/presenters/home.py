@@ -42,10 +42,15 @@ class HomePresenter:
     def take_ticket(self) -> None:
         if not self.k.tap():
             return
-        if self.k.catalog.all_closed:
+        if self.k.catalog.all_closed or self._closed_while_offline():
             self.k.go("closed")
             return
         self.k.services.enter()
+
+    def _closed_while_offline(self) -> bool:
+        # The hub decides opening hours; while it is unreachable the kiosk must not hand out leased numbers at
+        # night, so it applies the last hours it heard of.
+        return self.k.desk.mode == "offline" and self.k.catalog.open_at(self.k.wall_clock()) is False
 
     def lookup(self) -> None:
         if not self.k.tap():

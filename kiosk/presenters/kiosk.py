@@ -10,8 +10,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+from contracts.messages import VN_TZ
 from kiosk.i18n import Lang, other, t
 
 from .catalog import Catalog
@@ -79,12 +81,13 @@ class Kiosk:
 
     def __init__(self, *, hub: LookupHub, desk: Desk, printer: KioskPrinter, runner: Runner | None = None,
                  clock: Callable[[], float] = monotonic, behaviour: KioskBehaviour | None = None,
-                 catalog: Catalog | None = None) -> None:
+                 catalog: Catalog | None = None, wall_clock: Callable[[], datetime] | None = None) -> None:
         self.hub = hub
         self.desk = desk
         self.printer = printer
         self.runner: Runner = runner or InlineRunner()
         self.clock = clock
+        self.wall_clock: Callable[[], datetime] = wall_clock or (lambda: datetime.now(VN_TZ))
         self.behaviour = behaviour or KioskBehaviour()
         self.catalog = catalog or Catalog()
         self.lang: Lang = "vi"

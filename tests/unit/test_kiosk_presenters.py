@@ -296,6 +296,21 @@ def test_hub_down_issues_from_the_lease_and_hands_in_later(rig: Rig) -> None:
     assert rig.desk.maintain() == "online" and len(rig.hub.handed["L1"]) == 1   # nothing handed twice
 
 
+def test_hub_down_at_night_does_not_hand_out_leased_numbers(rig: Rig) -> None:
+    k = rig.kiosk
+    rig.desk.maintain()
+    rig.hub.down = True
+    rig.desk.maintain()
+    assert rig.desk.mode == "offline"
+    k.wall_clock = lambda: datetime(2026, 11, 23, 19, 30, tzinfo=VN_TZ)    # Monday evening
+    rig.tap(k.home.take_ticket)
+    assert k.screen == "closed" and rig.desk.journal.pending_count() == 0
+    k.wall_clock = lambda: datetime(2026, 11, 23, 14, 0, tzinfo=VN_TZ)     # Monday afternoon session
+    k.reset()
+    rig.tap(k.home.take_ticket)
+    assert k.screen == "services"
+
+
 def test_hub_down_without_a_lease_says_ask_staff(rig: Rig) -> None:
     k = rig.kiosk
     rig.hub.down = True
