@@ -387,6 +387,8 @@ class DeviceLink:
             elif state.current_ticket and (self._shown is None or self._shown[0] != state.current_ticket):
                 self._shown = (state.current_ticket, False)
                 self.send(ShowNumber(state.current_ticket, blink=False))
+            elif not state.current_ticket and isinstance(self._desired, ShowPause):
+                self.send(ClearDisplay())     # back from a pause with nobody called yet: not "----" any more
         elif self.profile.kind == DeviceKind.STAFF_KEYPAD:
             self.send(ShowText(keypad_text(state)))
 

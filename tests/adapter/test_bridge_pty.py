@@ -70,6 +70,9 @@ def test_hello_brings_the_device_online_and_frames_reach_the_display(mosquitto, 
             paused = CounterState(3, "5", "Quầy 5", "paused", pause_reason="lunch")
             watch.publish(topics.state_counter(center, "5"), paused.to_json(), retain=True)
             assert led.wait_for("show ") == "show ----"
+            resumed = CounterState(4, "5", "Quầy 5", "open")
+            watch.publish(topics.state_counter(center, "5"), resumed.to_json(), retain=True)
+            assert led.wait_for("show ") == "show "
             watch.publish(topics.device_set(center, "led-05"), json.dumps({"show": "C777"}))
             assert led.wait_for("show ") == "show C777"
             watch.publish(topics.device_set(center, "led-05"), "not json")     # ignored, no crash
