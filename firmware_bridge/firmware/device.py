@@ -10,6 +10,7 @@ HEARTBEAT_MS = 1000
 RETRY_MS = 250
 MAX_TRIES = 6
 HELLO_AGAIN_MS = 5000
+HELD_PRESS_MS = 2000
 DEDUP = 32
 
 ERR_BAD_FRAME, ERR_UNKNOWN_COMMAND, ERR_BAD_COMMAND = 1, 2, 3
@@ -106,8 +107,12 @@ class Device:
             if seq == self.hello_seq:
                 self.hello_seq = None
                 held, self.held = self.held, []
-                for key in held:
-                    self.press(key)
+                now = self.hal.ticks_ms()
+                for key, at in held:
+                    # A press the bridge could not take for seconds is stale: "next" pressed while the
+                    # bridge was away must not call five citizens when it comes back.
+                    if self.hal.ticks_diff(now, at) <= HELD_PRESS_MS:
+                        self.press(key)
             return
         if mtype not in wire.RELIABLE:
             return
@@ -146,6 +151,6 @@ class Device:
         """
         if self.hello_seq is not None:
             if len(self.held) < 8:
-                self.held.append(key)
+                self.held.append((key, self.hal.ticks_ms()))
             return
         self.send(wire.EVENT, bytes((0x01, key)))

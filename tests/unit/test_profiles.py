@@ -243,6 +243,20 @@ def test_keypad_holds_presses_until_its_hello_is_acknowledged() -> None:
     kp.step()
     events = [f for f in hal.frames() if f.type == MessageType.EVENT]
     assert [StaffKeypadProfile.decode_event(f.body) for f in events] == [KeyPress("next")]
+    hal.rx = encode_frame(Frame(DeviceKind.BRIDGE, MessageType.ACK, events[0].seq))
+    kp.step()
+    # after a reboot nobody answers for a while: presses older than two seconds are dropped, not replayed
+    kp.send_hello()
+    (hello,) = [f for f in hal.frames() if f.type == MessageType.HELLO]
+    hal.pressed = [1, 2]
+    kp.step()
+    hal.now += 2500
+    hal.pressed = [3]
+    kp.step()
+    hal.rx = encode_frame(Frame(DeviceKind.BRIDGE, MessageType.ACK, hello.seq))
+    kp.step()
+    events = [f for f in hal.frames() if f.type == MessageType.EVENT]
+    assert [StaffKeypadProfile.decode_event(f.body) for f in events] == [KeyPress("no_show")]
 
 
 def test_an_unanswered_hello_is_sent_again_later() -> None:
