@@ -83,9 +83,9 @@ def _citizen(demo: DemoDevices, dev: VirtualDevice, counter: str, rng: random.Ra
         elif (dev.kind == "rating_pad" and line[5:] in ("3", "7", "15") and line.startswith("leds ")
               and rng.random() < p and not demo.stop_event.wait(rng.uniform(0.2, 1.5))):
             key = rng.choices((1, 2, 3), weights=VOTE_WEIGHTS)[0]
+            demo.presses += 1
             try:
                 dev.press(str(key))
-                demo.presses += 1
             except (OSError, AssertionError, ValueError):
                 pass     # the device was unplugged meanwhile
 

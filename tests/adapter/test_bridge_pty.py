@@ -214,3 +214,22 @@ def test_last_will_marks_devices_offline_when_the_bridge_dies(mosquitto, center,
         finally:
             proc.kill()
             proc.wait(5)
+
+
+def test_demo_devices_show_calls_and_rate(mosquitto, center, watch, tmp_path) -> None:
+    from firmware_bridge.sim.demo_devices import start_demo_devices
+
+    demo = start_demo_devices(center, mosquitto.host, mosquitto.port, ["1"], workdir=tmp_path,
+                              rate_probability=1.0, seed=7)
+    try:
+        for dev in ("led-1", "pad-1"):
+            watch.wait_for(online(center, dev), lambda m: m.text == "online")
+        called = Envelope.new(1, "ticket.called", center, _now(), {"ticket": {"number": "A007"}, "counter": "1"})
+        done = Envelope.new(2, "ticket.done", center, _now(), {"ticket": {"number": "A007"}, "counter": "1"})
+        watch.publish(topics.event(center, "ticket.called"), called.to_json())
+        watch.publish(topics.event(center, "ticket.done"), done.to_json())
+        req = CommandRequest.from_json(watch.wait_for(topics.cmd(center, "submit-rating")).payload)
+        assert req.args["counter"] == "1" and req.args["level"] in (3, 2, 1) and req.source == "pad-1"
+        assert demo.shown == {"1": "A007"} and demo.presses == 1
+    finally:
+        demo.stop()
