@@ -110,7 +110,6 @@ class DeviceLink:
         self._pending: dict[str, tuple[str, float]] = {}   # our requests: correlation id -> (command, sent at)
         self.frames_in = 0
         self.frames_out = 0
-        self.on_written: Callable[[Command], None] | None = None   # bench/test hook, called after a write
         center, dev = settings.center, binding.id
         self.t_availability = topics.device_availability(center, dev)
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"motcua-bridge-{center}-{dev}",
@@ -138,8 +137,8 @@ class DeviceLink:
         # A clean disconnect cancels the Last Will, so the offline state must be on the broker before it.
         with contextlib.suppress(RuntimeError, ValueError):
             info.wait_for_publish(2)
-        self.client.loop_stop()
         self.client.disconnect()
+        self.client.loop_stop()
         self.transport.close()
 
     # --- serial side ----------------------------------------------------------------------------------
@@ -233,8 +232,6 @@ class DeviceLink:
             if not (self.online and self.transport.is_open):
                 return False
             self._write_raw(self.link.send(MessageType.COMMAND, self.profile.encode(cmd), self.clock()))
-        if self.on_written is not None:
-            self.on_written(cmd)
         return True
 
     def _on_frame(self, frame: Frame) -> None:
