@@ -223,11 +223,11 @@ class DeviceLink:
 
     def send(self, cmd: Command) -> bool:
         """Write a command to the device now if it is online; remember display state for a replay."""
-        if isinstance(cmd, (ShowNumber, ShowPause, ClearDisplay, ShowText)):
-            self._desired = cmd
         if not self.profile.accepts(cmd):
             log.warning("%s: %s does not accept %s", self.binding.id, self.profile.name, cmd)
             return False
+        if isinstance(cmd, (ShowNumber, ShowPause, ClearDisplay, ShowText)):
+            self._desired = cmd
         with self._lock:
             if not (self.online and self.transport.is_open):
                 return False
@@ -238,18 +238,19 @@ class DeviceLink:
         now = self.clock()
         self.frames_in += 1
         self.last_rx = now
+        if self.hello is None and frame.type not in (MessageType.HELLO, MessageType.ACK):
+            # A device we have not been introduced to (we restarted, or it was silent): ask who it is, and
+            # do not ack this frame, so a key press is retransmitted after the hello and not lost.
+            if now - self._last_hello_sent > 1.0:
+                with self._lock:
+                    self._send_hello()
+            return
         with self._lock:
             received = self.link.receive(frame, now)
             if received.reply is not None:
                 self._write_raw(received.reply)
         if frame.type == MessageType.HELLO:
             self._on_hello(frame)
-            return
-        if self.hello is None:
-            # A device we have not been introduced to (we restarted, or its hello was lost): ask again.
-            if now - self._last_hello_sent > 1.0:
-                with self._lock:
-                    self._send_hello()
             return
         if not received.deliver:
             return

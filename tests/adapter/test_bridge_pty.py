@@ -233,3 +233,23 @@ def test_demo_devices_show_calls_and_rate(mosquitto, center, watch, tmp_path) ->
         assert demo.shown == {"1": "A007"} and demo.presses == 1
     finally:
         demo.stop()
+
+
+def test_a_press_from_a_device_the_bridge_forgot_is_not_lost(mosquitto, center, watch, tmp_path) -> None:
+    settings = make_settings(mosquitto, center, tmp_path, ("kp-06", "staff_keypad", "6"))
+    bridge = Bridge(settings)
+    with VirtualDevice("staff_keypad", "kp-06", tmp_path / "by-id-kp-06", heartbeat_ms=200) as kp:
+        bridge.start()
+        try:
+            watch.wait_for(online(center, "kp-06"), lambda m: m.text == "online")
+            mark = watch.mark()
+            kp.control("silent on")
+            watch.wait_for(online(center, "kp-06"), lambda m: m.text == "offline", after=mark)
+            # it wakes up and its first act is a key press, before the bridge knows it again
+            kp.control("silent off")
+            kp.press("next")
+            req = CommandRequest.from_json(watch.wait_for(topics.cmd(center, "call-next"), after=mark).payload)
+            assert req.args == {"counter": "6"}
+            watch.wait_for(online(center, "kp-06"), lambda m: m.text == "online", after=mark)
+        finally:
+            bridge.stop()
