@@ -11,6 +11,7 @@ import argparse
 import functools
 import json
 import random
+import shutil
 import socket
 import statistics
 import subprocess
@@ -189,6 +190,7 @@ def main() -> None:
     mock_proc.terminate()
     mock_proc.wait(10)
     mirror.close()
+    shutil.rmtree(work, ignore_errors=True)      # a 1M-row mirror is ~250 MB; --db keeps one to reuse
 
     print(json.dumps({"mirror_rows": total, "build_s": round(build_s, 1), "lookup_inproc_p50_ms": in_p50,
                       "lookup_inproc_p99_ms": in_p99, "lookup_http_p50_ms": http_p50,
