@@ -52,7 +52,8 @@ def main() -> int:
     width, height = int(sys.argv[2]), int(sys.argv[3])
     out.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix="kiosk-ui-"))
-    hub = start_hub(tmp, services=6)
+    services = int(sys.argv[4]) if len(sys.argv) > 4 else 6
+    hub = start_hub(tmp, services=services)
     settings = settings_from_dict({"hub": {"url": hub.url}, "screen": {"width": width, "height": height},
                                    "behaviour": {"tap_guard_s": 0.3},
                                    "offline": {"journal": str(tmp / "journal.sqlite")}}, env={})
