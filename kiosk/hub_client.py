@@ -7,6 +7,7 @@ It must not import queue_server: the kiosk knows the hub only through this API. 
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any
 from urllib.parse import quote
 
@@ -30,17 +31,27 @@ class HubError(Exception):
 
 
 class HubClient:
-    """One kiosk's view of the hub. Thread-safe enough for one UI thread plus one background worker."""
+    """One kiosk's view of the hub; safe to call from several threads."""
 
     def __init__(self, base_url: str, *, kiosk_id: str = "kiosk-1", device_key: str | None = None,
                  connect_timeout_s: float = 0.8, read_timeout_s: float = 3.0) -> None:
         self.base_url = base_url.rstrip("/")
         self.kiosk_id = kiosk_id
         self._timeout = (connect_timeout_s, read_timeout_s)
-        self._session = requests.Session()
-        self._session.headers["Accept"] = "application/json"
+        self._headers = {"Accept": "application/json"}
         if device_key:
-            self._session.headers["X-Device-Key"] = device_key
+            self._headers["X-Device-Key"] = device_key
+        # one keep-alive session per thread (UI workers, upkeep): requests.Session is not documented thread-safe
+        self._local = threading.local()
+
+    @property
+    def _session(self) -> requests.Session:
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = requests.Session()
+            session.headers.update(self._headers)
+            self._local.session = session
+        return session
 
     # --- public endpoints -------------------------------------------------------------------------------
     def config(self) -> dict[str, Any]:
