@@ -112,6 +112,9 @@ class HubSettings:
     rating_scale: tuple[RatingLevel, ...] = DEFAULT_RATING_SCALE
     log_level: str = "INFO"
     source: str = ""                     # the file it came from, for the log
+    # [integration]: dossier mirror, working calendar, main-system link and outbox (queue_server.app.integration);
+    # None = defaults next to the store (lookups answered from the mirror, no outbox)
+    integration: Any = None
 
     def user(self, username: str) -> UserDef | None:
         return next((u for u in self.users if u.username == username), None)
@@ -451,10 +454,41 @@ def settings_from_dict(raw: dict[str, Any], *, base_dir: Path | None = None, sou
         raise ConfigError(f"logging.level: {level!r} is not DEBUG, INFO, WARNING or ERROR")
     log.done()
 
+    integration = _read_integration(root, store_path, base_dir)
+
     root.done()
     return HubSettings(center=center, http=http, store_path=store_path, mqtt=mqtt, users=tuple(users),
                        security=security, display=display,
-                       rating_scale=tuple(scale) or DEFAULT_RATING_SCALE, log_level=level, source=source)
+                       rating_scale=tuple(scale) or DEFAULT_RATING_SCALE, log_level=level, source=source,
+                       integration=integration)
+
+
+def _read_integration(root: _Table, store_path: Path, base_dir: Path | None) -> Any:
+    """``[integration]`` is validated by its own parser (it names the key); relative paths follow the config file,
+    and the dossier mirror and outbox default to files beside the hub's store."""
+    from dataclasses import replace
+
+    from queue_server.app.integration import IntegrationConfigError, parse_integration
+
+    root.seen.add("integration")
+    table = root.data.get("integration", {})
+    if not isinstance(table, dict):
+        raise ConfigError("integration: expected a table")
+    try:
+        cfg = parse_integration(table)
+    except IntegrationConfigError as err:
+        raise ConfigError(str(err)) from err
+
+    def place(value: Path | None, key: str, default_name: str) -> Path | None:
+        if key not in table:
+            return store_path.parent / default_name if default_name else value
+        if value is not None and not value.is_absolute() and base_dir is not None:
+            return base_dir / value
+        return value
+
+    return replace(cfg, mirror_path=place(cfg.mirror_path, "mirror_path", "dossiers.sqlite3"),
+                   outbox_path=place(cfg.outbox_path, "outbox_path", "outbox.sqlite3"),
+                   calendar_dir=place(cfg.calendar_dir, "calendar_dir", ""))
 
 
 def working_hours_json(center: CenterDef) -> dict[str, list[list[str]]]:

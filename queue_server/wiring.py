@@ -44,7 +44,23 @@ def default_blueprints(settings: HubSettings) -> list[Blueprint]:
         shown = settings.display
         found.append(make_displays_blueprint(voice_dir, settings=DisplaySettings(
             calls_shown=shown.calls_shown, notice=shown.notice, wait_warning_min=shown.wait_warning_min)))
+    try:
+        from kiosk.tracking_blueprint import create_tracking_blueprint
+    except ImportError:
+        log.info("kiosk package not installed: no /t/<ticket> tracking page")
+    else:
+        found.append(create_tracking_blueprint())
     return found
+
+
+def integration_config(settings: HubSettings) -> Any:
+    """The [integration] settings, or defaults that keep the dossier mirror and outbox beside the store."""
+    from queue_server.app.integration import IntegrationConfig
+
+    if settings.integration is not None:
+        return settings.integration
+    base = settings.store_path.parent
+    return IntegrationConfig(mirror_path=base / "dossiers.sqlite3", outbox_path=base / "outbox.sqlite3")
 
 
 @dataclass
@@ -55,6 +71,7 @@ class Hub:
     broadcaster: Broadcaster
     mqtt: MqttAdapter | None
     app: Flask
+    integration: Any = None
     _server: Any = field(default=None, repr=False)
     _thread: threading.Thread | None = field(default=None, repr=False)
 
@@ -62,6 +79,8 @@ class Hub:
         """Start MQTT (never blocks on the broker)."""
         if self.mqtt is not None:
             self.mqtt.start()
+        if self.integration is not None:
+            self.integration.start()
 
     def make_server(self, host: str | None = None, port: int | None = None) -> Any:
         from waitress.server import create_server  # type: ignore[import-untyped]
@@ -115,6 +134,8 @@ class Hub:
             self._thread.join(5)
         if self.mqtt is not None:
             self.mqtt.stop()
+        if self.integration is not None:
+            self.integration.stop()
         self.service.close()
 
 
@@ -129,6 +150,14 @@ def build_hub(settings: HubSettings, *, clock: Clock | None = None,
     if settings.mqtt.enabled:
         mqtt = MqttAdapter(settings.mqtt, settings.center.id, service)
         service.add_listener(mqtt.on_events)
+    # Dossier lookup, the working calendar and the outbox to the main system are part of every hub.
+    from queue_server.app.integration import build_integration
+
+    integration = build_integration(integration_config(settings), settings.center, service.clock,
+                                    fetch_events=service.events_after)
+    if integration.relay is not None:
+        service.add_listener(integration.relay.wake)
     blueprints = default_blueprints(settings) if extra_blueprints is None else list(extra_blueprints)
+    blueprints.append(integration.blueprint)
     app = create_app(settings, service, blueprints, broadcaster=broadcaster, mqtt=mqtt, keepalive_s=keepalive_s)
-    return Hub(settings, store, service, broadcaster, mqtt, app)
+    return Hub(settings, store, service, broadcaster, mqtt, app, integration)

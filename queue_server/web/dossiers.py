@@ -21,6 +21,24 @@ from flask import Blueprint, Response, jsonify, request
 from contracts.errors import ErrorCode, MotcuaError
 from queue_server.adapters.main_system import verify
 from queue_server.app.dossier_service import DossierService
+from queue_server.web.common import ROUTE_DOCS, Query, RouteDoc
+
+_LOOKUP_ERRORS = (ErrorCode.INVALID_DOSSIER_CODE, ErrorCode.UNKNOWN_DOSSIER, ErrorCode.RATE_LIMITED,
+                  ErrorCode.MAIN_SYSTEM_UNAVAILABLE)
+# Documented in the hub's OpenAPI document like every other /api/v1 route (see docs/integration.md for bodies).
+ROUTE_DOCS.update({
+    "dossiers.get_dossier": RouteDoc(
+        "Look up a dossier's status by its code (kiosk)", "dossiers", errors=_LOOKUP_ERRORS,
+        result="status words vi/en, received and due dates, warnings, masked name, synced_at and age"),
+    "dossiers.get_dossier_by_query": RouteDoc(
+        "Look up a dossier from a raw scanned payload (QR text or URL)", "dossiers", errors=_LOOKUP_ERRORS,
+        query=(Query("code", str, "the scanned text; the dossier code is found inside it"),)),
+    "dossiers.push_dossiers": RouteDoc(
+        "Status updates pushed by the main system (HMAC-signed or bearer token; idempotent)", "integration",
+        errors=(ErrorCode.UNAUTHENTICATED,), result="how many dossiers were stored, unchanged or older"),
+    "dossiers.integration_health": RouteDoc(
+        "The main-system link state, mirror size and outbox metrics", "integration"),
+})
 
 log = logging.getLogger(__name__)
 

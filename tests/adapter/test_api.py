@@ -2,6 +2,8 @@
 the OpenAPI document and the SSE stream."""
 from __future__ import annotations
 
+import re
+
 import json
 import tomllib
 from collections.abc import Iterator
@@ -217,7 +219,7 @@ def test_openapi_describes_every_route(hub: Hub, client: FlaskClient) -> None:
     rules = [r for r in hub.app.url_map.iter_rules() if r.rule.startswith(API_PREFIX)]
     assert len(rules) >= 30
     for rule in rules:
-        path = rule.rule[len(API_PREFIX):].replace("<", "{").replace(">", "}")
+        path = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule[len(API_PREFIX):])
         assert path in doc["paths"], path
         assert rule.endpoint in ROUTE_DOCS, rule.endpoint
         for method in rule.methods - {"HEAD", "OPTIONS"}:
