@@ -60,9 +60,15 @@ def start_hub(tmp: Path, *, port: int = 0, now: datetime = MONDAY_9AM, services:
                            if any(s in codes for s in c["services"])]
     settings = settings_from_dict(raw, base_dir=tmp, source="kiosk tests")
     clock = clock or FixedClock(now)
-    dossiers = DossierService(DossierMirror(tmp / "dossiers.sqlite3"), load_calendar([2026, 2027]), clock, None)
-    dossiers.ingest(dossier_push())
-    blueprint = create_dossiers_blueprint(dossiers, rate_limit=RateLimit(per_minute=6000, burst=1000))
-    hub = build_hub(settings, clock=clock, extra_blueprints=[blueprint, *(extra or [])], keepalive_s=2.0)
+    from queue_server import wiring
+    if hasattr(wiring, "integration_config"):
+        # the hub wires its own dossier lookup (mirror beside the store): feed that one
+        hub = build_hub(settings, clock=clock, extra_blueprints=list(extra or []), keepalive_s=2.0)
+        hub.integration.service.ingest(dossier_push())
+    else:
+        dossiers = DossierService(DossierMirror(tmp / "dossiers.sqlite3"), load_calendar([2026, 2027]), clock, None)
+        dossiers.ingest(dossier_push())
+        blueprint = create_dossiers_blueprint(dossiers, rate_limit=RateLimit(per_minute=6000, burst=1000))
+        hub = build_hub(settings, clock=clock, extra_blueprints=[blueprint, *(extra or [])], keepalive_s=2.0)
     bound = hub.serve_in_thread("127.0.0.1", port)
     return RunningHub(hub, clock, f"http://127.0.0.1:{bound}", bound, settings)
