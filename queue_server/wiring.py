@@ -18,11 +18,16 @@ from typing import Any
 from flask import Blueprint, Flask
 
 from queue_server.adapters.mqtt import MqttAdapter
+from queue_server.adapters.ratings_store import RatingsStore
 from queue_server.adapters.sqlite_store import SqliteStore
 from queue_server.app.ports import Clock, SystemClock
 from queue_server.app.queue_service import QueueService
+from queue_server.app.ratings_service import RatingsService, make_submit_rating_command
 from queue_server.config import HubSettings
+from queue_server.domain.ratings import scale_from_levels
 from queue_server.web import create_app
+from queue_server.web.auth import require
+from queue_server.web.ratings import make_ratings_blueprint
 from queue_server.web.sse import Broadcaster
 
 log = logging.getLogger(__name__)
@@ -72,6 +77,7 @@ class Hub:
     mqtt: MqttAdapter | None
     app: Flask
     integration: Any = None
+    ratings: RatingsService | None = None
     _server: Any = field(default=None, repr=False)
     _thread: threading.Thread | None = field(default=None, repr=False)
 
@@ -150,14 +156,24 @@ def build_hub(settings: HubSettings, *, clock: Clock | None = None,
     if settings.mqtt.enabled:
         mqtt = MqttAdapter(settings.mqtt, settings.center.id, service)
         service.add_listener(mqtt.on_events)
+    # Ratings: stored in their own tables of the hub's file (UNIQUE per ticket and per dossier code); each one
+    # then enters the event log as rating.submitted so MQTT, SSE and the outbox see it like any other event.
+    ratings = RatingsService(RatingsStore(settings.store_path), service.clock, service.last_completed,
+                             publish=service.record_event, scale=scale_from_levels(settings.rating_scale),
+                             center=settings.center.id)
+    if mqtt is not None:
+        mqtt.commands.register("submit-rating", make_submit_rating_command(ratings))
     # Dossier lookup, the working calendar and the outbox to the main system are part of every hub.
     from queue_server.app.integration import build_integration
 
     integration = build_integration(integration_config(settings), settings.center, service.clock,
-                                    fetch_events=service.events_after)
+                                    fetch_events=service.events_after,
+                                    fetch_aggregates=lambda: [ratings.aggregates()])
+    integration.service.on_applied = lambda changed: [
+        service.record_event("dossier.updated", {"code": code, "status": status}) for code, status in changed]
     if integration.relay is not None:
         service.add_listener(integration.relay.wake)
     blueprints = default_blueprints(settings) if extra_blueprints is None else list(extra_blueprints)
-    blueprints.append(integration.blueprint)
+    blueprints += [integration.blueprint, make_ratings_blueprint(ratings, require_role=require)]
     app = create_app(settings, service, blueprints, broadcaster=broadcaster, mqtt=mqtt, keepalive_s=keepalive_s)
-    return Hub(settings, store, service, broadcaster, mqtt, app, integration)
+    return Hub(settings, store, service, broadcaster, mqtt, app, integration, ratings)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -199,6 +199,18 @@ class DossierService:
         self.main_system = main_system
         self.settings = settings or DossierSettings()
         self.link = LinkMonitor(main_system is not None)
+        # Told about every dossier whose mirror row changed from a push or a sync, as (code, status) pairs; the hub
+        # records them as ``dossier.updated`` events (codes and status only: no personal data in the event log).
+        self.on_applied: Callable[[list[tuple[str, str]]], None] | None = None
+
+    def _applied(self, updates: list[MirrorUpdate], results: list[UpsertResult]) -> None:
+        changed = [(u.dossier.code, str(u.dossier.status)) for u, r in zip(updates, results, strict=True)
+                   if r is UpsertResult.APPLIED]
+        if changed and self.on_applied is not None:
+            try:
+                self.on_applied(changed)
+            except Exception:    # the mirror is what counts; a failed fan-out must not refuse the push
+                log.exception("dossier.updated fan-out failed for %d dossier(s)", len(changed))
 
     # ---- lookup ----
     def lookup(self, text: str) -> dict[str, Any]:
@@ -317,6 +329,7 @@ class DossierService:
         updates = [self._keep_first_apology(u) for u in updates]
         results = self.mirror.apply(updates, now)
         self.link.ok(now)
+        self._applied(updates, results)
         counts = {str(r): sum(1 for x in results if x is r) for r in UpsertResult}
         return {"results": [{"update_id": u.update_id, "code": u.dossier.code, "result": str(r)}
                             for u, r in zip(updates, results, strict=True)], "counts": counts}
@@ -356,7 +369,7 @@ class DossierService:
                 updates.append(MirrorUpdate(self._keep_first_apology(MirrorUpdate(dossier_from_push(raw))).dossier))
             except MotcuaError as err:
                 log.warning("status sync: skipped a record the main system sent: %s", err.message)
-        self.mirror.apply(updates, now)
+        self._applied(updates, self.mirror.apply(updates, now))
         self.link.ok(now)
         return len(updates), next_cursor
 

@@ -134,6 +134,8 @@ def event_from_envelope(env: Envelope) -> DomainEvent | None:
         kind = EventType(env.type)
     except ValueError:
         return None
+    if not kind.value.startswith(("ticket.", "counter.", "lease.")):
+        return None          # ratings, devices, dossiers: in the log, but not queue state
     d = env.data
     ticket = ticket_from_json(d["ticket"]) if isinstance(d.get("ticket"), dict) else None
     counter = counter_from_json(d) if kind.value.startswith("counter.") else None

@@ -12,8 +12,25 @@ from datetime import date
 
 from flask import Blueprint, Response, jsonify, request
 
+from collections.abc import Callable
+
 from contracts.errors import ErrorCode, MotcuaError
 from queue_server.app.ratings_service import RatingsService
+from queue_server.web.common import ROUTE_DOCS, Query, RouteDoc
+
+_RATING_ERRORS = (ErrorCode.NOTHING_TO_RATE, ErrorCode.RATING_WINDOW_CLOSED, ErrorCode.ALREADY_RATED,
+                  ErrorCode.INVALID_DOSSIER_CODE, ErrorCode.UNKNOWN_COUNTER)
+ROUTE_DOCS.update({
+    "ratings.submit": RouteDoc("Rate the ticket just served at a counter (tablet, pad)", "ratings", ok=201,
+                               errors=_RATING_ERRORS, result="{rating}"),
+    "ratings.aggregates": RouteDoc("Rating counts per level, counter, staff, service and day", "ratings",
+                                   role="manager", query=(Query("day", str, "YYYY-MM-DD, default today"),
+                                                          Query("from", str, "range start"),
+                                                          Query("to", str, "range end (inclusive)"))),
+    "ratings.pending": RouteDoc("What a counter's rating pad or tablet may rate now", "ratings",
+                                errors=(ErrorCode.UNKNOWN_COUNTER,)),
+    "ratings.scale": RouteDoc("The configured rating scale and criteria", "ratings"),
+})
 
 # What the page says for each refusal (the API's messages stay English; UIs translate codes).
 MESSAGES_VI = {
@@ -25,7 +42,10 @@ MESSAGES_VI = {
 }
 
 
-def make_ratings_blueprint(service: RatingsService) -> Blueprint:
+def make_ratings_blueprint(service: RatingsService,
+                           require_role: Callable[[str], object] | None = None) -> Blueprint:
+    """``require_role(role)`` raises when the caller lacks the role (the hub passes its auth check; aggregates
+    name staff, so they are for managers)."""
     bp = Blueprint("ratings", __name__)
 
     @bp.errorhandler(MotcuaError)
@@ -58,6 +78,8 @@ def make_ratings_blueprint(service: RatingsService) -> Blueprint:
     @bp.get("/api/v1/ratings/aggregates")
     def aggregates() -> Response:
         """``?day=YYYY-MM-DD`` (default today) or ``?from=...&to=...`` (both included)."""
+        if require_role is not None:
+            require_role("manager")
         if "from" in request.args or "to" in request.args:
             first, last = _day("from"), _day("to")
             if first is None or last is None:

@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 from hub_center import HO_TICH, MONDAY_0800, make_center
@@ -57,12 +56,9 @@ def chain(mosquitto, tmp_path: Path) -> Iterator[Chain]:
     adapter = MqttAdapter(MqttSettings(host=mosquitto.host, port=mosquitto.port), center_id, service,
                           registry, client_id=f"hub-{center_id}")
 
-    def publish_rating(event_type: str, data: dict[str, Any]) -> None:
-        # Interim wiring until hub-core stores non-queue events in its log (see docs/bridge.md).
-        env = Envelope.new(max(service.last_seq, 1), event_type, center_id, clock.now(), data)
-        adapter.client.publish(topics.event(center_id, event_type), env.to_json(), qos=1)
-
-    ratings = RatingsService(RatingsStore(db), clock, service.last_completed, publish_rating, center=center_id)
+    # As queue_server.wiring does it: a stored rating enters the hub's event log, and MQTT publishes it from there.
+    ratings = RatingsService(RatingsStore(db), clock, service.last_completed, service.record_event,
+                             center=center_id)
     registry.register("submit-rating", make_submit_rating_command(ratings))
     service.add_listener(adapter.on_events)
     adapter.start()
@@ -126,6 +122,10 @@ def test_keypad_call_lights_the_display_and_the_rating_is_stored(chain: Chain) -
     assert event.data["counter"] == "5" and event.data["source"] == "pad-05" and event.data["staff"] == "lan"
     assert c.pad.wait_for("leds 15") == "leds 15|blink"   # thank-you blink
     assert c.ratings.store.count() == 1
+    # it is in the hub's event log with a real, gap-free seq (so the outbox delivers it to the main system)
+    logged = c.service.events_after(event.seq - 1, limit=1)
+    assert [(e.id, e.type) for e in logged] == [(event.id, "rating.submitted")]
+    assert [e.seq for e in c.service.events_after(0)] == list(range(1, c.service.last_seq + 1))
 
     # A second rating for the same ticket: re-light the pad by hand, press again → refused, nothing stored.
     mark = c.watch.mark()

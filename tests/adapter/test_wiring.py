@@ -1,0 +1,96 @@
+"""The whole hub as queue_server.wiring builds it: ratings, dossier lookup and the tracking page are reachable,
+their events take real seqs in the one event log, and a restart gives back the same log and state."""
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from queue_server.adapters.main_system import signed_headers
+from queue_server.app.ports import FixedClock
+from queue_server.web.common import API_PREFIX
+from queue_server.wiring import build_hub
+from test_api import MONDAY_0800, login, make_settings
+
+pytestmark = [pytest.mark.adapter, pytest.mark.timeout(60)]
+
+SECRET = "chia-se-bi-mat-0123456789"
+CODE = "000.00.12.H38-261118-0007"
+
+
+def _settings(tmp_path: Path):
+    settings = make_settings(tmp_path)
+    from dataclasses import replace
+
+    from queue_server.app.integration import PushAuth
+    return replace(settings, integration=replace(settings.integration, push=PushAuth(hmac_secret=SECRET)))
+
+
+def test_ratings_dossiers_and_tracking_share_one_event_log(tmp_path: Path) -> None:
+    clock = FixedClock(MONDAY_0800)
+    hub = build_hub(_settings(tmp_path), clock=clock, extra_blueprints=None, keepalive_s=0.05)
+    client = hub.app.test_client()
+    staff, manager = login(client, "canbo"), login(client, "quanly")
+    try:
+        issued = client.post(f"{API_PREFIX}/tickets", json={"service": "ho-tich"})
+        assert issued.status_code == 201
+        ticket = issued.json["ticket"]
+        # the QR on the ticket opens the tracking page on the hub
+        page = client.get(issued.json["tracking_url"])
+        assert page.status_code == 200 and "text/html" in page.content_type
+        counter = next(c["id"] for c in client.get(f"{API_PREFIX}/config").json["counters"]
+                       if "ho-tich" in c["services"])
+        for action in ("open", "call-next", "start", "complete"):
+            r = client.post(f"{API_PREFIX}/counters/{counter}/{action}", headers=staff)
+            assert r.status_code == 200, r.json
+        clock.advance(timedelta(minutes=1))
+
+        rated = client.post(f"{API_PREFIX}/ratings", json={"counter": counter, "level": 3})
+        assert rated.status_code == 201, rated.json
+        again = client.post(f"{API_PREFIX}/ratings", json={"counter": counter, "level": 1})
+        assert again.status_code == 409 and again.json["error"]["code"] == "already_rated"
+        # aggregates name staff: managers only
+        assert client.get(f"{API_PREFIX}/ratings/aggregates").status_code == 401
+        assert client.get(f"{API_PREFIX}/ratings/aggregates", headers=staff).status_code == 403
+        agg = client.get(f"{API_PREFIX}/ratings/aggregates", headers=manager)
+        assert agg.status_code == 200 and agg.json["count"] == 1
+
+        push = json.dumps({"update_id": "u-1", "dossier": {
+            "code": CODE, "procedure": "Đăng ký khai sinh", "applicant_name": "Trần Văn Bình",
+            "received_at": "2026-11-18T09:00:00+07:00", "due_at": "2026-11-24T09:00:00+07:00",
+            "status": "đang xử lý", "updated_at": "2026-11-20T08:00:00+07:00"}}, ensure_ascii=False).encode()
+        pushed = client.post(f"{API_PREFIX}/integration/dossiers", data=push,
+                             headers=signed_headers(SECRET, push),
+                             content_type="application/json")
+        assert pushed.status_code == 200, pushed.json
+        looked = client.get(f"{API_PREFIX}/dossiers/{CODE.lower()}")
+        assert looked.status_code == 200, looked.json
+        assert "Trần Văn Bình" not in looked.get_data(as_text=True)      # masked
+
+        events = client.get(f"{API_PREFIX}/events?after=0", headers=manager).json["events"]
+        assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
+        types = [e["type"] for e in events]
+        assert types.count("rating.submitted") == 1
+        rating = next(e for e in events if e["type"] == "rating.submitted")
+        assert rating["data"]["ticket_id"] == ticket["id"] and rating["data"]["level"] == 3
+        assert types[-1] == "dossier.updated"
+        assert set(events[-1]["data"]) == {"code", "status"} and events[-1]["data"]["code"] == CODE
+        assert "Trần" not in json.dumps(events, ensure_ascii=False)       # no personal data in the log
+        before_state = client.get(f"{API_PREFIX}/state").json
+    finally:
+        hub.stop()
+
+    # restart on the same files: the same log, the same state (rating/dossier events do not disturb replay)
+    hub = build_hub(_settings(tmp_path), clock=clock, extra_blueprints=None, keepalive_s=0.05)
+    try:
+        client = hub.app.test_client()
+        manager = login(client, "quanly")
+        assert client.get(f"{API_PREFIX}/events?after=0", headers=manager).json["events"] == events
+        assert client.get(f"{API_PREFIX}/state").json == before_state
+        hub.service.rebuild()
+        assert client.get(f"{API_PREFIX}/state").json == before_state
+        assert client.post(f"{API_PREFIX}/ratings", json={"counter": counter, "level": 2}).status_code == 409
+    finally:
+        hub.stop()
