@@ -240,7 +240,10 @@ class QueueState:
         return numbering.new_service_day(service, self.day, self.center.policy)
 
     def queue(self, code: str) -> ServiceQueue:
-        return self.queues.setdefault(ServiceCode(code), ServiceQueue())
+        q = self.queues.get(ServiceCode(code))
+        if q is None:       # a service since removed from the config (replay): not built on every call
+            q = self.queues[ServiceCode(code)] = ServiceQueue()
+        return q
 
     def open_counters_serving(self, code: str) -> int:
         return sum(1 for c in self.center.counters
