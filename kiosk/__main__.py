@@ -9,10 +9,18 @@ import argparse
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from kiosk.config import KioskSettings
+    from kiosk.devices_wiring import PrinterAdapter
+    from kiosk.offline import OfflineJournal
+    from kiosk.presenters import Kiosk
+    from kiosk.presenters.ports import Runner
 
 
-def build_kiosk(settings, *, sim: bool = False, runner=None, ticket_dir: Path | None = None,
-                camera_url: str = ""):
+def build_kiosk(settings: KioskSettings, *, sim: bool = False, runner: Runner | None = None,
+                ticket_dir: Path | None = None, camera_url: str = "") -> tuple[Kiosk, PrinterAdapter]:
     """The presenter tree with its real adapters (hub client, offline desk, printer). No Kivy here."""
     from kiosk.devices_wiring import open_kiosk_printer
     from kiosk.hub_client import HubClient
@@ -36,6 +44,11 @@ def build_kiosk(settings, *, sim: bool = False, runner=None, ticket_dir: Path | 
     kiosk.catalog = catalog
     desk.set_services({s.code: s.prefix for s in catalog.services})
     return kiosk, printer
+
+
+def desk_journal(kiosk: Kiosk) -> OfflineJournal:
+    journal: OfflineJournal = getattr(kiosk.desk, "journal")  # noqa: B009 - the Desk port does not expose it
+    return journal
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -94,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         Clock.schedule_once(lambda _dt: app.stop(), args.exit_after)
     app.run()
     log.info("kiosk stopped (mode %s, %d offline tickets not yet handed in)", kiosk.desk.mode,
-             kiosk.desk.journal.pending_count())
+             desk_journal(kiosk).pending_count())
     return 0
 
 

@@ -175,10 +175,13 @@ class KioskApp(App):
                 catalog = self.kiosk.refresh_catalog()
                 if hasattr(desk, "set_services") and catalog.services:
                     desk.set_services({s.code: s.prefix for s in catalog.services})
-                post_to_ui(lambda c=catalog: self._apply_catalog(c))
+                post_to_ui(self._catalog_applier(catalog))
             except Exception:
                 log.exception("kiosk upkeep failed")
             self._halt.wait(every)
+
+    def _catalog_applier(self, catalog: Any) -> Callable[[], None]:
+        return lambda: self._apply_catalog(catalog)
 
     def _apply_catalog(self, catalog: Any) -> None:
         # The grid updates its counts in place; a service list change never happens under a citizen's finger

@@ -99,7 +99,7 @@ def open_scanner(url: str, on_scan: Callable[..., None]) -> Any:
     def deliver(event: Any) -> None:
         on_scan(event.raw, _text(event.dossier_code), event.ticket_ref, event.source)
 
-    runner = open_device(url, deliver)
+    runner: Any = open_device(url, deliver)   # with on_scan given, always a ScannerRunner
     runner.start()
     return runner
 

@@ -55,44 +55,56 @@ class HubClient:
 
     # --- public endpoints -------------------------------------------------------------------------------
     def config(self) -> dict[str, Any]:
-        return self._call("GET", "/config")
+        return self._object("GET", "/config")
 
     def services(self) -> list[dict[str, Any]]:
         body = self._call("GET", "/services")
         if isinstance(body, dict):  # tolerate {"services": [...]}
             body = body.get("services", [])
-        return list(body)
+        if not isinstance(body, list):
+            raise HubUnavailable(f"GET /services: expected a list, got {type(body).__name__}")
+        return body
 
     def issue_ticket(self, service: str, priority: str | None = None) -> dict[str, Any]:
         payload: dict[str, Any] = {"service": service, "kiosk": self.kiosk_id}
         if priority:
             payload["priority"] = priority
-        return self._call("POST", "/tickets", json=payload)
+        return self._object("POST", "/tickets", json=payload)
 
     def report_print(self, ticket_id: str, printed: bool, fault: str | None = None) -> dict[str, Any]:
         payload: dict[str, Any] = {"printed": printed}
         if fault:
             payload["fault"] = fault
-        return self._call("POST", f"/tickets/{quote(ticket_id, safe='')}/print-result", json=payload)
+        return self._object("POST", f"/tickets/{quote(ticket_id, safe='')}/print-result", json=payload)
 
     def ticket(self, ticket_id: str) -> dict[str, Any]:
-        return self._call("GET", f"/tickets/{quote(ticket_id, safe='')}")
+        return self._object("GET", f"/tickets/{quote(ticket_id, safe='')}")
 
     def dossier(self, code: str) -> dict[str, Any]:
-        return self._call("GET", f"/dossiers/{quote(code, safe='')}")
+        return self._object("GET", f"/dossiers/{quote(code, safe='')}")
 
     def health(self) -> dict[str, Any]:
-        return self._call("GET", "/health")
+        return self._object("GET", "/health")
 
     # --- offline leases ---------------------------------------------------------------------------------
     def lease(self, service: str, size: int) -> dict[str, Any]:
-        body = self._call("POST", "/leases", json={"kiosk": self.kiosk_id, "service": service, "size": size})
-        return dict(body.get("lease", body))
+        body = self._object("POST", "/leases", json={"kiosk": self.kiosk_id, "service": service, "size": size})
+        lease = body.get("lease", body)
+        if not isinstance(lease, dict):
+            raise HubUnavailable("POST /leases: answer without a lease object")
+        return lease
 
     def hand_in(self, lease_id: str, tickets: list[dict[str, Any]]) -> dict[str, Any]:
-        return self._call("POST", f"/leases/{quote(str(lease_id), safe='')}/tickets", json={"tickets": tickets})
+        return self._object("POST", f"/leases/{quote(str(lease_id), safe='')}/tickets", json={"tickets": tickets})
 
     # --- plumbing ---------------------------------------------------------------------------------------
+    def _object(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        body = self._call(method, path, **kwargs)
+        if not isinstance(body, dict):
+            # Not the API's shape (a captive portal, a wrong URL): as good as no hub at all.
+            raise HubUnavailable(f"{method} {path}: expected a JSON object, got {type(body).__name__}")
+        return body
+
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         url = f"{self.base_url}/api/v1{path}"
         try:

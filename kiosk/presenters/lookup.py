@@ -264,7 +264,8 @@ class DossierResult:
             proc_vi, proc_en = str(procedure.get("name") or ""), str(procedure.get("name_en") or "")
         elif isinstance(procedure, str):
             proc_vi = procedure
-        fresh = body.get("freshness") if isinstance(body.get("freshness"), dict) else {}
+        raw_fresh = body.get("freshness")
+        fresh: dict[str, Any] = raw_fresh if isinstance(raw_fresh, dict) else {}
         age: Any = d.get("age_min", d.get("age_minutes"))
         age_s = fresh.get("age_s", d.get("age_s"))
         if age is None and isinstance(age_s, int | float) and not isinstance(age_s, bool):

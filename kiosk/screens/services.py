@@ -1,7 +1,7 @@
 """Service grid screen: one large tile per service with waiting count and estimated wait; renders ServiceGridView."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from kivy.factory import Factory
 from kivy.properties import NumericProperty, StringProperty
@@ -27,8 +27,8 @@ class ServicesScreen(KioskScreen):
 
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)
-        self._tiles: dict[str, object] = {}
-        self._view: object = None
+        self._tiles: dict[str, Any] = {}
+        self._view: Any = None
         # Text sizes follow the tile height, so 13 services still fit one screen without clipped names.
         self.ids.grid.bind(row_default_height=lambda *_a: self._fill())
 
@@ -72,7 +72,7 @@ class ServicesScreen(KioskScreen):
             button.disabled = not tile.enabled
 
     @staticmethod
-    def _app():
+    def _app() -> Any:
         from kivy.app import App
         return App.get_running_app()
 
