@@ -102,8 +102,16 @@ class _Reply:
 
 @dataclass(slots=True)
 class _Job:
-    command: tr.Command
+    command: tr.Command | _External
     future: _Reply
+
+
+@dataclass(frozen=True, slots=True)
+class _External:
+    """An event decided outside the queue (a rating, a device fault): it only needs a place in the log."""
+
+    type: str
+    data: dict[str, Any]
 
 
 class QueueService:
@@ -187,6 +195,13 @@ class QueueService:
             if stop:
                 return
 
+    def record_event(self, event_type: str, data: dict[str, Any]) -> Envelope:
+        """Append an event the queue does not decide (``rating.submitted``, ``device.fault`` ...) to the log, with
+        its gap-free seq, so listeners (MQTT, SSE, outbox) see it in order like any other; returns the envelope."""
+        if not isinstance(event_type, str) or not event_type or event_type.startswith(("ticket.", "counter.", "lease.")):
+            raise MotcuaError(ErrorCode.BAD_REQUEST, f"event type {event_type!r} is decided by the queue itself")
+        return self._submit(_External(event_type, dict(data)))  # type: ignore[arg-type]
+
     def _reload(self) -> None:
         """Make memory equal to disk again (after a failed commit or a bug half-way through a batch)."""
         with self._lock:
@@ -212,6 +227,13 @@ class QueueService:
             seq = self._last_seq
             for job in batch:
                 now = self._now()
+                if isinstance(job.command, _External):
+                    seq += 1
+                    envelope = Envelope(str(uuid.uuid4()), seq, job.command.type, self.center.id, format_at(now),
+                                        job.command.data)
+                    envelopes.append(envelope)
+                    done.append((job, envelope))
+                    continue
                 state.roll_to(numbering.working_day(now))
                 try:
                     decision = tr.decide(state, job.command, now)
