@@ -17,6 +17,7 @@ from typing import Any
 
 from flask import Blueprint, Flask
 
+from queue_server.adapters.device_registry import DeviceRegistry
 from queue_server.adapters.mqtt import MqttAdapter
 from queue_server.adapters.ratings_store import RatingsStore
 from queue_server.adapters.sqlite_store import SqliteStore
@@ -145,6 +146,20 @@ class Hub:
         self.service.close()
 
 
+def record_device_alerts(service: QueueService, changes: Iterable[Any]) -> None:
+    """A device alert raised or cleared becomes an event in the log (so the manager board, SSE clients and the
+    main system hear of a printer out of paper): device.offline / device.online for reachability, device.fault
+    (``active`` true or false) for everything else."""
+    for change in changes:
+        alert = change.alert
+        data = {"device": alert.device_id, "kind": alert.kind, "code": alert.code, "severity": alert.severity,
+                "message_vi": alert.message_vi, "message_en": alert.message_en, "active": change.raised}
+        if alert.code == "offline":
+            service.record_event("device.offline" if change.raised else "device.online", data)
+        else:
+            service.record_event("device.fault", data)
+
+
 def build_hub(settings: HubSettings, *, clock: Clock | None = None,
               extra_blueprints: Iterable[Blueprint] | None = None, keepalive_s: float = 15.0) -> Hub:
     settings.store_path.parent.mkdir(parents=True, exist_ok=True)
@@ -152,10 +167,13 @@ def build_hub(settings: HubSettings, *, clock: Clock | None = None,
     service = QueueService(settings.center, store, clock or SystemClock())
     broadcaster = Broadcaster()
     service.add_listener(broadcaster.publish)
+    devices = DeviceRegistry(settings.center.id)
     mqtt: MqttAdapter | None = None
     if settings.mqtt.enabled:
         mqtt = MqttAdapter(settings.mqtt, settings.center.id, service)
         service.add_listener(mqtt.on_events)
+        mqtt.device_registry = devices
+        mqtt.on_device_alerts = lambda changes: record_device_alerts(service, changes)
     # Ratings: stored in their own tables of the hub's file (UNIQUE per ticket and per dossier code); each one
     # then enters the event log as rating.submitted so MQTT, SSE and the outbox see it like any other event.
     ratings = RatingsService(RatingsStore(settings.store_path), service.clock, service.last_completed,
@@ -175,5 +193,6 @@ def build_hub(settings: HubSettings, *, clock: Clock | None = None,
         service.add_listener(integration.relay.wake)
     blueprints = default_blueprints(settings) if extra_blueprints is None else list(extra_blueprints)
     blueprints += [integration.blueprint, make_ratings_blueprint(ratings, require_role=require)]
-    app = create_app(settings, service, blueprints, broadcaster=broadcaster, mqtt=mqtt, keepalive_s=keepalive_s)
+    app = create_app(settings, service, blueprints, broadcaster=broadcaster, mqtt=mqtt, keepalive_s=keepalive_s,
+                     devices=devices)
     return Hub(settings, store, service, broadcaster, mqtt, app, integration, ratings)

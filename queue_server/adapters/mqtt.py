@@ -166,6 +166,10 @@ class MqttAdapter:
         self._cmd_queue: queue.Queue[Any] = queue.Queue(maxsize=1000)
         self._threads: list[threading.Thread] = []
         self._next_seq = 0
+        # Device health (availability, state, fault events from devices/<id>/...): fed to this registry on the
+        # command worker, and each alert raised or cleared handed to ``on_device_alerts`` (the hub logs events).
+        self.device_registry: Any = None
+        self.on_device_alerts: Callable[[list[Any]], None] | None = None
         self._known_services = {s.code for s in service_center(service).services}
         self._known_counters = {c.id for c in service_center(service).counters}
 
@@ -235,6 +239,9 @@ class MqttAdapter:
         self.connected = True
         log.info("MQTT: connected to %s:%s", self.settings.host, self.settings.port)
         client.subscribe(topics.cmd_filter(self.center), qos=1)
+        if self.device_registry is not None:
+            for topic_filter in self.device_registry.subscriptions():
+                client.subscribe(topic_filter, qos=1)
         self._inbox.put(_RECONNECTED)
 
     def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason_code: Any,
@@ -338,12 +345,15 @@ class MqttAdapter:
     def _flush_state(self, dirty: _Dirty) -> None:
         if not self.connected:
             return       # the reconnect republishes all state
-        if dirty.calls:
-            self._publish_state(topics.state_calls(self.center), self.service.calls_snapshot().to_json())
-        for cid in sorted(dirty.counters):
-            self._publish_state(topics.state_counter(self.center, cid), self.service.counter_state(cid).to_json())
-        for code in sorted(dirty.services):
-            self._publish_state(topics.state_service(self.center, code), self.service.service_state(code).to_json())
+        # read under one lock hold, then publish: the writer is not waited for once per snapshot
+        calls, counters, services = self.service.snapshots(calls=dirty.calls, counters=sorted(dirty.counters),
+                                                           services=sorted(dirty.services))
+        if calls is not None:
+            self._publish_state(topics.state_calls(self.center), calls.to_json())
+        for cst in counters:
+            self._publish_state(topics.state_counter(self.center, cst.counter), cst.to_json())
+        for sst in services:
+            self._publish_state(topics.state_service(self.center, sst.service), sst.to_json())
 
     def _touched(self, env: Envelope) -> tuple[set[str], set[str], bool]:
         data = env.data
@@ -377,12 +387,23 @@ class MqttAdapter:
             if item is _STOP:
                 return
             topic, payload = item
+            if self.device_registry is not None and self.device_registry.wants(topic):
+                self._device_message(topic, payload)
+                continue
             try:
                 reply = self._answer(topic, payload)
                 if reply is not None:
                     self._publish(topics.reply(self.center, reply.command), reply.to_json(), retain=False)
             except Exception:
                 log.exception("MQTT: command on %s failed", topic)
+
+    def _device_message(self, topic: str, payload: bytes) -> None:
+        try:
+            changes = self.device_registry.feed(topic, payload, self.service.clock.now())
+            if changes and self.on_device_alerts is not None:
+                self.on_device_alerts(changes)
+        except Exception:   # a bad device message must never stop command handling
+            log.exception("MQTT: device message on %s failed", topic)
 
     def _answer(self, topic: str, payload: bytes) -> CommandReply | None:
         try:

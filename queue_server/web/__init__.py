@@ -31,7 +31,8 @@ def _error(code: str, message: str, status: int) -> Any:
 
 
 def create_app(settings: HubSettings, service: QueueService, extra_blueprints: Iterable[Blueprint] = (), *,
-               broadcaster: Broadcaster | None = None, mqtt: Any = None, keepalive_s: float = 15.0) -> Flask:
+               broadcaster: Broadcaster | None = None, mqtt: Any = None, keepalive_s: float = 15.0,
+               devices: Any = None) -> Flask:
     """Build the hub's Flask app. ``broadcaster`` feeds /stream; one is made (and added as a service listener)
     when not given. ``mqtt`` is anything with a ``connected`` attribute, for /health."""
     from queue_server.web import admin, auth, counter, display, fast_issue, kiosk, manager, openapi
@@ -47,7 +48,8 @@ def create_app(settings: HubSettings, service: QueueService, extra_blueprints: I
         service.add_listener(broadcaster.publish)
     app.extensions["motcua"] = HubContext(settings=settings, service=service,
                                           tokens=TokenStore(settings.security.token_ttl_min * 60.0),
-                                          broadcaster=broadcaster, mqtt=mqtt, keepalive_s=keepalive_s)
+                                          broadcaster=broadcaster, mqtt=mqtt, keepalive_s=keepalive_s,
+                                          devices=devices)
 
     for bp in (kiosk.bp, display.bp, counter.bp, manager.bp, admin.bp, auth.bp, openapi.bp):
         app.register_blueprint(bp, url_prefix=API_PREFIX)

@@ -32,6 +32,7 @@ class HubContext:
     tokens: TokenStore
     broadcaster: Broadcaster
     mqtt: Any = None                 # anything with a ``connected`` bool, or None when MQTT is off
+    devices: Any = None              # the DeviceRegistry (printers, scanners, counter devices), or None
     keepalive_s: float = 15.0
 
 

@@ -23,3 +23,10 @@ def stats_today():  # type: ignore[no-untyped-def]
 def events(query: dict[str, Any]):  # type: ignore[no-untyped-def]
     envs = hub().service.events_after(query.get("after", 0), limit=query.get("limit", 100))
     return jsonify(events=[e.to_dict() for e in envs])
+
+
+@route(bp, "/devices", summary="Every known device (availability, status, faults) and the active device alerts",
+       role="manager", result="{devices: [...], alerts: [...]} (a printer out of paper is a critical alert)")
+def devices():  # type: ignore[no-untyped-def]
+    registry = hub().devices
+    return jsonify(registry.snapshot() if registry is not None else {"devices": [], "alerts": []})

@@ -7,12 +7,12 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from api_support import MONDAY_0800, login, make_settings
 
 from queue_server.adapters.main_system import signed_headers
 from queue_server.app.ports import FixedClock
 from queue_server.web.common import API_PREFIX
 from queue_server.wiring import build_hub
-from test_api import MONDAY_0800, login, make_settings
 
 pytestmark = [pytest.mark.adapter, pytest.mark.timeout(60)]
 
