@@ -4,6 +4,9 @@
   motcua demo [--duration S] [--port P] [--config FILE] [--broker auto|mosquitto|amqtt]
   motcua config check FILE            validate a config file, print a summary (exit 2 when invalid)
   motcua user hash-password           print a password hash for [[users]] password_hash
+  motcua bridge [--config FILE] ...   the serial bridge for counter devices (firmware_bridge)
+  motcua kiosk [--sim] ...            the lobby kiosk app (kiosk)
+  motcua mock-main-system [--port P]  a stand-in for the province's one-stop system (demo, tests)
 """
 from __future__ import annotations
 
@@ -95,6 +98,27 @@ def cmd_hash_password(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bridge(args: argparse.Namespace) -> int:
+    from firmware_bridge.__main__ import main as bridge_main
+
+    return int(bridge_main(args.rest))
+
+
+def cmd_kiosk(args: argparse.Namespace) -> int:
+    from kiosk.__main__ import main as kiosk_main
+
+    return int(kiosk_main(args.rest))
+
+
+def cmd_mock_main_system(args: argparse.Namespace) -> int:
+    configure_logging("INFO")
+    from queue_server.mock_main_system import run
+
+    run(args.host, args.port, secret=args.secret, hub_url=args.hub_url, hub_secret=args.hub_secret,
+        agency_code=args.agency_code, advance_every_s=args.advance_every_s)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="motcua", description="motcua — queue and kiosk system (Bộ phận Một cửa)")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -123,10 +147,33 @@ def build_parser() -> argparse.ArgumentParser:
     hp = user_sub.add_parser("hash-password", help="print a werkzeug password hash")
     hp.add_argument("--stdin", action="store_true", help="read the password from standard input")
     hp.set_defaults(func=cmd_hash_password)
+    bridge = sub.add_parser("bridge", help="serial bridge for rating pads, LED displays and staff keypads",
+                            add_help=False)
+    bridge.add_argument("rest", nargs=argparse.REMAINDER, help="arguments of `python -m firmware_bridge`")
+    bridge.set_defaults(func=cmd_bridge)
+
+    kiosk = sub.add_parser("kiosk", help="the lobby kiosk (Kivy)", add_help=False)
+    kiosk.add_argument("rest", nargs=argparse.REMAINDER, help="arguments of `python -m kiosk`")
+    kiosk.set_defaults(func=cmd_kiosk)
+
+    mock = sub.add_parser("mock-main-system", help="stand-in for the province's one-stop system")
+    mock.add_argument("--host", default="127.0.0.1")
+    mock.add_argument("--port", type=int, default=8090)
+    mock.add_argument("--secret", default="", help="HMAC secret the hub's outbox signs with")
+    mock.add_argument("--hub-url", default=None, help="push dossier updates to this hub (http://host:port)")
+    mock.add_argument("--hub-secret", default=None, help="HMAC secret for pushes to the hub")
+    mock.add_argument("--agency-code", default="000.00.12.H38")
+    mock.add_argument("--advance-every-s", type=float, default=None,
+                      help="every so often move one sample dossier on a status and push it")
+    mock.set_defaults(func=cmd_mock_main_system)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in ("bridge", "kiosk"):
+        # their own parsers own every option (argparse cannot pass "--x" through a subcommand untouched)
+        return int({"bridge": cmd_bridge, "kiosk": cmd_kiosk}[argv[0]](argparse.Namespace(rest=argv[1:])))
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))
