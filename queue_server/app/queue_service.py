@@ -200,7 +200,8 @@ class QueueService:
         its gap-free seq, so listeners (MQTT, SSE, outbox) see it in order like any other; returns the envelope."""
         if not isinstance(event_type, str) or not event_type or event_type.startswith(("ticket.", "counter.", "lease.")):
             raise MotcuaError(ErrorCode.BAD_REQUEST, f"event type {event_type!r} is decided by the queue itself")
-        return self._submit(_External(event_type, dict(data)))  # type: ignore[arg-type]
+        envelope: Envelope = self._submit(_External(event_type, dict(data)))  # type: ignore[arg-type]
+        return envelope
 
     def _reload(self) -> None:
         """Make memory equal to disk again (after a failed commit or a bug half-way through a batch)."""
