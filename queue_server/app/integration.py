@@ -22,6 +22,7 @@ from queue_server.app.dossier_service import DossierService, DossierSettings, Do
 from queue_server.app.ports import Clock
 from queue_server.domain.model import CenterDef
 from queue_server.domain.working_time import WorkingCalendar
+from queue_server.web.auth import require
 from queue_server.web.dossiers import PushAuth, RateLimit, create_dossiers_blueprint
 
 
@@ -178,6 +179,6 @@ def build_integration(cfg: IntegrationConfig, center: CenterDef, clock: Clock, f
                             else service.link.failed(clock.now(), err))
     blueprint = create_dossiers_blueprint(service, rate_limit=cfg.rate_limit, push_auth=cfg.push,
                                           trust_forwarded_for=cfg.trust_forwarded_for,
-                                          metrics=relay.metrics if relay else None)
+                                          metrics=relay.metrics if relay else None, require_role=require)
     poller = DossierSyncPoller(service, cfg.sync_every_s) if main is not None and cfg.sync_every_s > 0 else None
     return Integration(calendar, mirror, service, blueprint, relay, poller)

@@ -14,11 +14,14 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from datetime import time as dt_time
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
 from contracts.errors import ErrorCode, MotcuaError
+from contracts.messages import VN_TZ
 from queue_server.adapters.main_system import verify
 from queue_server.app.dossier_service import DossierService
 from queue_server.web.common import ROUTE_DOCS, Query, RouteDoc
@@ -38,6 +41,12 @@ ROUTE_DOCS.update({
         errors=(ErrorCode.UNAUTHENTICATED,), result="how many dossiers were stored, unchanged or older"),
     "dossiers.integration_health": RouteDoc(
         "The main-system link state, mirror size and outbox metrics", "integration"),
+    "dossiers.dossier_rates": RouteDoc(
+        "On-time and resolution rates of dossiers received in a date range (manager board)", "dossiers",
+        role="manager", errors=(ErrorCode.BAD_REQUEST,),
+        query=(Query("from", str, "first day received, YYYY-MM-DD (default: the 1st of this month)"),
+               Query("to", str, "last day received, YYYY-MM-DD, included (default: today)")),
+        result="{from, to, received, finished, on_time_rate, resolution_rate} (rates 0..1 or null)"),
 })
 
 log = logging.getLogger(__name__)
@@ -112,11 +121,14 @@ def _error(err: MotcuaError, extra: dict[str, Any] | None = None) -> tuple[Respo
 def create_dossiers_blueprint(service: DossierService, *, rate_limit: RateLimit | None = None,
                               push_auth: PushAuth | None = None, trust_forwarded_for: bool = False,
                               monotonic: Callable[[], float] = time.monotonic,
-                              metrics: Callable[[], dict[str, Any]] | None = None) -> Blueprint:
+                              metrics: Callable[[], dict[str, Any]] | None = None,
+                              require_role: Callable[[str], object] | None = None) -> Blueprint:
     """Register with ``app.register_blueprint(create_dossiers_blueprint(service, ...))``; routes under /api/v1.
 
     ``trust_forwarded_for``: only behind a reverse proxy the center controls (else clients could pick their key).
     ``metrics``: e.g. ``outbox.metrics``, shown by ``GET /api/v1/integration/health``.
+    ``require_role(role)`` raises when the caller lacks the role (the hub passes its auth check); it guards the
+    manager-only rates. Without it (a bare test app) the rates are open, as the ratings blueprint does.
     """
     bp = Blueprint("dossiers", __name__, url_prefix="/api/v1")
     limiter = RateLimiter(rate_limit or RateLimit(), monotonic)
@@ -184,7 +196,32 @@ def create_dossiers_blueprint(service: DossierService, *, rate_limit: RateLimit 
             body["outbox"] = metrics()
         return jsonify(body)
 
+    @bp.get("/stats/dossier-rates")
+    def dossier_rates() -> Response:
+        # Not under /dossiers/: that path is the kiosk look-up by code (any text after it is a code).
+        if require_role is not None:
+            require_role("manager")
+        today = service.clock.now().astimezone(VN_TZ).date()
+        first = _query_day("from") or today.replace(day=1)
+        last = _query_day("to") or today
+        if first > last:
+            raise MotcuaError(ErrorCode.BAD_REQUEST, f"from: {first.isoformat()} is after to: {last.isoformat()}")
+        start = datetime.combine(first, dt_time(0, 0), VN_TZ)
+        end = datetime.combine(last + timedelta(days=1), dt_time(0, 0), VN_TZ)
+        body = {"from": first.isoformat(), "to": last.isoformat(), **service.rates(start, end)}
+        return jsonify(body)
+
     return bp
+
+
+def _query_day(name: str) -> date | None:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError as err:
+        raise MotcuaError(ErrorCode.BAD_REQUEST, f"{name}: {raw!r} is not a date YYYY-MM-DD") from err
 
 
 def _authenticate(auth: PushAuth, raw: bytes) -> None:

@@ -316,3 +316,75 @@ def test_on_time_and_resolution_rates_from_the_mirror(rig: Rig) -> None:
     assert rates["received"] == 4 and rates["finished"] == 3
     assert rates["on_time_rate"] == pytest.approx(1 / 3)
     assert rates["resolution_rate"] == 0.75
+
+
+def _push_rate_sample(rig: Rig) -> None:
+    def d(seq: int, **over: Any) -> dict[str, Any]:
+        return {"update_id": f"r{seq}", "dossier": dossier(code=f"000.00.12.H38-261118-{seq:04d}", **over)}
+
+    assert rig.push({"updates": [
+        d(1, status="đã trả kết quả", finished_at="2026-11-24T09:00:00+07:00"),           # on time
+        d(2, status="đã có kết quả", finished_at="2026-11-26T09:00:00+07:00"),            # late
+        d(3, status="đã có kết quả", finished_at="2026-11-26T09:00:00+07:00",             # apologised: late
+          original_due_at="2026-11-25T10:00:00+07:00", due_at="2026-11-27T10:00:00+07:00"),
+        d(4),                                                                             # still processing
+        d(5, received_at="2026-10-01T09:00:00+07:00"),                                   # October
+    ]}).status_code == 200
+
+
+def test_rates_route_for_the_manager_board(rig: Rig) -> None:
+    _push_rate_sample(rig)
+    r = rig.client.get("/api/v1/stats/dossier-rates?from=2026-11-01&to=2026-11-30")
+    assert r.status_code == 200
+    body = r.get_json()
+    assert (body["from"], body["to"], body["received"], body["finished"]) == ("2026-11-01", "2026-11-30", 4, 3)
+    assert body["on_time_rate"] == pytest.approx(1 / 3) and body["resolution_rate"] == 0.75
+    # default: this month up to today (the clock says Monday 23/11/2026)
+    body = rig.client.get("/api/v1/stats/dossier-rates").get_json()
+    assert (body["from"], body["to"], body["received"]) == ("2026-11-01", "2026-11-23", 4)
+    # "to" is included: the October dossier alone
+    body = rig.client.get("/api/v1/stats/dossier-rates?from=2026-10-01&to=2026-10-01").get_json()
+    assert (body["received"], body["finished"], body["on_time_rate"], body["resolution_rate"]) == (1, 0, None, 0.0)
+    # nothing received in the range: rates are null, not a division by zero
+    body = rig.client.get("/api/v1/stats/dossier-rates?from=2025-01-01&to=2025-01-31").get_json()
+    assert (body["received"], body["on_time_rate"], body["resolution_rate"]) == (0, None, None)
+
+
+def test_rates_route_refuses_bad_dates(rig: Rig) -> None:
+    for query, field_name in (("from=23-11-2026", "from"), ("to=2026-13-01", "to"),
+                              ("from=2026-11-30&to=2026-11-01", "from")):
+        r = rig.client.get(f"/api/v1/stats/dossier-rates?{query}")
+        assert r.status_code == 400, query
+        error = r.get_json()["error"]
+        assert error["code"] == "bad_request" and error["message"].startswith(f"{field_name}:")
+        assert error["message_vi"]
+
+
+def test_rates_route_asks_the_hubs_role_check(tmp_path: Path) -> None:
+    from contracts.errors import ErrorCode, MotcuaError
+
+    asked: list[str] = []
+
+    def require_role(role: str) -> None:
+        asked.append(role)
+        from flask import request
+        if request.headers.get("Authorization") != "Bearer manager-token":
+            raise MotcuaError(ErrorCode.FORBIDDEN, f"this needs the {role} role")
+
+    mirror = DossierMirror(tmp_path / "dossiers.sqlite3")
+    try:
+        app = Flask("t")
+        app.register_blueprint(create_dossiers_blueprint(DossierService(mirror, CAL, FixedClock(NOW), None),
+                                                         require_role=require_role))
+        client = app.test_client()
+        r = client.get("/api/v1/stats/dossier-rates")
+        assert r.status_code == 403 and r.get_json()["error"]["code"] == "forbidden"
+        assert r.get_json()["error"]["message_vi"] == "Không được phép."
+        ok = client.get("/api/v1/stats/dossier-rates", headers={"Authorization": "Bearer manager-token"})
+        assert ok.status_code == 200 and ok.get_json()["received"] == 0
+        assert asked == ["manager", "manager"]
+        # the kiosk look-up stays public: the role check guards the rates only
+        assert client.get(f"/api/v1/dossiers/{CODE}").status_code == 404
+        assert asked == ["manager", "manager"]
+    finally:
+        mirror.close()
