@@ -87,6 +87,11 @@ def reply(center: str, command: str) -> str:
     return f"{_base(center)}/reply/{slug(command, 'command')}"
 
 
+def reply_filter(center: str) -> str:
+    """Filter for every command's reply (observers such as the demo's summary)."""
+    return f"{_base(center)}/reply/+"
+
+
 def device_availability(center: str, device: str) -> str:
     return f"{_base(center)}/devices/{slug(device, 'device id')}/availability"
 
