@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta, timezone
 from enum import StrEnum
 from typing import Any
@@ -90,6 +90,11 @@ def parse_at(text: str) -> datetime:
     if moment.tzinfo is None:
         raise MessageError(f"at: {text!r} has no UTC offset")
     return moment
+
+
+def _flat(obj: Any) -> dict[str, Any]:
+    """``asdict`` for the flat snapshot dataclasses without its deep copy (the hub publishes these under load)."""
+    return {name: getattr(obj, name) for name in obj.__slots__}
 
 
 def _loads(raw: str | bytes) -> dict[str, Any]:
@@ -178,7 +183,7 @@ class CallsSnapshot:
     calls: tuple[CallInfo, ...]
 
     def to_json(self) -> str:
-        return json.dumps({"seq": self.seq, "calls": [asdict(c) for c in self.calls]}, ensure_ascii=False)
+        return json.dumps({"seq": self.seq, "calls": [_flat(c) for c in self.calls]}, ensure_ascii=False)
 
     @staticmethod
     def from_json(raw: str | bytes) -> CallsSnapshot:
@@ -207,7 +212,7 @@ class CounterState:
     since: str | None = None
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), ensure_ascii=False)
+        return json.dumps(_flat(self), ensure_ascii=False)
 
     @staticmethod
     def from_json(raw: str | bytes) -> CounterState:
@@ -231,7 +236,7 @@ class ServiceState:
     accepting: bool = True
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), ensure_ascii=False)
+        return json.dumps(_flat(self), ensure_ascii=False)
 
     @staticmethod
     def from_json(raw: str | bytes) -> ServiceState:
@@ -278,7 +283,7 @@ class CommandReply:
     error: dict[str, str] | None = None
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), ensure_ascii=False)
+        return json.dumps(_flat(self), ensure_ascii=False)
 
     @staticmethod
     def from_json(raw: str | bytes) -> CommandReply:

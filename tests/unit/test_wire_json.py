@@ -54,3 +54,19 @@ def test_format_at_cache_stays_bounded() -> None:
     for i in range(messages._FORMATTED_MAX + 10):
         format_at(start + timedelta(seconds=i))
     assert len(messages._FORMATTED) <= messages._FORMATTED_MAX
+
+
+def test_snapshot_json_is_what_asdict_gave() -> None:
+    from dataclasses import asdict
+
+    from contracts.messages import CallInfo, CallsSnapshot, CommandReply, CounterState, ServiceState
+
+    objs = [CounterState(5, "1", "Quầy 1", "open", None, "canbo", "A001", "t1", "called", "2026-11-23T08:00:00+07:00"),
+            ServiceState(7, "ho-tich", "Tư pháp – Hộ tịch", 3, 12, "A002", True),
+            CommandReply("call-next", "c1", True, result={"ticket": {"a": [1, 2]}})]
+    for obj in objs:
+        assert obj.to_json() == json.dumps(asdict(obj), ensure_ascii=False)
+        assert type(obj).from_json(obj.to_json()) == obj
+    calls = CallsSnapshot(3, (CallInfo("t1", "A001", "ho-tich", "1", "Quầy 1", "2026-11-23T08:00:00+07:00", 1),))
+    assert calls.to_json() == json.dumps({"seq": 3, "calls": [asdict(c) for c in calls.calls]}, ensure_ascii=False)
+    assert CallsSnapshot.from_json(calls.to_json()) == calls
