@@ -1,5 +1,12 @@
-/* Manager live board: GET /api/v1/stats/today, refreshed on every pushed event (coalesced) and every 15 s;
- * rows whose longest wait passes the threshold are highlighted. Needs the manager role. */
+/* Manager live board (manager role). Each panel has its own source, fetched again when a pushed event concerns
+ * it (coalesced: at most one request in flight per source) and on a timer for figures that change with no event:
+ * - services and counters: GET /stats/today, on every event and every 15 s; rows past the wait threshold in red;
+ * - devices: GET /devices on device.* events (a printer out of paper is a red alert in Vietnamese) and every 15 s;
+ * - ratings today: GET /ratings/aggregates on rating.* events and every 60 s;
+ * - main-system link and outbox: GET /integration/health on every event (pending grows with each) and every 5 s
+ *   (the oldest undelivered event ages with no event); red past outbox_warn_min;
+ * - dossier on-time and resolution rates: GET /stats/dossier-rates on dossier.* events and every 60 s.
+ * A panel whose route fails (an older hub) says so and the rest of the board keeps working. */
 "use strict";
 
 (async function managerBoard() {
@@ -10,7 +17,7 @@
   let names = {};
   let counterNames = {};
   let stats = null;
-  let busy = false, again = false, live = null;
+  let live = null;
 
   function show(loggedIn) {
     $("login").hidden = loggedIn;
@@ -69,18 +76,196 @@
   }
   setInterval(tick, 1000);
 
-  async function refresh() {
-    if (busy) { again = true; return; }
-    busy = true;
-    try {
-      stats = await MotcuaApi.get("/stats/today");
-      $("message").hidden = true;
-      render();
-    } catch (err) { fail(err); }
-    finally {
-      busy = false;
-      if (again) { again = false; refresh(); }
+  /* One loader per source: never two requests in flight; a request asked for meanwhile runs once after. */
+  function loader(path, apply, onError) {
+    let running = false, pending = false;
+    async function run() {
+      if (running) { pending = true; return; }
+      running = true;
+      try {
+        apply(await MotcuaApi.get(path));
+      } catch (err) {
+        if (err.code === "unauthenticated" || err.code === "forbidden" || !onError) fail(err); else onError(err);
+      } finally {
+        running = false;
+        if (pending) { pending = false; run(); }
+      }
     }
+    return run;
+  }
+
+  const refresh = loader("/stats/today", (body) => { stats = body; $("message").hidden = true; render(); });
+  const refreshDevices = loader("/devices", renderDevices, (err) => panelError("devices", err));
+  const refreshRatings = loader("/ratings/aggregates", renderRatings, (err) => panelError("ratings", err));
+  const refreshHealth = loader("/integration/health", renderHealth, (err) => panelError("link-state", err));
+  const refreshRates = loader("/stats/dossier-rates", renderRates, (err) => panelError("rate-received", err));
+  const refreshAll = () => { refresh(); refreshDevices(); refreshRatings(); refreshHealth(); refreshRates(); };
+
+  function panelError(id, err) {
+    // One panel's route failing (hub too old, link down) must not hide the rest of the board.
+    const target = $(id);
+    const text = `Không tải được / Could not load (${err.code || err})`;
+    if (target.tagName === "TBODY") {
+      target.replaceChildren(el("tr", { class: "load-error" }, el("td", { colspan: "8", text })));
+    } else {
+      target.textContent = text;
+    }
+  }
+
+  function onEvent(env) {
+    const type = (env && env.type) || "";
+    refresh();
+    refreshHealth();                           // every stored event enters the outbox
+    if (type.startsWith("device.")) refreshDevices();
+    if (type.startsWith("rating.")) refreshRatings();
+    if (type.startsWith("dossier.")) refreshRates();
+  }
+
+  /* ---- the banner at the top: device alerts and an outbox backlog, seen without scrolling ---- */
+  let bannerDevices = [], bannerLink = null;
+
+  function renderBanner() {
+    const items = bannerDevices.map((a) => el("li", { class: a.severity === "critical" ? "critical" : "warning",
+                                                      "data-device": a.device_id, "data-code": a.code },
+                                              `⚠ ${a.message_vi || a.code} — ${a.device_id}`));
+    if (bannerLink) items.push(el("li", { class: "critical", "data-link": "outbox" }, bannerLink));
+    const banner = $("alert-banner");
+    banner.hidden = items.length === 0;
+    banner.classList.toggle("critical", items.some((li) => li.classList.contains("critical")));
+    banner.replaceChildren(el("ul", {}, ...items),
+                           el("a", { href: "#devices-panel", text: "Xem chi tiết / Details ↓" }));
+  }
+
+  /* ---- devices ---- */
+  const KIND_VN = { printer: "Máy in phiếu", scanner: "Máy quét mã", camera: "Camera", rating_pad: "Bàn phím đánh giá",
+                    led_display: "Bảng LED quầy", staff_keypad: "Bàn phím cán bộ", kiosk: "Ki-ốt" };
+  const AVAIL_VN = { online: "Trực tuyến", offline: "Mất kết nối", unknown: "Chưa rõ" };
+  const DEVICE_STATUS_VN = { ok: "Bình thường", warning: "Cảnh báo", fault: "Lỗi", unknown: "Chưa rõ" };
+  const FAULT_VN = { offline: "Mất kết nối", paper_out: "Hết giấy", paper_near_end: "Sắp hết giấy",
+                     cover_open: "Nắp mở", jammed: "Kẹt giấy", not_found: "Không tìm thấy", read_error: "Lỗi đọc",
+                     slow: "Phản hồi chậm" };
+  const hhmm = (iso) => {
+    if (!iso) return "—";
+    const d = new Date(Date.parse(iso) + (new Date().getTimezoneOffset() + 420) * 60000);
+    return Number.isNaN(d.getTime()) ? "—" : formatClock(d);
+  };
+
+  function renderDevices(body) {
+    const alerts = (body.alerts || []).slice().sort((a, b) =>
+      (a.severity === "critical" ? 0 : 1) - (b.severity === "critical" ? 0 : 1) || String(a.since).localeCompare(String(b.since)));
+    $("devices-panel").dataset.alerts = String(alerts.length);
+    bannerDevices = alerts;
+    renderBanner();
+    $("device-alerts").replaceChildren(...(alerts.length ? alerts.map((a) =>
+      el("li", { class: a.severity === "critical" ? "critical" : "warning", "data-device": a.device_id,
+                 "data-code": a.code, "data-severity": a.severity, role: "alert" },
+         `⚠ ${a.message_vi || a.code} — ${a.device_id} (từ ${hhmm(a.since)})`,
+         el("span", { class: "en", lang: "en", text: a.message_en || "" }))) :
+      [el("li", { class: "none", text: "Không có cảnh báo thiết bị / No device alerts" })]));
+    const devices = body.devices || [];
+    $("devices-empty").hidden = devices.length > 0;
+    $("devices").replaceChildren(...devices.map((d) => {
+      const cls = d.status === "fault" || d.availability === "offline" ? "device-fault" : d.status === "warning" ? "device-warning" : "";
+      return el("tr", { class: cls, "data-device": d.id, "data-availability": d.availability, "data-status": d.status },
+        el("td", { text: d.id }),
+        el("td", { text: KIND_VN[d.kind] || d.kind || "—" }),
+        el("td", { class: `avail-${d.availability}`, text: AVAIL_VN[d.availability] || d.availability }),
+        el("td", { text: DEVICE_STATUS_VN[d.status] || d.status }),
+        el("td", { text: (d.faults || []).map((f) => FAULT_VN[f] || f).join(", ") || "—" }),
+        el("td", { class: "num", text: hhmm(d.last_seen) }));
+    }));
+  }
+
+  /* ---- ratings today ---- */
+  const pct = (n, total) => (total ? `${Math.round((100 * n) / total)}%` : "—");
+
+  function renderRatings(agg) {
+    const levels = (agg.scale || []).slice().sort((a, b) => b.value - a.value);
+    $("ratings-head").replaceChildren(el("tr", {},
+      el("th", { text: "Quầy / Counter" }),
+      ...levels.map((lv) => el("th", { class: "num", "data-level": lv.value }, lv.label,
+                                el("br"), el("span", { lang: "en", text: lv.label_en || "" }))),
+      el("th", { class: "num", text: "Tổng / Total" })));
+    const row = (key, label, tally, cls) => el("tr", { class: cls || "", "data-rating-counter": key },
+      el("td", { text: label }),
+      ...levels.map((lv) => {
+        const n = (tally.levels || {})[String(lv.value)] || 0;
+        return el("td", { class: "num", "data-level": lv.value, "data-count": n },
+                  String(n), el("span", { class: "lv-pct", text: pct(n, tally.count) }));
+      }),
+      el("td", { class: "num", "data-count": tally.count || 0, text: String(tally.count || 0) }));
+    const counters = Object.entries(agg.counters || {});
+    const rows = counters.map(([id, tally]) => row(id, counterNames[id] || `Quầy ${id}`, tally));
+    rows.push(row("*", "Toàn trung tâm / Whole center", agg, "total"));
+    $("ratings").replaceChildren(...rows);
+    $("ratings-total").textContent = agg.count ? `— ${agg.count} lượt, ${pct((agg.levels || {})[String(levels[0] && levels[0].value)] || 0, agg.count)} ${levels[0] ? levels[0].label.toLowerCase() : ""}` : "— chưa có lượt đánh giá nào";
+  }
+
+  /* ---- main-system link, outbox ---- */
+  const outboxWarnMin = Number(queryParam("outbox_warn_min", 5));
+  $("outbox-note").textContent = `— cảnh báo khi sự kiện chờ gửi quá ${outboxWarnMin} phút`;
+  const LINK_VN = { up: "Đang kết nối / Up", down: "Mất kết nối / Down", unknown: "Chưa rõ / Unknown",
+                    not_configured: "Chưa cấu hình / Not configured" };
+
+  function ageText(seconds) {
+    const s = Math.max(0, Math.round(seconds || 0));
+    if (s < 60) return `${s} giây`;
+    const m = Math.floor(s / 60);
+    return m < 60 ? `${m} phút ${s % 60} giây` : `${Math.floor(m / 60)} giờ ${m % 60} phút`;
+  }
+
+  function linkState(h) {
+    // The hub's link monitor says not_configured when no look-up/sync adapter is set, even though an outbox may
+    // be delivering (or failing to): then the outbox's own outcome is the link the manager cares about.
+    const box = h.outbox;
+    if (h.link !== "not_configured" || !box) return h.link;
+    if (box.pending_count > 0 && box.last_error) return "down";
+    return box.last_success_at ? "up" : "unknown";
+  }
+
+  function renderHealth(h) {
+    const state = $("link-state");
+    const link = linkState(h);
+    state.textContent = LINK_VN[link] || link || "—";
+    state.className = `link-${link}`;
+    $("mirror-count").textContent = h.mirror_dossiers === undefined ? "—" : String(h.mirror_dossiers);
+    const box = h.outbox;
+    let warn = false;
+    if (box) {
+      const dead = box.dead_count ?? box.dead_letters ?? 0;
+      const age = box.oldest_undelivered_age_s || 0;
+      warn = box.pending_count > 0 && age > outboxWarnMin * 60;
+      $("outbox-pending").textContent = String(box.pending_count ?? 0);
+      $("outbox-age").textContent = box.pending_count ? ageText(age) : "—";
+      $("outbox-age").dataset.seconds = String(age);
+      $("outbox-dead").textContent = String(dead);
+      $("outbox-dead").classList.toggle("bad", dead > 0);
+      $("link-last-ok").textContent = box.last_success_at ? hhmm(typeof box.last_success_at === "number"
+        ? new Date(box.last_success_at * 1000).toISOString() : box.last_success_at) : hhmm(h.last_ok_at);
+    } else {
+      for (const id of ["outbox-pending", "outbox-age", "outbox-dead"]) $(id).textContent = "—";
+      $("outbox-pending").textContent = "Chưa cấu hình";
+      $("link-last-ok").textContent = hhmm(h.last_ok_at);
+    }
+    const error = (box && box.last_error) || h.last_error;
+    $("link-error").hidden = !error;
+    $("link-error").textContent = error ? `Lỗi gần nhất / Last error: ${error}` : "";
+    $("link-panel").dataset.warn = warn ? "1" : "0";
+    bannerLink = warn ? `⚠ Liên thông: ${box.pending_count} sự kiện chưa gửi được lên hệ thống chính, cũ nhất ${ageText(box.oldest_undelivered_age_s)}` : null;
+    renderBanner();
+    $("link-panel").dataset.link = link || "";
+  }
+
+  /* ---- dossier rates ---- */
+  const rateText = (r) => (r === null || r === undefined ? "—" : `${(100 * r).toFixed(1).replace(".", ",")}%`);
+  const dmy = (iso) => (iso ? iso.split("-").reverse().join("/") : "");
+
+  function renderRates(r) {
+    $("rates-period").textContent = `từ ${dmy(r.from)} đến ${dmy(r.to)}`;
+    $("rate-on-time").textContent = rateText(r.on_time_rate);
+    $("rate-resolution").textContent = rateText(r.resolution_rate);
+    $("rate-received").textContent = String(r.received ?? 0);
+    $("rate-finished").textContent = String(r.finished ?? 0);
   }
 
   async function enter() {
@@ -90,12 +275,15 @@
       counterNames = Object.fromEntries((cfg.counters || []).map((c) => [c.id, c.name]));
     } catch (err) { /* names fall back to codes */ }
     show(true);
-    await refresh();
+    refreshAll();
     if (!live) {
-      live = new MotcuaLive({ onEvent: () => refresh(), onState: () => refresh() });
+      live = new MotcuaLive({ onEvent, onState: () => refreshAll() });
       window.motcuaLive = live;
       live.start();
-      setInterval(refresh, 15000);    // waits grow with no event at all
+      setInterval(refresh, 15000);        // waits grow with no event at all
+      setInterval(refreshDevices, 15000); // last seen
+      setInterval(refreshHealth, 5000);   // the oldest undelivered event ages with no event
+      setInterval(() => { refreshRatings(); refreshRates(); }, 60000);
     }
   }
 
