@@ -15,6 +15,7 @@ import http.client
 import json
 import multiprocessing as mp
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -45,6 +46,8 @@ def write_config(workdir: Path, http_port: int, mqtt_port: int) -> Path:
     text = text.replace('days = ["mon", "tue", "wed", "thu", "fri"]\nsessions = [["07:30", "11:30"], ["13:30", "17:00"]]',
                         'days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]\nsessions = [["00:00", "23:59"]]')
     text = text.replace("stop_issuing_before_close_min = 30", "stop_issuing_before_close_min = 0")
+    # any date, holidays too: rewrite the example's key (adding a second one is invalid TOML)
+    text = re.sub(r"(?m)^observe_holidays = \w+", "observe_holidays = false", text)
     text = text.replace("daily_quota = ", "number_end = 9999\n# daily_quota = ")
     text = text.replace('path = "/var/lib/motcua/hub.sqlite3"', f'path = "{workdir / "hub.sqlite3"}"')
     text = text.replace('host = "0.0.0.0"', 'host = "127.0.0.1"').replace("port = 8080", f"port = {http_port}")
