@@ -115,6 +115,7 @@ class HubSettings:
     # [integration]: dossier mirror, working calendar, main-system link and outbox (queue_server.app.integration);
     # None = defaults next to the store (lookups answered from the mirror, no outbox)
     integration: Any = None
+    observe_holidays: bool = True        # close on public holidays and announced days off, open on make-up days
 
     def user(self, username: str) -> UserDef | None:
         return next((u for u in self.users if u.username == username), None)
@@ -294,6 +295,8 @@ def settings_from_dict(raw: dict[str, Any], *, base_dir: Path | None = None, sou
     center_id = _slug(ct.text("id", required=True), "center.id")
     center_name = ct.text("name", required=True, nonempty=True)
     center_name_en = ct.text("name_en", "", nonempty=False) or center_name
+    # false only for a test or a demo that must run on any date: the center then ignores public holidays
+    observe_holidays = ct.flag("observe_holidays", True)
     ct.done()
 
     services: list[ServiceDef] = []
@@ -460,7 +463,7 @@ def settings_from_dict(raw: dict[str, Any], *, base_dir: Path | None = None, sou
     return HubSettings(center=center, http=http, store_path=store_path, mqtt=mqtt, users=tuple(users),
                        security=security, display=display,
                        rating_scale=tuple(scale) or DEFAULT_RATING_SCALE, log_level=level, source=source,
-                       integration=integration)
+                       integration=integration, observe_holidays=observe_holidays)
 
 
 def _read_integration(root: _Table, store_path: Path, base_dir: Path | None) -> Any:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from flask import Blueprint, Flask
@@ -162,9 +162,18 @@ def record_device_alerts(service: QueueService, changes: Iterable[Any]) -> None:
 
 def build_hub(settings: HubSettings, *, clock: Clock | None = None,
               extra_blueprints: Iterable[Blueprint] | None = None, keepalive_s: float = 15.0) -> Hub:
+    from queue_server.app.integration import build_integration, load_working_calendar
+
     settings.store_path.parent.mkdir(parents=True, exist_ok=True)
+    clock = clock or SystemClock()
+    integration_cfg = integration_config(settings)
+    calendar = load_working_calendar(integration_cfg, settings.center, clock)
+    center = settings.center
+    if settings.observe_holidays:
+        # no tickets on Tết or an announced day off; a make-up Saturday issues like a weekday
+        center = replace(center, days_off=calendar.days_off, makeup_days=calendar.working_days)
     store = SqliteStore(settings.store_path)
-    service = QueueService(settings.center, store, clock or SystemClock())
+    service = QueueService(center, store, clock)
     broadcaster = Broadcaster()
     service.add_listener(broadcaster.publish)
     devices = DeviceRegistry(settings.center.id)
@@ -182,11 +191,8 @@ def build_hub(settings: HubSettings, *, clock: Clock | None = None,
     if mqtt is not None:
         mqtt.commands.register("submit-rating", make_submit_rating_command(ratings))
     # Dossier lookup, the working calendar and the outbox to the main system are part of every hub.
-    from queue_server.app.integration import build_integration
-
-    integration = build_integration(integration_config(settings), settings.center, service.clock,
-                                    fetch_events=service.events_after,
-                                    fetch_aggregates=lambda: [ratings.aggregates()])
+    integration = build_integration(integration_cfg, settings.center, clock, fetch_events=service.events_after,
+                                    fetch_aggregates=lambda: [ratings.aggregates()], calendar=calendar)
     integration.service.on_applied = lambda changed: [
         service.record_event("dossier.updated", {"code": code, "status": status}) for code, status in changed]
     if integration.relay is not None:

@@ -158,14 +158,22 @@ class Integration:
         self.mirror.close()
 
 
-def build_integration(cfg: IntegrationConfig, center: CenterDef, clock: Clock, fetch_events: FetchEvents,
-                      fetch_aggregates: FetchAggregates | None = None, years: Sequence[int] | None = None) -> Integration:
-    """Everything wired but not started: register ``.blueprint``, add ``.relay.wake`` as a QueueService
-    listener, call ``.start()`` after the hub is up and ``.stop()`` on shutdown."""
+def load_working_calendar(cfg: IntegrationConfig, center: CenterDef, clock: Clock,
+                          years: Sequence[int] | None = None) -> WorkingCalendar:
+    """The VN holidays merged with the built-in and the admin's override files, two years either side of now."""
     this_year = clock.now().year
     dirs = [BUILTIN_DIR] + ([cfg.calendar_dir] if cfg.calendar_dir else [])
-    calendar = load_calendar(years or range(this_year - 2, this_year + 3), dirs,
-                             sessions=center.sessions or None, forward_cutoff=cfg.forward_cutoff)
+    return load_calendar(years or range(this_year - 2, this_year + 3), dirs,
+                         sessions=center.sessions or None, forward_cutoff=cfg.forward_cutoff)
+
+
+def build_integration(cfg: IntegrationConfig, center: CenterDef, clock: Clock, fetch_events: FetchEvents,
+                      fetch_aggregates: FetchAggregates | None = None, years: Sequence[int] | None = None,
+                      calendar: WorkingCalendar | None = None) -> Integration:
+    """Everything wired but not started: register ``.blueprint``, add ``.relay.wake`` as a QueueService
+    listener, call ``.start()`` after the hub is up and ``.stop()`` on shutdown."""
+    if calendar is None:
+        calendar = load_working_calendar(cfg, center, clock, years)
     mirror = DossierMirror(cfg.mirror_path)
     main = ProvincialMainSystem(cfg.main_system) if cfg.main_system else None
     service = DossierService(mirror, calendar, clock, main, cfg.dossiers)

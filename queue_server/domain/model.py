@@ -113,6 +113,17 @@ class CenterDef:
     rules: TicketRules = field(default_factory=TicketRules)
     # weekday (0 = Monday) -> sessions; days missing are closed
     sessions: dict[int, tuple[WorkingSession, ...]] = field(default_factory=dict)
+    # From the working calendar (public holidays, announced days off, make-up working days such as Saturday
+    # 22/08/2026): a day off has no sessions; a make-up day works the Monday pattern unless its weekday has one.
+    days_off: frozenset[date] = frozenset()
+    makeup_days: frozenset[date] = frozenset()
+
+    def sessions_on(self, day: date) -> tuple[WorkingSession, ...]:
+        if day in self.makeup_days:
+            return self.sessions.get(day.weekday()) or self.sessions.get(0, ())
+        if day in self.days_off:
+            return ()
+        return self.sessions.get(day.weekday(), ())
 
     def service(self, code: str) -> ServiceDef | None:
         return next((s for s in self.services if s.code == code), None)

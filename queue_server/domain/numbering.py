@@ -31,12 +31,15 @@ def new_service_day(service: ServiceDef, day: date, policy: PolicyDef) -> Servic
 def closed_reason(center: CenterDef, service: ServiceDef, now: datetime) -> str | None:
     """Why ``service`` may not issue a ticket at ``now``, or None when it may.
 
-    Outside every working session of the weekday → closed; a weekday without sessions → closed; from
+    Outside every working session of the day → closed; a day without sessions (a weekend, a public holiday or an
+    announced day off; a make-up Saturday works) → closed; from
     ``stop_issuing_before_close_min`` before the end of the day's last session → closed.
     """
     local = now.astimezone(VN_TZ)
-    sessions = center.sessions.get(local.weekday(), ())
+    sessions = center.sessions_on(local.date())
     if not sessions:
+        if local.date() in center.days_off:
+            return f"the center is closed on {local.date():%d/%m/%Y} (public holiday or announced day off)"
         return f"the center has no working sessions on {_WEEKDAYS[local.weekday()]}"
     clock = local.time().replace(tzinfo=None)
     if not any(s.start <= clock < s.end for s in sessions):

@@ -94,3 +94,31 @@ def test_ratings_dossiers_and_tracking_share_one_event_log(tmp_path: Path) -> No
         assert client.post(f"{API_PREFIX}/ratings", json={"counter": counter, "level": 2}).status_code == 409
     finally:
         hub.stop()
+
+
+def test_the_hub_follows_the_working_calendar(tmp_path: Path) -> None:
+    """Built by wiring from the example config: no tickets on Tết 2026 (a public holiday from the `holidays`
+    package) nor on 31/08/2026 (an announced day off from the override file); Saturday 22/08/2026 (make-up day)
+    issues; with observe_holidays = false a test or demo can run on any date."""
+    from dataclasses import replace
+    from datetime import datetime
+
+    from contracts.messages import VN_TZ
+
+    settings = make_settings(tmp_path)
+    answers = {}
+    for day in ((2026, 2, 17), (2026, 8, 31), (2026, 8, 22)):
+        hub = build_hub(settings, clock=FixedClock(datetime(*day, 9, 0, tzinfo=VN_TZ)), extra_blueprints=[])
+        try:
+            r = hub.app.test_client().post(f"{API_PREFIX}/tickets", json={"service": "ho-tich"})
+            answers[day] = (r.status_code, r.json.get("error", {}).get("code"))
+        finally:
+            hub.stop()
+    assert answers == {(2026, 2, 17): (409, "service_closed"), (2026, 8, 31): (409, "service_closed"),
+                       (2026, 8, 22): (201, None)}
+    hub = build_hub(replace(settings, observe_holidays=False),
+                    clock=FixedClock(datetime(2026, 2, 17, 9, 0, tzinfo=VN_TZ)), extra_blueprints=[])
+    try:
+        assert hub.app.test_client().post(f"{API_PREFIX}/tickets", json={"service": "ho-tich"}).status_code == 201
+    finally:
+        hub.stop()

@@ -28,6 +28,7 @@ def write_config(tmp_path: Path, port: int) -> Path:
     text = text.replace('days = ["mon", "tue", "wed", "thu", "fri"]\nsessions = [["07:30", "11:30"], ["13:30", "17:00"]]',
                         'days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]\nsessions = [["00:00", "23:59"]]')
     text = text.replace("stop_issuing_before_close_min = 30", "stop_issuing_before_close_min = 0")
+    text = text.replace("observe_holidays = true", "observe_holidays = false")   # any date, holidays too
     text = text.replace('path = "/var/lib/motcua/hub.sqlite3"', f'path = "{tmp_path / "hub.sqlite3"}"')
     text = text.replace('host = "0.0.0.0"', 'host = "127.0.0.1"').replace("port = 8080", f"port = {port}")
     text = text.replace("[mqtt]\n", "[mqtt]\nenabled = false\n")

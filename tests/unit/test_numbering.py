@@ -1,6 +1,7 @@
 """Per-service numbering (daily restart, range, quota), the stop-issuing time and working sessions."""
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -121,3 +122,23 @@ def test_a_lease_moves_the_hub_past_the_block_and_numbers_never_meet() -> None:
     with pytest.raises(MotcuaError) as info:
         tr.transition(state, tr.LeaseNumbers("kiosk-1", HO_TICH, 5000), MONDAY_0800)
     assert info.value.code is ErrorCode.QUOTA_REACHED
+
+
+def test_holidays_close_issuing_and_a_makeup_saturday_opens_it() -> None:
+    """The working calendar reaches the queue: Tết 2026 and 31/08/2026 are closed, Saturday 22/08/2026 is open
+    with the weekday sessions, an ordinary Saturday stays closed."""
+    from datetime import date as _date
+
+    center = replace(make_center(), days_off=frozenset({_date(2026, 2, 17), _date(2026, 8, 31)}),
+                     makeup_days=frozenset({_date(2026, 8, 22)}))
+    service = center.services[0]
+
+    def at(y: int, m: int, d: int, hh: int = 9) -> datetime:
+        return datetime(y, m, d, hh, 0, tzinfo=VN_TZ)
+
+    assert "closed on 17/02/2026" in (numbering.closed_reason(center, service, at(2026, 2, 17)) or "")
+    assert "closed on 31/08/2026" in (numbering.closed_reason(center, service, at(2026, 8, 31)) or "")
+    assert numbering.closed_reason(center, service, at(2026, 8, 22)) is None            # make-up Saturday
+    assert numbering.closed_reason(center, service, at(2026, 8, 22, 12)) is not None    # its lunch break
+    assert numbering.closed_reason(center, service, at(2026, 8, 29)) is not None        # an ordinary Saturday
+    assert numbering.closed_reason(center, service, at(2026, 8, 24)) is None            # an ordinary Monday
