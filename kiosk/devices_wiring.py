@@ -30,8 +30,8 @@ class PrinterAdapter:
 
         ticket = PrintableTicket(
             center_name=job.center_name, number=job.ticket.number, service_name=job.service_name,
-            # An offline ticket has no live count; 0 is printed rather than a guess (see docs/kiosk.md).
-            people_ahead=job.ticket.ahead or 0, estimated_wait_min=job.ticket.estimated_wait_min,
+            # An offline ticket has no live count: None prints "watch the display" rather than a guess.
+            people_ahead=job.ticket.ahead, estimated_wait_min=job.ticket.estimated_wait_min,
             issued_at=job.issued_at, tracking_url=job.tracking_url, priority_label=job.priority_label)
         report = self.printer.print_ticket(ticket)
         if self.on_printed is not None:

@@ -190,8 +190,12 @@ def _is_ascii(text: str) -> bool:
 
 def format_wait(ticket: PrintableTicket) -> tuple[str, str]:
     """(Vietnamese, English) line about the people ahead and the estimated wait."""
-    vi = f"Trước bạn: {ticket.people_ahead} người"
-    en = f"Ahead of you: {ticket.people_ahead}"
+    if ticket.people_ahead is None:
+        # offline: no live count, and a made-up 0 would send the citizen to the counter at once
+        vi, en = "Vui lòng theo dõi màn hình gọi số", "Please watch the calling display"
+    else:
+        vi = f"Trước bạn: {ticket.people_ahead} người"
+        en = f"Ahead of you: {ticket.people_ahead}"
     if ticket.estimated_wait_min is not None:
         vi += f" · Chờ khoảng {ticket.estimated_wait_min} phút"
         en += f" - wait about {ticket.estimated_wait_min} min"

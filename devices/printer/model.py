@@ -13,7 +13,7 @@ class PrintableTicket:
     center_name: str
     number: str                      # "A023": ASCII, printed with native double-size characters
     service_name: str
-    people_ahead: int
+    people_ahead: int | None         # None: not known (a kiosk issuing offline from a leased block)
     estimated_wait_min: int | None
     issued_at: datetime
     tracking_url: str                # absolute URL of the hub's /t/<id> page, printed as a native QR

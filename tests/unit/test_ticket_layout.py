@@ -172,3 +172,12 @@ def test_decomposed_input_renders_like_precomposed() -> None:
     assert nfd != text
     assert render_line(nfd, 18).tobytes() == render_line(text, 18).tobytes()
     assert wrap(nfd, 18, False, 368) == [text]
+
+
+def test_offline_ticket_without_a_live_count_does_not_print_zero_ahead() -> None:
+    """A kiosk issuing from a leased block knows nobody's position: no "0 người" that sends a citizen to the counter."""
+    plan = TicketLayout().plan(vn_ticket(people_ahead=None, estimated_wait_min=None))
+    texts = [line.text for line in plan]
+    assert "Vui lòng theo dõi màn hình gọi số" in texts and "Please watch the calling display" in texts
+    assert not any(t.startswith("Trước bạn") or t.startswith("Ahead of you") for t in texts)
+    assert len(TicketLayout().build(vn_ticket(people_ahead=None))) <= 6 * 1024
