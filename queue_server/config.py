@@ -482,16 +482,16 @@ def _read_integration(root: _Table, store_path: Path, base_dir: Path | None) -> 
     except IntegrationConfigError as err:
         raise ConfigError(str(err)) from err
 
-    def place(value: Path | None, key: str, default_name: str) -> Path | None:
+    def place(value: Path, key: str, default_name: str) -> Path:
         if key not in table:
-            return store_path.parent / default_name if default_name else value
-        if value is not None and not value.is_absolute() and base_dir is not None:
-            return base_dir / value
-        return value
+            return store_path.parent / default_name
+        return base_dir / value if not value.is_absolute() and base_dir is not None else value
 
+    calendar_dir = cfg.calendar_dir
+    if calendar_dir is not None and not calendar_dir.is_absolute() and base_dir is not None:
+        calendar_dir = base_dir / calendar_dir
     return replace(cfg, mirror_path=place(cfg.mirror_path, "mirror_path", "dossiers.sqlite3"),
-                   outbox_path=place(cfg.outbox_path, "outbox_path", "outbox.sqlite3"),
-                   calendar_dir=place(cfg.calendar_dir, "calendar_dir", ""))
+                   outbox_path=place(cfg.outbox_path, "outbox_path", "outbox.sqlite3"), calendar_dir=calendar_dir)
 
 
 def working_hours_json(center: CenterDef) -> dict[str, list[list[str]]]:

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import html
 import json
+from collections.abc import Callable
 from datetime import date
 
 from flask import Blueprint, Response, jsonify, request
-
-from collections.abc import Callable
 
 from contracts.errors import ErrorCode, MotcuaError
 from queue_server.app.ratings_service import RatingsService

@@ -179,5 +179,5 @@ def test_offline_ticket_without_a_live_count_does_not_print_zero_ahead() -> None
     plan = TicketLayout().plan(vn_ticket(people_ahead=None, estimated_wait_min=None))
     texts = [line.text for line in plan]
     assert "Vui lòng theo dõi màn hình gọi số" in texts and "Please watch the calling display" in texts
-    assert not any(t.startswith("Trước bạn") or t.startswith("Ahead of you") for t in texts)
+    assert not any(t.startswith(("Trước bạn", "Ahead of you")) for t in texts)
     assert len(TicketLayout().build(vn_ticket(people_ahead=None))) <= 6 * 1024
