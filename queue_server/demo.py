@@ -705,11 +705,12 @@ def render_summary(state: dict[str, Any], stats: dict[str, Any] | None, clock: A
                    mqtt: str = "", devices: str = "", integration: str = "") -> str:
     now = clock.now()
     t = tally.as_dict()
-    lines = [(f"── {now:%H:%M} (giờ mô phỏng / simulated time) ── phát số/issued {t['issued']} · gọi/called "
-              f"{t['called']} (bàn phím/keypad {t['keypad_calls']}) · xong/done {t['done']} · vắng/no-show "
-              f"{t['no_show']} · chuyển/transfers {t['transferred']} · đánh giá/ratings {t['ratings']} "
-              f"(từ chối/refused {t['ratings_refused']}) · in/printed {t['printed']} (lỗi/faults "
-              f"{t['print_faults']}) · lỗi demo/errors {t['errors']} · mqtt={mqtt or '?'}")]
+    lines = [f"── {now:%H:%M} (giờ mô phỏng / simulated time) ── mqtt: {mqtt or '?'}",
+             (f"  Phát số / issued {t['issued']} · gọi / called {t['called']} (bàn phím / keypad "
+              f"{t['keypad_calls']}) · xong / done {t['done']} · vắng / no-show {t['no_show']} · chuyển / transfers "
+              f"{t['transferred']}"),
+             (f"  Đánh giá / ratings {t['ratings']} (từ chối / refused {t['ratings_refused']}) · vé in / printed "
+              f"{t['printed']} (lỗi máy in / print faults {t['print_faults']}) · lỗi demo / errors {t['errors']}")]
     served = {}
     if stats:
         for code, s in (stats.get("services") or {}).items():
@@ -725,7 +726,8 @@ def render_summary(state: dict[str, Any], stats: dict[str, Any] | None, clock: A
             continue
         what = c.get("current_ticket") or ("tạm nghỉ" if c["status"] == "paused" else "trống")
         busy.append(f"{c['name']}: {what}")
-    lines.append("  " + " | ".join(busy))
+    for i in range(0, len(busy), 7):          # seven counters a line keeps it within a terminal's width
+        lines.append("  " + " | ".join(busy[i:i + 7]))
     if devices:
         lines.append(f"  Thiết bị / devices: {devices}")
     if integration:
@@ -737,10 +739,11 @@ def integration_line(health: dict[str, Any] | None, main: MainSystemPart | None)
     if main is None:
         return ""
     outbox = (health or {}).get("outbox") or {}
-    return (f"outbox chờ gửi/pending {outbox.get('pending_count', '?')}, đã gửi/delivered "
-            f"{outbox.get('delivered_total', '?')}; mock đã nhận/received {main.received()} sự kiện/events; "
-            f"hồ sơ/dossiers: mock {len(main.mock.codes)}, bản sao/mirror {(health or {}).get('mirror_dossiers', '?')}; "
-            f"cập nhật đẩy/pushes {len(main.pushed)}; liên kết/link {(health or {}).get('link', '?')}")
+    return (f"outbox chờ gửi / pending {outbox.get('pending_count', '?')}, đã gửi / delivered "
+            f"{outbox.get('delivered_total', '?')} · mock đã nhận / received {main.received()} sự kiện / events · "
+            f"liên kết / link {(health or {}).get('link', '?')}\n"
+            f"    hồ sơ / dossiers: mock {len(main.mock.codes)}, bản sao trên hub / hub mirror "
+            f"{(health or {}).get('mirror_dossiers', '?')} · cập nhật được đẩy / pushed updates {len(main.pushed)}")
 
 
 def hub_event_counts(api: str, manager: requests.Session | None, device_counters: tuple[str, ...],
