@@ -129,6 +129,8 @@ def demo_settings(config: Path, workdir: Path, http_port: int, mqtt_port: int | 
     raw = tomllib.loads(config.read_text(encoding="utf-8"))
     # the demo runs any day of the week, so every day gets the usual two sessions
     raw["working_hours"] = [{"days": list(WEEKDAYS), "sessions": [["07:30", "11:30"], ["13:30", "17:00"]]}]
+    # ... and public holidays too: a demo on Tết must still show a morning
+    raw.setdefault("center", {})["observe_holidays"] = False
     raw["store"] = {"path": str(workdir / "hub.sqlite3")}
     raw["http"] = {**raw.get("http", {}), "host": "127.0.0.1", "port": http_port}
     raw["mqtt"] = {"enabled": mqtt_port is not None, "host": "127.0.0.1", "port": mqtt_port or 1883}
