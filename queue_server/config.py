@@ -84,6 +84,14 @@ class DisplaySettings:
     notice: str = ""                     # a line scrolled on the hall display
     wait_warning_min: int = 30           # manager alert when someone has waited this long
     calls_shown: int = 8
+    repeats: int = 2                     # each call is spoken this many times
+    backlog: int = 3                     # with this many calls waiting to be spoken, repeats are dropped
+    blink_ms: int = 6000                 # how long a new call blinks on the hall display
+    sound: bool = True                   # the hall display speaks
+    volume: float = 1.0
+    voice_dir: Path | None = None        # generated clips (default: <store dir>/voice, made at start if missing)
+    recorded_voice_dir: Path | None = None   # a recorded voice pack; its clips win over the generated ones
+    hub_speaker: str = "off"             # also speak on the hub's sound device: off, auto, aplay[:device], play
 
 
 @dataclass(frozen=True, slots=True)
@@ -439,8 +447,24 @@ def settings_from_dict(raw: dict[str, Any], *, base_dir: Path | None = None, sou
     sec.done()
 
     dt = root.table("display")
+
+    def folder(key: str) -> Path | None:
+        text = dt.text(key, None)
+        if not text:
+            return None
+        path = Path(text)
+        return base_dir / path if not path.is_absolute() and base_dir is not None else path
+
+    speaker = dt.text("hub_speaker", "off")
+    if speaker not in ("off", "auto", "play") and not speaker.startswith(("aplay", "sim://")):
+        raise ConfigError(f"display.hub_speaker: {speaker!r} is not off, auto, aplay[:device], play or sim://audio")
     display = DisplaySettings(dt.text("notice", ""), dt.integer("wait_warning_min", 30, lo=1),
-                              dt.integer("calls_shown", 8, lo=1, hi=50))
+                              dt.integer("calls_shown", 8, lo=1, hi=50), dt.integer("repeats", 2, lo=1, hi=5),
+                              dt.integer("backlog", 3, lo=1, hi=50), dt.integer("blink_ms", 6000, lo=0, hi=60000),
+                              dt.flag("sound", True), float(dt.num("volume", 1.0, lo=0.0)), folder("voice_dir"),
+                              folder("recorded_voice_dir"), speaker)
+    if display.volume > 1.0:
+        raise ConfigError(f"display.volume: must be <= 1.0, got {display.volume}")
     dt.done()
 
     scale: list[RatingLevel] = []

@@ -13,6 +13,7 @@ import logging
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Flask
@@ -45,11 +46,10 @@ def default_blueprints(settings: HubSettings) -> list[Blueprint]:
     except ImportError:
         log.info("displays are not installed: no /display pages")
     else:
-        # voice clips: built offline into <store dir>/voice by `python -m displays.voice_pack build`
-        voice_dir = settings.store_path.parent / "voice"
-        shown = settings.display
-        found.append(make_displays_blueprint(voice_dir, settings=DisplaySettings(
-            calls_shown=shown.calls_shown, notice=shown.notice, wait_warning_min=shown.wait_warning_min)))
+        # voice clips: built at install into the voice dir by `python -m displays.voice_pack build` (the
+        # blueprint makes any that are missing at start); a recorded voice pack wins clip by clip
+        found.append(make_displays_blueprint(voice_dir(settings), settings.display.recorded_voice_dir,
+                                             settings=DisplaySettings.from_object(settings.display)))
     try:
         from kiosk.tracking_blueprint import create_tracking_blueprint
     except ImportError:
@@ -57,6 +57,22 @@ def default_blueprints(settings: HubSettings) -> list[Blueprint]:
     else:
         found.append(create_tracking_blueprint())
     return found
+
+
+def voice_dir(settings: HubSettings) -> Path:
+    return settings.display.voice_dir or settings.store_path.parent / "voice"
+
+
+def hub_speaker(settings: HubSettings) -> Any:
+    """The optional announcer on the hub's own sound device ([display] hub_speaker), or None."""
+    if settings.display.hub_speaker == "off":
+        return None
+    from displays.audio_out import HubAnnouncer, make_sink
+    from displays.voice_pack import VoicePack
+
+    pack = VoicePack.from_dirs(settings.display.recorded_voice_dir, voice_dir(settings))
+    return HubAnnouncer(pack, make_sink(settings.display.hub_speaker), repeats=settings.display.repeats,
+                        backlog=settings.display.backlog)
 
 
 def integration_config(settings: HubSettings) -> Any:
@@ -79,6 +95,7 @@ class Hub:
     app: Flask
     integration: Any = None
     ratings: RatingsService | None = None
+    speaker: Any = None
     _server: Any = field(default=None, repr=False)
     _thread: threading.Thread | None = field(default=None, repr=False)
 
@@ -143,6 +160,8 @@ class Hub:
             self.mqtt.stop()
         if self.integration is not None:
             self.integration.stop()
+        if self.speaker is not None:
+            self.speaker.close()
         self.service.close()
 
 
@@ -193,12 +212,19 @@ def build_hub(settings: HubSettings, *, clock: Clock | None = None,
     # Dossier lookup, the working calendar and the outbox to the main system are part of every hub.
     integration = build_integration(integration_cfg, settings.center, clock, fetch_events=service.events_after,
                                     fetch_aggregates=lambda: [ratings.aggregates()], calendar=calendar)
-    integration.service.on_applied = lambda changed: [
-        service.record_event("dossier.updated", {"code": code, "status": status}) for code, status in changed]
+
+    def dossiers_updated(changed: list[tuple[str, str]]) -> None:
+        for code, status in changed:    # code and status only: no personal data in the event log
+            service.record_event("dossier.updated", {"code": code, "status": status})
+
+    integration.service.on_applied = dossiers_updated
     if integration.relay is not None:
         service.add_listener(integration.relay.wake)
     blueprints = default_blueprints(settings) if extra_blueprints is None else list(extra_blueprints)
     blueprints += [integration.blueprint, make_ratings_blueprint(ratings, require_role=require)]
     app = create_app(settings, service, blueprints, broadcaster=broadcaster, mqtt=mqtt, keepalive_s=keepalive_s,
                      devices=devices)
-    return Hub(settings, store, service, broadcaster, mqtt, app, integration, ratings)
+    speaker = hub_speaker(settings)
+    if speaker is not None:
+        service.add_listener(speaker.on_events)
+    return Hub(settings, store, service, broadcaster, mqtt, app, integration, ratings, speaker)

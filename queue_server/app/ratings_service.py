@@ -27,7 +27,7 @@ from queue_server.domain.ratings import (
 
 log = logging.getLogger(__name__)
 
-Publish = Callable[[str, dict[str, Any]], None]
+Publish = Callable[[str, dict[str, Any]], object]   # e.g. QueueService.record_event
 
 
 class RatingsService:

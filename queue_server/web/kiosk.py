@@ -47,7 +47,9 @@ def center_config() -> dict[str, Any]:
                        for p in c.priorities],
         "working_hours": working_hours_json(c),
         "rating_scale": [asdict(r) for r in settings.rating_scale],
-        "display": asdict(settings.display),
+        # what screens may show; the hub's own folders and sound device are not the public's business
+        "display": {k: v for k, v in asdict(settings.display).items()
+                    if k not in ("voice_dir", "recorded_voice_dir", "hub_speaker")},
         "policy": {"kind": str(c.policy.kind), "interleave_normal": c.policy.interleave_normal},
     }
 

@@ -122,3 +122,42 @@ def test_the_hub_follows_the_working_calendar(tmp_path: Path) -> None:
         assert hub.app.test_client().post(f"{API_PREFIX}/tickets", json={"service": "ho-tich"}).status_code == 201
     finally:
         hub.stop()
+
+
+def test_display_options_reach_the_pages_and_the_hub_speaks_calls(tmp_path: Path) -> None:
+    """[display] options are validated and reach the displays blueprint; hub_speaker speaks each call on the hub
+    (a simulated sound device here: it records the assembled wav of each play)."""
+    import tomllib
+    from dataclasses import replace
+
+    from api_support import EXAMPLE
+
+    from queue_server.config import ConfigError, settings_from_dict
+
+    raw = tomllib.loads(EXAMPLE.read_text(encoding="utf-8"))
+    raw["display"] = {**raw.get("display", {}), "hub_speaker": "loudspeaker"}
+    with pytest.raises(ConfigError, match="display.hub_speaker"):
+        settings_from_dict(raw)
+    raw["display"] = {**raw["display"], "hub_speaker": "auto", "volume": 1.5}
+    with pytest.raises(ConfigError, match="display.volume"):
+        settings_from_dict(raw)
+
+    settings = make_settings(tmp_path)
+    settings = replace(settings, display=replace(settings.display, hub_speaker="sim://audio", repeats=2,
+                                                 voice_dir=tmp_path / "voice", blink_ms=1234))
+    hub = build_hub(settings, clock=FixedClock(MONDAY_0800), extra_blueprints=None)
+    try:
+        client = hub.app.test_client()
+        shown = client.get("/displays/settings.json").json
+        assert shown["blink_ms"] == 1234 and shown["repeats"] == 2
+        staff = login(client, "canbo")
+        number = client.post(f"{API_PREFIX}/tickets", json={"service": "ho-tich"}).json["ticket"]["number"]
+        counter = next(c["id"] for c in client.get(f"{API_PREFIX}/config").json["counters"]
+                       if "ho-tich" in c["services"])
+        client.post(f"{API_PREFIX}/counters/{counter}/open", headers=staff)
+        assert client.post(f"{API_PREFIX}/counters/{counter}/call-next", headers=staff).status_code == 200
+        played = hub.speaker.sink.wait_for(2, timeout=20)
+        assert [p.label for p in played] == [f"{number}#1", f"{number}#2"]
+        assert all(p.duration_s > 1.0 for p in played)          # chime + phrase + number + counter, not silence
+    finally:
+        hub.stop()
