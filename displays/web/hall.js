@@ -109,7 +109,13 @@
         const call = callFromEnvelope(env);
         announcer.add(call);
         // Autoplay blocked (no kiosk flag, no click yet): say so on screen rather than stay silent.
-        setTimeout(() => { if (player.blocked) unlock.hidden = false; }, 500);
+        // The audio context only exists once the first clips are fetched (slow on a busy box): keep looking.
+        let tries = 0;
+        const check = () => {
+          if (player.blocked) unlock.hidden = false;
+          else if (!player.ctx && ++tries < 30) setTimeout(check, 500);
+        };
+        setTimeout(check, 500);
       }
     },
     onStatus: (s) => { $("link").dataset.state = s; },
