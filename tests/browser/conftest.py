@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
-import socket
-import time
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -18,6 +16,7 @@ from typing import Any
 
 import pytest
 import requests
+from netutil import free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_CONFIG = ROOT / "deploy" / "center.example.toml"
@@ -29,22 +28,6 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 PASSWORD = "motcua-test"
 
 
-def free_port() -> int:
-    # tests/ is not a package, so the root conftest's helpers cannot be imported; these two are that small.
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_for_port(port: int, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout}s")
 USERS = (("staff1", "staff"), ("staff2", "staff"), ("staff3", "staff"), ("staff4", "staff"), ("manager", "manager"))
 
 
