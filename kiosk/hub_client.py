@@ -17,7 +17,14 @@ log = logging.getLogger(__name__)
 
 
 class HubUnavailable(Exception):
-    """The hub did not answer in time, refused the connection, or failed with a 5xx that is not a known code."""
+    """The hub did not answer in time, refused the connection, or failed with a 5xx that is not a known code.
+
+    ``maybe_done``: the request may have reached the hub and been carried out (the answer was lost), as opposed
+    to a connection that was never made."""
+
+    def __init__(self, message: str, maybe_done: bool = False) -> None:
+        super().__init__(message)
+        self.maybe_done = maybe_done
 
 
 class HubError(Exception):
@@ -65,10 +72,14 @@ class HubClient:
             raise HubUnavailable(f"GET /services: expected a list, got {type(body).__name__}")
         return body
 
-    def issue_ticket(self, service: str, priority: str | None = None) -> dict[str, Any]:
+    def issue_ticket(self, service: str, priority: str | None = None, request_id: str | None = None
+                     ) -> dict[str, Any]:
+        """``request_id``: an idempotency key; sending the same one again returns the same ticket."""
         payload: dict[str, Any] = {"service": service, "kiosk": self.kiosk_id}
         if priority:
             payload["priority"] = priority
+        if request_id:
+            payload["request_id"] = request_id
         return self._object("POST", "/tickets", json=payload)
 
     def report_print(self, ticket_id: str, printed: bool, fault: str | None = None) -> dict[str, Any]:
@@ -111,7 +122,10 @@ class HubClient:
             resp = self._session.request(method, url, timeout=self._timeout, **kwargs)
         except requests.RequestException as err:
             log.info("hub unreachable: %s %s: %s", method, path, err)
-            raise HubUnavailable(f"{method} {path}: {err}") from err
+            never_sent = isinstance(err, (requests.ConnectTimeout, requests.exceptions.InvalidURL)) or (
+                isinstance(err, requests.ConnectionError) and not isinstance(err, requests.ReadTimeout)
+                and "Connection refused" in str(err))
+            raise HubUnavailable(f"{method} {path}: {err}", maybe_done=not never_sent) from err
         try:
             body = resp.json()
         except ValueError:
@@ -125,5 +139,5 @@ class HubClient:
             raise HubError(error["code"], str(error.get("message", "")), resp.status_code)
         if resp.status_code >= 500 or resp.status_code == 404 and body is None:
             # A proxy's error page or a hub that crashed: treat as unreachable so the kiosk keeps working.
-            raise HubUnavailable(f"{method} {path}: HTTP {resp.status_code}")
+            raise HubUnavailable(f"{method} {path}: HTTP {resp.status_code}", maybe_done=True)
         raise HubError("bad_request", f"HTTP {resp.status_code}", resp.status_code)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,7 +33,8 @@ Mode = Literal["online", "offline"]
 class HubPort(Protocol):
     """The part of HubClient the desk needs (a stand-in in tests)."""
 
-    def issue_ticket(self, service: str, priority: str | None = None) -> dict[str, Any]: ...
+    def issue_ticket(self, service: str, priority: str | None = None, request_id: str | None = None
+                     ) -> dict[str, Any]: ...
     def report_print(self, ticket_id: str, printed: bool, fault: str | None = None) -> dict[str, Any]: ...
     def health(self) -> dict[str, Any]: ...
     def lease(self, service: str, size: int) -> dict[str, Any]: ...
@@ -256,10 +258,16 @@ class TicketDesk:
     def issue(self, service: str, priority: str | None = None) -> IssuedTicket:
         """The hub's ticket when it answers; a leased one when it does not. HubError (a refusal) passes through."""
         if self._mode == "online":
-            try:
-                return IssuedTicket.from_hub(self.hub.issue_ticket(service, priority))
-            except HubUnavailable:
-                self._set_mode("offline")
+            request_id = uuid.uuid4().hex
+            for attempt in (1, 2):
+                try:
+                    return IssuedTicket.from_hub(self.hub.issue_ticket(service, priority, request_id))
+                except HubUnavailable as err:
+                    # An answer lost after the hub stored the ticket: asking again with the same key returns
+                    # that ticket instead of leaving it behind as a phantom while an offline one is printed.
+                    if not (err.maybe_done and attempt == 1):
+                        break
+            self._set_mode("offline")
         return self._issue_offline(service, priority)
 
     def _issue_offline(self, service: str, priority: str | None) -> IssuedTicket:

@@ -305,8 +305,10 @@ class QueueService:
         return result
 
     # ----------------------------------------------------------------------------------- commands
-    def issue_ticket(self, service: str, priority: str | None = None, kiosk: str | None = None) -> IssueResult:
-        result: IssueResult = self._submit(tr.IssueTicket(service, priority, kiosk))
+    def issue_ticket(self, service: str, priority: str | None = None, kiosk: str | None = None,
+                     request_id: str | None = None) -> IssueResult:
+        """``request_id``: the client's idempotency key; the same key again today returns the same ticket."""
+        result: IssueResult = self._submit(tr.IssueTicket(service, priority, kiosk, request_id))
         return result
 
     def record_print_result(self, ticket_id: str, printed: bool, fault: str | None = None) -> Ticket:

@@ -157,6 +157,7 @@ class Ticket:
     reactivations: int = 0
     printed: bool | None = None
     kiosk: str | None = None
+    request_id: str | None = None       # the kiosk's idempotency key: a retried issue returns this ticket
     last_called_at: datetime | None = None    # the latest call or recall; recall_delay_s counts from here
     staff: str | None = None                  # who called it (for ratings and reports)
     lease_id: str | None = None               # issued offline by a kiosk from this leased block

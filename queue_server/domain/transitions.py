@@ -52,6 +52,7 @@ class IssueTicket:
     service: str
     priority: str | None = None
     kiosk: str | None = None
+    request_id: str | None = None     # a kiosk retrying after a lost answer gets the same ticket, not a second one
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,6 +219,7 @@ class QueueState:
     queues: dict[ServiceCode, ServiceQueue] = field(default_factory=dict)
     targeted: dict[CounterId, list[QueueKey]] = field(default_factory=dict)
     by_display: dict[str, TicketId] = field(default_factory=dict)
+    by_request: dict[str, TicketId] = field(default_factory=dict)
     recent_service_s: dict[ServiceCode, deque[float]] = field(default_factory=dict)
     calls: deque[Call] = field(default_factory=lambda: deque(maxlen=CALLS_KEPT))
     next_queue_seq: int = 1
@@ -298,6 +300,7 @@ class QueueState:
         self.queues = {s.code: ServiceQueue() for s in self.center.services}
         self.targeted = {}
         self.by_display = {}
+        self.by_request = {}
         self.recent_service_s = {}
         self.calls.clear()
         self.next_queue_seq = 1
@@ -308,6 +311,8 @@ class QueueState:
     def _index(self, t: Ticket) -> None:
         """Put a ticket of the current day into the lookup and, if it waits, into its queue."""
         self.by_display[t.display] = t.id
+        if t.request_id is not None:
+            self.by_request[t.request_id] = t.id
         self.next_queue_seq = max(self.next_queue_seq, t.queue_seq + 1)
         if t.status is TicketStatus.ISSUED:
             if t.target_counter is not None:
@@ -335,7 +340,7 @@ class QueueState:
             service_days=dict(self.service_days), leases=dict(self.leases),
             queues={k: q.copy() for k, q in self.queues.items()},
             targeted={k: list(v) for k, v in self.targeted.items()}, by_display=dict(self.by_display),
-            recent_service_s={k: deque(v, maxlen=v.maxlen) for k, v in self.recent_service_s.items()},
+            by_request=dict(self.by_request), recent_service_s={k: deque(v, maxlen=v.maxlen) for k, v in self.recent_service_s.items()},
             calls=deque(self.calls, maxlen=CALLS_KEPT), next_queue_seq=self.next_queue_seq)
 
     def comparable(self) -> dict[str, object]:
@@ -395,6 +400,8 @@ def _held(state: QueueState, counter_id: str) -> tuple[Counter, Ticket]:
 
 def _issue(state: QueueState, cmd: IssueTicket, now: datetime) -> Decision:
     service = _service(state, cmd.service)
+    if cmd.request_id is not None and cmd.request_id in state.by_request:
+        return _reissue(state, state.tickets[state.by_request[cmd.request_id]], cmd)
     if cmd.priority is not None and state.center.priority(cmd.priority) is None:
         raise _fail(ErrorCode.UNKNOWN_PRIORITY, f"unknown priority category {cmd.priority!r}")
     assert state.day is not None
@@ -404,12 +411,22 @@ def _issue(state: QueueState, cmd: IssueTicket, now: datetime) -> Decision:
     ticket = Ticket(
         id=ticket_id_for(state.day, service.code, number), day=state.day, service=service.code,
         origin_service=service.code, number=TicketNumber(service.prefix, number), status=TicketStatus.ISSUED,
-        issued_at=now, priority=cmd.priority, queued_at=now, kiosk=cmd.kiosk, queue_seq=state.next_queue_seq)
+        issued_at=now, priority=cmd.priority, queued_at=now, kiosk=cmd.kiosk, queue_seq=state.next_queue_seq,
+        request_id=cmd.request_id)
     ahead = queue_policy.ahead_of(state.center.policy, state.queue(service.code), sd.normal_streak,
                                   key_of(ticket), ticket.priority is not None)
     wait = estimates.estimate_wait_min(ahead, state.avg_service_min(service),
                                        state.open_counters_serving(service.code))
     return Decision((DomainEvent(EventType.TICKET_ISSUED, now, ticket=ticket),), Issued(ticket, ahead, wait))
+
+
+def _reissue(state: QueueState, ticket: Ticket, cmd: IssueTicket) -> Decision:
+    """The same request again (the kiosk never saw the answer): the same ticket, no event, no number used.
+    A different service or priority under the same key is a client bug, refused rather than guessed."""
+    if cmd.service != ticket.origin_service or cmd.priority != ticket.priority:
+        raise _fail(ErrorCode.BAD_REQUEST, f"request_id {cmd.request_id!r} was already used for ticket "
+                                           f"{ticket.display} ({ticket.origin_service}, priority {ticket.priority})")
+    return Decision((), Issued(ticket, state.ahead(ticket), state.estimated_wait_min(ticket)))
 
 
 def _print_result(state: QueueState, cmd: RecordPrintResult, now: datetime) -> Decision:

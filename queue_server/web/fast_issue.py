@@ -109,7 +109,7 @@ class IssueFastPath:
             return self.inner(environ, start_response)
         try:
             result = ctx.service.issue_ticket(body["service"], priority=body.get("priority"),
-                                              kiosk=body.get("kiosk"))
+                                              kiosk=body.get("kiosk"), request_id=body.get("request_id"))
             ticket = ticket_to_json(result.ticket)
             answer: dict[str, Any] = {"ticket": ticket, "ahead": result.ahead,
                                       "estimated_wait_min": result.estimated_wait_min,

@@ -18,6 +18,9 @@ ISSUE = Body({
     "service": Field(str, True, "service code, e.g. ho-tich", max_len=64),
     "priority": Field(str, False, "priority category code from GET /config", nullable=True, max_len=64),
     "kiosk": Field(str, False, "kiosk id, for the log and reports", nullable=True, max_len=64),
+    "request_id": Field(str, False, "idempotency key chosen by the kiosk: the same key again today returns the "
+                                    "same ticket (a retry after a lost answer issues nothing new)",
+                        nullable=True, max_len=64),
 })
 PRINT_RESULT = Body({
     "printed": Field(bool, True, "false when the printer failed: the ticket is not a phantom"),
@@ -78,7 +81,8 @@ def list_services():  # type: ignore[no-untyped-def]
        errors=(ErrorCode.UNKNOWN_SERVICE, ErrorCode.UNKNOWN_PRIORITY, ErrorCode.SERVICE_CLOSED,
                ErrorCode.QUOTA_REACHED))
 def issue_ticket(body: dict[str, Any]):  # type: ignore[no-untyped-def]
-    result = hub().service.issue_ticket(body["service"], priority=body.get("priority"), kiosk=body.get("kiosk"))
+    result = hub().service.issue_ticket(body["service"], priority=body.get("priority"), kiosk=body.get("kiosk"),
+                                        request_id=body.get("request_id"))
     ticket = ticket_to_json(result.ticket)
     return jsonify(ticket=ticket, ahead=result.ahead, estimated_wait_min=result.estimated_wait_min,
                    tracking_url=f"/t/{ticket['id']}"), 201

@@ -161,3 +161,36 @@ def test_display_options_reach_the_pages_and_the_hub_speaks_calls(tmp_path: Path
         assert all(p.duration_s > 1.0 for p in played)          # chime + phrase + number + counter, not silence
     finally:
         hub.stop()
+
+
+def test_issue_with_the_same_request_id_returns_the_same_ticket_even_after_a_restart(tmp_path: Path) -> None:
+    """The kiosk's idempotency key: a retry after a lost answer issues nothing new (no phantom ticket), through
+    the fast path and the Flask route alike, also after the hub restarted and when issuing has since closed."""
+    clock = FixedClock(MONDAY_0800)
+    settings = make_settings(tmp_path)
+    hub = build_hub(settings, clock=clock, extra_blueprints=[])
+    try:
+        client = hub.app.test_client()
+        first = client.post(f"{API_PREFIX}/tickets", json={"service": "ho-tich", "request_id": "k1-0001"})
+        again = client.post(f"{API_PREFIX}/tickets", json={"service": "ho-tich", "request_id": "k1-0001"})
+        other = client.post(f"{API_PREFIX}/tickets", json={"service": "ho-tich", "request_id": "k1-0002"})
+        assert first.status_code == again.status_code == other.status_code == 201
+        assert again.json["ticket"] == first.json["ticket"]
+        assert other.json["ticket"]["number"] != first.json["ticket"]["number"]
+        misuse = client.post(f"{API_PREFIX}/tickets", json={"service": "dat-dai", "request_id": "k1-0001"})
+        assert misuse.status_code == 400 and "k1-0001" in misuse.json["error"]["message"]
+        assert client.post(f"{API_PREFIX}/tickets", json={"service": "ho-tich", "request_id": 7}).status_code == 400
+    finally:
+        hub.stop()
+    clock.advance(timedelta(hours=9))      # 17:00: issuing has stopped for the day
+    hub = build_hub(settings, clock=clock, extra_blueprints=[])
+    try:
+        client = hub.app.test_client()
+        late = client.post(f"{API_PREFIX}/tickets", json={"service": "ho-tich", "request_id": "k1-0001"})
+        assert late.status_code == 201 and late.json["ticket"] == first.json["ticket"]
+        assert client.post(f"{API_PREFIX}/tickets", json={"service": "ho-tich"}).json["error"]["code"] == \
+            "service_closed"
+        events = hub.service.events_after(0)
+        assert [e.type for e in events].count("ticket.issued") == 2
+    finally:
+        hub.stop()

@@ -41,6 +41,8 @@ class StandInHub:
         self.dossiers: dict[str, dict[str, Any]] = {}
         self.lookup_error: HubError | None = None
         self.calls: list[str] = []
+        self.requests: dict[str, dict[str, Any]] = {}
+        self.lose_next_answer = False
 
     def _check(self, what: str) -> None:
         self.calls.append(what)
@@ -56,10 +58,22 @@ class StandInHub:
         return [{**s, "waiting": 3, "estimated_wait_min": 12, "accepting": self.accepting,
                  "reason": None if self.accepting else "service_closed"} for s in CONFIG["services"]]
 
-    def issue_ticket(self, service: str, priority: str | None = None) -> dict[str, Any]:
+    def issue_ticket(self, service: str, priority: str | None = None, request_id: str | None = None
+                     ) -> dict[str, Any]:
         self._check("issue")
         if not self.accepting:
             raise HubError("service_closed", "closed", 409)
+        if request_id is not None and request_id in self.requests:      # the hub's idempotency, as the real one
+            return self.requests[request_id]
+        answer = self._new_ticket(service, priority)
+        if request_id is not None:
+            self.requests[request_id] = answer
+        if self.lose_next_answer:
+            self.lose_next_answer = False
+            raise HubUnavailable("read timed out", maybe_done=True)     # stored, but the answer never arrived
+        return answer
+
+    def _new_ticket(self, service: str, priority: str | None) -> dict[str, Any]:
         prefix = {"ho-tich": "A", "dat-dai": "B"}[service]
         self.counters[service] += 1
         n = self.counters[service]
@@ -261,7 +275,7 @@ def test_service_closed_refusal_goes_to_out_of_hours(rig: Rig) -> None:
 def test_quota_reached_is_explained(rig: Rig) -> None:
     k = rig.kiosk
 
-    def refuse(service: str, priority: str | None = None) -> dict[str, Any]:
+    def refuse(service: str, priority: str | None = None, request_id: str | None = None) -> dict[str, Any]:
         raise HubError("quota_reached", "no numbers", 409)
 
     rig.hub.issue_ticket = refuse  # type: ignore[method-assign]
@@ -586,3 +600,18 @@ def test_every_string_has_both_languages_and_vietnamese_diacritics() -> None:
     for key in ("home.take_ticket", "home.lookup", "ticket.print_failed", "closed.title"):
         vi = STRINGS[key][0]
         assert unicodedata.normalize("NFD", vi) != vi, f"{key}: no Vietnamese diacritics in {vi!r}"
+
+
+def test_a_lost_answer_is_retried_with_the_same_key_and_leaves_no_phantom(rig: Rig) -> None:
+    """The hub stored the ticket but its answer was lost: the kiosk asks again with the same request id and gets
+    that ticket (one ticket at the hub, none issued offline), instead of printing a leased one beside a phantom."""
+    k = rig.kiosk
+    rig.hub.lose_next_answer = True
+    rig.tap(k.home.take_ticket)
+    rig.tap(k.services.choose, "ho-tich")
+    rig.tap(k.priority.choose, None)
+    assert k.screen == "ticket" and k.take.view().number == "A001"
+    assert rig.hub.calls.count("issue") == 2 and len(rig.hub.tickets) == 1 and len(rig.hub.requests) == 1
+    assert rig.printer.jobs[-1].ticket.number == "A001"
+    assert rig.hub.print_results == [("20261123-ho-tich-1", True, None)]
+    assert rig.desk.mode == "online"
