@@ -27,3 +27,13 @@ def test_ids_carry_the_event_time_and_sort_by_it() -> None:
     assert int(first.replace("-", "")[:12], 16) == int(AT.timestamp() * 1000)
     later = [event_id(AT + timedelta(seconds=s)) for s in range(1, 50)]
     assert later == sorted(later) and first < later[0]
+
+
+def test_seeding_the_global_random_does_not_repeat_ids() -> None:
+    import random
+
+    random.seed(0)
+    first = [event_id(AT) for _ in range(20)]
+    random.seed(0)
+    again = [event_id(AT) for _ in range(20)]
+    assert not set(first) & set(again)
