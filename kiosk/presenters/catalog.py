@@ -5,7 +5,7 @@ have something to show at once, and while the hub is unreachable.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -39,6 +39,8 @@ class Catalog:
     working_hours: Any = None
     live: bool = False                      # waiting counts are from the hub just now
     extra: dict[str, Any] = field(default_factory=dict)
+    days_off: frozenset[str] = frozenset()      # ISO dates: public holidays and announced days off (from /config)
+    makeup_days: frozenset[str] = frozenset()   # ISO dates worked although a weekend (Saturday 22/08/2026)
 
     def service(self, code: str) -> ServiceInfo | None:
         return next((s for s in self.services if s.code == code), None)
@@ -54,13 +56,20 @@ class Catalog:
 
     def open_at(self, moment: datetime) -> bool | None:
         """Inside a working session at ``moment`` by the hub's last known hours (``{"mon": [["07:30", "11:30"],
-        ...]}``), or None when the hours are unknown. Holidays are the hub's business; this is only the guard
-        the kiosk uses while the hub is unreachable."""
+        ...]}``), or None when the hours are unknown; the hub's ``days_off`` (public holidays, announced days
+        off) are closed and its ``makeup_days`` work the Monday hours. Only the guard the kiosk uses while the hub
+        is unreachable: online, the hub decides."""
         hours = self.working_hours
         if not isinstance(hours, dict) or not any(k in _DAYS for k in hours):
             return None
+        day = moment.date().isoformat()
+        if day in self.days_off:
+            return False
+        weekday = _DAYS[moment.weekday()]
+        if day in self.makeup_days and not hours.get(weekday):
+            weekday = _DAYS[0]
         now = moment.strftime("%H:%M")
-        for span in hours.get(_DAYS[moment.weekday()]) or []:
+        for span in hours.get(weekday) or []:
             if isinstance(span, list | tuple) and len(span) == 2 and str(span[0]) <= now < str(span[1]):
                 return True
         return False
@@ -83,15 +92,13 @@ class Catalog:
                 accepting=bool(raw.get("accepting", True)),
                 reason=raw.get("reason"),
             ))
-        return Catalog(self.center_name, self.center_name_en, tuple(merged), self.priorities, self.working_hours,
-                       True, self.extra)
+        return replace(self, services=tuple(merged), live=True)
 
     def stale(self) -> Catalog:
         """The same catalog with live counts forgotten (hub unreachable): never show old numbers as current."""
         services = tuple(ServiceInfo(s.code, s.name, s.name_en, s.prefix, None, None, True, None)
                          for s in self.services)
-        return Catalog(self.center_name, self.center_name_en, services, self.priorities, self.working_hours,
-                       False, self.extra)
+        return replace(self, services=services, live=False)
 
     @staticmethod
     def from_config(config: dict[str, Any]) -> Catalog:
@@ -105,7 +112,12 @@ class Catalog:
                          label_en=str(p.get("label_en") or ""), legal_basis=str(p.get("legal_basis") or ""))
             for p in config.get("priorities") or [] if isinstance(p, dict) and p.get("code"))
         return Catalog(str(center.get("name") or ""), str(center.get("name_en") or ""), services, priorities,
-                       config.get("working_hours"), False)
+                       config.get("working_hours"), False, days_off=_dates(config.get("days_off")),
+                       makeup_days=_dates(config.get("makeup_days")))
+
+
+def _dates(value: Any) -> frozenset[str]:
+    return frozenset(str(d) for d in value) if isinstance(value, list) else frozenset()
 
 
 def _int(value: Any) -> int | None:

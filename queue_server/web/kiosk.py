@@ -3,6 +3,7 @@ ticket lookup, and offline number leases. No login (closed LAN); writes need X-D
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, jsonify
@@ -39,6 +40,14 @@ LEASED_TICKET = Body({
 MERGE = Body({"tickets": Field(list, True, "tickets the kiosk issued offline", max_len=1000, items=LEASED_TICKET)})
 
 
+def _calendar_ahead() -> dict[str, list[str]]:
+    center = hub().service.center          # the calendar-aware center (holidays applied at start)
+    today = hub().service.clock.now().date()
+    until = today + timedelta(days=366)
+    return {key: sorted(d.isoformat() for d in days if today <= d <= until)
+            for key, days in (("days_off", center.days_off), ("makeup_days", center.makeup_days))}
+
+
 def center_config() -> dict[str, Any]:
     settings = hub().settings
     c = settings.center
@@ -49,6 +58,8 @@ def center_config() -> dict[str, Any]:
         "priorities": [{"code": p.code, "label": p.label, "label_en": p.label_en, "legal_basis": p.legal_basis}
                        for p in c.priorities],
         "working_hours": working_hours_json(c),
+        # the coming year's calendar, so a kiosk cut off from the hub still knows Tết from a Tuesday
+        **_calendar_ahead(),
         "rating_scale": [asdict(r) for r in settings.rating_scale],
         # what screens may show; the hub's own folders and sound device are not the public's business
         "display": {k: v for k, v in asdict(settings.display).items()

@@ -194,3 +194,19 @@ def test_issue_with_the_same_request_id_returns_the_same_ticket_even_after_a_res
         assert [e.type for e in events].count("ticket.issued") == 2
     finally:
         hub.stop()
+
+
+def test_config_tells_kiosks_the_coming_days_off(tmp_path: Path) -> None:
+    from datetime import datetime
+
+    from contracts.messages import VN_TZ
+
+    hub = build_hub(make_settings(tmp_path), clock=FixedClock(datetime(2026, 8, 3, 9, 0, tzinfo=VN_TZ)),
+                    extra_blueprints=[])
+    try:
+        config = hub.app.test_client().get(f"{API_PREFIX}/config").json
+        assert "2026-08-31" in config["days_off"] and "2026-09-02" in config["days_off"]
+        assert "2026-02-17" not in config["days_off"]                    # the past is not sent
+        assert config["makeup_days"][0] == "2026-08-22"
+    finally:
+        hub.stop()

@@ -615,3 +615,21 @@ def test_a_lost_answer_is_retried_with_the_same_key_and_leaves_no_phantom(rig: R
     assert rig.printer.jobs[-1].ticket.number == "A001"
     assert rig.hub.print_results == [("20261123-ho-tich-1", True, None)]
     assert rig.desk.mode == "online"
+
+
+def test_offline_the_kiosk_knows_holidays_and_makeup_days_from_the_hub() -> None:
+    """Cut off from the hub, the kiosk's own guard follows the calendar the hub sent in /config: Tết closed, the
+    make-up Saturday open with the weekday hours, an ordinary Saturday closed."""
+    from datetime import datetime as _dt
+
+    from contracts.messages import VN_TZ
+    from kiosk.presenters.catalog import Catalog
+
+    catalog = Catalog.from_config({**CONFIG, "days_off": ["2026-02-17", "2026-08-31"], "makeup_days": ["2026-08-22"]})
+    assert catalog.open_at(_dt(2026, 2, 17, 9, 0, tzinfo=VN_TZ)) is False          # Tết, a Tuesday
+    assert catalog.open_at(_dt(2026, 8, 22, 9, 0, tzinfo=VN_TZ)) is True           # make-up Saturday
+    assert catalog.open_at(_dt(2026, 8, 22, 12, 0, tzinfo=VN_TZ)) is False         # its lunch break
+    assert catalog.open_at(_dt(2026, 8, 29, 9, 0, tzinfo=VN_TZ)) is False          # an ordinary Saturday
+    assert catalog.open_at(_dt(2026, 8, 24, 9, 0, tzinfo=VN_TZ)) is True
+    # the calendar survives the catalog's refreshes (live counts in, then the hub lost)
+    assert catalog.with_services([]).stale().open_at(_dt(2026, 2, 17, 9, 0, tzinfo=VN_TZ)) is False
