@@ -50,6 +50,9 @@ class HttpSettings:
     port: int = 8080
     threads: int = 32                # waitress workers; each open SSE stream (a hall display) holds one
     max_body_bytes: int = 65536
+    # true only when a reverse proxy the center controls sits in front and sets X-Forwarded-For; otherwise any
+    # client could name its own address and dodge the per-address login throttle
+    trust_forwarded_for: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -399,7 +402,8 @@ def settings_from_dict(raw: dict[str, Any], *, base_dir: Path | None = None, sou
     # process settings ----------------------------------------------------------------------------------
     ht = root.table("http")
     http = HttpSettings(ht.text("host", "127.0.0.1", nonempty=True), ht.integer("port", 8080, lo=0, hi=65535),
-                        ht.integer("threads", 32, lo=2, hi=512), ht.integer("max_body_bytes", 65536, lo=1024))
+                        ht.integer("threads", 32, lo=2, hi=512), ht.integer("max_body_bytes", 65536, lo=1024),
+                        ht.flag("trust_forwarded_for", False))
     ht.done()
 
     so = root.table("store")

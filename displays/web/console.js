@@ -35,9 +35,12 @@
       let text = err.vietnamese;
       const detail = (err.detail && err.detail.message) || "";
       let m;
-      // The hub's messages are English; the two refusals staff meet every day get a Vietnamese sentence.
+      // The hub's messages are English; the refusals staff meet every day get a Vietnamese sentence.
       if ((m = detail.match(/recall \S+ (\d+) more time/))) {
         text = `Cần gọi lại thêm ${m[1]} lần trước khi đánh dấu vắng mặt / Recall ${m[1]} more time(s) first`;
+      } else if (err.code === "rate_limited" && (m = detail.match(/failed logins.*wait (\d+) s/))) {
+        const min = Math.max(1, Math.ceil(Number(m[1]) / 60));
+        text = `Đăng nhập sai quá nhiều lần, vui lòng chờ ${min} phút rồi thử lại / Too many failed logins: wait ${min} min`;
       } else if ((m = detail.match(/again in (\d+) s/))) {
         text = `Vui lòng chờ ${m[1]} giây nữa rồi gọi lại / Wait ${m[1]} s before recalling`;
       } else if (err.code === "invalid_transition" && detail) {

@@ -2,18 +2,24 @@
 the OpenAPI document and the SSE stream."""
 from __future__ import annotations
 
+import dataclasses
 import json
+import logging
 import re
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from api_support import DEVICE_KEY, MONDAY_0800, PASSWORD, login, make_settings
+from api_support import DEVICE_KEY, EXAMPLE, FAST_HASH, MONDAY_0800, PASSWORD, login, make_settings
 from flask.testing import FlaskClient
 
 from contracts.messages import Envelope
 from queue_server.app.ports import FixedClock
+from queue_server.config import ConfigError, settings_from_dict
+from queue_server.web import auth
+from queue_server.web.auth import PER_ADDRESS, PER_USERNAME, LoginThrottle
 from queue_server.web.common import API_PREFIX, ROUTE_DOCS
 from queue_server.web.openapi import build_document
 from queue_server.wiring import Hub, build_hub
@@ -134,6 +140,155 @@ def test_login_failures_and_lockout(client: FlaskClient) -> None:
     assert_error(client.post(f"{API_PREFIX}/auth/login", json={"username": "canbo", "password": PASSWORD}), 429,
                  "rate_limited")
     assert client.post(f"{API_PREFIX}/auth/login", json={"username": "quanly", "password": PASSWORD}).status_code == 200
+
+
+class FakeMonotonic:
+    """The throttle's clock: tests move time instead of sleeping."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def cheap_dummy_hash(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Unknown usernames are checked against a dummy hash as dear as a real one; these tests try dozens."""
+    monkeypatch.setattr(auth, "_DUMMY_HASH", FAST_HASH)
+
+
+@pytest.fixture
+def clock(hub: Hub, cheap_dummy_hash: None) -> FakeMonotonic:
+    fake = FakeMonotonic()
+    hub.app.extensions["motcua"].tokens.throttle = LoginThrottle(fake)
+    return fake
+
+
+def try_login(client: FlaskClient, username: str, password: str, ip: str, **headers: str) -> Any:
+    return client.post(f"{API_PREFIX}/auth/login", json={"username": username, "password": password},
+                       environ_base={"REMOTE_ADDR": ip}, headers=headers)
+
+
+def lock_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == "queue_server.web.auth" and r.levelname == "WARNING"]
+
+
+def test_one_machine_guessing_many_usernames_is_locked_out(client: FlaskClient, clock: FakeMonotonic,
+                                                           caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, logger="queue_server.web.auth")
+    guesser = "10.0.0.66"
+    for i in range(PER_ADDRESS.max_failures):        # never five for one name: only the address limit applies
+        assert_error(try_login(client, f"ten-{i}", "doan-mo", guesser), 401, "bad_credentials")
+    # the right password for a real account is refused too, and the 429 does not say it was right
+    locked = try_login(client, "canbo", PASSWORD, guesser)
+    body = assert_error(locked, 429, "rate_limited")
+    assert locked.headers["Retry-After"] == str(int(PER_ADDRESS.lock_s))
+    assert "Máy này đã đăng nhập sai quá nhiều lần" in body["error"]["message"]
+    assert "wait 600 s" in body["error"]["message"]            # what the console turns into minutes
+    assert try_login(client, "canbo", "sai", guesser).json == body
+    # another machine in the hall is not affected
+    assert try_login(client, "canbo", PASSWORD, "10.0.0.7").status_code == 200
+    clock.now += PER_ADDRESS.lock_s - 1
+    assert try_login(client, "quanly", PASSWORD, guesser).headers["Retry-After"] == "1"
+    clock.now += 1
+    assert try_login(client, "quanly", PASSWORD, guesser).status_code == 200
+    warnings = lock_warnings(caplog)
+    assert len(warnings) == 1 and guesser in warnings[0] and "ten-19" in warnings[0]
+    assert "doan-mo" not in caplog.text and PASSWORD not in caplog.text
+
+
+def test_five_failures_lock_the_username_from_any_machine(client: FlaskClient, clock: FakeMonotonic,
+                                                          caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, logger="queue_server.web.auth")
+    for i in range(PER_USERNAME.max_failures):
+        assert_error(try_login(client, "canbo", "sai-mat-khau", f"10.0.1.{i}"), 401, "bad_credentials")
+    clock.now += 10
+    locked = try_login(client, "canbo", PASSWORD, "10.0.1.99")
+    body = assert_error(locked, 429, "rate_limited")
+    assert locked.headers["Retry-After"] == str(int(PER_USERNAME.lock_s) - 10)
+    assert "Tài khoản này" in body["error"]["message"]
+    assert try_login(client, "canbo", "sai", "10.0.1.99").json == body     # same answer for a wrong password
+    assert try_login(client, "quanly", PASSWORD, "10.0.1.99").status_code == 200
+    clock.now += PER_USERNAME.lock_s - 10
+    assert try_login(client, "canbo", PASSWORD, "10.0.1.99").status_code == 200
+    warnings = lock_warnings(caplog)
+    assert len(warnings) == 1 and "'canbo'" in warnings[0] and "10.0.1.4" in warnings[0]
+    assert "sai-mat-khau" not in caplog.text
+
+
+def test_a_login_elsewhere_does_not_reset_a_machines_count(client: FlaskClient, clock: FakeMonotonic) -> None:
+    guesser = "10.0.2.1"
+    for i in range(PER_ADDRESS.max_failures - 1):
+        assert_error(try_login(client, f"ten-{i}", "sai", guesser), 401, "bad_credentials")
+    assert try_login(client, "canbo", PASSWORD, "10.0.2.2").status_code == 200
+    assert try_login(client, "quanly", PASSWORD, guesser).status_code == 200    # its own success resets nothing
+    assert_error(try_login(client, "ten-x", "sai", guesser), 401, "bad_credentials")
+    assert_error(try_login(client, "quantri", PASSWORD, guesser), 429, "rate_limited")
+    # failures older than the window are forgotten
+    for i in range(PER_ADDRESS.max_failures - 1):
+        assert_error(try_login(client, f"ten-{i}", "sai", "10.0.2.3"), 401, "bad_credentials")
+    clock.now += PER_ADDRESS.window_s
+    assert_error(try_login(client, "ten-y", "sai", "10.0.2.3"), 401, "bad_credentials")
+    assert try_login(client, "canbo", PASSWORD, "10.0.2.3").status_code == 200
+
+
+def test_x_forwarded_for_is_ignored_unless_the_proxy_is_trusted(client: FlaskClient, clock: FakeMonotonic) -> None:
+    for i in range(PER_ADDRESS.max_failures):           # a fresh made-up address every try does not help
+        assert_error(try_login(client, f"ten-{i}", "sai", "10.0.3.1", **{"X-Forwarded-For": f"192.0.2.{i}"}),
+                     401, "bad_credentials")
+    assert_error(try_login(client, "canbo", PASSWORD, "10.0.3.1", **{"X-Forwarded-For": "192.0.2.200"}), 429,
+                 "rate_limited")
+
+
+def test_behind_a_trusted_proxy_each_client_is_counted(tmp_path: Path, cheap_dummy_hash: None) -> None:
+    settings = make_settings(tmp_path)
+    settings = dataclasses.replace(settings, http=dataclasses.replace(settings.http, trust_forwarded_for=True))
+    h = build_hub(settings, clock=FixedClock(MONDAY_0800), extra_blueprints=[])
+    try:
+        h.app.extensions["motcua"].tokens.throttle = LoginThrottle(FakeMonotonic())
+        c = h.app.test_client()
+        proxy = "10.0.4.1"
+        for i in range(PER_ADDRESS.max_failures):
+            # the proxy appends the peer it saw; what the client wrote before that is not believed
+            xff = f"203.0.113.{i}, 192.0.2.10"
+            assert_error(try_login(c, f"ten-{i}", "sai", proxy, **{"X-Forwarded-For": xff}), 401, "bad_credentials")
+        assert_error(try_login(c, "canbo", PASSWORD, proxy, **{"X-Forwarded-For": "192.0.2.10"}), 429,
+                     "rate_limited")
+        assert_error(try_login(c, "canbo", PASSWORD, proxy, **{"X-Forwarded-For": "1.2.3.4,192.0.2.10"}), 429,
+                     "rate_limited")
+        assert try_login(c, "canbo", PASSWORD, proxy, **{"X-Forwarded-For": "192.0.2.11"}).status_code == 200
+        # no header, or garbage in it: the proxy's own address is counted
+        assert try_login(c, "quanly", PASSWORD, proxy, **{"X-Forwarded-For": "không-phải-ip"}).status_code == 200
+    finally:
+        h.stop()
+
+
+def test_trust_forwarded_for_is_validated_and_off_by_default(tmp_path: Path) -> None:
+    assert make_settings(tmp_path).http.trust_forwarded_for is False
+    raw = tomllib.loads(EXAMPLE.read_text(encoding="utf-8"))
+    raw["http"]["trust_forwarded_for"] = "yes"
+    with pytest.raises(ConfigError, match=r"http\.trust_forwarded_for: expected true or false"):
+        settings_from_dict(raw)
+
+
+def test_a_flood_of_made_up_usernames_costs_bounded_memory() -> None:
+    clock = FakeMonotonic()
+    throttle = LoginThrottle(clock, cap=100)
+    throttle.failed("canbo", "10.0.5.1")
+    for _ in range(PER_USERNAME.max_failures):
+        throttle.failed("quanly", "10.0.5.2")
+    for i in range(20_000):
+        throttle.failed(f"ten-{i}", f"10.{i // 65536}.{i // 256 % 256}.{i % 256}")
+        assert throttle.tracked() <= 4 * 100
+    # counts are forgotten first, locks are kept apart: the flood did not lift the lock taken before it
+    refusal = throttle.check("quanly", "10.0.5.3")
+    assert refusal is not None and refusal.kind == "username"
+    # once the windows and locks pass, the next failure sweeps the stale entries away
+    clock.now += max(PER_USERNAME.window_s, PER_ADDRESS.window_s, PER_USERNAME.lock_s, PER_ADDRESS.lock_s)
+    throttle.failed("canbo", "10.0.5.1")
+    assert throttle.tracked() == 2
+    assert throttle.check("quanly", "10.0.5.3") is None
 
 
 def test_device_keys_guard_kiosk_writes(tmp_path: Path) -> None:
