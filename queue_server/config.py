@@ -112,6 +112,15 @@ DEFAULT_RATING_SCALE = (
 
 
 @dataclass(frozen=True, slots=True)
+class RatingCriterion:
+    """An optional aspect rated on the same scale (e.g. thái độ phục vụ); none by default."""
+
+    code: str                            # a slug, the key in a rating's ``criteria``
+    label: str
+    label_en: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class HubSettings:
     center: CenterDef
     http: HttpSettings = field(default_factory=HttpSettings)
@@ -121,6 +130,8 @@ class HubSettings:
     security: SecuritySettings = field(default_factory=SecuritySettings)
     display: DisplaySettings = field(default_factory=DisplaySettings)
     rating_scale: tuple[RatingLevel, ...] = DEFAULT_RATING_SCALE
+    rating_criteria: tuple[RatingCriterion, ...] = ()
+    rating_window_min: int = 10          # [ratings] window_min: how long after completion a ticket may be rated
     log_level: str = "INFO"
     source: str = ""                     # the file it came from, for the log
     # [integration]: dossier mirror, working calendar, main-system link and outbox (queue_server.app.integration);
@@ -478,6 +489,19 @@ def settings_from_dict(raw: dict[str, Any], *, base_dir: Path | None = None, sou
         rt.done()
     if len({r.value for r in scale}) != len(scale):
         raise ConfigError("rating_scale: two levels share a value")
+    criteria: list[RatingCriterion] = []
+    for ct_ in root.tables("rating_criteria"):
+        code = _slug(ct_.text("code", required=True), ct_.key("code"))
+        if any(c.code == code for c in criteria):
+            raise ConfigError(f"{ct_.key('code')}: duplicate rating criterion {code!r}")
+        criteria.append(RatingCriterion(code, ct_.text("label", required=True, nonempty=True),
+                                        ct_.text("label_en", "")))
+        ct_.done()
+    if len(criteria) > 6:          # each one is a row of big buttons on the tablet page
+        raise ConfigError(f"rating_criteria: at most 6 criteria, got {len(criteria)}")
+    rs = root.table("ratings")
+    rating_window_min = rs.integer("window_min", 10, lo=1, hi=24 * 60)
+    rs.done()
 
     log = root.table("logging")
     level = log.text("level", "INFO").upper()
@@ -490,7 +514,8 @@ def settings_from_dict(raw: dict[str, Any], *, base_dir: Path | None = None, sou
     root.done()
     return HubSettings(center=center, http=http, store_path=store_path, mqtt=mqtt, users=tuple(users),
                        security=security, display=display,
-                       rating_scale=tuple(scale) or DEFAULT_RATING_SCALE, log_level=level, source=source,
+                       rating_scale=tuple(scale) or DEFAULT_RATING_SCALE, rating_criteria=tuple(criteria),
+                       rating_window_min=rating_window_min, log_level=level, source=source,
                        integration=integration, observe_holidays=observe_holidays)
 
 

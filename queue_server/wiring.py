@@ -205,7 +205,10 @@ def build_hub(settings: HubSettings, *, clock: Clock | None = None,
     # Ratings: stored in their own tables of the hub's file (UNIQUE per ticket and per dossier code); each one
     # then enters the event log as rating.submitted so MQTT, SSE and the outbox see it like any other event.
     ratings = RatingsService(RatingsStore(settings.store_path), service.clock, service.last_completed,
-                             publish=service.record_event, scale=scale_from_levels(settings.rating_scale),
+                             publish=service.record_event,
+                             scale=scale_from_levels(settings.rating_scale, window_min=settings.rating_window_min,
+                                                     criteria=[(c.code, c.label, c.label_en)
+                                                               for c in settings.rating_criteria]),
                              center=settings.center.id)
     if mqtt is not None:
         mqtt.commands.register("submit-rating", make_submit_rating_command(ratings))

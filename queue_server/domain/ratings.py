@@ -71,7 +71,8 @@ class _LevelLike(Protocol):
 
 def scale_from_levels(levels: Iterable[_LevelLike], criteria: Iterable[tuple[str, str, str]] = (),
                       window_min: int = 10) -> RatingScale:
-    """Build a scale from the hub config's rating levels (anything with value/label/label_en)."""
+    """Build a scale from the hub config's rating levels (anything with value/label/label_en) and criteria
+    (``(code, label, label_en)`` from ``[[rating_criteria]]``)."""
     return RatingScale(tuple(RatingLevel(lv.value, lv.label, lv.label_en) for lv in levels) or DEFAULT_LEVELS,
                        tuple(Criterion(*c) for c in criteria), window_min)
 
@@ -150,32 +151,47 @@ class _Tally:
     count: int = 0
     total: int = 0
     levels: dict[str, int] = field(default_factory=dict)
+    criteria: dict[str, _Tally] = field(default_factory=dict)   # criterion code → its own tally
 
-    def add(self, level: int) -> None:
+    def add(self, level: int, criteria: Iterable[tuple[str, int]] = ()) -> None:
         self.count += 1
         self.total += level
         key = str(level)
         self.levels[key] = self.levels.get(key, 0) + 1
+        for code, value in criteria:
+            self.criteria.setdefault(code, _Tally()).add(value)
 
-    def to_json(self, scale: RatingScale) -> dict[str, Any]:
+    def to_json(self, scale: RatingScale, with_criteria: bool = True) -> dict[str, Any]:
         best = max(lv.value for lv in scale.levels)
         top = self.levels.get(str(best), 0)
-        return {"count": self.count, "levels": {str(lv.value): self.levels.get(str(lv.value), 0) for lv in scale.levels},
-                "average": round(self.total / self.count, 3) if self.count else None,
-                "top_share": round(top / self.count, 3) if self.count else None}
+        out: dict[str, Any] = {
+            "count": self.count, "levels": {str(lv.value): self.levels.get(str(lv.value), 0) for lv in scale.levels},
+            "average": round(self.total / self.count, 3) if self.count else None,
+            "top_share": round(top / self.count, 3) if self.count else None}
+        if with_criteria:
+            # every configured criterion appears (zero counts too) so boards need no special case; a criterion
+            # removed from config but present in old ratings is still counted under its code
+            codes = [c.code for c in scale.criteria] + sorted(set(self.criteria) - {c.code for c in scale.criteria})
+            out["criteria"] = {code: self.criteria.get(code, _Tally()).to_json(scale, with_criteria=False)
+                               for code in codes}
+        return out
 
 
 def aggregate(ratings: Iterable[Rating], scale: RatingScale, center: str = "") -> dict[str, Any]:
-    """Counts per level, overall and per counter, staff, service and day (the manager board and /Vote push)."""
+    """Counts per level, overall and per counter, staff, service and day (the manager board and /Vote push).
+
+    Each tally also carries ``criteria``: per criterion code, the same counts over the ratings that rated it
+    (criteria are optional, so a criterion's ``count`` may be below the overall ``count``)."""
     overall = _Tally()
     groups: dict[str, dict[str, _Tally]] = {"counters": {}, "staff": {}, "services": {}, "days": {}}
     for r in ratings:
-        overall.add(r.level)
+        overall.add(r.level, r.criteria)
         for group, key in (("counters", r.counter), ("staff", r.staff or "-"), ("services", r.service),
                            ("days", r.day.isoformat())):
-            groups[group].setdefault(key, _Tally()).add(r.level)
+            groups[group].setdefault(key, _Tally()).add(r.level, r.criteria)
     out: dict[str, Any] = {"center": center, **overall.to_json(scale)}
     for group, tallies in groups.items():
         out[group] = {k: t.to_json(scale) for k, t in sorted(tallies.items())}
     out["scale"] = [{"value": lv.value, "label": lv.label, "label_en": lv.label_en} for lv in scale.levels]
+    out["criteria_scale"] = [{"code": c.code, "label": c.label, "label_en": c.label_en} for c in scale.criteria]
     return out

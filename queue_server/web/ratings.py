@@ -42,9 +42,11 @@ MESSAGES_VI = {
 
 
 def make_ratings_blueprint(service: RatingsService,
-                           require_role: Callable[[str], object] | None = None) -> Blueprint:
+                           require_role: Callable[[str], object] | None = None,
+                           criteria_wait_s: int = 12) -> Blueprint:
     """``require_role(role)`` raises when the caller lacks the role (the hub passes its auth check; aggregates
-    name staff, so they are for managers)."""
+    name staff, so they are for managers). ``criteria_wait_s``: when criteria are configured, how long the tablet
+    page waits (a visible countdown) for the optional criteria before it sends the rating by itself."""
     bp = Blueprint("ratings", __name__)
 
     @bp.errorhandler(MotcuaError)
@@ -99,7 +101,7 @@ def make_ratings_blueprint(service: RatingsService,
 
     @bp.get("/rate/<counter>")
     def page(counter: str) -> Response:
-        return Response(rating_page(counter, service), mimetype="text/html")
+        return Response(rating_page(counter, service, criteria_wait_s), mimetype="text/html")
 
     return bp
 
@@ -112,15 +114,33 @@ def _color(i: int, n: int) -> str:
     return _COLORS[-1] if i == n - 1 and n > 1 else _COLORS[min(i, 2)]
 
 
-def rating_page(counter: str, service: RatingsService) -> str:
+def _labels(label: str, label_en: str) -> str:
+    return f'<span class="vi">{html.escape(label)}</span><span class="en">{html.escape(label_en)}</span>'
+
+
+def rating_page(counter: str, service: RatingsService, criteria_wait_s: int = 12) -> str:
+    """The tablet page. One tap on an overall level is a complete rating. With criteria configured, that tap opens
+    a second step (the criteria, same level buttons) and a countdown; the rating (overall + whatever criteria were
+    chosen) is sent once, when the countdown ends or on "Gửi ngay" — so one ticket still gets one rating."""
     levels = sorted(service.scale.levels, key=lambda lv: -lv.value)
+    n = len(levels)
     buttons = "\n".join(
-        f'<button class="lv" data-level="{lv.value}" style="background:{_color(i, len(levels))}" disabled>'
-        f'<span class="vi">{html.escape(lv.label)}</span><span class="en">{html.escape(lv.label_en)}</span></button>'
+        f'<button class="lv" data-level="{lv.value}" style="background:{_color(i, n)}" disabled>'
+        f'{_labels(lv.label, lv.label_en)}</button>'
         for i, lv in enumerate(levels))
-    data = json.dumps({"counter": counter, "messages": MESSAGES_VI}, ensure_ascii=False)
-    return _PAGE.replace("{{counter}}", html.escape(counter)).replace("{{buttons}}", buttons).replace(
-        "{{data}}", data.replace("</", "<\\/"))
+    rows = "\n".join(
+        f'<div class="crit" data-code="{html.escape(c.code)}" role="group" aria-label="{html.escape(c.label)}">'
+        f'<div class="cl">{_labels(c.label, c.label_en)}</div><div class="opts">'
+        + "".join(f'<button class="cv" data-code="{html.escape(c.code)}" data-level="{lv.value}" '
+                  f'style="background:{_color(i, n)}" aria-pressed="false">{_labels(lv.label, lv.label_en)}</button>'
+                  for i, lv in enumerate(levels))
+        + "</div></div>"
+        for c in service.scale.criteria)
+    labels = {str(lv.value): [lv.label, lv.label_en] for lv in levels}
+    data = json.dumps({"counter": counter, "messages": MESSAGES_VI, "criteria": [c.code for c in service.scale.criteria],
+                       "wait_s": max(1, criteria_wait_s), "labels": labels}, ensure_ascii=False)
+    return (_PAGE.replace("{{counter}}", html.escape(counter)).replace("{{buttons}}", buttons)
+            .replace("{{criteria}}", rows).replace("{{data}}", data.replace("</", "<\\/")))
 
 
 _PAGE = """<!doctype html>
@@ -130,6 +150,7 @@ _PAGE = """<!doctype html>
 <style>
   html, body { margin: 0; height: 100%; font-family: "Noto Sans", "DejaVu Sans", sans-serif; background: #f4f6f8; }
   main { display: flex; flex-direction: column; height: 100%; padding: 3vh 4vw; box-sizing: border-box; }
+  [hidden] { display: none !important; }
   h1 { margin: 0 0 1vh; font-size: 4.4vh; color: #10324a; text-align: center; }
   .sub { text-align: center; font-size: 2.6vh; color: #445; margin-bottom: 2vh; }
   #status { text-align: center; font-size: 3.4vh; min-height: 5vh; color: #10324a; margin-bottom: 2vh; }
@@ -140,20 +161,56 @@ _PAGE = """<!doctype html>
   button.lv .en { font-size: 2.6vh; opacity: .85; }
   button.lv:disabled { filter: grayscale(1); opacity: .35; cursor: default; }
   .thanks { font-size: 5vh; font-weight: 700; color: #1b7f3b; }
+  #extra { flex: 1; display: flex; flex-direction: column; gap: 1.6vh; min-height: 0; }
+  #chosen { text-align: center; font-size: 3.6vh; color: #10324a; }
+  #chosen b { font-size: 4.2vh; }
+  .crit { flex: 1; display: flex; align-items: stretch; gap: 1.5vw; background: #fff; border-radius: 2vh;
+    padding: 1.2vh 1.2vw; min-height: 0; }
+  .crit .cl { width: 27%; display: flex; flex-direction: column; justify-content: center; }
+  .crit .cl .vi { font-size: 3.8vh; font-weight: 700; color: #10324a; }
+  .crit .cl .en { font-size: 2.3vh; color: #445; }
+  .opts { flex: 1; display: flex; gap: 1.2vw; }
+  button.cv { flex: 1; border: .7vh solid transparent; border-radius: 1.6vh; color: #fff; cursor: pointer;
+    display: flex; flex-direction: column; align-items: center; justify-content: center; gap: .5vh;
+    touch-action: manipulation; }
+  button.cv .vi { font-size: 3.6vh; font-weight: 700; }
+  button.cv .en { font-size: 2.1vh; opacity: .85; }
+  .crit.answered button.cv { opacity: .35; }
+  .crit.answered button.cv[aria-pressed="true"] { opacity: 1; border-color: #10324a; }
+  button.cv[aria-pressed="true"] .vi::before { content: "✓ "; }
+  .send { display: flex; align-items: center; gap: 2vw; }
+  #countdown { flex: 1; font-size: 3.2vh; color: #10324a; }
+  #send { flex: 0 0 38%; min-height: 11vh; border: 0; border-radius: 2vh; background: #10324a; color: #fff;
+    cursor: pointer; display: flex; flex-direction: column; align-items: center; justify-content: center;
+    touch-action: manipulation; }
+  #send .vi { font-size: 4.6vh; font-weight: 700; }
+  #send .en { font-size: 2.4vh; opacity: .85; }
 </style></head>
 <body><main>
   <h1>Quý vị hài lòng với sự phục vụ tại quầy {{counter}}?</h1>
   <div class="sub">How satisfied are you with the service at counter {{counter}}?</div>
   <div id="status" role="status" aria-live="polite">Đang kiểm tra…</div>
-  <div class="levels">
+  <div class="levels" id="overall">
 {{buttons}}
   </div>
+  <section id="extra" hidden>
+    <div id="chosen"></div>
+    <div class="sub">Quý vị có thể đánh giá thêm (không bắt buộc) · More detail, if you wish (optional)</div>
+{{criteria}}
+    <div class="send">
+      <div id="countdown" aria-live="polite"></div>
+      <button id="send"><span class="vi">Gửi ngay</span><span class="en">Send now</span></button>
+    </div>
+  </section>
 </main>
 <script>
 const CFG = {{data}};
 const statusEl = document.getElementById("status");
+const overall = document.getElementById("overall"), extra = document.getElementById("extra");
 const buttons = Array.from(document.querySelectorAll("button.lv"));
-let busy = false, holdUntil = 0;
+const countdownEl = document.getElementById("countdown");
+// busy: a rating is being chosen or sent, so polling must not relight or darken the page under the citizen
+let busy = false, holdUntil = 0, chosenLevel = null, picks = {}, left = 0, timer = null;
 function setEnabled(on) { buttons.forEach(b => b.disabled = !on); }
 function say(text, cls) { statusEl.textContent = text; statusEl.className = cls || ""; }
 async function poll() {
@@ -161,22 +218,66 @@ async function poll() {
   try {
     const r = await fetch("/api/v1/ratings/pending/" + encodeURIComponent(CFG.counter), {cache: "no-store"});
     const j = await r.json();
+    if (busy) return;
     if (j.rateable) { setEnabled(true); say("Số " + j.ticket + " — mời quý vị chọn một mức đánh giá"); }
     else { setEnabled(false); say(CFG.messages[j.code] || (j.error ? j.error.message : "")); }
   } catch (e) { setEnabled(false); say("Mất kết nối — đang thử lại…"); }
 }
-buttons.forEach(b => b.addEventListener("click", async () => {
-  if (busy) return;
-  busy = true; setEnabled(false);
+async function send() {
+  if (timer) { clearInterval(timer); timer = null; }
+  if (chosenLevel === null) return;
+  const level = chosenLevel; chosenLevel = null;
+  extra.hidden = true; overall.hidden = false; setEnabled(false);
+  const body = {counter: CFG.counter, level: level, source: "tablet"};
+  if (Object.keys(picks).length) body.criteria = picks;
+  say("Đang gửi… / Sending…");
   try {
     const r = await fetch("/api/v1/ratings", {method: "POST", headers: {"Content-Type": "application/json"},
-      body: JSON.stringify({counter: CFG.counter, level: Number(b.dataset.level), source: "tablet"})});
+      body: JSON.stringify(body)});
     const j = await r.json();
     if (r.ok) say("Cảm ơn quý vị đã đánh giá! / Thank you!", "thanks");
     else say(CFG.messages[j.error.code] || j.error.message);
   } catch (e) { say("Không gửi được — vui lòng thử lại"); }
   holdUntil = Date.now() + 4000; busy = false;
+}
+function showLeft() {
+  countdownEl.textContent = "Tự động gửi sau " + left + " giây · Sending in " + left + " s";
+}
+function restart(seconds) {
+  left = seconds; showLeft();
+  if (timer) clearInterval(timer);
+  timer = setInterval(() => { left -= 1; if (left <= 0) send(); else showLeft(); }, 1000);
+}
+buttons.forEach(b => b.addEventListener("click", () => {
+  if (busy) return;
+  busy = true; setEnabled(false);
+  chosenLevel = Number(b.dataset.level); picks = {};
+  if (!CFG.criteria.length) { send(); return; }       // no criteria configured: one tap sends at once
+  const [vi, en] = CFG.labels[b.dataset.level] || ["", ""];
+  document.getElementById("chosen").innerHTML = "";
+  const line = document.createElement("span");
+  line.append("Quý vị đã chọn: ");
+  const strong = document.createElement("b"); strong.textContent = vi; line.append(strong);
+  line.append(" · You chose: " + en);
+  document.getElementById("chosen").append(line);
+  document.querySelectorAll(".crit").forEach(row => row.classList.remove("answered"));
+  document.querySelectorAll("button.cv").forEach(c => c.setAttribute("aria-pressed", "false"));
+  say("Bấm “Gửi ngay” hoặc chờ vài giây để gửi · Tap “Send now” or wait a moment");
+  overall.hidden = true; extra.hidden = false;
+  restart(CFG.wait_s);
 }));
+document.querySelectorAll("button.cv").forEach(c => c.addEventListener("click", () => {
+  if (chosenLevel === null) return;
+  const code = c.dataset.code;
+  picks[code] = Number(c.dataset.level);
+  const row = c.closest(".crit");
+  row.classList.add("answered");
+  row.querySelectorAll("button.cv").forEach(o => o.setAttribute("aria-pressed", o === c ? "true" : "false"));
+  // every answer gives the citizen the full time again; with all criteria answered, a short wait is enough
+  const all = CFG.criteria.every(k => k in picks);
+  restart(all ? Math.min(3, CFG.wait_s) : CFG.wait_s);
+}));
+document.getElementById("send").addEventListener("click", () => send());
 poll(); setInterval(poll, 1500);
 </script>
 </body></html>

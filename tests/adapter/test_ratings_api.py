@@ -18,6 +18,7 @@ from queue_server.adapters.ratings_store import RatingsStore
 from queue_server.app.ports import FixedClock
 from queue_server.app.ratings_service import RatingsService, make_submit_rating_command
 from queue_server.domain.model import CounterId, ServiceCode, Ticket, TicketId, TicketNumber, TicketStatus
+from queue_server.domain.ratings import DEFAULT_LEVELS, scale_from_levels
 from queue_server.web.ratings import make_ratings_blueprint
 
 pytestmark = [pytest.mark.adapter, pytest.mark.timeout(60)]
@@ -189,3 +190,32 @@ def test_tablet_page_is_vietnamese_and_self_contained(setup) -> None:
         assert text in page
     assert not re.search(r"(src|href)=[\"']https?://", page)       # no CDN
     assert "<script>" in page and "/api/v1/ratings" in page
+
+
+def test_criteria_are_stored_listed_in_the_scale_and_aggregated(tmp_path: Path) -> None:
+    hub = Hub()
+    store = RatingsStore(tmp_path / "motcua.sqlite3")
+    scale = scale_from_levels(DEFAULT_LEVELS, window_min=15,
+                              criteria=[("thai-do", "Thái độ phục vụ", "Attitude"),
+                                        ("thoi-gian", "Thời gian giải quyết", "Time taken")])
+    service = RatingsService(store, FixedClock(T0 + timedelta(minutes=12)), hub.last_completed, scale=scale)
+    app = Flask(__name__)
+    app.register_blueprint(make_ratings_blueprint(service))
+    client = app.test_client()
+    try:
+        listed = client.get("/api/v1/ratings/scale").json
+        assert [c["code"] for c in listed["criteria"]] == ["thai-do", "thoi-gian"] and listed["window_min"] == 15
+        page = client.get("/rate/5").get_data(as_text=True)
+        assert "Thái độ phục vụ" in page and "Thời gian giải quyết" in page and "Gửi ngay" in page
+        # 12 min after completion: inside this center's 15-minute window (the default 10 would refuse it)
+        r = client.post("/api/v1/ratings", json={"counter": "5", "level": 2, "criteria": {"thai-do": 3}})
+        assert r.status_code == 201, r.json
+        assert r.json["rating"]["criteria"] == {"thai-do": 3}
+        assert store.for_ticket("20261123-ho-tich-23") is not None
+        agg = client.get("/api/v1/ratings/aggregates?day=2026-11-23").json
+        assert agg["criteria"]["thai-do"] == {"count": 1, "levels": {"3": 1, "2": 0, "1": 0}, "average": 3.0,
+                                              "top_share": 1.0}
+        assert agg["criteria"]["thoi-gian"]["count"] == 0
+        assert agg["counters"]["5"]["criteria"]["thai-do"]["count"] == 1
+    finally:
+        store.close()

@@ -133,3 +133,61 @@ def test_cli_hash_password_round_trip(monkeypatch: pytest.MonkeyPatch) -> None:
     with redirect_stdout(out):
         assert main(["user", "hash-password", "--stdin"]) == 0
     assert check_password_hash(out.getvalue().strip(), "mật-khẩu-dài")
+
+
+CRITERIA = [{"code": "thai-do", "label": "Thái độ phục vụ", "label_en": "Attitude"},
+            {"code": "thoi-gian", "label": "Thời gian giải quyết"}]
+
+
+def test_rating_criteria_and_window_default_to_none_and_ten_minutes(raw: dict[str, Any]) -> None:
+    data = copy.deepcopy(raw)
+    data.pop("rating_criteria", None)
+    data.pop("ratings", None)
+    s = settings_from_dict(data)
+    assert s.rating_criteria == () and s.rating_window_min == 10
+
+
+def test_rating_criteria_and_window_are_read(raw: dict[str, Any]) -> None:
+    data = copy.deepcopy(raw)
+    data["rating_criteria"] = copy.deepcopy(CRITERIA)
+    data["ratings"] = {"window_min": 15}
+    s = settings_from_dict(data)
+    assert [(c.code, c.label, c.label_en) for c in s.rating_criteria] == [
+        ("thai-do", "Thái độ phục vụ", "Attitude"), ("thoi-gian", "Thời gian giải quyết", "")]
+    assert s.rating_window_min == 15
+
+
+def test_the_commented_criteria_in_the_example_are_valid(tmp_path: Path) -> None:
+    """The example ships the criteria commented out; uncommented they must load as they are."""
+    lines = EXAMPLE.read_text(encoding="utf-8").splitlines()
+    start = lines.index("# [[rating_criteria]]")
+    end = next(i for i in range(start, len(lines)) if not lines[i].startswith("#"))
+    lines[start:end] = [ln[2:] if ln.startswith("# ") else "" for ln in lines[start:end]]
+    (tmp_path / "center.toml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    s = load_settings(tmp_path / "center.toml", environ={})
+    assert [c.code for c in s.rating_criteria] == ["thai-do", "thoi-gian", "huong-dan"]
+    assert s.rating_criteria[0].label == "Thái độ phục vụ" and s.rating_criteria[2].label == "Hướng dẫn thủ tục"
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (lambda d: d.__setitem__("rating_criteria", [*CRITERIA, {"code": "thai-do", "label": "Lần nữa"}]),
+     "rating_criteria[2].code: duplicate rating criterion 'thai-do'"),
+    (lambda d: d.__setitem__("rating_criteria", [{"code": "Thái độ", "label": "Thái độ"}]),
+     "rating_criteria[0].code: 'Thái độ' must be a lowercase slug (a-z, 0-9, '_', '.', '-')"),
+    (lambda d: d.__setitem__("rating_criteria", [{"code": "thai-do"}]), "rating_criteria[0].label: missing"),
+    (lambda d: d.__setitem__("rating_criteria", [{"code": "thai-do", "label": " "}]),
+     "rating_criteria[0].label: must not be empty"),
+    (lambda d: d.__setitem__("rating_criteria", [{"code": "thai-do", "label": "Thái độ", "weight": 2}]),
+     "rating_criteria[0].weight: unknown key"),
+    (lambda d: d.__setitem__("rating_criteria", [{"code": 5, "label": "Thái độ"}]),
+     "rating_criteria[0].code: expected a string, got int"),
+    (lambda d: d.__setitem__("rating_criteria", {"code": "thai-do"}),
+     "rating_criteria: expected an array, got dict"),
+    (lambda d: d.__setitem__("rating_criteria", [{"code": f"c{i}", "label": "X"} for i in range(7)]),
+     "rating_criteria: at most 6 criteria, got 7"),
+    (lambda d: d.__setitem__("ratings", {"window_min": 0}), "ratings.window_min: must be >= 1, got 0"),
+    (lambda d: d.__setitem__("ratings", {"window_min": "10"}), "ratings.window_min: expected an integer, got str"),
+    (lambda d: d.__setitem__("ratings", {"window": 10}), "ratings.window: unknown key"),
+])
+def test_rating_criteria_mistakes_name_the_key(raw: dict[str, Any], change: Any, message: str) -> None:
+    assert broken(raw, change) == message

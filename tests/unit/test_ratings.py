@@ -98,3 +98,35 @@ def test_aggregates_per_counter_staff_service_and_day() -> None:
     assert agg["days"]["2026-11-23"]["count"] == 4
     empty = aggregate([], scale)
     assert empty["count"] == 0 and empty["average"] is None and empty["levels"] == {"3": 0, "2": 0, "1": 0}
+
+
+def test_aggregates_count_criteria_only_over_the_ratings_that_rated_them() -> None:
+    scale = RatingScale(criteria=(Criterion("thai-do", "Thái độ phục vụ", "Attitude"),
+                                  Criterion("thoi-gian", "Thời gian giải quyết", "Time taken")))
+    ratings = [
+        new_rating("r1", ticket(1), "5", 3, T0, criteria=(("thai-do", 3), ("thoi-gian", 1))),
+        new_rating("r2", ticket(2), "5", 2, T0, criteria=(("thai-do", 2),)),
+        new_rating("r3", ticket(3, staff="minh"), "6", 1, T0),            # the overall level alone: one tap
+    ]
+    agg = aggregate(ratings, scale, center="q1")
+    assert agg["count"] == 3
+    assert agg["criteria"]["thai-do"]["count"] == 2
+    assert agg["criteria"]["thai-do"]["levels"] == {"3": 1, "2": 1, "1": 0}
+    assert agg["criteria"]["thai-do"]["average"] == 2.5
+    assert agg["criteria"]["thoi-gian"]["levels"] == {"3": 0, "2": 0, "1": 1}
+    assert list(agg["criteria"]) == ["thai-do", "thoi-gian"]          # config order
+    assert agg["counters"]["5"]["criteria"]["thai-do"]["count"] == 2
+    assert agg["counters"]["6"]["criteria"]["thai-do"] == {"count": 0, "levels": {"3": 0, "2": 0, "1": 0},
+                                                            "average": None, "top_share": None}
+    assert agg["staff"]["lan"]["criteria"]["thoi-gian"]["count"] == 1
+    assert agg["criteria_scale"][0] == {"code": "thai-do", "label": "Thái độ phục vụ", "label_en": "Attitude"}
+    # a criterion since removed from config is still counted under its code, not silently dropped
+    later = aggregate(ratings, RatingScale(), center="q1")
+    assert later["criteria"]["thai-do"]["count"] == 2 and later["criteria_scale"] == []
+    assert aggregate([], RatingScale())["criteria"] == {}
+
+
+def test_scale_from_config_criteria_and_window() -> None:
+    scale = scale_from_levels(DEFAULT_LEVELS, criteria=[("thai-do", "Thái độ phục vụ", "Attitude")], window_min=15)
+    assert scale.criteria == (Criterion("thai-do", "Thái độ phục vụ", "Attitude"),) and scale.window_min == 15
+    assert parse_criteria({"thai-do": "2"}, scale) == (("thai-do", 2),)
