@@ -141,8 +141,9 @@ def create_dossiers_blueprint(service: DossierService, *, rate_limit: RateLimit 
     def client_key() -> str:
         if trust_forwarded_for:
             forwarded = request.headers.get("X-Forwarded-For", "")
-            if forwarded:
-                return forwarded.split(",")[0].strip()
+            if forwarded.strip():
+                # the LAST entry is the one our proxy added; a client can write anything before it
+                return forwarded.split(",")[-1].strip()
         return request.remote_addr or "unknown"
 
     def look_up(text: str) -> tuple[Response, int] | Response:

@@ -58,7 +58,7 @@ def mock() -> Iterator[MockMainSystem]:
 
 class Rig:
     def __init__(self, tmp: Path, mock: MockMainSystem | None, rate: RateLimit | None = None,
-                 auth: PushAuth | None = None) -> None:
+                 auth: PushAuth | None = None, trust_forwarded_for: bool = False) -> None:
         self.clock = FixedClock(NOW)
         self.mirror = DossierMirror(tmp / "dossiers.sqlite3")
         main = None
@@ -70,7 +70,8 @@ class Rig:
         app = Flask("t")
         app.register_blueprint(create_dossiers_blueprint(
             self.service, rate_limit=rate or RateLimit(per_minute=6000, burst=1000),
-            push_auth=auth or PushAuth(hmac_secret=SECRET), monotonic=self.monotonic))
+            push_auth=auth or PushAuth(hmac_secret=SECRET), monotonic=self.monotonic,
+            trust_forwarded_for=trust_forwarded_for))
         self.client: FlaskClient = app.test_client()
 
     def push(self, body: Any, secret: str = SECRET, **headers: str) -> Any:
@@ -240,6 +241,24 @@ def test_rate_limit_per_client_ip(tmp_path: Path) -> None:
     assert other.status_code == 200
     r.monotonic.t += 10
     assert r.client.get(f"/api/v1/dossiers/{CODE}").status_code == 200
+
+
+def test_rate_limit_behind_a_trusted_proxy_counts_the_address_the_proxy_added(tmp_path: Path) -> None:
+    """Behind the center's proxy the client is the LAST X-Forwarded-For entry (the proxy appends it); whatever a
+    client writes before it cannot buy a fresh allowance. Without trust, the header is ignored."""
+    r = Rig(tmp_path, None, rate=RateLimit(per_minute=6, burst=2), trust_forwarded_for=True)
+    r.push({"update_id": "u1", "dossier": dossier()})
+    for spoof in ("1.1.1.1", "2.2.2.2"):
+        assert r.client.get(f"/api/v1/dossiers/{CODE}",
+                            headers={"X-Forwarded-For": f"{spoof}, 10.0.0.7"}).status_code == 200
+    assert r.client.get(f"/api/v1/dossiers/{CODE}",
+                        headers={"X-Forwarded-For": "3.3.3.3, 10.0.0.7"}).status_code == 429
+    assert r.client.get(f"/api/v1/dossiers/{CODE}", headers={"X-Forwarded-For": "10.0.0.8"}).status_code == 200
+    plain = Rig(tmp_path / "plain", None, rate=RateLimit(per_minute=6, burst=2))
+    plain.push({"update_id": "u1", "dossier": dossier()})
+    for i in range(2):
+        assert plain.client.get(f"/api/v1/dossiers/{CODE}", headers={"X-Forwarded-For": f"9.9.9.{i}"}).status_code == 200
+    assert plain.client.get(f"/api/v1/dossiers/{CODE}", headers={"X-Forwarded-For": "9.9.9.9"}).status_code == 429
 
 
 def test_status_sync_pull_and_session_login(tmp_path: Path, mock: MockMainSystem) -> None:
