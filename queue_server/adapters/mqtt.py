@@ -160,6 +160,9 @@ class MqttAdapter:
         self.service = service
         self.commands = commands if commands is not None else queue_commands(service)
         self.connected = False
+        # set once the broker acknowledged our subscriptions: before that a command sent to cmd/... is lost
+        self._subscribed = threading.Event()
+        self._subscribe_mid: int | None = None
         self.published_events = 0
         self.dropped_events = 0
         self._inbox: queue.Queue[Any] = queue.Queue()
@@ -186,6 +189,7 @@ class MqttAdapter:
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
+        self.client.on_subscribe = self._on_subscribe
         self.client.on_socket_open = _no_delay
 
     # lifecycle ------------------------------------------------------------------------------------
@@ -217,12 +221,13 @@ class MqttAdapter:
         self.connected = False
 
     def wait_connected(self, timeout: float) -> bool:
+        """True once connected AND subscribed (commands sent from then on are heard), False after ``timeout``."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self.connected:
+            if self.connected and self._subscribed.wait(0.02):
                 return True
             time.sleep(0.02)
-        return self.connected
+        return self.connected and self._subscribed.is_set()
 
     # the QueueService listener --------------------------------------------------------------------
     def on_events(self, envelopes: Sequence[Envelope]) -> None:
@@ -238,17 +243,24 @@ class MqttAdapter:
             return
         self.connected = True
         log.info("MQTT: connected to %s:%s", self.settings.host, self.settings.port)
-        client.subscribe(topics.cmd_filter(self.center), qos=1)
+        filters = [topics.cmd_filter(self.center)]
         if self.device_registry is not None:
-            for topic_filter in self.device_registry.subscriptions():
-                client.subscribe(topic_filter, qos=1)
+            filters += self.device_registry.subscriptions()
+        # one SUBSCRIBE for all filters, so one SUBACK says the hub now hears commands and devices
+        _, self._subscribe_mid = client.subscribe([(f, 1) for f in filters])
         self._inbox.put(_RECONNECTED)
+
+    def _on_subscribe(self, client: mqtt.Client, userdata: Any, mid: int, reason_codes: Any,
+                      properties: Any) -> None:
+        if mid == self._subscribe_mid:
+            self._subscribed.set()
 
     def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason_code: Any,
                        properties: Any) -> None:
         if self.connected:
             log.warning("MQTT: disconnected (%s); paho reconnects by itself", reason_code)
         self.connected = False
+        self._subscribed.clear()
 
     def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
         wire.debug("<<< %s %r", msg.topic, msg.payload[:500])
