@@ -17,7 +17,10 @@ DURATION ?= 60
 demo: deps
 	$(VENV)/bin/motcua demo --duration $(DURATION)
 
+# lint first (seconds), so the suite's own summary is the last line CI reads
 test: test-deps
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy contracts queue_server/domain firmware_bridge/protocol
 	$(PY) -m pytest -q
 
 deps: apt venv $(VENV)/.deps-runtime
