@@ -207,12 +207,13 @@ function callFromEnvelope(env) {
 /* Small helpers used by several pages. */
 const VN_DAYS = ["Chủ nhật", "Thứ hai", "Thứ ba", "Thứ tư", "Thứ năm", "Thứ sáu", "Thứ bảy"];
 
-/* TV sticks and old office PCs often have no battery clock: follow the hub's clock (HTTP Date header, 1 s
- * resolution) rather than the device's, for the wall clock and for timers. */
+/* TV sticks and old office PCs often have no battery clock: follow the hub's clock rather than the device's, for
+ * the wall clock and for timers. The hub sends its own clock as X-Motcua-Now (the same clock that stamps calls);
+ * the HTTP Date header (1 s resolution) is the fallback. */
 let serverOffsetMs = 0;
 
 function noteServerDate(response) {
-  const date = response.headers.get("Date");
+  const date = response.headers.get("X-Motcua-Now") || response.headers.get("Date");
   const at = date ? Date.parse(date) : NaN;
   if (!Number.isNaN(at)) {
     const offset = at - Date.now();

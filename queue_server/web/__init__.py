@@ -13,6 +13,7 @@ from flask import Blueprint, Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
 from contracts.errors import ErrorCode, MotcuaError
+from contracts.messages import format_at
 from queue_server.web.common import API_PREFIX, HubContext
 
 if TYPE_CHECKING:
@@ -28,6 +29,19 @@ _HTTP_CODES = {404: ErrorCode.NOT_FOUND, 405: ErrorCode.METHOD_NOT_ALLOWED, 401:
 
 def _error(code: str, message: str, status: int) -> Any:
     return jsonify(error={"code": code, "message": message}), status
+
+
+class _HubClockHeader:
+    def __init__(self, inner: Any, clock: Any) -> None:
+        self.inner = inner
+        self.clock = clock
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        def with_now(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            headers.append(("X-Motcua-Now", format_at(self.clock.now())))
+            return start_response(status, headers, exc_info)
+
+        return self.inner(environ, with_now)
 
 
 def create_app(settings: HubSettings, service: QueueService, extra_blueprints: Iterable[Blueprint] = (), *,
@@ -56,6 +70,9 @@ def create_app(settings: HubSettings, service: QueueService, extra_blueprints: I
     for bp in extra_blueprints:
         app.register_blueprint(bp)
 
+    # Every answer carries the hub's own clock: screens time their timers by it (a TV stick may have no
+    # battery clock, and a demo or a test runs the hub on a clock of its own). The fast path adds it itself.
+    app.wsgi_app = _HubClockHeader(app.wsgi_app, service.clock)  # type: ignore[method-assign]
     # POST /tickets (the hot path) answered without Flask's per-request machinery; same bytes, see fast_issue.py
     fast_issue.install(app)
 

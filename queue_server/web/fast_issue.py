@@ -25,7 +25,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 
 from contracts.errors import ErrorCode, MotcuaError
-from contracts.messages import dumps
+from contracts.messages import dumps, format_at
 from queue_server.app.views import ticket_to_json
 from queue_server.web.common import API_PREFIX, HubContext
 
@@ -125,7 +125,8 @@ class IssueFastPath:
         # flask.jsonify: compact JSON, non-ASCII kept, keys in insertion order, then a newline
         payload = (dumps(answer) + "\n").encode("utf-8")
         start_response(_status(status), [("Content-Type", "application/json"),
-                                         ("Content-Length", str(len(payload)))])
+                                         ("Content-Length", str(len(payload))),
+                                         ("X-Motcua-Now", format_at(ctx.service.clock.now()))])
         return [payload]
 
     @staticmethod

@@ -210,3 +210,15 @@ def test_config_tells_kiosks_the_coming_days_off(tmp_path: Path) -> None:
         assert config["makeup_days"][0] == "2026-08-22"
     finally:
         hub.stop()
+
+
+def test_every_answer_carries_the_hubs_clock(tmp_path: Path) -> None:
+    """Screens time their timers by the hub's clock (X-Motcua-Now), on the fast issue path and elsewhere."""
+    hub = build_hub(make_settings(tmp_path), clock=FixedClock(MONDAY_0800), extra_blueprints=[])
+    try:
+        client = hub.app.test_client()
+        for response in (client.get(f"{API_PREFIX}/state"), client.post(f"{API_PREFIX}/tickets", json={"service": "ho-tich"}),
+                         client.get(f"{API_PREFIX}/no-such-route")):
+            assert response.headers["X-Motcua-Now"] == "2026-11-23T08:00:00+07:00"
+    finally:
+        hub.stop()

@@ -83,6 +83,8 @@ def test_every_action_by_keyboard_with_clear_errors(hub: Any, page_factory: Any)
     console.keyboard.press("n")
     _current(console, "A001")
     console.wait_for_function("document.getElementById('timer').textContent.includes(':')")   # the ticket's timer
+    # timed by the hub's clock (X-Motcua-Now), not the browser's: the call was made just now on the hub's clock
+    assert console.text_content("#timer").startswith("00:"), console.text_content("#timer")
     console.keyboard.press("n")                       # still has A001 in hand
     _expect(console, "Quầy đang phục vụ một số khác")
     hub.clock.advance(seconds=31)
