@@ -33,6 +33,7 @@ from queue_server.adapters.mqtt import MqttAdapter
 from queue_server.adapters.sqlite_store import SqliteStore
 from queue_server.app.ports import FixedClock
 from queue_server.app.queue_service import QueueService
+from queue_server.broker import free_port
 from queue_server.config import MqttSettings
 from queue_server.domain.model import (
     CenterDef,
@@ -42,12 +43,6 @@ from queue_server.domain.model import (
     ServiceDef,
     WorkingSession,
 )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def start_broker(workdir: Path) -> tuple[subprocess.Popen[bytes], int]:

@@ -12,7 +12,6 @@ import functools
 import json
 import random
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -34,6 +33,7 @@ from queue_server.adapters.holidays_source import load_calendar
 from queue_server.adapters.outbox import HttpSender, OutboxRelay, OutboxSettings
 from queue_server.app.dossier_service import DossierService
 from queue_server.app.ports import SystemClock
+from queue_server.broker import free_port, wait_for_port
 from queue_server.web.dossiers import RateLimit, create_dossiers_blueprint
 
 AGENCIES = ["000.00.12.H38", "000.00.13.H38", "000.00.31.H38", "38.98.H29", "000.A0.01.H26"]
@@ -66,21 +66,8 @@ def window(events: list[Envelope], after: int, limit: int) -> list[Envelope]:
     return events[after:after + limit]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
-def wait_port(port: int, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise SystemExit(f"nothing listening on {port}")
 
 
 def serve(db: Path, port: int) -> None:
@@ -137,7 +124,7 @@ def main() -> None:
     http = requests.Session()
     base = f"http://127.0.0.1:{port}/api/v1/dossiers/"
     try:
-        wait_port(port)
+        wait_for_port("127.0.0.1", port, 30.0)
         for c in codes[:100]:
             http.get(base + c).raise_for_status()
         samples = []
@@ -158,7 +145,7 @@ def main() -> None:
     script = f"from queue_server.mock_main_system import run; run('127.0.0.1', {mock_port}, secret='bench-secret')"
     mock_proc = subprocess.Popen([sys.executable, "-c", script],
                                  cwd=Path(__file__).resolve().parent.parent, stdout=subprocess.DEVNULL)
-    wait_port(mock_port)
+    wait_for_port("127.0.0.1", mock_port, 30.0)
     mock_url = f"http://127.0.0.1:{mock_port}"
 
     def received() -> int:
