@@ -31,6 +31,7 @@ from queue_server.web import create_app
 from queue_server.web.auth import require
 from queue_server.web.ratings import make_ratings_blueprint
 from queue_server.web.sse import Broadcaster
+from runtime.settings import IntegrationSettings
 
 log = logging.getLogger(__name__)
 
@@ -42,14 +43,14 @@ def default_blueprints(settings: HubSettings) -> list[Blueprint]:
     """
     found: list[Blueprint] = []
     try:
-        from displays.blueprint import DisplaySettings, make_displays_blueprint
+        from displays.blueprint import make_displays_blueprint
     except ImportError:
         log.info("displays are not installed: no /display pages")
     else:
         # voice clips: built at install into the voice dir by `python -m displays.voice_pack build` (the
         # blueprint makes any that are missing at start); a recorded voice pack wins clip by clip
         found.append(make_displays_blueprint(voice_dir(settings), settings.display.recorded_voice_dir,
-                                             settings=DisplaySettings.from_object(settings.display)))
+                                             settings=settings.display))
     try:
         from kiosk.tracking_blueprint import create_tracking_blueprint
     except ImportError:
@@ -75,14 +76,12 @@ def hub_speaker(settings: HubSettings) -> Any:
                         backlog=settings.display.backlog)
 
 
-def integration_config(settings: HubSettings) -> Any:
+def integration_config(settings: HubSettings) -> IntegrationSettings:
     """The [integration] settings, or defaults that keep the dossier mirror and outbox beside the store."""
-    from queue_server.app.integration import IntegrationConfig
-
     if settings.integration is not None:
         return settings.integration
     base = settings.store_path.parent
-    return IntegrationConfig(mirror_path=base / "dossiers.sqlite3", outbox_path=base / "outbox.sqlite3")
+    return IntegrationSettings(mirror_path=base / "dossiers.sqlite3", outbox_path=base / "outbox.sqlite3")
 
 
 @dataclass

@@ -20,13 +20,14 @@ import ssl
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from contracts.messages import Envelope
 from queue_server.adapters.main_system import IDEMPOTENCY_HEADER, signed_headers
+from runtime.settings import OutboxSettings  # the settings type lives in the one settings model
 
 log = logging.getLogger(__name__)
 
@@ -55,26 +56,6 @@ CREATE TABLE IF NOT EXISTS outbox_items (
 );
 CREATE INDEX IF NOT EXISTS outbox_items_pending ON outbox_items (status, center, id);
 """
-
-
-@dataclass(frozen=True, slots=True)
-class OutboxSettings:
-    events_url: str
-    hmac_secret: str = field(default="", repr=False)
-    ratings_url: str = ""                 # defaults to events_url
-    fetch_limit: int = 500
-    deliver_per_pass: int = 500
-    max_attempts: int = 20                # then dead-letter (≈ a day with the default backoff cap)
-    base_backoff_s: float = 1.0
-    max_backoff_s: float = 300.0
-    poll_interval_s: float = 2.0
-    aggregate_interval_s: float = 300.0
-    timeout_s: float = 5.0
-    verify_tls: bool | str = True
-    # 1 = one POST per event (the Idempotency-Key is the event id). >1 only if the receiver takes
-    # {"events": [...]} batches and deduplicates each event by its id (the mock does).
-    batch_size: int = 1
-    keep_delivered_s: float = 7 * 86400     # delivered rows are purged after this (the hub's log keeps events)
 
 
 @dataclass(frozen=True, slots=True)

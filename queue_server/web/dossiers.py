@@ -13,7 +13,6 @@ import math
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from datetime import time as dt_time
 from typing import Any
@@ -25,6 +24,7 @@ from contracts.messages import VN_TZ
 from queue_server.adapters.main_system import verify
 from queue_server.app.dossier_service import DossierService
 from queue_server.web.common import ROUTE_DOCS, Query, RouteDoc
+from runtime.settings import PushAuth, RateLimit  # the settings types live in the one settings model
 
 _LOOKUP_ERRORS = (ErrorCode.INVALID_DOSSIER_CODE, ErrorCode.UNKNOWN_DOSSIER, ErrorCode.RATE_LIMITED,
                   ErrorCode.MAIN_SYSTEM_UNAVAILABLE)
@@ -63,15 +63,6 @@ MESSAGES_VI: dict[str, str] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class RateLimit:
-    """Token bucket per client IP: ``per_minute`` sustained, ``burst`` at once. A kiosk serves many citizens,
-    so the default is generous for a kiosk and still stops someone enumerating codes."""
-
-    per_minute: float = 30.0
-    burst: int = 10
-
-
 class RateLimiter:
     """Thread-safe token buckets keyed by client; idle buckets are dropped so memory stays bounded."""
 
@@ -98,16 +89,6 @@ class RateLimiter:
                 full = self.limit.burst / rate if rate > 0 else 3600.0
                 self._buckets = {k: v for k, v in self._buckets.items() if now - v[1] < full}
         return wait
-
-
-@dataclass(frozen=True, slots=True)
-class PushAuth:
-    """How the main system proves a push is its own: an HMAC secret (preferred) and/or bearer tokens.
-    With neither configured the push endpoint refuses everything."""
-
-    hmac_secret: str = field(default="", repr=False)
-    tokens: tuple[str, ...] = field(default=(), repr=False)
-    tolerance_s: int = 300
 
 
 def _error(err: MotcuaError, extra: dict[str, Any] | None = None) -> tuple[Response, int]:
