@@ -8,7 +8,7 @@ import sys
 import threading
 
 from firmware_bridge.bridge import Bridge
-from firmware_bridge.config import BridgeConfigError, load_settings
+from firmware_bridge.config import BridgeConfigError, check_can_run, load_settings
 from firmware_bridge.transport import discover
 
 
@@ -35,9 +35,12 @@ def main(argv: list[str] | None = None) -> int:
         wire.setLevel(logging.DEBUG)
     try:
         settings = load_settings(args.config)
+        check_can_run(settings)
     except BridgeConfigError as err:
         print(f"config error: {err}", file=sys.stderr)
         return 2
+    for note in settings.notes:
+        logging.getLogger("motcua.bridge").warning("config: %s", note)
     bridge = Bridge(settings)
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())

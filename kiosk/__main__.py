@@ -80,6 +80,8 @@ def main(argv: list[str] | None = None) -> int:
         w, _, h = args.size.partition("x")
         settings = replace(settings, screen=replace(settings.screen, width=int(w), height=int(h)))
     log.info("kiosk settings: %s", settings.redacted())
+    for note in settings.notes:
+        log.warning("config: %s", note)
 
     from kiosk.app import configure_kivy
     configure_kivy(settings)
