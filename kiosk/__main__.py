@@ -67,8 +67,10 @@ def main(argv: list[str] | None = None) -> int:
     from dataclasses import replace
 
     from kiosk.config import ConfigError, load_settings
+    from runtime.settings.checks import check_kiosk_can_run
     try:
         settings = load_settings(args.config)
+        check_kiosk_can_run(Path(settings.offline.journal))
     except ConfigError as err:
         print(f"kiosk config: {err}", file=sys.stderr)
         return 2

@@ -105,3 +105,8 @@ def check_hub_can_run(settings: HubSettings, *, calendar_file: Callable[[Path], 
                     calendar_file(path)
                 except ValueError as err:
                     raise ConfigError(f"integration.calendar_dir: {err}") from None
+
+
+def check_kiosk_can_run(journal: Path) -> None:
+    """The offline journal (tickets issued while the hub is away) can be written."""
+    writable_file(journal, "offline.journal")
