@@ -86,6 +86,10 @@ class EventStore(Protocol):
         """A ticket of any day from the projections, None when unknown."""
         ...
 
+    def replay(self, center: CenterDef) -> tuple[QueueState, Projections]:
+        """The whole log run through the projector: the final state and every row it implies."""
+        ...
+
     def rebuild(self, center: CenterDef) -> None:
         """Throw the projections away and rebuild them from the log, in one transaction."""
         ...
