@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from contracts.messages import format_at, parse_at
-from queue_server.app.ports import MirrorUpdate, UpsertResult
+from queue_server.app.ports import DossierMirrorPort, MirrorUpdate, UpsertResult
 from queue_server.domain.dossier_status import Dossier, DossierStatus, DossierStep
 from runtime import sqlite as db
 from runtime.sqlite import Migration
@@ -221,3 +221,7 @@ class DossierMirror:
 
 def _with_sync(d: Dossier, now: datetime) -> Dossier:
     return replace(d, synced_at=now)
+
+
+def _implements_the_port(mirror: DossierMirror) -> DossierMirrorPort:
+    return mirror         # mypy checks that DossierMirror satisfies the DossierMirrorPort

@@ -246,3 +246,7 @@ class ProvincialMainSystem:
         response = self._request("POST", self.settings.vote_path, json=body)
         if response.status_code not in (200, 201, 204, 409):
             raise MainSystemRejected(f"vote: HTTP {response.status_code}")
+
+
+def _implements_the_port(link: ProvincialMainSystem) -> MainSystem:
+    return link           # mypy checks that ProvincialMainSystem satisfies the MainSystem port

@@ -13,6 +13,7 @@ from datetime import date
 from typing import Any
 
 from contracts.messages import Envelope, dumps
+from queue_server.app.ports import EventStore
 from queue_server.app.projector import CALL_EVENTS, DONE_EVENT, Projections, day_start, live_state, replay
 from queue_server.app.views import (
     counter_from_json,
@@ -122,3 +123,7 @@ class MemoryStore:
 
     def close(self) -> None:
         self.closed = True
+
+
+def _implements_the_port(store: MemoryStore) -> EventStore:
+    return store          # mypy checks that MemoryStore satisfies the EventStore port

@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 
 from contracts.messages import Envelope
 from queue_server.adapters.main_system import IDEMPOTENCY_HEADER, signed_headers
+from queue_server.app.ports import Outbox
 from runtime import sqlite as db
 from runtime.sqlite import Migration
 
@@ -491,3 +492,7 @@ class OutboxRelay:
             cur = self._conn.execute("DELETE FROM outbox_items WHERE status = 'delivered' AND delivered_at < ?",
                                      (self.clock() - older_than_s,))
         return cur.rowcount
+
+
+def _implements_the_port(relay: OutboxRelay) -> Outbox:
+    return relay          # mypy checks that OutboxRelay satisfies the Outbox port

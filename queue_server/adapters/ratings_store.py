@@ -12,6 +12,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 from contracts.errors import ErrorCode, MotcuaError
+from queue_server.app.ports import RatingsRepository
 from queue_server.domain.ratings import Rating
 from runtime import sqlite as db
 from runtime.sqlite import Migration
@@ -123,3 +124,7 @@ class RatingsStore:
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+
+
+def _implements_the_port(store: RatingsStore) -> RatingsRepository:
+    return store          # mypy checks that RatingsStore satisfies the RatingsRepository port

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from contracts.messages import Envelope, dumps, format_at
+from queue_server.app.ports import EventStore
 from queue_server.app.projector import CALL_EVENTS, DONE_EVENT, Projections, day_start, live_state, replay
 from queue_server.app.views import (
     counter_from_json,
@@ -256,3 +257,7 @@ class SqliteStore:
 def _counter_row(center: CenterDef, counter: Counter) -> dict[str, Any]:
     # seq and the held ticket's display fields are filled in when a snapshot is served, not stored
     return counter_to_json(center, counter, 0, None)
+
+
+def _implements_the_port(store: SqliteStore) -> EventStore:
+    return store          # mypy checks that SqliteStore satisfies the EventStore port
