@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from hub_support import HubOptions
+from netutil import free_port, wait_for_port  # noqa: F401 - re-exported: tests import them from conftest
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_CONFIG = ROOT / "deploy" / "center.example.toml"
