@@ -7,8 +7,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 # Debian packages: broker, barcode library, voice, fonts that cover Vietnamese, serial ptys, headless screens.
-APT_RUNTIME := mosquitto mosquitto-clients libzbar0 espeak-ng sox fonts-noto-core fonts-dejavu-core socat libmtdev1 libusb-1.0-0
-APT_TEST := xvfb xauth chromium faketime
+APT_RUNTIME := mosquitto mosquitto-clients libzbar0 espeak-ng sox fonts-noto-core fonts-dejavu-core socat libmtdev1 libusb-1.0-0 rsync
+APT_TEST := xvfb xauth chromium systemd cage faketime
 SUDO := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 DURATION ?= 60
 
@@ -20,7 +20,7 @@ demo: deps
 # lint first (seconds), so the suite's own summary is the last line CI reads
 test: test-deps
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy contracts queue_server/domain firmware_bridge/protocol runtime
+	$(VENV)/bin/mypy contracts queue_server/domain firmware_bridge/protocol queue_server/app queue_server/adapters runtime
 	$(PY) -m pytest -q
 
 deps: apt venv $(VENV)/.deps-runtime
@@ -55,7 +55,7 @@ bench: deps
 
 lint: test-deps
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy contracts queue_server/domain firmware_bridge/protocol runtime
+	$(VENV)/bin/mypy contracts queue_server/domain firmware_bridge/protocol queue_server/app queue_server/adapters runtime
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache var test-artifacts
