@@ -73,8 +73,6 @@ def check_mqtt_tls(tls: bool, ca: str | None, cert: str | None, key_path: str | 
     if ca is not None:
         ca_file(ca, f"{key}.ca_file")
     cert_and_key(cert, key_path, key)
-    if not tls and (ca or cert):
-        raise ConfigError(f"{key}.tls: ca_file or cert_file is set but tls is false (set tls = true)")
 
 
 def check_hub_can_run(settings: HubSettings, *, calendar_file: Callable[[Path], None] | None = None) -> None:
