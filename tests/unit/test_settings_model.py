@@ -51,8 +51,8 @@ def test_a_variable_for_another_process_is_skipped_with_a_note() -> None:
      "services[0].avg_service_min: expected a finite number, got nan"),
     (lambda d: d["services"][0].__setitem__("avg_service_min", float("inf")),
      "services[0].avg_service_min: expected a finite number, got inf"),
-    (lambda d: d["policy"].__setitem__("priority_bonus_min", True), "policy.priority_bonus_min: expected a number, "
-                                                                    "got a boolean"),
+    (lambda d: d["policy"].__setitem__("priority_bonus_min", True),
+     "policy.priority_bonus_min: expected a number, got a boolean"),
     (lambda d: d["http"].__setitem__("host", "http://0.0.0.0"), "http.host: 'http://0.0.0.0' is not an IP address"),
     (lambda d: d.__setitem__("integration", {"outbox_path": ""}), "integration.outbox_path: must not be empty"),
     (lambda d: d.__setitem__("integration", {"main_system": {"base_url": "https://x", "verify_tls": ""}}),
