@@ -13,15 +13,26 @@ from pathlib import Path
 from .errors import ConfigError
 from .hub import HubSettings
 
+_SQLITE_MAGIC = b"SQLite format 3\x00"
 
-def writable_file(path: Path, key: str) -> None:
+
+def writable_file(path: Path, key: str, *, sqlite: bool = False) -> None:
     """``path`` can be created or written: not a directory, and its directory (or the nearest existing
-    ancestor, which the process will create the rest under) is a writable directory."""
+    ancestor, which the process will create the rest under) is a writable directory. With ``sqlite``, a file
+    that is already there must be an SQLite database (or empty), not, say, the config file itself."""
     if path.is_dir():
         raise ConfigError(f"{key}: {path} is a directory, expected a file path")
     if path.exists():
         if not os.access(path, os.R_OK | os.W_OK):
             raise ConfigError(f"{key}: {path} is not writable by this user")
+        if sqlite:
+            try:
+                with path.open("rb") as f:
+                    head = f.read(len(_SQLITE_MAGIC))
+            except OSError as err:
+                raise ConfigError(f"{key}: {path} cannot be read ({err.strerror or err})") from None
+            if head and head != _SQLITE_MAGIC:
+                raise ConfigError(f"{key}: {path} is not an SQLite database")
         return
     writable_dir(path.parent, key)
 
@@ -78,7 +89,7 @@ def check_mqtt_tls(tls: bool, ca: str | None, cert: str | None, key_path: str | 
 def check_hub_can_run(settings: HubSettings, *, calendar_file: Callable[[Path], None] | None = None) -> None:
     """Everything the hub will open at start, checked before it opens any of it. ``calendar_file`` reads one
     override file and raises ValueError naming the entry (the hub passes its calendar reader)."""
-    writable_file(settings.store_path, "store.path")
+    writable_file(settings.store_path, "store.path", sqlite=True)
     d = settings.display
     writable_dir(d.voice_dir or settings.store_path.parent / "voice", "display.voice_dir")
     if d.recorded_voice_dir is not None:
@@ -89,8 +100,8 @@ def check_hub_can_run(settings: HubSettings, *, calendar_file: Callable[[Path], 
     i = settings.integration
     if i is None:
         return
-    writable_file(i.mirror_path, "integration.mirror_path")
-    writable_file(i.outbox_path, "integration.outbox_path")
+    writable_file(i.mirror_path, "integration.mirror_path", sqlite=True)
+    writable_file(i.outbox_path, "integration.outbox_path", sqlite=True)
     for name, verify in (("main_system", i.main_system.verify_tls if i.main_system else True),
                          ("outbox", i.outbox.verify_tls if i.outbox else True)):
         if isinstance(verify, str):
@@ -107,4 +118,4 @@ def check_hub_can_run(settings: HubSettings, *, calendar_file: Callable[[Path], 
 
 def check_kiosk_can_run(journal: Path) -> None:
     """The offline journal (tickets issued while the hub is away) can be written."""
-    writable_file(journal, "offline.journal")
+    writable_file(journal, "offline.journal", sqlite=True)

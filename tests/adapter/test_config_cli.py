@@ -85,6 +85,9 @@ CASES: list[tuple[str, Edit, dict[str, str], str]] = [
     ("role", sub('role = "staff"', 'role = "root"'), {}, "users[0].role: 'root' is not one of staff, manager, admin"),
     ("store-is-directory", sub(STORE_LINE, 'path = "."'), {}, "store.path:"),
     ("store-under-a-file", sub(STORE_LINE, 'path = "center.toml/hub.sqlite3"'), {}, "store.path:"),
+    ("store-not-a-database", sub(STORE_LINE, 'path = "center.toml"'), {}, "center.toml is not an SQLite database"),
+    ("outbox-not-a-database", add('[integration]\noutbox_path = "{dir}/center.toml"'), {},
+     "integration.outbox_path: "),
     ("ca-missing", sub("tls = false", 'tls = true\nca_file = "/nonexistent/ca.pem"'), {},
      "mqtt.ca_file: /nonexistent/ca.pem: no such file"),
     ("ca-not-a-cert", not_a_cert, {}, "is not a CA certificate file"),
@@ -141,10 +144,10 @@ def _both(config: Path, cwd: Path, extra: dict[str, str]) -> list[subprocess.Com
 @pytest.mark.parametrize(("edit", "env", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_config_check_and_hub_refuse_a_broken_config_in_one_line(tmp_path: Path, edit: Edit, env: dict[str, str],
                                                                   expected: str) -> None:
-    text = EXAMPLE.read_text(encoding="utf-8").replace(STORE_LINE, 'path = "data/hub.sqlite3"')
     config = tmp_path / "center.toml"
-    config.write_text(edit(text.replace('path = "data/hub.sqlite3"', STORE_LINE)
-                           if "store" in expected else text, tmp_path), encoding="utf-8")
+    # the edit first (some edit the store line), then the shipped store path becomes one under tmp_path
+    text = edit(EXAMPLE.read_text(encoding="utf-8"), tmp_path)
+    config.write_text(text.replace(STORE_LINE, 'path = "data/hub.sqlite3"'), encoding="utf-8")
     for result in _both(config, tmp_path, env):
         lines = result.stderr.strip().splitlines()
         assert result.returncode == 2, (result.args, result.stdout, result.stderr)
