@@ -94,7 +94,8 @@ def from_validation_error(err: ValidationError, *, prefix: str = "", unknown: st
     """The first error of ``err`` as one ConfigError line naming the key; ``origins`` maps a key to the
     (deprecated) environment variable that set it, named too so the operator finds it."""
     first = err.errors(include_url=False)[0]
-    # union members and validator wrappers appear in loc as tags (e.g. "function-after[...]"): not keys
+    # union members and validator wrappers appear in loc as tags ("str", "function-after[...]"): not keys; no
+    # settings key is named after a type
     loc = [p for p in first["loc"] if isinstance(p, int) or ("[" not in p and p not in ("str", "int", "bool"))]
     key = key_path(loc, prefix) or prefix or "config"
     message = f"{key}: {describe(first, unknown)}"

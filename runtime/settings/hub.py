@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import time
 from functools import cache
 from pathlib import Path
@@ -332,12 +332,10 @@ def settings_from_dict(raw: dict[str, Any], *, base_dir: Path | None = None, sou
         raise from_validation_error(err, origins=overrides.origins if overrides else None) from None
     center = _center(f)
     store_path = resolve(Path(f.store.path), base_dir)
-    display = f.display
-    voice_dir = resolve(display.voice_dir, base_dir) if display.voice_dir else None
-    recorded = resolve(display.recorded_voice_dir, base_dir) if display.recorded_voice_dir else None
-    display = DisplaySettings(display.notice, display.wait_warning_min, display.calls_shown, display.repeats,
-                              display.backlog, display.blink_ms, display.sound, float(display.volume), voice_dir,
-                              recorded, display.hub_speaker)
+    d = f.display
+    display = replace(d, volume=float(d.volume),     # folders relative to the config file, like the store
+                      voice_dir=resolve(d.voice_dir, base_dir) if d.voice_dir else None,
+                      recorded_voice_dir=resolve(d.recorded_voice_dir, base_dir) if d.recorded_voice_dir else None)
     users: list[UserDef] = []
     for i, u in enumerate(f.users):
         if any(x.username == u.username for x in users):

@@ -11,8 +11,9 @@ from datetime import time
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field
+from pydantic import BeforeValidator, Field, TypeAdapter, ValidationError
 
+from .errors import from_validation_error
 from .fields import TABLE, AtLeastOne, Bool, FilePath, NonEmpty, Number, Seconds, Text, Url
 from .source import resolve
 
@@ -221,10 +222,6 @@ __all__ = ["DossierSettings", "IntegrationSettings", "IntegrationTable", "MainSy
 def parse_integration(raw: Any, *, store_dir: Path | None = None, base_dir: Path | None = None
                       ) -> IntegrationSettings:
     """The ``[integration]`` table alone (tests and tools); ConfigError names the key (``integration.…``)."""
-    from pydantic import TypeAdapter, ValidationError
-
-    from .errors import from_validation_error
-
     try:
         table = TypeAdapter(IntegrationTable).validate_python(raw)
     except ValidationError as err:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Any
@@ -17,6 +17,7 @@ from pydantic import AfterValidator, Field, TypeAdapter, ValidationError
 
 from .errors import ConfigError, from_validation_error
 from .fields import TABLE, AtLeastOne, Bool, Int, Number, Seconds, Text, check_url
+from .source import apply_env_overrides, read_toml
 
 FONT_DIR = Path("/usr/share/fonts/truetype/noto")
 
@@ -124,11 +125,9 @@ def _adapter() -> TypeAdapter[KioskSettings]:
 
 
 def settings_from_dict(data: dict[str, Any], env: Mapping[str, str] | None = None) -> KioskSettings:
-    from .source import apply_env_overrides
-
     raw = {k: (dict(v) if isinstance(v, dict) else v) for k, v in data.items()}
     overrides = apply_env_overrides(raw, os.environ if env is None else env, KioskSettings, top_level="kiosk",
-                                    legacy_prefixes={"MOTCUA_KIOSK_": ""})
+                                    legacy_prefix="MOTCUA_KIOSK_")
     unknown = sorted(set(raw) - set(SECTIONS) - {"id"})
     if unknown:
         raise ConfigError(f"{unknown[0]}: unknown section (known: id, {', '.join(SECTIONS)})")
@@ -147,14 +146,10 @@ def settings_from_dict(data: dict[str, Any], env: Mapping[str, str] | None = Non
         path = getattr(settings.screen, name)
         if not Path(path).is_file():
             raise ConfigError(f"screen.{name}: font file {path!r} not found (install fonts-noto-core)")
-    from dataclasses import replace
-
     return replace(settings, notes=tuple(overrides.notes))
 
 
 def load_settings(path: str | Path | None, env: Mapping[str, str] | None = None) -> KioskSettings:
-    from .source import read_toml
-
     data: dict[str, Any] = {}
     if path is not None:
         try:

@@ -105,14 +105,14 @@ def _set(raw: dict[str, Any], keys: list[str], value: Any, name: str) -> None:
 def apply_env_overrides(raw: dict[str, Any], environ: Mapping[str, str], schema: Any, *,
                         top_level: str | None = None,
                         legacy: Mapping[str, tuple[str, ...]] | None = None,
-                        legacy_prefixes: Mapping[str, str] | None = None) -> Overrides:
+                        legacy_prefix: str | None = None) -> Overrides:
     """Apply ``MOTCUA_<SECTION>__<KEY>[__<KEY>...]`` to ``raw`` in place.
 
     ``schema`` is the process's file schema (a dataclass whose fields are the tables). A section it does not have
     belongs to another process sharing the environment: skipped, with a note. ``top_level`` names the pseudo-section
     whose keys sit at the top of the file (the kiosk's ``id``: ``MOTCUA_KIOSK__ID``). ``legacy`` maps an old exact
-    variable name to its key path; ``legacy_prefixes`` maps an old prefix (``MOTCUA_KIOSK_``) to nothing but
-    marks ``<PREFIX><SECTION>_<KEY>`` as a deprecated spelling of the new one.
+    variable name to its key path; ``legacy_prefix`` (``MOTCUA_KIOSK_``) marks ``<PREFIX><SECTION>_<KEY>`` as a
+    deprecated spelling of the new one.
     """
     out = Overrides()
     known = {f.name for f in fields(schema)}
@@ -123,9 +123,8 @@ def apply_env_overrides(raw: dict[str, Any], environ: Mapping[str, str], schema:
         deprecated = False
         if legacy and name in legacy:
             keys, deprecated = list(legacy[name]), True
-        elif legacy_prefixes and any(name.startswith(p) and not name.startswith(p + "_") for p in legacy_prefixes):
-            prefix = next(p for p in legacy_prefixes if name.startswith(p))
-            rest = name[len(prefix):].lower()
+        elif legacy_prefix and name.startswith(legacy_prefix) and not name.startswith(legacy_prefix + "_"):
+            rest = name[len(legacy_prefix):].lower()
             section, _, key = rest.partition("_")
             if rest == "id" and top_level is not None:
                 keys, deprecated = ["id"], True
