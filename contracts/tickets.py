@@ -10,13 +10,15 @@ from dataclasses import dataclass
 from datetime import date
 from typing import NewType
 
-__all__ = ["PREFIX_PATTERN", "TicketId", "TicketNumber", "display_number", "ticket_id_for"]
+__all__ = ["DISPLAY_PATTERN", "PREFIX_PATTERN", "TicketId", "TicketNumber", "display_number", "ticket_id_for"]
 
 TicketId = NewType("TicketId", str)
 
 # A service's ticket prefix: one or two capital letters A-Z (what fits the LED counter displays and is read aloud
 # letter by letter).
 PREFIX_PATTERN = re.compile(r"^[A-Z]{1,2}$")
+# A displayed number as printed and called: the prefix, then three digits (four past 999; numbers end at 9999).
+DISPLAY_PATTERN = re.compile(r"^[A-Z]{1,2}[0-9]{3,4}$")
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,3 +30,5 @@ def test_one_definition_each() -> None:
     assert offline.display_number is tickets.display_number
     assert tickets.PREFIX_PATTERN.match("A") and tickets.PREFIX_PATTERN.match("AB")
     assert not tickets.PREFIX_PATTERN.match("a") and not tickets.PREFIX_PATTERN.match("ABC")
+    for number in (1, 23, 999, 1000, 9999):
+        assert tickets.DISPLAY_PATTERN.match(tickets.display_number("AB", number))
