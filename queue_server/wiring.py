@@ -28,7 +28,6 @@ from queue_server.app.ratings_service import RatingsService, make_submit_rating_
 from queue_server.config import HubSettings
 from queue_server.domain.ratings import scale_from_levels
 from queue_server.web import create_app
-from queue_server.web.auth import require
 from queue_server.web.ratings import make_ratings_blueprint
 from queue_server.web.sse import Broadcaster
 
@@ -113,7 +112,9 @@ class Hub:
             self.app, host=host or self.settings.http.host,
             port=self.settings.http.port if port is None else port,
             threads=self.settings.http.threads, ident="motcua", channel_timeout=300,
-            connection_limit=1000, clear_untrusted_proxy_headers=True,
+            connection_limit=1000,
+            # X-Forwarded-For reaches the app only when the center trusts its proxy; web.TrustedProxy reads it
+            clear_untrusted_proxy_headers=not self.settings.http.trust_forwarded_for,
         )
         return self._server
 
@@ -186,6 +187,10 @@ def build_hub(settings: HubSettings, *, clock: Clock | None = None,
     settings.store_path.parent.mkdir(parents=True, exist_ok=True)
     clock = clock or SystemClock()
     integration_cfg = integration_config(settings)
+    if integration_cfg.trust_forwarded_for and not settings.http.trust_forwarded_for:
+        # the proxy is resolved once, at the server, for every route: the older per-blueprint key means the same
+        log.warning("[integration] trust_forwarded_for is read as [http] trust_forwarded_for (move it there)")
+        settings = replace(settings, http=replace(settings.http, trust_forwarded_for=True))
     calendar = load_working_calendar(integration_cfg, settings.center, clock)
     center = settings.center
     if settings.observe_holidays:
@@ -224,7 +229,7 @@ def build_hub(settings: HubSettings, *, clock: Clock | None = None,
     if integration.relay is not None:
         service.add_listener(integration.relay.wake)
     blueprints = default_blueprints(settings) if extra_blueprints is None else list(extra_blueprints)
-    blueprints += [integration.blueprint, make_ratings_blueprint(ratings, require_role=require)]
+    blueprints += [integration.blueprint, make_ratings_blueprint(ratings)]
     app = create_app(settings, service, blueprints, broadcaster=broadcaster, mqtt=mqtt, keepalive_s=keepalive_s,
                      devices=devices)
     speaker = hub_speaker(settings)

@@ -22,7 +22,6 @@ from queue_server.app.dossier_service import DossierService, DossierSettings, Do
 from queue_server.app.ports import Clock
 from queue_server.domain.model import CenterDef
 from queue_server.domain.working_time import WorkingCalendar
-from queue_server.web.auth import require
 from queue_server.web.dossiers import PushAuth, RateLimit, create_dossiers_blueprint
 
 
@@ -186,7 +185,6 @@ def build_integration(cfg: IntegrationConfig, center: CenterDef, clock: Clock, f
                             on_result=lambda ok, err: service.link.ok(clock.now()) if ok
                             else service.link.failed(clock.now(), err))
     blueprint = create_dossiers_blueprint(service, rate_limit=cfg.rate_limit, push_auth=cfg.push,
-                                          trust_forwarded_for=cfg.trust_forwarded_for,
-                                          metrics=relay.metrics if relay else None, require_role=require)
+                                          metrics=relay.metrics if relay else None)
     poller = DossierSyncPoller(service, cfg.sync_every_s) if main is not None and cfg.sync_every_s > 0 else None
     return Integration(calendar, mirror, service, blueprint, relay, poller)

@@ -19,7 +19,7 @@ from contracts.messages import Envelope
 from queue_server.app.ports import FixedClock
 from queue_server.config import ConfigError, settings_from_dict
 from queue_server.web import auth
-from queue_server.web.auth import PER_ADDRESS, PER_USERNAME, LoginThrottle
+from queue_server.web.guards import PER_ADDRESS, PER_USERNAME, LoginThrottle
 from queue_server.web.common import API_PREFIX, ROUTE_DOCS
 from queue_server.web.openapi import build_document
 from queue_server.wiring import Hub, build_hub
