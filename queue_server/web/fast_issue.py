@@ -1,6 +1,8 @@
 """A WSGI fast path for the hottest request, ``POST /api/v1/tickets`` (a kiosk issuing a ticket), that skips
 Flask's per-request machinery (request/app contexts, URL matching, signals, Response objects: ~130 us of CPU a
-request, more than the command itself) and answers with exactly the bytes the Flask route would.
+request, more than the command itself) and answers with exactly the bytes the Flask route would: the body comes
+from the route's own ``kiosk.issue_answer``, the input from the same ``ISSUE`` spec, the device key from the same
+guard. Kept only while bench/hub.py shows it pays (docs/hub-internals.md "Speed" has the figures).
 
 It only ever takes the plain success-or-refusal case and hands everything else, untouched, to Flask: other
 paths and methods, a missing or oversized Content-Length, chunked bodies, a device key that does not match
