@@ -54,7 +54,7 @@ MESSAGES_VI: dict[str, str] = {
 
 
 def _error(err: MotcuaError) -> tuple[Response, int]:
-    body = err.to_json()
+    body: dict[str, dict[str, Any]] = {"error": dict(err.to_json()["error"])}
     body["error"]["message_vi"] = MESSAGES_VI.get(err.code, "Có lỗi xảy ra.")
     if isinstance(err, RateLimited):
         body["error"]["retry_after_s"] = err.retry_after_s

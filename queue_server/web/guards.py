@@ -24,14 +24,14 @@ import secrets
 import threading
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from flask import g, request
 
 from contracts.errors import ErrorCode, MotcuaError
-from queue_server.adapters.main_system import verify
+from queue_server.adapters.main_system import HeaderLookup, verify
 from queue_server.config import ROLES
 
 
@@ -333,7 +333,7 @@ class PushAuth:
     tolerance_s: int = 300
 
 
-def check_push(auth: PushAuth, headers: Mapping[str, Any], raw: bytes) -> None:
+def check_push(auth: PushAuth, headers: HeaderLookup, raw: bytes) -> None:
     """The push is signed with the shared secret (X-Motcua-Signature) or carries a configured bearer token."""
     if not auth.hmac_secret and not auth.tokens:
         raise MotcuaError(ErrorCode.FORBIDDEN, "dossier pushes are not configured on this hub")
@@ -342,7 +342,7 @@ def check_push(auth: PushAuth, headers: Mapping[str, Any], raw: bytes) -> None:
         if reason is not None:
             raise MotcuaError(ErrorCode.UNAUTHENTICATED, f"bad signature: {reason}")
         return
-    header = str(headers.get("Authorization", ""))
+    header = headers.get("Authorization") or ""
     if auth.tokens and header.startswith("Bearer "):
         given = header.removeprefix("Bearer ").strip().encode()
         if any(hmac.compare_digest(given, t.encode()) for t in auth.tokens):

@@ -39,6 +39,7 @@ def _operation(doc: RouteDoc, method: str) -> dict[str, Any]:
     if doc.body is not None and method in ("POST", "PUT", "PATCH"):
         op["requestBody"] = {"required": any(f.required for f in doc.body.fields.values()),
                              "content": {"application/json": {"schema": doc.body.schema()}}}
+    content: dict[str, Any]
     if doc.stream:
         content = {"text/event-stream": {"schema": {"type": "string"}}}
     else:
