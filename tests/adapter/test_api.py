@@ -290,6 +290,27 @@ def test_the_real_server_resolves_a_trusted_proxy_once(tmp_path: Path, cheap_dum
         h.stop()
 
 
+def test_the_older_integration_key_trusts_the_proxy_for_every_route(tmp_path: Path, cheap_dummy_hash: None) -> None:
+    """[integration] trust_forwarded_for (the dossier look-up's own key before the proxy was resolved at the
+    server) still means "behind the center's proxy", now for the whole hub."""
+    settings = make_settings(tmp_path)
+    settings = dataclasses.replace(settings, integration=dataclasses.replace(settings.integration,
+                                                                             trust_forwarded_for=True))
+    h = build_hub(settings, clock=FixedClock(MONDAY_0800), extra_blueprints=[])
+    try:
+        assert h.settings.http.trust_forwarded_for is True
+        h.app.extensions["motcua"].tokens.throttle = LoginThrottle(
+            FakeMonotonic(), per_address=ThrottleRule(max_failures=2, window_s=600.0, lock_s=600.0))
+        c = h.app.test_client()
+        for i in range(2):
+            try_login(c, f"ten-{i}", "sai", "10.0.4.1", **{"X-Forwarded-For": "192.0.2.10"})
+        assert_error(try_login(c, "canbo", PASSWORD, "10.0.4.1", **{"X-Forwarded-For": "192.0.2.10"}), 429,
+                     "rate_limited")
+        assert try_login(c, "canbo", PASSWORD, "10.0.4.1", **{"X-Forwarded-For": "192.0.2.11"}).status_code == 200
+    finally:
+        h.stop()
+
+
 def test_trust_forwarded_for_is_validated_and_off_by_default(tmp_path: Path) -> None:
     assert make_settings(tmp_path).http.trust_forwarded_for is False
     raw = tomllib.loads(EXAMPLE.read_text(encoding="utf-8"))
