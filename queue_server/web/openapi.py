@@ -43,7 +43,7 @@ def _operation(doc: RouteDoc, method: str) -> dict[str, Any]:
     if doc.stream:
         content = {"text/event-stream": {"schema": {"type": "string"}}}
     else:
-        content = {"application/json": {"schema": doc.response}}
+        content = {"application/json": {"schema": doc.response or {"type": ["object", "array"]}}}
     op["responses"] = {str(doc.ok): {"description": doc.result or "OK", "content": content}}
     codes = [ErrorCode.BAD_REQUEST, *doc.errors]
     if doc.role or doc.signed:
