@@ -8,20 +8,19 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from api_support import MONDAY_0800, login, make_settings
+from api_support import login, make_settings
 from flask.testing import FlaskClient
+from hub_support import HubOptions, TestHub
 from jsonschema import Draft202012Validator
 
 from queue_server.app.integration import IntegrationConfig
 from queue_server.app.ports import FixedClock
 from queue_server.web.common import API_PREFIX
 from queue_server.web.guards import PushAuth
-from queue_server.wiring import Hub, build_hub
 
 pytestmark = [pytest.mark.adapter, pytest.mark.timeout(60)]
 
@@ -34,15 +33,17 @@ DOSSIER = {"code": CODE, "procedure": "Đăng ký kết hôn", "applicant_name":
                       "due_at": "2026-11-23T17:00:00+07:00"}]}
 
 
-@pytest.fixture
-def hub(tmp_path: Path) -> Iterator[Hub]:
+def _settings(tmp_path: Path) -> Any:
     settings = make_settings(tmp_path)
-    settings = dataclasses.replace(settings, integration=IntegrationConfig(
+    return dataclasses.replace(settings, integration=IntegrationConfig(
         mirror_path=tmp_path / "dossiers.sqlite3", outbox_path=tmp_path / "outbox.sqlite3",
         push=PushAuth(tokens=(PUSH_TOKEN,))))
-    h = build_hub(settings, clock=FixedClock(MONDAY_0800), extra_blueprints=[])
-    yield h
-    h.stop()
+
+
+@pytest.fixture
+def hub_options() -> HubOptions:
+    """The one ``hub`` fixture (tests/conftest.py), with the main system allowed to push."""
+    return HubOptions(settings=_settings)
 
 
 class Checker:
@@ -82,7 +83,7 @@ class Checker:
                        for status, resp in op["responses"].items() if status.startswith("2"))}
 
 
-def test_every_json_route_answers_what_its_schema_says(hub: Hub) -> None:
+def test_every_json_route_answers_what_its_schema_says(hub: TestHub) -> None:
     c = Checker(hub.app.test_client())
     client = c.client
     clock = hub.service.clock
@@ -159,7 +160,7 @@ def test_every_json_route_answers_what_its_schema_says(hub: Hub) -> None:
     assert c.json_operations() - c.seen == set()
 
 
-def test_a_schema_that_drifts_from_the_answer_fails(hub: Hub, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_schema_that_drifts_from_the_answer_fails(hub: TestHub, monkeypatch: pytest.MonkeyPatch) -> None:
     """The check above really bites: a view that stops sending a required field is caught."""
     from queue_server.web import schemas
 
