@@ -11,6 +11,7 @@ import glob
 import os
 import pwd
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -127,7 +128,11 @@ class PgServer:
     def stop(self, delete: bool | None = None) -> None:
         """Fast shutdown (SIGINT: open sessions are ended, the cluster stays consistent)."""
         if self._proc is not None and self._proc.poll() is None:
-            self._proc.send_signal(2)
+            # to the whole group: runuser does not pass SIGINT on to the postmaster it started
+            try:
+                os.killpg(self._proc.pid, signal.SIGINT)
+            except ProcessLookupError:
+                pass
             try:
                 self._proc.wait(20)
             except subprocess.TimeoutExpired:
