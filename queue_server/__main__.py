@@ -166,6 +166,11 @@ def build_parser() -> argparse.ArgumentParser:
     mock.add_argument("--advance-every-s", type=float, default=None,
                       help="every so often move one sample dossier on a status and push it")
     mock.set_defaults(func=cmd_mock_main_system)
+
+    # issue 17: `motcua province ...` and the `motcua deploy ...` group (province/cli.py)
+    from province.cli import add_parsers as add_province_parsers
+
+    add_province_parsers(sub)
     return parser
 
 
