@@ -8,7 +8,8 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 # Debian packages: broker, barcode library, voice, fonts that cover Vietnamese, serial ptys, headless screens.
 APT_RUNTIME := mosquitto mosquitto-clients libzbar0 espeak-ng sox fonts-noto-core fonts-dejavu-core socat libmtdev1 libusb-1.0-0
-APT_TEST := xvfb xauth chromium
+# postgresql: the province tests run a throwaway cluster (initdb in a temp dir, as an unprivileged user)
+APT_TEST := xvfb xauth chromium postgresql
 SUDO := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 DURATION ?= 60
 
@@ -47,7 +48,7 @@ $(VENV)/.deps-runtime: pyproject.toml | $(PY)
 	touch $@
 
 $(VENV)/.deps-test: pyproject.toml | $(PY)
-	$(PIP) install -q -e '.[hub,kiosk,bridge,dev]'
+	$(PIP) install -q -e '.[hub,kiosk,bridge,province,dev]'
 	touch $(VENV)/.deps-runtime $@
 
 bench: deps
