@@ -292,8 +292,10 @@ class ProvinceStore:
                 "SELECT applied_seq, max_seq, replay_requested_at FROM centers WHERE center = %s FOR UPDATE",
                 (center,)).fetchone()
             cur.execute(
-                "INSERT INTO events (center, seq, at, id, type, data) SELECT %s, * FROM unnest("
-                "%s::bigint[], %s::timestamptz[], %s::text[], %s::text[], %s::jsonb[]) ON CONFLICT DO NOTHING",
+                # %b: arrays go in binary (the text array format escapes every JSON quote, 3/4 of the cost)
+                "INSERT INTO events (center, seq, at, id, type, data) SELECT %s, s, a, i, t, d::jsonb FROM unnest("
+                "%b::bigint[], %b::timestamptz[], %b::text[], %b::text[], %b::text[]) AS u(s, a, i, t, d) "
+                "ON CONFLICT DO NOTHING",
                 (center, [r.seq for r in ordered], [r.at for r in ordered], [r.id for r in ordered],
                  [r.type for r in ordered], [dumps(r.data) for r in ordered]))
             inserted = max(cur.rowcount, 0)
