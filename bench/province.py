@@ -27,15 +27,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import psycopg  # noqa: E402
+import psycopg
 
-from contracts.messages import VN_TZ  # noqa: E402
-from province.config import config_from_dict  # noqa: E402
-from province.pgserver import PgServer  # noqa: E402
-from province.simulate import busy_day  # noqa: E402
-from province.store import ProvinceStore  # noqa: E402
-from province.web import ProvinceServer  # noqa: E402
-from queue_server.broker import free_port  # noqa: E402
+from contracts.messages import VN_TZ
+from province.config import config_from_dict
+from province.pgserver import PgServer
+from province.simulate import busy_day
+from province.store import ProvinceStore
+from province.web import ProvinceServer
+from queue_server.broker import free_port
 
 DAY = date(2026, 11, 23)
 

@@ -119,7 +119,7 @@ def config_from_dict(raw: Mapping[str, Any], environ: Mapping[str, str] | None =
     centers_raw = raw.pop("centers", [])
     users_raw = raw.pop("users", [])
     if raw:
-        raise ConfigError(f"{sorted(raw)[0]}: unknown section")
+        raise ConfigError(f"{min(raw)}: unknown section")
     dsn = _take(top, "dsn", str, "", "province.")
     dsn_env = _take(top, "dsn_env", str, "", "province.")
     if dsn_env:
@@ -139,7 +139,7 @@ def config_from_dict(raw: Mapping[str, Any], environ: Mapping[str, str] | None =
     if not 0 < target <= 24 * 60:
         raise ConfigError("province.wait_target_min: expected minutes > 0")
     if top:
-        raise ConfigError(f"province.{sorted(top)[0]}: unknown key")
+        raise ConfigError(f"province.{min(top)}: unknown key")
     if not isinstance(centers_raw, list) or not isinstance(users_raw, list):
         raise ConfigError("centers and users: expected [[centers]] and [[users]] tables")
     centers: list[CenterConf] = []
@@ -160,7 +160,7 @@ def config_from_dict(raw: Mapping[str, Any], environ: Mapping[str, str] | None =
         conf = CenterConf(cid, _take(c, "name", str, "", where), tier, _take(c, "unit_code", str, "", where), key,
                           _take(c, "hub_url", str, "", where))
         if c:
-            raise ConfigError(f"{where}{sorted(c)[0]}: unknown key")
+            raise ConfigError(f"{where}{min(c)}: unknown key")
         centers.append(conf)
     users: list[UserConf] = []
     for i, u in enumerate(users_raw):
@@ -172,14 +172,14 @@ def config_from_dict(raw: Mapping[str, Any], environ: Mapping[str, str] | None =
         hashed = _take(u, "password_hash", str, "", where)
         role = _take(u, "role", str, "", where)
         center = _take(u, "center", str, "", where)
-        if not name or not hashed or ":" not in hashed:
+        if not name or not hashed or ":" not in hashed or "$" not in hashed:
             raise ConfigError(f"{where}: username and password_hash (from `motcua user hash-password`) are required")
         if role not in ROLES:
             raise ConfigError(f"{where}role: {role!r} is not province_admin or center_manager")
         if role == "center_manager" and not any(c.id == center for c in centers):
             raise ConfigError(f"{where}center: a center_manager needs the id of a listed center, got {center!r}")
         if u:
-            raise ConfigError(f"{where}{sorted(u)[0]}: unknown key")
+            raise ConfigError(f"{where}{min(u)}: unknown key")
         users.append(UserConf(name, hashed, role, center if role == "center_manager" else ""))
     return ProvinceConfig(dsn, host, port, threads, float(target), tuple(centers), tuple(users))
 

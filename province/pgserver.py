@@ -96,15 +96,15 @@ class PgServer:
                             "-E", "UTF8", "--no-sync", "--locale=C.UTF-8"],
                            check=True, capture_output=True, env=env, cwd=root)
         log = root / "postgres.log"
-        logf = open(log, "ab")
+        log.touch()
         if runas is not None:
             os.chown(log, pwd.getpwnam(runas).pw_uid, pwd.getpwnam(runas).pw_gid)
-        proc = subprocess.Popen(
-            [*prefix, str(bindir / "postgres"), "-D", str(data), "-p", str(port), "-h", "127.0.0.1",
-             "-k", str(sock), "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
-             "-c", "max_connections=200", "-c", "shared_buffers=128MB"],
-            stdout=logf, stderr=subprocess.STDOUT, env=env, cwd=root, start_new_session=True)
-        logf.close()
+        with open(log, "ab") as logf:
+            proc = subprocess.Popen(
+                [*prefix, str(bindir / "postgres"), "-D", str(data), "-p", str(port), "-h", "127.0.0.1",
+                 "-k", str(sock), "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
+                 "-c", "max_connections=200", "-c", "shared_buffers=128MB"],
+                stdout=logf, stderr=subprocess.STDOUT, env=env, cwd=root, start_new_session=True)
         server = cls(root, port, _proc=proc, _owned=owned)
         server._wait_ready(timeout_s)
         return server

@@ -16,7 +16,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import psycopg
@@ -226,7 +226,7 @@ class ProvinceStore:
     def __init__(self, dsn: str, *, now: Callable[[], datetime] | None = None, wait_target_min: float = 30.0,
                  auto_migrate: bool = True) -> None:
         self.dsn = dsn
-        self.now = now or (lambda: datetime.now(timezone.utc))
+        self.now = now or (lambda: datetime.now(UTC))
         self.wait_target_s = wait_target_min * 60
         self._local = threading.local()
         self._all: list[psycopg.Connection[Any]] = []

@@ -171,8 +171,8 @@ def excel_report(month: date, units: list[dict[str, Any]], sites: list[dict[str,
     wb = Workbook()
     ws = wb.active
     ws.title = f"Bao cao {month:%m-%Y}"
-    ws.append([f"Chỉ số theo đơn vị tháng {month:%m/%Y} — ước tính tại Trung tâm, số liệu chính thức trên "
-               "Cổng DVCQG / Local estimates; official figures are on the national portal"])
+    ws.append([(f"Chỉ số theo đơn vị tháng {month:%m/%Y} — ước tính tại Trung tâm, số liệu chính thức trên "
+                "Cổng DVCQG / Local estimates; official figures are on the national portal")])
     ws.append([label for _, label in REPORT_COLUMNS])
     for cell in ws[2]:
         cell.font = Font(bold=True)

@@ -75,7 +75,7 @@ def parse_province(raw: Mapping[str, Any], store_path: Path, base_dir: Path | No
     batch_size = table.pop("batch_size", 200)
     verify_tls = table.pop("verify_tls", True)
     if table:
-        raise ProvinceConfigError(f"province.{sorted(table)[0]}: unknown key")
+        raise ProvinceConfigError(f"province.{min(table)}: unknown key")
     if not enabled or not (url or key or key_file or key_env):
         return None
     if not isinstance(url, str) or urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).hostname:

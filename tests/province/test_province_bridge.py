@@ -52,7 +52,7 @@ class Broker:
 
 def sink(port: int, count: int, timeout: int) -> subprocess.Popen[bytes]:
     """The province sink: a persistent QoS 1 session (-c) under a fixed client id."""
-    return subprocess.Popen(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(port), "-t", f"motcua/v1/+/event/#",
+    return subprocess.Popen(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(port), "-t", "motcua/v1/+/event/#",
                              "-q", "1", "-c", "-i", "province-sink", "-C", str(count), "-W", str(timeout)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
