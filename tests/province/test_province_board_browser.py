@@ -18,6 +18,7 @@ from province.simulate import busy_day
 from province.store import ProvinceStore
 from province.web import ProvinceServer
 from queue_server.broker import free_port
+from tests.province.pgfix import pg_dsn, pg_server  # noqa: F401  (fixtures)
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
 

@@ -17,6 +17,7 @@ from province.pgserver import PgServer
 from province.web import ProvinceServer
 from queue_server.broker import free_port
 from tests.province.hubsim import DyingSender, SimHub
+from tests.province.pgfix import pg_dsn, pg_server  # noqa: F401  (fixtures)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120),
               pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")]

@@ -11,6 +11,7 @@ from contracts.messages import VN_TZ
 from province.schema import MIGRATIONS, current_version, migrate
 from province.simulate import busy_day
 from province.store import BadEvents, ProvinceStore
+from tests.province.pgfix import pg_dsn, pg_server  # noqa: F401  (fixtures)
 
 pytestmark = [pytest.mark.adapter, pytest.mark.timeout(120)]
 
