@@ -160,6 +160,7 @@ class HubSettings:
             "users": [f"{u.username}({u.role})" for u in self.users],
             "security": {"device_keys": f"{len(self.security.device_keys)} key(s)",
                          "token_ttl_min": self.security.token_ttl_min},
+            "province": {"url": self.province.url, "key": "***"} if self.province is not None else None,
         }
 
 
