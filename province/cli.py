@@ -79,6 +79,28 @@ def cmd_province_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_province_replay(args: argparse.Namespace) -> int:
+    from province.config import ConfigError, load_config
+    from province.replay import ReplayError, request_replay
+
+    try:
+        config = load_config(args.config)
+    except ConfigError as err:
+        print(f"config error: {err}", file=sys.stderr)
+        return 2
+    center = config.center(args.center)
+    if center is None or not center.hub_url:
+        print(f"replay: center {args.center!r} is not configured with a hub_url", file=sys.stderr)
+        return 2
+    try:
+        answer = request_replay(center.hub_url, center.key, args.from_seq)
+    except ReplayError as err:
+        print(f"replay: {err}", file=sys.stderr)
+        return 1
+    print(f"{args.center}: replaying from seq {answer.get('from_seq')}")
+    return 0
+
+
 def cmd_deploy_broker(args: argparse.Namespace) -> int:
     from province.bridge import BridgeConfigError, BridgeSettings, bridge_conf, province_broker_conf, write
 
@@ -120,6 +142,12 @@ def add_parsers(sub: Any) -> None:
     chk = psub.add_parser("check", help="validate a province config file")
     chk.add_argument("config", type=Path)
     chk.set_defaults(func=cmd_province_check)
+
+    rep = psub.add_parser("replay", help="ask a hub (its hub_url) to re-send its events from a seq")
+    rep.add_argument("--config", required=True, type=Path)
+    rep.add_argument("--center", required=True)
+    rep.add_argument("--from-seq", required=True, type=int)
+    rep.set_defaults(func=cmd_province_replay)
 
     deploy = sub.add_parser("deploy", help="write deployment files (nothing is started)")
     dsub = deploy.add_subparsers(dest="deploy_command", required=True)

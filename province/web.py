@@ -198,10 +198,16 @@ def excel_report(month: date, units: list[dict[str, Any]], sites: list[dict[str,
 
 
 class ProvinceServer:
-    """The app under waitress in a thread (tests, the CLI)."""
+    """The app under waitress in a thread (tests, the CLI), and the gap sweep: every ``sweep_every_s`` a center
+    with a gap that has been silent for ``silent_after_s`` and has a ``hub_url`` is asked to replay (signed)."""
 
-    def __init__(self, config: ProvinceConfig, store: ProvinceStore | None = None) -> None:
+    def __init__(self, config: ProvinceConfig, store: ProvinceStore | None = None, sweep_every_s: float = 30.0,
+                 silent_after_s: float = 60.0) -> None:
         self.config = config
+        self.sweep_every_s = sweep_every_s
+        self.silent_after_s = silent_after_s
+        self._stop = threading.Event()
+        self._sweeper: threading.Thread | None = None
         self.store = store or ProvinceStore(config.dsn, wait_target_min=config.wait_target_min)
         self.store.register_centers([{"id": c.id, "name": c.name, "tier": c.tier, "unit_code": c.unit_code}
                                      for c in config.centers])
@@ -217,7 +223,38 @@ class ProvinceServer:
                                      ident="motcua-province", clear_untrusted_proxy_headers=True)
         self._thread = threading.Thread(target=self._run, name="province-http", daemon=True)
         self._thread.start()
+        if self.sweep_every_s > 0:
+            self._stop.clear()
+            self._sweeper = threading.Thread(target=self._sweep_loop, name="province-gaps", daemon=True)
+            self._sweeper.start()
         return int(self._server.effective_port)
+
+    def sweep_once(self) -> list[str]:
+        """Ask each silent center with a gap (and a hub_url) to replay; returns the centers asked."""
+        from datetime import timedelta
+
+        from province.replay import ReplayError, request_replay, silent_gaps
+
+        asked = []
+        for gap in silent_gaps(self.store, timedelta(seconds=self.silent_after_s)):
+            center = self.config.center(gap["center"])
+            if center is None or not center.hub_url:
+                continue
+            try:
+                request_replay(center.hub_url, center.key, gap["from_seq"])
+            except ReplayError as err:
+                log.warning("gap at %s from seq %d: %s", gap["center"], gap["from_seq"], err)
+                continue
+            log.info("gap at %s: asked the hub to replay from seq %d", gap["center"], gap["from_seq"])
+            asked.append(gap["center"])
+        return asked
+
+    def _sweep_loop(self) -> None:
+        while not self._stop.wait(self.sweep_every_s):
+            try:
+                self.sweep_once()
+            except Exception:  # the sweep must outlive a database outage
+                log.exception("gap sweep failed")
 
     def _run(self) -> None:
         try:
@@ -230,6 +267,9 @@ class ProvinceServer:
         return f"http://{self.config.host}:{self._server.effective_port}"
 
     def stop(self) -> None:
+        self._stop.set()
+        if self._sweeper is not None:
+            self._sweeper.join(5)
         if self._server is not None:
             try:
                 self._server.close()

@@ -126,3 +126,39 @@ def test_ingest_refuses_what_it_must(province: ProvinceServer, pg_server) -> Non
     ok = post({"events": [event]})
     assert ok.status_code == 200 and ok.json()["applied_seq"] == 1
     assert post(event).json()["duplicates"] == 1                       # one bare envelope, already stored
+
+
+def test_a_silent_gap_is_swept_by_asking_the_hub(tmp_path: Path, pg_dsn: str) -> None:
+    """The province restored an old backup and the hub has gone quiet: no delivery can carry replay_from, so the
+    gap sweep calls the hub's signed replay endpoint (hub_url) and the hub re-sends."""
+    port = free_port()
+    config = config_from_dict({"province": {"dsn": pg_dsn, "port": port, "threads": 4}, "centers": [
+        {"id": "hcc-quang-tri", "key": KEY, "hub_url": "http://127.0.0.1:1"}]}, environ={})
+    province = ProvinceServer(config, sweep_every_s=0)
+    province.start()
+    hub = build_hub(hub_settings(tmp_path, province.url + "/api/v1/events"), clock=FixedClock(MONDAY_0800),
+                    extra_blueprints=[], keepalive_s=0.05)
+    hub.start_background()
+    hub_port = hub.serve_in_thread("127.0.0.1", 0)
+    try:
+        for _ in range(6):
+            hub.service.issue_ticket("ho-tich")
+        last = hub.service.last_seq
+        deadline = time.monotonic() + 20
+        while applied(pg_dsn) < last and time.monotonic() < deadline:
+            time.sleep(0.05)
+        with psycopg.connect(pg_dsn, autocommit=True) as conn:
+            conn.execute("DELETE FROM events WHERE center = 'hcc-quang-tri' AND seq > 2 AND seq < %s", (last,))
+            conn.execute("UPDATE centers SET applied_seq = 2, last_received_at = now() - interval '1 hour' "
+                         "WHERE center = 'hcc-quang-tri'")
+        assert province.sweep_once() == []                 # hub_url unreachable: logged, nothing asked
+        province.config = config_from_dict({"province": {"dsn": pg_dsn, "port": port}, "centers": [
+            {"id": "hcc-quang-tri", "key": KEY, "hub_url": f"http://127.0.0.1:{hub_port}"}]}, environ={})
+        assert province.sweep_once() == ["hcc-quang-tri"]
+        deadline = time.monotonic() + 20
+        while applied(pg_dsn) < last and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert [s for s, _ in province.store.events_of("hcc-quang-tri")] == list(range(1, last + 1))
+    finally:
+        hub.stop()
+        province.stop()
