@@ -288,9 +288,11 @@ class ProvinceStore:
         with conn.transaction():
             cur = conn.cursor()
             cur.execute("INSERT INTO centers (center) VALUES (%s) ON CONFLICT DO NOTHING", (center,))
-            applied, max_seq, replay_at = cur.execute(
+            locked = cur.execute(
                 "SELECT applied_seq, max_seq, replay_requested_at FROM centers WHERE center = %s FOR UPDATE",
                 (center,)).fetchone()
+            assert locked is not None           # inserted just above, in this transaction
+            applied, max_seq, replay_at = locked
             cur.execute(
                 # %b: arrays go in binary (the text array format escapes every JSON quote, 3/4 of the cost)
                 "INSERT INTO events (center, seq, at, id, type, data) SELECT %s, s, a, i, t, d::jsonb FROM unnest("

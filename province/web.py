@@ -165,8 +165,8 @@ REPORT_COLUMNS = (
 
 
 def excel_report(month: date, units: list[dict[str, Any]], sites: list[dict[str, Any]]) -> bytes:
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
+    from openpyxl import Workbook  # type: ignore[import-untyped]
+    from openpyxl.styles import Font  # type: ignore[import-untyped]
 
     wb = Workbook()
     ws = wb.active
