@@ -5,6 +5,8 @@ in the tests — say so when quoting), the real province ingest, real hubs' outb
    ProvinceStore.ingest in batches (what the HTTP endpoint calls), from 2 threads: events/s. Target >= 20,000.
 2. lag: hubs (real SqliteStore + QueueService + province sink OutboxRelay) post over real HTTP to the province
    service at a realistic rate; hub commit (listener time) -> the row's received_at in PostgreSQL, p99. Target <= 1 s.
+4. drain: hubs each holding a busy day of backlog after an outage drain it at once through the real outbox
+   relay and signed HTTP: events/s end to end (what a province restart after a long outage sees).
 3. reads over a year of 200 centers: daily_stats for 365 days x 200 centers plus today's live tables; the board
    (all sites) and a monthly report (all units, ranked) p99. Targets <= 100 ms / <= 500 ms. The board and reports
    read the rollups and live projections, never the raw events, so the raw year is not generated here.
@@ -88,7 +90,7 @@ def bench_lag(server: PgServer, hubs: int, seconds: float, per_hub_per_s: float)
     key = "khoa-bench-0123456789abcdef"
     config = config_from_dict({"province": {"dsn": dsn, "port": free_port(), "threads": 16},
                                "centers": [{"id": f"h{i:03d}", "key": key} for i in range(hubs)]}, environ={})
-    province = ProvinceServer(config)
+    province = ProvinceServer(config, sweep_every_s=0)
     province.start()
     tmp = Path(tempfile.mkdtemp(prefix="motcua-bench-province-"))
 
@@ -144,6 +146,44 @@ def bench_lag(server: PgServer, hubs: int, seconds: float, per_hub_per_s: float)
             "lag_p50_ms": round(statistics.median(lags) * 1000, 1), "lag_p99_ms": round(p99(lags) * 1000, 1)}
 
 
+def bench_drain(server: PgServer, hubs: int, tickets: int) -> dict:
+    """After an outage: every hub has a day of backlog in its province outbox and drains it at once through the
+    real relay (SQLite outbox, batches of 200, signed HTTP) into the province service."""
+    from contracts.messages import Envelope
+    from queue_server.adapters.province_sink import ProvinceSinkSettings, build_province_relay
+
+    dsn = server.create_database("bench_drain")
+    key = "khoa-bench-0123456789abcdef"
+    config = config_from_dict({"province": {"dsn": dsn, "port": free_port(), "threads": 16},
+                               "centers": [{"id": f"d{i:03d}", "key": key} for i in range(hubs)]}, environ={})
+    province = ProvinceServer(config, sweep_every_s=0)
+    province.start()
+    tmp = Path(tempfile.mkdtemp(prefix="motcua-bench-drain-"))
+    logs = {f"d{i:03d}": [Envelope.from_dict(e) for e in busy_day(f"d{i:03d}", DAY, tickets=tickets, seed=i)]
+            for i in range(hubs)}
+    relays = []
+    for cid, log in logs.items():
+        relays.append(build_province_relay(
+            ProvinceSinkSettings(url=province.url + "/api/v1/events", key=key, outbox_path=tmp / f"{cid}.sqlite3"),
+            cid, lambda after, limit, log=log: log[after:after + limit]))
+    total = sum(len(v) for v in logs.values())
+    started = time.perf_counter()
+    for relay in relays:
+        relay.start()
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        while True:
+            done = conn.execute("SELECT coalesce(sum(applied_seq), 0) FROM centers").fetchone()[0]
+            if done >= total or time.perf_counter() - started > 300:
+                break
+            time.sleep(0.05)
+    elapsed = time.perf_counter() - started
+    for relay in relays:
+        relay.close()
+    province.stop()
+    return {"drain_hubs": hubs, "drain_events": total, "drain_applied": int(done),
+            "drain_events_per_s": round(int(done) / elapsed)}
+
+
 def bench_reads(server: PgServer, centers: int, runs: int = 60) -> dict:
     dsn = server.create_database("bench_reads")
     today = date(2026, 11, 23)
@@ -187,6 +227,7 @@ def main() -> None:
     parser.add_argument("--lag-hubs", type=int, default=40)
     parser.add_argument("--lag-seconds", type=float, default=15)
     parser.add_argument("--lag-rate", type=float, default=2.0, help="events per second per hub")
+    parser.add_argument("--drain-hubs", type=int, default=20, help="hubs draining a day of backlog at once")
     args = parser.parse_args()
     server = PgServer.start()
     try:
@@ -196,6 +237,8 @@ def main() -> None:
         result.update(bench_reads(server, args.centers))
         print("reads", result, flush=True)
         result.update(bench_lag(server, args.lag_hubs, args.lag_seconds, args.lag_rate))
+        print("lag", result, flush=True)
+        result.update(bench_drain(server, args.drain_hubs, args.tickets))
     finally:
         server.stop()
     result["note"] = "2 shared cores, other work running; PostgreSQL with fsync off"

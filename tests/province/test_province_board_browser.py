@@ -44,6 +44,8 @@ def province(pg_dsn: str) -> Iterator[ProvinceServer]:
     for i, (center, _, _) in enumerate(CENTERS):
         events = [e for e in busy_day(center, DAY, tickets=150 + 100 * i, counters=3 + i)
                   if datetime.fromisoformat(e["at"]) <= NOW]
+        if center == "huyen-a":              # a site whose events 101..105 never arrived: a gap on the board
+            events = events[:100] + events[105:]
         store.ingest(center, events)
     server = ProvinceServer(config, store)
     server.start()
@@ -83,6 +85,9 @@ def test_admin_sees_every_site_live_and_ranked(province: ProvinceServer, browser
         assert int(cells[1]) == site["waiting"] and float(cells[2]) == site["longest_wait_min"]
         assert int(cells[3]) == site["open_counters"]
         assert "hết giấy" in cells[6]
+    link = page.locator('#live tbody tr[data-center="huyen-a"] td').all_inner_texts()[7]
+    assert "thiếu sự kiện từ seq 101" in link
+    assert page.locator('#live tbody tr[data-center="huyen-a"]').get_attribute("class") == "bad"
     assert page.locator("#t-waiting").inner_text() == str(sum(s["waiting"] for s in expected))
     ranked = page.locator("#ranking tbody tr").evaluate_all("rows => rows.map(r => r.dataset.center)")
     assert ranked == [u["center"] for u in province.store.monthly(DAY)]
