@@ -52,6 +52,8 @@ def _month(raw: str | None, today: date) -> date:
 def create_app(config: ProvinceConfig, store: ProvinceStore) -> Flask:
     app = Flask("province")
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    # a hub's batch is <= 1000 events of ~1 KB; anything far larger is refused before it is read (413)
+    app.config["MAX_CONTENT_LENGTH"] = 16 * 1024 * 1024
     keys = {c.id: c.key for c in config.centers}
 
     def current_user() -> UserConf | None:
