@@ -132,7 +132,8 @@ class _Projection:
             else:
                 self.tickets[t["id"]] = (self.center, t["id"], day, status, str(t.get("service") or ""),
                                          str(t.get("number") or ""),
-                                         _ts(t.get("queued_at")) or _ts(t.get("issued_at")), t.get("counter"))
+                                         _ts(t.get("queued_at")) or _ts(t.get("issued_at")),
+                                         None if t.get("counter") is None else str(t.get("counter")))
             if typ == "ticket.issued":
                 self._bump(day, 0)
             elif typ == "ticket.done":
@@ -181,10 +182,14 @@ class _Projection:
         if deletes:
             cur.execute("DELETE FROM live_tickets WHERE center = %s AND ticket_id = ANY(%s)", (self.center, deletes))
         if upserts:
-            cur.executemany(
-                "INSERT INTO live_tickets VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (center, ticket_id) "
+            # one statement for the batch (not one per ticket): the rows travel as binary arrays
+            cols = list(zip(*upserts, strict=True))
+            cur.execute(
+                "INSERT INTO live_tickets SELECT %s, * FROM unnest(%b::text[], %b::date[], %b::text[], %b::text[], "
+                "%b::text[], %b::timestamptz[], %b::text[]) ON CONFLICT (center, ticket_id) "
                 "DO UPDATE SET day = EXCLUDED.day, status = EXCLUDED.status, service = EXCLUDED.service, "
-                "number = EXCLUDED.number, queued_at = EXCLUDED.queued_at, counter = EXCLUDED.counter", upserts)
+                "number = EXCLUDED.number, queued_at = EXCLUDED.queued_at, counter = EXCLUDED.counter",
+                (self.center, *[list(c) for c in cols[1:]]))
         if self.counters:
             cur.executemany(
                 "INSERT INTO live_counters VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (center, counter) "
