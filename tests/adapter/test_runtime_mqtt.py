@@ -202,3 +202,39 @@ def test_settings_that_cannot_work_are_named(tmp_path: Path) -> None:
     with pytest.raises(MqttError, match=r"mqtt\.tls_key: given without mqtt\.tls_cert"):
         MqttClient(MqttSettings(tls=True, tls_key=str(tmp_path / "k.pem")))
     assert Will("a/b", "offline").retain
+
+
+def test_the_bridge_and_device_health_reach_a_tls_broker(tls_broker: TlsBroker, tmp_path: Path) -> None:
+    """What deploy/mosquitto.conf asks of LAN clients: TLS, a password; the bridge's config keys carry it."""
+    from contracts import topics
+    from devices.health import DeviceHealthPublisher
+    from firmware_bridge.bridge import Bridge
+    from firmware_bridge.config import settings_from_dict
+    from firmware_bridge.sim.watch import TopicWatch
+
+    center = f"c-{uuid.uuid4().hex[:8]}"
+    watch = TopicWatch("127.0.0.1", tls_broker.tls_port, [topics.devices_filter(center, "availability")],
+                       settings=settings_for(tls_broker))
+    bridge = Bridge(settings_from_dict({
+        "bridge": {"center": center, "mqtt_host": "127.0.0.1", "mqtt_port": tls_broker.tls_port,
+                   "mqtt_username": USER, "mqtt_password": PASSWORD, "mqtt_tls_ca": str(tls_broker.pki.ca)},
+        "devices": [{"id": "led-5", "kind": "led_display", "port": str(tmp_path / "no-such-port"), "counter": "5"}],
+    }, env={}))
+    health = DeviceHealthPublisher(center, "printer-1", "printer", mqtt=settings_for(tls_broker))
+    bridge.start()
+    health.start()
+    try:
+        # the bridge's link says its (unplugged) device is offline, over TLS; the printer says it is online
+        watch.wait_for(topics.device_availability(center, "led-5"), lambda m: m.text == "offline", timeout=15)
+        watch.wait_for(topics.device_availability(center, "printer-1"), lambda m: m.text == "online", timeout=15)
+    finally:
+        health.stop()
+        bridge.stop()
+        watch.close()
+
+
+def test_the_bridge_config_names_a_missing_certificate_file(tmp_path: Path) -> None:
+    from firmware_bridge.config import BridgeConfigError, settings_from_dict
+
+    with pytest.raises(BridgeConfigError, match=r"bridge\.mqtt_tls_ca: no such file"):
+        settings_from_dict({"bridge": {"center": "c", "mqtt_tls_ca": str(tmp_path / "ca.crt")}}, env={})
