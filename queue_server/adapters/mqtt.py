@@ -419,7 +419,7 @@ def client_settings(settings: Any, prefix: str | None = None) -> ClientSettings:
         tls_ca=getattr(settings, "ca_file", None) or getattr(settings, "tls_ca", None),
         tls_cert=getattr(settings, "tls_cert", None), tls_key=getattr(settings, "tls_key", None),
         client_id_prefix=prefix or getattr(settings, "client_id", None) or "motcua",
-        keepalive=int(getattr(settings, "keepalive_s", None) or getattr(settings, "keepalive", 30)))
+        keepalive=int(getattr(settings, "keepalive_s", 0) or getattr(settings, "keepalive", 30)))
 
 
 def _correlation_of(payload: bytes) -> str:
