@@ -23,7 +23,7 @@ from typing import Any
 from contracts import topics
 from contracts.device_state import OFFLINE, ONLINE, DeviceEvent, DeviceState, status_for
 from contracts.messages import VN_TZ, format_at
-from runtime.mqtt import MqttClient, MqttSettings, Will
+from runtime.mqtt import MqttClient, MqttError, MqttSettings, Will
 
 log = logging.getLogger(__name__)
 
@@ -173,7 +173,11 @@ def main(argv: list[str] | None = None) -> int:
     mqtt = MqttSettings(host=args.host, port=args.port, username=args.username,
                         password=os.environ.get("MOTCUA_MQTT_PASSWORD"), tls_ca=args.tls_ca,
                         tls_cert=args.tls_cert, tls_key=args.tls_key, keepalive=args.keepalive)
-    pub = DeviceHealthPublisher(args.center, args.device, args.kind, mqtt=mqtt)
+    try:
+        pub = DeviceHealthPublisher(args.center, args.device, args.kind, mqtt=mqtt)
+    except MqttError as err:          # a CA or client certificate that does not load
+        print(f"config error: {err}", file=sys.stderr)
+        return 2
     pub.start()
     if not pub.wait_connected(10):
         print("not connected", flush=True)
