@@ -16,11 +16,11 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from conftest import Broker, _spawn, free_port, wait_for_port
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from netutil import free_port, wait_for_port
 
 # Fixed validity window around a fixed instant would break TLS (the machine's clock checks it), so the
 # certificates are valid from a day before to a year after whatever "now" the machine has.
@@ -103,25 +103,34 @@ def make_pki(folder: Path) -> Pki:
                _pem(client, folder / "client.crt"), folder / "client.key", _pem(other, folder / "other-ca.crt"))
 
 
+def _spawn(config: Path) -> subprocess.Popen[bytes]:
+    exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+    return subprocess.Popen([exe, "-c", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 @dataclass
 class TlsBroker:
-    broker: Broker
+    process: subprocess.Popen[bytes]
+    config: Path
     tls_port: int            # TLS + password
     mutual_port: int         # TLS + password + client certificate
     pki: Pki
-
-    @property
-    def host(self) -> str:
-        return self.broker.host
+    host: str = "127.0.0.1"
 
     def restart(self) -> None:
-        self.broker.stop()
-        self.broker.process = _spawn(self.broker.config)
+        self.stop()
+        self.process = _spawn(self.config)
         wait_for_port(self.tls_port)
         wait_for_port(self.mutual_port)
 
     def stop(self) -> None:
-        self.broker.stop()
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
 
 
 def start_tls_mosquitto(folder: Path) -> TlsBroker:
@@ -146,7 +155,7 @@ def start_tls_mosquitto(folder: Path) -> TlsBroker:
     proc = _spawn(config)
     wait_for_port(tls_port)
     wait_for_port(mutual_port)
-    return TlsBroker(Broker("127.0.0.1", tls_port, proc, config), tls_port, mutual_port, pki)
+    return TlsBroker(proc, config, tls_port, mutual_port, pki)
 
 
 def _user() -> str:
