@@ -2,6 +2,8 @@
 recording DevicePort; and the bridge's refusal of a frame whose kind differs from the device's HELLO."""
 from __future__ import annotations
 
+import tomllib
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -37,6 +39,7 @@ from firmware_bridge.protocol.profiles import (
 pytestmark = [pytest.mark.unit, pytest.mark.timeout(30)]
 
 CENTER = "tt-hcc"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 class Device:
@@ -179,3 +182,17 @@ def test_a_hello_of_the_wrong_kind_never_brings_the_device_online() -> None:
     link = _link("led_display", "led-5")
     _hello(link, DeviceKind.STAFF_KEYPAD)
     assert not link.online
+
+
+def test_the_shipped_bridge_config_talks_tls_and_holds_no_password(tmp_path: Path) -> None:
+    from firmware_bridge.config import settings_from_dict
+
+    example = ROOT / "deploy" / "bridge.example.toml"
+    ca = tmp_path / "ca.crt"
+    ca.write_text("a CA would be here")
+    raw = tomllib.loads(example.read_text(encoding="utf-8").replace("/etc/motcua/ca.crt", str(ca)))
+    settings = settings_from_dict(raw, env={})
+    mqtt = settings.mqtt_settings()
+    assert mqtt.uses_tls and mqtt.tls_verify_hostname and mqtt.port == 8883 and mqtt.tls_ca == str(ca)
+    assert mqtt.password is None and mqtt.username == "bridge-1"
+    assert {d.kind for d in settings.devices} == {"staff_keypad", "led_display", "rating_pad"}
