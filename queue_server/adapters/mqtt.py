@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from contracts import topics
 from contracts.errors import ErrorCode, MotcuaError
 from contracts.messages import Availability, CommandReply, CommandRequest, Envelope, MessageError
+from queue_server.app.ports import Publisher
 from runtime.mqtt import Message, MqttClient, Will
 from runtime.mqtt import MqttSettings as ClientSettings
 
@@ -434,3 +435,7 @@ def _correlation_of(payload: bytes) -> str:
 
 def service_center(service: QueueService) -> Any:
     return service.center
+
+
+def _implements_the_port(adapter: MqttAdapter) -> Publisher:
+    return adapter        # mypy checks that MqttAdapter satisfies the Publisher port
