@@ -3,8 +3,11 @@ password file made by mosquitto_passwd: TLS connect, a wrong CA or password refu
 the Last Will on an abrupt end, "ready" only after SUBACK, random client ids, reconnect after a restart."""
 from __future__ import annotations
 
+import logging
 import queue
 import signal
+import socket
+import ssl
 import subprocess
 import sys
 import textwrap
@@ -51,16 +54,23 @@ class Inbox:
                 return msg
 
 
-def test_connects_over_tls_with_a_password_and_round_trips_a_message(tls_broker: TlsBroker) -> None:
+def test_connects_over_tls_with_a_password_and_round_trips_a_message(tls_broker: TlsBroker,
+                                                                     caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger="motcua.wire.mqtt")
     topic = f"test/{uuid.uuid4().hex}"
     inbox = Inbox(settings_for(tls_broker), [topic])
     inbox.client.connect(10)
     try:
         assert inbox.client.connected
-        inbox.client.publish(topic, "xin chào", qos=1).wait(5)
+        sock = inbox.client._client.socket()
+        assert isinstance(sock, ssl.SSLSocket)                                  # TLS, not plain TCP
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)          # no Nagle delay
+        assert inbox.client.publish(topic, "xin chào", qos=1).wait(5)
         assert inbox.expect(topic).text == "xin chào"
     finally:
         inbox.client.stop()
+    wire = [r.getMessage() for r in caplog.records if r.name == "motcua.wire.mqtt"]
+    assert f">>> {topic} xin chào" in wire and f"<<< {topic} xin chào" in wire
 
 
 def test_a_broker_certificate_from_another_ca_is_refused(tls_broker: TlsBroker) -> None:
