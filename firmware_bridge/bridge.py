@@ -231,9 +231,10 @@ class DeviceLink:
                 with self._lock:
                     self._send_hello()
             return
-        if self.hello is not None and frame.kind != self.profile.kind:
+        if self.hello is not None and frame.kind != self.profile.kind and frame.type != MessageType.HELLO:
             # The port said HELLO as one kind; a frame claiming another is noise or an impostor: neither
-            # acknowledged nor acted on (a display must never press keys on a keypad's behalf).
+            # acknowledged nor acted on (a display must never press keys on a keypad's behalf). A new HELLO
+            # is judged by _on_hello, which reports a wrong device as a fault.
             self.frames_refused += 1
             log.warning("%s: refused a %s frame claiming to come from a %s (HELLO said %s)", self.binding.id,
                         frame.type.name, frame.kind.name, self.profile.kind.name)

@@ -196,3 +196,12 @@ def test_the_shipped_bridge_config_talks_tls_and_holds_no_password(tmp_path: Pat
     assert mqtt.uses_tls and mqtt.tls_verify_hostname and mqtt.port == 8883 and mqtt.tls_ca == str(ca)
     assert mqtt.password is None and mqtt.username == "bridge-1"
     assert {d.kind for d in settings.devices} == {"staff_keypad", "led_display", "rating_pad"}
+
+
+def test_a_later_hello_of_another_kind_is_reported_as_a_wrong_device(caplog: pytest.LogCaptureFixture) -> None:
+    link = _link("led_display", "led-5")
+    _hello(link, DeviceKind.LED_DISPLAY)
+    assert link.online
+    link._on_frame(Frame(DeviceKind.STAFF_KEYPAD, MessageType.HELLO, 2, Hello("led-5", "fw 1", 1000).encode()))
+    assert "answered as led-5 (STAFF_KEYPAD), expected led-5 (LED_DISPLAY)" in caplog.text
+    assert link.frames_refused == 0
