@@ -10,6 +10,7 @@ import threading
 from firmware_bridge.bridge import Bridge
 from firmware_bridge.config import BridgeConfigError, check_can_run, load_settings
 from firmware_bridge.transport import discover
+from runtime.mqtt import MqttError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -41,7 +42,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     for note in settings.notes:
         logging.getLogger("motcua.bridge").warning("config: %s", note)
-    bridge = Bridge(settings)
+    try:
+        bridge = Bridge(settings)
+    except MqttError as err:          # a CA or client certificate that does not load
+        print(f"config error: {err}", file=sys.stderr)
+        return 2
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     signal.signal(signal.SIGINT, lambda *_: done.set())

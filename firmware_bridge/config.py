@@ -44,4 +44,4 @@ def load_settings(path: str | Path, env: Mapping[str, str] | None = None) -> Bri
 
 def check_can_run(settings: BridgeSettings) -> None:
     """TLS files that exist and load, before the bridge opens anything."""
-    check_mqtt_tls(settings.mqtt_tls, settings.mqtt_ca_file, settings.mqtt_cert_file, settings.mqtt_key_file, "mqtt")
+    check_mqtt_tls(settings.mqtt_tls, settings.mqtt_tls_ca, settings.mqtt_tls_cert, settings.mqtt_tls_key, "mqtt")

@@ -18,10 +18,11 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BeforeValidator, Field, TypeAdapter, ValidationError
 
 from contracts.ratings import DEFAULT_LEVELS
+from runtime.mqtt import MqttSettings as MqttClientSettings
 
 from .common import MqttSettings
 from .errors import ConfigError, from_validation_error
-from .fields import TABLE, AtLeastOne, Host, Int, Port, Seconds, Slug, Text
+from .fields import TABLE, AtLeastOne, Bool, Host, Int, Port, Seconds, Slug, Text
 from .source import apply_env_overrides, read_toml
 
 # Rating pad key 1, 2, 3 → the hub's rating values (3 = Rất hài lòng, 2 = Hài lòng, 1 = Không hài lòng).
@@ -31,7 +32,9 @@ DEFAULT_KEY_COMMANDS = {
     "next": "call-next", "recall": "recall", "no_show": "no-show", "start": "start",
     "complete": "complete", "transfer": "transfer", "pause": "pause",
 }
-_LEGACY_MQTT = ("host", "port", "username", "password")
+# [bridge] mqtt_<old> → [mqtt] <new>
+_LEGACY_MQTT = {"host": "host", "port": "port", "username": "username", "password": "password", "tls": "tls",
+                "tls_ca": "ca_file", "tls_cert": "cert_file", "tls_key": "key_file"}
 LEGACY_ENV = {"MOTCUA_BRIDGE_CENTER": ("bridge", "center"), "MOTCUA_BRIDGE_MQTT_HOST": ("mqtt", "host"),
               "MOTCUA_BRIDGE_MQTT_PORT": ("mqtt", "port"), "MOTCUA_BRIDGE_MQTT_USERNAME": ("mqtt", "username"),
               "MOTCUA_BRIDGE_MQTT_PASSWORD": ("mqtt", "password")}
@@ -62,21 +65,24 @@ class BridgeSettings:
     rating_timeout_s: int = 120
     key_commands: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_KEY_COMMANDS))
     command_timeout_s: float = 5.0
-    # [mqtt] beyond host/port/user: TLS to the shipped broker (deploy/mosquitto.conf takes LAN clients over TLS)
+    # TLS to a broker on another machine (deploy/mosquitto.conf accepts LAN clients only over TLS, port 8883)
     mqtt_tls: bool = False
-    mqtt_ca_file: str | None = None
-    mqtt_cert_file: str | None = None
-    mqtt_key_file: str | None = None
-    mqtt_client_id: str | None = None
-    mqtt_keepalive_s: int = 15
+    mqtt_tls_ca: str | None = None
+    mqtt_tls_cert: str | None = None
+    mqtt_tls_key: str | None = None
     notes: tuple[str, ...] = ()          # what loading noticed (a deprecated spelling...): logged once at start
 
     @property
     def mqtt(self) -> MqttSettings:
-        """The broker connection as the one MQTT settings type (what runtime.mqtt takes)."""
+        """The broker connection as the [mqtt] settings type the hub has too."""
         return MqttSettings(True, self.mqtt_host, self.mqtt_port, self.mqtt_username, self.mqtt_password,
-                            self.mqtt_tls, self.mqtt_ca_file, self.mqtt_client_id, self.mqtt_keepalive_s,
-                            self.mqtt_cert_file, self.mqtt_key_file)
+                            self.mqtt_tls, self.mqtt_tls_ca, None, 15, self.mqtt_tls_cert, self.mqtt_tls_key)
+
+    def mqtt_settings(self) -> MqttClientSettings:
+        """What the MQTT client (runtime.mqtt) connects with."""
+        return MqttClientSettings(host=self.mqtt_host, port=self.mqtt_port, username=self.mqtt_username,
+                                  password=self.mqtt_password, tls=self.mqtt_tls, tls_ca=self.mqtt_tls_ca,
+                                  tls_cert=self.mqtt_tls_cert, tls_key=self.mqtt_tls_key, keepalive=15)
 
     def redacted(self) -> dict[str, Any]:
         return {"center": self.center, "mqtt": f"{self.mqtt_host}:{self.mqtt_port}", "tls": self.mqtt_tls,
@@ -114,6 +120,10 @@ class BridgeTable:
     mqtt_port: Port | None = None         # deprecated: [mqtt] port
     mqtt_username: Text | None = None     # deprecated: [mqtt] username
     mqtt_password: Text | None = None     # deprecated: [mqtt] password
+    mqtt_tls: Bool | None = None          # deprecated: [mqtt] tls
+    mqtt_tls_ca: Text | None = None       # deprecated: [mqtt] ca_file
+    mqtt_tls_cert: Text | None = None     # deprecated: [mqtt] cert_file
+    mqtt_tls_key: Text | None = None      # deprecated: [mqtt] key_file
     baudrate: Annotated[Int, Field(ge=1200)] = 115200
     missed_heartbeats: AtLeastOne = 3
     reopen_interval_s: Seconds = 0.25
@@ -149,12 +159,12 @@ def settings_from_dict(raw: dict[str, Any], env: Mapping[str, str] | None = None
     except ValidationError as err:
         raise from_validation_error(err, origins=overrides.origins) from None
     notes = list(overrides.notes)
-    mqtt = {name: getattr(f.mqtt, name) for name in _LEGACY_MQTT}
-    for name in _LEGACY_MQTT:
-        if f"mqtt_{name}" in bridge_raw:
-            notes.append(f"[bridge] mqtt_{name} is a deprecated spelling: use [mqtt] {name}")
-            if name not in (mqtt_raw or {}):
-                mqtt[name] = getattr(f.bridge, f"mqtt_{name}")
+    mqtt = {new: getattr(f.mqtt, new) for new in _LEGACY_MQTT.values()}
+    for old, new in _LEGACY_MQTT.items():
+        if f"mqtt_{old}" in bridge_raw:
+            notes.append(f"[bridge] mqtt_{old} is a deprecated spelling: use [mqtt] {new}")
+            if new not in (mqtt_raw or {}):
+                mqtt[new] = getattr(f.bridge, f"mqtt_{old}")
     devices: list[DeviceBinding] = []
     for i, d in enumerate(f.devices):
         if any(x.id == d.id or x.port == d.port for x in devices):
@@ -167,9 +177,8 @@ def settings_from_dict(raw: dict[str, Any], env: Mapping[str, str] | None = None
         missed_heartbeats=b.missed_heartbeats, reopen_interval_s=float(b.reopen_interval_s),
         retry_after_s=float(b.retry_after_s), rating_levels=tuple(b.rating_levels),
         rating_timeout_s=b.rating_timeout_s, key_commands={**DEFAULT_KEY_COMMANDS, **b.key_commands},
-        command_timeout_s=float(b.command_timeout_s), mqtt_tls=f.mqtt.tls, mqtt_ca_file=f.mqtt.ca_file,
-        mqtt_cert_file=f.mqtt.cert_file, mqtt_key_file=f.mqtt.key_file, mqtt_client_id=f.mqtt.client_id,
-        mqtt_keepalive_s=f.mqtt.keepalive_s, notes=tuple(notes))
+        command_timeout_s=float(b.command_timeout_s), mqtt_tls=mqtt["tls"], mqtt_tls_ca=mqtt["ca_file"],
+        mqtt_tls_cert=mqtt["cert_file"], mqtt_tls_key=mqtt["key_file"], notes=tuple(notes))
 
 
 def load_settings(path: str | Path, env: Mapping[str, str] | None = None) -> BridgeSettings:

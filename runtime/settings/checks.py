@@ -97,6 +97,11 @@ def check_hub_can_run(settings: HubSettings, *, calendar_file: Callable[[Path], 
     m = settings.mqtt
     if m.enabled:
         check_mqtt_tls(m.tls, m.ca_file, m.cert_file, m.key_file, "mqtt")
+    p = settings.province
+    if p is not None:
+        writable_file(p.outbox_path, "province.outbox_path", sqlite=True)
+        if isinstance(p.verify_tls, str):
+            ca_file(p.verify_tls, "province.verify_tls")
     i = settings.integration
     if i is None:
         return

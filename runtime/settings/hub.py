@@ -37,6 +37,7 @@ from .common import DisplaySettings, MqttSettings
 from .errors import ConfigError, from_validation_error
 from .fields import TABLE, Bool, Host, Int, NonEmpty, Number, Prefix, Slug, Text
 from .integration import IntegrationSettings, IntegrationTable, integration_from_table
+from .province import ProvinceSinkSettings, ProvinceTable, province_from_table
 from .source import Overrides, apply_env_overrides, read_toml, resolve
 
 ROLES = ("staff", "manager", "admin")          # in rising order of power
@@ -114,6 +115,8 @@ class HubSettings:
     integration: IntegrationSettings | None = None
     observe_holidays: bool = True        # close on public holidays and announced days off, open on make-up days
     notes: tuple[str, ...] = ()          # what loading noticed (a deprecated spelling...): logged once at start
+    # [province] (issue 17): the second outbox sink to `motcua province`; None = not configured
+    province: ProvinceSinkSettings | None = None
 
     def user(self, username: str) -> UserDef | None:
         return next((u for u in self.users if u.username == username), None)
@@ -135,6 +138,7 @@ class HubSettings:
                          "token_ttl_min": self.security.token_ttl_min},
             "integration": {"main_system": main.base_url if main is not None else None,
                             "outbox": bool(self.integration is not None and self.integration.outbox is not None)},
+            "province": {"url": self.province.url, "key": "***"} if self.province is not None else None,
         }
 
 
@@ -304,6 +308,7 @@ class HubFile:
     ratings: RatingsTable = field(default_factory=RatingsTable)
     logging: LoggingTable = field(default_factory=LoggingTable)
     integration: IntegrationTable = field(default_factory=IntegrationTable)
+    province: ProvinceTable = field(default_factory=ProvinceTable)
 
 
 @cache
@@ -317,12 +322,15 @@ def load_settings(path: str | Path, environ: Mapping[str, str] | None = None) ->
     """Read, override from the environment and validate; raise ConfigError on any problem."""
     path = Path(path)
     raw = read_toml(path)
-    overrides = apply_env_overrides(raw, os.environ if environ is None else environ, HubFile)
-    return settings_from_dict(raw, base_dir=path.resolve().parent, source=str(path), overrides=overrides)
+    env = os.environ if environ is None else environ
+    overrides = apply_env_overrides(raw, env, HubFile)
+    return settings_from_dict(raw, base_dir=path.resolve().parent, source=str(path), overrides=overrides,
+                              environ=env)
 
 
 def settings_from_dict(raw: dict[str, Any], *, base_dir: Path | None = None, source: str = "",
-                       overrides: Overrides | None = None) -> HubSettings:
+                       overrides: Overrides | None = None, environ: Mapping[str, str] | None = None
+                       ) -> HubSettings:
     """Validate an already-parsed config (tests build settings this way too)."""
     data = dict(raw)
     data.setdefault("center", {})     # a missing [center] reads as its first missing key, center.id
@@ -357,7 +365,17 @@ def settings_from_dict(raw: dict[str, Any], *, base_dir: Path | None = None, sou
         rating_criteria=f.rating_criteria, rating_window_min=f.ratings.window_min, log_level=f.logging.level,
         source=source, integration=integration_from_table(f.integration, store_dir=store_path.parent,
                                                           base_dir=base_dir),
-        observe_holidays=f.center.observe_holidays, notes=tuple(overrides.notes) if overrides else ())
+        observe_holidays=f.center.observe_holidays, notes=tuple(overrides.notes) if overrides else (),
+        province=_province(f, store_path.parent, base_dir, os.environ if environ is None else environ))
+
+
+def _province(f: HubFile, store_dir: Path, base_dir: Path | None,
+              environ: Mapping[str, str]) -> ProvinceSinkSettings | None:
+    sink = province_from_table(f.province, store_dir=store_dir, base_dir=base_dir, environ=environ)
+    if sink is not None and sink.center and sink.center != f.center.id:
+        raise ConfigError(f"province.center_id: {sink.center!r} is not this hub's center id {f.center.id!r} "
+                          "(the province knows each hub by its [center] id)")
+    return sink
 
 
 def _center(f: HubFile) -> CenterDef:
