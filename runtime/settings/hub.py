@@ -12,7 +12,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import time
+from datetime import date, datetime, time
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Any
@@ -69,6 +69,7 @@ class UserDef:
     role: str                        # staff / manager / admin
     password_hash: str               # werkzeug.security hash; `motcua user hash-password` makes one
     display_name: str = ""
+    disabled: bool = False           # kept for the record (the audit names them) but cannot log in
 
 
 def _device_key(value: Any) -> Any:
@@ -117,6 +118,9 @@ class HubSettings:
     notes: tuple[str, ...] = ()          # what loading noticed (a deprecated spelling...): logged once at start
     # [province] (issue 17): the second outbox sink to `motcua province`; None = not configured
     province: ProvinceSinkSettings | None = None
+    # [calendar]: days off and make-up working days the center announces itself, on top of the national calendar
+    announced_days_off: frozenset[date] = frozenset()
+    announced_makeup_days: frozenset[date] = frozenset()
 
     def user(self, username: str) -> UserDef | None:
         return next((u for u in self.users if u.username == username), None)
@@ -253,6 +257,7 @@ class UserTable:
     role: Annotated[Text, AfterValidator(_role)]
     password_hash: Annotated[NonEmpty, AfterValidator(_password_hash)]
     display_name: Text = ""
+    disabled: Bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,6 +267,30 @@ class RatingLevelTable:
     value: Annotated[Int, Field(ge=1, le=10)]
     label: NonEmpty
     label_en: Text = ""
+
+
+def _day(value: Any) -> Any:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise ValueError(f"expected a date YYYY-MM-DD, got {value!r}")
+
+
+Day = Annotated[date, BeforeValidator(_day)]
+
+
+@dataclass(frozen=True, slots=True)
+class CalendarTable:
+    """``[calendar]``: the center's own announced days off and make-up working days (dates)."""
+
+    __pydantic_config__ = TABLE
+
+    days_off: tuple[Day, ...] = ()
+    makeup_days: tuple[Day, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -309,6 +338,7 @@ class HubFile:
     logging: LoggingTable = field(default_factory=LoggingTable)
     integration: IntegrationTable = field(default_factory=IntegrationTable)
     province: ProvinceTable = field(default_factory=ProvinceTable)
+    calendar: CalendarTable = field(default_factory=CalendarTable)
 
 
 @cache
@@ -348,7 +378,7 @@ def settings_from_dict(raw: dict[str, Any], *, base_dir: Path | None = None, sou
     for i, u in enumerate(f.users):
         if any(x.username == u.username for x in users):
             raise ConfigError(f"users[{i}].username: duplicate user {u.username!r}")
-        users.append(UserDef(u.username, u.role, u.password_hash, u.display_name or u.username))
+        users.append(UserDef(u.username, u.role, u.password_hash, u.display_name or u.username, u.disabled))
     if len({r.value for r in f.rating_scale}) != len(f.rating_scale):
         raise ConfigError("rating_scale: two levels share a value")
     codes: set[str] = set()
@@ -358,6 +388,10 @@ def settings_from_dict(raw: dict[str, Any], *, base_dir: Path | None = None, sou
         codes.add(c.code)
     if len(f.rating_criteria) > 6:          # each one is a row of big buttons on the tablet page
         raise ConfigError(f"rating_criteria: at most 6 criteria, got {len(f.rating_criteria)}")
+    both = sorted(set(f.calendar.days_off) & set(f.calendar.makeup_days))
+    if both:
+        i = f.calendar.makeup_days.index(both[0])
+        raise ConfigError(f"calendar.makeup_days[{i}]: {both[0].isoformat()} is also a day off")
     return HubSettings(
         center=center, http=f.http, store_path=store_path, mqtt=f.mqtt, users=tuple(users), security=f.security,
         display=display,
@@ -366,7 +400,8 @@ def settings_from_dict(raw: dict[str, Any], *, base_dir: Path | None = None, sou
         source=source, integration=integration_from_table(f.integration, store_dir=store_path.parent,
                                                           base_dir=base_dir),
         observe_holidays=f.center.observe_holidays, notes=tuple(overrides.notes) if overrides else (),
-        province=_province(f, store_path.parent, base_dir, os.environ if environ is None else environ))
+        province=_province(f, store_path.parent, base_dir, os.environ if environ is None else environ),
+        announced_days_off=frozenset(f.calendar.days_off), announced_makeup_days=frozenset(f.calendar.makeup_days))
 
 
 def _province(f: HubFile, store_dir: Path, base_dir: Path | None,
