@@ -9,6 +9,7 @@ Routes: /display/hall, /display/counter/<id>, /console, /manager, /displays/stat
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,11 +25,13 @@ log = logging.getLogger(__name__)
 WEB_DIR = Path(__file__).resolve().parent / "web"
 FONT_DIR = Path("/usr/share/fonts/truetype/noto")
 FONTS = frozenset({"NotoSans-Regular.ttf", "NotoSans-Bold.ttf"})
-PAGES = {"hall": "hall.html", "counter": "counter.html", "console": "console.html", "manager": "manager.html"}
+PAGES = {"hall": "hall.html", "counter": "counter.html", "console": "console.html", "manager": "manager.html",
+         "admin": "admin.html", "audit": "audit.html"}
 
 
 def make_displays_blueprint(voice_dir: str | Path, recorded_voice_dir: str | Path | None = None,
-                            settings: DisplaySettings | None = None, font_dir: str | Path = FONT_DIR,
+                            settings: DisplaySettings | Callable[[], DisplaySettings] | None = None,
+                            font_dir: str | Path = FONT_DIR,
                             build_missing: bool = True) -> Blueprint:
     """The blueprint; register it at the root (its URLs are absolute). Clips come from ``recorded_voice_dir``
     first, then from ``voice_dir`` (made at install by ``python -m displays.voice_pack build``; with
@@ -43,7 +46,9 @@ def make_displays_blueprint(voice_dir: str | Path, recorded_voice_dir: str | Pat
             if made:
                 log.info("voice pack %s: made %d missing clips", voice_dir, len(made))
     pack = VoicePack.from_dirs(recorded_voice_dir, voice_dir)
-    cfg = settings or DisplaySettings()
+    # a callable: the hub's live [display] (the admin changes the notice without a restart)
+    fixed = settings if isinstance(settings, DisplaySettings) else DisplaySettings()
+    live_cfg: Callable[[], DisplaySettings] = settings if callable(settings) else (lambda: fixed)
     fonts = Path(font_dir)
 
     def page(name: str) -> Response:
@@ -67,9 +72,17 @@ def make_displays_blueprint(voice_dir: str | Path, recorded_voice_dir: str | Pat
     def manager() -> Response:
         return page("manager")
 
+    @bp.get("/admin")
+    def admin() -> Response:
+        return page("admin")
+
+    @bp.get("/audit")
+    def audit() -> Response:
+        return page("audit")
+
     @bp.get("/displays/settings.json")
     def settings_json() -> Response:
-        return jsonify(cfg.for_pages())
+        return jsonify(live_cfg().for_pages())
 
     @bp.get("/displays/static/<path:name>")
     def static_file(name: str) -> Response:

@@ -3,6 +3,7 @@
   motcua hub --config FILE            run the hub (HTTP API + MQTT) until SIGTERM / Ctrl-C
   motcua demo [--duration S] [--port P] [--config FILE] [--broker auto|mosquitto|amqtt]
   motcua config check FILE            validate a config file, print a summary (exit 2 when invalid)
+  motcua config export --config FILE [-o OUT]   the live center (seed + admin changes) as TOML
   motcua user hash-password           print a password hash for [[users]] password_hash
   motcua bridge [--config FILE] ...   the serial bridge for counter devices (firmware_bridge)
   motcua kiosk [--sim] ...            the lobby kiosk app (kiosk)
@@ -86,6 +87,43 @@ def cmd_config_check(args: argparse.Namespace) -> int:
     print("  " + json.dumps(settings.redacted(), ensure_ascii=False))
     for note in settings.notes:
         print(f"  note: {note}")
+    return 0
+
+
+def cmd_config_export(args: argparse.Namespace) -> int:
+    """The live center (the file's seed plus the admin's recorded changes) as TOML that `config check` accepts."""
+    from queue_server.adapters.config_log import ConfigLog
+    from queue_server.app.live_config import replay
+    from runtime.settings import read_toml, settings_from_dict
+    from runtime.settings.edit import DISPLAY_LIVE, document, dump_toml
+
+    settings = load_settings(args.config)
+    if settings.store_path.exists():
+        log_ = ConfigLog(settings.store_path)
+        try:
+            settings = replay(settings, log_)
+        finally:
+            log_.close()
+    raw = read_toml(args.config)
+    doc = document(settings)
+    for section, value in doc.items():
+        if section == "display":
+            raw["display"] = {**raw.get("display", {}), **{k: value[k] for k in DISPLAY_LIVE}}
+        else:
+            raw[section] = value
+    text = ("# motcua config export: the live center of " + str(args.config) + " (seed + changes from the admin page)\n"
+            + dump_toml(raw))
+    # what is written must pass the same validation as `config check` (relative paths read from the source's dir)
+    import tomllib
+
+    settings_from_dict(tomllib.loads(text), base_dir=Path(args.config).resolve().parent)
+    if args.output is None or str(args.output) == "-":
+        sys.stdout.write(text)
+    else:
+        tmp = Path(str(args.output) + ".tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(args.output)
+        print(f"written: {args.output}", file=sys.stderr)
     return 0
 
 
@@ -191,6 +229,10 @@ def build_parser() -> argparse.ArgumentParser:
     check = config_sub.add_parser("check", help="validate a config file")
     check.add_argument("file", type=Path)
     check.set_defaults(func=cmd_config_check)
+    export = config_sub.add_parser("export", help="write the live center (seed + admin changes) as TOML")
+    export.add_argument("--config", required=True, type=Path, help="the hub's config file (the seed)")
+    export.add_argument("--output", "-o", type=Path, default=None, help="file to write (default: stdout)")
+    export.set_defaults(func=cmd_config_export)
 
     user = sub.add_parser("user", help="user tools")
     user_sub = user.add_subparsers(dest="user_command", required=True)

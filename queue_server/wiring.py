@@ -6,13 +6,14 @@ into the app's ports here, and nowhere in app/); other teams' blueprints and the
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Flask
 
+from queue_server.adapters.config_log import ConfigLog
 from queue_server.adapters.device_registry import DeviceRegistry
 from queue_server.adapters.dossier_mirror import DossierMirror
 from queue_server.adapters.holidays_source import BUILTIN_DIR, load_calendar
@@ -21,6 +22,8 @@ from queue_server.adapters.mqtt import MqttAdapter
 from queue_server.adapters.outbox import FetchAggregates, FetchEvents, HttpSender, OutboxRelay
 from queue_server.adapters.ratings_store import RatingsStore
 from queue_server.adapters.sqlite_store import SqliteStore
+from queue_server.app.live_config import LiveConfig, service_center
+from queue_server.app.live_config import replay as replay_config
 from queue_server.app.dossier_service import DossierService, DossierSyncPoller
 from queue_server.app.ports import Clock, SystemClock
 from queue_server.app.queue_service import QueueService
@@ -39,7 +42,7 @@ from runtime.settings import IntegrationSettings
 log = logging.getLogger(__name__)
 
 
-def default_blueprints(settings: HubSettings) -> list[Blueprint]:
+def default_blueprints(settings: HubSettings, display: Callable[[], Any] | None = None) -> list[Blueprint]:
     """Blueprints of other parts (display pages, staff console, manager board...) present in this tree.
 
     Each is optional so the hub runs while those parts are being built; the lead wires new ones here.
@@ -53,7 +56,7 @@ def default_blueprints(settings: HubSettings) -> list[Blueprint]:
         # voice clips: built at install into the voice dir by `python -m displays.voice_pack build` (the
         # blueprint makes any that are missing at start); a recorded voice pack wins clip by clip
         found.append(make_displays_blueprint(voice_dir(settings), settings.display.recorded_voice_dir,
-                                             settings=settings.display))
+                                             settings=display or settings.display))
     try:
         from kiosk.tracking_blueprint import create_tracking_blueprint
     except ImportError:
@@ -160,6 +163,7 @@ class Hub:
     ratings: RatingsService | None = None
     speaker: Any = None
     province: Any = None          # the province sink's OutboxRelay (issue 17), when [province] is configured
+    live: LiveConfig | None = None  # the admin's live changes
     _server: HttpServer | None = field(default=None, repr=False)
 
     def start_background(self) -> None:
@@ -207,6 +211,8 @@ class Hub:
         if self.speaker is not None:
             self.speaker.close()
         self.service.close()
+        if self.live is not None:
+            self.live.repo.close()  # type: ignore[attr-defined]
 
 
 def record_device_alerts(service: QueueService, changes: Iterable[Any]) -> None:
@@ -232,13 +238,15 @@ def build_hub(settings: HubSettings, *, clock: Clock | None = None,
         # the proxy is resolved once, at the server, for every route: the older per-blueprint key means the same
         log.warning("[integration] trust_forwarded_for is read as [http] trust_forwarded_for (move it there)")
         settings = replace(settings, http=replace(settings.http, trust_forwarded_for=True))
+    # the admin's live changes (config.changed events) on top of the TOML seed: a restart keeps them
+    config_log = ConfigLog(settings.store_path)
+    settings = replay_config(settings, config_log)
     calendar = load_working_calendar(integration_cfg, settings.center, clock)
-    center = settings.center
-    if settings.observe_holidays:
-        # no tickets on Tết or an announced day off; a make-up Saturday issues like a weekday
-        center = replace(center, days_off=calendar.days_off, makeup_days=calendar.working_days)
+    # no tickets on Tết or an announced day off; a make-up Saturday issues like a weekday
+    center = service_center(settings, calendar.days_off, calendar.working_days)
     store = SqliteStore(settings.store_path)
     service = QueueService(center, store, clock)
+    live = LiveConfig(settings, service, config_log, calendar.days_off, calendar.working_days)
     broadcaster = Broadcaster()
     service.add_listener(broadcaster.publish)
     devices = DeviceRegistry(settings.center.id)
@@ -269,7 +277,8 @@ def build_hub(settings: HubSettings, *, clock: Clock | None = None,
     integration.service.on_applied = dossiers_updated
     if integration.relay is not None:
         service.add_listener(integration.relay.wake)
-    blueprints = default_blueprints(settings) if extra_blueprints is None else list(extra_blueprints)
+    blueprints = (default_blueprints(settings, display=lambda: live.settings.display) if extra_blueprints is None
+                  else list(extra_blueprints))
     blueprints += [integration.blueprint, make_ratings_blueprint(ratings)]
     # Province sink (issue 17): the same events, signed with the province key, to `motcua province`.
     province = None
@@ -281,8 +290,18 @@ def build_hub(settings: HubSettings, *, clock: Clock | None = None,
         service.add_listener(province.wake)
         blueprints.append(make_province_blueprint(province, settings.province.key))
     app = create_app(settings, service, blueprints, broadcaster=broadcaster, mqtt=mqtt, keepalive_s=keepalive_s,
-                     devices=devices)
+                     devices=devices, live=live)
     speaker = hub_speaker(settings)
     if speaker is not None:
         service.add_listener(speaker.on_events)
-    return Hub(settings, store, service, broadcaster, mqtt, app, integration, ratings, speaker, province)
+    hub = Hub(settings, store, service, broadcaster, mqtt, app, integration, ratings, speaker, province, live=live)
+
+    def swapped(new: HubSettings) -> None:
+        # every holder of the settings sees the new ones at once (under the writer's lock, with the event)
+        hub.settings = new
+        app.extensions["motcua"].settings = new
+        ratings.scale = scale_from_levels(new.rating_scale, window_min=new.rating_window_min,
+                                          criteria=[(c.code, c.label, c.label_en) for c in new.rating_criteria])
+
+    live.subscribe(swapped)
+    return hub

@@ -335,6 +335,13 @@ class MqttAdapter:
             self._publish_state(topics.state_calls(self.center), calls.to_json())
 
     def _touched(self, env: Envelope) -> tuple[set[str], set[str], bool]:
+        if env.type == "config.changed":
+            # an admin's live change: services and counters may have come (their retained state is published
+            # now) or changed names; every snapshot is published again
+            center = service_center(self.service)
+            self._known_services = {s.code for s in center.services}
+            self._known_counters = {c.id for c in center.counters}
+            return set(self._known_services), set(self._known_counters), True
         data = env.data
         services: set[str] = set()
         counters: set[str] = set()

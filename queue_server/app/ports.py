@@ -7,7 +7,7 @@ No I/O of its own and no adapter, web or Flask import. Tests use FixedClock, nev
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -60,6 +60,21 @@ class FixedClock:
 
 
 EventListener = Callable[[Sequence[Envelope]], None]
+
+
+# ----------------------------------------------------------------------------------- the live configuration
+class ConfigRepository(Protocol):
+    """Where the admin's live changes are read back (config.changed events) and password hashes set live are
+    kept (never in the event log)."""
+
+    def changes(self) -> Iterator[dict[str, Any]]: ...
+
+    def credentials(self) -> dict[str, str]: ...
+
+    def events_between(self, start: str, end: str, prefixes: tuple[str, ...], limit: int
+                       ) -> list[tuple[int, str, str, dict[str, Any]]]: ...
+
+    def set_credential(self, username: str, password_hash: str, at: str) -> None: ...
 
 
 # ------------------------------------------------------------------------------------------- the event store

@@ -8,13 +8,14 @@ import an adapter, or read the wall clock (the Clock port does).
 """
 from __future__ import annotations
 
-from typing import Self
+from collections.abc import Callable
+from typing import Any, Self
 
-from contracts.messages import event_id
+from contracts.messages import Envelope, event_id
 from queue_server.app.commands import IssueResult, QueueCommands
 from queue_server.app.ports import Clock, EventListener, EventStore
 from queue_server.app.queries import QueueQueries, TicketView
-from queue_server.app.writer import Writer
+from queue_server.app.writer import Reconfigure, Writer
 from queue_server.domain.model import CenterDef
 
 __all__ = ["IssueResult", "QueueService", "TicketView", "event_id"]
@@ -24,10 +25,21 @@ class QueueService(QueueCommands, QueueQueries):
     """Thread-safe façade of one center's queue. Create once per process; ``close()`` on shutdown."""
 
     def __init__(self, center: CenterDef, store: EventStore, clock: Clock) -> None:
-        self.center = center
         self.store = store
         self.clock = clock
         self._writer = Writer(center, store, clock)
+
+    @property
+    def center(self) -> CenterDef:
+        """The live center definition (an admin's change swaps it through the writer)."""
+        return self._writer.center
+
+    def reconfigure(self, center: CenterDef, data: dict[str, Any], applied: Callable[[], None] | None = None
+                    ) -> Envelope:
+        """Swap in a new center definition with its ``config.changed`` event (one commit, between two
+        commands); ``applied`` runs under the writer's lock once it is durable. Returns the event."""
+        envelope: Envelope = self._writer.submit(Reconfigure(center, dict(data), applied))
+        return envelope
 
     def add_listener(self, fn: EventListener) -> None:
         self._writer.add_listener(fn)

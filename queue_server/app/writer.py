@@ -78,9 +78,20 @@ class External:
     data: dict[str, Any]
 
 
+@dataclass(frozen=True, slots=True)
+class Reconfigure:
+    """A new center definition (an admin's live change) and its ``config.changed`` event: swapped in by the
+    writer between two commands, in the same commit as the event, so no command sees half a change.
+    ``applied`` runs under the writer's lock once the event is durable (the hub swaps its settings there)."""
+
+    center: CenterDef
+    data: dict[str, Any]
+    applied: Any = None
+
+
 @dataclass(slots=True)
 class _Job:
-    command: tr.Command | External
+    command: tr.Command | External | Reconfigure
     future: Reply
 
 
@@ -137,7 +148,7 @@ class Writer:
             self.reload()
 
     # ----------------------------------------------------------------------------------- the writer
-    def submit(self, command: tr.Command | External) -> Any:
+    def submit(self, command: tr.Command | External | Reconfigure) -> Any:
         if self.closed:
             raise MotcuaError(ErrorCode.INTERNAL, "the queue service is closed")
         job = _Job(command, Reply())
@@ -176,6 +187,19 @@ class Writer:
                 return
 
     def _process(self, batch: list[_Job]) -> None:
+        # a center swap is a commit of its own: the commands before it are decided under the old center, those
+        # after it under the new one
+        start = 0
+        for i, job in enumerate(batch):
+            if isinstance(job.command, Reconfigure):
+                if i > start:
+                    self._process_commands(batch[start:i])
+                self._reconfigure(job)
+                start = i + 1
+        if start < len(batch):
+            self._process_commands(batch[start:])
+
+    def _process_commands(self, batch: list[_Job]) -> None:
         envelopes: list[Envelope] = []
         rows = Projections()
         done: list[tuple[_Job, Any]] = []
@@ -236,6 +260,32 @@ class Writer:
                 except Exception:
                     log.exception("event listener %r failed on seq %d..%d", fn, envelopes[0].seq,
                                   envelopes[-1].seq)
+
+    def _reconfigure(self, job: _Job) -> None:
+        cmd = job.command
+        assert isinstance(cmd, Reconfigure)
+        with self.lock:
+            now = self.now()
+            seq = self.last_seq + 1
+            envelope = Envelope(event_id(now), seq, "config.changed", self.center.id, format_at(now), cmd.data)
+            try:
+                self.store.commit([envelope], Projections(), cmd.center, seq)
+            except Exception as err:
+                log.exception("store commit of config.changed failed; the center stays as it was")
+                job.future.set_exception(MotcuaError(ErrorCode.INTERNAL, f"could not store the change: {err}"))
+                return
+            self.last_seq = seq
+            self.center = cmd.center
+            self.state.center = cmd.center
+            self.state.__post_init__()          # counters and queues the new center adds
+            if cmd.applied is not None:
+                cmd.applied()
+        job.future.set_result(envelope)
+        for fn in list(self._listeners):
+            try:
+                fn([envelope])
+            except Exception:
+                log.exception("event listener %r failed on config.changed seq %d", fn, seq)
 
     def _answer(self, result: tr.Result, seq: int) -> Any:
         if isinstance(result, Counter):

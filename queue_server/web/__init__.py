@@ -73,10 +73,10 @@ class TrustedProxy:
 
 def create_app(settings: HubSettings, service: QueueService, extra_blueprints: Iterable[Blueprint] = (), *,
                broadcaster: Broadcaster | None = None, mqtt: Any = None, keepalive_s: float = 15.0,
-               devices: Any = None) -> Flask:
+               devices: Any = None, live: Any = None) -> Flask:
     """Build the hub's Flask app. ``broadcaster`` feeds /stream; one is made (and added as a service listener)
     when not given. ``mqtt`` is anything with a ``connected`` attribute, for /health."""
-    from queue_server.web import admin, auth, counter, display, fast_issue, kiosk, manager, openapi
+    from queue_server.web import admin, audit, auth, counter, display, fast_issue, kiosk, manager, openapi
     from queue_server.web.guards import TokenStore
     from queue_server.web.sse import Broadcaster
 
@@ -90,9 +90,9 @@ def create_app(settings: HubSettings, service: QueueService, extra_blueprints: I
     app.extensions["motcua"] = HubContext(settings=settings, service=service,
                                           tokens=TokenStore(settings.security.token_ttl_min * 60.0),
                                           broadcaster=broadcaster, mqtt=mqtt, keepalive_s=keepalive_s,
-                                          devices=devices)
+                                          devices=devices, live=live)
 
-    for bp in (kiosk.bp, display.bp, counter.bp, manager.bp, admin.bp, auth.bp, openapi.bp):
+    for bp in (kiosk.bp, display.bp, counter.bp, manager.bp, admin.bp, audit.bp, auth.bp, openapi.bp):
         app.register_blueprint(bp, url_prefix=API_PREFIX)
     for bp in extra_blueprints:
         app.register_blueprint(bp)

@@ -46,7 +46,7 @@ def login(body: dict[str, str]):  # type: ignore[no-untyped-def]
         return _rate_limited(refusal)
     user = ctx.settings.user(username)
     ok = check_password_hash(user.password_hash if user else _DUMMY_HASH, password)
-    if user is None or not ok:
+    if user is None or not ok or user.disabled:
         for lock in ctx.tokens.throttle.failed(username, address):
             _log_lock(lock, username, address)
         raise MotcuaError(ErrorCode.BAD_CREDENTIALS, "wrong username or password")
@@ -86,6 +86,36 @@ def logout(body: dict[str, str]):  # type: ignore[no-untyped-def]
     token = bearer_token()
     if token:
         hub().tokens.revoke(token)
+    return jsonify(ok=True)
+
+
+PASSWORD = Body({
+    "old_password": Field(str, True, "the current password", max_len=200),
+    "new_password": Field(str, True, "the new password (8+ characters, letters and digits)", max_len=200),
+})
+
+
+@route(bp, "/auth/password", methods=("POST",), summary="Change one's own password (any role)", role="staff",
+       body=PASSWORD, result='{"ok": true}; other sessions of this user end',
+       errors=(ErrorCode.BAD_CREDENTIALS,), response=ref("Ok"))
+def change_own_password(body: dict[str, str]):  # type: ignore[no-untyped-def]
+    from queue_server.app.live_config import password_problem
+    from queue_server.web.admin import live
+
+    ctx = hub()
+    session: Session = g.user
+    user = ctx.settings.user(session.username)
+    if user is None or not check_password_hash(user.password_hash, body["old_password"]):
+        raise MotcuaError(ErrorCode.BAD_CREDENTIALS, "Mật khẩu hiện tại không đúng / the current password is wrong")
+    problem = password_problem(user.username, body["new_password"])
+    if problem is not None:
+        raise MotcuaError(ErrorCode.BAD_REQUEST, f"new_password: {problem}")
+    if body["new_password"] == body["old_password"]:
+        raise MotcuaError(ErrorCode.BAD_REQUEST, "new_password: giống mật khẩu cũ / same as the old one")
+    live().change(user.username, {"users": live().users_doc()},
+                  credential=(user.username, generate_password_hash(body["new_password"])),
+                  note={"user": user.username, "password_changed": True})
+    ctx.tokens.revoke_user(user.username, keep=session.token)
     return jsonify(ok=True)
 
 

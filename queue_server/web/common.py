@@ -37,6 +37,7 @@ class HubContext:
     broadcaster: Broadcaster
     mqtt: Any = None                 # anything with a ``connected`` bool, or None when MQTT is off
     devices: Any = None              # the DeviceRegistry (printers, scanners, counter devices), or None
+    live: Any = None                 # the LiveConfig (admin's live changes), or None in a bare test app
     keepalive_s: float = 15.0
 
 

@@ -226,6 +226,14 @@ class TokenStore:
         with self._lock:
             return self._sessions.pop(token, None) is not None
 
+    def revoke_user(self, username: str, keep: str | None = None) -> int:
+        """End every session of ``username`` but ``keep`` (disabled, role or password changed)."""
+        with self._lock:
+            gone = [t for t, s in self._sessions.items() if s.username == username and t != keep]
+            for token in gone:
+                del self._sessions[token]
+        return len(gone)
+
 
 def role_rank(role: str) -> int:
     return ROLES.index(role) if role in ROLES else -1

@@ -126,8 +126,32 @@ LOGIN_RESULT = obj({"token": STR, "role": {"enum": ["staff", "manager", "admin"]
                     "display_name": STR, "expires_at": AT})
 ME = obj({"username": STR, "role": {"enum": ["staff", "manager", "admin"]}, "display_name": STR, "expires_at": AT})
 OK = obj({"ok": {"const": True}})
-ADMIN_CONFIG = obj({"settings": ANY_OBJECT, "center": ref("CenterConfig")})
-USERS = obj({"users": arr(obj({"username": STR, "role": STR, "display_name": STR}))})
+ADMIN_CONFIG = obj({"settings": ANY_OBJECT, "center": ref("CenterConfig"), "live": ref("LiveConfig")})
+USER = obj({"username": STR, "role": {"enum": ["staff", "manager", "admin"]}, "display_name": STR,
+            "disabled": BOOL}, optional=("disabled",), description="never a password or its hash")
+USERS = obj({"users": arr(USER)})
+_SECTIONS = ("services", "counters", "priorities", "users", "working_hours", "calendar", "rating_scale", "display")
+LIVE_CONFIG = obj({
+    "services": arr(obj({"code": STR, "prefix": STR, "name": STR, "name_en": STR, "number_start": INT,
+                         "number_end": INT, "daily_quota": INT, "stop_issuing_before_close_min": INT,
+                         "avg_service_min": NUM}, optional=("daily_quota",))),
+    "counters": arr(obj({"id": STR, "name": STR, "services": arr(STR)})),
+    "priorities": arr(obj({"code": STR, "label": STR, "label_en": STR, "legal_basis": STR})),
+    "users": arr(USER),
+    "working_hours": arr(obj({"days": arr({"enum": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]}),
+                              "sessions": arr(arr(STR))})),
+    "calendar": obj({"days_off": arr(DAY), "makeup_days": arr(DAY)}),
+    "rating_scale": arr(obj({"value": INT, "label": STR, "label_en": STR})),
+    "display": obj({"notice": STR, "wait_warning_min": INT, "calls_shown": INT}),
+}, description="the sections an admin changes live, as the config file writes them (no password hashes)")
+CONFIG_CHANGED = obj({"by": STR, "sections": arr({"enum": list(_SECTIONS)}),
+                      "before": ANY_OBJECT, "after": ANY_OBJECT, "seq": INT},
+                     description="the config.changed event's data (and its seq)")
+AUDIT_ROW = obj({"seq": INT, "at": AT, "kind": STR, "user": null(STR), "counter": null(STR),
+                 "ticket": null(STR), "detail": STR})
+AUDIT = obj({"rows": arr(AUDIT_ROW), "kinds": arr(STR), "truncated": BOOL})
+CSV: Schema = {"type": "string", "contentMediaType": "text/csv",
+               "description": "UTF-8 with a byte-order mark (Excel), Vietnamese headers"}
 OPENAPI = obj({"openapi": STR, "info": ANY_OBJECT, "paths": ANY_OBJECT, "components": ANY_OBJECT})
 
 RATING = obj({"id": STR, "ticket_id": STR, "ticket_number": STR, "counter": STR, "staff": null(STR),
@@ -174,7 +198,8 @@ COMPONENTS: dict[str, Schema] = {
     "TicketIssued": TICKET_ISSUED, "TicketView": TICKET_VIEW, "TicketResult": TICKET_RESULT, "Lease": LEASE,
     "State": STATE, "Health": HEALTH, "CounterDetail": COUNTER_DETAIL, "StatsToday": STATS_TODAY,
     "Devices": DEVICES, "LoginResult": LOGIN_RESULT, "Me": ME, "Ok": OK, "AdminConfig": ADMIN_CONFIG,
-    "Users": USERS, "OpenApiDocument": OPENAPI, "Rating": RATING, "RatingPending": RATING_PENDING,
+    "Users": USERS, "LiveConfig": LIVE_CONFIG, "ConfigChanged": CONFIG_CHANGED, "Audit": AUDIT,
+    "OpenApiDocument": OPENAPI, "Rating": RATING, "RatingPending": RATING_PENDING,
     "RatingScale": RATING_SCALE, "RatingAggregates": RATING_AGGREGATES, "DossierStatus": DOSSIER_STATUS,
     "DossierPushResult": PUSH_RESULT, "IntegrationHealth": INTEGRATION_HEALTH, "DossierRates": DOSSIER_RATES,
 }

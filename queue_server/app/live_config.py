@@ -1,0 +1,157 @@
+"""LiveConfig: the admin's live changes to a running center — services, counters, priority categories, users,
+working hours, announced days off, the display notice, the rating scale — and every user's own password.
+
+Each change builds the candidate settings (runtime.settings.edit: the same rules as ``motcua config check``), is
+refused with the key-naming one-line message when they fail, and otherwise is swapped in through the queue's
+single writer together with its ``config.changed`` event (who, which sections, before/after; never a password
+hash: hashes set live go to the ConfigRepository). ``replay`` folds those events back on top of the TOML seed
+at start, so a restarted hub has the same live center. Must not: talk HTTP or MQTT, or read the wall clock.
+"""
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from datetime import date
+from typing import Any
+
+from contracts.errors import ErrorCode, MotcuaError
+from contracts.messages import format_at
+from queue_server.app.ports import ConfigRepository
+from queue_server.app.queue_service import QueueService
+from queue_server.domain.model import CenterDef
+from runtime.settings import ConfigError, HubSettings
+from runtime.settings.edit import SECTIONS, apply_sections, document
+
+log = logging.getLogger(__name__)
+
+# what no live user record may hold: it can never match a password (werkzeug's format, an impossible digest)
+_NO_PASSWORD = "pbkdf2:sha256:1$none$none"
+_WEAK = {"12345678", "123456789", "1234567890", "password", "matkhau123", "admin123", "motcua123", "abc12345"}
+
+
+def password_problem(username: str, password: str) -> str | None:
+    """Why ``password`` is too weak (Vietnamese / English), or None."""
+    if len(password) < 8:
+        return "Mật khẩu cần ít nhất 8 ký tự / at least 8 characters"
+    if not re.search(r"[^\W\d_]", password) or not re.search(r"\d", password):
+        return "Mật khẩu cần có cả chữ và số / needs letters and digits"
+    if password.lower() in _WEAK or username.lower() in password.lower():
+        return "Mật khẩu quá dễ đoán / too easy to guess"
+    return None
+
+
+def service_center(settings: HubSettings, national_off: Iterable[date] = (),
+                   national_makeup: Iterable[date] = ()) -> CenterDef:
+    """The center the queue runs: the settings' definition with the national calendar (when observed) and the
+    center's own announced days off and make-up days."""
+    off = set(national_off) if settings.observe_holidays else set()
+    makeup = set(national_makeup) if settings.observe_holidays else set()
+    off = (off - settings.announced_makeup_days) | settings.announced_days_off
+    makeup = (makeup - settings.announced_days_off) | settings.announced_makeup_days
+    return replace(settings.center, days_off=frozenset(off), makeup_days=frozenset(makeup))
+
+
+def _with_hashes(users: Any, settings: HubSettings, credentials: dict[str, str]) -> Any:
+    if not isinstance(users, list):
+        return users
+    out = []
+    for u in users:
+        if isinstance(u, dict) and "password_hash" not in u:
+            name = u.get("username")
+            known = settings.user(name) if isinstance(name, str) else None
+            u = {**u, "password_hash": credentials.get(str(name)) or (known.password_hash if known else _NO_PASSWORD)}
+        out.append(u)
+    return out
+
+
+def replay(settings: HubSettings, repo: ConfigRepository) -> HubSettings:
+    """The TOML seed with every recorded change applied in order, and passwords set live. A change the seed no
+    longer accepts (the file was edited since) is skipped with a warning: the hub starts on what is valid."""
+    credentials = repo.credentials()
+    for data in repo.changes():
+        after = data.get("after")
+        if not isinstance(after, dict):
+            continue
+        changes = {k: v for k, v in after.items() if k in SECTIONS}
+        if "users" in changes:
+            changes["users"] = _with_hashes(changes["users"], settings, credentials)
+        try:
+            settings = apply_sections(settings, changes)
+        except ConfigError as err:
+            log.warning("config.changed by %s no longer applies to this config file, skipped: %s",
+                        data.get("by"), err)
+    if credentials:
+        settings = replace(settings, users=tuple(replace(u, password_hash=credentials.get(u.username,
+                                                                                          u.password_hash))
+                                                 for u in settings.users))
+    return settings
+
+
+class LiveConfig:
+    """Holds the live settings; ``change`` / the user operations apply one admin change at a time."""
+
+    def __init__(self, settings: HubSettings, service: QueueService, repo: ConfigRepository,
+                 national_off: Iterable[date] = (), national_makeup: Iterable[date] = ()) -> None:
+        self.settings = settings
+        self.service = service
+        self.repo = repo
+        self.national_off = frozenset(national_off)
+        self.national_makeup = frozenset(national_makeup)
+        self._lock = threading.Lock()       # one admin change at a time: before/after are exact
+        self._subscribers: list[Callable[[HubSettings], None]] = []
+
+    def subscribe(self, fn: Callable[[HubSettings], None]) -> None:
+        """``fn(new_settings)`` runs under the writer's lock as each change becomes durable."""
+        self._subscribers.append(fn)
+
+    def document(self) -> dict[str, Any]:
+        return document(self.settings, secrets=False)
+
+    # ------------------------------------------------------------------------------------------ changes
+    def change(self, by: str, sections: dict[str, Any], *, credential: tuple[str, str] | None = None,
+               note: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Apply whole sections (TOML-shaped; users without hashes keep theirs); returns the event's data.
+        Raises MotcuaError CONFIG_INVALID with the key-naming message, nothing changed."""
+        with self._lock:
+            current = self.settings
+            credentials = {credential[0]: credential[1]} if credential else {}
+            changes = dict(sections)
+            if "users" in changes:
+                changes["users"] = _with_hashes(changes["users"], current, credentials)
+            try:
+                new = apply_sections(current, changes)
+            except ConfigError as err:
+                raise MotcuaError(ErrorCode.CONFIG_INVALID, str(err)) from None
+            if credential is not None:
+                name, hashed = credential
+                new = replace(new, users=tuple(replace(u, password_hash=hashed) if u.username == name else u
+                                               for u in new.users))
+            before, after = document(current, secrets=False), document(new, secrets=False)
+            names = [s for s in SECTIONS if s in sections]
+            data: dict[str, Any] = {"by": by, "sections": names,
+                                    "before": {s: before[s] for s in names}, "after": {s: after[s] for s in names}}
+            if note:
+                data.update(note)
+            if credential is not None:
+                # the hash is stored before the event: a crash between the two leaves the password changed but
+                # unrecorded, never an event that points at a password that is not there
+                self.repo.set_credential(credential[0], credential[1], format_at(self.service.clock.now()))
+
+            def applied() -> None:
+                self.settings = new
+                for fn in self._subscribers:
+                    try:
+                        fn(new)
+                    except Exception:
+                        log.exception("config subscriber %r failed", fn)
+
+            envelope = self.service.reconfigure(service_center(new, self.national_off, self.national_makeup), data,
+                                                applied)
+            return {**data, "seq": envelope.seq}
+
+    def users_doc(self) -> list[dict[str, Any]]:
+        users: list[dict[str, Any]] = document(self.settings, secrets=False)["users"]
+        return users
