@@ -13,8 +13,9 @@
   let shownCallKey = null;
   let blinkTimer = null;
 
-  $("notice").textContent = queryParam("notice", settings.notice ||
-    "Vui lòng giữ phiếu số thứ tự và chú ý nghe gọi số · Please keep your ticket and listen for your number");
+  const DEFAULT_NOTICE = "Vui lòng giữ phiếu số thứ tự và chú ý nghe gọi số · Please keep your ticket and listen for your number";
+  function showNotice(text) { $("notice").textContent = queryParam("notice", text || DEFAULT_NOTICE); }
+  showNotice(settings.notice);
 
   function tick() {
     const now = vnNow();
@@ -95,6 +96,11 @@
   const live = new MotcuaLive({
     onState: (state) => render(state, false),
     onEvent: (env, state) => {
+      if (env.type === "config.changed") {
+        // an admin's live change: the notice line comes from the hub's [display] (services, counters and their
+        // names from the fresh /state that follows every event)
+        fetch("/displays/settings.json").then((r) => r.json()).then((s) => showNotice(s.notice)).catch(() => {});
+      }
       if (!state) return;
       const isCall = env.type === "ticket.called" || env.type === "ticket.recalled";
       if (isCall) {

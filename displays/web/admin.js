@@ -1,0 +1,184 @@
+/* Center admin (admin role): each section of the live center as a table of inputs; "Lưu" sends the whole section
+ * to POST /api/v1/admin/config, which checks it with the rules of `motcua config check` and applies it at once.
+ * A refusal is shown with the key the hub named (e.g. "services[3].prefix: ..."). Users have their own routes
+ * (add, change role/name, disable, reset password). */
+"use strict";
+
+(async function adminPage() {
+  const $ = (x) => document.getElementById(x);
+  let live = null;
+
+  const SECTIONS = {
+    services: { title: "Lĩnh vực / dịch vụ", en: "Services", add: "Thêm lĩnh vực", columns: [
+      ["code", "Mã", "text"], ["prefix", "Tiền tố", "text", "short"], ["name", "Tên", "text"], ["name_en", "Tên tiếng Anh", "text"],
+      ["number_start", "Số đầu", "int", "short"], ["number_end", "Số cuối", "int", "short"], ["daily_quota", "Hạn mức/ngày", "int?", "short"],
+      ["stop_issuing_before_close_min", "Ngừng cấp trước (phút)", "int", "short"], ["avg_service_min", "Xử lý TB (phút)", "num", "short"],
+      ["_counters", "Phục vụ tại quầy (mới)", "list"]] },
+    counters: { title: "Quầy và thứ tự lĩnh vực", en: "Counters and their services in order", add: "Thêm quầy", columns: [
+      ["id", "Mã quầy", "text", "short"], ["name", "Tên quầy", "text"], ["services", "Lĩnh vực (theo thứ tự, cách nhau dấu phẩy)", "list"]] },
+    priorities: { title: "Đối tượng ưu tiên", en: "Priority categories", add: "Thêm đối tượng", columns: [
+      ["code", "Mã", "text"], ["label", "Tên", "text"], ["label_en", "Tên tiếng Anh", "text"], ["legal_basis", "Căn cứ pháp lý", "text"]] },
+    working_hours: { title: "Giờ làm việc", en: "Working hours", add: "Thêm nhóm ngày", columns: [
+      ["days", "Ngày (mon,tue,…)", "list"], ["sessions", "Buổi (07:30-11:30, 13:30-17:00)", "spans"]] },
+    rating_scale: { title: "Thang đánh giá hài lòng", en: "Rating scale", add: "Thêm mức", columns: [
+      ["value", "Giá trị", "int", "short"], ["label", "Nhãn", "text"], ["label_en", "Nhãn tiếng Anh", "text"]] },
+  };
+
+  function say(text, ok) {
+    $("message").textContent = text;
+    $("message").className = ok ? "message info" : "message error";
+    $("message").hidden = false;
+  }
+
+  function fail(err) {
+    const detail = err.detail && err.detail.message ? err.detail.message : "";
+    const lead = err.code === "config_invalid" ? "Không hợp lệ, chưa thay đổi gì / Refused, nothing changed: " : "";
+    say(lead + (detail || err.vietnamese || String(err)), false);
+    if (err.code === "unauthenticated") { MotcuaApi.token = null; show(false); }
+  }
+
+  function show(loggedIn) {
+    $("login").hidden = loggedIn;
+    $("admin").hidden = !loggedIn;
+    $("logout").hidden = !loggedIn;
+    $("who").textContent = loggedIn ? (sessionStorage.getItem("motcua.username") || "") : "";
+  }
+
+  const toText = (kind, v) => {
+    if (v === undefined || v === null) return "";
+    if (kind === "list") return v.join(", ");
+    if (kind === "spans") return v.map((s) => s.join("-")).join(", ");
+    return String(v);
+  };
+  function fromText(kind, text) {
+    const t = text.trim();
+    if (kind === "list") return t ? t.split(",").map((x) => x.trim()).filter(Boolean) : [];
+    if (kind === "spans") return t ? t.split(",").map((x) => x.trim().split("-").map((y) => y.trim())) : [];
+    if (kind === "int" || kind === "int?") return t === "" ? (kind === "int?" ? undefined : t) : (/^-?\d+$/.test(t) ? Number(t) : t);
+    if (kind === "num") return t !== "" && !isNaN(Number(t)) ? Number(t) : t;
+    return t;
+  }
+
+  function rowOf(name, item) {
+    const spec = SECTIONS[name];
+    return el("tr", { "data-row": "" }, ...spec.columns.map(([key, , kind, cls]) =>
+      el("td", {}, el("input", { "data-key": key, "data-kind": kind, class: cls || "", value: toText(kind, item[key]),
+                                 "aria-label": key }))),
+      el("td", {}, el("button", { type: "button", text: "Xoá", onclick: (ev) => ev.target.closest("tr").remove() })));
+  }
+
+  function renderSection(name) {
+    const spec = SECTIONS[name];
+    const section = $(`sec-${name}`);
+    const body = el("tbody", { id: `rows-${name}` }, ...(live[name] || []).map((item) => rowOf(name, item)));
+    section.replaceChildren(
+      el("h2", {}, spec.title + " ", el("span", { lang: "en", text: `/ ${spec.en}` })),
+      el("table", { class: "edit" }, el("thead", {}, el("tr", {}, ...spec.columns.map(([, label]) => el("th", { text: label })), el("th"))), body),
+      el("div", { class: "row-actions" },
+        el("button", { id: `add-${name}`, type: "button", text: spec.add, onclick: () => body.append(rowOf(name, {})) }),
+        el("button", { id: `save-${name}`, type: "button", class: "primary", text: "Lưu", onclick: () => saveSection(name) })));
+  }
+
+  function collect(name) {
+    return Array.from($(`rows-${name}`).querySelectorAll("tr[data-row]")).map((tr) => {
+      const item = {};
+      for (const input of tr.querySelectorAll("input[data-key]")) {
+        const v = fromText(input.dataset.kind, input.value);
+        if (v !== undefined && !(input.dataset.kind === "text" && v === "" && input.dataset.key.endsWith("_en"))) item[input.dataset.key] = v;
+      }
+      return item;
+    });
+  }
+
+  async function send(sections, done) {
+    try {
+      await MotcuaApi.post("/admin/config", { sections });
+      say(`Đã lưu và áp dụng ngay: ${done} / Saved and applied`, true);
+      await load();
+    } catch (err) { fail(err); }
+  }
+
+  async function saveSection(name) {
+    const rows = collect(name);
+    const sections = { [name]: rows };
+    if (name === "services") {
+      // a new service needs a counter that serves it: "Phục vụ tại quầy" adds it to those counters, in one change
+      const counters = live.counters.map((c) => ({ ...c, services: [...c.services] }));
+      for (const s of rows) {
+        for (const id of s._counters || []) {
+          const c = counters.find((x) => x.id === id);
+          if (c && !c.services.includes(s.code)) c.services.push(s.code);
+        }
+        delete s._counters;
+      }
+      if (JSON.stringify(counters) !== JSON.stringify(live.counters)) sections.counters = counters;
+    }
+    await send(sections, SECTIONS[name].title);
+  }
+
+  function renderUsers(users) {
+    $("users").replaceChildren(...users.map((u) => {
+      const role = el("select", { "aria-label": "role" }, ...[["staff", "Cán bộ"], ["manager", "Quản lý"], ["admin", "Quản trị"]]
+        .map(([v, t]) => el("option", { value: v, text: t, selected: v === u.role ? "" : null })));
+      const display = el("input", { value: u.display_name, "aria-label": "display_name" });
+      return el("tr", { "data-user": u.username },
+        el("td", { text: u.username }), el("td", {}, role), el("td", {}, display),
+        el("td", { text: u.disabled ? "Đã khoá" : "Đang dùng" }),
+        el("td", {},
+          el("button", { type: "button", text: "Lưu", onclick: () => userCall(`/admin/users/${encodeURIComponent(u.username)}`,
+            { role: role.value, display_name: display.value }, `người dùng ${u.username}`) }),
+          el("button", { type: "button", text: u.disabled ? "Mở khoá" : "Khoá", onclick: () =>
+            userCall(`/admin/users/${encodeURIComponent(u.username)}`, { disabled: !u.disabled }, `người dùng ${u.username}`) }),
+          el("button", { type: "button", text: "Đặt lại mật khẩu", onclick: () => {
+            const pw = prompt(`Mật khẩu mới cho ${u.username} (ít nhất 8 ký tự, có chữ và số):`);
+            if (pw) userCall(`/admin/users/${encodeURIComponent(u.username)}/password`, { password: pw }, `mật khẩu của ${u.username}`);
+          } })));
+    }));
+  }
+
+  async function userCall(path, body, what) {
+    try {
+      await MotcuaApi.post(path, body);
+      say(`Đã lưu: ${what} / Saved`, true);
+      await load();
+    } catch (err) { fail(err); }
+  }
+
+  async function load() {
+    const r = await MotcuaApi.get("/admin/config");
+    live = r.live;
+    for (const name of Object.keys(SECTIONS)) renderSection(name);
+    $("notice").value = live.display.notice || "";
+    $("days-off").value = live.calendar.days_off.join("\n");
+    $("makeup-days").value = live.calendar.makeup_days.join("\n");
+    renderUsers(live.users);
+  }
+
+  const lines = (id) => $(id).value.split("\n").map((x) => x.trim()).filter(Boolean);
+  $("save-notice").addEventListener("click", () => send({ display: { notice: $("notice").value } }, "dòng thông báo"));
+  $("save-calendar").addEventListener("click", () => send({ calendar: { days_off: lines("days-off"), makeup_days: lines("makeup-days") } }, "lịch"));
+  $("add-user").addEventListener("click", () => userCall("/admin/users", {
+    username: $("new-username").value.trim(), role: $("new-role").value,
+    display_name: $("new-display").value.trim() || undefined, password: $("new-password").value,
+  }, `người dùng ${$("new-username").value.trim()}`));
+
+  async function enter() {
+    try { await load(); show(true); } catch (err) { show(false); fail(err); }
+  }
+  $("login").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    try {
+      const r = await MotcuaApi.post("/auth/login", { username: $("username").value.trim(), password: $("password").value });
+      MotcuaApi.token = r.token;
+      sessionStorage.setItem("motcua.username", r.username);
+      sessionStorage.setItem("motcua.role", r.role);
+      $("message").hidden = true;
+      await enter();
+    } catch (err) { fail(err); }
+  });
+  $("logout").addEventListener("click", async () => {
+    try { await MotcuaApi.post("/auth/logout"); } catch (err) { /* gone already */ }
+    MotcuaApi.token = null; show(false);
+  });
+  if (MotcuaApi.token) await enter(); else show(false);
+})();
