@@ -156,6 +156,14 @@ def test_every_json_route_answers_what_its_schema_says(hub: TestHub) -> None:
     c.call("GET", "/devices", headers=manager)
     c.call("GET", "/admin/config", headers=admin)
     c.call("GET", "/admin/users", headers=admin)
+    # the live admin (issue 12 pt 3)
+    c.call("POST", "/admin/config", headers=admin, json={"sections": {"display": {"notice": "Thông báo"}}})
+    c.call("POST", "/admin/users", headers=admin, json={"username": "moi", "role": "staff", "password": "HoTich2026x"})
+    c.call("POST", "/admin/users/moi", headers=admin, json={"display_name": "Cán bộ mới"})
+    c.call("POST", "/admin/users/moi/password", headers=admin, json={"password": "DatLai2026"})
+    c.call("POST", "/auth/password", headers=login(client, "quanly"),
+           json={"old_password": "đúng-mật-khẩu", "new_password": "DatDai2026x"})
+    c.call("GET", "/admin/audit", headers=admin)
     c.call("POST", "/auth/logout", headers=staff)
     assert c.json_operations() - c.seen == set()
 
