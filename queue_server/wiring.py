@@ -22,9 +22,9 @@ from queue_server.adapters.mqtt import MqttAdapter
 from queue_server.adapters.outbox import FetchAggregates, FetchEvents, HttpSender, OutboxRelay
 from queue_server.adapters.ratings_store import RatingsStore
 from queue_server.adapters.sqlite_store import SqliteStore
+from queue_server.app.dossier_service import DossierService, DossierSyncPoller
 from queue_server.app.live_config import LiveConfig, service_center
 from queue_server.app.live_config import replay as replay_config
-from queue_server.app.dossier_service import DossierService, DossierSyncPoller
 from queue_server.app.ports import Clock, SystemClock
 from queue_server.app.queue_service import QueueService
 from queue_server.app.ratings_service import RatingsService, make_submit_rating_command

@@ -42,7 +42,7 @@ class ConfigLog:
             return []
         where = " OR ".join("type LIKE ?" for _ in prefixes) or "1"
         rows = self._conn.execute(
-            f"SELECT seq, type, at, data FROM events WHERE at >= ? AND at < ? AND ({where}) "  # noqa: S608 — only ? marks
+            f"SELECT seq, type, at, data FROM events WHERE at >= ? AND at < ? AND ({where}) "
             "ORDER BY seq LIMIT ?", (start, end, *[p + "%" for p in prefixes], limit)).fetchall()
         return [(seq, kind, at, json.loads(data)) for seq, kind, at, data in rows]
 

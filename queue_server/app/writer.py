@@ -215,6 +215,7 @@ class Writer:
                     envelopes.append(envelope)
                     done.append((job, envelope))
                     continue
+                assert not isinstance(job.command, Reconfigure)     # _process runs those on their own
                 state.roll_to(numbering.working_day(now))
                 try:
                     decision = tr.decide(state, job.command, now)

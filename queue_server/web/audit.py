@@ -43,9 +43,10 @@ _SECTION_VI = {"services": "dịch vụ", "counters": "quầy", "priorities": "�
 
 
 def _row(seq: int, kind: str, at: str, data: dict[str, Any]) -> dict[str, Any]:
-    ticket = data.get("ticket") if isinstance(data.get("ticket"), dict) else {}
+    raw_ticket = data.get("ticket")
+    ticket: dict[str, Any] = raw_ticket if isinstance(raw_ticket, dict) else {}
     counter = data.get("counter")
-    counter_obj = counter if isinstance(counter, dict) else {}
+    counter_obj: dict[str, Any] = counter if isinstance(counter, dict) else {}
     user = data.get("by") or data.get("staff") or ticket.get("staff") or counter_obj.get("staff")
     counter_id = counter if isinstance(counter, str) else counter_obj.get("id") or counter_obj.get("counter") \
         or ticket.get("counter")
