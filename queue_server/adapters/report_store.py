@@ -1,0 +1,448 @@
+"""The reporting read model in its own SQLite file (``reports.sqlite3`` beside the hub's store): aggregates per
+working day × service × counter × staff × hour, per-dimension daily rollups that long reports read, rating
+counts, a per-ticket ledger that makes every fact count once, and a copy of the dossier figures.
+
+Fed from the hub's event log: ``catch_up()`` reads the events after the last seq it applied (from the hub's file,
+read-only) and writes the aggregates AND the new last seq in one transaction, so a crash or a restart resumes
+exactly where it stopped, and ``rebuild()`` starts from an empty model. Its own file keeps report writes and
+long report reads away from the queue's writer. Knows nothing of HTTP; the figures themselves are computed by
+queue_server.app.reporting.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import threading
+import time
+from array import array
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from contracts.messages import format_at, parse_at
+from queue_server.app import reporting as rp
+
+try:
+    import orjson as _orjson
+
+    _loads: Callable[[str | bytes], Any] = _orjson.loads
+except ImportError:  # pragma: no cover - orjson is in the hub extra
+    _loads = json.loads
+
+log = logging.getLogger(__name__)
+
+_MEASURE_COLS = (*rp.SCALARS, *rp.MAXES)
+_MEASURE_DDL = ", ".join(f"{c} INTEGER NOT NULL DEFAULT 0" for c in _MEASURE_COLS) + ", wait_h BLOB, service_h BLOB"
+
+SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS rpt_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    f"CREATE TABLE IF NOT EXISTS rpt_cell (day TEXT NOT NULL, service TEXT NOT NULL, counter TEXT NOT NULL, "
+    f"staff TEXT NOT NULL, hour INTEGER NOT NULL, {_MEASURE_DDL}, "
+    f"PRIMARY KEY (day, service, counter, staff, hour)) WITHOUT ROWID",
+    f"CREATE TABLE IF NOT EXISTS rpt_roll (dim TEXT NOT NULL, day TEXT NOT NULL, key TEXT NOT NULL, {_MEASURE_DDL}, "
+    f"PRIMARY KEY (dim, day, key)) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS rpt_rating (day TEXT NOT NULL, service TEXT NOT NULL, counter TEXT NOT NULL, "
+    "staff TEXT NOT NULL, level INTEGER NOT NULL, n INTEGER NOT NULL, "
+    "PRIMARY KEY (day, service, counter, staff, level)) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS rpt_ticket (id TEXT PRIMARY KEY, flags INTEGER NOT NULL, ns TEXT) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS rpt_counter (id TEXT PRIMARY KEY, status TEXT NOT NULL, staff TEXT NOT NULL, "
+    "since TEXT)",
+    "CREATE TABLE IF NOT EXISTS rpt_dossier (code TEXT PRIMARY KEY, procedure TEXT NOT NULL, received_at TEXT NOT NULL, "
+    "due_at TEXT, finished_at TEXT, apologised INTEGER NOT NULL, status TEXT NOT NULL, res_wmin INTEGER) WITHOUT ROWID",
+    "CREATE INDEX IF NOT EXISTS rpt_dossier_received ON rpt_dossier (received_at)",
+    "CREATE INDEX IF NOT EXISTS rpt_dossier_finished ON rpt_dossier (finished_at)",
+)
+TABLES = ("rpt_cell", "rpt_roll", "rpt_rating", "rpt_ticket", "rpt_counter", "rpt_dossier")
+SCHEMA_VERSION = "1"
+
+
+def encode_hist(hist: dict[int, int]) -> bytes | None:
+    """Sparse histogram → bytes (little-endian uint32 pairs bucket, count); None when empty."""
+    if not hist:
+        return None
+    flat = array("I")
+    for i in sorted(hist):
+        flat.append(i)
+        flat.append(hist[i])
+    return flat.tobytes()
+
+
+def decode_hist(blob: bytes | None) -> dict[int, int]:
+    if not blob:
+        return {}
+    flat = array("I")
+    flat.frombytes(blob)
+    return dict(zip(flat[0::2], flat[1::2], strict=True))
+
+
+@dataclass(frozen=True, slots=True)
+class DossierFacts:
+    """The dossier fields reports need (from the lookup mirror)."""
+
+    code: str
+    procedure: str
+    received_at: datetime
+    status: str
+    due_at: datetime | None
+    finished_at: datetime | None
+    apologised: bool
+
+
+def facts_from_dossier(d: Any) -> DossierFacts:
+    """From a queue_server.domain.dossier_status.Dossier (the mirror's record)."""
+    finished = (d.finished_at or d.updated_at or d.synced_at) if d.finished else None
+    return DossierFacts(d.code, d.procedure, d.received_at, str(d.status), d.due_at, finished,
+                        d.original_due_at is not None)
+
+
+class ReportStore:
+    """``events_path``: the hub's SQLite file (read only). ``dossier(code)`` → DossierFacts | None and
+    ``all_dossiers()`` → iterable of DossierFacts read the mirror; ``working_minutes(a, b)`` the calendar."""
+
+    def __init__(self, path: str | Path, events_path: str | Path, *,
+                 dossier: Callable[[str], DossierFacts | None] = lambda code: None,
+                 all_dossiers: Callable[[], Iterable[DossierFacts]] = lambda: (),
+                 working_minutes: Callable[[datetime, datetime], int] | None = None,
+                 batch: int = 20000) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.events_path = Path(events_path)
+        self.dossier = dossier
+        self.all_dossiers = all_dossiers
+        self.working_minutes = working_minutes
+        self.batch = batch
+        self._lock = threading.RLock()           # one catch-up / rebuild at a time; reads use their own conn
+        self._local = threading.local()
+        self._conns: list[sqlite3.Connection] = []
+        self._conn_lock = threading.Lock()
+        self._writer = self._connect()
+        self._events: sqlite3.Connection | None = None
+        with self._lock:
+            for stmt in SCHEMA:
+                self._writer.execute(stmt)
+            self._writer.execute("INSERT OR IGNORE INTO rpt_meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
+
+    # -------------------------------------------------------------------------------------- connections
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30.0)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")     # a lost last batch is re-read from the log on start
+        conn.execute("PRAGMA busy_timeout=30000")
+        with self._conn_lock:
+            self._conns.append(conn)
+        return conn
+
+    def _read(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = self._connect()
+        return conn
+
+    def _events_conn(self) -> sqlite3.Connection:
+        if self._events is None:
+            uri = f"file:{self.events_path.resolve()}?mode=ro"
+            self._events = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False,
+                                           timeout=30.0)
+            self._events.execute("PRAGMA busy_timeout=30000")
+        return self._events
+
+    def close(self) -> None:
+        with self._lock, self._conn_lock:
+            for conn in self._conns:
+                conn.close()
+            self._conns.clear()
+            if self._events is not None:
+                self._events.close()
+                self._events = None
+        self._local = threading.local()
+
+    # -------------------------------------------------------------------------------------------- state
+    @property
+    def last_seq(self) -> int:
+        row = self._read().execute("SELECT value FROM rpt_meta WHERE key = 'last_seq'").fetchone()
+        return int(row[0]) if row else 0
+
+    def _ledger(self, ticket_id: str) -> rp.LedgerRow | None:
+        row = self._writer.execute("SELECT flags, ns FROM rpt_ticket WHERE id = ?", (ticket_id,)).fetchone()
+        if row is None:
+            return None
+        ns = json.loads(row[1]) if row[1] else None
+        return rp.LedgerRow(int(row[0]), tuple(ns) if ns else None)  # type: ignore[arg-type]
+
+    def _counter(self, counter_id: str) -> rp.CounterDuty | None:
+        row = self._writer.execute("SELECT status, staff, since FROM rpt_counter WHERE id = ?",
+                                   (counter_id,)).fetchone()
+        if row is None:
+            return None
+        return rp.CounterDuty(row[0], row[1], parse_at(row[2]) if row[2] else None)
+
+    # --------------------------------------------------------------------------------------- catching up
+    def catch_up(self, max_batches: int | None = None) -> int:
+        """Apply the events stored after the last applied seq; returns how many relevant events it read."""
+        done = 0
+        with self._lock:
+            batches = 0
+            while max_batches is None or batches < max_batches:
+                n, more = self._one_batch()
+                done += n
+                batches += 1
+                if not more:
+                    break
+        return done
+
+    def _one_batch(self) -> tuple[int, bool]:
+        events = self._events_conn()
+        after = self.last_seq
+        # Read the top first: events committed after this read are left for the next batch, never skipped.
+        top = int(events.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0])
+        if top <= after:
+            return 0, False
+        kinds = sorted(rp.RELEVANT)
+        rows = events.execute(
+            f"SELECT seq, type, at, data FROM events WHERE seq > ? AND seq <= ? AND type IN "
+            f"({', '.join('?' * len(kinds))}) ORDER BY seq LIMIT ?", (after, top, *kinds, self.batch)).fetchall()
+        new_last = top if len(rows) < self.batch else int(rows[-1][0])
+        folder = rp.Folder(self._ledger, self._counter)
+        for _seq, kind, at, data in rows:
+            try:
+                folder.fold(kind, at, _loads(data))
+            except (KeyError, TypeError, ValueError) as err:
+                # one malformed stored event must not stop reporting for good; it is logged and skipped
+                log.warning("reports: event %s (%s) skipped: %s", _seq, kind, err)
+        self._write(folder.delta, new_last)
+        return len(rows), new_last < top
+
+    def _dossier_row(self, f: DossierFacts) -> tuple[Any, ...]:
+        res = None
+        if f.finished_at is not None:
+            if self.working_minutes is not None:
+                try:
+                    res = self.working_minutes(f.received_at, f.finished_at)
+                except ValueError:
+                    res = None
+            else:
+                res = max(0, int((f.finished_at - f.received_at).total_seconds() // 60))
+        return (f.code, f.procedure, format_at(f.received_at), format_at(f.due_at) if f.due_at else None,
+                format_at(f.finished_at) if f.finished_at else None, int(f.apologised), f.status, res)
+
+    def _write(self, delta: rp.Delta, new_last: int) -> None:
+        c = self._writer
+        rolls: dict[tuple[str, str, str], rp.Measures] = {}
+        for key, m in delta.cells.items():
+            for rk in rp.rollup_keys(key):
+                acc = rolls.get(rk)
+                if acc is None:
+                    acc = rolls[rk] = rp.Measures()
+                acc.add(m)
+        dossier_rows = []
+        for code in delta.dossiers:
+            facts = self.dossier(code)
+            if facts is not None:
+                dossier_rows.append(self._dossier_row(facts))
+        c.execute("BEGIN IMMEDIATE")
+        try:
+            self._merge(c, "rpt_cell", ("day", "service", "counter", "staff", "hour"), delta.cells.items())
+            self._merge(c, "rpt_roll", ("day", "dim", "key"), rolls.items())
+            c.executemany("INSERT INTO rpt_rating VALUES (?,?,?,?,?,?) ON CONFLICT(day, service, counter, staff, "
+                          "level) DO UPDATE SET n = n + excluded.n", [(*k, n) for k, n in delta.ratings.items()])
+            c.executemany("INSERT OR REPLACE INTO rpt_ticket VALUES (?,?,?)",
+                          [(tid, r.flags, json.dumps(r.no_show_key) if r.no_show_key else None)
+                           for tid, r in delta.ledger.items()])
+            c.executemany("INSERT OR REPLACE INTO rpt_counter VALUES (?,?,?,?)",
+                          [(cid, d.status, d.staff, format_at(d.since) if d.since else None)
+                           for cid, d in delta.counters.items()])
+            c.executemany("INSERT OR REPLACE INTO rpt_dossier VALUES (?,?,?,?,?,?,?,?)", dossier_rows)
+            c.execute("INSERT OR REPLACE INTO rpt_meta VALUES ('last_seq', ?)", (str(new_last),))
+            c.execute("COMMIT")
+        except BaseException:
+            if c.in_transaction:
+                c.execute("ROLLBACK")
+            raise
+
+    @staticmethod
+    def _merge(c: sqlite3.Connection, table: str, key_cols: tuple[str, ...],
+               items: Iterable[tuple[tuple[Any, ...], rp.Measures]]) -> None:
+        where = " AND ".join(f"{k} = ?" for k in key_cols)
+        select = f"SELECT {', '.join(_MEASURE_COLS)}, wait_h, service_h FROM {table} WHERE {where}"
+        cols = (*key_cols, *_MEASURE_COLS, "wait_h", "service_h")
+        upsert = f"INSERT OR REPLACE INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
+        out = []
+        for key, m in items:
+            row = c.execute(select, key).fetchone()
+            if row is not None:
+                stored = _measures(row)
+                stored.add(m)
+                m = stored
+            out.append((*key, *(getattr(m, col) for col in _MEASURE_COLS), encode_hist(m.wait),
+                        encode_hist(m.service)))
+        c.executemany(upsert, out)
+
+    # ------------------------------------------------------------------------------------------ rebuild
+    def rebuild(self, progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+        """Empty the model and apply the whole event log again; dossiers are copied from the mirror afresh."""
+        started = time.perf_counter()
+        with self._lock:
+            c = self._writer
+            c.execute("BEGIN IMMEDIATE")
+            try:
+                for table in TABLES:
+                    c.execute(f"DELETE FROM {table}")
+                c.execute("DELETE FROM rpt_meta WHERE key = 'last_seq'")
+                c.execute("COMMIT")
+            except BaseException:
+                if c.in_transaction:
+                    c.execute("ROLLBACK")
+                raise
+            events = 0
+            while True:
+                n, more = self._one_batch()
+                events += n
+                if progress is not None:
+                    progress(events)
+                if not more:
+                    break
+            dossiers = self.copy_dossiers()
+        elapsed = time.perf_counter() - started
+        return {"events": events, "dossiers": dossiers, "seconds": round(elapsed, 3),
+                "events_per_s": round(events / elapsed) if elapsed > 0 else None, "last_seq": self.last_seq}
+
+    def copy_dossiers(self, chunk: int = 5000) -> int:
+        """Copy every mirrored dossier's figures (a mirror filled by a bulk load has no dossier.updated events)."""
+        count = 0
+        buf: list[tuple[Any, ...]] = []
+        c = self._writer
+
+        def flush() -> None:
+            c.execute("BEGIN IMMEDIATE")
+            c.executemany("INSERT OR REPLACE INTO rpt_dossier VALUES (?,?,?,?,?,?,?,?)", buf)
+            c.execute("COMMIT")
+            buf.clear()
+
+        with self._lock:
+            for facts in self.all_dossiers():
+                buf.append(self._dossier_row(facts))
+                count += 1
+                if len(buf) >= chunk:
+                    flush()
+            if buf:
+                flush()
+        return count
+
+    # -------------------------------------------------------------------------------------------- reads
+    def measures(self, start: date, end: date, group: str, *, service: str | None = None,
+                 counter: str | None = None, staff: str | None = None) -> dict[str, rp.Measures]:
+        """Summed measures for [start, end] per group value: group is one of all, service, counter, staff, hour
+        (the daily rollups) or day, weekday_hour; with a service/counter/staff filter the fine cells are read."""
+        conn = self._read()
+        lo, hi = start.isoformat(), end.isoformat()
+        filtered = any(x is not None for x in (service, counter, staff))
+        if not filtered and group in rp.ROLLUP_DIMS:
+            rows = conn.execute(
+                f"SELECT key, {', '.join(_MEASURE_COLS)}, wait_h, service_h FROM rpt_roll "
+                f"WHERE dim = ? AND day >= ? AND day <= ?", (group, lo, hi)).fetchall()
+            return _sum_rows(rows)
+        if not filtered and group in ("day", "weekday_hour"):
+            dim = "all" if group == "day" else "hour"
+            rows = conn.execute(
+                f"SELECT day, key, {', '.join(_MEASURE_COLS)}, wait_h, service_h FROM rpt_roll "
+                f"WHERE dim = ? AND day >= ? AND day <= ?", (dim, lo, hi)).fetchall()
+            keyed = [((r[0] if group == "day" else f"{date.fromisoformat(r[0]).isoweekday()}-{r[1]}"), *r[2:])
+                     for r in rows]
+            return _sum_rows(keyed)
+        where, args = ["day >= ?", "day <= ?"], [lo, hi]
+        for col, value in (("service", service), ("counter", counter), ("staff", staff)):
+            if value is not None:
+                where.append(f"{col} = ?")
+                args.append(value)
+        key_expr = {"all": "''", "service": "service", "counter": "counter", "staff": "staff",
+                    "hour": "printf('%02d', hour)", "day": "day"}.get(group)
+        if key_expr is None:
+            raise ValueError(f"group: {group!r} cannot be combined with a filter")
+        rows = conn.execute(
+            f"SELECT {key_expr}, {', '.join(_MEASURE_COLS)}, wait_h, service_h FROM rpt_cell "
+            f"WHERE {' AND '.join(where)}", args).fetchall()
+        out = _sum_rows(rows)
+        if group in ("counter", "staff"):
+            out.pop("", None)          # facts with no counter or staff (issued, cancelled) are not a group
+        return out
+
+    def ratings(self, start: date, end: date, group: str, *, service: str | None = None,
+                counter: str | None = None, staff: str | None = None) -> dict[str, dict[int, int]]:
+        key_expr = {"all": "''", "service": "service", "counter": "counter", "staff": "staff", "day": "day"}.get(
+            group, "''")
+        where, args = ["day >= ?", "day <= ?"], [start.isoformat(), end.isoformat()]
+        for col, value in (("service", service), ("counter", counter), ("staff", staff)):
+            if value is not None:
+                where.append(f"{col} = ?")
+                args.append(value)
+        out: dict[str, dict[int, int]] = {}
+        for key, level, n in self._read().execute(
+                f"SELECT {key_expr}, level, SUM(n) FROM rpt_rating WHERE {' AND '.join(where)} "
+                f"GROUP BY 1, 2", args):
+            out.setdefault(str(key), {})[int(level)] = int(n)
+        return out
+
+    def dossier_rows_between(self, since: datetime, until: datetime) -> list[tuple[Any, ...]]:
+        """Dossiers that concern [since, until): received in it, finished in it, or still open at its start."""
+        return self._read().execute(
+            "SELECT received_at, due_at, finished_at, apologised, status, res_wmin, procedure FROM rpt_dossier "
+            "WHERE received_at < ? AND (finished_at IS NULL OR finished_at >= ?)",
+            (format_at(until), format_at(since))).fetchall()
+
+    def counts(self) -> dict[str, int]:
+        conn = self._read()
+        return {t: int(conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]) for t in TABLES}
+
+
+def _measures(row: Sequence[Any]) -> rp.Measures:
+    m = rp.Measures(*(int(v or 0) for v in row[:len(_MEASURE_COLS)]))
+    m.wait = decode_hist(row[len(_MEASURE_COLS)])
+    m.service = decode_hist(row[len(_MEASURE_COLS) + 1])
+    return m
+
+
+def _sum_rows(rows: Sequence[Sequence[Any]]) -> dict[str, rp.Measures]:
+    """Sum (key, measures..., wait_h, service_h) rows per key; histograms summed with numpy when many rows."""
+    out: dict[str, rp.Measures] = {}
+    nm = len(_MEASURE_COLS)
+    keys: list[str] = []
+    index: dict[str, int] = {}
+    for r in rows:
+        key = str(r[0])
+        m = out.get(key)
+        if m is None:
+            m = out[key] = rp.Measures()
+            index[key] = len(keys)
+            keys.append(key)
+        for j, col in enumerate(rp.SCALARS):
+            setattr(m, col, getattr(m, col) + int(r[1 + j] or 0))
+        m.wait_max = max(m.wait_max, int(r[1 + len(rp.SCALARS)] or 0))
+        m.service_max = max(m.service_max, int(r[2 + len(rp.SCALARS)] or 0))
+    for h, attr in ((nm + 1, "wait"), (nm + 2, "service")):
+        _sum_hists(rows, h, index, keys, out, attr)
+    return out
+
+
+def _sum_hists(rows: Sequence[Sequence[Any]], col: int, index: dict[str, int], keys: list[str],
+               out: dict[str, rp.Measures], attr: str) -> None:
+    blobs = [(index[str(r[0])], r[col]) for r in rows if r[col]]
+    if not blobs:
+        return
+    if len(blobs) < 64:
+        for gi, blob in blobs:
+            rp.add_hist(getattr(out[keys[gi]], attr), decode_hist(blob))
+        return
+    import numpy as np
+
+    flat = np.frombuffer(b"".join(b for _, b in blobs), dtype="<u4").reshape(-1, 2)
+    per_row = np.fromiter((len(b) // 8 for _, b in blobs), dtype=np.int64, count=len(blobs))
+    groups = np.repeat(np.fromiter((g for g, _ in blobs), dtype=np.int64, count=len(blobs)), per_row)
+    summed = np.bincount(groups * rp.NBUCKETS + flat[:, 0].astype(np.int64), weights=flat[:, 1],
+                         minlength=len(keys) * rp.NBUCKETS).reshape(len(keys), rp.NBUCKETS)
+    for gi in np.unique(groups):
+        row = summed[gi]
+        nz = np.nonzero(row)[0]
+        setattr(out[keys[int(gi)]], attr, {int(i): int(row[i]) for i in nz})
