@@ -96,6 +96,7 @@ class Hub:
     integration: Any = None
     ratings: RatingsService | None = None
     speaker: Any = None
+    reports: Any = None              # reports (issue 14): the reporting read model and its feeder
     _server: Any = field(default=None, repr=False)
     _thread: threading.Thread | None = field(default=None, repr=False)
 
@@ -105,6 +106,8 @@ class Hub:
             self.mqtt.start()
         if self.integration is not None:
             self.integration.start()
+        if self.reports is not None:
+            self.reports.start()
 
     def make_server(self, host: str | None = None, port: int | None = None) -> Any:
         from waitress.server import create_server  # type: ignore[import-untyped]
@@ -162,6 +165,8 @@ class Hub:
             self.integration.stop()
         if self.speaker is not None:
             self.speaker.close()
+        if self.reports is not None:
+            self.reports.stop()
         self.service.close()
 
 
@@ -230,4 +235,8 @@ def build_hub(settings: HubSettings, *, clock: Clock | None = None,
     speaker = hub_speaker(settings)
     if speaker is not None:
         service.add_listener(speaker.on_events)
-    return Hub(settings, store, service, broadcaster, mqtt, app, integration, ratings, speaker)
+    # --- reports (issue 14): read model beside the store, /api/v1/reports/..., /reports pages
+    from queue_server.web.reports import make_reporting, register as register_reports
+    reporting = make_reporting(settings, service, integration)
+    register_reports(app, reporting)
+    return Hub(settings, store, service, broadcaster, mqtt, app, integration, ratings, speaker, reporting)

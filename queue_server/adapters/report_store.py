@@ -194,8 +194,23 @@ class ReportStore:
         return done
 
     def _one_batch(self) -> tuple[int, bool]:
+        # The whole batch — reading the position, folding, writing the aggregates and the new position — is one
+        # write transaction, so two feeders (the hub's and a `motcua reports rebuild`) never apply a batch twice.
+        c = self._writer
+        c.execute("BEGIN IMMEDIATE")
+        try:
+            n, more = self._fold_batch()
+            c.execute("COMMIT")
+        except BaseException:
+            if c.in_transaction:
+                c.execute("ROLLBACK")
+            raise
+        return n, more
+
+    def _fold_batch(self) -> tuple[int, bool]:
         events = self._events_conn()
-        after = self.last_seq
+        row = self._writer.execute("SELECT value FROM rpt_meta WHERE key = 'last_seq'").fetchone()
+        after = int(row[0]) if row else 0
         # Read the top first: events committed after this read are left for the next batch, never skipped.
         top = int(events.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0])
         if top <= after:
@@ -229,6 +244,7 @@ class ReportStore:
                 format_at(f.finished_at) if f.finished_at else None, int(f.apologised), f.status, res)
 
     def _write(self, delta: rp.Delta, new_last: int) -> None:
+        """Inside the caller's transaction: merge ``delta`` into the tables and move the position."""
         c = self._writer
         rolls: dict[tuple[str, str, str], rp.Measures] = {}
         for key, m in delta.cells.items():
@@ -242,25 +258,18 @@ class ReportStore:
             facts = self.dossier(code)
             if facts is not None:
                 dossier_rows.append(self._dossier_row(facts))
-        c.execute("BEGIN IMMEDIATE")
-        try:
-            self._merge(c, "rpt_cell", ("day", "service", "counter", "staff", "hour"), delta.cells.items())
-            self._merge(c, "rpt_roll", ("day", "dim", "key"), rolls.items())
-            c.executemany("INSERT INTO rpt_rating VALUES (?,?,?,?,?,?) ON CONFLICT(day, service, counter, staff, "
-                          "level) DO UPDATE SET n = n + excluded.n", [(*k, n) for k, n in delta.ratings.items()])
-            c.executemany("INSERT OR REPLACE INTO rpt_ticket VALUES (?,?,?)",
-                          [(tid, r.flags, json.dumps(r.no_show_key) if r.no_show_key else None)
-                           for tid, r in delta.ledger.items()])
-            c.executemany("INSERT OR REPLACE INTO rpt_counter VALUES (?,?,?,?)",
-                          [(cid, d.status, d.staff, format_at(d.since) if d.since else None)
-                           for cid, d in delta.counters.items()])
-            c.executemany("INSERT OR REPLACE INTO rpt_dossier VALUES (?,?,?,?,?,?,?,?)", dossier_rows)
-            c.execute("INSERT OR REPLACE INTO rpt_meta VALUES ('last_seq', ?)", (str(new_last),))
-            c.execute("COMMIT")
-        except BaseException:
-            if c.in_transaction:
-                c.execute("ROLLBACK")
-            raise
+        self._merge(c, "rpt_cell", ("day", "service", "counter", "staff", "hour"), delta.cells.items())
+        self._merge(c, "rpt_roll", ("day", "dim", "key"), rolls.items())
+        c.executemany("INSERT INTO rpt_rating VALUES (?,?,?,?,?,?) ON CONFLICT(day, service, counter, staff, "
+                      "level) DO UPDATE SET n = n + excluded.n", [(*k, n) for k, n in delta.ratings.items()])
+        c.executemany("INSERT OR REPLACE INTO rpt_ticket VALUES (?,?,?)",
+                      [(tid, r.flags, json.dumps(r.no_show_key) if r.no_show_key else None)
+                       for tid, r in delta.ledger.items()])
+        c.executemany("INSERT OR REPLACE INTO rpt_counter VALUES (?,?,?,?)",
+                      [(cid, d.status, d.staff, format_at(d.since) if d.since else None)
+                       for cid, d in delta.counters.items()])
+        c.executemany("INSERT OR REPLACE INTO rpt_dossier VALUES (?,?,?,?,?,?,?,?)", dossier_rows)
+        c.execute("INSERT OR REPLACE INTO rpt_meta VALUES ('last_seq', ?)", (str(new_last),))
 
     @staticmethod
     def _merge(c: sqlite3.Connection, table: str, key_cols: tuple[str, ...],
@@ -365,8 +374,8 @@ class ReportStore:
             f"SELECT {key_expr}, {', '.join(_MEASURE_COLS)}, wait_h, service_h FROM rpt_cell "
             f"WHERE {' AND '.join(where)}", args).fetchall()
         out = _sum_rows(rows)
-        if group in ("counter", "staff"):
-            out.pop("", None)          # facts with no counter or staff (issued, cancelled) are not a group
+        if group in ("service", "counter", "staff"):
+            out.pop("", None)          # facts with no service (duty), counter or staff (issued) are not a group
         return out
 
     def ratings(self, start: date, end: date, group: str, *, service: str | None = None,

@@ -19,6 +19,7 @@ Counting rules (docs/reports.md):
 from __future__ import annotations
 
 import bisect
+import math
 import calendar as _calendar
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -29,9 +30,9 @@ from contracts.messages import VN_TZ, parse_at
 
 # ----------------------------------------------------------------------------------------------- histograms
 # Upper bounds (seconds) of the waiting/service-time buckets; the last bucket is open-ended. Accuracy: 30 s up
-# to 10 min, 1 min up to 1 h, 5 min up to 3 h, 15 min up to 8 h, 1 h up to 24 h. A percentile is interpolated
-# inside its bucket, so its error is at most that bucket's width; the share over a target is exact when the
-# target falls on a bucket bound (every whole minute up to an hour, every 5 minutes up to 3 hours).
+# to 10 min, 1 min up to 1 h, 5 min up to 3 h, 15 min up to 8 h, 1 h up to 24 h. The share over a target is exact
+# when the target falls on a bucket bound (every whole minute up to an hour, every 5 minutes up to 3 hours), else
+# interpolated inside its bucket. A percentile is the upper bound of the bucket holding its rank (capped at the exact maximum): at most one bucket too high.
 BOUNDS: tuple[int, ...] = tuple(
     [30 * i for i in range(1, 21)]                       # .. 10 min
     + [600 + 60 * i for i in range(1, 51)]               # .. 60 min
@@ -56,22 +57,19 @@ def _upper(i: int, top: float) -> float:
 
 
 def percentile(hist: Mapping[int, int], q: float, top: float | None = None) -> float | None:
-    """The q-quantile (0 < q ≤ 1) of the values counted in ``hist``, interpolated inside its bucket and never
-    above ``top`` (the exact maximum when known); None when empty."""
+    """The q-quantile (0 < q ≤ 1, nearest rank) of the values counted in ``hist``: the upper bound of the bucket
+    holding that rank, never above ``top`` (the exact maximum when known), so the figure reads "at most" and
+    errs by less than one bucket width, upwards; None when empty."""
     total = sum(hist.values())
     if total <= 0:
         return None
-    rank = q * total
+    rank = max(1, math.ceil(q * total - 1e-9))
     seen = 0
     for i in sorted(hist):
-        n = hist[i]
-        if n <= 0:
-            continue
-        if seen + n >= rank:
-            lo, hi = _lower(i), _upper(i, top or 0.0)
-            value = lo + (hi - lo) * (rank - seen) / n
+        seen += max(0, hist[i])
+        if seen >= rank:
+            value = _upper(i, top or 0.0)
             return min(value, top) if top is not None else value
-        seen += n
     return top
 
 
@@ -143,7 +141,8 @@ def rollup_keys(key: CellKey) -> Iterator[tuple[str, str, str]]:
     """(day, dim, value) rows a cell also adds to: the per-dimension daily rollups that long reports read."""
     day, service, counter, staff, hour = key
     yield day, "all", ""
-    yield day, "service", service
+    if service:                  # counter duty has no service
+        yield day, "service", service
     if counter:
         yield day, "counter", counter
     if staff:
