@@ -401,6 +401,12 @@ class ReportStore:
             "WHERE received_at < ? AND (finished_at IS NULL OR finished_at >= ?)",
             (format_at(until), format_at(since))).fetchall()
 
+    def open_duty(self) -> list[tuple[str, str, str, datetime]]:
+        """(counter, staff, status, since) of counters open or paused now: their current interval is not in the
+        aggregates until the counter's next event, so a report of today adds it up to now."""
+        return [(r[0], r[2], r[1], parse_at(r[3])) for r in self._read().execute(
+            "SELECT id, status, staff, since FROM rpt_counter WHERE status IN ('open', 'paused') AND since IS NOT NULL")]
+
     def counts(self) -> dict[str, int]:
         conn = self._read()
         return {t: int(conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]) for t in TABLES}

@@ -118,6 +118,8 @@ class ReportService:
         filters = {"service": service, "counter": counter, "staff": staff}
         total = self.store.measures(period.start, period.end, "all", **filters).get("", rp.Measures())
         rows_m = self.store.measures(period.start, period.end, group, **filters) if group != "all" else {}
+        if service is None:
+            self._add_open_duty(period, group, total, rows_m, counter, staff)
         rating_group = group if group in ("service", "counter", "staff", "day") else "all"
         ratings = self.store.ratings(period.start, period.end, rating_group, **filters)
         all_ratings = self.store.ratings(period.start, period.end, "all", **filters).get("", {})
@@ -134,6 +136,24 @@ class ReportService:
                                                         "ratings": rp.rating_figures(all_ratings, values)},
                 "rating_levels": [{"value": v, "label": label} for v, label in self.levels],
                 "rows": rows}
+
+    def _add_open_duty(self, period: Period, group: str, total: rp.Measures, rows: dict[str, rp.Measures],
+                       counter: str | None, staff: str | None) -> None:
+        """Counters open or paused right now: their running interval (up to now) joins the duty figures."""
+        now = self.clock.now()
+        for counter_id, who, status, since in self.store.open_duty():
+            if (counter is not None and counter_id != counter) or (staff is not None and who != staff):
+                continue
+            for day, hour, secs in rp.split_interval(since, now):
+                if not period.start.isoformat() <= day <= period.end.isoformat():
+                    continue
+                key = {"counter": counter_id, "staff": who, "hour": f"{hour:02d}", "day": day}.get(group)
+                targets = [total] + ([rows.setdefault(key, rp.Measures())] if key else [])
+                for m in targets:
+                    if status == "open":
+                        m.open_s += secs
+                    else:
+                        m.pause_s += secs
 
     def heatmap(self, period: Period, refresh: bool = True) -> dict[str, Any]:
         """Tickets issued per weekday (1 = Monday … 7 = Sunday) × hour of issue."""

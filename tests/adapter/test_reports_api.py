@@ -253,3 +253,18 @@ def test_board_day_and_periods_are_in_vietnam_time(hub: Hub) -> None:
     assert (w["from"], w["to"]) == ("2026-11-23", "2026-11-29")
     assert c.get(f"{API}/reports/summary", headers=manager).json["period"]["from"] == date(2026, 11, 23).isoformat()
     assert datetime.now(VN_TZ)      # the day above came from the hub's clock, not this one
+
+
+def test_a_counter_open_now_counts_its_duty_up_to_now(hub: Hub) -> None:
+    c = hub.app.test_client()
+    staff = login(c, "canbo")
+    assert c.post(f"{API}/counters/2/open", json={}, headers=staff).status_code == 200
+    hub.service.clock.advance(minutes=30)
+    manager = login(c, "quanly")
+    rows = c.get(f"{API}/reports/summary?date={DAY}&group=staff", headers=manager).json["rows"]
+    assert [(r["key"], r["on_duty_h"]) for r in rows] == [("canbo", 0.5)]
+    assert c.post(f"{API}/counters/2/pause", json={"reason": "họp"}, headers=staff).status_code == 200
+    hub.service.clock.advance(minutes=15)
+    t = c.get(f"{API}/reports/summary?date={DAY}&group=counter", headers=manager).json
+    assert (t["totals"]["on_duty_h"], t["totals"]["pause_h"]) == (0.5, 0.25)
+    assert t["rows"][0]["key"] == "2" and t["rows"][0]["pause_h"] == 0.25
