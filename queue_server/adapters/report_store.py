@@ -22,6 +22,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from contracts.messages import format_at, parse_at
 from queue_server.app import reporting as rp
 
@@ -44,6 +46,7 @@ SCHEMA = (
     f"PRIMARY KEY (day, service, counter, staff, hour)) WITHOUT ROWID",
     f"CREATE TABLE IF NOT EXISTS rpt_roll (dim TEXT NOT NULL, day TEXT NOT NULL, key TEXT NOT NULL, {_MEASURE_DDL}, "
     f"PRIMARY KEY (dim, day, key)) WITHOUT ROWID",
+    "CREATE INDEX IF NOT EXISTS rpt_roll_day ON rpt_roll (day)",
     "CREATE TABLE IF NOT EXISTS rpt_rating (day TEXT NOT NULL, service TEXT NOT NULL, counter TEXT NOT NULL, "
     "staff TEXT NOT NULL, level INTEGER NOT NULL, n INTEGER NOT NULL, "
     "PRIMARY KEY (day, service, counter, staff, level)) WITHOUT ROWID",
@@ -274,18 +277,27 @@ class ReportStore:
     @staticmethod
     def _merge(c: sqlite3.Connection, table: str, key_cols: tuple[str, ...],
                items: Iterable[tuple[tuple[Any, ...], rp.Measures]]) -> None:
-        where = " AND ".join(f"{k} = ?" for k in key_cols)
-        select = f"SELECT {', '.join(_MEASURE_COLS)}, wait_h, service_h FROM {table} WHERE {where}"
+        """Add ``items`` to the stored rows: the rows of the days concerned are read in one query per day (a
+        batch spans few days), merged in Python (histograms), and written back."""
+        items = list(items)
+        days = sorted({key[0] for key, _ in items})
+        nk = len(key_cols)
+        stored: dict[tuple[Any, ...], rp.Measures] = {}
+        select = (f"SELECT {', '.join(key_cols)}, {', '.join(_MEASURE_COLS)}, wait_h, service_h FROM {table} "
+                  f"WHERE day = ?")
+        for day in days:
+            for row in c.execute(select, (day,)):
+                stored[tuple(row[:nk])] = _measures(row[nk:])
         cols = (*key_cols, *_MEASURE_COLS, "wait_h", "service_h")
         upsert = f"INSERT OR REPLACE INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
         out = []
         for key, m in items:
-            row = c.execute(select, key).fetchone()
-            if row is not None:
-                stored = _measures(row)
-                stored.add(m)
-                m = stored
-            out.append((*key, *(getattr(m, col) for col in _MEASURE_COLS), encode_hist(m.wait),
+            old = stored.get(key)
+            if old is not None:
+                old.add(m)
+                m = old
+            out.append((*key, m.issued, m.called, m.wait_sum, m.served, m.service_sum, m.no_show, m.cancelled,
+                        m.transferred, m.open_s, m.pause_s, m.wait_max, m.service_max, encode_hist(m.wait),
                         encode_hist(m.service)))
         c.executemany(upsert, out)
 
@@ -306,13 +318,17 @@ class ReportStore:
                     c.execute("ROLLBACK")
                 raise
             events = 0
-            while True:
-                n, more = self._one_batch()
-                events += n
-                if progress is not None:
-                    progress(events)
-                if not more:
-                    break
+            batch, self.batch = self.batch, max(self.batch, 100_000)
+            try:
+                while True:
+                    n, more = self._one_batch()
+                    events += n
+                    if progress is not None:
+                        progress(events)
+                    if not more:
+                        break
+            finally:
+                self.batch = batch
             dossiers = self.copy_dossiers()
         elapsed = time.perf_counter() - started
         return {"events": events, "dossiers": dossiers, "seconds": round(elapsed, 3),
@@ -345,22 +361,16 @@ class ReportStore:
                  counter: str | None = None, staff: str | None = None) -> dict[str, rp.Measures]:
         """Summed measures for [start, end] per group value: group is one of all, service, counter, staff, hour
         (the daily rollups) or day, weekday_hour; with a service/counter/staff filter the fine cells are read."""
-        conn = self._read()
         lo, hi = start.isoformat(), end.isoformat()
         filtered = any(x is not None for x in (service, counter, staff))
         if not filtered and group in rp.ROLLUP_DIMS:
-            rows = conn.execute(
-                f"SELECT key, {', '.join(_MEASURE_COLS)}, wait_h, service_h FROM rpt_roll "
-                f"WHERE dim = ? AND day >= ? AND day <= ?", (group, lo, hi)).fetchall()
-            return _sum_rows(rows)
+            return self._sum("rpt_roll", "key", "dim = ? AND day >= ? AND day <= ?", [group, lo, hi])
         if not filtered and group in ("day", "weekday_hour"):
-            dim = "all" if group == "day" else "hour"
-            rows = conn.execute(
-                f"SELECT day, key, {', '.join(_MEASURE_COLS)}, wait_h, service_h FROM rpt_roll "
-                f"WHERE dim = ? AND day >= ? AND day <= ?", (dim, lo, hi)).fetchall()
-            keyed = [((r[0] if group == "day" else f"{date.fromisoformat(r[0]).isoweekday()}-{r[1]}"), *r[2:])
-                     for r in rows]
-            return _sum_rows(keyed)
+            # weekday from the ISO day in SQL: strftime('%w') is 0 for Sunday; 1 = Monday as in isoweekday
+            key = "day" if group == "day" else \
+                "((CAST(strftime('%w', day) AS INTEGER) + 6) % 7 + 1) || '-' || key"
+            return self._sum("rpt_roll", key, "dim = ? AND day >= ? AND day <= ?",
+                             ["all" if group == "day" else "hour", lo, hi])
         where, args = ["day >= ?", "day <= ?"], [lo, hi]
         for col, value in (("service", service), ("counter", counter), ("staff", staff)):
             if value is not None:
@@ -370,12 +380,25 @@ class ReportStore:
                     "hour": "printf('%02d', hour)", "day": "day"}.get(group)
         if key_expr is None:
             raise ValueError(f"group: {group!r} cannot be combined with a filter")
-        rows = conn.execute(
-            f"SELECT {key_expr}, {', '.join(_MEASURE_COLS)}, wait_h, service_h FROM rpt_cell "
-            f"WHERE {' AND '.join(where)}", args).fetchall()
-        out = _sum_rows(rows)
+        out = self._sum("rpt_cell", key_expr, " AND ".join(where), args)
         if group in ("service", "counter", "staff"):
             out.pop("", None)          # facts with no service (duty), counter or staff (issued) are not a group
+        return out
+
+    def _sum(self, table: str, key: str, where: str, args: Sequence[Any]) -> dict[str, rp.Measures]:
+        """Scalars summed by SQLite (GROUP BY), histograms summed with numpy over the rows that have one."""
+        conn = self._read()
+        sums = ", ".join([*(f"SUM({c})" for c in rp.SCALARS), *(f"MAX({c})" for c in rp.MAXES)])
+        out: dict[str, rp.Measures] = {}
+        for row in conn.execute(f"SELECT {key}, {sums} FROM {table} WHERE {where} GROUP BY 1", args):
+            out[str(row[0])] = rp.Measures(*(int(v or 0) for v in row[1:]))
+        if out:
+            rows = conn.execute(f"SELECT {key}, wait_h, service_h FROM {table} WHERE {where} "
+                                f"AND (wait_h IS NOT NULL OR service_h IS NOT NULL)", args).fetchall()
+            keys = list(out)
+            index = {k: i for i, k in enumerate(keys)}
+            for col, attr in ((1, "wait"), (2, "service")):
+                _sum_hists(rows, col, index, keys, out, attr)
         return out
 
     def ratings(self, start: date, end: date, group: str, *, service: str | None = None,
@@ -419,28 +442,6 @@ def _measures(row: Sequence[Any]) -> rp.Measures:
     return m
 
 
-def _sum_rows(rows: Sequence[Sequence[Any]]) -> dict[str, rp.Measures]:
-    """Sum (key, measures..., wait_h, service_h) rows per key; histograms summed with numpy when many rows."""
-    out: dict[str, rp.Measures] = {}
-    nm = len(_MEASURE_COLS)
-    keys: list[str] = []
-    index: dict[str, int] = {}
-    for r in rows:
-        key = str(r[0])
-        m = out.get(key)
-        if m is None:
-            m = out[key] = rp.Measures()
-            index[key] = len(keys)
-            keys.append(key)
-        for j, col in enumerate(rp.SCALARS):
-            setattr(m, col, getattr(m, col) + int(r[1 + j] or 0))
-        m.wait_max = max(m.wait_max, int(r[1 + len(rp.SCALARS)] or 0))
-        m.service_max = max(m.service_max, int(r[2 + len(rp.SCALARS)] or 0))
-    for h, attr in ((nm + 1, "wait"), (nm + 2, "service")):
-        _sum_hists(rows, h, index, keys, out, attr)
-    return out
-
-
 def _sum_hists(rows: Sequence[Sequence[Any]], col: int, index: dict[str, int], keys: list[str],
                out: dict[str, rp.Measures], attr: str) -> None:
     blobs = [(index[str(r[0])], r[col]) for r in rows if r[col]]
@@ -450,8 +451,6 @@ def _sum_hists(rows: Sequence[Sequence[Any]], col: int, index: dict[str, int], k
         for gi, blob in blobs:
             rp.add_hist(getattr(out[keys[gi]], attr), decode_hist(blob))
         return
-    import numpy as np
-
     flat = np.frombuffer(b"".join(b for _, b in blobs), dtype="<u4").reshape(-1, 2)
     per_row = np.fromiter((len(b) // 8 for _, b in blobs), dtype=np.int64, count=len(blobs))
     groups = np.repeat(np.fromiter((g for g, _ in blobs), dtype=np.int64, count=len(blobs)), per_row)

@@ -123,13 +123,26 @@ class Measures:
     wait: dict[int, int] = field(default_factory=dict)
     service: dict[int, int] = field(default_factory=dict)
 
-    def add(self, other: Measures) -> None:
-        for name in SCALARS:
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-        self.wait_max = max(self.wait_max, other.wait_max)
-        self.service_max = max(self.service_max, other.service_max)
-        add_hist(self.wait, other.wait)
-        add_hist(self.service, other.service)
+    def add(self, o: Measures) -> None:
+        # spelled out rather than a loop over SCALARS: this runs for every cell and rollup of a rebuild
+        self.issued += o.issued
+        self.called += o.called
+        self.wait_sum += o.wait_sum
+        self.served += o.served
+        self.service_sum += o.service_sum
+        self.no_show += o.no_show
+        self.cancelled += o.cancelled
+        self.transferred += o.transferred
+        self.open_s += o.open_s
+        self.pause_s += o.pause_s
+        if o.wait_max > self.wait_max:
+            self.wait_max = o.wait_max
+        if o.service_max > self.service_max:
+            self.service_max = o.service_max
+        if o.wait:
+            add_hist(self.wait, o.wait)
+        if o.service:
+            add_hist(self.service, o.service)
 
 
 # A cell: working day × service × counter × staff × hour ('' where a fact has no counter or staff).
