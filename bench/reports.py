@@ -60,10 +60,14 @@ def at(day: date, seconds: float) -> datetime:
 def ticket(tid: str, day: date, service: str, origin: str, status: str, issued: datetime, counter: str | None,
            staff: str | None, called: datetime | None = None, serving: datetime | None = None,
            done: datetime | None = None) -> dict[str, Any]:
-    f = lambda m: format_at(m) if m else None  # noqa: E731
+    f = lambda m: format_at(m) if m else None
     return {"id": tid, "number": tid[-4:], "service": service, "priority": None, "status": status, "counter": counter,
             "issued_at": format_at(issued), "called_at": f(called), "serving_at": f(serving), "done_at": f(done),
-            "recalls": 0, "printed": True, "day": day.isoformat(), "origin_service": origin, "staff": staff}
+            "recalls": 0, "printed": True, "day": day.isoformat(), "origin_service": origin, "staff": staff,
+            # the extras the hub's own log carries (it loads today's calls and completions on start)
+            "prefix": "A", "seq_number": int(tid.rsplit("-", 1)[1]), "queued_at": format_at(issued),
+            "last_called_at": f(called), "target_counter": None, "reactivations": 0, "kiosk": None, "lease_id": None,
+            "queue_seq": 0, "request_id": None}
 
 
 def generate(store_path: Path, mirror_path: Path, tickets: int, seed: int = 766) -> dict[str, int]:
@@ -81,7 +85,7 @@ def generate(store_path: Path, mirror_path: Path, tickets: int, seed: int = 766)
     for day in days:
         rows: list[tuple[Any, ...]] = []
 
-        def emit(kind: str, moment: datetime, data: dict[str, Any]) -> None:
+        def emit(kind: str, moment: datetime, data: dict[str, Any], rows: list[tuple[Any, ...]] = rows) -> None:
             nonlocal seq
             seq += 1
             rows.append((seq, f"b{seq}", kind, format_at(moment), dumps(data)))

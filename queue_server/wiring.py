@@ -236,7 +236,8 @@ def build_hub(settings: HubSettings, *, clock: Clock | None = None,
     if speaker is not None:
         service.add_listener(speaker.on_events)
     # --- reports (issue 14): read model beside the store, /api/v1/reports/..., /reports pages
-    from queue_server.web.reports import make_reporting, register as register_reports
+    from queue_server.web.reports import make_reporting
+    from queue_server.web.reports import register as register_reports
     reporting = make_reporting(settings, service, integration)
     register_reports(app, reporting)
     return Hub(settings, store, service, broadcaster, mqtt, app, integration, ratings, speaker, reporting)

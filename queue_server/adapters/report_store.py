@@ -41,20 +41,21 @@ _MEASURE_DDL = ", ".join(f"{c} INTEGER NOT NULL DEFAULT 0" for c in _MEASURE_COL
 
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS rpt_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
-    f"CREATE TABLE IF NOT EXISTS rpt_cell (day TEXT NOT NULL, service TEXT NOT NULL, counter TEXT NOT NULL, "
-    f"staff TEXT NOT NULL, hour INTEGER NOT NULL, {_MEASURE_DDL}, "
-    f"PRIMARY KEY (day, service, counter, staff, hour)) WITHOUT ROWID",
-    f"CREATE TABLE IF NOT EXISTS rpt_roll (dim TEXT NOT NULL, day TEXT NOT NULL, key TEXT NOT NULL, {_MEASURE_DDL}, "
-    f"PRIMARY KEY (dim, day, key)) WITHOUT ROWID",
+    (f"CREATE TABLE IF NOT EXISTS rpt_cell (day TEXT NOT NULL, service TEXT NOT NULL, counter TEXT NOT NULL, "
+     f"staff TEXT NOT NULL, hour INTEGER NOT NULL, {_MEASURE_DDL}, "
+     f"PRIMARY KEY (day, service, counter, staff, hour)) WITHOUT ROWID"),
+    (f"CREATE TABLE IF NOT EXISTS rpt_roll (dim TEXT NOT NULL, day TEXT NOT NULL, key TEXT NOT NULL, {_MEASURE_DDL}, "
+     f"PRIMARY KEY (dim, day, key)) WITHOUT ROWID"),
     "CREATE INDEX IF NOT EXISTS rpt_roll_day ON rpt_roll (day)",
-    "CREATE TABLE IF NOT EXISTS rpt_rating (day TEXT NOT NULL, service TEXT NOT NULL, counter TEXT NOT NULL, "
-    "staff TEXT NOT NULL, level INTEGER NOT NULL, n INTEGER NOT NULL, "
-    "PRIMARY KEY (day, service, counter, staff, level)) WITHOUT ROWID",
+    ("CREATE TABLE IF NOT EXISTS rpt_rating (day TEXT NOT NULL, service TEXT NOT NULL, counter TEXT NOT NULL, "
+     "staff TEXT NOT NULL, level INTEGER NOT NULL, n INTEGER NOT NULL, "
+     "PRIMARY KEY (day, service, counter, staff, level)) WITHOUT ROWID"),
     "CREATE TABLE IF NOT EXISTS rpt_ticket (id TEXT PRIMARY KEY, flags INTEGER NOT NULL, ns TEXT) WITHOUT ROWID",
-    "CREATE TABLE IF NOT EXISTS rpt_counter (id TEXT PRIMARY KEY, status TEXT NOT NULL, staff TEXT NOT NULL, "
-    "since TEXT)",
-    "CREATE TABLE IF NOT EXISTS rpt_dossier (code TEXT PRIMARY KEY, procedure TEXT NOT NULL, received_at TEXT NOT NULL, "
-    "due_at TEXT, finished_at TEXT, apologised INTEGER NOT NULL, status TEXT NOT NULL, res_wmin INTEGER) WITHOUT ROWID",
+    ("CREATE TABLE IF NOT EXISTS rpt_counter (id TEXT PRIMARY KEY, status TEXT NOT NULL, staff TEXT NOT NULL, "
+     "since TEXT)"),
+    ("CREATE TABLE IF NOT EXISTS rpt_dossier (code TEXT PRIMARY KEY, procedure TEXT NOT NULL, "
+     "received_at TEXT NOT NULL, due_at TEXT, finished_at TEXT, apologised INTEGER NOT NULL, status TEXT NOT NULL, "
+     "res_wmin INTEGER) WITHOUT ROWID"),
     "CREATE INDEX IF NOT EXISTS rpt_dossier_received ON rpt_dossier (received_at)",
     "CREATE INDEX IF NOT EXISTS rpt_dossier_finished ON rpt_dossier (finished_at)",
 )
@@ -173,7 +174,8 @@ class ReportStore:
         if row is None:
             return None
         ns = json.loads(row[1]) if row[1] else None
-        return rp.LedgerRow(int(row[0]), tuple(ns) if ns else None)  # type: ignore[arg-type]
+        key: rp.CellKey | None = (str(ns[0]), str(ns[1]), str(ns[2]), str(ns[3]), int(ns[4])) if ns else None
+        return rp.LedgerRow(int(row[0]), key)
 
     def _counter(self, counter_id: str) -> rp.CounterDuty | None:
         row = self._writer.execute("SELECT status, staff, since FROM rpt_counter WHERE id = ?",
@@ -391,7 +393,7 @@ class ReportStore:
         sums = ", ".join([*(f"SUM({c})" for c in rp.SCALARS), *(f"MAX({c})" for c in rp.MAXES)])
         out: dict[str, rp.Measures] = {}
         for row in conn.execute(f"SELECT {key}, {sums} FROM {table} WHERE {where} GROUP BY 1", args):
-            out[str(row[0])] = rp.Measures(*(int(v or 0) for v in row[1:]))
+            out[str(row[0])] = _scalars(row[1:])
         if out:
             rows = conn.execute(f"SELECT {key}, wait_h, service_h FROM {table} WHERE {where} "
                                 f"AND (wait_h IS NOT NULL OR service_h IS NOT NULL)", args).fetchall()
@@ -435,8 +437,13 @@ class ReportStore:
         return {t: int(conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]) for t in TABLES}
 
 
+def _scalars(values: Sequence[Any]) -> rp.Measures:
+    fields: dict[str, Any] = {name: int(v or 0) for name, v in zip(_MEASURE_COLS, values, strict=True)}
+    return rp.Measures(**fields)
+
+
 def _measures(row: Sequence[Any]) -> rp.Measures:
-    m = rp.Measures(*(int(v or 0) for v in row[:len(_MEASURE_COLS)]))
+    m = _scalars(row[:len(_MEASURE_COLS)])
     m.wait = decode_hist(row[len(_MEASURE_COLS)])
     m.service = decode_hist(row[len(_MEASURE_COLS) + 1])
     return m

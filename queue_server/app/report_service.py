@@ -18,9 +18,10 @@ from queue_server.app import reporting as rp
 
 GROUPS = ("service", "counter", "staff", "hour", "day", "all")
 MAX_DAYS = 3660
-ESTIMATE_NOTE = ("Ước tính tại Trung tâm từ dữ liệu của hệ thống xếp hàng; số liệu chính thức trên Cổng Dịch vụ "
-                 "công quốc gia", "The center's own estimate from its queue system data; the official figures are "
-                                  "on the national public service portal")
+ESTIMATE_NOTE = (("Ước tính tại Trung tâm từ dữ liệu của hệ thống xếp hàng; số liệu chính thức trên Cổng Dịch vụ "
+                  "công quốc gia"),
+                 ("The center's own estimate from its queue system data; the official figures are on the national "
+                  "public service portal"))
 
 
 def _bad(message: str) -> MotcuaError:
@@ -96,7 +97,8 @@ class ReportService:
         self.names = names or {}
 
     def today(self) -> date:
-        return self.clock.now().astimezone(VN_TZ).date()
+        now: datetime = self.clock.now()
+        return now.astimezone(VN_TZ).date()
 
     def refresh(self) -> None:
         self.store.catch_up()
@@ -252,13 +254,21 @@ def _sort_key(group: str) -> Callable[[str], Any]:
     return lambda k: k
 
 
+@dataclass(slots=True)
 class _DossierTally:
-    __slots__ = ("received", "carried_over", "finished", "finished_on_time", "finished_late", "no_deadline",
-                 "in_progress", "not_yet_due", "nearly_due", "overdue", "apologised", "res_n", "res_wmin")
-
-    def __init__(self) -> None:
-        for name in self.__slots__:
-            setattr(self, name, 0)
+    received: int = 0
+    carried_over: int = 0
+    finished: int = 0
+    finished_on_time: int = 0
+    finished_late: int = 0
+    no_deadline: int = 0
+    in_progress: int = 0
+    not_yet_due: int = 0
+    nearly_due: int = 0
+    overdue: int = 0
+    apologised: int = 0
+    res_n: int = 0
+    res_wmin: int = 0
 
     def add(self, received: str, due: str | None, finished: str | None, apologised: bool, res_wmin: int | None,
             since: str, until: str, as_of: str, soon: str) -> None:

@@ -19,8 +19,8 @@ Counting rules (docs/reports.md):
 from __future__ import annotations
 
 import bisect
-import math
 import calendar as _calendar
+import math
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -135,10 +135,8 @@ class Measures:
         self.transferred += o.transferred
         self.open_s += o.open_s
         self.pause_s += o.pause_s
-        if o.wait_max > self.wait_max:
-            self.wait_max = o.wait_max
-        if o.service_max > self.service_max:
-            self.service_max = o.service_max
+        self.wait_max = max(self.wait_max, o.wait_max)
+        self.service_max = max(self.service_max, o.service_max)
         if o.wait:
             add_hist(self.wait, o.wait)
         if o.service:
@@ -304,11 +302,10 @@ class Folder:
             if not row.flags & CANCELLED:
                 row.flags |= CANCELLED
                 self.delta.cell((day, str(t["service"]), "", "", _hour(at))).cancelled += 1
-        elif kind == "ticket.transferred":
-            if not row.flags & TRANSFERRED:
-                row.flags |= TRANSFERRED
-                source = str(data.get("from_service") or t.get("origin_service") or t["service"])
-                self.delta.cell((day, source, counter, staff, _hour(at))).transferred += 1
+        elif kind == "ticket.transferred" and not row.flags & TRANSFERRED:
+            row.flags |= TRANSFERRED
+            source = str(data.get("from_service") or t.get("origin_service") or t["service"])
+            self.delta.cell((day, source, counter, staff, _hour(at))).transferred += 1
 
     def _counter_event(self, at: datetime, data: Mapping[str, Any]) -> None:
         counter_id = str(data.get("counter") or "")
