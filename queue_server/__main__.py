@@ -9,6 +9,7 @@
   motcua mock-main-system [--port P]  a stand-in for the province's one-stop system (demo, tests)
   motcua backup --config FILE [--to DIR] [--keep N] [--copy-to DEST]   consistent copies of every store
   motcua restore BACKUP_DIR --config FILE [--force]                    put a backup in place (hub stopped)
+  motcua reports rebuild --config FILE   rebuild the reporting read model from the event log (docs/reports.md)
 """
 from __future__ import annotations
 
