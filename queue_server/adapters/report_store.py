@@ -220,11 +220,13 @@ class ReportStore:
         top = int(events.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0])
         if top <= after:
             return 0, False
+        # A seq window, not a LIMIT: SQLite answers "type IN (...)" from the type index and sorts, so a LIMIT would
+        # still read every later event each batch; the window bounds the work of a batch to its own size.
+        new_last = min(top, after + self.batch)
         kinds = sorted(rp.RELEVANT)
         rows = events.execute(
             f"SELECT seq, type, at, data FROM events WHERE seq > ? AND seq <= ? AND type IN "
-            f"({', '.join('?' * len(kinds))}) ORDER BY seq LIMIT ?", (after, top, *kinds, self.batch)).fetchall()
-        new_last = top if len(rows) < self.batch else int(rows[-1][0])
+            f"({', '.join('?' * len(kinds))}) ORDER BY seq", (after, new_last, *kinds)).fetchall()
         folder = rp.Folder(self._ledger, self._counter)
         for _seq, kind, at, data in rows:
             try:

@@ -64,6 +64,7 @@ class Reporting:
 
     def start(self) -> None:
         if self._thread is None:
+            self._wake.set()           # catch up at once: after an upgrade the model starts from the whole log
             self._thread = threading.Thread(target=self._run, name="motcua-reports", daemon=True)
             self._thread.start()
 
