@@ -50,6 +50,8 @@ SCHEMA = (
     ("CREATE TABLE IF NOT EXISTS rpt_rating (day TEXT NOT NULL, service TEXT NOT NULL, counter TEXT NOT NULL, "
      "staff TEXT NOT NULL, level INTEGER NOT NULL, n INTEGER NOT NULL, "
      "PRIMARY KEY (day, service, counter, staff, level)) WITHOUT ROWID"),
+    ("CREATE TABLE IF NOT EXISTS rpt_rating_roll (dim TEXT NOT NULL, day TEXT NOT NULL, key TEXT NOT NULL, "
+     "level INTEGER NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (dim, day, key, level)) WITHOUT ROWID"),
     "CREATE TABLE IF NOT EXISTS rpt_ticket (id TEXT PRIMARY KEY, flags INTEGER NOT NULL, ns TEXT) WITHOUT ROWID",
     ("CREATE TABLE IF NOT EXISTS rpt_counter (id TEXT PRIMARY KEY, status TEXT NOT NULL, staff TEXT NOT NULL, "
      "since TEXT)"),
@@ -59,8 +61,8 @@ SCHEMA = (
     "CREATE INDEX IF NOT EXISTS rpt_dossier_received ON rpt_dossier (received_at)",
     "CREATE INDEX IF NOT EXISTS rpt_dossier_finished ON rpt_dossier (finished_at)",
 )
-TABLES = ("rpt_cell", "rpt_roll", "rpt_rating", "rpt_ticket", "rpt_counter", "rpt_dossier")
-SCHEMA_VERSION = "1"
+TABLES = ("rpt_cell", "rpt_roll", "rpt_rating", "rpt_rating_roll", "rpt_ticket", "rpt_counter", "rpt_dossier")
+SCHEMA_VERSION = "2"     # a model of another version is emptied on open and rebuilt from the log by catching up
 
 
 def encode_hist(hist: dict[int, int]) -> bytes | None:
@@ -125,9 +127,24 @@ class ReportStore:
         self._writer = self._connect()
         self._events: sqlite3.Connection | None = None
         with self._lock:
-            for stmt in SCHEMA:
-                self._writer.execute(stmt)
-            self._writer.execute("INSERT OR IGNORE INTO rpt_meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
+            c = self._writer
+            c.execute("BEGIN IMMEDIATE")
+            try:
+                for stmt in SCHEMA:
+                    c.execute(stmt)
+                row = c.execute("SELECT value FROM rpt_meta WHERE key = 'schema_version'").fetchone()
+                if row is not None and row[0] != SCHEMA_VERSION:
+                    # the model is derived data: start again from the log rather than migrate it
+                    log.info("reports: model version %s → %s, rebuilding from the event log", row[0], SCHEMA_VERSION)
+                    for table in TABLES:
+                        c.execute(f"DELETE FROM {table}")
+                    c.execute("DELETE FROM rpt_meta WHERE key = 'last_seq'")
+                c.execute("INSERT OR REPLACE INTO rpt_meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
+                c.execute("COMMIT")
+            except BaseException:
+                if c.in_transaction:
+                    c.execute("ROLLBACK")
+                raise
 
     # -------------------------------------------------------------------------------------- connections
     def _connect(self) -> sqlite3.Connection:
@@ -269,6 +286,13 @@ class ReportStore:
         self._merge(c, "rpt_roll", ("day", "dim", "key"), rolls.items())
         c.executemany("INSERT INTO rpt_rating VALUES (?,?,?,?,?,?) ON CONFLICT(day, service, counter, staff, "
                       "level) DO UPDATE SET n = n + excluded.n", [(*k, n) for k, n in delta.ratings.items()])
+        rating_rolls: dict[tuple[str, str, str, int], int] = {}
+        for (day, service, counter, staff, level), n in delta.ratings.items():
+            for dim, key in (("all", ""), ("service", service), ("counter", counter), ("staff", staff)):
+                if key or dim == "all":
+                    rating_rolls[(dim, day, key, level)] = rating_rolls.get((dim, day, key, level), 0) + n
+        c.executemany("INSERT INTO rpt_rating_roll VALUES (?,?,?,?,?) ON CONFLICT(dim, day, key, level) "
+                      "DO UPDATE SET n = n + excluded.n", [(*k, n) for k, n in rating_rolls.items()])
         c.executemany("INSERT OR REPLACE INTO rpt_ticket VALUES (?,?,?)",
                       [(tid, r.flags, json.dumps(r.no_show_key) if r.no_show_key else None)
                        for tid, r in delta.ledger.items()])
@@ -407,26 +431,55 @@ class ReportStore:
 
     def ratings(self, start: date, end: date, group: str, *, service: str | None = None,
                 counter: str | None = None, staff: str | None = None) -> dict[str, dict[int, int]]:
-        key_expr = {"all": "''", "service": "service", "counter": "counter", "staff": "staff", "day": "day"}.get(
-            group, "''")
-        where, args = ["day >= ?", "day <= ?"], [start.isoformat(), end.isoformat()]
-        for col, value in (("service", service), ("counter", counter), ("staff", staff)):
-            if value is not None:
-                where.append(f"{col} = ?")
-                args.append(value)
+        """Rating counts per group value and level (the daily rollups unless a filter asks for the fine rows)."""
+        lo, hi = start.isoformat(), end.isoformat()
+        if all(x is None for x in (service, counter, staff)) and group in ("all", "service", "counter", "staff",
+                                                                             "day"):
+            key_expr = "day" if group == "day" else "key"
+            dim = "all" if group == "day" else group
+            sql = (f"SELECT {key_expr}, level, SUM(n) FROM rpt_rating_roll WHERE dim = ? AND day >= ? AND day <= ? "
+                   f"GROUP BY 1, 2")
+            args: list[Any] = [dim, lo, hi]
+        else:
+            key_expr = {"all": "''", "service": "service", "counter": "counter", "staff": "staff",
+                        "day": "day"}.get(group, "''")
+            where, args = ["day >= ?", "day <= ?"], [lo, hi]
+            for col, value in (("service", service), ("counter", counter), ("staff", staff)):
+                if value is not None:
+                    where.append(f"{col} = ?")
+                    args.append(value)
+            sql = f"SELECT {key_expr}, level, SUM(n) FROM rpt_rating WHERE {' AND '.join(where)} GROUP BY 1, 2"
         out: dict[str, dict[int, int]] = {}
-        for key, level, n in self._read().execute(
-                f"SELECT {key_expr}, level, SUM(n) FROM rpt_rating WHERE {' AND '.join(where)} "
-                f"GROUP BY 1, 2", args):
+        for key, level, n in self._read().execute(sql, args):
             out.setdefault(str(key), {})[int(level)] = int(n)
         return out
 
-    def dossier_rows_between(self, since: datetime, until: datetime) -> list[tuple[Any, ...]]:
-        """Dossiers that concern [since, until): received in it, finished in it, or still open at its start."""
-        return self._read().execute(
-            "SELECT received_at, due_at, finished_at, apologised, status, res_wmin, procedure FROM rpt_dossier "
-            "WHERE received_at < ? AND (finished_at IS NULL OR finished_at >= ?)",
-            (format_at(until), format_at(since))).fetchall()
+    def dossier_counts(self, since: str, until: str, as_of: str, soon: str) -> list[tuple[Any, ...]]:
+        """Per procedure, in SQL (a year is ~100,000 dossiers): received, carried_over, finished, finished with no
+        deadline, finished on time, finished late, in progress, overdue, nearly due, apologised, resolution count
+        and working minutes. Times are ISO text with the same +07:00 offset, so text order is time order.
+        Finished = in [since, until) and before ``as_of``; in progress = received before ``as_of`` and not
+        finished by then; an apology counts as late; nearly due = due before ``soon`` (one working day ahead)."""
+        f = "(finished_at IS NOT NULL AND finished_at >= :since AND finished_at < :until AND finished_at < :as_of)"
+        p = f"(NOT {f} AND received_at < :as_of AND (finished_at IS NULL OR finished_at >= :as_of))"
+        sql = f"""
+            SELECT procedure,
+                   SUM(received_at >= :since),
+                   SUM(received_at < :since),
+                   SUM({f}),
+                   SUM({f} AND due_at IS NULL),
+                   SUM({f} AND (due_at IS NULL OR (finished_at <= due_at AND apologised = 0))),
+                   SUM({f} AND due_at IS NOT NULL AND (finished_at > due_at OR apologised = 1)),
+                   SUM({p}),
+                   SUM({p} AND due_at IS NOT NULL AND :as_of > due_at),
+                   SUM({p} AND due_at IS NOT NULL AND :as_of <= due_at AND due_at < :soon),
+                   SUM(({f} OR {p}) AND apologised = 1),
+                   SUM({f} AND res_wmin IS NOT NULL),
+                   COALESCE(SUM(CASE WHEN {f} THEN res_wmin END), 0)
+            FROM rpt_dossier
+            WHERE received_at < :until AND (finished_at IS NULL OR finished_at >= :since)
+            GROUP BY procedure ORDER BY procedure"""
+        return self._read().execute(sql, {"since": since, "until": until, "as_of": as_of, "soon": soon}).fetchall()
 
     def open_duty(self) -> list[tuple[str, str, str, datetime]]:
         """(counter, staff, status, since) of counters open or paused now: their current interval is not in the

@@ -8,7 +8,7 @@ No HTTP, no file formats (queue_server/adapters/report_export.py writes those).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -182,11 +182,10 @@ class ReportService:
         s_soon = format_at(self.one_working_day_ahead(as_of))
         total = _DossierTally()
         by_proc: dict[str, _DossierTally] = {}
-        for received, due, finished, apologised, _status, res_wmin, procedure in \
-                self.store.dossier_rows_between(since, until):
-            tallies = (total, by_proc.setdefault(procedure, _DossierTally()))
-            for t in tallies:
-                t.add(received, due, finished, bool(apologised), res_wmin, s_since, s_until, s_as_of, s_soon)
+        for procedure, *counts in self.store.dossier_counts(s_since, s_until, s_as_of, s_soon):
+            tally = _DossierTally.from_counts([int(c or 0) for c in counts])
+            by_proc[str(procedure)] = tally
+            total.add(tally)
         out = {"period": period.to_json(), "as_of": s_as_of, **total.to_json(self.day_minutes),
                "by_procedure": [{"procedure": p, **t.to_json(self.day_minutes)} for p, t in sorted(by_proc.items())]}
         return out
@@ -270,37 +269,17 @@ class _DossierTally:
     res_n: int = 0
     res_wmin: int = 0
 
-    def add(self, received: str, due: str | None, finished: str | None, apologised: bool, res_wmin: int | None,
-            since: str, until: str, as_of: str, soon: str) -> None:
-        if received >= since:
-            self.received += 1
-        elif finished is None or finished >= since:
-            self.carried_over += 1
-        counted = False
-        if finished is not None and since <= finished < until and finished < as_of:
-            counted = True
-            self.finished += 1
-            if due is None:
-                self.no_deadline += 1
-                self.finished_on_time += 1
-            elif finished <= due and not apologised:
-                self.finished_on_time += 1
-            else:
-                self.finished_late += 1
-            if res_wmin is not None:
-                self.res_n += 1
-                self.res_wmin += res_wmin
-        elif received < as_of and (finished is None or finished >= as_of):
-            counted = True
-            self.in_progress += 1
-            if due is not None and as_of > due:
-                self.overdue += 1
-            elif due is not None and due < soon:
-                self.nearly_due += 1
-            else:
-                self.not_yet_due += 1
-        if counted and apologised:
-            self.apologised += 1
+    @classmethod
+    def from_counts(cls, c: list[int]) -> _DossierTally:
+        """From the store's per-procedure row (see ReportStore.dossier_counts for the order)."""
+        received, carried, finished, no_deadline, on_time, late, in_progress, overdue, nearly, apologised, \
+            res_n, res_wmin = c
+        return cls(received, carried, finished, on_time, late, no_deadline, in_progress,
+                   in_progress - overdue - nearly, nearly, overdue, apologised, res_n, res_wmin)
+
+    def add(self, other: _DossierTally) -> None:
+        for f in fields(self):
+            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
 
     def to_json(self, day_minutes: int) -> dict[str, Any]:
         to_handle = self.received + self.carried_over

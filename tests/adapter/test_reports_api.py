@@ -79,6 +79,8 @@ def a_day(hub: Hub) -> None:
                                                 "processing")},
         {"update_id": "u4", "dossier": _dossier("000.00.12.H38-261113-0004", received, now - timedelta(days=1),
                                                 "processing", apology=now - timedelta(days=3))},
+        {"update_id": "u5", "dossier": _dossier("000.00.12.H38-261123-0005", MONDAY_0800, now + timedelta(hours=2),
+                                                "processing")},
     ]})
 
 
@@ -129,17 +131,19 @@ def test_figures_of_a_known_day(hub: Hub) -> None:
     heat = c.get(f"{API}/reports/heatmap?date={DAY}", headers=manager).json
     assert heat["issued"] == {"1": {"08": 5}}              # Monday, 08:00
     d = c.get(f"{API}/reports/dossiers?date={DAY}", headers=manager).json
-    assert (d["received"], d["finished"], d["finished_on_time"], d["finished_late"]) == (1, 1, 0, 1)
-    assert (d["in_progress"], d["in_progress_not_yet_due"], d["in_progress_overdue"]) == (2, 1, 1)
+    assert (d["received"], d["finished"], d["finished_on_time"], d["finished_late"]) == (2, 1, 0, 1)
+    assert (d["in_progress"], d["in_progress_not_yet_due"], d["in_progress_nearly_due"],
+            d["in_progress_overdue"]) == (3, 1, 1, 1)
     assert d["carried_over"] == 2 and d["apologised"] == 1
     month = c.get(f"{API}/reports/dossiers?month=2026-11", headers=manager).json
-    assert (month["received"], month["finished"], month["finished_on_time"]) == (4, 2, 1)
+    assert (month["received"], month["finished"], month["finished_on_time"]) == (5, 2, 1)
+    assert [p["procedure"] for p in month["by_procedure"]] == ["Đăng ký khai sinh"]
     k = c.get(f"{API}/reports/decision-766?month=2026-11", headers=manager).json
     assert "Ước tính" in k["note_vi"]
     idx = {i["code"]: i for i in k["computed"]}
-    assert idx["2.1"]["inputs"]["handled"] == 4
-    assert idx["2.1"]["value"] == round((1 + 1) / 4, 3) and idx["2.1"]["points"] == round(20 * 0.5, 2)
-    # 5.4: 100% − (late 2/4 + dissatisfied 1/1) → 0
+    assert idx["2.1"]["inputs"]["handled"] == 5
+    assert idx["2.1"]["value"] == 0.6 and idx["2.1"]["points"] == 12.0   # (1 on time + 2 not overdue) / 5
+    # 5.4: 100% − (late 2/5 + dissatisfied 1/1) → 0
     assert idx["5.4"]["value"] == 0.0
     assert {i["code"] for i in k["not_computed"]} >= {"1.4", "3.1–3.6", "5.1–5.3"}
     svg = c.get(f"{API}/reports/charts/heatmap?date={DAY}", headers=manager)
@@ -214,7 +218,7 @@ def test_pdf_text_says_what_the_api_says(hub: Hub, tmp_path: Path) -> None:
     name = hub.settings.center.name.upper()
     assert name.split()[0] in text
     lines = {line.split("  ")[0].strip(): line.split()[-1] for line in text.splitlines() if "  " in line.strip()}
-    assert lines["Đã tiếp nhận"] == "4"
+    assert lines["Đã tiếp nhận"] == "5"
     assert lines["Số phiếu đã cấp"] == "5"
     assert lines["Đã phục vụ"] == "3"
     assert lines["Tỷ lệ đúng hạn"] == "50,0%"
