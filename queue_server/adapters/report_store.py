@@ -288,9 +288,10 @@ class ReportStore:
                       "level) DO UPDATE SET n = n + excluded.n", [(*k, n) for k, n in delta.ratings.items()])
         rating_rolls: dict[tuple[str, str, str, int], int] = {}
         for (day, service, counter, staff, level), n in delta.ratings.items():
-            for dim, key in (("all", ""), ("service", service), ("counter", counter), ("staff", staff)):
-                if key or dim == "all":
-                    rating_rolls[(dim, day, key, level)] = rating_rolls.get((dim, day, key, level), 0) + n
+            for dim, value in (("all", ""), ("service", service), ("counter", counter), ("staff", staff)):
+                if value or dim == "all":
+                    rating_key = (dim, day, value, level)
+                    rating_rolls[rating_key] = rating_rolls.get(rating_key, 0) + n
         c.executemany("INSERT INTO rpt_rating_roll VALUES (?,?,?,?,?) ON CONFLICT(dim, day, key, level) "
                       "DO UPDATE SET n = n + excluded.n", [(*k, n) for k, n in rating_rolls.items()])
         c.executemany("INSERT OR REPLACE INTO rpt_ticket VALUES (?,?,?)",

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from contracts.errors import ErrorCode, MotcuaError
 from contracts.messages import VN_TZ, format_at
@@ -22,6 +22,23 @@ ESTIMATE_NOTE = (("Ước tính tại Trung tâm từ dữ liệu của hệ th�
                   "công quốc gia"),
                  ("The center's own estimate from its queue system data; the official figures are on the national "
                   "public service portal"))
+
+
+class ReportReads(Protocol):
+    """What the reports read (queue_server.adapters.report_store.ReportStore); kept here rather than in
+    app/ports.py while that module is being reshaped, so the report code stays in its own files."""
+
+    def catch_up(self, max_batches: int | None = None) -> int: ...
+
+    def measures(self, start: date, end: date, group: str, *, service: str | None = None,
+                 counter: str | None = None, staff: str | None = None) -> dict[str, rp.Measures]: ...
+
+    def ratings(self, start: date, end: date, group: str, *, service: str | None = None,
+                counter: str | None = None, staff: str | None = None) -> dict[str, dict[int, int]]: ...
+
+    def dossier_counts(self, since: str, until: str, as_of: str, soon: str) -> list[tuple[Any, ...]]: ...
+
+    def open_duty(self) -> list[tuple[str, str, str, datetime]]: ...
 
 
 def _bad(message: str) -> MotcuaError:
@@ -82,7 +99,7 @@ class ReportService:
     """``levels``: the rating scale as (value, label) pairs, worst first; ``one_working_day_ahead(moment)`` and
     ``day_minutes`` come from the working calendar; ``center``: (name, id) for headers."""
 
-    def __init__(self, store: Any, clock: Any, *, levels: Iterable[tuple[int, str]] = ((1, "Không hài lòng"),
+    def __init__(self, store: ReportReads, clock: Any, *, levels: Iterable[tuple[int, str]] = ((1, "Không hài lòng"),
                  (2, "Hài lòng"), (3, "Rất hài lòng")), one_working_day_ahead: Callable[[datetime], datetime] | None = None,
                  day_minutes: int = 450, target_min: int = 30, center_name: str = "", center_id: str = "",
                  names: dict[str, dict[str, str]] | None = None) -> None:
