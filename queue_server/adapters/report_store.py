@@ -56,13 +56,15 @@ SCHEMA = (
     ("CREATE TABLE IF NOT EXISTS rpt_counter (id TEXT PRIMARY KEY, status TEXT NOT NULL, staff TEXT NOT NULL, "
      "since TEXT)"),
     ("CREATE TABLE IF NOT EXISTS rpt_dossier (code TEXT PRIMARY KEY, procedure TEXT NOT NULL, "
-     "received_at TEXT NOT NULL, due_at TEXT, finished_at TEXT, apologised INTEGER NOT NULL, status TEXT NOT NULL, "
+     "received_at INTEGER NOT NULL, due_at INTEGER, finished_at INTEGER, apologised INTEGER NOT NULL, "
+     "status TEXT NOT NULL, "
      "res_wmin INTEGER) WITHOUT ROWID"),
-    "CREATE INDEX IF NOT EXISTS rpt_dossier_received ON rpt_dossier (received_at)",
-    "CREATE INDEX IF NOT EXISTS rpt_dossier_finished ON rpt_dossier (finished_at)",
+    # covering: a report's dossier query reads only this index, never the rows
+    ("CREATE INDEX IF NOT EXISTS rpt_dossier_received ON rpt_dossier "
+     "(received_at, finished_at, due_at, apologised, res_wmin, procedure)"),
 )
 TABLES = ("rpt_cell", "rpt_roll", "rpt_rating", "rpt_rating_roll", "rpt_ticket", "rpt_counter", "rpt_dossier")
-SCHEMA_VERSION = "2"     # a model of another version is emptied on open and rebuilt from the log by catching up
+SCHEMA_VERSION = "3"     # a model of another version is emptied on open and rebuilt from the log by catching up
 
 
 def encode_hist(hist: dict[int, int]) -> bytes | None:
@@ -130,15 +132,16 @@ class ReportStore:
             c = self._writer
             c.execute("BEGIN IMMEDIATE")
             try:
-                for stmt in SCHEMA:
-                    c.execute(stmt)
+                c.execute(SCHEMA[0])
                 row = c.execute("SELECT value FROM rpt_meta WHERE key = 'schema_version'").fetchone()
                 if row is not None and row[0] != SCHEMA_VERSION:
-                    # the model is derived data: start again from the log rather than migrate it
+                    # derived data: dropped and rebuilt from the log by catching up, rather than migrated
                     log.info("reports: model version %s → %s, rebuilding from the event log", row[0], SCHEMA_VERSION)
                     for table in TABLES:
-                        c.execute(f"DELETE FROM {table}")
+                        c.execute(f"DROP TABLE IF EXISTS {table}")
                     c.execute("DELETE FROM rpt_meta WHERE key = 'last_seq'")
+                for stmt in SCHEMA[1:]:
+                    c.execute(stmt)
                 c.execute("INSERT OR REPLACE INTO rpt_meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
                 c.execute("COMMIT")
             except BaseException:
@@ -264,8 +267,9 @@ class ReportStore:
                     res = None
             else:
                 res = max(0, int((f.finished_at - f.received_at).total_seconds() // 60))
-        return (f.code, f.procedure, format_at(f.received_at), format_at(f.due_at) if f.due_at else None,
-                format_at(f.finished_at) if f.finished_at else None, int(f.apologised), f.status, res)
+        # epoch seconds: a year's report compares ~100,000 rows a dozen times; integers compare fastest
+        return (f.code, f.procedure, _epoch(f.received_at), _epoch(f.due_at), _epoch(f.finished_at),
+                int(f.apologised), f.status, res)
 
     def _write(self, delta: rp.Delta, new_last: int) -> None:
         """Inside the caller's transaction: merge ``delta`` into the tables and move the position."""
@@ -455,32 +459,33 @@ class ReportStore:
             out.setdefault(str(key), {})[int(level)] = int(n)
         return out
 
-    def dossier_counts(self, since: str, until: str, as_of: str, soon: str) -> list[tuple[Any, ...]]:
-        """Per procedure, in SQL (a year is ~100,000 dossiers): received, carried_over, finished, finished with no
-        deadline, finished on time, finished late, in progress, overdue, nearly due, apologised, resolution count
-        and working minutes. Times are ISO text with the same +07:00 offset, so text order is time order.
-        Finished = in [since, until) and before ``as_of``; in progress = received before ``as_of`` and not
-        finished by then; an apology counts as late; nearly due = due before ``soon`` (one working day ahead)."""
-        f = "(finished_at IS NOT NULL AND finished_at >= :since AND finished_at < :until AND finished_at < :as_of)"
-        p = f"(NOT {f} AND received_at < :as_of AND (finished_at IS NULL OR finished_at >= :as_of))"
-        sql = f"""
-            SELECT procedure,
-                   SUM(received_at >= :since),
-                   SUM(received_at < :since),
-                   SUM({f}),
-                   SUM({f} AND due_at IS NULL),
-                   SUM({f} AND (due_at IS NULL OR (finished_at <= due_at AND apologised = 0))),
-                   SUM({f} AND due_at IS NOT NULL AND (finished_at > due_at OR apologised = 1)),
-                   SUM({p}),
-                   SUM({p} AND due_at IS NOT NULL AND :as_of > due_at),
-                   SUM({p} AND due_at IS NOT NULL AND :as_of <= due_at AND due_at < :soon),
-                   SUM(({f} OR {p}) AND apologised = 1),
-                   SUM({f} AND res_wmin IS NOT NULL),
-                   COALESCE(SUM(CASE WHEN {f} THEN res_wmin END), 0)
-            FROM rpt_dossier
-            WHERE received_at < :until AND (finished_at IS NULL OR finished_at >= :since)
-            GROUP BY procedure ORDER BY procedure"""
-        return self._read().execute(sql, {"since": since, "until": until, "as_of": as_of, "soon": soon}).fetchall()
+    def dossier_counts(self, since: datetime, until: datetime, as_of: datetime,
+                       soon: datetime) -> list[tuple[Any, ...]]:
+        """Dossiers that concern [since, until), counted per (procedure, received in the period, finished class,
+        in-progress class, apologised): rows (procedure, received, fc, pc, apologised, count, resolution count,
+        resolution working minutes). fc: 0 not finished in the period (before ``as_of``), 1 on time, 2 late (an
+        apology counts as late), 3 no deadline. pc: 0 not in progress at ``as_of``, 1 not yet due, 2 nearly due
+        (due before ``soon``), 3 overdue. One GROUP BY over small integer classes: a year (~100,000 dossiers)
+        costs one sort, not a dozen SUMs."""
+        sql = """
+            SELECT procedure, r, fc, pc, ap, COUNT(*), SUM(fc > 0 AND res_wmin IS NOT NULL),
+                   COALESCE(SUM(CASE WHEN fc > 0 THEN res_wmin END), 0)
+            FROM (
+                SELECT procedure, res_wmin, apologised AS ap, received_at >= :since AS r,
+                       CASE WHEN finished_at >= :since AND finished_at < :until AND finished_at < :as_of THEN
+                            CASE WHEN due_at IS NULL THEN 3 WHEN finished_at <= due_at AND apologised = 0 THEN 1
+                                 ELSE 2 END
+                       ELSE 0 END AS fc,
+                       CASE WHEN received_at < :as_of AND (finished_at IS NULL OR finished_at >= :as_of) THEN
+                            CASE WHEN due_at IS NULL THEN 1 WHEN :as_of > due_at THEN 3 WHEN due_at < :soon THEN 2
+                                 ELSE 1 END
+                       ELSE 0 END AS pc
+                FROM rpt_dossier
+                WHERE received_at < :until AND (finished_at IS NULL OR finished_at >= :since)
+                LIMIT -1)
+            GROUP BY 1, 2, 3, 4, 5"""
+        args = {"since": _epoch(since), "until": _epoch(until), "as_of": _epoch(as_of), "soon": _epoch(soon)}
+        return self._read().execute(sql, args).fetchall()
 
     def open_duty(self) -> list[tuple[str, str, str, datetime]]:
         """(counter, staff, status, since) of counters open or paused now: their current interval is not in the
@@ -491,6 +496,10 @@ class ReportStore:
     def counts(self) -> dict[str, int]:
         conn = self._read()
         return {t: int(conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]) for t in TABLES}
+
+
+def _epoch(moment: datetime | None) -> int | None:
+    return None if moment is None else int(moment.timestamp())
 
 
 def _scalars(values: Sequence[Any]) -> rp.Measures:

@@ -8,7 +8,7 @@ No HTTP, no file formats (queue_server/adapters/report_export.py writes those).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
@@ -36,7 +36,8 @@ class ReportReads(Protocol):
     def ratings(self, start: date, end: date, group: str, *, service: str | None = None,
                 counter: str | None = None, staff: str | None = None) -> dict[str, dict[int, int]]: ...
 
-    def dossier_counts(self, since: str, until: str, as_of: str, soon: str) -> list[tuple[Any, ...]]: ...
+    def dossier_counts(self, since: datetime, until: datetime, as_of: datetime,
+                       soon: datetime) -> list[tuple[Any, ...]]: ...
 
     def open_duty(self) -> list[tuple[str, str, str, datetime]]: ...
 
@@ -195,15 +196,15 @@ class ReportService:
         since = datetime.combine(period.start, datetime.min.time(), tzinfo=VN_TZ)
         until = datetime.combine(period.end + timedelta(days=1), datetime.min.time(), tzinfo=VN_TZ)
         as_of = min(until, self.clock.now())
-        s_since, s_until, s_as_of = format_at(since), format_at(until), format_at(as_of)
-        s_soon = format_at(self.one_working_day_ahead(as_of))
+        soon = self.one_working_day_ahead(as_of)
         total = _DossierTally()
         by_proc: dict[str, _DossierTally] = {}
-        for procedure, *counts in self.store.dossier_counts(s_since, s_until, s_as_of, s_soon):
-            tally = _DossierTally.from_counts([int(c or 0) for c in counts])
-            by_proc[str(procedure)] = tally
-            total.add(tally)
-        out = {"period": period.to_json(), "as_of": s_as_of, **total.to_json(self.day_minutes),
+        for procedure, received, fc, pc, ap, n, res_n, res_wmin in self.store.dossier_counts(since, until, as_of,
+                                                                                              soon):
+            for tally in (total, by_proc.setdefault(str(procedure), _DossierTally())):
+                tally.add_class(bool(received), int(fc), int(pc), bool(ap), int(n), int(res_n or 0),
+                                int(res_wmin or 0))
+        out = {"period": period.to_json(), "as_of": format_at(as_of), **total.to_json(self.day_minutes),
                "by_procedure": [{"procedure": p, **t.to_json(self.day_minutes)} for p, t in sorted(by_proc.items())]}
         return out
 
@@ -286,17 +287,32 @@ class _DossierTally:
     res_n: int = 0
     res_wmin: int = 0
 
-    @classmethod
-    def from_counts(cls, c: list[int]) -> _DossierTally:
-        """From the store's per-procedure row (see ReportStore.dossier_counts for the order)."""
-        received, carried, finished, no_deadline, on_time, late, in_progress, overdue, nearly, apologised, \
-            res_n, res_wmin = c
-        return cls(received, carried, finished, on_time, late, no_deadline, in_progress,
-                   in_progress - overdue - nearly, nearly, overdue, apologised, res_n, res_wmin)
-
-    def add(self, other: _DossierTally) -> None:
-        for f in fields(self):
-            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+    def add_class(self, received: bool, fc: int, pc: int, apologised: bool, n: int, res_n: int,
+                  res_wmin: int) -> None:
+        """Add ``n`` dossiers of one class (see ReportStore.dossier_counts for fc and pc)."""
+        if received:
+            self.received += n
+        else:
+            self.carried_over += n
+        if fc:
+            self.finished += n
+            if fc == 2:
+                self.finished_late += n
+            else:
+                self.finished_on_time += n
+                self.no_deadline += n if fc == 3 else 0
+            self.res_n += res_n
+            self.res_wmin += res_wmin
+        if pc:
+            self.in_progress += n
+            if pc == 1:
+                self.not_yet_due += n
+            elif pc == 2:
+                self.nearly_due += n
+            else:
+                self.overdue += n
+        if apologised and (fc or pc):
+            self.apologised += n
 
     def to_json(self, day_minutes: int) -> dict[str, Any]:
         to_handle = self.received + self.carried_over

@@ -293,3 +293,19 @@ def test_counter_left_open_overnight_counts_until_midnight_only() -> None:
     assert pieces[0] == ("2026-11-23", 16, 1800)
     assert sum(p[2] for p in pieces) == int(7.5 * 3600)
     assert {p[0] for p in pieces} == {"2026-11-23"}
+
+
+def test_a_model_of_another_version_is_dropped_and_caught_up_again(tmp_path: Path) -> None:
+    center = Center(tmp_path, MONDAY_0800)
+    for _ in range(4):
+        center.svc.issue_ticket(HO_TICH)
+    store = ReportStore(tmp_path / "reports.sqlite3", center.path)
+    store.catch_up()
+    store._writer.execute("UPDATE rpt_meta SET value = 'old' WHERE key = 'schema_version'")
+    store.close()
+    store = ReportStore(tmp_path / "reports.sqlite3", center.path)
+    assert store.counts()["rpt_roll"] == 0 and store.last_seq == 0
+    store.catch_up()
+    assert store.measures(MONDAY_0800.date(), MONDAY_0800.date(), "all")[""].issued == 4
+    store.close()
+    center.close()
