@@ -516,6 +516,8 @@ def _measures(row: Sequence[Any]) -> rp.Measures:
 
 def _sum_hists(rows: Sequence[Sequence[Any]], col: int, index: dict[str, int], keys: list[str],
                out: dict[str, rp.Measures], attr: str) -> None:
+    """Add the sparse histogram blobs of ``rows`` (column ``col``) into ``out[key].<attr>``: one bincount over
+    all (group, bucket) pairs, so a year of daily rollups costs a few numpy calls rather than a Python loop."""
     blobs = [(index[str(r[0])], r[col]) for r in rows if r[col]]
     if not blobs:
         return
@@ -528,7 +530,6 @@ def _sum_hists(rows: Sequence[Sequence[Any]], col: int, index: dict[str, int], k
     groups = np.repeat(np.fromiter((g for g, _ in blobs), dtype=np.int64, count=len(blobs)), per_row)
     summed = np.bincount(groups * rp.NBUCKETS + flat[:, 0].astype(np.int64), weights=flat[:, 1],
                          minlength=len(keys) * rp.NBUCKETS).reshape(len(keys), rp.NBUCKETS)
-    for gi in np.unique(groups):
+    for gi in np.flatnonzero(summed.any(axis=1)):
         row = summed[gi]
-        nz = np.nonzero(row)[0]
-        setattr(out[keys[int(gi)]], attr, {int(i): int(row[i]) for i in nz})
+        setattr(out[keys[int(gi)]], attr, {int(i): int(row[i]) for i in np.flatnonzero(row)})
