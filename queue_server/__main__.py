@@ -90,13 +90,12 @@ def cmd_reports_rebuild(args: argparse.Namespace) -> int:
     configure_logging("INFO")
     from queue_server.adapters.dossier_mirror import DossierMirror
     from queue_server.adapters.report_store import ReportStore, facts_from_dossier
-    from queue_server.wiring import integration_config
+    from queue_server.wiring import integration_config, load_working_calendar
 
     settings = load_settings(args.config)
     if not settings.store_path.exists():
         print(f"no hub store at {settings.store_path}: nothing to rebuild", file=sys.stderr)
         return 2
-    from queue_server.app.integration import load_working_calendar
     from queue_server.app.ports import SystemClock
 
     cfg = integration_config(settings)

@@ -26,6 +26,7 @@ import numpy as np
 
 from contracts.messages import format_at, parse_at
 from queue_server.app import reporting as rp
+from runtime import sqlite as db
 
 try:
     import orjson as _orjson
@@ -130,8 +131,7 @@ class ReportStore:
         self._events: sqlite3.Connection | None = None
         with self._lock:
             c = self._writer
-            c.execute("BEGIN IMMEDIATE")
-            try:
+            with db.immediate(c):
                 c.execute(SCHEMA[0])
                 row = c.execute("SELECT value FROM rpt_meta WHERE key = 'schema_version'").fetchone()
                 if row is not None and row[0] != SCHEMA_VERSION:
@@ -143,18 +143,11 @@ class ReportStore:
                 for stmt in SCHEMA[1:]:
                     c.execute(stmt)
                 c.execute("INSERT OR REPLACE INTO rpt_meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
-                c.execute("COMMIT")
-            except BaseException:
-                if c.in_transaction:
-                    c.execute("ROLLBACK")
-                raise
 
     # -------------------------------------------------------------------------------------- connections
     def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30.0)
-        conn.execute("PRAGMA journal_mode=WAL")
+        conn = db.connect(self.path)
         conn.execute("PRAGMA synchronous=NORMAL")     # a lost last batch is re-read from the log on start
-        conn.execute("PRAGMA busy_timeout=30000")
         with self._conn_lock:
             self._conns.append(conn)
         return conn
@@ -221,16 +214,8 @@ class ReportStore:
     def _one_batch(self) -> tuple[int, bool]:
         # The whole batch — reading the position, folding, writing the aggregates and the new position — is one
         # write transaction, so two feeders (the hub's and a `motcua reports rebuild`) never apply a batch twice.
-        c = self._writer
-        c.execute("BEGIN IMMEDIATE")
-        try:
-            n, more = self._fold_batch()
-            c.execute("COMMIT")
-        except BaseException:
-            if c.in_transaction:
-                c.execute("ROLLBACK")
-            raise
-        return n, more
+        with db.immediate(self._writer):
+            return self._fold_batch()
 
     def _fold_batch(self) -> tuple[int, bool]:
         events = self._events_conn()
@@ -339,17 +324,10 @@ class ReportStore:
         """Empty the model and apply the whole event log again; dossiers are copied from the mirror afresh."""
         started = time.perf_counter()
         with self._lock:
-            c = self._writer
-            c.execute("BEGIN IMMEDIATE")
-            try:
+            with db.immediate(self._writer) as c:
                 for table in TABLES:
                     c.execute(f"DELETE FROM {table}")
                 c.execute("DELETE FROM rpt_meta WHERE key = 'last_seq'")
-                c.execute("COMMIT")
-            except BaseException:
-                if c.in_transaction:
-                    c.execute("ROLLBACK")
-                raise
             events = 0
             batch, self.batch = self.batch, max(self.batch, 100_000)
             try:
@@ -374,9 +352,8 @@ class ReportStore:
         c = self._writer
 
         def flush() -> None:
-            c.execute("BEGIN IMMEDIATE")
-            c.executemany("INSERT OR REPLACE INTO rpt_dossier VALUES (?,?,?,?,?,?,?,?)", buf)
-            c.execute("COMMIT")
+            with db.immediate(c):
+                c.executemany("INSERT OR REPLACE INTO rpt_dossier VALUES (?,?,?,?,?,?,?,?)", buf)
             buf.clear()
 
         with self._lock:
@@ -530,6 +507,6 @@ def _sum_hists(rows: Sequence[Sequence[Any]], col: int, index: dict[str, int], k
     groups = np.repeat(np.fromiter((g for g, _ in blobs), dtype=np.int64, count=len(blobs)), per_row)
     summed = np.bincount(groups * rp.NBUCKETS + flat[:, 0].astype(np.int64), weights=flat[:, 1],
                          minlength=len(keys) * rp.NBUCKETS).reshape(len(keys), rp.NBUCKETS)
-    for gi in np.flatnonzero(summed.any(axis=1)):
-        row = summed[gi]
-        setattr(out[keys[int(gi)]], attr, {int(i): int(row[i]) for i in np.flatnonzero(row)})
+    for group in np.flatnonzero(summed.any(axis=1)):
+        row = summed[group]
+        setattr(out[keys[int(group)]], attr, {int(i): int(row[i]) for i in np.flatnonzero(row)})
