@@ -287,7 +287,7 @@ def to_pdf(bundle: ReportBundle, *, superior: str = "", signer_title: str = "GI�
     story.append(Paragraph(k["note_vi"], base))
     story.append(table([["Mã", "Chỉ số", "Giá trị", "Điểm"],
                         *([i["code"], i["name"], _fmt(i["value"], PCT if i["unit"] == "ratio" else HOURS)
-                           + ("" if i["unit"] == "ratio" else " ngày"),
+                           + ("" if i["unit"] == "ratio" or i["value"] is None else " ngày làm việc"),
                            "—" if i["points"] is None else f"{_fmt(i['points'], DEC)}/{i['max_points']}"]
                           for i in k["computed"])], [15 * mm, 95 * mm, 35 * mm, 25 * mm]))
     story.append(Spacer(1, 10 * mm))

@@ -140,6 +140,26 @@
     $("detail").tBodies[0].replaceChildren(...rows);
   }
 
+  const INPUT_VI = {
+    finished_on_time: ["Đã giải quyết đúng hạn", "int"], in_progress_not_overdue: ["Đang xử lý chưa quá hạn", "int"],
+    handled: ["Đã và đang giải quyết", "int"], finished: ["Đã giải quyết", "int"],
+    resolution_working_minutes_total: ["Tổng thời gian giải quyết (phút làm việc)", "int"],
+    overdue_rate: ["Tỷ lệ trễ hạn", "pct"], dissatisfied_share: ["Tỷ lệ «không hài lòng»", "pct"],
+    ratings: ["Số lượt đánh giá", "int"],
+  };
+
+  function inputText(inputs) {
+    return Object.entries(inputs).map(([name, v]) => {
+      const [label, kind] = INPUT_VI[name] || [name, "dec"];
+      return `${label}: ${fmt(v, kind)}`;
+    }).join("; ");
+  }
+
+  function indexValue(i) {
+    if (i.value === null || i.value === undefined) return "—";
+    return i.unit === "ratio" ? fmt(i.value, "pct") : `${fmt(i.value, "dec")} ngày làm việc`;
+  }
+
   async function load766(q) {
     const k = await MotcuaApi.get(`/reports/decision-766?${q}`);
     $("title").textContent = `Chỉ số Quyết định 766/QĐ-TTg — ${k.period.label}`;
@@ -148,8 +168,8 @@
       el("td", { text: i.code }),
       el("td", {}, el("strong", { text: i.name }), el("div", { class: "formula", lang: "en", text: i.name_en })),
       el("td", { class: "formula", text: i.formula }),
-      el("td", { class: "formula", text: Object.entries(i.inputs).map(([n, v]) => `${n} = ${v === null ? "—" : v}`).join("; ") }),
-      el("td", { class: "num value", text: i.unit === "ratio" ? fmt(i.value, "pct") : `${fmt(i.value, "dec")} ngày` }),
+      el("td", { class: "formula", text: inputText(i.inputs) }),
+      el("td", { class: "num value", text: indexValue(i) }),
       el("td", { class: "num", text: i.points === null ? "—" : `${fmt(i.points, "dec")} / ${i.max_points}` }))));
     $("not-computed").replaceChildren(...k.not_computed.map((i) => el("tr", { "data-code": i.code },
       el("td", { text: i.code }), el("td", { text: i.name }), el("td", { text: i.reason }))));
