@@ -80,8 +80,8 @@ def _cell_value(key: str, value: Any, group: str) -> Any:
 
 # ------------------------------------------------------------------------------------------------- xlsx
 def to_xlsx(bundle: ReportBundle) -> bytes:
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl import Workbook  # type: ignore[import-untyped]
+    from openpyxl.styles import Alignment, Font, PatternFill  # type: ignore[import-untyped]
 
     wb = Workbook()
     bold = Font(bold=True)
@@ -193,8 +193,8 @@ FONT_DIRS = (Path("/usr/share/fonts/truetype/noto"), Path("/usr/share/fonts/true
 
 
 def _register_fonts() -> tuple[str, str]:
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.ttfonts import TTFont
+    from reportlab.pdfbase import pdfmetrics  # type: ignore[import-untyped]
+    from reportlab.pdfbase.ttfonts import TTFont  # type: ignore[import-untyped]
 
     if "MotcuaSans" in pdfmetrics.getRegisteredFontNames():
         return "MotcuaSans", "MotcuaSans-Bold"
@@ -219,12 +219,12 @@ def _fmt(value: Any, fmt: str) -> str:
 
 def to_pdf(bundle: ReportBundle, *, superior: str = "", signer_title: str = "GIÁM ĐỐC", signer_name: str = "",
            place: str = "", today: date | None = None) -> bytes:
-    from reportlab.lib import colors
-    from reportlab.lib.enums import TA_CENTER
-    from reportlab.lib.pagesizes import A4
-    from reportlab.lib.styles import ParagraphStyle
-    from reportlab.lib.units import mm
-    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+    from reportlab.lib import colors  # type: ignore[import-untyped]
+    from reportlab.lib.enums import TA_CENTER  # type: ignore[import-untyped]
+    from reportlab.lib.pagesizes import A4  # type: ignore[import-untyped]
+    from reportlab.lib.styles import ParagraphStyle  # type: ignore[import-untyped]
+    from reportlab.lib.units import mm  # type: ignore[import-untyped]
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle  # type: ignore[import-untyped]
 
     regular, bold = _register_fonts()
     base = ParagraphStyle("base", fontName=regular, fontSize=10.5, leading=14)

@@ -91,7 +91,7 @@ def test_roles_and_clear_refusals(hub: Hub) -> None:
     manager = login(c, "quanly")
     for query, words in (("period=fortnight", "query.period"), ("from=2026-13-01", "query.from"),
                          ("from=2026-11-20&to=2026-11-01", "query.to"), ("group=weekday", "query.group"),
-                         ("month=2026", "query.month"), ("bogus=1", "query.bogus"),
+                         ("month=2026", "query.month"), ("bogus=1", "bogus"),
                          ("from=2000-01-01&to=2026-01-01", "3660")):
         r = c.get(f"{API}/reports/summary?{query}", headers=manager)
         assert r.status_code == 400, query
