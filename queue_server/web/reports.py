@@ -22,6 +22,7 @@ from queue_server.adapters.report_store import ReportStore, facts_from_dossier
 from queue_server.app.report_service import GROUPS, Period, ReportService, parse_period
 from queue_server.web import report_charts
 from queue_server.web.common import API_PREFIX, Query, route
+from queue_server.web.schemas import ANY_OBJECT, AT, DAY, INT, NUM, STR, arr, dict_of, null, obj
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "reports_static"
@@ -43,6 +44,39 @@ FILTER_QUERY = (
     Query("target_min", int, "waiting-time target in minutes (default [display] wait_warning_min)",
           minimum=1, maximum=480),
 )
+
+
+# ---- success bodies (OpenAPI), kept beside the reports rather than in schemas.py so the reports stay one unit
+_COUNTS = ("issued", "served", "no_show", "cancelled", "transferred", "called")
+_FIGURES = {**{k: INT for k in _COUNTS},
+            **{k: null(NUM) for k in ("wait_avg_min", "wait_p50_min", "wait_p90_min", "wait_max_min",
+                                      "wait_over_target_share", "service_avg_min", "service_p50_min",
+                                      "service_p90_min", "served_per_duty_hour")},
+            "on_duty_h": NUM, "pause_h": NUM}
+_RATINGS = obj({"count": INT, "levels": dict_of(INT), "satisfied_share": null(NUM), "dissatisfied_share": null(NUM)})
+_PERIOD = obj({"from": DAY, "to": DAY, "label": STR, "days": INT})
+SUMMARY = obj({
+    "center": obj({"id": STR, "name": STR}), "period": _PERIOD, "group": STR, "filters": dict_of(STR),
+    "target_min": INT, "totals": obj({**_FIGURES, "ratings": _RATINGS}),
+    "rating_levels": arr(obj({"value": INT, "label": STR})),
+    "rows": arr(obj({"key": STR, "name": STR, **_FIGURES, "ratings": _RATINGS}, optional=("ratings",))),
+})
+HEATMAP = obj({"period": _PERIOD, "issued": dict_of(dict_of(INT))})
+_DOSSIER_FIGURES = {
+    **{k: INT for k in ("received", "carried_over", "to_handle", "finished", "finished_on_time", "finished_late",
+                        "finished_no_deadline", "in_progress", "in_progress_not_yet_due", "in_progress_nearly_due",
+                        "in_progress_overdue", "apologised", "resolution_wmin_total")},
+    **{k: null(NUM) for k in ("on_time_rate", "late_rate", "resolution_avg_working_hours",
+                              "resolution_avg_working_days")}}
+DOSSIERS = obj({"period": _PERIOD, "as_of": AT, **_DOSSIER_FIGURES,
+                "by_procedure": arr(obj({"procedure": STR, **_DOSSIER_FIGURES}))})
+DECISION_766 = obj({
+    "period": _PERIOD, "note_vi": STR, "note_en": STR,
+    "computed": arr(obj({"code": STR, "name": STR, "name_en": STR, "formula": STR, "inputs": ANY_OBJECT,
+                         "value": null(NUM), "unit": STR, "max_points": null(INT), "points": null(NUM)})),
+    "not_computed": arr(obj({"code": STR, "name": STR, "source": STR, "reason": STR})),
+    "qms": ANY_OBJECT,
+})
 
 
 @dataclass
@@ -148,14 +182,15 @@ def _check_filtered_group(query: dict[str, Any]) -> None:
                               *FILTER_QUERY),
        result="{center, period, group, target_min, totals: {issued, served, no_show, cancelled, transferred, "
               "wait_p50_min, wait_p90_min, wait_max_min, wait_over_target_share, service_p50_min, service_p90_min, "
-              "on_duty_h, pause_h, served_per_duty_hour, ratings}, rows: [{key, name, ...same figures}]}")
+              "on_duty_h, pause_h, served_per_duty_hour, ratings}, rows: [{key, name, ...same figures}]}",
+       response=SUMMARY)
 def summary(query: dict[str, Any]):  # type: ignore[no-untyped-def]
     _check_filtered_group(query)
     return jsonify(_summary(query))
 
 
 @route(bp, "/reports/heatmap", summary="Tickets issued per weekday (1 = Monday) × hour of issue",
-       role="manager", query=PERIOD_QUERY, result="{period, issued: {weekday: {hour: count}}}")
+       role="manager", query=PERIOD_QUERY, result="{period, issued: {weekday: {hour: count}}}", response=HEATMAP)
 def heatmap(query: dict[str, Any]):  # type: ignore[no-untyped-def]
     return jsonify(_reports().heatmap(_period(query)))
 
@@ -164,7 +199,7 @@ def heatmap(query: dict[str, Any]):  # type: ignore[no-untyped-def]
        "nearly due, overdue), apologies and resolution time for a period", role="manager", query=PERIOD_QUERY,
        result="{period, as_of, received, carried_over, to_handle, finished, finished_on_time, finished_late, "
               "in_progress, in_progress_not_yet_due, in_progress_nearly_due, in_progress_overdue, apologised, "
-              "on_time_rate, late_rate, resolution_avg_working_days, by_procedure: [...]}")
+              "on_time_rate, late_rate, resolution_avg_working_days, by_procedure: [...]}", response=DOSSIERS)
 def dossiers(query: dict[str, Any]):  # type: ignore[no-untyped-def]
     return jsonify(_reports().dossiers(_period(query)))
 
@@ -172,7 +207,7 @@ def dossiers(query: dict[str, Any]):  # type: ignore[no-untyped-def]
 @route(bp, "/reports/decision-766", summary="Decision 766/QĐ-TTg indices the center can estimate (formula, "
        "inputs, value) and those it cannot", role="manager", query=PERIOD_QUERY,
        result="{period, note_vi, computed: [{code, name, formula, inputs, value, points, max_points}], "
-              "not_computed: [{code, name, reason}], qms}")
+              "not_computed: [{code, name, reason}], qms}", response=DECISION_766)
 def decision_766(query: dict[str, Any]):  # type: ignore[no-untyped-def]
     return jsonify(_reports().decision_766(_period(query)))
 
@@ -182,7 +217,7 @@ CHARTS = ("counts", "waits", "heatmap")
 
 @route(bp, "/reports/charts/<name>", summary="A chart as SVG: counts (issued/served per day or hour), waits "
        "(p50/p90 per service) or heatmap (arrivals per weekday × hour)", role="manager", query=PERIOD_QUERY,
-       result="image/svg+xml")
+       result="the chart", media="image/svg+xml")
 def chart(name: str, query: dict[str, Any]):  # type: ignore[no-untyped-def]
     svc = _reports()
     period = _period(query)
@@ -224,7 +259,8 @@ def _stem(period: Period) -> str:
 
 @route(bp, "/reports/export.xlsx", summary="The period's report as an Excel workbook (summary, by service, "
        "counter, staff, hour, day; dossiers; Decision 766)", role="manager",
-       query=(*PERIOD_QUERY, FILTER_QUERY[-1]), result="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+       query=(*PERIOD_QUERY, FILTER_QUERY[-1]), result="the workbook",
+       media="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 def export_xlsx(query: dict[str, Any]):  # type: ignore[no-untyped-def]
     period = _period(query)
     data = to_xlsx(bundle(period, query.get("target_min")))
@@ -234,7 +270,7 @@ def export_xlsx(query: dict[str, Any]):  # type: ignore[no-untyped-def]
 
 @route(bp, "/reports/export.csv", summary="One grouping of the period's queue figures as CSV (UTF-8 with BOM)",
        role="manager", query=(*PERIOD_QUERY, Query("group", str, f"one of {', '.join(GROUPS)}"), *FILTER_QUERY),
-       result="text/csv")
+       result="the table", media="text/csv")
 def export_csv(query: dict[str, Any]):  # type: ignore[no-untyped-def]
     period = _period(query)
     data = to_csv(_summary(query))
@@ -247,7 +283,7 @@ def export_csv(query: dict[str, Any]):  # type: ignore[no-untyped-def]
               Query("signer_title", str, "title above the signature (default GIÁM ĐỐC)"),
               Query("signer_name", str, "name under the signature"),
               Query("place", str, "place before the date, e.g. Quảng Trị")),
-       result="application/pdf")
+       result="the report", media="application/pdf")
 def report_pdf(query: dict[str, Any]):  # type: ignore[no-untyped-def]
     period = _period(query)
     svc = _reports()

@@ -102,6 +102,12 @@ def test_roles_and_clear_refusals(hub: Hub) -> None:
                  "/reports/report.pdf", "/reports/export.csv", "/reports/heatmap", "/reports/charts/{name}"):
         op = doc["paths"][path]["get"]
         assert op["security"] == [{"bearer": []}] and "manager" in op["description"]
+    media = {p: next(iter(doc["paths"][p]["get"]["responses"]["200"]["content"])) for p in
+             ("/reports/export.xlsx", "/reports/report.pdf", "/reports/export.csv", "/reports/charts/{name}",
+              "/reports/summary")}
+    assert media == {"/reports/export.xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                     "/reports/report.pdf": "application/pdf", "/reports/export.csv": "text/csv",
+                     "/reports/charts/{name}": "image/svg+xml", "/reports/summary": "application/json"}
 
 
 def test_figures_of_a_known_day(hub: Hub) -> None:
