@@ -163,6 +163,7 @@ class Hub:
     ratings: RatingsService | None = None
     speaker: Any = None
     province: Any = None          # the province sink's OutboxRelay (issue 17), when [province] is configured
+    reports: Any = None           # reports (issue 14): the reporting read model and its feeder
     live: LiveConfig | None = None  # the admin's live changes
     _server: HttpServer | None = field(default=None, repr=False)
 
@@ -174,6 +175,8 @@ class Hub:
             self.integration.start()
         if self.province is not None:
             self.province.start()
+        if self.reports is not None:
+            self.reports.start()
 
     def make_server(self, host: str | None = None, port: int | None = None) -> HttpServer:
         http = self.settings.http
@@ -210,6 +213,8 @@ class Hub:
             self.province.close()
         if self.speaker is not None:
             self.speaker.close()
+        if self.reports is not None:
+            self.reports.stop()
         self.service.close()
         if self.live is not None:
             self.live.repo.close()  # type: ignore[attr-defined]
@@ -294,7 +299,13 @@ def build_hub(settings: HubSettings, *, clock: Clock | None = None,
     speaker = hub_speaker(settings)
     if speaker is not None:
         service.add_listener(speaker.on_events)
-    hub = Hub(settings, store, service, broadcaster, mqtt, app, integration, ratings, speaker, province, live=live)
+    # --- reports (issue 14): read model beside the store, /api/v1/reports/..., /reports pages
+    from queue_server.web.reports import make_reporting
+    from queue_server.web.reports import register as register_reports
+    reporting = make_reporting(settings, service, integration)
+    register_reports(app, reporting)
+    hub = Hub(settings, store, service, broadcaster, mqtt, app, integration, ratings, speaker, province, reporting,
+              live=live)
 
     def swapped(new: HubSettings) -> None:
         # every holder of the settings sees the new ones at once (under the writer's lock, with the event)

@@ -15,7 +15,7 @@ from flask import Blueprint, Response, jsonify
 from contracts.errors import ErrorCode, MotcuaError
 from contracts.messages import VN_TZ
 from queue_server.web.common import Query, hub, route
-from queue_server.web.schemas import CSV, ref
+from queue_server.web.schemas import ref
 
 bp = Blueprint("audit", __name__)
 
@@ -89,7 +89,7 @@ def audit(query: dict[str, Any]):  # type: ignore[no-untyped-def]
 
 
 @route(bp, "/admin/audit.csv", summary="The audit as CSV (UTF-8 with BOM, Vietnamese headers)", role="admin",
-       query=QUERY, result="text/csv", response=CSV)
+       query=QUERY, result="the audit rows (UTF-8 with BOM, Vietnamese headers)", media="text/csv")
 def audit_csv(query: dict[str, Any]):  # type: ignore[no-untyped-def]
     rows, _ = _rows(query)
     out = io.StringIO()

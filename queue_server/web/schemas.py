@@ -150,8 +150,7 @@ CONFIG_CHANGED = obj({"by": STR, "sections": arr({"enum": list(_SECTIONS)}),
 AUDIT_ROW = obj({"seq": INT, "at": AT, "kind": STR, "user": null(STR), "counter": null(STR),
                  "ticket": null(STR), "detail": STR})
 AUDIT = obj({"rows": arr(AUDIT_ROW), "kinds": arr(STR), "truncated": BOOL})
-CSV: Schema = {"type": "string", "contentMediaType": "text/csv",
-               "description": "UTF-8 with a byte-order mark (Excel), Vietnamese headers"}
+
 OPENAPI = obj({"openapi": STR, "info": ANY_OBJECT, "paths": ANY_OBJECT, "components": ANY_OBJECT})
 
 RATING = obj({"id": STR, "ticket_id": STR, "ticket_number": STR, "counter": STR, "staff": null(STR),

@@ -160,11 +160,16 @@ def settings_from_dict(raw: dict[str, Any], env: Mapping[str, str] | None = None
         raise from_validation_error(err, origins=overrides.origins) from None
     notes = list(overrides.notes)
     mqtt = {new: getattr(f.mqtt, new) for new in _LEGACY_MQTT.values()}
+    where = {new: f"mqtt.{new}" for new in _LEGACY_MQTT.values()}
     for old, new in _LEGACY_MQTT.items():
         if f"mqtt_{old}" in bridge_raw:
             notes.append(f"[bridge] mqtt_{old} is a deprecated spelling: use [mqtt] {new}")
             if new not in (mqtt_raw or {}):
                 mqtt[new] = getattr(f.bridge, f"mqtt_{old}")
+                where[new] = f"bridge.mqtt_{old}"
+    for name in ("ca_file", "cert_file", "key_file"):     # named files must be there (checks.py loads them)
+        if mqtt[name] and not Path(mqtt[name]).is_file():
+            raise ConfigError(f"{where[name]}: no such file: {mqtt[name]}")
     devices: list[DeviceBinding] = []
     for i, d in enumerate(f.devices):
         if any(x.id == d.id or x.port == d.port for x in devices):
