@@ -10,9 +10,9 @@ replaced, validated by ``settings_from_dict``; a refusal is the same one-line Co
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import date
-from collections.abc import Mapping
 from typing import Any
 
 from .errors import ConfigError
