@@ -296,3 +296,31 @@ def test_the_audit_lists_staff_actions_and_admin_changes(hub: Any, api: Any) -> 
     text = csv.data.decode("utf-8-sig")
     assert text.splitlines()[0].startswith("STT / Seq,Thời điểm / Time,Loại / Kind")
     assert "Gọi số" in text and "canbo" in text
+
+
+def test_a_live_change_reaches_mqtt_retained_state(tmp_path: Path, mosquitto: Any) -> None:
+    from hub_support import HubOptions, launch_hub
+    from test_mqtt import Subscriber
+
+    from contracts import topics
+
+    h = launch_hub(tmp_path, HubOptions(mqtt=True, unique_center=True), broker=mosquitto)
+    try:
+        client = h.app.test_client()
+        admin = login(client, "quantri")
+        live = _live(client, admin)
+        services = live["services"] + [{"code": "moi-mqtt", "prefix": "QM", "name": "Dịch vụ qua MQTT"}]
+        counters = live["counters"]
+        counters[0]["services"].append("moi-mqtt")
+        assert _change(client, admin, {"services": services, "counters": counters}).status_code == 200
+        center = h.service.center.id
+        # a display connecting now renders the new service from retained state alone, and saw the event
+        late = Subscriber(mosquitto.host, mosquitto.port, topics.state_service(center, "moi-mqtt"))
+        try:
+            late.wait_until(lambda latest: topics.state_service(center, "moi-mqtt") in latest)
+            state = json.loads(late.latest[topics.state_service(center, "moi-mqtt")])
+            assert state["service"] == "moi-mqtt" and state["waiting"] == 0
+        finally:
+            late.close()
+    finally:
+        h.stop()

@@ -161,9 +161,10 @@ def test_every_json_route_answers_what_its_schema_says(hub: TestHub) -> None:
     c.call("POST", "/admin/users", headers=admin, json={"username": "moi", "role": "staff", "password": "HoTich2026x"})
     c.call("POST", "/admin/users/moi", headers=admin, json={"display_name": "Cán bộ mới"})
     c.call("POST", "/admin/users/moi/password", headers=admin, json={"password": "DatLai2026"})
-    c.call("POST", "/auth/password", headers=login(client, "quanly"),
-           json={"old_password": "đúng-mật-khẩu", "new_password": "DatDai2026x"})
     c.call("GET", "/admin/audit", headers=admin)
+    # last of the admin's calls: changing a password ends that user's other sessions
+    c.call("POST", "/auth/password", headers=login(client, "quantri"),
+           json={"old_password": "đúng-mật-khẩu", "new_password": "DatDai2026x"})
     # reports (issue 14)
     c.call("GET", "/reports/summary?month=2026-11&group=counter", headers=manager)
     c.call("GET", "/reports/summary?date=2026-11-23&group=day&service=ho-tich", headers=manager)
