@@ -14,6 +14,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 
 from contracts.errors import ErrorCode, MotcuaError
+from contracts.messages import dumps
 from queue_server.web.common import Query, bad_request, hub, route
 from queue_server.web.schemas import ref
 from queue_server.web.sse import StreamClosed, sse_message
@@ -41,6 +42,16 @@ def health():  # type: ignore[no-untyped-def]
     ctx = hub()
     mqtt = "disabled" if ctx.mqtt is None else ("connected" if ctx.mqtt.connected else "disconnected")
     return jsonify(status="ok", seq=ctx.service.last_seq, mqtt=mqtt)
+
+
+def public_event(env: Any) -> str:
+    """An envelope as the public stream sends it. ``config.changed`` goes out as the sections that changed only:
+    screens refetch what they show; who changed what, and the user list, stay in the log and the audit."""
+    if env.type != "config.changed" or not isinstance(env.data, dict):
+        return str(env.to_json())
+    out = env.to_dict()
+    out["data"] = {"sections": list(env.data.get("sections", []))}
+    return dumps(out)
 
 
 @route(bp, "/stream", summary="Server-Sent Events: a `state` event, then one `event` per stored event",
@@ -80,7 +91,7 @@ def stream(query: dict[str, Any]):  # type: ignore[no-untyped-def]
                 cursor = resume
                 for env in backlog:
                     cursor = env.seq
-                    yield sse_message(env.to_json(), event="event", id=env.seq)
+                    yield sse_message(public_event(env), event="event", id=env.seq)
             while True:
                 batch = sub.get(keepalive)
                 if not batch:
@@ -92,7 +103,7 @@ def stream(query: dict[str, Any]):  # type: ignore[no-untyped-def]
                     if env.seq <= cursor:
                         continue
                     cursor = env.seq
-                    yield sse_message(env.to_json(), event="event", id=env.seq)
+                    yield sse_message(public_event(env), event="event", id=env.seq)
         except StreamClosed as err:
             log.info("event stream ended: %s", err)
         finally:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from api_support import EXAMPLE, FAST_HASH, PASSWORD, login
 
 from queue_server.web.common import API_PREFIX
@@ -322,5 +323,24 @@ def test_a_live_change_reaches_mqtt_retained_state(tmp_path: Path, mosquitto: An
             assert state["service"] == "moi-mqtt" and state["waiting"] == 0
         finally:
             late.close()
+    finally:
+        h.stop()
+
+
+def test_the_public_stream_says_only_which_sections_changed(tmp_path: Path) -> None:
+    from hub_support import HubOptions, launch_hub
+
+    h = launch_hub(tmp_path, HubOptions(serve=True))
+    try:
+        admin = h.login("quantri")
+        r = requests.post(f"{h.url}{A}/admin/users", headers=admin, timeout=5,
+                          json={"username": "bimat", "role": "staff", "password": "KhongLo2026x"})
+        assert r.status_code == 201, r.text
+        with requests.get(f"{h.url}{A}/stream?last_event_id=0", stream=True, timeout=10) as s:
+            for line in s.iter_lines(decode_unicode=True):
+                if line and line.startswith("data:") and "config.changed" in line:
+                    data = json.loads(line[5:])["data"]
+                    break
+        assert data == {"sections": ["users"]}           # no who, no user list on a public screen
     finally:
         h.stop()
