@@ -21,7 +21,8 @@ from contracts.errors import ErrorCode, MotcuaError
 from contracts.messages import format_at
 from queue_server.app.ports import ConfigRepository
 from queue_server.app.queue_service import QueueService
-from queue_server.domain.model import CenterDef
+from queue_server.domain.model import CenterDef, CounterStatus
+from queue_server.domain.transitions import QueueState
 from runtime.settings import ConfigError, HubSettings
 from runtime.settings.edit import SECTIONS, apply_sections, document
 
@@ -52,6 +53,22 @@ def service_center(settings: HubSettings, national_off: Iterable[date] = (),
     off = (off - settings.announced_makeup_days) | settings.announced_days_off
     makeup = (makeup - settings.announced_days_off) | settings.announced_makeup_days
     return replace(settings.center, days_off=frozenset(off), makeup_days=frozenset(makeup))
+
+
+def still_in_use(state: QueueState, new: CenterDef) -> None:
+    """Refuse to remove a service citizens are waiting for today, or a counter that is not closed: their tickets
+    and staff would be stranded. Checked against the live state by the writer, so nothing slips in between."""
+    for code, queue in state.queues.items():
+        if new.service(code) is None and state.center.service(code) is not None and len(queue):
+            raise MotcuaError(ErrorCode.CONFIG_INVALID,
+                              f"services: {code!r} cannot be removed: {len(queue)} ticket(s) still waiting "
+                              f"(còn người đang chờ)")
+    for cid, counter in state.counters.items():
+        if new.counter(cid) is None and state.center.counter(cid) is not None and \
+                counter.status != CounterStatus.CLOSED:
+            raise MotcuaError(ErrorCode.CONFIG_INVALID,
+                              f"counters: {cid!r} cannot be removed while it is {counter.status} "
+                              "(đóng quầy trước / close it first)")
 
 
 def _with_hashes(users: Any, settings: HubSettings, credentials: dict[str, str]) -> Any:
@@ -149,7 +166,7 @@ class LiveConfig:
                         log.exception("config subscriber %r failed", fn)
 
             envelope = self.service.reconfigure(service_center(new, self.national_off, self.national_makeup), data,
-                                                applied)
+                                                applied, guard=lambda state: still_in_use(state, new.center))
             return {**data, "seq": envelope.seq}
 
     def users_doc(self) -> list[dict[str, Any]]:

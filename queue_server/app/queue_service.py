@@ -17,6 +17,7 @@ from queue_server.app.ports import Clock, EventListener, EventStore
 from queue_server.app.queries import QueueQueries, TicketView
 from queue_server.app.writer import Reconfigure, Writer
 from queue_server.domain.model import CenterDef
+from queue_server.domain.transitions import QueueState
 
 __all__ = ["IssueResult", "QueueService", "TicketView", "event_id"]
 
@@ -34,11 +35,12 @@ class QueueService(QueueCommands, QueueQueries):
         """The live center definition (an admin's change swaps it through the writer)."""
         return self._writer.center
 
-    def reconfigure(self, center: CenterDef, data: dict[str, Any], applied: Callable[[], None] | None = None
-                    ) -> Envelope:
+    def reconfigure(self, center: CenterDef, data: dict[str, Any], applied: Callable[[], None] | None = None,
+                    guard: Callable[[QueueState], None] | None = None) -> Envelope:
         """Swap in a new center definition with its ``config.changed`` event (one commit, between two
-        commands); ``applied`` runs under the writer's lock once it is durable. Returns the event."""
-        envelope: Envelope = self._writer.submit(Reconfigure(center, dict(data), applied))
+        commands); ``guard`` checks the live state first (raising refuses the change), ``applied`` runs under
+        the writer's lock once it is durable. Returns the event."""
+        envelope: Envelope = self._writer.submit(Reconfigure(center, dict(data), applied, guard))
         return envelope
 
     def add_listener(self, fn: EventListener) -> None:

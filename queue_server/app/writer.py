@@ -87,6 +87,9 @@ class Reconfigure:
     center: CenterDef
     data: dict[str, Any]
     applied: Any = None
+    # checked against the live state under the writer's lock before anything is written (raises MotcuaError):
+    # e.g. a service removed while citizens still wait for it
+    guard: Any = None
 
 
 @dataclass(slots=True)
@@ -267,6 +270,13 @@ class Writer:
         assert isinstance(cmd, Reconfigure)
         with self.lock:
             now = self.now()
+            if cmd.guard is not None:
+                try:
+                    self.state.roll_to(numbering.working_day(now))
+                    cmd.guard(self.state)
+                except MotcuaError as err:
+                    job.future.set_exception(err)
+                    return
             seq = self.last_seq + 1
             envelope = Envelope(event_id(now), seq, "config.changed", self.center.id, format_at(now), cmd.data)
             try:

@@ -344,3 +344,25 @@ def test_the_public_stream_says_only_which_sections_changed(tmp_path: Path) -> N
         assert data == {"sections": ["users"]}           # no who, no user list on a public screen
     finally:
         h.stop()
+
+
+def test_counters_come_and_go_but_not_from_under_citizens_or_staff(hub: Any, api: Any) -> None:
+    client, admin = api
+    staff = login(client, "canbo")
+    live = _live(client, admin)
+    first = live["services"][0]["code"]
+    counters = live["counters"] + [{"id": "99", "name": "Quầy lưu động", "services": [first]}]
+    assert _change(client, admin, {"counters": counters}).status_code == 200
+    assert client.post(f"{A}/counters/99/open", headers=staff, json={}).status_code == 200   # no restart
+    assert any(c["counter"] == "99" for c in client.get(f"{A}/state").json["counters"])
+    # an open counter cannot be removed; a service with people waiting cannot either
+    _refused(hub, client, admin, {"counters": live["counters"]}, "counters: '99' cannot be removed while it is open")
+    assert client.post(f"{A}/tickets", json={"service": first}).status_code == 201
+    others = [s for s in live["services"] if s["code"] != first]
+    without = [{**c, "services": [x for x in c["services"] if x != first] or [others[0]["code"]]}
+               for c in counters]
+    _refused(hub, client, admin, {"services": others, "counters": without},
+             f"services: '{first}' cannot be removed: 1 ticket(s) still waiting")
+    assert client.post(f"{A}/counters/99/close", headers=staff, json={}).status_code == 200
+    assert _change(client, admin, {"counters": live["counters"]}).status_code == 200
+    assert "99" not in [c["id"] for c in client.get(f"{A}/config").json["counters"]]
