@@ -144,3 +144,25 @@ def test_staff_change_their_own_password_from_the_console(hub: Any, page_factory
     page.wait_for_function("document.getElementById('pw-message').textContent.includes('Đã đổi')")
     ok = requests.post(f"{hub.url}/api/v1/auth/login", json={"username": user, "password": "CanBoMoi2026"}, timeout=5)
     assert ok.status_code == 200
+
+
+def test_an_admin_adds_and_disables_a_user_on_the_page(hub: Any, page_factory: Any) -> None:
+    page = page_factory(1600, 1000)
+    _login(page, f"{hub.url}/admin")
+    page.wait_for_selector('#users tr[data-user="quantri"]')
+    page.fill("#new-username", "canbo9")
+    page.select_option("#new-role", "staff")
+    page.fill("#new-display", "Trần Thị Chín")
+    page.fill("#new-password", "123")
+    page.click("#add-user")
+    page.wait_for_function("document.getElementById('message').className.includes('error')")
+    assert "8 ký tự" in page.text_content("#message")
+    page.fill("#new-password", "ChinChin2026")
+    page.click("#add-user")
+    page.wait_for_selector('#users tr[data-user="canbo9"]')
+    assert requests.post(f"{hub.url}/api/v1/auth/login", json={"username": "canbo9", "password": "ChinChin2026"},
+                         timeout=5).status_code == 200
+    page.locator('#users tr[data-user="canbo9"] button', has_text="Khoá").click()
+    page.wait_for_function("""document.querySelector('#users tr[data-user="canbo9"]').textContent.includes('Đã khoá')""")
+    assert requests.post(f"{hub.url}/api/v1/auth/login", json={"username": "canbo9", "password": "ChinChin2026"},
+                         timeout=5).status_code == 401
