@@ -217,7 +217,7 @@ class Hub:
             self.reports.stop()
         self.service.close()
         if self.live is not None:
-            self.live.repo.close()  # type: ignore[attr-defined]
+            self.live.repo.close()
 
 
 def record_device_alerts(service: QueueService, changes: Iterable[Any]) -> None:

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from queue_server.app.ports import ConfigRepository
 from runtime import sqlite as db
 
 _MIGRATIONS = [
@@ -57,3 +58,7 @@ class ConfigLog:
 
     def close(self) -> None:
         self._conn.close()
+
+
+def _implements_the_port(log: ConfigLog) -> ConfigRepository:
+    return log          # mypy checks that ConfigLog satisfies the ConfigRepository port
