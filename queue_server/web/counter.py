@@ -12,11 +12,24 @@ from flask import Blueprint, jsonify
 
 from contracts.errors import ErrorCode, MotcuaError
 from queue_server.app.views import ticket_to_json
-from queue_server.web.common import Body, Field, Query, current_username, hub, route
+from queue_server.web.auth import role_rank
+from queue_server.web.common import (
+    Body,
+    Field,
+    Query,
+    current_display_name,
+    current_role,
+    current_username,
+    hub,
+    route,
+)
 
 bp = Blueprint("counter", __name__)
 
 EMPTY = Body()
+OPEN = Body({"takeover": Field(bool, False, "true: take over a counter open under another staff member "
+                                            "(recorded as counter.taken_over); without it such an open is refused "
+                                            "with counter_taken")})
 PAUSE = Body({"reason": Field(str, True, "why, shown on the counter display (e.g. Nghỉ giải lao)", max_len=120)})
 CALL = Body({
     "ticket_id": Field(str, False, "ticket id, e.g. 20261123-ho-tich-23", max_len=80),
@@ -53,9 +66,16 @@ def queue(query: dict[str, Any]):  # type: ignore[no-untyped-def]
     return jsonify(waiting=[ticket_to_json(t) for t in ctx.service.waiting(service)])
 
 
-@route(bp, "/counters", summary="Every counter's state", role="staff", result="[CounterState]")
+def _state_json(state: Any, silent: frozenset[str]) -> dict[str, Any]:
+    return {**asdict(state), "silent": state.counter in silent}
+
+
+@route(bp, "/counters", summary="Every counter's state (silent: open but nobody at its console or keypad lately)",
+       role="staff", result="[CounterState + silent]")
 def counters():  # type: ignore[no-untyped-def]
-    return jsonify([asdict(s) for s in hub().service.counter_states()])
+    service = hub().service
+    silent = service.silent_counters()
+    return jsonify([_state_json(s, silent) for s in service.counter_states()])
 
 
 @route(bp, "/counters/<counter_id>", summary="One counter's state and the tickets waiting for its services",
@@ -65,31 +85,64 @@ def counter(counter_id: str):  # type: ignore[no-untyped-def]
     ctx = hub()
     c = _counter(counter_id)
     waiting = [ticket_to_json(t) for code in c.services for t in ctx.service.waiting(code)]
-    return jsonify({**asdict(ctx.service.counter_state(counter_id)), "services": list(c.services),
-                    "waiting": waiting})
+    state = ctx.service.counter_state(counter_id)
+    return jsonify({**_state_json(state, ctx.service.silent_counters()), "services": list(c.services),
+                    "waiting": waiting, "mine": _holder(counter_id) == current_username()})
 
 
-@route(bp, "/counters/<counter_id>/open", methods=("POST",), summary="Open the counter (binds the staff member)",
-       role="staff", body=EMPTY, result="CounterState", errors=(ErrorCode.UNKNOWN_COUNTER,))
+def _holder(counter_id: str) -> str | None:
+    """The login the counter is open under (the public state carries only the display name)."""
+    return hub().service.counter_holder(counter_id)
+
+
+def _may_change(counter_id: str) -> None:
+    """Staff change only their own counter (or one nobody holds); a manager may pause or close any (board)."""
+    holder = _holder(counter_id)
+    if holder is None or holder == current_username() or role_rank(current_role()) >= role_rank("manager"):
+        return
+    raise MotcuaError(ErrorCode.FORBIDDEN, f"counter {counter_id} is open under another staff member; "
+                                           "only a manager may pause or close it")
+
+
+@route(bp, "/counters/<counter_id>/open", methods=("POST",),
+       summary="Open the counter (binds the staff member; taking over another's open counter needs takeover)",
+       role="staff", body=OPEN, result="CounterState",
+       errors=(ErrorCode.UNKNOWN_COUNTER, ErrorCode.COUNTER_TAKEN))
 def open_counter(counter_id: str, body: dict[str, Any]):  # type: ignore[no-untyped-def]
-    return jsonify(asdict(hub().service.open_counter(counter_id, staff=current_username())))
+    return jsonify(asdict(hub().service.open_counter(counter_id, staff=current_username(),
+                                                     staff_name=current_display_name(),
+                                                     takeover=bool(body.get("takeover", False)))))
 
 
-@route(bp, "/counters/<counter_id>/pause", methods=("POST",), summary="Pause with a reason", role="staff",
-       body=PAUSE, result="CounterState", errors=(ErrorCode.UNKNOWN_COUNTER, ErrorCode.COUNTER_BUSY))
+@route(bp, "/counters/<counter_id>/heartbeat", methods=("POST",),
+       summary="The console is open at this counter (keeps an open counter from being flagged silent)",
+       role="staff", body=EMPTY, result="{silent: bool}", errors=(ErrorCode.UNKNOWN_COUNTER,))
+def heartbeat(counter_id: str, body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    service = hub().service
+    service.counter_seen(counter_id)
+    return jsonify(silent=counter_id in service.silent_counters())
+
+
+@route(bp, "/counters/<counter_id>/pause", methods=("POST",), summary="Pause with a reason (staff: their own counter; manager: any)",
+       role="staff", body=PAUSE, result="CounterState",
+       errors=(ErrorCode.UNKNOWN_COUNTER, ErrorCode.COUNTER_BUSY, ErrorCode.FORBIDDEN))
 def pause_counter(counter_id: str, body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    _may_change(counter_id)
     return jsonify(asdict(hub().service.pause_counter(counter_id, body["reason"])))
 
 
 @route(bp, "/counters/<counter_id>/resume", methods=("POST",), summary="Resume a paused counter", role="staff",
        body=EMPTY, result="CounterState", errors=(ErrorCode.UNKNOWN_COUNTER, ErrorCode.INVALID_TRANSITION))
 def resume_counter(counter_id: str, body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    _may_change(counter_id)
     return jsonify(asdict(hub().service.resume_counter(counter_id)))
 
 
-@route(bp, "/counters/<counter_id>/close", methods=("POST",), summary="Close the counter", role="staff",
-       body=EMPTY, result="CounterState", errors=(ErrorCode.UNKNOWN_COUNTER, ErrorCode.COUNTER_BUSY))
+@route(bp, "/counters/<counter_id>/close", methods=("POST",), summary="Close the counter (staff: their own; manager: any); refused with a ticket in hand",
+       role="staff", body=EMPTY, result="CounterState",
+       errors=(ErrorCode.UNKNOWN_COUNTER, ErrorCode.COUNTER_BUSY, ErrorCode.FORBIDDEN))
 def close_counter(counter_id: str, body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    _may_change(counter_id)
     return jsonify(asdict(hub().service.close_counter(counter_id)))
 
 
