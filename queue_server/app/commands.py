@@ -88,8 +88,10 @@ class QueueCommands:
     def reactivate(self, ticket_id: str) -> Ticket:
         return self._ticket(tr.Reactivate(ticket_id))
 
-    def cancel(self, ticket_id: str) -> Ticket:
-        return self._ticket(tr.Cancel(ticket_id))
+    def cancel(self, ticket_id: str, reason: str | None = None, by_counter: str | None = None) -> Ticket:
+        if by_counter is not None:
+            self._touch(by_counter)
+        return self._ticket(tr.Cancel(ticket_id, reason, by_counter))
 
     def open_counter(self, counter_id: str, staff: str | None = None, staff_name: str | None = None,
                      takeover: bool = False) -> CounterState:

@@ -54,6 +54,16 @@ class QueueQueries:
             state = self._rolled()
             return frozenset(str(c) for c in self._silent(state, self._writer.now()))
 
+    def no_shows(self, services: Iterable[str], limit: int = 20) -> list[Ticket]:
+        """Today's no-show tickets of these services, latest first (what staff may reactivate)."""
+        codes = set(services)
+        with self._writer.lock:
+            state = self._rolled()
+            found = [t for t in state.tickets.values()
+                     if t.status is TicketStatus.NO_SHOW and t.day == state.day and t.service in codes]
+        found.sort(key=lambda t: (t.last_called_at or t.issued_at, t.queue_seq), reverse=True)
+        return found[:limit]
+
     def counter_holder(self, counter_id: str) -> str | None:
         """The login an open counter is held under (None when closed or held by nobody)."""
         with self._writer.lock:
@@ -244,7 +254,7 @@ class QueueQueries:
                 cur = state.tickets.get(c.current) if c.current is not None else None
                 counters[cdef.id] = {
                     "name": cdef.name, "status": str(c.status), "staff": c.staff_name or c.staff,
-                    "silent": cdef.id in silent,
+                    "silent": cdef.id in silent, "pause_reason": c.pause_reason,
                     "current": cur.display if cur is not None else None,
                     "since": format_at(c.since) if c.since is not None else None,
                     "open": c.status is CounterStatus.OPEN,

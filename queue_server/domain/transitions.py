@@ -111,6 +111,8 @@ class Reactivate:
 @dataclass(frozen=True, slots=True)
 class Cancel:
     ticket_id: str
+    reason: str | None = None          # why (staff give one in the console); kept in the event, not the ticket
+    by_counter: str | None = None      # the counter whose staff cancelled it
 
 
 @dataclass(frozen=True, slots=True)
@@ -601,8 +603,13 @@ def _cancel(state: QueueState, cmd: Cancel, now: datetime) -> Decision:
     t = _ticket(state, cmd.ticket_id)
     if t.status is not TicketStatus.ISSUED:
         raise _fail(ErrorCode.INVALID_TRANSITION, f"{t.display} is {t.status}; only a waiting ticket is cancelled")
+    reason = (cmd.reason or "").strip()
+    by = CounterId(cmd.by_counter) if cmd.by_counter is not None else None
+    if by is not None:
+        _counter(state, by)
     new = replace(t, status=TicketStatus.CANCELLED, done_at=now)
-    return Decision((DomainEvent(EventType.TICKET_CANCELLED, now, ticket=new),), new)
+    detail = (("reason", reason),) if reason else ()
+    return Decision((DomainEvent(EventType.TICKET_CANCELLED, now, ticket=new, by_counter=by, detail=detail),), new)
 
 
 def _open(state: QueueState, cmd: OpenCounter, now: datetime) -> Decision:

@@ -35,6 +35,10 @@ CALL = Body({
     "ticket_id": Field(str, False, "ticket id, e.g. 20261123-ho-tich-23", max_len=80),
     "number": Field(str, False, "display number, e.g. A023", max_len=8),
 }, one_of=("ticket_id", "number"))
+CANCEL = Body({
+    "reason": Field(str, False, "why it is cancelled (kept in the event log), e.g. Công dân không làm nữa", max_len=200),
+    "counter": Field(str, False, "the counter whose staff cancels it", max_len=64),
+})
 TRANSFER = Body({
     "service": Field(str, False, "target service code", max_len=64),
     "counter": Field(str, False, "target counter id", max_len=64),
@@ -79,15 +83,19 @@ def counters():  # type: ignore[no-untyped-def]
 
 
 @route(bp, "/counters/<counter_id>", summary="One counter's state and the tickets waiting for its services",
-       role="staff", result="CounterState + services + waiting: [Ticket] in the counter's service order",
+       role="staff", result="CounterState + silent, mine (held by the caller), current: Ticket|null, services, "
+                            "waiting: [Ticket] in the counter's service order, no_shows: [Ticket] today (reactivatable)",
        errors=(ErrorCode.UNKNOWN_COUNTER,))
 def counter(counter_id: str):  # type: ignore[no-untyped-def]
     ctx = hub()
     c = _counter(counter_id)
     waiting = [ticket_to_json(t) for code in c.services for t in ctx.service.waiting(code)]
     state = ctx.service.counter_state(counter_id)
+    current = ctx.service.get_ticket(state.current_ticket_id).ticket if state.current_ticket_id else None
     return jsonify({**_state_json(state, ctx.service.silent_counters()), "services": list(c.services),
-                    "waiting": waiting, "mine": _holder(counter_id) == current_username()})
+                    "waiting": waiting, "mine": _holder(counter_id) == current_username(),
+                    "current": ticket_to_json(current) if current is not None else None,
+                    "no_shows": [ticket_to_json(t) for t in ctx.service.no_shows(c.services)]})
 
 
 def _holder(counter_id: str) -> str | None:
@@ -200,7 +208,8 @@ def reactivate(ticket_id: str, body: dict[str, Any]):  # type: ignore[no-untyped
     return _ticket(hub().service.reactivate(ticket_id))
 
 
-@route(bp, "/tickets/<ticket_id>/cancel", methods=("POST",), summary="Cancel a waiting ticket", role="staff",
-       body=EMPTY, result="{ticket}", errors=(ErrorCode.UNKNOWN_TICKET, ErrorCode.INVALID_TRANSITION))
+@route(bp, "/tickets/<ticket_id>/cancel", methods=("POST",), summary="Cancel a waiting ticket (with a reason)",
+       role="staff", body=CANCEL, result="{ticket}",
+       errors=(ErrorCode.UNKNOWN_TICKET, ErrorCode.UNKNOWN_COUNTER, ErrorCode.INVALID_TRANSITION))
 def cancel(ticket_id: str, body: dict[str, Any]):  # type: ignore[no-untyped-def]
-    return _ticket(hub().service.cancel(ticket_id))
+    return _ticket(hub().service.cancel(ticket_id, reason=body.get("reason"), by_counter=body.get("counter")))
