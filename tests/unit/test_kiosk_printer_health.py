@@ -116,3 +116,24 @@ def test_unknown_status_is_never_a_fault() -> None:
     assert blocking_fault(UNKNOWN_STATUS) is None
     assert blocking_fault(PrinterStatus(paper_near_end=True)) is None
     assert blocking_fault(PrinterStatus(online=False)) == "offline"
+
+
+@pytest.mark.parametrize(("raw", "words"), [
+    ({"devices": {"when_printer_down": "ignore"}}, "devices.when_printer_down: expected stop or screen"),
+    ({"devices": {"printer_check_s": 0}}, "devices.printer_check_s"),
+    ({"mqtt": {"enabled": True}}, "mqtt.center: the hub's center id is required"),
+    ({"mqtt": {"enabled": True, "center": "c", "port": 70000}}, "mqtt.port"),
+])
+def test_kiosk_config_refuses_bad_device_health_settings(raw: dict[str, Any], words: str) -> None:
+    from kiosk.config import ConfigError, settings_from_dict
+
+    with pytest.raises(ConfigError, match=words.replace(".", r"\.")):
+        settings_from_dict(raw, env={})
+
+
+def test_kiosk_mqtt_password_is_redacted_and_env_overrides() -> None:
+    from kiosk.config import settings_from_dict
+
+    s = settings_from_dict({"mqtt": {"enabled": True, "center": "c", "password": "bí-mật"}},
+                           env={"MOTCUA_KIOSK_DEVICES_WHEN_PRINTER_DOWN": "screen"})
+    assert s.redacted()["mqtt"]["password"] == "***" and s.devices.when_printer_down == "screen"
