@@ -21,7 +21,7 @@ demo: deps
 test: test-deps
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy contracts queue_server/domain firmware_bridge/protocol queue_server/app queue_server/adapters runtime/sqlite.py \
-	  runtime/mqtt.py kiosk/presenters firmware_bridge/bridge.py firmware_bridge/config.py firmware_bridge/sim/watch.py \
+	  runtime/mqtt.py kiosk/presenters kiosk/device_health.py firmware_bridge/bridge.py firmware_bridge/config.py firmware_bridge/sim/watch.py \
 	  devices/health.py demo
 	$(PY) -m pytest -q
 
@@ -58,7 +58,7 @@ bench: deps
 lint: test-deps
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy contracts queue_server/domain firmware_bridge/protocol queue_server/app queue_server/adapters runtime/sqlite.py \
-	  runtime/mqtt.py kiosk/presenters firmware_bridge/bridge.py firmware_bridge/config.py firmware_bridge/sim/watch.py \
+	  runtime/mqtt.py kiosk/presenters kiosk/device_health.py firmware_bridge/bridge.py firmware_bridge/config.py firmware_bridge/sim/watch.py \
 	  devices/health.py demo
 
 clean:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kiosk.i18n import pick, t
+from kiosk.i18n import Lang, pick, t
 
 from .catalog import format_hours
 from .context import ClosedContext, HomeContext
@@ -78,7 +78,7 @@ class ClosedView:
     lang_toggle: str
 
 
-def fault_text(fault: str, lang: str) -> str:
+def fault_text(fault: str, lang: Lang) -> str:
     key = f"printer.fault.{fault}"
     return t(key if fault in ("paper_out", "cover_open", "offline") else "printer.fault.other", lang)
 
