@@ -99,7 +99,8 @@ class QueueQueries:
             state = self._rolled()
             t = state.tickets.get(TicketId(ticket_id))
             if t is not None:
-                return TicketView(t, state.ahead(t), state.estimated_wait_min(t))
+                return TicketView(t, state.ahead(t),
+                                  state.estimated_wait_min(t, self._silent(state, self._writer.now())))
         old = self._writer.store.get_ticket(ticket_id)
         if old is None:
             raise MotcuaError(ErrorCode.UNKNOWN_TICKET, f"unknown ticket {ticket_id!r}")

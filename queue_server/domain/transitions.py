@@ -269,12 +269,13 @@ class QueueState:
         return queue_policy.ahead_of(self.center.policy, self.queue(ticket.service),
                                      self.service_day(ticket.service).normal_streak, key, ticket.priority is not None)
 
-    def estimated_wait_min(self, ticket: Ticket) -> int:
+    def estimated_wait_min(self, ticket: Ticket, exclude: frozenset[CounterId] = frozenset()) -> int:
+        """``exclude``: silent counters (open, nobody there), which serve no one."""
         service = self.center.service(ticket.service)
         if service is None or ticket.status is not TicketStatus.ISSUED:
             return 0
         return estimates.estimate_wait_min(self.ahead(ticket), self.avg_service_min(service),
-                                           self.open_counters_serving(ticket.service))
+                                           self.open_counters_serving(ticket.service, exclude))
 
     def waiting_count(self, code: str) -> int:
         targeted = sum(1 for keys in self.targeted.values() for k in keys
