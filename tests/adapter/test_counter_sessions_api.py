@@ -133,3 +133,21 @@ def test_silent_counter_flagged_and_out_of_the_estimate(hub: Any, client: FlaskC
     assert client.get(f"{API_PREFIX}/stats/today", headers=boss).json["counters"][b]["silent"] is False
     assert post(client, f"/counters/{a}/heartbeat", {}).status_code == 401
     assert post(client, "/counters/nope/heartbeat", hoa).status_code == 404
+
+
+def test_public_event_stream_carries_no_logins(hub: Any, client: FlaskClient) -> None:
+    from queue_server.web.display import public_json
+
+    minh, hoa = login(client, "minh"), login(client, "hoa")
+    cid = counter_id(hub)
+    post(client, f"/counters/{cid}/open", minh)
+    service = hub.settings.center.counters[0].services[0]
+    client.post(f"{API_PREFIX}/tickets", json={"service": service})
+    post(client, f"/counters/{cid}/call-next", minh)
+    post(client, f"/counters/{cid}/open", hoa, {"takeover": True})
+    events = hub.service.events_after(0)
+    texts = [public_json(e) for e in events]
+    assert all('"minh"' not in t and '"hoa"' not in t for t in texts), texts
+    assert any("Trần Thị Hoa" in t for t in texts)
+    # the log itself keeps them (reports, replay)
+    assert any(e.data.get("staff_login") == "hoa" for e in events)
