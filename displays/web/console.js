@@ -19,6 +19,7 @@
     const loggedIn = view !== "login";
     $("logout").hidden = !loggedIn;
     $("change-counter").hidden = view !== "work";
+    $("end-day").hidden = view !== "work";
     // the display name, never the login (a login is half a credential)
     $("who").textContent = loggedIn ? `${store.getItem("motcua.display_name") || ""} (${ROLE_VN[store.getItem("motcua.role")] || ""})` : "";
     if (view !== "work") { clearInterval(heartbeatHandle); heartbeatHandle = null; }
@@ -51,6 +52,14 @@
         text = `Vui lòng chờ ${m[1]} giây nữa rồi gọi lại / Wait ${m[1]} s before recalling`;
       } else if (err.code === "invalid_transition" && detail) {
         text += ` — ${detail}`;
+      }
+      if (err.code === "forbidden" && /open under another staff member/.test(detail)) {
+        // taken over from another console: this one no longer acts for the counter
+        text = "Quầy này đã được cán bộ khác nhận — hãy chọn quầy / Another staff member took this counter";
+        message(text, "error");
+        store.removeItem("motcua.counter");
+        pick().catch(() => {});
+        return;
       }
       message(text, "error");
       if (err.code === "unauthenticated") { MotcuaApi.token = null; show("login"); }
@@ -157,7 +166,11 @@
   async function heartbeat() {
     // tells the hub someone is at this counter (else it is flagged silent on the board after a while)
     if (!counterId || $("work").hidden) return;
-    try { await MotcuaApi.post(`/counters/${encodeURIComponent(counterId)}/heartbeat`, {}); } catch (err) { /* next beat */ }
+    try {
+      await MotcuaApi.post(`/counters/${encodeURIComponent(counterId)}/heartbeat`, {});
+    } catch (err) {
+      if (err instanceof MotcuaApiError && err.code === "forbidden") fail(err);   // taken over meanwhile
+    }
   }
 
   async function refreshAlerts() {
@@ -381,6 +394,10 @@
     counterId = null;
     message("");
     show("login");
+  });
+  $("end-day").addEventListener("click", async () => {
+    if (!window.confirm("Kết thúc ngày làm việc: đóng quầy và đăng xuất?")) return;
+    $("logout").click();
   });
   $("change-counter").addEventListener("click", async () => {
     if (!(await closeCounter())) return;

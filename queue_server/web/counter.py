@@ -45,7 +45,7 @@ TRANSFER = Body({
 }, one_of=("service", "counter"))
 
 TICKET_ERRORS = (ErrorCode.UNKNOWN_COUNTER, ErrorCode.COUNTER_NOT_OPEN, ErrorCode.COUNTER_IDLE,
-                 ErrorCode.INVALID_TRANSITION)
+                 ErrorCode.INVALID_TRANSITION, ErrorCode.FORBIDDEN)
 
 
 def _counter(counter_id: str) -> Any:
@@ -104,12 +104,13 @@ def _holder(counter_id: str) -> str | None:
 
 
 def _may_change(counter_id: str) -> None:
-    """Staff change only their own counter (or one nobody holds); a manager may pause or close any (board)."""
+    """Staff act only at their own counter (or one nobody holds): after a takeover the old console is locked out
+    instead of calling under the new holder's name. A manager may pause or close any counter (board)."""
     holder = _holder(counter_id)
     if holder is None or holder == current_username() or role_rank(current_role()) >= role_rank("manager"):
         return
     raise MotcuaError(ErrorCode.FORBIDDEN, f"counter {counter_id} is open under another staff member; "
-                                           "only a manager may pause or close it")
+                                           "open it (with takeover) first, or ask a manager")
 
 
 @route(bp, "/counters/<counter_id>/open", methods=("POST",),
@@ -126,6 +127,7 @@ def open_counter(counter_id: str, body: dict[str, Any]):  # type: ignore[no-unty
        summary="The console is open at this counter (keeps an open counter from being flagged silent)",
        role="staff", body=EMPTY, result="{silent: bool}", errors=(ErrorCode.UNKNOWN_COUNTER,))
 def heartbeat(counter_id: str, body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    _may_change(counter_id)
     service = hub().service
     service.counter_seen(counter_id)
     return jsonify(silent=counter_id in service.silent_counters())
@@ -158,6 +160,7 @@ def close_counter(counter_id: str, body: dict[str, Any]):  # type: ignore[no-unt
        role="staff", body=EMPTY, result="{ticket}",
        errors=(ErrorCode.NOTHING_TO_CALL, ErrorCode.COUNTER_BUSY, *TICKET_ERRORS))
 def call_next(counter_id: str, body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    _may_change(counter_id)
     return _ticket(hub().service.call_next(counter_id, staff=current_username()))
 
 
@@ -165,6 +168,7 @@ def call_next(counter_id: str, body: dict[str, Any]):  # type: ignore[no-untyped
        role="staff", body=CALL, result="{ticket}",
        errors=(ErrorCode.UNKNOWN_TICKET, ErrorCode.TICKET_TAKEN, ErrorCode.SERVICE_NOT_SERVED, *TICKET_ERRORS))
 def call_ticket(counter_id: str, body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    _may_change(counter_id)
     return _ticket(hub().service.call_ticket(counter_id, ticket_id=body.get("ticket_id"),
                                              number=body.get("number"), staff=current_username()))
 
@@ -172,18 +176,21 @@ def call_ticket(counter_id: str, body: dict[str, Any]):  # type: ignore[no-untyp
 @route(bp, "/counters/<counter_id>/recall", methods=("POST",), summary="Call the ticket in hand again",
        role="staff", body=EMPTY, result="{ticket}", errors=TICKET_ERRORS)
 def recall(counter_id: str, body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    _may_change(counter_id)
     return _ticket(hub().service.recall(counter_id))
 
 
 @route(bp, "/counters/<counter_id>/start", methods=("POST",), summary="The citizen arrived: start serving",
        role="staff", body=EMPTY, result="{ticket}", errors=TICKET_ERRORS)
 def start(counter_id: str, body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    _may_change(counter_id)
     return _ticket(hub().service.start_service(counter_id))
 
 
 @route(bp, "/counters/<counter_id>/complete", methods=("POST",), summary="Finish serving the ticket in hand",
        role="staff", body=EMPTY, result="{ticket}", errors=TICKET_ERRORS)
 def complete(counter_id: str, body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    _may_change(counter_id)
     return _ticket(hub().service.complete(counter_id))
 
 
@@ -191,6 +198,7 @@ def complete(counter_id: str, body: dict[str, Any]):  # type: ignore[no-untyped-
        summary="Mark the called ticket absent (after the configured number of recalls)", role="staff",
        body=EMPTY, result="{ticket}", errors=TICKET_ERRORS)
 def no_show(counter_id: str, body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    _may_change(counter_id)
     return _ticket(hub().service.mark_no_show(counter_id))
 
 
@@ -198,6 +206,7 @@ def no_show(counter_id: str, body: dict[str, Any]):  # type: ignore[no-untyped-d
        summary="Send the ticket in hand to another service or counter (it keeps its number)", role="staff",
        body=TRANSFER, result="{ticket}", errors=(ErrorCode.UNKNOWN_SERVICE, *TICKET_ERRORS))
 def transfer(counter_id: str, body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    _may_change(counter_id)
     return _ticket(hub().service.transfer(counter_id, to_service=body.get("service"),
                                           to_counter=body.get("counter")))
 

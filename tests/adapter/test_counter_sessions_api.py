@@ -151,3 +151,20 @@ def test_public_event_stream_carries_no_logins(hub: Any, client: FlaskClient) ->
     assert any("Trần Thị Hoa" in t for t in texts)
     # the log itself keeps them (reports, replay)
     assert any(e.data.get("staff_login") == "hoa" for e in events)
+
+
+def test_after_a_takeover_the_old_console_is_locked_out(hub: Any, client: FlaskClient) -> None:
+    minh, hoa, boss = login(client, "minh"), login(client, "hoa"), login(client, "quanly")
+    cid = counter_id(hub)
+    service = hub.settings.center.counters[0].services[0]
+    for _ in range(2):
+        client.post(f"{API_PREFIX}/tickets", json={"service": service})
+    post(client, f"/counters/{cid}/open", minh)
+    post(client, f"/counters/{cid}/open", hoa, {"takeover": True})
+    seq = hub.service.last_seq
+    for action in ("call-next", "heartbeat", "recall", "complete"):
+        r = post(client, f"/counters/{cid}/{action}", minh)
+        assert r.status_code == 403 and r.json["error"]["code"] == "forbidden", action
+    assert hub.service.last_seq == seq
+    assert post(client, f"/counters/{cid}/call-next", hoa).status_code == 200
+    assert post(client, f"/counters/{cid}/recall", boss).status_code in (200, 409)   # a manager is not locked out

@@ -81,6 +81,10 @@ def test_takeover_logout_and_change_counter_close(hub: Any, page_factory: Any, a
     hoa.wait_for_function("document.getElementById('staff-name').textContent.includes('Trần Thị Hoa')")
     [taken] = [e for e in hub.service.events_after(seq) if e.type == "counter.taken_over"]
     assert (taken.data["from_staff_name"], taken.data["staff"]) == (NAMES["staff1"], NAMES["staff2"])
+    # Minh's console, still open, is locked out of the counter it lost
+    minh.click("#act-call-next")
+    expect(minh, "đã được cán bộ khác nhận")
+    minh.wait_for_selector("#pick:not([hidden])")
 
     # "Đổi quầy" closes counter 1 (no hand-over), then counter 2 opens under Hoa
     hoa.click("#change-counter")
@@ -100,7 +104,8 @@ def test_takeover_logout_and_change_counter_close(hub: Any, page_factory: Any, a
     hoa.wait_for_function("!document.getElementById('act-complete').disabled")
     hoa.click("#act-complete")
     hoa.wait_for_function("document.getElementById('current-number').dataset.ticket === ''")
-    hoa.click("#logout")
+    hoa.once("dialog", lambda d: d.accept())
+    hoa.click("#end-day")                  # "Kết thúc ngày": close the counter and log out
     hoa.wait_for_selector("#login:not([hidden])")
     assert counter_row(hub, "2")["status"] == "closed"
     hoa.screenshot(path=str(artifacts_dir / "console-after-logout.png"))
