@@ -23,6 +23,7 @@ from queue_server.web.common import (
     hub,
     route,
 )
+from queue_server.web.schemas import arr, obj, ref
 
 bp = Blueprint("counter", __name__)
 
@@ -30,15 +31,15 @@ EMPTY = Body()
 OPEN = Body({"takeover": Field(bool, False, "true: take over a counter open under another staff member "
                                             "(recorded as counter.taken_over); without it such an open is refused "
                                             "with counter_taken")})
+CANCEL = Body({
+    "reason": Field(str, False, "why it is cancelled (kept in the event log), e.g. Công dân không làm nữa", max_len=200),
+    "counter": Field(str, False, "the counter whose staff cancels it", max_len=64),
+})
 PAUSE = Body({"reason": Field(str, True, "why, shown on the counter display (e.g. Nghỉ giải lao)", max_len=120)})
 CALL = Body({
     "ticket_id": Field(str, False, "ticket id, e.g. 20261123-ho-tich-23", max_len=80),
     "number": Field(str, False, "display number, e.g. A023", max_len=8),
 }, one_of=("ticket_id", "number"))
-CANCEL = Body({
-    "reason": Field(str, False, "why it is cancelled (kept in the event log), e.g. Công dân không làm nữa", max_len=200),
-    "counter": Field(str, False, "the counter whose staff cancels it", max_len=64),
-})
 TRANSFER = Body({
     "service": Field(str, False, "target service code", max_len=64),
     "counter": Field(str, False, "target counter id", max_len=64),
@@ -61,7 +62,8 @@ def _ticket(t: Any):  # type: ignore[no-untyped-def]
 
 @route(bp, "/queue", summary="Waiting tickets in call order", role="staff",
        query=(Query("service", str, "only this service"),), result="{waiting: [Ticket]}",
-       errors=(ErrorCode.UNKNOWN_SERVICE,))
+       errors=(ErrorCode.UNKNOWN_SERVICE,),
+       response=obj({"waiting": arr(ref("Ticket"))}))
 def queue(query: dict[str, Any]):  # type: ignore[no-untyped-def]
     ctx = hub()
     service = query.get("service")
@@ -75,7 +77,7 @@ def _state_json(state: Any, silent: frozenset[str]) -> dict[str, Any]:
 
 
 @route(bp, "/counters", summary="Every counter's state (silent: open but nobody at its console or keypad lately)",
-       role="staff", result="[CounterState + silent]")
+       role="staff", result="[CounterState + silent]", response=arr(ref("CounterListed")))
 def counters():  # type: ignore[no-untyped-def]
     service = hub().service
     silent = service.silent_counters()
@@ -85,7 +87,7 @@ def counters():  # type: ignore[no-untyped-def]
 @route(bp, "/counters/<counter_id>", summary="One counter's state and the tickets waiting for its services",
        role="staff", result="CounterState + silent, mine (held by the caller), current: Ticket|null, services, "
                             "waiting: [Ticket] in the counter's service order, no_shows: [Ticket] today (reactivatable)",
-       errors=(ErrorCode.UNKNOWN_COUNTER,))
+       errors=(ErrorCode.UNKNOWN_COUNTER,), response=ref("CounterDetail"))
 def counter(counter_id: str):  # type: ignore[no-untyped-def]
     ctx = hub()
     c = _counter(counter_id)
@@ -116,7 +118,7 @@ def _may_change(counter_id: str) -> None:
 @route(bp, "/counters/<counter_id>/open", methods=("POST",),
        summary="Open the counter (binds the staff member; taking over another's open counter needs takeover)",
        role="staff", body=OPEN, result="CounterState",
-       errors=(ErrorCode.UNKNOWN_COUNTER, ErrorCode.COUNTER_TAKEN))
+       errors=(ErrorCode.UNKNOWN_COUNTER, ErrorCode.COUNTER_TAKEN), response=ref("CounterState"))
 def open_counter(counter_id: str, body: dict[str, Any]):  # type: ignore[no-untyped-def]
     return jsonify(asdict(hub().service.open_counter(counter_id, staff=current_username(),
                                                      staff_name=current_display_name(),
@@ -125,7 +127,8 @@ def open_counter(counter_id: str, body: dict[str, Any]):  # type: ignore[no-unty
 
 @route(bp, "/counters/<counter_id>/heartbeat", methods=("POST",),
        summary="The console is open at this counter (keeps an open counter from being flagged silent)",
-       role="staff", body=EMPTY, result="{silent: bool}", errors=(ErrorCode.UNKNOWN_COUNTER,))
+       role="staff", body=EMPTY, result="{silent: bool}", errors=(ErrorCode.UNKNOWN_COUNTER, ErrorCode.FORBIDDEN),
+       response=ref("Heartbeat"))
 def heartbeat(counter_id: str, body: dict[str, Any]):  # type: ignore[no-untyped-def]
     _may_change(counter_id)
     service = hub().service
@@ -135,14 +138,16 @@ def heartbeat(counter_id: str, body: dict[str, Any]):  # type: ignore[no-untyped
 
 @route(bp, "/counters/<counter_id>/pause", methods=("POST",), summary="Pause with a reason (staff: their own counter; manager: any)",
        role="staff", body=PAUSE, result="CounterState",
-       errors=(ErrorCode.UNKNOWN_COUNTER, ErrorCode.COUNTER_BUSY, ErrorCode.FORBIDDEN))
+       errors=(ErrorCode.UNKNOWN_COUNTER, ErrorCode.COUNTER_BUSY, ErrorCode.FORBIDDEN),
+       response=ref("CounterState"))
 def pause_counter(counter_id: str, body: dict[str, Any]):  # type: ignore[no-untyped-def]
     _may_change(counter_id)
     return jsonify(asdict(hub().service.pause_counter(counter_id, body["reason"])))
 
 
 @route(bp, "/counters/<counter_id>/resume", methods=("POST",), summary="Resume a paused counter", role="staff",
-       body=EMPTY, result="CounterState", errors=(ErrorCode.UNKNOWN_COUNTER, ErrorCode.INVALID_TRANSITION))
+       body=EMPTY, result="CounterState", errors=(ErrorCode.UNKNOWN_COUNTER, ErrorCode.INVALID_TRANSITION),
+       response=ref("CounterState"))
 def resume_counter(counter_id: str, body: dict[str, Any]):  # type: ignore[no-untyped-def]
     _may_change(counter_id)
     return jsonify(asdict(hub().service.resume_counter(counter_id)))
@@ -150,7 +155,8 @@ def resume_counter(counter_id: str, body: dict[str, Any]):  # type: ignore[no-un
 
 @route(bp, "/counters/<counter_id>/close", methods=("POST",), summary="Close the counter (staff: their own; manager: any); refused with a ticket in hand",
        role="staff", body=EMPTY, result="CounterState",
-       errors=(ErrorCode.UNKNOWN_COUNTER, ErrorCode.COUNTER_BUSY, ErrorCode.FORBIDDEN))
+       errors=(ErrorCode.UNKNOWN_COUNTER, ErrorCode.COUNTER_BUSY, ErrorCode.FORBIDDEN),
+       response=ref("CounterState"))
 def close_counter(counter_id: str, body: dict[str, Any]):  # type: ignore[no-untyped-def]
     _may_change(counter_id)
     return jsonify(asdict(hub().service.close_counter(counter_id)))
@@ -158,7 +164,8 @@ def close_counter(counter_id: str, body: dict[str, Any]):  # type: ignore[no-unt
 
 @route(bp, "/counters/<counter_id>/call-next", methods=("POST",), summary="Call the next ticket by the policy",
        role="staff", body=EMPTY, result="{ticket}",
-       errors=(ErrorCode.NOTHING_TO_CALL, ErrorCode.COUNTER_BUSY, *TICKET_ERRORS))
+       errors=(ErrorCode.NOTHING_TO_CALL, ErrorCode.COUNTER_BUSY, *TICKET_ERRORS),
+       response=ref("TicketResult"))
 def call_next(counter_id: str, body: dict[str, Any]):  # type: ignore[no-untyped-def]
     _may_change(counter_id)
     return _ticket(hub().service.call_next(counter_id, staff=current_username()))
@@ -166,7 +173,8 @@ def call_next(counter_id: str, body: dict[str, Any]):  # type: ignore[no-untyped
 
 @route(bp, "/counters/<counter_id>/call", methods=("POST",), summary="Call a specific ticket out of order",
        role="staff", body=CALL, result="{ticket}",
-       errors=(ErrorCode.UNKNOWN_TICKET, ErrorCode.TICKET_TAKEN, ErrorCode.SERVICE_NOT_SERVED, *TICKET_ERRORS))
+       errors=(ErrorCode.UNKNOWN_TICKET, ErrorCode.TICKET_TAKEN, ErrorCode.SERVICE_NOT_SERVED, *TICKET_ERRORS),
+       response=ref("TicketResult"))
 def call_ticket(counter_id: str, body: dict[str, Any]):  # type: ignore[no-untyped-def]
     _may_change(counter_id)
     return _ticket(hub().service.call_ticket(counter_id, ticket_id=body.get("ticket_id"),
@@ -174,21 +182,24 @@ def call_ticket(counter_id: str, body: dict[str, Any]):  # type: ignore[no-untyp
 
 
 @route(bp, "/counters/<counter_id>/recall", methods=("POST",), summary="Call the ticket in hand again",
-       role="staff", body=EMPTY, result="{ticket}", errors=TICKET_ERRORS)
+       role="staff", body=EMPTY, result="{ticket}", errors=TICKET_ERRORS,
+       response=ref("TicketResult"))
 def recall(counter_id: str, body: dict[str, Any]):  # type: ignore[no-untyped-def]
     _may_change(counter_id)
     return _ticket(hub().service.recall(counter_id))
 
 
 @route(bp, "/counters/<counter_id>/start", methods=("POST",), summary="The citizen arrived: start serving",
-       role="staff", body=EMPTY, result="{ticket}", errors=TICKET_ERRORS)
+       role="staff", body=EMPTY, result="{ticket}", errors=TICKET_ERRORS,
+       response=ref("TicketResult"))
 def start(counter_id: str, body: dict[str, Any]):  # type: ignore[no-untyped-def]
     _may_change(counter_id)
     return _ticket(hub().service.start_service(counter_id))
 
 
 @route(bp, "/counters/<counter_id>/complete", methods=("POST",), summary="Finish serving the ticket in hand",
-       role="staff", body=EMPTY, result="{ticket}", errors=TICKET_ERRORS)
+       role="staff", body=EMPTY, result="{ticket}", errors=TICKET_ERRORS,
+       response=ref("TicketResult"))
 def complete(counter_id: str, body: dict[str, Any]):  # type: ignore[no-untyped-def]
     _may_change(counter_id)
     return _ticket(hub().service.complete(counter_id))
@@ -196,7 +207,8 @@ def complete(counter_id: str, body: dict[str, Any]):  # type: ignore[no-untyped-
 
 @route(bp, "/counters/<counter_id>/no-show", methods=("POST",),
        summary="Mark the called ticket absent (after the configured number of recalls)", role="staff",
-       body=EMPTY, result="{ticket}", errors=TICKET_ERRORS)
+       body=EMPTY, result="{ticket}", errors=TICKET_ERRORS,
+       response=ref("TicketResult"))
 def no_show(counter_id: str, body: dict[str, Any]):  # type: ignore[no-untyped-def]
     _may_change(counter_id)
     return _ticket(hub().service.mark_no_show(counter_id))
@@ -204,7 +216,8 @@ def no_show(counter_id: str, body: dict[str, Any]):  # type: ignore[no-untyped-d
 
 @route(bp, "/counters/<counter_id>/transfer", methods=("POST",),
        summary="Send the ticket in hand to another service or counter (it keeps its number)", role="staff",
-       body=TRANSFER, result="{ticket}", errors=(ErrorCode.UNKNOWN_SERVICE, *TICKET_ERRORS))
+       body=TRANSFER, result="{ticket}", errors=(ErrorCode.UNKNOWN_SERVICE, *TICKET_ERRORS),
+       response=ref("TicketResult"))
 def transfer(counter_id: str, body: dict[str, Any]):  # type: ignore[no-untyped-def]
     _may_change(counter_id)
     return _ticket(hub().service.transfer(counter_id, to_service=body.get("service"),
@@ -212,13 +225,15 @@ def transfer(counter_id: str, body: dict[str, Any]):  # type: ignore[no-untyped-
 
 
 @route(bp, "/tickets/<ticket_id>/reactivate", methods=("POST",), summary="Put a no-show ticket back in the queue",
-       role="staff", body=EMPTY, result="{ticket}", errors=(ErrorCode.UNKNOWN_TICKET, ErrorCode.INVALID_TRANSITION))
+       role="staff", body=EMPTY, result="{ticket}", errors=(ErrorCode.UNKNOWN_TICKET, ErrorCode.INVALID_TRANSITION),
+       response=ref("TicketResult"))
 def reactivate(ticket_id: str, body: dict[str, Any]):  # type: ignore[no-untyped-def]
     return _ticket(hub().service.reactivate(ticket_id))
 
 
 @route(bp, "/tickets/<ticket_id>/cancel", methods=("POST",), summary="Cancel a waiting ticket (with a reason)",
        role="staff", body=CANCEL, result="{ticket}",
-       errors=(ErrorCode.UNKNOWN_TICKET, ErrorCode.UNKNOWN_COUNTER, ErrorCode.INVALID_TRANSITION))
+       errors=(ErrorCode.UNKNOWN_TICKET, ErrorCode.UNKNOWN_COUNTER, ErrorCode.INVALID_TRANSITION),
+       response=ref("TicketResult"))
 def cancel(ticket_id: str, body: dict[str, Any]):  # type: ignore[no-untyped-def]
     return _ticket(hub().service.cancel(ticket_id, reason=body.get("reason"), by_counter=body.get("counter")))
