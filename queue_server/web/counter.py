@@ -12,7 +12,6 @@ from flask import Blueprint, jsonify
 
 from contracts.errors import ErrorCode, MotcuaError
 from queue_server.app.views import ticket_to_json
-from queue_server.web.auth import role_rank
 from queue_server.web.common import (
     Body,
     Field,
@@ -23,6 +22,7 @@ from queue_server.web.common import (
     hub,
     route,
 )
+from queue_server.web.guards import role_rank
 from queue_server.web.schemas import arr, obj, ref
 
 bp = Blueprint("counter", __name__)
@@ -109,7 +109,7 @@ def _may_change(counter_id: str) -> None:
     """Staff act only at their own counter (or one nobody holds): after a takeover the old console is locked out
     instead of calling under the new holder's name. A manager may pause or close any counter (board)."""
     holder = _holder(counter_id)
-    if holder is None or holder == current_username() or role_rank(current_role()) >= role_rank("manager"):
+    if holder is None or holder == current_username() or role_rank(current_role() or "") >= role_rank("manager"):
         return
     raise MotcuaError(ErrorCode.FORBIDDEN, f"counter {counter_id} is open under another staff member; "
                                            "open it (with takeover) first, or ask a manager")
