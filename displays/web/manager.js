@@ -1,7 +1,7 @@
 /* Manager live board (manager role). Each panel has its own source, fetched again when a pushed event concerns
  * it (coalesced: at most one request in flight per source) and on a timer for figures that change with no event:
  * - services and counters: GET /stats/today, on every event and every 15 s; rows past the wait threshold in red;
- * - devices: GET /devices on device.* events (a printer out of paper is a red alert in Vietnamese) and every 15 s;
+ * - devices: GET /devices on device.* events (a printer out of paper is a red alert in Vietnamese) and every 5 s;
  * - ratings today: GET /ratings/aggregates on rating.* events and every 60 s;
  * - main-system link and outbox: GET /integration/health on every event (pending grows with each) and every 5 s
  *   (the oldest undelivered event ages with no event); red past outbox_warn_min;
@@ -303,7 +303,7 @@
       window.motcuaLive = live;
       live.start();
       setInterval(refresh, 15000);        // waits grow with no event at all
-      setInterval(refreshDevices, 15000); // last seen
+      setInterval(refreshDevices, 5000);  // a device coming online raises no event: seen within seconds
       setInterval(refreshHealth, 5000);   // the oldest undelivered event ages with no event
       setInterval(() => { refreshRatings(); refreshRates(); }, 60000);
     }
