@@ -9,6 +9,7 @@ from runtime.settings.kiosk import (
     DevicesSection,
     HubSection,
     KioskSettings,
+    MqttSection,
     OfflineSection,
     ScreenSection,
     load_settings,
@@ -16,4 +17,4 @@ from runtime.settings.kiosk import (
 )
 
 __all__ = ["FONT_DIR", "BehaviourSection", "ConfigError", "DevicesSection", "HubSection", "KioskSettings",
-           "OfflineSection", "ScreenSection", "load_settings", "settings_from_dict"]
+           "MqttSection", "OfflineSection", "ScreenSection", "load_settings", "settings_from_dict"]

@@ -250,7 +250,7 @@ def build_hub(settings: HubSettings, *, clock: Clock | None = None,
     # no tickets on Tết or an announced day off; a make-up Saturday issues like a weekday
     center = service_center(settings, calendar.days_off, calendar.working_days)
     store = SqliteStore(settings.store_path)
-    service = QueueService(center, store, clock)
+    service = QueueService(center, store, clock, silent_after_s=settings.display.silent_counter_min * 60)
     live = LiveConfig(settings, service, config_log, calendar.days_off, calendar.working_days)
     broadcaster = Broadcaster()
     service.add_listener(broadcaster.publish)

@@ -9,6 +9,7 @@ import an adapter, or read the wall clock (the Clock port does).
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, Self
 
 from contracts.messages import Envelope, event_id
@@ -25,10 +26,14 @@ __all__ = ["IssueResult", "QueueService", "TicketView", "event_id"]
 class QueueService(QueueCommands, QueueQueries):
     """Thread-safe façade of one center's queue. Create once per process; ``close()`` on shutdown."""
 
-    def __init__(self, center: CenterDef, store: EventStore, clock: Clock) -> None:
+    def __init__(self, center: CenterDef, store: EventStore, clock: Clock, *, silent_after_s: float = 0) -> None:
         self.store = store
         self.clock = clock
         self._writer = Writer(center, store, clock)
+        # counter presence (console heartbeats, counter commands): in memory only, see domain.counter_presence
+        self.silent_after_s = silent_after_s
+        self._seen: dict[str, datetime] = {}
+        self._started = clock.now()
 
     @property
     def center(self) -> CenterDef:

@@ -44,13 +44,28 @@ def health():  # type: ignore[no-untyped-def]
     return jsonify(status="ok", seq=ctx.service.last_seq, mqtt=mqtt)
 
 
-def public_event(env: Any) -> str:
-    """An envelope as the public stream sends it. ``config.changed`` goes out as the sections that changed only:
-    screens refetch what they show; who changed what, and the user list, stay in the log and the audit."""
-    if env.type != "config.changed" or not isinstance(env.data, dict):
+# Logins are half a credential: the public stream carries display names only (the log keeps the logins).
+_LOGIN_KEYS = ("staff_login", "from_staff")
+
+
+def public_json(env: Any) -> str:
+    """An envelope as the public event stream sends it: without the staff logins a counter or ticket event keeps;
+    ``config.changed`` as the sections that changed only (screens refetch what they show; who changed what, and
+    the user list, stay in the log and the audit)."""
+    data = env.data
+    if env.type == "config.changed":
+        out = env.to_dict()
+        out["data"] = {"sections": list(data.get("sections", []))} if isinstance(data, dict) else {}
+        return dumps(out)
+    ticket = data.get("ticket") if isinstance(data, dict) else None
+    if not isinstance(data, dict) or not (any(k in data for k in _LOGIN_KEYS)
+                                          or (isinstance(ticket, dict) and ticket.get("staff") is not None)):
         return str(env.to_json())
+    clean = {k: v for k, v in data.items() if k not in _LOGIN_KEYS}
+    if isinstance(ticket, dict):
+        clean["ticket"] = {**ticket, "staff": None}
     out = env.to_dict()
-    out["data"] = {"sections": list(env.data.get("sections", []))}
+    out["data"] = clean
     return dumps(out)
 
 
@@ -91,7 +106,7 @@ def stream(query: dict[str, Any]):  # type: ignore[no-untyped-def]
                 cursor = resume
                 for env in backlog:
                     cursor = env.seq
-                    yield sse_message(public_event(env), event="event", id=env.seq)
+                    yield sse_message(public_json(env), event="event", id=env.seq)
             while True:
                 batch = sub.get(keepalive)
                 if not batch:
@@ -103,7 +118,7 @@ def stream(query: dict[str, Any]):  # type: ignore[no-untyped-def]
                     if env.seq <= cursor:
                         continue
                     cursor = env.seq
-                    yield sse_message(public_event(env), event="event", id=env.seq)
+                    yield sse_message(public_json(env), event="event", id=env.seq)
         except StreamClosed as err:
             log.info("event stream ended: %s", err)
         finally:

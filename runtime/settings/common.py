@@ -64,6 +64,9 @@ class DisplaySettings:
     voice_dir: FilePath | None = None    # generated clips (default: <store dir>/voice, made at start if missing)
     recorded_voice_dir: FilePath | None = None   # a recorded voice pack; its clips win over the generated ones
     hub_speaker: Annotated[Text, AfterValidator(_hub_speaker)] = "off"   # off, auto, aplay[:device], play
+    # an open counter whose console and keypad said nothing this long is flagged on the board and left out of
+    # wait estimates (0 = never)
+    silent_counter_min: Annotated[Int, Field(ge=0, le=24 * 60)] = 20
 
     # what the pages read from /displays/settings.json (never the hub's folders or speaker)
     PAGE_FIELDS = ("repeats", "backlog", "calls_shown", "blink_ms", "notice", "sound", "volume", "wait_warning_min")

@@ -16,7 +16,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, Field, TypeAdapter, ValidationError
 
 from .errors import ConfigError, from_validation_error
-from .fields import TABLE, AtLeastOne, Bool, Int, Number, Seconds, Text, check_url
+from .fields import TABLE, AtLeastOne, Bool, Host, Int, Number, Port, Seconds, Text, check_url
 from .source import apply_env_overrides, read_toml
 
 FONT_DIR = Path("/usr/share/fonts/truetype/noto")
@@ -26,6 +26,12 @@ def _hub_url(value: str) -> str:
     if not value.startswith(("http://", "https://")):
         raise ValueError(f"expected http:// or https://, got {value!r}")
     return check_url(value)
+
+
+def _printer_down(value: str) -> str:
+    if value not in ("stop", "screen"):
+        raise ValueError(f"expected stop or screen, got {value!r}")
+    return value
 
 
 def _idle(value: float) -> float:
@@ -76,6 +82,27 @@ class DevicesSection:
     printer: Text = "sim://printer"
     scanner: Text = ""                   # "" = none
     camera: Text = ""
+    # status read between jobs too: paper loaded or run out while idle
+    printer_check_s: Annotated[Number, Field(ge=0.5, le=3600)] = 10.0
+    # stop: no paper tickets, a sign says why; screen: number on screen only
+    when_printer_down: Annotated[Text, AfterValidator(_printer_down)] = "stop"
+
+
+@dataclass(frozen=True, slots=True)
+class MqttSection:
+    """The broker the kiosk reports its devices' health to (printer, scanner, camera), with a Last Will."""
+
+    __pydantic_config__ = TABLE
+
+    enabled: Bool = False
+    host: Host = "127.0.0.1"
+    port: Port = 1883
+    username: Text = ""
+    password: Text = ""
+    tls: Bool = False
+    tls_ca: Text = ""
+    keepalive_s: Annotated[Int, Field(ge=2, le=600)] = 10     # the hub sees a dead kiosk within 1.5 x this
+    center: Text = ""                    # the hub's center id (topics are per center); required when enabled
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +125,7 @@ class KioskSettings:
     behaviour: BehaviourSection = field(default_factory=BehaviourSection)
     devices: DevicesSection = field(default_factory=DevicesSection)
     offline: OfflineSection = field(default_factory=OfflineSection)
+    mqtt: MqttSection = field(default_factory=MqttSection)
     notes: tuple[str, ...] = ()          # what loading noticed (a deprecated spelling...): logged once at start
 
     @property
@@ -113,10 +141,12 @@ class KioskSettings:
             out[f.name] = {g.name: getattr(section, g.name) for g in fields(section)}
         if out["hub"]["device_key"]:
             out["hub"]["device_key"] = "***"
+        if out["mqtt"]["password"]:
+            out["mqtt"]["password"] = "***"
         return out
 
 
-SECTIONS = ("hub", "screen", "behaviour", "devices", "offline")
+SECTIONS = ("hub", "screen", "behaviour", "devices", "offline", "mqtt")
 
 
 @cache
@@ -137,11 +167,13 @@ def settings_from_dict(data: dict[str, Any], env: Mapping[str, str] | None = Non
     except ValidationError as err:
         known = {name: ", ".join(f.name for f in fields(cls)) for name, cls in (
             ("hub", HubSection), ("screen", ScreenSection), ("behaviour", BehaviourSection),
-            ("devices", DevicesSection), ("offline", OfflineSection))}
+            ("devices", DevicesSection), ("offline", OfflineSection), ("mqtt", MqttSection))}
         first = err.errors(include_url=False)[0]
         section = str(first["loc"][0]) if first["loc"] else ""
         unknown_text = f"unknown setting (known: {known[section]})" if section in known else "unknown setting"
         raise from_validation_error(err, unknown=unknown_text, origins=overrides.origins) from None
+    if settings.mqtt.enabled and not settings.mqtt.center:
+        raise ConfigError("mqtt.center: the hub's center id is required when mqtt.enabled (topics are per center)")
     for name in ("font_regular", "font_bold"):
         path = getattr(settings.screen, name)
         if not Path(path).is_file():

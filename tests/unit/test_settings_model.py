@@ -68,9 +68,9 @@ def test_numbers_hosts_and_paths_are_checked(raw: dict[str, Any], change: Any, m
 
 def test_kiosk_new_and_old_spellings() -> None:
     s = kiosk_from_dict({}, env={"MOTCUA_HUB__URL": "http://10.0.0.2:8080", "MOTCUA_KIOSK__ID": "kiosk-2",
-                                 "MOTCUA_SCREEN__FULLSCREEN": "on", "MOTCUA_MQTT__PORT": "1883"})
+                                 "MOTCUA_SCREEN__FULLSCREEN": "on", "MOTCUA_HTTP__PORT": "8081"})
     assert (s.hub.url, s.id, s.screen.fullscreen) == ("http://10.0.0.2:8080", "kiosk-2", True)
-    assert s.notes == ("MOTCUA_MQTT__PORT ignored: this process has no [mqtt] table",)
+    assert s.notes == ("MOTCUA_HTTP__PORT ignored: this process has no [http] table",)
     old = kiosk_from_dict({}, env={"MOTCUA_KIOSK_HUB_URL": "http://10.0.0.3:8080", "MOTCUA_KIOSK_ID": "k3"})
     assert old.hub.url == "http://10.0.0.3:8080" and old.id == "k3"
     assert "MOTCUA_KIOSK_HUB_URL is a deprecated spelling: use MOTCUA_HUB__URL" in old.notes
