@@ -47,7 +47,9 @@ def _row(seq: int, kind: str, at: str, data: dict[str, Any]) -> dict[str, Any]:
     ticket: dict[str, Any] = raw_ticket if isinstance(raw_ticket, dict) else {}
     counter = data.get("counter")
     counter_obj: dict[str, Any] = counter if isinstance(counter, dict) else {}
-    user = data.get("by") or data.get("staff") or ticket.get("staff") or counter_obj.get("staff")
+    # the login (an account), not the display name a counter event also carries
+    user = (data.get("by") or data.get("staff_login") or ticket.get("staff") or counter_obj.get("staff_login")
+            or data.get("staff") or counter_obj.get("staff"))
     counter_id = counter if isinstance(counter, str) else counter_obj.get("id") or counter_obj.get("counter") \
         or ticket.get("counter")
     detail: list[str] = [_KIND_VI.get(kind, kind)]
