@@ -18,8 +18,9 @@ from queue_server.domain.transitions import Issued
 
 IssueResult = Issued   # (ticket, ahead, estimated_wait_min)
 
-# Event types only the queue itself decides; anything else may enter the log through record_event.
-_QUEUE_EVENT_PREFIXES = ("ticket.", "counter.", "lease.")
+# Event types only the queue itself decides; anything else may enter the log through record_event. config.* is the
+# admin's (LiveConfig, through the writer's Reconfigure): replayed at start, so nothing else may write one.
+_QUEUE_EVENT_PREFIXES = ("ticket.", "counter.", "lease.", "config.")
 
 
 class QueueCommands:

@@ -366,3 +366,12 @@ def test_counters_come_and_go_but_not_from_under_citizens_or_staff(hub: Any, api
     assert client.post(f"{A}/counters/99/close", headers=staff, json={}).status_code == 200
     assert _change(client, admin, {"counters": live["counters"]}).status_code == 200
     assert "99" not in [c["id"] for c in client.get(f"{A}/config").json["counters"]]
+
+
+def test_nothing_but_the_admin_path_writes_a_config_change(hub: Any) -> None:
+    from contracts.errors import MotcuaError
+
+    with pytest.raises(MotcuaError, match="decided by the queue itself"):
+        hub.service.record_event("config.changed", {"after": {"display": {"notice": "giả mạo"}}})
+    hub.restart()
+    assert hub.app.test_client().get(f"{A}/config").json["display"]["notice"] != "giả mạo"
