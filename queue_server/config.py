@@ -138,6 +138,8 @@ class HubSettings:
     # None = defaults next to the store (lookups answered from the mirror, no outbox)
     integration: Any = None
     observe_holidays: bool = True        # close on public holidays and announced days off, open on make-up days
+    # [face] (issue 15 hook): face lookup settings, parsed by queue_server/face_config.py; None = off
+    face: Any = None
 
     def user(self, username: str) -> UserDef | None:
         return next((u for u in self.users if u.username == username), None)
@@ -511,13 +513,27 @@ def settings_from_dict(raw: dict[str, Any], *, base_dir: Path | None = None, sou
     log.done()
 
     integration = _read_integration(root, store_path, base_dir)
+    face = _read_face(root, store_path, base_dir)   # issue 15 hook
 
     root.done()
     return HubSettings(center=center, http=http, store_path=store_path, mqtt=mqtt, users=tuple(users),
                        security=security, display=display,
                        rating_scale=tuple(scale) or DEFAULT_RATING_SCALE, rating_criteria=tuple(criteria),
                        rating_window_min=rating_window_min, log_level=level, source=source,
-                       integration=integration, observe_holidays=observe_holidays)
+                       integration=integration, observe_holidays=observe_holidays, face=face)
+
+
+def _read_face(root: _Table, store_path: Path, base_dir: Path | None) -> Any:
+    """``[face]`` (issue 15) is validated by queue_server/face_config.py; absent = face lookup off."""
+    root.seen.add("face")
+    if "face" not in root.data:
+        return None
+    from queue_server.face_config import FaceConfigError, parse_face
+
+    try:
+        return parse_face(root.data["face"], store_path=store_path, base_dir=base_dir)
+    except FaceConfigError as err:
+        raise ConfigError(str(err)) from err
 
 
 def _read_integration(root: _Table, store_path: Path, base_dir: Path | None) -> Any:

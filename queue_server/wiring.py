@@ -96,6 +96,7 @@ class Hub:
     integration: Any = None
     ratings: RatingsService | None = None
     speaker: Any = None
+    face: Any = None                 # issue 15 hook: queue_server.face_wiring.FaceParts when [face] enabled
     _server: Any = field(default=None, repr=False)
     _thread: threading.Thread | None = field(default=None, repr=False)
 
@@ -105,6 +106,8 @@ class Hub:
             self.mqtt.start()
         if self.integration is not None:
             self.integration.start()
+        if self.face is not None:
+            self.face.start()
 
     def make_server(self, host: str | None = None, port: int | None = None) -> Any:
         from waitress.server import create_server  # type: ignore[import-untyped]
@@ -162,6 +165,8 @@ class Hub:
             self.integration.stop()
         if self.speaker is not None:
             self.speaker.close()
+        if self.face is not None:
+            self.face.stop()
         self.service.close()
 
 
@@ -225,9 +230,16 @@ def build_hub(settings: HubSettings, *, clock: Clock | None = None,
         service.add_listener(integration.relay.wake)
     blueprints = default_blueprints(settings) if extra_blueprints is None else list(extra_blueprints)
     blueprints += [integration.blueprint, make_ratings_blueprint(ratings, require_role=require)]
+    # issue 15 hook: face lookup ([face] enabled) — own gallery file, own blueprint; follows dossier returns
+    from queue_server.face_wiring import build_face
+
+    face = build_face(settings, service.record_event, integration.service.lookup, clock)
+    if face is not None:
+        blueprints.append(face.blueprint)
+        service.add_listener(face.service.on_events)
     app = create_app(settings, service, blueprints, broadcaster=broadcaster, mqtt=mqtt, keepalive_s=keepalive_s,
                      devices=devices)
     speaker = hub_speaker(settings)
     if speaker is not None:
         service.add_listener(speaker.on_events)
-    return Hub(settings, store, service, broadcaster, mqtt, app, integration, ratings, speaker)
+    return Hub(settings, store, service, broadcaster, mqtt, app, integration, ratings, speaker, face)

@@ -1,0 +1,49 @@
+"""Composes face lookup on the hub when ``[face] enabled``: the encrypted gallery, the service, the purge job and
+the blueprint. Kept out of wiring.py (which only calls ``build_face``) so the hub builds without the face extra.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Blueprint
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class FaceParts:
+    service: Any
+    blueprint: Blueprint
+    purger: Any
+    engine: Any = None
+
+    def start(self) -> None:
+        self.purger.start()
+
+    def stop(self) -> None:
+        self.purger.stop()
+        if self.engine is not None:
+            self.engine.close()
+        self.service.close()
+
+
+def build_face(settings: Any, record_event: Any, lookup: Any, clock: Any) -> FaceParts | None:
+    """None when ``[face]`` is absent or off. A missing or open key file stops the hub with the key error's
+    sentence (``motcua config check`` says the same), rather than running with face lookup silently off."""
+    cfg = getattr(settings, "face", None)
+    if cfg is None or not cfg.enabled:
+        return None
+    from devices.face import open_face_engine
+    from queue_server.adapters.face_gallery import FaceGallery
+    from queue_server.app.face_service import FacePurger, FaceService, FaceSettings
+    from queue_server.web.auth import check_device_key, require
+    from queue_server.web.face import create_face_blueprint
+
+    gallery = FaceGallery(cfg.gallery_path, cfg.key_path)
+    service = FaceService(gallery, clock, settings=FaceSettings(cfg.policy, cfg.retention), record_event=record_event,
+                          lookup=lookup)
+    engine = open_face_engine(cfg.engine) if cfg.engine else None
+    bp = create_face_blueprint(service, require_role=require, check_device=check_device_key, engine=engine)
+    return FaceParts(service, bp, FacePurger(service, cfg.purge_every_min * 60.0), engine)
