@@ -97,6 +97,18 @@ class HubClient:
     def health(self) -> dict[str, Any]:
         return self._object("GET", "/health")
 
+    # --- face lookup (issue 15): the template goes to the hub only, over HTTP; never stored here ----------
+    def face_match(self, template: list[float], liveness: dict[str, Any]) -> dict[str, Any]:
+        return self._object("POST", "/face/match", json={"template": template, "liveness": liveness,
+                                                         "device": self.kiosk_id})
+
+    def face_withdraw(self, token: str) -> dict[str, Any]:
+        return self._object("POST", "/face/withdraw", json={"withdraw_token": token, "confirm": True,
+                                                            "device": self.kiosk_id})
+
+    def face_refused(self, reason: str) -> dict[str, Any]:
+        return self._object("POST", "/face/refused", json={"reason": reason, "device": self.kiosk_id})
+
     # --- offline leases ---------------------------------------------------------------------------------
     def lease(self, service: str, size: int) -> dict[str, Any]:
         body = self._object("POST", "/leases", json={"kiosk": self.kiosk_id, "service": service, "size": size})

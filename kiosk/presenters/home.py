@@ -24,6 +24,7 @@ class HomeView:
     scan_hint: str
     lang_toggle: str
     mode_mark: str
+    face: str = ""          # issue 15: "Tra cứu bằng khuôn mặt" only where the kiosk has a face presenter
 
 
 class HomePresenter:
@@ -37,7 +38,8 @@ class HomePresenter:
             title=t("home.title", lang), subtitle=t("home.subtitle", lang),
             take_ticket=t("home.take_ticket", lang), take_ticket_hint=t("home.take_ticket.hint", lang),
             lookup=t("home.lookup", lang), lookup_hint=t("home.lookup.hint", lang),
-            scan_hint=t("home.scan_hint", lang), lang_toggle=t("lang.toggle", lang), mode_mark=k.mode_mark())
+            scan_hint=t("home.scan_hint", lang), lang_toggle=t("lang.toggle", lang), mode_mark=k.mode_mark(),
+            face=t("home.face", lang) if k.face is not None else "")
 
     def take_ticket(self) -> None:
         if not self.k.tap():
@@ -56,6 +58,10 @@ class HomePresenter:
         if not self.k.tap():
             return
         self.k.lookup.enter()
+
+    def face(self) -> None:
+        if self.k.face is not None:
+            self.k.face.enter()
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,3 +94,7 @@ class ClosedPresenter:
         if not self.k.tap():
             return
         self.k.lookup.enter()
+
+    def face(self) -> None:
+        if self.k.face is not None:
+            self.k.face.enter()

@@ -26,7 +26,7 @@ from .ticket import TakeTicketPresenter
 
 log = logging.getLogger(__name__)
 
-SCREENS = ("home", "services", "priority", "ticket", "lookup", "result", "closed")
+SCREENS = ("home", "services", "priority", "ticket", "lookup", "result", "closed", "face")   # face: issue 15
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +103,8 @@ class Kiosk:
         self.result = ResultPresenter(self)
         self.closed = ClosedPresenter(self)
         self.idle = IdlePresenter(self)
+        # issue 15 hook: set (kiosk/presenters/face.py) only where a camera and the face extra are present
+        self.face: Any = None
 
     # --- observers ----------------------------------------------------------------------------------------
     def subscribe(self, fn: Callable[[Kiosk], None]) -> None:
@@ -144,6 +146,8 @@ class Kiosk:
         self.lookup.clear()
         self.result.clear()
         self.services.clear()
+        if self.face is not None:
+            self.face.clear()
         self.guard.reset()
         self.screen = "home"
         self.idle.touch()
