@@ -52,7 +52,7 @@ class MediapipeDlibEngine:
 
     def __init__(self, *, min_face_px: int = 80, min_score: float = 0.6, static: bool = False) -> None:
         try:
-            import dlib  # type: ignore[import-not-found]
+            import dlib  # type: ignore[import-untyped,unused-ignore]
             from mediapipe.python.solutions import face_detection, face_mesh  # type: ignore[import-untyped]
         except ImportError as err:
             raise FaceEngineUnavailable(f"the face extra is not installed: {err}") from err

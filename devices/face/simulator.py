@@ -80,7 +80,8 @@ def still_sequence(identity: str, frames: int = 12, start: int = 0) -> list[np.n
 def person_template(identity: str) -> np.ndarray:
     """The identity's noise-free template (what every frame of it scatters around)."""
     seed = int.from_bytes(hashlib.sha256(identity.encode()).digest()[:8], "little")
-    return (np.random.default_rng(seed).standard_normal(EMBEDDING_DIM) * _PERSON_SCALE).astype(np.float32)
+    vector: np.ndarray = (np.random.default_rng(seed).standard_normal(EMBEDDING_DIM) * _PERSON_SCALE).astype(np.float32)
+    return vector
 
 
 class SimulatedFaceEngine:

@@ -43,8 +43,8 @@ FACE_STRINGS: dict[str, tuple[str, str]] = {
                         "More than one person in view. Please, one person at a time in front of the camera."),
     "face.not_live": ("Chưa xác nhận được. Xin Ông/Bà tra cứu bằng mã hồ sơ hoặc quét mã QR trên phiếu hẹn.",
                       "We could not confirm it. Please look up by dossier code or scan the QR on your receipt."),
-    "face.uncertain": ("Chưa nhận ra được khuôn mặt một cách chắc chắn. Xin Ông/Bà tra cứu bằng mã hồ sơ hoặc "
-                       "quét mã QR trên phiếu hẹn.",
+    "face.uncertain": (("Chưa nhận ra được khuôn mặt một cách chắc chắn. Xin Ông/Bà tra cứu bằng mã hồ sơ hoặc "
+                       "quét mã QR trên phiếu hẹn."),
                        "We could not recognise you with certainty. Please look up by dossier code or scan the QR."),
     "face.hub_down": ("Không kết nối được máy chủ. Xin tra cứu bằng mã hồ sơ hoặc hỏi cán bộ.",
                       "The server cannot be reached. Please use the dossier code or ask staff."),
@@ -53,10 +53,10 @@ FACE_STRINGS: dict[str, tuple[str, str]] = {
     "face.use_code": ("Tra cứu bằng mã hồ sơ", "Look up by code"),
     "face.retry": ("Thử lại", "Try again"),
     "face.withdraw": ("Xóa dữ liệu khuôn mặt của tôi", "Delete my face data"),
-    "face.withdraw.confirm": ("Xóa dữ liệu khuôn mặt của Ông/Bà? Sau khi xóa, Ông/Bà sẽ không tra cứu bằng "
-                              "khuôn mặt được nữa (vẫn tra cứu bằng mã hồ sơ như bình thường).",
-                              "Delete your face data? You will no longer be able to look up by face (the code "
-                              "still works)."),
+    "face.withdraw.confirm": (("Xóa dữ liệu khuôn mặt của Ông/Bà? Sau khi xóa, Ông/Bà sẽ không tra cứu bằng "
+                              "khuôn mặt được nữa (vẫn tra cứu bằng mã hồ sơ như bình thường)."),
+                              ("Delete your face data? You will no longer be able to look up by face (the code "
+                              "still works).")),
     "face.withdraw.yes": ("Đồng ý xóa", "Yes, delete"),
     "face.withdraw.no": ("Không xóa", "Keep it"),
     "face.withdrawn": ("Đã xóa dữ liệu khuôn mặt của Ông/Bà.", "Your face data has been deleted."),
@@ -96,13 +96,13 @@ class FaceLookupPresenter:
     """``window_frames``: how many frames the challenge may take (about 4 s at 10 frames/s)."""
 
     def __init__(self, kiosk: Kiosk, engine: FaceEngine, hub: FaceHub, *, window_frames: int = 40,
-                 policy: LivenessPolicy = LivenessPolicy(), choose: Callable[[list[Challenge]], Challenge] | None = None
-                 ) -> None:
+                 policy: LivenessPolicy | None = None,
+                 choose: Callable[[list[Challenge]], Challenge] | None = None) -> None:
         self.k = kiosk
         self.engine = engine
         self.hub = hub
         self.window_frames = window_frames
-        self.policy = policy
+        self.policy = policy or LivenessPolicy()
         self._choose = choose or random.SystemRandom().choice
         self.clear()
 

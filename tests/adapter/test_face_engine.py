@@ -7,16 +7,15 @@ import math
 
 import numpy as np
 import pytest
-
 from face_support import read
 
 pytest.importorskip("mediapipe", reason="the face extra (make test installs it)")
 pytest.importorskip("dlib", reason="the face extra (make test installs it)")
 
-from devices.face import open_face_engine  # noqa: E402
-from devices.face.liveness import _CHEEKS, Challenge, check, sample_from_mesh  # noqa: E402
-from devices.face.matching import MatchPolicy, TemplateIndex, Verdict  # noqa: E402
-from devices.face.port import NoFace  # noqa: E402
+from devices.face import open_face_engine
+from devices.face.liveness import _CHEEKS, Challenge, check, sample_from_mesh
+from devices.face.matching import MatchPolicy, TemplateIndex, Verdict
+from devices.face.port import NoFace
 
 pytestmark = [pytest.mark.adapter, pytest.mark.timeout(120)]
 

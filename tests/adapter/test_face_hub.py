@@ -17,7 +17,7 @@ import pytest
 from api_support import DEVICE_KEY, MONDAY_0800, login, make_settings
 from paho.mqtt.enums import CallbackAPIVersion
 
-from devices.face.simulator import SimulatedFaceEngine, blink_sequence, make_frame
+from devices.face.simulator import SimulatedFaceEngine, make_frame
 from queue_server.adapters.face_gallery import create_key_file
 from queue_server.app.integration import parse_integration
 from queue_server.app.ports import FixedClock
@@ -139,12 +139,12 @@ def test_enrolment_from_camera_images_at_the_counter(hub) -> None:
 
     client = hub.app.test_client()
     staff = login(client, "canbo")
-    ok, jpeg = cv2.imencode(".png", make_frame("Trần Thị Bình"))     # lossless: the simulator reads pixels
+    _ok, jpeg = cv2.imencode(".png", make_frame("Trần Thị Bình"))     # lossless: the simulator reads pixels
     images = [base64.b64encode(jpeg.tobytes()).decode()]
     body = {"consent": {"accepted": True, "version": CONSENT_VERSION}, "dossier_codes": [CODE], "images": images}
     r = client.post(f"{API_PREFIX}/face/enrol", json=body, headers=staff)
     assert r.status_code == 200, r.json
-    ok, empty = cv2.imencode(".png", make_frame(None))
+    _ok, empty = cv2.imencode(".png", make_frame(None))
     r = client.post(f"{API_PREFIX}/face/enrol", headers=staff,
                     json={**body, "images": [base64.b64encode(empty.tobytes()).decode()]})
     assert r.status_code == 400 and "no_face" in r.json["error"]["message"]

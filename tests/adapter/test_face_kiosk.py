@@ -14,7 +14,13 @@ from kiosk_support import CODE, MONDAY_9AM, dossier_push
 
 from devices.camera import SimulatedCamera
 from devices.face.liveness import Challenge
-from devices.face.simulator import SimulatedFaceEngine, blink_sequence, make_frame, still_sequence, turn_sequence
+from devices.face.simulator import (
+    SimulatedFaceEngine,
+    blink_sequence,
+    make_frame,
+    still_sequence,
+    turn_sequence,
+)
 from kiosk.hub_client import HubClient
 from kiosk.presenters import Kiosk, KioskBehaviour, ManualClock
 from kiosk.presenters.face import FaceLookupPresenter
@@ -74,7 +80,7 @@ def play(kiosk: Kiosk, clock: ManualClock, frames: list) -> None:
 
 
 def test_home_offers_face_lookup_only_with_a_face_presenter(rig) -> None:
-    kiosk, _hub, clock, hub_client = rig
+    kiosk, _hub, _clock, hub_client = rig
     assert kiosk.home.view().face == ""
     attach(kiosk, hub_client, Challenge.BLINK)
     assert kiosk.home.view().face == "Tra cứu bằng khuôn mặt"

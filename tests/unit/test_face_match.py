@@ -8,8 +8,8 @@ import pytest
 
 from contracts.messages import VN_TZ
 from devices.face.matching import MatchPolicy, TemplateIndex, Verdict, decide
-from devices.face.simulator import SimulatedFaceEngine, blink_sequence, make_frame, person_template
 from devices.face.port import ManyFaces, NoFace
+from devices.face.simulator import SimulatedFaceEngine, blink_sequence, make_frame, person_template
 from queue_server.app.face_service import parse_consent
 from queue_server.domain.face_consent import CONSENT_VERSION, Retention, consent_text, purge_due
 
