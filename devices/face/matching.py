@@ -162,14 +162,26 @@ class TemplateIndex:
             n = self._n
             if n == 0:
                 return None, None
-            d2 = self._sq[:n] - 2.0 * (self._matrix[:n] @ q) + float(q @ q)
-            best = int(np.argmin(d2))
+            d2 = self._matrix[:n] @ q                  # one pass over the matrix, then in place
+            d2 *= -2.0
+            d2 += self._sq[:n]
+            d2 += float(q @ q)
+            # the nearest few rows hold the best person and, unless one person owns all of them, the next one;
+            # argpartition is a single O(n) pass, cheaper than masking every row of the best person
+            k = min(n, 8)
+            near = np.argpartition(d2, k - 1)[:k] if n > k else np.arange(n)
+            near = near[np.argsort(d2[near])]
+            best = int(near[0])
             owner = int(self._owner[best])
             best_d = math.sqrt(max(float(d2[best]), 0.0))
-            others = self._owner[:n] != owner
             second = None
-            if others.any():
-                second = math.sqrt(max(float(d2[others].min()), 0.0))
+            other_rows = near[self._owner[near] != owner]
+            if other_rows.size:
+                second = math.sqrt(max(float(d2[int(other_rows[0])]), 0.0))
+            elif n > k:
+                others = self._owner[:n] != owner        # one person owns all k nearest rows: look further
+                if others.any():
+                    second = math.sqrt(max(float(d2[others].min()), 0.0))
             return (self._names[owner], best_d), second
 
     def match(self, query: np.ndarray | Iterable[float], policy: MatchPolicy) -> MatchResult:

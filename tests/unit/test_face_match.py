@@ -126,3 +126,15 @@ def test_purge_rule() -> None:
     assert purge_due(t0, codes, both, t0 + timedelta(days=39), rule) is None
     assert purge_due(t0, codes, both, t0 + timedelta(days=40), rule) == "returned"
     assert purge_due(t0, codes, {}, t0 + timedelta(days=365), rule) == "max_days"
+
+
+def test_second_best_found_past_the_nearest_rows_when_one_person_owns_them() -> None:
+    index = TemplateIndex()
+    base = person_template("A")
+    for i in range(12):                      # more rows of A than the nearest-rows shortcut looks at
+        index.add("A", base + 0.001 * i)
+    other = person_template("B")
+    index.add("B", other)
+    (best, _d), second = index.nearest(base)
+    assert best == "A"
+    assert second == pytest.approx(float(np.linalg.norm(other - base)), abs=1e-3)
