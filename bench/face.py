@@ -24,28 +24,28 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUME
 if hasattr(os, "sched_setaffinity"):
     os.sched_setaffinity(0, {0})
 
-import argparse  # noqa: E402
-import json  # noqa: E402
-import resource  # noqa: E402
-import statistics  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-from datetime import datetime  # noqa: E402
-from pathlib import Path  # noqa: E402
+import argparse
+import json
+import resource
+import statistics
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from contracts.messages import VN_TZ  # noqa: E402
-from devices.face import open_face_engine  # noqa: E402
-from devices.face.matching import MatchPolicy, TemplateIndex  # noqa: E402
+from contracts.messages import VN_TZ
+from devices.face import open_face_engine
+from devices.face.matching import MatchPolicy, TemplateIndex
 
 
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
 def rss_mb() -> float:
@@ -82,7 +82,6 @@ def main() -> int:
     ap.add_argument("--enrol", type=int, default=20)
     args = ap.parse_args()
     import cv2
-
     from face_support import read
     cv2.setNumThreads(1)
 

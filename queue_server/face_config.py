@@ -80,10 +80,11 @@ def parse_face(table: Any, *, store_path: Path, base_dir: Path | None) -> FaceCo
         raise FaceConfigError(str(err) if str(err).startswith("face.") else f"face: {err}") from err
     key_path = path("key_path", store_path.parent.parent / "keys" / "face.key")
     gallery_path = path("gallery_path", store_path.parent / "face.sqlite3")
-    if key_path.resolve().parent == gallery_path.resolve().parent:
+    if key_path.resolve().parent in (gallery_path.resolve().parent, store_path.resolve().parent):
         # the whole point of the keyring: a backup of the gallery's folder must not carry the keys
-        raise FaceConfigError("face.key_path: put the key in another folder than the gallery (keep it out of "
-                              "backups; see docs/face.md)")
+        # `motcua backup` copies every SQLite file beside the hub store: the keyring must not be one of them
+        raise FaceConfigError("face.key_path: put the key in another folder than the gallery and the hub store "
+                              "(keep it out of backups; see docs/face.md)")
     return FaceConfig(enabled=enabled, key_path=key_path, gallery_path=gallery_path, policy=policy,
                       retention=retention, engine=engine,
                       purge_every_min=_number(table, "purge_every_min", 60, 1, 1440))

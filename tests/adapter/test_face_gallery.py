@@ -169,3 +169,55 @@ def test_a_restored_backup_does_not_resurrect_a_deleted_template(paths, tmp_path
     assert restored.gallery.subject(subject) is None          # discarded at load, and said so
     assert any(a["action"] == "discarded" and a["subject"] == subject for a in restored.gallery.audit_trail())
     restored.close()
+
+
+def test_motcua_backup_and_restore_keep_a_deleted_citizen_deleted(tmp_path: Path) -> None:
+    """The real backup module: the gallery is in the backup, the key and keyring are not; restoring last night's
+    backup after a withdrawal does not bring the template back."""
+    from dataclasses import replace
+
+    from api_support import make_settings
+
+    from queue_server.backup import discover_stores, named_stores, restore, take_backup
+    from queue_server.face_config import parse_face
+
+    settings = make_settings(tmp_path / "center" / "data")
+    face = parse_face({"enabled": True}, store_path=settings.store_path, base_dir=None)
+    settings = replace(settings, face=face)
+    assert face.key_path.parent != settings.store_path.parent
+    create_key_file(face.key_path)
+    clock = FixedClock(T0)
+    service = make_service((face.gallery_path, face.key_path), clock)
+    subject = service.enrol(templates=[template("An")], consent=CONSENT, codes=[CODE], actor="canbo")["subject"]
+    service.close()
+    settings.store_path.parent.mkdir(parents=True, exist_ok=True)
+    import sqlite3
+    with sqlite3.connect(settings.store_path) as db:      # a hub store with something in it
+        db.execute("CREATE TABLE t (x)")
+    stores = discover_stores(settings.store_path, named_stores(settings))
+    backup = take_backup(stores, tmp_path / "backups", "test", T0).path
+    copied = {p.name for p in backup.iterdir()}
+    assert "face.sqlite3" in copied and not any("ring" in name or "key" in name for name in copied)
+    service = make_service((face.gallery_path, face.key_path), clock)
+    service.delete(subject, actor="canbo")             # the citizen withdraws after the backup was taken
+    service.close()
+    restore(backup, {"hub": settings.store_path, "face": face.gallery_path}, settings.store_path.parent, T0,
+            force=True)
+    restored = make_service((face.gallery_path, face.key_path), clock)
+    assert restored.gallery.subject(subject) is None and len(restored.index) == 0
+    assert restored.index.match(template("An", 2), restored.settings.policy).verdict is not Verdict.MATCH
+    restored.close()
+
+
+def test_config_refuses_a_key_beside_the_store(tmp_path: Path) -> None:
+    from queue_server.face_config import FaceConfigError, parse_face
+
+    store = tmp_path / "var" / "hub.sqlite3"
+    with pytest.raises(FaceConfigError, match="key_path"):
+        parse_face({"enabled": True, "key_path": str(tmp_path / "var" / "face.key")}, store_path=store, base_dir=None)
+    with pytest.raises(FaceConfigError, match="threshold"):
+        parse_face({"threshold": 3}, store_path=store, base_dir=None)
+    with pytest.raises(FaceConfigError, match="unknown key"):
+        parse_face({"treshold": 0.4}, store_path=store, base_dir=None)
+    cfg = parse_face({}, store_path=store, base_dir=None)
+    assert not cfg.enabled and cfg.key_path == tmp_path / "keys" / "face.key"
