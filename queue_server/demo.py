@@ -852,6 +852,9 @@ def run_demo(duration: float | None = 60.0, port: int | None = None, config: Pat
         raw_integration = (integration_table(workdir, main.mock.url, main.mock.agency_code, outbox_secret,
                                              push_secret) if main is not None else None)
         settings = demo_settings(config, workdir, http_port, mqtt_port, raw_integration)
+        from queue_server.face_demo import with_face  # issue 15 hook: face lookup on in the demo
+
+        settings = with_face(settings, workdir)
         speed = MORNING_S / duration if duration else DEFAULT_SPEED
         start = datetime.now(VN_TZ).replace(hour=7, minute=30, second=0, microsecond=0)
         clock = AcceleratedClock(start, speed)
@@ -924,6 +927,17 @@ def run_demo(duration: float | None = 60.0, port: int | None = None, config: Pat
                         f"(nguồn / source: {d['freshness']['source']})")
                 except (requests.RequestException, ValueError, KeyError) as err:
                     say(f"  → tra cứu thất bại / look-up failed: {err}")
+        if main is not None and main.mock.codes:
+            # issue 15 hook: a simulated citizen enrolled at a counter, then found by face at a kiosk
+            from queue_server.face_demo import enrol_and_look_up, say_result
+
+            try:
+                summary_face = enrol_and_look_up(url, "canbo1", DEMO_PASSWORD, main.mock.codes[0])
+            except Exception as err:
+                log.warning("demo: face look-up failed", exc_info=True)
+                summary_face = {"state": "failed", "error": str(err)}
+            say_result(summary_face, say)
+            sim.tally_face = summary_face
         deadline = time.monotonic() + duration if duration else None
         every = min(5.0, max(1.0, (duration or 60.0) / 8))
         tracking_shown = False
@@ -972,6 +986,7 @@ def run_demo(duration: float | None = 60.0, port: int | None = None, config: Pat
             summary["device_replies"] = traffic.from_devices()
             summary["devices"] = devices.ids
         summary["tickets"] = [str(p) for p in kiosk.saved] if kiosk else []
+        summary["face"] = getattr(sim, "tally_face", None)     # issue 15
         if sim.first_ticket is not None:
             summary["tracking_url"] = f"{url}/t/{sim.first_ticket['id']}"
         (workdir / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8")
