@@ -21,7 +21,7 @@ def attach_face(kiosk: Any, hub: Any, camera_url: str) -> bool:
         log.info("face lookup not offered: the face extra is not installed")
         return False
     try:
-        hub._object("GET", "/face/consent")
+        hub.face_consent()
     except (HubError, HubUnavailable) as err:
         log.info("face lookup not offered: the hub does not answer /face/consent (%s)", err)
         return False

@@ -98,6 +98,10 @@ class HubClient:
         return self._object("GET", "/health")
 
     # --- face lookup (issue 15): the template goes to the hub only, over HTTP; never stored here ----------
+    def face_consent(self) -> dict[str, Any]:
+        """The consent text in force; answers only when the hub has face look-up on."""
+        return self._object("GET", "/face/consent")
+
     def face_match(self, template: list[float], liveness: dict[str, Any]) -> dict[str, Any]:
         return self._object("POST", "/face/match", json={"template": template, "liveness": liveness,
                                                          "device": self.kiosk_id})
