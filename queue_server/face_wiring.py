@@ -35,15 +35,20 @@ def build_face(settings: Any, record_event: Any, lookup: Any, clock: Any) -> Fac
     cfg = getattr(settings, "face", None)
     if cfg is None or not cfg.enabled:
         return None
-    from devices.face import open_face_engine
-    from queue_server.adapters.face_gallery import FaceGallery
+    from devices.face import FaceEngineUnavailable, open_face_engine
+    from queue_server.adapters.face_gallery import FaceGallery, FaceKeyError
     from queue_server.app.face_service import FacePurger, FaceService, FaceSettings
+    from queue_server.config import ConfigError
     from queue_server.web.auth import check_device_key, require
     from queue_server.web.face import create_face_blueprint
 
-    gallery = FaceGallery(cfg.gallery_path, cfg.key_path)
-    service = FaceService(gallery, clock, settings=FaceSettings(cfg.policy, cfg.retention), record_event=record_event,
-                          lookup=lookup)
-    engine = open_face_engine(cfg.engine) if cfg.engine else None
+    try:
+        gallery = FaceGallery(cfg.gallery_path, cfg.key_path)
+        service = FaceService(gallery, clock, settings=FaceSettings(cfg.policy, cfg.retention),
+                              record_event=record_event, lookup=lookup)
+        engine = open_face_engine(cfg.engine) if cfg.engine else None
+    except (FaceKeyError, FaceEngineUnavailable) as err:
+        # a sentence, not a traceback: the hub stops with "config error: ..." like any other bad setting
+        raise ConfigError(f"face: {err}") from err
     bp = create_face_blueprint(service, require_role=require, check_device=check_device_key, engine=engine)
     return FaceParts(service, bp, FacePurger(service, cfg.purge_every_min * 60.0), engine)

@@ -233,7 +233,12 @@ def build_hub(settings: HubSettings, *, clock: Clock | None = None,
     # issue 15 hook: face lookup ([face] enabled) — own gallery file, own blueprint; follows dossier returns
     from queue_server.face_wiring import build_face
 
-    face = build_face(settings, service.record_event, integration.service.lookup, clock)
+    try:
+        face = build_face(settings, service.record_event, integration.service.lookup, clock)
+    except Exception:
+        integration.stop()        # nothing started yet: close what is open, then say why (config error)
+        service.close()
+        raise
     if face is not None:
         blueprints.append(face.blueprint)
         service.add_listener(face.service.on_events)

@@ -158,7 +158,13 @@ class FaceGallery:
         row = self._ring.execute("SELECT nonce, wrapped FROM subject_keys WHERE subject_id=?", (subject_id,)).fetchone()
         if row is None:
             return None
-        return self._aead(self._master.decrypt(row[0], row[1], subject_id.encode()))
+        from cryptography.exceptions import InvalidTag
+
+        try:
+            return self._aead(self._master.decrypt(row[0], row[1], subject_id.encode()))
+        except InvalidTag as err:
+            raise FaceKeyError("the face key file does not open this keyring: was key_path changed or the key "
+                               "replaced? Put the right key back (templates cannot be read without it)") from err
 
     # ---- writes -----------------------------------------------------------------------------------------
     def add_subject(self, subject_id: str, templates: Iterable[np.ndarray], *, at: datetime, actor: str,

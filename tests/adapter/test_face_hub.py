@@ -185,3 +185,13 @@ def test_a_template_never_appears_in_mqtt_traffic_or_outbox_rows(hub, mosquitto)
             assert mark not in traffic, mark
             assert mark not in outbox, mark
     assert b"templates" not in traffic and b"templates" not in outbox
+
+
+def test_hub_without_its_face_key_stops_with_a_sentence(tmp_path: Path) -> None:
+    from queue_server.config import ConfigError
+
+    settings = make_settings(tmp_path)
+    face = parse_face({"enabled": True, "key_path": str(tmp_path / "keys" / "face.key")},
+                      store_path=settings.store_path, base_dir=None)
+    with pytest.raises(ConfigError, match="motcua face init-key"):
+        build_hub(replace(settings, face=face), clock=FixedClock(MONDAY_0800), extra_blueprints=[])
