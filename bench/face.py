@@ -144,7 +144,7 @@ def main() -> int:
             frame[0, 0, 0] = i % 255
             t = time.perf_counter()
             template = engine.embed(frame)
-            # a fresh random template each time so each enrolment is a new citizen (not "already enrolled")
+            # a fresh random template each time so each enrolment is a new citizen (not refused as enrolled)
             template = (template + rng.standard_normal(128).astype(np.float32) * 0.3).astype(np.float32)
             service.enrol(templates=[template], consent={"accepted": True, "version": CONSENT_VERSION},
                           codes=[f"000.00.12.H38-260302-{i + 1:04d}"], actor="bench")

@@ -135,9 +135,12 @@ class FaceService:
 
     # ---- enrolment --------------------------------------------------------------------------------------
     def enrol(self, *, templates: list[np.ndarray], consent: Any, codes: Any, actor: str,
-              channel: str = "counter") -> dict[str, Any]:
+              channel: str = "counter", link_to: Any = None) -> dict[str, Any]:
         """Store a consenting citizen's templates linked to their dossier codes. Everything is checked before
-        anything is written; the consent event is recorded before the template is stored."""
+        anything is written; the consent event is recorded before the template is stored.
+
+        A face that already matches an enrolled citizen is refused unless staff name that citizen (``link_to``):
+        linking on the match alone would show one person's dossiers to a look-alike."""
         version = parse_consent(consent)
         normal = parse_codes(codes)
         if channel not in CHANNELS:
@@ -149,7 +152,11 @@ class FaceService:
         with self._lock:
             same = self.index.match(vectors[0], self.settings.policy)
             if same.verdict is Verdict.MATCH and same.subject is not None:
-                # already enrolled: link the new codes to that citizen rather than keep two galleries of one face
+                if link_to != same.subject:
+                    raise MotcuaError(ErrorCode.BAD_REQUEST, (
+                        f"already_enrolled: this face matches enrolled citizen {same.subject}; if it is the same "
+                        f"person, send link_to={same.subject!r} to add the codes (check their ID first)"))
+                # the same citizen, confirmed by staff: link the new codes rather than keep two copies of one face
                 subject = same.subject
                 self._record_event("face.consent", {"subject": subject, "by": actor, "channel": channel,
                                                     "consent_version": version, "dossier_codes": normal,

@@ -36,6 +36,21 @@ def _body(limit: int | None = None) -> dict[str, Any]:
     return data
 
 
+MAX_PIXELS = 4096 * 4096
+
+
+def _image_size(raw: bytes) -> tuple[int, int]:
+    from io import BytesIO
+
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(BytesIO(raw)) as img:
+            return img.size
+    except (UnidentifiedImageError, OSError, ValueError):
+        return 0, 0            # not an image: cv2 says so below
+
+
 def _frames(images: Any) -> list[Any]:
     import cv2
     import numpy as np
@@ -50,6 +65,10 @@ def _frames(images: Any) -> list[Any]:
             raw = base64.b64decode(text.split(",", 1)[-1], validate=True)   # a data: URL is fine too
         except (binascii.Error, ValueError) as err:
             raise MotcuaError(ErrorCode.BAD_REQUEST, f"images[{i}]: not base64") from err
+        width, height = _image_size(raw)
+        if width * height > MAX_PIXELS:
+            # checked from the header before decoding: a small file may declare a huge picture
+            raise MotcuaError(ErrorCode.BAD_REQUEST, f"images[{i}]: {width}×{height} is larger than a camera frame")
         frame = cv2.imdecode(np.frombuffer(raw, dtype=np.uint8), cv2.IMREAD_COLOR)
         if frame is None:
             raise MotcuaError(ErrorCode.BAD_REQUEST, f"images[{i}]: not a JPEG or PNG image")
@@ -102,7 +121,8 @@ def create_face_blueprint(service: FaceService, *, require_role: Callable[[str],
             raise MotcuaError(ErrorCode.BAD_REQUEST, "templates or images: one of them is needed")
         channel = body.get("channel", "counter")
         return answer(service.enrol(templates=templates, consent=body.get("consent"),
-                                    codes=body.get("dossier_codes"), actor=session.username, channel=channel))
+                                    codes=body.get("dossier_codes"), actor=session.username, channel=channel,
+                                    link_to=body.get("link_to")))
 
     @bp.post("/api/v1/face/match")
     def match() -> Response:

@@ -219,3 +219,19 @@ def test_config_refuses_a_key_beside_the_store(tmp_path: Path) -> None:
         parse_face({"treshold": 0.4}, store_path=store, base_dir=None)
     cfg = parse_face({}, store_path=store, base_dir=None)
     assert not cfg.enabled and cfg.key_path == tmp_path / "keys" / "face.key"
+
+
+def test_a_face_already_enrolled_is_linked_only_when_staff_name_the_citizen(paths) -> None:
+    clock, events = FixedClock(T0), Events()
+    service = make_service(paths, clock, events)
+    first = service.enrol(templates=[template("An")], consent=CONSENT, codes=[CODE], actor="canbo")["subject"]
+    second_code = "000.00.12.H38-260302-0009"
+    with pytest.raises(MotcuaError, match="already_enrolled"):
+        service.enrol(templates=[template("An", 5)], consent=CONSENT, codes=[second_code], actor="canbo")
+    assert service.gallery.subject(first).codes == (CODE,)
+    out = service.enrol(templates=[template("An", 5)], consent=CONSENT, codes=[second_code], actor="canbo",
+                        link_to=first)
+    assert out == {"subject": first, "dossier_codes": [second_code], "already_enrolled": True}
+    assert service.gallery.subject(first).codes == (CODE, second_code)
+    assert service.gallery.template_count() == 1
+    service.close()

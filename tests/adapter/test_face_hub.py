@@ -195,3 +195,18 @@ def test_hub_without_its_face_key_stops_with_a_sentence(tmp_path: Path) -> None:
                       store_path=settings.store_path, base_dir=None)
     with pytest.raises(ConfigError, match="motcua face init-key"):
         build_hub(replace(settings, face=face), clock=FixedClock(MONDAY_0800), extra_blueprints=[])
+
+
+def test_an_image_declaring_a_huge_picture_is_refused_before_decoding(hub) -> None:
+    import io
+
+    from PIL import Image
+
+    client = hub.app.test_client()
+    staff = login(client, "canbo")
+    buf = io.BytesIO()
+    Image.new("L", (5000, 5000)).save(buf, format="PNG", optimize=True)      # ~25 MB of pixels in a small file
+    body = {"consent": {"accepted": True, "version": CONSENT_VERSION}, "dossier_codes": [CODE],
+            "images": [base64.b64encode(buf.getvalue()).decode()]}
+    r = client.post(f"{API_PREFIX}/face/enrol", json=body, headers=staff)
+    assert r.status_code == 400 and "larger than a camera frame" in r.json["error"]["message"]

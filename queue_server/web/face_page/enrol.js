@@ -123,8 +123,17 @@
     shots = [];                   // the frames leave the page once, whatever the answer
     $("shots").textContent = "0";
     try {
-      const r = await MotcuaApi.post("/face/enrol", {
-        consent: { accepted: true, version: consent.version }, dossier_codes: codes, images, channel: "counter" });
+      const body = { consent: { accepted: true, version: consent.version }, dossier_codes: codes, images,
+                     channel: "counter" };
+      let r;
+      try {
+        r = await MotcuaApi.post("/face/enrol", body);
+      } catch (err) {
+        const m = /already_enrolled: .* citizen (fs_[0-9a-f]+)/.exec(err.message || "");
+        // the face matches someone enrolled: link only if staff confirm it is the same person (ID checked)
+        if (!m || !window.confirm(`Khuôn mặt trùng với ${m[1]}. Cùng một người (đã kiểm tra CCCD)? / Same person?`)) throw err;
+        r = await MotcuaApi.post("/face/enrol", { ...body, link_to: m[1] });
+      }
       message(r.already_enrolled ? `Đã liên kết thêm hồ sơ cho ${r.subject} / codes linked`
                                  : `Đã đăng ký ${r.subject} / enrolled`, "ok");
       $("codes").value = "";
