@@ -116,6 +116,7 @@ class FaceLookupPresenter:
         self._best_yaw = 1e9
         self.problem_key: str | None = None
         self.dossiers: list[DossierResult] = []
+        self._unknown: list[str] = []            # linked codes the hub could not look up
         self._token: str | None = None
 
     # --- citizen actions ------------------------------------------------------------------------------------
@@ -262,7 +263,7 @@ class FaceLookupPresenter:
                 lines.append(t("face.dossier", lang, code=d.code, status=status))
                 detail = t("face.dossier.detail", lang, name=d.applicant or "—", due=format_date(d.due) or "—")
                 lines.append("   " + detail)
-            for code in getattr(self, "_unknown", []):
+            for code in self._unknown:
                 lines.append(t("face.dossier", lang, code=code, status=t("error.unknown_dossier", lang, code=code)))
             if not lines:
                 lines.append(t("face.none_linked", lang))
