@@ -26,7 +26,7 @@ demo: deps
 # lint first (seconds), so the suite's own summary is the last line CI reads
 test: test-deps
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy contracts queue_server/domain firmware_bridge/protocol devices/face
+	$(VENV)/bin/mypy contracts queue_server/domain firmware_bridge/protocol queue_server/app queue_server/adapters runtime/sqlite.py devices/face
 	MOTCUA_FACE_CACHE=$(FACE_CACHE) $(PY) -m pytest -q
 
 deps: apt venv $(VENV)/.deps-runtime
@@ -71,7 +71,7 @@ bench: deps
 
 lint: test-deps
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy contracts queue_server/domain firmware_bridge/protocol devices/face
+	$(VENV)/bin/mypy contracts queue_server/domain firmware_bridge/protocol queue_server/app queue_server/adapters runtime/sqlite.py devices/face
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache var test-artifacts
