@@ -133,16 +133,16 @@ def main() -> int:
 
     # enrolment on real files (encrypted gallery + keyring), through the service
     from queue_server.adapters.face_gallery import FaceGallery, create_key_file
-    from queue_server.app.face_service import FaceService
     from queue_server.app.ports import FixedClock
     from queue_server.domain.face_consent import CONSENT_VERSION
+    from queue_server.face_wiring import new_face_service
 
     enrol_ms: list[float] = []
     with tempfile.TemporaryDirectory() as tmp:
         key = Path(tmp) / "keys" / "face.key"
         create_key_file(key)
-        service = FaceService(FaceGallery(Path(tmp) / "data" / "face.sqlite3", key),
-                              FixedClock(datetime(2026, 3, 2, 9, 0, tzinfo=VN_TZ)))
+        service = new_face_service(FaceGallery(Path(tmp) / "data" / "face.sqlite3", key),
+                                   FixedClock(datetime(2026, 3, 2, 9, 0, tzinfo=VN_TZ)))
         for i in range(args.enrol):
             frame = frames[i % 4].copy()
             frame[0, 0, 0] = i % 255

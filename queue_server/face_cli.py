@@ -50,11 +50,11 @@ def cmd_init_key(args: argparse.Namespace) -> int:
 
 def _service(cfg: Any) -> Any:
     from queue_server.adapters.face_gallery import FaceGallery
-    from queue_server.app.face_service import FaceService, FaceSettings
     from queue_server.app.ports import SystemClock
+    from queue_server.face_wiring import new_face_service
 
-    return FaceService(FaceGallery(cfg.gallery_path, cfg.key_path), SystemClock(),
-                       settings=FaceSettings(cfg.policy, cfg.retention))
+    return new_face_service(FaceGallery(cfg.gallery_path, cfg.key_path), SystemClock(), policy=cfg.policy,
+                            retention=cfg.retention)
 
 
 def cmd_purge(args: argparse.Namespace) -> int:

@@ -29,6 +29,17 @@ class FaceParts:
         self.service.close()
 
 
+def new_face_service(gallery: Any, clock: Any, *, policy: Any = None, retention: Any = None,
+                     record_event: Any = None, lookup: Any = None) -> Any:
+    """A FaceService over ``gallery`` with the numpy template index (``policy``: threshold and margin)."""
+    from devices.face.matching import TemplateIndex
+    from queue_server.app.face_service import FaceService, FaceSettings
+
+    settings = FaceSettings(retention) if retention is not None else FaceSettings()
+    return FaceService(gallery, clock, TemplateIndex(policy=policy), settings=settings, record_event=record_event,
+                       lookup=lookup)
+
+
 def build_face(settings: Any, record_event: Any, lookup: Any, clock: Any) -> FaceParts | None:
     """None when ``[face]`` is absent or off. A missing or open key file stops the hub with the key error's
     sentence (``motcua config check`` says the same), rather than running with face lookup silently off."""
@@ -37,15 +48,15 @@ def build_face(settings: Any, record_event: Any, lookup: Any, clock: Any) -> Fac
         return None
     from devices.face import FaceEngineUnavailable, open_face_engine
     from queue_server.adapters.face_gallery import FaceGallery, FaceKeyError
-    from queue_server.app.face_service import FacePurger, FaceService, FaceSettings
+    from queue_server.app.face_service import FacePurger
     from queue_server.config import ConfigError
     from queue_server.web.auth import check_device_key, require
     from queue_server.web.face import create_face_blueprint
 
     try:
         gallery = FaceGallery(cfg.gallery_path, cfg.key_path)
-        service = FaceService(gallery, clock, settings=FaceSettings(cfg.policy, cfg.retention),
-                              record_event=record_event, lookup=lookup)
+        service = new_face_service(gallery, clock, policy=cfg.policy, retention=cfg.retention,
+                                   record_event=record_event, lookup=lookup)
         engine = open_face_engine(cfg.engine) if cfg.engine else None
     except (FaceKeyError, FaceEngineUnavailable) as err:
         # a sentence, not a traceback: the hub stops with "config error: ..." like any other bad setting

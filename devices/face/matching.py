@@ -77,7 +77,8 @@ class TemplateIndex:
     """Templates in one growing float32 matrix (rows), each row labelled with a person (subject id). Several
     templates per person are allowed (enrolment may keep a few frames). Thread-safe."""
 
-    def __init__(self, capacity: int = 1024) -> None:
+    def __init__(self, capacity: int = 1024, policy: MatchPolicy | None = None) -> None:
+        self.policy = policy or MatchPolicy()
         self._lock = threading.Lock()
         self._matrix = np.zeros((max(capacity, 1), EMBEDDING_DIM), dtype=np.float32)
         self._sq = np.zeros(max(capacity, 1), dtype=np.float32)     # squared norms, for |a-b|² = |a|²+|b|²-2a·b
@@ -184,9 +185,14 @@ class TemplateIndex:
                     second = math.sqrt(max(float(d2[others].min()), 0.0))
             return (self._names[owner], best_d), second
 
-    def match(self, query: np.ndarray | Iterable[float], policy: MatchPolicy) -> MatchResult:
+    def match(self, query: np.ndarray | Iterable[float], policy: MatchPolicy | None = None) -> MatchResult:
+        """The decision for a query under ``policy`` (default: the index's own, from config)."""
         best, second = self.nearest(query)
-        return decide(best, second, policy)
+        return decide(best, second, policy or self.policy)
+
+    @staticmethod
+    def check(vector: np.ndarray | Iterable[float]) -> np.ndarray:
+        return check_template(vector)
 
     def _grow(self, capacity: int) -> None:
         for name in ("_matrix", "_sq", "_owner"):

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from contracts.messages import format_at, parse_at
+from runtime.sqlite import Migration, connect, migrate
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,8 @@ CREATE TABLE IF NOT EXISTS audit (
 """
 _RING_SCHEMA = "CREATE TABLE IF NOT EXISTS subject_keys (subject_id TEXT PRIMARY KEY, nonce BLOB NOT NULL, " \
                "wrapped BLOB NOT NULL)"
+GALLERY_MIGRATIONS = (Migration(1, "subjects, linked dossiers, encrypted templates, audit", _SCHEMA),)
+RING_MIGRATIONS = (Migration(1, "per-citizen data keys wrapped by the master key", _RING_SCHEMA),)
 
 
 class FaceKeyError(Exception):
@@ -119,12 +122,15 @@ class SubjectRecord:
 
 
 def _connect(path: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30.0)
-    conn.execute("PRAGMA busy_timeout=30000")
-    conn.execute("PRAGMA foreign_keys=ON")
+    conn = connect(path, foreign_keys=True)
     # deleted rows are overwritten with zeros in the file, not left in free pages
     conn.execute("PRAGMA secure_delete=ON")
     return conn
+
+
+def _forget_old_pages(conn: sqlite3.Connection) -> None:
+    """After a deletion: copy the WAL into the file and empty it, so no frame still holds the deleted rows."""
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 class FaceGallery:
@@ -140,13 +146,13 @@ class FaceGallery:
         ring_path = Path(str(key_path) + ".ring")
         self._lock = threading.Lock()
         self._db = _connect(self.path)
-        self._db.executescript(_SCHEMA)
+        migrate(self._db, "face_gallery", GALLERY_MIGRATIONS)
         # the keyring lives beside the key, outside the data folder that is backed up
         new_ring = not ring_path.exists()
         self._ring = _connect(ring_path)
         if new_ring:
             os.chmod(ring_path, 0o600)
-        self._ring.execute(_RING_SCHEMA)
+        migrate(self._ring, "face_keyring", RING_MIGRATIONS)
 
     def close(self) -> None:
         with self._lock:
@@ -217,6 +223,9 @@ class FaceGallery:
             if gone or existed:
                 self._audit(at, action, subject_id, actor, detail or {})
             self._db.execute("COMMIT")
+            if gone or existed:
+                _forget_old_pages(self._ring)
+                _forget_old_pages(self._db)
             return bool(gone or existed)
 
     def mark_returned(self, code: str, at: datetime | None) -> int:

@@ -1,7 +1,8 @@
 """Face lookup use cases on the hub: enrol with explicit consent, 1:N match for a kiosk, withdrawal, staff
 deletion, the retention purge, and following dossier returns for that purge.
 
-Holds the decrypted templates only in RAM (``TemplateIndex``); the gallery adapter keeps them encrypted on disk.
+Holds the decrypted templates only in RAM (the index port: devices/face/matching.py TemplateIndex, given by the
+wiring); the gallery adapter keeps them encrypted on disk. No numpy here: templates pass through as opaque vectors.
 Consent and deletions become events in the hub's log (``face.consent``, ``face.deleted``: who, when, the consent
 text's version, the dossier codes; never a template). Matches, refusals and everything else go to the gallery's
 own audit trail, which is never published. No Flask here; the blueprint is queue_server/web/face.py.
@@ -16,12 +17,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-import numpy as np
-
 from contracts.dossier_code import DossierCodeError, parse_dossier_code
 from contracts.errors import ErrorCode, MotcuaError
 from contracts.messages import parse_at
-from devices.face.matching import MatchPolicy, TemplateIndex, Verdict, check_template
 from queue_server.app.ports import Clock
 from queue_server.domain.face_consent import CONSENT_VERSION, Retention, consent_text, purge_due
 
@@ -37,11 +35,35 @@ FALLBACK_VI = ("Chưa nhận ra được khuôn mặt một cách chắc chắn.
 FALLBACK_EN = "We could not recognise you with certainty. Please look up by dossier code or scan the QR code."
 
 
+Vector = Any          # a checked 128-d float32 template (numpy array); only the index and the gallery look inside
+
+
+class MatchOutcome(Protocol):
+    verdict: str                      # "match", "uncertain", "no_match"
+    subject: str | None
+    distance: float | None
+    second_distance: float | None
+
+
+class TemplateIndexPort(Protocol):
+    """Templates in RAM and the 1:N rule (devices.face.matching.TemplateIndex, with the configured policy)."""
+
+    def __len__(self) -> int: ...
+    @property
+    def subjects(self) -> int: ...
+    def add(self, subject: str, vector: Vector) -> None: ...
+    def remove(self, subject: str) -> int: ...
+    def match(self, query: Vector) -> MatchOutcome: ...
+    def check(self, vector: Any) -> Vector:
+        """The vector as a template, or ValueError saying what is wrong."""
+        ...
+
+
 class FaceGalleryPort(Protocol):
     """What the service needs from the encrypted gallery (queue_server/adapters/face_gallery.py has it)."""
 
-    def load(self, at: datetime) -> list[tuple[str, np.ndarray]]: ...
-    def add_subject(self, subject_id: str, templates: Iterable[np.ndarray], *, at: datetime, actor: str,
+    def load(self, at: datetime) -> list[tuple[str, Vector]]: ...
+    def add_subject(self, subject_id: str, templates: Iterable[Vector], *, at: datetime, actor: str,
                     channel: str, consent_version: str, codes: Iterable[str]) -> None: ...
     def link_codes(self, subject_id: str, codes: Iterable[str], *, at: datetime, actor: str) -> None: ...
     def delete_subject(self, subject_id: str, *, at: datetime, actor: str, action: str,
@@ -61,7 +83,6 @@ def _bad(message: str) -> MotcuaError:
 
 @dataclass(frozen=True, slots=True)
 class FaceSettings:
-    policy: MatchPolicy = field(default_factory=MatchPolicy)
     retention: Retention = field(default_factory=Retention)
 
 
@@ -94,22 +115,9 @@ def parse_codes(codes: Any) -> list[str]:
     return out
 
 
-def parse_templates(templates: Any) -> list[np.ndarray]:
-    if not isinstance(templates, list) or not templates or len(templates) > MAX_TEMPLATES:
-        raise _bad(f"templates: a list of 1 to {MAX_TEMPLATES} face templates")
-    out = []
-    for i, t in enumerate(templates):
-        if not isinstance(t, list) or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in t):
-            raise _bad(f"templates[{i}]: expected a list of numbers")
-        try:
-            out.append(check_template(t))
-        except ValueError as err:
-            raise _bad(f"templates[{i}]: {err}") from err
-    return out
-
-
 class FaceService:
-    def __init__(self, gallery: FaceGalleryPort, clock: Clock, *, settings: FaceSettings = FaceSettings(),
+    def __init__(self, gallery: FaceGalleryPort, clock: Clock, index: TemplateIndexPort, *,
+                 settings: FaceSettings = FaceSettings(),
                  record_event: Callable[[str, dict[str, Any]], Any] | None = None,
                  lookup: Callable[[str], dict[str, Any]] | None = None) -> None:
         self.gallery = gallery
@@ -119,7 +127,7 @@ class FaceService:
         self._lookup = lookup
         self._lock = threading.Lock()
         self._tokens: dict[str, tuple[str, datetime]] = {}
-        self.index = TemplateIndex()
+        self.index = index
         for subject, vector in gallery.load(clock.now()):
             self.index.add(subject, vector)
         log.info("face gallery: %d template(s) of %d citizen(s) loaded", len(self.index), self.index.subjects)
@@ -134,7 +142,7 @@ class FaceService:
                 "decline_vi": text.decline_vi, "decline_en": text.decline_en}
 
     # ---- enrolment --------------------------------------------------------------------------------------
-    def enrol(self, *, templates: list[np.ndarray], consent: Any, codes: Any, actor: str,
+    def enrol(self, *, templates: list[Vector], consent: Any, codes: Any, actor: str,
               channel: str = "counter", link_to: Any = None) -> dict[str, Any]:
         """Store a consenting citizen's templates linked to their dossier codes. Everything is checked before
         anything is written; the consent event is recorded before the template is stored.
@@ -145,13 +153,16 @@ class FaceService:
         normal = parse_codes(codes)
         if channel not in CHANNELS:
             raise _bad(f"channel: expected one of {', '.join(CHANNELS)}")
-        vectors = [check_template(t) for t in templates]
+        try:
+            vectors = [self.index.check(t) for t in templates]
+        except ValueError as err:
+            raise _bad(f"templates: {err}") from err
         if not vectors:
             raise _bad("templates: at least one face template")
         now = self.clock.now()
         with self._lock:
-            same = self.index.match(vectors[0], self.settings.policy)
-            if same.verdict is Verdict.MATCH and same.subject is not None:
+            same = self.index.match(vectors[0])
+            if same.verdict == "match" and same.subject is not None:
                 if link_to != same.subject:
                     raise MotcuaError(ErrorCode.BAD_REQUEST, (
                         f"already_enrolled: this face matches enrolled citizen {same.subject}; if it is the same "
@@ -177,31 +188,34 @@ class FaceService:
         self.gallery.audit(self.clock.now(), "refused", None, actor, {"reason": reason, **(detail or {})})
 
     # ---- look-up ----------------------------------------------------------------------------------------
-    def match(self, template: np.ndarray, *, device: str, liveness: Any) -> dict[str, Any]:
+    def match(self, template: Vector, *, device: str, liveness: Any) -> dict[str, Any]:
         """1:N match for a kiosk that has checked liveness. A match answers with the linked dossiers (masked
         names, from the dossier look-up) and a short-lived token for withdrawal; anything else, a polite fallback."""
         now = self.clock.now()
         if not isinstance(liveness, dict) or liveness.get("passed") is not True:
             self.refuse("liveness", device)
             raise _bad("liveness: the kiosk must check liveness (passed: true) before a face look-up")
-        vector = check_template(template)
-        result = self.index.match(vector, self.settings.policy)
+        try:
+            vector = self.index.check(template)
+        except ValueError as err:
+            raise _bad(f"template: {err}") from err
+        result = self.index.match(vector)
         detail = {"distance": None if result.distance is None else round(result.distance, 3),
                   "second": None if result.second_distance is None else round(result.second_distance, 3),
                   "challenge": str(liveness.get("challenge", ""))[:20]}
-        if result.verdict is not Verdict.MATCH or result.subject is None:
+        if result.verdict != "match" or result.subject is None:
             self.gallery.audit(now, str(result.verdict), None, device, detail)
             return {"verdict": str(result.verdict), "message_vi": FALLBACK_VI, "message_en": FALLBACK_EN}
         record = self.gallery.subject(result.subject)
         if record is None:                       # deleted between the index and here
             self.index.remove(result.subject)
-            return {"verdict": str(Verdict.NO_MATCH), "message_vi": FALLBACK_VI, "message_en": FALLBACK_EN}
+            return {"verdict": "no_match", "message_vi": FALLBACK_VI, "message_en": FALLBACK_EN}
         self.gallery.audit(now, "matched", record.subject_id, device, detail)
         token = secrets.token_urlsafe(18)
         with self._lock:
             self._tokens = {t: v for t, v in self._tokens.items() if v[1] > now}
             self._tokens[token] = (record.subject_id, now + WITHDRAW_TOKEN_TTL)
-        return {"verdict": str(Verdict.MATCH), "dossiers": [self._dossier(c) for c in record.codes],
+        return {"verdict": "match", "dossiers": [self._dossier(c) for c in record.codes],
                 "withdraw_token": token}
 
     def _dossier(self, code: str) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request, send_from_directory
 
 from contracts.errors import ErrorCode, MotcuaError
-from queue_server.app.face_service import FaceService, parse_templates
+from queue_server.app.face_service import MAX_TEMPLATES, FaceService
 from queue_server.web.dossiers import RateLimit, RateLimiter
 
 PAGE_DIR = Path(__file__).resolve().parent / "face_page"
@@ -74,6 +74,23 @@ def _frames(images: Any) -> list[Any]:
             raise MotcuaError(ErrorCode.BAD_REQUEST, f"images[{i}]: not a JPEG or PNG image")
         frames.append(frame)
     return frames
+
+
+def parse_templates(templates: Any) -> list[Any]:
+    """1 to MAX_TEMPLATES lists of 128 finite numbers, as float32 templates; a sentence for anything else."""
+    from devices.face.matching import check_template
+
+    if not isinstance(templates, list) or not templates or len(templates) > MAX_TEMPLATES:
+        raise MotcuaError(ErrorCode.BAD_REQUEST, f"templates: a list of 1 to {MAX_TEMPLATES} face templates")
+    out = []
+    for i, t in enumerate(templates):
+        if not isinstance(t, list) or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in t):
+            raise MotcuaError(ErrorCode.BAD_REQUEST, f"templates[{i}]: expected a list of numbers")
+        try:
+            out.append(check_template(t))
+        except ValueError as err:
+            raise MotcuaError(ErrorCode.BAD_REQUEST, f"templates[{i}]: {err}") from err
+    return out
 
 
 def create_face_blueprint(service: FaceService, *, require_role: Callable[[str], Any],

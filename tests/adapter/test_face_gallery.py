@@ -15,9 +15,10 @@ from contracts.messages import VN_TZ, Envelope
 from devices.face.matching import Verdict
 from devices.face.simulator import SimulatedFaceEngine, make_frame
 from queue_server.adapters.face_gallery import FaceGallery, FaceKeyError, create_key_file, load_key_file
-from queue_server.app.face_service import FaceService, FaceSettings
+from queue_server.app.face_service import FaceService
 from queue_server.app.ports import FixedClock
 from queue_server.domain.face_consent import CONSENT_VERSION, Retention
+from queue_server.face_wiring import new_face_service
 
 pytestmark = pytest.mark.adapter
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=VN_TZ)
@@ -47,8 +48,8 @@ def paths(tmp_path: Path) -> tuple[Path, Path]:
 
 
 def make_service(paths, clock, events=None, retention: Retention | None = None) -> FaceService:
-    return FaceService(FaceGallery(*paths), clock, settings=FaceSettings(retention=retention or Retention(30, 365)),
-                       record_event=events or Events(), lookup=lambda code: {"code": code, "status": "received"})
+    return new_face_service(FaceGallery(*paths), clock, retention=retention or Retention(30, 365),
+                            record_event=events or Events(), lookup=lambda code: {"code": code, "status": "received"})
 
 
 def test_key_file_is_0600_never_overwritten_and_checked(tmp_path: Path) -> None:
@@ -103,7 +104,7 @@ def test_templates_on_disk_are_unreadable_without_the_key(paths, tmp_path: Path)
         FaceGallery(paths[0], other).load(T0)
     # the right key does
     again = make_service(paths, clock)
-    assert again.index.match(template("Bình", 3), again.settings.policy).verdict is Verdict.MATCH
+    assert again.index.match(template("Bình", 3)).verdict is Verdict.MATCH
     again.close()
 
 
@@ -157,13 +158,17 @@ def test_a_restored_backup_does_not_resurrect_a_deleted_template(paths, tmp_path
     subject = service.enrol(templates=[template("An")], consent=CONSENT, codes=[CODE], actor="canbo")["subject"]
     service.enrol(templates=[template("Cường")], consent=CONSENT, codes=["000.00.12.H38-260302-0003"], actor="canbo")
     backup = tmp_path / "backup.sqlite3"
-    shutil.copy(paths[0], backup)                  # the nightly backup of the data folder
+    import sqlite3
+    with sqlite3.connect(paths[0]) as src, sqlite3.connect(backup) as dst:
+        src.backup(dst)                            # the nightly backup of the data folder (online backup API)
     service.delete(subject, actor="canbo")
     service.close()
+    for suffix in ("-wal", "-shm"):
+        Path(f"{paths[0]}{suffix}").unlink(missing_ok=True)
     shutil.copy(backup, paths[0])                  # disaster: the data folder is restored from last night
     restored = make_service(paths, clock)
-    assert restored.index.match(template("An", 4), restored.settings.policy).verdict is not Verdict.MATCH
-    assert restored.index.match(template("Cường", 4), restored.settings.policy).verdict is Verdict.MATCH
+    assert restored.index.match(template("An", 4)).verdict is not Verdict.MATCH
+    assert restored.index.match(template("Cường", 4)).verdict is Verdict.MATCH
     assert restored.gallery.subject(subject) is None          # discarded at load, and said so
     assert any(a["action"] == "discarded" and a["subject"] == subject for a in restored.gallery.audit_trail())
     restored.close()
@@ -203,7 +208,7 @@ def test_motcua_backup_and_restore_keep_a_deleted_citizen_deleted(tmp_path: Path
             force=True)
     restored = make_service((face.gallery_path, face.key_path), clock)
     assert restored.gallery.subject(subject) is None and len(restored.index) == 0
-    assert restored.index.match(template("An", 2), restored.settings.policy).verdict is not Verdict.MATCH
+    assert restored.index.match(template("An", 2)).verdict is not Verdict.MATCH
     restored.close()
 
 
@@ -234,4 +239,18 @@ def test_a_face_already_enrolled_is_linked_only_when_staff_name_the_citizen(path
     assert out == {"subject": first, "dossier_codes": [second_code], "already_enrolled": True}
     assert service.gallery.subject(first).codes == (CODE, second_code)
     assert service.gallery.template_count() == 1
+    service.close()
+
+
+def test_deletion_leaves_no_copy_of_the_citizen_key_in_the_keyring_files(paths) -> None:
+    import sqlite3
+
+    service = make_service(paths, FixedClock(T0))
+    subject = service.enrol(templates=[template("An")], consent=CONSENT, codes=[CODE], actor="canbo")["subject"]
+    ring = Path(str(paths[1]) + ".ring")
+    with sqlite3.connect(ring) as db:
+        wrapped = db.execute("SELECT wrapped FROM subject_keys WHERE subject_id=?", (subject,)).fetchone()[0]
+    service.delete(subject, actor="canbo")
+    on_disk = b"".join(p.read_bytes() for p in ring.parent.glob(ring.name + "*"))
+    assert wrapped not in on_disk and wrapped[:16] not in on_disk     # neither in the file nor in its WAL
     service.close()
