@@ -110,6 +110,12 @@ class HubClient:
         return self._object("POST", "/face/withdraw", json={"withdraw_token": token, "confirm": True,
                                                             "device": self.kiosk_id})
 
+    def face_enrol_request(self, template: list[float], liveness: dict[str, Any], consent: dict[str, Any],
+                           codes: list[str]) -> dict[str, Any]:
+        return self._object("POST", "/face/kiosk-enrolments", json={
+            "template": template, "liveness": liveness, "consent": consent, "dossier_codes": codes,
+            "device": self.kiosk_id})
+
     def face_refused(self, reason: str) -> dict[str, Any]:
         return self._object("POST", "/face/refused", json={"reason": reason, "device": self.kiosk_id})
 

@@ -1,6 +1,8 @@
 """Face lookup at the kiosk ("Tra cứu bằng khuôn mặt"): live preview with a face guide, an active liveness
 challenge (blink or head turn, picked at random), 1:N match on the hub, the linked dossiers with masked names,
-a polite fallback to code or QR, and withdrawal after a match with a confirmation. No Kivy import.
+a polite fallback to code or QR, and withdrawal after a match with a confirmation. Also enrolment at the kiosk
+from a dossier's result screen: the consent text with two explicit buttons, the same liveness challenge, then the
+template waits on the hub (RAM only) until a staff member confirms it. No Kivy import.
 
 The screen hands each camera frame to ``frame()`` (UI thread, ~10 per second). FaceMesh landmarks of each frame
 feed the liveness check; the frame where the face is most frontal is kept in RAM until the check passes, turned
@@ -62,12 +64,21 @@ FACE_STRINGS: dict[str, tuple[str, str]] = {
     "face.withdrawn": ("Đã xóa dữ liệu khuôn mặt của Ông/Bà.", "Your face data has been deleted."),
     "face.withdraw.failed": ("Chưa xóa được. Xin đề nghị cán bộ tại quầy xóa giúp.",
                              "Not deleted. Please ask staff at a counter to delete it."),
+    "face.enrol": ("Đăng ký tra cứu bằng khuôn mặt", "Register to look up by face"),
+    "face.enrol.loading": ("Đang tải nội dung đồng ý…", "Loading the consent text…"),
+    "face.enrol.sent": (("Đã gửi đăng ký (mã {id}). Xin mời cán bộ kiểm tra giấy tờ và xác nhận; nếu không được "
+                        "xác nhận trong 10 phút, đăng ký tự hủy."),
+                        ("Sent (request {id}). A staff member checks your ID and confirms it; unconfirmed after "
+                        "10 minutes, it is dropped.")),
+    "face.enrol.declined": ("Ông/Bà không đồng ý: không có dữ liệu nào được lưu.",
+                            "You did not agree: nothing was stored."),
     "face.dossier": ("{code} — {status}", "{code} — {status}"),
     "face.dossier.detail": ("{name} · hẹn trả {due}", "{name} · due {due}"),
 }
 STRINGS.update(FACE_STRINGS)
 
-STATES = ("capture", "checking", "found", "fallback", "confirm_withdraw", "withdrawn")
+STATES = ("capture", "checking", "found", "fallback", "confirm_withdraw", "withdrawn",
+          "consent", "enrol_sent", "enrol_declined")       # the last three: enrolment at the kiosk
 
 
 class FaceHub(Protocol):
@@ -76,6 +87,9 @@ class FaceHub(Protocol):
     def face_match(self, template: list[float], liveness: dict[str, Any]) -> dict[str, Any]: ...
     def face_withdraw(self, token: str) -> dict[str, Any]: ...
     def face_refused(self, reason: str) -> dict[str, Any]: ...
+    def face_consent(self) -> dict[str, Any]: ...
+    def face_enrol_request(self, template: list[float], liveness: dict[str, Any], consent: dict[str, Any],
+                           codes: list[str]) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +132,9 @@ class FaceLookupPresenter:
         self.dossiers: list[DossierResult] = []
         self._unknown: list[str] = []            # linked codes the hub could not look up
         self._token: str | None = None
+        self.enrol_code: str | None = None       # set while enrolling at the kiosk (the dossier just looked up)
+        self.consent: dict[str, Any] | None = None
+        self.request_id = ""
 
     # --- citizen actions ------------------------------------------------------------------------------------
     def enter(self) -> None:
@@ -166,6 +183,45 @@ class FaceLookupPresenter:
         self.k.changed()
         self.k.run(lambda: self.hub.face_withdraw(token), self._withdrawn)
 
+    # --- enrolment at the kiosk (confirmed by staff on the enrolment page) -----------------------------------
+    def enrol_offer(self) -> str:
+        """The result screen's button text: only while a dossier is shown."""
+        dossier = getattr(self.k.result, "dossier", None)
+        return t("face.enrol", self.k.lang) if dossier is not None and dossier.code else ""
+
+    def enrol_from_result(self) -> None:
+        dossier = getattr(self.k.result, "dossier", None)
+        if dossier is None or not dossier.code or not self.k.tap():
+            return
+        self.clear()
+        self.enrol_code = dossier.code
+        self.state = "consent"
+        self.k.go("face")
+        self.k.run(self.hub.face_consent, self._consent_loaded)
+
+    def _consent_loaded(self, outcome: Outcome[dict[str, Any]]) -> None:
+        if outcome.error is not None or not isinstance(outcome.value, dict):
+            self.state, self.problem_key = "fallback", "face.hub_down"
+        else:
+            self.consent = outcome.value
+        self.k.changed()
+
+    def agree(self) -> None:
+        """Explicit: only this button, pressed by the citizen, gives consent; nothing is pre-chosen."""
+        if self.state != "consent" or self.consent is None or not self.k.tap():
+            return
+        self.state = "capture"
+        self.challenge = self._choose(list(Challenge))
+        self.k.changed()
+
+    def decline(self) -> None:
+        if self.state != "consent" or not self.k.tap():
+            return
+        self.state = "enrol_declined"
+        self.enrol_code = None
+        self.k.run(lambda: self.hub.face_refused("declined"), lambda _o: None)
+        self.k.changed()
+
     # --- camera frames ------------------------------------------------------------------------------------
     def frame(self, frame: np.ndarray) -> None:
         """One camera frame while the challenge runs (UI thread)."""
@@ -205,12 +261,17 @@ class FaceLookupPresenter:
         self._best = None
         liveness = {"passed": True, "challenge": str(self.challenge)}
         engine, hub = self.engine, self.hub
+        enrol_code, consent = self.enrol_code, self.consent
 
         def work() -> dict[str, Any]:
             try:
                 template = [float(v) for v in engine.embed(frame)]
             except FaceError as err:
                 return {"verdict": "face_error", "reason": err.code}
+            if enrol_code is not None and consent is not None:
+                sent = hub.face_enrol_request(template, liveness,
+                                              {"accepted": True, "version": consent.get("version")}, [enrol_code])
+                return {"verdict": "enrol_sent", **sent}
             return hub.face_match(template, liveness)
 
         self.k.changed()
@@ -230,6 +291,10 @@ class FaceLookupPresenter:
             self.dossiers = [DossierResult.from_json(str(d.get("code", "")) if isinstance(d, dict) else "", d)
                              for d in raw if isinstance(d, dict) and "error" not in d]
             self._unknown = [str(d.get("code")) for d in raw if isinstance(d, dict) and "error" in d]
+        elif body.get("verdict") == "enrol_sent":
+            self.state, self.problem_key = "enrol_sent", None
+            self.request_id = str(body.get("request_id") or "")
+            self.enrol_code = None
         elif body.get("verdict") == "face_error":
             self.state = "fallback"
             self.problem_key = "face.many_faces" if body.get("reason") == "many_faces" else "face.no_face"
@@ -251,7 +316,20 @@ class FaceLookupPresenter:
         lines: list[str] = []
         prompt, problem = "", False
         primary = secondary = withdraw = ""
-        if s == "capture":
+        if s == "consent":
+            c = self.consent
+            if c is None:
+                prompt = t("face.enrol.loading", lang)
+            else:
+                prompt = str(c.get("title_vi" if lang == "vi" else "title_en", ""))
+                lines = [str(p) for p in c.get("paragraphs_vi" if lang == "vi" else "paragraphs_en", [])]
+                primary = str(c.get("agree_vi" if lang == "vi" else "agree_en", ""))
+                secondary = str(c.get("decline_vi" if lang == "vi" else "decline_en", ""))
+        elif s == "enrol_sent":
+            prompt, primary = t("face.enrol.sent", lang, id=self.request_id), t("nav.home", lang)
+        elif s == "enrol_declined":
+            prompt, primary = t("face.enrol.declined", lang), t("nav.home", lang)
+        elif s == "capture":
             prompt = t(f"face.challenge.{self.challenge}", lang) if self.faces_seen else t("face.guide", lang)
             secondary = t("face.use_code", lang)
         elif s == "checking":
@@ -284,8 +362,9 @@ class FaceLookupPresenter:
 
     def press_primary(self) -> None:
         {"found": self.back, "fallback": self.use_code, "confirm_withdraw": self.confirm_withdraw,
-         "withdrawn": self.back}.get(self.state, lambda: None)()
+         "withdrawn": self.back, "consent": self.agree, "enrol_sent": self.back,
+         "enrol_declined": self.back}.get(self.state, lambda: None)()
 
     def press_secondary(self) -> None:
-        {"capture": self.use_code, "fallback": self.retry,
-         "confirm_withdraw": self.cancel_withdraw}.get(self.state, lambda: None)()
+        {"capture": self.use_code, "fallback": self.retry, "confirm_withdraw": self.cancel_withdraw,
+         "consent": self.decline}.get(self.state, lambda: None)()

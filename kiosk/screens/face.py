@@ -29,13 +29,15 @@ class FaceScreen(KioskScreen):
     withdraw = StringProperty("")
     back = StringProperty("")
     lang_toggle = StringProperty("")
+    state = StringProperty("")
 
     def render(self, kiosk: Kiosk) -> None:
         if kiosk.face is None:
             return
         view = kiosk.face.view()
         self.set_props(self, view, FIELDS)
-        self.dossier_text = "\n".join(view.dossiers)
+        self.state = view.state
+        self.dossier_text = ("\n\n" if view.state == "consent" else "\n").join(view.dossiers)
         self.lang_toggle = t("lang.toggle", kiosk.lang)
 
     def show_frame(self, texture: Any) -> None:

@@ -28,6 +28,21 @@ log = logging.getLogger(__name__)
 MAX_TEMPLATES = 5
 MAX_CODES = 10
 WITHDRAW_TOKEN_TTL = timedelta(minutes=3)
+KIOSK_REQUEST_TTL = timedelta(minutes=10)   # a kiosk enrolment waits this long for a staff member, in RAM only
+MAX_KIOSK_REQUESTS = 20
+
+
+@dataclass
+class KioskRequest:
+    """A citizen's enrolment made at a kiosk, waiting for staff to confirm it (their ID checked at the kiosk)."""
+
+    id: str
+    device: str
+    codes: list[str]
+    consent_version: str
+    template: Any = field(repr=False)       # never in a log line
+    at: datetime
+    expires: datetime
 CHANNELS = ("counter", "kiosk")
 
 FALLBACK_VI = ("Chưa nhận ra được khuôn mặt một cách chắc chắn. Xin Ông/Bà tra cứu bằng mã hồ sơ hoặc quét mã QR "
@@ -127,6 +142,7 @@ class FaceService:
         self._lookup = lookup
         self._lock = threading.Lock()
         self._tokens: dict[str, tuple[str, datetime]] = {}
+        self._requests: dict[str, KioskRequest] = {}
         self.index = index
         for subject, vector in gallery.load(clock.now()):
             self.index.add(subject, vector)
@@ -182,6 +198,51 @@ class FaceService:
             for v in vectors:
                 self.index.add(subject, v)
         return {"subject": subject, "dossier_codes": normal, "already_enrolled": False}
+
+    # ---- enrolment at a kiosk, confirmed by staff -------------------------------------------------------
+    def request_at_kiosk(self, *, template: Any, consent: Any, codes: Any, device: str, liveness: Any
+                         ) -> dict[str, Any]:
+        """The citizen consented and passed liveness at a kiosk: the template waits in RAM (never on disk) until a
+        staff member confirms it on the enrolment page, or expires."""
+        version = parse_consent(consent)
+        normal = parse_codes(codes)
+        if not isinstance(liveness, dict) or liveness.get("passed") is not True:
+            self.refuse("liveness", device, {"channel": "kiosk"})
+            raise _bad("liveness: the kiosk must check liveness (passed: true) before an enrolment")
+        try:
+            vector = self.index.check(template)
+        except ValueError as err:
+            raise _bad(f"template: {err}") from err
+        now = self.clock.now()
+        with self._lock:
+            self._requests = {k: r for k, r in self._requests.items() if r.expires > now}
+            if len(self._requests) >= MAX_KIOSK_REQUESTS:
+                raise MotcuaError(ErrorCode.RATE_LIMITED, "too many kiosk enrolments waiting for staff; try later")
+            request = KioskRequest(secrets.token_hex(6), device, normal, version, vector, now,
+                                   now + KIOSK_REQUEST_TTL)
+            self._requests[request.id] = request
+        self.gallery.audit(now, "requested", None, device, {"request": request.id, "codes": normal})
+        return {"request_id": request.id, "expires_in_s": int(KIOSK_REQUEST_TTL.total_seconds())}
+
+    def kiosk_requests(self) -> list[dict[str, Any]]:
+        now = self.clock.now()
+        with self._lock:
+            live = [r for r in self._requests.values() if r.expires > now]
+        return [{"request_id": r.id, "device": r.device, "dossier_codes": r.codes, "at": r.at.isoformat(),
+                 "expires_at": r.expires.isoformat()} for r in sorted(live, key=lambda r: r.at)]
+
+    def decide_kiosk_request(self, request_id: str, *, approve: bool, actor: str, link_to: Any = None
+                             ) -> dict[str, Any]:
+        now = self.clock.now()
+        with self._lock:
+            request = self._requests.pop(request_id, None)
+        if request is None or request.expires <= now:
+            raise MotcuaError(ErrorCode.NOT_FOUND, f"no kiosk enrolment {request_id!r} waiting (expired?)")
+        if not approve:
+            self.gallery.audit(now, "rejected", None, actor, {"request": request.id, "device": request.device})
+            return {"rejected": True}
+        return self.enrol(templates=[request.template], consent={"accepted": True, "version": request.consent_version},
+                          codes=request.codes, actor=actor, channel="kiosk", link_to=link_to)
 
     def refuse(self, reason: str, actor: str, detail: dict[str, Any] | None = None) -> None:
         """A look-up or enrolment refused before matching (liveness failed, no face, two faces, no consent)."""

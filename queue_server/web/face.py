@@ -3,6 +3,7 @@
 Thin: parsing and credentials here, rules in queue_server/app/face_service.py. Who may do what:
 - the consent text: anyone (a kiosk shows it);
 - enrolment, the list of enrolled citizens, staff deletion: a logged-in staff member (bearer token);
+- a kiosk enrolment waiting for staff: made by a kiosk, listed and approved/rejected by staff;
 - match, withdrawal after a match, reporting a refused look-up: a kiosk (X-Device-Key when the hub has
   device keys, like every kiosk write) and rate-limited per client;
 - the purge and the audit trail: manager.
@@ -169,6 +170,32 @@ def create_face_blueprint(service: FaceService, *, require_role: Callable[[str],
             raise MotcuaError(ErrorCode.BAD_REQUEST, "confirm: must be true (the citizen confirmed the deletion)")
         device = str(body.get("device") or request.remote_addr or "kiosk")[:64]
         return answer(service.withdraw(body.get("withdraw_token"), device=device))
+
+    @bp.post("/api/v1/face/kiosk-enrolments")
+    def kiosk_enrolment() -> Response:
+        check_device()
+        limited()
+        body = _body()
+        device = str(body.get("device") or request.remote_addr or "kiosk")[:64]
+        template = parse_templates([body.get("template")])[0]
+        return answer(service.request_at_kiosk(template=template, consent=body.get("consent"),
+                                               codes=body.get("dossier_codes"), device=device,
+                                               liveness=body.get("liveness")))
+
+    @bp.get("/api/v1/face/kiosk-enrolments")
+    def kiosk_enrolments() -> Response:
+        require_role("staff")
+        return answer({"requests": service.kiosk_requests()})
+
+    @bp.post("/api/v1/face/kiosk-enrolments/<request_id>/<decision>")
+    def decide_kiosk_enrolment(request_id: str, decision: str) -> Response:
+        session = require_role("staff")
+        if decision not in ("approve", "reject"):
+            raise MotcuaError(ErrorCode.NOT_FOUND, "approve or reject")
+        body = request.get_json(silent=True) or {}
+        link_to = body.get("link_to") if isinstance(body, dict) else None
+        return answer(service.decide_kiosk_request(request_id[:32], approve=decision == "approve",
+                                                   actor=session.username, link_to=link_to))
 
     @bp.get("/api/v1/face/subjects")
     def subjects() -> Response:

@@ -168,6 +168,13 @@ def test_a_template_never_appears_in_mqtt_traffic_or_outbox_rows(hub, mosquitto)
         match = client.post(f"{API_PREFIX}/face/match", headers=KIOSK,
                             json={"template": probe, "liveness": {"passed": True}}).json
         client.delete(f"{API_PREFIX}/face/subjects/{subject}", headers=staff)
+        # an enrolment made at a kiosk, confirmed by staff
+        at_kiosk = tpl("Đỗ Thị Lan")
+        req = client.post(f"{API_PREFIX}/face/kiosk-enrolments", headers=KIOSK, json={
+            "template": at_kiosk, "liveness": {"passed": True}, "dossier_codes": [CODE],
+            "consent": {"accepted": True, "version": CONSENT_VERSION}}).json
+        approved = client.post(f"{API_PREFIX}/face/kiosk-enrolments/{req['request_id']}/approve", headers=staff)
+        assert approved.status_code == 200, approved.json
         capture.until(b"face.deleted")          # the consent and deletion events did go out on MQTT
         capture.drain()
         hub.integration.relay.run_once()
@@ -180,7 +187,7 @@ def test_a_template_never_appears_in_mqtt_traffic_or_outbox_rows(hub, mosquitto)
     outbox = b"\n".join(rows)
     assert b"face.consent" in outbox and b"face.deleted" in outbox
     assert match["verdict"] == "match" and "withdraw_token" not in traffic.decode(errors="replace")
-    for vector in [*vectors, probe]:
+    for vector in [*vectors, probe, at_kiosk]:
         for mark in fingerprints(vector):
             assert mark not in traffic, mark
             assert mark not in outbox, mark

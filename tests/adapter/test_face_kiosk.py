@@ -150,3 +150,57 @@ def test_spoof_fault_and_wrong_turn_fail_a_stranger_is_uncertain(rig) -> None:
     kiosk.home.face()
     play(kiosk, clock, blink_sequence(WHO, frames=45))
     assert face.view().state == "fallback" and "nhiều người" in face.view().prompt
+
+
+def test_enrolment_at_the_kiosk_waits_for_staff_then_the_citizen_is_found(rig) -> None:
+    kiosk, hub, clock, hub_client = rig
+    face = attach(kiosk, hub_client, Challenge.BLINK)
+    newcomer = "Trần Văn Mới"
+    # the citizen has just looked their dossier up by code: the result screen offers face enrolment
+    clock.advance(1)
+    kiosk.lookup.from_scan(CODE, CODE, None, "scanner")
+    assert kiosk.screen == "result" and face.enrol_offer() == "Đăng ký tra cứu bằng khuôn mặt"
+    clock.advance(1)
+    face.enrol_from_result()
+    view = face.view()
+    assert kiosk.screen == "face" and view.state == "consent"
+    assert "91/2025/QH15" in "\n".join(view.dossiers) and (view.primary, view.secondary) == ("Tôi đồng ý",
+                                                                                            "Không đồng ý")
+    assert not view.show_preview                      # no camera before consent
+    clock.advance(1)
+    face.press_primary()                              # "Tôi đồng ý"
+    play(kiosk, clock, blink_sequence(newcomer, start=200))
+    view = face.view()
+    assert view.state == "enrol_sent" and face.request_id in view.prompt
+    assert hub.face.service.gallery.template_count() == 1           # only the citizen enrolled at the counter
+    # staff confirm on the enrolment page (same API)
+    client = hub.app.test_client()
+    staff = login(client, "canbo")
+    waiting = client.get(f"{API_PREFIX}/face/kiosk-enrolments", headers=staff).json["requests"]
+    assert [w["request_id"] for w in waiting] == [face.request_id] and "template" not in str(waiting)
+    assert client.post(f"{API_PREFIX}/face/kiosk-enrolments/{face.request_id}/approve").status_code == 401
+    r = client.post(f"{API_PREFIX}/face/kiosk-enrolments/{face.request_id}/approve", headers=staff)
+    assert r.status_code == 200 and r.json["already_enrolled"] is False
+    assert hub.face.service.gallery.template_count() == 2
+    # and now a face look-up finds them
+    clock.advance(1)
+    kiosk.reset()
+    clock.advance(1)
+    kiosk.home.face()
+    play(kiosk, clock, blink_sequence(newcomer, start=300))
+    assert face.view().state == "found" and CODE in "\n".join(face.view().dossiers)
+
+
+def test_declining_at_the_kiosk_stores_nothing(rig) -> None:
+    kiosk, hub, clock, hub_client = rig
+    face = attach(kiosk, hub_client, Challenge.BLINK)
+    clock.advance(1)
+    kiosk.lookup.from_scan(CODE, CODE, None, "scanner")
+    clock.advance(1)
+    face.enrol_from_result()
+    clock.advance(1)
+    face.press_secondary()                            # "Không đồng ý"
+    assert face.view().state == "enrol_declined" and "không có dữ liệu nào được lưu" in face.view().prompt
+    client = hub.app.test_client()
+    assert client.get(f"{API_PREFIX}/face/kiosk-enrolments", headers=login(client, "canbo")).json["requests"] == []
+    assert hub.face.service.gallery.audit_trail()[0]["detail"]["reason"] == "declined"

@@ -105,6 +105,21 @@ def test_enrol_from_the_counter_camera_then_delete(face_hub, tmp_path: Path) -> 
             assert hub.face.service.gallery.template_count() == 1
             page.wait_for_selector("#subjects button")
             assert CODE in page.inner_text("#subjects")
+            # a citizen enrolled at a kiosk waits for staff: confirmed from this page
+            from queue_server.domain.face_consent import CONSENT_VERSION
+            other = hub.face.engine.embed(read("biden.jpg"))
+            req = hub.face.service.request_at_kiosk(
+                template=other, consent={"accepted": True, "version": CONSENT_VERSION},
+                codes=["000.00.12.H38-261123-0002"], device="kiosk-2", liveness={"passed": True})
+            page.click("#refresh-requests")
+            page.wait_for_selector("#requests button[data-decision=approve]")
+            assert req["request_id"] in page.inner_text("#requests")
+            page.click("#requests button[data-decision=approve]")
+            page.wait_for_function("document.querySelectorAll('#subjects button').length == 2")
+            assert hub.face.service.gallery.template_count() == 2
+            hub.face.service.delete(hub.face.service.subjects()[0]["subject"], actor="test")
+            page.reload()
+            page.wait_for_function("document.querySelectorAll('#subjects button').length == 1")
             page.once("dialog", lambda d: d.accept())
             page.click("#subjects button")
             page.wait_for_function("!document.querySelector('#subjects button')")

@@ -159,6 +159,21 @@ def main() -> int:
         report["templates_left"] = hub.face.service.gallery.template_count()
         steps.append("withdrawn")
 
+        # enrolment at the kiosk, from a dossier's result: the consent screen, declined
+        kiosk.reset()
+        yield from pause(0.4)
+        kiosk.scanned(CODE)
+        yield from wait(lambda: kiosk.screen == "result", "result")
+        yield from pause(0.4)
+        tap(button("Đăng ký tra cứu bằng khuôn mặt"))
+        yield from wait(lambda: kiosk.face.state == "consent" and kiosk.face.consent is not None, "consent")
+        shot("consent")
+        report["consent_buttons"] = [b.text for b in buttons()]
+        yield from pause(0.4)
+        tap(button("Không đồng ý"))
+        yield from wait(lambda: kiosk.face.state == "enrol_declined", "declined")
+        steps.append("declined")
+
     gen = flow()
 
     def step(_dt: float) -> bool:

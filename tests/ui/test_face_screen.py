@@ -25,7 +25,8 @@ def test_face_lookup_screens_tap_through() -> None:
     report = json.loads(lines[-1])
     assert "error" not in report, report["error"]
     assert report["attached"] is True
-    assert report["steps"] == ["capture", "found", "withdrawn"]
+    assert report["steps"] == ["capture", "found", "withdrawn", "declined"]
+    assert "Tôi đồng ý" in report["consent_buttons"] and "Không đồng ý" in report["consent_buttons"]
     assert report["capture_state"] == "capture"
     assert report["capture_prompt"] in ("Hãy chớp mắt một lần", "Đưa khuôn mặt vào khung hình")
     found = "\n".join(report["found"])

@@ -70,6 +70,39 @@
     }
   }
 
+  async function loadRequests() {
+    const body = $("requests");
+    body.textContent = "";
+    const r = await MotcuaApi.get("/face/kiosk-enrolments");
+    for (const q of r.requests) {
+      const tr = document.createElement("tr");
+      for (const text of [q.request_id, q.device, q.dossier_codes.join(", ")]) {
+        const td = document.createElement("td");
+        td.textContent = text;
+        tr.appendChild(td);
+      }
+      const td = document.createElement("td");
+      for (const [decision, label] of [["approve", "Xác nhận / Confirm"], ["reject", "Từ chối / Reject"]]) {
+        const b = document.createElement("button");
+        b.type = "button";
+        b.textContent = label;
+        b.dataset.decision = decision;
+        b.addEventListener("click", async () => {
+          try {
+            await MotcuaApi.post(`/face/kiosk-enrolments/${encodeURIComponent(q.request_id)}/${decision}`, {});
+            message(decision === "approve" ? "Đã xác nhận / Confirmed" : "Đã từ chối / Rejected", "ok");
+          } catch (err) { message(err.vietnamese || String(err)); }
+          await loadRequests();
+          await loadSubjects();
+        });
+        td.appendChild(b);
+      }
+      tr.appendChild(td);
+      body.appendChild(tr);
+    }
+  }
+  $("refresh-requests").addEventListener("click", () => loadRequests().catch((err) => message(String(err))));
+
   function setConsent(value) {
     accepted = value;
     $("consent-state").textContent = value ? "Đã đồng ý / agreed" : "Không đồng ý: không đăng ký / declined";
@@ -163,6 +196,7 @@
     message("");
     await loadConsent();
     await loadSubjects();
+    await loadRequests();
     updateButtons();
   }
 
