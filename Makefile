@@ -8,7 +8,8 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 # Debian packages: broker, barcode library, voice, fonts that cover Vietnamese, serial ptys, headless screens.
 APT_RUNTIME := mosquitto mosquitto-clients libzbar0 espeak-ng sox fonts-noto-core fonts-dejavu-core socat libmtdev1 libusb-1.0-0 rsync
-APT_TEST := xvfb xauth chromium systemd cage
+# postgresql: the province tests run a throwaway cluster (initdb in a temp dir, as an unprivileged user)
+APT_TEST := xvfb xauth chromium systemd cage postgresql
 SUDO := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 DURATION ?= 60
 # mediapipe with --no-deps: its wheel metadata wants jax, jaxlib, opencv-contrib and sounddevice (not used by face
@@ -26,7 +27,7 @@ demo: deps
 # lint first (seconds), so the suite's own summary is the last line CI reads
 test: test-deps
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy contracts queue_server/domain firmware_bridge/protocol queue_server/app queue_server/adapters runtime/sqlite.py devices/face
+	$(VENV)/bin/mypy contracts queue_server/domain firmware_bridge/protocol queue_server/app queue_server/adapters runtime/sqlite.py province devices/face
 	MOTCUA_FACE_CACHE=$(FACE_CACHE) $(PY) -m pytest -q
 
 deps: apt venv $(VENV)/.deps-runtime
@@ -54,7 +55,7 @@ $(VENV)/.deps-runtime: pyproject.toml | $(PY)
 	touch $@
 
 $(VENV)/.deps-test: pyproject.toml | $(PY)
-	$(PIP) install -q -e '.[hub,kiosk,bridge,face,dev]'
+	$(PIP) install -q -e '.[hub,kiosk,bridge,province,face,dev]'
 	$(PIP) install -q --no-deps '$(FACE_NODEPS)'
 	touch $(VENV)/.deps-runtime $@
 
@@ -71,7 +72,7 @@ bench: deps
 
 lint: test-deps
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy contracts queue_server/domain firmware_bridge/protocol queue_server/app queue_server/adapters runtime/sqlite.py devices/face
+	$(VENV)/bin/mypy contracts queue_server/domain firmware_bridge/protocol queue_server/app queue_server/adapters runtime/sqlite.py province devices/face
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache var test-artifacts

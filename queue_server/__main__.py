@@ -230,9 +230,12 @@ def build_parser() -> argparse.ArgumentParser:
     restore.add_argument("--config", required=True, type=Path, help="the config of the hub to restore into")
     restore.add_argument("--force", action="store_true", help="replace existing stores (they are kept, renamed)")
     restore.set_defaults(func=cmd_restore)
-    from queue_server.face_cli import (
-        add_face_commands,  # issue 15 hook: motcua face init-key|purge|list|delete
-    )
+
+    # issue 17: `motcua province ...` and the `motcua deploy ...` group (province/cli.py)
+    from province.cli import add_parsers as add_province_parsers
+
+    add_province_parsers(sub)
+    from queue_server.face_cli import add_face_commands  # issue 15 hook: motcua face init-key|purge|list|delete
 
     add_face_commands(sub)
     return parser

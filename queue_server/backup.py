@@ -316,4 +316,6 @@ def named_stores(settings: object) -> dict[str, Path | None]:
     # outside the store's directory, see docs/face.md), which is what keeps a deleted citizen deleted on restore
     face = getattr(settings, "face", None)
     return {"outbox": getattr(integration, "outbox_path", None), "mirror": getattr(integration, "mirror_path", None),
+            # issue 17: the province sink's outbox, wherever [province] outbox_path puts it
+            "province-outbox": getattr(getattr(settings, "province", None), "outbox_path", None),
             "face": getattr(face, "gallery_path", None) if getattr(face, "enabled", False) else None}

@@ -138,6 +138,8 @@ class HubSettings:
     # None = defaults next to the store (lookups answered from the mirror, no outbox)
     integration: Any = None
     observe_holidays: bool = True        # close on public holidays and announced days off, open on make-up days
+    # [province] (issue 17): the second outbox sink to `motcua province`; None = not configured
+    province: Any = None
     # [face] (issue 15 hook): face lookup settings, parsed by queue_server/face_config.py; None = off
     face: Any = None
 
@@ -160,6 +162,7 @@ class HubSettings:
             "users": [f"{u.username}({u.role})" for u in self.users],
             "security": {"device_keys": f"{len(self.security.device_keys)} key(s)",
                          "token_ttl_min": self.security.token_ttl_min},
+            "province": {"url": self.province.url, "key": "***"} if self.province is not None else None,
         }
 
 
@@ -513,6 +516,7 @@ def settings_from_dict(raw: dict[str, Any], *, base_dir: Path | None = None, sou
     log.done()
 
     integration = _read_integration(root, store_path, base_dir)
+    province = _read_province(root, store_path, base_dir, center.id)
     face = _read_face(root, store_path, base_dir)   # issue 15 hook
 
     root.done()
@@ -520,7 +524,8 @@ def settings_from_dict(raw: dict[str, Any], *, base_dir: Path | None = None, sou
                        security=security, display=display,
                        rating_scale=tuple(scale) or DEFAULT_RATING_SCALE, rating_criteria=tuple(criteria),
                        rating_window_min=rating_window_min, log_level=level, source=source,
-                       integration=integration, observe_holidays=observe_holidays, face=face)
+                       integration=integration, observe_holidays=observe_holidays, province=province,
+                       face=face)
 
 
 def _read_face(root: _Table, store_path: Path, base_dir: Path | None) -> Any:
@@ -534,6 +539,24 @@ def _read_face(root: _Table, store_path: Path, base_dir: Path | None) -> Any:
         return parse_face(root.data["face"], store_path=store_path, base_dir=base_dir)
     except FaceConfigError as err:
         raise ConfigError(str(err)) from err
+
+
+def _read_province(root: _Table, store_path: Path, base_dir: Path | None, center_id: str) -> Any:
+    """``[province]`` (issue 17) is validated by the province sink's own parser, which names the key."""
+    from queue_server.adapters.province_sink import ProvinceConfigError, parse_province
+
+    root.seen.add("province")
+    table = root.data.get("province", {})
+    if not isinstance(table, dict):
+        raise ConfigError("province: expected a table")
+    try:
+        cfg = parse_province(table, store_path, base_dir)
+    except ProvinceConfigError as err:
+        raise ConfigError(str(err)) from err
+    if cfg is not None and cfg.center and cfg.center != center_id:
+        raise ConfigError(f"province.center_id: {cfg.center!r} is not this hub's center id {center_id!r} "
+                          "(the province knows each hub by its [center] id)")
+    return cfg
 
 
 def _read_integration(root: _Table, store_path: Path, base_dir: Path | None) -> Any:

@@ -166,6 +166,7 @@ class Hub:
     integration: Any = None
     ratings: RatingsService | None = None
     speaker: Any = None
+    province: Any = None          # the province sink's OutboxRelay (issue 17), when [province] is configured
     face: Any = None                 # issue 15 hook: queue_server.face_wiring.FaceParts when [face] enabled
     _server: Any = field(default=None, repr=False)
     _thread: threading.Thread | None = field(default=None, repr=False)
@@ -176,6 +177,8 @@ class Hub:
             self.mqtt.start()
         if self.integration is not None:
             self.integration.start()
+        if self.province is not None:
+            self.province.start()
         if self.face is not None:
             self.face.start()
 
@@ -233,6 +236,8 @@ class Hub:
             self.mqtt.stop()
         if self.integration is not None:
             self.integration.stop()
+        if self.province is not None:
+            self.province.close()
         if self.speaker is not None:
             self.speaker.close()
         if self.face is not None:
@@ -310,9 +315,19 @@ def build_hub(settings: HubSettings, *, clock: Clock | None = None,
     if face is not None:
         blueprints.append(face.blueprint)
         service.add_listener(face.service.on_events)
+    # Province sink (issue 17): the same events, signed with the province key, to `motcua province`.
+    province = None
+    if settings.province is not None:
+        from queue_server.adapters.province_sink import build_province_relay
+        from queue_server.web.province import make_province_blueprint
+
+        province = build_province_relay(settings.province, settings.center.id, service.events_after)
+        service.add_listener(province.wake)
+        blueprints.append(make_province_blueprint(province, settings.province.key))
     app = create_app(settings, service, blueprints, broadcaster=broadcaster, mqtt=mqtt, keepalive_s=keepalive_s,
                      devices=devices)
     speaker = hub_speaker(settings)
     if speaker is not None:
         service.add_listener(speaker.on_events)
-    return Hub(settings, store, service, broadcaster, mqtt, app, integration, ratings, speaker, face)
+    return Hub(settings, store, service, broadcaster, mqtt, app, integration, ratings, speaker, province=province,
+               face=face)
