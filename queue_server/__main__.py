@@ -235,7 +235,9 @@ def build_parser() -> argparse.ArgumentParser:
     from province.cli import add_parsers as add_province_parsers
 
     add_province_parsers(sub)
-    from queue_server.face_cli import add_face_commands  # issue 15 hook: motcua face init-key|purge|list|delete
+
+    # issue 15 hook: motcua face init-key|purge|list|delete
+    from queue_server.face_cli import add_face_commands
 
     add_face_commands(sub)
     return parser
