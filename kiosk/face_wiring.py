@@ -14,7 +14,6 @@ def attach_face(kiosk: Any, hub: Any, camera_url: str) -> bool:
         return False
     from devices.face import face_extra_present, open_face_engine
     from kiosk.hub_client import HubError, HubUnavailable
-    from kiosk.presenters.face import FaceLookupPresenter
 
     simulated = camera_url.startswith("sim://")
     if not simulated and not face_extra_present():
@@ -30,6 +29,6 @@ def attach_face(kiosk: Any, hub: Any, camera_url: str) -> bool:
     except Exception as err:  # noqa: BLE001 - a kiosk without face lookup still issues tickets
         log.error("face lookup not offered: engine failed to start: %s", err)
         return False
-    kiosk.face = FaceLookupPresenter(kiosk, engine, hub)
+    kiosk.attach_face(engine, hub)
     log.info("face lookup offered (engine %s)", engine.name)
     return True

@@ -21,12 +21,12 @@ from devices.face.port import FaceEngine, FaceError
 from kiosk.hub_client import HubError, HubUnavailable
 from kiosk.i18n import STRINGS, t
 
+from .context import Shell
 from .lookup import DossierResult, format_date
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from .kiosk import Kiosk
     from .ports import Outcome
 
 log = logging.getLogger(__name__)
@@ -93,6 +93,16 @@ class FaceHub(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class FaceContext:
+    """What face look-up sees of the kiosk: the shell, the code keyboard for the fallback, and the dossier code
+    on the result screen (the starting point of an enrolment at the kiosk)."""
+
+    shell: Shell
+    open_lookup: Callable[[], None]
+    shown_dossier_code: Callable[[], str | None]
+
+
+@dataclass(frozen=True, slots=True)
 class FaceView:
     title: str
     state: str
@@ -109,10 +119,11 @@ class FaceView:
 class FaceLookupPresenter:
     """``window_frames``: how many frames the challenge may take (about 4 s at 10 frames/s)."""
 
-    def __init__(self, kiosk: Kiosk, engine: FaceEngine, hub: FaceHub, *, window_frames: int = 40,
+    def __init__(self, ctx: FaceContext, engine: FaceEngine, hub: FaceHub, *, window_frames: int = 40,
                  policy: LivenessPolicy | None = None,
                  choose: Callable[[list[Challenge]], Challenge] | None = None) -> None:
-        self.k = kiosk
+        self.ctx = ctx
+        self.k = ctx.shell
         self.engine = engine
         self.hub = hub
         self.window_frames = window_frames
@@ -156,7 +167,7 @@ class FaceLookupPresenter:
         if not self.k.tap():
             return
         self.clear()
-        self.k.lookup.enter()
+        self.ctx.open_lookup()
 
     def back(self) -> None:
         if not self.k.tap():
@@ -186,15 +197,14 @@ class FaceLookupPresenter:
     # --- enrolment at the kiosk (confirmed by staff on the enrolment page) -----------------------------------
     def enrol_offer(self) -> str:
         """The result screen's button text: only while a dossier is shown."""
-        dossier = getattr(self.k.result, "dossier", None)
-        return t("face.enrol", self.k.lang) if dossier is not None and dossier.code else ""
+        return t("face.enrol", self.k.lang) if self.ctx.shown_dossier_code() else ""
 
     def enrol_from_result(self) -> None:
-        dossier = getattr(self.k.result, "dossier", None)
-        if dossier is None or not dossier.code or not self.k.tap():
+        code = self.ctx.shown_dossier_code()
+        if not code or not self.k.tap():
             return
         self.clear()
-        self.enrol_code = dossier.code
+        self.enrol_code = code
         self.state = "consent"
         self.k.go("face")
         self.k.run(self.hub.face_consent, self._consent_loaded)
@@ -227,7 +237,7 @@ class FaceLookupPresenter:
         """One camera frame while the challenge runs (UI thread)."""
         if self.state != "capture" or self.k.screen != "face":
             return
-        self.k.idle.touch()              # a citizen in front of the camera is not idle
+        self.k.touch()                   # a citizen in front of the camera is not idle
         faces = len(self.engine.detect(frame))
         if faces > 1:
             self.many_faces += 1
@@ -287,7 +297,8 @@ class FaceLookupPresenter:
         elif body.get("verdict") == "match":
             self.state, self.problem_key = "found", None
             self._token = body.get("withdraw_token") if isinstance(body.get("withdraw_token"), str) else None
-            raw = body.get("dossiers") if isinstance(body.get("dossiers"), list) else []
+            found = body.get("dossiers")
+            raw: list[Any] = found if isinstance(found, list) else []
             self.dossiers = [DossierResult.from_json(str(d.get("code", "")) if isinstance(d, dict) else "", d)
                              for d in raw if isinstance(d, dict) and "error" not in d]
             self._unknown = [str(d.get("code")) for d in raw if isinstance(d, dict) and "error" in d]

@@ -2,14 +2,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from kiosk.i18n import pick, t
 
 from .catalog import format_hours
-
-if TYPE_CHECKING:
-    from .kiosk import Kiosk
+from .context import ClosedContext, HomeContext
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,8 +25,9 @@ class HomeView:
 
 
 class HomePresenter:
-    def __init__(self, kiosk: Kiosk) -> None:
-        self.k = kiosk
+    def __init__(self, ctx: HomeContext) -> None:
+        self.ctx = ctx
+        self.k = ctx.shell
 
     def view(self) -> HomeView:
         k, lang = self.k, self.k.lang
@@ -39,7 +37,7 @@ class HomePresenter:
             take_ticket=t("home.take_ticket", lang), take_ticket_hint=t("home.take_ticket.hint", lang),
             lookup=t("home.lookup", lang), lookup_hint=t("home.lookup.hint", lang),
             scan_hint=t("home.scan_hint", lang), lang_toggle=t("lang.toggle", lang), mode_mark=k.mode_mark(),
-            face=t("home.face", lang) if k.face is not None else "")
+            face=t("home.face", lang) if self.ctx.face_offered() else "")
 
     def take_ticket(self) -> None:
         if not self.k.tap():
@@ -47,21 +45,20 @@ class HomePresenter:
         if self.k.catalog.all_closed or self._closed_while_offline():
             self.k.go("closed")
             return
-        self.k.services.enter()
+        self.ctx.open_services()
 
     def _closed_while_offline(self) -> bool:
         # The hub decides opening hours; while it is unreachable the kiosk must not hand out leased numbers at
         # night, so it applies the last hours it heard of.
-        return self.k.desk.mode == "offline" and self.k.catalog.open_at(self.k.wall_clock()) is False
+        return self.ctx.desk_mode() == "offline" and self.k.catalog.open_at(self.ctx.wall_clock()) is False
 
     def lookup(self) -> None:
         if not self.k.tap():
             return
-        self.k.lookup.enter()
+        self.ctx.open_lookup()
 
     def face(self) -> None:
-        if self.k.face is not None:
-            self.k.face.enter()
+        self.ctx.open_face()
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,8 +75,9 @@ class ClosedView:
 class ClosedPresenter:
     """Outside ticket hours: say so plainly, show the hours, and still offer the dossier lookup."""
 
-    def __init__(self, kiosk: Kiosk) -> None:
-        self.k = kiosk
+    def __init__(self, ctx: ClosedContext) -> None:
+        self.ctx = ctx
+        self.k = ctx.shell
 
     def view(self) -> ClosedView:
         lang = self.k.lang
@@ -93,8 +91,4 @@ class ClosedPresenter:
     def lookup(self) -> None:
         if not self.k.tap():
             return
-        self.k.lookup.enter()
-
-    def face(self) -> None:
-        if self.k.face is not None:
-            self.k.face.enter()
+        self.ctx.open_lookup()

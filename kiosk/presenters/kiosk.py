@@ -9,14 +9,24 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from contracts.messages import VN_TZ
 from kiosk.i18n import Lang, other, t
 
 from .catalog import Catalog
+from .context import (
+    ClosedContext,
+    HomeContext,
+    IdleContext,
+    KioskBehaviour,
+    LookupContext,
+    PriorityContext,
+    ResultContext,
+    ServiceGridContext,
+    TicketContext,
+)
 from .home import ClosedPresenter, HomePresenter
 from .idle import IdlePresenter
 from .lookup import LookupPresenter, ResultPresenter
@@ -24,24 +34,12 @@ from .ports import Desk, InlineRunner, KioskPrinter, LookupHub, Outcome, Runner,
 from .services import PriorityPresenter, ServiceGridPresenter
 from .ticket import TakeTicketPresenter
 
+if TYPE_CHECKING:
+    from .face import FaceLookupPresenter
+
 log = logging.getLogger(__name__)
 
 SCREENS = ("home", "services", "priority", "ticket", "lookup", "result", "closed", "face")   # face: issue 15
-
-
-@dataclass(frozen=True, slots=True)
-class KioskBehaviour:
-    """Timings and texts of the kiosk (from kiosk config); defaults suit elderly citizens."""
-
-    idle_timeout_s: float = 60.0          # any screen but home, no touch this long -> back home, all cleared
-    ticket_screen_s: float = 20.0         # the confirmation screen goes home sooner: the citizen has the paper
-    result_screen_s: float = 90.0         # reading a result takes time
-    tap_guard_s: float = 0.6              # after a tap that acts, taps this soon are ignored (double taps)
-    key_repeat_s: float = 0.15            # the same keyboard key this soon again is a double tap
-    public_base_url: str = "http://127.0.0.1:8080"   # the hub as a phone on the LAN reaches it (ticket QR)
-    stale_after_min: int = 60             # dossier info older than this is flagged as maybe not the latest
-    max_code_len: int = 40
-    camera_available: bool = False        # a camera is configured: offer "scan the QR with the camera"
 
 
 class TapGuard:
@@ -95,16 +93,26 @@ class Kiosk:
         self.generation = 0
         self.guard = TapGuard(clock, self.behaviour.tap_guard_s, self.behaviour.key_repeat_s)
         self._subscribers: list[Callable[[Kiosk], None]] = []
-        self.home = HomePresenter(self)
-        self.services = ServiceGridPresenter(self)
-        self.priority = PriorityPresenter(self)
-        self.take = TakeTicketPresenter(self)
-        self.lookup = LookupPresenter(self)
-        self.result = ResultPresenter(self)
-        self.closed = ClosedPresenter(self)
-        self.idle = IdlePresenter(self)
-        # issue 15 hook: set (kiosk/presenters/face.py) only where a camera and the face extra are present
-        self.face: Any = None
+        # Each presenter gets a narrow context: this kiosk as its Shell, plus the few links it has to the
+        # others as callables (late-bound: the presenters they call are made below).
+        self.home = HomePresenter(HomeContext(self, lambda: self.desk.mode, lambda: self.wall_clock(),
+                                              lambda: self.services.enter(), lambda: self.lookup.enter(),
+                                              face_offered=lambda: self.face is not None,
+                                              open_face=lambda: self.face.enter() if self.face else None))
+        self.services = ServiceGridPresenter(ServiceGridContext(self, self.refresh_catalog,
+                                                                lambda s, p: self.take.start(s, p)))
+        self.priority = PriorityPresenter(PriorityContext(self, lambda: self.services.chosen,
+                                                          lambda s, p: self.take.start(s, p)))
+        self.take = TakeTicketPresenter(TicketContext(self, desk, printer, self.poster))
+        self.lookup = LookupPresenter(LookupContext(
+            self, hub, self.guard.allow_key, lambda: self.take.busy,
+            lambda code, body: self.result.show_dossier(code, body), lambda body: self.result.show_ticket(body)))
+        self.result = ResultPresenter(ResultContext(self, lambda: self.lookup.enter()))
+        self.closed = ClosedPresenter(ClosedContext(self, lambda: self.lookup.enter()))
+        self.idle = IdlePresenter(IdleContext(self, clock, lambda: self.take.state == "printed",
+                                              lambda: self.take.busy or self.lookup.busy))
+        # issue 15 hook: set by attach_face (kiosk/presenters/face.py) only where a camera and the face extra are
+        self.face: FaceLookupPresenter | None = None
 
     # --- observers ----------------------------------------------------------------------------------------
     def subscribe(self, fn: Callable[[Kiosk], None]) -> None:
@@ -121,6 +129,21 @@ class Kiosk:
         self.screen = screen
         self.idle.touch()
         self.changed()
+
+    def attach_face(self, engine: Any, hub: Any, **options: Any) -> FaceLookupPresenter:
+        """issue 15 hook: offer "Tra cứu bằng khuôn mặt" with this engine and hub (kiosk/face_wiring.py)."""
+        from .face import FaceContext, FaceLookupPresenter
+
+        def shown_dossier_code() -> str | None:
+            return self.result.dossier.code if self.result.dossier is not None else None
+
+        self.face = FaceLookupPresenter(FaceContext(self, lambda: self.lookup.enter(), shown_dossier_code),
+                                        engine, hub, **options)
+        return self.face
+
+    def touch(self) -> None:
+        """Activity without a tap: the idle timer starts again."""
+        self.idle.touch()
 
     def tap(self) -> bool:
         """Every citizen tap that acts passes here first: counts as activity, and filters double taps."""

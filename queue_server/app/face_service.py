@@ -54,10 +54,15 @@ Vector = Any          # a checked 128-d float32 template (numpy array); only the
 
 
 class MatchOutcome(Protocol):
-    verdict: str                      # "match", "uncertain", "no_match"
-    subject: str | None
-    distance: float | None
-    second_distance: float | None
+    @property
+    def verdict(self) -> str:
+        """"match", "uncertain" or "no_match"."""
+    @property
+    def subject(self) -> str | None: ...
+    @property
+    def distance(self) -> float | None: ...
+    @property
+    def second_distance(self) -> float | None: ...
 
 
 class TemplateIndexPort(Protocol):

@@ -68,8 +68,7 @@ def rig(tmp_path: Path):
 
 
 def attach(kiosk: Kiosk, hub_client: Any, challenge: Challenge, fault: str | None = None) -> FaceLookupPresenter:
-    kiosk.face = FaceLookupPresenter(kiosk, SimulatedFaceEngine(fault), hub_client, choose=lambda _c: challenge)
-    return kiosk.face
+    return kiosk.attach_face(SimulatedFaceEngine(fault), hub_client, choose=lambda _c: challenge)
 
 
 def play(kiosk: Kiosk, clock: ManualClock, frames: list) -> None:

@@ -1,7 +1,7 @@
 """The demo's face look-up: face lookup switched on with a fresh key in the demo's folder, a simulated citizen
 enrolled at a counter (staff login, explicit consent, templates from the simulated camera) and then found at the
 kiosk through the simulated camera: the presenter runs its blink challenge on the replayed frames, the template
-goes to the hub, the dossier comes back with a masked name. Called by the demo with two small hooks."""
+goes to the hub, the dossier comes back with a masked name. Called by demo/run.py (three marked lines)."""
 from __future__ import annotations
 
 import logging
@@ -24,6 +24,13 @@ def with_face(settings: Any, workdir: Path) -> Any:
     return replace(settings, face=cfg)
 
 
+class _NoPrinter:
+    """Nothing is printed by the face kiosk."""
+
+    def print_job(self, job: Any) -> Any:
+        raise RuntimeError("the demo's face kiosk prints nothing")
+
+
 class _NoDesk:
     """The demo's face kiosk issues no tickets (the simulated morning does that)."""
 
@@ -42,7 +49,6 @@ def enrol_and_look_up(url: str, username: str, password: str, code: str) -> dict
     from devices.face.simulator import SimulatedFaceEngine, blink_sequence, make_frame
     from kiosk.hub_client import HubClient
     from kiosk.presenters import Kiosk, ManualClock
-    from kiosk.presenters.face import FaceLookupPresenter
     from queue_server.domain.face_consent import CONSENT_VERSION
 
     api = url + "/api/v1"
@@ -61,16 +67,16 @@ def enrol_and_look_up(url: str, username: str, password: str, code: str) -> dict
     enrolled.raise_for_status()
 
     clock = ManualClock()
-    kiosk = Kiosk(hub=HubClient(url, kiosk_id="kiosk-face"), desk=_NoDesk(), printer=None,  # type: ignore[arg-type]
-                  clock=clock)
-    kiosk.face = FaceLookupPresenter(kiosk, engine, kiosk.hub, choose=lambda _c: Challenge.BLINK)
+    hub = HubClient(url, kiosk_id="kiosk-face")
+    kiosk = Kiosk(hub=hub, desk=_NoDesk(), printer=_NoPrinter(), clock=clock)   # type: ignore[arg-type]
+    face = kiosk.attach_face(engine, hub, choose=lambda _c: Challenge.BLINK)
     clock.advance(1)
     kiosk.home.face()
     kiosk_camera = SimulatedCamera(frames=blink_sequence(CITIZEN, frames=12, start=10))
-    while kiosk.face.state == "capture" and (frame := kiosk_camera.read()) is not None:
+    while face.state == "capture" and (frame := kiosk_camera.read()) is not None:
         clock.advance(0.1)
-        kiosk.face.frame(frame)
-    view = kiosk.face.view()
+        face.frame(frame)
+    view = face.view()
     return {"enrolled": enrolled.json().get("subject"), "state": view.state, "lines": list(view.dossiers)}
 
 
