@@ -50,7 +50,8 @@ def build_face(settings: Any, record_event: Any, lookup: Any, clock: Any) -> Fac
     from queue_server.adapters.face_gallery import FaceGallery, FaceKeyError
     from queue_server.app.face_service import FacePurger
     from queue_server.config import ConfigError
-    from queue_server.web.auth import check_device_key, require
+    from queue_server.web import guards
+    from queue_server.web.common import hub, require
     from queue_server.web.face import create_face_blueprint
 
     try:
@@ -61,5 +62,9 @@ def build_face(settings: Any, record_event: Any, lookup: Any, clock: Any) -> Fac
     except (FaceKeyError, FaceEngineUnavailable) as err:
         # a sentence, not a traceback: the hub stops with "config error: ..." like any other bad setting
         raise ConfigError(f"face: {err}") from err
-    bp = create_face_blueprint(service, require_role=require, check_device=check_device_key, engine=engine)
+    def check_device() -> None:      # kiosk writes: X-Device-Key when the hub has device keys (or a staff login)
+        ctx = hub()
+        guards.check_device_key(ctx.settings.security.device_keys, ctx.tokens)
+
+    bp = create_face_blueprint(service, require_role=require, check_device=check_device, engine=engine)
     return FaceParts(service, bp, FacePurger(service, cfg.purge_every_min * 60.0), engine)
