@@ -181,11 +181,14 @@ def test_a_template_never_appears_in_mqtt_traffic_or_outbox_rows(hub, mosquitto)
     finally:
         capture.close()
     traffic = b"\n".join(t.encode() + b" " + p for t, p in capture.all)
-    assert b"face.consent" in traffic and subject.encode() in traffic
+    # the events keep their place in the sequence, but face data never leaves the center: no subject id, no
+    # linked dossier code, in MQTT traffic (a bridge may carry it off site) or in the outbox
+    assert b"face.consent" in traffic and subject.encode() not in traffic and CODE.encode() not in traffic
     with sqlite3.connect(hub.settings.integration.outbox_path) as db:
         rows = [r[0].encode() for r in db.execute("SELECT payload FROM outbox_items")]
     outbox = b"\n".join(rows)
     assert b"face.consent" in outbox and b"face.deleted" in outbox
+    assert subject.encode() not in outbox and CODE.encode() not in outbox and b"withheld" in outbox
     assert match["verdict"] == "match" and "withdraw_token" not in traffic.decode(errors="replace")
     for vector in [*vectors, probe, at_kiosk]:
         for mark in fingerprints(vector):
