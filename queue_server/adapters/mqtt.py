@@ -28,7 +28,14 @@ from typing import TYPE_CHECKING, Any
 
 from contracts import topics
 from contracts.errors import ErrorCode, MotcuaError
-from contracts.messages import Availability, CommandReply, CommandRequest, Envelope, MessageError, withhold_private
+from contracts.messages import (
+    Availability,
+    CommandReply,
+    CommandRequest,
+    Envelope,
+    MessageError,
+    withhold_private,
+)
 from queue_server.app.ports import Publisher
 from runtime.mqtt import Message, MqttClient, Will
 from runtime.mqtt import MqttSettings as ClientSettings
