@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import os
 import random
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta, timezone
 from enum import StrEnum
 from typing import Any
@@ -187,6 +187,19 @@ class Envelope:
     def from_json(raw: str | bytes) -> Envelope:
         return Envelope.from_dict(_loads(raw))
 
+
+
+# Face data never leaves the center (DOMAIN.md; Law 91/2025/QH15 Art. 31): a face.* event keeps its place in the
+# sequence — receivers check seqs for gaps — but goes out (outbox, province sink, MQTT, which a bridge may carry off
+# site) with its data withheld: no subject, no linked dossier codes. The hub's own log keeps the whole event.
+STAYS_IN_THE_CENTER = ("face.",)
+
+
+def withhold_private(envelope: Envelope) -> Envelope:
+    """The envelope as it may leave the hub's store: face events with their data withheld, the rest unchanged."""
+    if envelope.type.startswith(STAYS_IN_THE_CENTER):
+        return replace(envelope, data={"withheld": "face data stays in the center"})
+    return envelope
 
 @dataclass(frozen=True, slots=True)
 class CallInfo:

@@ -22,6 +22,7 @@ class HomeView:
     lang_toggle: str
     mode_mark: str
     notice: str = ""          # a printer that cannot print says so here, before anyone taps
+    face: str = ""          # issue 15: "Tra cứu bằng khuôn mặt" only where the kiosk has a face presenter
 
 
 class HomePresenter:
@@ -37,7 +38,7 @@ class HomePresenter:
             take_ticket=t("home.take_ticket", lang), take_ticket_hint=t("home.take_ticket.hint", lang),
             lookup=t("home.lookup", lang), lookup_hint=t("home.lookup.hint", lang),
             scan_hint=t("home.scan_hint", lang), lang_toggle=t("lang.toggle", lang), mode_mark=k.mode_mark(),
-            notice=self._notice())
+            notice=self._notice(), face=t("home.face", lang) if self.ctx.face_offered() else "")
 
     def _notice(self) -> str:
         fault = self.ctx.printer_fault()
@@ -65,6 +66,9 @@ class HomePresenter:
         if not self.k.tap():
             return
         self.ctx.open_lookup()
+
+    def face(self) -> None:
+        self.ctx.open_face()
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 load_kv("home")
 
 FIELDS = ("title", "subtitle", "take_ticket", "take_ticket_hint", "lookup", "lookup_hint", "scan_hint",
-          "lang_toggle", "mode_mark", "notice")
+          "lang_toggle", "mode_mark", "notice", "face")
 
 
 class HomeScreen(KioskScreen):
@@ -28,6 +28,7 @@ class HomeScreen(KioskScreen):
     lang_toggle = StringProperty("")
     mode_mark = StringProperty("")
     notice = StringProperty("")
+    face = StringProperty("")
 
     def render(self, kiosk: Kiosk) -> None:
         view = kiosk.home.view()

@@ -28,7 +28,14 @@ from typing import TYPE_CHECKING, Any
 
 from contracts import topics
 from contracts.errors import ErrorCode, MotcuaError
-from contracts.messages import Availability, CommandReply, CommandRequest, Envelope, MessageError
+from contracts.messages import (
+    Availability,
+    CommandReply,
+    CommandRequest,
+    Envelope,
+    MessageError,
+    withhold_private,
+)
 from queue_server.app.ports import Publisher
 from runtime.mqtt import Message, MqttClient, Will
 from runtime.mqtt import MqttSettings as ClientSettings
@@ -310,7 +317,7 @@ class MqttAdapter:
     def _emit_events(self, envelopes: list[Envelope], dirty: _Dirty) -> None:
         for env in envelopes:
             if self.connected:
-                self._publish(topics.event(self.center, env.type), env.to_json(), retain=False)
+                self._publish(topics.event(self.center, env.type), withhold_private(env).to_json(), retain=False)
                 self.published_events += 1
             else:
                 self.dropped_events += 1

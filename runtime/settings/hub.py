@@ -117,6 +117,8 @@ class HubSettings:
     notes: tuple[str, ...] = ()          # what loading noticed (a deprecated spelling...): logged once at start
     # [province] (issue 17): the second outbox sink to `motcua province`; None = not configured
     province: ProvinceSinkSettings | None = None
+    # [face] (issue 15): parsed by the hub's queue_server/face_config.py (queue_server.config adds it); None = off
+    face: Any = None
 
     def user(self, username: str) -> UserDef | None:
         return next((u for u in self.users if u.username == username), None)
@@ -309,6 +311,7 @@ class HubFile:
     logging: LoggingTable = field(default_factory=LoggingTable)
     integration: IntegrationTable = field(default_factory=IntegrationTable)
     province: ProvinceTable = field(default_factory=ProvinceTable)
+    face: dict[str, Any] | None = None   # validated by queue_server/face_config.py (queue_server.config)
 
 
 @cache
