@@ -15,7 +15,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +41,7 @@ from queue_server.domain.model import (
     ServiceDay,
     Ticket,
 )
-from queue_server.domain.transitions import HELD, Call, QueueState, evolve
+from queue_server.domain.transitions import HELD, OCCUPANCY_KEPT, Call, QueueState, evolve
 
 log = logging.getLogger(__name__)
 
@@ -253,7 +253,35 @@ class SqliteStore:
             if t.day == day and t.service_time_s is not None:
                 state.recent_service_s.setdefault(
                     t.service, deque(maxlen=estimates.RECENT_WINDOW)).append(t.service_time_s)
+        for service, counter, _, seconds in self._occupancy(start, None):
+            state.occupancy_s.setdefault((ServiceCode(service), CounterId(counter)),
+                                         deque(maxlen=OCCUPANCY_KEPT)).append(seconds)
         return state
+
+    _OCCUPANCY_TYPES = (str(EventType.TICKET_DONE), str(EventType.TICKET_NO_SHOW), str(EventType.TICKET_TRANSFERRED))
+
+    def _occupancy(self, start: str, end: str | None) -> list[tuple[str, str, int, float]]:
+        """(service, counter, hour of the call, seconds from call to release) of tickets let go in [start, end)."""
+        out: list[tuple[str, str, int, float]] = []
+        sql = ("SELECT at, data FROM events WHERE at >= ? AND type IN (?, ?, ?)" + (" AND at < ?" if end else "")
+               + " ORDER BY seq")
+        args: tuple[str, ...] = (start, *self._OCCUPANCY_TYPES, *((end,) if end else ()))
+        for at, data in self._conn.execute(sql, args):
+            body = json.loads(data)
+            t = ticket_from_json(body["ticket"])
+            counter = body.get("counter")
+            if t.called_at is None or not isinstance(counter, str):
+                continue
+            service = body.get("from_service") or t.service
+            seconds = (datetime.fromisoformat(at) - t.called_at).total_seconds()
+            out.append((str(service), counter, t.called_at.astimezone(VN_TZ).hour, max(0.0, seconds)))
+        return out
+
+    def occupancy_history(self, day: date, days: int = 28) -> list[tuple[str, str, int, float]]:
+        """The occupancy samples of the ``days`` calendar days before ``day`` (the estimate's prior)."""
+        start = format_at(datetime.combine(day - timedelta(days=days), datetime.min.time(), tzinfo=VN_TZ))
+        end = format_at(datetime.combine(day, datetime.min.time(), tzinfo=VN_TZ))
+        return self._occupancy(start, end)
 
     # -- the hot write path
     def commit(self, envelopes: Sequence[Envelope], rows: Projections, center: CenterDef, seq: int) -> None:

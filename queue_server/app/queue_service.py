@@ -34,7 +34,7 @@ from contracts.messages import (
 from queue_server.adapters.sqlite_store import Projections, SqliteStore, collect_rows
 from queue_server.app.ports import Clock, EventListener
 from queue_server.app.views import call_info, counter_state, event_data
-from queue_server.domain import estimates, numbering, queue_policy
+from queue_server.domain import numbering, queue_policy, wait_estimate
 from queue_server.domain import transitions as tr
 from queue_server.domain.model import (
     CenterDef,
@@ -83,6 +83,7 @@ class TicketView:
     ticket: Ticket
     ahead: int
     estimated_wait_min: int
+    wait: wait_estimate.WaitEstimate | None = None
 
 
 class _Reply:
@@ -146,7 +147,7 @@ class QueueService:
         self.store = store
         self.clock = clock
         self._lock = threading.RLock()
-        self._state: QueueState = store.load_state(center, numbering.working_day(clock.now()))
+        self._state: QueueState = self._load()
         self._last_seq = store.last_seq
         self._listeners: list[EventListener] = []
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
@@ -230,8 +231,15 @@ class QueueService:
     def _reload(self) -> None:
         """Make memory equal to disk again (after a failed commit or a bug half-way through a batch)."""
         with self._lock:
-            self._state = self.store.load_state(self.center, numbering.working_day(self.clock.now()))
+            self._state = self._load()
             self._last_seq = self.store.last_seq
+
+    def _load(self) -> QueueState:
+        day = numbering.working_day(self.clock.now())
+        state = self.store.load_state(self.center, day)
+        # the estimate's prior: how long each service took at each counter and hour over the past weeks
+        state.prior = wait_estimate.HistoryPrior.from_samples(self.store.occupancy_history(day))
+        return state
 
     def rebuild(self) -> None:
         """Rebuild the store's projections from the event log and reload the live state from them."""
@@ -419,7 +427,8 @@ class QueueService:
             state = self._rolled()
             t = state.tickets.get(TicketId(ticket_id))
             if t is not None:
-                return TicketView(t, state.ahead(t), state.estimated_wait_min(t))
+                wait = state.wait_for(t, self._now())
+                return TicketView(t, state.ahead(t), 0 if wait is None else wait.minutes, wait)
         old = self.store.get_ticket(ticket_id)
         if old is None:
             raise MotcuaError(ErrorCode.UNKNOWN_TICKET, f"unknown ticket {ticket_id!r}")
@@ -472,11 +481,12 @@ class QueueService:
         ahead = queue_policy.ahead_of(self.center.policy, state.queue(code), state.service_day(code).normal_streak,
                                       key, False)
         ahead += state.waiting_count(code) - len(state.queue(code))
-        wait = estimates.estimate_wait_min(ahead, state.avg_service_min(service), state.open_counters_serving(code))
+        wait = state.wait_estimate(code, ahead, False, now)
         last = next((c.number for c in state.calls if c.service == code), None)
         return ServiceState(seq=self._last_seq, service=code, name=service.name, waiting=state.waiting_count(code),
-                            estimated_wait_min=wait, last_called=last,
-                            accepting=self._refusal(state, code, now) is None)
+                            estimated_wait_min=wait.minutes, last_called=last,
+                            accepting=self._refusal(state, code, now) is None, wait_low_min=wait.low_min,
+                            wait_high_min=wait.high_min, served_now=wait.served)
 
     def service_state(self, code: str) -> ServiceState:
         with self._lock:
