@@ -38,7 +38,7 @@ from contracts.messages import VN_TZ
 from queue_server.config import load_settings
 from queue_server.domain import estimates, wait_estimate
 from queue_server.domain import transitions as tr
-from queue_server.domain.model import CenterDef, CounterId, ServiceCode, TicketId, TicketStatus
+from queue_server.domain.model import CenterDef, CounterId, TicketId
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "deploy" / "center.example.toml"
 FIRST_DAY = date(2026, 3, 9)      # a Monday with no holiday in the weeks after it

@@ -13,6 +13,7 @@ current working day are ever in a queue: yesterday's unserved tickets stay in hi
 """
 from __future__ import annotations
 
+import itertools
 import re
 from bisect import bisect_left, insort
 from collections import deque
@@ -22,7 +23,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from contracts.errors import ErrorCode, MotcuaError
-from contracts.messages import EventType
+from contracts.messages import VN_TZ, EventType
 
 from . import estimates, numbering, queue_policy, wait_estimate
 from .model import (
@@ -31,13 +32,13 @@ from .model import (
     CounterId,
     CounterStatus,
     Lease,
+    PolicyKind,
     ServiceCode,
     ServiceDay,
     ServiceDef,
     Ticket,
     TicketId,
     TicketNumber,
-    PolicyKind,
     TicketStatus,
     ticket_id_for,
 )
@@ -295,7 +296,7 @@ class QueueState:
         return wait_estimate.ServiceTimes(
             default_s={s.code: s.avg_service_min * 60.0 for s in self.center.services}, prior=self.prior,
             today_by_counter={k: tuple(v) for k, v in self.occupancy_s.items()}, today_by_service=by_service,
-            hour=now.astimezone(numbering.VN_TZ).hour)
+            hour=now.astimezone(VN_TZ).hour)
 
     def hall(self, now: datetime, times: wait_estimate.ServiceTimes) -> wait_estimate.Hall:
         """The counters that can call now or after a pause, what they hold, who waits, who is still to come."""
@@ -313,18 +314,18 @@ class QueueState:
                 free += max(60.0, wait_estimate.PAUSE_EXPECTED_S - paused)
             counters.append(wait_estimate.CounterNow(definition.id, tuple(definition.services), free,
                                                      len(self.targeted.get(definition.id, ()))))
-        waiting = {s.code: len(self.queue(s.code)) for s in self.center.services}
+        waiting: dict[str, int] = {s.code: len(self.queue(s.code)) for s in self.center.services}
         spans = self._spans(now)
         return wait_estimate.Hall(tuple(counters), waiting, self._arrivals_per_h(now), spans,
                                   self._issue_left_s(now, spans))
 
     def _issue_left_s(self, now: datetime, spans: tuple[tuple[float, float], ...]) -> float:
         """Working seconds from now until tickets stop being issued (the earliest stop of any service)."""
-        local = now.astimezone(numbering.VN_TZ)
+        local = now.astimezone(VN_TZ)
         sessions = self.center.sessions_on(local.date())
         if not sessions or not self.center.services:
             return 0.0
-        last_end = datetime.combine(local.date(), max(s.end for s in sessions), tzinfo=numbering.VN_TZ)
+        last_end = datetime.combine(local.date(), max(s.end for s in sessions), tzinfo=VN_TZ)
         stop = last_end - timedelta(minutes=min(s.stop_issuing_before_close_min for s in self.center.services))
         wall = (stop - local).total_seconds()
         working = 0.0
@@ -335,11 +336,11 @@ class QueueState:
         return max(0.0, working)
 
     def _spans(self, now: datetime) -> tuple[tuple[float, float], ...]:
-        local = now.astimezone(numbering.VN_TZ)
+        local = now.astimezone(VN_TZ)
         spans: list[tuple[float, float]] = []
         for session in self.center.sessions_on(local.date()):
-            start = datetime.combine(local.date(), session.start, tzinfo=numbering.VN_TZ)
-            end = datetime.combine(local.date(), session.end, tzinfo=numbering.VN_TZ)
+            start = datetime.combine(local.date(), session.start, tzinfo=VN_TZ)
+            end = datetime.combine(local.date(), session.end, tzinfo=VN_TZ)
             a, b = (start - local).total_seconds(), (end - local).total_seconds()
             if b > 0:
                 spans.append((max(0.0, a), b))
@@ -348,11 +349,11 @@ class QueueState:
     def _arrivals_per_h(self, now: datetime) -> dict[str, float]:
         """Tickets per hour still expected per service: the rate of the last ``ARRIVAL_WINDOW`` of working time
         (the waves of the day pass; the day's average would keep a morning peak going all afternoon)."""
-        local = now.astimezone(numbering.VN_TZ)
+        local = now.astimezone(VN_TZ)
         sessions = self.center.sessions_on(local.date())
         if not sessions:
             return {}
-        first = datetime.combine(local.date(), min(s.start for s in sessions), tzinfo=numbering.VN_TZ)
+        first = datetime.combine(local.date(), min(s.start for s in sessions), tzinfo=VN_TZ)
         worked_h = (local - first).total_seconds() / 3600.0 - self._break_h(local)
         window_h = max(0.25, min(ARRIVAL_WINDOW.total_seconds() / 3600.0, worked_h))
         since = now - ARRIVAL_WINDOW - timedelta(hours=self._break_h(local) - self._break_h(now - ARRIVAL_WINDOW))
@@ -370,9 +371,9 @@ class QueueState:
     def _break_h(self, local: datetime) -> float:
         sessions = sorted(self.center.sessions_on(local.date()), key=lambda s: s.start)
         gap = 0.0
-        for a, b in zip(sessions, sessions[1:], strict=False):
-            end = datetime.combine(local.date(), a.end, tzinfo=numbering.VN_TZ)
-            start = datetime.combine(local.date(), b.start, tzinfo=numbering.VN_TZ)
+        for a, b in itertools.pairwise(sessions):
+            end = datetime.combine(local.date(), a.end, tzinfo=VN_TZ)
+            start = datetime.combine(local.date(), b.start, tzinfo=VN_TZ)
             if local > end:
                 gap += (min(local, start) - end).total_seconds() / 3600.0
         return gap

@@ -149,7 +149,7 @@ class WaitEstimate:
     @property
     def minutes(self) -> int:
         """The old single figure (API field ``estimated_wait_min``): the expected wait, rounded."""
-        return int(round(self.expected_min))
+        return round(self.expected_min)
 
 
 # Spread of the range: z × √(per-ticket randomness² + model error²), then rounded outward (see bench/estimate.py).
@@ -175,8 +175,9 @@ def simulate(service: str, ahead: int, hall: Hall, times: ServiceTimes,
         return None
     queue: dict[str, float] = {s: float(n) for s, n in hall.waiting.items() if s != service}
     queue[service] = float(ahead)
-    rates = {s: r / 3600.0 for s, r in hall.arrivals_per_h.items() if r > 0 and s != service}
-    if extra_ahead_per_h > 0:
+    # under one ticket a week is no arrival (and would divide by ~0 below)
+    rates = {s: r / 3600.0 for s, r in hall.arrivals_per_h.items() if r > 1e-3 and s != service}
+    if extra_ahead_per_h > 1e-3:
         rates[service] = extra_ahead_per_h / 3600.0
     targeted = [c.targeted for c in counters]
     heap = [(c.free_in_s, i) for i, c in enumerate(counters)]
@@ -253,8 +254,8 @@ def estimate_wait(service: str, ahead: int, hall: Hall, times: ServiceTimes,
     wall = _to_wall(working_s, hall.working_spans)
     low_w = _to_wall(max(0.0, low_s), hall.working_spans)
     high_w = _to_wall(high_s, hall.working_spans)
-    low = int(math.floor(low_w / 60.0 / ROUND_S)) * ROUND_S
-    high = max(low + ROUND_S, int(math.ceil(high_w / 60.0 / ROUND_S)) * ROUND_S)
+    low = math.floor(low_w / 60.0 / ROUND_S) * ROUND_S
+    high = max(low + ROUND_S, math.ceil(high_w / 60.0 / ROUND_S) * ROUND_S)
     return WaitEstimate(expected_min=max(0.0, wall / 60.0), low_min=max(0, low), high_min=high, served=served)
 
 

@@ -26,7 +26,7 @@ from werkzeug.http import HTTP_STATUS_CODES
 
 from contracts.errors import ErrorCode, MotcuaError
 from contracts.messages import dumps, format_at
-from queue_server.app.views import ticket_to_json
+from queue_server.app.views import ticket_to_json, wait_to_json
 from queue_server.web.common import API_PREFIX, HubContext
 
 log = logging.getLogger("queue_server.web")     # the logger the Flask error handler writes to
@@ -113,7 +113,7 @@ class IssueFastPath:
             ticket = ticket_to_json(result.ticket)
             answer: dict[str, Any] = {"ticket": ticket, "ahead": result.ahead,
                                       "estimated_wait_min": result.estimated_wait_min,
-                                      "tracking_url": f"/t/{ticket['id']}"}
+                                      **wait_to_json(result.wait), "tracking_url": f"/t/{ticket['id']}"}
             status = 201
         except MotcuaError as err:
             answer, status = err.to_json(), err.http_status

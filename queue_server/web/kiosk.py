@@ -9,7 +9,7 @@ from typing import Any
 from flask import Blueprint, jsonify
 
 from contracts.errors import ErrorCode
-from queue_server.app.views import ticket_to_json
+from queue_server.app.views import ticket_to_json, wait_to_json
 from queue_server.config import working_hours_json
 from queue_server.web.common import Body, Field, hub, route
 
@@ -75,7 +75,8 @@ def get_config():  # type: ignore[no-untyped-def]
 
 
 @route(bp, "/services", summary="Services with waiting counts and estimates (the kiosk's first screen)",
-       result="[{code,name,name_en,prefix,waiting,estimated_wait_min,accepting,reason}]")
+       result="[{code,name,name_en,prefix,waiting,estimated_wait_min,wait_low_min,wait_high_min,wait_served,"
+              "accepting,reason}]")
 def list_services():  # type: ignore[no-untyped-def]
     ctx = hub()
     out = []
@@ -83,12 +84,13 @@ def list_services():  # type: ignore[no-untyped-def]
         st = ctx.service.service_state(s.code)
         out.append({"code": s.code, "name": s.name, "name_en": s.name_en, "prefix": s.prefix,
                     "waiting": st.waiting, "estimated_wait_min": st.estimated_wait_min,
+                    "wait_low_min": st.wait_low_min, "wait_high_min": st.wait_high_min, "wait_served": st.served_now,
                     "accepting": st.accepting, "reason": None if st.accepting else "service_closed"})
     return jsonify(out)
 
 
 @route(bp, "/tickets", methods=("POST",), summary="Issue a ticket (kiosk)", device_key=True, body=ISSUE, ok=201,
-       result="{ticket, ahead, estimated_wait_min, tracking_url}",
+       result="{ticket, ahead, estimated_wait_min, wait_low_min, wait_high_min, wait_served, tracking_url}",
        errors=(ErrorCode.UNKNOWN_SERVICE, ErrorCode.UNKNOWN_PRIORITY, ErrorCode.SERVICE_CLOSED,
                ErrorCode.QUOTA_REACHED))
 def issue_ticket(body: dict[str, Any]):  # type: ignore[no-untyped-def]
@@ -96,7 +98,7 @@ def issue_ticket(body: dict[str, Any]):  # type: ignore[no-untyped-def]
                                         request_id=body.get("request_id"))
     ticket = ticket_to_json(result.ticket)
     return jsonify(ticket=ticket, ahead=result.ahead, estimated_wait_min=result.estimated_wait_min,
-                   tracking_url=f"/t/{ticket['id']}"), 201
+                   **wait_to_json(result.wait), tracking_url=f"/t/{ticket['id']}"), 201
 
 
 @route(bp, "/tickets/<ticket_id>/print-result", methods=("POST",), summary="Record whether the ticket printed",
@@ -107,10 +109,11 @@ def print_result(ticket_id: str, body: dict[str, Any]):  # type: ignore[no-untyp
 
 
 @route(bp, "/tickets/<ticket_id>", summary="One ticket with its place in the queue (tracking page)",
-       result="{ticket, ahead, estimated_wait_min}", errors=(ErrorCode.UNKNOWN_TICKET,))
+       result="{ticket, ahead, estimated_wait_min, wait_low_min, wait_high_min, wait_served}", errors=(ErrorCode.UNKNOWN_TICKET,))
 def get_ticket(ticket_id: str):  # type: ignore[no-untyped-def]
     view = hub().service.get_ticket(ticket_id)
-    return jsonify(ticket=ticket_to_json(view.ticket), ahead=view.ahead, estimated_wait_min=view.estimated_wait_min)
+    return jsonify(ticket=ticket_to_json(view.ticket), ahead=view.ahead, estimated_wait_min=view.estimated_wait_min,
+                   **wait_to_json(view.wait))
 
 
 def lease_json(lease: Any) -> dict[str, Any]:

@@ -115,7 +115,9 @@ def test_counter_flow_and_queries(svc: QueueService, clock: FixedClock) -> None:
     assert svc.last_completed("1") is None
     ho = svc.service_state(HO_TICH)
     assert isinstance(ho, ServiceState) and ho.waiting == 1 and ho.last_called == "A002" and ho.accepting
-    assert ho.estimated_wait_min == 3       # one ahead × 3 min (today's average) ÷ one open counter
+    # one ahead: one 3-minute sample today is blended with the 6-minute prior (wait_estimate.BLEND_K)
+    assert ho.estimated_wait_min == 6 and ho.wait_low_min is not None and ho.wait_high_min is not None
+    assert ho.wait_low_min <= 6 <= ho.wait_high_min and ho.served_now
     snap = svc.snapshot()
     assert set(snap) == {"seq", "calls", "counters", "services", "center"}
     assert snap["seq"] == svc.last_seq and len(snap["counters"]) == 3 and len(snap["services"]) == 2
