@@ -7,6 +7,8 @@
   motcua bridge [--config FILE] ...   the serial bridge for counter devices (firmware_bridge)
   motcua kiosk [--sim] ...            the lobby kiosk app (kiosk)
   motcua mock-main-system [--port P]  a stand-in for the province's one-stop system (demo, tests)
+  motcua backup --config FILE [--to DIR] [--keep N] [--copy-to DEST]   consistent copies of every store
+  motcua restore BACKUP_DIR --config FILE [--force]                    put a backup in place (hub stopped)
 """
 from __future__ import annotations
 
@@ -119,6 +121,48 @@ def cmd_mock_main_system(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    from datetime import datetime
+
+    from queue_server.backup import BackupError, discover_stores, named_stores, take_backup
+
+    settings = load_settings(args.config)
+    destination = args.to or settings.store_path.parent / "backups"
+    stores = discover_stores(settings.store_path, named_stores(settings))
+    try:
+        result = take_backup(stores, destination, settings.center.id, datetime.now().astimezone(), keep=args.keep,
+                             copy_to=args.copy_to)
+    except BackupError as err:
+        print(f"sao lưu thất bại / backup failed: {err}", file=sys.stderr)
+        return 1
+    print(f"OK: {result.path}")
+    for entry in result.files:
+        print(f"  {entry['role']}: {entry['source']} ({entry['bytes']} B, integrity {entry['integrity']})")
+    for old in result.removed:
+        print(f"  rotated out: {old.name}")
+    if result.copied_to:
+        print(f"  copied to: {result.copied_to}")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from datetime import datetime
+
+    from queue_server.backup import BackupError, named_stores, restore
+
+    settings = load_settings(args.config)
+    targets = {"hub": settings.store_path, **{k: v for k, v in named_stores(settings).items() if v is not None}}
+    try:
+        done = restore(args.backup, targets, settings.store_path.parent, datetime.now().astimezone(), force=args.force)
+    except BackupError as err:
+        print(f"khôi phục thất bại / restore failed: {err}", file=sys.stderr)
+        return 1
+    print(f"OK: restored {args.backup.name}")
+    for role, path in done:
+        print(f"  {role} → {path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="motcua", description="motcua — queue and kiosk system (Bộ phận Một cửa)")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -166,6 +210,20 @@ def build_parser() -> argparse.ArgumentParser:
     mock.add_argument("--advance-every-s", type=float, default=None,
                       help="every so often move one sample dossier on a status and push it")
     mock.set_defaults(func=cmd_mock_main_system)
+
+    backup = sub.add_parser("backup", help="consistent copies of every store (safe while the hub runs)")
+    backup.add_argument("--config", required=True, type=Path)
+    backup.add_argument("--to", type=Path, default=None, help="backup directory (default: backups/ beside the store)")
+    backup.add_argument("--keep", type=int, default=14, help="how many backups to keep (default 14)")
+    backup.add_argument("--copy-to", default=None,
+                        help="second destination: a mounted path, or an rsync target host:path / user@host:path")
+    backup.set_defaults(func=cmd_backup)
+
+    restore = sub.add_parser("restore", help="put a backup in place (stop the hub first)")
+    restore.add_argument("backup", type=Path, help="a backup directory made by `motcua backup`")
+    restore.add_argument("--config", required=True, type=Path, help="the config of the hub to restore into")
+    restore.add_argument("--force", action="store_true", help="replace existing stores (they are kept, renamed)")
+    restore.set_defaults(func=cmd_restore)
     return parser
 
 

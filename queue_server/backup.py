@@ -1,0 +1,315 @@
+"""Backup and restore of every store a hub keeps: consistent online copies through SQLite's backup API.
+
+What a center loses in a disk failure is what this module did not copy, so it copies every SQLite database the hub
+owns — the event store (tickets, counters, ratings), the outbox of undelivered events, the dossier mirror, and any
+other database in the store's directory (later stores land there by default) — while the hub keeps running.
+
+A backup is a directory ``motcua-<center>-<YYYYmmdd-HHMMSS>/`` holding one file per store and ``manifest.json`` (role,
+original path, size, SHA-256, integrity check, the event store's last seq). It is written under a temporary name and
+renamed when complete, so a crash never leaves something that looks like a backup but is not one. Each copy is checked
+with ``PRAGMA integrity_check`` before the backup counts. Older backups rotate out (keep N); a second destination — a
+mounted path or an rsync/ssh target — mirrors the backup directory.
+
+Restore checks the manifest and every file's digest and integrity before it touches anything, refuses to overwrite
+live stores unless asked, and then moves what was there aside (``*.before-restore-<time>``) rather than deleting it.
+
+It must not: call the ``sqlite3`` binary, write into a store it backs up, or restore over a store without a check.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+MANIFEST = "manifest.json"
+FORMAT = 1
+SQLITE_MAGIC = b"SQLite format 3\x00"
+PARTIAL_PREFIX = ".partial-"
+
+
+class BackupError(Exception):
+    """A backup or restore that cannot go on; the message is one sentence for the operator."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoreFile:
+    """One database to back up: a role that restore maps back to a path, and where it lives now."""
+
+    role: str
+    path: Path
+
+
+@dataclass(frozen=True, slots=True)
+class BackupResult:
+    path: Path
+    files: tuple[dict[str, object], ...]
+    removed: tuple[Path, ...]
+    copied_to: str | None
+
+
+def is_sqlite_file(path: Path) -> bool:
+    try:
+        with path.open("rb") as fh:
+            return fh.read(16) == SQLITE_MAGIC
+    except OSError:
+        return False
+
+
+def discover_stores(store_path: Path, named: Mapping[str, Path | None] = {}) -> list[StoreFile]:
+    """The hub store, the named stores (outbox, mirror, …) and every other SQLite database beside the hub store.
+
+    Roles are stable names restore maps back: ``hub`` for the event store, the given names for the named ones, and
+    ``file:<name>`` for a database found in the store directory (restored under the same name).
+    """
+    stores = [StoreFile("hub", store_path)]
+    seen = {store_path.resolve()}
+    for role, path in named.items():
+        if path is not None and path.resolve() not in seen and path.exists():
+            stores.append(StoreFile(role, path))
+            seen.add(path.resolve())
+    directory = store_path.parent
+    if directory.is_dir():
+        for candidate in sorted(directory.iterdir()):
+            if (candidate.is_file() and candidate.resolve() not in seen and not candidate.name.endswith(("-wal", "-shm"))
+                    and ".before-restore-" not in candidate.name and is_sqlite_file(candidate)):
+                stores.append(StoreFile(f"file:{candidate.name}", candidate))
+                seen.add(candidate.resolve())
+    return stores
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _integrity(path: Path) -> str:
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        rows = conn.execute("PRAGMA integrity_check").fetchall()
+    finally:
+        conn.close()
+    return "ok" if rows == [("ok",)] else "; ".join(str(r[0]) for r in rows[:5])
+
+
+def _last_seq(path: Path) -> int | None:
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        row = conn.execute("SELECT MAX(seq) FROM events").fetchone()
+        return int(row[0]) if row and row[0] is not None else 0
+    except sqlite3.Error:
+        return None
+    finally:
+        conn.close()
+
+
+def _copy_online(source: Path, target: Path) -> None:
+    # the backup API reads a consistent snapshot while the hub keeps writing (WAL: readers never block the writer)
+    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True, timeout=30)
+    dst = sqlite3.connect(target)
+    try:
+        src.backup(dst)
+        # a copy that stands alone: no -wal file to carry along
+        dst.execute("PRAGMA journal_mode=DELETE")
+    finally:
+        dst.close()
+        src.close()
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def take_backup(stores: Iterable[StoreFile], destination: Path, center: str, now: datetime, keep: int = 14,
+                copy_to: str | None = None) -> BackupResult:
+    """Copy every store into a new backup directory under ``destination``; rotate; mirror to ``copy_to``."""
+    if keep < 1:
+        raise BackupError("keep must be at least 1")
+    destination.mkdir(parents=True, exist_ok=True)
+    name = f"motcua-{center}-{now.strftime('%Y%m%d-%H%M%S')}"
+    final = destination / name
+    if final.exists():
+        raise BackupError(f"{final} already exists: one backup per second at most")
+    partial = destination / f"{PARTIAL_PREFIX}{name}"
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir()
+    files: list[dict[str, object]] = []
+    try:
+        for store in stores:
+            if not store.path.exists():
+                raise BackupError(f"{store.role}: {store.path} does not exist")
+            if not is_sqlite_file(store.path):
+                raise BackupError(f"{store.role}: {store.path} is not an SQLite database")
+            file_name = f"{store.role.replace(':', '-').replace('/', '-')}.sqlite3"
+            target = partial / file_name
+            try:
+                _copy_online(store.path, target)
+            except sqlite3.Error as err:
+                raise BackupError(f"{store.role}: cannot copy {store.path}: {err}") from err
+            integrity = _integrity(target)
+            if integrity != "ok":
+                raise BackupError(f"{store.role}: the copy of {store.path} fails its integrity check: {integrity}")
+            entry: dict[str, object] = {"role": store.role, "file": file_name, "source": str(store.path),
+                                        "bytes": target.stat().st_size, "sha256": _sha256(target),
+                                        "integrity": integrity}
+            if store.role == "hub":
+                entry["last_seq"] = _last_seq(target)
+            files.append(entry)
+        manifest = {"format": FORMAT, "center": center, "created_at": now.isoformat(timespec="seconds"),
+                    "files": files}
+        (partial / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+        for child in partial.iterdir():
+            with child.open("rb") as fh:
+                os.fsync(fh.fileno())
+        partial.rename(final)
+        _fsync_dir(destination)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    removed = rotate(destination, center, keep)
+    copied = mirror(destination, copy_to) if copy_to else None
+    return BackupResult(final, tuple(files), tuple(removed), copied)
+
+
+def list_backups(destination: Path, center: str | None = None) -> list[Path]:
+    """Complete backups under ``destination``, oldest first (their names sort by time)."""
+    if not destination.is_dir():
+        return []
+    prefix = f"motcua-{center}-" if center else "motcua-"
+    return sorted(p for p in destination.iterdir() if p.is_dir() and p.name.startswith(prefix)
+                  and (p / MANIFEST).is_file())
+
+
+def rotate(destination: Path, center: str, keep: int) -> list[Path]:
+    backups = list_backups(destination, center)
+    doomed = backups[:-keep] if len(backups) > keep else []
+    for old in doomed:
+        shutil.rmtree(old)
+    return doomed
+
+
+def _is_remote(target: str) -> bool:
+    # rsync's own rule: "host:path" or "user@host:path" is remote; a path with a slash before any colon is local
+    head = target.split("/", 1)[0]
+    return ":" in head
+
+
+def mirror(destination: Path, target: str) -> str:
+    """Make ``target`` hold the same complete backups as ``destination`` (new ones copied, rotated ones removed)."""
+    if _is_remote(target):
+        cmd = ["rsync", "-a", "--delete", "--exclude", f"{PARTIAL_PREFIX}*", f"{destination}/", target.rstrip("/") + "/"]
+        try:
+            done = subprocess.run(cmd, capture_output=True, text=True, timeout=3600, check=False)
+        except FileNotFoundError as err:
+            raise BackupError("rsync is not installed: install it or give a mounted path as the second destination") \
+                from err
+        if done.returncode != 0:
+            raise BackupError(f"rsync to {target} failed ({done.returncode}): {done.stderr.strip()[:300]}")
+        return target
+    root = Path(target)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise BackupError(f"second destination {root}: {err.strerror}") from err
+    wanted = {p.name: p for p in list_backups(destination)}
+    for name, source in wanted.items():
+        if (root / name / MANIFEST).is_file():
+            continue
+        partial = root / f"{PARTIAL_PREFIX}{name}"
+        shutil.rmtree(partial, ignore_errors=True)
+        try:
+            shutil.copytree(source, partial)
+            partial.rename(root / name)
+        except OSError as err:
+            shutil.rmtree(partial, ignore_errors=True)
+            raise BackupError(f"second destination {root}: {err.strerror or err}") from err
+    for old in list_backups(root):
+        if old.name not in wanted:
+            shutil.rmtree(old)
+    return str(root)
+
+
+def read_manifest(backup: Path) -> dict[str, object]:
+    try:
+        manifest = json.loads((backup / MANIFEST).read_text(encoding="utf-8"))
+    except FileNotFoundError as err:
+        raise BackupError(f"{backup}: no {MANIFEST} — not a motcua backup (or an unfinished one)") from err
+    except (OSError, ValueError) as err:
+        raise BackupError(f"{backup}/{MANIFEST}: unreadable: {err}") from err
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT or not isinstance(manifest.get("files"), list):
+        raise BackupError(f"{backup}/{MANIFEST}: not a format-{FORMAT} motcua manifest")
+    return manifest
+
+
+def verify(backup: Path) -> dict[str, object]:
+    """Every file present, with the digest the manifest recorded, and passing its integrity check."""
+    manifest = read_manifest(backup)
+    for entry in manifest["files"]:  # type: ignore[union-attr]
+        path = backup / str(entry["file"])
+        if not path.is_file():
+            raise BackupError(f"{backup}: {entry['file']} is missing")
+        if _sha256(path) != entry["sha256"]:
+            raise BackupError(f"{backup}: {entry['file']} does not match its recorded SHA-256 (damaged copy)")
+        integrity = _integrity(path)
+        if integrity != "ok":
+            raise BackupError(f"{backup}: {entry['file']} fails its integrity check: {integrity}")
+    return manifest
+
+
+def restore(backup: Path, targets: Mapping[str, Path], store_dir: Path, now: datetime,
+            force: bool = False) -> list[tuple[str, Path]]:
+    """Put every store of ``backup`` in place: ``targets`` maps roles to paths; ``file:<name>`` goes to store_dir.
+
+    Nothing is written until the whole backup verifies. Without ``force`` an existing store is an error (a running
+    hub's data is not overwritten by a slip of the keyboard); with it, existing files are moved aside, not deleted.
+    """
+    manifest = verify(backup)
+    plan: list[tuple[str, Path, Path]] = []
+    for entry in manifest["files"]:  # type: ignore[union-attr]
+        role = str(entry["role"])
+        if role.startswith("file:"):
+            target = store_dir / role.removeprefix("file:")
+        elif role in targets:
+            target = targets[role]
+        else:
+            target = store_dir / f"{role}.sqlite3"
+        plan.append((role, backup / str(entry["file"]), target))
+    existing = [t for _, _, t in plan if t.exists()]
+    if existing and not force:
+        raise BackupError("these stores already exist: " + ", ".join(str(p) for p in existing)
+                          + " — stop the hub, then run restore again with --force (they are kept, renamed)")
+    stamp = now.strftime("%Y%m%d-%H%M%S")
+    done: list[tuple[str, Path]] = []
+    for role, source, target in plan:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        for suffix in ("", "-wal", "-shm"):
+            old = Path(f"{target}{suffix}")
+            if old.exists():
+                old.rename(Path(f"{target}.before-restore-{stamp}{suffix}"))
+        partial = target.with_name(f"{PARTIAL_PREFIX}{target.name}")
+        shutil.copyfile(source, partial)
+        with partial.open("rb") as fh:
+            os.fsync(fh.fileno())
+        partial.rename(target)
+        _fsync_dir(target.parent)
+        done.append((role, target))
+    return done
+
+
+def named_stores(settings: object) -> dict[str, Path | None]:
+    """The stores a hub's settings name beside its event store (the outbox and the dossier mirror)."""
+    integration = getattr(settings, "integration", None)
+    return {"outbox": getattr(integration, "outbox_path", None), "mirror": getattr(integration, "mirror_path", None)}

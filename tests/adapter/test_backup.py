@@ -1,0 +1,166 @@
+"""Backup and restore on real SQLite files: every store copied consistently, checked, rotated, mirrored; restore
+verifies before it touches anything and never deletes what was there."""
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from contracts.messages import VN_TZ
+from queue_server.backup import (
+    MANIFEST,
+    BackupError,
+    discover_stores,
+    list_backups,
+    restore,
+    take_backup,
+    verify,
+)
+
+pytestmark = pytest.mark.adapter
+
+T0 = datetime(2026, 11, 23, 12, 0, tzinfo=VN_TZ)
+
+
+def make_db(path: Path, rows: int, table: str = "events") -> None:
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute(f"CREATE TABLE IF NOT EXISTS {table} (seq INTEGER PRIMARY KEY, data TEXT NOT NULL)")
+    conn.executemany(f"INSERT INTO {table} (data) VALUES (?)", [(f"row {i}",) for i in range(rows)])
+    conn.commit()
+    conn.close()
+
+
+def count(path: Path, table: str = "events") -> int:
+    conn = sqlite3.connect(path)
+    try:
+        return int(conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
+    finally:
+        conn.close()
+
+
+@pytest.fixture
+def center_dir(tmp_path: Path) -> Path:
+    state = tmp_path / "state"
+    state.mkdir()
+    make_db(state / "hub.sqlite3", 50)
+    make_db(state / "outbox.sqlite3", 7, "outbox_items")
+    make_db(state / "face.sqlite3", 3, "templates")            # a store added later, found beside the hub's
+    (state / "notes.txt").write_text("not a database", encoding="utf-8")
+    make_db(tmp_path / "elsewhere-mirror.sqlite3", 11, "dossier_mirror")
+    return state
+
+
+def stores(center_dir: Path) -> list:
+    return discover_stores(center_dir / "hub.sqlite3", {"mirror": center_dir.parent / "elsewhere-mirror.sqlite3",
+                                                         "outbox": center_dir / "outbox.sqlite3"})
+
+
+def test_every_store_is_found_and_copied_with_a_manifest(center_dir: Path, tmp_path: Path) -> None:
+    found = stores(center_dir)
+    assert sorted(s.role for s in found) == ["file:face.sqlite3", "hub", "mirror", "outbox"]
+    result = take_backup(found, tmp_path / "backups", "tt-hcc", T0)
+    manifest = json.loads((result.path / MANIFEST).read_text(encoding="utf-8"))
+    assert {f["role"]: f["integrity"] for f in manifest["files"]} == dict.fromkeys(
+        ["hub", "mirror", "outbox", "file:face.sqlite3"], "ok")
+    hub_entry = next(f for f in manifest["files"] if f["role"] == "hub")
+    assert hub_entry["last_seq"] == 50
+    assert count(result.path / "hub.sqlite3") == 50
+    assert count(result.path / "mirror.sqlite3", "dossier_mirror") == 11
+    # the copies stand alone: no WAL to carry along
+    assert not list(result.path.glob("*-wal"))
+    verify(result.path)
+
+
+def test_a_backup_taken_while_a_writer_commits_is_consistent(center_dir: Path, tmp_path: Path) -> None:
+    hub = center_dir / "hub.sqlite3"
+    stop = threading.Event()
+
+    def writer() -> None:
+        conn = sqlite3.connect(hub, timeout=30)
+        while not stop.is_set():
+            # two rows per transaction: a torn copy would show an odd count
+            with conn:
+                conn.execute("INSERT INTO events (data) VALUES ('a')")
+                conn.execute("INSERT INTO events (data) VALUES ('b')")
+        conn.close()
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        results = [take_backup(stores(center_dir), tmp_path / "backups", "tt-hcc", T0 + timedelta(seconds=i), keep=10)
+                   for i in range(5)]
+    finally:
+        stop.set()
+        thread.join()
+    counts = [count(r.path / "hub.sqlite3") for r in results]
+    assert all(c % 2 == 0 for c in counts)
+    assert counts == sorted(counts) and counts[-1] > 50
+
+
+def test_rotation_keeps_the_newest_and_the_mirror_follows(center_dir: Path, tmp_path: Path) -> None:
+    second = tmp_path / "usb-disk" / "motcua"
+    made = [take_backup(stores(center_dir), tmp_path / "backups", "tt-hcc", T0 + timedelta(hours=i), keep=3,
+                        copy_to=str(second)) for i in range(5)]
+    kept = list_backups(tmp_path / "backups")
+    assert [p.name for p in kept] == [r.path.name for r in made[-3:]]
+    assert [p.name for p in list_backups(second)] == [p.name for p in kept]
+    verify(list_backups(second)[-1])
+    assert made[-1].removed == (made[1].path,)
+
+
+def test_an_unfinished_backup_is_never_listed_or_restored(center_dir: Path, tmp_path: Path) -> None:
+    dest = tmp_path / "backups"
+    take_backup(stores(center_dir), dest, "tt-hcc", T0)
+    (dest / ".partial-motcua-tt-hcc-20261123-130000").mkdir()
+    (dest / "motcua-tt-hcc-20261123-140000").mkdir()            # crashed before its manifest was written
+    assert len(list_backups(dest)) == 1
+    with pytest.raises(BackupError, match="no manifest.json"):
+        restore(dest / "motcua-tt-hcc-20261123-140000", {}, tmp_path / "new", T0)
+
+
+def test_a_missing_store_fails_the_backup_and_leaves_nothing_behind(center_dir: Path, tmp_path: Path) -> None:
+    found = stores(center_dir)
+    (center_dir / "outbox.sqlite3").unlink()
+    with pytest.raises(BackupError, match="outbox"):
+        take_backup(found, tmp_path / "backups", "tt-hcc", T0)
+    assert list((tmp_path / "backups").iterdir()) == []
+
+
+def test_restore_onto_an_empty_directory(center_dir: Path, tmp_path: Path) -> None:
+    backup = take_backup(stores(center_dir), tmp_path / "backups", "tt-hcc", T0).path
+    new = tmp_path / "new-pc"
+    targets = {"hub": new / "hub.sqlite3", "mirror": new / "dossiers.sqlite3", "outbox": new / "outbox.sqlite3"}
+    done = dict(restore(backup, targets, new, T0))
+    assert done == {**targets, "file:face.sqlite3": new / "face.sqlite3"}
+    assert count(new / "hub.sqlite3") == 50
+    assert count(new / "dossiers.sqlite3", "dossier_mirror") == 11
+    assert count(new / "face.sqlite3", "templates") == 3
+
+
+def test_restore_refuses_live_stores_unless_forced_and_keeps_them(center_dir: Path, tmp_path: Path) -> None:
+    backup = take_backup(stores(center_dir), tmp_path / "backups", "tt-hcc", T0).path
+    make_db(center_dir / "hub.sqlite3", 5)                      # the hub went on: 55 rows now
+    targets = {"hub": center_dir / "hub.sqlite3"}
+    with pytest.raises(BackupError, match="already exist"):
+        restore(backup, targets, center_dir, T0)
+    assert count(center_dir / "hub.sqlite3") == 55              # untouched
+    restore(backup, targets, center_dir, T0, force=True)
+    assert count(center_dir / "hub.sqlite3") == 50
+    kept = center_dir / "hub.sqlite3.before-restore-20261123-120000"
+    assert count(kept) == 55
+
+
+def test_a_damaged_backup_is_refused_before_anything_is_written(center_dir: Path, tmp_path: Path) -> None:
+    backup = take_backup(stores(center_dir), tmp_path / "backups", "tt-hcc", T0).path
+    data = bytearray((backup / "outbox.sqlite3").read_bytes())
+    data[-100] ^= 0xFF
+    (backup / "outbox.sqlite3").write_bytes(bytes(data))
+    new = tmp_path / "new-pc"
+    with pytest.raises(BackupError, match="SHA-256"):
+        restore(backup, {"hub": new / "hub.sqlite3"}, new, T0)
+    assert not new.exists()
