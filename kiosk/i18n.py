@@ -31,6 +31,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "services.waiting": ("Đang chờ: {n} người", "Waiting: {n}"),
     "services.waiting.none": ("Không có người chờ", "No one waiting"),
     "services.wait": ("Chờ khoảng {min} phút", "About {min} min wait"),
+    "services.wait_range": ("Chờ {range}", "Wait {range}"),
     "services.closed": ("Tạm ngừng cấp số", "Not issuing now"),
     "services.empty": ("Hiện chưa có lĩnh vực nào. Xin hỏi cán bộ hướng dẫn.",
                        "No services are available. Please ask the staff."),
@@ -52,6 +53,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "ticket.ahead": ("Trước quý vị còn {n} người", "{n} people ahead of you"),
     "ticket.ahead.none": ("Quý vị sẽ sớm được gọi", "You will be called soon"),
     "ticket.wait": ("Thời gian chờ dự kiến: khoảng {min} phút", "Estimated wait: about {min} minutes"),
+    "ticket.wait_range": ("Thời gian chờ dự kiến: {range}", "Estimated wait: {range}"),
     "ticket.done": ("Xong", "Done"),
     # lookup
     "lookup.title": ("Tra cứu hồ sơ", "Look up a dossier"),

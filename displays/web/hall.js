@@ -67,9 +67,16 @@
       el("tr", { "data-service": s.service, class: s.waiting ? "" : "idle" },
         el("td", { text: s.name || s.service }),
         el("td", { class: "num", text: String(s.waiting) }),
-        el("td", { class: "num", text: s.waiting ? `${s.estimated_wait_min} phút` : "—" }))));
+        el("td", { class: "num", text: s.waiting ? waitText(s) : "—" }))));
     fitServiceRows();
     document.body.dataset.seq = String(state.seq);
+  }
+
+  // The same range the kiosk and the ticket tell ("khoảng 20–30 phút"); an old hub's single figure otherwise.
+  function waitText(s) {
+    if (s.served_now === false) return "Chưa có quầy";
+    if (s.wait_high_min == null) return `${s.estimated_wait_min} phút`;
+    return s.wait_low_min > 0 ? `${s.wait_low_min}–${s.wait_high_min} phút` : `< ${s.wait_high_min} phút`;
   }
 
   function fitServiceRows() {

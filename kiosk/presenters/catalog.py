@@ -20,6 +20,9 @@ class ServiceInfo:
     estimated_wait_min: int | None = None
     accepting: bool = True
     reason: str | None = None
+    wait_low_min: int | None = None          # the range the hub tells ("khoảng 20–30 phút")
+    wait_high_min: int | None = None
+    wait_served: bool | None = None          # False: no counter serves it now
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +92,8 @@ class Catalog:
                 prefix=str(raw.get("prefix") or (old.prefix if old else "")),
                 waiting=_int(raw.get("waiting")),
                 estimated_wait_min=_int(raw.get("estimated_wait_min")),
+                wait_low_min=_int(raw.get("wait_low_min")), wait_high_min=_int(raw.get("wait_high_min")),
+                wait_served=raw.get("wait_served") if isinstance(raw.get("wait_served"), bool) else None,
                 accepting=bool(raw.get("accepting", True)),
                 reason=raw.get("reason"),
             ))

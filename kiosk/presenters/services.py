@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from contracts.wait_text import wait_range_text
 from kiosk.i18n import pick, t
 
 from .catalog import Catalog
@@ -70,8 +71,12 @@ class ServiceGridPresenter:
                     waiting = t("services.waiting.none", lang)
                 else:
                     waiting = t("services.waiting", lang, n=s.waiting)
-                wait = (t("services.wait", lang, min=s.estimated_wait_min)
-                        if s.estimated_wait_min and s.waiting else "")
+                if s.wait_high_min is not None or s.wait_served is False:
+                    wait = t("services.wait_range", lang,
+                             range=wait_range_text(s.wait_low_min, s.wait_high_min, s.wait_served, lang))
+                else:      # an older hub: its single figure
+                    wait = (t("services.wait", lang, min=s.estimated_wait_min)
+                            if s.estimated_wait_min and s.waiting else "")
             tiles.append(ServiceTile(s.code, pick(s.name, s.name_en, lang), s.prefix, waiting, wait, s.accepting))
         return ServiceGridView(t("services.title", lang), t("services.subtitle", lang), tuple(tiles),
                                t("services.empty", lang) if not tiles else "", t("nav.back", lang),

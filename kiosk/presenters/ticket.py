@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from contracts.messages import VN_TZ
+from contracts.wait_text import wait_range_text
 from kiosk.hub_client import HubError
 from kiosk.i18n import error_text, pick, t
 from kiosk.offline import IssuedTicket, NoOfflineNumbers
@@ -168,7 +169,10 @@ class TakeTicketPresenter:
         if tk is not None and self.state in ("printing", "printed", "print_failed"):
             if tk.ahead is not None:
                 ahead = t("ticket.ahead", lang, n=tk.ahead) if tk.ahead else t("ticket.ahead.none", lang)
-            if tk.estimated_wait_min:
+            if tk.wait_high_min is not None or tk.wait_served is False:
+                wait = t("ticket.wait_range", lang,
+                         range=wait_range_text(tk.wait_low_min, tk.wait_high_min, tk.wait_served, lang))
+            elif tk.estimated_wait_min:
                 wait = t("ticket.wait", lang, min=tk.estimated_wait_min)
         return TicketView(
             state=self.state, heading=t("ticket.your_number", lang) if tk else "",

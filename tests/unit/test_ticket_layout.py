@@ -107,7 +107,7 @@ def test_without_wait_estimate_and_priority() -> None:
     layout = TicketLayout()
     plan = layout.plan(vn_ticket(estimated_wait_min=None, priority_label=None, footer_lines=()))
     texts = [line.text for line in plan]
-    assert "Trước bạn: 5 người" in texts
+    assert "Trước quý vị: 5 người" in texts
     assert not any("Ưu tiên" in t for t in texts)
     assert "Ahead of you: 5" in texts
 
@@ -179,5 +179,5 @@ def test_offline_ticket_without_a_live_count_does_not_print_zero_ahead() -> None
     plan = TicketLayout().plan(vn_ticket(people_ahead=None, estimated_wait_min=None))
     texts = [line.text for line in plan]
     assert "Vui lòng theo dõi màn hình gọi số" in texts and "Please watch the calling display" in texts
-    assert not any(t.startswith(("Trước bạn", "Ahead of you")) for t in texts)
+    assert not any(t.startswith(("Trước quý vị", "Ahead of you")) for t in texts)
     assert len(TicketLayout().build(vn_ticket(people_ahead=None))) <= 6 * 1024
