@@ -42,6 +42,7 @@ from queue_server.domain.model import CenterDef, CounterId, TicketId
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "deploy" / "center.example.toml"
 FIRST_DAY = date(2026, 3, 9)      # a Monday with no holiday in the weeks after it
+PAUSE_P = 0.6                     # share of counters that pause once a day (8–25 min)
 
 # tickets per day per service (the example center's quotas suggest the mix); the total loads the hall to ~80 %, more in the waves
 DAILY = {"ho-tich": 60, "dat-dai": 42, "dang-ky-kinh-doanh": 30, "xay-dung": 16, "lao-dong": 22, "giao-thong": 28,
@@ -77,15 +78,18 @@ class Day:
     day: date
     rng: random.Random
     prior: wait_estimate.HistoryPrior
+    staff_speed: dict[str, float]
     told: dict[TicketId, Told] = field(default_factory=dict)
     samples: list[tuple[str, str, int, float]] = field(default_factory=list)
+    issues: list[tuple[str, str, int, bool]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.state = tr.QueueState(center=self.center, prior=self.prior)
         self.state.roll_to(self.day)
         self.events: list[tuple[datetime, int, Callable[[datetime], None]]] = []
         self.n = 0
-        self.speed = {c.id: self.rng.uniform(0.7, 1.45) for c in self.center.counters}
+        # the same staff at the same counter most days, a little faster or slower from one day to the next
+        self.speed = {c.id: self.staff_speed[c.id] * self.rng.uniform(0.9, 1.1) for c in self.center.counters}
         self.absent = {c.id for c in self.center.counters if self.rng.random() < 0.08}
         self.paused_until: dict[CounterId, datetime] = {}
 
@@ -103,6 +107,10 @@ class Day:
             sample = tr.occupancy_sample(old, event)
             if sample is not None and old is not None and old.called_at is not None:
                 self.samples.append((sample[0], sample[1], old.called_at.hour, sample[2]))
+
+            if event.type.value == "ticket.issued" and event.ticket is not None:
+                self.issues.append((event.ticket.origin_service, self.day.isoformat(), event.at.hour,
+                                    event.ticket.priority is not None))
             tr.evolve(self.state, event)
             if event.type.value == "ticket.called" and event.ticket is not None:
                 told = self.told.get(event.ticket.id)
@@ -153,7 +161,7 @@ class Day:
                 continue
             late = self.rng.choice([0, 0, 0, 2, 5, 10, 20])
             self.schedule(self.at(7, 30 + late), lambda now, cid=c.id: self.open(cid, now))
-            if self.rng.random() < 0.6:     # a pause (meeting, break) at a random time
+            if self.rng.random() < PAUSE_P:     # a pause (meeting, break) at a random time
                 start = self.at(self.rng.choice([8, 9, 10, 14, 15]), self.rng.uniform(0, 59))
                 self.schedule(start, lambda now, cid=c.id: self.want_pause(cid, now))
 
@@ -286,19 +294,26 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=10)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--config", default=str(EXAMPLE))
+    parser.add_argument("--paths", type=int, default=None, help="random runs per estimate (default: the hub's)")
     args = parser.parse_args()
+    if args.paths is not None:
+        wait_estimate.PATHS = args.paths
     center = load_settings(args.config).center
     rng = random.Random(args.seed)
     history: list[list[tuple[str, str, int, float]]] = []
+    issues: list[list[tuple[str, str, int, bool]]] = []
+    staff_speed = {c.id: rng.uniform(0.7, 1.45) for c in center.counters}
     told: list[Told] = []
     day = FIRST_DAY
     for _ in range(args.days):
         while day.weekday() >= 5:
             day += timedelta(days=1)
-        prior = wait_estimate.HistoryPrior.from_samples([s for d in history[-20:] for s in d])
-        sim = Day(center, day, random.Random(rng.random()), prior)
+        prior = wait_estimate.HistoryPrior.from_samples([s for d in history[-20:] for s in d],
+                                                         [i for d in issues[-20:] for i in d])
+        sim = Day(center, day, random.Random(rng.random()), prior, staff_speed)
         sim.run()
         history.append(sim.samples)
+        issues.append(sim.issues)
         day_told = list(sim.told.values())
         told.extend(day_told)
         s = summarise(day_told)

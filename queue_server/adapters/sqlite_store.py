@@ -283,6 +283,19 @@ class SqliteStore:
         end = format_at(datetime.combine(day, datetime.min.time(), tzinfo=VN_TZ))
         return self._occupancy(start, end)
 
+    def issue_history(self, day: date, days: int = 28) -> list[tuple[str, str, int, bool]]:
+        """(service, day, hour of issue, priority) of every ticket of the ``days`` calendar days before ``day``."""
+        out: list[tuple[str, str, int, bool]] = []
+        for service, ticket_day, issued_at, priority in self._conn.execute(
+                "SELECT origin_service, day, issued_at, priority FROM tickets WHERE day >= ? AND day < ?",
+                ((day - timedelta(days=days)).isoformat(), day.isoformat())):
+            try:
+                hour = datetime.fromisoformat(issued_at).astimezone(VN_TZ).hour
+            except (TypeError, ValueError):
+                continue
+            out.append((str(service), str(ticket_day), hour, priority is not None))
+        return out
+
     # -- the hot write path
     def commit(self, envelopes: Sequence[Envelope], rows: Projections, center: CenterDef, seq: int) -> None:
         """Append ``envelopes`` and upsert ``rows`` in one durable transaction (all or nothing)."""

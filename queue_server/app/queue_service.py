@@ -238,7 +238,8 @@ class QueueService:
         day = numbering.working_day(self.clock.now())
         state = self.store.load_state(self.center, day)
         # the estimate's prior: how long each service took at each counter and hour over the past weeks
-        state.prior = wait_estimate.HistoryPrior.from_samples(self.store.occupancy_history(day))
+        state.prior = wait_estimate.HistoryPrior.from_samples(self.store.occupancy_history(day),
+                                                              self.store.issue_history(day))
         return state
 
     def rebuild(self) -> None:

@@ -45,8 +45,7 @@ from .model import (
 from .queue_policy import QueueKey, ServiceQueue
 
 HELD = (TicketStatus.CALLED, TicketStatus.SERVING)   # statuses in which a counter holds the ticket
-ARRIVAL_DAMP = 1.0     # bench/estimate.py: 0.6–0.8 lowers the MAE ~15 % but tells waits 5–9 min too short
-ARRIVAL_WINDOW = timedelta(minutes=120)              # the arrival rate the estimate expects: the recent one
+ARRIVAL_SHRINK = 5.0   # tickets: today's busyness factor counts as 1 until today has seen about this many
 CALLS_KEPT = 20                                      # last calls kept for hall displays
 
 
@@ -316,8 +315,34 @@ class QueueState:
                                                      len(self.targeted.get(definition.id, ()))))
         waiting: dict[str, int] = {s.code: len(self.queue(s.code)) for s in self.center.services}
         spans = self._spans(now)
-        return wait_estimate.Hall(tuple(counters), waiting, self._arrivals_per_h(now), spans,
-                                  self._issue_left_s(now, spans))
+        until = self._issue_left_s(now, spans)
+        return wait_estimate.Hall(tuple(counters), waiting, self._arrivals_per_h(now), spans, until,
+                                  self._arrival_steps(now, spans, until))
+
+    def _arrival_steps(self, now: datetime, spans: tuple[tuple[float, float], ...], until: float
+                       ) -> dict[str, tuple[tuple[float, float], ...]]:
+        """With history: each service's arrivals hour by hour for the rest of the day — its usual waves, scaled
+        by how busy today has been so far compared with a usual day (shrunk towards 1 while today is young)."""
+        prior = self.prior
+        if prior.days == 0:
+            return {}
+        local = now.astimezone(VN_TZ)
+        elapsed_h = local.minute / 60.0 + local.second / 3600.0
+        out: dict[str, tuple[tuple[float, float], ...]] = {}
+        for s in self.center.services:
+            usual = [prior.arrivals_by_hour.get((s.code, h), 0.0) for h in range(24)]
+            expected = sum(usual[:local.hour]) + usual[local.hour] * elapsed_h
+            issued = self.service_days[s.code].issued if s.code in self.service_days else 0
+            factor = (issued + ARRIVAL_SHRINK) / (expected + ARRIVAL_SHRINK)
+            steps: list[tuple[float, float]] = []
+            for h in range(local.hour, 24):
+                start = local.replace(hour=h, minute=0, second=0, microsecond=0)
+                at = _working_s(max(0.0, (start - local).total_seconds()), spans)
+                if at >= until:
+                    break
+                steps.append((at, usual[h] * factor))
+            out[s.code] = tuple(steps)
+        return out
 
     def _issue_left_s(self, now: datetime, spans: tuple[tuple[float, float], ...]) -> float:
         """Working seconds from now until tickets stop being issued (the earliest stop of any service)."""
@@ -347,26 +372,15 @@ class QueueState:
         return tuple(spans) or ((0.0, float("inf")),)
 
     def _arrivals_per_h(self, now: datetime) -> dict[str, float]:
-        """Tickets per hour still expected per service: the rate of the last ``ARRIVAL_WINDOW`` of working time
-        (the waves of the day pass; the day's average would keep a morning peak going all afternoon)."""
+        """Without history: tickets per hour still expected per service at today's rate so far."""
         local = now.astimezone(VN_TZ)
         sessions = self.center.sessions_on(local.date())
         if not sessions:
             return {}
         first = datetime.combine(local.date(), min(s.start for s in sessions), tzinfo=VN_TZ)
-        worked_h = (local - first).total_seconds() / 3600.0 - self._break_h(local)
-        window_h = max(0.25, min(ARRIVAL_WINDOW.total_seconds() / 3600.0, worked_h))
-        since = now - ARRIVAL_WINDOW - timedelta(hours=self._break_h(local) - self._break_h(now - ARRIVAL_WINDOW))
-        counts: dict[str, int] = {}
-        for t in self.tickets.values():
-            if t.day == self.day and t.issued_at >= since:
-                counts[t.origin_service] = counts.get(t.origin_service, 0) + 1
-        out: dict[str, float] = {}
-        for s in self.center.services:
-            if numbering.closed_reason(self.center, s, now + timedelta(minutes=10)) is not None:
-                continue
-            out[s.code] = ARRIVAL_DAMP * counts.get(s.code, 0) / window_h
-        return out
+        worked_h = max(0.5, (local - first).total_seconds() / 3600.0 - self._break_h(local))
+        return {s.code: (self.service_days[s.code].issued if s.code in self.service_days else 0) / worked_h
+                for s in self.center.services}
 
     def _break_h(self, local: datetime) -> float:
         sessions = sorted(self.center.sessions_on(local.date()), key=lambda s: s.start)
@@ -390,11 +404,21 @@ class QueueState:
             hall = wait_estimate.Hall(tuple(mine), {}, {}, hall.working_spans, 0.0)
             return wait_estimate.estimate_wait(service, ahead, hall, times)
         extra = 0.0
-        queue = self.queue(service)
-        if not is_priority and len(queue) and self.center.policy.kind is not PolicyKind.WEIGHTED:
-            # priority citizens still to come go before a normal ticket: their share of the arrivals
-            extra = hall.arrivals_per_h.get(service, 0.0) * len(queue.priority) / len(queue)
-        return wait_estimate.estimate_wait(service, ahead, hall, times, extra)
+        if not is_priority and self.center.policy.kind is not PolicyKind.WEIGHTED:
+            # priority citizens still to come go before a normal ticket: their share of the service's arrivals
+            # (history's, else today's queue's); interleave lets one in after every N normal tickets at most
+            queue = self.queue(service)
+            share = self.prior.priority_share.get(service)
+            if share is None:
+                share = len(queue.priority) / len(queue) if len(queue) else 0.0
+            steps = hall.arrival_steps.get(service)
+            rate = steps[0][1] if steps else hall.arrivals_per_h.get(service, 0.0)
+            extra = rate * share
+        standby: tuple[wait_estimate.CounterNow, ...] = ()
+        if not any(service in c.services for c in hall.counters):
+            standby = tuple(wait_estimate.CounterNow(c.id, tuple(c.services)) for c in self.center.counters
+                            if self.counters[c.id].status is CounterStatus.CLOSED and service in c.services)
+        return wait_estimate.estimate_wait(service, ahead, hall, times, extra, standby=standby)
 
     def waiting_count(self, code: str) -> int:
         targeted = sum(1 for keys in self.targeted.values() for k in keys
@@ -482,6 +506,16 @@ class QueueState:
             "calls": list(self.calls), "next_queue_seq": self.next_queue_seq,
             "occupancy_s": {k: list(v) for k, v in self.occupancy_s.items() if v},
         }
+
+
+def _working_s(wall_s: float, spans: tuple[tuple[float, float], ...]) -> float:
+    """Working seconds between now and ``wall_s`` seconds from now (the inverse of wait_estimate's wall time)."""
+    total = 0.0
+    for a, b in spans:
+        if wall_s <= a:
+            break
+        total += min(b, wall_s) - a
+    return total
 
 
 def key_of(t: Ticket) -> QueueKey:

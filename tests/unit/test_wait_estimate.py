@@ -91,7 +91,7 @@ def test_lunch_break_is_skipped() -> None:
 
 
 def test_robust_statistics_and_the_prior() -> None:
-    assert we.robust_mean([600] * 18 + [60, 7200]) == 600         # two outliers dropped
+    assert we.robust_mean([600] * 18 + [60, 7200]) == 600         # two outliers clipped
     assert we.blend([], 500.0) == 500.0
     assert we.blend([100.0] * 8, 500.0) == pytest.approx(300.0)   # 8 samples weigh as much as the prior
     prior = we.HistoryPrior.from_samples([("a", "1", 9, 1200.0)] * 40)
@@ -120,3 +120,12 @@ def test_hub_state_tells_a_range_and_learns_from_today() -> None:
     later = tr.decide(state, tr.IssueTicket(HO_TICH), now).result
     assert isinstance(later, tr.Issued) and later.wait is not None
     assert later.wait.expected_min > first.wait.expected_min
+
+
+@settings(max_examples=60, deadline=None)
+@given(hall=hall_st, service=st.sampled_from(SERVICES), ahead=st.integers(0, 25))
+def test_random_runs_are_monotone_too(hall: we.Hall, service: str, ahead: int) -> None:
+    one = we.estimate_wait(service, ahead, hall, TIMES, paths=4)
+    more = we.estimate_wait(service, ahead + 1, hall, TIMES, paths=4)
+    assert 0 <= one.expected_min <= more.expected_min
+    assert one.low_min <= more.low_min and one.high_min <= more.high_min
