@@ -338,6 +338,10 @@ def settings_from_dict(raw: dict[str, Any], *, base_dir: Path | None = None, sou
         end = st.integer("number_end", 999, lo=1, hi=9999)
         if end < start:
             raise ConfigError(f"{st.key('number_end')}: {end} is below number_start {start}")
+        offline_from = st.integer("offline_from", None, lo=0)
+        if offline_from is not None and not start < offline_from <= end:
+            raise ConfigError(f"{st.key('offline_from')}: {offline_from} must lie above number_start {start} and "
+                              f"not above number_end {end} (kiosks lease their offline blocks from there)")
         services.append(ServiceDef(
             code=ServiceCode(code),
             name=st.text("name", required=True, nonempty=True),
@@ -348,6 +352,7 @@ def settings_from_dict(raw: dict[str, Any], *, base_dir: Path | None = None, sou
             daily_quota=st.integer("daily_quota", None, lo=1),
             stop_issuing_before_close_min=st.integer("stop_issuing_before_close_min", 30, lo=0, hi=600),
             avg_service_min=st.num("avg_service_min", 10.0, lo=0.1),
+            offline_from=offline_from,
         ))
         st.done()
         codes.add(code)

@@ -469,7 +469,8 @@ class QueueService:
         if service is None:
             return MotcuaError(ErrorCode.UNKNOWN_SERVICE, f"unknown service {code!r}")
         try:
-            numbering.check_can_issue(self.center, service, state.service_day(service.code), now)
+            numbering.check_can_issue(self.center, service, state.service_day(service.code), now,
+                                      state.leases.values())
         except MotcuaError as err:
             return err
         return None

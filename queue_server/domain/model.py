@@ -60,6 +60,9 @@ class ServiceDef:
     daily_quota: int | None = None              # None = limited only by the number range
     stop_issuing_before_close_min: int = 30     # no new tickets this long before the last session ends
     avg_service_min: float = 10.0               # prior for the estimate until today's data exists
+    # Kiosks' offline blocks come from [offline_from, number_end], so the hall's online numbers run on without
+    # gaps; None = the top fifth of the range (800–999 for 1–999).
+    offline_from: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -568,8 +568,9 @@ def _issue(state: QueueState, cmd: IssueTicket, now: datetime) -> Decision:
         raise _fail(ErrorCode.UNKNOWN_PRIORITY, f"unknown priority category {cmd.priority!r}")
     assert state.day is not None
     sd = state.service_day(service.code)
-    numbering.check_can_issue(state.center, service, sd, now)
-    number = sd.next_number
+    leases = state.leases.values()
+    numbering.check_can_issue(state.center, service, sd, now, leases)
+    number = numbering.next_online(sd, leases)
     ticket = Ticket(
         id=ticket_id_for(state.day, service.code, number), day=state.day, service=service.code,
         origin_service=service.code, number=TicketNumber(service.prefix, number), status=TicketStatus.ISSUED,
@@ -814,7 +815,8 @@ def _lease(state: QueueState, cmd: LeaseNumbers, now: datetime) -> Decision:
     if not cmd.kiosk:
         raise _fail(ErrorCode.BAD_REQUEST, "kiosk: required")
     assert state.day is not None
-    first, last = numbering.reserve_block(service, state.service_day(service.code), cmd.size)
+    first, last = numbering.reserve_block(service, state.service_day(service.code), cmd.size,
+                                          state.leases.values())
     lease = Lease(id=lease_id_for(state.day, service.code, first, last), kiosk=cmd.kiosk, service=service.code,
                   day=state.day, first=first, last=last, granted_at=now)
     return Decision((DomainEvent(EventType.LEASE_GRANTED, now, lease=lease),), lease)
@@ -887,7 +889,10 @@ def evolve(state: QueueState, event: DomainEvent) -> None:
         lease = event.lease
         state.leases[lease.id] = lease
         sd = state.service_day(lease.service)
-        state.service_days[lease.service] = replace(sd, next_number=max(sd.next_number, lease.last + 1))
+        service = state.center.service(lease.service)
+        if service is None or lease.first < numbering.offline_first(service):
+            # a lease from before offline blocks had their own region (it sat at next_number): replay as then
+            state.service_days[lease.service] = replace(sd, next_number=max(sd.next_number, lease.last + 1))
 
 
 def _evolve_ticket(state: QueueState, event: DomainEvent) -> None:
@@ -915,8 +920,10 @@ def _evolve_ticket(state: QueueState, event: DomainEvent) -> None:
     if new.day != state.day:
         return
     if event.type is EventType.TICKET_ISSUED:
+        lease = state.leases.get(new.lease_id) if new.lease_id is not None else None
         state.service_days[new.origin_service] = numbering.after_issue(
-            state.service_day(new.origin_service), new.number.number)
+            state.service_day(new.origin_service), new.number.number, online=lease is None or lease.first < (
+                numbering.offline_first(svc) if (svc := state.center.service(new.origin_service)) else 0))
     elif event.type is EventType.TICKET_CALLED:
         sd = state.service_day(new.service)
         state.service_days[new.service] = replace(
