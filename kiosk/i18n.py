@@ -38,6 +38,13 @@ STRINGS: dict[str, tuple[str, str]] = {
     # priority
     "priority.title": ("Quý vị có thuộc diện ưu tiên không?", "Are you entitled to priority?"),
     "priority.subtitle": ("Người được ưu tiên sẽ được gọi trước.", "Priority citizens are called first."),
+    # the promise must be what the center's [policy] does (see kiosk/presenters/services.py priority_promise)
+    "priority.subtitle.service": ("Người được ưu tiên được gọi trước những người khác cùng lĩnh vực.",
+                                  "Priority citizens are called before others of the same service."),
+    "priority.subtitle.interleave": ("Cứ {n} số thường thì có 1 số ưu tiên được gọi.",
+                                     "One priority number is called after every {n} other numbers."),
+    "priority.subtitle.weighted": ("Số ưu tiên được tính thêm {m} phút chờ khi xếp lượt.",
+                                   "Priority numbers are credited {m} extra minutes of waiting."),
     "priority.none": ("Không, tôi lấy số thường", "No, a normal number"),
     # take ticket
     "ticket.issuing": ("Đang lấy số, xin chờ một chút…", "Getting your number, one moment…"),

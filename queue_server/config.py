@@ -404,7 +404,8 @@ def settings_from_dict(raw: dict[str, Any], *, base_dir: Path | None = None, sou
         kind = PolicyKind(kind_text)
     except ValueError as err:
         raise ConfigError(f"policy.kind: {kind_text!r} is not one of strict, interleave, weighted") from err
-    policy = PolicyDef(kind, pol.integer("interleave_normal", 3, lo=1, hi=100), pol.num("priority_bonus_min", 15.0))
+    policy = PolicyDef(kind, pol.integer("interleave_normal", 3, lo=1, hi=100), pol.num("priority_bonus_min", 15.0),
+                       pol.flag("priority_across_services", True))
     pol.done()
 
     ru = root.table("rules")

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from contracts.wait_text import wait_range_text
 from kiosk.i18n import pick, t
@@ -125,7 +125,7 @@ class PriorityPresenter:
         service = k.catalog.service(k.services.chosen or "")
         options = [PriorityOption(None, t("priority.none", lang))]
         options += [PriorityOption(p.code, pick(p.label, p.label_en, lang)) for p in k.catalog.priorities]
-        return PriorityView(t("priority.title", lang), t("priority.subtitle", lang),
+        return PriorityView(t("priority.title", lang), priority_promise(k.catalog.policy, lang),
                             pick(service.name, service.name_en, lang) if service else "", tuple(options),
                             t("nav.back", lang), t("lang.toggle", lang))
 
@@ -144,3 +144,18 @@ class PriorityPresenter:
         if not self.k.tap():
             return
         self.k.go("services")
+
+
+def priority_promise(policy: dict[str, Any], lang: str) -> str:
+    """What the priority screen may promise, true for the center's ordering policy: "called first" only when a
+    priority ticket really goes before every normal one (strict, across the counter's services)."""
+    kind = policy.get("kind", "strict")
+    if kind == "interleave":
+        n = policy.get("interleave_normal")
+        return t("priority.subtitle.interleave", lang, n=n if isinstance(n, int) else 3)
+    if kind == "weighted":
+        m = policy.get("priority_bonus_min")
+        return t("priority.subtitle.weighted", lang, m=round(m) if isinstance(m, int | float) else 15)
+    if policy.get("priority_across_services") is False:
+        return t("priority.subtitle.service", lang)
+    return t("priority.subtitle", lang)

@@ -87,6 +87,10 @@ class PolicyDef:
     kind: PolicyKind = PolicyKind.STRICT
     interleave_normal: int = 3          # INTERLEAVE: one priority ticket after this many normal ones
     priority_bonus_min: float = 15.0    # WEIGHTED: minutes of waiting credited to a priority ticket
+    # True: a counter calls a priority ticket of ANY of its services (when the policy would call one there) before
+    # a normal ticket of its preferred service — the promise "người được ưu tiên được gọi trước" (Law on the Elderly
+    # 2009) holds at every counter. False: its order of preference first, priority only within a service.
+    priority_across_services: bool = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -607,14 +607,22 @@ def _called(state: QueueState, counter: Counter, t: Ticket, staff: str | None, n
 
 
 def next_ticket_for(state: QueueState, counter_id: CounterId) -> TicketId | None:
-    """Who a counter calls next: tickets transferred to this very counter first (they are mid-process),
-    then the first of its services, in its order of preference, that has someone waiting — preference wins
-    over waiting time across services; within the service the ordering policy decides."""
+    """Who a counter calls next: tickets transferred to this very counter first (they are mid-process);
+    then, with ``priority_across_services``, a priority ticket of any of its services whose policy calls a priority
+    ticket now (services in its order of preference); then the first of its services, in its order of preference,
+    that has someone waiting — preference wins over waiting time across services; within the service the ordering
+    policy decides."""
     keys = state.targeted.get(counter_id)
     if keys:
         return TicketId(keys[0][2])
     definition = state.center.counter(counter_id)
     assert definition is not None
+    policy = state.center.policy
+    if policy.priority_across_services:
+        for code in definition.services:
+            chosen = queue_policy.pick(policy, state.queue(code), state.service_day(code).normal_streak)
+            if chosen is not None and chosen[1]:
+                return TicketId(chosen[0][2])
     for code in definition.services:
         chosen = queue_policy.pick(state.center.policy, state.queue(code), state.service_day(code).normal_streak)
         if chosen is not None:

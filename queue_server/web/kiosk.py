@@ -64,7 +64,9 @@ def center_config() -> dict[str, Any]:
         # what screens may show; the hub's own folders and sound device are not the public's business
         "display": {k: v for k, v in asdict(settings.display).items()
                     if k not in ("voice_dir", "recorded_voice_dir", "hub_speaker")},
-        "policy": {"kind": str(c.policy.kind), "interleave_normal": c.policy.interleave_normal},
+        "policy": {"kind": str(c.policy.kind), "interleave_normal": c.policy.interleave_normal,
+                   "priority_bonus_min": c.policy.priority_bonus_min,
+                   "priority_across_services": c.policy.priority_across_services},
     }
 
 
