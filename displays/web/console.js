@@ -168,7 +168,7 @@
     pause: () => "Quầy tạm dừng", resume: () => "Quầy tiếp tục làm việc",
   };
 
-  async function act(action, body) {
+  async function act(action, body, onError) {
     try {
       const r = await MotcuaApi.post(`/counters/${encodeURIComponent(counterId)}/${action}`, body);
       const t = r && r.ticket ? r.ticket : {};
@@ -176,7 +176,9 @@
       message(INFO[action] ? INFO[action](t) : "Xong", "info");
       hideForms();
       await refresh();
-    } catch (err) { fail(err); }
+    } catch (err) {
+      if (!(onError && err instanceof MotcuaApiError && onError(err))) fail(err);
+    }
   }
 
   function hideForms() {
@@ -214,7 +216,18 @@
   $("transfer-form").addEventListener("submit", (ev) => {
     ev.preventDefault();
     const [kind, value] = $("transfer-target").value.split(/:(.*)/s);
-    act("transfer", kind === "service" ? { service: value } : { counter: value });
+    const body = kind === "service" ? { service: value } : { counter: value };
+    // a closed counter or a service nobody serves now: the hub refuses unless staff confirm, knowingly
+    act("transfer", body, (err) => {
+      if (err.code !== "transfer_target_unserved") return false;
+      if (window.confirm("Hiện không có quầy nào đang mở phục vụ nơi này: công dân sẽ phải chờ đến khi quầy mở. " +
+                         "Vẫn chuyển? / Nobody serves it now. Transfer anyway?")) {
+        act("transfer", { ...body, confirm: true });
+      } else {
+        fail(err);
+      }
+      return true;
+    });
   });
   $("pause-form").addEventListener("submit", (ev) => {
     ev.preventDefault();

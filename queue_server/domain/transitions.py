@@ -104,6 +104,7 @@ class Transfer:
     counter: str
     to_service: str | None = None
     to_counter: str | None = None
+    confirm: bool = False      # transfer even to a closed counter / a service no open or paused counter serves
 
 
 @dataclass(frozen=True, slots=True)
@@ -732,11 +733,21 @@ def _transfer(state: QueueState, cmd: Transfer, now: datetime) -> Decision:
     target_counter: CounterId | None = None
     if cmd.to_service is not None:
         service = _service(state, cmd.to_service).code
+        # a citizen sent to a queue nobody will call waits for nothing: refused unless staff confirm it
+        serving = [c.id for c in state.center.counters if service in c.services
+                   and state.counters[c.id].status is not CounterStatus.CLOSED]
+        if not serving and not cmd.confirm:
+            raise _fail(ErrorCode.TRANSFER_TARGET_UNSERVED,
+                        f"no open counter serves {service} now; transfer with confirm=true to send "
+                        f"{t.display} there anyway")
     else:
         assert cmd.to_counter is not None
         target = _counter(state, cmd.to_counter)
         if target.id == counter.id:
             raise _fail(ErrorCode.BAD_REQUEST, "transfer to the same counter")
+        if target.status is CounterStatus.CLOSED and not cmd.confirm:
+            raise _fail(ErrorCode.TRANSFER_TARGET_UNSERVED,
+                        f"counter {target.id} is closed; transfer with confirm=true to send {t.display} there anyway")
         definition = state.center.counter(target.id)
         assert definition is not None
         target_counter = target.id

@@ -111,6 +111,23 @@ def test_every_action_by_keyboard_with_clear_errors(hub: Any, page_factory: Any)
     console.fill("#call-number", "A004")
     console.keyboard.press("Enter")
     _current(console, "A004")
+    # nobody serves dat-dai now (its counters are closed): the hub refuses, the console asks; declined → refused
+    asked: list[str] = []
+
+    def answer(accept: bool) -> None:
+        def on_dialog(dialog: Any) -> None:
+            asked.append(dialog.message)
+            dialog.accept() if accept else dialog.dismiss()
+        console.once("dialog", on_dialog)
+
+    answer(False)
+    console.keyboard.press("t")
+    console.select_option("#transfer-target", "service:dat-dai")
+    console.keyboard.press("Enter")
+    _expect(console, "Nơi chuyển đến hiện không có quầy nào đang mở")
+    assert asked and "Vẫn chuyển?" in asked[-1]
+    _current(console, "A004")
+    answer(True)
     console.keyboard.press("t")
     console.select_option("#transfer-target", "service:dat-dai")
     console.keyboard.press("Enter")
@@ -149,6 +166,7 @@ def test_every_action_by_keyboard_with_clear_errors(hub: Any, page_factory: Any)
     console.wait_for_selector('#waiting li[data-ticket="A005"]')
     console.click('#waiting li[data-ticket="A005"]')
     _current(console, "A005")
+    answer(True)                                          # counter 14 is closed: confirmed knowingly
     console.keyboard.press("t")
     console.select_option("#transfer-target", "counter:14")
     console.keyboard.press("Enter")
