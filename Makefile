@@ -20,7 +20,7 @@ demo: deps
 # lint first (seconds), so the suite's own summary is the last line CI reads
 test: test-deps
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy contracts queue_server/domain firmware_bridge/protocol
+	$(VENV)/bin/mypy contracts queue_server/domain firmware_bridge/protocol queue_server/app queue_server/adapters runtime/sqlite.py
 	$(PY) -m pytest -q
 
 deps: apt venv $(VENV)/.deps-runtime
@@ -55,7 +55,7 @@ bench: deps
 
 lint: test-deps
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy contracts queue_server/domain firmware_bridge/protocol
+	$(VENV)/bin/mypy contracts queue_server/domain firmware_bridge/protocol queue_server/app queue_server/adapters runtime/sqlite.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache var test-artifacts

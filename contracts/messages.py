@@ -6,7 +6,8 @@ MessageError with a clear reason, so a bad payload from a device never crashes a
 from __future__ import annotations
 
 import json
-import uuid
+import os
+import random
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta, timezone
 from enum import StrEnum
@@ -119,6 +120,30 @@ def _require(obj: dict[str, Any], name: str, kind: type | tuple[type, ...]) -> A
     return value
 
 
+# Not os.urandom per event: ids need uniqueness, not secrecy (they are published), and a syscall on the hub
+# writer's path releases the GIL, which under load costs the writer a wait to get it back (~15 us per event). A
+# private generator seeded from the OS, so nobody seeding the global ``random`` (Hypothesis, a simulation) repeats
+# ids, and reseeded in a forked child.
+_ID_BITS = random.Random()
+os.register_at_fork(after_in_child=_ID_BITS.seed)
+
+
+def event_id(at: datetime) -> str:
+    """THE id of every event (queue events, ratings, device faults ...): a UUIDv7 (RFC 9562) for an event at
+    ``at``: 48 bits of Unix milliseconds, then 74 random bits.
+
+    Time-ordered ids keep the log's unique index on ``id`` growing at its right edge: a commit dirties one index
+    page instead of one random page per event (WAL pages per commit of 3 issues 18.0 -> 16.7). Uniqueness
+    comes from the random bits, so equal timestamps (whole seconds, a fixed test clock) are fine.
+    """
+    ms = int(at.timestamp() * 1000)
+    rand = _ID_BITS.getrandbits(74)
+    value = ((ms & 0xFFFF_FFFF_FFFF) << 80 | 0x7 << 76 | (rand >> 62 & 0xFFF) << 64 | 0b10 << 62
+             | rand & ((1 << 62) - 1))
+    h = f"{value:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
 @dataclass(frozen=True, slots=True)
 class Envelope:
     """One stored state change: stored first, then published on ``event/<type>`` and pushed to the main system."""
@@ -132,7 +157,7 @@ class Envelope:
 
     @staticmethod
     def new(seq: int, type: str, center: str, at: datetime, data: dict[str, Any]) -> Envelope:
-        return Envelope(str(uuid.uuid4()), seq, str(type), center, format_at(at), dict(data))
+        return Envelope(event_id(at), seq, str(type), center, format_at(at), dict(data))
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "seq": self.seq, "type": self.type, "center": self.center, "at": self.at,

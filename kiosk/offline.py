@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from contracts.messages import VN_TZ, format_at
+from runtime import sqlite as db
+from runtime.sqlite import Migration
 
 from .hub_client import HubError, HubUnavailable
 
@@ -83,7 +85,8 @@ def display_number(prefix: str, number: int) -> str:
     return f"{prefix}{number:03d}"
 
 
-_SCHEMA = """
+COMPONENT = "kiosk_journal"
+MIGRATIONS: tuple[Migration, ...] = (Migration(1, "leases and offline-issued tickets", """
 CREATE TABLE IF NOT EXISTS leases (
   id TEXT PRIMARY KEY, service TEXT NOT NULL, day TEXT NOT NULL, prefix TEXT NOT NULL,
   first INTEGER NOT NULL, last INTEGER NOT NULL, next INTEGER NOT NULL
@@ -93,20 +96,21 @@ CREATE TABLE IF NOT EXISTS issued (
   priority TEXT, issued_at TEXT NOT NULL, printed INTEGER, fault TEXT,
   handed_in INTEGER NOT NULL DEFAULT 0, print_reported INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (lease_id, number)
-);
-"""
+)
+"""),)
+
+
+def _legacy_version(conn: sqlite3.Connection) -> int:
+    # journals made before runtime.sqlite had no version: their tables are version 1
+    return 1 if db.table_exists(conn, "issued") else 0
 
 
 class OfflineJournal:
     """Leases and offline-issued tickets in one SQLite file; every write is one committed transaction."""
 
     def __init__(self, path: str | Path) -> None:
-        if str(path) != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")  # a ticket handed to a citizen must survive a power cut
-        self._db.executescript(_SCHEMA)
+        self._db = db.connect(path)   # synchronous=FULL: a ticket handed to a citizen must survive a power cut
+        db.migrate(self._db, COMPONENT, MIGRATIONS, legacy_version=_legacy_version)
         self._lock = threading.Lock()
 
     def close(self) -> None:
@@ -130,27 +134,17 @@ class OfflineJournal:
     def take_number(self, service: str, day: str, priority: str | None, issued_at: str
                     ) -> tuple[str, int, str, str]:
         """Reserve and record the next leased number in one transaction: (lease_id, number, display, day)."""
-        with self._lock:
-            cur = self._db.cursor()
-            cur.execute("BEGIN IMMEDIATE")
-            try:
-                row = cur.execute(
-                    "SELECT id, prefix, next, day FROM leases WHERE service=? AND day=? AND next<=last "
-                    "ORDER BY first LIMIT 1", (service, day)).fetchone()
-                if row is None:
-                    cur.execute("ROLLBACK")
-                    raise NoOfflineNumbers(service)
-                lease_id, prefix, number, lease_day = row
-                shown = display_number(prefix, number)
-                cur.execute("UPDATE leases SET next=next+1 WHERE id=?", (lease_id,))
-                cur.execute("INSERT INTO issued (lease_id, number, display, service, priority, issued_at) "
-                            "VALUES (?,?,?,?,?,?)", (lease_id, number, shown, service, priority, issued_at))
-                cur.execute("COMMIT")
-            except NoOfflineNumbers:
-                raise
-            except BaseException:
-                cur.execute("ROLLBACK")
-                raise
+        with self._lock, db.immediate(self._db) as cur:
+            row = cur.execute(
+                "SELECT id, prefix, next, day FROM leases WHERE service=? AND day=? AND next<=last "
+                "ORDER BY first LIMIT 1", (service, day)).fetchone()
+            if row is None:
+                raise NoOfflineNumbers(service)
+            lease_id, prefix, number, lease_day = row
+            shown = display_number(prefix, number)
+            cur.execute("UPDATE leases SET next=next+1 WHERE id=?", (lease_id,))
+            cur.execute("INSERT INTO issued (lease_id, number, display, service, priority, issued_at) "
+                        "VALUES (?,?,?,?,?,?)", (lease_id, number, shown, service, priority, issued_at))
         return str(lease_id), int(number), shown, str(lease_day)
 
     def record_print(self, lease_id: str, number: int, printed: bool, fault: str | None) -> None:

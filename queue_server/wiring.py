@@ -1,5 +1,7 @@
 """Builds one running hub from settings: SQLite store → QueueService → SSE broadcaster, MQTT adapter → Flask app,
-served by waitress. The only place that knows how the parts fit; other teams' blueprints are added here.
+served by waitress. The only place that knows how the parts fit (adapters are chosen and plugged into the app's
+ports here, and nowhere in app/); other teams' blueprints and the integration with the main system (dossier
+mirror, working calendar, outbox relay, dossier blueprint) are added here.
 
 Why waitress: a production WSGI server from PyPI that is pure Python (no compiler on a kiosk-class box), with a
 fixed pool of worker threads behind one asyncore I/O loop, so idle keep-alive connections from kiosks and
@@ -11,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -19,16 +21,25 @@ from typing import Any
 from flask import Blueprint, Flask
 
 from queue_server.adapters.device_registry import DeviceRegistry
+from queue_server.adapters.dossier_mirror import DossierMirror
+from queue_server.adapters.holidays_source import BUILTIN_DIR, load_calendar
+from queue_server.adapters.main_system import ProvincialMainSystem
 from queue_server.adapters.mqtt import MqttAdapter
+from queue_server.adapters.outbox import FetchAggregates, FetchEvents, HttpSender, OutboxRelay
 from queue_server.adapters.ratings_store import RatingsStore
 from queue_server.adapters.sqlite_store import SqliteStore
+from queue_server.app.dossier_service import DossierService, DossierSyncPoller
+from queue_server.app.integration import IntegrationConfig
 from queue_server.app.ports import Clock, SystemClock
 from queue_server.app.queue_service import QueueService
 from queue_server.app.ratings_service import RatingsService, make_submit_rating_command
 from queue_server.config import HubSettings
+from queue_server.domain.model import CenterDef
 from queue_server.domain.ratings import scale_from_levels
+from queue_server.domain.working_time import WorkingCalendar
 from queue_server.web import create_app
 from queue_server.web.auth import require
+from queue_server.web.dossiers import create_dossiers_blueprint
 from queue_server.web.ratings import make_ratings_blueprint
 from queue_server.web.sse import Broadcaster
 
@@ -77,12 +88,71 @@ def hub_speaker(settings: HubSettings) -> Any:
 
 def integration_config(settings: HubSettings) -> Any:
     """The [integration] settings, or defaults that keep the dossier mirror and outbox beside the store."""
-    from queue_server.app.integration import IntegrationConfig
-
     if settings.integration is not None:
         return settings.integration
     base = settings.store_path.parent
     return IntegrationConfig(mirror_path=base / "dossiers.sqlite3", outbox_path=base / "outbox.sqlite3")
+
+
+# ------------------------------------------------------------------------------ integration with the main system
+@dataclass
+class Integration:
+    calendar: WorkingCalendar
+    mirror: DossierMirror
+    service: DossierService
+    blueprint: Blueprint
+    relay: OutboxRelay | None = None
+    poller: DossierSyncPoller | None = None
+
+    def start(self) -> None:
+        if self.relay is not None:
+            self.relay.start()
+        if self.poller is not None:
+            self.poller.start()
+
+    def stop(self) -> None:
+        if self.poller is not None:
+            self.poller.stop()
+        if self.relay is not None:
+            self.relay.close()
+        self.mirror.close()
+
+
+def load_working_calendar(cfg: IntegrationConfig, center: CenterDef, clock: Clock,
+                          years: Sequence[int] | None = None) -> WorkingCalendar:
+    """The VN holidays merged with the built-in and the admin's override files, two years either side of now."""
+    this_year = clock.now().year
+    dirs = [BUILTIN_DIR] + ([cfg.calendar_dir] if cfg.calendar_dir else [])
+    return load_calendar(years or range(this_year - 2, this_year + 3), dirs,
+                         sessions=center.sessions or None, forward_cutoff=cfg.forward_cutoff)
+
+
+def build_integration(cfg: IntegrationConfig, center: CenterDef, clock: Clock, fetch_events: FetchEvents,
+                      fetch_aggregates: FetchAggregates | None = None, years: Sequence[int] | None = None,
+                      calendar: WorkingCalendar | None = None) -> Integration:
+    """Everything wired but not started: register ``.blueprint``, add ``.relay.wake`` as a QueueService
+    listener, call ``.start()`` after the hub is up and ``.stop()`` on shutdown."""
+    if calendar is None:
+        calendar = load_working_calendar(cfg, center, clock, years)
+    mirror = DossierMirror(cfg.mirror_path)
+    main = ProvincialMainSystem(cfg.main_system) if cfg.main_system else None
+    service = DossierService(mirror, calendar, clock, main, cfg.dossiers)
+    relay = None
+    if cfg.outbox is not None:
+        sender = HttpSender(cfg.outbox, main.outbox_headers if main is not None else None,
+                            main.forget_token if main is not None else None)
+        relay = OutboxRelay(cfg.outbox_path, center.id, fetch_events, sender, cfg.outbox,
+                            fetch_aggregates=fetch_aggregates,
+                            on_result=lambda ok, err: service.link.ok(clock.now()) if ok
+                            else service.link.failed(clock.now(), err))
+    blueprint = create_dossiers_blueprint(service, rate_limit=cfg.rate_limit, push_auth=cfg.push,
+                                          trust_forwarded_for=cfg.trust_forwarded_for,
+                                          metrics=relay.metrics if relay else None, require_role=require)
+    poller = DossierSyncPoller(service, cfg.sync_every_s) if main is not None and cfg.sync_every_s > 0 else None
+    return Integration(calendar, mirror, service, blueprint, relay, poller)
+
+
+# ------------------------------------------------------------------------------------------------------- the hub
 
 
 @dataclass
@@ -181,8 +251,6 @@ def record_device_alerts(service: QueueService, changes: Iterable[Any]) -> None:
 
 def build_hub(settings: HubSettings, *, clock: Clock | None = None,
               extra_blueprints: Iterable[Blueprint] | None = None, keepalive_s: float = 15.0) -> Hub:
-    from queue_server.app.integration import build_integration, load_working_calendar
-
     settings.store_path.parent.mkdir(parents=True, exist_ok=True)
     clock = clock or SystemClock()
     integration_cfg = integration_config(settings)

@@ -1,13 +1,15 @@
-"""Shared fixtures: a real Mosquitto broker on a free loopback port, started once per test session."""
+"""Shared fixtures: a real Mosquitto broker on a free loopback port (once per session) and the one ``hub``."""
 from __future__ import annotations
 
 import os
 import shutil
 import subprocess
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hub_support import HubOptions, TestHub, launch_hub
 from netutil import free_port, wait_for_port  # re-exported: tests import them from conftest
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
@@ -78,3 +80,18 @@ def fresh_mosquitto(tmp_path: Path):
 def artifacts_dir() -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture
+def hub_options() -> HubOptions:
+    """What the ``hub`` fixture builds; a module or folder overrides this fixture to ask for MQTT, HTTP, settings."""
+    return HubOptions()
+
+
+@pytest.fixture
+def hub(request: pytest.FixtureRequest, tmp_path: Path, hub_options: HubOptions) -> Iterator[TestHub]:
+    """THE hub of a test: queue_server.wiring.build_hub on a temp SQLite file and a FixedClock (tests/hub_support)."""
+    broker = request.getfixturevalue("mosquitto") if hub_options.mqtt else None
+    running = launch_hub(tmp_path, hub_options, broker)
+    yield running
+    running.stop()

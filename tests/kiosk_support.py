@@ -1,15 +1,17 @@
 """Shared by the kiosk's UI, e2e tests and bench/kiosk.py: a real hub (queue + dossier lookup) on a loopback port.
 
-The hub runs in-process with waitress on 127.0.0.1:<free port>, a fixed clock (Monday 09:00, inside working
+The hub (tests/hub_support.TestHub, as the ``hub`` fixture builds it) runs in-process with waitress on 127.0.0.1:<free port>, a fixed clock (Monday 09:00, inside working
 hours), MQTT off, the example center's services and priorities, and one dossier in the lookup mirror.
 """
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+from hub_support import HubOptions, TestHub
 
 from contracts.messages import VN_TZ
 
@@ -25,28 +27,9 @@ def dossier_push(code: str = CODE) -> dict[str, Any]:
         "status": "đang xử lý", "updated_at": "2026-11-20T08:00:00+07:00", "steps": []}}
 
 
-@dataclass
-class RunningHub:
-    hub: Any
-    clock: Any
-    url: str
-    port: int
-    settings: Any
-
-    def stop(self) -> None:
-        self.hub.stop()
-
-
-def start_hub(tmp: Path, *, port: int = 0, now: datetime = MONDAY_9AM, services: int | None = None,
-              clock: Any = None, extra: list[Any] | None = None) -> RunningHub:
-    """A real hub on loopback. ``port`` fixed to restart a stopped hub on the same address (same store)."""
-    from queue_server.adapters.dossier_mirror import DossierMirror
-    from queue_server.adapters.holidays_source import load_calendar
-    from queue_server.app.dossier_service import DossierService
-    from queue_server.app.ports import FixedClock
+def kiosk_settings(tmp: Path, *, port: int = 0, services: int | None = None) -> Any:
+    """The example center with MQTT off, no users, 8 HTTP threads; ``services``: keep only the first N."""
     from queue_server.config import settings_from_dict
-    from queue_server.web.dossiers import RateLimit, create_dossiers_blueprint
-    from queue_server.wiring import build_hub
 
     raw = tomllib.loads((ROOT / "deploy" / "center.example.toml").read_text(encoding="utf-8"))
     raw["store"] = {"path": str(tmp / "hub.sqlite3")}
@@ -58,17 +41,21 @@ def start_hub(tmp: Path, *, port: int = 0, now: datetime = MONDAY_9AM, services:
         codes = {s["code"] for s in raw["services"]}
         raw["counters"] = [{**c, "services": [s for s in c["services"] if s in codes]} for c in raw["counters"]
                            if any(s in codes for s in c["services"])]
-    settings = settings_from_dict(raw, base_dir=tmp, source="kiosk tests")
-    clock = clock or FixedClock(now)
-    from queue_server import wiring
-    if hasattr(wiring, "integration_config"):
-        # the hub wires its own dossier lookup (mirror beside the store): feed that one
-        hub = build_hub(settings, clock=clock, extra_blueprints=list(extra or []), keepalive_s=2.0)
-        hub.integration.service.ingest(dossier_push())
-    else:
-        dossiers = DossierService(DossierMirror(tmp / "dossiers.sqlite3"), load_calendar([2026, 2027]), clock, None)
-        dossiers.ingest(dossier_push())
-        blueprint = create_dossiers_blueprint(dossiers, rate_limit=RateLimit(per_minute=6000, burst=1000))
-        hub = build_hub(settings, clock=clock, extra_blueprints=[blueprint, *(extra or [])], keepalive_s=2.0)
-    bound = hub.serve_in_thread("127.0.0.1", port)
-    return RunningHub(hub, clock, f"http://127.0.0.1:{bound}", bound, settings)
+    return settings_from_dict(raw, base_dir=tmp, source="kiosk tests")
+
+
+def kiosk_hub_options(*, port: int = 0, now: datetime = MONDAY_9AM, services: int | None = None,
+                      extra: Callable[[], list[Any]] | None = None) -> HubOptions:
+    """The kiosk's hub for the ``hub`` fixture: served on loopback, one dossier in the lookup mirror."""
+    return HubOptions(settings=lambda tmp: kiosk_settings(tmp, port=port, services=services), at=now, serve=True,
+                      port=port, blueprints=lambda _settings: list(extra() if extra else []), keepalive_s=2.0,
+                      # the hub wires its own dossier lookup (mirror beside the store): feed that one
+                      prepare=lambda hub: hub.integration.service.ingest(dossier_push()))
+
+
+def start_hub(tmp: Path, *, port: int = 0, now: datetime = MONDAY_9AM, services: int | None = None,
+              clock: Any = None, extra: list[Any] | None = None) -> TestHub:
+    """A real hub on loopback. ``port`` fixed to restart a stopped hub on the same address (same store)."""
+    options = kiosk_hub_options(port=port, now=now, services=services, extra=lambda: list(extra or []))
+    running = TestHub(tmp, options, clock=clock)
+    return running.start()

@@ -2,7 +2,7 @@
 
 Its own tables (prefixed ``dossier_``) and migrations, so it can live in the hub's database file or in a file of
 its own; the default is a file of its own so a large mirror and its sync writes never contend with the queue's
-writer. Stores only masked applicant names. Knows nothing of HTTP or of the main system's wire format.
+writer. Implements the DossierMirrorPort. Stores only masked applicant names. Knows nothing of HTTP or of the main system's wire format.
 """
 from __future__ import annotations
 
@@ -10,18 +10,24 @@ import json
 import sqlite3
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from contracts.messages import format_at, parse_at
+from queue_server.app.ports import DossierMirrorPort, MirrorUpdate, UpsertResult
 from queue_server.domain.dossier_status import Dossier, DossierStatus, DossierStep
+from runtime import sqlite as db
+from runtime.sqlite import Migration
+
+__all__ = ["MIGRATIONS", "DossierMirror", "MirrorUpdate", "UpsertResult", "dossier_row"]
 
 # Each entry runs once, in order, inside a transaction; never edit a released entry, append a new one.
-MIGRATIONS: tuple[str, ...] = (
-    """
+COMPONENT = "dossiers"
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "dossier mirror, push ids seen, meta", """
+    CREATE TABLE IF NOT EXISTS dossier_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     CREATE TABLE dossier_mirror (
         code TEXT PRIMARY KEY,
         procedure TEXT NOT NULL,
@@ -42,29 +48,25 @@ MIGRATIONS: tuple[str, ...] = (
         code TEXT NOT NULL,
         result TEXT NOT NULL,
         at TEXT NOT NULL
-    ) WITHOUT ROWID;
-    """,
-    # 2: on-time / resolution rates by receipt date
-    "CREATE INDEX dossier_mirror_received ON dossier_mirror (received_at)",
+    ) WITHOUT ROWID
+    """),
+    Migration(2, "on-time / resolution rates by receipt date",
+              "CREATE INDEX dossier_mirror_received ON dossier_mirror (received_at)"),
 )
+
+
+def _legacy_version(conn: sqlite3.Connection) -> int:
+    # files made before runtime.sqlite kept the version in dossier_meta
+    if not db.table_exists(conn, "dossier_meta"):
+        return 0
+    row = conn.execute("SELECT value FROM dossier_meta WHERE key = 'schema_version'").fetchone()
+    return int(row[0]) if row else 0
 
 _COLUMNS = ("code", "procedure", "applicant_masked", "received_at", "status", "due_at", "appointment_at",
             "original_due_at", "apology_reason", "finished_at", "steps", "updated_at", "synced_at")
 _INSERT = (f"INSERT OR REPLACE INTO dossier_mirror ({', '.join(_COLUMNS)}) "
            f"VALUES ({', '.join('?' for _ in _COLUMNS)})")
 _SELECT = f"SELECT {', '.join(_COLUMNS)} FROM dossier_mirror WHERE code = ?"
-
-
-class UpsertResult(StrEnum):
-    APPLIED = "applied"
-    DUPLICATE = "duplicate"      # this update_id was already applied (idempotent retry)
-    STALE = "stale"              # older than what the mirror holds (out-of-order delivery)
-
-
-@dataclass(frozen=True, slots=True)
-class MirrorUpdate:
-    dossier: Dossier
-    update_id: str | None = None
 
 
 def _ts(moment: datetime | None) -> str | None:
@@ -113,9 +115,7 @@ class DossierMirror:
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.path, timeout=10, isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
+            conn = db.connect(self.path, busy_timeout_s=10)
             self._local.conn = conn
             with self._lock:
                 self._all.append(conn)
@@ -129,26 +129,12 @@ class DossierMirror:
         self._local = threading.local()
 
     def _migrate(self) -> None:
-        conn = self._conn()
         with self._write_lock:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                conn.execute("CREATE TABLE IF NOT EXISTS dossier_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-                row = conn.execute("SELECT value FROM dossier_meta WHERE key = 'schema_version'").fetchone()
-                version = int(row[0]) if row else 0
-                for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-                    for statement in filter(str.strip, script.split(";")):
-                        conn.execute(statement)
-                    conn.execute("INSERT OR REPLACE INTO dossier_meta VALUES ('schema_version', ?)", (str(number),))
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
+            db.migrate(self._conn(), COMPONENT, MIGRATIONS, legacy_version=_legacy_version)
 
     @property
     def schema_version(self) -> int:
-        row = self._conn().execute("SELECT value FROM dossier_meta WHERE key = 'schema_version'").fetchone()
-        return int(row[0]) if row else 0
+        return db.schema_version(self._conn(), COMPONENT)
 
     # ---- reads ----------------------------------------------------------------------------------------------
     def get(self, code: str) -> Dossier | None:
@@ -183,16 +169,10 @@ class DossierMirror:
         the stored record (by ``updated_at``) is ignored as stale, so out-of-order pushes cannot go backwards."""
         conn = self._conn()
         results: list[UpsertResult] = []
-        with self._write_lock:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                for update in updates:
-                    results.append(self._apply_one(conn, update, now))
-                conn.execute("INSERT OR REPLACE INTO dossier_meta VALUES ('last_sync_at', ?)", (format_at(now),))
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
+        with self._write_lock, db.immediate(conn):
+            for update in updates:
+                results.append(self._apply_one(conn, update, now))
+            conn.execute("INSERT OR REPLACE INTO dossier_meta VALUES ('last_sync_at', ?)", (format_at(now),))
         return results
 
     def _apply_one(self, conn: sqlite3.Connection, update: MirrorUpdate, now: datetime) -> UpsertResult:
@@ -219,22 +199,16 @@ class DossierMirror:
         """Fast initial load (rows shaped like ``dossier_row``): executemany in one transaction."""
         conn = self._conn()
         total = 0
-        with self._write_lock:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                batch: list[tuple[Any, ...]] = []
-                for row in rows:
-                    batch.append(row)
-                    if len(batch) >= chunk:
-                        conn.executemany(_INSERT, batch)
-                        total += len(batch)
-                        batch.clear()
-                conn.executemany(_INSERT, batch)
-                total += len(batch)
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
+        with self._write_lock, db.immediate(conn):
+            batch: list[tuple[Any, ...]] = []
+            for row in rows:
+                batch.append(row)
+                if len(batch) >= chunk:
+                    conn.executemany(_INSERT, batch)
+                    total += len(batch)
+                    batch.clear()
+            conn.executemany(_INSERT, batch)
+            total += len(batch)
         return total
 
     def forget_push_ids_before(self, moment: datetime) -> int:
@@ -247,3 +221,7 @@ class DossierMirror:
 
 def _with_sync(d: Dossier, now: datetime) -> Dossier:
     return replace(d, synced_at=now)
+
+
+def _implements_the_port(mirror: DossierMirror) -> DossierMirrorPort:
+    return mirror         # mypy checks that DossierMirror satisfies the DossierMirrorPort

@@ -19,6 +19,8 @@ from typing import Any, Protocol
 
 import requests
 
+from queue_server.app.ports import MainSystem, MainSystemError, MainSystemRejected, MainSystemUnavailable
+
 log = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "X-Motcua-Signature"
@@ -64,36 +66,19 @@ def verify(secret: str, headers: HeaderLookup | Mapping[str, str], body: bytes, 
     return None
 
 
-# ---- the port -------------------------------------------------------------------------------------------------
-class MainSystemError(Exception):
-    """Root of the adapter's errors."""
-
-
-class MainSystemUnavailable(MainSystemError):
-    """The link is down, slow past the timeout, or the main system answered 5xx: degrade, retry later."""
-
-
-class MainSystemRejected(MainSystemError):
-    """The main system refused the request (4xx other than auth): retrying the same request will not help."""
-
-
-class MainSystem(Protocol):
-    def fetch_dossier(self, code: str) -> dict[str, Any] | None:
-        """The dossier in the hub's push schema (see dossier_from_provincial), None if the main system has no
-        such code. Raises MainSystemUnavailable when it cannot tell."""
-        ...
-
-    def fetch_updates(self, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
-        """Status sync: dossiers changed since ``cursor`` (hub push schema) and the next cursor."""
-        ...
-
-    def push_rating_aggregate(self, aggregate: Mapping[str, Any]) -> None:
-        """One day's three-level rating counts for one center."""
-        ...
-
-    def auth_headers(self) -> dict[str, str]:
-        """Headers the outbox adds to its POSTs (agency code, bearer token)."""
-        ...
+# ---- the port (queue_server.app.ports) and its errors, re-exported for the adapter's callers -------------------
+__all__ = [
+    "MainSystem",
+    "MainSystemError",
+    "MainSystemRejected",
+    "MainSystemSettings",
+    "MainSystemUnavailable",
+    "ProvincialMainSystem",
+    "dossier_from_provincial",
+    "sign",
+    "signed_headers",
+    "verify",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,3 +246,7 @@ class ProvincialMainSystem:
         response = self._request("POST", self.settings.vote_path, json=body)
         if response.status_code not in (200, 201, 204, 409):
             raise MainSystemRejected(f"vote: HTTP {response.status_code}")
+
+
+def _implements_the_port(link: ProvincialMainSystem) -> MainSystem:
+    return link           # mypy checks that ProvincialMainSystem satisfies the MainSystem port

@@ -33,6 +33,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from contracts import topics
 from contracts.errors import ErrorCode, MotcuaError
 from contracts.messages import Availability, CommandReply, CommandRequest, Envelope, MessageError
+from queue_server.app.ports import Publisher
 
 if TYPE_CHECKING:
     from queue_server.app.queue_service import QueueService
@@ -468,3 +469,7 @@ def _correlation_of(payload: bytes) -> str:
 
 def service_center(service: QueueService) -> Any:
     return service.center
+
+
+def _implements_the_port(adapter: MqttAdapter) -> Publisher:
+    return adapter        # mypy checks that MqttAdapter satisfies the Publisher port

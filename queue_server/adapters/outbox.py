@@ -3,7 +3,7 @@
 HTTPS POST, body signed with HMAC-SHA256 (``X-Motcua-Signature``), the event id as ``Idempotency-Key`` so the
 receiver can drop duplicates; in order per center (a failing head blocks the ones behind it), exponential backoff
 with jitter, a dead-letter state after ``max_attempts`` (then the next item goes, so one poisoned event cannot
-stop the center's stream for ever; an admin can requeue dead letters). Its own SQLite tables (``outbox_``) hold
+stop the center's stream for ever; an admin can requeue dead letters). Implements the Outbox port. Its own SQLite tables (``outbox_``, runtime.sqlite migrations) hold
 the cursor into the hub's event log and each item's attempts, so a restart resumes where it stopped.
 
 Reads hub events only through the ``fetch_events(after_seq, limit)`` callable: it never touches the hub's store.
@@ -27,6 +27,9 @@ from urllib.parse import urlsplit
 
 from contracts.messages import Envelope
 from queue_server.adapters.main_system import IDEMPOTENCY_HEADER, signed_headers
+from queue_server.app.ports import Outbox
+from runtime import sqlite as db
+from runtime.sqlite import Migration
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +39,8 @@ FetchAggregates = Callable[[], Sequence[Mapping[str, Any]]]
 KIND_EVENT = "event"
 KIND_RATINGS = "rating_aggregate"
 
-_SCHEMA = """
+COMPONENT = "outbox"
+MIGRATIONS: tuple[Migration, ...] = (Migration(1, "outbox items, cursor, meta", """
 CREATE TABLE IF NOT EXISTS outbox_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS outbox_cursor (center TEXT PRIMARY KEY, last_seq INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS outbox_items (
@@ -53,8 +57,16 @@ CREATE TABLE IF NOT EXISTS outbox_items (
     last_error TEXT NOT NULL DEFAULT '',
     delivered_at REAL
 );
-CREATE INDEX IF NOT EXISTS outbox_items_pending ON outbox_items (status, center, id);
-"""
+CREATE INDEX IF NOT EXISTS outbox_items_pending ON outbox_items (status, center, id)
+"""),)
+
+
+def _legacy_version(conn: sqlite3.Connection) -> int:
+    # files made before runtime.sqlite kept the version in outbox_meta
+    if not db.table_exists(conn, "outbox_meta"):
+        return 0
+    row = conn.execute("SELECT value FROM outbox_meta WHERE key = 'schema_version'").fetchone()
+    return int(row[0]) if row else 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,14 +248,11 @@ class OutboxRelay:
         self.clock = clock
         self.rng = rng
         self.on_result = on_result          # e.g. DossierService.link: the outbox also tells if the link is up
-        self._conn = sqlite3.connect(self.path, timeout=10, isolation_level=None, check_same_thread=False)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=NORMAL")
-        self._conn.executescript(_SCHEMA)
-        self._conn.execute("INSERT OR IGNORE INTO outbox_meta VALUES ('schema_version', '1')")
+        self._conn = db.connect(self.path, busy_timeout_s=10)
+        db.migrate(self._conn, COMPONENT, MIGRATIONS, legacy_version=_legacy_version)
         # Metrics and the idle wait read through their own connection so the manager board never waits
         # behind a pass that is stuck in a slow POST.
-        self._read = sqlite3.connect(self.path, timeout=10, isolation_level=None, check_same_thread=False)
+        self._read = db.connect(self.path, busy_timeout_s=10)
         self._read_lock = threading.Lock()
         self._lock = threading.RLock()       # one pass at a time
         self._wake = threading.Event()
@@ -326,8 +335,7 @@ class OutboxRelay:
                 return
             now = self.clock()
             last = after
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
+            with db.immediate(self._conn):
                 for e in events:
                     # INSERT OR IGNORE: a re-read event (same id) is never queued twice.
                     self._conn.execute(
@@ -335,10 +343,6 @@ class OutboxRelay:
                         "VALUES (?, ?, ?, ?, ?, ?)", (e.id, e.center or self.center, KIND_EVENT, e.seq, e.to_json(), now))
                     last = max(last, e.seq)
                 self._conn.execute("INSERT OR REPLACE INTO outbox_cursor VALUES (?, ?)", (self.center, last))
-                self._conn.execute("COMMIT")
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
             if len(events) < self.settings.fetch_limit:
                 return
 
@@ -425,10 +429,9 @@ class OutboxRelay:
         return True
 
     def _mark_delivered(self, done: list[tuple[float, int]]) -> None:
-        self._conn.execute("BEGIN")
-        self._conn.executemany("UPDATE outbox_items SET status = 'delivered', delivered_at = ?, last_error = '' "
-                               "WHERE id = ?", done)
-        self._conn.execute("COMMIT")
+        with db.immediate(self._conn):
+            self._conn.executemany("UPDATE outbox_items SET status = 'delivered', delivered_at = ?, last_error = '' "
+                                   "WHERE id = ?", done)
         self.delivered_total += len(done)
         self.last_success_at = done[-1][0]
         if self.on_result is not None:
@@ -489,3 +492,7 @@ class OutboxRelay:
             cur = self._conn.execute("DELETE FROM outbox_items WHERE status = 'delivered' AND delivered_at < ?",
                                      (self.clock() - older_than_s,))
         return cur.rowcount
+
+
+def _implements_the_port(relay: OutboxRelay) -> Outbox:
+    return relay          # mypy checks that OutboxRelay satisfies the Outbox port

@@ -1,4 +1,4 @@
-"""Ratings in the hub's SQLite file: its own tables, its own ``CREATE TABLE IF NOT EXISTS`` migrations.
+"""Ratings in the hub's SQLite file (the RatingsRepository port): its own tables and migrations (runtime.sqlite).
 
 UNIQUE constraints (ticket id; dossier code) make a duplicate impossible to store, even when two rating pads
 or a pad and a tablet race: the second insert fails inside its transaction and nothing of it is written.
@@ -12,11 +12,14 @@ from datetime import date, datetime
 from pathlib import Path
 
 from contracts.errors import ErrorCode, MotcuaError
+from queue_server.app.ports import RatingsRepository
 from queue_server.domain.ratings import Rating
+from runtime import sqlite as db
+from runtime.sqlite import Migration
 
-SCHEMA = (
-    # version 1
-    """
+COMPONENT = "ratings"
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "ratings and the dossier codes they claim", """
     CREATE TABLE IF NOT EXISTS ratings (
         id TEXT PRIMARY KEY,
         ticket_id TEXT NOT NULL UNIQUE,
@@ -35,9 +38,15 @@ SCHEMA = (
         dossier_code TEXT PRIMARY KEY,
         rating_id TEXT NOT NULL REFERENCES ratings(id)
     );
-    CREATE TABLE IF NOT EXISTS ratings_schema (version INTEGER NOT NULL);
-    """,
+    """),
 )
+
+
+def _legacy_version(conn: sqlite3.Connection) -> int:
+    # files made before runtime.sqlite kept the version in ratings_schema
+    if not db.table_exists(conn, "ratings_schema"):
+        return 0
+    return int(conn.execute("SELECT MAX(version) FROM ratings_schema").fetchone()[0] or 0)
 
 
 class RatingsStore:
@@ -45,50 +54,26 @@ class RatingsStore:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30.0)
-        self._conn.execute("PRAGMA busy_timeout=30000")
-        self._conn.execute("PRAGMA foreign_keys=ON")
-        self._migrate()
-
-    def _migrate(self) -> None:
+        self._conn = db.connect(self.path, foreign_keys=True)
         with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                self._conn.execute("CREATE TABLE IF NOT EXISTS ratings_schema (version INTEGER NOT NULL)")
-                row = self._conn.execute("SELECT MAX(version) FROM ratings_schema").fetchone()
-                current = row[0] or 0
-                for version, script in enumerate(SCHEMA, start=1):
-                    if version > current:
-                        for statement in script.split(";"):
-                            if statement.strip():
-                                self._conn.execute(statement)
-                        self._conn.execute("INSERT INTO ratings_schema(version) VALUES (?)", (version,))
-                self._conn.execute("COMMIT")
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
+            db.migrate(self._conn, COMPONENT, MIGRATIONS, legacy_version=_legacy_version)
 
     def add(self, rating: Rating) -> None:
         """Store a rating and claim its dossier codes, all or nothing; MotcuaError already_rated on a duplicate."""
         with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
             try:
-                self._conn.execute(
-                    "INSERT INTO ratings(id, ticket_id, ticket_number, counter, staff, service, day, level, at,"
-                    " criteria, source) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                    (rating.id, rating.ticket_id, rating.ticket_number, rating.counter, rating.staff,
-                     rating.service, rating.day.isoformat(), rating.level, rating.at.isoformat(),
-                     json.dumps(dict(rating.criteria)), rating.source))
-                for code in rating.dossier_codes:
-                    self._conn.execute("INSERT INTO rating_dossiers(dossier_code, rating_id) VALUES (?, ?)",
-                                       (code, rating.id))
-                self._conn.execute("COMMIT")
-            except sqlite3.IntegrityError as err:
-                self._conn.execute("ROLLBACK")
+                with db.immediate(self._conn):
+                    self._conn.execute(
+                            "INSERT INTO ratings(id, ticket_id, ticket_number, counter, staff, service, day, level,"
+                        " at, criteria, source) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                        (rating.id, rating.ticket_id, rating.ticket_number, rating.counter, rating.staff,
+                         rating.service, rating.day.isoformat(), rating.level, rating.at.isoformat(),
+                         json.dumps(dict(rating.criteria)), rating.source))
+                    for code in rating.dossier_codes:
+                        self._conn.execute("INSERT INTO rating_dossiers(dossier_code, rating_id) VALUES (?, ?)",
+                                           (code, rating.id))
+            except sqlite3.IntegrityError as err:   # rolled back: nothing of this rating was stored
                 raise self._duplicate(rating) from err
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
 
     def _duplicate(self, rating: Rating) -> MotcuaError:
         # Called after the rollback, so these reads see what the winner of a race committed.
@@ -139,3 +124,7 @@ class RatingsStore:
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+
+
+def _implements_the_port(store: RatingsStore) -> RatingsRepository:
+    return store          # mypy checks that RatingsStore satisfies the RatingsRepository port

@@ -1,10 +1,10 @@
 """The hub's SQLite store: an append-only event log (the source of truth) plus projections of current state.
 
-Every commit writes the events AND the projection rows they change in ONE transaction (WAL,
-``synchronous=FULL``: a commit that returned survives power loss). Schema and migrations go through
-sqlite-utils; the hot write path uses raw sqlite3 because sqlite-utils' per-call overhead halves throughput
-(research/feasibility.md §6). ``rebuild()`` replays the log into fresh projections. Only the QueueService's
-writer thread writes; reads from other threads use their own short-lived read connection.
+Implements the EventStore port. Every commit writes the events AND the projection rows they change in ONE
+transaction (``runtime.sqlite``: WAL, ``synchronous=FULL``: a commit that returned survives power loss); the
+rows come from the pure projector (``queue_server.app.projector``), which decides what changes, so this module
+only decides how rows are stored. ``rebuild()`` replays the log into fresh projections. Only the writer thread
+writes; reads from other threads use their own read connection. Must not decide anything about the queue.
 """
 from __future__ import annotations
 
@@ -12,38 +12,42 @@ import json
 import logging
 import sqlite3
 import threading
-from collections import deque
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import sqlite_utils
-
-from contracts.messages import VN_TZ, Envelope, EventType, dumps, format_at
+from contracts.messages import VN_TZ, Envelope, dumps, format_at
+from queue_server.app.ports import EventStore
+from queue_server.app.projector import (
+    CALL_EVENTS,
+    DONE_EVENT,
+    RELEASE_EVENTS,
+    Projections,
+    day_start,
+    live_state,
+    occupancy_of,
+    replay,
+)
 from queue_server.app.views import (
     counter_from_json,
     counter_to_json,
-    event_from_envelope,
     lease_from_json,
     lease_to_json,
     ticket_from_json,
     ticket_to_json,
 )
-from queue_server.domain import estimates
-from queue_server.domain.model import (
-    CenterDef,
-    Counter,
-    CounterId,
-    Lease,
-    ServiceCode,
-    ServiceDay,
-    Ticket,
-)
-from queue_server.domain.transitions import HELD, OCCUPANCY_KEPT, Call, QueueState, evolve
+from queue_server.domain import wait_estimate
+from queue_server.domain.model import CenterDef, Counter, ServiceCode, ServiceDay, Ticket
+from queue_server.domain.transitions import HELD, QueueState
+from runtime import sqlite as db
+from runtime.sqlite import Migration
+
+__all__ = ["MIGRATIONS", "Projections", "SqliteStore"]
 
 log = logging.getLogger(__name__)
+
+HISTORY_DAYS = 28     # calendar days of history the wait estimate learns from
 
 _dumps = dumps   # compact, non-ASCII kept; orjson when installed
 
@@ -63,53 +67,53 @@ _UPSERT_LEASE = _upsert("leases", ("id", "kiosk", "service", "day", "first", "la
 
 
 # --------------------------------------------------------------------------------------------- migrations
-def _m1_initial(db: sqlite_utils.Database) -> None:
-    db.table("events").create({"seq": int, "id": str, "type": str, "at": str, "data": str}, pk="seq",
-                        not_null={"id", "type", "at", "data"})
-    db.table("events").create_index(["id"], unique=True)
-    db.table("events").create_index(["type"])
-    db.table("tickets").create({"id": str, "day": str, "service": str, "origin_service": str, "number": int,
-                          "status": str, "priority": str, "counter": str, "issued_at": str, "done_at": str,
-                          "data": str}, pk="id", not_null={"day", "service", "status", "data"})
-    db.table("tickets").create_index(["day", "status"])
-    db.table("counters").create({"id": str, "status": str, "data": str}, pk="id")
-    db.table("service_days").create({"day": str, "service": str, "next_number": int, "issued": int,
-                               "normal_streak": int}, pk=("day", "service"))
-    db.table("leases").create({"id": str, "kiosk": str, "service": str, "day": str, "first": int, "last": int,
-                         "granted_at": str}, pk="id")
+# The DDL sqlite-utils generated for the first releases, written out, so files made then and now are alike.
+_M1_INITIAL = """
+CREATE TABLE events (seq INTEGER PRIMARY KEY, id TEXT NOT NULL, type TEXT NOT NULL, at TEXT NOT NULL,
+                     data TEXT NOT NULL);
+CREATE UNIQUE INDEX idx_events_id ON events (id);
+CREATE INDEX idx_events_type ON events (type);
+CREATE TABLE tickets (id TEXT PRIMARY KEY, day TEXT NOT NULL, service TEXT NOT NULL, origin_service TEXT,
+                      number INTEGER, status TEXT NOT NULL, priority TEXT, counter TEXT, issued_at TEXT,
+                      done_at TEXT, data TEXT NOT NULL);
+CREATE INDEX idx_tickets_day_status ON tickets (day, status);
+CREATE TABLE counters (id TEXT PRIMARY KEY, status TEXT, data TEXT);
+CREATE TABLE service_days (day TEXT, service TEXT, next_number INTEGER, issued INTEGER, normal_streak INTEGER,
+                           PRIMARY KEY (day, service));
+CREATE TABLE leases (id TEXT PRIMARY KEY, kiosk TEXT, service TEXT, day TEXT, first INTEGER, last INTEGER,
+                     granted_at TEXT)
+"""
 
-
-def _m2_start_up_indexes(db: sqlite_utils.Database) -> None:
-    # start-up reads the tickets counters still hold (any day) and today's calls and completions
-    db.table("tickets").create_index(["status"], if_not_exists=True)
-    db.table("events").create_index(["type", "at"], if_not_exists=True)
-
+# start-up reads the tickets counters still hold (any day) and today's calls and completions
+_M2_START_UP_INDEXES = """
+CREATE INDEX IF NOT EXISTS idx_tickets_status ON tickets (status);
+CREATE INDEX IF NOT EXISTS idx_events_type_at ON events (type, at)
+"""
 
 # Ordered; a migration never changes once released, a new one is appended.
-MIGRATIONS: tuple[tuple[int, str, Callable[[sqlite_utils.Database], None]], ...] = (
-    (1, "event log, tickets, counters, service days, leases", _m1_initial),
-    (2, "indexes for loading the live state", _m2_start_up_indexes),
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "event log, tickets, counters, service days, leases", _M1_INITIAL),
+    Migration(2, "indexes for loading the live state", _M2_START_UP_INDEXES),
 )
+COMPONENT = "hub"
 
 
-@dataclass(slots=True)
-class Projections:
-    """Rows to upsert, keyed so that a later value in the same batch replaces an earlier one."""
-
-    tickets: dict[str, Ticket] = field(default_factory=dict)
-    counters: dict[str, Counter] = field(default_factory=dict)
-    service_days: dict[tuple[date, str], ServiceDay] = field(default_factory=dict)
-    leases: dict[str, Lease] = field(default_factory=dict)
-    ticket_json: dict[str, dict[str, Any]] = field(default_factory=dict)   # already built for the event
+def _legacy_version(conn: sqlite3.Connection) -> int:
+    # files made before runtime.sqlite kept their version in their own schema_version table
+    if not db.table_exists(conn, "schema_version"):
+        return 0
+    row = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
+    return int(row[0] or 0)
 
 
 class SqliteStore:
-    """Append-only event log + projections in one SQLite file."""
+    """Append-only event log + projections in one SQLite file (the EventStore port)."""
 
     def __init__(self, path: str | Path, *, migrate_upto: int | None = None) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = self._connect()
+        # Checkpoints (which fsync the main file) run on a background thread, not inside a command's commit:
+        # an automatic checkpoint every 1000 pages put multi-millisecond spikes into issue latency.
+        self._conn = db.connect(self.path, autocheckpoint=0)
         self._read_lock = threading.Lock()
         self._reader: sqlite3.Connection | None = None
         self.migrate(migrate_upto)
@@ -119,9 +123,8 @@ class SqliteStore:
         self._checkpointer.start()
 
     def _checkpoint_loop(self, interval_s: float = 1.0) -> None:
-        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        conn = db.connect(self.path, busy_timeout_s=1.0)
         try:
-            conn.execute("PRAGMA busy_timeout=1000")
             while not self._stop.wait(interval_s):
                 try:
                     # PASSIVE never waits for (or blocks) the writer or readers
@@ -131,50 +134,19 @@ class SqliteStore:
         finally:
             conn.close()
 
-    def _connect(self) -> sqlite3.Connection:
-        # autocommit mode: transactions are explicit BEGIN IMMEDIATE ... COMMIT
-        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30.0)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=FULL")
-        # Checkpoints (which fsync the main file) run on a background thread, not inside a command's commit:
-        # an automatic checkpoint every 1000 pages put multi-millisecond spikes into issue latency.
-        conn.execute("PRAGMA wal_autocheckpoint=0")
-        conn.execute("PRAGMA busy_timeout=30000")
-        return conn
-
     # -- schema
     def migrate(self, upto: int | None = None) -> int:
         """Apply the migrations not yet applied, in order (``upto``: stop after that version, for tests)."""
-        db = sqlite_utils.Database(self._conn)
-        if "schema_version" not in db.table_names():
-            db.table("schema_version").create({"version": int, "description": str, "applied_at": str}, pk="version")
-        done = {row["version"] for row in db.table("schema_version").rows}
-        for version, description, step in MIGRATIONS:
-            if version in done or (upto is not None and version > upto):
-                continue
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                step(db)
-                self._conn.execute(
-                    "INSERT INTO schema_version(version, description, applied_at) VALUES (?,?,?)",
-                    (version, description, format_at(datetime.now(VN_TZ))))
-                self._conn.execute("COMMIT")
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            log.info("store %s: migrated to schema version %d (%s)", self.path, version, description)
-        return self.schema_version
+        return db.migrate(self._conn, COMPONENT, MIGRATIONS, upto=upto, legacy_version=_legacy_version)
 
     @property
     def schema_version(self) -> int:
-        row = self._conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
-        return int(row[0] or 0)
+        return db.schema_version(self._conn, COMPONENT)
 
     # -- reads
     def _read(self) -> sqlite3.Connection:
         if self._reader is None:
-            self._reader = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            self._reader.execute("PRAGMA busy_timeout=30000")
+            self._reader = db.connect(self.path)
         return self._reader
 
     @property
@@ -215,75 +187,44 @@ class SqliteStore:
         """The live state for working day ``day`` from the projections (not a replay: fast on start)."""
         self.center_id = center.id
         c = self._conn
-        state = QueueState(center=center, day=day)
         held = tuple(str(s) for s in HELD)
-        for (data,) in c.execute("SELECT data FROM tickets WHERE day = ? OR status IN (?, ?)",
-                                 (day.isoformat(), *held)):
-            t = ticket_from_json(json.loads(data))
-            if t.day == day or (t.status in HELD and t.counter is not None):
-                state.tickets[t.id] = t
-        for (data,) in c.execute("SELECT data FROM counters"):
-            counter = counter_from_json(json.loads(data))
-            if counter.id in state.counters:
-                state.counters[counter.id] = counter
-        for row in c.execute("SELECT service, next_number, issued, normal_streak FROM service_days WHERE day = ?",
-                             (day.isoformat(),)):
-            code = ServiceCode(row[0])
-            state.service_days[code] = ServiceDay(day, code, int(row[1]), int(row[2]), int(row[3]))
-        for row in c.execute("SELECT id, kiosk, service, day, first, last, granted_at FROM leases WHERE day = ?",
-                             (day.isoformat(),)):
-            state.leases[row[0]] = lease_from_json(dict(zip(
-                ("id", "kiosk", "service", "day", "first", "last", "granted_at"), row, strict=True)))
-        for t in sorted(state.tickets.values(), key=lambda t: t.queue_seq):
-            if t.day == day:
-                state._index(t)
+        day_iso = day.isoformat()
+        tickets = [ticket_from_json(json.loads(data)) for (data,) in c.execute(
+            "SELECT data FROM tickets WHERE day = ? OR status IN (?, ?)", (day_iso, *held))]
+        counters = [counter_from_json(json.loads(data)) for (data,) in c.execute("SELECT data FROM counters")]
+        service_days = [ServiceDay(day, ServiceCode(r[0]), int(r[1]), int(r[2]), int(r[3])) for r in c.execute(
+            "SELECT service, next_number, issued, normal_streak FROM service_days WHERE day = ?", (day_iso,))]
+        leases = [lease_from_json(dict(zip(("id", "kiosk", "service", "day", "first", "last", "granted_at"), row,
+                                           strict=True)))
+                  for row in c.execute("SELECT id, kiosk, service, day, first, last, granted_at FROM leases "
+                                       "WHERE day = ?", (day_iso,))]
         # recent service times and the last calls are kept in the order the events happened
-        start = format_at(datetime.combine(day, datetime.min.time(), tzinfo=VN_TZ))
-        calls: list[Call] = []
-        for (data,) in c.execute(
-                "SELECT data FROM events WHERE at >= ? AND type IN (?, ?) ORDER BY seq DESC LIMIT ?",
-                (start, str(EventType.TICKET_CALLED), str(EventType.TICKET_RECALLED), state.calls.maxlen)):
-            t = ticket_from_json(json.loads(data)["ticket"])
-            if t.counter is not None and t.last_called_at is not None:
-                calls.append(Call(t.id, t.display, t.service, t.counter, t.last_called_at, t.recalls))
-        state.calls.extend(calls)
-        for (data,) in c.execute("SELECT data FROM events WHERE at >= ? AND type = ? ORDER BY seq",
-                                 (start, str(EventType.TICKET_DONE))):
-            t = ticket_from_json(json.loads(data)["ticket"])
-            if t.day == day and t.service_time_s is not None:
-                state.recent_service_s.setdefault(
-                    t.service, deque(maxlen=estimates.RECENT_WINDOW)).append(t.service_time_s)
-        for service, counter, _, seconds in self._occupancy(start, None):
-            state.occupancy_s.setdefault((ServiceCode(service), CounterId(counter)),
-                                         deque(maxlen=OCCUPANCY_KEPT)).append(seconds)
-        return state
+        start = day_start(day)
+        calls = [ticket_from_json(json.loads(data)["ticket"]) for (data,) in c.execute(
+            "SELECT data FROM events WHERE at >= ? AND type IN (?, ?) ORDER BY seq DESC LIMIT ?",
+            (start, *CALL_EVENTS, QueueState(center=center).calls.maxlen))]
+        done = [ticket_from_json(json.loads(data)["ticket"]) for (data,) in c.execute(
+            "SELECT data FROM events WHERE at >= ? AND type = ? ORDER BY seq", (start, DONE_EVENT))]
+        released = [(at, json.loads(data)) for at, data in c.execute(
+            "SELECT at, data FROM events WHERE at >= ? AND type IN (?, ?, ?) ORDER BY seq", (start, *RELEASE_EVENTS))]
+        # the estimate's prior: occupancy per service, counter and hour, and the day's arrival waves, of past weeks
+        prior = wait_estimate.HistoryPrior.from_samples(self.occupancy_history(day), self.issue_history(day))
+        return live_state(center, day, tickets=tickets, counters=counters, service_days=service_days,
+                          leases=leases, called_newest_first=calls, done_in_order=done, released_in_order=released,
+                          prior=prior)
 
-    _OCCUPANCY_TYPES = (str(EventType.TICKET_DONE), str(EventType.TICKET_NO_SHOW), str(EventType.TICKET_TRANSFERRED))
-
-    def _occupancy(self, start: str, end: str | None) -> list[tuple[str, str, int, float]]:
-        """(service, counter, hour of the call, seconds from call to release) of tickets let go in [start, end)."""
+    def occupancy_history(self, day: date, days: int = HISTORY_DAYS) -> list[tuple[str, str, int, float]]:
+        """(service, counter, hour of the call, seconds call → release) of the ``days`` calendar days before ``day``."""
         out: list[tuple[str, str, int, float]] = []
-        sql = ("SELECT at, data FROM events WHERE at >= ? AND type IN (?, ?, ?)" + (" AND at < ?" if end else "")
-               + " ORDER BY seq")
-        args: tuple[str, ...] = (start, *self._OCCUPANCY_TYPES, *((end,) if end else ()))
-        for at, data in self._conn.execute(sql, args):
-            body = json.loads(data)
-            t = ticket_from_json(body["ticket"])
-            counter = body.get("counter")
-            if t.called_at is None or not isinstance(counter, str):
-                continue
-            service = body.get("from_service") or t.service
-            seconds = (datetime.fromisoformat(at) - t.called_at).total_seconds()
-            out.append((str(service), counter, t.called_at.astimezone(VN_TZ).hour, max(0.0, seconds)))
+        for at, data in self._conn.execute(
+                "SELECT at, data FROM events WHERE at >= ? AND at < ? AND type IN (?, ?, ?) ORDER BY seq",
+                (day_start(day - timedelta(days=days)), day_start(day), *RELEASE_EVENTS)):
+            sample = occupancy_of(at, json.loads(data))
+            if sample is not None:
+                out.append(sample)
         return out
 
-    def occupancy_history(self, day: date, days: int = 28) -> list[tuple[str, str, int, float]]:
-        """The occupancy samples of the ``days`` calendar days before ``day`` (the estimate's prior)."""
-        start = format_at(datetime.combine(day - timedelta(days=days), datetime.min.time(), tzinfo=VN_TZ))
-        end = format_at(datetime.combine(day, datetime.min.time(), tzinfo=VN_TZ))
-        return self._occupancy(start, end)
-
-    def issue_history(self, day: date, days: int = 28) -> list[tuple[str, str, int, bool]]:
+    def issue_history(self, day: date, days: int = HISTORY_DAYS) -> list[tuple[str, str, int, bool]]:
         """(service, day, hour of issue, priority) of every ticket of the ``days`` calendar days before ``day``."""
         out: list[tuple[str, str, int, bool]] = []
         for service, ticket_day, issued_at, priority in self._conn.execute(
@@ -299,17 +240,10 @@ class SqliteStore:
     # -- the hot write path
     def commit(self, envelopes: Sequence[Envelope], rows: Projections, center: CenterDef, seq: int) -> None:
         """Append ``envelopes`` and upsert ``rows`` in one durable transaction (all or nothing)."""
-        c = self._conn
-        c.execute("BEGIN IMMEDIATE")
-        try:
+        with db.immediate(self._conn) as c:
             c.executemany("INSERT INTO events(seq, id, type, at, data) VALUES (?,?,?,?,?)",
                           [(e.seq, e.id, e.type, e.at, _dumps(e.data)) for e in envelopes])
             self._write_rows(c, rows, center, seq)
-            c.execute("COMMIT")
-        except BaseException:
-            if c.in_transaction:
-                c.execute("ROLLBACK")
-            raise
 
     @staticmethod
     def _write_rows(c: sqlite3.Connection, rows: Projections, center: CenterDef, seq: int) -> None:
@@ -332,34 +266,18 @@ class SqliteStore:
 
     # -- replay
     def replay(self, center: CenterDef) -> tuple[QueueState, Projections]:
-        """Run the whole event log through ``evolve``: the final state and every projection row it implies."""
-        state = QueueState(center=center)
-        rows = Projections()
+        """Run the whole event log through the projector: the final state and every projection row it implies."""
         with self._read_lock:
             cursor = self._read().execute("SELECT seq, id, type, at, data FROM events ORDER BY seq")
-            for raw in cursor:
-                event = event_from_envelope(self._envelope(raw))
-                if event is None:
-                    continue
-                before = dict(state.counters)
-                evolve(state, event)
-                collect_rows(state, event, before, rows)
-        return state, rows
+            return replay(center, (self._envelope(raw) for raw in cursor))
 
     def rebuild(self, center: CenterDef) -> None:
         """Throw the projections away and rebuild them from the event log, in one transaction."""
         _, rows = self.replay(center)
-        c = self._conn
-        c.execute("BEGIN IMMEDIATE")
-        try:
+        with db.immediate(self._conn) as c:
             for table in ("tickets", "counters", "service_days", "leases"):
                 c.execute(f"DELETE FROM {table}")
             self._write_rows(c, rows, center, 0)
-            c.execute("COMMIT")
-        except BaseException:
-            if c.in_transaction:
-                c.execute("ROLLBACK")
-            raise
         log.info("store %s: projections rebuilt from %d events", self.path, self.last_seq)
 
     def close(self) -> None:
@@ -382,21 +300,5 @@ def _counter_row(center: CenterDef, counter: Counter) -> dict[str, Any]:
     return counter_to_json(center, counter, 0, None)
 
 
-def collect_rows(state: QueueState, event: Any, counters_before: dict[CounterId, Counter],
-                 rows: Projections) -> None:
-    """Add the projection rows ``event`` (already applied to ``state``) changed to ``rows``."""
-    ticket: Ticket | None = event.ticket
-    if ticket is not None:
-        rows.tickets[ticket.id] = ticket
-        for code in {ticket.origin_service, ticket.service}:
-            sd = state.service_days.get(code)
-            if sd is not None:
-                rows.service_days[(sd.day, sd.service)] = sd
-    if event.lease is not None:
-        rows.leases[event.lease.id] = event.lease
-        sd = state.service_days.get(event.lease.service)
-        if sd is not None:
-            rows.service_days[(sd.day, sd.service)] = sd
-    for cid, counter in state.counters.items():
-        if counters_before.get(cid) is not counter:
-            rows.counters[cid] = counter
+def _implements_the_port(store: SqliteStore) -> EventStore:
+    return store          # mypy checks that SqliteStore satisfies the EventStore port

@@ -17,9 +17,15 @@ from typing import Any
 from contracts.dossier_code import DossierCodeError, code_from_input, parse_dossier_code
 from contracts.errors import ErrorCode, MotcuaError
 from contracts.messages import VN_TZ, MessageError, format_at, parse_at
-from queue_server.adapters.dossier_mirror import DossierMirror, MirrorUpdate, UpsertResult
-from queue_server.adapters.main_system import MainSystem, MainSystemError, MainSystemUnavailable
-from queue_server.app.ports import Clock
+from queue_server.app.ports import (
+    Clock,
+    DossierMirrorPort,
+    MainSystem,
+    MainSystemError,
+    MainSystemUnavailable,
+    MirrorUpdate,
+    UpsertResult,
+)
 from queue_server.domain.dossier_status import (
     OVERDUE_WORDS,
     STATUS_WORDS,
@@ -191,7 +197,7 @@ class DossierSettings:
 
 
 class DossierService:
-    def __init__(self, mirror: DossierMirror, calendar: WorkingCalendar, clock: Clock,
+    def __init__(self, mirror: DossierMirrorPort, calendar: WorkingCalendar, clock: Clock,
                  main_system: MainSystem | None = None, settings: DossierSettings | None = None) -> None:
         self.mirror = mirror
         self.calendar = calendar

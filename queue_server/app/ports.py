@@ -1,15 +1,24 @@
-"""Ports of the hub's use cases: the clock and the event listener callback (adapters plug in here).
+"""Ports of the hub's use cases: what the app needs from the outside, as typing.Protocols adapters implement.
 
-No I/O of its own. Tests use FixedClock, never the wall clock.
+Clock, EventListener, EventStore (log + projections), RatingsRepository, DossierMirrorPort, MainSystem (pull),
+Outbox (push), Publisher (MQTT/SSE fan-out); the value types and errors that cross these seams live here too.
+No I/O of its own and no adapter, web or Flask import. Tests use FixedClock, never the wall clock.
 """
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
-from typing import Protocol
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from typing import Any, Protocol
 
 from contracts.messages import VN_TZ, Envelope
+from queue_server.app.projector import Projections
+from queue_server.domain.dossier_status import Dossier
+from queue_server.domain.model import CenterDef, Ticket
+from queue_server.domain.ratings import Rating
+from queue_server.domain.transitions import QueueState
 
 
 class Clock(Protocol):
@@ -51,3 +60,154 @@ class FixedClock:
 
 
 EventListener = Callable[[Sequence[Envelope]], None]
+
+
+# ------------------------------------------------------------------------------------------- the event store
+class EventStore(Protocol):
+    """The append-only event log (the source of truth) and the projections of current state, written together.
+
+    ``commit`` appends the envelopes and applies the projector's rows in ONE durable transaction (all or
+    nothing); only the writer calls it. Reads may come from any thread. Implemented by ``SqliteStore`` and,
+    for fast unit tests, ``MemoryStore``; a PostgreSQL store would reuse the same projector.
+    """
+
+    @property
+    def last_seq(self) -> int: ...
+
+    def load_state(self, center: CenterDef, day: date) -> QueueState:
+        """The live state of working day ``day`` from the projections (not a replay)."""
+        ...
+
+    def commit(self, envelopes: Sequence[Envelope], rows: Projections, center: CenterDef, seq: int) -> None: ...
+
+    def events_after(self, seq: int, limit: int = 1000) -> list[Envelope]: ...
+
+    def get_ticket(self, ticket_id: str) -> Ticket | None:
+        """A ticket of any day from the projections, None when unknown."""
+        ...
+
+    def replay(self, center: CenterDef) -> tuple[QueueState, Projections]:
+        """The whole log run through the projector: the final state and every row it implies."""
+        ...
+
+    def rebuild(self, center: CenterDef) -> None:
+        """Throw the projections away and rebuild them from the log, in one transaction."""
+        ...
+
+    def close(self) -> None: ...
+
+
+# ------------------------------------------------------------------------------------------------- ratings
+class RatingsRepository(Protocol):
+    """Stored ratings; a second rating of the same ticket or dossier code is refused by the store itself
+    (MotcuaError already_rated), so two pads racing cannot both win."""
+
+    def add(self, rating: Rating) -> None: ...
+
+    def for_ticket(self, ticket_id: str) -> Rating | None: ...
+
+    def dossier_rated(self, code: str) -> bool: ...
+
+    def on_day(self, day: date) -> list[Rating]: ...
+
+    def between(self, first: date, last: date) -> list[Rating]: ...
+
+    def count(self) -> int: ...
+
+    def close(self) -> None: ...
+
+
+# ------------------------------------------------------------------------------------------ dossier mirror
+class UpsertResult(StrEnum):
+    APPLIED = "applied"
+    DUPLICATE = "duplicate"      # this update_id was already applied (idempotent retry)
+    STALE = "stale"              # older than what the mirror holds (out-of-order delivery)
+
+
+@dataclass(frozen=True, slots=True)
+class MirrorUpdate:
+    dossier: Dossier
+    update_id: str | None = None
+
+
+class DossierMirrorPort(Protocol):
+    """The hub's local copy of what citizens may see of their dossiers (lookup works while the main system is
+    down). ``apply`` is all or nothing, idempotent per ``update_id``, and ignores updates older than the record."""
+
+    def get(self, code: str) -> Dossier | None: ...
+
+    def count(self) -> int: ...
+
+    def outcomes(self, received_from: datetime, received_before: datetime) -> list[tuple[Dossier, bool]]: ...
+
+    def meta(self, key: str) -> str | None: ...
+
+    def set_meta(self, key: str, value: str) -> None: ...
+
+    def apply(self, updates: Iterable[MirrorUpdate], now: datetime) -> list[UpsertResult]: ...
+
+    def upsert(self, dossier: Dossier, now: datetime, update_id: str | None = None) -> UpsertResult: ...
+
+    def forget_push_ids_before(self, moment: datetime) -> int: ...
+
+    def close(self) -> None: ...
+
+
+# -------------------------------------------------------------------------------------- the main-system link
+class MainSystemError(Exception):
+    """Root of the main-system link's errors."""
+
+
+class MainSystemUnavailable(MainSystemError):
+    """The link is down, slow past the timeout, or the main system answered 5xx: degrade, retry later."""
+
+
+class MainSystemRejected(MainSystemError):
+    """The main system refused the request (4xx other than auth): retrying the same request will not help."""
+
+
+class MainSystem(Protocol):
+    """Calls the hub makes to the province's main system (the pull side; the outbox is the push side)."""
+
+    def fetch_dossier(self, code: str) -> dict[str, Any] | None:
+        """The dossier in the hub's push schema (see dossier_from_provincial), None if the main system has no
+        such code. Raises MainSystemUnavailable when it cannot tell."""
+        ...
+
+    def fetch_updates(self, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
+        """Status sync: dossiers changed since ``cursor`` (hub push schema) and the next cursor."""
+        ...
+
+    def push_rating_aggregate(self, aggregate: Mapping[str, Any]) -> None:
+        """One day's three-level rating counts for one center."""
+        ...
+
+    def auth_headers(self) -> dict[str, str]:
+        """Headers the outbox adds to its POSTs (agency code, bearer token)."""
+        ...
+
+
+class Outbox(Protocol):
+    """Delivers every stored event to the main system at least once, keyed by event id, in order per center.
+
+    It reads the log itself (``fetch_events``); ``wake`` is an EventListener that only says "there is more"."""
+
+    def wake(self, *_: object) -> None: ...
+
+    def metrics(self) -> dict[str, Any]: ...
+
+    def start(self) -> object: ...
+
+    def close(self) -> None: ...
+
+
+# ------------------------------------------------------------------------------------------------ fan-out
+class Publisher(Protocol):
+    """Fans committed events out to screens and devices (MQTT, SSE). Called on the writer thread after the
+    commit, in seq order, each event once: it must hand off and return quickly, never block on the network."""
+
+    def on_events(self, envelopes: Sequence[Envelope]) -> None: ...
+
+
+# Reserved: ``Notifier`` (SMS / Zalo / e-mail to a citizen whose turn is near) is added by the notification
+# issue as a port here, fed like a Publisher from committed events.

@@ -12,8 +12,7 @@ from typing import Any
 from contracts.dossier_code import DossierCodeError, parse_dossier_code
 from contracts.errors import ErrorCode, MotcuaError
 from contracts.messages import EventType
-from queue_server.adapters.ratings_store import RatingsStore
-from queue_server.app.ports import Clock
+from queue_server.app.ports import Clock, RatingsRepository
 from queue_server.domain.model import Ticket
 from queue_server.domain.ratings import (
     Rating,
@@ -34,7 +33,7 @@ class RatingsService:
     """``last_completed(counter)`` is QueueService.last_completed; ``publish(event_type, data)`` is called
     after commit with the rating's JSON (the lead wires it into the hub's event log and MQTT)."""
 
-    def __init__(self, store: RatingsStore, clock: Clock, last_completed: Callable[[str], Ticket | None],
+    def __init__(self, store: RatingsRepository, clock: Clock, last_completed: Callable[[str], Ticket | None],
                  publish: Publish | None = None, scale: RatingScale | None = None, center: str = "",
                  new_id: Callable[[], str] = lambda: str(uuid.uuid4())) -> None:
         self.store = store

@@ -27,13 +27,6 @@ from queue_server.wiring import Hub, build_hub
 pytestmark = [pytest.mark.adapter, pytest.mark.timeout(60)]
 
 @pytest.fixture
-def hub(tmp_path: Path) -> Iterator[Hub]:
-    h = build_hub(make_settings(tmp_path), clock=FixedClock(MONDAY_0800), extra_blueprints=[], keepalive_s=0.05)
-    yield h
-    h.stop()
-
-
-@pytest.fixture
 def client(hub: Hub) -> FlaskClient:
     return hub.app.test_client()
 

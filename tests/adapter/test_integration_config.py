@@ -9,10 +9,11 @@ import pytest
 from flask import Flask
 
 from contracts.messages import VN_TZ, Envelope
-from queue_server.app.integration import IntegrationConfigError, build_integration, parse_integration
+from queue_server.app.integration import IntegrationConfigError, parse_integration
 from queue_server.app.ports import FixedClock
 from queue_server.domain.model import CenterDef, WorkingSession
 from queue_server.mock_main_system import MockMainSystem
+from queue_server.wiring import build_integration
 
 pytestmark = [pytest.mark.adapter, pytest.mark.timeout(60)]
 

@@ -10,18 +10,17 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from conftest import free_port
-from kiosk_support import CODE, start_hub
+from hub_support import HubOptions
+from kiosk_support import CODE, kiosk_hub_options
 
 from kiosk.hub_client import HubClient, HubError, HubUnavailable
 
 pytestmark = [pytest.mark.adapter, pytest.mark.timeout(60)]
 
 
-@pytest.fixture(scope="module")
-def hub(tmp_path_factory: pytest.TempPathFactory):
-    running = start_hub(tmp_path_factory.mktemp("hub"), services=2)
-    yield running
-    running.stop()
+@pytest.fixture
+def hub_options() -> HubOptions:
+    return kiosk_hub_options(services=2)
 
 
 def test_issue_print_result_and_ticket(hub) -> None:

@@ -67,7 +67,8 @@ def test_schema_is_versioned_and_migrations_run_once(tmp_path: Path) -> None:
     assert store.schema_version == MIGRATIONS[-1][0]
     store.close()
     store = SqliteStore(path)          # reopening does not re-run anything
-    rows = sqlite3.connect(path).execute("SELECT version FROM schema_version").fetchall()
+    rows = sqlite3.connect(path).execute(
+        "SELECT version FROM schema_migrations WHERE component = 'hub' ORDER BY version").fetchall()
     assert rows == [(v,) for v, _, _ in MIGRATIONS]
     store.close()
 

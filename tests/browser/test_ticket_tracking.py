@@ -9,7 +9,8 @@ import pytest
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from kiosk_support import start_hub
+from hub_support import HubOptions
+from kiosk_support import kiosk_hub_options
 
 from kiosk.tracking_blueprint import create_tracking_blueprint
 
@@ -21,10 +22,8 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "kiosk"
 
 
 @pytest.fixture
-def hub(tmp_path: Path):
-    running = start_hub(tmp_path, services=2, extra=[create_tracking_blueprint(poll_s=1)])
-    yield running
-    running.stop()
+def hub_options() -> HubOptions:
+    return kiosk_hub_options(services=2, extra=lambda: [create_tracking_blueprint(poll_s=1)])
 
 
 def issue(hub, service: str = "ho-tich") -> dict:

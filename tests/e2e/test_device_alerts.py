@@ -4,35 +4,24 @@ a device that drops off the network (Last Will) becomes device.offline."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import pytest
-from api_support import MONDAY_0800, login, make_settings
+from api_support import login
+from hub_support import HubOptions
 
 from devices.health import DeviceHealthPublisher
 from devices.printer import open_printer
-from queue_server.app.ports import FixedClock
-from queue_server.config import MqttSettings
 from queue_server.web.common import API_PREFIX
-from queue_server.wiring import Hub, build_hub
+from queue_server.wiring import Hub
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(90)]
 
 
 @pytest.fixture
-def hub(mosquitto, tmp_path: Path) -> Iterator[Hub]:
-    settings = make_settings(tmp_path)
-    center = replace(settings.center, id=f"alerts-{time.monotonic_ns() % 10**9}")
-    settings = replace(settings, center=center,
-                       mqtt=MqttSettings(host=mosquitto.host, port=mosquitto.port, client_id=f"hub-{center.id}"))
-    h = build_hub(settings, clock=FixedClock(MONDAY_0800), extra_blueprints=[], keepalive_s=0.05)
-    h.start_background()
-    assert h.mqtt is not None and h.mqtt.wait_connected(10)
-    yield h
-    h.stop()
+def hub_options() -> HubOptions:
+    # a center of its own on the session's broker, so no other test's retained device state is seen
+    return HubOptions(mqtt=True, unique_center=True)
 
 
 def wait_until(fn: Any, timeout: float = 10.0) -> Any:

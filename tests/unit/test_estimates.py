@@ -1,8 +1,6 @@
 """Estimated wait: people ahead × recent average service time ÷ open counters (prior until data exists)."""
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 from hub_center import DAT_DAI, HO_TICH, MONDAY_0800, make_center
 

@@ -1,0 +1,123 @@
+"""The queue's commands (issue, call, recall, …): each builds a domain command and hands it to the writer.
+
+Validates only what the domain cannot (the shape of a kiosk's offline tickets); decides nothing itself. Must
+not read state (the queries do) or touch the store (the writer does).
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from contracts.errors import ErrorCode, MotcuaError
+from contracts.messages import VN_TZ, CounterState, Envelope
+from queue_server.app.writer import External, Writer
+from queue_server.domain import transitions as tr
+from queue_server.domain.model import Lease, Ticket
+from queue_server.domain.transitions import Issued
+
+IssueResult = Issued   # (ticket, ahead, estimated_wait_min)
+
+# Event types only the queue itself decides; anything else may enter the log through record_event.
+_QUEUE_EVENT_PREFIXES = ("ticket.", "counter.", "lease.")
+
+
+class QueueCommands:
+    """Mixed into QueueService: the write side."""
+
+    _writer: Writer
+
+    def record_event(self, event_type: str, data: dict[str, Any]) -> Envelope:
+        """Append an event the queue does not decide (``rating.submitted``, ``device.fault`` ...) to the log, with
+        its gap-free seq, so listeners (MQTT, SSE, outbox) see it in order like any other; returns the envelope."""
+        if not isinstance(event_type, str) or not event_type or event_type.startswith(_QUEUE_EVENT_PREFIXES):
+            raise MotcuaError(ErrorCode.BAD_REQUEST, f"event type {event_type!r} is decided by the queue itself")
+        envelope: Envelope = self._writer.submit(External(event_type, dict(data)))
+        return envelope
+
+    def issue_ticket(self, service: str, priority: str | None = None, kiosk: str | None = None,
+                     request_id: str | None = None) -> IssueResult:
+        """``request_id``: the client's idempotency key; the same key again today returns the same ticket."""
+        result: IssueResult = self._writer.submit(tr.IssueTicket(service, priority, kiosk, request_id))
+        return result
+
+    def record_print_result(self, ticket_id: str, printed: bool, fault: str | None = None) -> Ticket:
+        return self._ticket(tr.RecordPrintResult(ticket_id, printed, fault))
+
+    def call_next(self, counter_id: str, staff: str | None = None) -> Ticket:
+        return self._ticket(tr.CallNext(counter_id, staff))
+
+    def call_ticket(self, counter_id: str, ticket_id: str | None = None, number: str | None = None,
+                    staff: str | None = None) -> Ticket:
+        return self._ticket(tr.CallTicket(counter_id, ticket_id, number, staff))
+
+    def recall(self, counter_id: str) -> Ticket:
+        return self._ticket(tr.Recall(counter_id))
+
+    def start_service(self, counter_id: str) -> Ticket:
+        return self._ticket(tr.StartService(counter_id))
+
+    def complete(self, counter_id: str) -> Ticket:
+        return self._ticket(tr.Complete(counter_id))
+
+    def mark_no_show(self, counter_id: str) -> Ticket:
+        return self._ticket(tr.MarkNoShow(counter_id))
+
+    def transfer(self, counter_id: str, to_service: str | None = None, to_counter: str | None = None,
+                 confirm: bool = False) -> Ticket:
+        """``confirm``: even to a closed counter or a service no open/paused counter serves (refused otherwise)."""
+        return self._ticket(tr.Transfer(counter_id, to_service, to_counter, confirm))
+
+    def reactivate(self, ticket_id: str) -> Ticket:
+        return self._ticket(tr.Reactivate(ticket_id))
+
+    def cancel(self, ticket_id: str) -> Ticket:
+        return self._ticket(tr.Cancel(ticket_id))
+
+    def open_counter(self, counter_id: str, staff: str | None = None) -> CounterState:
+        result: CounterState = self._writer.submit(tr.OpenCounter(counter_id, staff))
+        return result
+
+    def pause_counter(self, counter_id: str, reason: str) -> CounterState:
+        result: CounterState = self._writer.submit(tr.PauseCounter(counter_id, reason))
+        return result
+
+    def resume_counter(self, counter_id: str) -> CounterState:
+        result: CounterState = self._writer.submit(tr.ResumeCounter(counter_id))
+        return result
+
+    def close_counter(self, counter_id: str) -> CounterState:
+        result: CounterState = self._writer.submit(tr.CloseCounter(counter_id))
+        return result
+
+    def lease_numbers(self, kiosk: str, service: str, size: int) -> Lease:
+        result: Lease = self._writer.submit(tr.LeaseNumbers(kiosk, service, size))
+        return result
+
+    def merge_leased(self, lease_id: str, tickets: Sequence[dict[str, Any]]) -> list[Ticket]:
+        """Merge tickets a kiosk issued offline from a lease. Idempotent per number: a repeat returns them."""
+        items: list[tr.LeasedTicket] = []
+        for i, raw in enumerate(tickets):
+            try:
+                number = raw["number"]
+                issued_at = raw["issued_at"]
+                if isinstance(issued_at, str):
+                    issued_at = datetime.fromisoformat(issued_at)
+                if isinstance(number, bool) or not isinstance(number, int) or not isinstance(issued_at, datetime):
+                    raise TypeError
+                if issued_at.tzinfo is None:
+                    raise ValueError
+                priority = raw.get("priority")
+                if priority is not None and not isinstance(priority, str):
+                    raise TypeError
+            except (KeyError, TypeError, ValueError, AttributeError) as err:
+                raise MotcuaError(ErrorCode.BAD_REQUEST,
+                                  f"tickets[{i}]: needs number (int), issued_at (ISO 8601 with offset), "
+                                  "priority (code or null)") from err
+            items.append(tr.LeasedTicket(number, issued_at.astimezone(VN_TZ).replace(microsecond=0), priority))
+        result: list[Ticket] = self._writer.submit(tr.MergeLeased(lease_id, tuple(items)))
+        return result
+
+    def _ticket(self, command: tr.Command) -> Ticket:
+        result: Ticket = self._writer.submit(command)
+        return result

@@ -1,0 +1,225 @@
+"""The queue's queries: snapshots, states, waits and today's figures, read from the writer's live state.
+
+Every read holds the writer's lock, which the writer holds while it applies AND commits a batch, so no query
+sees a change that is not yet durable. Must not change state (a query on a new day only rolls the state to it,
+as the writer would) or write anything.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+from contracts.errors import ErrorCode, MotcuaError
+from contracts.messages import CallInfo, CallsSnapshot, CounterState, Envelope, ServiceState, format_at
+from queue_server.app.views import call_info, counter_state
+from queue_server.app.writer import Writer
+from queue_server.domain import numbering, queue_policy, wait_estimate
+from queue_server.domain.model import (
+    Counter,
+    CounterId,
+    CounterStatus,
+    ServiceCode,
+    Ticket,
+    TicketId,
+    TicketStatus,
+)
+from queue_server.domain.transitions import QueueState
+
+
+@dataclass(frozen=True, slots=True)
+class TicketView:
+    ticket: Ticket
+    ahead: int
+    estimated_wait_min: int
+    wait: wait_estimate.WaitEstimate | None = None     # the range the citizen is told (None: not waiting)
+
+
+class QueueQueries:
+    """Mixed into QueueService: the read side."""
+
+    _writer: Writer
+
+    def _rolled(self) -> QueueState:
+        # a query on a new day must not show yesterday's queue (caller holds the lock)
+        state = self._writer.state
+        state.roll_to(numbering.working_day(self._writer.clock.now()))
+        return state
+
+    @property
+    def last_seq(self) -> int:
+        with self._writer.lock:
+            return self._writer.last_seq
+
+    def state_for_tests(self) -> dict[str, object]:
+        """The whole in-memory state in comparable form (tests compare it with a reload or a replay)."""
+        with self._writer.lock:
+            return self._writer.state.comparable()
+
+    def get_ticket(self, ticket_id: str) -> TicketView:
+        with self._writer.lock:
+            state = self._rolled()
+            t = state.tickets.get(TicketId(ticket_id))
+            if t is not None:
+                wait = state.wait_for(t, self._writer.now())
+                return TicketView(t, state.ahead(t), 0 if wait is None else wait.minutes, wait)
+        old = self._writer.store.get_ticket(ticket_id)
+        if old is None:
+            raise MotcuaError(ErrorCode.UNKNOWN_TICKET, f"unknown ticket {ticket_id!r}")
+        return TicketView(old, 0, 0)
+
+    def waiting(self, service: str | None = None) -> list[Ticket]:
+        with self._writer.lock:
+            state = self._rolled()
+            if service is not None and self._writer.center.service(service) is None:
+                raise MotcuaError(ErrorCode.UNKNOWN_SERVICE, f"unknown service {service!r}")
+            return state.waiting(service)
+
+    def _counter_state(self, c: Counter, seq: int) -> CounterState:
+        current = self._writer.state.tickets.get(c.current) if c.current is not None else None
+        return counter_state(self._writer.center, c, seq, current)
+
+    def counter_state(self, counter_id: str) -> CounterState:
+        with self._writer.lock:
+            state = self._rolled()
+            if self._writer.center.counter(counter_id) is None:
+                raise MotcuaError(ErrorCode.UNKNOWN_COUNTER, f"unknown counter {counter_id!r}")
+            return self._counter_state(state.counters[CounterId(counter_id)], self._writer.last_seq)
+
+    def counter_states(self) -> list[CounterState]:
+        with self._writer.lock:
+            state = self._rolled()
+            return [self._counter_state(state.counters[c.id], self._writer.last_seq) for c in self._writer.center.counters]
+
+    def issue_refusal(self, code: str) -> MotcuaError | None:
+        """Why ``issue_ticket(code)`` would be refused now (SERVICE_CLOSED / QUOTA_REACHED …), or None."""
+        with self._writer.lock:
+            state = self._rolled()
+            return self._refusal(state, code, self._writer.now())
+
+    def _refusal(self, state: QueueState, code: str, now: datetime) -> MotcuaError | None:
+        service = self._writer.center.service(code)
+        if service is None:
+            return MotcuaError(ErrorCode.UNKNOWN_SERVICE, f"unknown service {code!r}")
+        try:
+            numbering.check_can_issue(self._writer.center, service, state.service_day(service.code), now,
+                                      state.leases.values())
+        except MotcuaError as err:
+            return err
+        return None
+
+    def _service_state(self, state: QueueState, code: ServiceCode, now: datetime) -> ServiceState:
+        service = self._writer.center.service(code)
+        assert service is not None
+        # the wait a citizen taking a normal ticket now would be told
+        key = (now.timestamp(), state.next_queue_seq, "~")
+        ahead = queue_policy.ahead_of(self._writer.center.policy, state.queue(code), state.service_day(code).normal_streak,
+                                      key, False)
+        ahead += state.waiting_count(code) - len(state.queue(code))
+        wait = state.wait_estimate(code, ahead, False, now)
+        last = next((c.number for c in state.calls if c.service == code), None)
+        return ServiceState(seq=self._writer.last_seq, service=code, name=service.name, waiting=state.waiting_count(code),
+                            estimated_wait_min=wait.minutes, last_called=last,
+                            accepting=self._refusal(state, code, now) is None, wait_low_min=wait.low_min,
+                            wait_high_min=wait.high_min, served_now=wait.served)
+
+    def service_state(self, code: str) -> ServiceState:
+        with self._writer.lock:
+            state = self._rolled()
+            if self._writer.center.service(code) is None:
+                raise MotcuaError(ErrorCode.UNKNOWN_SERVICE, f"unknown service {code!r}")
+            return self._service_state(state, ServiceCode(code), self._writer.now())
+
+    def service_states(self) -> list[ServiceState]:
+        with self._writer.lock:
+            state = self._rolled()
+            now = self._writer.now()
+            return [self._service_state(state, s.code, now) for s in self._writer.center.services]
+
+    def calls(self, limit: int = 10) -> list[CallInfo]:
+        with self._writer.lock:
+            state = self._rolled()
+            return [call_info(self._writer.center, c) for c in list(state.calls)[:max(0, limit)]]
+
+    def calls_snapshot(self) -> CallsSnapshot:
+        with self._writer.lock:
+            return CallsSnapshot(self._writer.last_seq, tuple(self.calls()))
+
+    def snapshots(self, *, calls: bool, counters: Iterable[str] = (), services: Iterable[str] = ()
+                  ) -> tuple[CallsSnapshot | None, list[CounterState], list[ServiceState]]:
+        """Several snapshots under ONE hold of the lock: they share one seq, and an adapter republishing a burst's
+        snapshots waits behind the writer's commit once, not once per snapshot (each wait delayed the events
+        queued behind it)."""
+        with self._writer.lock:
+            return (self.calls_snapshot() if calls else None, [self.counter_state(c) for c in counters],
+                    [self.service_state(code) for code in services])
+
+    def snapshot(self) -> dict[str, Any]:
+        """The body of GET /api/v1/state: seq, calls, counters, services, center."""
+        with self._writer.lock:
+            return {
+                "seq": self._writer.last_seq,
+                "calls": [asdict(c) for c in self.calls()],
+                "counters": [asdict(c) for c in self.counter_states()],
+                "services": [asdict(s) for s in self.service_states()],
+                "center": {"id": self._writer.center.id, "name": self._writer.center.name, "name_en": self._writer.center.name_en},
+            }
+
+    def last_completed(self, counter_id: str) -> Ticket | None:
+        with self._writer.lock:
+            if self._writer.center.counter(counter_id) is None:
+                raise MotcuaError(ErrorCode.UNKNOWN_COUNTER, f"unknown counter {counter_id!r}")
+            tid = self._writer.state.counters[CounterId(counter_id)].last_done
+            if tid is None:
+                return None
+            t = self._writer.state.tickets.get(tid)
+        return t if t is not None else self._writer.store.get_ticket(tid)
+
+    def events_after(self, seq: int, limit: int = 1000) -> list[Envelope]:
+        events = self._writer.store.events_after(seq, limit)
+        return [Envelope(e.id, e.seq, e.type, self._writer.center.id, e.at, e.data) for e in events]
+
+    def stats_today(self) -> dict[str, Any]:
+        """GET /stats/today: per service waiting, longest/avg wait, avg service, served, no-show; per counter."""
+        with self._writer.lock:
+            state = self._rolled()
+            now = self._writer.now()
+            by_service: dict[str, list[Ticket]] = {s.code: [] for s in self._writer.center.services}
+            issued_for: dict[str, int] = dict.fromkeys(by_service, 0)
+            for t in state.tickets.values():      # one pass: this runs under the writer's lock
+                if t.day != state.day:
+                    continue
+                if t.service in by_service:
+                    by_service[t.service].append(t)
+                if t.origin_service in issued_for:
+                    issued_for[t.origin_service] += 1
+            per: dict[str, dict[str, Any]] = {}
+            for s in self._writer.center.services:
+                today = by_service[s.code]
+                waits = [w for t in today if (w := t.waiting_time_s) is not None]
+                services = [d for t in today if t.status is TicketStatus.DONE and (d := t.service_time_s) is not None]
+                waiting = [t for t in today if t.status is TicketStatus.ISSUED]
+                longest = max(((now - t.issued_at).total_seconds() for t in waiting), default=0.0)
+                per[s.code] = {
+                    "name": s.name, "waiting": len(waiting), "issued": issued_for[s.code],
+                    "longest_wait_min": round(longest / 60, 1),
+                    "avg_wait_min": round(sum(waits) / len(waits) / 60, 1) if waits else 0.0,
+                    "avg_service_min": round(sum(services) / len(services) / 60, 1) if services else 0.0,
+                    "served": sum(1 for t in today if t.status is TicketStatus.DONE),
+                    "no_show": sum(1 for t in today if t.status is TicketStatus.NO_SHOW),
+                    "cancelled": sum(1 for t in today if t.status is TicketStatus.CANCELLED),
+                    "not_printed": sum(1 for t in today if t.printed is False),
+                }
+            counters: dict[str, dict[str, Any]] = {}
+            for cdef in self._writer.center.counters:
+                c = state.counters[cdef.id]
+                cur = state.tickets.get(c.current) if c.current is not None else None
+                counters[cdef.id] = {
+                    "name": cdef.name, "status": str(c.status), "staff": c.staff,
+                    "current": cur.display if cur is not None else None,
+                    "since": format_at(c.since) if c.since is not None else None,
+                    "open": c.status is CounterStatus.OPEN,
+                }
+            return {"day": state.day.isoformat() if state.day else None, "seq": self._writer.last_seq,
+                    "services": per, "counters": counters}
