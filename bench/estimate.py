@@ -239,10 +239,15 @@ class Day:
 
     def finish(self, cid: CounterId, now: datetime) -> None:
         ticket = self.state.tickets[self.state.counters[cid].current]  # type: ignore[index]
+        moved = False
         if self.rng.random() < 0.04:
             others = [s.code for s in self.center.services if s.code != ticket.service]
-            self.apply(tr.Transfer(cid, to_service=self.rng.choice(others)), now)
-        else:
+            try:
+                self.apply(tr.Transfer(cid, to_service=self.rng.choice(others)), now)
+                moved = True
+            except MotcuaError:     # nobody serves that one now: the hub refuses, staff finish here
+                pass
+        if not moved:
             self.apply(tr.Complete(cid), now)
         self.schedule(now + timedelta(seconds=self.rng.uniform(5, 40)), lambda t: self.next(cid, t))
 
