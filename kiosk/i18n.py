@@ -59,6 +59,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "ticket.service": ("Lĩnh vực: {name}", "Service: {name}"),
     "ticket.ahead": ("Trước quý vị còn {n} người", "{n} people ahead of you"),
     "ticket.ahead.none": ("Quý vị sẽ sớm được gọi", "You will be called soon"),
+    "ticket.ahead.nobody": ("Không có ai chờ trước quý vị", "Nobody is ahead of you"),
     "ticket.wait": ("Thời gian chờ dự kiến: khoảng {min} phút", "Estimated wait: about {min} minutes"),
     "ticket.wait_range": ("Thời gian chờ dự kiến: {range}", "Estimated wait: {range}"),
     "ticket.done": ("Xong", "Done"),

@@ -168,7 +168,9 @@ class TakeTicketPresenter:
             message = error_text(self.error_code or "generic", lang)
         if tk is not None and self.state in ("printing", "printed", "print_failed"):
             if tk.ahead is not None:
-                ahead = t("ticket.ahead", lang, n=tk.ahead) if tk.ahead else t("ticket.ahead.none", lang)
+                # "sớm" only when a counter serves it now; otherwise just that nobody is ahead
+                none = "ticket.ahead.none" if tk.wait_served is not False else "ticket.ahead.nobody"
+                ahead = t("ticket.ahead", lang, n=tk.ahead) if tk.ahead else t(none, lang)
             if tk.wait_high_min is not None or tk.wait_served is False:
                 wait = t("ticket.wait_range", lang,
                          range=wait_range_text(tk.wait_low_min, tk.wait_high_min, tk.wait_served, lang))
