@@ -33,6 +33,9 @@ STRINGS: dict[str, tuple[str, str]] = {
     "services.wait": ("Chờ khoảng {min} phút", "About {min} min wait"),
     "services.wait_range": ("Chờ {range}", "Wait {range}"),
     "services.closed": ("Tạm ngừng cấp số", "Not issuing now"),
+    # started while the hub is down: no catalog at all is a connection problem, not an empty center
+    "services.no_hub": ("Không kết nối được máy chủ. Xin hỏi cán bộ hướng dẫn.",
+                        "Cannot connect to the server. Please ask the staff."),
     "services.empty": ("Hiện chưa có lĩnh vực nào. Xin hỏi cán bộ hướng dẫn.",
                        "No services are available. Please ask the staff."),
     # priority

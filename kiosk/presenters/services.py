@@ -79,7 +79,8 @@ class ServiceGridPresenter:
                             if s.estimated_wait_min and s.waiting else "")
             tiles.append(ServiceTile(s.code, pick(s.name, s.name_en, lang), s.prefix, waiting, wait, s.accepting))
         return ServiceGridView(t("services.title", lang), t("services.subtitle", lang), tuple(tiles),
-                               t("services.empty", lang) if not tiles else "", t("nav.back", lang),
+                               (t("services.empty", lang) if k.catalog.center_name or k.desk.mode == "online"
+                                else t("services.no_hub", lang)) if not tiles else "", t("nav.back", lang),
                                t("lang.toggle", lang), k.mode_mark())
 
     def choose(self, code: str) -> None:

@@ -633,3 +633,38 @@ def test_offline_the_kiosk_knows_holidays_and_makeup_days_from_the_hub() -> None
     assert catalog.open_at(_dt(2026, 8, 24, 9, 0, tzinfo=VN_TZ)) is True
     # the calendar survives the catalog's refreshes (live counts in, then the hub lost)
     assert catalog.with_services([]).stale().open_at(_dt(2026, 2, 17, 9, 0, tzinfo=VN_TZ)) is False
+
+
+def test_started_while_the_hub_is_down_says_it_cannot_connect(tmp_path) -> None:
+    hub, clock = StandInHub(), ManualClock()
+    hub.down = True
+    journal = OfflineJournal(tmp_path / "journal-down.sqlite")
+    desk = TicketDesk(hub, journal, prefixes={}, lease_size=60, reserve=10,
+                      clock=lambda: datetime(2026, 11, 23, 9, 0, tzinfo=VN_TZ))
+    kiosk = Kiosk(hub=hub, desk=desk, printer=StandInPrinter(), clock=clock,
+                  behaviour=KioskBehaviour(public_base_url="http://hub.lan:8080"))
+    kiosk.set_catalog(kiosk.refresh_catalog())              # nothing known: never reached the hub
+    desk.maintain()
+    clock.advance(1.0)
+    kiosk.home.take_ticket()
+    view = kiosk.services.view()
+    assert view.tiles == () and view.empty.startswith("Không kết nối được máy chủ")
+    journal.close()
+
+
+def test_the_service_tile_and_the_ticket_tell_the_range(rig: Rig) -> None:
+    k, hub = rig.kiosk, rig.hub
+    plain = hub.services
+    hub.services = lambda: [{**s, "wait_low_min": 20, "wait_high_min": 30, "wait_served": True}  # type: ignore
+                            for s in plain()]
+    k.set_catalog(k.refresh_catalog())
+    rig.tap(k.home.take_ticket)
+    assert k.services.view().tiles[0].wait == "Chờ khoảng 20–30 phút"
+    issue = hub._new_ticket
+    hub._new_ticket = lambda service, priority: {**issue(service, priority), "ahead": 0,  # type: ignore
+                                                 "wait_low_min": None, "wait_high_min": None, "wait_served": False}
+    rig.tap(k.services.choose, "ho-tich")
+    rig.tap(k.priority.choose, None)
+    view = k.take.view()
+    assert view.ahead == "Không có ai chờ trước quý vị" and "sớm" not in view.ahead   # nobody serves it now
+    assert view.wait == "Thời gian chờ dự kiến: Chưa có quầy nào đang phục vụ lĩnh vực này"
