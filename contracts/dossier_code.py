@@ -147,7 +147,7 @@ def code_from_input(text: str) -> DossierCode:
     another dossier); ``"https://dvc.example/tra-cuu?maHoSo=000.00.12.H38-241023-0001"`` is accepted."""
     try:
         return parse_dossier_code(text)
-    except DossierCodeError as err:
+    except DossierCodeError:
         if is_scan_payload(text):
             found = find_dossier_code(text)
             if found is not None:
