@@ -163,6 +163,16 @@ class HubSettings:
 
 # ---------------------------------------------------------------------------------------------- reading
 
+def _procedures(items: list[Any], where: str) -> tuple[str, ...]:
+    """A service's common procedures (thủ tục): non-empty texts, each at most 200 characters."""
+    out: list[str] = []
+    for i, item in enumerate(items):
+        if not isinstance(item, str) or not item.strip() or len(item) > 200:
+            raise ConfigError(f"{where}[{i}]: expected the name of a procedure (text, 1–200 characters)")
+        out.append(item.strip())
+    return tuple(out)
+
+
 def load_settings(path: str | Path, environ: Mapping[str, str] | None = None) -> HubSettings:
     """Read, override from the environment and validate; raise ConfigError on any problem."""
     path = Path(path)
@@ -353,6 +363,7 @@ def settings_from_dict(raw: dict[str, Any], *, base_dir: Path | None = None, sou
             stop_issuing_before_close_min=st.integer("stop_issuing_before_close_min", 30, lo=0, hi=600),
             avg_service_min=st.num("avg_service_min", 10.0, lo=0.1),
             offline_from=offline_from,
+            procedures=_procedures(st.array("procedures"), st.key("procedures")),
         ))
         st.done()
         codes.add(code)

@@ -23,6 +23,7 @@ class ServiceInfo:
     wait_low_min: int | None = None          # the range the hub tells ("khoảng 20–30 phút")
     wait_high_min: int | None = None
     wait_served: bool | None = None          # False: no counter serves it now
+    procedures: tuple[str, ...] = ()         # common thủ tục, from the hub's config
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +96,7 @@ class Catalog:
                 estimated_wait_min=_int(raw.get("estimated_wait_min")),
                 wait_low_min=_int(raw.get("wait_low_min")), wait_high_min=_int(raw.get("wait_high_min")),
                 wait_served=raw.get("wait_served") if isinstance(raw.get("wait_served"), bool) else None,
+                procedures=old.procedures if old else (),
                 accepting=bool(raw.get("accepting", True)),
                 reason=raw.get("reason"),
             ))
@@ -102,8 +104,8 @@ class Catalog:
 
     def stale(self) -> Catalog:
         """The same catalog with live counts forgotten (hub unreachable): never show old numbers as current."""
-        services = tuple(ServiceInfo(s.code, s.name, s.name_en, s.prefix, None, None, True, None)
-                         for s in self.services)
+        services = tuple(ServiceInfo(s.code, s.name, s.name_en, s.prefix, None, None, True, None,
+                                     procedures=s.procedures) for s in self.services)
         return replace(self, services=services, live=False)
 
     @staticmethod
@@ -111,7 +113,8 @@ class Catalog:
         center = config.get("center") or {}
         services = tuple(
             ServiceInfo(code=str(s["code"]), name=str(s.get("name") or s["code"]), name_en=str(s.get("name_en") or ""),
-                        prefix=str(s.get("prefix") or ""))
+                        prefix=str(s.get("prefix") or ""),
+                        procedures=tuple(str(p) for p in s.get("procedures") or [] if isinstance(p, str)))
             for s in config.get("services") or [] if isinstance(s, dict) and s.get("code"))
         priorities = tuple(
             PriorityInfo(code=str(p["code"]), label=str(p.get("label") or p["code"]),

@@ -1,6 +1,7 @@
 """Service grid (with waiting counts and estimated waits) and the priority question; no Kivy import."""
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +23,7 @@ class ServiceTile:
     waiting: str
     wait: str
     enabled: bool
+    examples: str = ""          # two of its common procedures: "Đăng ký khai sinh, Đăng ký kết hôn…"
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +79,9 @@ class ServiceGridPresenter:
                 else:      # an older hub: its single figure
                     wait = (t("services.wait", lang, min=s.estimated_wait_min)
                             if s.estimated_wait_min and s.waiting else "")
-            tiles.append(ServiceTile(s.code, pick(s.name, s.name_en, lang), s.prefix, waiting, wait, s.accepting))
+            examples = ", ".join(s.procedures[:2]) + ("…" if len(s.procedures) > 2 else "")
+            tiles.append(ServiceTile(s.code, pick(s.name, s.name_en, lang), s.prefix, waiting, wait, s.accepting,
+                                     examples))
         return ServiceGridView(t("services.title", lang), t("services.subtitle", lang), tuple(tiles),
                                (t("services.empty", lang) if k.catalog.center_name or k.desk.mode == "online"
                                 else t("services.no_hub", lang)) if not tiles else "", t("nav.back", lang),
@@ -160,3 +164,33 @@ def priority_promise(policy: dict[str, Any], lang: str) -> str:
     if policy.get("priority_across_services") is False:
         return t("priority.subtitle.service", lang)
     return t("priority.subtitle", lang)
+
+
+def fold(text: str) -> str:
+    """Lower case without diacritics, for searching: "Đăng ký khai sinh" → "dang ky khai sinh"."""
+    decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
+    return " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).lower().split())
+
+
+@dataclass(frozen=True, slots=True)
+class ProcedureMatch:
+    service: str            # the service code to take a ticket for
+    service_name: str
+    procedure: str          # "" when the service's own name matched
+
+
+def search_procedures(catalog: Catalog, query: str, lang: str = "vi") -> tuple[ProcedureMatch, ...]:
+    """Services and procedures whose words contain every word of ``query``, with or without diacritics
+    ("khai sinh" and "khai sinh" typed without marks both find "Đăng ký khai sinh"); services first."""
+    words = fold(query).split()
+    if not words:
+        return ()
+    out: list[ProcedureMatch] = []
+    for s in catalog.services:
+        name = pick(s.name, s.name_en, lang)
+        if all(w in fold(f"{s.name} {s.name_en}") for w in words):
+            out.append(ProcedureMatch(s.code, name, ""))
+    for s in catalog.services:
+        name = pick(s.name, s.name_en, lang)
+        out.extend(ProcedureMatch(s.code, name, p) for p in s.procedures if all(w in fold(p) for w in words))
+    return tuple(out)

@@ -67,6 +67,8 @@ class ServicesScreen(KioskScreen):
             if button is None:
                 continue
             detail = " · ".join(x for x in (tile.waiting, tile.wait) if x)
+            if tile.examples:        # what a first-time citizen recognises: the procedures, not the lĩnh vực
+                detail = f"{tile.examples}\n{detail}" if detail else tile.examples
             button.font_size = name_px
             button.text = tile.name + (f"\n[size={small}][b]{detail}[/b][/size]" if detail else "")
             button.disabled = not tile.enabled

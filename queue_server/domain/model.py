@@ -63,6 +63,8 @@ class ServiceDef:
     # Kiosks' offline blocks come from [offline_from, number_end], so the hall's online numbers run on without
     # gaps; None = the top fifth of the range (800–999 for 1–999).
     offline_from: int | None = None
+    # common thủ tục (procedures) citizens come for, shown under the service on the kiosk and searchable there
+    procedures: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -53,7 +53,8 @@ def center_config() -> dict[str, Any]:
     c = settings.center
     return {
         "center": {"id": c.id, "name": c.name, "name_en": c.name_en},
-        "services": [{"code": s.code, "name": s.name, "name_en": s.name_en, "prefix": s.prefix} for s in c.services],
+        "services": [{"code": s.code, "name": s.name, "name_en": s.name_en, "prefix": s.prefix,
+                      "procedures": list(s.procedures)} for s in c.services],
         "counters": [{"id": q.id, "name": q.name, "services": list(q.services)} for q in c.counters],
         "priorities": [{"code": p.code, "label": p.label, "label_en": p.label_en, "legal_basis": p.legal_basis}
                        for p in c.priorities],
