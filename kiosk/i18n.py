@@ -98,6 +98,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "result.synced": ("Thông tin cập nhật lúc {at}", "Information as of {at}"),
     "result.synced.stale": ("Thông tin cập nhật lúc {at} (có thể chưa mới nhất)",
                             "Information as of {at} (may not be the latest)"),
+    "result.collect": ("Lấy số Trả kết quả", "Take a number to collect the result"),
     "result.again": ("Tra cứu mã khác", "Look up another code"),
     "result.ticket": ("Số {number}: {status}", "Number {number}: {status}"),
     "warning.overdue": ("Hồ sơ đã quá hạn", "The dossier is overdue"),

@@ -53,6 +53,11 @@ class Catalog:
     def priority(self, code: str | None) -> PriorityInfo | None:
         return next((p for p in self.priorities if p.code == code), None)
 
+    def results_service(self) -> ServiceInfo | None:
+        """The service for collecting results (Trả kết quả): code ``tra-ket-qua`` or that name."""
+        from kiosk.presenters.services import fold
+        return next((s for s in self.services if s.code == "tra-ket-qua" or "tra ket qua" in fold(s.name)), None)
+
     @property
     def all_closed(self) -> bool:
         """True when the hub says no service is issuing now (outside hours): the out-of-hours screen."""

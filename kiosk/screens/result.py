@@ -22,10 +22,12 @@ class ResultScreen(KioskScreen):
     again = StringProperty("")
     home = StringProperty("")
     lang_toggle = StringProperty("")
+    collect = StringProperty("")
 
     def render(self, kiosk: Kiosk) -> None:
         view = kiosk.result.view()
-        self.set_props(self, view, ("title", "code", "status", "freshness", "again", "home", "lang_toggle"))
+        self.set_props(self, view, ("title", "code", "status", "freshness", "again", "home", "lang_toggle",
+                                         "collect"))
         warnings, lines = self.ids.warnings, self.ids.lines
         warnings.clear_widgets()
         for text in view.warnings:

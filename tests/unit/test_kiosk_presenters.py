@@ -668,3 +668,31 @@ def test_the_service_tile_and_the_ticket_tell_the_range(rig: Rig) -> None:
     view = k.take.view()
     assert view.ahead == "Không có ai chờ trước quý vị" and "sớm" not in view.ahead   # nobody serves it now
     assert view.wait == "Thời gian chờ dự kiến: Chưa có quầy nào đang phục vụ lĩnh vực này"
+
+
+def test_a_ready_result_offers_a_tra_ket_qua_ticket_in_one_tap(rig: Rig) -> None:
+    k, hub = rig.kiosk, rig.hub
+    config = {**CONFIG, "services": [*CONFIG["services"],
+                                     {"code": "tra-ket-qua", "name": "Trả kết quả", "name_en": "Results",
+                                      "prefix": "T"}]}
+    hub.config = lambda: config                # type: ignore[method-assign]
+    hub.services = lambda: [{**s, "waiting": 1, "accepting": True} for s in config["services"]]  # type: ignore
+    k.set_catalog(k.refresh_catalog())
+    asked: list[tuple[str, str | None]] = []
+    issue = hub._new_ticket
+
+    def new_ticket(service: str, priority: str | None) -> dict[str, Any]:
+        asked.append((service, priority))
+        return issue("ho-tich", priority)      # the stand-in numbers only its two services; the service asked counts
+    hub._new_ticket = new_ticket               # type: ignore[method-assign]
+    hub.dossiers[CODE] = DOSSIER               # being processed: nothing to collect yet
+    k.scanned(CODE)
+    assert k.screen == "result" and k.result.view().collect == ""
+    ready = {**DOSSIER, "dossier": {**DOSSIER["dossier"], "status": "result_ready", "display_status": "result_ready",
+                                    "status_vi": "Đã có kết quả"}}
+    hub.dossiers[CODE] = ready
+    k.reset()
+    k.scanned(CODE)
+    assert k.result.view().collect == "Lấy số Trả kết quả"
+    rig.tap(k.result.collect)                  # one tap: no service grid, no priority question
+    assert asked == [("tra-ket-qua", None)] and k.take.state == "printed"
