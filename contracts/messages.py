@@ -45,6 +45,8 @@ class EventType(StrEnum):
     DEVICE_OFFLINE = "device.offline"
     DEVICE_FAULT = "device.fault"
     DOSSIER_UPDATED = "dossier.updated"
+    HELP_REQUESTED = "help.requested"                 # a citizen pressed "Cần hỗ trợ" on a kiosk: data.kiosk
+    HELP_ANSWERED = "help.answered"                   # staff went to that kiosk: data.kiosk, data.staff
 
 
 def dumps(obj: Any) -> str:

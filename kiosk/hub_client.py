@@ -97,6 +97,10 @@ class HubClient:
     def health(self) -> dict[str, Any]:
         return self._object("GET", "/health")
 
+    def ask_help(self) -> dict[str, Any]:
+        """A citizen pressed "Cần hỗ trợ": the consoles and the manager board show which kiosk asks."""
+        return self._object("POST", "/help", json={"kiosk": self.kiosk_id})
+
     # --- offline leases ---------------------------------------------------------------------------------
     def lease(self, service: str, size: int) -> dict[str, Any]:
         body = self._object("POST", "/leases", json={"kiosk": self.kiosk_id, "service": service, "size": size})

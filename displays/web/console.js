@@ -107,9 +107,25 @@
     await refresh();
     if (!window.motcuaLive) {
       // Any event may change this counter's waiting list; refresh coalesced, never more than one in flight.
-      window.motcuaLive = new MotcuaLive({ onEvent: () => refresh(), onState: () => refresh() });
+      window.motcuaLive = new MotcuaLive({ onEvent: (env) => { helpEvent(env); refresh(); }, onState: () => refresh() });
       window.motcuaLive.start();
     }
+  }
+
+  // "Cần hỗ trợ" from a kiosk: every console shows which kiosk asks until someone says they are going.
+  const helpAsked = new Map();
+  function helpEvent(env) {
+    const kiosk = env && env.data && env.data.kiosk;
+    if (!kiosk) return;
+    if (env.type === "help.requested") helpAsked.set(kiosk, env.at);
+    else if (env.type === "help.answered") helpAsked.delete(kiosk);
+    else return;
+    const box = $("help-requests");
+    box.replaceChildren(...[...helpAsked.keys()].map((k) => el("div", { class: "help-request", "data-kiosk": k },
+      el("span", { text: `Công dân tại kiosk ${k} cần hỗ trợ / A citizen at kiosk ${k} needs help ` }),
+      el("button", { type: "button", text: "Tôi đến hỗ trợ / I'm going", onclick: () =>
+        MotcuaApi.post("/help/answer", { kiosk: k }).catch(fail) }))));
+    box.hidden = helpAsked.size === 0;
   }
 
   async function refresh() {

@@ -24,11 +24,26 @@ class HomeView:
     scan_hint: str
     lang_toggle: str
     mode_mark: str
+    help: str = ""              # the "Cần hỗ trợ" button
+    help_message: str = ""      # what happened to the request (staff are told / cannot reach the server)
 
 
 class HomePresenter:
     def __init__(self, kiosk: Kiosk) -> None:
         self.k = kiosk
+        self.help_state: str | None = None        # None, "asking", "asked", "failed"
+
+    def ask_help(self) -> None:
+        """Cần hỗ trợ: tell the staff (consoles and board) which kiosk needs someone; say so on screen."""
+        if not self.k.tap() or self.help_state == "asking":
+            return
+        self.help_state = "asking"
+        self.k.changed()
+        self.k.run(self.k.hub.ask_help, self._helped)
+
+    def _helped(self, outcome: Any) -> None:
+        self.help_state = "failed" if outcome.error is not None else "asked"
+        self.k.changed()
 
     def view(self) -> HomeView:
         k, lang = self.k, self.k.lang
@@ -37,7 +52,9 @@ class HomePresenter:
             title=t("home.title", lang), subtitle=t("home.subtitle", lang),
             take_ticket=t("home.take_ticket", lang), take_ticket_hint=t("home.take_ticket.hint", lang),
             lookup=t("home.lookup", lang), lookup_hint=t("home.lookup.hint", lang),
-            scan_hint=t("home.scan_hint", lang), lang_toggle=t("lang.toggle", lang), mode_mark=k.mode_mark())
+            scan_hint=t("home.scan_hint", lang), lang_toggle=t("lang.toggle", lang), mode_mark=k.mode_mark(),
+            help=t("home.help", lang),
+            help_message=t(f"home.help.{self.help_state}", lang) if self.help_state else "")
 
     def take_ticket(self) -> None:
         if not self.k.tap():

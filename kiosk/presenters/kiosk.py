@@ -143,6 +143,7 @@ class Kiosk:
         self.take.clear()
         self.lookup.clear()
         self.result.clear()
+        self.home.help_state = None
         self.services.clear()
         self.guard.reset()
         self.screen = "home"

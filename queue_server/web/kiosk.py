@@ -104,6 +104,24 @@ def issue_ticket(body: dict[str, Any]):  # type: ignore[no-untyped-def]
                    **wait_to_json(result.wait), tracking_url=f"/t/{ticket['id']}"), 201
 
 
+HELP = Body({"kiosk": Field(str, True, "the kiosk asking (its configured id)", max_len=64)})
+
+
+@route(bp, "/help", methods=("POST",), summary="A citizen asks for help at a kiosk (Cần hỗ trợ)", device_key=True,
+       body=HELP, ok=201, result="{help: {kiosk, seq, at}}")
+def ask_help(body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    # an event in the log like any other: consoles and the manager board see it on their live stream
+    envelope = hub().service.record_event("help.requested", {"kiosk": body["kiosk"]})
+    return jsonify(help={"kiosk": body["kiosk"], "seq": envelope.seq, "at": envelope.at}), 201
+
+
+@route(bp, "/help/answer", methods=("POST",), summary="Staff are on their way to the kiosk that asked for help",
+       role="staff", body=HELP, result="{help: {kiosk, seq, at}}")
+def answer_help(body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    envelope = hub().service.record_event("help.answered", {"kiosk": body["kiosk"]})
+    return jsonify(help={"kiosk": body["kiosk"], "seq": envelope.seq, "at": envelope.at})
+
+
 @route(bp, "/tickets/<ticket_id>/print-result", methods=("POST",), summary="Record whether the ticket printed",
        device_key=True, body=PRINT_RESULT, result="{ticket}", errors=(ErrorCode.UNKNOWN_TICKET,))
 def print_result(ticket_id: str, body: dict[str, Any]):  # type: ignore[no-untyped-def]

@@ -174,3 +174,13 @@ def test_every_action_by_keyboard_with_clear_errors(hub: Any, page_factory: Any)
     ticket_id = "20261123-ho-tich-5"                       # ids are <day>-<service>-<number>
     moved = requests.get(f"{hub.url}/api/v1/tickets/{ticket_id}", timeout=5).json()["ticket"]
     assert moved["number"] == "A005" and moved["status"] == "issued" and moved["target_counter"] == "14"
+
+
+def test_a_kiosk_help_request_shows_on_the_console_until_someone_goes(hub: Any, page_factory: Any) -> None:
+    console = page_factory()
+    _login(console, hub)
+    requests.post(f"{hub.url}/api/v1/help", json={"kiosk": "kiosk-2"}, timeout=5).raise_for_status()
+    console.wait_for_selector('#help-requests .help-request[data-kiosk="kiosk-2"]')
+    assert "kiosk kiosk-2 cần hỗ trợ" in (console.text_content("#help-requests") or "")
+    console.click('#help-requests .help-request[data-kiosk="kiosk-2"] button')       # "Tôi đến hỗ trợ"
+    console.wait_for_selector("#help-requests", state="hidden")

@@ -53,6 +53,10 @@ class StandInHub:
         self._check("config")
         return CONFIG
 
+    def ask_help(self) -> dict[str, Any]:
+        self._check("help")
+        return {"help": {"kiosk": "kiosk-1", "seq": 1, "at": "2026-11-23T09:00:00+07:00"}}
+
     def services(self) -> list[dict[str, Any]]:
         self._check("services")
         return [{**s, "waiting": 3, "estimated_wait_min": 12, "accepting": self.accepting,
@@ -696,3 +700,15 @@ def test_a_ready_result_offers_a_tra_ket_qua_ticket_in_one_tap(rig: Rig) -> None
     assert k.result.view().collect == "Lấy số Trả kết quả"
     rig.tap(k.result.collect)                  # one tap: no service grid, no priority question
     assert asked == [("tra-ket-qua", None)] and k.take.state == "printed"
+
+
+def test_can_ho_tro_tells_the_staff_or_says_the_server_cannot_be_reached(rig: Rig) -> None:
+    k = rig.kiosk
+    assert k.home.view().help == "Cần hỗ trợ" and k.home.view().help_message == ""
+    rig.tap(k.home.ask_help)
+    assert "help" in rig.hub.calls and k.home.view().help_message.startswith("Đã báo cán bộ")
+    k.reset()
+    assert k.home.view().help_message == ""
+    rig.hub.down = True
+    rig.tap(k.home.ask_help)
+    assert k.home.view().help_message.startswith("Không kết nối được máy chủ")
