@@ -328,11 +328,27 @@ class QueueState:
         if prior.days == 0:
             return {}
         local = now.astimezone(VN_TZ)
-        elapsed_h = local.minute / 60.0 + local.second / 3600.0
+        sessions = self.center.sessions_on(local.date())
+
+        def worked_in_hour(h: int, upto: datetime | None = None) -> float:
+            """Hours of working time within clock hour ``h`` (up to ``upto``): 0.5 for 07:00 when work starts 07:30."""
+            a = local.replace(hour=h, minute=0, second=0, microsecond=0)
+            b = a + timedelta(hours=1) if upto is None else min(a + timedelta(hours=1), upto)
+            total = 0.0
+            for sess in sessions:
+                s0 = datetime.combine(local.date(), sess.start, tzinfo=VN_TZ)
+                s1 = datetime.combine(local.date(), sess.end, tzinfo=VN_TZ)
+                total += max(0.0, (min(b, s1) - max(a, s0)).total_seconds()) / 3600.0
+            return total
+
+        share = [worked_in_hour(h) for h in range(24)]
+        # the usual tickets of an hour arrived in its working part: a rate per working hour, not per clock hour
         out: dict[str, tuple[tuple[float, float], ...]] = {}
         for s in self.center.services:
             usual = [prior.arrivals_by_hour.get((s.code, h), 0.0) for h in range(24)]
-            expected = sum(usual[:local.hour]) + usual[local.hour] * elapsed_h
+            now_share = worked_in_hour(local.hour, local)
+            expected = sum(usual[:local.hour]) + (usual[local.hour] * now_share / share[local.hour]
+                                                  if share[local.hour] > 0 else 0.0)
             issued = self.service_days[s.code].issued if s.code in self.service_days else 0
             factor = (issued + ARRIVAL_SHRINK) / (expected + ARRIVAL_SHRINK)
             steps: list[tuple[float, float]] = []
@@ -341,7 +357,8 @@ class QueueState:
                 at = _working_s(max(0.0, (start - local).total_seconds()), spans)
                 if at >= until:
                     break
-                steps.append((at, usual[h] * factor))
+                rate = usual[h] / share[h] if share[h] > 0 else 0.0
+                steps.append((at, rate * factor))
             out[s.code] = tuple(steps)
         return out
 
