@@ -8,9 +8,14 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 # Debian packages: broker, barcode library, voice, fonts that cover Vietnamese, serial ptys, headless screens.
 APT_RUNTIME := mosquitto mosquitto-clients libzbar0 espeak-ng sox fonts-noto-core fonts-dejavu-core socat libmtdev1 libusb-1.0-0 rsync
-APT_TEST := xvfb xauth chromium systemd cage
+# postgresql: the province tests run a throwaway cluster (initdb in a temp dir, as an unprivileged user)
+APT_TEST := xvfb xauth chromium systemd cage postgresql
 SUDO := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 DURATION ?= 60
+# what mypy --strict checks (pyproject's overrides list the same modules as strict)
+MYPY_PATHS := contracts queue_server/domain firmware_bridge/protocol queue_server/app queue_server/adapters \
+  runtime/sqlite.py runtime/mqtt.py kiosk/presenters firmware_bridge/bridge.py firmware_bridge/config.py \
+  firmware_bridge/sim/watch.py devices/health.py demo province
 
 .PHONY: demo test deps test-deps apt apt-test venv bench lint clean
 
@@ -20,7 +25,7 @@ demo: deps
 # lint first (seconds), so the suite's own summary is the last line CI reads
 test: test-deps
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy contracts queue_server/domain firmware_bridge/protocol queue_server/app queue_server/adapters runtime/sqlite.py
+	$(VENV)/bin/mypy $(MYPY_PATHS)
 	$(PY) -m pytest -q
 
 deps: apt venv $(VENV)/.deps-runtime
@@ -47,7 +52,7 @@ $(VENV)/.deps-runtime: pyproject.toml | $(PY)
 	touch $@
 
 $(VENV)/.deps-test: pyproject.toml | $(PY)
-	$(PIP) install -q -e '.[hub,kiosk,bridge,dev]'
+	$(PIP) install -q -e '.[hub,kiosk,bridge,province,dev]'
 	touch $(VENV)/.deps-runtime $@
 
 bench: deps
@@ -55,7 +60,7 @@ bench: deps
 
 lint: test-deps
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy contracts queue_server/domain firmware_bridge/protocol queue_server/app queue_server/adapters runtime/sqlite.py
+	$(VENV)/bin/mypy $(MYPY_PATHS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache var test-artifacts

@@ -68,7 +68,7 @@ def cmd_hub(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     configure_logging("WARNING")
-    from queue_server.demo import run_demo
+    from demo.run import run_demo  # the demo is not hub code: imported only when asked for
 
     return run_demo(duration=args.duration, port=args.port, config=args.config, broker=args.broker)
 
@@ -236,6 +236,11 @@ def build_parser() -> argparse.ArgumentParser:
     restore.add_argument("--config", required=True, type=Path, help="the config of the hub to restore into")
     restore.add_argument("--force", action="store_true", help="replace existing stores (they are kept, renamed)")
     restore.set_defaults(func=cmd_restore)
+
+    # issue 17: `motcua province ...` and the `motcua deploy ...` group (province/cli.py)
+    from province.cli import add_parsers as add_province_parsers
+
+    add_province_parsers(sub)
     return parser
 
 

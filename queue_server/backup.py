@@ -312,4 +312,6 @@ def restore(backup: Path, targets: Mapping[str, Path], store_dir: Path, now: dat
 def named_stores(settings: object) -> dict[str, Path | None]:
     """The stores a hub's settings name beside its event store (the outbox and the dossier mirror)."""
     integration = getattr(settings, "integration", None)
-    return {"outbox": getattr(integration, "outbox_path", None), "mirror": getattr(integration, "mirror_path", None)}
+    return {"outbox": getattr(integration, "outbox_path", None), "mirror": getattr(integration, "mirror_path", None),
+            # issue 17: the province sink's outbox, wherever [province] outbox_path puts it
+            "province-outbox": getattr(getattr(settings, "province", None), "outbox_path", None)}

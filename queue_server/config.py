@@ -138,6 +138,8 @@ class HubSettings:
     # None = defaults next to the store (lookups answered from the mirror, no outbox)
     integration: Any = None
     observe_holidays: bool = True        # close on public holidays and announced days off, open on make-up days
+    # [province] (issue 17): the second outbox sink to `motcua province`; None = not configured
+    province: Any = None
 
     def user(self, username: str) -> UserDef | None:
         return next((u for u in self.users if u.username == username), None)
@@ -158,6 +160,7 @@ class HubSettings:
             "users": [f"{u.username}({u.role})" for u in self.users],
             "security": {"device_keys": f"{len(self.security.device_keys)} key(s)",
                          "token_ttl_min": self.security.token_ttl_min},
+            "province": {"url": self.province.url, "key": "***"} if self.province is not None else None,
         }
 
 
@@ -528,13 +531,32 @@ def settings_from_dict(raw: dict[str, Any], *, base_dir: Path | None = None, sou
     log.done()
 
     integration = _read_integration(root, store_path, base_dir)
+    province = _read_province(root, store_path, base_dir, center.id)
 
     root.done()
     return HubSettings(center=center, http=http, store_path=store_path, mqtt=mqtt, users=tuple(users),
                        security=security, display=display,
                        rating_scale=tuple(scale) or DEFAULT_RATING_SCALE, rating_criteria=tuple(criteria),
                        rating_window_min=rating_window_min, log_level=level, source=source,
-                       integration=integration, observe_holidays=observe_holidays)
+                       integration=integration, observe_holidays=observe_holidays, province=province)
+
+
+def _read_province(root: _Table, store_path: Path, base_dir: Path | None, center_id: str) -> Any:
+    """``[province]`` (issue 17) is validated by the province sink's own parser, which names the key."""
+    from queue_server.adapters.province_sink import ProvinceConfigError, parse_province
+
+    root.seen.add("province")
+    table = root.data.get("province", {})
+    if not isinstance(table, dict):
+        raise ConfigError("province: expected a table")
+    try:
+        cfg = parse_province(table, store_path, base_dir)
+    except ProvinceConfigError as err:
+        raise ConfigError(str(err)) from err
+    if cfg is not None and cfg.center and cfg.center != center_id:
+        raise ConfigError(f"province.center_id: {cfg.center!r} is not this hub's center id {center_id!r} "
+                          "(the province knows each hub by its [center] id)")
+    return cfg
 
 
 def _read_integration(root: _Table, store_path: Path, base_dir: Path | None) -> Any:

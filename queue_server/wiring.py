@@ -166,6 +166,7 @@ class Hub:
     integration: Any = None
     ratings: RatingsService | None = None
     speaker: Any = None
+    province: Any = None          # the province sink's OutboxRelay (issue 17), when [province] is configured
     _server: Any = field(default=None, repr=False)
     _thread: threading.Thread | None = field(default=None, repr=False)
 
@@ -175,6 +176,8 @@ class Hub:
             self.mqtt.start()
         if self.integration is not None:
             self.integration.start()
+        if self.province is not None:
+            self.province.start()
 
     def make_server(self, host: str | None = None, port: int | None = None) -> Any:
         from waitress.server import create_server  # type: ignore[import-untyped]
@@ -230,6 +233,8 @@ class Hub:
             self.mqtt.stop()
         if self.integration is not None:
             self.integration.stop()
+        if self.province is not None:
+            self.province.close()
         if self.speaker is not None:
             self.speaker.close()
         self.service.close()
@@ -293,9 +298,18 @@ def build_hub(settings: HubSettings, *, clock: Clock | None = None,
         service.add_listener(integration.relay.wake)
     blueprints = default_blueprints(settings) if extra_blueprints is None else list(extra_blueprints)
     blueprints += [integration.blueprint, make_ratings_blueprint(ratings, require_role=require)]
+    # Province sink (issue 17): the same events, signed with the province key, to `motcua province`.
+    province = None
+    if settings.province is not None:
+        from queue_server.adapters.province_sink import build_province_relay
+        from queue_server.web.province import make_province_blueprint
+
+        province = build_province_relay(settings.province, settings.center.id, service.events_after)
+        service.add_listener(province.wake)
+        blueprints.append(make_province_blueprint(province, settings.province.key))
     app = create_app(settings, service, blueprints, broadcaster=broadcaster, mqtt=mqtt, keepalive_s=keepalive_s,
                      devices=devices)
     speaker = hub_speaker(settings)
     if speaker is not None:
         service.add_listener(speaker.on_events)
-    return Hub(settings, store, service, broadcaster, mqtt, app, integration, ratings, speaker)
+    return Hub(settings, store, service, broadcaster, mqtt, app, integration, ratings, speaker, province)

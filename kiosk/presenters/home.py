@@ -2,14 +2,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from kiosk.i18n import pick, t
 
 from .catalog import format_hours
-
-if TYPE_CHECKING:
-    from .kiosk import Kiosk
+from .context import ClosedContext, HomeContext
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,17 +27,18 @@ class HomeView:
 
 
 class HomePresenter:
-    def __init__(self, kiosk: Kiosk) -> None:
-        self.k = kiosk
+    def __init__(self, ctx: HomeContext) -> None:
+        self.ctx = ctx
+        self.k = ctx.shell
         self.help_state: str | None = None        # None, "asking", "asked", "failed"
 
     def ask_help(self) -> None:
         """Cần hỗ trợ: tell the staff (consoles and board) which kiosk needs someone; say so on screen."""
-        if not self.k.tap() or self.help_state == "asking":
+        if not self.k.tap() or self.help_state == "asking" or self.ctx.ask_help is None:
             return
         self.help_state = "asking"
         self.k.changed()
-        self.k.run(self.k.hub.ask_help, self._helped)
+        self.k.run(self.ctx.ask_help, self._helped)
 
     def _helped(self, outcome: Any) -> None:
         self.help_state = "failed" if outcome.error is not None else "asked"
@@ -62,17 +61,17 @@ class HomePresenter:
         if self.k.catalog.all_closed or self._closed_while_offline():
             self.k.go("closed")
             return
-        self.k.services.enter()
+        self.ctx.open_services()
 
     def _closed_while_offline(self) -> bool:
         # The hub decides opening hours; while it is unreachable the kiosk must not hand out leased numbers at
         # night, so it applies the last hours it heard of.
-        return self.k.desk.mode == "offline" and self.k.catalog.open_at(self.k.wall_clock()) is False
+        return self.ctx.desk_mode() == "offline" and self.k.catalog.open_at(self.ctx.wall_clock()) is False
 
     def lookup(self) -> None:
         if not self.k.tap():
             return
-        self.k.lookup.enter()
+        self.ctx.open_lookup()
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,8 +88,9 @@ class ClosedView:
 class ClosedPresenter:
     """Outside ticket hours: say so plainly, show the hours, and still offer the dossier lookup."""
 
-    def __init__(self, kiosk: Kiosk) -> None:
-        self.k = kiosk
+    def __init__(self, ctx: ClosedContext) -> None:
+        self.ctx = ctx
+        self.k = ctx.shell
 
     def view(self) -> ClosedView:
         lang = self.k.lang
@@ -104,4 +104,4 @@ class ClosedPresenter:
     def lookup(self) -> None:
         if not self.k.tap():
             return
-        self.k.lookup.enter()
+        self.ctx.open_lookup()

@@ -3,16 +3,14 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from contracts.wait_text import wait_range_text
 from kiosk.i18n import pick, t
 
 from .catalog import Catalog
-
-if TYPE_CHECKING:
-    from .kiosk import Kiosk
-    from .ports import Outcome
+from .context import PriorityContext, ServiceGridContext
+from .ports import Outcome
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,8 +36,9 @@ class ServiceGridView:
 
 
 class ServiceGridPresenter:
-    def __init__(self, kiosk: Kiosk) -> None:
-        self.k = kiosk
+    def __init__(self, ctx: ServiceGridContext) -> None:
+        self.ctx = ctx
+        self.k = ctx.shell
         self.chosen: str | None = None
 
     def clear(self) -> None:
@@ -49,7 +48,7 @@ class ServiceGridPresenter:
         """Show the grid at once from what is known, then refresh the counts in the background."""
         self.chosen = None
         self.k.go("services")
-        self.k.run(self.k.refresh_catalog, self._refreshed)
+        self.k.run(self.ctx.refresh_catalog, self._refreshed)
 
     def _refreshed(self, outcome: Outcome[Catalog]) -> None:
         if outcome.value is None:
@@ -82,9 +81,10 @@ class ServiceGridPresenter:
             examples = ", ".join(s.procedures[:2]) + ("…" if len(s.procedures) > 2 else "")
             tiles.append(ServiceTile(s.code, pick(s.name, s.name_en, lang), s.prefix, waiting, wait, s.accepting,
                                      examples))
+        # never reached the hub (no center name either): a connection problem, not an empty center
+        empty = t("services.empty", lang) if k.catalog.center_name else t("services.no_hub", lang)
         return ServiceGridView(t("services.title", lang), t("services.subtitle", lang), tuple(tiles),
-                               (t("services.empty", lang) if k.catalog.center_name or k.desk.mode == "online"
-                                else t("services.no_hub", lang)) if not tiles else "", t("nav.back", lang),
+                               empty if not tiles else "", t("nav.back", lang),
                                t("lang.toggle", lang), k.mode_mark())
 
     def choose(self, code: str) -> None:
@@ -97,7 +97,7 @@ class ServiceGridPresenter:
         if self.k.catalog.priorities:
             self.k.go("priority")
         else:
-            self.k.take.start(code, None)
+            self.ctx.start_ticket(code, None)
 
     def back(self) -> None:
         if not self.k.tap():
@@ -122,12 +122,13 @@ class PriorityView:
 
 
 class PriorityPresenter:
-    def __init__(self, kiosk: Kiosk) -> None:
-        self.k = kiosk
+    def __init__(self, ctx: PriorityContext) -> None:
+        self.ctx = ctx
+        self.k = ctx.shell
 
     def view(self) -> PriorityView:
         k, lang = self.k, self.k.lang
-        service = k.catalog.service(k.services.chosen or "")
+        service = k.catalog.service(self.ctx.chosen_service() or "")
         options = [PriorityOption(None, t("priority.none", lang))]
         options += [PriorityOption(p.code, pick(p.label, p.label_en, lang)) for p in k.catalog.priorities]
         return PriorityView(t("priority.title", lang), priority_promise(k.catalog.policy, lang),
@@ -137,13 +138,13 @@ class PriorityPresenter:
     def choose(self, code: str | None) -> None:
         if not self.k.tap():
             return
-        service = self.k.services.chosen
+        service = self.ctx.chosen_service()
         if service is None:
             self.k.reset()
             return
         if code is not None and self.k.catalog.priority(code) is None:
             return
-        self.k.take.start(service, code)
+        self.ctx.start_ticket(service, code)
 
     def back(self) -> None:
         if not self.k.tap():

@@ -259,6 +259,7 @@ class OutboxRelay:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._next_aggregate_at = 0.0
+        self._replay_from: int | None = None     # province sink: a requested replay, applied at the next pass
         self.delivered_total = 0
         self.last_error = ""
         self.last_success_at: float | None = None
@@ -319,6 +320,7 @@ class OutboxRelay:
     # ---- one pass ---------------------------------------------------------------------------------------------
     def run_once(self) -> int:
         with self._lock:
+            self._apply_replay()
             self._enqueue_events()
             self._enqueue_aggregates()
             return self._deliver()
@@ -457,6 +459,30 @@ class OutboxRelay:
         log.warning("outbox: %s (seq %s) attempt %d failed, retry in %.1f s: %s", item.key, item.seq, attempts,
                     delay, message)
         return False
+
+    # ---- replay (province sink; issue 17) ------------------------------------------------------------------------
+    def request_replay(self, from_seq: int) -> None:
+        """Re-send every event >= ``from_seq`` (the receiver found a gap). Safe from inside a send: it takes
+        effect at the start of the next pass, so the pass in progress finishes with its own items."""
+        if from_seq < 1:
+            raise ValueError("from_seq must be >= 1")
+        current = self._replay_from
+        self._replay_from = from_seq if current is None else min(current, from_seq)
+        self.wake()
+
+    def _apply_replay(self) -> None:
+        """Drop this center's event items >= seq (whatever their state) and move the cursor back, so the next
+        enqueue re-reads them from the hub's log in seq order: replayed events keep their order and ids (the
+        receiver deduplicates by id / seq), and one purged long ago is re-sent too."""
+        from_seq, self._replay_from = self._replay_from, None
+        if from_seq is None:
+            return
+        with db.immediate(self._conn):
+            self._conn.execute("DELETE FROM outbox_items WHERE center = ? AND kind = ? AND seq >= ?",
+                               (self.center, KIND_EVENT, from_seq))
+            self._conn.execute("UPDATE outbox_cursor SET last_seq = min(last_seq, ?) WHERE center = ?",
+                               (from_seq - 1, self.center))
+        log.info("outbox: replaying events from seq %d", from_seq)
 
     # ---- metrics and admin ------------------------------------------------------------------------------------
     def metrics(self) -> dict[str, Any]:

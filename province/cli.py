@@ -1,0 +1,174 @@
+"""``motcua province ...`` (serve, migrate, check) and ``motcua deploy ...`` (broker): argparse wiring only.
+
+``deploy`` is a group so later deployment helpers (broker passwords and ACLs, certificates) join as options of
+``deploy broker`` or as siblings; each writes files and starts nothing.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+
+def cmd_province_serve(args: argparse.Namespace) -> int:
+    from province.config import ConfigError, load_config
+    from province.web import ProvinceServer
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        config = load_config(args.config)
+    except ConfigError as err:
+        print(f"config error: {err}", file=sys.stderr)
+        return 2
+    import psycopg
+
+    try:
+        server = ProvinceServer(config)
+    except psycopg.OperationalError as err:
+        print(f"cannot reach the province database: {str(err).strip()}", file=sys.stderr)
+        return 1
+    port = server.start(args.port)
+    logging.getLogger("province").info("province: serving on http://%s:%s/board", config.host, port)
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: Any) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    stop.wait()
+    server.stop()
+    return 0
+
+
+def cmd_province_migrate(args: argparse.Namespace) -> int:
+    import psycopg
+
+    from province.config import ConfigError, load_config
+    from province.schema import current_version, migrate
+
+    try:
+        config = load_config(args.config)
+        with psycopg.connect(config.dsn, autocommit=True, connect_timeout=5) as conn:
+            applied = migrate(conn)
+            version = current_version(conn)
+    except ConfigError as err:
+        print(f"config error: {err}", file=sys.stderr)
+        return 2
+    except psycopg.OperationalError as err:
+        print(f"cannot reach the province database: {str(err).strip()}", file=sys.stderr)
+        return 1
+    print(f"schema version {version}" + (f" (applied now: {applied})" if applied else " (up to date)"))
+    return 0
+
+
+def cmd_province_check(args: argparse.Namespace) -> int:
+    from province.config import ConfigError, load_config
+
+    try:
+        config = load_config(args.config)
+    except ConfigError as err:
+        print(f"config error: {err}", file=sys.stderr)
+        return 2
+    print(f"ok: {len(config.centers)} center(s), {len(config.users)} user(s), listening on "
+          f"{config.host}:{config.port}")
+    return 0
+
+
+def cmd_province_replay(args: argparse.Namespace) -> int:
+    from province.config import ConfigError, load_config
+    from province.replay import ReplayError, request_replay
+
+    try:
+        config = load_config(args.config)
+    except ConfigError as err:
+        print(f"config error: {err}", file=sys.stderr)
+        return 2
+    center = config.center(args.center)
+    if center is None or not center.hub_url:
+        print(f"replay: center {args.center!r} is not configured with a hub_url", file=sys.stderr)
+        return 2
+    try:
+        answer = request_replay(center.hub_url, center.key, args.from_seq)
+    except ReplayError as err:
+        print(f"replay: {err}", file=sys.stderr)
+        return 1
+    print(f"{args.center}: replaying from seq {answer.get('from_seq')}")
+    return 0
+
+
+def cmd_deploy_broker(args: argparse.Namespace) -> int:
+    from province.bridge import BridgeConfigError, BridgeSettings, bridge_conf, province_broker_conf, write
+
+    try:
+        if args.role == "province":
+            text = province_broker_conf(args.persistence_dir, power_loss_safe=args.power_loss_safe)
+        else:
+            if not args.site or not args.province_host:
+                print("deploy broker: --site and --province-host are required for a site bridge", file=sys.stderr)
+                return 2
+            password = ""
+            if args.remote_password_file:
+                password = Path(args.remote_password_file).read_text(encoding="utf-8").strip()
+            text = bridge_conf(BridgeSettings(
+                site=args.site, remote_host=args.province_host, remote_port=args.province_port,
+                persistence_dir=args.persistence_dir, cafile=args.cafile, remote_username=args.remote_username,
+                remote_password=password, power_loss_safe=args.power_loss_safe))
+    except (BridgeConfigError, ValueError, OSError) as err:
+        print(f"deploy broker: {err}", file=sys.stderr)
+        return 2
+    if args.out is None:
+        sys.stdout.write(text)
+    else:
+        write(text, args.out)
+        print(f"wrote {args.out}")
+    return 0
+
+
+def add_parsers(sub: Any) -> None:
+    province = sub.add_parser("province", help="the province service: events of every center, board, reports")
+    psub = province.add_subparsers(dest="province_command", required=True)
+    serve = psub.add_parser("serve", help="run the province service")
+    serve.add_argument("--config", required=True, type=Path)
+    serve.add_argument("--port", type=int, default=None, help="override [province] port")
+    serve.set_defaults(func=cmd_province_serve)
+    mig = psub.add_parser("migrate", help="apply the database schema migrations")
+    mig.add_argument("--config", required=True, type=Path)
+    mig.set_defaults(func=cmd_province_migrate)
+    chk = psub.add_parser("check", help="validate a province config file")
+    chk.add_argument("config", type=Path)
+    chk.set_defaults(func=cmd_province_check)
+
+    rep = psub.add_parser("replay", help="ask a hub (its hub_url) to re-send its events from a seq")
+    rep.add_argument("--config", required=True, type=Path)
+    rep.add_argument("--center", required=True)
+    rep.add_argument("--from-seq", required=True, type=int)
+    rep.set_defaults(func=cmd_province_replay)
+
+    deploy = sub.add_parser("deploy", help="write deployment files (nothing is started)")
+    dsub = deploy.add_subparsers(dest="deploy_command", required=True)
+    broker = dsub.add_parser("broker", help="Mosquitto settings: a site's bridge to the province, or the province")
+    broker.add_argument("--role", choices=("site", "province"), default="site")
+    broker.add_argument("--site", default="", help="the hub's [center] id (role site)")
+    broker.add_argument("--province-host", default="", help="the province broker's host name")
+    broker.add_argument("--province-port", type=int, default=8883)
+    broker.add_argument("--cafile", default="", help="the province CA (TLS); required off loopback")
+    broker.add_argument("--remote-username", default="", help="this site's user at the province broker")
+    broker.add_argument("--remote-password-file", default="", help="a file holding that user's password")
+    broker.add_argument("--persistence-dir", default="/var/lib/mosquitto/",
+                        help="a directory the mosquitto user can write")
+    broker.add_argument("--power-loss-safe", action=argparse.BooleanOptionalAction, default=None,
+                        help="autosave the queue after every change (default: on for a site, off for the province)")
+    broker.add_argument("--out", type=Path, default=None, help="write here (e.g. /etc/mosquitto/conf.d/"
+                        "motcua-bridge.conf) instead of standard output")
+    broker.set_defaults(func=_deploy_broker_defaults)
+
+
+def _deploy_broker_defaults(args: argparse.Namespace) -> int:
+    if args.power_loss_safe is None:
+        args.power_loss_safe = args.role == "site"
+    return cmd_deploy_broker(args)
