@@ -5,6 +5,7 @@ have something to show at once, and while the hub is unreachable.
 """
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -55,7 +56,6 @@ class Catalog:
 
     def results_service(self) -> ServiceInfo | None:
         """The service for collecting results (Trả kết quả): code ``tra-ket-qua`` or that name."""
-        from kiosk.presenters.services import fold
         return next((s for s in self.services if s.code == "tra-ket-qua" or "tra ket qua" in fold(s.name)), None)
 
     @property
@@ -180,3 +180,9 @@ def format_hours(working_hours: Any, lang: str = "vi") -> str:
     if isinstance(working_hours, dict):
         working_hours = working_hours.get("sessions") or working_hours.get("hours")
     return _spans(working_hours)
+
+
+def fold(text: str) -> str:
+    """Lower case without diacritics, for searching: "Đăng ký khai sinh" → "dang ky khai sinh"."""
+    decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
+    return " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).lower().split())

@@ -1,14 +1,13 @@
 """Service grid (with waiting counts and estimated waits) and the priority question; no Kivy import."""
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
 from contracts.wait_text import wait_range_text
 from kiosk.i18n import pick, t
 
-from .catalog import Catalog
+from .catalog import Catalog, fold
 from .context import PriorityContext, ServiceGridContext
 from .ports import Outcome
 
@@ -165,12 +164,6 @@ def priority_promise(policy: dict[str, Any], lang: str) -> str:
     if policy.get("priority_across_services") is False:
         return t("priority.subtitle.service", lang)
     return t("priority.subtitle", lang)
-
-
-def fold(text: str) -> str:
-    """Lower case without diacritics, for searching: "Đăng ký khai sinh" → "dang ky khai sinh"."""
-    decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
-    return " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).lower().split())
 
 
 @dataclass(frozen=True, slots=True)
