@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from contracts.wait_text import wait_range_text
-from kiosk.i18n import pick, t
+from kiosk.i18n import Lang, pick, t
 
 from .catalog import Catalog, fold
 from .context import PriorityContext, ServiceGridContext
@@ -151,7 +151,7 @@ class PriorityPresenter:
         self.k.go("services")
 
 
-def priority_promise(policy: dict[str, Any], lang: str) -> str:
+def priority_promise(policy: dict[str, Any], lang: Lang) -> str:
     """What the priority screen may promise, true for the center's ordering policy: "called first" only when a
     priority ticket really goes before every normal one (strict, across the counter's services)."""
     kind = policy.get("kind", "strict")
@@ -173,7 +173,7 @@ class ProcedureMatch:
     procedure: str          # "" when the service's own name matched
 
 
-def search_procedures(catalog: Catalog, query: str, lang: str = "vi") -> tuple[ProcedureMatch, ...]:
+def search_procedures(catalog: Catalog, query: str, lang: Lang = "vi") -> tuple[ProcedureMatch, ...]:
     """Services and procedures whose words contain every word of ``query``, with or without diacritics
     ("khai sinh" and "khai sinh" typed without marks both find "Đăng ký khai sinh"); services first."""
     words = fold(query).split()

@@ -133,7 +133,7 @@ def live_state(center: CenterDef, day: date, *, tickets: Iterable[Ticket], count
     for at, data in released_in_order:
         sample = occupancy_of(at, data)
         if sample is not None:
-            service, counter, _, seconds = sample
-            state.occupancy_s.setdefault((ServiceCode(service), CounterId(counter)),
+            service, counter_id, _, seconds = sample
+            state.occupancy_s.setdefault((ServiceCode(service), CounterId(counter_id)),
                                          deque(maxlen=OCCUPANCY_KEPT)).append(seconds)
     return state
