@@ -36,7 +36,7 @@ from .ticket import TakeTicketPresenter
 
 log = logging.getLogger(__name__)
 
-SCREENS = ("home", "services", "priority", "ticket", "lookup", "result", "closed")
+SCREENS = ("home", "services", "search", "priority", "ticket", "lookup", "result", "closed")
 
 
 class TapGuard:

@@ -32,6 +32,24 @@ class ServiceGridView:
     back: str
     lang_toggle: str
     mode_mark: str
+    search: str = ""            # "Tìm theo thủ tục": opens the procedure search
+
+
+SEARCH_KEYS: tuple[tuple[str, ...], ...] = (tuple("QWERTYUIOP"), tuple("ASDFGHJKL"), tuple("ZXCVBNM"))
+MATCHES_SHOWN = 3
+
+
+@dataclass(frozen=True, slots=True)
+class SearchView:
+    title: str
+    hint: str
+    query: str
+    matches: tuple[tuple[str, str], ...]     # (label, service code): a tap takes a ticket for that service
+    message: str                            # "no match" (in the reserved area: the keys never move)
+    key_rows: tuple[tuple[str, ...], ...]
+    space: str
+    delete: str
+    back: str
 
 
 class ServiceGridPresenter:
@@ -39,9 +57,44 @@ class ServiceGridPresenter:
         self.ctx = ctx
         self.k = ctx.shell
         self.chosen: str | None = None
+        self.query = ""
 
     def clear(self) -> None:
         self.chosen = None
+        self.query = ""
+
+    # --- the procedure search: letters without marks are enough ("khai sinh" finds "Đăng ký khai sinh") ----
+    def open_search(self) -> None:
+        if not self.k.tap():
+            return
+        self.query = ""
+        self.k.go("search")
+
+    def type_key(self, key: str) -> None:
+        self.k.touch()
+        if len(self.query) < 40 and (key == " " or (len(key) == 1 and key.isalpha())):
+            self.query = (self.query + key.lower()).lstrip()
+            self.k.changed()
+
+    def erase(self) -> None:
+        self.k.touch()
+        self.query = self.query[:-1]
+        self.k.changed()
+
+    def close_search(self) -> None:
+        if not self.k.tap():
+            return
+        self.query = ""
+        self.k.go("services")
+
+    def search_view(self) -> SearchView:
+        lang = self.k.lang
+        found = search_procedures(self.k.catalog, self.query, lang)[:MATCHES_SHOWN]
+        matches = tuple((f"{m.procedure} — {m.service_name}" if m.procedure else m.service_name, m.service)
+                        for m in found)
+        message = t("search.none", lang) if self.query.strip() and not matches else ""
+        return SearchView(t("search.title", lang), t("search.hint", lang), self.query, matches, message,
+                          SEARCH_KEYS, t("search.space", lang), t("lookup.delete", lang), t("nav.back", lang))
 
     def enter(self) -> None:
         """Show the grid at once from what is known, then refresh the counts in the background."""
@@ -84,7 +137,8 @@ class ServiceGridPresenter:
         empty = t("services.empty", lang) if k.catalog.center_name else t("services.no_hub", lang)
         return ServiceGridView(t("services.title", lang), t("services.subtitle", lang), tuple(tiles),
                                empty if not tiles else "", t("nav.back", lang),
-                               t("lang.toggle", lang), k.mode_mark())
+                               t("lang.toggle", lang), k.mode_mark(),
+                               t("services.search", lang) if any(s.procedures for s in k.catalog.services) else "")
 
     def choose(self, code: str) -> None:
         if not self.k.tap():

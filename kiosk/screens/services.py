@@ -21,6 +21,7 @@ class ServicesScreen(KioskScreen):
     back = StringProperty("")
     lang_toggle = StringProperty("")
     mode_mark = StringProperty("")
+    search = StringProperty("")
     rows = NumericProperty(1)
 
     cols = NumericProperty(2)
@@ -35,7 +36,7 @@ class ServicesScreen(KioskScreen):
     def render(self, kiosk: Kiosk) -> None:
         view = kiosk.services.view()
         self._view = view
-        self.set_props(self, view, ("title", "subtitle", "empty", "back", "lang_toggle", "mode_mark"))
+        self.set_props(self, view, ("title", "subtitle", "empty", "back", "lang_toggle", "mode_mark", "search"))
         grid = self.ids.grid
         codes = [tile.code for tile in view.tiles]
         if list(self._tiles) != codes:

@@ -158,6 +158,23 @@ def main() -> int:
         yield from pause(0.4)
         shot("services")
         report["small_targets_services"] = small_buttons()
+        # the procedure search: typed without marks, the keyboard fixed, every widget inside the window
+        tap(button("Tìm theo thủ tục"))
+        yield from wait(lambda: kiosk.screen == "search", "search screen")
+        yield from pause(0.3)
+        search_keys = app.screens["search"].key_buttons
+        key_before = {k: (*b.to_window(b.x, b.y), b.width) for k, b in search_keys.items()}
+        for ch in "KHAI":
+            tap(search_keys[ch])
+            yield from pause(0.15)
+        yield from pause(0.3)
+        shot("search")
+        report["search_matches"] = [label for label, _ in kiosk.services.search_view().matches]
+        report["search_keys_moved"] = [k for k, b in search_keys.items()
+                                       if (*b.to_window(b.x, b.y), b.width) != key_before[k]]
+        tap(button("Quay lại"))
+        yield from wait(lambda: kiosk.screen == "services", "back to the grid")
+        yield from pause(0.4)
         tap(button("Tư pháp – Hộ tịch"))
         yield from wait(lambda: kiosk.screen == "priority", "priority question")
         yield from pause(0.4)

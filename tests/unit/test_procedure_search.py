@@ -45,3 +45,50 @@ def test_search_by_service_name_and_by_several_words() -> None:
 def test_every_service_of_the_example_lists_procedures() -> None:
     center = load_settings(EXAMPLE).center
     assert all(len(s.procedures) >= 3 for s in center.services)
+
+
+def test_the_search_screen_types_without_marks_and_a_match_takes_a_ticket() -> None:
+    from kiosk.presenters.context import KioskBehaviour, ServiceGridContext
+    from kiosk.presenters.services import ServiceGridPresenter
+
+    class Shell:
+        lang = "vi"
+        screen = "services"
+        behaviour = KioskBehaviour()
+
+        def __init__(self) -> None:
+            self.catalog = example_catalog()
+            self.went: list[str] = []
+
+        def go(self, screen: str) -> None:
+            self.screen = screen
+            self.went.append(screen)
+
+        def tap(self) -> bool:
+            return True
+
+        def touch(self) -> None: ...
+        def changed(self) -> None: ...
+        def reset(self) -> None: ...
+        def run(self, work, done) -> None: ...  # type: ignore[no-untyped-def]
+        def mode_mark(self) -> str:
+            return ""
+
+    shell = Shell()
+    started: list[tuple[str, str | None]] = []
+    grid = ServiceGridPresenter(ServiceGridContext(shell, lambda: shell.catalog,  # type: ignore[arg-type]
+                                                   lambda s, p: started.append((s, p))))
+    assert grid.view().search == "Tìm theo thủ tục"
+    grid.open_search()
+    assert shell.screen == "search"
+    for key in "KHAI SINH":
+        grid.type_key(key)
+    view = grid.search_view()
+    assert view.query == "khai sinh" and view.matches == (("Đăng ký khai sinh — Tư pháp – Hộ tịch", "ho-tich"),)
+    for _ in range(5):
+        grid.erase()
+    grid.type_key("Q")
+    grid.type_key("Q")
+    assert grid.search_view().matches == () and grid.search_view().message.startswith("Không tìm thấy")
+    grid.choose("ho-tich")               # a match tapped: the usual flow (priority question, else the ticket)
+    assert shell.screen == "priority" or started == [("ho-tich", None)]
