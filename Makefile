@@ -9,12 +9,13 @@ PIP := $(VENV)/bin/pip
 # Debian packages: broker, barcode library, voice, fonts that cover Vietnamese, serial ptys, headless screens.
 APT_RUNTIME := mosquitto mosquitto-clients libzbar0 espeak-ng sox fonts-noto-core fonts-dejavu-core socat libmtdev1 libusb-1.0-0 rsync
 # postgresql: the province tests run a throwaway cluster (initdb in a temp dir, as an unprivileged user)
-APT_TEST := xvfb xauth chromium systemd cage postgresql
+# poppler-utils: pdftotext reads back the PDF report in the reports tests
+APT_TEST := xvfb xauth chromium systemd cage postgresql poppler-utils
 SUDO := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 DURATION ?= 60
 # what mypy --strict checks (pyproject's overrides list the same modules as strict)
 MYPY_PATHS := contracts queue_server/domain firmware_bridge/protocol queue_server/app queue_server/adapters queue_server/web \
-  runtime/sqlite.py runtime/mqtt.py kiosk/presenters firmware_bridge/bridge.py firmware_bridge/config.py \
+  runtime/sqlite.py runtime/mqtt.py kiosk/presenters kiosk/device_health.py firmware_bridge/bridge.py firmware_bridge/config.py \
   firmware_bridge/sim/watch.py devices/health.py demo province
 
 .PHONY: demo test deps test-deps apt apt-test venv bench lint clean

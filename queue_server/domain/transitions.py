@@ -115,12 +115,16 @@ class Reactivate:
 @dataclass(frozen=True, slots=True)
 class Cancel:
     ticket_id: str
+    reason: str | None = None          # why (staff give one in the console); kept in the event, not the ticket
+    by_counter: str | None = None      # the counter whose staff cancelled it
 
 
 @dataclass(frozen=True, slots=True)
 class OpenCounter:
     counter: str
     staff: str | None = None
+    staff_name: str | None = None      # display name shown on screens (``staff`` is the login, kept for reports)
+    takeover: bool = False             # the staff member confirmed taking over a counter open under someone else
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,9 +260,10 @@ class QueueState:
             q = self.queues[ServiceCode(code)] = ServiceQueue()
         return q
 
-    def open_counters_serving(self, code: str) -> int:
+    def open_counters_serving(self, code: str, exclude: frozenset[CounterId] = frozenset()) -> int:
+        """Open counters serving ``code``, less ``exclude`` (silent counters, see counter_presence)."""
         return sum(1 for c in self.center.counters
-                   if code in c.services and self.counters[c.id].status is CounterStatus.OPEN)
+                   if code in c.services and self.counters[c.id].status is CounterStatus.OPEN and c.id not in exclude)
 
     def avg_service_min(self, service: ServiceDef) -> float:
         return estimates.average_service_min(self.recent_service_s.get(service.code, ()), service.avg_service_min)
@@ -273,21 +278,25 @@ class QueueState:
         return queue_policy.ahead_of(self.center.policy, self.queue(ticket.service),
                                      self.service_day(ticket.service).normal_streak, key, ticket.priority is not None)
 
-    def estimated_wait_min(self, ticket: Ticket, now: datetime | None = None) -> int:
+    def estimated_wait_min(self, ticket: Ticket, now: datetime | None = None,
+                           exclude: frozenset[CounterId] = frozenset()) -> int:
         """The old single figure: the expected wait in whole minutes (see ``wait_for``)."""
-        wait = self.wait_for(ticket, now)
+        wait = self.wait_for(ticket, now, exclude)
         return 0 if wait is None else wait.minutes
 
-    def wait_for(self, ticket: Ticket, now: datetime | None = None) -> wait_estimate.WaitEstimate | None:
-        """The wait a waiting ticket is told at ``now`` (default: when it joined its queue); None if not waiting."""
+    def wait_for(self, ticket: Ticket, now: datetime | None = None,
+                 exclude: frozenset[CounterId] = frozenset()) -> wait_estimate.WaitEstimate | None:
+        """The wait a waiting ticket is told at ``now`` (default: when it joined its queue); None if not waiting.
+        ``exclude``: silent counters (open, nobody there), which serve no one."""
         if ticket.status is not TicketStatus.ISSUED or ticket.day != self.day:
             return None
         at = now if now is not None else (ticket.queued_at or ticket.issued_at)
         if ticket.target_counter is not None:
             ahead = self.ahead(ticket)
             return self.wait_estimate(ticket.service, ahead, ticket.priority is not None, at,
-                                      only_counter=ticket.target_counter)
-        return self.wait_estimate(ticket.service, self.ahead(ticket), ticket.priority is not None, at)
+                                      only_counter=ticket.target_counter, exclude=exclude)
+        return self.wait_estimate(ticket.service, self.ahead(ticket), ticket.priority is not None, at,
+                                  exclude=exclude)
 
     def service_times(self, now: datetime) -> wait_estimate.ServiceTimes:
         by_service: dict[str, list[float]] = {}
@@ -298,12 +307,14 @@ class QueueState:
             today_by_counter={k: tuple(v) for k, v in self.occupancy_s.items()}, today_by_service=by_service,
             hour=now.astimezone(VN_TZ).hour)
 
-    def hall(self, now: datetime, times: wait_estimate.ServiceTimes) -> wait_estimate.Hall:
-        """The counters that can call now or after a pause, what they hold, who waits, who is still to come."""
+    def hall(self, now: datetime, times: wait_estimate.ServiceTimes,
+             exclude: frozenset[CounterId] = frozenset()) -> wait_estimate.Hall:
+        """The counters that can call now or after a pause (not the silent ones in ``exclude``), what they hold,
+        who waits, who is still to come."""
         counters: list[wait_estimate.CounterNow] = []
         for definition in self.center.counters:
             c = self.counters[definition.id]
-            if c.status is CounterStatus.CLOSED:
+            if c.status is CounterStatus.CLOSED or definition.id in exclude:
                 continue
             free = 0.0
             if c.current is not None and (held := self.tickets.get(c.current)) is not None:
@@ -411,11 +422,12 @@ class QueueState:
         return gap
 
     def wait_estimate(self, service: str, ahead: int, is_priority: bool, now: datetime,
-                      only_counter: CounterId | None = None) -> wait_estimate.WaitEstimate:
+                      only_counter: CounterId | None = None,
+                      exclude: frozenset[CounterId] = frozenset()) -> wait_estimate.WaitEstimate:
         """The wait for someone with ``ahead`` people before them in ``service`` (or in a transfer to
-        ``only_counter``), told at ``now``."""
+        ``only_counter``), told at ``now``; ``exclude``: silent counters, left out like closed ones."""
         times = self.service_times(now)
-        hall = self.hall(now, times)
+        hall = self.hall(now, times, exclude)
         if only_counter is not None:
             mine = [wait_estimate.CounterNow(c.id, (service,), c.free_in_s) for c in hall.counters
                     if c.id == only_counter]
@@ -798,14 +810,33 @@ def _cancel(state: QueueState, cmd: Cancel, now: datetime) -> Decision:
     t = _ticket(state, cmd.ticket_id)
     if t.status is not TicketStatus.ISSUED:
         raise _fail(ErrorCode.INVALID_TRANSITION, f"{t.display} is {t.status}; only a waiting ticket is cancelled")
+    reason = (cmd.reason or "").strip()
+    by = CounterId(cmd.by_counter) if cmd.by_counter is not None else None
+    if by is not None:
+        _counter(state, by)
     new = replace(t, status=TicketStatus.CANCELLED, done_at=now)
-    return Decision((DomainEvent(EventType.TICKET_CANCELLED, now, ticket=new),), new)
+    detail = (("reason", reason),) if reason else ()
+    return Decision((DomainEvent(EventType.TICKET_CANCELLED, now, ticket=new, by_counter=by, detail=detail),), new)
 
 
 def _open(state: QueueState, cmd: OpenCounter, now: datetime) -> Decision:
     counter = _counter(state, cmd.counter)
+    holder = counter.staff
+    taken_from = holder if (counter.status is not CounterStatus.CLOSED and holder is not None
+                            and cmd.staff is not None and cmd.staff != holder) else None
+    if taken_from is not None and not cmd.takeover:
+        # Silently moving a counter (and the ticket in hand) to another account hides who served whom.
+        raise _fail(ErrorCode.COUNTER_TAKEN,
+                    f"counter {counter.id} is open under {counter.staff_name or holder}; confirm to take it over")
+    same_person = cmd.staff is None or cmd.staff == holder
     new = replace(counter, status=CounterStatus.OPEN, pause_reason=None,
-                  staff=cmd.staff if cmd.staff is not None else counter.staff, since=now)
+                  staff=cmd.staff if cmd.staff is not None else counter.staff,
+                  staff_name=cmd.staff_name if cmd.staff_name is not None else (
+                      counter.staff_name if same_person else None), since=now)
+    if taken_from is not None:
+        detail = (("from_staff", taken_from), ("from_staff_name", counter.staff_name or taken_from))
+        return Decision((DomainEvent(EventType.COUNTER_TAKEN_OVER, now, counter=new, by_counter=new.id,
+                                     detail=detail),), new)
     return Decision((DomainEvent(EventType.COUNTER_OPENED, now, counter=new, by_counter=new.id),), new)
 
 
@@ -838,7 +869,7 @@ def _close(state: QueueState, cmd: CloseCounter, now: datetime) -> Decision:
         raise _fail(ErrorCode.INVALID_TRANSITION, f"counter {counter.id} is already closed")
     if counter.current is not None:
         raise _fail(ErrorCode.COUNTER_BUSY, f"counter {counter.id} still has {counter.current} in hand")
-    new = replace(counter, status=CounterStatus.CLOSED, pause_reason=None, staff=None, since=now)
+    new = replace(counter, status=CounterStatus.CLOSED, pause_reason=None, staff=None, staff_name=None, since=now)
     return Decision((DomainEvent(EventType.COUNTER_CLOSED, now, counter=new, by_counter=new.id),), new)
 
 
@@ -951,8 +982,10 @@ def _evolve_ticket(state: QueueState, event: DomainEvent) -> None:
     if new.status in HELD and new.counter is not None:
         c = state.counters.get(new.counter)
         if c is not None and c.current != new.id:
+            keeps_name = new.staff is None or new.staff == c.staff   # a keypad calling under another login
             state.counters[c.id] = replace(c, current=new.id, since=at,
-                                           staff=new.staff if new.staff is not None else c.staff)
+                                           staff=new.staff if new.staff is not None else c.staff,
+                                           staff_name=c.staff_name if keeps_name else None)
     if new.day != state.day:
         return
     if event.type is EventType.TICKET_ISSUED:

@@ -131,6 +131,8 @@ def test_every_json_route_answers_what_its_schema_says(hub: TestHub) -> None:
     spare = c.call("POST", "/tickets", json={"service": "xay-dung"})["ticket"]
     c.call("POST", f"/tickets/{spare['id']}/cancel", headers=staff)
     c.call("GET", "/counters/1", headers=staff)
+    c.call("POST", "/counters/1/heartbeat", headers=staff)
+    c.call("GET", "/counters", headers=staff)
     c.call("POST", "/counters/1/close", headers=staff)
     c.call("POST", "/help/answer", headers=staff, json={"kiosk": "k1"})
     # ratings: counter 2 serves a ticket, the tablet rates it
@@ -157,8 +159,15 @@ def test_every_json_route_answers_what_its_schema_says(hub: TestHub) -> None:
     c.call("GET", "/stats/today", headers=manager)
     c.call("GET", "/events?limit=1000", headers=manager)
     c.call("GET", "/devices", headers=manager)
+    c.call("GET", "/devices/alerts", headers=staff)
     c.call("GET", "/admin/config", headers=admin)
     c.call("GET", "/admin/users", headers=admin)
+    # reports (issue 14)
+    c.call("GET", "/reports/summary?month=2026-11&group=counter", headers=manager)
+    c.call("GET", "/reports/summary?date=2026-11-23&group=day&service=ho-tich", headers=manager)
+    c.call("GET", "/reports/heatmap?month=2026-11", headers=manager)
+    c.call("GET", "/reports/dossiers?month=2026-11", headers=manager)
+    c.call("GET", "/reports/decision-766?month=2026-11", headers=manager)
     c.call("POST", "/auth/logout", headers=staff)
     assert c.json_operations() - c.seen == set()
 
