@@ -76,6 +76,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_config_check(args: argparse.Namespace) -> int:
     settings = load_settings(args.file)
+    from queue_server.face_cli import check_face_key  # issue 15 hook: an enabled [face] needs its key file
+
+    face_problem = check_face_key(settings)
+    if face_problem is not None:
+        print(f"config error: {face_problem}", file=sys.stderr)
+        return 2
     c = settings.center
     print(f"OK: {c.name} ({c.id})")
     print(f"  {len(c.services)} services: " + ", ".join(f"{s.prefix} {s.name}" for s in c.services))
@@ -280,6 +286,11 @@ def build_parser() -> argparse.ArgumentParser:
     from province.cli import add_parsers as add_province_parsers
 
     add_province_parsers(sub)
+
+    # issue 15 hook: motcua face init-key|purge|list|delete
+    from queue_server.face_cli import add_face_commands
+
+    add_face_commands(sub)
     return parser
 
 

@@ -143,6 +143,8 @@ class HubSettings:
     observe_holidays: bool = True        # close on public holidays and announced days off, open on make-up days
     # [province] (issue 17): the second outbox sink to `motcua province`; None = not configured
     province: Any = None
+    # [face] (issue 15 hook): face lookup settings, parsed by queue_server/face_config.py; None = off
+    face: Any = None
 
     def user(self, username: str) -> UserDef | None:
         return next((u for u in self.users if u.username == username), None)
@@ -536,13 +538,28 @@ def settings_from_dict(raw: dict[str, Any], *, base_dir: Path | None = None, sou
 
     integration = _read_integration(root, store_path, base_dir)
     province = _read_province(root, store_path, base_dir, center.id)
+    face = _read_face(root, store_path, base_dir)   # issue 15 hook
 
     root.done()
     return HubSettings(center=center, http=http, store_path=store_path, mqtt=mqtt, users=tuple(users),
                        security=security, display=display,
                        rating_scale=tuple(scale) or DEFAULT_RATING_SCALE, rating_criteria=tuple(criteria),
                        rating_window_min=rating_window_min, log_level=level, source=source,
-                       integration=integration, observe_holidays=observe_holidays, province=province)
+                       integration=integration, observe_holidays=observe_holidays, province=province,
+                       face=face)
+
+
+def _read_face(root: _Table, store_path: Path, base_dir: Path | None) -> Any:
+    """``[face]`` (issue 15) is validated by queue_server/face_config.py; absent = face lookup off."""
+    root.seen.add("face")
+    if "face" not in root.data:
+        return None
+    from queue_server.face_config import FaceConfigError, parse_face
+
+    try:
+        return parse_face(root.data["face"], store_path=store_path, base_dir=base_dir)
+    except FaceConfigError as err:
+        raise ConfigError(str(err)) from err
 
 
 def _read_province(root: _Table, store_path: Path, base_dir: Path | None, center_id: str) -> Any:

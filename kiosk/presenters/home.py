@@ -25,6 +25,7 @@ class HomeView:
     help: str = ""              # the "Cần hỗ trợ" button
     help_message: str = ""      # what happened to the request (staff are told / cannot reach the server)
     notice: str = ""          # a printer that cannot print says so here, before anyone taps
+    face: str = ""          # issue 15: "Tra cứu bằng khuôn mặt" only where the kiosk has a face presenter
 
 
 class HomePresenter:
@@ -53,7 +54,8 @@ class HomePresenter:
             take_ticket=t("home.take_ticket", lang), take_ticket_hint=t("home.take_ticket.hint", lang),
             lookup=t("home.lookup", lang), lookup_hint=t("home.lookup.hint", lang),
             scan_hint=t("home.scan_hint", lang), lang_toggle=t("lang.toggle", lang), mode_mark=k.mode_mark(),
-            notice=self._notice(), help=t("home.help", lang),
+            notice=self._notice(), face=t("home.face", lang) if self.ctx.face_offered() else "",
+            help=t("home.help", lang),
             help_message=t(f"home.help.{self.help_state}", lang) if self.help_state else "")
 
     def _notice(self) -> str:
@@ -82,6 +84,9 @@ class HomePresenter:
         if not self.k.tap():
             return
         self.ctx.open_lookup()
+
+    def face(self) -> None:
+        self.ctx.open_face()
 
 
 @dataclass(frozen=True, slots=True)
