@@ -171,6 +171,16 @@ class HubSettings:
 
 # ---------------------------------------------------------------------------------------------- reading
 
+def _procedures(items: list[Any], where: str) -> tuple[str, ...]:
+    """A service's common procedures (thủ tục): non-empty texts, each at most 200 characters."""
+    out: list[str] = []
+    for i, item in enumerate(items):
+        if not isinstance(item, str) or not item.strip() or len(item) > 200:
+            raise ConfigError(f"{where}[{i}]: expected the name of a procedure (text, 1–200 characters)")
+        out.append(item.strip())
+    return tuple(out)
+
+
 def load_settings(path: str | Path, environ: Mapping[str, str] | None = None) -> HubSettings:
     """Read, override from the environment and validate; raise ConfigError on any problem."""
     path = Path(path)
@@ -346,6 +356,10 @@ def settings_from_dict(raw: dict[str, Any], *, base_dir: Path | None = None, sou
         end = st.integer("number_end", 999, lo=1, hi=9999)
         if end < start:
             raise ConfigError(f"{st.key('number_end')}: {end} is below number_start {start}")
+        offline_from = st.integer("offline_from", None, lo=0)
+        if offline_from is not None and not start < offline_from <= end:
+            raise ConfigError(f"{st.key('offline_from')}: {offline_from} must lie above number_start {start} and "
+                              f"not above number_end {end} (kiosks lease their offline blocks from there)")
         services.append(ServiceDef(
             code=ServiceCode(code),
             name=st.text("name", required=True, nonempty=True),
@@ -356,6 +370,8 @@ def settings_from_dict(raw: dict[str, Any], *, base_dir: Path | None = None, sou
             daily_quota=st.integer("daily_quota", None, lo=1),
             stop_issuing_before_close_min=st.integer("stop_issuing_before_close_min", 30, lo=0, hi=600),
             avg_service_min=st.num("avg_service_min", 10.0, lo=0.1),
+            offline_from=offline_from,
+            procedures=_procedures(st.array("procedures"), st.key("procedures")),
         ))
         st.done()
         codes.add(code)
@@ -407,7 +423,8 @@ def settings_from_dict(raw: dict[str, Any], *, base_dir: Path | None = None, sou
         kind = PolicyKind(kind_text)
     except ValueError as err:
         raise ConfigError(f"policy.kind: {kind_text!r} is not one of strict, interleave, weighted") from err
-    policy = PolicyDef(kind, pol.integer("interleave_normal", 3, lo=1, hi=100), pol.num("priority_bonus_min", 15.0))
+    policy = PolicyDef(kind, pol.integer("interleave_normal", 3, lo=1, hi=100), pol.num("priority_bonus_min", 15.0),
+                       pol.flag("priority_across_services", True))
     pol.done()
 
     ru = root.table("rules")
