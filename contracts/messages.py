@@ -46,6 +46,8 @@ class EventType(StrEnum):
     DEVICE_OFFLINE = "device.offline"
     DEVICE_FAULT = "device.fault"
     DOSSIER_UPDATED = "dossier.updated"
+    HELP_REQUESTED = "help.requested"                 # a citizen pressed "Cần hỗ trợ" on a kiosk: data.kiosk
+    HELP_ANSWERED = "help.answered"                   # staff went to that kiosk: data.kiosk, data.staff
 
 
 def dumps(obj: Any) -> str:
@@ -270,9 +272,12 @@ class ServiceState:
     service: str
     name: str
     waiting: int
-    estimated_wait_min: int
+    estimated_wait_min: int                 # the expected wait (kept for old clients); show the range below
     last_called: str | None = None
     accepting: bool = True
+    wait_low_min: int | None = None         # "khoảng 20–30 phút": the range a citizen is told
+    wait_high_min: int | None = None
+    served_now: bool = True                 # False: no open or paused counter serves it now
 
     def to_json(self) -> str:
         return json.dumps(_flat(self), ensure_ascii=False)

@@ -28,6 +28,7 @@ SCREEN_REGISTRY: dict[str, str] = {
     "priority": "kiosk.screens.priority",
     "ticket": "kiosk.screens.ticket",
     "lookup": "kiosk.screens.lookup",
+    "search": "kiosk.screens.search",
     "result": "kiosk.screens.result",
     "closed": "kiosk.screens.closed",
     "face": "kiosk.screens.face",            # issue 15: shown only when kiosk.face is set

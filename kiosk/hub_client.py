@@ -97,6 +97,10 @@ class HubClient:
     def health(self) -> dict[str, Any]:
         return self._object("GET", "/health")
 
+    def ask_help(self) -> dict[str, Any]:
+        """A citizen pressed "Cần hỗ trợ": the consoles and the manager board show which kiosk asks."""
+        return self._object("POST", "/help", json={"kiosk": self.kiosk_id})
+
     # --- face lookup (issue 15): the template goes to the hub only, over HTTP; never stored here ----------
     def face_consent(self) -> dict[str, Any]:
         """The consent text in force; answers only when the hub has face look-up on."""

@@ -157,6 +157,13 @@ def cmd_kiosk(args: argparse.Namespace) -> int:
     return int(kiosk_main(args.rest))
 
 
+def cmd_voice(args: argparse.Namespace) -> int:
+    """`motcua voice script|import|build|check|list`: the hall voice (displays/voice_pack.py, voice_import.py)."""
+    from displays.voice_pack import main as voice_main
+
+    return int(voice_main(args.rest))
+
+
 def cmd_mock_main_system(args: argparse.Namespace) -> int:
     configure_logging("INFO")
     from queue_server.mock_main_system import run
@@ -250,6 +257,11 @@ def build_parser() -> argparse.ArgumentParser:
     kiosk = sub.add_parser("kiosk", help="the lobby kiosk (Kivy)", add_help=False)
     kiosk.add_argument("rest", nargs=argparse.REMAINDER, help="arguments of `python -m kiosk`")
     kiosk.set_defaults(func=cmd_kiosk)
+
+    voice = sub.add_parser("voice", help="the hall voice: script to record, import a recording, build, check",
+                           add_help=False)
+    voice.add_argument("rest", nargs=argparse.REMAINDER, help="script | import REC.wav --dir DIR | build DIR | …")
+    voice.set_defaults(func=cmd_voice)
 
     mock = sub.add_parser("mock-main-system", help="stand-in for the province's one-stop system")
     mock.add_argument("--host", default="127.0.0.1")

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-SCREENS = ("home", "services", "priority", "ticket", "lookup", "result", "closed", "face")   # face: issue 15
+SCREENS = ("home", "services", "search", "priority", "ticket", "lookup", "result", "closed", "face")   # face: issue 15
 
 
 class TapGuard:
@@ -101,7 +101,8 @@ class Kiosk:
                                               lambda: self.services.enter(), lambda: self.lookup.enter(),
                                               lambda: self.printer_fault, self.paper_tickets_paused,
                                               face_offered=lambda: self.face is not None,
-                                              open_face=lambda: self.face.enter() if self.face else None))
+                                              open_face=lambda: self.face.enter() if self.face else None,
+                                              ask_help=lambda: self.hub.ask_help()))
         self.services = ServiceGridPresenter(ServiceGridContext(self, self.refresh_catalog,
                                                                 lambda s, p: self.take.start(s, p)))
         self.priority = PriorityPresenter(PriorityContext(self, lambda: self.services.chosen,
@@ -110,7 +111,8 @@ class Kiosk:
         self.lookup = LookupPresenter(LookupContext(
             self, hub, self.guard.allow_key, lambda: self.take.busy,
             lambda code, body: self.result.show_dossier(code, body), lambda body: self.result.show_ticket(body)))
-        self.result = ResultPresenter(ResultContext(self, lambda: self.lookup.enter()))
+        self.result = ResultPresenter(ResultContext(self, lambda: self.lookup.enter(),
+                                                    lambda s, p: self.take.start(s, p)))
         self.closed = ClosedPresenter(ClosedContext(self, lambda: self.lookup.enter(), lambda: self.printer_fault,
                                                     self.paper_tickets_paused))
         self.idle = IdlePresenter(IdleContext(self, clock, lambda: self.take.state == "printed",
@@ -172,6 +174,7 @@ class Kiosk:
         self.take.clear()
         self.lookup.clear()
         self.result.clear()
+        self.home.help_state = None
         self.services.clear()
         if self.face is not None:
             self.face.clear()

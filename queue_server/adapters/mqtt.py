@@ -125,7 +125,7 @@ def queue_commands(service: QueueService) -> CommandRegistry:
     reg.register("no-show", ticket_cmd(service.mark_no_show))
     reg.register("transfer", lambda a: {"ticket": ticket_to_json(service.transfer(
         arg(a, "counter"), to_service=arg(a, "to_service", required=False),
-        to_counter=arg(a, "to_counter", required=False)))})
+        to_counter=arg(a, "to_counter", required=False), confirm=a.get("confirm") is True))})
     reg.register("open", counter_cmd(lambda a: service.open_counter(arg(a, "counter"),
                                                                     staff=arg(a, "staff", required=False))))
     reg.register("pause", counter_cmd(lambda a: service.pause_counter(
