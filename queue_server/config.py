@@ -5,7 +5,11 @@ Imports no web, store, MQTT or outbox module: ``motcua config check`` stays a se
 """
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from contracts.ratings import RatingLevel
 from queue_server.adapters.holidays_source import CalendarFileError, read_override_file
@@ -24,17 +28,42 @@ from runtime.settings import (
     SecuritySettings,
     UserDef,
     apply_env_overrides,
-    load_settings,
-    settings_from_dict,
+    read_toml,
     working_hours_json,
 )
+from runtime.settings import settings_from_dict as _settings_from_dict
 from runtime.settings.checks import check_hub_can_run
+from runtime.settings.hub import HubFile
 
 __all__ = [
     "DEFAULT_RATING_SCALE", "ENV_PREFIX", "ROLES", "WEEKDAYS", "ConfigError", "DisplaySettings", "HttpSettings",
     "HubSettings", "IntegrationSettings", "MqttSettings", "RatingCriterion", "RatingLevel", "SecuritySettings",
     "UserDef", "apply_env_overrides", "check_can_run", "load_settings", "settings_from_dict", "working_hours_json",
 ]
+
+
+def load_settings(path: str | Path, environ: Mapping[str, str] | None = None) -> HubSettings:
+    """runtime.settings' hub loader, plus the ``[face]`` table read by the hub's face module."""
+    path = Path(path)
+    raw = read_toml(path)
+    env = os.environ if environ is None else environ
+    overrides = apply_env_overrides(raw, env, HubFile)
+    return settings_from_dict(raw, base_dir=path.resolve().parent, source=str(path), overrides=overrides,
+                              environ=env)
+
+
+def settings_from_dict(raw: dict[str, Any], *, base_dir: Path | None = None, source: str = "",
+                       **kw: Any) -> HubSettings:
+    settings = _settings_from_dict(raw, base_dir=base_dir, source=source, **kw)
+    if not isinstance(raw.get("face"), dict):
+        return settings
+    from queue_server.face_config import FaceConfigError, parse_face  # issue 15: the one [face] edge left
+
+    try:
+        face = parse_face(raw["face"], store_path=settings.store_path, base_dir=base_dir)
+    except FaceConfigError as err:
+        raise ConfigError(str(err)) from err
+    return replace(settings, face=face)
 
 
 def _calendar_file(path: Path) -> None:

@@ -165,6 +165,7 @@ class Hub:
     province: Any = None          # the province sink's OutboxRelay (issue 17), when [province] is configured
     reports: Any = None           # reports (issue 14): the reporting read model and its feeder
     live: LiveConfig | None = None  # the admin's live changes
+    face: Any = None                 # issue 15 hook: queue_server.face_wiring.FaceParts when [face] enabled
     _server: HttpServer | None = field(default=None, repr=False)
 
     def start_background(self) -> None:
@@ -177,6 +178,8 @@ class Hub:
             self.province.start()
         if self.reports is not None:
             self.reports.start()
+        if self.face is not None:
+            self.face.start()
 
     def make_server(self, host: str | None = None, port: int | None = None) -> HttpServer:
         http = self.settings.http
@@ -215,6 +218,8 @@ class Hub:
             self.speaker.close()
         if self.reports is not None:
             self.reports.stop()
+        if self.face is not None:
+            self.face.stop()
         self.service.close()
         if self.live is not None:
             self.live.repo.close()
@@ -285,6 +290,18 @@ def build_hub(settings: HubSettings, *, clock: Clock | None = None,
     blueprints = (default_blueprints(settings, display=lambda: live.settings.display) if extra_blueprints is None
                   else list(extra_blueprints))
     blueprints += [integration.blueprint, make_ratings_blueprint(ratings)]
+    # issue 15 hook: face lookup ([face] enabled) — own gallery file, own blueprint; follows dossier returns
+    from queue_server.face_wiring import build_face
+
+    try:
+        face = build_face(settings, service.record_event, integration.service.lookup, clock)
+    except Exception:
+        integration.stop()        # nothing started yet: close what is open, then say why (config error)
+        service.close()
+        raise
+    if face is not None:
+        blueprints.append(face.blueprint)
+        service.add_listener(face.service.on_events)
     # Province sink (issue 17): the same events, signed with the province key, to `motcua province`.
     province = None
     if settings.province is not None:
@@ -305,7 +322,7 @@ def build_hub(settings: HubSettings, *, clock: Clock | None = None,
     reporting = make_reporting(settings, service, integration)
     register_reports(app, reporting)
     hub = Hub(settings, store, service, broadcaster, mqtt, app, integration, ratings, speaker, province, reporting,
-              live=live)
+              face=face, live=live)
 
     def swapped(new: HubSettings) -> None:
         # every holder of the settings sees the new ones at once (under the writer's lock, with the event)

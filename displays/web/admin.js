@@ -13,7 +13,7 @@
       ["code", "Mã", "text"], ["prefix", "Tiền tố", "text", "short"], ["name", "Tên", "text"], ["name_en", "Tên tiếng Anh", "text"],
       ["number_start", "Số đầu", "int", "short"], ["number_end", "Số cuối", "int", "short"], ["daily_quota", "Hạn mức/ngày", "int?", "short"],
       ["stop_issuing_before_close_min", "Ngừng cấp trước (phút)", "int", "short"], ["avg_service_min", "Xử lý TB (phút)", "num", "short"],
-      ["_counters", "Phục vụ tại quầy (mới)", "list"]] },
+      ["procedures", "Thủ tục thường gặp (cách nhau dấu ;)", "semi"], ["_counters", "Phục vụ tại quầy (mới)", "list"]] },
     counters: { title: "Quầy và thứ tự lĩnh vực", en: "Counters and their services in order", add: "Thêm quầy", columns: [
       ["id", "Mã quầy", "text", "short"], ["name", "Tên quầy", "text"], ["services", "Lĩnh vực (theo thứ tự, cách nhau dấu phẩy)", "list"]] },
     priorities: { title: "Đối tượng ưu tiên", en: "Priority categories", add: "Thêm đối tượng", columns: [
@@ -47,12 +47,14 @@
   const toText = (kind, v) => {
     if (v === undefined || v === null) return "";
     if (kind === "list") return v.join(", ");
+    if (kind === "semi") return v.join("; ");
     if (kind === "spans") return v.map((s) => s.join("-")).join(", ");
     return String(v);
   };
   function fromText(kind, text) {
     const t = text.trim();
     if (kind === "list") return t ? t.split(",").map((x) => x.trim()).filter(Boolean) : [];
+    if (kind === "semi") return t ? t.split(";").map((x) => x.trim()).filter(Boolean) : undefined;
     if (kind === "spans") return t ? t.split(",").map((x) => x.trim().split("-").map((y) => y.trim())) : [];
     if (kind === "int" || kind === "int?") return t === "" ? (kind === "int?" ? undefined : t) : (/^-?\d+$/.test(t) ? Number(t) : t);
     if (kind === "num") return t !== "" && !isNaN(Number(t)) ? Number(t) : t;
@@ -61,7 +63,8 @@
 
   function rowOf(name, item) {
     const spec = SECTIONS[name];
-    return el("tr", { "data-row": "" }, ...spec.columns.map(([key, , kind, cls]) =>
+    // keys the table has no column for (e.g. offline_from) go back as they came
+    return el("tr", { "data-row": "", "data-item": JSON.stringify(item) }, ...spec.columns.map(([key, , kind, cls]) =>
       el("td", {}, el("input", { "data-key": key, "data-kind": kind, class: cls || "", value: toText(kind, item[key]),
                                  "aria-label": key }))),
       el("td", {}, el("button", { type: "button", text: "Xoá", onclick: (ev) => ev.target.closest("tr").remove() })));
@@ -81,10 +84,11 @@
 
   function collect(name) {
     return Array.from($(`rows-${name}`).querySelectorAll("tr[data-row]")).map((tr) => {
-      const item = {};
+      const item = JSON.parse(tr.dataset.item || "{}");
       for (const input of tr.querySelectorAll("input[data-key]")) {
         const v = fromText(input.dataset.kind, input.value);
-        if (v !== undefined && !(input.dataset.kind === "text" && v === "" && input.dataset.key.endsWith("_en"))) item[input.dataset.key] = v;
+        if (v === undefined || (input.dataset.kind === "text" && v === "" && input.dataset.key.endsWith("_en"))) delete item[input.dataset.key];
+        else item[input.dataset.key] = v;
       }
       return item;
     });

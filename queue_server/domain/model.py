@@ -101,8 +101,6 @@ def _seconds(start: datetime | None, end: datetime | None) -> float | None:
     return (end - start).total_seconds()
 
 
-
-
 @dataclass(frozen=True, slots=True)
 class Counter:
     """A quầy's live state (CounterDef is its configuration)."""

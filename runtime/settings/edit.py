@@ -35,6 +35,10 @@ def document(settings: HubSettings, *, secrets: bool = True) -> dict[str, Any]:
             row["daily_quota"] = s.daily_quota
         row["stop_issuing_before_close_min"] = s.stop_issuing_before_close_min
         row["avg_service_min"] = s.avg_service_min
+        if s.offline_from is not None:
+            row["offline_from"] = s.offline_from
+        if s.procedures:
+            row["procedures"] = list(s.procedures)
         services.append(row)
     users = []
     for u in settings.users:
@@ -75,7 +79,8 @@ def _base(settings: HubSettings) -> dict[str, Any]:
     return {
         "center": {"id": c.id, "name": c.name, "name_en": c.name_en, "observe_holidays": settings.observe_holidays},
         "policy": {"kind": str(c.policy.kind), "interleave_normal": c.policy.interleave_normal,
-                   "priority_bonus_min": c.policy.priority_bonus_min},
+                   "priority_bonus_min": c.policy.priority_bonus_min,
+                   "priority_across_services": c.policy.priority_across_services},
         "rules": {"recalls_before_no_show": c.rules.recalls_before_no_show,
                   "recall_delay_s": c.rules.recall_delay_s, "max_reactivations": c.rules.max_reactivations},
     }

@@ -121,6 +121,8 @@ class HubSettings:
     # [calendar]: days off and make-up working days the center announces itself, on top of the national calendar
     announced_days_off: frozenset[date] = frozenset()
     announced_makeup_days: frozenset[date] = frozenset()
+    # [face] (issue 15): parsed by the hub's queue_server/face_config.py (queue_server.config adds it); None = off
+    face: Any = None
 
     def user(self, username: str) -> UserDef | None:
         return next((u for u in self.users if u.username == username), None)
@@ -159,6 +161,12 @@ class CenterTable:
     observe_holidays: Bool = True
 
 
+def _procedure(value: str) -> str:
+    if not value.strip() or len(value) > 200:
+        raise ValueError("expected the name of a procedure (text, 1–200 characters)")
+    return value.strip()
+
+
 @dataclass(frozen=True, slots=True)
 class ServiceTable:
     __pydantic_config__ = TABLE
@@ -172,6 +180,8 @@ class ServiceTable:
     daily_quota: Annotated[Int, Field(ge=1)] | None = None
     stop_issuing_before_close_min: Annotated[Int, Field(ge=0, le=600)] = 30
     avg_service_min: Annotated[Number, Field(ge=0.1)] = 10.0
+    offline_from: Annotated[Int, Field(ge=0)] | None = None
+    procedures: tuple[Annotated[Text, AfterValidator(_procedure)], ...] = ()
 
 
 def _counter_id(value: Any) -> Any:
@@ -211,6 +221,7 @@ class PolicyTable:
     kind: Annotated[Text, AfterValidator(_policy_kind)] = "strict"
     interleave_normal: Annotated[Int, Field(ge=1, le=100)] = 3
     priority_bonus_min: Annotated[Number, Field(ge=0)] = 15.0
+    priority_across_services: Bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -339,6 +350,7 @@ class HubFile:
     integration: IntegrationTable = field(default_factory=IntegrationTable)
     province: ProvinceTable = field(default_factory=ProvinceTable)
     calendar: CalendarTable = field(default_factory=CalendarTable)
+    face: dict[str, Any] | None = None   # validated by queue_server/face_config.py (queue_server.config)
 
 
 @cache
@@ -424,10 +436,13 @@ def _center(f: HubFile) -> CenterDef:
             raise ConfigError(f"{key}.prefix: prefix {s.prefix!r} already used by {prefixes[s.prefix]!r}")
         if s.number_end < s.number_start:
             raise ConfigError(f"{key}.number_end: {s.number_end} is below number_start {s.number_start}")
+        if s.offline_from is not None and not s.number_start < s.offline_from <= s.number_end:
+            raise ConfigError(f"{key}.offline_from: {s.offline_from} must lie above number_start {s.number_start} "
+                              f"and not above number_end {s.number_end} (kiosks lease their offline blocks from there)")
         prefixes[s.prefix] = s.code
         services.append(ServiceDef(ServiceCode(s.code), s.name, s.name_en or s.code, s.prefix, s.number_start,
                                    s.number_end, s.daily_quota, s.stop_issuing_before_close_min,
-                                   float(s.avg_service_min)))
+                                   float(s.avg_service_min), s.offline_from, tuple(s.procedures)))
     if not services:
         raise ConfigError("services: at least one service is needed")
     codes = {s.code for s in services}
@@ -455,7 +470,8 @@ def _center(f: HubFile) -> CenterDef:
         if any(x.code == p.code for x in priorities):
             raise ConfigError(f"priorities[{i}].code: duplicate priority {p.code!r}")
         priorities.append(PriorityCategory(p.code, p.label, p.label_en or p.code, p.legal_basis))
-    policy = PolicyDef(PolicyKind(f.policy.kind), f.policy.interleave_normal, float(f.policy.priority_bonus_min))
+    policy = PolicyDef(PolicyKind(f.policy.kind), f.policy.interleave_normal, float(f.policy.priority_bonus_min),
+                       f.policy.priority_across_services)
     rules = TicketRules(f.rules.recalls_before_no_show, f.rules.recall_delay_s, f.rules.max_reactivations)
     return CenterDef(f.center.id, f.center.name, f.center.name_en or f.center.name, tuple(services),
                      tuple(counters), tuple(priorities), policy, rules, _sessions(f.working_hours))

@@ -49,6 +49,8 @@ def _login(page: Any, url: str, user: str = "quantri", password: str = PASSWORD)
 
 def test_a_service_added_on_admin_reaches_the_kiosk_config_and_the_hall(hub: Any, page_factory: Any,
                                                                        artifacts_dir: Path) -> None:
+    procedures = {s.code: s.procedures for s in hub.service.center.services}
+    assert any(procedures.values())
     hall = page_factory(1920, 1080)
     hall.goto(f"{hub.url}/display/hall?sound=off")
     hall.wait_for_selector('tr[data-service="ho-tich"]')
@@ -71,6 +73,8 @@ def test_a_service_added_on_admin_reaches_the_kiosk_config_and_the_hall(hub: Any
     hall.wait_for_selector('tr[data-service="moi-truong"]', state="attached")   # may be past the panel's fold
     assert "Tài nguyên – Môi trường" in hall.text_content('tr[data-service="moi-truong"]')
     assert hub.issue("moi-truong")["number"] == "MT001"
+    # what the table had no column to change came back as it was
+    assert {s.code: s.procedures for s in hub.service.center.services if s.code != "moi-truong"} == procedures
     admin.screenshot(path=str(artifacts_dir / "admin-page.png"), full_page=True)
 
 
