@@ -122,7 +122,7 @@ def rms_db(samples: np.ndarray) -> float:
 def normalised(samples: np.ndarray, target_db: float = TARGET_RMS_DB) -> np.ndarray:
     """Scaled so the whole clip's RMS is ``target_db`` dBFS (peaks kept under full scale)."""
     gain = 10.0 ** ((target_db - rms_db(samples)) / 20.0)
-    out = samples * gain
+    out: np.ndarray = samples * gain
     peak = float(np.max(np.abs(out))) if len(out) else 0.0
     if peak > 0.99:      # a clip this peaky would clip: soft-limit its peaks, then set its level again
         out = np.tanh(out / peak * 2.0) * 0.99 / math.tanh(2.0)
