@@ -140,6 +140,10 @@ class HubSettings:
     observe_holidays: bool = True        # close on public holidays and announced days off, open on make-up days
     # [province] (issue 17): the second outbox sink to `motcua province`; None = not configured
     province: Any = None
+    # [bookings] / [notifications] (issue 16, queue_server/engagement_config.py); None = the feature is off.
+    # Note: parsed beside this module until the one settings model (runtime/settings/) lands on main.
+    bookings: Any = None
+    notifications: Any = None
 
     def user(self, username: str) -> UserDef | None:
         return next((u for u in self.users if u.username == username), None)
@@ -161,6 +165,8 @@ class HubSettings:
             "security": {"device_keys": f"{len(self.security.device_keys)} key(s)",
                          "token_ttl_min": self.security.token_ttl_min},
             "province": {"url": self.province.url, "key": "***"} if self.province is not None else None,
+            "bookings": {"services": sorted(self.bookings.rules.capacity)} if self.bookings is not None else None,
+            "notifications": self.notifications.redacted() if self.notifications is not None else None,
         }
 
 
@@ -515,13 +521,27 @@ def settings_from_dict(raw: dict[str, Any], *, base_dir: Path | None = None, sou
 
     integration = _read_integration(root, store_path, base_dir)
     province = _read_province(root, store_path, base_dir, center.id)
+    bookings, notifications = _read_engagement(root, {sv.code for sv in center.services}, store_path, base_dir)
 
     root.done()
     return HubSettings(center=center, http=http, store_path=store_path, mqtt=mqtt, users=tuple(users),
                        security=security, display=display,
                        rating_scale=tuple(scale) or DEFAULT_RATING_SCALE, rating_criteria=tuple(criteria),
                        rating_window_min=rating_window_min, log_level=level, source=source,
-                       integration=integration, observe_holidays=observe_holidays, province=province)
+                       integration=integration, observe_holidays=observe_holidays, province=province,
+                       bookings=bookings, notifications=notifications)
+
+
+def _read_engagement(root: _Table, services: set[str], store_path: Path, base_dir: Path | None) -> tuple[Any, Any]:
+    """``[bookings]`` and ``[notifications]`` (issue 16), validated by their own parser, which names the key."""
+    from queue_server.engagement_config import EngagementConfigError, parse_bookings, parse_notifications
+
+    root.seen.update(("bookings", "notifications"))
+    try:
+        return (parse_bookings(root.data.get("bookings"), services, store_path, base_dir),
+                parse_notifications(root.data.get("notifications"), store_path, base_dir))
+    except EngagementConfigError as err:
+        raise ConfigError(str(err)) from err
 
 
 def _read_province(root: _Table, store_path: Path, base_dir: Path | None, center_id: str) -> Any:
