@@ -42,6 +42,7 @@ from queue_server.adapters.notifiers import SmsHttpSettings, SmtpSettings, ZaloZ
 from queue_server.app.notifications import TemplateError, check_templates
 from queue_server.domain.bookings import BookingRules
 
+ZNS_URL = "https://business.openapi.zalo.me/message/template"
 PLACEMENTS = ("slot_time", "arrival", "interleave")   # "interleave" is read as "arrival" (kept for old configs)
 
 
@@ -64,6 +65,9 @@ class NotificationSettings:
     turn_near_at: int = 3
     phone_channel: str = "sms"
     reminder_before_min: int = 24 * 60
+    retry_base_s: float = 2.0            # first retry after this, doubling up to retry_max_s
+    retry_max_s: float = 600.0
+    max_attempts: int = 12               # then a dead letter the manager can requeue
     sms: SmsHttpSettings | None = field(default=None, repr=False)
     zalo: ZaloZnsSettings | None = field(default=None, repr=False)
     email: SmtpSettings | None = field(default=None, repr=False)
@@ -176,7 +180,7 @@ def parse_notifications(raw: Any, store_path: Path, base_dir: Path | None) -> No
         auth = _pop(s, "auth", q, (str,), "none")
         if auth not in ("none", "bearer", "basic"):
             raise EngagementConfigError(f"{q}.auth: expected none, bearer or basic, got {auth!r}")
-        body = _pop(s, "body_template", q, (str,), SmsHttpSettings.body_template)
+        body = _pop(s, "body_template", q, (str,), '{"to": "{to}", "text": "{text}"}')
         try:
             json.loads(body)
         except ValueError as err:
@@ -198,7 +202,7 @@ def parse_notifications(raw: Any, store_path: Path, base_dir: Path | None) -> No
             raise EngagementConfigError(f"{q}.access_token: missing")
         ids = _pop(z, "template_ids", q, (dict,), {})
         zalo = ZaloZnsSettings(access_token=token, template_ids={str(k): str(v) for k, v in ids.items()},
-                               url=_url(_pop(z, "url", q, (str,), ZaloZnsSettings.url), f"{q}.url"),
+                               url=_url(_pop(z, "url", q, (str,), ZNS_URL), f"{q}.url"),
                                timeout_s=float(_pop(z, "timeout_s", q, (int, float), 5.0)))
         _done(z, q)
     if "email" in t:
@@ -212,16 +216,21 @@ def parse_notifications(raw: Any, store_path: Path, base_dir: Path | None) -> No
                              ssl_on_connect=_pop(e, "ssl_on_connect", q, (bool,), False),
                              username=_pop(e, "username", q, (str,), ""), password=_pop(e, "password", q, (str,), ""),
                              sender=_pop(e, "sender", q, (str,), "motcua@localhost"),
-                             sender_name=_pop(e, "sender_name", q, (str,), SmtpSettings.sender_name),
-                             subject=_pop(e, "subject", q, (str,), SmtpSettings.subject),
+                             sender_name=_pop(e, "sender_name", q, (str,), "Trung tâm Phục vụ hành chính công"),
+                             subject=_pop(e, "subject", q, (str,), "Thông báo từ Trung tâm Phục vụ hành chính công"),
                              timeout_s=float(_pop(e, "timeout_s", q, (int, float), 10.0)))
         _done(e, q)
     settings = NotificationSettings(
         path=_place(t.pop("path", None), f"{p}.path", base_dir, store_path.parent / "notifications.sqlite3"),
         templates=templates, public_base_url=base, turn_near_at=_int(t, "turn_near_at", p, 3, 0, 50),
         phone_channel=phone_channel, reminder_before_min=_int(t, "reminder_before_min", p, 24 * 60, 0, 7 * 24 * 60),
+        retry_base_s=float(_pop(t, "retry_base_s", p, (int, float), 2.0)),
+        retry_max_s=float(_pop(t, "retry_max_s", p, (int, float), 600.0)),
+        max_attempts=_int(t, "max_attempts", p, 12, 1, 1000),
         sms=sms, zalo=zalo, email=email)
     _done(t, p)
+    if not 0.01 <= settings.retry_base_s <= settings.retry_max_s <= 86400:
+        raise EngagementConfigError(f"{p}.retry_base_s / retry_max_s: need 0.01 <= base <= max <= 86400")
     if not settings.channels:
         raise EngagementConfigError(f"{p}: no gateway configured (add [notifications.sms], .zalo or .email)")
     if phone_channel not in settings.channels and "email" not in settings.channels:

@@ -221,12 +221,14 @@ def build_engagement(settings: HubSettings, service: QueueService, calendar: Wor
     notifications = None
     base = ncfg.public_base_url if ncfg is not None else ""
     if ncfg is not None:
-        from queue_server.adapters.notification_outbox import NotificationOutbox
+        from queue_server.adapters.notification_outbox import NotificationOutbox, RetryPolicy
         from queue_server.app.notification_service import NotificationService
         from queue_server.app.notifications import NotificationRules
 
         outbox = NotificationOutbox(ncfg.path, gateways if gateways is not None else build_gateways(ncfg),
-                                    ncfg.templates)
+                                    ncfg.templates, retry=RetryPolicy(ncfg.max_attempts, ncfg.retry_base_s,
+                                                                      ncfg.retry_max_s),
+                                    poll_interval_s=min(1.0, ncfg.retry_base_s))
         rules = NotificationRules(settings.center.name, ncfg.turn_near_at,
                                   track_url=lambda ticket_id: f"{base}/t/{ticket_id}" if base else "")
         notifications = NotificationService(outbox, rules, service, clock, phone_channel=ncfg.phone_channel,

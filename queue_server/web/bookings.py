@@ -2,7 +2,7 @@
 and the figures for the manager board. Under /api/v1.
 
 - ``GET  /bookings/slots?service=&day=``        public: the day's slots with places left
-- ``POST /bookings/<code>/check-in``            kiosk (X-Device-Key): a ticket at the slot's place, or a 409 whose
+- ``POST /bookings/<code>/check-in``, ``POST /bookings/check-in {scan}``   kiosk (X-Device-Key): a ticket at the slot's place, or a 409 whose
   ``error`` carries ``reason``, ``message_vi`` and ``walk_in_offered``
 - ``POST /integration/bookings``                the main system / portal, signed like dossier pushes (HMAC or bearer);
   idempotent by ``external_id``
@@ -33,6 +33,9 @@ from queue_server.web.guards import PushAuth, RateLimit, RateLimiter, check_push
 log = logging.getLogger(__name__)
 
 CHECK_IN = Body({"kiosk": Field(str, False, "kiosk id, for the log", nullable=True, max_len=64)})
+SCAN = Body({"scan": Field(str, True, "what the scanner read or the citizen typed (code, MOTCUA-BK:CODE, a /b/ URL)",
+                           max_len=2000),
+             "kiosk": Field(str, False, "kiosk id, for the log", nullable=True, max_len=64)})
 PUSHED = Body({
     "external_id": Field(str, True, "the portal's booking id: the same id pushed again is stored once", max_len=128),
     "service": Field(str, True, "service code", max_len=64),
@@ -83,7 +86,18 @@ def create_bookings_blueprint(service: BookingService, *, notifier: Any = None, 
            errors=(ErrorCode.UNKNOWN_BOOKING, ErrorCode.BOOKING_REFUSED, ErrorCode.SERVICE_CLOSED), ok=201,
            result="{booking, ticket, ahead, estimated_wait_min, tracking_url}")
     def check_in(code: str, body: dict[str, Any]) -> tuple[Response, int]:
-        done = service.check_in(code, kiosk=body.get("kiosk"))
+        return checked_in(code, body.get("kiosk"))
+
+    # for raw scanner payloads: a QR may hold a URL (slashes, '?', '#') that cannot ride in the path
+    @route(bp, "/bookings/check-in", methods=("POST",), device_key=True, body=SCAN,
+           summary="Check a booking in from a raw scan or typed text (the kiosk's \"Có lịch hẹn\" screen)",
+           errors=(ErrorCode.UNKNOWN_BOOKING, ErrorCode.BOOKING_REFUSED, ErrorCode.SERVICE_CLOSED), ok=201,
+           result="{booking, ticket, ahead, estimated_wait_min, tracking_url}")
+    def check_in_scan(body: dict[str, Any]) -> tuple[Response, int]:
+        return checked_in(body["scan"], body.get("kiosk"))
+
+    def checked_in(raw: str, kiosk: str | None) -> tuple[Response, int]:
+        done = service.check_in(raw, kiosk=kiosk)
         ticket = ticket_to_json(done.issued.ticket)
         return jsonify(booking=booking_json(done.booking), ticket=ticket, ahead=done.issued.ahead,
                        estimated_wait_min=done.issued.estimated_wait_min, tracking_url=f"/t/{ticket['id']}"), 201
