@@ -264,6 +264,7 @@ class Hub:
     ratings: RatingsService | None = None
     speaker: Any = None
     province: Any = None          # the province sink's OutboxRelay (issue 17), when [province] is configured
+    reports: Any = None           # reports (issue 14): the reporting read model and its feeder
     engagement: Engagement | None = None   # bookings and notifications (issue 16), when configured
     _server: HttpServer | None = field(default=None, repr=False)
 
@@ -275,6 +276,8 @@ class Hub:
             self.integration.start()
         if self.province is not None:
             self.province.start()
+        if self.reports is not None:
+            self.reports.start()
         if self.engagement is not None:
             self.engagement.start()
 
@@ -315,6 +318,8 @@ class Hub:
             self.engagement.stop()
         if self.speaker is not None:
             self.speaker.close()
+        if self.reports is not None:
+            self.reports.stop()
         self.service.close()
 
 
@@ -403,5 +408,10 @@ def build_hub(settings: HubSettings, *, clock: Clock | None = None,
     speaker = hub_speaker(settings)
     if speaker is not None:
         service.add_listener(speaker.on_events)
-    return Hub(settings, store, service, broadcaster, mqtt, app, integration, ratings, speaker, province,
+    # --- reports (issue 14): read model beside the store, /api/v1/reports/..., /reports pages
+    from queue_server.web.reports import make_reporting
+    from queue_server.web.reports import register as register_reports
+    reporting = make_reporting(settings, service, integration)
+    register_reports(app, reporting)
+    return Hub(settings, store, service, broadcaster, mqtt, app, integration, ratings, speaker, province, reporting,
                engagement=engagement)
