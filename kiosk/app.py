@@ -30,6 +30,7 @@ SCREEN_REGISTRY: dict[str, str] = {
     "lookup": "kiosk.screens.lookup",
     "result": "kiosk.screens.result",
     "closed": "kiosk.screens.closed",
+    "booking": "kiosk.screens.booking",
 }
 
 

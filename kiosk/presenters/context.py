@@ -13,10 +13,10 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from kiosk.i18n import Lang
-from kiosk.offline import Mode
+from kiosk.offline import IssuedTicket, Mode
 
 from .catalog import Catalog
-from .ports import Desk, KioskPrinter, LookupHub, Outcome
+from .ports import BookingHub, Desk, KioskPrinter, LookupHub, Outcome
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +66,7 @@ class HomeContext:
     wall_clock: Callable[[], datetime]
     open_services: Callable[[], None]
     open_lookup: Callable[[], None]
+    open_booking: Callable[[], None] = lambda: None
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,3 +119,13 @@ class LookupContext:
 class ResultContext:
     shell: Shell
     open_lookup: Callable[[], None]
+
+
+@dataclass(frozen=True, slots=True)
+class BookingContext:
+    shell: Shell
+    hub: BookingHub
+    allow_key: Callable[[str], bool]
+    ticket_busy: Callable[[], bool]
+    start_checked_in: Callable[[str, Callable[[], IssuedTicket]], None]   # service, how the ticket is issued
+    start_walk_in: Callable[[str], None]                             # a walk-in ticket for this service

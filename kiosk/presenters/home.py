@@ -21,6 +21,8 @@ class HomeView:
     scan_hint: str
     lang_toggle: str
     mode_mark: str
+    booking: str = ""            # empty: the center takes no bookings (no button)
+    booking_hint: str = ""
 
 
 class HomePresenter:
@@ -35,7 +37,9 @@ class HomePresenter:
             title=t("home.title", lang), subtitle=t("home.subtitle", lang),
             take_ticket=t("home.take_ticket", lang), take_ticket_hint=t("home.take_ticket.hint", lang),
             lookup=t("home.lookup", lang), lookup_hint=t("home.lookup.hint", lang),
-            scan_hint=t("home.scan_hint", lang), lang_toggle=t("lang.toggle", lang), mode_mark=k.mode_mark())
+            scan_hint=t("home.scan_hint", lang), lang_toggle=t("lang.toggle", lang), mode_mark=k.mode_mark(),
+            booking=t("home.booking", lang) if k.catalog.bookings else "",
+            booking_hint=t("home.booking.hint", lang) if k.catalog.bookings else "")
 
     def take_ticket(self) -> None:
         if not self.k.tap():
@@ -54,6 +58,11 @@ class HomePresenter:
         if not self.k.tap():
             return
         self.ctx.open_lookup()
+
+    def booking(self) -> None:
+        if not self.k.catalog.bookings or not self.k.tap():
+            return
+        self.ctx.open_booking()
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,8 +15,10 @@ from typing import Any
 from contracts.messages import VN_TZ
 from kiosk.i18n import Lang, other, t
 
+from .booking import BookingPresenter, is_booking_scan
 from .catalog import Catalog
 from .context import (
+    BookingContext,
     ClosedContext,
     HomeContext,
     IdleContext,
@@ -36,7 +38,7 @@ from .ticket import TakeTicketPresenter
 
 log = logging.getLogger(__name__)
 
-SCREENS = ("home", "services", "priority", "ticket", "lookup", "result", "closed")
+SCREENS = ("home", "services", "priority", "ticket", "lookup", "result", "closed", "booking")
 
 
 class TapGuard:
@@ -93,7 +95,8 @@ class Kiosk:
         # Each presenter gets a narrow context: this kiosk as its Shell, plus the few links it has to the
         # others as callables (late-bound: the presenters they call are made below).
         self.home = HomePresenter(HomeContext(self, lambda: self.desk.mode, lambda: self.wall_clock(),
-                                              lambda: self.services.enter(), lambda: self.lookup.enter()))
+                                              lambda: self.services.enter(), lambda: self.lookup.enter(),
+                                              lambda: self.booking.enter()))
         self.services = ServiceGridPresenter(ServiceGridContext(self, self.refresh_catalog,
                                                                 lambda s, p: self.take.start(s, p)))
         self.priority = PriorityPresenter(PriorityContext(self, lambda: self.services.chosen,
@@ -102,10 +105,13 @@ class Kiosk:
         self.lookup = LookupPresenter(LookupContext(
             self, hub, self.guard.allow_key, lambda: self.take.busy,
             lambda code, body: self.result.show_dossier(code, body), lambda body: self.result.show_ticket(body)))
+        self.booking = BookingPresenter(BookingContext(
+            self, hub, self.guard.allow_key, lambda: self.take.busy,  # type: ignore[arg-type]
+            lambda service, issue: self.take.start(service, None, issue), lambda s: self.take.start(s, None)))
         self.result = ResultPresenter(ResultContext(self, lambda: self.lookup.enter()))
         self.closed = ClosedPresenter(ClosedContext(self, lambda: self.lookup.enter()))
         self.idle = IdlePresenter(IdleContext(self, clock, lambda: self.take.state == "printed",
-                                              lambda: self.take.busy or self.lookup.busy))
+                                              lambda: self.take.busy or self.lookup.busy or self.booking.busy))
 
     # --- observers ----------------------------------------------------------------------------------------
     def subscribe(self, fn: Callable[[Kiosk], None]) -> None:
@@ -149,6 +155,7 @@ class Kiosk:
         self.lang = "vi"
         self.take.clear()
         self.lookup.clear()
+        self.booking.clear()
         self.result.clear()
         self.services.clear()
         self.guard.reset()
@@ -187,6 +194,9 @@ class Kiosk:
                 source: str = "scanner") -> None:
         """A hardware scanner (or the camera) read something: straight to the lookup result, from any screen."""
         self.idle.touch()
+        if dossier_code is None and ticket_ref is None and is_booking_scan(raw):
+            self.booking.from_scan(raw)
+            return
         self.lookup.from_scan(raw, dossier_code, ticket_ref, source)
 
     def tick(self) -> None:

@@ -100,12 +100,14 @@ class Refused(MotcuaError):
         self.reason = err.refusal
         self.message_vi = text_vi
         self.walk_in = err.refusal in WALK_IN_OFFERED and booking is not None
+        self.fields: dict[str, str] = {}       # slot, opens, closes, day: a kiosk words the sentence itself
 
     def to_json(self) -> dict[str, Any]:
         body: dict[str, Any] = {"code": str(self.code), "message": self.message, "reason": str(self.reason),
                                 "message_vi": self.message_vi, "walk_in_offered": self.walk_in}
         if self.booking is not None and self.walk_in:
             body["service"] = self.booking.service
+        body.update(self.fields)
         return {"error": body}
 
 
@@ -150,7 +152,9 @@ class BookingService:
             w = bk.window(self.rules, booking)
             fields |= {"slot": booking.slot_start.strftime("%H:%M"), "opens": w.opens.strftime("%H:%M"),
                        "closes": w.closes.strftime("%H:%M"), "day": booking.slot_start.strftime("%d/%m/%Y")}
-        return Refused(booking, err, vi.format(**fields), en.format(**fields))
+        refused = Refused(booking, err, vi.format(**fields), en.format(**fields))
+        refused.fields = {k: v for k, v in fields.items() if k in ("slot", "opens", "closes", "day")}
+        return refused
 
     def now(self) -> datetime:
         return self.clock.now().astimezone(VN_TZ)

@@ -72,6 +72,8 @@ def center_config() -> dict[str, Any]:
         "display": {k: v for k, v in asdict(settings.display).items()
                     if k not in ("voice_dir", "recorded_voice_dir", "hub_speaker")},
         "policy": {"kind": str(c.policy.kind), "interleave_normal": c.policy.interleave_normal},
+        # the center takes bookings (issue 16): kiosks offer "Có lịch hẹn"
+        "bookings": getattr(settings, "bookings", None) is not None,
     }
 
 

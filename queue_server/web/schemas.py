@@ -96,13 +96,15 @@ CENTER_CONFIG = obj({
     "rating_scale": arr(LEVEL),
     "display": ANY_OBJECT,
     "policy": obj({"kind": STR, "interleave_normal": INT}),
+    "bookings": BOOL,
 })
 
 SERVICE_SUMMARY = obj({"code": STR, "name": STR, "name_en": STR, "prefix": STR, "waiting": INT,
                        "estimated_wait_min": INT, "accepting": BOOL, "reason": null(STR)})
 
 TICKET_ISSUED = obj({"ticket": ref("Ticket"), "ahead": INT, "estimated_wait_min": INT,
-                     "tracking_url": {"type": "string", "examples": ["/t/20261123-ho-tich-23"]}})
+                     "tracking_url": {"type": "string", "examples": ["/t/20261123-ho-tich-23"]},
+                     "notify": STR, "public_tracking_url": STR}, optional=("notify", "public_tracking_url"))
 TICKET_VIEW = obj({"ticket": ref("Ticket"), "ahead": INT, "estimated_wait_min": INT})
 TICKET_RESULT = obj({"ticket": ref("Ticket")})
 LEASE = obj({"lease": obj({"id": STR, "service": STR, "day": DAY, "first": INT, "last": INT})})
