@@ -37,14 +37,14 @@ STRINGS: dict[str, tuple[str, str]] = {
     "booking.walk_in": ("Lấy số thường", "Take a walk-in ticket"),
     "booking.refused.unknown_code": ("Không tìm thấy lịch hẹn với mã này. Xin kiểm tra lại mã.",
                                      "No booking has this code. Please check it."),
-    "booking.refused.too_early": ("Quý vị đến sớm. Lịch hẹn lúc {slot}; có thể xác nhận từ {opens}. "
-                                  "Quý vị có thể lấy số thường ngay bây giờ.",
-                                  "You are early. Your booking is at {slot}; check-in opens at {opens}. "
-                                  "You may take a walk-in ticket now."),
-    "booking.refused.too_late": ("Quý vị đến muộn: lịch hẹn lúc {slot} chỉ giữ chỗ đến {closes}. "
-                                 "Quý vị có thể lấy số thường.",
-                                 "You are late: the {slot} booking was held until {closes}. "
-                                 "You may take a walk-in ticket."),
+    "booking.refused.too_early": (("Quý vị đến sớm. Lịch hẹn lúc {slot}; có thể xác nhận từ {opens}. "
+                                  "Quý vị có thể lấy số thường ngay bây giờ."),
+                                  ("You are early. Your booking is at {slot}; check-in opens at {opens}. "
+                                  "You may take a walk-in ticket now.")),
+    "booking.refused.too_late": (("Quý vị đến muộn: lịch hẹn lúc {slot} chỉ giữ chỗ đến {closes}. "
+                                 "Quý vị có thể lấy số thường."),
+                                 ("You are late: the {slot} booking was held until {closes}. "
+                                 "You may take a walk-in ticket.")),
     "booking.refused.wrong_day": ("Lịch hẹn này là ngày {day}, không phải hôm nay.",
                                   "This booking is for {day}, not today."),
     "booking.refused.cancelled": ("Lịch hẹn này đã bị hủy.", "This booking was cancelled."),

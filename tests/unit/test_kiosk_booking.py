@@ -46,9 +46,9 @@ def booking_rig(rig: Rig) -> Rig:  # noqa: F811
     return rig
 
 
-def type_code(rig: Rig, code: str) -> None:
+def type_code(r: Rig, code: str) -> None:
     for ch in code:
-        rig.tap(rig.kiosk.booking.press, ch)
+        r.tap(r.kiosk.booking.press, ch)
 
 
 def test_typed_code_checks_in_and_prints(booking_rig: Rig) -> None:
