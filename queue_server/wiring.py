@@ -155,7 +155,7 @@ class Engagement:
 
     notifications: Any = None        # NotificationService
     bookings: Any = None             # BookingService
-    blueprint: Blueprint | None = None
+    blueprints: list[Blueprint] = field(default_factory=list)
     sweep_every_s: float = 60.0
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
     _thread: threading.Thread | None = field(default=None, repr=False)
@@ -236,17 +236,20 @@ def build_engagement(settings: HubSettings, service: QueueService, calendar: Wor
                                             reminder_before_min=ncfg.reminder_before_min, public_base_url=base)
         service.add_listener(notifications.on_events)
     bookings = None
-    blueprint = None
     if bcfg is not None:
         from queue_server.adapters.booking_store import BookingStore
         from queue_server.app.booking_service import BookingService
+        from queue_server.web.booking_page import create_booking_page_blueprint
         from queue_server.web.bookings import create_bookings_blueprint
 
         store = BookingStore(bcfg.path)
         bookings = BookingService(store, calendar, bcfg.rules, clock, service, salt=store.salt(),
-                                  notifier=notifications, service_names=names)
+                                  notifier=notifications, service_names=names,
+                                  service_names_en={s.code: s.name_en for s in settings.center.services})
         blueprint = create_bookings_blueprint(bookings, notifier=notifications, push_auth=push_auth)
-    return Engagement(notifications, bookings, blueprint, bcfg.sweep_every_s if bcfg is not None else 60.0)
+        page = create_booking_page_blueprint()
+        return Engagement(notifications, bookings, [blueprint, page], bcfg.sweep_every_s)
+    return Engagement(notifications, bookings, [], 60.0)
 
 
 # ------------------------------------------------------------------------------------------------------- the hub
@@ -399,8 +402,8 @@ def build_hub(settings: HubSettings, *, clock: Clock | None = None,
     # the portal are signed like dossier pushes (the same [integration] push credentials).
     engagement = build_engagement(settings, service, calendar, clock, push_auth=getattr(integration_cfg, "push", None),
                                   gateways=gateways)
-    if engagement is not None and engagement.blueprint is not None:
-        blueprints.append(engagement.blueprint)
+    if engagement is not None:
+        blueprints += engagement.blueprints
     app = create_app(settings, service, blueprints, broadcaster=broadcaster, mqtt=mqtt, keepalive_s=keepalive_s,
                      devices=devices)
     if engagement is not None:

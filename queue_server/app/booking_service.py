@@ -132,7 +132,8 @@ class CheckedIn:
 class BookingService:
     def __init__(self, store: BookingRepository, calendar: WorkingCalendar, rules: BookingRules, clock: Clock,
                  queue: Any, *, salt: str, notifier: BookingNotifier | None = None,
-                 service_names: Mapping[str, str] | None = None) -> None:
+                 service_names: Mapping[str, str] | None = None,
+                 service_names_en: Mapping[str, str] | None = None) -> None:
         self.store = store
         self.calendar = calendar
         self.rules = rules
@@ -141,6 +142,7 @@ class BookingService:
         self.salt = salt
         self.notifier = notifier
         self.service_names = dict(service_names or {})
+        self.service_names_en = dict(service_names_en or {})
         self._checkin_lock = threading.Lock()
 
     # ---- texts ---------------------------------------------------------------------------------------------

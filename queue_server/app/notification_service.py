@@ -116,6 +116,13 @@ class NotificationService:
             {"center": self.rules.center_name, "service": service_name, "code": booking.code,
              "slot": _when(booking.slot_start), "cancel_url": self.booking_url(booking.code)})])
 
+    def send_code(self, contact: Contact, code: str, minutes: int) -> None:
+        """A one-time code for the booking page (its own key: every code is a message of its own)."""
+        import secrets
+
+        self.outbox.enqueue([Notification(f"otp:{secrets.token_hex(8)}", contact.channel, contact.address, "otp",
+                                          {"code": code, "minutes": minutes})])
+
     def remind(self, bookings: Sequence[Booking], service_names: dict[str, str]) -> int:
         """Reminders for booked slots starting within ``reminder_before_min`` (each booking reminded once: the
         key is the booking's)."""

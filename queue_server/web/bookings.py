@@ -25,6 +25,7 @@ from flask import Blueprint, Response, jsonify, request
 from contracts.errors import ErrorCode, MotcuaError
 from contracts.messages import VN_TZ
 from queue_server.app.booking_service import BookingService, Refused
+from queue_server.app.one_time_codes import OneTimeCodes
 from queue_server.app.views import ticket_to_json
 from queue_server.domain.bookings import Booking
 from queue_server.web.common import Body, Field, Query, route
@@ -45,6 +46,15 @@ PUSHED = Body({
                      max_len=254),
 })
 PUSH = Body({"bookings": Field(list, True, "bookings made on the portal", max_len=500, items=PUSHED)})
+OTP = Body({"contact": Field(str, True, "mobile number or e-mail the one-time code is sent to", max_len=254)})
+BOOK = Body({
+    "service": Field(str, True, "service code", max_len=64),
+    "slot_start": Field(str, True, "ISO 8601 with +07:00, a slot's start (GET /bookings/slots)", max_len=40),
+    "contact": Field(str, True, "the mobile number or e-mail the code was sent to", max_len=254),
+    "code": Field(str, True, "the one-time code received", max_len=12),
+    "person_id": Field(str, False, "CCCD number (optional): the limits then count per person, not per phone",
+                       nullable=True, max_len=20),
+})
 
 
 def booking_json(b: Booking) -> dict[str, Any]:
@@ -63,11 +73,15 @@ def _at(text: str, key: str) -> datetime:
 
 
 def create_bookings_blueprint(service: BookingService, *, notifier: Any = None, push_auth: PushAuth | None = None,
-                              rate_limit: RateLimit | None = None,
+                              rate_limit: RateLimit | None = None, codes: OneTimeCodes | None = None,
                               monotonic: Callable[[], float] = time.monotonic) -> Blueprint:
     bp = Blueprint("bookings", __name__, url_prefix="/api/v1")
     limiter = RateLimiter(rate_limit or RateLimit(), monotonic)
+    # codes sent from one address: a phone's page asks once or twice; a script trying numbers is stopped here
+    otp_limiter = RateLimiter(RateLimit(per_minute=3, burst=5), monotonic)
+    book_limiter = RateLimiter(RateLimit(per_minute=10, burst=10), monotonic)
     auth = push_auth or PushAuth()
+    otp = codes or OneTimeCodes(service.clock)
 
     @bp.errorhandler(Refused)
     def _refused(err: Refused) -> tuple[Response, int]:
@@ -80,6 +94,44 @@ def create_bookings_blueprint(service: BookingService, *, notifier: Any = None, 
     def slots(query: dict[str, Any]) -> Response:
         day = query.get("day") or service.now().date()
         return jsonify(slots=service.slots(query["service"], day))
+
+    @route(bp, "/bookings/services", summary="Services that take bookings and the days open for booking (the page)",
+           result="{services: [{code, name, name_en}], days: [YYYY-MM-DD], self_service: bool, center}")
+    def bookable() -> Response:
+        names = service.service_names
+        today = service.now().date()
+        days = [today + timedelta(days=i) for i in range(service.rules.days_ahead + 1)]
+        return jsonify(services=[{"code": c, "name": names.get(c, c), "name_en": service.service_names_en.get(c, "")}
+                                 for c, n in service.rules.capacity.items() if n > 0],
+                       days=[d.isoformat() for d in days if service.calendar.sessions_on(d)],
+                       self_service=notifier is not None, center=getattr(notifier, "rules", None)
+                       and notifier.rules.center_name or "")
+
+    def page_contact(raw: str) -> Any:
+        if notifier is None:
+            raise MotcuaError(ErrorCode.FORBIDDEN, "booking on this page needs [notifications] (one-time codes)")
+        return notifier.contact(raw)
+
+    @route(bp, "/bookings/otp", methods=("POST",), body=OTP, limiter=otp_limiter, limited="one-time codes",
+           ok=202, summary="Send a one-time code to the phone or e-mail a citizen books with (booking page)",
+           errors=(ErrorCode.RATE_LIMITED,), result="{expires_in_s}")
+    def send_code(body: dict[str, Any]) -> tuple[Response, int]:
+        contact = page_contact(body["contact"])
+        code = otp.issue(f"{contact.channel}:{contact.address}")
+        notifier.send_code(contact, code, otp.ttl_s // 60)
+        return jsonify(expires_in_s=otp.ttl_s), 202
+
+    @route(bp, "/bookings", methods=("POST",), body=BOOK, limiter=book_limiter, limited="bookings", ok=201,
+           summary="Book a slot on the hub's page, proven by the one-time code; the confirmation is sent",
+           errors=(ErrorCode.BAD_CREDENTIALS, ErrorCode.BOOKING_REFUSED),
+           result="{booking, cancel_url}")
+    def book_here(body: dict[str, Any]) -> tuple[Response, int]:
+        contact = page_contact(body["contact"])
+        otp.verify(f"{contact.channel}:{contact.address}", body["code"])
+        person = body.get("person_id") or contact.address
+        booking, _ = service.book(body["service"], _at(body["slot_start"], "slot_start"), person, contact=contact,
+                                  source="hub")
+        return jsonify(booking=booking_json(booking), cancel_url=f"/b/{booking.code}"), 201
 
     @route(bp, "/bookings/<code>/check-in", methods=("POST",), device_key=True, body=CHECK_IN,
            summary="Check a booking in at the kiosk: a ticket at its slot's place (scan or typed code)",
