@@ -269,12 +269,14 @@ class BookingService:
             s[field] += 1
             d[field] += 1
         total = {"booked": 0, "checked_in": 0, "no_show": 0, "cancelled": 0}
-        places = used = 0
+        used = 0
+        # utilisation counts every place the calendar offered in the range, booked or not
+        places = sum(cap * len(bk.slots_on(self.calendar, self.rules, svc, first + timedelta(days=i)))
+                     for i in range((last - first).days + 1) for svc, cap in self.rules.capacity.items() if cap > 0)
         for d in days.values():
             for k in total:
                 total[k] += d[k]
             for s in d["slots"].values():
-                places += s["capacity"]
                 used += s["checked_in"]
                 s["utilisation"] = round(s["checked_in"] / s["capacity"], 3) if s["capacity"] else None
             d["slots"] = sorted(d["slots"].values(), key=lambda s: (s["start"], s["service"]))
@@ -282,7 +284,7 @@ class BookingService:
         return {"from": first.isoformat(), "to": last.isoformat(), "totals": total,
                 "check_in_rate": round(total["checked_in"] / decided, 3) if decided else None,
                 "no_show_rate": round(total["no_show"] / decided, 3) if decided else None,
-                "slot_utilisation": round(used / places, 3) if places else None,
+                "slot_utilisation": round(used / places, 3) if places else None, "places_offered": places,
                 "days": [{"day": k, **v} for k, v in sorted(days.items())]}
 
     @staticmethod

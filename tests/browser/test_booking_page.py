@@ -37,14 +37,19 @@ def gateway() -> Iterator[MockGateway]:
 
 
 @pytest.fixture
-def hub_options(gateway: MockGateway) -> HubOptions:
+def hub_options(gateway: MockGateway, voice_dir: Path) -> HubOptions:
     def settings(tmp: Path) -> Any:
         raw = raw_settings(tmp)
         raw["notifications"] = {"public_base_url": "https://hcc.example.vn", "retry_base_s": 0.05,
                                 "sms": {"url": gateway.url + "/sms"}}
         return settings_from_dict(raw)
 
-    return HubOptions(settings=settings, at=at(7, 0), serve=True)
+    def displays(s: Any) -> list[Any]:               # the manager board lives in the displays blueprint
+        from displays.blueprint import DisplaySettings, make_displays_blueprint
+
+        return [make_displays_blueprint(voice_dir, settings=DisplaySettings.from_object(s.display))]
+
+    return HubOptions(settings=settings, at=at(7, 0), serve=True, blueprints=displays)
 
 
 def code_sent(gateway: MockGateway, after: int) -> str:
@@ -118,5 +123,35 @@ def test_book_with_a_one_time_code_then_cancel_by_the_link(hub: TestHub, gateway
             expect(page3.locator("#booking-status")).to_have_text("Cancelled")
             page3.screenshot(path=str(ARTIFACTS / "booking_cancelled.png"))
             assert hub.engagement.bookings.store.get(code).status == "cancelled"
+        finally:
+            browser.close()
+
+
+def test_the_manager_board_shows_todays_bookings(hub: TestHub) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    bookings = hub.engagement.bookings
+    first = bookings.book("ho-tich", at(8, 0), "0911111111")[0]
+    bookings.book("ho-tich", at(8, 0), "0922222222")
+    bookings.book("dat-dai", at(8, 30), "0933333333")
+    hub.clock.set(at(7, 50))
+    bookings.check_in(first.code)
+    hub.clock.set(at(8, 50))
+    bookings.sweep()                                 # the other two never came
+    # 1 checked in of 60 places offered that day (15 half-hour slots × (2 + 1 + 1) places)
+    assert bookings.stats(at(0).date(), at(0).date())["places_offered"] == 60
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(hub.url + "/manager")
+            page.fill("#username", "quanly")
+            page.fill("#password", hub.password)
+            page.click("#login button[type=submit]")
+            expect(page.locator("#bookings-panel")).to_be_visible(timeout=10_000)
+            expect(page.locator("#bookings-rates")).to_have_text("đến 33% · vắng 67% · sử dụng 2%")
+            row = page.locator('#bookings tr[data-slot="ho-tich@2026-11-23T08:00:00+07:00"]')
+            expect(row.locator("td")).to_have_text(["08:00", "Tư pháp – Hộ tịch", "2", "2", "1", "1", "50%"])
+            page.screenshot(path=str(ARTIFACTS / "manager_bookings.png"), full_page=True)
         finally:
             browser.close()

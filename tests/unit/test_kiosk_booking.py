@@ -130,3 +130,12 @@ def test_reset_forgets_the_typed_code(booking_rig: Rig) -> None:
     k.reset()
     assert k.booking.code == "" and k.screen == "home"
 
+
+
+def test_the_ticket_qr_uses_the_hubs_public_url_when_it_has_one() -> None:
+    from kiosk.offline import IssuedTicket
+
+    body = {"ticket": {"id": "t1", "number": "A001", "service": "ho-tich"}, "tracking_url": "/t/t1"}
+    assert IssuedTicket.from_hub(body).tracking_url == "/t/t1"
+    public = IssuedTicket.from_hub({**body, "public_tracking_url": "https://hcc.example.vn/t/t1"})
+    assert public.tracking_url == "https://hcc.example.vn/t/t1"

@@ -125,6 +125,9 @@
     $("booking-hint").textContent = b.status === "booked" && info.check_in_opens
       ? tr("hint", { opens: hhmm(info.check_in_opens), closes: hhmm(info.check_in_closes) }) : "";
     $("cancel").hidden = b.status !== "booked";
+    // checked in: the ticket it became is followed on the tracking page, from anywhere
+    $("ticket-link").hidden = !b.ticket_id;
+    if (b.ticket_id) $("ticket-link").href = "/t/" + encodeURIComponent(b.ticket_id);
   }
 
   async function openBooking(code) {
