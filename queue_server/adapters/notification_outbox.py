@@ -71,8 +71,8 @@ class RetryPolicy:
     jitter: float = 0.2
 
     def delay(self, attempts: int, rng: random.Random) -> float:
-        base = min(self.max_backoff_s, self.base_backoff_s * (2 ** max(0, attempts - 1)))
-        return base * (1 + self.jitter * rng.random())
+        base = min(self.max_backoff_s, self.base_backoff_s * float(2 ** max(0, attempts - 1)))
+        return float(base * (1 + self.jitter * rng.random()))
 
 
 class NotificationOutbox:
@@ -224,7 +224,7 @@ class NotificationOutbox:
                                      ).fetchone()
         if row is None or row[0] is None:
             return self.poll_interval_s
-        return max(0.01, min(self.poll_interval_s, row[0] - self.wall()))
+        return max(0.01, min(self.poll_interval_s, float(row[0]) - self.wall()))
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
