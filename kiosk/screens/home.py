@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 load_kv("home")
 
 FIELDS = ("title", "subtitle", "take_ticket", "take_ticket_hint", "lookup", "lookup_hint", "scan_hint",
-          "lang_toggle", "mode_mark", "booking", "booking_hint")
+          "lang_toggle", "mode_mark", "notice", "booking", "booking_hint")
 
 
 class HomeScreen(KioskScreen):
@@ -29,6 +29,7 @@ class HomeScreen(KioskScreen):
     mode_mark = StringProperty("")
     booking = StringProperty("")
     booking_hint = StringProperty("")
+    notice = StringProperty("")
 
     def render(self, kiosk: Kiosk) -> None:
         view = kiosk.home.view()
