@@ -30,6 +30,7 @@ from queue_server.app.views import ticket_to_json
 from queue_server.domain.bookings import Booking
 from queue_server.web.common import Body, Field, Query, route
 from queue_server.web.guards import PushAuth, RateLimit, RateLimiter, check_push
+from queue_server.web.schemas import AT, BOOL, DAY, INT, NUM, STR, arr, null, obj, ref
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,20 @@ BOOK = Body({
     "person_id": Field(str, False, "CCCD number (optional): the limits then count per person, not per phone",
                        nullable=True, max_len=20),
 })
+
+
+BOOKING = obj({"code": {"type": "string", "examples": ["K7M3QX"]}, "service": STR, "slot_start": AT,
+               "status": {"enum": ["booked", "checked_in", "cancelled", "no_show"]}, "source": STR,
+               "ticket_id": null(STR)})
+SLOT = obj({"service": STR, "start": AT, "end": AT, "capacity": INT, "taken": INT, "free": INT, "open": BOOL})
+CHECKED_IN = obj({"booking": BOOKING, "ticket": ref("Ticket"), "ahead": INT, "estimated_wait_min": INT,
+                  "tracking_url": STR})
+SLOT_FIGURES = obj({"service": STR, "start": AT, "capacity": INT, "booked": INT, "checked_in": INT, "no_show": INT,
+                    "cancelled": INT, "utilisation": null(NUM)})
+COUNTS = {"booked": INT, "checked_in": INT, "no_show": INT, "cancelled": INT}
+STATS = obj({"from": DAY, "to": DAY, "totals": obj(COUNTS), "check_in_rate": null(NUM), "no_show_rate": null(NUM),
+             "slot_utilisation": null(NUM), "places_offered": INT,
+             "days": arr(obj({"day": DAY, **COUNTS, "slots": arr(SLOT_FIGURES)}))})
 
 
 def booking_json(b: Booking) -> dict[str, Any]:
@@ -90,13 +105,15 @@ def create_bookings_blueprint(service: BookingService, *, notifier: Any = None, 
     @route(bp, "/bookings/slots", summary="A service's bookable slots on a day with places left",
            query=(Query("service", str, "service code", required=True, max_len=64),
                   Query("day", date, "YYYY-MM-DD (default: today)")),
-           result="{slots: [{service, start, end, capacity, taken, free, open}]}")
+           result="{slots: [{service, start, end, capacity, taken, free, open}]}", response=obj({"slots": arr(SLOT)}))
     def slots(query: dict[str, Any]) -> Response:
         day = query.get("day") or service.now().date()
         return jsonify(slots=service.slots(query["service"], day))
 
     @route(bp, "/bookings/services", summary="Services that take bookings and the days open for booking (the page)",
-           result="{services: [{code, name, name_en}], days: [YYYY-MM-DD], self_service: bool, center}")
+           result="{services: [{code, name, name_en}], days: [YYYY-MM-DD], self_service: bool, center}",
+           response=obj({"services": arr(obj({"code": STR, "name": STR, "name_en": STR})), "days": arr(DAY),
+                         "self_service": BOOL, "center": STR}))
     def bookable() -> Response:
         names = service.service_names
         today = service.now().date()
@@ -114,7 +131,7 @@ def create_bookings_blueprint(service: BookingService, *, notifier: Any = None, 
 
     @route(bp, "/bookings/otp", methods=("POST",), body=OTP, limiter=otp_limiter, limited="one-time codes",
            ok=202, summary="Send a one-time code to the phone or e-mail a citizen books with (booking page)",
-           errors=(ErrorCode.RATE_LIMITED,), result="{expires_in_s}")
+           errors=(ErrorCode.RATE_LIMITED,), result="{expires_in_s}", response=obj({"expires_in_s": INT}))
     def send_code(body: dict[str, Any]) -> tuple[Response, int]:
         contact = page_contact(body["contact"])
         code = otp.issue(f"{contact.channel}:{contact.address}")
@@ -124,7 +141,7 @@ def create_bookings_blueprint(service: BookingService, *, notifier: Any = None, 
     @route(bp, "/bookings", methods=("POST",), body=BOOK, limiter=book_limiter, limited="bookings", ok=201,
            summary="Book a slot on the hub's page, proven by the one-time code; the confirmation is sent",
            errors=(ErrorCode.BAD_CREDENTIALS, ErrorCode.BOOKING_REFUSED),
-           result="{booking, cancel_url}")
+           result="{booking, cancel_url}", response=obj({"booking": BOOKING, "cancel_url": STR}))
     def book_here(body: dict[str, Any]) -> tuple[Response, int]:
         contact = page_contact(body["contact"])
         otp.verify(f"{contact.channel}:{contact.address}", body["code"])
@@ -136,7 +153,7 @@ def create_bookings_blueprint(service: BookingService, *, notifier: Any = None, 
     @route(bp, "/bookings/<code>/check-in", methods=("POST",), device_key=True, body=CHECK_IN,
            summary="Check a booking in at the kiosk: a ticket at its slot's place (scan or typed code)",
            errors=(ErrorCode.UNKNOWN_BOOKING, ErrorCode.BOOKING_REFUSED, ErrorCode.SERVICE_CLOSED), ok=201,
-           result="{booking, ticket, ahead, estimated_wait_min, tracking_url}")
+           result="{booking, ticket, ahead, estimated_wait_min, tracking_url}", response=CHECKED_IN)
     def check_in(code: str, body: dict[str, Any]) -> tuple[Response, int]:
         return checked_in(code, body.get("kiosk"))
 
@@ -144,7 +161,7 @@ def create_bookings_blueprint(service: BookingService, *, notifier: Any = None, 
     @route(bp, "/bookings/check-in", methods=("POST",), device_key=True, body=SCAN,
            summary="Check a booking in from a raw scan or typed text (the kiosk's \"Có lịch hẹn\" screen)",
            errors=(ErrorCode.UNKNOWN_BOOKING, ErrorCode.BOOKING_REFUSED, ErrorCode.SERVICE_CLOSED), ok=201,
-           result="{booking, ticket, ahead, estimated_wait_min, tracking_url}")
+           result="{booking, ticket, ahead, estimated_wait_min, tracking_url}", response=CHECKED_IN)
     def check_in_scan(body: dict[str, Any]) -> tuple[Response, int]:
         return checked_in(body["scan"], body.get("kiosk"))
 
@@ -164,7 +181,10 @@ def create_bookings_blueprint(service: BookingService, *, notifier: Any = None, 
     @route(bp, "/integration/bookings", methods=("POST",), signed=True, guard=signed_by_the_main_system,
            body=PUSH, summary="Bookings made on the province's portal (HMAC-signed or bearer; idempotent)",
            errors=(ErrorCode.BAD_CREDENTIALS,),
-           result="{results: [{external_id, stored: created|duplicate|refused, code?, reason?}]}")
+           result="{results: [{external_id, stored: created|duplicate|refused, code?, reason?}]}",
+           response=obj({"results": arr(obj({"external_id": STR, "stored": {"enum": ["created", "duplicate", "refused"]},
+                                             "code": STR, "reason": STR, "message": STR},
+                                            optional=("code", "reason", "message")))}))
     def push(body: dict[str, Any]) -> Response:
         out = []
         for item in body["bookings"]:
@@ -184,7 +204,8 @@ def create_bookings_blueprint(service: BookingService, *, notifier: Any = None, 
 
     @route(bp, "/bookings/<code>", summary="A booking by its code (tracking page, kiosk)", limiter=limiter,
            limited="booking look-ups", errors=(ErrorCode.UNKNOWN_BOOKING,),
-           result="{booking, check_in_opens, check_in_closes}")
+           result="{booking, check_in_opens, check_in_closes}",
+           response=obj({"booking": BOOKING, "check_in_opens": AT, "check_in_closes": AT}))
     def get_booking(code: str) -> Response:
         b = service.get(code)
         w_open = b.slot_start - timedelta(minutes=service.rules.early_min)
@@ -196,7 +217,8 @@ def create_bookings_blueprint(service: BookingService, *, notifier: Any = None, 
 
     @route(bp, "/bookings/<code>/cancel", methods=("POST",), limiter=limiter, limited="booking look-ups",
            summary="Cancel a booking by its code (the link in the confirmation message)",
-           errors=(ErrorCode.UNKNOWN_BOOKING, ErrorCode.BOOKING_REFUSED), result="{booking}")
+           errors=(ErrorCode.UNKNOWN_BOOKING, ErrorCode.BOOKING_REFUSED), result="{booking}",
+           response=obj({"booking": BOOKING}))
     def cancel(code: str) -> Response:
         return jsonify(booking=booking_json(service.cancel(code)))
 
@@ -204,7 +226,7 @@ def create_bookings_blueprint(service: BookingService, *, notifier: Any = None, 
            summary="Bookings per day and slot, check-in and no-show rates, slot utilisation (manager board)",
            query=(Query("from", date, "first day, YYYY-MM-DD (default: today)"),
                   Query("to", date, "last day, included (default: from)")),
-           result="{from, to, totals, check_in_rate, no_show_rate, slot_utilisation, days: [...]}")
+           result="{from, to, totals, check_in_rate, no_show_rate, slot_utilisation, days: [...]}", response=STATS)
     def stats(query: dict[str, Any]) -> Response:
         first = query.get("from") or service.now().date()
         last = query.get("to") or first

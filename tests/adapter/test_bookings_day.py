@@ -211,3 +211,20 @@ def test_without_the_sections_nothing_changes(tmp_path: Path) -> None:
         assert r.status_code == 400 and "notifications are not enabled" in r.json["error"]["message"]
     finally:
         hub.stop()
+
+
+def test_openapi_types_every_booking_route(day: Any) -> None:
+    import re
+
+    from queue_server.web.common import ROUTE_DOCS
+
+    doc = day.app.test_client().get("/api/v1/openapi.json").json
+    rules = [r for r in day.app.url_map.iter_rules() if r.endpoint.startswith("bookings.")]
+    assert len(rules) == 10
+    for rule in rules:
+        path = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule[len("/api/v1"):])
+        assert rule.endpoint in ROUTE_DOCS
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            op = doc["paths"][path][method.lower()]
+            (ok,) = [r["content"] for status, r in op["responses"].items() if status.startswith("2")]
+            assert {"$ref", "properties", "items", "allOf"} & set(ok["application/json"]["schema"]), path
