@@ -69,8 +69,8 @@ class BookingRules:
     late_min: int = 15                         # and closes this long after
     days_ahead: int = 14
     min_notice_min: int = 0                    # a booking must be made at least this long before its slot
-    # how a checked-in booking mixes with walk-ins: "slot_time" (ahead of walk-ins who came after the slot's start)
-    # or "interleave" (every n-th call, like priority interleaving)
+    # how a checked-in booking mixes with walk-ins: "slot_time" (queued at its slot's start, so ahead of walk-ins
+    # who came after it) or "arrival" (queued when it checks in, like a walk-in)
     placement: str = "slot_time"
 
 
