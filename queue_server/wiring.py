@@ -268,6 +268,7 @@ class Hub:
     speaker: Any = None
     province: Any = None          # the province sink's OutboxRelay (issue 17), when [province] is configured
     reports: Any = None           # reports (issue 14): the reporting read model and its feeder
+    face: Any = None                 # issue 15 hook: queue_server.face_wiring.FaceParts when [face] enabled
     engagement: Engagement | None = None   # bookings and notifications (issue 16), when configured
     _server: HttpServer | None = field(default=None, repr=False)
 
@@ -281,6 +282,8 @@ class Hub:
             self.province.start()
         if self.reports is not None:
             self.reports.start()
+        if self.face is not None:
+            self.face.start()
         if self.engagement is not None:
             self.engagement.start()
 
@@ -323,6 +326,8 @@ class Hub:
             self.speaker.close()
         if self.reports is not None:
             self.reports.stop()
+        if self.face is not None:
+            self.face.stop()
         self.service.close()
 
 
@@ -389,6 +394,18 @@ def build_hub(settings: HubSettings, *, clock: Clock | None = None,
         service.add_listener(integration.relay.wake)
     blueprints = default_blueprints(settings) if extra_blueprints is None else list(extra_blueprints)
     blueprints += [integration.blueprint, make_ratings_blueprint(ratings)]
+    # issue 15 hook: face lookup ([face] enabled) — own gallery file, own blueprint; follows dossier returns
+    from queue_server.face_wiring import build_face
+
+    try:
+        face = build_face(settings, service.record_event, integration.service.lookup, clock)
+    except Exception:
+        integration.stop()        # nothing started yet: close what is open, then say why (config error)
+        service.close()
+        raise
+    if face is not None:
+        blueprints.append(face.blueprint)
+        service.add_listener(face.service.on_events)
     # Province sink (issue 17): the same events, signed with the province key, to `motcua province`.
     province = None
     if settings.province is not None:
@@ -417,4 +434,4 @@ def build_hub(settings: HubSettings, *, clock: Clock | None = None,
     reporting = make_reporting(settings, service, integration)
     register_reports(app, reporting)
     return Hub(settings, store, service, broadcaster, mqtt, app, integration, ratings, speaker, province, reporting,
-               engagement=engagement)
+               face=face, engagement=engagement)

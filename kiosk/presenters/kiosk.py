@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from contracts.messages import VN_TZ
 from kiosk.i18n import Lang, other, t
@@ -36,9 +36,12 @@ from .ports import Desk, InlineRunner, KioskPrinter, LookupHub, Outcome, Runner,
 from .services import PriorityPresenter, ServiceGridPresenter
 from .ticket import TakeTicketPresenter
 
+if TYPE_CHECKING:
+    from .face import FaceLookupPresenter
+
 log = logging.getLogger(__name__)
 
-SCREENS = ("home", "services", "priority", "ticket", "lookup", "result", "closed", "booking")
+SCREENS = ("home", "services", "search", "priority", "ticket", "lookup", "result", "closed", "face", "booking")   # face: issue 15
 
 
 class TapGuard:
@@ -99,6 +102,9 @@ class Kiosk:
         self.home = HomePresenter(HomeContext(self, lambda: self.desk.mode, lambda: self.wall_clock(),
                                               lambda: self.services.enter(), lambda: self.lookup.enter(),
                                               lambda: self.printer_fault, self.paper_tickets_paused,
+                                              face_offered=lambda: self.face is not None,
+                                              open_face=lambda: self.face.enter() if self.face else None,
+                                              ask_help=lambda: self.hub.ask_help(),
                                               open_booking=lambda: self.booking.enter()))
         self.services = ServiceGridPresenter(ServiceGridContext(self, self.refresh_catalog,
                                                                 lambda s, p: self.take.start(s, p)))
@@ -111,11 +117,14 @@ class Kiosk:
         self.booking = BookingPresenter(BookingContext(
             self, hub, self.guard.allow_key, lambda: self.take.busy,  # type: ignore[arg-type]
             lambda service, issue: self.take.start(service, None, issue), lambda s: self.take.start(s, None)))
-        self.result = ResultPresenter(ResultContext(self, lambda: self.lookup.enter()))
+        self.result = ResultPresenter(ResultContext(self, lambda: self.lookup.enter(),
+                                                    lambda s, p: self.take.start(s, p)))
         self.closed = ClosedPresenter(ClosedContext(self, lambda: self.lookup.enter(), lambda: self.printer_fault,
                                                     self.paper_tickets_paused))
         self.idle = IdlePresenter(IdleContext(self, clock, lambda: self.take.state == "printed",
                                               lambda: self.take.busy or self.lookup.busy or self.booking.busy))
+        # issue 15 hook: set by attach_face (kiosk/presenters/face.py) only where a camera and the face extra are
+        self.face: FaceLookupPresenter | None = None
 
     # --- observers ----------------------------------------------------------------------------------------
     def subscribe(self, fn: Callable[[Kiosk], None]) -> None:
@@ -132,6 +141,17 @@ class Kiosk:
         self.screen = screen
         self.idle.touch()
         self.changed()
+
+    def attach_face(self, engine: Any, hub: Any, **options: Any) -> FaceLookupPresenter:
+        """issue 15 hook: offer "Tra cứu bằng khuôn mặt" with this engine and hub (kiosk/face_wiring.py)."""
+        from .face import FaceContext, FaceLookupPresenter
+
+        def shown_dossier_code() -> str | None:
+            return self.result.dossier.code if self.result.dossier is not None else None
+
+        self.face = FaceLookupPresenter(FaceContext(self, lambda: self.lookup.enter(), shown_dossier_code),
+                                        engine, hub, **options)
+        return self.face
 
     def touch(self) -> None:
         """Activity without a tap: the idle timer starts again."""
@@ -161,7 +181,10 @@ class Kiosk:
         self.lookup.clear()
         self.booking.clear()
         self.result.clear()
+        self.home.help_state = None
         self.services.clear()
+        if self.face is not None:
+            self.face.clear()
         self.guard.reset()
         self.screen = "home"
         self.idle.touch()
