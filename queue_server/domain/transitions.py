@@ -56,6 +56,9 @@ class IssueTicket:
     priority: str | None = None
     kiosk: str | None = None
     request_id: str | None = None     # a kiosk retrying after a lost answer gets the same ticket, not a second one
+    # a checked-in booking joins the queue as if it had come at this moment (its slot's start, bookings.queue_time);
+    # never later than now, so a booking can only move a citizen forward, never behind walk-ins who came after
+    queue_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -604,8 +607,8 @@ def _issue(state: QueueState, cmd: IssueTicket, now: datetime) -> Decision:
     ticket = Ticket(
         id=ticket_id_for(state.day, service.code, number), day=state.day, service=service.code,
         origin_service=service.code, number=TicketNumber(service.prefix, number), status=TicketStatus.ISSUED,
-        issued_at=now, priority=cmd.priority, queued_at=now, kiosk=cmd.kiosk, queue_seq=state.next_queue_seq,
-        request_id=cmd.request_id)
+        issued_at=now, priority=cmd.priority, queued_at=min(cmd.queue_at, now) if cmd.queue_at else now,
+        kiosk=cmd.kiosk, queue_seq=state.next_queue_seq, request_id=cmd.request_id)
     ahead = queue_policy.ahead_of(state.center.policy, state.queue(service.code), sd.normal_streak,
                                   key_of(ticket), ticket.priority is not None)
     wait = state.wait_estimate(service.code, ahead, ticket.priority is not None, now)

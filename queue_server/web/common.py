@@ -38,6 +38,7 @@ class HubContext:
     mqtt: Any = None                 # anything with a ``connected`` bool, or None when MQTT is off
     devices: Any = None              # the DeviceRegistry (printers, scanners, counter devices), or None
     keepalive_s: float = 15.0
+    notifier: Any = None             # the NotificationService when [notifications] is set (contacts at the kiosk)
 
 
 def hub() -> HubContext:
