@@ -82,6 +82,7 @@ class Day:
     told: dict[TicketId, Told] = field(default_factory=dict)
     samples: list[tuple[str, str, int, float]] = field(default_factory=list)
     issues: list[tuple[str, str, int, bool]] = field(default_factory=list)
+    openings: list[tuple[str, str, float]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.state = tr.QueueState(center=self.center, prior=self.prior)
@@ -111,6 +112,10 @@ class Day:
             if event.type.value == "ticket.issued" and event.ticket is not None:
                 self.issues.append((event.ticket.origin_service, self.day.isoformat(), event.at.hour,
                                     event.ticket.priority is not None))
+            if event.type.value == "counter.opened" and event.counter is not None:
+                local = event.at.astimezone(VN_TZ)
+                self.openings.append((event.counter.id, self.day.isoformat(),
+                                      local.hour * 3600.0 + local.minute * 60.0 + local.second))
             tr.evolve(self.state, event)
             if event.type.value == "ticket.called" and event.ticket is not None:
                 told = self.told.get(event.ticket.id)
@@ -307,6 +312,7 @@ def main() -> None:
     rng = random.Random(args.seed)
     history: list[list[tuple[str, str, int, float]]] = []
     issues: list[list[tuple[str, str, int, bool]]] = []
+    openings: list[list[tuple[str, str, float]]] = []
     staff_speed = {c.id: rng.uniform(0.7, 1.45) for c in center.counters}
     told: list[Told] = []
     day = FIRST_DAY
@@ -314,11 +320,13 @@ def main() -> None:
         while day.weekday() >= 5:
             day += timedelta(days=1)
         prior = wait_estimate.HistoryPrior.from_samples([s for d in history[-20:] for s in d],
-                                                         [i for d in issues[-20:] for i in d])
+                                                         [i for d in issues[-20:] for i in d],
+                                                         [o for d in openings[-20:] for o in d])
         sim = Day(center, day, random.Random(rng.random()), prior, staff_speed)
         sim.run()
         history.append(sim.samples)
         issues.append(sim.issues)
+        openings.append(sim.openings)
         day_told = list(sim.told.values())
         told.extend(day_told)
         s = summarise(day_told)

@@ -325,11 +325,32 @@ class QueueState:
                 free += max(60.0, wait_estimate.PAUSE_EXPECTED_S - paused)
             counters.append(wait_estimate.CounterNow(definition.id, tuple(definition.services), free,
                                                      len(self.targeted.get(definition.id, ()))))
+        counters.extend(self._expected_openings(now, exclude))
         waiting: dict[str, int] = {s.code: len(self.queue(s.code)) for s in self.center.services}
         spans = self._spans(now)
         until = self._issue_left_s(now, spans)
         return wait_estimate.Hall(tuple(counters), waiting, self._arrivals_per_h(now), spans, until,
                                   self._arrival_steps(now, spans, until))
+
+    def _expected_openings(self, now: datetime, exclude: frozenset[CounterId]) -> list[wait_estimate.CounterNow]:
+        """Closed counters not yet opened today whose staff, on most past days, had opened them by a time still to
+        come: expected at their usual time (history's mean first opening), not before a minute from now. Past the
+        latest opening history saw, the counter is taken as absent today."""
+        local = now.astimezone(VN_TZ)
+        clock_s = local.hour * 3600.0 + local.minute * 60.0 + local.second
+        out: list[wait_estimate.CounterNow] = []
+        for definition in self.center.counters:
+            c = self.counters[definition.id]
+            usual = self.prior.openings.get(definition.id)
+            if (usual is None or c.status is not CounterStatus.CLOSED or definition.id in exclude
+                    or (c.since is not None and c.since.astimezone(VN_TZ).date() == local.date())):
+                continue
+            share, mean_s, latest_s = usual
+            if share < 0.5 or clock_s > latest_s:
+                continue
+            out.append(wait_estimate.CounterNow(definition.id, tuple(definition.services),
+                                                max(60.0, mean_s - clock_s)))
+        return out
 
     def _arrival_steps(self, now: datetime, spans: tuple[tuple[float, float], ...], until: float
                        ) -> dict[str, tuple[tuple[float, float], ...]]:
