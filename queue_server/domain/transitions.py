@@ -319,7 +319,8 @@ class QueueState:
             free = 0.0
             if c.current is not None and (held := self.tickets.get(c.current)) is not None:
                 since = held.called_at or c.since or now
-                free = wait_estimate.free_in_s(times.seconds(held.service, c.id), (now - since).total_seconds())
+                free = wait_estimate.free_in_s(times.seconds(held.service, c.id), (now - since).total_seconds(),
+                                               times.spread(held.service))
             if c.status is CounterStatus.PAUSED:
                 paused = (now - c.since).total_seconds() if c.since is not None else 0.0
                 free += max(60.0, wait_estimate.PAUSE_EXPECTED_S - paused)

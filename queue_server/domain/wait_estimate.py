@@ -240,9 +240,23 @@ RUN_LOW_Q = 0.1           # random runs: the range spans these quantiles of the 
 RUN_HIGH_Q = 0.9
 
 
-def free_in_s(mean_s: float, held_s: float) -> float:
-    """Expected time left on a ticket held ``held_s`` seconds whose occupancy averages ``mean_s``."""
-    return max(mean_s - held_s, RESIDUAL_FLOOR * mean_s)
+def free_in_s(mean_s: float, held_s: float, cv: float | None = None) -> float:
+    """Expected time left on a ticket held ``held_s`` seconds whose occupancy averages ``mean_s``.
+
+    With ``cv`` (the spread of one ticket's occupancy): the mean residual life of a lognormal occupancy, E[T − h |
+    T > h]. Skewed service times mean a ticket held past its mean is likely a long case with much still to go;
+    ``mean − held`` (floored) told every citizen behind a long case too short. Without ``cv``: that old rule."""
+    if cv is None or cv <= 0.0 or held_s <= 0.0 or mean_s <= 0.0:
+        return max(mean_s - held_s, RESIDUAL_FLOOR * mean_s)
+    s2 = math.log(1.0 + cv * cv)
+    s = math.sqrt(s2)
+    mu = math.log(mean_s) - s2 / 2.0
+    z = (mu - math.log(held_s)) / s
+    tail = 0.5 * math.erfc(-z / math.sqrt(2.0))             # P(T > h)
+    if tail < 1e-9:     # far out in the tail: numerically void, keep the floor
+        return RESIDUAL_FLOOR * mean_s
+    beyond = mean_s * 0.5 * math.erfc(-(z + s) / math.sqrt(2.0))   # E[T; T > h]
+    return max(beyond / tail - held_s, 1.0)
 
 
 class _Table:

@@ -155,3 +155,12 @@ def test_a_counter_usually_open_by_now_is_expected_until_its_latest_opening() ->
     no_history = we.HistoryPrior.from_samples([], [(HO_TICH, "2026-11-16", 8, False)])
     assert told(prior, timedelta()) < told(no_history, timedelta())
     assert told(prior, timedelta(minutes=20)) == told(no_history, timedelta(minutes=20))
+
+
+def test_a_ticket_held_past_its_mean_is_likely_a_long_case() -> None:
+    """Skewed occupancy: the time left on a ticket in hand never drops to a sliver and grows again for a ticket held
+    long (a long case); without a spread, the old mean − held floored rule."""
+    assert we.free_in_s(600.0, 0.0, 0.6) == pytest.approx(600.0)
+    left = [we.free_in_s(600.0, h, 0.6) for h in (600.0, 1200.0, 2400.0)]
+    assert all(v > 0.5 * 600.0 for v in left) and left[0] < left[1] < left[2]
+    assert we.free_in_s(600.0, 600.0) == pytest.approx(we.RESIDUAL_FLOOR * 600.0)
