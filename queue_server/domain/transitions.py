@@ -456,6 +456,13 @@ class QueueState:
             hall = wait_estimate.Hall(tuple(mine), {}, {}, hall.working_spans, 0.0)
             return wait_estimate.estimate_wait(service, ahead, hall, times)
         extra = 0.0
+        if is_priority and self.center.policy.priority_across_services \
+                and self.center.policy.kind is not PolicyKind.WEIGHTED:
+            # a priority citizen is called before the normal tickets of a counter's other services too: for them
+            # every counter serving the service takes it first (a second-choice service is no longer second)
+            hall = replace(hall, counters=tuple(
+                replace(c, services=(service, *(s for s in c.services if s != service)))
+                if service in c.services else c for c in hall.counters))
         if not is_priority and self.center.policy.kind is not PolicyKind.WEIGHTED:
             # priority citizens still to come go before a normal ticket: their share of the service's arrivals
             # (history's, else today's queue's); interleave lets one in after every N normal tickets at most
@@ -466,6 +473,16 @@ class QueueState:
             steps = hall.arrival_steps.get(service)
             rate = steps[0][1] if steps else hall.arrivals_per_h.get(service, 0.0)
             extra = rate * share
+            if self.center.policy.priority_across_services:
+                # priority citizens of a service our counters take after ours are called before us too: those
+                # waiting now count as ahead, those still to come as arrivals ahead
+                later = {s for c in hall.counters if service in c.services
+                         for s in c.services[c.services.index(service) + 1:]}
+                for other in sorted(later):
+                    ahead += len(self.queue(other).priority)
+                    steps = hall.arrival_steps.get(other)
+                    rate = steps[0][1] if steps else hall.arrivals_per_h.get(other, 0.0)
+                    extra += rate * self.prior.priority_share.get(other, 0.0)
         standby: tuple[wait_estimate.CounterNow, ...] = ()
         if not any(service in c.services for c in hall.counters):
             standby = tuple(wait_estimate.CounterNow(c.id, tuple(c.services)) for c in self.center.counters

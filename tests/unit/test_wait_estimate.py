@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from hub_center import HO_TICH, MONDAY_0800, make_center
+from hub_center import DAT_DAI, HO_TICH, MONDAY_0800, make_center
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -164,3 +164,24 @@ def test_a_ticket_held_past_its_mean_is_likely_a_long_case() -> None:
     left = [we.free_in_s(600.0, h, 0.6) for h in (600.0, 1200.0, 2400.0)]
     assert all(v > 0.5 * 600.0 for v in left) and left[0] < left[1] < left[2]
     assert we.free_in_s(600.0, 600.0) == pytest.approx(we.RESIDUAL_FLOOR * 600.0)
+
+
+def test_priority_across_services_in_the_estimate() -> None:
+    """Counter 1 takes ho-tich first, đất đai second. With priority across services (the default), an elderly đất
+    đai citizen is called before counter 1's normal ho-tich queue, so is told much less than a normal one; and a
+    normal ho-tich citizen is told more when an elderly đất đai citizen waits (counter 1 calls them first)."""
+    state = tr.QueueState(center=make_center())
+    now = MONDAY_0800
+    state, _ = tr.transition(state, tr.OpenCounter("1"), now)
+    for _ in range(8):
+        state, _ = tr.transition(state, tr.IssueTicket(HO_TICH), now)
+
+    def told(state: tr.QueueState, service: str, priority: str | None) -> float:
+        result = tr.decide(state, tr.IssueTicket(service, priority), now).result
+        assert isinstance(result, tr.Issued) and result.wait is not None
+        return result.wait.expected_min
+
+    assert told(state, DAT_DAI, "elderly") < told(state, DAT_DAI, None) / 3
+    before = told(state, HO_TICH, None)
+    state, _ = tr.transition(state, tr.IssueTicket(DAT_DAI, "elderly"), now)
+    assert told(state, HO_TICH, None) > before
