@@ -23,7 +23,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from queue_server.config import ConfigError, load_settings
+from queue_server.config import ConfigError, check_can_run, load_settings
 
 log = logging.getLogger("motcua")
 
@@ -38,8 +38,11 @@ def configure_logging(level: str = "INFO") -> None:
 
 def cmd_hub(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
+    check_can_run(settings)          # what `config check` checks, so that what it accepts starts here
     configure_logging(settings.log_level)
     log.info("config: %s", json.dumps(settings.redacted(), ensure_ascii=False))
+    for note in settings.notes:
+        log.warning("config: %s", note)
     from queue_server.wiring import build_hub
 
     hub = build_hub(settings)
@@ -76,6 +79,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_config_check(args: argparse.Namespace) -> int:
     settings = load_settings(args.file)
+    check_can_run(settings)
     from queue_server.face_cli import check_face_key  # issue 15 hook: an enabled [face] needs its key file
 
     face_problem = check_face_key(settings)
@@ -87,6 +91,8 @@ def cmd_config_check(args: argparse.Namespace) -> int:
     print(f"  {len(c.services)} services: " + ", ".join(f"{s.prefix} {s.name}" for s in c.services))
     print(f"  {len(c.counters)} counters; {len(c.priorities)} priority categories; policy {c.policy.kind}")
     print("  " + json.dumps(settings.redacted(), ensure_ascii=False))
+    for note in settings.notes:
+        print(f"  note: {note}")
     return 0
 
 

@@ -25,7 +25,7 @@ import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from flask import g, request
@@ -33,6 +33,7 @@ from flask import g, request
 from contracts.errors import ErrorCode, MotcuaError
 from queue_server.adapters.main_system import HeaderLookup, verify
 from queue_server.config import ROLES
+from runtime.settings import PushAuth, RateLimit  # the settings types live in the one settings model
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,15 +270,6 @@ def check_device_key(keys: tuple[str, ...] | list[str], tokens: TokenStore) -> N
 
 # ------------------------------------------------------------------------------------ per-client rate limit
 
-@dataclass(frozen=True, slots=True)
-class RateLimit:
-    """Token bucket per client IP: ``per_minute`` sustained, ``burst`` at once. A kiosk serves many citizens,
-    so the default is generous for a kiosk and still stops someone enumerating codes."""
-
-    per_minute: float = 30.0
-    burst: int = 10
-
-
 class RateLimited(MotcuaError):
     """429 with how long to wait; the route adds ``Retry-After``."""
 
@@ -322,16 +314,6 @@ class RateLimiter:
 
 
 # ------------------------------------------------------------------------------ the main system's pushes
-
-@dataclass(frozen=True, slots=True)
-class PushAuth:
-    """How the main system proves a push is its own: an HMAC secret (preferred) and/or bearer tokens.
-    With neither configured the push endpoint refuses everything."""
-
-    hmac_secret: str = field(default="", repr=False)
-    tokens: tuple[str, ...] = field(default=(), repr=False)
-    tolerance_s: int = 300
-
 
 def check_push(auth: PushAuth, headers: HeaderLookup, raw: bytes) -> None:
     """The push is signed with the shared secret (X-Motcua-Signature) or carries a configured bearer token."""
