@@ -50,7 +50,7 @@ def default_blueprints(settings: HubSettings) -> list[Blueprint]:
     except ImportError:
         log.info("displays are not installed: no /display pages")
     else:
-        # voice clips: built at install into the voice dir by `python -m displays.voice_pack build` (the
+        # voice clips: built at install into the voice dir by `python -m displays.voice_cli build` (the
         # blueprint makes any that are missing at start); a recorded voice pack wins clip by clip
         found.append(make_displays_blueprint(voice_dir(settings), settings.display.recorded_voice_dir,
                                              settings=settings.display))
