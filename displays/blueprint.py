@@ -34,7 +34,7 @@ def make_displays_blueprint(voice_dir: str | Path, recorded_voice_dir: str | Pat
                             font_dir: str | Path = FONT_DIR,
                             build_missing: bool = True) -> Blueprint:
     """The blueprint; register it at the root (its URLs are absolute). Clips come from ``recorded_voice_dir``
-    first, then from ``voice_dir`` (made at install by ``python -m displays.voice_pack build``; with
+    first, then from ``voice_dir`` (made at install by ``python -m displays.voice_cli build``; with
     ``build_missing`` the clips that install step did not make are made now, about a second, if espeak-ng is here)."""
     bp = Blueprint("displays", __name__)
     if build_missing:

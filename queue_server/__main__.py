@@ -197,7 +197,7 @@ def cmd_kiosk(args: argparse.Namespace) -> int:
 
 def cmd_voice(args: argparse.Namespace) -> int:
     """`motcua voice script|import|build|check|list`: the hall voice (displays/voice_pack.py, voice_import.py)."""
-    from displays.voice_pack import main as voice_main
+    from displays.voice_cli import main as voice_main
 
     return int(voice_main(args.rest))
 

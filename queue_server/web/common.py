@@ -39,6 +39,7 @@ class HubContext:
     devices: Any = None              # the DeviceRegistry (printers, scanners, counter devices), or None
     live: Any = None                 # the LiveConfig (admin's live changes), or None in a bare test app
     keepalive_s: float = 15.0
+    notifier: Any = None             # the NotificationService when [notifications] is set (contacts at the kiosk)
 
 
 def hub() -> HubContext:

@@ -123,6 +123,10 @@ class HubSettings:
     announced_makeup_days: frozenset[date] = frozenset()
     # [face] (issue 15): parsed by the hub's queue_server/face_config.py (queue_server.config adds it); None = off
     face: Any = None
+    # [bookings] / [notifications] (issue 16): parsed by queue_server/engagement_config.py (queue_server.config adds
+    # them, like [face]); None = the feature is off
+    bookings: Any = None
+    notifications: Any = None
 
     def user(self, username: str) -> UserDef | None:
         return next((u for u in self.users if u.username == username), None)
@@ -145,6 +149,8 @@ class HubSettings:
             "integration": {"main_system": main.base_url if main is not None else None,
                             "outbox": bool(self.integration is not None and self.integration.outbox is not None)},
             "province": {"url": self.province.url, "key": "***"} if self.province is not None else None,
+            "bookings": {"services": sorted(self.bookings.rules.capacity)} if self.bookings is not None else None,
+            "notifications": self.notifications.redacted() if self.notifications is not None else None,
         }
 
 
@@ -351,6 +357,8 @@ class HubFile:
     province: ProvinceTable = field(default_factory=ProvinceTable)
     calendar: CalendarTable = field(default_factory=CalendarTable)
     face: dict[str, Any] | None = None   # validated by queue_server/face_config.py (queue_server.config)
+    bookings: dict[str, Any] | None = None        # validated by queue_server/engagement_config.py
+    notifications: dict[str, Any] | None = None   # validated by queue_server/engagement_config.py
 
 
 @cache
