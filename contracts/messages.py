@@ -203,6 +203,30 @@ def withhold_private(envelope: Envelope) -> Envelope:
         return replace(envelope, data={"withheld": "face data stays in the center"})
     return envelope
 
+
+# Logins are half a credential: what screens and devices hear (SSE, MQTT) carries display names only; the log keeps
+# the logins for reports and the audit.
+_LOGIN_KEYS = ("staff_login", "from_staff")
+
+
+def public_envelope(envelope: Envelope) -> Envelope:
+    """An envelope as the public event stream and MQTT carry it: private data withheld (see ``withhold_private``),
+    no staff logins, and ``config.changed`` as the sections that changed only (screens refetch what they show; who
+    changed what, and the user list, stay in the log and the audit)."""
+    envelope = withhold_private(envelope)
+    data = envelope.data
+    if not isinstance(data, dict):
+        return envelope
+    if envelope.type == "config.changed":
+        return replace(envelope, data={"sections": list(data.get("sections", []))})
+    ticket = data.get("ticket")
+    if not (any(k in data for k in _LOGIN_KEYS) or (isinstance(ticket, dict) and ticket.get("staff") is not None)):
+        return envelope
+    clean = {k: v for k, v in data.items() if k not in _LOGIN_KEYS}
+    if isinstance(ticket, dict):
+        clean["ticket"] = {**ticket, "staff": None}
+    return replace(envelope, data=clean)
+
 @dataclass(frozen=True, slots=True)
 class CallInfo:
     """One call as a display shows it: ``A023`` → counter ``5``."""

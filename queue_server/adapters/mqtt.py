@@ -34,7 +34,7 @@ from contracts.messages import (
     CommandRequest,
     Envelope,
     MessageError,
-    withhold_private,
+    public_envelope,
 )
 from queue_server.app.ports import Publisher
 from runtime.mqtt import Message, MqttClient, Will
@@ -317,7 +317,7 @@ class MqttAdapter:
     def _emit_events(self, envelopes: list[Envelope], dirty: _Dirty) -> None:
         for env in envelopes:
             if self.connected:
-                self._publish(topics.event(self.center, env.type), withhold_private(env).to_json(), retain=False)
+                self._publish(topics.event(self.center, env.type), public_envelope(env).to_json(), retain=False)
                 self.published_events += 1
             else:
                 self.dropped_events += 1

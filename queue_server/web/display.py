@@ -14,7 +14,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 
 from contracts.errors import ErrorCode, MotcuaError
-from contracts.messages import dumps
+from contracts.messages import public_envelope
 from queue_server.web.common import Query, bad_request, hub, route
 from queue_server.web.schemas import ref
 from queue_server.web.sse import StreamClosed, sse_message
@@ -44,29 +44,9 @@ def health():  # type: ignore[no-untyped-def]
     return jsonify(status="ok", seq=ctx.service.last_seq, mqtt=mqtt)
 
 
-# Logins are half a credential: the public stream carries display names only (the log keeps the logins).
-_LOGIN_KEYS = ("staff_login", "from_staff")
-
-
 def public_json(env: Any) -> str:
-    """An envelope as the public event stream sends it: without the staff logins a counter or ticket event keeps;
-    ``config.changed`` as the sections that changed only (screens refetch what they show; who changed what, and
-    the user list, stay in the log and the audit)."""
-    data = env.data
-    if env.type == "config.changed":
-        out = env.to_dict()
-        out["data"] = {"sections": list(data.get("sections", []))} if isinstance(data, dict) else {}
-        return dumps(out)
-    ticket = data.get("ticket") if isinstance(data, dict) else None
-    if not isinstance(data, dict) or not (any(k in data for k in _LOGIN_KEYS)
-                                          or (isinstance(ticket, dict) and ticket.get("staff") is not None)):
-        return str(env.to_json())
-    clean = {k: v for k, v in data.items() if k not in _LOGIN_KEYS}
-    if isinstance(ticket, dict):
-        clean["ticket"] = {**ticket, "staff": None}
-    out = env.to_dict()
-    out["data"] = clean
-    return dumps(out)
+    """An envelope as the public event stream sends it (``contracts.messages.public_envelope``)."""
+    return str(public_envelope(env).to_json())
 
 
 @route(bp, "/stream", summary="Server-Sent Events: a `state` event, then one `event` per stored event",
