@@ -21,7 +21,9 @@ demo: deps
 # lint first (seconds), so the suite's own summary is the last line CI reads
 test: test-deps
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy contracts queue_server/domain firmware_bridge/protocol queue_server/app queue_server/adapters runtime/sqlite.py province
+	$(VENV)/bin/mypy contracts queue_server/domain firmware_bridge/protocol queue_server/app queue_server/adapters runtime/sqlite.py \
+	  runtime/mqtt.py kiosk/presenters firmware_bridge/bridge.py firmware_bridge/config.py firmware_bridge/sim/watch.py \
+	  devices/health.py demo province
 	$(PY) -m pytest -q
 
 deps: apt venv $(VENV)/.deps-runtime
@@ -56,7 +58,9 @@ bench: deps
 
 lint: test-deps
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy contracts queue_server/domain firmware_bridge/protocol queue_server/app queue_server/adapters runtime/sqlite.py province
+	$(VENV)/bin/mypy contracts queue_server/domain firmware_bridge/protocol queue_server/app queue_server/adapters runtime/sqlite.py \
+	  runtime/mqtt.py kiosk/presenters firmware_bridge/bridge.py firmware_bridge/config.py firmware_bridge/sim/watch.py \
+	  devices/health.py demo province
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache var test-artifacts

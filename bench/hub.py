@@ -17,7 +17,6 @@ import multiprocessing as mp
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,12 +28,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
-
 from contracts import topics
 from contracts.messages import Envelope
 from queue_server.broker import free_port, start_broker, wait_for_port
+from runtime.mqtt import Message, MqttClient, MqttSettings
 
 PASSWORD = "motcua-demo"
 SERVICES = ("ho-tich", "dat-dai", "dang-ky-kinh-doanh", "xay-dung", "lao-dong", "giao-thong", "tai-nguyen", "y-te",
@@ -115,21 +112,15 @@ def run_issue_phase(port: int, clients: int, seconds: float) -> dict[str, float]
 def run_call_phase(port: int, mqtt_port: int, center: str, calls: int) -> dict[str, float]:
     received = threading.Event()
     arrival: list[float] = [0.0]
-    subscribed = threading.Event()
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bench-subscriber")
 
-    def on_message(c: Any, u: Any, msg: mqtt.MQTTMessage) -> None:
+    def on_message(msg: Message) -> None:
         arrival[0] = time.perf_counter()
         Envelope.from_json(msg.payload)
         received.set()
 
-    client.on_connect = lambda c, *a: c.subscribe(topics.event(center, "ticket.called"), qos=1)
-    client.on_subscribe = lambda *a: subscribed.set()
-    client.on_message = on_message
-    client.on_socket_open = lambda c, u, sock: sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    client.connect("127.0.0.1", mqtt_port)
-    client.loop_start()
-    assert subscribed.wait(10), "subscriber did not subscribe"
+    # the shared client: subscribed (SUBACK) when connect() returns, TCP no-delay like the hub's
+    client = MqttClient(MqttSettings(port=mqtt_port), name="bench-subscriber",
+                        subscriptions=[topics.event(center, "ticket.called")], on_message=on_message).connect(10)
 
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     status, body = call(conn, "POST", "/api/v1/auth/login", {"username": "canbo1", "password": PASSWORD})
@@ -151,8 +142,7 @@ def run_call_phase(port: int, mqtt_port: int, center: str, calls: int) -> dict[s
         http_lat.append(t1 - t0)
         call(conn, "POST", "/api/v1/counters/1/start", headers=auth)
         call(conn, "POST", "/api/v1/counters/1/complete", headers=auth)
-    client.disconnect()
-    client.loop_stop()
+    client.stop()
     return {"p50_ms": pct(lat, 50) * 1e3, "p99_ms": pct(lat, 99) * 1e3, "http_p50_ms": pct(http_lat, 50) * 1e3,
             "http_p99_ms": pct(http_lat, 99) * 1e3}
 

@@ -6,23 +6,24 @@ the Last Will so an abrupt death (power cut, kill -9, cable pulled) is seen by t
 ``devices/<id>/state`` (retained JSON: kind, status, faults) whenever it changes; and one ``devices/<id>/event``
 per fault that appears or clears. Topic strings come from contracts.topics; payloads from contracts.device_state.
 
-It never blocks the device: paho's own thread connects and reconnects; publishes while offline are queued by
-paho (QoS 1) and the retained state is republished on reconnect.
+It never blocks the device: the shared client (runtime.mqtt: TLS, random-suffix client id, Will) connects and
+reconnects on its own thread; publishes while offline are queued (QoS 1) and the retained state is republished
+on reconnect.
 """
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
-
-import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
 
 from contracts import topics
 from contracts.device_state import OFFLINE, ONLINE, DeviceEvent, DeviceState, status_for
 from contracts.messages import VN_TZ, format_at
+from runtime.mqtt import MqttClient, MqttError, MqttSettings, Will
 
 log = logging.getLogger(__name__)
 
@@ -32,13 +33,21 @@ def _now() -> datetime:
 
 
 class DeviceHealthPublisher:
+    """``mqtt`` (runtime.mqtt.MqttSettings, with TLS for a broker on another machine) takes precedence over the
+    plain ``host``/``port``/``username``/``password``/``keepalive`` arguments; ``client_id`` is a prefix."""
+
     def __init__(self, center: str, device_id: str, kind: str, host: str = "127.0.0.1", port: int = 1883,
                  client_id: str | None = None, keepalive: int = 10, username: str | None = None,
-                 password: str | None = None, clock: Callable[[], datetime] = _now) -> None:
+                 password: str | None = None, clock: Callable[[], datetime] = _now, *,
+                 mqtt: MqttSettings | None = None) -> None:
         self.center = topics.slug(center, "center")
         self.device_id = topics.slug(device_id, "device id")
         self.kind = kind
-        self.host, self.port, self.keepalive = host, port, keepalive
+        settings = mqtt or MqttSettings(host=host, port=port, username=username, password=password,
+                                        keepalive=keepalive)
+        if client_id:
+            settings = replace(settings, client_id_prefix=client_id)
+        self.host, self.port, self.keepalive = settings.host, settings.port, settings.keepalive
         self.clock = clock
         self.availability_topic = topics.device_availability(center, device_id)
         self.state_topic = topics.device_state(center, device_id)
@@ -48,51 +57,36 @@ class DeviceHealthPublisher:
         self._detail: dict[str, Any] = {}
         self._state: DeviceState | None = None
         self.connected = threading.Event()
-        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id or f"motcua-device-{device_id}")
-        if username:
-            self.client.username_pw_set(username, password)
-        self.client.will_set(self.availability_topic, OFFLINE, qos=1, retain=True)
-        self.client.reconnect_delay_set(min_delay=1, max_delay=30)
-        self.client.on_connect = self._on_connect
-        self.client.on_disconnect = self._on_disconnect
+        self.client = MqttClient(settings, name="" if client_id else f"device-{device_id}",
+                                 will=Will(self.availability_topic, OFFLINE, qos=1, retain=True),
+                                 on_connect=self._on_connect, on_disconnect=self._on_disconnect,
+                                 min_backoff_s=1, max_backoff_s=30)
 
     # -- lifecycle ---------------------------------------------------------------------------------------------
     def start(self) -> None:
         """Connect in the background; returns at once (a device must work while the broker is down)."""
-        self.client.connect_async(self.host, self.port, keepalive=self.keepalive)
-        self.client.loop_start()
+        self.client.start()
 
     def wait_connected(self, timeout: float) -> bool:
         return self.connected.wait(timeout)
 
     def stop(self) -> None:
         """Graceful stop: say offline ourselves (the Last Will only fires on an abrupt disconnect)."""
-        if self.connected.is_set():
-            info = self.client.publish(self.availability_topic, OFFLINE, qos=1, retain=True)
-            try:
-                info.wait_for_publish(timeout=2)
-            except (RuntimeError, ValueError):  # not connected any more: the Will covers it
-                pass
-        self.client.disconnect()
-        self.client.loop_stop()
+        self.client.stop(say_will=True, timeout=2)
+        self.connected.clear()
 
-    def _on_connect(self, client: mqtt.Client, userdata: object, flags: object, reason: Any,
-                    properties: object = None) -> None:
-        if getattr(reason, "is_failure", False):
-            log.warning("%s: broker refused the connection: %s", self.device_id, reason)
-            return
-        client.publish(self.availability_topic, ONLINE, qos=1, retain=True)
+    def _on_connect(self) -> None:
+        self.client.publish(self.availability_topic, ONLINE, qos=1, retain=True)
         with self._lock:
             state = self._state
         if state is not None:
-            client.publish(self.state_topic, state.to_json(), qos=1, retain=True)
+            self.client.publish(self.state_topic, state.to_json(), qos=1, retain=True)
         self.connected.set()
         log.info("%s: online on %s:%s", self.device_id, self.host, self.port)
 
-    def _on_disconnect(self, client: mqtt.Client, userdata: object, flags: object, reason: Any,
-                       properties: object = None) -> None:
+    def _on_disconnect(self, reason: str) -> None:
         self.connected.clear()
-        log.info("%s: disconnected (%s); paho reconnects", self.device_id, reason)
+        log.info("%s: disconnected (%s); reconnecting", self.device_id, reason)
 
     # -- reporting -----------------------------------------------------------------------------------------------
     def report(self, faults: Iterable[str] = (), detail: dict[str, Any] | None = None) -> DeviceState:
@@ -170,10 +164,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=1883)
     ap.add_argument("--keepalive", type=int, default=10)
+    ap.add_argument("--username", help="broker user (password from $MOTCUA_MQTT_PASSWORD)")
+    ap.add_argument("--tls-ca", help="CA file: connect over TLS and check the broker's certificate")
+    ap.add_argument("--tls-cert", help="client certificate (PEM), if the broker wants one")
+    ap.add_argument("--tls-key", help="its private key (PEM)")
     ap.add_argument("--fault", action="append", default=[])
     args = ap.parse_args(argv)
-    pub = DeviceHealthPublisher(args.center, args.device, args.kind, args.host, args.port,
-                                keepalive=args.keepalive)
+    mqtt = MqttSettings(host=args.host, port=args.port, username=args.username,
+                        password=os.environ.get("MOTCUA_MQTT_PASSWORD"), tls_ca=args.tls_ca,
+                        tls_cert=args.tls_cert, tls_key=args.tls_key, keepalive=args.keepalive)
+    try:
+        pub = DeviceHealthPublisher(args.center, args.device, args.kind, mqtt=mqtt)
+    except MqttError as err:          # a CA or client certificate that does not load
+        print(f"config error: {err}", file=sys.stderr)
+        return 2
     pub.start()
     if not pub.wait_connected(10):
         print("not connected", flush=True)

@@ -10,6 +10,7 @@ import threading
 from firmware_bridge.bridge import Bridge
 from firmware_bridge.config import BridgeConfigError, load_settings
 from firmware_bridge.transport import discover
+from runtime.mqtt import MqttError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,7 +39,11 @@ def main(argv: list[str] | None = None) -> int:
     except BridgeConfigError as err:
         print(f"config error: {err}", file=sys.stderr)
         return 2
-    bridge = Bridge(settings)
+    try:
+        bridge = Bridge(settings)
+    except MqttError as err:          # a CA or client certificate that does not load
+        print(f"config error: {err}", file=sys.stderr)
+        return 2
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     signal.signal(signal.SIGINT, lambda *_: done.set())

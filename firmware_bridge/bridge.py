@@ -1,27 +1,23 @@
 """The bridge process: serial frames from counter devices ↔ MQTT topics of the hub (contracts/topics.py).
 
 One :class:`DeviceLink` per configured device: a thread owning its serial port (open, reopen after unplug,
-heartbeat watch) and its own MQTT connection whose Last Will marks that device offline, so each device's
-``devices/<id>/availability`` is true even if the bridge dies. Key presses become ``cmd/<command>`` requests;
-the hub's events and retained state become frames for LED displays, rating pads and keypad screens.
+heartbeat watch) and its own MQTT connection (runtime.mqtt: TLS, Last Will) whose Will marks that device
+offline, so each device's ``devices/<id>/availability`` is true even if the bridge dies. What a device does
+with key presses and the hub's messages is its kind's behaviour (firmware_bridge.protocol.behaviours); the
+link only moves frames and messages. After HELLO, a frame claiming another device kind is refused.
 Wire traffic is logged on the DEBUG logger ``motcua.wire`` as ``>>>``/``<<<`` hex, as OctoPrint's serial.log.
 Must not import queue_server: the hub is reached only through MQTT.
 """
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
-import socket
 import threading
 import time
 import uuid
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
-
-import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
 
 from contracts import topics
 from contracts.messages import (
@@ -35,6 +31,7 @@ from contracts.messages import (
     format_at,
 )
 from firmware_bridge.config import BridgeSettings, DeviceBinding
+from firmware_bridge.protocol.behaviours import DeviceConfig, behaviour_for
 from firmware_bridge.protocol.frames import DeviceKind, Frame, FrameDecoder, FrameError, MessageType
 from firmware_bridge.protocol.link import Link
 from firmware_bridge.protocol.messages import BodyError, ErrorReport, Hello
@@ -43,7 +40,6 @@ from firmware_bridge.protocol.profiles import (
     Command,
     DisableRating,
     EnableRating,
-    RatingRefused,
     ShowNumber,
     ShowPause,
     ShowText,
@@ -51,19 +47,13 @@ from firmware_bridge.protocol.profiles import (
     profile_named,
 )
 from firmware_bridge.transport import PortLost, SerialTransport
+from runtime.mqtt import Delivery, Message, MqttClient, Will
 
 log = logging.getLogger(__name__)
 wire_log = logging.getLogger("motcua.wire")
 
 BRIDGE_VERSION = "motcua-bridge 0.1.0"
 ONLINE, OFFLINE = str(Availability.ONLINE), str(Availability.OFFLINE)
-
-
-def no_delay(client: mqtt.Client, userdata: Any, sock: Any) -> None:
-    """paho leaves Nagle on: a small publish right after another waits for the broker's delayed ACK
-    (~40 ms on Linux) — longer than the whole keypad → display budget."""
-    with contextlib.suppress(OSError, AttributeError):
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 def command_from_json(obj: dict[str, Any]) -> Command:
@@ -105,27 +95,28 @@ class DeviceLink:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._desired: Command | None = None    # replayed after a reboot/replug (the number shown, a text)
-        self._shown: tuple[str, bool] | None = None
-        self._counter_status: str | None = None
         self._pending: dict[str, tuple[str, float]] = {}   # our requests: correlation id -> (command, sent at)
         self.frames_in = 0
         self.frames_out = 0
+        self.frames_refused = 0
         center, dev = settings.center, binding.id
+        self.behaviour = behaviour_for(self.profile.kind, self, DeviceConfig(
+            center=center, device_id=dev, counter=binding.counter, transfer_to=binding.transfer_to,
+            rating_levels=settings.rating_levels, rating_timeout_s=settings.rating_timeout_s,
+            key_commands=dict(settings.key_commands)))
         self.t_availability = topics.device_availability(center, dev)
-        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"motcua-bridge-{center}-{dev}",
-                                  protocol=mqtt.MQTTv311)
-        if settings.mqtt_username:
-            self.client.username_pw_set(settings.mqtt_username, settings.mqtt_password)
-        self.client.will_set(self.t_availability, OFFLINE, qos=1, retain=True)
-        self.client.reconnect_delay_set(1, 5)
-        self.client.on_connect = self._on_connect
-        self.client.on_message = self._on_message
-        self.client.on_socket_open = no_delay
+        self.client = MqttClient(settings.mqtt_settings(), name=f"bridge-{center}-{dev}",
+                                 will=Will(self.t_availability, OFFLINE, qos=1, retain=True),
+                                 subscriptions=self._subscriptions, on_connect=self._on_connect,
+                                 on_message=self._on_message, min_backoff_s=1, max_backoff_s=5)
 
     # --- lifecycle ---------------------------------------------------------------------------------------
+    @property
+    def showing(self) -> Command | None:
+        return self._desired
+
     def start(self) -> None:
-        self.client.connect_async(self.settings.mqtt_host, self.settings.mqtt_port, keepalive=15)
-        self.client.loop_start()
+        self.client.start()
         self._thread = threading.Thread(target=self._run, name=f"bridge-{self.binding.id}", daemon=True)
         self._thread.start()
 
@@ -133,12 +124,10 @@ class DeviceLink:
         self._stop.set()
         if self._thread:
             self._thread.join(5)
-        info = self._set_online(False, "bridge stopping")
+        delivery = self._set_online(False, "bridge stopping")
         # A clean disconnect cancels the Last Will, so the offline state must be on the broker before it.
-        with contextlib.suppress(RuntimeError, ValueError):
-            info.wait_for_publish(2)
-        self.client.disconnect()
-        self.client.loop_stop()
+        delivery.wait(2)
+        self.client.stop(say_will=False)
         self.transport.close()
 
     # --- serial side ----------------------------------------------------------------------------------
@@ -195,10 +184,7 @@ class DeviceLink:
                 self._pending.pop(cid, None)
                 log.warning("%s: no reply to %s within %.1fs", self.binding.id, command,
                             self.settings.command_timeout_s)
-                if self.profile.kind == DeviceKind.STAFF_KEYPAD:
-                    self.send(ShowText("Lỗi: máy chủ không trả lời"))
-                elif self.profile.kind == DeviceKind.RATING_PAD:
-                    self.send(DisableRating())
+                self.behaviour.on_no_reply(command)
         if self.online and self.hello is not None:
             limit = self.settings.missed_heartbeats * max(self.hello.heartbeat_ms, 50) / 1000
             if now - self.last_rx > limit:
@@ -244,6 +230,14 @@ class DeviceLink:
             if now - self._last_hello_sent > 1.0:
                 with self._lock:
                     self._send_hello()
+            return
+        if self.hello is not None and frame.kind != self.profile.kind and frame.type != MessageType.HELLO:
+            # The port said HELLO as one kind; a frame claiming another is noise or an impostor: neither
+            # acknowledged nor acted on (a display must never press keys on a keypad's behalf). A new HELLO
+            # is judged by _on_hello, which reports a wrong device as a fault.
+            self.frames_refused += 1
+            log.warning("%s: refused a %s frame claiming to come from a %s (HELLO said %s)", self.binding.id,
+                        frame.type.name, frame.kind.name, self.profile.kind.name)
             return
         with self._lock:
             received = self.link.receive(frame, now)
@@ -297,12 +291,12 @@ class DeviceLink:
             self.send(desired)
 
     # --- MQTT side ------------------------------------------------------------------------------------
-    def _set_online(self, online: bool, why: str) -> mqtt.MQTTMessageInfo:
+    def _set_online(self, online: bool, why: str) -> Delivery:
         changed = online != self.online
         self.online = online
         if changed:
             log.info("%s: %s (%s)", self.binding.id, ONLINE if online else OFFLINE, why)
-        info = self.client.publish(self.t_availability, ONLINE if online else OFFLINE, qos=1, retain=True)
+        delivery = self.client.publish(self.t_availability, ONLINE if online else OFFLINE, qos=1, retain=True)
         if changed or online:
             # contracts/device_state.py shape (kind, status, faults, at) plus the bridge's own fields.
             state = {"kind": self.binding.kind, "status": "ok" if online else "fault",
@@ -312,39 +306,25 @@ class DeviceLink:
                      "reason": why}
             self.client.publish(topics.device_state(self.settings.center, self.binding.id),
                                 json.dumps(state, ensure_ascii=False), qos=1, retain=True)
-        return info
+        return delivery
 
     def _subscriptions(self) -> list[str]:
-        c, counter = self.settings.center, self.binding.counter
-        subs = [topics.device_set(c, self.binding.id)]
-        kind = self.profile.kind
-        if kind in (DeviceKind.LED_DISPLAY, DeviceKind.STAFF_KEYPAD):
-            subs.append(topics.state_counter(c, counter))
-        if kind == DeviceKind.LED_DISPLAY:
-            subs += [topics.event(c, "ticket.called"), topics.event(c, "ticket.recalled")]
-        if kind == DeviceKind.RATING_PAD:
-            subs.append(topics.event(c, "ticket.done"))
-        if kind in (DeviceKind.RATING_PAD, DeviceKind.STAFF_KEYPAD):
-            subs.append(f"{topics.reply(c, 'x').rsplit('/', 1)[0]}/+")
-        return subs
+        return [topics.device_set(self.settings.center, self.binding.id), *self.behaviour.subscriptions()]
 
-    def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, rc: Any, props: Any = None) -> None:
-        if getattr(rc, "is_failure", False):
-            log.warning("%s: MQTT connect refused: %s", self.binding.id, rc)
-            return
-        for sub in self._subscriptions():
-            client.subscribe(sub, qos=1)
-        client.publish(self.t_availability, ONLINE if self.online else OFFLINE, qos=1, retain=True)
+    def _on_connect(self) -> None:
+        self.client.publish(self.t_availability, ONLINE if self.online else OFFLINE, qos=1, retain=True)
 
-    def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
-        payload = bytes(msg.payload)
+    def _on_message(self, msg: Message) -> None:
+        payload = msg.payload
         try:
             parsed = topics.parse(msg.topic)
             if parsed.kind == "event":
-                self._on_hub_event(Envelope.from_json(payload))
+                env = Envelope.from_json(payload)
+                if self._mine(env):
+                    self.behaviour.on_hub_event(env)
             elif parsed.kind == "state_counter":
                 if payload:
-                    self._on_counter_state(CounterState.from_json(payload))
+                    self.behaviour.on_counter_state(CounterState.from_json(payload))
             elif parsed.kind == "reply":
                 self._on_reply(CommandReply.from_json(payload))
             elif parsed.kind == "device_set":
@@ -355,69 +335,16 @@ class DeviceLink:
         except (topics.TopicError, MessageError, ValueError, TypeError) as err:
             # A bad payload from anyone must never stop the bridge.
             log.warning("%s: ignoring message on %s: %s", self.binding.id, msg.topic, err)
-        except Exception:     # paho's loop thread dies on an exception from a callback: never let one out
-            log.exception("%s: unexpected error handling %s", self.binding.id, msg.topic)
 
     def _mine(self, env: Envelope) -> bool:
         return str(env.data.get("counter")) == self.binding.counter
 
-    def _on_hub_event(self, env: Envelope) -> None:
-        if not self._mine(env):
-            return
-        ticket = env.data.get("ticket") or {}
-        if env.type in ("ticket.called", "ticket.recalled"):
-            number = str(ticket.get("number", ""))
-            if number:
-                self._shown = (number, True)
-                self.send(ShowNumber(number, blink=True))
-        elif env.type == "ticket.done" and self.profile.kind == DeviceKind.RATING_PAD:
-            self.send(EnableRating(len(self.settings.rating_levels), self.settings.rating_timeout_s))
-
-    def _on_counter_state(self, state: CounterState) -> None:
-        self._counter_status = state.status
-        if self.profile.kind == DeviceKind.LED_DISPLAY:
-            if state.status == "paused":
-                self._shown = None
-                self.send(ShowPause("----"))
-            elif state.status == "closed":
-                self._shown = None
-                self.send(ClearDisplay())
-            elif state.current_ticket and (self._shown is None or self._shown[0] != state.current_ticket):
-                self._shown = (state.current_ticket, False)
-                self.send(ShowNumber(state.current_ticket, blink=False))
-            elif not state.current_ticket and isinstance(self._desired, ShowPause):
-                self.send(ClearDisplay())     # back from a pause with nobody called yet: not "----" any more
-        elif self.profile.kind == DeviceKind.STAFF_KEYPAD:
-            self.send(ShowText(keypad_text(state)))
-
     def _on_key(self, key: str) -> None:
         self._publish_event({"type": "key", "key": key})
-        kind = self.profile.kind
-        if kind == DeviceKind.STAFF_KEYPAD:
-            command = self.settings.key_commands.get(key)
-            if command is None:
-                return
-            args: dict[str, Any] = {"counter": self.binding.counter}
-            if key == "transfer":
-                if not self.binding.transfer_to:
-                    # One key cannot say where to: without a configured target, the console does transfers.
-                    self.send(ShowText("Chuyển: dùng màn hình quầy"))
-                    return
-                args["to_service"] = self.binding.transfer_to
-            if key == "pause":
-                if self._counter_status == "paused":
-                    command = "resume"
-                else:
-                    args["reason"] = "keypad"
-            self._request(command, args)
-        elif kind == DeviceKind.RATING_PAD:
-            index = int(key) - 1
-            if not 0 <= index < len(self.settings.rating_levels):
-                return
-            self._request("submit-rating", {"counter": self.binding.counter,
-                                            "level": self.settings.rating_levels[index], "source": self.binding.id})
+        self.behaviour.on_key(key)
 
-    def _request(self, command: str, args: dict[str, Any]) -> None:
+    def request(self, command: str, args: dict[str, Any]) -> None:
+        """Send a hub command for this device; its reply (or its absence) goes back to the behaviour."""
         req = CommandRequest(command, str(uuid.uuid4()), args, source=self.binding.id)
         self._pending[req.correlation_id] = (command, self.clock())
         self.client.publish(topics.cmd(self.settings.center, command), req.to_json(), qos=1)
@@ -426,13 +353,9 @@ class DeviceLink:
         pending = self._pending.pop(reply.correlation_id, None)
         if pending is None:
             return      # someone else's request, or one we already gave up on
-        if self.profile.kind == DeviceKind.RATING_PAD:
-            self.send(ThankYou() if reply.ok else RatingRefused())
-            if not reply.ok:
-                log.info("%s: rating refused: %s", self.binding.id, reply.error)
-        elif self.profile.kind == DeviceKind.STAFF_KEYPAD and not reply.ok:
-            code = (reply.error or {}).get("code", "error")
-            self.send(ShowText(f"Lỗi: {KEYPAD_ERRORS.get(code, code)}"))
+        if not reply.ok:
+            log.info("%s: %s refused: %s", self.binding.id, pending[0], reply.error)
+        self.behaviour.on_reply(reply)
 
     def _publish_event(self, data: dict[str, Any]) -> None:
         payload = {**data, "at": format_at(datetime.now(VN_TZ)), "device": self.binding.id,
@@ -443,24 +366,6 @@ class DeviceLink:
 
 # Device error report codes (protocol.messages.ErrorCode) → fault codes on devices/<id>/event.
 DEVICE_FAULTS = {1: "read_error", 2: "bad_command", 3: "bad_command", 4: "hardware", 5: "refused"}
-
-KEYPAD_ERRORS = {
-    "nothing_to_call": "hết số chờ", "counter_busy": "đang có số", "counter_idle": "chưa gọi số",
-    "counter_not_open": "quầy chưa mở", "invalid_transition": "không hợp lệ", "unknown_counter": "sai quầy",
-}
-
-
-def keypad_text(state: CounterState) -> str:
-    """The keypad's one-line status (Vietnamese; the LCD driver folds diacritics if it must)."""
-    if state.status == "paused":
-        return "Tạm dừng"
-    if state.status == "closed":
-        return "Quầy đóng"
-    if state.current_ticket:
-        doing = "Đang phục vụ" if state.current_status == "serving" else "Đang gọi"
-        return f"{doing} {state.current_ticket}"
-    return "Sẵn sàng gọi số"
-
 
 class Bridge:
     """All configured devices. ``start()`` returns at once; every link reconnects by itself."""

@@ -13,6 +13,7 @@ from typing import Any
 
 from contracts.topics import TopicError, slug
 from firmware_bridge.protocol.profiles import profile_named
+from runtime.mqtt import MqttSettings
 
 # Rating pad key 1, 2, 3 → the hub's rating values (3 = Rất hài lòng, 2 = Hài lòng, 1 = Không hài lòng).
 DEFAULT_RATING_LEVELS = (3, 2, 1)
@@ -44,6 +45,11 @@ class BridgeSettings:
     mqtt_port: int = 1883
     mqtt_username: str | None = None
     mqtt_password: str | None = None
+    # TLS to a broker on another machine (deploy/mosquitto.conf accepts LAN clients only over TLS, port 8883)
+    mqtt_tls: bool = False
+    mqtt_tls_ca: str | None = None
+    mqtt_tls_cert: str | None = None
+    mqtt_tls_key: str | None = None
     baudrate: int = 115200
     missed_heartbeats: int = 3          # a device is offline after this many heartbeat periods of silence
     reopen_interval_s: float = 0.25     # how often a missing port is looked for again
@@ -53,8 +59,14 @@ class BridgeSettings:
     key_commands: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_KEY_COMMANDS))
     command_timeout_s: float = 5.0
 
+    def mqtt_settings(self) -> MqttSettings:
+        return MqttSettings(host=self.mqtt_host, port=self.mqtt_port, username=self.mqtt_username,
+                            password=self.mqtt_password, tls=self.mqtt_tls, tls_ca=self.mqtt_tls_ca,
+                            tls_cert=self.mqtt_tls_cert, tls_key=self.mqtt_tls_key, keepalive=15)
+
     def redacted(self) -> dict[str, Any]:
         return {"center": self.center, "mqtt": f"{self.mqtt_host}:{self.mqtt_port}",
+                "tls": self.mqtt_settings().uses_tls,
                 "user": self.mqtt_username, "password": "***" if self.mqtt_password else None,
                 "devices": [f"{d.id}({d.kind})@{d.port}->counter {d.counter}" for d in self.devices]}
 
@@ -70,6 +82,13 @@ def _get(obj: dict[str, Any], key: str, kind: Any, where: str, default: Any = ..
     if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
         raise BridgeConfigError(f"{where}{key}: expected {kind.__name__}, got {type(value).__name__}")
     return value
+
+
+def _existing(path: str | None, key: str) -> str | None:
+    """A certificate or key file that must be there when the bridge starts (a TLS error later is obscure)."""
+    if path is not None and not Path(path).is_file():
+        raise BridgeConfigError(f"{key}: no such file: {path}")
+    return path
 
 
 def settings_from_dict(raw: dict[str, Any], env: dict[str, str] | None = None) -> BridgeSettings:
@@ -125,6 +144,10 @@ def settings_from_dict(raw: dict[str, Any], env: dict[str, str] | None = None) -
         mqtt_port=mqtt_port,
         mqtt_username=_get(b, "mqtt_username", str, "bridge.", None),
         mqtt_password=env.get("MOTCUA_BRIDGE_MQTT_PASSWORD") or _get(b, "mqtt_password", str, "bridge.", None),
+        mqtt_tls=_get(b, "mqtt_tls", bool, "bridge.", False),
+        mqtt_tls_ca=_existing(_get(b, "mqtt_tls_ca", str, "bridge.", None), "bridge.mqtt_tls_ca"),
+        mqtt_tls_cert=_existing(_get(b, "mqtt_tls_cert", str, "bridge.", None), "bridge.mqtt_tls_cert"),
+        mqtt_tls_key=_existing(_get(b, "mqtt_tls_key", str, "bridge.", None), "bridge.mqtt_tls_key"),
         baudrate=_get(b, "baudrate", int, "bridge.", 115200),
         missed_heartbeats=_get(b, "missed_heartbeats", int, "bridge.", 3),
         reopen_interval_s=_get(b, "reopen_interval_s", float, "bridge.", 0.25),

@@ -68,7 +68,7 @@ def cmd_hub(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     configure_logging("WARNING")
-    from queue_server.demo import run_demo
+    from demo.run import run_demo  # the demo is not hub code: imported only when asked for
 
     return run_demo(duration=args.duration, port=args.port, config=args.config, broker=args.broker)
 

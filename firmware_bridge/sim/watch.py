@@ -3,12 +3,10 @@ from __future__ import annotations
 
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
+from runtime.mqtt import Message, MqttClient, MqttError, MqttSettings
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,24 +22,20 @@ class Seen:
 
 
 class TopicWatch:
-    def __init__(self, host: str, port: int, filters: list[str]) -> None:
+    """Subscribed (SUBACK received) when the constructor returns; ``settings`` for a TLS or password broker."""
+
+    def __init__(self, host: str, port: int, filters: list[str], settings: MqttSettings | None = None) -> None:
         self.messages: list[Seen] = []
         self._cond = threading.Condition()
-        self._subscribed = threading.Event()
-        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"watch-{uuid.uuid4().hex[:8]}")
-        self.client.on_connect = lambda c, u, f, rc, p=None: self._subscribe(filters)
-        self.client.on_subscribe = lambda *a: self._subscribed.set()
-        self.client.on_message = self._on_message
-        self.client.connect(host, port, keepalive=30)
-        self.client.loop_start()
-        if not self._subscribed.wait(10):
-            raise TimeoutError("watch: no SUBACK")
+        self.client = MqttClient(settings or MqttSettings(host=host, port=port), name="watch",
+                                 subscriptions=filters, on_message=self._on_message)
+        try:
+            self.client.connect(10)
+        except MqttError as err:
+            raise TimeoutError(f"watch: {err}") from err
 
-    def _subscribe(self, filters: list[str]) -> None:
-        self.client.subscribe([(f, 1) for f in filters])
-
-    def _on_message(self, client: mqtt.Client, userdata: object, msg: mqtt.MQTTMessage) -> None:
-        seen = Seen(msg.topic, bytes(msg.payload), bool(msg.retain), time.monotonic())
+    def _on_message(self, msg: Message) -> None:
+        seen = Seen(msg.topic, msg.payload, msg.retain, time.monotonic())
         with self._cond:
             self.messages.append(seen)
             self._cond.notify_all()
@@ -66,8 +60,7 @@ class TopicWatch:
             return len(self.messages)
 
     def publish(self, topic: str, payload: str, retain: bool = False) -> None:
-        self.client.publish(topic, payload, qos=1, retain=retain).wait_for_publish(5)
+        self.client.publish(topic, payload, qos=1, retain=retain).wait(5)
 
     def close(self) -> None:
-        self.client.loop_stop()
-        self.client.disconnect()
+        self.client.stop()

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 from .catalog import Catalog, PriorityInfo, ServiceInfo
-from .kiosk import SCREENS, Kiosk, KioskBehaviour, TapGuard
+from .context import KioskBehaviour, Shell
+from .kiosk import SCREENS, Kiosk, TapGuard
 from .ports import InlineRunner, ManualClock, Outcome, PrintJob, ThreadRunner
 
 __all__ = ["SCREENS", "Catalog", "InlineRunner", "Kiosk", "KioskBehaviour", "ManualClock", "Outcome", "PrintJob",
-           "PriorityInfo", "ServiceInfo", "TapGuard", "ThreadRunner"]
+           "PriorityInfo", "ServiceInfo", "Shell", "TapGuard", "ThreadRunner"]

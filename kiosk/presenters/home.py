@@ -2,14 +2,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from kiosk.i18n import pick, t
 
 from .catalog import format_hours
-
-if TYPE_CHECKING:
-    from .kiosk import Kiosk
+from .context import ClosedContext, HomeContext
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,8 +24,9 @@ class HomeView:
 
 
 class HomePresenter:
-    def __init__(self, kiosk: Kiosk) -> None:
-        self.k = kiosk
+    def __init__(self, ctx: HomeContext) -> None:
+        self.ctx = ctx
+        self.k = ctx.shell
 
     def view(self) -> HomeView:
         k, lang = self.k, self.k.lang
@@ -45,17 +43,17 @@ class HomePresenter:
         if self.k.catalog.all_closed or self._closed_while_offline():
             self.k.go("closed")
             return
-        self.k.services.enter()
+        self.ctx.open_services()
 
     def _closed_while_offline(self) -> bool:
         # The hub decides opening hours; while it is unreachable the kiosk must not hand out leased numbers at
         # night, so it applies the last hours it heard of.
-        return self.k.desk.mode == "offline" and self.k.catalog.open_at(self.k.wall_clock()) is False
+        return self.ctx.desk_mode() == "offline" and self.k.catalog.open_at(self.ctx.wall_clock()) is False
 
     def lookup(self) -> None:
         if not self.k.tap():
             return
-        self.k.lookup.enter()
+        self.ctx.open_lookup()
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,8 +70,9 @@ class ClosedView:
 class ClosedPresenter:
     """Outside ticket hours: say so plainly, show the hours, and still offer the dossier lookup."""
 
-    def __init__(self, kiosk: Kiosk) -> None:
-        self.k = kiosk
+    def __init__(self, ctx: ClosedContext) -> None:
+        self.ctx = ctx
+        self.k = ctx.shell
 
     def view(self) -> ClosedView:
         lang = self.k.lang
@@ -87,4 +86,4 @@ class ClosedPresenter:
     def lookup(self) -> None:
         if not self.k.tap():
             return
-        self.k.lookup.enter()
+        self.ctx.open_lookup()

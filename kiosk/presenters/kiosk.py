@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -17,6 +16,17 @@ from contracts.messages import VN_TZ
 from kiosk.i18n import Lang, other, t
 
 from .catalog import Catalog
+from .context import (
+    ClosedContext,
+    HomeContext,
+    IdleContext,
+    KioskBehaviour,
+    LookupContext,
+    PriorityContext,
+    ResultContext,
+    ServiceGridContext,
+    TicketContext,
+)
 from .home import ClosedPresenter, HomePresenter
 from .idle import IdlePresenter
 from .lookup import LookupPresenter, ResultPresenter
@@ -27,21 +37,6 @@ from .ticket import TakeTicketPresenter
 log = logging.getLogger(__name__)
 
 SCREENS = ("home", "services", "priority", "ticket", "lookup", "result", "closed")
-
-
-@dataclass(frozen=True, slots=True)
-class KioskBehaviour:
-    """Timings and texts of the kiosk (from kiosk config); defaults suit elderly citizens."""
-
-    idle_timeout_s: float = 60.0          # any screen but home, no touch this long -> back home, all cleared
-    ticket_screen_s: float = 20.0         # the confirmation screen goes home sooner: the citizen has the paper
-    result_screen_s: float = 90.0         # reading a result takes time
-    tap_guard_s: float = 0.6              # after a tap that acts, taps this soon are ignored (double taps)
-    key_repeat_s: float = 0.15            # the same keyboard key this soon again is a double tap
-    public_base_url: str = "http://127.0.0.1:8080"   # the hub as a phone on the LAN reaches it (ticket QR)
-    stale_after_min: int = 60             # dossier info older than this is flagged as maybe not the latest
-    max_code_len: int = 40
-    camera_available: bool = False        # a camera is configured: offer "scan the QR with the camera"
 
 
 class TapGuard:
@@ -95,14 +90,22 @@ class Kiosk:
         self.generation = 0
         self.guard = TapGuard(clock, self.behaviour.tap_guard_s, self.behaviour.key_repeat_s)
         self._subscribers: list[Callable[[Kiosk], None]] = []
-        self.home = HomePresenter(self)
-        self.services = ServiceGridPresenter(self)
-        self.priority = PriorityPresenter(self)
-        self.take = TakeTicketPresenter(self)
-        self.lookup = LookupPresenter(self)
-        self.result = ResultPresenter(self)
-        self.closed = ClosedPresenter(self)
-        self.idle = IdlePresenter(self)
+        # Each presenter gets a narrow context: this kiosk as its Shell, plus the few links it has to the
+        # others as callables (late-bound: the presenters they call are made below).
+        self.home = HomePresenter(HomeContext(self, lambda: self.desk.mode, lambda: self.wall_clock(),
+                                              lambda: self.services.enter(), lambda: self.lookup.enter()))
+        self.services = ServiceGridPresenter(ServiceGridContext(self, self.refresh_catalog,
+                                                                lambda s, p: self.take.start(s, p)))
+        self.priority = PriorityPresenter(PriorityContext(self, lambda: self.services.chosen,
+                                                          lambda s, p: self.take.start(s, p)))
+        self.take = TakeTicketPresenter(TicketContext(self, desk, printer, self.poster))
+        self.lookup = LookupPresenter(LookupContext(
+            self, hub, self.guard.allow_key, lambda: self.take.busy,
+            lambda code, body: self.result.show_dossier(code, body), lambda body: self.result.show_ticket(body)))
+        self.result = ResultPresenter(ResultContext(self, lambda: self.lookup.enter()))
+        self.closed = ClosedPresenter(ClosedContext(self, lambda: self.lookup.enter()))
+        self.idle = IdlePresenter(IdleContext(self, clock, lambda: self.take.state == "printed",
+                                              lambda: self.take.busy or self.lookup.busy))
 
     # --- observers ----------------------------------------------------------------------------------------
     def subscribe(self, fn: Callable[[Kiosk], None]) -> None:
@@ -119,6 +122,10 @@ class Kiosk:
         self.screen = screen
         self.idle.touch()
         self.changed()
+
+    def touch(self) -> None:
+        """Activity without a tap: the idle timer starts again."""
+        self.idle.touch()
 
     def tap(self) -> bool:
         """Every citizen tap that acts passes here first: counts as activity, and filters double taps."""

@@ -7,15 +7,14 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from contracts.dossier_code import DossierCodeError, find_dossier_code, parse_dossier_code
 from kiosk.hub_client import HubError, HubUnavailable
 from kiosk.i18n import STRINGS, Lang, error_text, pick, t
 
-if TYPE_CHECKING:
-    from .kiosk import Kiosk
-    from .ports import Outcome
+from .context import LookupContext, ResultContext
+from .ports import Outcome
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +53,9 @@ class LookupView:
 
 
 class LookupPresenter:
-    def __init__(self, kiosk: Kiosk) -> None:
-        self.k = kiosk
+    def __init__(self, ctx: LookupContext) -> None:
+        self.ctx = ctx
+        self.k = ctx.shell
         self.code = ""
         self.message_key: str | None = None
         self.error_code: str | None = None
@@ -71,9 +71,9 @@ class LookupPresenter:
 
     # --- the keyboard -------------------------------------------------------------------------------------
     def press(self, key: str) -> None:
-        if self.busy or not self.k.guard.allow_key(key):
+        if self.busy or not self.ctx.allow_key(key):
             return
-        self.k.idle.touch()
+        self.k.touch()
         key = key.upper()
         if key not in ALLOWED or len(self.code) >= self.k.behaviour.max_code_len:
             return
@@ -82,9 +82,9 @@ class LookupPresenter:
         self.k.changed()
 
     def delete(self) -> None:
-        if self.busy or not self.k.guard.allow_key("⌫"):
+        if self.busy or not self.ctx.allow_key("⌫"):
             return
-        self.k.idle.touch()
+        self.k.touch()
         self.code = self.code[:-1]
         self.message_key = self.error_code = None
         self.k.changed()
@@ -120,7 +120,7 @@ class LookupPresenter:
 
     # --- scans, from any screen ---------------------------------------------------------------------------
     def from_scan(self, raw: str, dossier_code: str | None, ticket_ref: str | None, source: str) -> None:
-        if self.busy or self.k.take.busy:
+        if self.busy or self.ctx.ticket_busy():
             return  # mid-issue or mid-lookup: a stray scan must not pull the screen away
         code = dossier_code
         if code is None:
@@ -147,14 +147,14 @@ class LookupPresenter:
         self.busy, self.message_key, self.error_code = True, "lookup.searching", None
         self.camera_on = False
         self.k.go("lookup")
-        self.k.run(lambda: self.k.hub.dossier(code), lambda o: self._answered(code, o))
+        self.k.run(lambda: self.ctx.hub.dossier(code), lambda o: self._answered(code, o))
 
     def _answered(self, code: str, outcome: Outcome[dict[str, Any]]) -> None:
         self.busy = False
         self.message_key = None
         err = outcome.error
         if err is None and outcome.value is not None:
-            self.k.result.show_dossier(code, outcome.value)
+            self.ctx.show_dossier(code, outcome.value)
             self.k.go("result")
             return
         if isinstance(err, HubError):
@@ -169,13 +169,13 @@ class LookupPresenter:
     def _look_up_ticket(self, ticket_id: str) -> None:
         self.busy, self.message_key = True, "lookup.searching"
         self.k.go("lookup")
-        self.k.run(lambda: self.k.hub.ticket(ticket_id), self._ticket_answered)
+        self.k.run(lambda: self.ctx.hub.ticket(ticket_id), self._ticket_answered)
 
     def _ticket_answered(self, outcome: Outcome[dict[str, Any]]) -> None:
         self.busy = False
         self.message_key = None
         if outcome.value is not None:
-            self.k.result.show_ticket(outcome.value)
+            self.ctx.show_ticket(outcome.value)
             self.k.go("result")
             return
         err = outcome.error
@@ -311,8 +311,9 @@ class ResultView:
 
 
 class ResultPresenter:
-    def __init__(self, kiosk: Kiosk) -> None:
-        self.k = kiosk
+    def __init__(self, ctx: ResultContext) -> None:
+        self.ctx = ctx
+        self.k = ctx.shell
         self.dossier: DossierResult | None = None
         self.ticket: dict[str, Any] | None = None
 
@@ -331,7 +332,7 @@ class ResultPresenter:
     def again(self) -> None:
         if not self.k.tap():
             return
-        self.k.lookup.enter()
+        self.ctx.open_lookup()
 
     def home(self) -> None:
         if not self.k.tap():

@@ -2,15 +2,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from kiosk.i18n import pick, t
 
 from .catalog import Catalog
-
-if TYPE_CHECKING:
-    from .kiosk import Kiosk
-    from .ports import Outcome
+from .context import PriorityContext, ServiceGridContext
+from .ports import Outcome
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,8 +32,9 @@ class ServiceGridView:
 
 
 class ServiceGridPresenter:
-    def __init__(self, kiosk: Kiosk) -> None:
-        self.k = kiosk
+    def __init__(self, ctx: ServiceGridContext) -> None:
+        self.ctx = ctx
+        self.k = ctx.shell
         self.chosen: str | None = None
 
     def clear(self) -> None:
@@ -46,7 +44,7 @@ class ServiceGridPresenter:
         """Show the grid at once from what is known, then refresh the counts in the background."""
         self.chosen = None
         self.k.go("services")
-        self.k.run(self.k.refresh_catalog, self._refreshed)
+        self.k.run(self.ctx.refresh_catalog, self._refreshed)
 
     def _refreshed(self, outcome: Outcome[Catalog]) -> None:
         if outcome.value is None:
@@ -87,7 +85,7 @@ class ServiceGridPresenter:
         if self.k.catalog.priorities:
             self.k.go("priority")
         else:
-            self.k.take.start(code, None)
+            self.ctx.start_ticket(code, None)
 
     def back(self) -> None:
         if not self.k.tap():
@@ -112,12 +110,13 @@ class PriorityView:
 
 
 class PriorityPresenter:
-    def __init__(self, kiosk: Kiosk) -> None:
-        self.k = kiosk
+    def __init__(self, ctx: PriorityContext) -> None:
+        self.ctx = ctx
+        self.k = ctx.shell
 
     def view(self) -> PriorityView:
         k, lang = self.k, self.k.lang
-        service = k.catalog.service(k.services.chosen or "")
+        service = k.catalog.service(self.ctx.chosen_service() or "")
         options = [PriorityOption(None, t("priority.none", lang))]
         options += [PriorityOption(p.code, pick(p.label, p.label_en, lang)) for p in k.catalog.priorities]
         return PriorityView(t("priority.title", lang), t("priority.subtitle", lang),
@@ -127,13 +126,13 @@ class PriorityPresenter:
     def choose(self, code: str | None) -> None:
         if not self.k.tap():
             return
-        service = self.k.services.chosen
+        service = self.ctx.chosen_service()
         if service is None:
             self.k.reset()
             return
         if code is not None and self.k.catalog.priority(code) is None:
             return
-        self.k.take.start(service, code)
+        self.ctx.start_ticket(service, code)
 
     def back(self) -> None:
         if not self.k.tap():

@@ -8,18 +8,14 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from contracts.messages import VN_TZ
 from kiosk.hub_client import HubError
 from kiosk.i18n import error_text, pick, t
 from kiosk.offline import IssuedTicket, NoOfflineNumbers
 
-from .ports import PrintJob
-
-if TYPE_CHECKING:
-    from .kiosk import Kiosk
-    from .ports import Outcome
+from .context import TicketContext
+from .ports import Outcome, PrintJob
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +40,9 @@ class TicketView:
 
 
 class TakeTicketPresenter:
-    def __init__(self, kiosk: Kiosk) -> None:
-        self.k = kiosk
+    def __init__(self, ctx: TicketContext) -> None:
+        self.ctx = ctx
+        self.k = ctx.shell
         self.state = "idle"
         self.ticket: IssuedTicket | None = None
         self.error_code: str | None = None
@@ -69,12 +66,12 @@ class TakeTicketPresenter:
         self.state = "issuing"
         self.k.go("ticket")
         holder: list[IssuedTicket] = []
-        post = self.k.poster()
+        post = self.ctx.poster()
 
         def issue_and_print() -> tuple[bool, str | None]:
             # One worker does both, so the paper never waits for a screen frame (the number is shown in
             # parallel); the printer gets its bytes as soon as the hub has answered.
-            ticket = self.k.desk.issue(service, priority)
+            ticket = self.ctx.desk.issue(service, priority)
             holder.append(ticket)
             post(lambda: self._show_issued(ticket))
             return self._print_and_report(ticket)
@@ -130,19 +127,19 @@ class TakeTicketPresenter:
 
     def _print_and_report(self, ticket: IssuedTicket) -> tuple[bool, str | None]:
         try:
-            report = self.k.printer.print_job(self._job(ticket))
+            report = self.ctx.printer.print_job(self._job(ticket))
             printed, fault = bool(report.printed), report.fault
         except Exception as err:
             log.exception("printer raised for %s", ticket.number)
             printed, fault = False, f"exception: {err}"
-        self.k.desk.report_print(ticket, printed, fault)
+        self.ctx.desk.report_print(ticket, printed, fault)
         return printed, fault
 
     def _printed(self, outcome: Outcome[tuple[bool, str | None]]) -> None:
         printed, fault = outcome.value if outcome.value is not None else (False, str(outcome.error))
         self.fault = fault
         self.state = "printed" if printed else "print_failed"
-        self.k.idle.touch()  # the short confirmation timer starts when the paper is out
+        self.k.touch()  # the short confirmation timer starts when the paper is out
         self.k.changed()
 
     def done(self) -> None:

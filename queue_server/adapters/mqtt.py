@@ -1,5 +1,6 @@
-"""The hub's MQTT adapter (the ONLY module of the hub that imports paho): publishes every committed event, keeps
-retained state snapshots fresh, answers device commands on ``cmd/<command>`` → ``reply/<command>``.
+"""The hub's MQTT adapter: publishes every committed event, keeps retained state snapshots fresh, answers device
+commands on ``cmd/<command>`` → ``reply/<command>``. It speaks MQTT through runtime.mqtt (the one module that
+imports paho: TLS, random-suffix client id, Last Will, ready after SUBACK, reconnect, no-delay, wire log).
 
 - Events go out on ``event/<type>`` (QoS 1, not retained) strictly in ``seq`` order: QueueService may call its
   listeners from several threads, so envelopes pass through one publisher thread with a reorder buffer that
@@ -12,35 +13,31 @@ retained state snapshots fresh, answers device commands on ``cmd/<command>`` →
   store keeps every event for SSE resume and the outbox).
 - Commands run on their own worker thread (never on paho's network thread) through a CommandRegistry that other
   parts extend (e.g. the firmware bridge's ``submit-rating``). A bad payload gets an error reply, never a crash.
-- The hub starts and serves HTTP while the broker is down; paho reconnects by itself.
+- The hub starts and serves HTTP while the broker is down; the client reconnects by itself.
 """
 from __future__ import annotations
 
 import json
 import logging
 import queue
-import socket
-import ssl
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import TYPE_CHECKING, Any
-
-import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
 
 from contracts import topics
 from contracts.errors import ErrorCode, MotcuaError
 from contracts.messages import Availability, CommandReply, CommandRequest, Envelope, MessageError
 from queue_server.app.ports import Publisher
+from runtime.mqtt import Message, MqttClient, Will
+from runtime.mqtt import MqttSettings as ClientSettings
 
 if TYPE_CHECKING:
     from queue_server.app.queue_service import QueueService
     from queue_server.config import MqttSettings
 
 log = logging.getLogger(__name__)
-wire = logging.getLogger("motcua.wire.mqtt")      # DEBUG: every message in and out
 
 CommandHandler = Callable[[dict[str, Any]], dict[str, Any]]
 GAP_WAIT_S = 0.5          # how long an out-of-order event may wait for the ones before it
@@ -161,9 +158,6 @@ class MqttAdapter:
         self.service = service
         self.commands = commands if commands is not None else queue_commands(service)
         self.connected = False
-        # set once the broker acknowledged our subscriptions: before that a command sent to cmd/... is lost
-        self._subscribed = threading.Event()
-        self._subscribe_mid: int | None = None
         self.published_events = 0
         self.dropped_events = 0
         self._inbox: queue.Queue[Any] = queue.Queue()
@@ -177,21 +171,14 @@ class MqttAdapter:
         self._known_services = {s.code for s in service_center(service).services}
         self._known_counters = {c.id for c in service_center(service).counters}
 
-        cid = client_id or settings.client_id or f"motcua-hub-{center_id}"
-        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=cid, clean_session=True,
-                                  protocol=mqtt.MQTTv311)
-        if settings.username:
-            self.client.username_pw_set(settings.username, settings.password)
-        if settings.tls:
-            self.client.tls_set(ca_certs=settings.ca_file, cert_reqs=ssl.CERT_REQUIRED)
-        self.client.will_set(topics.hub_status(center_id), str(Availability.OFFLINE), qos=1, retain=True)
-        self.client.reconnect_delay_set(min_delay=1, max_delay=15)
-        self.client.max_queued_messages_set(10000)
-        self.client.on_connect = self._on_connect
-        self.client.on_disconnect = self._on_disconnect
-        self.client.on_message = self._on_message
-        self.client.on_subscribe = self._on_subscribe
-        self.client.on_socket_open = _no_delay
+        # the configured client_id is a prefix: the client adds a random suffix, so nobody can knock the hub
+        # off the broker by connecting with a guessed id
+        self.client = MqttClient(
+            client_settings(settings, prefix=client_id), name="" if (client_id or getattr(settings, "client_id", None))
+            else f"hub-{center_id}",
+            will=Will(topics.hub_status(center_id), str(Availability.OFFLINE), qos=1, retain=True),
+            subscriptions=self._filters, on_connect=self._on_connect, on_disconnect=self._on_disconnect,
+            on_message=self._on_message, min_backoff_s=1, max_backoff_s=15)
 
     # lifecycle ------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -200,9 +187,8 @@ class MqttAdapter:
             t = threading.Thread(target=target, name=name, daemon=True)
             t.start()
             self._threads.append(t)
-        # connect_async + loop_start: the network thread keeps retrying, so a missing broker never blocks start
-        self.client.connect_async(self.settings.host, self.settings.port, keepalive=self.settings.keepalive_s)
-        self.client.loop_start()
+        # in the background: the client keeps retrying, so a missing broker never blocks start
+        self.client.start()
         log.info("MQTT: connecting to %s:%s as center %s", self.settings.host, self.settings.port, self.center)
 
     def stop(self, timeout: float = 3.0) -> None:
@@ -210,25 +196,13 @@ class MqttAdapter:
         self._cmd_queue.put(_STOP)
         for t in self._threads:
             t.join(timeout)
-        if self.connected:
-            info = self.client.publish(topics.hub_status(self.center), str(Availability.OFFLINE), qos=1, retain=True)
-            try:
-                info.wait_for_publish(timeout)
-            except (RuntimeError, ValueError):
-                pass
-        self.connected = False          # before disconnect(): a clean stop is not a lost connection
-        self.client.disconnect()
-        self.client.loop_stop()
-        self.connected = False
+        self.connected = False          # a clean stop is not a lost connection
+        # the client publishes the Will's "offline" itself before a clean disconnect (which cancels the Will)
+        self.client.stop(say_will=True, timeout=timeout)
 
     def wait_connected(self, timeout: float) -> bool:
         """True once connected AND subscribed (commands sent from then on are heard), False after ``timeout``."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.connected and self._subscribed.wait(0.02):
-                return True
-            time.sleep(0.02)
-        return self.connected and self._subscribed.is_set()
+        return self.client.wait_ready(timeout)
 
     # the QueueService listener --------------------------------------------------------------------
     def on_events(self, envelopes: Sequence[Envelope]) -> None:
@@ -237,43 +211,30 @@ class MqttAdapter:
 
     __call__ = on_events
 
-    # paho callbacks (network thread: keep them short) ---------------------------------------------
-    def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason_code: Any, properties: Any) -> None:
-        if reason_code.is_failure:
-            log.warning("MQTT: broker refused the connection: %s", reason_code)
-            return
-        self.connected = True
-        log.info("MQTT: connected to %s:%s", self.settings.host, self.settings.port)
+    # client callbacks (network thread: keep them short) ----------------------------------------------
+    def _filters(self) -> list[str]:
+        # asked on every connect: one SUBSCRIBE for all, so one SUBACK says the hub hears commands and devices
         filters = [topics.cmd_filter(self.center)]
         if self.device_registry is not None:
             filters += self.device_registry.subscriptions()
-        # one SUBSCRIBE for all filters, so one SUBACK says the hub now hears commands and devices
-        _, self._subscribe_mid = client.subscribe([(f, 1) for f in filters])
+        return filters
+
+    def _on_connect(self) -> None:
+        self.connected = True
         self._inbox.put(_RECONNECTED)
 
-    def _on_subscribe(self, client: mqtt.Client, userdata: Any, mid: int, reason_codes: Any,
-                      properties: Any) -> None:
-        if mid == self._subscribe_mid:
-            self._subscribed.set()
-
-    def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason_code: Any,
-                       properties: Any) -> None:
-        if self.connected:
-            log.warning("MQTT: disconnected (%s); paho reconnects by itself", reason_code)
+    def _on_disconnect(self, reason: str) -> None:
         self.connected = False
-        self._subscribed.clear()
 
-    def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
-        wire.debug("<<< %s %r", msg.topic, msg.payload[:500])
+    def _on_message(self, msg: Message) -> None:
         try:
-            self._cmd_queue.put_nowait((msg.topic, bytes(msg.payload)))
+            self._cmd_queue.put_nowait((msg.topic, msg.payload))
         except queue.Full:
             log.warning("MQTT: command queue full, dropped a message on %s", msg.topic)
 
     # publishing -------------------------------------------------------------------------------------
     def _publish(self, topic: str, payload: str, *, retain: bool, qos: int = 1) -> None:
-        wire.debug(">>> %s %s", topic, payload[:500])
-        self.client.publish(topic, payload.encode("utf-8"), qos=qos, retain=retain)
+        self.client.publish(topic, payload, qos=qos, retain=retain)
 
     def _publish_state(self, topic: str, payload: str) -> None:
         # QoS 0 for snapshots: each one is superseded by the next, and a lost connection (the only way TCP
@@ -448,13 +409,18 @@ class MqttAdapter:
         return reply
 
 
-def _no_delay(client: mqtt.Client, userdata: Any, sock: Any) -> None:
-    """Disable Nagle on the broker connection: an event queued behind a small unacknowledged snapshot would
-    otherwise wait for the broker's delayed ACK (~40 ms) before leaving this machine."""
-    try:
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    except (OSError, AttributeError):
-        log.debug("MQTT: could not set TCP_NODELAY", exc_info=True)
+def client_settings(settings: Any, prefix: str | None = None) -> ClientSettings:
+    """The shared client's settings from the hub's ``[mqtt]`` table (until the one settings model carries
+    runtime.mqtt.MqttSettings itself): ``client_id`` is now a prefix, ``ca_file`` the CA, ``keepalive_s`` ..."""
+    if isinstance(settings, ClientSettings):
+        return settings if prefix is None else replace(settings, client_id_prefix=prefix)
+    return ClientSettings(
+        host=settings.host, port=settings.port, username=settings.username, password=settings.password,
+        tls=bool(getattr(settings, "tls", False)),
+        tls_ca=getattr(settings, "ca_file", None) or getattr(settings, "tls_ca", None),
+        tls_cert=getattr(settings, "tls_cert", None), tls_key=getattr(settings, "tls_key", None),
+        client_id_prefix=prefix or getattr(settings, "client_id", None) or "motcua",
+        keepalive=int(getattr(settings, "keepalive_s", 0) or getattr(settings, "keepalive", 30)))
 
 
 def _correlation_of(payload: bytes) -> str:

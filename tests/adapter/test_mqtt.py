@@ -285,3 +285,32 @@ def test_embedded_amqtt_broker_fallback(service: QueueService, center_id: str) -
             events.close()
     finally:
         broker.stop()
+
+
+def test_no_client_can_knock_the_hub_off_by_reusing_its_configured_id(mosquitto: Any, service: QueueService,
+                                                                       center_id: str) -> None:
+    """The configured client_id is only a prefix: a second client configured the same (a copied config, or an
+    attacker who read it) gets another id, and the hub keeps answering commands."""
+    settings = MqttSettings(host=mosquitto.host, port=mosquitto.port, keepalive_s=5, client_id="hub-shared")
+    hub = MqttAdapter(settings, center_id, service)
+    other = MqttAdapter(settings, center_id, service)
+    hub.start()
+    sub = Subscriber(mosquitto.host, mosquitto.port, topics.reply_filter(center_id))
+    try:
+        assert hub.wait_connected(TIMEOUT)
+        assert hub.client.client_id.startswith("hub-shared-") and hub.client.client_id != other.client.client_id
+        other.start()
+        assert other.wait_connected(TIMEOUT)
+        other.stop()
+        assert hub.connected
+        sub.publish(topics.cmd(center_id, "open"), CommandRequest("open", "k-1", {"counter": "1"}).to_json())
+        while True:
+            topic, payload, _ = sub.next()
+            if topic == topics.reply(center_id, "open"):
+                reply = CommandReply.from_json(payload)
+                if reply.correlation_id == "k-1":
+                    break
+        assert reply.ok
+    finally:
+        sub.close()
+        hub.stop()
