@@ -140,6 +140,8 @@ class HubSettings:
     observe_holidays: bool = True        # close on public holidays and announced days off, open on make-up days
     # [province] (issue 17): the second outbox sink to `motcua province`; None = not configured
     province: Any = None
+    # [broker] (issue 11): the center's MQTT users (queue_server.mqtt_access.BrokerInventory); None = lab broker
+    broker: Any = None
 
     def user(self, username: str) -> UserDef | None:
         return next((u for u in self.users if u.username == username), None)
@@ -515,13 +517,26 @@ def settings_from_dict(raw: dict[str, Any], *, base_dir: Path | None = None, sou
 
     integration = _read_integration(root, store_path, base_dir)
     province = _read_province(root, store_path, base_dir, center.id)
+    broker = _read_broker(root, center)
 
     root.done()
     return HubSettings(center=center, http=http, store_path=store_path, mqtt=mqtt, users=tuple(users),
                        security=security, display=display,
                        rating_scale=tuple(scale) or DEFAULT_RATING_SCALE, rating_criteria=tuple(criteria),
                        rating_window_min=rating_window_min, log_level=level, source=source,
-                       integration=integration, observe_holidays=observe_holidays, province=province)
+                       integration=integration, observe_holidays=observe_holidays, province=province,
+                       broker=broker)
+
+
+def _read_broker(root: _Table, center: Any) -> Any:
+    """``[broker]`` (issue 11): the center's MQTT users, validated by queue_server.mqtt_access (names the key)."""
+    from queue_server.mqtt_access import BrokerConfigError, parse_broker
+
+    root.seen.add("broker")
+    try:
+        return parse_broker(root.data.get("broker"), center.id, {c.id for c in center.counters})
+    except BrokerConfigError as err:
+        raise ConfigError(str(err)) from err
 
 
 def _read_province(root: _Table, store_path: Path, base_dir: Path | None, center_id: str) -> Any:

@@ -271,7 +271,8 @@ def build_hub(settings: HubSettings, *, clock: Clock | None = None,
     devices = DeviceRegistry(settings.center.id)
     mqtt: MqttAdapter | None = None
     if settings.mqtt.enabled:
-        mqtt = MqttAdapter(settings.mqtt, settings.center.id, service)
+        mqtt = MqttAdapter(settings.mqtt, settings.center.id, service,
+                           access=getattr(settings, "broker", None))
         service.add_listener(mqtt.on_events)
         mqtt.device_registry = devices
         mqtt.on_device_alerts = lambda changes: record_device_alerts(service, changes)
