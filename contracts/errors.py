@@ -14,6 +14,7 @@ class ErrorCode(StrEnum):
     METHOD_NOT_ALLOWED = "method_not_allowed"
     RATE_LIMITED = "rate_limited"
     PAYLOAD_TOO_LARGE = "payload_too_large"  # body over the configured size limit
+    UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"  # a write whose body is not application/json
     # auth
     UNAUTHENTICATED = "unauthenticated"
     FORBIDDEN = "forbidden"
@@ -61,6 +62,7 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.UNAUTHENTICATED: 401,
     ErrorCode.BAD_CREDENTIALS: 401,
     ErrorCode.FORBIDDEN: 403,
+    ErrorCode.UNSUPPORTED_MEDIA_TYPE: 415,
     ErrorCode.NOTHING_TO_CALL: 409,
     ErrorCode.COUNTER_BUSY: 409,
     ErrorCode.COUNTER_IDLE: 409,

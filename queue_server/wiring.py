@@ -187,6 +187,8 @@ class Hub:
             port=self.settings.http.port if port is None else port,
             threads=self.settings.http.threads, ident="motcua", channel_timeout=300,
             connection_limit=1000, clear_untrusted_proxy_headers=True,
+            # waitress itself refuses a body over the limit by its Content-Length (413) before buffering it
+            max_request_body_size=self.settings.http.max_body_bytes,
         )
         return self._server
 

@@ -74,6 +74,9 @@ def create_app(settings: HubSettings, service: QueueService, extra_blueprints: I
     # battery clock, and a demo or a test runs the hub on a clock of its own). The fast path adds it itself.
     app.wsgi_app = _HubClockHeader(app.wsgi_app, service.clock)  # type: ignore[method-assign]
     # POST /tickets (the hot path) answered without Flask's per-request machinery; same bytes, see fast_issue.py
+    # JSON-only writes, Content-Length limit before any read, security headers on every answer (edge.py)
+    from queue_server.web.edge import Edge
+    app.wsgi_app = Edge(app.wsgi_app, settings.http.max_body_bytes)  # type: ignore[method-assign]
     fast_issue.install(app)
 
     @app.errorhandler(MotcuaError)

@@ -28,6 +28,7 @@ from contracts.errors import ErrorCode, MotcuaError
 from contracts.messages import dumps, format_at
 from queue_server.app.views import ticket_to_json
 from queue_server.web.common import API_PREFIX, HubContext
+from queue_server.web.edge import SECURITY_HEADERS, is_json_write
 
 log = logging.getLogger("queue_server.web")     # the logger the Flask error handler writes to
 
@@ -94,6 +95,7 @@ class IssueFastPath:
         length_text = environ.get("CONTENT_LENGTH") or ""
         limit = app.config.get("MAX_CONTENT_LENGTH")
         if (app.debug or environ.get("HTTP_TRANSFER_ENCODING") or not length_text.isdigit()
+                or not is_json_write(environ)
                 or (limit is not None and int(length_text) > limit)):
             return self.inner(environ, start_response)
         keys = ctx.settings.security.device_keys
@@ -126,7 +128,8 @@ class IssueFastPath:
         payload = (dumps(answer) + "\n").encode("utf-8")
         start_response(_status(status), [("Content-Type", "application/json"),
                                          ("Content-Length", str(len(payload))),
-                                         ("X-Motcua-Now", format_at(ctx.service.clock.now()))])
+                                         ("X-Motcua-Now", format_at(ctx.service.clock.now())),
+                                         *SECURITY_HEADERS])
         return [payload]
 
     @staticmethod

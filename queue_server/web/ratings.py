@@ -99,6 +99,11 @@ def make_ratings_blueprint(service: RatingsService,
                         "criteria": [{"code": c.code, "label": c.label, "label_en": c.label_en} for c in s.criteria],
                         "window_min": s.window_min})
 
+    @bp.get("/rate-page.js")
+    def page_script() -> Response:
+        # the rating page's script as a file: the Content-Security-Policy allows no inline script
+        return Response(_PAGE_JS, mimetype="text/javascript")
+
     @bp.get("/rate/<counter>")
     def page(counter: str) -> Response:
         return Response(rating_page(counter, service, criteria_wait_s), mimetype="text/html")
@@ -203,8 +208,14 @@ _PAGE = """<!doctype html>
     </div>
   </section>
 </main>
-<script>
-const CFG = {{data}};
+<script type="application/json" id="rating-config">{{data}}</script>
+<script src="/rate-page.js"></script>
+</body></html>
+"""
+
+
+_PAGE_JS = """// the page carries its settings in a JSON data block (CSP: no inline script runs on the hub's pages)
+const CFG = JSON.parse(document.getElementById("rating-config").textContent);
 const statusEl = document.getElementById("status");
 const overall = document.getElementById("overall"), extra = document.getElementById("extra");
 const buttons = Array.from(document.querySelectorAll("button.lv"));
@@ -279,6 +290,4 @@ document.querySelectorAll("button.cv").forEach(c => c.addEventListener("click", 
 }));
 document.getElementById("send").addEventListener("click", () => send());
 poll(); setInterval(poll, 1500);
-</script>
-</body></html>
 """
