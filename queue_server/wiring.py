@@ -310,8 +310,11 @@ def build_hub(settings: HubSettings, *, clock: Clock | None = None,
         province = build_province_relay(settings.province, settings.center.id, service.events_after)
         service.add_listener(province.wake)
         blueprints.append(make_province_blueprint(province, settings.province.key))
+    # staff sessions: token hashes in the hub's file, so a restart logs nobody out and a logout is final
+    from queue_server.adapters.session_store import SessionStore
+
     app = create_app(settings, service, blueprints, broadcaster=broadcaster, mqtt=mqtt, keepalive_s=keepalive_s,
-                     devices=devices)
+                     devices=devices, sessions=SessionStore(settings.store_path))
     speaker = hub_speaker(settings)
     if speaker is not None:
         service.add_listener(speaker.on_events)

@@ -31,6 +31,13 @@ def _error(code: str, message: str, status: int) -> Any:
     return jsonify(error={"code": code, "message": message}), status
 
 
+def _user_still_valid(settings: HubSettings) -> Any:
+    def check(username: str, role: str) -> bool:
+        user = settings.user(username)
+        return user is not None and user.role == role
+    return check
+
+
 class _HubClockHeader:
     def __init__(self, inner: Any, clock: Any) -> None:
         self.inner = inner
@@ -46,7 +53,7 @@ class _HubClockHeader:
 
 def create_app(settings: HubSettings, service: QueueService, extra_blueprints: Iterable[Blueprint] = (), *,
                broadcaster: Broadcaster | None = None, mqtt: Any = None, keepalive_s: float = 15.0,
-               devices: Any = None) -> Flask:
+               devices: Any = None, sessions: Any = None) -> Flask:
     """Build the hub's Flask app. ``broadcaster`` feeds /stream; one is made (and added as a service listener)
     when not given. ``mqtt`` is anything with a ``connected`` attribute, for /health."""
     from queue_server.web import admin, auth, counter, display, fast_issue, kiosk, manager, openapi
@@ -61,7 +68,9 @@ def create_app(settings: HubSettings, service: QueueService, extra_blueprints: I
         broadcaster = Broadcaster()
         service.add_listener(broadcaster.publish)
     app.extensions["motcua"] = HubContext(settings=settings, service=service,
-                                          tokens=TokenStore(settings.security.token_ttl_min * 60.0),
+                                          tokens=TokenStore(settings.security.token_ttl_min * 60.0,
+                                                            repository=sessions,
+                                                            still_valid=_user_still_valid(settings)),
                                           broadcaster=broadcaster, mqtt=mqtt, keepalive_s=keepalive_s,
                                           devices=devices)
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify
 
-from queue_server.web.common import hub, route
+from contracts.errors import ErrorCode, MotcuaError
+from queue_server.web.common import Body, hub, route
 from queue_server.web.kiosk import center_config
 
 bp = Blueprint("admin", __name__)
@@ -23,3 +24,12 @@ def admin_config():  # type: ignore[no-untyped-def]
 def admin_users():  # type: ignore[no-untyped-def]
     return jsonify(users=[{"username": u.username, "role": u.role, "display_name": u.display_name}
                           for u in hub().settings.users])
+
+
+@route(bp, "/admin/users/<username>/revoke-sessions", methods=("POST",), role="admin", body=Body(),
+       summary="End every session of a user (a lost or shared token, someone who left)",
+       result="{username, revoked}", errors=(ErrorCode.NOT_FOUND,))
+def revoke_sessions(username: str, body: dict[str, object]):  # type: ignore[no-untyped-def]
+    if hub().settings.user(username) is None:
+        raise MotcuaError(ErrorCode.NOT_FOUND, f"no user {username!r} in the config")
+    return jsonify(username=username, revoked=hub().tokens.revoke_user(username))

@@ -1,9 +1,14 @@
 """Staff login, bearer tokens and role checks (staff < manager < admin), and kiosk device keys.
 
-Tokens are random (``secrets.token_urlsafe``) and live in memory with an expiry. Why in memory: one hub process
-serves one center; a restart (rare, and it already drops SSE streams) just asks staff to log in again, no
-secret has to be stored on disk or signed with a key to rotate, and logout or a role change takes effect at
-once. Passwords are checked against werkzeug hashes from the config; nothing here writes to the store.
+Tokens are random (``secrets.token_urlsafe``) with an expiry. With a SessionRepository (the hub's SQLite file,
+adapters/session_store.py) only each token's SHA-256 is stored, so a hub restart logs nobody out, a logout or an
+admin's revocation deletes the row at once, and a copy of the file logs nobody in. A stored session whose user
+is gone from the config, or whose role changed, is refused. Passwords are checked against werkzeug hashes from
+the config.
+
+Password checks are bounded (``PasswordGate``): each scrypt check takes ~32 MiB, so at most a few run at once and
+a few more wait briefly; the rest are refused with 429 at once, so a burst of logins cannot push the hub's memory
+past a fixed ceiling.
 
 Failed logins are throttled twice (``LoginThrottle``): per username (five wrong tries lock that name for five
 minutes) and per client address (twenty wrong tries from one machine lock that machine for ten minutes, whatever
@@ -12,6 +17,7 @@ was right. The counters live in memory, expire, and are capped, so a flood of ma
 """
 from __future__ import annotations
 
+import hashlib
 import hmac
 import ipaddress
 import logging
@@ -30,6 +36,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from contracts.errors import ErrorCode, MotcuaError
 from contracts.messages import VN_TZ, format_at
+from queue_server.app.ports import SessionRepository, StoredSession
 from queue_server.config import ROLES
 from queue_server.web.common import Body, Field, hub, route
 
@@ -190,20 +197,58 @@ class Session:
     expires_at: float               # time.time()
 
 
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+class PasswordGate:
+    """At most ``running`` password checks at once, ``waiting`` more queued for up to ``wait_s``; the rest are
+    refused at once (the caller answers 429). Memory then stays under (running × one check) plus the base."""
+
+    def __init__(self, running: int = 2, waiting: int = 8, wait_s: float = 5.0) -> None:
+        self._slots = threading.BoundedSemaphore(running)
+        self._admitted = threading.BoundedSemaphore(running + waiting)
+        self.wait_s = wait_s
+        self.refused = 0
+
+    def acquire(self) -> bool:
+        if not self._admitted.acquire(blocking=False):
+            self.refused += 1
+            return False
+        if not self._slots.acquire(timeout=self.wait_s):
+            self._admitted.release()
+            self.refused += 1
+            return False
+        return True
+
+    def release(self) -> None:
+        self._slots.release()
+        self._admitted.release()
+
+
 class TokenStore:
-    """Bearer tokens → sessions, thread-safe, with expiry; ``throttle`` holds the failed-login limits."""
+    """Bearer tokens → sessions, thread-safe, with expiry; ``throttle`` holds the failed-login limits.
+    ``repository`` (optional) keeps token hashes in the hub's store; ``still_valid(username, role)`` says whether
+    a stored session's user still exists with that role."""
 
     def __init__(self, ttl_s: float, clock: Callable[[], float] = time.time,
-                 throttle: LoginThrottle | None = None) -> None:
+                 throttle: LoginThrottle | None = None, repository: SessionRepository | None = None,
+                 still_valid: Callable[[str, str], bool] | None = None) -> None:
         self._ttl_s = ttl_s
         self._clock = clock
         self._sessions: dict[str, Session] = {}
         self._lock = threading.Lock()
         self.throttle = throttle or LoginThrottle()
+        self.repository = repository
+        self._still_valid = still_valid
+        self.gate = PasswordGate()
 
     def issue(self, username: str, role: str, display_name: str) -> Session:
         now = self._clock()
         session = Session(secrets.token_urlsafe(32), username, role, display_name, now + self._ttl_s)
+        if self.repository is not None:
+            self.repository.add(StoredSession(token_hash(session.token), username, role, display_name,
+                                              session.expires_at), now)
         with self._lock:
             for token in [t for t, s in self._sessions.items() if s.expires_at <= now]:
                 del self._sessions[token]
@@ -211,18 +256,40 @@ class TokenStore:
         return session
 
     def resolve(self, token: str) -> Session | None:
+        now = self._clock()
         with self._lock:
             session = self._sessions.get(token)
-            if session is None:
-                return None
-            if session.expires_at <= self._clock():
+            if session is not None and session.expires_at <= now:
                 del self._sessions[token]
                 return None
-            return session
+        if session is None and self.repository is not None:
+            stored = self.repository.get(token_hash(token))
+            if stored is None or stored.expires_at <= now:
+                return None
+            if self._still_valid is not None and not self._still_valid(stored.username, stored.role):
+                self.repository.delete(stored.token_sha256)
+                return None
+            session = Session(token, stored.username, stored.role, stored.display_name, stored.expires_at)
+            with self._lock:
+                self._sessions[token] = session
+        return session
 
     def revoke(self, token: str) -> bool:
         with self._lock:
-            return self._sessions.pop(token, None) is not None
+            found = self._sessions.pop(token, None) is not None
+        if self.repository is not None:
+            found = self.repository.delete(token_hash(token)) or found
+        return found
+
+    def revoke_user(self, username: str) -> int:
+        """Every session of ``username`` ends (an admin's revocation); returns how many."""
+        with self._lock:
+            mine = [t for t, s in self._sessions.items() if s.username == username]
+            for t in mine:
+                del self._sessions[t]
+        if self.repository is not None:
+            return max(len(mine), self.repository.delete_user(username))
+        return len(mine)
 
 
 def role_rank(role: str) -> int:
@@ -288,7 +355,18 @@ def login(body: dict[str, str]):  # type: ignore[no-untyped-def]
     if refusal is not None:
         return _rate_limited(refusal)
     user = ctx.settings.user(username)
-    ok = check_password_hash(user.password_hash if user else _DUMMY_HASH, password)
+    gate = ctx.tokens.gate
+    if not gate.acquire():
+        # too many password checks at once (each costs ~32 MiB): refuse rather than grow past the ceiling
+        response = jsonify(MotcuaError(ErrorCode.RATE_LIMITED, "Hệ thống đang bận kiểm tra đăng nhập; vui lòng "
+                                       "thử lại sau ít giây. / Too many logins at once; try again in a few "
+                                       "seconds.").to_json())
+        response.headers["Retry-After"] = "2"
+        return response, 429
+    try:
+        ok = check_password_hash(user.password_hash if user else _DUMMY_HASH, password)
+    finally:
+        gate.release()
     if user is None or not ok:
         ctx.tokens.throttle.failed(username, address)
         raise MotcuaError(ErrorCode.BAD_CREDENTIALS, "wrong username or password")
