@@ -182,11 +182,15 @@ class Hub:
     def make_server(self, host: str | None = None, port: int | None = None) -> Any:
         from waitress.server import create_server  # type: ignore[import-untyped]
 
+        raise_open_file_limit()
         self._server = create_server(
             self.app, host=host or self.settings.http.host,
             port=self.settings.http.port if port is None else port,
-            threads=self.settings.http.threads, ident="motcua", channel_timeout=300,
-            connection_limit=1000, clear_untrusted_proxy_headers=True,
+            threads=self.settings.http.threads, ident="motcua",
+            # idle sockets must not crowd out a kiosk (issue 11): room for thousands of connections, poll() rather
+            # than select() (which stops at 1024 descriptors), and an idle connection closed after 60 s
+            channel_timeout=60, cleanup_interval=10, connection_limit=CONNECTION_LIMIT, asyncore_use_poll=True,
+            clear_untrusted_proxy_headers=True,
             # waitress itself refuses a body over the limit by its Content-Length (413) before buffering it
             max_request_body_size=self.settings.http.max_body_bytes,
         )
@@ -254,6 +258,21 @@ def record_device_alerts(service: QueueService, changes: Iterable[Any]) -> None:
             service.record_event("device.offline" if change.raised else "device.online", data)
         else:
             service.record_event("device.fault", data)
+
+
+CONNECTION_LIMIT = 4000
+
+
+def raise_open_file_limit(wanted: int = CONNECTION_LIMIT + 500) -> int:
+    """Lift the soft descriptor limit towards ``wanted`` (never past the hard one): each HTTP connection is one."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        return target
+    return int(soft)
 
 
 def build_hub(settings: HubSettings, *, clock: Clock | None = None,

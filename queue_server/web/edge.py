@@ -67,4 +67,5 @@ class Edge:
             headers.extend((k, v) for k, v in SECURITY_HEADERS if k.lower() not in present)
             return start_response(status, headers, exc_info)
 
-        return self.inner(environ, with_headers)
+        answer: Iterable[bytes] = self.inner(environ, with_headers)
+        return answer
