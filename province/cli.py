@@ -130,6 +130,27 @@ def cmd_deploy_center_broker(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_deploy_device_keys(args: argparse.Namespace) -> int:
+    """``deploy device-keys --config center.toml``: an HTTP key per kiosk (from [broker]) and per --device."""
+    from queue_server.config import ConfigError, load_settings
+    from queue_server.deploy_broker import write_device_keys
+
+    try:
+        settings = load_settings(args.config)
+    except (ConfigError, OSError) as err:
+        print(f"deploy device-keys: {err}", file=sys.stderr)
+        return 2
+    devices = [c.user for c in settings.broker.clients if c.role == "kiosk"] if settings.broker else []
+    devices += [d for d in (args.device or []) if d not in devices]
+    if not devices:
+        print("deploy device-keys: no kiosk in [[broker.clients]] and no --device given", file=sys.stderr)
+        return 2
+    env = write_device_keys(devices, args.out_dir)
+    print(f"wrote {len(devices)} device keys in {env.parent}/<device>.device-key (mode 0600, never commit) and "
+          f"{env} for the hub's EnvironmentFile")
+    return 0
+
+
 def cmd_deploy_broker(args: argparse.Namespace) -> int:
     from province.bridge import BridgeConfigError, BridgeSettings, bridge_conf, province_broker_conf, write
 
@@ -206,6 +227,11 @@ def add_parsers(sub: Any) -> None:
     broker.add_argument("--out", type=Path, default=None, help="write here (e.g. /etc/mosquitto/conf.d/"
                         "motcua-bridge.conf) instead of standard output")
     broker.set_defaults(func=_deploy_broker_defaults)
+    keys = dsub.add_parser("device-keys", help="HTTP device keys for kiosks and rating tablets (files, mode 0600)")
+    keys.add_argument("--config", required=True, type=Path)
+    keys.add_argument("--out-dir", type=Path, default=Path("broker"))
+    keys.add_argument("--device", action="append", help="another device (a rating tablet), repeat")
+    keys.set_defaults(func=cmd_deploy_device_keys)
 
 
 def _deploy_broker_defaults(args: argparse.Namespace) -> int:

@@ -28,6 +28,7 @@ from queue_server.domain.model import (
     TicketRules,
     WorkingSession,
 )
+from runtime.passwords import weak_hash_reason
 
 ENV_PREFIX = "MOTCUA_"
 ROLES = ("staff", "manager", "admin")          # in rising order of power
@@ -456,6 +457,9 @@ def settings_from_dict(raw: dict[str, Any], *, base_dir: Path | None = None, sou
         if not re.match(r"^(scrypt|pbkdf2)[:$]", pw_hash):
             raise ConfigError(f"{ut.key('password_hash')}: not a werkzeug password hash "
                               "(make one with `motcua user hash-password`)")
+        weak = weak_hash_reason(pw_hash)
+        if weak is not None:
+            raise ConfigError(f"{ut.key('password_hash')}: {weak}; make a new one with `motcua user hash-password`")
         users.append(UserDef(name, role, pw_hash, ut.text("display_name", "") or name))
         ut.done()
 

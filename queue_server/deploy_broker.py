@@ -170,3 +170,23 @@ def _write_pki(certs: Path, center: str, hostnames: tuple[str, ...], files: Brok
     _write_private(server_key, pem_key(key))
     server_crt.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     return BrokerFiles(files.conf, files.passwd, files.acl, files.secrets_dir, ca_crt, server_crt, server_key)
+
+
+def write_device_keys(devices: list[str], out_dir: Path) -> Path:
+    """One HTTP device key per kiosk or rating tablet in ``secrets/<device>.device-key`` (0600, kept when
+    already there), and ``hub-device-keys.env`` (0600) for the hub's EnvironmentFile:
+    ``MOTCUA_SECURITY__DEVICE_KEYS=[...]`` (a TOML array, as every MOTCUA_ override is read)."""
+    sec = out_dir / "secrets"
+    sec.mkdir(parents=True, mode=0o700, exist_ok=True)
+    (sec / ".gitignore").write_text("# generated passwords: never commit\n*\n", encoding="utf-8")
+    keys = []
+    for dev in devices:
+        path = sec / f"{dev}.device-key"
+        key = path.read_text(encoding="utf-8").strip() if path.exists() else ""
+        if len(key) < 16:
+            key = secrets.token_urlsafe(24)
+            _write_private(path, key + "\n")
+        keys.append(key)
+    env = out_dir / "secrets" / "hub-device-keys.env"
+    _write_private(env, "MOTCUA_SECURITY__DEVICE_KEYS='[" + ", ".join(f'"{k}"' for k in keys) + "]'\n")
+    return env

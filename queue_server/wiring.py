@@ -263,6 +263,29 @@ def record_device_alerts(service: QueueService, changes: Iterable[Any]) -> None:
 CONNECTION_LIMIT = 4000
 
 
+def warn_demo_passwords(settings: HubSettings, *, background: bool = True) -> list[str]:
+    """Log a loud warning for each user still on the demo password (a real center must change them).
+    In a thread by default: each check is a full scrypt (~0.1 s), the hub need not wait for them."""
+    from runtime.passwords import uses_demo_password
+
+    found: list[str] = []
+
+    def check() -> None:
+        for user in settings.users:
+            if uses_demo_password(user.password_hash):
+                found.append(user.username)
+        if found:
+            log.warning("!!! DEMO PASSWORDS in %s: users %s still log in with the demo password; set new ones "
+                        "(`motcua user hash-password`) / Tài khoản %s vẫn dùng mật khẩu mẫu: hãy đổi ngay !!!",
+                        settings.source or "the config", ", ".join(found), ", ".join(found))
+
+    if background:
+        threading.Thread(target=check, name="demo-password-check", daemon=True).start()
+    else:
+        check()
+    return found
+
+
 def raise_open_file_limit(wanted: int = CONNECTION_LIMIT + 500) -> int:
     """Lift the soft descriptor limit towards ``wanted`` (never past the hard one): each HTTP connection is one."""
     import resource

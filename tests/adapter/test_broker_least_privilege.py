@@ -330,3 +330,28 @@ def test_command_refusal_rules() -> None:
     assert command_refusal(inv, "3", "open", {"counter": "3"}, "?") is not None        # bound to no bridge
     assert command_refusal(inv, "", "open", {"counter": "3"}, "console") is None         # the hub's own tools
     assert command_refusal(None, "", "open", {"counter": "3"}, "k1") is None             # lab broker
+
+
+def test_device_keys_are_generated_private_and_a_hub_without_keys_refuses_to_start(tmp_path: Path) -> None:
+    import sys
+
+    cfg = ROOT / "deploy" / "center.example.toml"
+    assert motcua(["deploy", "device-keys", "--config", str(cfg), "--out-dir", str(tmp_path),
+                   "--device", "tablet-5"]) == 0
+    env = tmp_path / "secrets" / "hub-device-keys.env"
+    assert stat.S_IMODE(os.stat(env).st_mode) == 0o600
+    keys = [(tmp_path / "secrets" / f"{d}.device-key").read_text(encoding="utf-8").strip()
+            for d in ("kiosk-1", "tablet-5")]
+    assert all(len(k) >= 24 for k in keys) and all(k in env.read_text(encoding="utf-8") for k in keys)
+    # the shipped example has no keys: the hub refuses to start (one clear line, exit 2), unless --lab
+    run = subprocess.run([sys.executable, "-m", "queue_server", "hub", "--config", str(cfg), "--port", "0"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=60,
+                         env={**os.environ, "PYTHONPATH": str(ROOT), "MOTCUA_STORE__PATH": str(tmp_path / "h.db")})
+    assert run.returncode == 2 and "device_keys" in run.stderr and "Traceback" not in run.stderr
+    # with the generated keys in the environment (the EnvironmentFile's line), config check is quiet about keys
+    value = env.read_text(encoding="utf-8").split("=", 1)[1].strip().strip("'")
+    check = subprocess.run([sys.executable, "-m", "queue_server", "config", "check", str(cfg)], cwd=ROOT,
+                           capture_output=True, text=True, timeout=60,
+                           env={**os.environ, "PYTHONPATH": str(ROOT), "MOTCUA_SECURITY__DEVICE_KEYS": value})
+    assert check.returncode == 0 and "device_keys is empty" not in check.stderr
+    assert "demo password" in check.stderr          # the example's users: loud
