@@ -345,12 +345,12 @@ def test_device_keys_are_generated_private_and_a_hub_without_keys_refuses_to_sta
     assert all(len(k) >= 24 for k in keys) and all(k in env.read_text(encoding="utf-8") for k in keys)
     # the shipped example has no keys: the hub refuses to start (one clear line, exit 2), unless --lab
     run = subprocess.run([sys.executable, "-m", "queue_server", "hub", "--config", str(cfg), "--port", "0"],
-                         cwd=ROOT, capture_output=True, text=True, timeout=60,
+                         cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
                          env={**os.environ, "PYTHONPATH": str(ROOT), "MOTCUA_STORE__PATH": str(tmp_path / "h.db")})
     assert run.returncode == 2 and "device_keys" in run.stderr and "Traceback" not in run.stderr
     # with the generated keys in the environment (the EnvironmentFile's line), config check is quiet about keys
     value = env.read_text(encoding="utf-8").split("=", 1)[1].strip().strip("'")
-    check = subprocess.run([sys.executable, "-m", "queue_server", "config", "check", str(cfg)], cwd=ROOT,
+    check = subprocess.run([sys.executable, "-m", "queue_server", "config", "check", str(cfg)], cwd=ROOT, check=False,
                            capture_output=True, text=True, timeout=60,
                            env={**os.environ, "PYTHONPATH": str(ROOT), "MOTCUA_SECURITY__DEVICE_KEYS": value})
     assert check.returncode == 0 and "device_keys is empty" not in check.stderr
