@@ -8,6 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from queue_server.config import WEEKDAYS, HubSettings, settings_from_dict
+from runtime.passwords import DEMO_PASSWORD
+
+__all__ = ["DEMO_PASSWORD", "demo_settings", "integration_table"]   # DEMO_PASSWORD: from runtime.passwords
 
 EXAMPLE_CONFIG = Path(__file__).resolve().parent.parent / "deploy" / "center.example.toml"
 MORNING_S = 4 * 3600.0

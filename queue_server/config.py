@@ -182,7 +182,7 @@ def load_settings(path: str | Path, environ: Mapping[str, str] | None = None) ->
         raise ConfigError(f"{path}: not valid TOML: {err}") from err
     apply_env_overrides(raw, os.environ if environ is None else environ)
     base = path.resolve().parent
-    return settings_from_dict(raw, base_dir=base, source=str(path))
+    return settings_from_dict(raw, base_dir=base, source=str(path), strict_hashes=True)
 
 
 def apply_env_overrides(raw: dict[str, Any], environ: Mapping[str, str]) -> None:
@@ -315,8 +315,11 @@ def _read_sessions(root: _Table) -> dict[int, tuple[WorkingSession, ...]]:
     return sessions
 
 
-def settings_from_dict(raw: dict[str, Any], *, base_dir: Path | None = None, source: str = "") -> HubSettings:
-    """Validate an already-parsed config (tests build settings this way too)."""
+def settings_from_dict(raw: dict[str, Any], *, base_dir: Path | None = None, source: str = "",
+                       strict_hashes: bool = False) -> HubSettings:
+    """Validate an already-parsed config (tests build settings this way too). ``strict_hashes``: refuse cheap
+    password hashes — on for every config file (load_settings: the hub, config check), off for settings a test
+    builds in memory with deliberately cheap hashes."""
     root = _Table(raw, "")
 
     # center --------------------------------------------------------------------------------------------
@@ -457,7 +460,7 @@ def settings_from_dict(raw: dict[str, Any], *, base_dir: Path | None = None, sou
         if not re.match(r"^(scrypt|pbkdf2)[:$]", pw_hash):
             raise ConfigError(f"{ut.key('password_hash')}: not a werkzeug password hash "
                               "(make one with `motcua user hash-password`)")
-        weak = weak_hash_reason(pw_hash)
+        weak = weak_hash_reason(pw_hash) if strict_hashes else None
         if weak is not None:
             raise ConfigError(f"{ut.key('password_hash')}: {weak}; make a new one with `motcua user hash-password`")
         users.append(UserDef(name, role, pw_hash, ut.text("display_name", "") or name))

@@ -312,7 +312,9 @@ def build_hub(settings: HubSettings, *, clock: Clock | None = None,
     service = QueueService(center, store, clock)
     broadcaster = Broadcaster()
     service.add_listener(broadcaster.publish)
-    devices = DeviceRegistry(settings.center.id)
+    inventory = getattr(settings, "broker", None)
+    devices = DeviceRegistry(settings.center.id, known={d for c in inventory.clients for d in c.devices}
+                             if inventory is not None else None)
     mqtt: MqttAdapter | None = None
     if settings.mqtt.enabled:
         mqtt = MqttAdapter(settings.mqtt, settings.center.id, service,

@@ -81,9 +81,16 @@ def _alert(device_id: str, kind: str, code: str, now: datetime) -> DeviceAlert:
     return DeviceAlert(device_id, kind, code, severity, vi, en, now)
 
 
+MAX_DEVICES = 500       # a center has tens of devices; an invented-id flood stops here (issue 11)
+
+
 class DeviceRegistry:
-    def __init__(self, center: str) -> None:
+    """``known``: the device ids of the center's [broker] inventory; when given, any other id is refused (the
+    broker's ACL already keeps unknown writers out). Either way at most MAX_DEVICES records are kept."""
+
+    def __init__(self, center: str, known: set[str] | None = None) -> None:
         self.center = topics.slug(center, "center")
+        self.known = known
         self._lock = threading.Lock()
         self._devices: dict[str, DeviceRecord] = {}
         self._alerts: dict[tuple[str, str], DeviceAlert] = {}
@@ -110,6 +117,11 @@ class DeviceRegistry:
                                                               "device_event"):
             return []
         device_id = parsed.key
+        if device_id not in self._devices:
+            if self.known is not None and device_id not in self.known:
+                return self._reject(f"{topic}: device {device_id!r} is not in the center's [broker] inventory")
+            if len(self._devices) >= MAX_DEVICES:
+                return self._reject(f"{topic}: already {MAX_DEVICES} devices; ignoring new id {device_id!r}")
         if not payload and parsed.kind != "device_event":
             # an empty retained message deletes a retained topic: the device was decommissioned
             return self._forget(device_id, now)
@@ -120,13 +132,14 @@ class DeviceRegistry:
                 if parsed.kind == "device_state":
                     return self._state(device_id, DeviceState.from_json(payload), now)
                 return self._event(device_id, DeviceEvent.from_json(payload), now)
-        except DeviceStateError as err:
-            return self._reject(f"{topic}: {err}")
+        except (DeviceStateError, RecursionError) as err:
+            return self._reject(f"{topic}: {err or 'nested too deeply'}")
 
     def _reject(self, reason: str) -> list[AlertChange]:
         self.rejected += 1
         self.last_error = reason
-        log.warning("device registry: ignoring a bad message: %s", reason)
+        if self.rejected <= 20 or self.rejected % 1000 == 0:    # a flood must not flood the log too
+            log.warning("device registry: ignoring a bad message (%d so far): %s", self.rejected, reason)
         return []
 
     def _record(self, device_id: str) -> DeviceRecord:

@@ -28,7 +28,15 @@ from typing import TYPE_CHECKING, Any
 
 from contracts import topics
 from contracts.errors import ErrorCode, MotcuaError
-from contracts.messages import Availability, CommandReply, CommandRequest, Envelope, MessageError
+from contracts.messages import (
+    MAX_JSON_DEPTH,
+    Availability,
+    CommandReply,
+    CommandRequest,
+    Envelope,
+    MessageError,
+    json_depth,
+)
 from queue_server.app.ports import Publisher
 from queue_server.mqtt_access import BrokerInventory, command_refusal
 from runtime.mqtt import Message, MqttClient, Will
@@ -437,9 +445,11 @@ def client_settings(settings: Any, prefix: str | None = None) -> ClientSettings:
 
 def _correlation_of(payload: bytes) -> str:
     """Best effort: echo a correlation id even from an otherwise invalid request, so the sender can match it."""
+    if json_depth(payload) > MAX_JSON_DEPTH:
+        return ""
     try:
         obj = json.loads(payload)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return ""
     value = obj.get("correlation_id") if isinstance(obj, dict) else None
     return value if isinstance(value, str) else ""

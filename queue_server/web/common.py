@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from flask import Blueprint, current_app, g, request
 
 from contracts.errors import ErrorCode, MotcuaError
+from contracts.messages import MAX_JSON_DEPTH, json_depth
 
 if TYPE_CHECKING:
     from queue_server.app.queue_service import QueueService
@@ -163,6 +164,8 @@ def read_body(spec: Body) -> dict[str, Any]:
     raw = request.get_data(cache=True)      # raises 413 past MAX_CONTENT_LENGTH
     if not raw.strip():
         return spec.check({})
+    if json_depth(raw) > MAX_JSON_DEPTH:
+        raise bad_request(f"body: JSON nested deeper than {MAX_JSON_DEPTH} levels")
     try:
         obj = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as err:

@@ -308,6 +308,14 @@ def test_the_hub_refuses_a_command_for_a_counter_not_bound_to_the_sending_bridge
         ok = send("1", "1")
         assert ok.ok, ok.error
         assert adapter.refused_commands == 1
+        # a nested-JSON bomb gets an error reply (not a traceback in the log, not silence)
+        bridge.publish(topics.cmd(CENTER, "open", "1"), b"[" * 5000 + b"]" * 5000, qos=1)
+        while True:
+            reply = CommandReply.from_json(_wait_for(replies, topics.reply(CENTER, "open")).payload)
+            if reply.correlation_id == "":
+                break
+        assert not reply.ok and (reply.error or {}).get("code") == "bad_request"
+        assert "nested" in (reply.error or {}).get("message", "")
     finally:
         bridge.stop()
         adapter.stop()
