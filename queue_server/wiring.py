@@ -1,13 +1,7 @@
 """Builds one running hub from settings: SQLite store → QueueService → SSE broadcaster, MQTT adapter → Flask app,
-served by waitress. The only place that knows how the parts fit (adapters are chosen and plugged into the app's
-ports here, and nowhere in app/); other teams' blueprints and the integration with the main system (dossier
-mirror, working calendar, outbox relay, dossier blueprint) are added here.
-
-Why waitress: a production WSGI server from PyPI that is pure Python (no compiler on a kiosk-class box), with a
-fixed pool of worker threads behind one asyncore I/O loop, so idle keep-alive connections from kiosks and
-consoles cost no thread and a burst of requests cannot spawn unbounded threads (werkzeug's dev server starts a
-thread per connection and says it is not for production). Each open SSE stream holds one worker, hence
-``[http] threads`` (default 32) is sized above the number of displays.
+served by waitress (web/server.py). The only place that knows how the parts fit (adapters are chosen and plugged
+into the app's ports here, and nowhere in app/); other teams' blueprints and the integration with the main system
+(dossier mirror, working calendar, outbox relay, dossier blueprint) are added here.
 """
 from __future__ import annotations
 
@@ -38,9 +32,10 @@ from queue_server.domain.model import CenterDef
 from queue_server.domain.ratings import scale_from_levels
 from queue_server.domain.working_time import WorkingCalendar
 from queue_server.web import create_app
-from queue_server.web.auth import require
 from queue_server.web.dossiers import create_dossiers_blueprint
+from queue_server.web.edge import BODY_CEILING_BYTES
 from queue_server.web.ratings import make_ratings_blueprint
+from queue_server.web.server import HttpServer
 from queue_server.web.sse import Broadcaster
 
 log = logging.getLogger(__name__)
@@ -145,9 +140,9 @@ def build_integration(cfg: IntegrationConfig, center: CenterDef, clock: Clock, f
                             fetch_aggregates=fetch_aggregates,
                             on_result=lambda ok, err: service.link.ok(clock.now()) if ok
                             else service.link.failed(clock.now(), err))
+    # the look-up limit keys on the client the server resolved ([http] trust_forwarded_for, see build_hub)
     blueprint = create_dossiers_blueprint(service, rate_limit=cfg.rate_limit, push_auth=cfg.push,
-                                          trust_forwarded_for=cfg.trust_forwarded_for,
-                                          metrics=relay.metrics if relay else None, require_role=require)
+                                          metrics=relay.metrics if relay else None)
     poller = DossierSyncPoller(service, cfg.sync_every_s) if main is not None and cfg.sync_every_s > 0 else None
     return Integration(calendar, mirror, service, blueprint, relay, poller)
 
@@ -167,8 +162,7 @@ class Hub:
     ratings: RatingsService | None = None
     speaker: Any = None
     province: Any = None          # the province sink's OutboxRelay (issue 17), when [province] is configured
-    _server: Any = field(default=None, repr=False)
-    _thread: threading.Thread | None = field(default=None, repr=False)
+    _server: HttpServer | None = field(default=None, repr=False)
 
     def start_background(self) -> None:
         """Start MQTT (never blocks on the broker)."""
@@ -179,62 +173,34 @@ class Hub:
         if self.province is not None:
             self.province.start()
 
-    def make_server(self, host: str | None = None, port: int | None = None) -> Any:
-        from waitress.server import create_server  # type: ignore[import-untyped]
-
-        raise_open_file_limit()
-        self._server = create_server(
-            self.app, host=host or self.settings.http.host,
-            port=self.settings.http.port if port is None else port,
-            threads=self.settings.http.threads, ident="motcua",
-            # idle sockets must not crowd out a kiosk (issue 11): room for thousands of connections, poll() rather
-            # than select() (which stops at 1024 descriptors), and an idle connection closed after 60 s
-            channel_timeout=60, cleanup_interval=10, connection_limit=CONNECTION_LIMIT, asyncore_use_poll=True,
-            clear_untrusted_proxy_headers=True,
-            # waitress itself refuses a body over the limit by its Content-Length (413) before buffering it
-            max_request_body_size=self.settings.http.max_body_bytes,
-        )
+    def make_server(self, host: str | None = None, port: int | None = None) -> HttpServer:
+        http = self.settings.http
+        self._server = HttpServer(self.app, host or http.host, http.port if port is None else port, http.threads,
+                                  trust_forwarded_for=http.trust_forwarded_for,
+                                  max_body_bytes=max(http.max_body_bytes, BODY_CEILING_BYTES))
         return self._server
 
     @property
     def port(self) -> int:
-        return int(self._server.effective_port) if self._server is not None else self.settings.http.port
+        return self._server.port if self._server is not None else self.settings.http.port
 
     def serve_forever(self) -> None:
         """Serve HTTP in this thread until ``stop()`` (or KeyboardInterrupt)."""
         if self._server is None:
             self.make_server()
-        log.info("HTTP: serving on http://%s:%s/api/v1", self._server.effective_host, self._server.effective_port)
-        try:
-            self._server.run()
-        except OSError:
-            # the I/O loop's sockets are closed under it by stop(): that is how it ends
-            log.debug("waitress loop ended", exc_info=True)
+        assert self._server is not None
+        self._server.serve_forever()
 
     def serve_in_thread(self, host: str | None = None, port: int | None = None) -> int:
-        self.make_server(host, port)
-        self._thread = threading.Thread(target=self.serve_forever, name="http", daemon=True)
-        self._thread.start()
-        return self.port
+        return self.make_server(host, port).serve_in_thread()
 
     def stop(self) -> None:
-        """Stop in the order that loses nothing: no new requests, end streams, flush MQTT, close the store."""
+        """Stop in the order that loses nothing and logs no error: no new requests, end the event streams, finish
+        the answers in flight, close the server, flush MQTT, close the store."""
         if self._server is not None:
-            try:
-                self._server.close()
-            except OSError:
-                pass
-        self.broadcaster.close()
-        if self._server is not None:
-            self._server.task_dispatcher.shutdown(timeout=5)
-            # closing every channel empties waitress's socket map, which ends its run() loop
-            for channel in list(self._server._map.values()):
-                try:
-                    channel.close()
-                except OSError:
-                    pass
-        if self._thread is not None:
-            self._thread.join(5)
+            self._server.stop(end_streams=self.broadcaster.close)
+        else:
+            self.broadcaster.close()
         if self.mqtt is not None:
             self.mqtt.stop()
         if self.integration is not None:
@@ -260,9 +226,6 @@ def record_device_alerts(service: QueueService, changes: Iterable[Any]) -> None:
             service.record_event("device.fault", data)
 
 
-CONNECTION_LIMIT = 4000
-
-
 def warn_demo_passwords(settings: HubSettings, *, background: bool = True) -> list[str]:
     """Log a loud warning for each user still on the demo password (a real center must change them).
     In a thread by default: each check is a full scrypt (~0.1 s), the hub need not wait for them."""
@@ -286,23 +249,15 @@ def warn_demo_passwords(settings: HubSettings, *, background: bool = True) -> li
     return found
 
 
-def raise_open_file_limit(wanted: int = CONNECTION_LIMIT + 500) -> int:
-    """Lift the soft descriptor limit towards ``wanted`` (never past the hard one): each HTTP connection is one."""
-    import resource
-
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
-    if soft != resource.RLIM_INFINITY and soft < target:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
-        return target
-    return int(soft)
-
-
 def build_hub(settings: HubSettings, *, clock: Clock | None = None,
               extra_blueprints: Iterable[Blueprint] | None = None, keepalive_s: float = 15.0) -> Hub:
     settings.store_path.parent.mkdir(parents=True, exist_ok=True)
     clock = clock or SystemClock()
     integration_cfg = integration_config(settings)
+    if integration_cfg.trust_forwarded_for and not settings.http.trust_forwarded_for:
+        # the proxy is resolved once, at the server, for every route: the older per-blueprint key means the same
+        log.warning("[integration] trust_forwarded_for is read as [http] trust_forwarded_for (move it there)")
+        settings = replace(settings, http=replace(settings.http, trust_forwarded_for=True))
     calendar = load_working_calendar(integration_cfg, settings.center, clock)
     center = settings.center
     if settings.observe_holidays:
@@ -344,7 +299,7 @@ def build_hub(settings: HubSettings, *, clock: Clock | None = None,
     if integration.relay is not None:
         service.add_listener(integration.relay.wake)
     blueprints = default_blueprints(settings) if extra_blueprints is None else list(extra_blueprints)
-    blueprints += [integration.blueprint, make_ratings_blueprint(ratings, require_role=require)]
+    blueprints += [integration.blueprint, make_ratings_blueprint(ratings)]
     # Province sink (issue 17): the same events, signed with the province key, to `motcua province`.
     province = None
     if settings.province is not None:

@@ -2,9 +2,14 @@
 
 ``create_app(settings, service)`` wires nothing else: no broker, no server, no store opening; the caller
 (queue_server.wiring) owns those. Every answer that is not a success is JSON ``{"error": {"code", "message"}}``.
+
+The WSGI layers around Flask, outermost first: the trusted proxy (only with ``[http] trust_forwarded_for``:
+REMOTE_ADDR becomes the client the center's proxy saw, once, for every guard and log line), the issue fast path
+(fast_issue.py), the hub clock header.
 """
 from __future__ import annotations
 
+import ipaddress
 import logging
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
@@ -51,13 +56,35 @@ class _HubClockHeader:
         return self.inner(environ, with_now)
 
 
+class TrustedProxy:
+    """Behind the center's own reverse proxy: the client address is the LAST X-Forwarded-For entry (the one the
+    proxy appended; whatever a client wrote before it could be anything), if it is an IP address. No header, or
+    garbage in it: the peer (the proxy) stays the address, rather than failing the request. The one place the
+    header is read; waitress passes it through only when this is on (wiring.Hub.make_server)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        forwarded = environ.get("HTTP_X_FORWARDED_FOR", "").split(",")[-1].strip()
+        if forwarded:
+            try:
+                address = ipaddress.ip_address(forwarded)
+            except ValueError:
+                pass
+            else:
+                environ["motcua.proxy_addr"] = environ.get("REMOTE_ADDR")
+                environ["REMOTE_ADDR"] = str(address)
+        return self.inner(environ, start_response)
+
+
 def create_app(settings: HubSettings, service: QueueService, extra_blueprints: Iterable[Blueprint] = (), *,
                broadcaster: Broadcaster | None = None, mqtt: Any = None, keepalive_s: float = 15.0,
                devices: Any = None, sessions: Any = None) -> Flask:
     """Build the hub's Flask app. ``broadcaster`` feeds /stream; one is made (and added as a service listener)
     when not given. ``mqtt`` is anything with a ``connected`` attribute, for /health."""
     from queue_server.web import admin, auth, counter, display, fast_issue, kiosk, manager, openapi
-    from queue_server.web.auth import TokenStore
+    from queue_server.web.guards import TokenStore
     from queue_server.web.sse import Broadcaster
 
     app = Flask(__name__)
@@ -84,9 +111,11 @@ def create_app(settings: HubSettings, service: QueueService, extra_blueprints: I
     app.wsgi_app = _HubClockHeader(app.wsgi_app, service.clock)  # type: ignore[method-assign]
     # POST /tickets (the hot path) answered without Flask's per-request machinery; same bytes, see fast_issue.py
     # JSON-only writes, Content-Length limit before any read, security headers on every answer (edge.py)
-    from queue_server.web.edge import Edge
-    app.wsgi_app = Edge(app.wsgi_app, settings.http.max_body_bytes)  # type: ignore[method-assign]
+    from queue_server.web.edge import BODY_CEILING_BYTES, Edge
+    app.wsgi_app = Edge(app.wsgi_app, max(settings.http.max_body_bytes, BODY_CEILING_BYTES))  # type: ignore[method-assign]
     fast_issue.install(app)
+    if settings.http.trust_forwarded_for:
+        app.wsgi_app = TrustedProxy(app.wsgi_app)  # type: ignore[method-assign]
 
     @app.errorhandler(MotcuaError)
     def motcua_error(err: MotcuaError) -> Any:

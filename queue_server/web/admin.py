@@ -9,18 +9,21 @@ from flask import Blueprint, jsonify
 from contracts.errors import ErrorCode, MotcuaError
 from queue_server.web.common import Body, hub, route
 from queue_server.web.kiosk import center_config
+from queue_server.web.schemas import ref
 
 bp = Blueprint("admin", __name__)
 
 
 @route(bp, "/admin/config", summary="The running configuration, secrets redacted", role="admin",
-       result="{settings: {...}, center: GET /config body}")
+       result="{settings: {...}, center: GET /config body}",
+       response=ref("AdminConfig"))
 def admin_config():  # type: ignore[no-untyped-def]
     return jsonify(settings=hub().settings.redacted(), center=center_config())
 
 
 @route(bp, "/admin/users", summary="Configured users and roles (no hashes)", role="admin",
-       result="{users: [{username, role, display_name}]}")
+       result="{users: [{username, role, display_name}]}",
+       response=ref("Users"))
 def admin_users():  # type: ignore[no-untyped-def]
     return jsonify(users=[{"username": u.username, "role": u.role, "display_name": u.display_name}
                           for u in hub().settings.users])

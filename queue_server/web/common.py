@@ -1,8 +1,10 @@
 """What every blueprint shares: the documented-route decorator, strict JSON body and query validation, and
 the hub context object (settings, service, tokens, broadcaster) stored on the Flask app.
 
-Validation happens here, before any command reaches QueueService, so bad input never causes a write.
-The same field specs feed the OpenAPI document (openapi.py), so the docs cannot drift from the checks.
+Every JSON route of the hub is declared with ``route``: its guards (guards.py), its body and query specs, its
+success schema (schemas.py) and its refusals, in one place. Validation happens here, before any command reaches
+a service, so bad input never causes a write. The same specs feed the OpenAPI document (openapi.py), so the docs
+cannot drift from the checks.
 """
 from __future__ import annotations
 
@@ -10,17 +12,19 @@ import functools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, current_app, g, request
 
 from contracts.errors import ErrorCode, MotcuaError
 from contracts.messages import MAX_JSON_DEPTH, json_depth
+from queue_server.web import guards
+from queue_server.web.guards import RateLimiter, Session, TokenStore
 
 if TYPE_CHECKING:
     from queue_server.app.queue_service import QueueService
     from queue_server.config import HubSettings
-    from queue_server.web.auth import TokenStore
     from queue_server.web.sse import Broadcaster
 
 API_PREFIX = "/api/v1"
@@ -42,6 +46,11 @@ def hub() -> HubContext:
     return ctx
 
 
+def require(role: str) -> Session:
+    """The hub's role check (bearer token from its token store): what ``route(role=...)`` applies."""
+    return guards.require_role(hub().tokens, role)
+
+
 def bad_request(message: str) -> MotcuaError:
     return MotcuaError(ErrorCode.BAD_REQUEST, message)
 
@@ -53,14 +62,22 @@ _TYPE_NAMES = {str: "string", int: "integer", bool: "boolean", list: "array", di
 
 @dataclass(frozen=True)
 class Field:
-    kind: type
+    kind: type | tuple[type, ...]    # a tuple: any of these (a pad may send counter 5 for "5")
     required: bool = False
     description: str = ""
     nullable: bool = False
-    max_len: int = 200               # strings; list length for arrays
+    max_len: int = 200               # strings; list length for arrays; key count for objects
     minimum: int | None = None
     maximum: int | None = None
-    items: Body | None = None        # arrays of objects
+    items: Body | Field | None = None    # arrays: each item
+    values: Field | None = None      # objects keyed by codes: each value
+
+    @property
+    def kinds(self) -> tuple[type, ...]:
+        return self.kind if isinstance(self.kind, tuple) else (self.kind,)
+
+    def _names(self) -> str:
+        return " or ".join(_TYPE_NAMES[k] for k in self.kinds)
 
     def check(self, name: str, value: Any) -> Any:
         if value is None:
@@ -68,45 +85,57 @@ class Field:
                 return None
             raise bad_request(f"{name}: must not be null")
         # bool is an int in Python, but `"size": true` is still a mistake
-        if isinstance(value, bool) and self.kind is not bool:
-            raise bad_request(f"{name}: expected {_TYPE_NAMES[self.kind]}, got boolean")
-        if not isinstance(value, self.kind):
-            raise bad_request(f"{name}: expected {_TYPE_NAMES[self.kind]}, got {_json_type(value)}")
+        if isinstance(value, bool) and bool not in self.kinds:
+            raise bad_request(f"{name}: expected {self._names()}, got boolean")
+        if not isinstance(value, self.kinds):
+            raise bad_request(f"{name}: expected {self._names()}, got {_json_type(value)}")
         return self._check_value(name, value)
 
     def _check_value(self, name: str, value: Any) -> Any:
-        if self.kind is str:
+        if isinstance(value, str):
             if not value.strip():
                 raise bad_request(f"{name}: must not be empty")
             if len(value) > self.max_len:
                 raise bad_request(f"{name}: longer than {self.max_len} characters")
-        if self.kind is int:
+        if isinstance(value, int) and not isinstance(value, bool):
             if self.minimum is not None and value < self.minimum:
                 raise bad_request(f"{name}: must be >= {self.minimum}")
             if self.maximum is not None and value > self.maximum:
                 raise bad_request(f"{name}: must be <= {self.maximum}")
-        if self.kind is list:
+        if isinstance(value, list):
             if len(value) > self.max_len:
                 raise bad_request(f"{name}: more than {self.max_len} items")
-            if self.items is not None:
+            if isinstance(self.items, Body):
                 return [self.items.check(item, f"{name}[{i}]") for i, item in enumerate(value)]
+            if isinstance(self.items, Field):
+                return [self.items.check(f"{name}[{i}]", item) for i, item in enumerate(value)]
+        if isinstance(value, dict):
+            if len(value) > self.max_len:
+                raise bad_request(f"{name}: more than {self.max_len} keys")
+            if self.values is not None:
+                return {k: self.values.check(f"{name}.{k}", v) for k, v in value.items()}
         return value
 
     def schema(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"type": [_TYPE_NAMES[self.kind], "null"] if self.nullable else _TYPE_NAMES[self.kind]}
+        names = [_TYPE_NAMES[k] for k in self.kinds] + (["null"] if self.nullable else [])
+        out: dict[str, Any] = {"type": names[0] if len(names) == 1 else names}
         if self.description:
             out["description"] = self.description
-        if self.kind is str:
+        if str in self.kinds:
             out["minLength"] = 1
             out["maxLength"] = self.max_len
         if self.minimum is not None:
             out["minimum"] = self.minimum
         if self.maximum is not None:
             out["maximum"] = self.maximum
-        if self.kind is list:
+        if list in self.kinds:
             out["maxItems"] = self.max_len
             if self.items is not None:
                 out["items"] = self.items.schema()
+        if dict in self.kinds:
+            out["maxProperties"] = self.max_len
+            if self.values is not None:
+                out["additionalProperties"] = self.values.schema()
         return out
 
 
@@ -179,35 +208,59 @@ def read_body(spec: Body) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Query:
+    """A query parameter: ``kind`` str, int or date (YYYY-MM-DD). Messages start with the parameter's name."""
+
     name: str
     kind: type
     description: str = ""
     minimum: int | None = None
     maximum: int | None = None
+    required: bool = False
+    max_len: int = 200
+
+    def schema(self) -> dict[str, Any]:
+        if self.kind is int:
+            out: dict[str, Any] = {"type": "integer"}
+            if self.minimum is not None:
+                out["minimum"] = self.minimum
+            if self.maximum is not None:
+                out["maximum"] = self.maximum
+            return out
+        if self.kind is date:
+            return {"type": "string", "format": "date"}
+        return {"type": "string", "minLength": 1, "maxLength": self.max_len}
 
 
 def read_query(specs: tuple[Query, ...]) -> dict[str, Any]:
     known = {q.name for q in specs}
     unknown = sorted(set(request.args) - known)
     if unknown:
-        raise bad_request(f"query.{unknown[0]}: unknown parameter")
+        raise bad_request(f"{unknown[0]}: unknown query parameter")
     out: dict[str, Any] = {}
     for q in specs:
         text = request.args.get(q.name)
-        if text is None:
+        if text is None or (q.kind is not str and text == ""):
+            if q.required:
+                raise bad_request(f"{q.name}: missing (?{q.name}=...)")
             continue
+        value: Any
         if q.kind is int:
             try:
-                value: Any = int(text)
+                value = int(text)
             except ValueError as err:
-                raise bad_request(f"query.{q.name}: expected an integer, got {text!r}") from err
+                raise bad_request(f"{q.name}: expected an integer, got {text!r}") from err
             if q.minimum is not None and value < q.minimum:
-                raise bad_request(f"query.{q.name}: must be >= {q.minimum}")
+                raise bad_request(f"{q.name}: must be >= {q.minimum}")
             if q.maximum is not None and value > q.maximum:
-                raise bad_request(f"query.{q.name}: must be <= {q.maximum}")
+                raise bad_request(f"{q.name}: must be <= {q.maximum}")
+        elif q.kind is date:
+            try:
+                value = date.fromisoformat(text)
+            except ValueError as err:
+                raise bad_request(f"{q.name}: {text!r} is not a date YYYY-MM-DD") from err
         else:
-            if not text or len(text) > 200:
-                raise bad_request(f"query.{q.name}: must be 1 to 200 characters")
+            if not text.strip() or len(text) > q.max_len:
+                raise bad_request(f"{q.name}: must be 1 to {q.max_len} characters")
             value = text
         out[q.name] = value
     return out
@@ -224,34 +277,53 @@ class RouteDoc:
     body: Body | None = None
     query: tuple[Query, ...] = ()
     ok: int = 200
-    result: str = ""                  # what the 2xx answer holds (free text, see docs/api.md)
+    result: str = ""                  # what the 2xx answer holds, in words
     errors: tuple[ErrorCode, ...] = ()
     stream: bool = False
+    # JSON Schema of the 2xx body (schemas.py). Every JSON route gives one; tests/adapter/test_api.py fails on a
+    # route without (the hub still starts: a missing doc must not stop a center)
+    response: dict[str, Any] | None = None
+    signed: bool = False              # the main system's push: HMAC signature or its bearer token
+    rate_limited: bool = False        # per-client rate limit (429 with Retry-After)
 
 
 # endpoint ("blueprint.function") -> its documentation; openapi.py turns these into the served document.
 ROUTE_DOCS: dict[str, RouteDoc] = {}
 
+RoleCheck = Callable[[str], object]
+
 
 def route(bp: Blueprint, rule: str, *, methods: tuple[str, ...] = ("GET",), summary: str,
           role: str | None = None, device_key: bool = False, body: Body | None = None,
-          query: tuple[Query, ...] = (), ok: int = 200, result: str = "",
-          errors: tuple[ErrorCode, ...] = (), stream: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register a view with its documentation, role check and strict input parsing in one place.
+          query: tuple[Query, ...] = (), ok: int = 200, result: str = "", response: dict[str, Any] | None = None,
+          errors: tuple[ErrorCode, ...] = (), stream: bool = False, role_check: RoleCheck | None = None,
+          guard: Callable[[], None] | None = None, limiter: RateLimiter | None = None, limited: str = "requests",
+          signed: bool = False, max_body_bytes: int | None = None,
+          ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a view with its documentation, guards and strict input parsing in one place.
 
-    The view receives ``body=`` (parsed) when a body spec is given and ``query=`` when query specs are given.
+    Order: the role (``role_check``, default the hub's token check) or the device key; ``limiter`` (per client);
+    ``guard`` (e.g. a signature over the raw body); then the body and query. The view receives ``body=`` (parsed)
+    when a body spec is given and ``query=`` when query specs are given. ``max_body_bytes`` raises the app's
+    body limit for this route (the main system's batched pushes).
     """
-    doc = RouteDoc(summary, bp.name, role, device_key, body, query, ok, result, errors, stream)
+    doc = RouteDoc(summary, bp.name, role, device_key, body, query, ok, result, errors, stream, response,
+                   signed, limiter is not None)
 
     def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(fn)
         def view(**kwargs: Any) -> Any:
-            from queue_server.web.auth import check_device_key, require
-
             if role is not None:
-                require(role)
+                (role_check or require)(role)
             elif device_key:
-                check_device_key()
+                ctx = hub()
+                guards.check_device_key(ctx.settings.security.device_keys, ctx.tokens)
+            if limiter is not None:
+                limiter.check(limited)
+            if max_body_bytes is not None:
+                request.max_content_length = max_body_bytes
+            if guard is not None:
+                guard()
             if body is not None:
                 kwargs["body"] = read_body(body)
             if query:

@@ -13,6 +13,7 @@ from flask import Blueprint, jsonify
 from contracts.errors import ErrorCode, MotcuaError
 from queue_server.app.views import ticket_to_json
 from queue_server.web.common import Body, Field, Query, current_username, hub, route
+from queue_server.web.schemas import arr, obj, ref
 
 bp = Blueprint("counter", __name__)
 
@@ -44,7 +45,8 @@ def _ticket(t: Any):  # type: ignore[no-untyped-def]
 
 @route(bp, "/queue", summary="Waiting tickets in call order", role="staff",
        query=(Query("service", str, "only this service"),), result="{waiting: [Ticket]}",
-       errors=(ErrorCode.UNKNOWN_SERVICE,))
+       errors=(ErrorCode.UNKNOWN_SERVICE,),
+       response=obj({"waiting": arr(ref("Ticket"))}))
 def queue(query: dict[str, Any]):  # type: ignore[no-untyped-def]
     ctx = hub()
     service = query.get("service")
@@ -53,14 +55,16 @@ def queue(query: dict[str, Any]):  # type: ignore[no-untyped-def]
     return jsonify(waiting=[ticket_to_json(t) for t in ctx.service.waiting(service)])
 
 
-@route(bp, "/counters", summary="Every counter's state", role="staff", result="[CounterState]")
+@route(bp, "/counters", summary="Every counter's state", role="staff", result="[CounterState]",
+       response=arr(ref("CounterState")))
 def counters():  # type: ignore[no-untyped-def]
     return jsonify([asdict(s) for s in hub().service.counter_states()])
 
 
 @route(bp, "/counters/<counter_id>", summary="One counter's state and the tickets waiting for its services",
        role="staff", result="CounterState + services + waiting: [Ticket] in the counter's service order",
-       errors=(ErrorCode.UNKNOWN_COUNTER,))
+       errors=(ErrorCode.UNKNOWN_COUNTER,),
+       response=ref("CounterDetail"))
 def counter(counter_id: str):  # type: ignore[no-untyped-def]
     ctx = hub()
     c = _counter(counter_id)
@@ -70,84 +74,97 @@ def counter(counter_id: str):  # type: ignore[no-untyped-def]
 
 
 @route(bp, "/counters/<counter_id>/open", methods=("POST",), summary="Open the counter (binds the staff member)",
-       role="staff", body=EMPTY, result="CounterState", errors=(ErrorCode.UNKNOWN_COUNTER,))
+       role="staff", body=EMPTY, result="CounterState", errors=(ErrorCode.UNKNOWN_COUNTER,),
+       response=ref("CounterState"))
 def open_counter(counter_id: str, body: dict[str, Any]):  # type: ignore[no-untyped-def]
     return jsonify(asdict(hub().service.open_counter(counter_id, staff=current_username())))
 
 
 @route(bp, "/counters/<counter_id>/pause", methods=("POST",), summary="Pause with a reason", role="staff",
-       body=PAUSE, result="CounterState", errors=(ErrorCode.UNKNOWN_COUNTER, ErrorCode.COUNTER_BUSY))
+       body=PAUSE, result="CounterState", errors=(ErrorCode.UNKNOWN_COUNTER, ErrorCode.COUNTER_BUSY),
+       response=ref("CounterState"))
 def pause_counter(counter_id: str, body: dict[str, Any]):  # type: ignore[no-untyped-def]
     return jsonify(asdict(hub().service.pause_counter(counter_id, body["reason"])))
 
 
 @route(bp, "/counters/<counter_id>/resume", methods=("POST",), summary="Resume a paused counter", role="staff",
-       body=EMPTY, result="CounterState", errors=(ErrorCode.UNKNOWN_COUNTER, ErrorCode.INVALID_TRANSITION))
+       body=EMPTY, result="CounterState", errors=(ErrorCode.UNKNOWN_COUNTER, ErrorCode.INVALID_TRANSITION),
+       response=ref("CounterState"))
 def resume_counter(counter_id: str, body: dict[str, Any]):  # type: ignore[no-untyped-def]
     return jsonify(asdict(hub().service.resume_counter(counter_id)))
 
 
 @route(bp, "/counters/<counter_id>/close", methods=("POST",), summary="Close the counter", role="staff",
-       body=EMPTY, result="CounterState", errors=(ErrorCode.UNKNOWN_COUNTER, ErrorCode.COUNTER_BUSY))
+       body=EMPTY, result="CounterState", errors=(ErrorCode.UNKNOWN_COUNTER, ErrorCode.COUNTER_BUSY),
+       response=ref("CounterState"))
 def close_counter(counter_id: str, body: dict[str, Any]):  # type: ignore[no-untyped-def]
     return jsonify(asdict(hub().service.close_counter(counter_id)))
 
 
 @route(bp, "/counters/<counter_id>/call-next", methods=("POST",), summary="Call the next ticket by the policy",
        role="staff", body=EMPTY, result="{ticket}",
-       errors=(ErrorCode.NOTHING_TO_CALL, ErrorCode.COUNTER_BUSY, *TICKET_ERRORS))
+       errors=(ErrorCode.NOTHING_TO_CALL, ErrorCode.COUNTER_BUSY, *TICKET_ERRORS),
+       response=ref("TicketResult"))
 def call_next(counter_id: str, body: dict[str, Any]):  # type: ignore[no-untyped-def]
     return _ticket(hub().service.call_next(counter_id, staff=current_username()))
 
 
 @route(bp, "/counters/<counter_id>/call", methods=("POST",), summary="Call a specific ticket out of order",
        role="staff", body=CALL, result="{ticket}",
-       errors=(ErrorCode.UNKNOWN_TICKET, ErrorCode.TICKET_TAKEN, ErrorCode.SERVICE_NOT_SERVED, *TICKET_ERRORS))
+       errors=(ErrorCode.UNKNOWN_TICKET, ErrorCode.TICKET_TAKEN, ErrorCode.SERVICE_NOT_SERVED, *TICKET_ERRORS),
+       response=ref("TicketResult"))
 def call_ticket(counter_id: str, body: dict[str, Any]):  # type: ignore[no-untyped-def]
     return _ticket(hub().service.call_ticket(counter_id, ticket_id=body.get("ticket_id"),
                                              number=body.get("number"), staff=current_username()))
 
 
 @route(bp, "/counters/<counter_id>/recall", methods=("POST",), summary="Call the ticket in hand again",
-       role="staff", body=EMPTY, result="{ticket}", errors=TICKET_ERRORS)
+       role="staff", body=EMPTY, result="{ticket}", errors=TICKET_ERRORS,
+       response=ref("TicketResult"))
 def recall(counter_id: str, body: dict[str, Any]):  # type: ignore[no-untyped-def]
     return _ticket(hub().service.recall(counter_id))
 
 
 @route(bp, "/counters/<counter_id>/start", methods=("POST",), summary="The citizen arrived: start serving",
-       role="staff", body=EMPTY, result="{ticket}", errors=TICKET_ERRORS)
+       role="staff", body=EMPTY, result="{ticket}", errors=TICKET_ERRORS,
+       response=ref("TicketResult"))
 def start(counter_id: str, body: dict[str, Any]):  # type: ignore[no-untyped-def]
     return _ticket(hub().service.start_service(counter_id))
 
 
 @route(bp, "/counters/<counter_id>/complete", methods=("POST",), summary="Finish serving the ticket in hand",
-       role="staff", body=EMPTY, result="{ticket}", errors=TICKET_ERRORS)
+       role="staff", body=EMPTY, result="{ticket}", errors=TICKET_ERRORS,
+       response=ref("TicketResult"))
 def complete(counter_id: str, body: dict[str, Any]):  # type: ignore[no-untyped-def]
     return _ticket(hub().service.complete(counter_id))
 
 
 @route(bp, "/counters/<counter_id>/no-show", methods=("POST",),
        summary="Mark the called ticket absent (after the configured number of recalls)", role="staff",
-       body=EMPTY, result="{ticket}", errors=TICKET_ERRORS)
+       body=EMPTY, result="{ticket}", errors=TICKET_ERRORS,
+       response=ref("TicketResult"))
 def no_show(counter_id: str, body: dict[str, Any]):  # type: ignore[no-untyped-def]
     return _ticket(hub().service.mark_no_show(counter_id))
 
 
 @route(bp, "/counters/<counter_id>/transfer", methods=("POST",),
        summary="Send the ticket in hand to another service or counter (it keeps its number)", role="staff",
-       body=TRANSFER, result="{ticket}", errors=(ErrorCode.UNKNOWN_SERVICE, *TICKET_ERRORS))
+       body=TRANSFER, result="{ticket}", errors=(ErrorCode.UNKNOWN_SERVICE, *TICKET_ERRORS),
+       response=ref("TicketResult"))
 def transfer(counter_id: str, body: dict[str, Any]):  # type: ignore[no-untyped-def]
     return _ticket(hub().service.transfer(counter_id, to_service=body.get("service"),
                                           to_counter=body.get("counter")))
 
 
 @route(bp, "/tickets/<ticket_id>/reactivate", methods=("POST",), summary="Put a no-show ticket back in the queue",
-       role="staff", body=EMPTY, result="{ticket}", errors=(ErrorCode.UNKNOWN_TICKET, ErrorCode.INVALID_TRANSITION))
+       role="staff", body=EMPTY, result="{ticket}", errors=(ErrorCode.UNKNOWN_TICKET, ErrorCode.INVALID_TRANSITION),
+       response=ref("TicketResult"))
 def reactivate(ticket_id: str, body: dict[str, Any]):  # type: ignore[no-untyped-def]
     return _ticket(hub().service.reactivate(ticket_id))
 
 
 @route(bp, "/tickets/<ticket_id>/cancel", methods=("POST",), summary="Cancel a waiting ticket", role="staff",
-       body=EMPTY, result="{ticket}", errors=(ErrorCode.UNKNOWN_TICKET, ErrorCode.INVALID_TRANSITION))
+       body=EMPTY, result="{ticket}", errors=(ErrorCode.UNKNOWN_TICKET, ErrorCode.INVALID_TRANSITION),
+       response=ref("TicketResult"))
 def cancel(ticket_id: str, body: dict[str, Any]):  # type: ignore[no-untyped-def]
     return _ticket(hub().service.cancel(ticket_id))

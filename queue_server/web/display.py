@@ -15,6 +15,7 @@ from flask import Blueprint, Response, jsonify, request
 
 from contracts.errors import ErrorCode, MotcuaError
 from queue_server.web.common import Query, bad_request, hub, route
+from queue_server.web.schemas import ref
 from queue_server.web.sse import StreamClosed, sse_message
 
 log = logging.getLogger(__name__)
@@ -28,12 +29,14 @@ def _dumps(obj: Any) -> str:
 
 
 @route(bp, "/state", summary="Full state: last calls, counters, services (same shapes as retained MQTT state)",
-       result="{seq, calls, counters, services, center}")
+       result="{seq, calls, counters, services, center}",
+       response=ref("State"))
 def state():  # type: ignore[no-untyped-def]
     return jsonify(hub().service.snapshot())
 
 
-@route(bp, "/health", summary="Liveness: last seq and MQTT connection", result='{status, seq, mqtt}')
+@route(bp, "/health", summary="Liveness: last seq and MQTT connection", result='{status, seq, mqtt}',
+       response=ref("Health"))
 def health():  # type: ignore[no-untyped-def]
     ctx = hub()
     mqtt = "disabled" if ctx.mqtt is None else ("connected" if ctx.mqtt.connected else "disconnected")

@@ -25,6 +25,9 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline';
        "frame-ancestors 'none'")
 SECURITY_HEADERS = [("Content-Security-Policy", CSP), ("X-Frame-Options", "DENY"),
                     ("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "no-referrer")]
+# No route takes a bigger body (the main system's pushes: 2 MiB); each route's own limit (64 KiB by default)
+# applies after this, also by Content-Length. Past this, the body is refused before a byte of it is read.
+BODY_CEILING_BYTES = 4 * 1024 * 1024
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 

@@ -1,6 +1,8 @@
 """A WSGI fast path for the hottest request, ``POST /api/v1/tickets`` (a kiosk issuing a ticket), that skips
 Flask's per-request machinery (request/app contexts, URL matching, signals, Response objects: ~130 us of CPU a
-request, more than the command itself) and answers with exactly the bytes the Flask route would.
+request, more than the command itself) and answers with exactly the bytes the Flask route would: the body comes
+from the route's own ``kiosk.issue_answer``, the input from the same ``ISSUE`` spec, the device key from the same
+guard. Kept only while bench/hub.py shows it pays (docs/hub-internals.md "Speed" has the figures).
 
 It only ever takes the plain success-or-refusal case and hands everything else, untouched, to Flask: other
 paths and methods, a missing or oversized Content-Length, chunked bodies, a device key that does not match
@@ -12,7 +14,6 @@ paths byte for byte (tests/adapter/test_fast_issue.py). Must not: change what an
 """
 from __future__ import annotations
 
-import hmac
 import io
 import json
 import logging
@@ -26,9 +27,10 @@ from werkzeug.http import HTTP_STATUS_CODES
 
 from contracts.errors import ErrorCode, MotcuaError
 from contracts.messages import dumps, format_at
-from queue_server.app.views import ticket_to_json
 from queue_server.web.common import API_PREFIX, HubContext
 from queue_server.web.edge import SECURITY_HEADERS, is_json_write
+from queue_server.web.guards import device_key_ok
+from queue_server.web.kiosk import ISSUE, issue_answer
 
 log = logging.getLogger("queue_server.web")     # the logger the Flask error handler writes to
 
@@ -99,10 +101,8 @@ class IssueFastPath:
                 or (limit is not None and int(length_text) > limit)):
             return self.inner(environ, start_response)
         keys = ctx.settings.security.device_keys
-        if keys:
-            given = environ.get("HTTP_X_DEVICE_KEY", "")
-            if not (given and any(hmac.compare_digest(given.encode(), k.encode()) for k in keys)):
-                return self.inner(environ, start_response)      # Flask tries the staff session, else 401
+        if keys and not device_key_ok(environ.get("HTTP_X_DEVICE_KEY", ""), keys):
+            return self.inner(environ, start_response)      # Flask tries the staff session, else 401
         raw = environ["wsgi.input"].read(int(length_text))
         body = self._parse(raw)
         if body is None:
@@ -110,12 +110,7 @@ class IssueFastPath:
             environ["wsgi.input"] = io.BytesIO(raw)
             return self.inner(environ, start_response)
         try:
-            result = ctx.service.issue_ticket(body["service"], priority=body.get("priority"),
-                                              kiosk=body.get("kiosk"), request_id=body.get("request_id"))
-            ticket = ticket_to_json(result.ticket)
-            answer: dict[str, Any] = {"ticket": ticket, "ahead": result.ahead,
-                                      "estimated_wait_min": result.estimated_wait_min,
-                                      "tracking_url": f"/t/{ticket['id']}"}
+            answer = issue_answer(ctx.service, body)      # the Flask route's own answer function
             status = 201
         except MotcuaError as err:
             answer, status = err.to_json(), err.http_status
@@ -135,8 +130,6 @@ class IssueFastPath:
     @staticmethod
     def _parse(raw: bytes) -> dict[str, Any] | None:
         """The validated body, or None when Flask must answer (it then says why, exactly as before)."""
-        from queue_server.web.kiosk import ISSUE
-
         if not raw.strip():
             return None
         try:

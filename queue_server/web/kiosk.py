@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, jsonify
 
@@ -12,6 +12,10 @@ from contracts.errors import ErrorCode
 from queue_server.app.views import ticket_to_json
 from queue_server.config import working_hours_json
 from queue_server.web.common import Body, Field, hub, route
+from queue_server.web.schemas import arr, obj, ref
+
+if TYPE_CHECKING:
+    from queue_server.app.queue_service import QueueService
 
 bp = Blueprint("kiosk", __name__)
 
@@ -69,13 +73,15 @@ def center_config() -> dict[str, Any]:
 
 
 @route(bp, "/config", summary="Center, services, counters, priority categories, working hours, rating scale",
-       result="see docs/api.md GET /config")
+       result="see docs/api.md GET /config",
+       response=ref("CenterConfig"))
 def get_config():  # type: ignore[no-untyped-def]
     return jsonify(center_config())
 
 
 @route(bp, "/services", summary="Services with waiting counts and estimates (the kiosk's first screen)",
-       result="[{code,name,name_en,prefix,waiting,estimated_wait_min,accepting,reason}]")
+       result="[{code,name,name_en,prefix,waiting,estimated_wait_min,accepting,reason}]",
+       response=arr(ref("ServiceSummary")))
 def list_services():  # type: ignore[no-untyped-def]
     ctx = hub()
     out = []
@@ -90,24 +96,32 @@ def list_services():  # type: ignore[no-untyped-def]
 @route(bp, "/tickets", methods=("POST",), summary="Issue a ticket (kiosk)", device_key=True, body=ISSUE, ok=201,
        result="{ticket, ahead, estimated_wait_min, tracking_url}",
        errors=(ErrorCode.UNKNOWN_SERVICE, ErrorCode.UNKNOWN_PRIORITY, ErrorCode.SERVICE_CLOSED,
-               ErrorCode.QUOTA_REACHED))
+               ErrorCode.QUOTA_REACHED),
+       response=ref("TicketIssued"))
 def issue_ticket(body: dict[str, Any]):  # type: ignore[no-untyped-def]
-    result = hub().service.issue_ticket(body["service"], priority=body.get("priority"), kiosk=body.get("kiosk"),
-                                        request_id=body.get("request_id"))
+    return jsonify(issue_answer(hub().service, body)), 201
+
+
+def issue_answer(service: QueueService, body: dict[str, Any]) -> dict[str, Any]:
+    """The body of a 201 to POST /tickets, from an ISSUE-validated body; the fast path answers with it too."""
+    result = service.issue_ticket(body["service"], priority=body.get("priority"), kiosk=body.get("kiosk"),
+                                  request_id=body.get("request_id"))
     ticket = ticket_to_json(result.ticket)
-    return jsonify(ticket=ticket, ahead=result.ahead, estimated_wait_min=result.estimated_wait_min,
-                   tracking_url=f"/t/{ticket['id']}"), 201
+    return {"ticket": ticket, "ahead": result.ahead, "estimated_wait_min": result.estimated_wait_min,
+            "tracking_url": f"/t/{ticket['id']}"}
 
 
 @route(bp, "/tickets/<ticket_id>/print-result", methods=("POST",), summary="Record whether the ticket printed",
-       device_key=True, body=PRINT_RESULT, result="{ticket}", errors=(ErrorCode.UNKNOWN_TICKET,))
+       device_key=True, body=PRINT_RESULT, result="{ticket}", errors=(ErrorCode.UNKNOWN_TICKET,),
+       response=ref("TicketResult"))
 def print_result(ticket_id: str, body: dict[str, Any]):  # type: ignore[no-untyped-def]
     ticket = hub().service.record_print_result(ticket_id, body["printed"], body.get("fault"))
     return jsonify(ticket=ticket_to_json(ticket))
 
 
 @route(bp, "/tickets/<ticket_id>", summary="One ticket with its place in the queue (tracking page)",
-       result="{ticket, ahead, estimated_wait_min}", errors=(ErrorCode.UNKNOWN_TICKET,))
+       result="{ticket, ahead, estimated_wait_min}", errors=(ErrorCode.UNKNOWN_TICKET,),
+       response=ref("TicketView"))
 def get_ticket(ticket_id: str):  # type: ignore[no-untyped-def]
     view = hub().service.get_ticket(ticket_id)
     return jsonify(ticket=ticket_to_json(view.ticket), ahead=view.ahead, estimated_wait_min=view.estimated_wait_min)
@@ -120,14 +134,16 @@ def lease_json(lease: Any) -> dict[str, Any]:
 
 @route(bp, "/leases", methods=("POST",), summary="Reserve a block of numbers for a kiosk to issue offline",
        device_key=True, body=LEASE, ok=201, result="{lease: {id, service, day, first, last}}",
-       errors=(ErrorCode.UNKNOWN_SERVICE, ErrorCode.QUOTA_REACHED))
+       errors=(ErrorCode.UNKNOWN_SERVICE, ErrorCode.QUOTA_REACHED),
+       response=ref("Lease"))
 def create_lease(body: dict[str, Any]):  # type: ignore[no-untyped-def]
     lease = hub().service.lease_numbers(body["kiosk"], body["service"], body["size"])
     return jsonify(lease=lease_json(lease)), 201
 
 
 @route(bp, "/leases/<lease_id>/tickets", methods=("POST",), summary="Merge tickets issued offline (idempotent)",
-       device_key=True, body=MERGE, result="{tickets: [Ticket]}", errors=(ErrorCode.LEASE_CONFLICT,))
+       device_key=True, body=MERGE, result="{tickets: [Ticket]}", errors=(ErrorCode.LEASE_CONFLICT,),
+       response=obj({"tickets": arr(ref("Ticket"))}))
 def merge_leased(lease_id: str, body: dict[str, Any]):  # type: ignore[no-untyped-def]
     tickets = hub().service.merge_leased(lease_id, body["tickets"])
     return jsonify(tickets=[ticket_to_json(t) for t in tickets])

@@ -10,26 +10,29 @@ import html
 import json
 from collections.abc import Callable
 from datetime import date
+from typing import Any
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, jsonify
 
 from contracts.errors import ErrorCode, MotcuaError
 from queue_server.app.ratings_service import RatingsService
-from queue_server.web.common import ROUTE_DOCS, Query, RouteDoc
+from queue_server.web.common import Body, Field, Query, require, route
+from queue_server.web.schemas import obj, ref
 
 _RATING_ERRORS = (ErrorCode.NOTHING_TO_RATE, ErrorCode.RATING_WINDOW_CLOSED, ErrorCode.ALREADY_RATED,
                   ErrorCode.INVALID_DOSSIER_CODE, ErrorCode.UNKNOWN_COUNTER)
-ROUTE_DOCS.update({
-    "ratings.submit": RouteDoc("Rate the ticket just served at a counter (tablet, pad)", "ratings", ok=201,
-                               errors=_RATING_ERRORS, result="{rating}"),
-    "ratings.aggregates": RouteDoc("Rating counts per level, counter, staff, service and day", "ratings",
-                                   role="manager", query=(Query("day", str, "YYYY-MM-DD, default today"),
-                                                          Query("from", str, "range start"),
-                                                          Query("to", str, "range end (inclusive)"))),
-    "ratings.pending": RouteDoc("What a counter's rating pad or tablet may rate now", "ratings",
-                                errors=(ErrorCode.UNKNOWN_COUNTER,)),
-    "ratings.scale": RouteDoc("The configured rating scale and criteria", "ratings"),
+
+SUBMIT = Body({
+    "counter": Field((str, int), True, "the counter id (a pad may send 5 for \"5\")", max_len=64),
+    "level": Field(int, True, "a level of GET /ratings/scale"),
+    "criteria": Field(dict, False, "criterion code -> level (optional)", nullable=True, max_len=20,
+                      values=Field(int)),
+    "dossier_codes": Field(list, False, "codes of the dossiers handled in this visit", nullable=True, max_len=20,
+                           items=Field(str, max_len=80)),
+    "source": Field(str, False, "tablet, pad-05 …, for the reports", max_len=64),
 })
+AGGREGATE_QUERY = (Query("day", date, "YYYY-MM-DD, default today"), Query("from", date, "range start"),
+                   Query("to", date, "range end (inclusive)"))
 
 # What the page says for each refusal (the API's messages stay English; UIs translate codes).
 MESSAGES_VI = {
@@ -42,57 +45,43 @@ MESSAGES_VI = {
 
 
 def make_ratings_blueprint(service: RatingsService,
-                           require_role: Callable[[str], object] | None = None,
+                           require_role: Callable[[str], object] = require,
                            criteria_wait_s: int = 12) -> Blueprint:
-    """``require_role(role)`` raises when the caller lacks the role (the hub passes its auth check; aggregates
-    name staff, so they are for managers). ``criteria_wait_s``: when criteria are configured, how long the tablet
-    page waits (a visible countdown) for the optional criteria before it sends the rating by itself."""
+    """``require_role(role)`` raises when the caller lacks the role (by default the hub's own token check;
+    aggregates name staff, so they are for managers). ``criteria_wait_s``: when criteria are configured, how long
+    the tablet page waits (a visible countdown) for the optional criteria before it sends the rating by itself."""
     bp = Blueprint("ratings", __name__)
 
     @bp.errorhandler(MotcuaError)
     def _error(err: MotcuaError) -> tuple[Response, int]:
         return jsonify(err.to_json()), err.http_status
 
-    @bp.post("/api/v1/ratings")
-    def submit() -> tuple[Response, int]:
-        body = request.get_json(silent=True)
-        if not isinstance(body, dict):
-            raise MotcuaError(ErrorCode.BAD_REQUEST, "body: expected a JSON object")
-        unknown = set(body) - {"counter", "level", "criteria", "dossier_codes", "source"}
-        if unknown:
-            raise MotcuaError(ErrorCode.BAD_REQUEST, f"body: unknown fields {sorted(unknown)}")
-        counter = body.get("counter")
-        if isinstance(counter, int) and not isinstance(counter, bool):
-            counter = str(counter)
-        source = body.get("source", "web")
-        rating = service.submit(counter, body.get("level"), body.get("criteria"), body.get("dossier_codes"),
-                                source=source if isinstance(source, str) else "web")
+    @route(bp, "/api/v1/ratings", methods=("POST",), summary="Rate the ticket just served at a counter (tablet, pad)",
+           body=SUBMIT, ok=201, errors=_RATING_ERRORS, result="{rating}", response=obj({"rating": ref("Rating")}))
+    def submit(body: dict[str, Any]) -> tuple[Response, int]:
+        counter = body["counter"]
+        rating = service.submit(str(counter), body["level"], body.get("criteria"), body.get("dossier_codes"),
+                                source=body.get("source") or "web")
         return jsonify({"rating": rating.to_json()}), 201
 
-    def _day(name: str) -> date | None:
-        raw = request.args.get(name)
-        try:
-            return date.fromisoformat(raw) if raw else None
-        except ValueError as err:
-            raise MotcuaError(ErrorCode.BAD_REQUEST, f"{name}: {raw!r} is not YYYY-MM-DD") from err
-
-    @bp.get("/api/v1/ratings/aggregates")
-    def aggregates() -> Response:
-        """``?day=YYYY-MM-DD`` (default today) or ``?from=...&to=...`` (both included)."""
-        if require_role is not None:
-            require_role("manager")
-        if "from" in request.args or "to" in request.args:
-            first, last = _day("from"), _day("to")
+    @route(bp, "/api/v1/ratings/aggregates", summary="Rating counts per level, counter, staff, service and day",
+           role="manager", role_check=require_role, query=AGGREGATE_QUERY, response=ref("RatingAggregates"),
+           result="one day (?day=, default today) or a range (?from=&to=, both included)")
+    def aggregates(query: dict[str, Any]) -> Response:
+        if "from" in query or "to" in query:
+            first, last = query.get("from"), query.get("to")
             if first is None or last is None:
                 raise MotcuaError(ErrorCode.BAD_REQUEST, "from and to: both are needed for a range")
             return jsonify(service.aggregates(first, last))
-        return jsonify(service.aggregates(_day("day")))
+        return jsonify(service.aggregates(query.get("day")))
 
-    @bp.get("/api/v1/ratings/pending/<counter>")
+    @route(bp, "/api/v1/ratings/pending/<counter>", summary="What a counter's rating pad or tablet may rate now",
+           errors=(ErrorCode.UNKNOWN_COUNTER,), response=ref("RatingPending"))
     def pending(counter: str) -> Response:
         return jsonify(service.pending(counter))
 
-    @bp.get("/api/v1/ratings/scale")
+    @route(bp, "/api/v1/ratings/scale", summary="The configured rating scale and criteria",
+           response=ref("RatingScale"))
     def scale() -> Response:
         s = service.scale
         return jsonify({"levels": [{"value": lv.value, "label": lv.label, "label_en": lv.label_en} for lv in s.levels],

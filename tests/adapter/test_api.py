@@ -19,8 +19,8 @@ from contracts.messages import Envelope
 from queue_server.app.ports import FixedClock
 from queue_server.config import ConfigError, settings_from_dict
 from queue_server.web import auth
-from queue_server.web.auth import PER_ADDRESS, PER_USERNAME, LoginThrottle
 from queue_server.web.common import API_PREFIX, ROUTE_DOCS
+from queue_server.web.guards import PER_ADDRESS, PER_USERNAME, LoginThrottle, ThrottleRule
 from queue_server.web.openapi import build_document
 from queue_server.wiring import Hub, build_hub
 
@@ -261,6 +261,53 @@ def test_behind_a_trusted_proxy_each_client_is_counted(tmp_path: Path, cheap_dum
         h.stop()
 
 
+@pytest.mark.parametrize("trusted", [True, False], ids=["trusted-proxy", "untrusted"])
+def test_the_real_server_resolves_a_trusted_proxy_once(tmp_path: Path, cheap_dummy_hash: None, trusted: bool) -> None:
+    """Through waitress itself (it strips X-Forwarded-For unless told otherwise): behind a trusted proxy each
+    client it names is counted apart, else every request counts as the proxy's own address."""
+    import requests
+
+    settings = make_settings(tmp_path)
+    settings = dataclasses.replace(settings, http=dataclasses.replace(settings.http, trust_forwarded_for=trusted))
+    h = build_hub(settings, clock=FixedClock(MONDAY_0800), extra_blueprints=[])
+    try:
+        h.app.extensions["motcua"].tokens.throttle = LoginThrottle(
+            FakeMonotonic(), per_address=ThrottleRule(max_failures=2, window_s=600.0, lock_s=600.0))
+        port = h.serve_in_thread("127.0.0.1", 0)
+
+        def attempt(username: str, password: str, client: str) -> int:
+            return requests.post(f"http://127.0.0.1:{port}{API_PREFIX}/auth/login", timeout=5,
+                                 json={"username": username, "password": password},
+                                 headers={"X-Forwarded-For": f"203.0.113.9, {client}"}).status_code
+
+        assert [attempt(f"ten-{i}", "sai", "192.0.2.10") for i in range(2)] == [401, 401]
+        assert attempt("canbo", PASSWORD, "192.0.2.10") == 429
+        assert attempt("canbo", PASSWORD, "192.0.2.11") == (200 if trusted else 429)
+    finally:
+        h.stop()
+
+
+def test_the_older_integration_key_trusts_the_proxy_for_every_route(tmp_path: Path, cheap_dummy_hash: None) -> None:
+    """[integration] trust_forwarded_for (the dossier look-up's own key before the proxy was resolved at the
+    server) still means "behind the center's proxy", now for the whole hub."""
+    settings = make_settings(tmp_path)
+    settings = dataclasses.replace(settings, integration=dataclasses.replace(settings.integration,
+                                                                             trust_forwarded_for=True))
+    h = build_hub(settings, clock=FixedClock(MONDAY_0800), extra_blueprints=[])
+    try:
+        assert h.settings.http.trust_forwarded_for is True
+        h.app.extensions["motcua"].tokens.throttle = LoginThrottle(
+            FakeMonotonic(), per_address=ThrottleRule(max_failures=2, window_s=600.0, lock_s=600.0))
+        c = h.app.test_client()
+        for i in range(2):
+            try_login(c, f"ten-{i}", "sai", "10.0.4.1", **{"X-Forwarded-For": "192.0.2.10"})
+        assert_error(try_login(c, "canbo", PASSWORD, "10.0.4.1", **{"X-Forwarded-For": "192.0.2.10"}), 429,
+                     "rate_limited")
+        assert try_login(c, "canbo", PASSWORD, "10.0.4.1", **{"X-Forwarded-For": "192.0.2.11"}).status_code == 200
+    finally:
+        h.stop()
+
+
 def test_trust_forwarded_for_is_validated_and_off_by_default(tmp_path: Path) -> None:
     assert make_settings(tmp_path).http.trust_forwarded_for is False
     raw = tomllib.loads(EXAMPLE.read_text(encoding="utf-8"))
@@ -347,6 +394,16 @@ def test_openapi_describes_every_route(hub: Hub, client: FlaskClient) -> None:
         for method in rule.methods - {"HEAD", "OPTIONS"}:
             op = doc["paths"][path][method.lower()]
             assert op["summary"] and op["responses"]
+            # a typed success body: a named schema or a described shape, never just "object or array"
+            (ok,) = [content for status, r in op["responses"].items() if status.startswith("2")
+                     for content in [r["content"]]]
+            if "text/event-stream" in ok:
+                continue
+            schema = ok["application/json"]["schema"]
+            assert schema != {"type": ["object", "array"]}, (method, path)
+            assert {"$ref", "properties", "items", "allOf"} & set(schema), (method, path, schema)
+            for name in re.findall(r'"#/components/schemas/([^"]+)"', json.dumps(schema)):
+                assert name in doc["components"]["schemas"], name
     issue = doc["paths"]["/tickets"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     assert issue["required"] == ["service"] and issue["additionalProperties"] is False
     assert doc["paths"]["/counters/{counter_id}/call-next"]["post"]["security"] == [{"bearer": []}]

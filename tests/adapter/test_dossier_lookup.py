@@ -18,6 +18,7 @@ from queue_server.adapters.main_system import MainSystemSettings, ProvincialMain
 from queue_server.app.dossier_service import DossierService
 from queue_server.app.ports import FixedClock
 from queue_server.mock_main_system import MockMainSystem
+from queue_server.web import TrustedProxy
 from queue_server.web.dossiers import PushAuth, RateLimit, create_dossiers_blueprint
 
 pytestmark = [pytest.mark.adapter, pytest.mark.timeout(60)]
@@ -71,7 +72,9 @@ class Rig:
         app.register_blueprint(create_dossiers_blueprint(
             self.service, rate_limit=rate or RateLimit(per_minute=6000, burst=1000),
             push_auth=auth or PushAuth(hmac_secret=SECRET), monotonic=self.monotonic,
-            trust_forwarded_for=trust_forwarded_for))
+            require_role=lambda role: None))        # a bare app without the hub's logins: the rates are open
+        if trust_forwarded_for:                     # what the hub's server does with [http] trust_forwarded_for
+            app.wsgi_app = TrustedProxy(app.wsgi_app)  # type: ignore[method-assign]
         self.client: FlaskClient = app.test_client()
 
     def push(self, body: Any, secret: str = SECRET, **headers: str) -> Any:
@@ -298,7 +301,8 @@ def test_mock_pushes_status_change_to_hub(tmp_path: Path) -> None:
 
     r = Rig(tmp_path, None)
     app = Flask("hub")
-    app.register_blueprint(create_dossiers_blueprint(r.service, push_auth=PushAuth(hmac_secret=SECRET)))
+    app.register_blueprint(create_dossiers_blueprint(r.service, push_auth=PushAuth(hmac_secret=SECRET),
+                                                     require_role=lambda role: None))
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

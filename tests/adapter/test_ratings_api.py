@@ -23,6 +23,10 @@ from queue_server.web.ratings import make_ratings_blueprint
 
 pytestmark = [pytest.mark.adapter, pytest.mark.timeout(60)]
 
+
+def OPEN(role: str) -> None:
+    """A bare app without the hub's logins: the manager-only aggregates are open here."""
+
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=VN_TZ)
 CODE = "000.00.12.H38-241023-0001"
 
@@ -53,7 +57,7 @@ def setup(tmp_path: Path):
     store = RatingsStore(tmp_path / "motcua.sqlite3")
     service = RatingsService(store, clock, hub.last_completed, lambda t, d: published.append((t, d)), center="q1")
     app = Flask(__name__)
-    app.register_blueprint(make_ratings_blueprint(service))
+    app.register_blueprint(make_ratings_blueprint(service, require_role=OPEN))
     yield SimpleNamespace(client=app.test_client(), service=service, hub=hub, clock=clock, published=published,
                           store=store)
     store.close()
@@ -202,7 +206,7 @@ def test_criteria_are_stored_listed_in_the_scale_and_aggregated(tmp_path: Path) 
                                         ("thoi-gian", "Thời gian giải quyết", "Time taken")])
     service = RatingsService(store, FixedClock(T0 + timedelta(minutes=12)), hub.last_completed, scale=scale)
     app = Flask(__name__)
-    app.register_blueprint(make_ratings_blueprint(service))
+    app.register_blueprint(make_ratings_blueprint(service, require_role=OPEN))
     client = app.test_client()
     try:
         listed = client.get("/api/v1/ratings/scale").json

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from hub_support import HubOptions
 
-from queue_server.web.auth import PasswordGate, token_hash
+from queue_server.web.guards import PasswordGate, token_hash
 
 pytestmark = pytest.mark.adapter
 
