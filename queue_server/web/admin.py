@@ -31,7 +31,7 @@ def admin_users():  # type: ignore[no-untyped-def]
 
 @route(bp, "/admin/users/<username>/revoke-sessions", methods=("POST",), role="admin", body=Body(),
        summary="End every session of a user (a lost or shared token, someone who left)",
-       result="{username, revoked}", errors=(ErrorCode.NOT_FOUND,))
+       result="{username, revoked}", errors=(ErrorCode.NOT_FOUND,), response=ref("RevokedSessions"))
 def revoke_sessions(username: str, body: dict[str, object]):  # type: ignore[no-untyped-def]
     if hub().settings.user(username) is None:
         raise MotcuaError(ErrorCode.NOT_FOUND, f"no user {username!r} in the config")

@@ -126,6 +126,7 @@ LOGIN_RESULT = obj({"token": STR, "role": {"enum": ["staff", "manager", "admin"]
                     "display_name": STR, "expires_at": AT})
 ME = obj({"username": STR, "role": {"enum": ["staff", "manager", "admin"]}, "display_name": STR, "expires_at": AT})
 OK = obj({"ok": {"const": True}})
+REVOKED = obj({"username": STR, "revoked": {"type": "integer", "minimum": 0}})
 ADMIN_CONFIG = obj({"settings": ANY_OBJECT, "center": ref("CenterConfig")})
 USERS = obj({"users": arr(obj({"username": STR, "role": STR, "display_name": STR}))})
 OPENAPI = obj({"openapi": STR, "info": ANY_OBJECT, "paths": ANY_OBJECT, "components": ANY_OBJECT})
@@ -174,7 +175,7 @@ COMPONENTS: dict[str, Schema] = {
     "TicketIssued": TICKET_ISSUED, "TicketView": TICKET_VIEW, "TicketResult": TICKET_RESULT, "Lease": LEASE,
     "State": STATE, "Health": HEALTH, "CounterDetail": COUNTER_DETAIL, "StatsToday": STATS_TODAY,
     "Devices": DEVICES, "LoginResult": LOGIN_RESULT, "Me": ME, "Ok": OK, "AdminConfig": ADMIN_CONFIG,
-    "Users": USERS, "OpenApiDocument": OPENAPI, "Rating": RATING, "RatingPending": RATING_PENDING,
+    "Users": USERS, "RevokedSessions": REVOKED, "OpenApiDocument": OPENAPI, "Rating": RATING, "RatingPending": RATING_PENDING,
     "RatingScale": RATING_SCALE, "RatingAggregates": RATING_AGGREGATES, "DossierStatus": DOSSIER_STATUS,
     "DossierPushResult": PUSH_RESULT, "IntegrationHealth": INTEGRATION_HEALTH, "DossierRates": DOSSIER_RATES,
 }
