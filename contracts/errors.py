@@ -48,6 +48,7 @@ class ErrorCode(StrEnum):
     PAPER_OUT = "paper_out"
     # config / internal
     CONFIG_INVALID = "config_invalid"
+    STORAGE_FULL = "storage_full"          # the hub's disk is full: nothing was written, retry when space returns
     INTERNAL = "internal"
 
 
@@ -63,6 +64,7 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.BAD_CREDENTIALS: 401,
     ErrorCode.FORBIDDEN: 403,
     ErrorCode.UNSUPPORTED_MEDIA_TYPE: 415,
+    ErrorCode.STORAGE_FULL: 503,
     ErrorCode.NOTHING_TO_CALL: 409,
     ErrorCode.COUNTER_BUSY: 409,
     ErrorCode.COUNTER_IDLE: 409,

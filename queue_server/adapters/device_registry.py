@@ -75,8 +75,16 @@ class AlertChange:
     raised: bool
 
 
+HUB_DEVICE = "hub"
+STORAGE_FULL = "storage_full"
+_STORAGE_VI = ("Ổ đĩa máy chủ đã đầy: không cấp được số mới. Giải phóng dung lượng ngay; hệ thống tự hoạt động "
+               "lại khi có chỗ.")
+_STORAGE_EN = "The hub's disk is full: no ticket can be issued. Free space now; issuing resumes by itself."
+_HUB_TEXT = {STORAGE_FULL: (_STORAGE_VI, _STORAGE_EN)}
+
+
 def _alert(device_id: str, kind: str, code: str, now: datetime) -> DeviceAlert:
-    vi, en = FAULT_TEXT.get(code, (f"Lỗi thiết bị: {code}", f"Device fault: {code}"))
+    vi, en = _HUB_TEXT.get(code) or FAULT_TEXT.get(code, (f"Lỗi thiết bị: {code}", f"Device fault: {code}"))
     severity = WARNING if code in WARNING_FAULTS else CRITICAL
     return DeviceAlert(device_id, kind, code, severity, vi, en, now)
 
@@ -186,6 +194,13 @@ class DeviceRegistry:
         alert = _alert(device_id, kind, code, now)
         self._alerts[key] = alert
         return [AlertChange(alert, raised=True)]
+
+    def hub_storage(self, ok: bool, now: datetime) -> list[AlertChange]:
+        """The hub's own disk: a critical alert on the manager board while commits fail for lack of space."""
+        with self._lock:
+            if ok:
+                return self._clear(HUB_DEVICE, {STORAGE_FULL})
+            return self._raise(HUB_DEVICE, "hub", STORAGE_FULL, now)
 
     def _clear(self, device_id: str, codes: set[str]) -> list[AlertChange]:
         out = []

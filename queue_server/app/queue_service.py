@@ -8,6 +8,7 @@ import an adapter, or read the wall clock (the Clock port does).
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Self
 
 from contracts.messages import event_id
@@ -31,6 +32,10 @@ class QueueService(QueueCommands, QueueQueries):
 
     def add_listener(self, fn: EventListener) -> None:
         self._writer.add_listener(fn)
+
+    def on_storage_change(self, fn: Callable[[bool], None]) -> None:
+        """``fn(ok)`` when commits start failing on a full disk (False) and when they succeed again (True)."""
+        self._writer.on_storage = fn
 
     def remove_listener(self, fn: EventListener) -> None:
         self._writer.remove_listener(fn)
