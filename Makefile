@@ -9,7 +9,8 @@ PIP := $(VENV)/bin/pip
 # Debian packages: broker, barcode library, voice, fonts that cover Vietnamese, serial ptys, headless screens.
 APT_RUNTIME := mosquitto mosquitto-clients libzbar0 espeak-ng sox fonts-noto-core fonts-dejavu-core socat libmtdev1 libusb-1.0-0 rsync
 # postgresql: the province tests run a throwaway cluster (initdb in a temp dir, as an unprivileged user)
-APT_TEST := xvfb xauth chromium systemd cage postgresql
+# poppler-utils: pdftotext reads back the PDF report in the reports tests
+APT_TEST := xvfb xauth chromium systemd cage postgresql poppler-utils
 SUDO := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 DURATION ?= 60
 # what mypy --strict checks (pyproject's overrides list the same modules as strict)

@@ -9,6 +9,7 @@
   motcua mock-main-system [--port P]  a stand-in for the province's one-stop system (demo, tests)
   motcua backup --config FILE [--to DIR] [--keep N] [--copy-to DEST]   consistent copies of every store
   motcua restore BACKUP_DIR --config FILE [--force]                    put a backup in place (hub stopped)
+  motcua reports rebuild --config FILE   rebuild the reporting read model from the event log (docs/reports.md)
 """
 from __future__ import annotations
 
@@ -98,6 +99,38 @@ def cmd_config_check(args: argparse.Namespace) -> int:
     if not settings.security.device_keys:
         print("WARNING / CẢNH BÁO: [security] device_keys is empty: `motcua hub` refuses to start without "
               "device keys (except with --lab)", file=sys.stderr)
+    return 0
+
+
+def cmd_reports_rebuild(args: argparse.Namespace) -> int:
+    """Rebuild the reporting read model from the hub's event log (safe while the hub runs: the model is
+    replaced in one go per batch and the hub's feeder then continues from where the rebuild ended)."""
+    configure_logging("INFO")
+    from queue_server.adapters.dossier_mirror import DossierMirror
+    from queue_server.adapters.report_store import ReportStore, facts_from_dossier
+    from queue_server.wiring import integration_config, load_working_calendar
+
+    settings = load_settings(args.config)
+    if not settings.store_path.exists():
+        print(f"no hub store at {settings.store_path}: nothing to rebuild", file=sys.stderr)
+        return 2
+    from queue_server.app.ports import SystemClock
+
+    cfg = integration_config(settings)
+    calendar = load_working_calendar(cfg, settings.center, SystemClock())
+    mirror = DossierMirror(cfg.mirror_path) if cfg.mirror_path.exists() else None
+    store = ReportStore(settings.store_path.parent / "reports.sqlite3", settings.store_path,
+                        dossier=lambda code: None,
+                        all_dossiers=lambda: (facts_from_dossier(d) for d in mirror.each()) if mirror else (),
+                        working_minutes=calendar.working_minutes_between)
+    try:
+        result = store.rebuild()
+    finally:
+        store.close()
+        if mirror is not None:
+            mirror.close()
+    print(f"OK: {result['events']} events, {result['dossiers']} dossiers in {result['seconds']} s "
+          f"({result['events_per_s']} events/s); up to seq {result['last_seq']}")
     return 0
 
 
@@ -205,6 +238,12 @@ def build_parser() -> argparse.ArgumentParser:
     check = config_sub.add_parser("check", help="validate a config file")
     check.add_argument("file", type=Path)
     check.set_defaults(func=cmd_config_check)
+
+    reports = sub.add_parser("reports", help="reporting read model tools")
+    reports_sub = reports.add_subparsers(dest="reports_command", required=True)
+    rebuild = reports_sub.add_parser("rebuild", help="rebuild the reports from the whole event log")
+    rebuild.add_argument("--config", required=True, type=Path)
+    rebuild.set_defaults(func=cmd_reports_rebuild)
 
     user = sub.add_parser("user", help="user tools")
     user_sub = user.add_subparsers(dest="user_command", required=True)

@@ -162,6 +162,7 @@ class Hub:
     ratings: RatingsService | None = None
     speaker: Any = None
     province: Any = None          # the province sink's OutboxRelay (issue 17), when [province] is configured
+    reports: Any = None           # reports (issue 14): the reporting read model and its feeder
     _server: HttpServer | None = field(default=None, repr=False)
 
     def start_background(self) -> None:
@@ -172,6 +173,8 @@ class Hub:
             self.integration.start()
         if self.province is not None:
             self.province.start()
+        if self.reports is not None:
+            self.reports.start()
 
     def make_server(self, host: str | None = None, port: int | None = None) -> HttpServer:
         http = self.settings.http
@@ -209,6 +212,8 @@ class Hub:
             self.province.close()
         if self.speaker is not None:
             self.speaker.close()
+        if self.reports is not None:
+            self.reports.stop()
         self.service.close()
 
 
@@ -319,4 +324,9 @@ def build_hub(settings: HubSettings, *, clock: Clock | None = None,
     speaker = hub_speaker(settings)
     if speaker is not None:
         service.add_listener(speaker.on_events)
-    return Hub(settings, store, service, broadcaster, mqtt, app, integration, ratings, speaker, province)
+    # --- reports (issue 14): read model beside the store, /api/v1/reports/..., /reports pages
+    from queue_server.web.reports import make_reporting
+    from queue_server.web.reports import register as register_reports
+    reporting = make_reporting(settings, service, integration)
+    register_reports(app, reporting)
+    return Hub(settings, store, service, broadcaster, mqtt, app, integration, ratings, speaker, province, reporting)

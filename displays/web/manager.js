@@ -297,9 +297,48 @@
       if (r.role === "staff") { fail(new MotcuaApiError("forbidden", "manager role needed", 403)); return; }
       $("message").hidden = true;
       await enter();
+      if (pickedPast()) showDay();
     } catch (err) { fail(err); }
   });
   $("logout").addEventListener("click", () => { MotcuaApi.token = null; show(false); });
 
-  if (MotcuaApi.token) await enter(); else show(false);
+  /* ---- the date picker: today (default) is the live board; another day reads the reports model ---- */
+  const isoToday = () => { const d = vnNow(); return `${d.getFullYear()}-${pad2(d.getMonth() + 1)}-${pad2(d.getDate())}`; };
+  // the default (today) is set once the hub answered: the device's own clock may be days off (no battery)
+  $("board-day").value = queryParam("day", "");
+  const pickedPast = () => {
+    if (!$("board-day").value) $("board-day").value = isoToday();
+    return $("board-day").value !== isoToday();
+  };
+  const minutes = (v) => (v === null || v === undefined ? "—" : `${String(v).replace(".", ",")} phút`);
+  const hours = (v) => (v === null || v === undefined ? "—" : String(v).replace(".", ","));
+
+  async function showDay() {
+    const day = $("board-day").value || isoToday();
+    const live = day === isoToday();
+    $("history").hidden = live;
+    for (const card of document.querySelectorAll("#board > section.card:not(#history), #board > .panels")) card.hidden = !live;
+    if (live) { refreshAll(); return; }
+    try {
+      const [bySvc, byCounter] = await Promise.all([
+        MotcuaApi.get(`/reports/summary?period=day&date=${day}&group=service`),
+        MotcuaApi.get(`/reports/summary?period=day&date=${day}&group=counter`)]);
+      $("history-day").textContent = dmy(day);
+      $("history-services").replaceChildren(...bySvc.rows.map((r) => el("tr", { "data-service": r.key },
+        el("td", { text: names[r.key] || r.name }), el("td", { class: "num", text: String(r.issued) }),
+        el("td", { class: "num", text: String(r.served) }), el("td", { class: "num", text: String(r.no_show) }),
+        el("td", { class: "num", text: minutes(r.wait_p50_min) }), el("td", { class: "num", text: minutes(r.wait_p90_min) }),
+        el("td", { class: "num", text: minutes(r.wait_max_min) }), el("td", { class: "num", text: minutes(r.service_p50_min) }))));
+      $("history-counters").replaceChildren(...byCounter.rows.map((r) => el("tr", { "data-counter": r.key },
+        el("td", { text: counterNames[r.key] || r.name }), el("td", { class: "num", text: String(r.served) }),
+        el("td", { class: "num", text: String(r.no_show) }), el("td", { class: "num", text: minutes(r.service_p50_min) }),
+        el("td", { class: "num", text: hours(r.on_duty_h) }), el("td", { class: "num", text: hours(r.pause_h) }),
+        el("td", { class: "num", text: hours(r.served_per_duty_hour) }))));
+      $("message").hidden = true;
+    } catch (err) { fail(err); }
+  }
+  $("board-day").addEventListener("change", showDay);
+  $("back-today").addEventListener("click", (ev) => { ev.preventDefault(); $("board-day").value = isoToday(); showDay(); });
+
+  if (MotcuaApi.token) { await enter(); if (pickedPast()) showDay(); } else show(false);
 })();

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -154,6 +154,19 @@ class DossierMirror:
             d = _from_row((*row[:10], "[]", *row[11:]))
             result.append((d, d.finished))
         return result
+
+    def each(self, chunk: int = 5000) -> Iterator[Dossier]:
+        """Every mirrored dossier without its steps, in code order (the reports model copies them on rebuild)."""
+        last = ""
+        while True:
+            rows = self._conn().execute(
+                f"SELECT {', '.join(_COLUMNS)} FROM dossier_mirror WHERE code > ? ORDER BY code LIMIT ?",
+                (last, chunk)).fetchall()
+            if not rows:
+                return
+            for row in rows:
+                yield _from_row((*row[:10], "[]", *row[11:]))
+            last = rows[-1][0]
 
     def meta(self, key: str) -> str | None:
         row = self._conn().execute("SELECT value FROM dossier_meta WHERE key = ?", (key,)).fetchone()

@@ -285,6 +285,7 @@ class RouteDoc:
     response: dict[str, Any] | None = None
     signed: bool = False              # the main system's push: HMAC signature or its bearer token
     rate_limited: bool = False        # per-client rate limit (429 with Retry-After)
+    media: str = ""                   # a file, not JSON (reports: xlsx, PDF, CSV, SVG): its media type
 
 
 # endpoint ("blueprint.function") -> its documentation; openapi.py turns these into the served document.
@@ -298,7 +299,7 @@ def route(bp: Blueprint, rule: str, *, methods: tuple[str, ...] = ("GET",), summ
           query: tuple[Query, ...] = (), ok: int = 200, result: str = "", response: dict[str, Any] | None = None,
           errors: tuple[ErrorCode, ...] = (), stream: bool = False, role_check: RoleCheck | None = None,
           guard: Callable[[], None] | None = None, limiter: RateLimiter | None = None, limited: str = "requests",
-          signed: bool = False, max_body_bytes: int | None = None,
+          signed: bool = False, max_body_bytes: int | None = None, media: str = "",
           ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a view with its documentation, guards and strict input parsing in one place.
 
@@ -308,7 +309,7 @@ def route(bp: Blueprint, rule: str, *, methods: tuple[str, ...] = ("GET",), summ
     body limit for this route (the main system's batched pushes).
     """
     doc = RouteDoc(summary, bp.name, role, device_key, body, query, ok, result, errors, stream, response,
-                   signed, limiter is not None)
+                   signed, limiter is not None, media)
 
     def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(fn)

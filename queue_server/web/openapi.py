@@ -42,6 +42,8 @@ def _operation(doc: RouteDoc, method: str) -> dict[str, Any]:
     content: dict[str, Any]
     if doc.stream:
         content = {"text/event-stream": {"schema": {"type": "string"}}}
+    elif doc.media:
+        content = {doc.media: {"schema": {"type": "string", "format": "binary"}}}
     else:
         content = {"application/json": {"schema": doc.response or {"type": ["object", "array"]}}}
     op["responses"] = {str(doc.ok): {"description": doc.result or "OK", "content": content}}

@@ -156,6 +156,12 @@ def test_every_json_route_answers_what_its_schema_says(hub: TestHub) -> None:
     c.call("GET", "/devices", headers=manager)
     c.call("GET", "/admin/config", headers=admin)
     c.call("GET", "/admin/users", headers=admin)
+    # reports (issue 14)
+    c.call("GET", "/reports/summary?month=2026-11&group=counter", headers=manager)
+    c.call("GET", "/reports/summary?date=2026-11-23&group=day&service=ho-tich", headers=manager)
+    c.call("GET", "/reports/heatmap?month=2026-11", headers=manager)
+    c.call("GET", "/reports/dossiers?month=2026-11", headers=manager)
+    c.call("GET", "/reports/decision-766?month=2026-11", headers=manager)
     c.call("POST", "/auth/logout", headers=staff)
     assert c.json_operations() - c.seen == set()
 
