@@ -134,7 +134,7 @@ def _check(resp: Any, op: dict[str, Any], doc: dict[str, Any], where: str) -> No
 
 
 def test_every_operation_of_the_served_openapi_with_fuzzed_input_and_each_role(api: Any) -> None:
-    hub, client, headers, doc = api
+    _hub, client, headers, doc = api
     ops = _operations(doc)
     assert len(ops) > 30
 
@@ -167,7 +167,7 @@ def test_every_operation_of_the_served_openapi_with_fuzzed_input_and_each_role(a
 
 
 def test_the_role_matrix_over_every_url_rule(api: Any) -> None:
-    hub, client, headers, doc = api
+    hub, client, headers, _doc = api
     # the fuzz's failed logins locked this address (as they should); the matrix starts from a clean throttle
     from queue_server.web.guards import LoginThrottle
     hub.app.extensions["motcua"].tokens.throttle = LoginThrottle()
