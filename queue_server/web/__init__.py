@@ -119,7 +119,11 @@ def create_app(settings: HubSettings, service: QueueService, extra_blueprints: I
 
     @app.errorhandler(MotcuaError)
     def motcua_error(err: MotcuaError) -> Any:
-        return jsonify(err.to_json()), err.http_status
+        response = jsonify(err.to_json())
+        retry = getattr(err, "retry_after_s", None)      # guards.RateLimited
+        if retry is not None:
+            response.headers["Retry-After"] = str(retry)
+        return response, err.http_status
 
     @app.errorhandler(HTTPException)
     def http_error(err: HTTPException) -> Any:

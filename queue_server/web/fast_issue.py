@@ -29,7 +29,7 @@ from contracts.errors import ErrorCode, MotcuaError
 from contracts.messages import dumps, format_at
 from queue_server.web.common import API_PREFIX, HubContext
 from queue_server.web.edge import SECURITY_HEADERS, is_json_write
-from queue_server.web.guards import device_key_ok
+from queue_server.web.guards import device_key_ok, issue_allowed
 from queue_server.web.kiosk import ISSUE, issue_answer
 
 log = logging.getLogger("queue_server.web")     # the logger the Flask error handler writes to
@@ -103,6 +103,8 @@ class IssueFastPath:
         keys = ctx.settings.security.device_keys
         if keys and not device_key_ok(environ.get("HTTP_X_DEVICE_KEY", ""), keys):
             return self.inner(environ, start_response)      # Flask tries the staff session, else 401
+        if issue_allowed(ctx.issue_limiter, environ.get("HTTP_X_DEVICE_KEY", ""), environ.get("REMOTE_ADDR") or "") > 0:
+            return self.inner(environ, start_response)      # over the per-device rate: Flask answers the 429
         raw = environ["wsgi.input"].read(int(length_text))
         body = self._parse(raw)
         if body is None:

@@ -345,6 +345,27 @@ class RateLimit:
     burst: int = 10
 
 
+# Issuing, per device (issue 11): a kiosk with a queue in front of it issues a few a minute; a script with a
+# stolen key or none would otherwise empty a service's daily quota in a tenth of a second.
+ISSUE_LIMIT = RateLimit(per_minute=60.0, burst=30)
+
+
+def issuer_key(device_key: str, address: str) -> str | None:
+    """Who an issue is counted against: the device key (hashed, never kept in clear), else the client address;
+    None for the hub's own machine (loopback: the demo, benches, a kiosk on the hub's box), which is not limited."""
+    if address.startswith("127.") or address == "::1":
+        return None
+    if device_key:
+        return "key:" + hashlib.sha256(device_key.encode("utf-8")).hexdigest()[:16]
+    return "addr:" + address
+
+
+def issue_allowed(limiter: RateLimiter, device_key: str, address: str) -> float:
+    """0 when this issue may go ahead, else seconds to wait."""
+    key = issuer_key(device_key, address)
+    return 0.0 if key is None else limiter.take(key)
+
+
 class RateLimited(MotcuaError):
     """429 with how long to wait; the route adds ``Retry-After``."""
 
@@ -380,9 +401,10 @@ class RateLimiter:
                 self._buckets = {k: v for k, v in self._buckets.items() if now - v[1] < full}
         return wait
 
-    def check(self, what: str) -> None:
-        """Take one token for the requesting client, or raise RateLimited naming ``what`` was limited."""
-        wait = self.take(request.remote_addr or "unknown")
+    def check(self, what: str, key: str | None = None) -> None:
+        """Take one token for ``key`` (default the requesting client's address), or raise RateLimited naming
+        ``what`` was limited."""
+        wait = self.take(key if key is not None else request.remote_addr or "unknown")
         if wait > 0:
             retry = max(1, math.ceil(wait))
             raise RateLimited(f"too many {what} from this client; retry in {retry} s", retry)
