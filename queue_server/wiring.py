@@ -276,7 +276,10 @@ def build_hub(settings: HubSettings, *, clock: Clock | None = None,
     devices = DeviceRegistry(settings.center.id, known={d for c in inventory.clients for d in c.devices}
                              if inventory is not None else None)
     # a full disk: a critical alert on the manager board until commits succeed again
-    service.on_storage_change(lambda ok: devices.hub_storage(ok, service.clock.now()))
+    def storage_changed(ok: bool) -> None:
+        devices.hub_storage(ok, service.clock.now())
+
+    service.on_storage_change(storage_changed)
     mqtt: MqttAdapter | None = None
     if settings.mqtt.enabled:
         mqtt = MqttAdapter(settings.mqtt, settings.center.id, service,
