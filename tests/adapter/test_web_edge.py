@@ -81,3 +81,32 @@ def test_a_body_over_the_limit_is_refused_by_its_length_before_it_is_read(hub: A
     body = b"".join(hub.app.wsgi_app(environ, lambda status, headers, exc=None: seen.append(status)))
     assert seen and seen[0].startswith("413") and b"payload_too_large" in body
     assert length < BODY_CEILING_BYTES or str(BODY_CEILING_BYTES).encode() in body
+
+
+def test_one_client_address_cannot_hold_every_stream_slot(tmp_path: Any) -> None:
+    """Stream slots per client address (issue 11): a fifth stream from one machine is refused; another machine
+    still gets one."""
+    from api_support import MONDAY_0800, make_settings
+
+    from queue_server.app.ports import FixedClock
+    from queue_server.web.display import STREAMS_PER_CLIENT
+    from queue_server.wiring import build_hub
+
+    h = build_hub(make_settings(tmp_path, threads=32), clock=FixedClock(MONDAY_0800), extra_blueprints=[],
+                  keepalive_s=0.05)
+    try:
+        hog = h.app.test_client()
+        hog.environ_base["REMOTE_ADDR"] = "10.0.0.66"
+        screen = h.app.test_client()
+        screen.environ_base["REMOTE_ADDR"] = "10.0.0.10"
+        streams = [hog.get("/api/v1/stream", buffered=False) for _ in range(STREAMS_PER_CLIENT)]
+        assert all(s.status_code == 200 for s in streams)
+        refused = hog.get("/api/v1/stream")
+        assert refused.status_code == 429 and refused.get_json()["error"]["code"] == "rate_limited"
+        other = screen.get("/api/v1/stream", buffered=False)
+        assert other.status_code == 200
+        for s in [*streams, other]:
+            s.close()
+        assert h.broadcaster.subscribers == 0
+    finally:
+        h.stop()
