@@ -81,6 +81,12 @@ class UserDef:
 class SecuritySettings:
     device_keys: tuple[str, ...] = ()    # when set, kiosks must send X-Device-Key
     token_ttl_min: int = 720             # one working day plus margin
+    # (counter, key): a rating tablet paired to a counter; with device keys set, a web rating for a counter needs
+    # the key of a tablet paired to it (issue 11). Rating pads rate over MQTT through their counter's bridge.
+    tablets: tuple[tuple[str, str], ...] = ()
+
+    def tablet_keys(self, counter: str) -> tuple[str, ...]:
+        return tuple(k for c, k in self.tablets if c == counter)
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +168,7 @@ class HubSettings:
                      "tls": self.mqtt.tls},
             "users": [f"{u.username}({u.role})" for u in self.users],
             "security": {"device_keys": f"{len(self.security.device_keys)} key(s)",
+                         "tablets": f"{len(self.security.tablets)} paired",
                          "token_ttl_min": self.security.token_ttl_min},
             "province": {"url": self.province.url, "key": "***"} if self.province is not None else None,
         }
@@ -471,7 +478,18 @@ def settings_from_dict(raw: dict[str, Any], *, base_dir: Path | None = None, sou
     for i, k in enumerate(keys):
         if not isinstance(k, str) or len(k) < 16:
             raise ConfigError(f"security.device_keys[{i}]: expected a string of at least 16 characters")
-    security = SecuritySettings(tuple(keys), sec.integer("token_ttl_min", 720, lo=1, hi=7 * 24 * 60))
+    ttl = sec.integer("token_ttl_min", 720, lo=1, hi=7 * 24 * 60)
+    tablets: list[tuple[str, str]] = []
+    for tt in sec.tables("tablets"):
+        counter_id = tt.text("counter", required=True, nonempty=True)
+        tablet_key = tt.text("key", required=True, nonempty=True)
+        if counter_id not in {c.id for c in center.counters}:
+            raise ConfigError(f"{tt.key('counter')}: unknown counter {counter_id!r}")
+        if len(tablet_key) < 16:
+            raise ConfigError(f"{tt.key('key')}: expected a string of at least 16 characters")
+        tablets.append((counter_id, tablet_key))
+        tt.done()
+    security = SecuritySettings(tuple(keys), ttl, tuple(tablets))
     sec.done()
 
     dt = root.table("display")
