@@ -15,7 +15,7 @@ SUDO := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 DURATION ?= 60
 # what mypy --strict checks (pyproject's overrides list the same modules as strict)
 MYPY_PATHS := contracts queue_server/domain firmware_bridge/protocol queue_server/app queue_server/adapters queue_server/web \
-  runtime/sqlite.py runtime/mqtt.py kiosk/presenters firmware_bridge/bridge.py firmware_bridge/config.py \
+  runtime/sqlite.py runtime/mqtt.py kiosk/presenters kiosk/device_health.py firmware_bridge/bridge.py firmware_bridge/config.py \
   firmware_bridge/sim/watch.py devices/health.py demo province
 
 .PHONY: demo test deps test-deps apt apt-test venv bench lint clean

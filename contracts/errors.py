@@ -30,6 +30,7 @@ class ErrorCode(StrEnum):
     COUNTER_BUSY = "counter_busy"          # the counter still has a ticket in hand
     COUNTER_IDLE = "counter_idle"          # the action needs a current ticket and there is none
     COUNTER_NOT_OPEN = "counter_not_open"
+    COUNTER_TAKEN = "counter_taken"        # open under another staff member: taking it over needs a confirmation
     INVALID_TRANSITION = "invalid_transition"
     TICKET_TAKEN = "ticket_taken"          # another counter already has it
     SERVICE_NOT_SERVED = "service_not_served"  # the counter does not serve that ticket's service
@@ -69,6 +70,7 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.COUNTER_BUSY: 409,
     ErrorCode.COUNTER_IDLE: 409,
     ErrorCode.COUNTER_NOT_OPEN: 409,
+    ErrorCode.COUNTER_TAKEN: 409,
     ErrorCode.INVALID_TRANSITION: 409,
     ErrorCode.TICKET_TAKEN: 409,
     ErrorCode.SERVICE_CLOSED: 409,

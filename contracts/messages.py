@@ -40,6 +40,7 @@ class EventType(StrEnum):
     COUNTER_OPENED = "counter.opened"
     COUNTER_PAUSED = "counter.paused"
     COUNTER_CLOSED = "counter.closed"
+    COUNTER_TAKEN_OVER = "counter.taken_over"         # data.from_staff: who had it open; data.staff: who took it
     RATING_SUBMITTED = "rating.submitted"
     DEVICE_ONLINE = "device.online"
     DEVICE_OFFLINE = "device.offline"
@@ -259,7 +260,7 @@ class CounterState:
     name: str
     status: str
     pause_reason: str | None = None
-    staff: str | None = None
+    staff: str | None = None                # the staff member's DISPLAY name (a login never reaches a screen)
     current_ticket: str | None = None       # display number, e.g. "A023"
     current_ticket_id: str | None = None
     current_status: str | None = None       # called / serving

@@ -37,7 +37,8 @@ def build_kiosk(settings: KioskSettings, *, sim: bool = False, runner: Runner | 
     behaviour = KioskBehaviour(idle_timeout_s=b.idle_timeout_s, ticket_screen_s=b.ticket_screen_s,
                                result_screen_s=b.result_screen_s, tap_guard_s=b.tap_guard_s,
                                stale_after_min=b.stale_after_min, public_base_url=settings.public_url,
-                               camera_available=bool(camera_url))
+                               camera_available=bool(camera_url),
+                               when_printer_down=settings.devices.when_printer_down)
     kiosk = Kiosk(hub=hub, desk=desk, printer=printer, runner=runner, behaviour=behaviour)
     # First catalog before the window opens, so home has the center's name (a dead hub just leaves it empty).
     catalog = kiosk.refresh_catalog()
@@ -96,16 +97,32 @@ def main(argv: list[str] | None = None) -> int:
                                   ticket_dir=Path("var/kiosk-tickets") if args.sim else None, camera_url=camera)
     # --sim: the PC keyboard is a wedge scanner (type or paste a code, Enter); a configured scanner still works.
     wedge = KeyboardWedge(lambda code: kiosk.scanned(code, source="keyboard")) if args.sim else None
+    scanner_running: bool | None = None
     try:
-        open_scanner(settings.devices.scanner,
-                     lambda raw, code, ref, source: post_to_ui(lambda: kiosk.scanned(raw, code, ref, source)))
+        runner = open_scanner(settings.devices.scanner,
+                              lambda raw, code, ref, source: post_to_ui(lambda: kiosk.scanned(raw, code, ref, source)))
+        scanner_running = None if runner is None else True
     except Exception as err:  # noqa: BLE001 - a bad scanner URL must not keep the kiosk from issuing tickets
         log.error("scanner %s not started: %s", settings.devices.scanner, err)
-    app = KioskApp(kiosk, settings, camera_url=camera, wedge=wedge, warm_up=_printer.warm_up)
+        scanner_running = False
+    # The devices report themselves (MQTT, Last Will) and the printer's readiness reaches the kiosk: no paper,
+    # no paper tickets (or the number on screen, by config), back by itself once paper is loaded.
+    from kiosk.device_health import start_device_health
+    watch, health = start_device_health(settings, _printer,
+                                        lambda fault: post_to_ui(lambda: kiosk.set_printer_fault(fault)),
+                                        scanner_running=scanner_running)
+    app = KioskApp(kiosk, settings, camera_url=camera, wedge=wedge, warm_up=_printer.warm_up,
+                   camera_health=(lambda ok: health.report("camera", () if ok else ("not_found",)))
+                   if health is not None else None)
     if args.exit_after > 0:
         from kivy.clock import Clock
         Clock.schedule_once(lambda _dt: app.stop(), args.exit_after)
-    app.run()
+    try:
+        app.run()
+    finally:
+        watch.stop()
+        if health is not None:
+            health.stop()
     log.info("kiosk stopped (mode %s, %d offline tickets not yet handed in)", kiosk.desk.mode,
              desk_journal(kiosk).pending_count())
     return 0

@@ -68,7 +68,7 @@ class KioskApp(App):
 
     def __init__(self, kiosk: Kiosk, settings: KioskSettings, *, camera_url: str = "",
                  wedge: Any = None, maintain: bool = True, warm_up: Callable[[], None] | None = None,
-                 **kwargs: Any) -> None:
+                 camera_health: Callable[[bool], None] | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.kiosk = kiosk
         self.settings = settings
@@ -77,6 +77,7 @@ class KioskApp(App):
         self.wedge = wedge
         self.maintain_enabled = maintain
         self.warm_up = warm_up
+        self.camera_health = camera_health     # told whether the camera opened (device health on MQTT)
         self.sm: Any = None
         self.screens: dict[str, Any] = {}
         self._camera: Any = None
@@ -144,8 +145,11 @@ class KioskApp(App):
 
             feed = CameraFeed(self.camera_url, on_frame=lambda f: post_to_ui(lambda: self._show_frame(f)),
                               on_code=lambda c: post_to_ui(lambda: self.kiosk.scanned(c, source="camera")))
-            if feed.start():
+            ok = feed.start()
+            if ok:
                 self._camera = feed
+            if self.camera_health is not None:
+                self.camera_health(ok)
         elif not want and self._camera is not None:
             feed, self._camera = self._camera, None
             threading.Thread(target=feed.stop, daemon=True).start()

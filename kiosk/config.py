@@ -50,6 +50,23 @@ class DevicesSection:
     printer: str = "sim://printer"
     scanner: str = ""                    # "" = none
     camera: str = ""
+    printer_check_s: float = 10.0        # status read between jobs too: paper loaded or run out while idle
+    when_printer_down: str = "stop"      # stop: no paper tickets, a sign says why; screen: number on screen only
+
+
+@dataclass(frozen=True, slots=True)
+class MqttSection:
+    """The broker the kiosk reports its devices' health to (printer, scanner, camera), with a Last Will."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = 1883
+    username: str = ""
+    password: str = ""
+    tls: bool = False
+    tls_ca: str = ""
+    keepalive_s: int = 10                # the hub sees a dead kiosk within 1.5 x this
+    center: str = ""                     # the hub's center id (topics are per center); required when enabled
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +85,7 @@ class KioskSettings:
     behaviour: BehaviourSection = field(default_factory=BehaviourSection)
     devices: DevicesSection = field(default_factory=DevicesSection)
     offline: OfflineSection = field(default_factory=OfflineSection)
+    mqtt: MqttSection = field(default_factory=MqttSection)
 
     @property
     def public_url(self) -> str:
@@ -82,11 +100,13 @@ class KioskSettings:
             out[f.name] = {g.name: getattr(section, g.name) for g in fields(section)}
         if out["hub"]["device_key"]:
             out["hub"]["device_key"] = "***"
+        if out["mqtt"]["password"]:
+            out["mqtt"]["password"] = "***"
         return out
 
 
 _SECTIONS = {"hub": HubSection, "screen": ScreenSection, "behaviour": BehaviourSection,
-             "devices": DevicesSection, "offline": OfflineSection}
+             "devices": DevicesSection, "offline": OfflineSection, "mqtt": MqttSection}
 
 
 def _coerce(where: str, value: Any, kind: type) -> Any:
@@ -169,6 +189,17 @@ def _validate(s: KioskSettings) -> None:
         raise ConfigError("offline.lease_size: expected at least 1 (and reserve >= 0)")
     if s.behaviour.idle_timeout_s < 5:
         raise ConfigError("behaviour.idle_timeout_s: expected at least 5 seconds")
+    if s.devices.when_printer_down not in ("stop", "screen"):
+        raise ConfigError(f"devices.when_printer_down: expected stop or screen, got {s.devices.when_printer_down!r}")
+    if not 0.5 <= s.devices.printer_check_s <= 3600:
+        raise ConfigError("devices.printer_check_s: expected 0.5 to 3600 seconds")
+    if s.mqtt.enabled:
+        if not s.mqtt.center:
+            raise ConfigError("mqtt.center: the hub's center id is required when mqtt.enabled (topics are per center)")
+        if not 1 <= s.mqtt.port <= 65535:
+            raise ConfigError(f"mqtt.port: expected 1-65535, got {s.mqtt.port}")
+        if not 2 <= s.mqtt.keepalive_s <= 600:
+            raise ConfigError("mqtt.keepalive_s: expected 2 to 600 seconds")
 
 
 def load_settings(path: str | Path | None, env: dict[str, str] | None = None) -> KioskSettings:

@@ -107,6 +107,19 @@ STRINGS: dict[str, tuple[str, str]] = {
                     "Queue numbers are not issued now. Please come back during working hours."),
     "closed.hours": ("Giờ làm việc: {hours}", "Working hours: {hours}"),
     "closed.lookup": ("Quý vị vẫn có thể tra cứu hồ sơ.", "You can still look up a dossier."),
+    # the printer cannot print (issue 12): paper tickets stop, and come back by themselves
+    "printer.paused.title": ("Tạm ngừng cấp phiếu", "Tickets paused"),
+    "printer.paused.body": (("{fault}. Cán bộ đã được báo và đang xử lý. Xin quý vị chờ trong giây lát: máy sẽ "
+                             "tự cấp phiếu lại khi sẵn sàng."),
+                            "{fault}. The staff have been alerted. Please wait a moment: the kiosk resumes by itself."),
+    "printer.paused.home": ("Tạm ngừng cấp phiếu: {fault}. Cán bộ đang xử lý.",
+                            "Tickets paused: {fault}. The staff are on it."),
+    "printer.screen_only.home": ("Máy in đang gặp sự cố: số thứ tự chỉ hiện trên màn hình, xin quý vị ghi nhớ số.",
+                                 "Printer fault: your number will only be shown on screen; please note it."),
+    "printer.fault.paper_out": ("Máy in hết giấy", "The printer is out of paper"),
+    "printer.fault.cover_open": ("Nắp máy in đang mở", "The printer cover is open"),
+    "printer.fault.offline": ("Máy in không hoạt động", "The printer is not responding"),
+    "printer.fault.other": ("Máy in đang gặp sự cố", "The printer has a fault"),
     # errors (by stable code from contracts/errors.py, plus the kiosk's own)
     "error.hub_down": ("Máy chưa kết nối được hệ thống. Xin quý vị hỏi cán bộ hướng dẫn.",
                        "The kiosk cannot reach the system. Please ask the staff for help."),

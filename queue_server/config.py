@@ -102,6 +102,9 @@ class DisplaySettings:
     voice_dir: Path | None = None        # generated clips (default: <store dir>/voice, made at start if missing)
     recorded_voice_dir: Path | None = None   # a recorded voice pack; its clips win over the generated ones
     hub_speaker: str = "off"             # also speak on the hub's sound device: off, auto, aplay[:device], play
+    # an open counter whose console and keypad said nothing this long is flagged on the board and left out of
+    # wait estimates (0 = never)
+    silent_counter_min: int = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -508,7 +511,8 @@ def settings_from_dict(raw: dict[str, Any], *, base_dir: Path | None = None, sou
                               dt.integer("calls_shown", 8, lo=1, hi=50), dt.integer("repeats", 2, lo=1, hi=5),
                               dt.integer("backlog", 3, lo=1, hi=50), dt.integer("blink_ms", 6000, lo=0, hi=60000),
                               dt.flag("sound", True), float(dt.num("volume", 1.0, lo=0.0)), folder("voice_dir"),
-                              folder("recorded_voice_dir"), speaker)
+                              folder("recorded_voice_dir"), speaker,
+                              silent_counter_min=dt.integer("silent_counter_min", 20, lo=0, hi=24 * 60))
     if display.volume > 1.0:
         raise ConfigError(f"display.volume: must be <= 1.0, got {display.volume}")
     dt.done()

@@ -269,7 +269,7 @@ def build_hub(settings: HubSettings, *, clock: Clock | None = None,
         # no tickets on Tết or an announced day off; a make-up Saturday issues like a weekday
         center = replace(center, days_off=calendar.days_off, makeup_days=calendar.working_days)
     store = SqliteStore(settings.store_path)
-    service = QueueService(center, store, clock)
+    service = QueueService(center, store, clock, silent_after_s=settings.display.silent_counter_min * 60)
     broadcaster = Broadcaster()
     service.add_listener(broadcaster.publish)
     inventory = getattr(settings, "broker", None)

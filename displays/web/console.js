@@ -11,15 +11,22 @@
   let timerHandle = null;
   let refreshing = false;
   let refreshAgain = false;
+  let heartbeatHandle = null;
+  const HEARTBEAT_MS = 60000;   // well under the smallest sensible [display] silent_counter_min
 
   function show(view) {
     for (const v of ["login", "pick", "work"]) $(v).hidden = v !== view;
     const loggedIn = view !== "login";
     $("logout").hidden = !loggedIn;
     $("change-counter").hidden = view !== "work";
-    $("who").textContent = loggedIn ? `${store.getItem("motcua.username") || ""} (${store.getItem("motcua.role") || ""})` : "";
+    $("end-day").hidden = view !== "work";
+    // the display name, never the login (a login is half a credential)
+    $("who").textContent = loggedIn ? `${store.getItem("motcua.display_name") || ""} (${ROLE_VN[store.getItem("motcua.role")] || ""})` : "";
+    if (view !== "work") { clearInterval(heartbeatHandle); heartbeatHandle = null; }
     if (view === "login") $("username").focus();
   }
+
+  const ROLE_VN = { staff: "cán bộ", manager: "quản lý", admin: "quản trị" };
 
   function message(text, kind) {
     const m = $("message");
@@ -46,6 +53,14 @@
       } else if (err.code === "invalid_transition" && detail) {
         text += ` — ${detail}`;
       }
+      if (err.code === "forbidden" && /open under another staff member/.test(detail)) {
+        // taken over from another console: this one no longer acts for the counter
+        text = "Quầy này đã được cán bộ khác nhận — hãy chọn quầy / Another staff member took this counter";
+        message(text, "error");
+        store.removeItem("motcua.counter");
+        pick().catch(() => {});
+        return;
+      }
       message(text, "error");
       if (err.code === "unauthenticated") { MotcuaApi.token = null; show("login"); }
     } else {
@@ -66,6 +81,7 @@
       MotcuaApi.token = r.token;
       store.setItem("motcua.username", r.username);
       store.setItem("motcua.role", r.role);
+      store.setItem("motcua.display_name", r.display_name || r.username);
       $("password").value = "";
       message("");
       await pick();
@@ -86,7 +102,20 @@
     ev.preventDefault();
     const id = $("counter-select").value;
     try {
-      await MotcuaApi.post(`/counters/${encodeURIComponent(id)}/open`);
+      try {
+        await MotcuaApi.post(`/counters/${encodeURIComponent(id)}/open`, {});
+      } catch (err) {
+        if (!(err instanceof MotcuaApiError) || err.code !== "counter_taken") throw err;
+        // Someone else has this counter open: taking it over is a deliberate act, recorded with both names.
+        const holder = ((err.detail && err.detail.message) || "").match(/open under (.+); confirm/);
+        const name = holder ? holder[1] : "cán bộ khác";
+        if (!window.confirm(`Quầy này đang do ${name} mở.\nAnh/chị có chắc muốn nhận quầy thay ${name} không? Việc nhận quầy sẽ được ghi lại.`)) {
+          message.code = "counter_taken";
+          message(`Quầy đang do ${name} mở — chưa nhận quầy / Counter kept by ${name}`, "error");
+          return;
+        }
+        await MotcuaApi.post(`/counters/${encodeURIComponent(id)}/open`, { takeover: true });
+      }
       counterId = id;
       store.setItem("motcua.counter", id);
       message("");
@@ -105,11 +134,18 @@
     $("transfer-target").replaceChildren(...targets);
     show("work");
     await refresh();
+    clearInterval(heartbeatHandle);
+    heartbeatHandle = setInterval(heartbeat, HEARTBEAT_MS);
     if (!window.motcuaLive) {
       // Any event may change this counter's waiting list; refresh coalesced, never more than one in flight.
-      window.motcuaLive = new MotcuaLive({ onEvent: () => refresh(), onState: () => refresh() });
+      window.motcuaLive = new MotcuaLive({
+        onEvent: (env) => { refresh(); if (((env && env.type) || "").startsWith("device.")) refreshAlerts(); },
+        onState: () => { refresh(); refreshAlerts(); },
+      });
       window.motcuaLive.start();
+      setInterval(refreshAlerts, 15000);
     }
+    refreshAlerts();
   }
 
   async function refresh() {
@@ -127,6 +163,31 @@
     }
   }
 
+  async function heartbeat() {
+    // tells the hub someone is at this counter (else it is flagged silent on the board after a while)
+    if (!counterId || $("work").hidden) return;
+    try {
+      await MotcuaApi.post(`/counters/${encodeURIComponent(counterId)}/heartbeat`, {});
+    } catch (err) {
+      if (err instanceof MotcuaApiError && err.code === "forbidden") fail(err);   // taken over meanwhile
+    }
+  }
+
+  async function refreshAlerts() {
+    if ($("work").hidden) return;
+    try {
+      renderAlerts(await MotcuaApi.get("/devices/alerts"));
+    } catch (err) { /* an older hub has no such route: no banner */ }
+  }
+
+  function renderAlerts(body) {
+    const alerts = (body && body.alerts) || [];
+    const box = $("device-alerts");
+    box.hidden = alerts.length === 0;
+    box.replaceChildren(el("ul", {}, ...alerts.map((a) =>
+      el("li", { "data-device": a.device_id, "data-code": a.code, text: `⚠ ${a.message_vi || a.code} — ${a.device_id}` }))));
+  }
+
   const STATUS_VN = { open: "Đang mở", paused: "Tạm dừng", closed: "Đóng", called: "Đã gọi", serving: "Đang xử lý" };
 
   function render() {
@@ -137,35 +198,106 @@
     $("current-number").textContent = number;
     $("current-number").dataset.ticket = d.current_ticket || "";
     $("current-status").textContent = d.current_ticket ? (STATUS_VN[d.current_status] || d.current_status || "") : "";
+    $("staff-name").textContent = d.staff ? `· Cán bộ: ${d.staff}` : "";
+    $("silent-note").hidden = !d.silent;
+    const cur = d.current || null;
+    $("current-priority").textContent = cur && cur.priority ? `Ưu tiên: ${priorityLabel(cur.priority)}` : "";
+    $("current-unprinted").textContent = cur && cur.printed === false ? "Chưa in phiếu" : "";
+    // Each action only when it applies: one ticket at a time, a call before service, service before done.
     const busy = Boolean(d.current_ticket);
     const open = d.status === "open";
-    $("act-call-next").disabled = !open;
-    $("act-call").disabled = !open;
-    $("act-recall").disabled = !busy || d.current_status !== "called";
-    $("act-start").disabled = !busy || d.current_status !== "called";
-    $("act-complete").disabled = !busy;
-    $("act-no-show").disabled = !busy || d.current_status !== "called";
+    const called = busy && d.current_status === "called";
+    const canCall = open && !busy;
+    $("act-call-next").disabled = !canCall;
+    $("act-call").disabled = !canCall;
+    $("act-recall").disabled = !called;
+    $("act-start").disabled = !called;
+    $("act-complete").disabled = !(busy && d.current_status === "serving");
+    $("act-no-show").disabled = !called;
     $("act-transfer").disabled = !busy;
-    $("act-pause").disabled = d.status !== "open";
+    $("act-pause").disabled = !open;
     $("act-resume").disabled = d.status !== "paused";
+    $("act-close").disabled = busy || d.status === "closed";
     const waiting = d.waiting || [];
     $("waiting-count").textContent = String(waiting.length);
     const names = Object.fromEntries(((config && config.services) || []).map((s) => [s.code, s.name]));
     $("waiting").replaceChildren(...waiting.map((t) =>
-      el("li", { "data-ticket": t.number, "data-ticket-id": t.id, title: "Bấm để gọi số này", onclick: () => act("call", { ticket_id: t.id }) },
-        el("span", {}, el("strong", { text: t.number }), " ", el("span", { text: names[t.service] || t.service })),
-        el("span", { class: t.priority ? "prio" : "", text: `${t.priority ? "Ưu tiên · " : ""}${(t.issued_at || "").slice(11, 16)}` }))));
+      el("li", { "data-ticket": t.number, "data-ticket-id": t.id, class: canCall ? "" : "disabled",
+                 title: canCall ? "Bấm để gọi số này" : "Đang có số trong tay / A ticket is in hand",
+                 onclick: (ev) => { if (canCall && !ev.target.closest("button")) act("call", { ticket_id: t.id }); } },
+        el("span", {}, el("strong", { text: t.number }), " ", el("span", { text: names[t.service] || t.service }),
+          t.priority ? el("span", { class: "tag prio", text: `Ưu tiên: ${priorityLabel(t.priority)}` }) : "",
+          t.printed === false ? el("span", { class: "tag unprinted", text: "Chưa in phiếu" }) : ""),
+        el("span", { class: "row-actions" }, el("span", { text: (t.issued_at || "").slice(11, 16) }),
+          el("button", { type: "button", class: "cancel-ticket", "data-ticket": t.number, text: "Huỷ…",
+                         onclick: () => openCancel(t) })))));
+    const noShows = d.no_shows || [];
+    $("no-show-count").textContent = String(noShows.length);
+    $("no-shows").replaceChildren(...noShows.map((t) =>
+      el("li", { "data-ticket": t.number, "data-ticket-id": t.id, class: "disabled" },
+        el("span", {}, el("strong", { text: t.number }), " ", el("span", { text: names[t.service] || t.service }),
+          t.priority ? el("span", { class: "tag prio", text: `Ưu tiên: ${priorityLabel(t.priority)}` }) : ""),
+        el("span", { class: "row-actions" },
+          el("button", { type: "button", class: "reactivate", "data-ticket": t.number, text: "Kích hoạt lại",
+                         onclick: () => reactivate(t) })))));
     clearInterval(timerHandle);
     const tick = () => { $("timer").textContent = d.current_ticket && d.since ? elapsedText(d.since) : ""; };
     tick();
     timerHandle = setInterval(tick, 1000);
   }
 
+  function priorityLabel(code) {
+    const p = ((config && config.priorities) || []).find((x) => x.code === code);
+    return p ? p.label : code;
+  }
+
+  let cancelling = null;
+  function openCancel(t) {
+    cancelling = t;
+    $("cancel-number").textContent = t.number;
+    openForm("cancel-form", "cancel-reason");
+  }
+
+  async function ticketAction(path, body, done) {
+    try {
+      const r = await MotcuaApi.post(path, body);
+      message.code = "";
+      message(done(r.ticket || {}), "info");
+      hideForms();
+      await refresh();
+    } catch (err) { fail(err); }
+  }
+
+  function reactivate(t) {
+    return ticketAction(`/tickets/${encodeURIComponent(t.id)}/reactivate`, {},
+                        (x) => `Đã kích hoạt lại số ${x.number || t.number}: về cuối hàng chờ`);
+  }
+
+  /* Closing: refused by the hub while a ticket is in hand (finish or transfer it first). */
+  async function closeCounter() {
+    if (!counterId) return true;
+    try {
+      const state = await MotcuaApi.get(`/counters/${encodeURIComponent(counterId)}`);
+      if (!state.mine || state.status === "closed") return true;   // someone else's now, or already closed
+      await MotcuaApi.post(`/counters/${encodeURIComponent(counterId)}/close`, {});
+      return true;
+    } catch (err) {
+      if (err instanceof MotcuaApiError && err.code === "counter_busy") {
+        message.code = "counter_busy";
+        message("Hãy hoàn thành, chuyển hoặc đánh dấu vắng mặt số đang phục vụ trước khi đóng quầy / Finish the current ticket before closing", "error");
+        return false;
+      }
+      if (err instanceof MotcuaApiError && err.code === "unauthenticated") return true;
+      fail(err);
+      return false;
+    }
+  }
+
   const INFO = {
     "call-next": (t) => `Đã gọi số ${t.number}`, call: (t) => `Đã gọi số ${t.number}`, recall: (t) => `Đã gọi lại số ${t.number}`,
     start: (t) => `Bắt đầu xử lý số ${t.number}`, complete: (t) => `Đã hoàn thành số ${t.number}`,
     "no-show": (t) => `Số ${t.number} vắng mặt`, transfer: (t) => `Đã chuyển số ${t.number}`,
-    pause: () => "Quầy tạm dừng", resume: () => "Quầy tiếp tục làm việc",
+    pause: () => "Quầy tạm dừng", resume: () => "Quầy tiếp tục làm việc", close: () => "Đã đóng quầy",
   };
 
   async function act(action, body) {
@@ -182,7 +314,7 @@
   function hideForms() {
     // A hidden input keeps focus in Chromium and would swallow the next shortcut key: move focus out first.
     if (document.activeElement && document.activeElement.closest("form.inline")) document.activeElement.blur();
-    for (const f of ["call-form", "transfer-form", "pause-form"]) $(f).hidden = true;
+    for (const f of ["call-form", "transfer-form", "pause-form", "cancel-form"]) $(f).hidden = true;
   }
 
   function openForm(form, input) {
@@ -202,6 +334,10 @@
     "act-transfer": () => openForm("transfer-form", "transfer-target"),
     "act-pause": () => openForm("pause-form", "pause-text"),
     "act-resume": () => act("resume"),
+    "act-close": async () => {
+      if (!window.confirm("Đóng quầy? Quầy sẽ không nhận công dân nữa cho đến khi mở lại.")) return;
+      if (await closeCounter()) { message.code = ""; message("Đã đóng quầy / Counter closed", "info"); await pick(); }
+    },
   };
   for (const [id, fn] of Object.entries(ACTIONS)) $(id).addEventListener("click", fn);
 
@@ -222,6 +358,15 @@
     if (!reason) { message.code = "bad_request"; message("Nhập lý do tạm dừng", "error"); return; }
     act("pause", { reason });
   });
+  $("cancel-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const reason = $("cancel-reason").value.trim();
+    if (!reason) { message.code = "bad_request"; message("Nhập lý do huỷ số", "error"); return; }
+    const t = cancelling;
+    if (!t) return;
+    ticketAction(`/tickets/${encodeURIComponent(t.id)}/cancel`, { reason, counter: counterId },
+                 (x) => `Đã huỷ số ${x.number || t.number}`);
+  });
   for (const b of document.querySelectorAll("form.inline .cancel")) b.addEventListener("click", hideForms);
   // Enter on a <select> does not submit a form by itself; staff expect it to.
   $("transfer-target").addEventListener("keydown", (ev) => {
@@ -239,14 +384,26 @@
 
   $("login").addEventListener("submit", login);
   $("pick").addEventListener("submit", openCounter);
-  $("logout").addEventListener("click", () => {
+  // Logging out or changing counter CLOSES the counter (not a hand-over): a counter nobody sits at must not stay
+  // "Đang mở" on the hall display and in the waits; whoever comes next opens it under their own name.
+  $("logout").addEventListener("click", async () => {
+    if (!$("work").hidden && !(await closeCounter())) return;
+    try { await MotcuaApi.post("/auth/logout", {}); } catch (err) { /* the token may be gone already */ }
     MotcuaApi.token = null;
     store.removeItem("motcua.counter");
     counterId = null;
     message("");
     show("login");
   });
-  $("change-counter").addEventListener("click", () => pick().catch(fail));
+  $("end-day").addEventListener("click", async () => {
+    if (!window.confirm("Kết thúc ngày làm việc: đóng quầy và đăng xuất?")) return;
+    $("logout").click();
+  });
+  $("change-counter").addEventListener("click", async () => {
+    if (!(await closeCounter())) return;
+    store.removeItem("motcua.counter");
+    pick().catch(fail);
+  });
 
   (async function boot() {
     if (!MotcuaApi.token) { show("login"); return; }

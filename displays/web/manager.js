@@ -1,7 +1,7 @@
 /* Manager live board (manager role). Each panel has its own source, fetched again when a pushed event concerns
  * it (coalesced: at most one request in flight per source) and on a timer for figures that change with no event:
  * - services and counters: GET /stats/today, on every event and every 15 s; rows past the wait threshold in red;
- * - devices: GET /devices on device.* events (a printer out of paper is a red alert in Vietnamese) and every 15 s;
+ * - devices: GET /devices on device.* events (a printer out of paper is a red alert in Vietnamese) and every 5 s;
  * - ratings today: GET /ratings/aggregates on rating.* events and every 60 s;
  * - main-system link and outbox: GET /integration/health on every event (pending grows with each) and every 5 s
  *   (the oldest undelivered event ages with no event); red past outbox_warn_min;
@@ -23,7 +23,7 @@
     $("login").hidden = loggedIn;
     $("board").hidden = !loggedIn;
     $("logout").hidden = !loggedIn;
-    $("who").textContent = loggedIn ? `${sessionStorage.getItem("motcua.username") || ""}` : "";
+    $("who").textContent = loggedIn ? `${sessionStorage.getItem("motcua.display_name") || ""}` : "";
   }
 
   function fail(err) {
@@ -60,15 +60,37 @@
     const counters = asList(stats.counters, "counter");
     $("counters").replaceChildren(...counters.map((c) => {
       const id = c.counter || c.id;
-      return el("tr", { "data-counter": id },
+      // silent: open, but nobody touched its console or keypad for [display] silent_counter_min
+      const silent = Boolean(c.silent);
+      return el("tr", { "data-counter": id, class: silent ? "silent" : "", "data-silent": silent ? "1" : "0" },
         el("td", { text: counterNames[id] || c.name || `Quầy ${id}` }),
-        el("td", { class: `status-${c.status}`, text: (STATUS_VN[c.status] || c.status || "—") + (c.pause_reason ? ` (${c.pause_reason})` : "") }),
+        el("td", { class: `status-${c.status}`, text: (STATUS_VN[c.status] || c.status || "—") + (c.pause_reason ? ` (${c.pause_reason})` : "")
+                                                       + (silent ? " ⚠ Không có thao tác — không tính vào thời gian chờ" : "") }),
         el("td", { text: c.staff || "—" }),
         el("td", { text: c.current || c.current_ticket || "—" }),
-        el("td", { class: "num elapsed", "data-since": c.current || c.current_ticket ? (c.since || "") : "", text: "" }));
+        el("td", { class: "num elapsed", "data-since": c.current || c.current_ticket ? (c.since || "") : "", text: "" }),
+        el("td", { class: "board-actions" },
+          el("button", { type: "button", class: "pause-counter", "data-counter": id, text: "Tạm dừng…",
+                         disabled: c.status !== "open", onclick: () => pauseCounter(id) }),
+          el("button", { type: "button", class: "close-counter", "data-counter": id, text: "Đóng quầy",
+                         disabled: c.status === "closed", onclick: () => closeCounter(id) })));
     }));
     tick();
     $("updated").textContent = `cập nhật ${formatClock(vnNow())}`;
+  }
+
+  /* The manager may pause or close any counter (staff only their own); closing waits for the ticket in hand. */
+  async function pauseCounter(id) {
+    const reason = window.prompt(`Lý do tạm dừng ${counterNames[id] || "quầy " + id}:`, "Quản lý tạm dừng");
+    if (reason === null || !reason.trim()) return;
+    try { await MotcuaApi.post(`/counters/${encodeURIComponent(id)}/pause`, { reason: reason.trim() }); refresh(); }
+    catch (err) { fail(err); }
+  }
+
+  async function closeCounter(id) {
+    if (!window.confirm(`Đóng ${counterNames[id] || "quầy " + id}? Quầy sẽ không nhận công dân cho đến khi cán bộ mở lại.`)) return;
+    try { await MotcuaApi.post(`/counters/${encodeURIComponent(id)}/close`, {}); refresh(); }
+    catch (err) { fail(err); }
   }
 
   function tick() {
@@ -281,7 +303,7 @@
       window.motcuaLive = live;
       live.start();
       setInterval(refresh, 15000);        // waits grow with no event at all
-      setInterval(refreshDevices, 15000); // last seen
+      setInterval(refreshDevices, 5000);  // a device coming online raises no event: seen within seconds
       setInterval(refreshHealth, 5000);   // the oldest undelivered event ages with no event
       setInterval(() => { refreshRatings(); refreshRates(); }, 60000);
     }
@@ -293,6 +315,7 @@
       const r = await MotcuaApi.post("/auth/login", { username: $("username").value.trim(), password: $("password").value });
       MotcuaApi.token = r.token;
       sessionStorage.setItem("motcua.username", r.username);
+      sessionStorage.setItem("motcua.display_name", r.display_name || r.username);
       sessionStorage.setItem("motcua.role", r.role);
       if (r.role === "staff") { fail(new MotcuaApiError("forbidden", "manager role needed", 403)); return; }
       $("message").hidden = true;

@@ -32,6 +32,9 @@ class KioskBehaviour:
     stale_after_min: int = 60             # dossier info older than this is flagged as maybe not the latest
     max_code_len: int = 40
     camera_available: bool = False        # a camera is configured: offer "scan the QR with the camera"
+    # a printer that cannot print: "stop" offers no paper tickets (a sign says why) until it can again;
+    # "screen" still issues, the number shown on screen only and marked unprinted at the hub
+    when_printer_down: str = "stop"
 
 
 class Shell(Protocol):
@@ -66,12 +69,16 @@ class HomeContext:
     wall_clock: Callable[[], datetime]
     open_services: Callable[[], None]
     open_lookup: Callable[[], None]
+    printer_fault: Callable[[], str | None] = lambda: None   # what keeps the printer from printing, or None
+    paper_tickets_paused: Callable[[], bool] = lambda: False  # "stop" policy and the printer cannot print
 
 
 @dataclass(frozen=True, slots=True)
 class ClosedContext:
     shell: Shell
     open_lookup: Callable[[], None]
+    printer_fault: Callable[[], str | None] = lambda: None
+    paper_tickets_paused: Callable[[], bool] = lambda: False
 
 
 @dataclass(frozen=True, slots=True)

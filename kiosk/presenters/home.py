@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kiosk.i18n import pick, t
+from kiosk.i18n import Lang, pick, t
 
 from .catalog import format_hours
 from .context import ClosedContext, HomeContext
@@ -21,6 +21,7 @@ class HomeView:
     scan_hint: str
     lang_toggle: str
     mode_mark: str
+    notice: str = ""          # a printer that cannot print says so here, before anyone taps
 
 
 class HomePresenter:
@@ -35,12 +36,22 @@ class HomePresenter:
             title=t("home.title", lang), subtitle=t("home.subtitle", lang),
             take_ticket=t("home.take_ticket", lang), take_ticket_hint=t("home.take_ticket.hint", lang),
             lookup=t("home.lookup", lang), lookup_hint=t("home.lookup.hint", lang),
-            scan_hint=t("home.scan_hint", lang), lang_toggle=t("lang.toggle", lang), mode_mark=k.mode_mark())
+            scan_hint=t("home.scan_hint", lang), lang_toggle=t("lang.toggle", lang), mode_mark=k.mode_mark(),
+            notice=self._notice())
+
+    def _notice(self) -> str:
+        fault = self.ctx.printer_fault()
+        if fault is None:
+            return ""
+        lang = self.k.lang
+        if self.ctx.paper_tickets_paused():
+            return t("printer.paused.home", lang, fault=fault_text(fault, lang))
+        return t("printer.screen_only.home", lang)
 
     def take_ticket(self) -> None:
         if not self.k.tap():
             return
-        if self.k.catalog.all_closed or self._closed_while_offline():
+        if self.k.catalog.all_closed or self._closed_while_offline() or self.ctx.paper_tickets_paused():
             self.k.go("closed")
             return
         self.ctx.open_services()
@@ -67,8 +78,14 @@ class ClosedView:
     lang_toggle: str
 
 
+def fault_text(fault: str, lang: Lang) -> str:
+    key = f"printer.fault.{fault}"
+    return t(key if fault in ("paper_out", "cover_open", "offline") else "printer.fault.other", lang)
+
+
 class ClosedPresenter:
-    """Outside ticket hours: say so plainly, show the hours, and still offer the dossier lookup."""
+    """No tickets now: outside ticket hours (the hours shown), or a printer that cannot print (why, and that it
+    resumes by itself); the dossier lookup is still offered either way."""
 
     def __init__(self, ctx: ClosedContext) -> None:
         self.ctx = ctx
@@ -76,6 +93,12 @@ class ClosedPresenter:
 
     def view(self) -> ClosedView:
         lang = self.k.lang
+        fault = self.ctx.printer_fault()
+        if fault is not None and self.ctx.paper_tickets_paused() and not self.k.catalog.all_closed:
+            return ClosedView(
+                title=t("printer.paused.title", lang), body=t("printer.paused.body", lang, fault=fault_text(fault, lang)),
+                hours="", lookup_hint=t("closed.lookup", lang), lookup=t("home.lookup", lang), home=t("nav.home", lang),
+                lang_toggle=t("lang.toggle", lang))
         hours = format_hours(self.k.catalog.working_hours, lang)
         return ClosedView(
             title=t("closed.title", lang), body=t("closed.body", lang),

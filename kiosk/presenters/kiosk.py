@@ -92,8 +92,11 @@ class Kiosk:
         self._subscribers: list[Callable[[Kiosk], None]] = []
         # Each presenter gets a narrow context: this kiosk as its Shell, plus the few links it has to the
         # others as callables (late-bound: the presenters they call are made below).
+        # what keeps the printer from printing (set by the device health watcher on the UI thread), or None
+        self.printer_fault: str | None = None
         self.home = HomePresenter(HomeContext(self, lambda: self.desk.mode, lambda: self.wall_clock(),
-                                              lambda: self.services.enter(), lambda: self.lookup.enter()))
+                                              lambda: self.services.enter(), lambda: self.lookup.enter(),
+                                              lambda: self.printer_fault, self.paper_tickets_paused))
         self.services = ServiceGridPresenter(ServiceGridContext(self, self.refresh_catalog,
                                                                 lambda s, p: self.take.start(s, p)))
         self.priority = PriorityPresenter(PriorityContext(self, lambda: self.services.chosen,
@@ -103,7 +106,8 @@ class Kiosk:
             self, hub, self.guard.allow_key, lambda: self.take.busy,
             lambda code, body: self.result.show_dossier(code, body), lambda body: self.result.show_ticket(body)))
         self.result = ResultPresenter(ResultContext(self, lambda: self.lookup.enter()))
-        self.closed = ClosedPresenter(ClosedContext(self, lambda: self.lookup.enter()))
+        self.closed = ClosedPresenter(ClosedContext(self, lambda: self.lookup.enter(), lambda: self.printer_fault,
+                                                    self.paper_tickets_paused))
         self.idle = IdlePresenter(IdleContext(self, clock, lambda: self.take.state == "printed",
                                               lambda: self.take.busy or self.lookup.busy))
 
@@ -211,6 +215,22 @@ class Kiosk:
             log.error("catalog not refreshed: malformed answer from the hub: %r", err)
             return self.catalog
         return catalog
+
+    # --- the printer ---------------------------------------------------------------------------------------
+    def paper_tickets_paused(self) -> bool:
+        return self.printer_fault is not None and self.behaviour.when_printer_down == "stop"
+
+    def set_printer_fault(self, fault: str | None) -> None:
+        """The printer's blocking fault changed (paper out, cover open, offline; None: it can print again). With
+        the "stop" policy a citizen on the service grid is sent to the sign, and the sign goes away by itself."""
+        if fault == self.printer_fault:
+            return
+        self.printer_fault = fault
+        if self.paper_tickets_paused() and self.screen in ("services", "priority"):
+            self.screen = "closed"
+        elif fault is None and self.screen == "closed" and not self.catalog.all_closed:
+            self.screen = "home"
+        self.changed()
 
     # --- staff-only mark ------------------------------------------------------------------------------------
     def mode_mark(self) -> str:

@@ -26,6 +26,18 @@ class QueueCommands:
     """Mixed into QueueService: the write side."""
 
     _writer: Writer
+    _seen: dict[str, datetime]
+
+    def counter_seen(self, counter_id: str) -> None:
+        """Someone is at this counter (a console heartbeat or any counter command, from the console or a keypad):
+        what keeps an open counter from being flagged silent. Not an event: presence is not queue history."""
+        if self._writer.center.counter(counter_id) is None:
+            raise MotcuaError(ErrorCode.UNKNOWN_COUNTER, f"unknown counter {counter_id!r}")
+        self._seen[counter_id] = self._writer.now()
+
+    def _touch(self, counter_id: str) -> None:
+        if self._writer.center.counter(counter_id) is not None:
+            self._seen[counter_id] = self._writer.now()
 
     def record_event(self, event_type: str, data: dict[str, Any]) -> Envelope:
         """Append an event the queue does not decide (``rating.submitted``, ``device.fault`` ...) to the log, with
@@ -45,46 +57,62 @@ class QueueCommands:
         return self._ticket(tr.RecordPrintResult(ticket_id, printed, fault))
 
     def call_next(self, counter_id: str, staff: str | None = None) -> Ticket:
+        self._touch(counter_id)
         return self._ticket(tr.CallNext(counter_id, staff))
 
     def call_ticket(self, counter_id: str, ticket_id: str | None = None, number: str | None = None,
                     staff: str | None = None) -> Ticket:
+        self._touch(counter_id)
         return self._ticket(tr.CallTicket(counter_id, ticket_id, number, staff))
 
     def recall(self, counter_id: str) -> Ticket:
+        self._touch(counter_id)
         return self._ticket(tr.Recall(counter_id))
 
     def start_service(self, counter_id: str) -> Ticket:
+        self._touch(counter_id)
         return self._ticket(tr.StartService(counter_id))
 
     def complete(self, counter_id: str) -> Ticket:
+        self._touch(counter_id)
         return self._ticket(tr.Complete(counter_id))
 
     def mark_no_show(self, counter_id: str) -> Ticket:
+        self._touch(counter_id)
         return self._ticket(tr.MarkNoShow(counter_id))
 
     def transfer(self, counter_id: str, to_service: str | None = None, to_counter: str | None = None) -> Ticket:
+        self._touch(counter_id)
         return self._ticket(tr.Transfer(counter_id, to_service, to_counter))
 
     def reactivate(self, ticket_id: str) -> Ticket:
         return self._ticket(tr.Reactivate(ticket_id))
 
-    def cancel(self, ticket_id: str) -> Ticket:
-        return self._ticket(tr.Cancel(ticket_id))
+    def cancel(self, ticket_id: str, reason: str | None = None, by_counter: str | None = None) -> Ticket:
+        if by_counter is not None:
+            self._touch(by_counter)
+        return self._ticket(tr.Cancel(ticket_id, reason, by_counter))
 
-    def open_counter(self, counter_id: str, staff: str | None = None) -> CounterState:
-        result: CounterState = self._writer.submit(tr.OpenCounter(counter_id, staff))
+    def open_counter(self, counter_id: str, staff: str | None = None, staff_name: str | None = None,
+                     takeover: bool = False) -> CounterState:
+        """``takeover``: the caller confirmed taking over a counter open under another staff member (else
+        COUNTER_TAKEN); recorded as counter.taken_over with who had it."""
+        self._touch(counter_id)
+        result: CounterState = self._writer.submit(tr.OpenCounter(counter_id, staff, staff_name, takeover))
         return result
 
     def pause_counter(self, counter_id: str, reason: str) -> CounterState:
+        self._touch(counter_id)
         result: CounterState = self._writer.submit(tr.PauseCounter(counter_id, reason))
         return result
 
     def resume_counter(self, counter_id: str) -> CounterState:
+        self._touch(counter_id)
         result: CounterState = self._writer.submit(tr.ResumeCounter(counter_id))
         return result
 
     def close_counter(self, counter_id: str) -> CounterState:
+        self._touch(counter_id)
         result: CounterState = self._writer.submit(tr.CloseCounter(counter_id))
         return result
 

@@ -15,7 +15,7 @@ from contracts.errors import ErrorCode, MotcuaError
 from contracts.messages import CallInfo, CallsSnapshot, CounterState, Envelope, ServiceState, format_at
 from queue_server.app.views import call_info, counter_state
 from queue_server.app.writer import Writer
-from queue_server.domain import estimates, numbering, queue_policy
+from queue_server.domain import counter_presence, estimates, numbering, queue_policy
 from queue_server.domain.model import (
     Counter,
     CounterId,
@@ -39,6 +39,44 @@ class QueueQueries:
     """Mixed into QueueService: the read side."""
 
     _writer: Writer
+    _seen: dict[str, datetime]
+    _started: datetime
+    silent_after_s: float
+
+    def _silent(self, state: QueueState, now: datetime) -> frozenset[CounterId]:
+        seen = {CounterId(k): v for k, v in self._seen.items()}
+        return counter_presence.silent_counters(state.counters, seen, now, self.silent_after_s, self._started)
+
+    def silent_counters(self) -> frozenset[str]:
+        """Open counters nobody has touched (console or keypad) for ``silent_after_s``: flagged on the board, left
+        out of wait estimates."""
+        with self._writer.lock:
+            state = self._rolled()
+            return frozenset(str(c) for c in self._silent(state, self._writer.now()))
+
+    def no_shows(self, services: Iterable[str], limit: int = 20) -> list[Ticket]:
+        """Today's no-show tickets of these services, latest first (what staff may reactivate)."""
+        codes = set(services)
+        with self._writer.lock:
+            state = self._rolled()
+            found = [t for t in state.tickets.values()
+                     if t.status is TicketStatus.NO_SHOW and t.day == state.day and t.service in codes]
+        found.sort(key=lambda t: (t.last_called_at or t.issued_at, t.queue_seq), reverse=True)
+        return found[:limit]
+
+    def counter_holder(self, counter_id: str) -> str | None:
+        """The login an open counter is held under (None when closed or held by nobody)."""
+        with self._writer.lock:
+            c = self._writer.state.counters.get(CounterId(counter_id))
+            return None if c is None or c.status is CounterStatus.CLOSED else c.staff
+
+    def counter_last_heard(self, counter_id: str) -> datetime | None:
+        with self._writer.lock:
+            state = self._rolled()
+            c = state.counters.get(CounterId(counter_id))
+            if c is None:
+                return None
+            return counter_presence.last_heard(c, self._seen.get(counter_id), self._started)
 
     def _rolled(self) -> QueueState:
         # a query on a new day must not show yesterday's queue (caller holds the lock)
@@ -61,7 +99,8 @@ class QueueQueries:
             state = self._rolled()
             t = state.tickets.get(TicketId(ticket_id))
             if t is not None:
-                return TicketView(t, state.ahead(t), state.estimated_wait_min(t))
+                return TicketView(t, state.ahead(t),
+                                  state.estimated_wait_min(t, self._silent(state, self._writer.now())))
         old = self._writer.store.get_ticket(ticket_id)
         if old is None:
             raise MotcuaError(ErrorCode.UNKNOWN_TICKET, f"unknown ticket {ticket_id!r}")
@@ -114,7 +153,9 @@ class QueueQueries:
         ahead = queue_policy.ahead_of(self._writer.center.policy, state.queue(code), state.service_day(code).normal_streak,
                                       key, False)
         ahead += state.waiting_count(code) - len(state.queue(code))
-        wait = estimates.estimate_wait_min(ahead, state.avg_service_min(service), state.open_counters_serving(code))
+        # a silent counter (staff gone without closing) serves nobody: it must not shorten the promised wait
+        wait = estimates.estimate_wait_min(ahead, state.avg_service_min(service),
+                                           state.open_counters_serving(code, exclude=self._silent(state, now)))
         last = next((c.number for c in state.calls if c.service == code), None)
         return ServiceState(seq=self._writer.last_seq, service=code, name=service.name, waiting=state.waiting_count(code),
                             estimated_wait_min=wait, last_called=last,
@@ -208,11 +249,13 @@ class QueueQueries:
                     "not_printed": sum(1 for t in today if t.printed is False),
                 }
             counters: dict[str, dict[str, Any]] = {}
+            silent = self._silent(state, now)
             for cdef in self._writer.center.counters:
                 c = state.counters[cdef.id]
                 cur = state.tickets.get(c.current) if c.current is not None else None
                 counters[cdef.id] = {
-                    "name": cdef.name, "status": str(c.status), "staff": c.staff,
+                    "name": cdef.name, "status": str(c.status), "staff": c.staff_name or c.staff,
+                    "silent": cdef.id in silent, "pause_reason": c.pause_reason,
                     "current": cur.display if cur is not None else None,
                     "since": format_at(c.since) if c.since is not None else None,
                     "open": c.status is CounterStatus.OPEN,

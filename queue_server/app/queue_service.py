@@ -9,6 +9,7 @@ import an adapter, or read the wall clock (the Clock port does).
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Self
 
 from contracts.messages import event_id
@@ -24,11 +25,15 @@ __all__ = ["IssueResult", "QueueService", "TicketView", "event_id"]
 class QueueService(QueueCommands, QueueQueries):
     """Thread-safe façade of one center's queue. Create once per process; ``close()`` on shutdown."""
 
-    def __init__(self, center: CenterDef, store: EventStore, clock: Clock) -> None:
+    def __init__(self, center: CenterDef, store: EventStore, clock: Clock, *, silent_after_s: float = 0) -> None:
         self.center = center
         self.store = store
         self.clock = clock
         self._writer = Writer(center, store, clock)
+        # counter presence (console heartbeats, counter commands): in memory only, see domain.counter_presence
+        self.silent_after_s = silent_after_s
+        self._seen: dict[str, datetime] = {}
+        self._started = clock.now()
 
     def add_listener(self, fn: EventListener) -> None:
         self._writer.add_listener(fn)

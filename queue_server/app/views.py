@@ -74,7 +74,7 @@ def counter_name(center: CenterDef, counter_id: str | None) -> str | None:
 def counter_state(center: CenterDef, c: Counter, seq: int, current: Ticket | None) -> CounterState:
     return CounterState(
         seq=seq, counter=c.id, name=counter_name(center, c.id) or c.id, status=str(c.status),
-        pause_reason=c.pause_reason, staff=c.staff,
+        pause_reason=c.pause_reason, staff=c.staff_name or c.staff,
         current_ticket=current.display if current is not None else None,
         current_ticket_id=c.current, current_status=str(current.status) if current is not None else None,
         since=_at(c.since))
@@ -84,12 +84,16 @@ def counter_to_json(center: CenterDef, c: Counter, seq: int, current: Ticket | N
     from dataclasses import asdict
     out = asdict(counter_state(center, c, seq, current))
     out["last_done"] = c.last_done
+    # the event log keeps the login (reports, replay); ``staff`` in the shared shape is the display name
+    out["staff_login"] = c.staff
+    out["staff_name"] = c.staff_name
     return out
 
 
 def counter_from_json(d: dict[str, Any]) -> Counter:
     return Counter(id=CounterId(d["counter"]), status=CounterStatus(d["status"]), pause_reason=d.get("pause_reason"),
-                   staff=d.get("staff"),
+                   # events stored before display names carry only ``staff`` (then the login)
+                   staff=d["staff_login"] if "staff_login" in d else d.get("staff"), staff_name=d.get("staff_name"),
                    current=TicketId(d["current_ticket_id"]) if d.get("current_ticket_id") else None,
                    since=_dt(d.get("since")),
                    last_done=TicketId(d["last_done"]) if d.get("last_done") else None)

@@ -205,6 +205,7 @@ class Counter:
     current: TicketId | None = None           # the ticket it holds (called or serving)
     since: datetime | None = None             # last change of status or of the ticket in hand
     last_done: TicketId | None = None         # the last ticket it completed (what a rating pad rates)
+    staff_name: str | None = None             # display name of ``staff`` (a login never reaches a screen)
 
 
 @dataclass(frozen=True, slots=True)

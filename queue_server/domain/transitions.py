@@ -111,12 +111,16 @@ class Reactivate:
 @dataclass(frozen=True, slots=True)
 class Cancel:
     ticket_id: str
+    reason: str | None = None          # why (staff give one in the console); kept in the event, not the ticket
+    by_counter: str | None = None      # the counter whose staff cancelled it
 
 
 @dataclass(frozen=True, slots=True)
 class OpenCounter:
     counter: str
     staff: str | None = None
+    staff_name: str | None = None      # display name shown on screens (``staff`` is the login, kept for reports)
+    takeover: bool = False             # the staff member confirmed taking over a counter open under someone else
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,9 +251,10 @@ class QueueState:
             q = self.queues[ServiceCode(code)] = ServiceQueue()
         return q
 
-    def open_counters_serving(self, code: str) -> int:
+    def open_counters_serving(self, code: str, exclude: frozenset[CounterId] = frozenset()) -> int:
+        """Open counters serving ``code``, less ``exclude`` (silent counters, see counter_presence)."""
         return sum(1 for c in self.center.counters
-                   if code in c.services and self.counters[c.id].status is CounterStatus.OPEN)
+                   if code in c.services and self.counters[c.id].status is CounterStatus.OPEN and c.id not in exclude)
 
     def avg_service_min(self, service: ServiceDef) -> float:
         return estimates.average_service_min(self.recent_service_s.get(service.code, ()), service.avg_service_min)
@@ -264,12 +269,13 @@ class QueueState:
         return queue_policy.ahead_of(self.center.policy, self.queue(ticket.service),
                                      self.service_day(ticket.service).normal_streak, key, ticket.priority is not None)
 
-    def estimated_wait_min(self, ticket: Ticket) -> int:
+    def estimated_wait_min(self, ticket: Ticket, exclude: frozenset[CounterId] = frozenset()) -> int:
+        """``exclude``: silent counters (open, nobody there), which serve no one."""
         service = self.center.service(ticket.service)
         if service is None or ticket.status is not TicketStatus.ISSUED:
             return 0
         return estimates.estimate_wait_min(self.ahead(ticket), self.avg_service_min(service),
-                                           self.open_counters_serving(ticket.service))
+                                           self.open_counters_serving(ticket.service, exclude))
 
     def waiting_count(self, code: str) -> int:
         targeted = sum(1 for keys in self.targeted.values() for k in keys
@@ -598,14 +604,33 @@ def _cancel(state: QueueState, cmd: Cancel, now: datetime) -> Decision:
     t = _ticket(state, cmd.ticket_id)
     if t.status is not TicketStatus.ISSUED:
         raise _fail(ErrorCode.INVALID_TRANSITION, f"{t.display} is {t.status}; only a waiting ticket is cancelled")
+    reason = (cmd.reason or "").strip()
+    by = CounterId(cmd.by_counter) if cmd.by_counter is not None else None
+    if by is not None:
+        _counter(state, by)
     new = replace(t, status=TicketStatus.CANCELLED, done_at=now)
-    return Decision((DomainEvent(EventType.TICKET_CANCELLED, now, ticket=new),), new)
+    detail = (("reason", reason),) if reason else ()
+    return Decision((DomainEvent(EventType.TICKET_CANCELLED, now, ticket=new, by_counter=by, detail=detail),), new)
 
 
 def _open(state: QueueState, cmd: OpenCounter, now: datetime) -> Decision:
     counter = _counter(state, cmd.counter)
+    holder = counter.staff
+    taken_from = holder if (counter.status is not CounterStatus.CLOSED and holder is not None
+                            and cmd.staff is not None and cmd.staff != holder) else None
+    if taken_from is not None and not cmd.takeover:
+        # Silently moving a counter (and the ticket in hand) to another account hides who served whom.
+        raise _fail(ErrorCode.COUNTER_TAKEN,
+                    f"counter {counter.id} is open under {counter.staff_name or holder}; confirm to take it over")
+    same_person = cmd.staff is None or cmd.staff == holder
     new = replace(counter, status=CounterStatus.OPEN, pause_reason=None,
-                  staff=cmd.staff if cmd.staff is not None else counter.staff, since=now)
+                  staff=cmd.staff if cmd.staff is not None else counter.staff,
+                  staff_name=cmd.staff_name if cmd.staff_name is not None else (
+                      counter.staff_name if same_person else None), since=now)
+    if taken_from is not None:
+        detail = (("from_staff", taken_from), ("from_staff_name", counter.staff_name or taken_from))
+        return Decision((DomainEvent(EventType.COUNTER_TAKEN_OVER, now, counter=new, by_counter=new.id,
+                                     detail=detail),), new)
     return Decision((DomainEvent(EventType.COUNTER_OPENED, now, counter=new, by_counter=new.id),), new)
 
 
@@ -638,7 +663,7 @@ def _close(state: QueueState, cmd: CloseCounter, now: datetime) -> Decision:
         raise _fail(ErrorCode.INVALID_TRANSITION, f"counter {counter.id} is already closed")
     if counter.current is not None:
         raise _fail(ErrorCode.COUNTER_BUSY, f"counter {counter.id} still has {counter.current} in hand")
-    new = replace(counter, status=CounterStatus.CLOSED, pause_reason=None, staff=None, since=now)
+    new = replace(counter, status=CounterStatus.CLOSED, pause_reason=None, staff=None, staff_name=None, since=now)
     return Decision((DomainEvent(EventType.COUNTER_CLOSED, now, counter=new, by_counter=new.id),), new)
 
 
@@ -766,8 +791,10 @@ def _evolve_ticket(state: QueueState, event: DomainEvent) -> None:
     if new.status in HELD and new.counter is not None:
         c = state.counters.get(new.counter)
         if c is not None and c.current != new.id:
+            keeps_name = new.staff is None or new.staff == c.staff   # a keypad calling under another login
             state.counters[c.id] = replace(c, current=new.id, since=at,
-                                           staff=new.staff if new.staff is not None else c.staff)
+                                           staff=new.staff if new.staff is not None else c.staff,
+                                           staff_name=c.staff_name if keeps_name else None)
     if new.day != state.day:
         return
     if event.type is EventType.TICKET_ISSUED:

@@ -343,3 +343,13 @@ def route(bp: Blueprint, rule: str, *, methods: tuple[str, ...] = ("GET",), summ
 def current_username() -> str | None:
     user = getattr(g, "user", None)
     return None if user is None else str(user.username)
+
+
+def current_display_name() -> str | None:
+    user = getattr(g, "user", None)
+    return None if user is None else str(user.display_name or user.username)
+
+
+def current_role() -> str | None:
+    user = getattr(g, "user", None)
+    return None if user is None else str(user.role)

@@ -12,12 +12,29 @@ from flask import Blueprint, jsonify
 
 from contracts.errors import ErrorCode, MotcuaError
 from queue_server.app.views import ticket_to_json
-from queue_server.web.common import Body, Field, Query, current_username, hub, route
+from queue_server.web.common import (
+    Body,
+    Field,
+    Query,
+    current_display_name,
+    current_role,
+    current_username,
+    hub,
+    route,
+)
+from queue_server.web.guards import role_rank
 from queue_server.web.schemas import arr, obj, ref
 
 bp = Blueprint("counter", __name__)
 
 EMPTY = Body()
+OPEN = Body({"takeover": Field(bool, False, "true: take over a counter open under another staff member "
+                                            "(recorded as counter.taken_over); without it such an open is refused "
+                                            "with counter_taken")})
+CANCEL = Body({
+    "reason": Field(str, False, "why it is cancelled (kept in the event log), e.g. Công dân không làm nữa", max_len=200),
+    "counter": Field(str, False, "the counter whose staff cancels it", max_len=64),
+})
 PAUSE = Body({"reason": Field(str, True, "why, shown on the counter display (e.g. Nghỉ giải lao)", max_len=120)})
 CALL = Body({
     "ticket_id": Field(str, False, "ticket id, e.g. 20261123-ho-tich-23", max_len=80),
@@ -29,7 +46,7 @@ TRANSFER = Body({
 }, one_of=("service", "counter"))
 
 TICKET_ERRORS = (ErrorCode.UNKNOWN_COUNTER, ErrorCode.COUNTER_NOT_OPEN, ErrorCode.COUNTER_IDLE,
-                 ErrorCode.INVALID_TRANSITION)
+                 ErrorCode.INVALID_TRANSITION, ErrorCode.FORBIDDEN)
 
 
 def _counter(counter_id: str) -> Any:
@@ -55,35 +72,76 @@ def queue(query: dict[str, Any]):  # type: ignore[no-untyped-def]
     return jsonify(waiting=[ticket_to_json(t) for t in ctx.service.waiting(service)])
 
 
-@route(bp, "/counters", summary="Every counter's state", role="staff", result="[CounterState]",
-       response=arr(ref("CounterState")))
+def _state_json(state: Any, silent: frozenset[str]) -> dict[str, Any]:
+    return {**asdict(state), "silent": state.counter in silent}
+
+
+@route(bp, "/counters", summary="Every counter's state (silent: open but nobody at its console or keypad lately)",
+       role="staff", result="[CounterState + silent]", response=arr(ref("CounterListed")))
 def counters():  # type: ignore[no-untyped-def]
-    return jsonify([asdict(s) for s in hub().service.counter_states()])
+    service = hub().service
+    silent = service.silent_counters()
+    return jsonify([_state_json(s, silent) for s in service.counter_states()])
 
 
 @route(bp, "/counters/<counter_id>", summary="One counter's state and the tickets waiting for its services",
-       role="staff", result="CounterState + services + waiting: [Ticket] in the counter's service order",
-       errors=(ErrorCode.UNKNOWN_COUNTER,),
-       response=ref("CounterDetail"))
+       role="staff", result="CounterState + silent, mine (held by the caller), current: Ticket|null, services, "
+                            "waiting: [Ticket] in the counter's service order, no_shows: [Ticket] today (reactivatable)",
+       errors=(ErrorCode.UNKNOWN_COUNTER,), response=ref("CounterDetail"))
 def counter(counter_id: str):  # type: ignore[no-untyped-def]
     ctx = hub()
     c = _counter(counter_id)
     waiting = [ticket_to_json(t) for code in c.services for t in ctx.service.waiting(code)]
-    return jsonify({**asdict(ctx.service.counter_state(counter_id)), "services": list(c.services),
-                    "waiting": waiting})
+    state = ctx.service.counter_state(counter_id)
+    current = ctx.service.get_ticket(state.current_ticket_id).ticket if state.current_ticket_id else None
+    return jsonify({**_state_json(state, ctx.service.silent_counters()), "services": list(c.services),
+                    "waiting": waiting, "mine": _holder(counter_id) == current_username(),
+                    "current": ticket_to_json(current) if current is not None else None,
+                    "no_shows": [ticket_to_json(t) for t in ctx.service.no_shows(c.services)]})
 
 
-@route(bp, "/counters/<counter_id>/open", methods=("POST",), summary="Open the counter (binds the staff member)",
-       role="staff", body=EMPTY, result="CounterState", errors=(ErrorCode.UNKNOWN_COUNTER,),
-       response=ref("CounterState"))
+def _holder(counter_id: str) -> str | None:
+    """The login the counter is open under (the public state carries only the display name)."""
+    return hub().service.counter_holder(counter_id)
+
+
+def _may_change(counter_id: str) -> None:
+    """Staff act only at their own counter (or one nobody holds): after a takeover the old console is locked out
+    instead of calling under the new holder's name. A manager may pause or close any counter (board)."""
+    holder = _holder(counter_id)
+    if holder is None or holder == current_username() or role_rank(current_role() or "") >= role_rank("manager"):
+        return
+    raise MotcuaError(ErrorCode.FORBIDDEN, f"counter {counter_id} is open under another staff member; "
+                                           "open it (with takeover) first, or ask a manager")
+
+
+@route(bp, "/counters/<counter_id>/open", methods=("POST",),
+       summary="Open the counter (binds the staff member; taking over another's open counter needs takeover)",
+       role="staff", body=OPEN, result="CounterState",
+       errors=(ErrorCode.UNKNOWN_COUNTER, ErrorCode.COUNTER_TAKEN), response=ref("CounterState"))
 def open_counter(counter_id: str, body: dict[str, Any]):  # type: ignore[no-untyped-def]
-    return jsonify(asdict(hub().service.open_counter(counter_id, staff=current_username())))
+    return jsonify(asdict(hub().service.open_counter(counter_id, staff=current_username(),
+                                                     staff_name=current_display_name(),
+                                                     takeover=bool(body.get("takeover", False)))))
 
 
-@route(bp, "/counters/<counter_id>/pause", methods=("POST",), summary="Pause with a reason", role="staff",
-       body=PAUSE, result="CounterState", errors=(ErrorCode.UNKNOWN_COUNTER, ErrorCode.COUNTER_BUSY),
+@route(bp, "/counters/<counter_id>/heartbeat", methods=("POST",),
+       summary="The console is open at this counter (keeps an open counter from being flagged silent)",
+       role="staff", body=EMPTY, result="{silent: bool}", errors=(ErrorCode.UNKNOWN_COUNTER, ErrorCode.FORBIDDEN),
+       response=ref("Heartbeat"))
+def heartbeat(counter_id: str, body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    _may_change(counter_id)
+    service = hub().service
+    service.counter_seen(counter_id)
+    return jsonify(silent=counter_id in service.silent_counters())
+
+
+@route(bp, "/counters/<counter_id>/pause", methods=("POST",), summary="Pause with a reason (staff: their own counter; manager: any)",
+       role="staff", body=PAUSE, result="CounterState",
+       errors=(ErrorCode.UNKNOWN_COUNTER, ErrorCode.COUNTER_BUSY, ErrorCode.FORBIDDEN),
        response=ref("CounterState"))
 def pause_counter(counter_id: str, body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    _may_change(counter_id)
     return jsonify(asdict(hub().service.pause_counter(counter_id, body["reason"])))
 
 
@@ -91,13 +149,16 @@ def pause_counter(counter_id: str, body: dict[str, Any]):  # type: ignore[no-unt
        body=EMPTY, result="CounterState", errors=(ErrorCode.UNKNOWN_COUNTER, ErrorCode.INVALID_TRANSITION),
        response=ref("CounterState"))
 def resume_counter(counter_id: str, body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    _may_change(counter_id)
     return jsonify(asdict(hub().service.resume_counter(counter_id)))
 
 
-@route(bp, "/counters/<counter_id>/close", methods=("POST",), summary="Close the counter", role="staff",
-       body=EMPTY, result="CounterState", errors=(ErrorCode.UNKNOWN_COUNTER, ErrorCode.COUNTER_BUSY),
+@route(bp, "/counters/<counter_id>/close", methods=("POST",), summary="Close the counter (staff: their own; manager: any); refused with a ticket in hand",
+       role="staff", body=EMPTY, result="CounterState",
+       errors=(ErrorCode.UNKNOWN_COUNTER, ErrorCode.COUNTER_BUSY, ErrorCode.FORBIDDEN),
        response=ref("CounterState"))
 def close_counter(counter_id: str, body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    _may_change(counter_id)
     return jsonify(asdict(hub().service.close_counter(counter_id)))
 
 
@@ -106,6 +167,7 @@ def close_counter(counter_id: str, body: dict[str, Any]):  # type: ignore[no-unt
        errors=(ErrorCode.NOTHING_TO_CALL, ErrorCode.COUNTER_BUSY, *TICKET_ERRORS),
        response=ref("TicketResult"))
 def call_next(counter_id: str, body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    _may_change(counter_id)
     return _ticket(hub().service.call_next(counter_id, staff=current_username()))
 
 
@@ -114,6 +176,7 @@ def call_next(counter_id: str, body: dict[str, Any]):  # type: ignore[no-untyped
        errors=(ErrorCode.UNKNOWN_TICKET, ErrorCode.TICKET_TAKEN, ErrorCode.SERVICE_NOT_SERVED, *TICKET_ERRORS),
        response=ref("TicketResult"))
 def call_ticket(counter_id: str, body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    _may_change(counter_id)
     return _ticket(hub().service.call_ticket(counter_id, ticket_id=body.get("ticket_id"),
                                              number=body.get("number"), staff=current_username()))
 
@@ -122,6 +185,7 @@ def call_ticket(counter_id: str, body: dict[str, Any]):  # type: ignore[no-untyp
        role="staff", body=EMPTY, result="{ticket}", errors=TICKET_ERRORS,
        response=ref("TicketResult"))
 def recall(counter_id: str, body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    _may_change(counter_id)
     return _ticket(hub().service.recall(counter_id))
 
 
@@ -129,6 +193,7 @@ def recall(counter_id: str, body: dict[str, Any]):  # type: ignore[no-untyped-de
        role="staff", body=EMPTY, result="{ticket}", errors=TICKET_ERRORS,
        response=ref("TicketResult"))
 def start(counter_id: str, body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    _may_change(counter_id)
     return _ticket(hub().service.start_service(counter_id))
 
 
@@ -136,6 +201,7 @@ def start(counter_id: str, body: dict[str, Any]):  # type: ignore[no-untyped-def
        role="staff", body=EMPTY, result="{ticket}", errors=TICKET_ERRORS,
        response=ref("TicketResult"))
 def complete(counter_id: str, body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    _may_change(counter_id)
     return _ticket(hub().service.complete(counter_id))
 
 
@@ -144,6 +210,7 @@ def complete(counter_id: str, body: dict[str, Any]):  # type: ignore[no-untyped-
        body=EMPTY, result="{ticket}", errors=TICKET_ERRORS,
        response=ref("TicketResult"))
 def no_show(counter_id: str, body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    _may_change(counter_id)
     return _ticket(hub().service.mark_no_show(counter_id))
 
 
@@ -152,6 +219,7 @@ def no_show(counter_id: str, body: dict[str, Any]):  # type: ignore[no-untyped-d
        body=TRANSFER, result="{ticket}", errors=(ErrorCode.UNKNOWN_SERVICE, *TICKET_ERRORS),
        response=ref("TicketResult"))
 def transfer(counter_id: str, body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    _may_change(counter_id)
     return _ticket(hub().service.transfer(counter_id, to_service=body.get("service"),
                                           to_counter=body.get("counter")))
 
@@ -163,8 +231,9 @@ def reactivate(ticket_id: str, body: dict[str, Any]):  # type: ignore[no-untyped
     return _ticket(hub().service.reactivate(ticket_id))
 
 
-@route(bp, "/tickets/<ticket_id>/cancel", methods=("POST",), summary="Cancel a waiting ticket", role="staff",
-       body=EMPTY, result="{ticket}", errors=(ErrorCode.UNKNOWN_TICKET, ErrorCode.INVALID_TRANSITION),
+@route(bp, "/tickets/<ticket_id>/cancel", methods=("POST",), summary="Cancel a waiting ticket (with a reason)",
+       role="staff", body=CANCEL, result="{ticket}",
+       errors=(ErrorCode.UNKNOWN_TICKET, ErrorCode.UNKNOWN_COUNTER, ErrorCode.INVALID_TRANSITION),
        response=ref("TicketResult"))
 def cancel(ticket_id: str, body: dict[str, Any]):  # type: ignore[no-untyped-def]
-    return _ticket(hub().service.cancel(ticket_id))
+    return _ticket(hub().service.cancel(ticket_id, reason=body.get("reason"), by_counter=body.get("counter")))

@@ -14,6 +14,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 
 from contracts.errors import ErrorCode, MotcuaError
+from contracts.messages import dumps
 from queue_server.web.common import Query, bad_request, hub, route
 from queue_server.web.schemas import ref
 from queue_server.web.sse import StreamClosed, StreamsFull, sse_message
@@ -42,6 +43,25 @@ def health():  # type: ignore[no-untyped-def]
     ctx = hub()
     mqtt = "disabled" if ctx.mqtt is None else ("connected" if ctx.mqtt.connected else "disconnected")
     return jsonify(status="ok", seq=ctx.service.last_seq, mqtt=mqtt)
+
+
+# Logins are half a credential: the public stream carries display names only (the log keeps the logins).
+_LOGIN_KEYS = ("staff_login", "from_staff")
+
+
+def public_json(env: Any) -> str:
+    """An envelope as the public event stream sends it: without the staff logins a counter or ticket event keeps."""
+    data = env.data
+    ticket = data.get("ticket") if isinstance(data, dict) else None
+    if not isinstance(data, dict) or not (any(k in data for k in _LOGIN_KEYS)
+                                          or (isinstance(ticket, dict) and ticket.get("staff") is not None)):
+        return str(env.to_json())
+    clean = {k: v for k, v in data.items() if k not in _LOGIN_KEYS}
+    if isinstance(ticket, dict):
+        clean["ticket"] = {**ticket, "staff": None}
+    out = env.to_dict()
+    out["data"] = clean
+    return dumps(out)
 
 
 @route(bp, "/stream", summary="Server-Sent Events: a `state` event, then one `event` per stored event",
@@ -82,7 +102,7 @@ def stream(query: dict[str, Any]):  # type: ignore[no-untyped-def]
                 cursor = resume
                 for env in backlog:
                     cursor = env.seq
-                    yield sse_message(env.to_json(), event="event", id=env.seq)
+                    yield sse_message(public_json(env), event="event", id=env.seq)
             while True:
                 batch = sub.get(keepalive)
                 if not batch:
@@ -94,7 +114,7 @@ def stream(query: dict[str, Any]):  # type: ignore[no-untyped-def]
                     if env.seq <= cursor:
                         continue
                     cursor = env.seq
-                    yield sse_message(env.to_json(), event="event", id=env.seq)
+                    yield sse_message(public_json(env), event="event", id=env.seq)
         except StreamClosed as err:
             log.info("event stream ended: %s", err)
         finally:

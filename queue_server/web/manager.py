@@ -34,3 +34,10 @@ def events(query: dict[str, Any]):  # type: ignore[no-untyped-def]
 def devices():  # type: ignore[no-untyped-def]
     registry = hub().devices
     return jsonify(registry.snapshot() if registry is not None else {"devices": [], "alerts": []})
+
+
+@route(bp, "/devices/alerts", summary="The active device alerts only (what a staff console shows)", role="staff",
+       result="{alerts: [...]}", response=ref("DeviceAlerts"))
+def device_alerts():  # type: ignore[no-untyped-def]
+    registry = hub().devices
+    return jsonify(alerts=registry.snapshot()["alerts"] if registry is not None else [])

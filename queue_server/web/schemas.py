@@ -69,7 +69,7 @@ COUNTER_STATE = obj({
     "seq": INT, "counter": STR, "name": STR, "status": {"enum": ["closed", "open", "paused"]},
     "pause_reason": null(STR), "staff": null(STR), "current_ticket": null(STR), "current_ticket_id": null(STR),
     "current_status": null({"enum": ["called", "serving"]}), "since": null(AT),
-}, description="Same shape as the retained MQTT state/counters/<id> message")
+}, description="Same shape as the retained MQTT state/counters/<id> message; staff is the display name")
 
 SERVICE_STATE = obj({
     "seq": INT, "service": STR, "name": STR, "waiting": INT, "estimated_wait_min": INT,
@@ -111,7 +111,12 @@ STATE = obj({"seq": INT, "calls": arr(ref("CallInfo")), "counters": arr(ref("Cou
              "services": arr(ref("ServiceState")), "center": obj({"id": STR, "name": STR, "name_en": STR})})
 HEALTH = obj({"status": {"const": "ok"}, "seq": INT, "mqtt": {"enum": ["connected", "disconnected", "disabled"]}})
 
-COUNTER_DETAIL = {"allOf": [ref("CounterState"), obj({"services": arr(STR), "waiting": arr(ref("Ticket"))})]}
+COUNTER_LISTED = {"allOf": [ref("CounterState"), obj({"silent": {
+    "type": "boolean", "description": "open, but no console or keypad activity for [display] silent_counter_min"}})]}
+COUNTER_DETAIL = {"allOf": [ref("CounterListed"), obj({
+    "services": arr(STR), "waiting": arr(ref("Ticket")), "mine": BOOL, "current": null(ref("Ticket")),
+    "no_shows": arr(ref("Ticket"))})]}
+HEARTBEAT = obj({"silent": BOOL})
 
 STATS_TODAY = obj({
     "day": DAY, "seq": INT,
@@ -121,6 +126,7 @@ STATS_TODAY = obj({
     "counters": dict_of(ANY_OBJECT),
 })
 DEVICES = obj({"devices": arr(ANY_OBJECT), "alerts": arr(ANY_OBJECT)})
+DEVICE_ALERTS = obj({"alerts": arr(ANY_OBJECT)})
 
 LOGIN_RESULT = obj({"token": STR, "role": {"enum": ["staff", "manager", "admin"]}, "username": STR,
                     "display_name": STR, "expires_at": AT})
@@ -173,7 +179,8 @@ COMPONENTS: dict[str, Schema] = {
     "Ticket": TICKET, "CounterState": COUNTER_STATE, "ServiceState": SERVICE_STATE, "CallInfo": CALL_INFO,
     "Envelope": ENVELOPE, "CenterConfig": CENTER_CONFIG, "ServiceSummary": SERVICE_SUMMARY,
     "TicketIssued": TICKET_ISSUED, "TicketView": TICKET_VIEW, "TicketResult": TICKET_RESULT, "Lease": LEASE,
-    "State": STATE, "Health": HEALTH, "CounterDetail": COUNTER_DETAIL, "StatsToday": STATS_TODAY,
+    "State": STATE, "Health": HEALTH, "CounterDetail": COUNTER_DETAIL, "CounterListed": COUNTER_LISTED,
+    "Heartbeat": HEARTBEAT, "DeviceAlerts": DEVICE_ALERTS, "StatsToday": STATS_TODAY,
     "Devices": DEVICES, "LoginResult": LOGIN_RESULT, "Me": ME, "Ok": OK, "AdminConfig": ADMIN_CONFIG,
     "Users": USERS, "RevokedSessions": REVOKED, "OpenApiDocument": OPENAPI, "Rating": RATING, "RatingPending": RATING_PENDING,
     "RatingScale": RATING_SCALE, "RatingAggregates": RATING_AGGREGATES, "DossierStatus": DOSSIER_STATUS,

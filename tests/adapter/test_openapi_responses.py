@@ -129,6 +129,8 @@ def test_every_json_route_answers_what_its_schema_says(hub: TestHub) -> None:
     spare = c.call("POST", "/tickets", json={"service": "xay-dung"})["ticket"]
     c.call("POST", f"/tickets/{spare['id']}/cancel", headers=staff)
     c.call("GET", "/counters/1", headers=staff)
+    c.call("POST", "/counters/1/heartbeat", headers=staff)
+    c.call("GET", "/counters", headers=staff)
     c.call("POST", "/counters/1/close", headers=staff)
     # ratings: counter 2 serves a ticket, the tablet rates it
     c.call("POST", "/counters/2/open", headers=staff)
@@ -154,6 +156,7 @@ def test_every_json_route_answers_what_its_schema_says(hub: TestHub) -> None:
     c.call("GET", "/stats/today", headers=manager)
     c.call("GET", "/events?limit=1000", headers=manager)
     c.call("GET", "/devices", headers=manager)
+    c.call("GET", "/devices/alerts", headers=staff)
     c.call("GET", "/admin/config", headers=admin)
     c.call("GET", "/admin/users", headers=admin)
     # reports (issue 14)

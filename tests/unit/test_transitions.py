@@ -180,9 +180,10 @@ def sim_with_counter(status: CounterStatus) -> Sim:
 
 C = CounterStatus
 COUNTER_TABLE: dict[CounterStatus, dict[str, CounterStatus | ErrorCode]] = {
-    C.OPEN: {"open": C.OPEN, "pause": C.PAUSED, "resume": BAD, "close": C.CLOSED, "call_next": C.OPEN,
+    # "open" is by another account ("hoa" over "minh"): issue 12 made that a confirmed takeover, not a silent one
+    C.OPEN: {"open": E.COUNTER_TAKEN, "pause": C.PAUSED, "resume": BAD, "close": C.CLOSED, "call_next": C.OPEN,
              "call_ticket": C.OPEN},
-    C.PAUSED: {"open": C.OPEN, "pause": BAD, "resume": C.OPEN, "close": C.CLOSED,
+    C.PAUSED: {"open": E.COUNTER_TAKEN, "pause": BAD, "resume": C.OPEN, "close": C.CLOSED,
                "call_next": E.COUNTER_NOT_OPEN, "call_ticket": E.COUNTER_NOT_OPEN},
     C.CLOSED: {"open": C.OPEN, "pause": E.COUNTER_NOT_OPEN, "resume": E.COUNTER_NOT_OPEN, "close": BAD,
                "call_next": E.COUNTER_NOT_OPEN, "call_ticket": E.COUNTER_NOT_OPEN},
