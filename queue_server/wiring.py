@@ -272,9 +272,8 @@ def build_hub(settings: HubSettings, *, clock: Clock | None = None,
     service = QueueService(center, store, clock, silent_after_s=settings.display.silent_counter_min * 60)
     broadcaster = Broadcaster()
     service.add_listener(broadcaster.publish)
-    inventory = getattr(settings, "broker", None)
-    devices = DeviceRegistry(settings.center.id, known={d for c in inventory.clients for d in c.devices}
-                             if inventory is not None else None)
+    # bounded (MAX_DEVICES) against an invented-id flood; which devices may write at all is the broker's ACL
+    devices = DeviceRegistry(settings.center.id)
     # a full disk: a critical alert on the manager board until commits succeed again
     def storage_changed(ok: bool) -> None:
         devices.hub_storage(ok, service.clock.now())
