@@ -13,12 +13,18 @@ APT_RUNTIME := mosquitto mosquitto-clients libzbar0 espeak-ng sox fonts-noto-cor
 APT_TEST := xvfb xauth chromium systemd cage postgresql poppler-utils
 SUDO := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 DURATION ?= 60
+# mediapipe with --no-deps: its wheel metadata wants jax, jaxlib, opencv-contrib and sounddevice (not used by face
+# lookup, and opencv-contrib would fight opencv-python-headless); what it needs to import comes from the face extra.
+FACE_NODEPS := mediapipe==0.10.14
+# Real photos for the face tests (obama*.jpg, biden.jpg) from the face_recognition sdist on PyPI, in a cache outside git
+FACE_CACHE ?= $(HOME)/.cache/motcua/face
+FACE_SDIST := face_recognition==1.3.0
 # what mypy --strict checks (pyproject's overrides list the same modules as strict)
 MYPY_PATHS := contracts queue_server/domain firmware_bridge/protocol queue_server/app queue_server/adapters queue_server/web \
   runtime/sqlite.py runtime/mqtt.py kiosk/presenters kiosk/device_health.py firmware_bridge/bridge.py firmware_bridge/config.py \
-  firmware_bridge/sim/watch.py devices/health.py demo province
+  firmware_bridge/sim/watch.py devices/health.py demo province devices/face
 
-.PHONY: demo test deps test-deps apt apt-test venv bench lint clean
+.PHONY: demo test deps test-deps apt apt-test venv bench lint clean face-images
 
 demo: deps
 	$(VENV)/bin/motcua demo --duration $(DURATION)
@@ -27,10 +33,10 @@ demo: deps
 test: test-deps
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy $(MYPY_PATHS)
-	$(PY) -m pytest -q
+	MOTCUA_FACE_CACHE=$(FACE_CACHE) $(PY) -m pytest -q
 
 deps: apt venv $(VENV)/.deps-runtime
-test-deps: apt apt-test venv $(VENV)/.deps-test
+test-deps: apt apt-test venv $(VENV)/.deps-test face-images
 
 apt:
 	@missing=""; for p in $(APT_RUNTIME); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -49,12 +55,22 @@ $(PY):
 	$(PIP) install -q -U pip
 
 $(VENV)/.deps-runtime: pyproject.toml | $(PY)
-	$(PIP) install -q -e '.[hub,kiosk,bridge]'
+	$(PIP) install -q -e '.[hub,kiosk,bridge,face]'
+	$(PIP) install -q --no-deps '$(FACE_NODEPS)'
 	touch $@
 
 $(VENV)/.deps-test: pyproject.toml | $(PY)
-	$(PIP) install -q -e '.[hub,kiosk,bridge,province,dev]'
+	$(PIP) install -q -e '.[hub,kiosk,bridge,province,face,dev]'
+	$(PIP) install -q --no-deps '$(FACE_NODEPS)'
 	touch $(VENV)/.deps-runtime $@
+
+# the face tests' photos: downloaded once by pip (a registry client) into the cache, never committed
+face-images: $(FACE_CACHE)/.ok
+$(FACE_CACHE)/.ok: | $(PY)
+	mkdir -p $(FACE_CACHE)
+	$(PIP) download -q '$(FACE_SDIST)' --no-deps --no-binary :all: -d $(FACE_CACHE)
+	tar -xzf $(FACE_CACHE)/face_recognition-1.3.0.tar.gz -C $(FACE_CACHE) --strip-components=3 --wildcards '*/tests/test_images/*.jpg'
+	touch $@
 
 bench: deps
 	$(PY) bench/hub.py

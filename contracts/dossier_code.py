@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from datetime import date
 from urllib.parse import unquote_plus
 
-__all__ = ["DossierCode", "DossierCodeError", "find_dossier_code", "parse_dossier_code"]
+__all__ = ["DossierCode", "DossierCodeError", "code_from_input", "find_dossier_code", "is_scan_payload",
+           "parse_dossier_code"]
 
 MAX_GROUPS = 8
 MAX_GROUP_LEN = 8
@@ -128,3 +129,27 @@ def find_dossier_code(text: str) -> DossierCode | None:
             except DossierCodeError:
                 continue
     return None
+
+
+# What a receipt's QR or a link carries around the code: a URL, a query parameter, several lines, or a label.
+_PAYLOAD = re.compile(r"(?i)(://|[?&][a-z_]+=|\n|\r|m[aã]\s*h[oồ]\s*s[oơ]\s*[:=]|mahoso|ma_ho_so)")
+
+
+def is_scan_payload(text: str) -> bool:
+    """True for a recognised QR/URL payload (a link, a query string, several lines, a "Mã hồ sơ:" label) — the
+    only inputs in which a code may be looked for inside other text."""
+    return isinstance(text, str) and bool(_PAYLOAD.search(text))
+
+
+def code_from_input(text: str) -> DossierCode:
+    """A code typed or scanned: the whole input must be one code, unless it is a recognised QR/URL payload, in
+    which the first valid code is taken. ``"000.00.12.H38-241023-0001xyz"`` is refused (a typo must not look up
+    another dossier); ``"https://dvc.example/tra-cuu?maHoSo=000.00.12.H38-241023-0001"`` is accepted."""
+    try:
+        return parse_dossier_code(text)
+    except DossierCodeError:
+        if is_scan_payload(text):
+            found = find_dossier_code(text)
+            if found is not None:
+                return found
+        raise

@@ -35,6 +35,7 @@ class ErrorCode(StrEnum):
     TICKET_TAKEN = "ticket_taken"          # another counter already has it
     SERVICE_NOT_SERVED = "service_not_served"  # the counter does not serve that ticket's service
     LEASE_CONFLICT = "lease_conflict"
+    TRANSFER_TARGET_UNSERVED = "transfer_target_unserved"   # closed counter / nobody serves it: confirm to insist
     # ratings
     ALREADY_RATED = "already_rated"
     RATING_WINDOW_CLOSED = "rating_window_closed"
@@ -76,6 +77,7 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.SERVICE_CLOSED: 409,
     ErrorCode.QUOTA_REACHED: 409,
     ErrorCode.LEASE_CONFLICT: 409,
+    ErrorCode.TRANSFER_TARGET_UNSERVED: 409,
     ErrorCode.ALREADY_RATED: 409,
     ErrorCode.RATING_WINDOW_CLOSED: 409,
     ErrorCode.NOTHING_TO_RATE: 409,

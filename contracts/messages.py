@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import os
 import random
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta, timezone
 from enum import StrEnum
 from typing import Any
@@ -46,6 +46,8 @@ class EventType(StrEnum):
     DEVICE_OFFLINE = "device.offline"
     DEVICE_FAULT = "device.fault"
     DOSSIER_UPDATED = "dossier.updated"
+    HELP_REQUESTED = "help.requested"                 # a citizen pressed "Cần hỗ trợ" on a kiosk: data.kiosk
+    HELP_ANSWERED = "help.answered"                   # staff went to that kiosk: data.kiosk, data.staff
 
 
 def dumps(obj: Any) -> str:
@@ -217,6 +219,19 @@ class Envelope:
         return Envelope.from_dict(_loads(raw))
 
 
+
+# Face data never leaves the center (DOMAIN.md; Law 91/2025/QH15 Art. 31): a face.* event keeps its place in the
+# sequence — receivers check seqs for gaps — but goes out (outbox, province sink, MQTT, which a bridge may carry off
+# site) with its data withheld: no subject, no linked dossier codes. The hub's own log keeps the whole event.
+STAYS_IN_THE_CENTER = ("face.",)
+
+
+def withhold_private(envelope: Envelope) -> Envelope:
+    """The envelope as it may leave the hub's store: face events with their data withheld, the rest unchanged."""
+    if envelope.type.startswith(STAYS_IN_THE_CENTER):
+        return replace(envelope, data={"withheld": "face data stays in the center"})
+    return envelope
+
 @dataclass(frozen=True, slots=True)
 class CallInfo:
     """One call as a display shows it: ``A023`` → counter ``5``."""
@@ -286,9 +301,12 @@ class ServiceState:
     service: str
     name: str
     waiting: int
-    estimated_wait_min: int
+    estimated_wait_min: int                 # the expected wait (kept for old clients); show the range below
     last_called: str | None = None
     accepting: bool = True
+    wait_low_min: int | None = None         # "khoảng 20–30 phút": the range a citizen is told
+    wait_high_min: int | None = None
+    served_now: bool = True                 # False: no open or paused counter serves it now
 
     def to_json(self) -> str:
         return json.dumps(_flat(self), ensure_ascii=False)

@@ -19,6 +19,7 @@ import requests
 
 from contracts.messages import VN_TZ
 from demo.clock import AcceleratedClock
+from demo.face import enrol_and_look_up, say_result, with_face
 from demo.parts import CounterDevices, KioskPrinter, MainSystemPart
 from demo.settings import (
     DEFAULT_SPEED,
@@ -111,6 +112,7 @@ def run_demo(duration: float | None = 60.0, port: int | None = None, config: Pat
         raw_integration = (integration_table(workdir, main.mock.url, main.mock.agency_code, outbox_secret,
                                              push_secret) if main is not None else None)
         settings = demo_settings(config, workdir, http_port, mqtt_port, raw_integration)
+        settings = with_face(settings, workdir)   # issue 15 hook: face look-up on in the demo
         speed = MORNING_S / duration if duration else DEFAULT_SPEED
         start = datetime.now(VN_TZ).replace(hour=7, minute=30, second=0, microsecond=0)
         clock = AcceleratedClock(start, speed)
@@ -183,6 +185,15 @@ def run_demo(duration: float | None = 60.0, port: int | None = None, config: Pat
                         f"(nguồn / source: {d['freshness']['source']})")
                 except (requests.RequestException, ValueError, KeyError) as err:
                     say(f"  → tra cứu thất bại / look-up failed: {err}")
+        face_result: dict[str, Any] | None = None
+        if main is not None and main.mock.codes:
+            # issue 15 hook: a simulated citizen enrolled at a counter, then found by face at a kiosk
+            try:
+                face_result = enrol_and_look_up(url, "canbo1", DEMO_PASSWORD, main.mock.codes[0])
+            except Exception as err:  # the morning goes on without the face part
+                log.warning("demo: face look-up failed", exc_info=True)
+                face_result = {"state": "failed", "error": str(err)}
+            say_result(face_result, say)
         deadline = time.monotonic() + duration if duration else None
         every = min(5.0, max(1.0, (duration or 60.0) / 8))
         tracking_shown = False
@@ -231,6 +242,7 @@ def run_demo(duration: float | None = 60.0, port: int | None = None, config: Pat
             summary["device_replies"] = traffic.from_devices()
             summary["devices"] = devices.ids
         summary["tickets"] = [str(p) for p in kiosk.saved] if kiosk else []
+        summary["face"] = face_result     # issue 15
         if sim.first_ticket is not None:
             summary["tracking_url"] = f"{url}/t/{sim.first_ticket['id']}"
         (workdir / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8")

@@ -124,7 +124,14 @@ def _run(argv: list[str]) -> None:
         raise VoicePackError(f"{argv[0]} timed out") from err
 
 
-def build(folder: str | Path, voice: str = "vi", speed: int = 150, force: bool = False) -> list[str]:
+# The espeak-ng settings that measured best (research/vietnamese-tts.md: a recogniser got 65 % of the words of our
+# calls wrong with vi+f3 at 140 wpm, 75–80 % with every other setting). A recorded announcer is far better:
+# `motcua voice script` / `motcua voice import` (displays/voice_import.py).
+DEFAULT_VOICE = "vi+f3"
+DEFAULT_SPEED = 140
+
+
+def build(folder: str | Path, voice: str = DEFAULT_VOICE, speed: int = DEFAULT_SPEED, force: bool = False) -> list[str]:
     """Make every clip that is missing in ``folder`` (all of them with ``force``); returns the clips made."""
     target = Path(folder)
     target.mkdir(parents=True, exist_ok=True)
@@ -148,7 +155,11 @@ def build(folder: str | Path, voice: str = "vi", speed: int = 150, force: bool =
                       "pad", "0", "0.06"])
             partial.replace(out)      # never leave a half-written clip under its real name
             made.append(clip)
-    manifest = {"voice": f"espeak-ng -v {voice} -s {speed}", "rate": RATE,
+    if made:
+        # one loudness for every clip, the chime included (it was twice as loud as the words; some words 6 dB low)
+        from displays.voice_import import TARGET_RMS_DB, normalise_folder
+        normalise_folder(target)
+    manifest = {"voice": f"espeak-ng -v {voice} -s {speed}", "rate": RATE, "rms_dbfs": TARGET_RMS_DB if made else None,
                 "clips": {clip: texts.get(clip, "(chime)") for clip in ALL_CLIPS}}
     (target / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
     return made
@@ -180,12 +191,18 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     b = sub.add_parser("build", help="generate the clips with espeak-ng and sox")
     b.add_argument("dir")
-    b.add_argument("--voice", default="vi", help="espeak-ng voice (vi, vi-vn-x-central, vi-vn-x-south)")
-    b.add_argument("--speed", type=int, default=150, help="words per minute")
+    b.add_argument("--voice", default=DEFAULT_VOICE, help="espeak-ng voice (vi+f3, vi, vi-vn-x-south …)")
+    b.add_argument("--speed", type=int, default=DEFAULT_SPEED, help="words per minute")
     b.add_argument("--force", action="store_true", help="remake clips that already exist")
     c = sub.add_parser("check", help="list clips a (recorded) pack lacks")
     c.add_argument("dir")
     sub.add_parser("list", help="print every clip name and what it must say")
+    sub.add_parser("script", help="print what the center's announcer reads, one line per clip")
+    imp = sub.add_parser("import", help="cut a recording of the script into a normalised, checked voice pack")
+    imp.add_argument("recording")
+    imp.add_argument("--dir", required=True, help="where the pack goes ([display] recorded_voice_dir)")
+    imp.add_argument("--prefixes", default="", help="ticket prefixes to check, e.g. ABCDT (default: none)")
+    imp.add_argument("--counters", default="", help="counter ids to check, comma-separated")
     args = parser.parse_args(argv)
     try:
         if args.command == "build":
@@ -197,6 +214,14 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"missing {clip}.wav")
             print(f"{len(ALL_CLIPS) - len(missing)}/{len(ALL_CLIPS)} clips present")
             return 1 if missing else 0
+        elif args.command == "script":
+            from displays.voice_import import script_text
+            print(script_text(), end="")
+        elif args.command == "import":
+            from displays.voice_import import import_recording
+            counters = [c for c in args.counters.split(",") if c.strip()]
+            report = import_recording(args.recording, args.dir, prefixes=list(args.prefixes), counters=counters)
+            print(f"voice pack {args.dir}: {report.clips} clips, loudness spread {report.spread_db:.2f} dB")
         else:
             texts = clip_texts()
             for clip in ALL_CLIPS:

@@ -95,6 +95,9 @@ def main(argv: list[str] | None = None) -> int:
         settings = replace(settings, devices=replace(settings.devices, scanner="", camera=camera))
     kiosk, _printer = build_kiosk(settings, sim=args.sim, runner=ThreadRunner(post_to_ui),
                                   ticket_dir=Path("var/kiosk-tickets") if args.sim else None, camera_url=camera)
+    from kiosk.face_wiring import attach_face  # issue 15 hook: "Tra cứu bằng khuôn mặt" where it can work
+
+    attach_face(kiosk, kiosk.hub, camera)
     # --sim: the PC keyboard is a wedge scanner (type or paste a code, Enter); a configured scanner still works.
     wedge = KeyboardWedge(lambda code: kiosk.scanned(code, source="keyboard")) if args.sim else None
     scanner_running: bool | None = None

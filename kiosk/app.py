@@ -28,8 +28,10 @@ SCREEN_REGISTRY: dict[str, str] = {
     "priority": "kiosk.screens.priority",
     "ticket": "kiosk.screens.ticket",
     "lookup": "kiosk.screens.lookup",
+    "search": "kiosk.screens.search",
     "result": "kiosk.screens.result",
     "closed": "kiosk.screens.closed",
+    "face": "kiosk.screens.face",            # issue 15: shown only when kiosk.face is set
 }
 
 
@@ -140,6 +142,9 @@ class KioskApp(App):
     # --- camera preview on the lookup screen -------------------------------------------------------------
     def _sync_camera(self, kiosk: Kiosk) -> None:
         want = kiosk.screen == "lookup" and kiosk.lookup.camera_on and bool(self.camera_url)
+        # issue 15 hook: the face screen needs the camera while its challenge runs
+        face_capture = kiosk.screen == "face" and kiosk.face is not None and kiosk.face.state == "capture"
+        want = (want or face_capture) and bool(self.camera_url)
         if want and self._camera is None:
             from kiosk.devices_wiring import CameraFeed
 
@@ -166,6 +171,10 @@ class KioskApp(App):
             return
         texture = Texture.create(size=(rgb.shape[1], rgb.shape[0]), colorfmt="rgb")
         texture.blit_buffer(rgb.tobytes(), colorfmt="rgb", bufferfmt="ubyte")
+        if self.kiosk.screen == "face" and self.kiosk.face is not None:
+            self.screens["face"].show_frame(texture)
+            self.kiosk.face.frame(frame)         # liveness + template (issue 15)
+            return
         self.screens["lookup"].show_frame(texture)
 
     # --- background upkeep -------------------------------------------------------------------------------

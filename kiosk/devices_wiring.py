@@ -32,6 +32,8 @@ class PrinterAdapter:
             center_name=job.center_name, number=job.ticket.number, service_name=job.service_name,
             # An offline ticket has no live count: None prints "watch the display" rather than a guess.
             people_ahead=job.ticket.ahead, estimated_wait_min=job.ticket.estimated_wait_min,
+            wait_low_min=job.ticket.wait_low_min, wait_high_min=job.ticket.wait_high_min,
+            wait_served=job.ticket.wait_served,
             issued_at=job.issued_at, tracking_url=job.tracking_url, priority_label=job.priority_label)
         report = self.printer.print_ticket(ticket)
         if self.on_printed is not None:

@@ -97,6 +97,32 @@ class HubClient:
     def health(self) -> dict[str, Any]:
         return self._object("GET", "/health")
 
+    def ask_help(self) -> dict[str, Any]:
+        """A citizen pressed "Cần hỗ trợ": the consoles and the manager board show which kiosk asks."""
+        return self._object("POST", "/help", json={"kiosk": self.kiosk_id})
+
+    # --- face lookup (issue 15): the template goes to the hub only, over HTTP; never stored here ----------
+    def face_consent(self) -> dict[str, Any]:
+        """The consent text in force; answers only when the hub has face look-up on."""
+        return self._object("GET", "/face/consent")
+
+    def face_match(self, template: list[float], liveness: dict[str, Any]) -> dict[str, Any]:
+        return self._object("POST", "/face/match", json={"template": template, "liveness": liveness,
+                                                         "device": self.kiosk_id})
+
+    def face_withdraw(self, token: str) -> dict[str, Any]:
+        return self._object("POST", "/face/withdraw", json={"withdraw_token": token, "confirm": True,
+                                                            "device": self.kiosk_id})
+
+    def face_enrol_request(self, template: list[float], liveness: dict[str, Any], consent: dict[str, Any],
+                           codes: list[str]) -> dict[str, Any]:
+        return self._object("POST", "/face/kiosk-enrolments", json={
+            "template": template, "liveness": liveness, "consent": consent, "dossier_codes": codes,
+            "device": self.kiosk_id})
+
+    def face_refused(self, reason: str) -> dict[str, Any]:
+        return self._object("POST", "/face/refused", json={"reason": reason, "device": self.kiosk_id})
+
     # --- offline leases ---------------------------------------------------------------------------------
     def lease(self, service: str, size: int) -> dict[str, Any]:
         body = self._object("POST", "/leases", json={"kiosk": self.kiosk_id, "service": service, "size": size})

@@ -60,6 +60,9 @@ class IssuedTicket:
     estimated_wait_min: int | None = None
     tracking_url: str | None = None
     offline: bool = False
+    wait_low_min: int | None = None
+    wait_high_min: int | None = None
+    wait_served: bool | None = None
 
     @staticmethod
     def from_hub(body: dict[str, Any]) -> IssuedTicket:
@@ -68,7 +71,9 @@ class IssuedTicket:
             id=str(ticket["id"]), number=str(ticket["number"]), service=str(ticket["service"]),
             priority=ticket.get("priority"), issued_at=str(ticket.get("issued_at", "")),
             ahead=_int_or_none(body.get("ahead")), estimated_wait_min=_int_or_none(body.get("estimated_wait_min")),
-            tracking_url=body.get("tracking_url") or f"/t/{ticket['id']}", offline=False)
+            tracking_url=body.get("tracking_url") or f"/t/{ticket['id']}", offline=False,
+            wait_low_min=_int_or_none(body.get("wait_low_min")), wait_high_min=_int_or_none(body.get("wait_high_min")),
+            wait_served=body.get("wait_served") if isinstance(body.get("wait_served"), bool) else None)
 
 
 def _int_or_none(value: Any) -> int | None:

@@ -85,6 +85,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_config_check(args: argparse.Namespace) -> int:
     settings = load_settings(args.file)
+    from queue_server.face_cli import check_face_key  # issue 15 hook: an enabled [face] needs its key file
+
+    face_problem = check_face_key(settings)
+    if face_problem is not None:
+        print(f"config error: {face_problem}", file=sys.stderr)
+        return 2
     c = settings.center
     print(f"OK: {c.name} ({c.id})")
     print(f"  {len(c.services)} services: " + ", ".join(f"{s.prefix} {s.name}" for s in c.services))
@@ -161,6 +167,13 @@ def cmd_kiosk(args: argparse.Namespace) -> int:
     from kiosk.__main__ import main as kiosk_main
 
     return int(kiosk_main(args.rest))
+
+
+def cmd_voice(args: argparse.Namespace) -> int:
+    """`motcua voice script|import|build|check|list`: the hall voice (displays/voice_pack.py, voice_import.py)."""
+    from displays.voice_pack import main as voice_main
+
+    return int(voice_main(args.rest))
 
 
 def cmd_mock_main_system(args: argparse.Namespace) -> int:
@@ -259,6 +272,11 @@ def build_parser() -> argparse.ArgumentParser:
     kiosk.add_argument("rest", nargs=argparse.REMAINDER, help="arguments of `python -m kiosk`")
     kiosk.set_defaults(func=cmd_kiosk)
 
+    voice = sub.add_parser("voice", help="the hall voice: script to record, import a recording, build, check",
+                           add_help=False)
+    voice.add_argument("rest", nargs=argparse.REMAINDER, help="script | import REC.wav --dir DIR | build DIR | …")
+    voice.set_defaults(func=cmd_voice)
+
     mock = sub.add_parser("mock-main-system", help="stand-in for the province's one-stop system")
     mock.add_argument("--host", default="127.0.0.1")
     mock.add_argument("--port", type=int, default=8090)
@@ -288,6 +306,11 @@ def build_parser() -> argparse.ArgumentParser:
     from province.cli import add_parsers as add_province_parsers
 
     add_province_parsers(sub)
+
+    # issue 15 hook: motcua face init-key|purge|list|delete
+    from queue_server.face_cli import add_face_commands
+
+    add_face_commands(sub)
     return parser
 
 

@@ -312,6 +312,10 @@ def restore(backup: Path, targets: Mapping[str, Path], store_dir: Path, now: dat
 def named_stores(settings: object) -> dict[str, Path | None]:
     """The stores a hub's settings name beside its event store (the outbox and the dossier mirror)."""
     integration = getattr(settings, "integration", None)
+    # issue 15 hook: the face gallery (encrypted templates) is backed up; its key and keyring never are (they live
+    # outside the store's directory, see docs/face.md), which is what keeps a deleted citizen deleted on restore
+    face = getattr(settings, "face", None)
     return {"outbox": getattr(integration, "outbox_path", None), "mirror": getattr(integration, "mirror_path", None),
             # issue 17: the province sink's outbox, wherever [province] outbox_path puts it
-            "province-outbox": getattr(getattr(settings, "province", None), "outbox_path", None)}
+            "province-outbox": getattr(getattr(settings, "province", None), "outbox_path", None),
+            "face": getattr(face, "gallery_path", None) if getattr(face, "enabled", False) else None}

@@ -152,6 +152,8 @@ class HubSettings:
     province: Any = None
     # [broker] (issue 11): the center's MQTT users (queue_server.mqtt_access.BrokerInventory); None = lab broker
     broker: Any = None
+    # [face] (issue 15 hook): face lookup settings, parsed by queue_server/face_config.py; None = off
+    face: Any = None
 
     def user(self, username: str) -> UserDef | None:
         return next((u for u in self.users if u.username == username), None)
@@ -178,6 +180,16 @@ class HubSettings:
 
 
 # ---------------------------------------------------------------------------------------------- reading
+
+def _procedures(items: list[Any], where: str) -> tuple[str, ...]:
+    """A service's common procedures (thủ tục): non-empty texts, each at most 200 characters."""
+    out: list[str] = []
+    for i, item in enumerate(items):
+        if not isinstance(item, str) or not item.strip() or len(item) > 200:
+            raise ConfigError(f"{where}[{i}]: expected the name of a procedure (text, 1–200 characters)")
+        out.append(item.strip())
+    return tuple(out)
+
 
 def load_settings(path: str | Path, environ: Mapping[str, str] | None = None) -> HubSettings:
     """Read, override from the environment and validate; raise ConfigError on any problem."""
@@ -357,6 +369,10 @@ def settings_from_dict(raw: dict[str, Any], *, base_dir: Path | None = None, sou
         end = st.integer("number_end", 999, lo=1, hi=9999)
         if end < start:
             raise ConfigError(f"{st.key('number_end')}: {end} is below number_start {start}")
+        offline_from = st.integer("offline_from", None, lo=0)
+        if offline_from is not None and not start < offline_from <= end:
+            raise ConfigError(f"{st.key('offline_from')}: {offline_from} must lie above number_start {start} and "
+                              f"not above number_end {end} (kiosks lease their offline blocks from there)")
         services.append(ServiceDef(
             code=ServiceCode(code),
             name=st.text("name", required=True, nonempty=True),
@@ -367,6 +383,8 @@ def settings_from_dict(raw: dict[str, Any], *, base_dir: Path | None = None, sou
             daily_quota=st.integer("daily_quota", None, lo=1),
             stop_issuing_before_close_min=st.integer("stop_issuing_before_close_min", 30, lo=0, hi=600),
             avg_service_min=st.num("avg_service_min", 10.0, lo=0.1),
+            offline_from=offline_from,
+            procedures=_procedures(st.array("procedures"), st.key("procedures")),
         ))
         st.done()
         codes.add(code)
@@ -418,7 +436,8 @@ def settings_from_dict(raw: dict[str, Any], *, base_dir: Path | None = None, sou
         kind = PolicyKind(kind_text)
     except ValueError as err:
         raise ConfigError(f"policy.kind: {kind_text!r} is not one of strict, interleave, weighted") from err
-    policy = PolicyDef(kind, pol.integer("interleave_normal", 3, lo=1, hi=100), pol.num("priority_bonus_min", 15.0))
+    policy = PolicyDef(kind, pol.integer("interleave_normal", 3, lo=1, hi=100), pol.num("priority_bonus_min", 15.0),
+                       pol.flag("priority_across_services", True))
     pol.done()
 
     ru = root.table("rules")
@@ -547,6 +566,7 @@ def settings_from_dict(raw: dict[str, Any], *, base_dir: Path | None = None, sou
     integration = _read_integration(root, store_path, base_dir)
     province = _read_province(root, store_path, base_dir, center.id)
     broker = _read_broker(root, center)
+    face = _read_face(root, store_path, base_dir)   # issue 15 hook
 
     root.done()
     return HubSettings(center=center, http=http, store_path=store_path, mqtt=mqtt, users=tuple(users),
@@ -554,7 +574,7 @@ def settings_from_dict(raw: dict[str, Any], *, base_dir: Path | None = None, sou
                        rating_scale=tuple(scale) or DEFAULT_RATING_SCALE, rating_criteria=tuple(criteria),
                        rating_window_min=rating_window_min, log_level=level, source=source,
                        integration=integration, observe_holidays=observe_holidays, province=province,
-                       broker=broker)
+                       broker=broker, face=face)
 
 
 def _read_broker(root: _Table, center: Any) -> Any:
@@ -565,6 +585,19 @@ def _read_broker(root: _Table, center: Any) -> Any:
     try:
         return parse_broker(root.data.get("broker"), center.id, {c.id for c in center.counters})
     except BrokerConfigError as err:
+        raise ConfigError(str(err)) from err
+
+
+def _read_face(root: _Table, store_path: Path, base_dir: Path | None) -> Any:
+    """``[face]`` (issue 15) is validated by queue_server/face_config.py; absent = face lookup off."""
+    root.seen.add("face")
+    if "face" not in root.data:
+        return None
+    from queue_server.face_config import FaceConfigError, parse_face
+
+    try:
+        return parse_face(root.data["face"], store_path=store_path, base_dir=base_dir)
+    except FaceConfigError as err:
         raise ConfigError(str(err)) from err
 
 

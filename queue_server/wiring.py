@@ -163,6 +163,7 @@ class Hub:
     speaker: Any = None
     province: Any = None          # the province sink's OutboxRelay (issue 17), when [province] is configured
     reports: Any = None           # reports (issue 14): the reporting read model and its feeder
+    face: Any = None                 # issue 15 hook: queue_server.face_wiring.FaceParts when [face] enabled
     _server: HttpServer | None = field(default=None, repr=False)
 
     def start_background(self) -> None:
@@ -175,6 +176,8 @@ class Hub:
             self.province.start()
         if self.reports is not None:
             self.reports.start()
+        if self.face is not None:
+            self.face.start()
 
     def make_server(self, host: str | None = None, port: int | None = None) -> HttpServer:
         http = self.settings.http
@@ -214,6 +217,8 @@ class Hub:
             self.speaker.close()
         if self.reports is not None:
             self.reports.stop()
+        if self.face is not None:
+            self.face.stop()
         self.service.close()
 
 
@@ -309,6 +314,18 @@ def build_hub(settings: HubSettings, *, clock: Clock | None = None,
         service.add_listener(integration.relay.wake)
     blueprints = default_blueprints(settings) if extra_blueprints is None else list(extra_blueprints)
     blueprints += [integration.blueprint, make_ratings_blueprint(ratings)]
+    # issue 15 hook: face lookup ([face] enabled) — own gallery file, own blueprint; follows dossier returns
+    from queue_server.face_wiring import build_face
+
+    try:
+        face = build_face(settings, service.record_event, integration.service.lookup, clock)
+    except Exception:
+        integration.stop()        # nothing started yet: close what is open, then say why (config error)
+        service.close()
+        raise
+    if face is not None:
+        blueprints.append(face.blueprint)
+        service.add_listener(face.service.on_events)
     # Province sink (issue 17): the same events, signed with the province key, to `motcua province`.
     province = None
     if settings.province is not None:
@@ -331,4 +348,5 @@ def build_hub(settings: HubSettings, *, clock: Clock | None = None,
     from queue_server.web.reports import register as register_reports
     reporting = make_reporting(settings, service, integration)
     register_reports(app, reporting)
-    return Hub(settings, store, service, broadcaster, mqtt, app, integration, ratings, speaker, province, reporting)
+    return Hub(settings, store, service, broadcaster, mqtt, app, integration, ratings, speaker, province, reporting,
+               face=face)

@@ -17,6 +17,7 @@ from pathlib import Path
 from escpos.printer import Dummy  # type: ignore[import-untyped]
 from PIL import Image, ImageDraw, ImageFont
 
+from contracts.wait_text import wait_range_text
 from devices.printer.model import PrintableTicket
 
 FONT_DIRS = (Path("/usr/share/fonts/truetype/noto"), Path("/usr/share/fonts/truetype/dejavu"))
@@ -194,9 +195,12 @@ def format_wait(ticket: PrintableTicket) -> tuple[str, str]:
         # offline: no live count, and a made-up 0 would send the citizen to the counter at once
         vi, en = "Vui lòng theo dõi màn hình gọi số", "Please watch the calling display"
     else:
-        vi = f"Trước bạn: {ticket.people_ahead} người"
+        vi = f"Trước quý vị: {ticket.people_ahead} người"
         en = f"Ahead of you: {ticket.people_ahead}"
-    if ticket.estimated_wait_min is not None:
+    if ticket.wait_high_min is not None or ticket.wait_served is False:
+        vi += " · Chờ " + wait_range_text(ticket.wait_low_min, ticket.wait_high_min, ticket.wait_served, "vi")
+        en += " - wait " + wait_range_text(ticket.wait_low_min, ticket.wait_high_min, ticket.wait_served, "en")
+    elif ticket.estimated_wait_min is not None:
         vi += f" · Chờ khoảng {ticket.estimated_wait_min} phút"
         en += f" - wait about {ticket.estimated_wait_min} min"
     return vi, en
@@ -256,7 +260,7 @@ class TicketLayout:
         out.append(Line("native", en_wait))
         out.append(Line("native_large", ticket.issued_at.strftime("%H:%M - %d/%m/%Y")))
         out.append(Line("qr", ticket.tracking_url))
-        vi("Quét mã để theo dõi lượt của bạn", small)
+        vi("Quét mã để theo dõi lượt của quý vị", small)
         out.append(Line("native", "Scan to follow your turn"))
         for line in ticket.footer_lines:
             vi(line, small)
@@ -304,7 +308,7 @@ class TicketLayout:
         p.text(f"{vi_wait}\n{en_wait}\n")
         p.text("Giờ lấy số: " + ticket.issued_at.strftime("%H:%M  %d/%m/%Y") + "\n")
         p.qr(ticket.tracking_url, native=True, size=5 if self.config.narrow else 6, ec=1)
-        p.text("\nQuét mã để theo dõi lượt của bạn\nScan to follow your turn\n")
+        p.text("\nQuét mã để theo dõi lượt của quý vị\nScan to follow your turn\n")
         for line in ticket.footer_lines:
             p.text(line + "\n")
         p.cut()

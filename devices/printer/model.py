@@ -19,6 +19,9 @@ class PrintableTicket:
     tracking_url: str                # absolute URL of the hub's /t/<id> page, printed as a native QR
     footer_lines: tuple[str, ...] = ()
     priority_label: str | None = None
+    wait_low_min: int | None = None          # the range told on screen; printed instead of the single figure
+    wait_high_min: int | None = None
+    wait_served: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,7 @@ const ERROR_TEXT = {
   invalid_transition: "Không thể thực hiện thao tác này với số hiện tại / Not possible for this ticket now",
   ticket_taken: "Số này đã được quầy khác gọi / Ticket already taken by another counter",
   service_not_served: "Quầy không phục vụ lĩnh vực của số này / This counter does not serve that service",
+  transfer_target_unserved: "Nơi chuyển đến hiện không có quầy nào đang mở / Nobody serves that target now",
   service_closed: "Lĩnh vực đang ngừng cấp số / Service closed",
   rate_limited: "Thao tác quá nhanh, thử lại sau / Too many requests",
   internal: "Lỗi hệ thống, vui lòng báo quản trị / Internal error",

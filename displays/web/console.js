@@ -139,13 +139,33 @@
     if (!window.motcuaLive) {
       // Any event may change this counter's waiting list; refresh coalesced, never more than one in flight.
       window.motcuaLive = new MotcuaLive({
-        onEvent: (env) => { refresh(); if (((env && env.type) || "").startsWith("device.")) refreshAlerts(); },
+        onEvent: (env) => {
+          helpEvent(env);
+          refresh();
+          if (((env && env.type) || "").startsWith("device.")) refreshAlerts();
+        },
         onState: () => { refresh(); refreshAlerts(); },
       });
       window.motcuaLive.start();
       setInterval(refreshAlerts, 15000);
     }
     refreshAlerts();
+  }
+
+  // "Cần hỗ trợ" from a kiosk: every console shows which kiosk asks until someone says they are going.
+  const helpAsked = new Map();
+  function helpEvent(env) {
+    const kiosk = env && env.data && env.data.kiosk;
+    if (!kiosk) return;
+    if (env.type === "help.requested") helpAsked.set(kiosk, env.at);
+    else if (env.type === "help.answered") helpAsked.delete(kiosk);
+    else return;
+    const box = $("help-requests");
+    box.replaceChildren(...[...helpAsked.keys()].map((k) => el("div", { class: "help-request", "data-kiosk": k },
+      el("span", { text: `Công dân tại kiosk ${k} cần hỗ trợ / A citizen at kiosk ${k} needs help ` }),
+      el("button", { type: "button", text: "Tôi đến hỗ trợ / I'm going", onclick: () =>
+        MotcuaApi.post("/help/answer", { kiosk: k }).catch(fail) }))));
+    box.hidden = helpAsked.size === 0;
   }
 
   async function refresh() {
@@ -300,7 +320,7 @@
     pause: () => "Quầy tạm dừng", resume: () => "Quầy tiếp tục làm việc", close: () => "Đã đóng quầy",
   };
 
-  async function act(action, body) {
+  async function act(action, body, onError) {
     try {
       const r = await MotcuaApi.post(`/counters/${encodeURIComponent(counterId)}/${action}`, body);
       const t = r && r.ticket ? r.ticket : {};
@@ -308,7 +328,9 @@
       message(INFO[action] ? INFO[action](t) : "Xong", "info");
       hideForms();
       await refresh();
-    } catch (err) { fail(err); }
+    } catch (err) {
+      if (!(onError && err instanceof MotcuaApiError && onError(err))) fail(err);
+    }
   }
 
   function hideForms() {
@@ -350,7 +372,18 @@
   $("transfer-form").addEventListener("submit", (ev) => {
     ev.preventDefault();
     const [kind, value] = $("transfer-target").value.split(/:(.*)/s);
-    act("transfer", kind === "service" ? { service: value } : { counter: value });
+    const body = kind === "service" ? { service: value } : { counter: value };
+    // a closed counter or a service nobody serves now: the hub refuses unless staff confirm, knowingly
+    act("transfer", body, (err) => {
+      if (err.code !== "transfer_target_unserved") return false;
+      if (window.confirm("Hiện không có quầy nào đang mở phục vụ nơi này: công dân sẽ phải chờ đến khi quầy mở. " +
+                         "Vẫn chuyển? / Nobody serves it now. Transfer anyway?")) {
+        act("transfer", { ...body, confirm: true });
+      } else {
+        fail(err);
+      }
+      return true;
+    });
   });
   $("pause-form").addEventListener("submit", (ev) => {
     ev.preventDefault();

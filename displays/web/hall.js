@@ -12,6 +12,13 @@
   const $ = (id) => document.getElementById(id);
   let shownCallKey = null;
   let blinkTimer = null;
+  // Paging: a panel whose rows (or tiles) do not all fit shows them a page at a time, turning every pageMs.
+  const pageMs = Number(queryParam("page_ms", settings.page_ms || 8000));
+  const countersPerPageMax = Number(queryParam("counters_per_page", 20));   // 5 columns × 4 rows stay legible
+  const lostAfterMs = Number(queryParam("lost_after_ms", settings.lost_after_ms || 4000));
+  const paging = { services: 0, counters: 0, servicePages: 1, counterPages: 1 };
+  let lastState = null;
+  let lostTimer = null;
 
   $("notice").textContent = queryParam("notice", settings.notice ||
     "Vui lòng giữ phiếu số thứ tự và chú ý nghe gọi số · Please keep your ticket and listen for your number");
@@ -47,44 +54,97 @@
     if (center.name) document.title = `${center.name} — gọi số`;
     const calls = state.calls || [];
     showCurrent(calls[0] || null, blink);
-    $("recent-calls").replaceChildren(...calls.slice(0, recentCount).map((c) =>
+    // Each ticket once, at its latest call: a recall must not fill the list with the same number.
+    const seen = new Set();
+    const recent = calls.filter((c) => !seen.has(c.ticket_id || c.number) && seen.add(c.ticket_id || c.number));
+    $("recent-calls").replaceChildren(...recent.slice(0, recentCount).map((c) =>
       el("li", { "data-ticket": c.number, "data-counter": c.counter },
         el("span", { class: "number", text: c.number }),
         el("span", { class: "to", text: `→ ${c.counter_name || "Quầy " + c.counter}` }))));
-    const counters = (state.counters || []).filter((c) => c.status !== "closed");
-    // Every open counter must fit whole: more columns, then smaller numbers, as counters open.
-    const cols = counters.length <= 6 ? 3 : counters.length <= 16 ? 4 : 5;
+    lastState = state;
+    const open = (state.counters || []).filter((c) => c.status !== "closed");
+    // Every open counter must fit whole: more columns, then smaller numbers, as counters open; past
+    // countersPerPageMax they take turns a page at a time (a tile too small to read helps nobody).
+    const perPage = Math.max(1, countersPerPageMax);
+    const counterPages = Math.max(1, Math.ceil(open.length / perPage));
+    paging.counters %= counterPages;
+    paging.counterPages = counterPages;
+    const counters = open.slice(paging.counters * perPage, (paging.counters + 1) * perPage);
+    pageLabel("counters-page", paging.counters, counterPages);
+    const shown = counterPages > 1 ? perPage : counters.length;
+    const cols = shown <= 6 ? 3 : shown <= 16 ? 4 : 5;
     $("counters").style.gridTemplateColumns = `repeat(${cols}, minmax(0, 1fr))`;
-    $("counters").style.setProperty("--rows", String(Math.max(2, Math.ceil(counters.length / cols))));
+    $("counters").style.setProperty("--rows", String(Math.max(2, Math.ceil(shown / cols))));
     $("counters").replaceChildren(...counters.map((c) =>
       el("div", { class: `counter-tile ${c.status}`, "data-counter": c.counter },
         el("span", { class: "name", text: c.name || `Quầy ${c.counter}` }),
         el("span", { class: "number", text: c.status === "paused" ? "Tạm dừng" : (c.current_ticket || "—") }))));
-    // Services people are waiting for first (the panel may not fit all of a large center's), config order kept.
+    // Services people are waiting for first, config order kept; all of them, a page at a time if need be.
     const services = (state.services || []).filter((s) => s.waiting > 0)
       .concat((state.services || []).filter((s) => !(s.waiting > 0)));
     $("services").replaceChildren(...services.map((s) =>
       el("tr", { "data-service": s.service, class: s.waiting ? "" : "idle" },
         el("td", { text: s.name || s.service }),
         el("td", { class: "num", text: String(s.waiting) }),
-        el("td", { class: "num", text: s.waiting ? `${s.estimated_wait_min} phút` : "—" }))));
+        el("td", { class: "num", text: s.waiting ? waitText(s) : "—" }))));
     fitServiceRows();
     document.body.dataset.seq = String(state.seq);
   }
 
+  // The same range the kiosk and the ticket tell ("khoảng 20–30 phút"); an old hub's single figure otherwise.
+  function waitText(s) {
+    if (s.served_now === false) return "Chưa có quầy";
+    if (s.wait_high_min == null) return `${s.estimated_wait_min} phút`;
+    return s.wait_low_min > 0 ? `${s.wait_low_min}–${s.wait_high_min} phút` : `< ${s.wait_high_min} phút`;
+  }
+
+  function pageLabel(id, index, pages) {
+    $(id).textContent = `${index + 1}/${pages}`;
+    $(id).hidden = pages <= 1;
+  }
+
   function fitServiceRows() {
-    // A half-cut row reads as a wrong number from across the hall: hide rows that do not fit whole.
+    // A half-cut row reads as a wrong number from across the hall, and a row that never shows hides a whole
+    // service: as many whole rows as fit make a page, and the pages take turns ("1/3").
     const panel = document.querySelector("section.services");
     const limit = panel.getBoundingClientRect().bottom - 4;
     const rows = Array.from($("services").rows);
     for (const row of rows) row.hidden = false;
-    let full = false;
-    for (const row of rows) {
-      full = full || row.getBoundingClientRect().bottom > limit;
-      row.hidden = full;
-    }
+    if (!rows.length) { paging.servicePages = 1; pageLabel("services-page", 0, 1); return; }
+    const top = rows[0].getBoundingClientRect().top;
+    const rowHeight = Math.max(1, rows[0].getBoundingClientRect().height);
+    const perPage = Math.max(1, Math.floor((limit - top) / rowHeight));
+    const pages = Math.ceil(rows.length / perPage);
+    paging.services %= pages;
+    paging.servicePages = pages;
+    rows.forEach((row, i) => { row.hidden = Math.floor(i / perPage) !== paging.services; });
+    pageLabel("services-page", paging.services, pages);
+    $("services").dataset.page = String(paging.services);
   }
   window.addEventListener("resize", fitServiceRows);
+  setInterval(() => {
+    if (paging.servicePages <= 1 && paging.counterPages <= 1) return;
+    paging.services += 1;
+    paging.counters += 1;
+    if (lastState) render(lastState, false);
+  }, pageMs);
+
+  function linkStatus(s) {
+    $("link").dataset.state = s;
+    // A blip is not news; a hub gone for lostAfterMs is: say so and grey the numbers, which may be stale.
+    if (s === "online") {
+      clearTimeout(lostTimer);
+      lostTimer = null;
+      $("lost").hidden = true;
+      document.body.classList.remove("lost");
+    } else if (!lostTimer && $("lost").hidden) {
+      lostTimer = setTimeout(() => {
+        lostTimer = null;
+        $("lost").hidden = false;
+        document.body.classList.add("lost");
+      }, lostAfterMs);
+    }
+  }
 
   const unlock = $("sound-unlock");
   unlock.querySelector("button").addEventListener("click", async () => {
@@ -118,7 +178,7 @@
         setTimeout(check, 500);
       }
     },
-    onStatus: (s) => { $("link").dataset.state = s; },
+    onStatus: linkStatus,
   });
   window.motcuaLive = live;
   live.start();

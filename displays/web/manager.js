@@ -141,7 +141,14 @@
     if (type.startsWith("device.")) refreshDevices();
     if (type.startsWith("rating.")) refreshRatings();
     if (type.startsWith("dossier.")) refreshRates();
+    if (type === "help.requested" || type === "help.answered") {
+      // a citizen asked for help at a kiosk: on the banner until staff say they are going
+      const kiosk = env.data && env.data.kiosk;
+      if (kiosk) { if (type === "help.requested") helpAsked.set(kiosk, env.at); else helpAsked.delete(kiosk); }
+      renderBanner();
+    }
   }
+  const helpAsked = new Map();
 
   /* ---- the banner at the top: device alerts and an outbox backlog, seen without scrolling ---- */
   let bannerDevices = [], bannerLink = null;
@@ -151,6 +158,9 @@
                                                       "data-device": a.device_id, "data-code": a.code },
                                               `⚠ ${a.message_vi || a.code} — ${a.device_id}`));
     if (bannerLink) items.push(el("li", { class: "critical", "data-link": "outbox" }, bannerLink));
+    for (const kiosk of helpAsked.keys()) {
+      items.push(el("li", { class: "critical", "data-help": kiosk }, `🙋 Công dân tại kiosk ${kiosk} cần hỗ trợ`));
+    }
     const banner = $("alert-banner");
     banner.hidden = items.length === 0;
     banner.classList.toggle("critical", items.some((li) => li.classList.contains("critical")));

@@ -5,6 +5,7 @@ have something to show at once, and while the hub is unreachable.
 """
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -20,6 +21,10 @@ class ServiceInfo:
     estimated_wait_min: int | None = None
     accepting: bool = True
     reason: str | None = None
+    wait_low_min: int | None = None          # the range the hub tells ("khoảng 20–30 phút")
+    wait_high_min: int | None = None
+    wait_served: bool | None = None          # False: no counter serves it now
+    procedures: tuple[str, ...] = ()         # common thủ tục, from the hub's config
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,12 +46,17 @@ class Catalog:
     extra: dict[str, Any] = field(default_factory=dict)
     days_off: frozenset[str] = frozenset()      # ISO dates: public holidays and announced days off (from /config)
     makeup_days: frozenset[str] = frozenset()   # ISO dates worked although a weekend (Saturday 22/08/2026)
+    policy: dict[str, Any] = field(default_factory=dict)   # the hub's [policy]: what the priority screen promises
 
     def service(self, code: str) -> ServiceInfo | None:
         return next((s for s in self.services if s.code == code), None)
 
     def priority(self, code: str | None) -> PriorityInfo | None:
         return next((p for p in self.priorities if p.code == code), None)
+
+    def results_service(self) -> ServiceInfo | None:
+        """The service for collecting results (Trả kết quả): code ``tra-ket-qua`` or that name."""
+        return next((s for s in self.services if s.code == "tra-ket-qua" or "tra ket qua" in fold(s.name)), None)
 
     @property
     def all_closed(self) -> bool:
@@ -89,6 +99,9 @@ class Catalog:
                 prefix=str(raw.get("prefix") or (old.prefix if old else "")),
                 waiting=_int(raw.get("waiting")),
                 estimated_wait_min=_int(raw.get("estimated_wait_min")),
+                wait_low_min=_int(raw.get("wait_low_min")), wait_high_min=_int(raw.get("wait_high_min")),
+                wait_served=raw.get("wait_served") if isinstance(raw.get("wait_served"), bool) else None,
+                procedures=old.procedures if old else (),
                 accepting=bool(raw.get("accepting", True)),
                 reason=raw.get("reason"),
             ))
@@ -96,8 +109,8 @@ class Catalog:
 
     def stale(self) -> Catalog:
         """The same catalog with live counts forgotten (hub unreachable): never show old numbers as current."""
-        services = tuple(ServiceInfo(s.code, s.name, s.name_en, s.prefix, None, None, True, None)
-                         for s in self.services)
+        services = tuple(ServiceInfo(s.code, s.name, s.name_en, s.prefix, None, None, True, None,
+                                     procedures=s.procedures) for s in self.services)
         return replace(self, services=services, live=False)
 
     @staticmethod
@@ -105,7 +118,8 @@ class Catalog:
         center = config.get("center") or {}
         services = tuple(
             ServiceInfo(code=str(s["code"]), name=str(s.get("name") or s["code"]), name_en=str(s.get("name_en") or ""),
-                        prefix=str(s.get("prefix") or ""))
+                        prefix=str(s.get("prefix") or ""),
+                        procedures=tuple(str(p) for p in s.get("procedures") or [] if isinstance(p, str)))
             for s in config.get("services") or [] if isinstance(s, dict) and s.get("code"))
         priorities = tuple(
             PriorityInfo(code=str(p["code"]), label=str(p.get("label") or p["code"]),
@@ -113,7 +127,8 @@ class Catalog:
             for p in config.get("priorities") or [] if isinstance(p, dict) and p.get("code"))
         return Catalog(str(center.get("name") or ""), str(center.get("name_en") or ""), services, priorities,
                        config.get("working_hours"), False, days_off=_dates(config.get("days_off")),
-                       makeup_days=_dates(config.get("makeup_days")))
+                       makeup_days=_dates(config.get("makeup_days")),
+                       policy=dict(config["policy"]) if isinstance(config.get("policy"), dict) else {})
 
 
 def _dates(value: Any) -> frozenset[str]:
@@ -165,3 +180,9 @@ def format_hours(working_hours: Any, lang: str = "vi") -> str:
     if isinstance(working_hours, dict):
         working_hours = working_hours.get("sessions") or working_hours.get("hours")
     return _spans(working_hours)
+
+
+def fold(text: str) -> str:
+    """Lower case without diacritics, for searching: "Đăng ký khai sinh" → "dang ky khai sinh"."""
+    decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
+    return " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).lower().split())

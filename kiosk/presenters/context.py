@@ -71,6 +71,10 @@ class HomeContext:
     open_lookup: Callable[[], None]
     printer_fault: Callable[[], str | None] = lambda: None   # what keeps the printer from printing, or None
     paper_tickets_paused: Callable[[], bool] = lambda: False  # "stop" policy and the printer cannot print
+    # issue 15: face look-up, offered only where the kiosk has a face presenter (camera + face extra + hub)
+    face_offered: Callable[[], bool] = lambda: False
+    open_face: Callable[[], None] = lambda: None
+    ask_help: Callable[[], Any] | None = None     # blocking: tell the staff a citizen needs help (run on a worker)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,3 +129,4 @@ class LookupContext:
 class ResultContext:
     shell: Shell
     open_lookup: Callable[[], None]
+    start_ticket: Callable[[str, str | None], None] | None = None   # "Lấy số Trả kết quả" in one tap

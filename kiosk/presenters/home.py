@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from kiosk.i18n import Lang, pick, t
 
@@ -21,13 +22,29 @@ class HomeView:
     scan_hint: str
     lang_toggle: str
     mode_mark: str
+    help: str = ""              # the "Cần hỗ trợ" button
+    help_message: str = ""      # what happened to the request (staff are told / cannot reach the server)
     notice: str = ""          # a printer that cannot print says so here, before anyone taps
+    face: str = ""          # issue 15: "Tra cứu bằng khuôn mặt" only where the kiosk has a face presenter
 
 
 class HomePresenter:
     def __init__(self, ctx: HomeContext) -> None:
         self.ctx = ctx
         self.k = ctx.shell
+        self.help_state: str | None = None        # None, "asking", "asked", "failed"
+
+    def ask_help(self) -> None:
+        """Cần hỗ trợ: tell the staff (consoles and board) which kiosk needs someone; say so on screen."""
+        if not self.k.tap() or self.help_state == "asking" or self.ctx.ask_help is None:
+            return
+        self.help_state = "asking"
+        self.k.changed()
+        self.k.run(self.ctx.ask_help, self._helped)
+
+    def _helped(self, outcome: Any) -> None:
+        self.help_state = "failed" if outcome.error is not None else "asked"
+        self.k.changed()
 
     def view(self) -> HomeView:
         k, lang = self.k, self.k.lang
@@ -37,7 +54,9 @@ class HomePresenter:
             take_ticket=t("home.take_ticket", lang), take_ticket_hint=t("home.take_ticket.hint", lang),
             lookup=t("home.lookup", lang), lookup_hint=t("home.lookup.hint", lang),
             scan_hint=t("home.scan_hint", lang), lang_toggle=t("lang.toggle", lang), mode_mark=k.mode_mark(),
-            notice=self._notice())
+            notice=self._notice(), face=t("home.face", lang) if self.ctx.face_offered() else "",
+            help=t("home.help", lang),
+            help_message=t(f"home.help.{self.help_state}", lang) if self.help_state else "")
 
     def _notice(self) -> str:
         fault = self.ctx.printer_fault()
@@ -65,6 +84,9 @@ class HomePresenter:
         if not self.k.tap():
             return
         self.ctx.open_lookup()
+
+    def face(self) -> None:
+        self.ctx.open_face()
 
 
 @dataclass(frozen=True, slots=True)

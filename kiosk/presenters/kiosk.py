@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from contracts.messages import VN_TZ
 from kiosk.i18n import Lang, other, t
@@ -34,9 +34,12 @@ from .ports import Desk, InlineRunner, KioskPrinter, LookupHub, Outcome, Runner,
 from .services import PriorityPresenter, ServiceGridPresenter
 from .ticket import TakeTicketPresenter
 
+if TYPE_CHECKING:
+    from .face import FaceLookupPresenter
+
 log = logging.getLogger(__name__)
 
-SCREENS = ("home", "services", "priority", "ticket", "lookup", "result", "closed")
+SCREENS = ("home", "services", "search", "priority", "ticket", "lookup", "result", "closed", "face")   # face: issue 15
 
 
 class TapGuard:
@@ -96,7 +99,10 @@ class Kiosk:
         self.printer_fault: str | None = None
         self.home = HomePresenter(HomeContext(self, lambda: self.desk.mode, lambda: self.wall_clock(),
                                               lambda: self.services.enter(), lambda: self.lookup.enter(),
-                                              lambda: self.printer_fault, self.paper_tickets_paused))
+                                              lambda: self.printer_fault, self.paper_tickets_paused,
+                                              face_offered=lambda: self.face is not None,
+                                              open_face=lambda: self.face.enter() if self.face else None,
+                                              ask_help=lambda: self.hub.ask_help()))
         self.services = ServiceGridPresenter(ServiceGridContext(self, self.refresh_catalog,
                                                                 lambda s, p: self.take.start(s, p)))
         self.priority = PriorityPresenter(PriorityContext(self, lambda: self.services.chosen,
@@ -105,11 +111,14 @@ class Kiosk:
         self.lookup = LookupPresenter(LookupContext(
             self, hub, self.guard.allow_key, lambda: self.take.busy,
             lambda code, body: self.result.show_dossier(code, body), lambda body: self.result.show_ticket(body)))
-        self.result = ResultPresenter(ResultContext(self, lambda: self.lookup.enter()))
+        self.result = ResultPresenter(ResultContext(self, lambda: self.lookup.enter(),
+                                                    lambda s, p: self.take.start(s, p)))
         self.closed = ClosedPresenter(ClosedContext(self, lambda: self.lookup.enter(), lambda: self.printer_fault,
                                                     self.paper_tickets_paused))
         self.idle = IdlePresenter(IdleContext(self, clock, lambda: self.take.state == "printed",
                                               lambda: self.take.busy or self.lookup.busy))
+        # issue 15 hook: set by attach_face (kiosk/presenters/face.py) only where a camera and the face extra are
+        self.face: FaceLookupPresenter | None = None
 
     # --- observers ----------------------------------------------------------------------------------------
     def subscribe(self, fn: Callable[[Kiosk], None]) -> None:
@@ -126,6 +135,17 @@ class Kiosk:
         self.screen = screen
         self.idle.touch()
         self.changed()
+
+    def attach_face(self, engine: Any, hub: Any, **options: Any) -> FaceLookupPresenter:
+        """issue 15 hook: offer "Tra cứu bằng khuôn mặt" with this engine and hub (kiosk/face_wiring.py)."""
+        from .face import FaceContext, FaceLookupPresenter
+
+        def shown_dossier_code() -> str | None:
+            return self.result.dossier.code if self.result.dossier is not None else None
+
+        self.face = FaceLookupPresenter(FaceContext(self, lambda: self.lookup.enter(), shown_dossier_code),
+                                        engine, hub, **options)
+        return self.face
 
     def touch(self) -> None:
         """Activity without a tap: the idle timer starts again."""
@@ -154,7 +174,10 @@ class Kiosk:
         self.take.clear()
         self.lookup.clear()
         self.result.clear()
+        self.home.help_state = None
         self.services.clear()
+        if self.face is not None:
+            self.face.clear()
         self.guard.reset()
         self.screen = "home"
         self.idle.touch()

@@ -308,6 +308,7 @@ class ResultView:
     again: str
     home: str
     lang_toggle: str
+    collect: str = ""          # "Lấy số Trả kết quả": one tap to the ticket for collecting a ready result
 
 
 class ResultPresenter:
@@ -333,6 +334,24 @@ class ResultPresenter:
         if not self.k.tap():
             return
         self.ctx.open_lookup()
+
+    def _collect_service(self) -> str | None:
+        """The Trả kết quả service to offer when the dossier's result is ready (and it issues now), else None."""
+        d = self.dossier
+        if d is None or d.status_code != "result_ready":
+            return None
+        service = self.k.catalog.results_service()
+        return service.code if service is not None and service.accepting else None
+
+    def collect(self) -> None:
+        """One tap: a normal ticket for Trả kết quả (the priority question is skipped: collecting is quick)."""
+        if not self.k.tap():
+            return
+        code = self._collect_service()
+        if code is None:
+            return
+        if self.ctx.start_ticket is not None:
+            self.ctx.start_ticket(code, None)
 
     def home(self) -> None:
         if not self.k.tap():
@@ -361,10 +380,11 @@ class ResultPresenter:
             elif d.synced_at:
                 key = "result.synced.stale" if stale else "result.synced"
                 freshness = t(key, lang, at=format_date(d.synced_at, with_time=True))
+            collect = t("result.collect", lang) if self._collect_service() else ""
             return ResultView(code=t("result.code", lang, code=d.code),
                               status=pick(d.status_vi, d.status_en, lang), lines=tuple(lines),
                               warnings=tuple(pick(vi, en, lang) for vi, en in d.warnings), freshness=freshness,
-                              **common)
+                              collect=collect, **common)
         if self.ticket is not None:
             tk = self.ticket.get("ticket", {})
             status = str(tk.get("status") or "")

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from contracts.messages import VN_TZ
+from contracts.wait_text import wait_range_text
 from kiosk.hub_client import HubError
 from kiosk.i18n import error_text, pick, t
 from kiosk.offline import IssuedTicket, NoOfflineNumbers
@@ -164,8 +165,13 @@ class TakeTicketPresenter:
             message = error_text(self.error_code or "generic", lang)
         if tk is not None and self.state in ("printing", "printed", "print_failed"):
             if tk.ahead is not None:
-                ahead = t("ticket.ahead", lang, n=tk.ahead) if tk.ahead else t("ticket.ahead.none", lang)
-            if tk.estimated_wait_min:
+                # "sớm" only when a counter serves it now; otherwise just that nobody is ahead
+                none = "ticket.ahead.none" if tk.wait_served is not False else "ticket.ahead.nobody"
+                ahead = t("ticket.ahead", lang, n=tk.ahead) if tk.ahead else t(none, lang)
+            if tk.wait_high_min is not None or tk.wait_served is False:
+                wait = t("ticket.wait_range", lang,
+                         range=wait_range_text(tk.wait_low_min, tk.wait_high_min, tk.wait_served, lang))
+            elif tk.estimated_wait_min:
                 wait = t("ticket.wait", lang, min=tk.estimated_wait_min)
         return TicketView(
             state=self.state, heading=t("ticket.your_number", lang) if tk else "",

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 load_kv("home")
 
 FIELDS = ("title", "subtitle", "take_ticket", "take_ticket_hint", "lookup", "lookup_hint", "scan_hint",
-          "lang_toggle", "mode_mark", "notice")
+          "lang_toggle", "mode_mark", "notice", "face", "help", "help_message")
 
 
 class HomeScreen(KioskScreen):
@@ -27,7 +27,10 @@ class HomeScreen(KioskScreen):
     scan_hint = StringProperty("")
     lang_toggle = StringProperty("")
     mode_mark = StringProperty("")
+    help = StringProperty("")
+    help_message = StringProperty("")
     notice = StringProperty("")
+    face = StringProperty("")
 
     def render(self, kiosk: Kiosk) -> None:
         view = kiosk.home.view()

@@ -22,10 +22,14 @@ class ResultScreen(KioskScreen):
     again = StringProperty("")
     home = StringProperty("")
     lang_toggle = StringProperty("")
+    collect = StringProperty("")
+    face_enrol = StringProperty("")          # issue 15: "" unless the kiosk offers face enrolment
 
     def render(self, kiosk: Kiosk) -> None:
         view = kiosk.result.view()
-        self.set_props(self, view, ("title", "code", "status", "freshness", "again", "home", "lang_toggle"))
+        self.set_props(self, view, ("title", "code", "status", "freshness", "again", "home", "lang_toggle",
+                                    "collect"))
+        self.face_enrol = kiosk.face.enrol_offer() if kiosk.face is not None else ""
         warnings, lines = self.ids.warnings, self.ids.lines
         warnings.clear_widgets()
         for text in view.warnings:

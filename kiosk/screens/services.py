@@ -21,6 +21,7 @@ class ServicesScreen(KioskScreen):
     back = StringProperty("")
     lang_toggle = StringProperty("")
     mode_mark = StringProperty("")
+    search = StringProperty("")
     rows = NumericProperty(1)
 
     cols = NumericProperty(2)
@@ -35,7 +36,7 @@ class ServicesScreen(KioskScreen):
     def render(self, kiosk: Kiosk) -> None:
         view = kiosk.services.view()
         self._view = view
-        self.set_props(self, view, ("title", "subtitle", "empty", "back", "lang_toggle", "mode_mark"))
+        self.set_props(self, view, ("title", "subtitle", "empty", "back", "lang_toggle", "mode_mark", "search"))
         grid = self.ids.grid
         codes = [tile.code for tile in view.tiles]
         if list(self._tiles) != codes:
@@ -67,6 +68,8 @@ class ServicesScreen(KioskScreen):
             if button is None:
                 continue
             detail = " · ".join(x for x in (tile.waiting, tile.wait) if x)
+            if tile.examples:        # what a first-time citizen recognises: the procedures, not the lĩnh vực
+                detail = f"{tile.examples}\n{detail}" if detail else tile.examples
             button.font_size = name_px
             button.text = tile.name + (f"\n[size={small}][b]{detail}[/b][/size]" if detail else "")
             button.disabled = not tile.enabled

@@ -21,6 +21,10 @@
     ahead: ["Trước quý vị còn {n} người", "{n} people ahead of you"],
     ahead0: ["Quý vị sẽ sớm được gọi", "You will be called soon"],
     wait: ["Thời gian chờ dự kiến: khoảng {m} phút", "Estimated wait: about {m} minutes"],
+    range: ["Thời gian chờ dự kiến: khoảng {a}–{b} phút", "Estimated wait: about {a}–{b} minutes"],
+    under: ["Thời gian chờ dự kiến: dưới {b} phút", "Estimated wait: under {b} minutes"],
+    unserved: ["Hiện chưa có quầy nào đang phục vụ lĩnh vực này; số của quý vị vẫn được giữ.",
+               "No counter is serving this service right now; your number is kept."],
     updated: ["Cập nhật lúc {t}", "Updated at {t}"],
     unknown: ["Không tìm thấy số thứ tự này. Có thể số đã hết hạn (số được cấp lại mỗi ngày).",
               "This number was not found. Numbers restart every day."],
@@ -52,8 +56,17 @@
       ((st === "done" || st === "cancelled" || st === "no_show") ? " finished" : "");
     $("status").textContent = T[st] ? t(st, {c: tk.counter || ""}) : st;
     var waiting = (st === "issued" || st === "transferred");
-    $("ahead").textContent = waiting ? (last.ahead > 0 ? t("ahead", {n: last.ahead}) : t("ahead0")) : "";
-    $("wait").textContent = (waiting && last.estimated_wait_min > 0) ? t("wait", {m: last.estimated_wait_min}) : "";
+    // "sớm" only when an open (or briefly paused) counter serves the ticket: the hub says so in wait_served
+    var unserved = waiting && last.wait_served === false;
+    $("ahead").textContent = !waiting ? "" : (last.ahead > 0 ? t("ahead", {n: last.ahead})
+                                              : (unserved ? "" : t("ahead0")));
+    var w = "";
+    if (unserved) { w = t("unserved"); }
+    else if (waiting && last.wait_high_min != null) {
+      w = last.wait_low_min > 0 ? t("range", {a: last.wait_low_min, b: last.wait_high_min})
+                                : t("under", {b: last.wait_high_min});
+    } else if (waiting && last.estimated_wait_min > 0) { w = t("wait", {m: last.estimated_wait_min}); }
+    $("wait").textContent = w;
     var now = new Date();
     $("updated").textContent = t("updated", {t: pad(now.getHours()) + ":" + pad(now.getMinutes()) + ":" +
                                                 pad(now.getSeconds())});

@@ -14,7 +14,15 @@ from typing import Any
 
 from contracts.messages import Envelope, dumps
 from queue_server.app.ports import EventStore
-from queue_server.app.projector import CALL_EVENTS, DONE_EVENT, Projections, day_start, live_state, replay
+from queue_server.app.projector import (
+    CALL_EVENTS,
+    DONE_EVENT,
+    RELEASE_EVENTS,
+    Projections,
+    day_start,
+    live_state,
+    replay,
+)
 from queue_server.app.views import (
     counter_from_json,
     counter_to_json,
@@ -78,8 +86,10 @@ class MemoryStore:
         maxlen = QueueState(center=center).calls.maxlen or 0
         calls = [ticket_from_json(json.loads(r[4])["ticket"]) for r in reversed(today) if r[2] in CALL_EVENTS]
         done = [ticket_from_json(json.loads(r[4])["ticket"]) for r in today if r[2] == DONE_EVENT]
+        released = [(r[3], json.loads(r[4])) for r in today if r[2] in RELEASE_EVENTS]
         return live_state(center, day, tickets=tickets, counters=counters, service_days=service_days,
-                          leases=leases, called_newest_first=calls[:maxlen], done_in_order=done)
+                          leases=leases, called_newest_first=calls[:maxlen], done_in_order=done,
+                          released_in_order=released)
 
     def commit(self, envelopes: Sequence[Envelope], rows: Projections, center: CenterDef, seq: int) -> None:
         """All or nothing, like a transaction: everything is checked and encoded before anything is kept."""

@@ -36,6 +36,7 @@ from contracts.messages import (
     Envelope,
     MessageError,
     json_depth,
+    withhold_private,
 )
 from queue_server.app.ports import Publisher
 from queue_server.mqtt_access import BrokerInventory, command_refusal
@@ -127,7 +128,7 @@ def queue_commands(service: QueueService) -> CommandRegistry:
     reg.register("no-show", ticket_cmd(service.mark_no_show))
     reg.register("transfer", lambda a: {"ticket": ticket_to_json(service.transfer(
         arg(a, "counter"), to_service=arg(a, "to_service", required=False),
-        to_counter=arg(a, "to_counter", required=False)))})
+        to_counter=arg(a, "to_counter", required=False), confirm=a.get("confirm") is True))})
     reg.register("open", counter_cmd(lambda a: service.open_counter(arg(a, "counter"),
                                                                     staff=arg(a, "staff", required=False))))
     reg.register("pause", counter_cmd(lambda a: service.pause_counter(
@@ -323,7 +324,7 @@ class MqttAdapter:
     def _emit_events(self, envelopes: list[Envelope], dirty: _Dirty) -> None:
         for env in envelopes:
             if self.connected:
-                self._publish(topics.event(self.center, env.type), env.to_json(), retain=False)
+                self._publish(topics.event(self.center, env.type), withhold_private(env).to_json(), retain=False)
                 self.published_events += 1
             else:
                 self.dropped_events += 1

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from contracts.messages import Envelope
+from contracts.messages import Envelope, withhold_private
 from queue_server.adapters.main_system import IDEMPOTENCY_HEADER, signed_headers
 from queue_server.app.ports import Outbox
 from runtime import sqlite as db
@@ -342,7 +342,8 @@ class OutboxRelay:
                     # INSERT OR IGNORE: a re-read event (same id) is never queued twice.
                     self._conn.execute(
                         "INSERT OR IGNORE INTO outbox_items (key, center, kind, seq, payload, created_at) "
-                        "VALUES (?, ?, ?, ?, ?, ?)", (e.id, e.center or self.center, KIND_EVENT, e.seq, e.to_json(), now))
+                        "VALUES (?, ?, ?, ?, ?, ?)", (e.id, e.center or self.center, KIND_EVENT, e.seq,
+                                                      withhold_private(e).to_json(), now))
                     last = max(last, e.seq)
                 self._conn.execute("INSERT OR REPLACE INTO outbox_cursor VALUES (?, ?)", (self.center, last))
             if len(events) < self.settings.fetch_limit:

@@ -13,14 +13,23 @@ import logging
 import sqlite3
 import threading
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from contracts.errors import ErrorCode, MotcuaError
-from contracts.messages import Envelope, dumps, format_at
+from contracts.messages import VN_TZ, Envelope, dumps, format_at
 from queue_server.app.ports import EventStore
-from queue_server.app.projector import CALL_EVENTS, DONE_EVENT, Projections, day_start, live_state, replay
+from queue_server.app.projector import (
+    CALL_EVENTS,
+    DONE_EVENT,
+    RELEASE_EVENTS,
+    Projections,
+    day_start,
+    live_state,
+    occupancy_of,
+    replay,
+)
 from queue_server.app.views import (
     counter_from_json,
     counter_to_json,
@@ -29,6 +38,7 @@ from queue_server.app.views import (
     ticket_from_json,
     ticket_to_json,
 )
+from queue_server.domain import wait_estimate
 from queue_server.domain.model import CenterDef, Counter, ServiceCode, ServiceDay, Ticket
 from queue_server.domain.transitions import HELD, QueueState
 from runtime import sqlite as db
@@ -37,6 +47,8 @@ from runtime.sqlite import Migration
 __all__ = ["MIGRATIONS", "Projections", "SqliteStore"]
 
 log = logging.getLogger(__name__)
+
+HISTORY_DAYS = 28     # calendar days of history the wait estimate learns from
 
 _dumps = dumps   # compact, non-ASCII kept; orjson when installed
 
@@ -200,8 +212,37 @@ class SqliteStore:
             (start, *CALL_EVENTS, QueueState(center=center).calls.maxlen))]
         done = [ticket_from_json(json.loads(data)["ticket"]) for (data,) in c.execute(
             "SELECT data FROM events WHERE at >= ? AND type = ? ORDER BY seq", (start, DONE_EVENT))]
+        released = [(at, json.loads(data)) for at, data in c.execute(
+            "SELECT at, data FROM events WHERE at >= ? AND type IN (?, ?, ?) ORDER BY seq", (start, *RELEASE_EVENTS))]
+        # the estimate's prior: occupancy per service, counter and hour, and the day's arrival waves, of past weeks
+        prior = wait_estimate.HistoryPrior.from_samples(self.occupancy_history(day), self.issue_history(day))
         return live_state(center, day, tickets=tickets, counters=counters, service_days=service_days,
-                          leases=leases, called_newest_first=calls, done_in_order=done)
+                          leases=leases, called_newest_first=calls, done_in_order=done, released_in_order=released,
+                          prior=prior)
+
+    def occupancy_history(self, day: date, days: int = HISTORY_DAYS) -> list[tuple[str, str, int, float]]:
+        """(service, counter, hour of the call, seconds call → release) of the ``days`` calendar days before ``day``."""
+        out: list[tuple[str, str, int, float]] = []
+        for at, data in self._conn.execute(
+                "SELECT at, data FROM events WHERE at >= ? AND at < ? AND type IN (?, ?, ?) ORDER BY seq",
+                (day_start(day - timedelta(days=days)), day_start(day), *RELEASE_EVENTS)):
+            sample = occupancy_of(at, json.loads(data))
+            if sample is not None:
+                out.append(sample)
+        return out
+
+    def issue_history(self, day: date, days: int = HISTORY_DAYS) -> list[tuple[str, str, int, bool]]:
+        """(service, day, hour of issue, priority) of every ticket of the ``days`` calendar days before ``day``."""
+        out: list[tuple[str, str, int, bool]] = []
+        for service, ticket_day, issued_at, priority in self._conn.execute(
+                "SELECT origin_service, day, issued_at, priority FROM tickets WHERE day >= ? AND day < ?",
+                ((day - timedelta(days=days)).isoformat(), day.isoformat())):
+            try:
+                hour = datetime.fromisoformat(issued_at).astimezone(VN_TZ).hour
+            except (TypeError, ValueError):
+                continue
+            out.append((str(service), str(ticket_day), hour, priority is not None))
+        return out
 
     # -- the hot write path
     def commit(self, envelopes: Sequence[Envelope], rows: Projections, center: CenterDef, seq: int) -> None:

@@ -81,9 +81,11 @@ class QueueCommands:
         self._touch(counter_id)
         return self._ticket(tr.MarkNoShow(counter_id))
 
-    def transfer(self, counter_id: str, to_service: str | None = None, to_counter: str | None = None) -> Ticket:
+    def transfer(self, counter_id: str, to_service: str | None = None, to_counter: str | None = None,
+                 confirm: bool = False) -> Ticket:
+        """``confirm``: even to a closed counter or a service no open/paused counter serves (refused otherwise)."""
         self._touch(counter_id)
-        return self._ticket(tr.Transfer(counter_id, to_service, to_counter))
+        return self._ticket(tr.Transfer(counter_id, to_service, to_counter, confirm))
 
     def reactivate(self, ticket_id: str) -> Ticket:
         return self._ticket(tr.Reactivate(ticket_id))

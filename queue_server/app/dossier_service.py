@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from contracts.dossier_code import DossierCodeError, find_dossier_code, parse_dossier_code
+from contracts.dossier_code import DossierCodeError, code_from_input, parse_dossier_code
 from contracts.errors import ErrorCode, MotcuaError
 from contracts.messages import VN_TZ, MessageError, format_at, parse_at
 from queue_server.app.ports import (
@@ -222,13 +222,11 @@ class DossierService:
     def lookup(self, text: str) -> dict[str, Any]:
         """The kiosk answer for a typed or scanned code. Raises MotcuaError invalid_dossier_code / unknown_dossier."""
         try:
-            code = parse_dossier_code(text).normalized
+            # a scanner may hand over a whole QR payload (a URL, a labelled line) around the code; anything else
+            # must be the code alone, as the rating route demands (trailing junk is a typo, not a payload)
+            code = code_from_input(text).normalized
         except DossierCodeError as err:
-            # A scanner may hand over a whole QR payload (a URL or a sentence) around the code.
-            found = find_dossier_code(text)
-            if found is None:
-                raise MotcuaError(ErrorCode.INVALID_DOSSIER_CODE, str(err)) from err
-            code = found.normalized
+            raise MotcuaError(ErrorCode.INVALID_DOSSIER_CODE, str(err)) from err
         dossier = self.mirror.get(code)
         source = "mirror"
         if dossier is None:
@@ -267,7 +265,8 @@ class DossierService:
         appointment = d.appointment_at or (self.calendar.appointment_for(due) if due else None)
         finished_at = (d.finished_at or now) if d.finished else None
         warnings = deadline_warnings(self.calendar, now, due, finished_at,
-                                     [StepDeadline(s.name, s.due_at, s.done_at) for s in d.steps])
+                                     [StepDeadline(s.name, s.due_at, s.done_at) for s in d.steps],
+                                     counted_from=self.calendar.counting_start(d.received_at))
         overdue = not d.finished and due is not None and now > due
         vi, en = OVERDUE_WORDS if overdue else STATUS_WORDS[d.status]
         warning_list = [{"code": str(w), "vi": WARNING_WORDS[w][0], "en": WARNING_WORDS[w][1]} for w in warnings]

@@ -13,13 +13,29 @@ from datetime import date, datetime
 from typing import Any
 
 from contracts.messages import VN_TZ, Envelope, EventType, format_at
-from queue_server.app.views import event_from_envelope
-from queue_server.domain import estimates
-from queue_server.domain.model import CenterDef, Counter, CounterId, Lease, ServiceDay, Ticket
-from queue_server.domain.transitions import HELD, Call, QueueState, evolve
+from queue_server.app.views import event_from_envelope, ticket_from_json
+from queue_server.domain import estimates, wait_estimate
+from queue_server.domain.model import CenterDef, Counter, CounterId, Lease, ServiceCode, ServiceDay, Ticket
+from queue_server.domain.transitions import HELD, OCCUPANCY_KEPT, Call, QueueState, evolve
 
 CALL_EVENTS = (str(EventType.TICKET_CALLED), str(EventType.TICKET_RECALLED))
 DONE_EVENT = str(EventType.TICKET_DONE)
+# a counter lets a ticket go: its occupancy (call → release) feeds the wait estimate
+RELEASE_EVENTS = (str(EventType.TICKET_DONE), str(EventType.TICKET_NO_SHOW), str(EventType.TICKET_TRANSFERRED))
+
+
+def occupancy_of(at: str, data: dict[str, Any]) -> tuple[str, str, int, float] | None:
+    """(service, counter, hour of the call, seconds from call to release) of a stored release event, or None."""
+    ticket = data.get("ticket")
+    counter = data.get("counter")
+    if not isinstance(ticket, dict) or not isinstance(counter, str):
+        return None
+    t = ticket_from_json(ticket)
+    if t.called_at is None:
+        return None
+    service = data.get("from_service") or t.service
+    seconds = (datetime.fromisoformat(at) - t.called_at).total_seconds()
+    return str(service), counter, t.called_at.astimezone(VN_TZ).hour, max(0.0, seconds)
 
 
 @dataclass(slots=True)
@@ -74,15 +90,20 @@ def day_start(day: date) -> str:
 
 def live_state(center: CenterDef, day: date, *, tickets: Iterable[Ticket], counters: Iterable[Counter],
                service_days: Iterable[ServiceDay], leases: Iterable[Lease], called_newest_first: Iterable[Ticket],
-               done_in_order: Iterable[Ticket]) -> QueueState:
+               done_in_order: Iterable[Ticket], released_in_order: Iterable[tuple[str, dict[str, Any]]] = (),
+               prior: wait_estimate.HistoryPrior | None = None) -> QueueState:
     """The live state for ``day`` from stored rows (fast on start, no replay).
 
     ``tickets``: those of ``day`` and those any counter still holds; ``counters``, ``service_days`` and
     ``leases``: the rows (only ``day``'s service days and leases are kept); ``called_newest_first``: the tickets
     of today's call and recall events, newest first (at least the last ``calls.maxlen``); ``done_in_order``: the
-    tickets of today's completion events in log order (recent service times feed the wait estimate).
+    tickets of today's completion events in log order (recent service times feed the wait estimate);
+    ``released_in_order``: (at, data) of today's release events (done, no-show, transfer) in log order, for the
+    estimate's occupancy samples; ``prior``: what past days taught the estimate.
     """
     state = QueueState(center=center, day=day)
+    if prior is not None:
+        state.prior = prior
     for t in tickets:
         if t.day == day or (t.status in HELD and t.counter is not None):
             state.tickets[t.id] = t
@@ -109,4 +130,10 @@ def live_state(center: CenterDef, day: date, *, tickets: Iterable[Ticket], count
         if t.day == day and t.service_time_s is not None:
             state.recent_service_s.setdefault(
                 t.service, deque(maxlen=estimates.RECENT_WINDOW)).append(t.service_time_s)
+    for at, data in released_in_order:
+        sample = occupancy_of(at, data)
+        if sample is not None:
+            service, counter_id, _, seconds = sample
+            state.occupancy_s.setdefault((ServiceCode(service), CounterId(counter_id)),
+                                         deque(maxlen=OCCUPANCY_KEPT)).append(seconds)
     return state

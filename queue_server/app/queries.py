@@ -15,7 +15,7 @@ from contracts.errors import ErrorCode, MotcuaError
 from contracts.messages import CallInfo, CallsSnapshot, CounterState, Envelope, ServiceState, format_at
 from queue_server.app.views import call_info, counter_state
 from queue_server.app.writer import Writer
-from queue_server.domain import counter_presence, estimates, numbering, queue_policy
+from queue_server.domain import counter_presence, numbering, queue_policy, wait_estimate
 from queue_server.domain.model import (
     Counter,
     CounterId,
@@ -33,6 +33,7 @@ class TicketView:
     ticket: Ticket
     ahead: int
     estimated_wait_min: int
+    wait: wait_estimate.WaitEstimate | None = None     # the range the citizen is told (None: not waiting)
 
 
 class QueueQueries:
@@ -99,8 +100,8 @@ class QueueQueries:
             state = self._rolled()
             t = state.tickets.get(TicketId(ticket_id))
             if t is not None:
-                return TicketView(t, state.ahead(t),
-                                  state.estimated_wait_min(t, self._silent(state, self._writer.now())))
+                wait = state.wait_for(t, self._writer.now(), self._silent(state, self._writer.now()))
+                return TicketView(t, state.ahead(t), 0 if wait is None else wait.minutes, wait)
         old = self._writer.store.get_ticket(ticket_id)
         if old is None:
             raise MotcuaError(ErrorCode.UNKNOWN_TICKET, f"unknown ticket {ticket_id!r}")
@@ -140,7 +141,8 @@ class QueueQueries:
         if service is None:
             return MotcuaError(ErrorCode.UNKNOWN_SERVICE, f"unknown service {code!r}")
         try:
-            numbering.check_can_issue(self._writer.center, service, state.service_day(service.code), now)
+            numbering.check_can_issue(self._writer.center, service, state.service_day(service.code), now,
+                                      state.leases.values())
         except MotcuaError as err:
             return err
         return None
@@ -154,12 +156,12 @@ class QueueQueries:
                                       key, False)
         ahead += state.waiting_count(code) - len(state.queue(code))
         # a silent counter (staff gone without closing) serves nobody: it must not shorten the promised wait
-        wait = estimates.estimate_wait_min(ahead, state.avg_service_min(service),
-                                           state.open_counters_serving(code, exclude=self._silent(state, now)))
+        wait = state.wait_estimate(code, ahead, False, now, exclude=self._silent(state, now))
         last = next((c.number for c in state.calls if c.service == code), None)
         return ServiceState(seq=self._writer.last_seq, service=code, name=service.name, waiting=state.waiting_count(code),
-                            estimated_wait_min=wait, last_called=last,
-                            accepting=self._refusal(state, code, now) is None)
+                            estimated_wait_min=wait.minutes, last_called=last,
+                            accepting=self._refusal(state, code, now) is None, wait_low_min=wait.low_min,
+                            wait_high_min=wait.high_min, served_now=wait.served)
 
     def service_state(self, code: str) -> ServiceState:
         with self._writer.lock:

@@ -22,6 +22,7 @@ from queue_server.domain.model import (
     TicketStatus,
 )
 from queue_server.domain.transitions import Call, DomainEvent
+from queue_server.domain.wait_estimate import WaitEstimate
 
 
 def _at(moment: datetime | None) -> str | None:
@@ -149,3 +150,12 @@ def event_from_envelope(env: Envelope) -> DomainEvent | None:
     by = d.get("counter") if ticket is not None else None
     return DomainEvent(kind, parse_at(env.at), ticket=ticket, counter=counter, lease=lease,
                        by_counter=CounterId(by) if isinstance(by, str) else None)
+
+
+def wait_to_json(wait: WaitEstimate | None) -> dict[str, Any]:
+    """The range a citizen is told (``khoảng 20–30 phút``), next to the old single ``estimated_wait_min``:
+    ``wait_low_min``/``wait_high_min`` (null when the ticket is not waiting) and ``wait_served`` (false: no open or
+    paused counter serves it now, so nothing is promised)."""
+    if wait is None:
+        return {"wait_low_min": None, "wait_high_min": None, "wait_served": None}
+    return {"wait_low_min": wait.low_min, "wait_high_min": wait.high_min, "wait_served": wait.served}

@@ -60,6 +60,11 @@ class ServiceDef:
     daily_quota: int | None = None              # None = limited only by the number range
     stop_issuing_before_close_min: int = 30     # no new tickets this long before the last session ends
     avg_service_min: float = 10.0               # prior for the estimate until today's data exists
+    # Kiosks' offline blocks come from [offline_from, number_end], so the hall's online numbers run on without
+    # gaps; None = the top fifth of the range (800–999 for 1–999).
+    offline_from: int | None = None
+    # common thủ tục (procedures) citizens come for, shown under the service on the kiosk and searchable there
+    procedures: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +89,10 @@ class PolicyDef:
     kind: PolicyKind = PolicyKind.STRICT
     interleave_normal: int = 3          # INTERLEAVE: one priority ticket after this many normal ones
     priority_bonus_min: float = 15.0    # WEIGHTED: minutes of waiting credited to a priority ticket
+    # True: a counter calls a priority ticket of ANY of its services (when the policy would call one there) before
+    # a normal ticket of its preferred service — the promise "người được ưu tiên được gọi trước" (Law on the Elderly
+    # 2009) holds at every counter. False: its order of preference first, priority only within a service.
+    priority_across_services: bool = True
 
 
 @dataclass(frozen=True, slots=True)

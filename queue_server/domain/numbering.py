@@ -1,17 +1,21 @@
 """Per-service ticket numbering and the rules for when a service may issue (sessions, stop time, quota).
 
 Pure: no I/O, no clock reads. Numbers restart each working day (the date in Vietnam time) at
-``number_start`` and never repeat within a day: the hub issues upward from ``next_number`` and a leased block
-moves ``next_number`` past its end, so hub numbers and kiosk numbers can never meet.
+``number_start`` and never repeat within a day. Kiosks lease blocks for offline use from a region of their own at
+the top of the range (``offline_from``–``number_end``, one block per kiosk lease), so the hub's online numbers run
+on without a gap (A036 is followed by A037 on the hall, whichever kiosk printed it); should the online numbers ever
+reach that region, they step over every leased block, so hub numbers and kiosk numbers still never meet.
+(Leases granted before this rule sat right after ``next_number`` and moved it past their end; replay keeps that.)
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 
 from contracts.errors import ErrorCode, MotcuaError
 from contracts.messages import VN_TZ
 
-from .model import CenterDef, PolicyDef, ServiceCode, ServiceDay, ServiceDef
+from .model import CenterDef, Lease, PolicyDef, ServiceCode, ServiceDay, ServiceDef
 
 _WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
@@ -53,37 +57,61 @@ def closed_reason(center: CenterDef, service: ServiceDef, now: datetime) -> str 
     return None
 
 
-def quota_reason(service: ServiceDef, day: ServiceDay) -> str | None:
+def offline_first(service: ServiceDef) -> int:
+    """The first number of the region kiosks lease their offline blocks from."""
+    if service.offline_from is not None:
+        return service.offline_from
+    span = service.number_end - service.number_start + 1
+    return max(service.number_start + 1, service.number_end - (span - span * 4 // 5) + 1)
+
+
+def next_online(day: ServiceDay, leases: Iterable[Lease] = ()) -> int:
+    """The next number the hub issues: ``next_number``, stepping over any block leased to a kiosk today."""
+    blocks = sorted((lease.first, lease.last) for lease in leases if lease.service == day.service)
+    number = day.next_number
+    for first, last in blocks:
+        if first <= number <= last:
+            number = last + 1
+    return number
+
+
+def quota_reason(service: ServiceDef, day: ServiceDay, leases: Iterable[Lease] = ()) -> str | None:
     """Why no further number can be issued today (quota or range exhausted), or None."""
     if service.daily_quota is not None and day.issued >= service.daily_quota:
         return f"daily quota of {service.daily_quota} tickets for {service.code} reached"
-    if day.next_number > service.number_end:
+    if next_online(day, leases) > service.number_end:
         return f"numbers {service.number_start}–{service.number_end} for {service.code} are used up today"
     return None
 
 
-def check_can_issue(center: CenterDef, service: ServiceDef, day: ServiceDay, now: datetime) -> None:
+def check_can_issue(center: CenterDef, service: ServiceDef, day: ServiceDay, now: datetime,
+                    leases: Iterable[Lease] = ()) -> None:
     """Raise SERVICE_CLOSED or QUOTA_REACHED when ``service`` may not issue now."""
     reason = closed_reason(center, service, now)
     if reason is not None:
         raise MotcuaError(ErrorCode.SERVICE_CLOSED, reason)
-    reason = quota_reason(service, day)
+    reason = quota_reason(service, day, leases)
     if reason is not None:
         raise MotcuaError(ErrorCode.QUOTA_REACHED, reason)
 
 
-def reserve_block(service: ServiceDef, day: ServiceDay, size: int) -> tuple[int, int]:
-    """The block ``(first, last)`` a kiosk lease takes: the next ``size`` numbers the hub has not issued."""
+def reserve_block(service: ServiceDef, day: ServiceDay, size: int, leases: Iterable[Lease] = ()) -> tuple[int, int]:
+    """The block ``(first, last)`` a kiosk lease takes: the next ``size`` numbers of the offline region after
+    today's leases (and after anything the hub itself has issued, should online numbers have reached it)."""
     if size < 1:
         raise MotcuaError(ErrorCode.BAD_REQUEST, "size: must be at least 1")
-    first = day.next_number
+    taken = [lease.last for lease in leases if lease.service == day.service]
+    first = max([offline_first(service), day.next_number, *(last + 1 for last in taken)])
     last = first + size - 1
     if last > service.number_end:
         raise MotcuaError(ErrorCode.QUOTA_REACHED,
-                          f"only {max(0, service.number_end - first + 1)} numbers left for {service.code} today")
+                          f"only {max(0, service.number_end - first + 1)} offline numbers left for {service.code} "
+                          f"today ({offline_first(service)}–{service.number_end} are for kiosks' offline blocks)")
     return first, last
 
 
-def after_issue(day: ServiceDay, number: int) -> ServiceDay:
-    """Numbering after ``number`` was issued (by the hub, or merged from a lease below next_number)."""
-    return ServiceDay(day.day, day.service, max(day.next_number, number + 1), day.issued + 1, day.normal_streak)
+def after_issue(day: ServiceDay, number: int, online: bool = True) -> ServiceDay:
+    """Numbering after ``number`` was issued: by the hub (``online``: next_number moves past it), or merged from a
+    kiosk's offline block (only the count moves: the block is not the hub's to continue from)."""
+    nxt = max(day.next_number, number + 1) if online else day.next_number
+    return ServiceDay(day.day, day.service, nxt, day.issued + 1, day.normal_streak)

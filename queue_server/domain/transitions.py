@@ -13,24 +13,26 @@ current working day are ever in a queue: yesterday's unserved tickets stay in hi
 """
 from __future__ import annotations
 
+import itertools
 import re
 from bisect import bisect_left, insort
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from contracts.errors import ErrorCode, MotcuaError
-from contracts.messages import EventType
+from contracts.messages import VN_TZ, EventType
 
-from . import estimates, numbering, queue_policy
+from . import estimates, numbering, queue_policy, wait_estimate
 from .model import (
     CenterDef,
     Counter,
     CounterId,
     CounterStatus,
     Lease,
+    PolicyKind,
     ServiceCode,
     ServiceDay,
     ServiceDef,
@@ -43,6 +45,7 @@ from .model import (
 from .queue_policy import QueueKey, ServiceQueue
 
 HELD = (TicketStatus.CALLED, TicketStatus.SERVING)   # statuses in which a counter holds the ticket
+ARRIVAL_SHRINK = 5.0   # tickets: today's busyness factor counts as 1 until today has seen about this many
 CALLS_KEPT = 20                                      # last calls kept for hall displays
 
 
@@ -101,6 +104,7 @@ class Transfer:
     counter: str
     to_service: str | None = None
     to_counter: str | None = None
+    confirm: bool = False      # transfer even to a closed counter / a service no open or paused counter serves
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +187,7 @@ class Issued:
     ticket: Ticket
     ahead: int
     estimated_wait_min: int
+    wait: wait_estimate.WaitEstimate | None = None     # the range the citizen is told
 
 
 Result = Ticket | Counter | Lease | Issued | tuple[Ticket, ...]
@@ -227,6 +232,10 @@ class QueueState:
     recent_service_s: dict[ServiceCode, deque[float]] = field(default_factory=dict)
     calls: deque[Call] = field(default_factory=lambda: deque(maxlen=CALLS_KEPT))
     next_queue_seq: int = 1
+    # today's occupancy per ticket (call → done / no-show / transfer) per (service, counter), for the estimate
+    occupancy_s: dict[tuple[ServiceCode, CounterId], deque[float]] = field(default_factory=dict)
+    # learnt from past days by the store (not derived from today's events; kept across days)
+    prior: wait_estimate.HistoryPrior = field(default_factory=wait_estimate.HistoryPrior)
 
     def __post_init__(self) -> None:
         for c in self.center.counters:
@@ -269,13 +278,177 @@ class QueueState:
         return queue_policy.ahead_of(self.center.policy, self.queue(ticket.service),
                                      self.service_day(ticket.service).normal_streak, key, ticket.priority is not None)
 
-    def estimated_wait_min(self, ticket: Ticket, exclude: frozenset[CounterId] = frozenset()) -> int:
-        """``exclude``: silent counters (open, nobody there), which serve no one."""
-        service = self.center.service(ticket.service)
-        if service is None or ticket.status is not TicketStatus.ISSUED:
-            return 0
-        return estimates.estimate_wait_min(self.ahead(ticket), self.avg_service_min(service),
-                                           self.open_counters_serving(ticket.service, exclude))
+    def estimated_wait_min(self, ticket: Ticket, now: datetime | None = None,
+                           exclude: frozenset[CounterId] = frozenset()) -> int:
+        """The old single figure: the expected wait in whole minutes (see ``wait_for``)."""
+        wait = self.wait_for(ticket, now, exclude)
+        return 0 if wait is None else wait.minutes
+
+    def wait_for(self, ticket: Ticket, now: datetime | None = None,
+                 exclude: frozenset[CounterId] = frozenset()) -> wait_estimate.WaitEstimate | None:
+        """The wait a waiting ticket is told at ``now`` (default: when it joined its queue); None if not waiting.
+        ``exclude``: silent counters (open, nobody there), which serve no one."""
+        if ticket.status is not TicketStatus.ISSUED or ticket.day != self.day:
+            return None
+        at = now if now is not None else (ticket.queued_at or ticket.issued_at)
+        if ticket.target_counter is not None:
+            ahead = self.ahead(ticket)
+            return self.wait_estimate(ticket.service, ahead, ticket.priority is not None, at,
+                                      only_counter=ticket.target_counter, exclude=exclude)
+        return self.wait_estimate(ticket.service, self.ahead(ticket), ticket.priority is not None, at,
+                                  exclude=exclude)
+
+    def service_times(self, now: datetime) -> wait_estimate.ServiceTimes:
+        by_service: dict[str, list[float]] = {}
+        for (svc, _), values in self.occupancy_s.items():
+            by_service.setdefault(svc, []).extend(values)
+        return wait_estimate.ServiceTimes(
+            default_s={s.code: s.avg_service_min * 60.0 for s in self.center.services}, prior=self.prior,
+            today_by_counter={k: tuple(v) for k, v in self.occupancy_s.items()}, today_by_service=by_service,
+            hour=now.astimezone(VN_TZ).hour)
+
+    def hall(self, now: datetime, times: wait_estimate.ServiceTimes,
+             exclude: frozenset[CounterId] = frozenset()) -> wait_estimate.Hall:
+        """The counters that can call now or after a pause (not the silent ones in ``exclude``), what they hold,
+        who waits, who is still to come."""
+        counters: list[wait_estimate.CounterNow] = []
+        for definition in self.center.counters:
+            c = self.counters[definition.id]
+            if c.status is CounterStatus.CLOSED or definition.id in exclude:
+                continue
+            free = 0.0
+            if c.current is not None and (held := self.tickets.get(c.current)) is not None:
+                since = held.called_at or c.since or now
+                free = wait_estimate.free_in_s(times.seconds(held.service, c.id), (now - since).total_seconds())
+            if c.status is CounterStatus.PAUSED:
+                paused = (now - c.since).total_seconds() if c.since is not None else 0.0
+                free += max(60.0, wait_estimate.PAUSE_EXPECTED_S - paused)
+            counters.append(wait_estimate.CounterNow(definition.id, tuple(definition.services), free,
+                                                     len(self.targeted.get(definition.id, ()))))
+        waiting: dict[str, int] = {s.code: len(self.queue(s.code)) for s in self.center.services}
+        spans = self._spans(now)
+        until = self._issue_left_s(now, spans)
+        return wait_estimate.Hall(tuple(counters), waiting, self._arrivals_per_h(now), spans, until,
+                                  self._arrival_steps(now, spans, until))
+
+    def _arrival_steps(self, now: datetime, spans: tuple[tuple[float, float], ...], until: float
+                       ) -> dict[str, tuple[tuple[float, float], ...]]:
+        """With history: each service's arrivals hour by hour for the rest of the day — its usual waves, scaled
+        by how busy today has been so far compared with a usual day (shrunk towards 1 while today is young)."""
+        prior = self.prior
+        if prior.days == 0:
+            return {}
+        local = now.astimezone(VN_TZ)
+        sessions = self.center.sessions_on(local.date())
+
+        def worked_in_hour(h: int, upto: datetime | None = None) -> float:
+            """Hours of working time within clock hour ``h`` (up to ``upto``): 0.5 for 07:00 when work starts 07:30."""
+            a = local.replace(hour=h, minute=0, second=0, microsecond=0)
+            b = a + timedelta(hours=1) if upto is None else min(a + timedelta(hours=1), upto)
+            total = 0.0
+            for sess in sessions:
+                s0 = datetime.combine(local.date(), sess.start, tzinfo=VN_TZ)
+                s1 = datetime.combine(local.date(), sess.end, tzinfo=VN_TZ)
+                total += max(0.0, (min(b, s1) - max(a, s0)).total_seconds()) / 3600.0
+            return total
+
+        share = [worked_in_hour(h) for h in range(24)]
+        # the usual tickets of an hour arrived in its working part: a rate per working hour, not per clock hour
+        out: dict[str, tuple[tuple[float, float], ...]] = {}
+        for s in self.center.services:
+            usual = [prior.arrivals_by_hour.get((s.code, h), 0.0) for h in range(24)]
+            now_share = worked_in_hour(local.hour, local)
+            expected = sum(usual[:local.hour]) + (usual[local.hour] * now_share / share[local.hour]
+                                                  if share[local.hour] > 0 else 0.0)
+            issued = self.service_days[s.code].issued if s.code in self.service_days else 0
+            factor = (issued + ARRIVAL_SHRINK) / (expected + ARRIVAL_SHRINK)
+            steps: list[tuple[float, float]] = []
+            for h in range(local.hour, 24):
+                start = local.replace(hour=h, minute=0, second=0, microsecond=0)
+                at = _working_s(max(0.0, (start - local).total_seconds()), spans)
+                if at >= until:
+                    break
+                rate = usual[h] / share[h] if share[h] > 0 else 0.0
+                steps.append((at, rate * factor))
+            out[s.code] = tuple(steps)
+        return out
+
+    def _issue_left_s(self, now: datetime, spans: tuple[tuple[float, float], ...]) -> float:
+        """Working seconds from now until tickets stop being issued (the earliest stop of any service)."""
+        local = now.astimezone(VN_TZ)
+        sessions = self.center.sessions_on(local.date())
+        if not sessions or not self.center.services:
+            return 0.0
+        last_end = datetime.combine(local.date(), max(s.end for s in sessions), tzinfo=VN_TZ)
+        stop = last_end - timedelta(minutes=min(s.stop_issuing_before_close_min for s in self.center.services))
+        wall = (stop - local).total_seconds()
+        working = 0.0
+        for a, b in spans:
+            if wall <= a:
+                break
+            working += min(b, wall) - a
+        return max(0.0, working)
+
+    def _spans(self, now: datetime) -> tuple[tuple[float, float], ...]:
+        local = now.astimezone(VN_TZ)
+        spans: list[tuple[float, float]] = []
+        for session in self.center.sessions_on(local.date()):
+            start = datetime.combine(local.date(), session.start, tzinfo=VN_TZ)
+            end = datetime.combine(local.date(), session.end, tzinfo=VN_TZ)
+            a, b = (start - local).total_seconds(), (end - local).total_seconds()
+            if b > 0:
+                spans.append((max(0.0, a), b))
+        return tuple(spans) or ((0.0, float("inf")),)
+
+    def _arrivals_per_h(self, now: datetime) -> dict[str, float]:
+        """Without history: tickets per hour still expected per service at today's rate so far."""
+        local = now.astimezone(VN_TZ)
+        sessions = self.center.sessions_on(local.date())
+        if not sessions:
+            return {}
+        first = datetime.combine(local.date(), min(s.start for s in sessions), tzinfo=VN_TZ)
+        worked_h = max(0.5, (local - first).total_seconds() / 3600.0 - self._break_h(local))
+        return {s.code: (self.service_days[s.code].issued if s.code in self.service_days else 0) / worked_h
+                for s in self.center.services}
+
+    def _break_h(self, local: datetime) -> float:
+        sessions = sorted(self.center.sessions_on(local.date()), key=lambda s: s.start)
+        gap = 0.0
+        for a, b in itertools.pairwise(sessions):
+            end = datetime.combine(local.date(), a.end, tzinfo=VN_TZ)
+            start = datetime.combine(local.date(), b.start, tzinfo=VN_TZ)
+            if local > end:
+                gap += (min(local, start) - end).total_seconds() / 3600.0
+        return gap
+
+    def wait_estimate(self, service: str, ahead: int, is_priority: bool, now: datetime,
+                      only_counter: CounterId | None = None,
+                      exclude: frozenset[CounterId] = frozenset()) -> wait_estimate.WaitEstimate:
+        """The wait for someone with ``ahead`` people before them in ``service`` (or in a transfer to
+        ``only_counter``), told at ``now``; ``exclude``: silent counters, left out like closed ones."""
+        times = self.service_times(now)
+        hall = self.hall(now, times, exclude)
+        if only_counter is not None:
+            mine = [wait_estimate.CounterNow(c.id, (service,), c.free_in_s) for c in hall.counters
+                    if c.id == only_counter]
+            hall = wait_estimate.Hall(tuple(mine), {}, {}, hall.working_spans, 0.0)
+            return wait_estimate.estimate_wait(service, ahead, hall, times)
+        extra = 0.0
+        if not is_priority and self.center.policy.kind is not PolicyKind.WEIGHTED:
+            # priority citizens still to come go before a normal ticket: their share of the service's arrivals
+            # (history's, else today's queue's); interleave lets one in after every N normal tickets at most
+            queue = self.queue(service)
+            share = self.prior.priority_share.get(service)
+            if share is None:
+                share = len(queue.priority) / len(queue) if len(queue) else 0.0
+            steps = hall.arrival_steps.get(service)
+            rate = steps[0][1] if steps else hall.arrivals_per_h.get(service, 0.0)
+            extra = rate * share
+        standby: tuple[wait_estimate.CounterNow, ...] = ()
+        if not any(service in c.services for c in hall.counters):
+            standby = tuple(wait_estimate.CounterNow(c.id, tuple(c.services)) for c in self.center.counters
+                            if self.counters[c.id].status is CounterStatus.CLOSED and service in c.services)
+        return wait_estimate.estimate_wait(service, ahead, hall, times, extra, standby=standby)
 
     def waiting_count(self, code: str) -> int:
         targeted = sum(1 for keys in self.targeted.values() for k in keys
@@ -308,6 +481,7 @@ class QueueState:
         self.by_display = {}
         self.by_request = {}
         self.recent_service_s = {}
+        self.occupancy_s = {}
         self.calls.clear()
         self.next_queue_seq = 1
         for t in self.tickets.values():
@@ -347,7 +521,8 @@ class QueueState:
             queues={k: q.copy() for k, q in self.queues.items()},
             targeted={k: list(v) for k, v in self.targeted.items()}, by_display=dict(self.by_display),
             by_request=dict(self.by_request), recent_service_s={k: deque(v, maxlen=v.maxlen) for k, v in self.recent_service_s.items()},
-            calls=deque(self.calls, maxlen=CALLS_KEPT), next_queue_seq=self.next_queue_seq)
+            calls=deque(self.calls, maxlen=CALLS_KEPT), next_queue_seq=self.next_queue_seq,
+            occupancy_s={k: deque(v, maxlen=v.maxlen) for k, v in self.occupancy_s.items()}, prior=self.prior)
 
     def comparable(self) -> dict[str, object]:
         """Everything that defines the state, in plain containers: two states are the same iff equal."""
@@ -359,7 +534,18 @@ class QueueState:
             "by_display": dict(self.by_display),
             "recent_service_s": {k: list(v) for k, v in self.recent_service_s.items() if v},
             "calls": list(self.calls), "next_queue_seq": self.next_queue_seq,
+            "occupancy_s": {k: list(v) for k, v in self.occupancy_s.items() if v},
         }
+
+
+def _working_s(wall_s: float, spans: tuple[tuple[float, float], ...]) -> float:
+    """Working seconds between now and ``wall_s`` seconds from now (the inverse of wait_estimate's wall time)."""
+    total = 0.0
+    for a, b in spans:
+        if wall_s <= a:
+            break
+        total += min(b, wall_s) - a
+    return total
 
 
 def key_of(t: Ticket) -> QueueKey:
@@ -412,8 +598,9 @@ def _issue(state: QueueState, cmd: IssueTicket, now: datetime) -> Decision:
         raise _fail(ErrorCode.UNKNOWN_PRIORITY, f"unknown priority category {cmd.priority!r}")
     assert state.day is not None
     sd = state.service_day(service.code)
-    numbering.check_can_issue(state.center, service, sd, now)
-    number = sd.next_number
+    leases = state.leases.values()
+    numbering.check_can_issue(state.center, service, sd, now, leases)
+    number = numbering.next_online(sd, leases)
     ticket = Ticket(
         id=ticket_id_for(state.day, service.code, number), day=state.day, service=service.code,
         origin_service=service.code, number=TicketNumber(service.prefix, number), status=TicketStatus.ISSUED,
@@ -421,9 +608,9 @@ def _issue(state: QueueState, cmd: IssueTicket, now: datetime) -> Decision:
         request_id=cmd.request_id)
     ahead = queue_policy.ahead_of(state.center.policy, state.queue(service.code), sd.normal_streak,
                                   key_of(ticket), ticket.priority is not None)
-    wait = estimates.estimate_wait_min(ahead, state.avg_service_min(service),
-                                       state.open_counters_serving(service.code))
-    return Decision((DomainEvent(EventType.TICKET_ISSUED, now, ticket=ticket),), Issued(ticket, ahead, wait))
+    wait = state.wait_estimate(service.code, ahead, ticket.priority is not None, now)
+    return Decision((DomainEvent(EventType.TICKET_ISSUED, now, ticket=ticket),),
+                    Issued(ticket, ahead, wait.minutes, wait))
 
 
 def _reissue(state: QueueState, ticket: Ticket, cmd: IssueTicket) -> Decision:
@@ -432,7 +619,8 @@ def _reissue(state: QueueState, ticket: Ticket, cmd: IssueTicket) -> Decision:
     if cmd.service != ticket.origin_service or cmd.priority != ticket.priority:
         raise _fail(ErrorCode.BAD_REQUEST, f"request_id {cmd.request_id!r} was already used for ticket "
                                            f"{ticket.display} ({ticket.origin_service}, priority {ticket.priority})")
-    return Decision((), Issued(ticket, state.ahead(ticket), state.estimated_wait_min(ticket)))
+    wait = state.wait_for(ticket)
+    return Decision((), Issued(ticket, state.ahead(ticket), 0 if wait is None else wait.minutes, wait))
 
 
 def _print_result(state: QueueState, cmd: RecordPrintResult, now: datetime) -> Decision:
@@ -449,14 +637,22 @@ def _called(state: QueueState, counter: Counter, t: Ticket, staff: str | None, n
 
 
 def next_ticket_for(state: QueueState, counter_id: CounterId) -> TicketId | None:
-    """Who a counter calls next: tickets transferred to this very counter first (they are mid-process),
-    then the first of its services, in its order of preference, that has someone waiting — preference wins
-    over waiting time across services; within the service the ordering policy decides."""
+    """Who a counter calls next: tickets transferred to this very counter first (they are mid-process);
+    then, with ``priority_across_services``, a priority ticket of any of its services whose policy calls a priority
+    ticket now (services in its order of preference); then the first of its services, in its order of preference,
+    that has someone waiting — preference wins over waiting time across services; within the service the ordering
+    policy decides."""
     keys = state.targeted.get(counter_id)
     if keys:
         return TicketId(keys[0][2])
     definition = state.center.counter(counter_id)
     assert definition is not None
+    policy = state.center.policy
+    if policy.priority_across_services:
+        for code in definition.services:
+            chosen = queue_policy.pick(policy, state.queue(code), state.service_day(code).normal_streak)
+            if chosen is not None and chosen[1]:
+                return TicketId(chosen[0][2])
     for code in definition.services:
         chosen = queue_policy.pick(state.center.policy, state.queue(code), state.service_day(code).normal_streak)
         if chosen is not None:
@@ -566,11 +762,21 @@ def _transfer(state: QueueState, cmd: Transfer, now: datetime) -> Decision:
     target_counter: CounterId | None = None
     if cmd.to_service is not None:
         service = _service(state, cmd.to_service).code
+        # a citizen sent to a queue nobody will call waits for nothing: refused unless staff confirm it
+        serving = [c.id for c in state.center.counters if service in c.services
+                   and state.counters[c.id].status is not CounterStatus.CLOSED]
+        if not serving and not cmd.confirm:
+            raise _fail(ErrorCode.TRANSFER_TARGET_UNSERVED,
+                        f"no open counter serves {service} now; transfer with confirm=true to send "
+                        f"{t.display} there anyway")
     else:
         assert cmd.to_counter is not None
         target = _counter(state, cmd.to_counter)
         if target.id == counter.id:
             raise _fail(ErrorCode.BAD_REQUEST, "transfer to the same counter")
+        if target.status is CounterStatus.CLOSED and not cmd.confirm:
+            raise _fail(ErrorCode.TRANSFER_TARGET_UNSERVED,
+                        f"counter {target.id} is closed; transfer with confirm=true to send {t.display} there anyway")
         definition = state.center.counter(target.id)
         assert definition is not None
         target_counter = target.id
@@ -682,7 +888,8 @@ def _lease(state: QueueState, cmd: LeaseNumbers, now: datetime) -> Decision:
     if not cmd.kiosk:
         raise _fail(ErrorCode.BAD_REQUEST, "kiosk: required")
     assert state.day is not None
-    first, last = numbering.reserve_block(service, state.service_day(service.code), cmd.size)
+    first, last = numbering.reserve_block(service, state.service_day(service.code), cmd.size,
+                                          state.leases.values())
     if cmd.size > MAX_LEASE_SIZE:
         raise _fail(ErrorCode.BAD_REQUEST, f"size: at most {MAX_LEASE_SIZE} numbers per lease")
     today = [le for le in state.leases.values() if le.service == service.code and le.day == state.day]
@@ -768,7 +975,10 @@ def evolve(state: QueueState, event: DomainEvent) -> None:
         lease = event.lease
         state.leases[lease.id] = lease
         sd = state.service_day(lease.service)
-        state.service_days[lease.service] = replace(sd, next_number=max(sd.next_number, lease.last + 1))
+        service = state.center.service(lease.service)
+        if service is None or lease.first < numbering.offline_first(service):
+            # a lease from before offline blocks had their own region (it sat at next_number): replay as then
+            state.service_days[lease.service] = replace(sd, next_number=max(sd.next_number, lease.last + 1))
 
 
 def _evolve_ticket(state: QueueState, event: DomainEvent) -> None:
@@ -798,8 +1008,10 @@ def _evolve_ticket(state: QueueState, event: DomainEvent) -> None:
     if new.day != state.day:
         return
     if event.type is EventType.TICKET_ISSUED:
+        lease = state.leases.get(new.lease_id) if new.lease_id is not None else None
         state.service_days[new.origin_service] = numbering.after_issue(
-            state.service_day(new.origin_service), new.number.number)
+            state.service_day(new.origin_service), new.number.number, online=lease is None or lease.first < (
+                numbering.offline_first(svc) if (svc := state.center.service(new.origin_service)) else 0))
     elif event.type is EventType.TICKET_CALLED:
         sd = state.service_day(new.service)
         state.service_days[new.service] = replace(
@@ -809,8 +1021,28 @@ def _evolve_ticket(state: QueueState, event: DomainEvent) -> None:
         if seconds is not None:
             state.recent_service_s.setdefault(
                 new.service, deque(maxlen=estimates.RECENT_WINDOW)).append(seconds)
+    note_occupancy(state, old, event)
     if event.type in (EventType.TICKET_CALLED, EventType.TICKET_RECALLED) and new.counter is not None:
         state.calls.appendleft(Call(new.id, new.display, new.service, new.counter, at, new.recalls))
+
+
+OCCUPANCY_KEPT = 60     # per (service, counter): enough for a robust mean, recent enough to follow the day
+
+
+def occupancy_sample(old: Ticket | None, event: DomainEvent) -> tuple[ServiceCode, CounterId, float] | None:
+    """How long a counter was taken by a ticket it let go (done, no-show or transfer): from its call."""
+    if event.type not in (EventType.TICKET_DONE, EventType.TICKET_NO_SHOW, EventType.TICKET_TRANSFERRED):
+        return None
+    if old is None or old.status not in HELD or old.counter is None or old.called_at is None:
+        return None
+    return old.service, old.counter, max(0.0, (event.at - old.called_at).total_seconds())
+
+
+def note_occupancy(state: QueueState, old: Ticket | None, event: DomainEvent) -> None:
+    sample = occupancy_sample(old, event)
+    if sample is not None:
+        service, counter, seconds = sample
+        state.occupancy_s.setdefault((service, counter), deque(maxlen=OCCUPANCY_KEPT)).append(seconds)
 
 
 def transition(state: QueueState, command: Command, now: datetime) -> tuple[QueueState, tuple[DomainEvent, ...]]:

@@ -299,12 +299,18 @@ class StepDeadline:
 
 def deadline_warnings(calendar: WorkingCalendar, now: datetime, due_at: datetime | None,
                       finished_at: datetime | None = None,
-                      steps: Iterable[StepDeadline] = ()) -> tuple[DeadlineWarning, ...]:
-    """Warnings of Quảng Trị 29/2020 Art. 20, in a stable order. A finished dossier has none."""
+                      steps: Iterable[StepDeadline] = (),
+                      counted_from: datetime | None = None) -> tuple[DeadlineWarning, ...]:
+    """Warnings of Quảng Trị 29/2020 Art. 20, in a stable order. A finished dossier has none.
+
+    The time left counts from the later of ``now`` and ``counted_from`` (when counting starts: the next working
+    session, or the next working day for a dossier received after 15:00 — Decree 61 Art. 18): working time before
+    counting starts is not the dossier's, so it must not hide that less than one working day is left."""
     if finished_at is not None:
         return ()
     warnings: list[DeadlineWarning] = []
-    one_day_ahead = calendar.add_working_days(now, 1)
+    start = now if counted_from is None or counted_from <= now else counted_from
+    one_day_ahead = calendar.add_working_days(start, 1)
     if due_at is not None:
         if now > due_at:
             warnings.append(DeadlineWarning.OVERDUE)

@@ -43,6 +43,7 @@ CALL = Body({
 TRANSFER = Body({
     "service": Field(str, False, "target service code", max_len=64),
     "counter": Field(str, False, "target counter id", max_len=64),
+    "confirm": Field(bool, False, "true: transfer even to a closed counter or a service nobody serves now"),
 }, one_of=("service", "counter"))
 
 TICKET_ERRORS = (ErrorCode.UNKNOWN_COUNTER, ErrorCode.COUNTER_NOT_OPEN, ErrorCode.COUNTER_IDLE,
@@ -216,12 +217,13 @@ def no_show(counter_id: str, body: dict[str, Any]):  # type: ignore[no-untyped-d
 
 @route(bp, "/counters/<counter_id>/transfer", methods=("POST",),
        summary="Send the ticket in hand to another service or counter (it keeps its number)", role="staff",
-       body=TRANSFER, result="{ticket}", errors=(ErrorCode.UNKNOWN_SERVICE, *TICKET_ERRORS),
+       body=TRANSFER, result="{ticket}",
+       errors=(ErrorCode.UNKNOWN_SERVICE, ErrorCode.TRANSFER_TARGET_UNSERVED, *TICKET_ERRORS),
        response=ref("TicketResult"))
 def transfer(counter_id: str, body: dict[str, Any]):  # type: ignore[no-untyped-def]
     _may_change(counter_id)
     return _ticket(hub().service.transfer(counter_id, to_service=body.get("service"),
-                                          to_counter=body.get("counter")))
+                                          to_counter=body.get("counter"), confirm=bool(body.get("confirm"))))
 
 
 @route(bp, "/tickets/<ticket_id>/reactivate", methods=("POST",), summary="Put a no-show ticket back in the queue",

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from flask import Blueprint, jsonify, request
 
 from contracts.errors import ErrorCode
-from queue_server.app.views import ticket_to_json
+from queue_server.app.views import ticket_to_json, wait_to_json
 from queue_server.config import working_hours_json
 from queue_server.web.common import Body, Field, hub, route
 from queue_server.web.guards import RateLimited, issue_allowed
@@ -60,7 +60,8 @@ def center_config() -> dict[str, Any]:
     c = settings.center
     return {
         "center": {"id": c.id, "name": c.name, "name_en": c.name_en},
-        "services": [{"code": s.code, "name": s.name, "name_en": s.name_en, "prefix": s.prefix} for s in c.services],
+        "services": [{"code": s.code, "name": s.name, "name_en": s.name_en, "prefix": s.prefix,
+                      "procedures": list(s.procedures)} for s in c.services],
         "counters": [{"id": q.id, "name": q.name, "services": list(q.services)} for q in c.counters],
         "priorities": [{"code": p.code, "label": p.label, "label_en": p.label_en, "legal_basis": p.legal_basis}
                        for p in c.priorities],
@@ -71,7 +72,9 @@ def center_config() -> dict[str, Any]:
         # what screens may show; the hub's own folders and sound device are not the public's business
         "display": {k: v for k, v in asdict(settings.display).items()
                     if k not in ("voice_dir", "recorded_voice_dir", "hub_speaker")},
-        "policy": {"kind": str(c.policy.kind), "interleave_normal": c.policy.interleave_normal},
+        "policy": {"kind": str(c.policy.kind), "interleave_normal": c.policy.interleave_normal,
+                   "priority_bonus_min": c.policy.priority_bonus_min,
+                   "priority_across_services": c.policy.priority_across_services},
     }
 
 
@@ -83,7 +86,8 @@ def get_config():  # type: ignore[no-untyped-def]
 
 
 @route(bp, "/services", summary="Services with waiting counts and estimates (the kiosk's first screen)",
-       result="[{code,name,name_en,prefix,waiting,estimated_wait_min,accepting,reason}]",
+       result="[{code,name,name_en,prefix,waiting,estimated_wait_min,wait_low_min,wait_high_min,wait_served,"
+              "accepting,reason}]",
        response=arr(ref("ServiceSummary")))
 def list_services():  # type: ignore[no-untyped-def]
     ctx = hub()
@@ -92,12 +96,13 @@ def list_services():  # type: ignore[no-untyped-def]
         st = ctx.service.service_state(s.code)
         out.append({"code": s.code, "name": s.name, "name_en": s.name_en, "prefix": s.prefix,
                     "waiting": st.waiting, "estimated_wait_min": st.estimated_wait_min,
+                    "wait_low_min": st.wait_low_min, "wait_high_min": st.wait_high_min, "wait_served": st.served_now,
                     "accepting": st.accepting, "reason": None if st.accepting else "service_closed"})
     return jsonify(out)
 
 
 @route(bp, "/tickets", methods=("POST",), summary="Issue a ticket (kiosk)", device_key=True, body=ISSUE, ok=201,
-       result="{ticket, ahead, estimated_wait_min, tracking_url}",
+       result="{ticket, ahead, estimated_wait_min, wait_low_min, wait_high_min, wait_served, tracking_url}",
        errors=(ErrorCode.UNKNOWN_SERVICE, ErrorCode.UNKNOWN_PRIORITY, ErrorCode.SERVICE_CLOSED,
                ErrorCode.QUOTA_REACHED),
        response=ref("TicketIssued"))
@@ -117,7 +122,25 @@ def issue_answer(service: QueueService, body: dict[str, Any]) -> dict[str, Any]:
                                   request_id=body.get("request_id"))
     ticket = ticket_to_json(result.ticket)
     return {"ticket": ticket, "ahead": result.ahead, "estimated_wait_min": result.estimated_wait_min,
-            "tracking_url": f"/t/{ticket['id']}"}
+            **wait_to_json(result.wait), "tracking_url": f"/t/{ticket['id']}"}
+
+
+HELP = Body({"kiosk": Field(str, True, "the kiosk asking (its configured id)", max_len=64)})
+
+
+@route(bp, "/help", methods=("POST",), summary="A citizen asks for help at a kiosk (Cần hỗ trợ)", device_key=True,
+       body=HELP, ok=201, result="{help: {kiosk, seq, at}}", response=ref("HelpRequest"))
+def ask_help(body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    # an event in the log like any other: consoles and the manager board see it on their live stream
+    envelope = hub().service.record_event("help.requested", {"kiosk": body["kiosk"]})
+    return jsonify(help={"kiosk": body["kiosk"], "seq": envelope.seq, "at": envelope.at}), 201
+
+
+@route(bp, "/help/answer", methods=("POST",), summary="Staff are on their way to the kiosk that asked for help",
+       role="staff", body=HELP, result="{help: {kiosk, seq, at}}", response=ref("HelpRequest"))
+def answer_help(body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    envelope = hub().service.record_event("help.answered", {"kiosk": body["kiosk"]})
+    return jsonify(help={"kiosk": body["kiosk"], "seq": envelope.seq, "at": envelope.at})
 
 
 @route(bp, "/tickets/<ticket_id>/print-result", methods=("POST",), summary="Record whether the ticket printed",
@@ -129,11 +152,12 @@ def print_result(ticket_id: str, body: dict[str, Any]):  # type: ignore[no-untyp
 
 
 @route(bp, "/tickets/<ticket_id>", summary="One ticket with its place in the queue (tracking page)",
-       result="{ticket, ahead, estimated_wait_min}", errors=(ErrorCode.UNKNOWN_TICKET,),
-       response=ref("TicketView"))
+       result="{ticket, ahead, estimated_wait_min, wait_low_min, wait_high_min, wait_served}",
+       errors=(ErrorCode.UNKNOWN_TICKET,), response=ref("TicketView"))
 def get_ticket(ticket_id: str):  # type: ignore[no-untyped-def]
     view = hub().service.get_ticket(ticket_id)
-    return jsonify(ticket=ticket_to_json(view.ticket), ahead=view.ahead, estimated_wait_min=view.estimated_wait_min)
+    return jsonify(ticket=ticket_to_json(view.ticket), ahead=view.ahead, estimated_wait_min=view.estimated_wait_min,
+                   **wait_to_json(view.wait))
 
 
 def lease_json(lease: Any) -> dict[str, Any]:

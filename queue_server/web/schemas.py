@@ -73,7 +73,8 @@ COUNTER_STATE = obj({
 
 SERVICE_STATE = obj({
     "seq": INT, "service": STR, "name": STR, "waiting": INT, "estimated_wait_min": INT,
-    "last_called": null(STR), "accepting": BOOL,
+    "last_called": null(STR), "accepting": BOOL, "wait_low_min": null(INT), "wait_high_min": null(INT),
+    "served_now": BOOL,
 }, description="Same shape as the retained MQTT state/services/<code> message")
 
 CALL_INFO = obj({"ticket_id": STR, "number": STR, "service": STR, "counter": STR, "counter_name": STR, "at": AT,
@@ -88,22 +89,28 @@ SESSIONS = arr({"type": "array", "items": STR, "minItems": 2, "maxItems": 2})
 
 CENTER_CONFIG = obj({
     "center": obj({"id": STR, "name": STR, "name_en": STR}),
-    "services": arr(obj({"code": STR, "name": STR, "name_en": STR, "prefix": STR})),
+    "services": arr(obj({"code": STR, "name": STR, "name_en": STR, "prefix": STR, "procedures": arr(STR)})),
     "counters": arr(obj({"id": STR, "name": STR, "services": arr(STR)})),
     "priorities": arr(obj({"code": STR, "label": STR, "label_en": STR, "legal_basis": STR})),
     "working_hours": dict_of(SESSIONS),
     "days_off": arr(DAY), "makeup_days": arr(DAY),
     "rating_scale": arr(LEVEL),
     "display": ANY_OBJECT,
-    "policy": obj({"kind": STR, "interleave_normal": INT}),
+    "policy": obj({"kind": STR, "interleave_normal": INT, "priority_bonus_min": NUM,
+                   "priority_across_services": BOOL}),
 })
 
-SERVICE_SUMMARY = obj({"code": STR, "name": STR, "name_en": STR, "prefix": STR, "waiting": INT,
-                       "estimated_wait_min": INT, "accepting": BOOL, "reason": null(STR)})
+# the wait a citizen is told: the range ("khoảng 20–30 phút"); null when not waiting; wait_served false: no open or
+# paused counter serves it now (nothing is promised). estimated_wait_min stays for older clients.
+WAIT_RANGE = {"wait_low_min": null(INT), "wait_high_min": null(INT), "wait_served": null(BOOL)}
 
-TICKET_ISSUED = obj({"ticket": ref("Ticket"), "ahead": INT, "estimated_wait_min": INT,
+SERVICE_SUMMARY = obj({"code": STR, "name": STR, "name_en": STR, "prefix": STR, "waiting": INT,
+                       "estimated_wait_min": INT, **WAIT_RANGE, "accepting": BOOL, "reason": null(STR)})
+
+TICKET_ISSUED = obj({"ticket": ref("Ticket"), "ahead": INT, "estimated_wait_min": INT, **WAIT_RANGE,
                      "tracking_url": {"type": "string", "examples": ["/t/20261123-ho-tich-23"]}})
-TICKET_VIEW = obj({"ticket": ref("Ticket"), "ahead": INT, "estimated_wait_min": INT})
+TICKET_VIEW = obj({"ticket": ref("Ticket"), "ahead": INT, "estimated_wait_min": INT, **WAIT_RANGE})
+HELP_REQUEST = obj({"help": obj({"kiosk": STR, "seq": INT, "at": AT})})
 TICKET_RESULT = obj({"ticket": ref("Ticket")})
 LEASE = obj({"lease": obj({"id": STR, "service": STR, "day": DAY, "first": INT, "last": INT})})
 
@@ -185,4 +192,5 @@ COMPONENTS: dict[str, Schema] = {
     "Users": USERS, "RevokedSessions": REVOKED, "OpenApiDocument": OPENAPI, "Rating": RATING, "RatingPending": RATING_PENDING,
     "RatingScale": RATING_SCALE, "RatingAggregates": RATING_AGGREGATES, "DossierStatus": DOSSIER_STATUS,
     "DossierPushResult": PUSH_RESULT, "IntegrationHealth": INTEGRATION_HEALTH, "DossierRates": DOSSIER_RATES,
+    "HelpRequest": HELP_REQUEST,
 }

@@ -117,6 +117,13 @@ def test_code_from_a_scanned_url_query(rig: Rig) -> None:
     assert r.status_code == 200, r.get_json()
 
 
+def test_a_valid_code_with_trailing_junk_is_refused_like_the_rating_route(rig: Rig) -> None:
+    rig.push({"update_id": "u1", "dossier": dossier()})
+    r = rig.client.get("/api/v1/dossiers", query_string={"code": f"{CODE}xyz"})
+    assert r.status_code == 400 and r.get_json()["error"]["code"] == "invalid_dossier_code"
+    assert rig.client.get("/api/v1/dossiers", query_string={"code": f"Mã hồ sơ: {CODE}"}).status_code == 200
+
+
 def test_unknown_code_gets_a_clear_message(rig: Rig) -> None:
     r = rig.client.get("/api/v1/dossiers/000.00.12.H38-261120-9999")
     assert r.status_code == 404

@@ -103,6 +103,7 @@ def test_every_json_route_answers_what_its_schema_says(hub: TestHub) -> None:
     lease = c.call("POST", "/leases", json={"kiosk": "k1", "service": "dat-dai", "size": 3})["lease"]
     c.call("POST", f"/leases/{lease['id']}/tickets",
            json={"tickets": [{"number": lease["first"], "issued_at": "2026-11-23T08:00:00+07:00"}]})
+    c.call("POST", "/help", json={"kiosk": "k1"})
     # displays
     c.call("GET", "/state")
     c.call("GET", "/health")
@@ -125,13 +126,15 @@ def test_every_json_route_answers_what_its_schema_says(hub: TestHub) -> None:
     no_show = c.call("POST", "/counters/1/no-show", headers=staff)["ticket"]
     c.call("POST", f"/tickets/{no_show['id']}/reactivate", headers=staff)
     c.call("POST", "/counters/1/call-next", headers=staff)
-    c.call("POST", "/counters/1/transfer", headers=staff, json={"service": "dat-dai"})
+    # nobody serves dat-dai now: refused unless staff confirm (issue 13), so the console confirms
+    c.call("POST", "/counters/1/transfer", headers=staff, json={"service": "dat-dai", "confirm": True})
     spare = c.call("POST", "/tickets", json={"service": "xay-dung"})["ticket"]
     c.call("POST", f"/tickets/{spare['id']}/cancel", headers=staff)
     c.call("GET", "/counters/1", headers=staff)
     c.call("POST", "/counters/1/heartbeat", headers=staff)
     c.call("GET", "/counters", headers=staff)
     c.call("POST", "/counters/1/close", headers=staff)
+    c.call("POST", "/help/answer", headers=staff, json={"kiosk": "k1"})
     # ratings: counter 2 serves a ticket, the tablet rates it
     c.call("POST", "/counters/2/open", headers=staff)
     c.call("POST", "/counters/2/call", headers=staff, json={"ticket_id": third["id"]})

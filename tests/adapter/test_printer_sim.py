@@ -84,7 +84,7 @@ def test_tcvn3_text_mode_round_trips_vietnamese(artifacts_dir: Path) -> None:
     rendered = printer.simulator.tickets[0]  # type: ignore[attr-defined]
     rendered.image.save(artifacts_dir / "printer-sim-ticket-tcvn3.png")
     texts = rendered.texts()
-    assert "Trước bạn: 5 người · Chờ khoảng 25 phút" in texts
+    assert "Trước quý vị: 5 người · Chờ khoảng 25 phút" in texts
     assert "Đất đai – Đăng ký biến động quyền sử dụng đất" in texts
     assert rendered.qr_payloads() == [URL]
 

@@ -113,6 +113,23 @@ def test_every_action_by_keyboard_with_clear_errors(hub: Any, page_factory: Any)
     console.fill("#call-number", "A004")
     console.keyboard.press("Enter")
     _current(console, "A004")
+    # nobody serves dat-dai now (its counters are closed): the hub refuses, the console asks; declined → refused
+    asked: list[str] = []
+
+    def answer(accept: bool) -> None:
+        def on_dialog(dialog: Any) -> None:
+            asked.append(dialog.message)
+            dialog.accept() if accept else dialog.dismiss()
+        console.once("dialog", on_dialog)
+
+    answer(False)
+    console.keyboard.press("t")
+    console.select_option("#transfer-target", "service:dat-dai")
+    console.keyboard.press("Enter")
+    _expect(console, "Nơi chuyển đến hiện không có quầy nào đang mở")
+    assert asked and "Vẫn chuyển?" in asked[-1]
+    _current(console, "A004")
+    answer(True)
     console.keyboard.press("t")
     console.select_option("#transfer-target", "service:dat-dai")
     console.keyboard.press("Enter")
@@ -151,6 +168,7 @@ def test_every_action_by_keyboard_with_clear_errors(hub: Any, page_factory: Any)
     console.wait_for_selector('#waiting li[data-ticket="A005"]')
     console.click('#waiting li[data-ticket="A005"]')
     _current(console, "A005")
+    answer(True)                                          # counter 14 is closed: confirmed knowingly
     console.keyboard.press("t")
     console.select_option("#transfer-target", "counter:14")
     console.keyboard.press("Enter")
@@ -158,3 +176,13 @@ def test_every_action_by_keyboard_with_clear_errors(hub: Any, page_factory: Any)
     ticket_id = "20261123-ho-tich-5"                       # ids are <day>-<service>-<number>
     moved = requests.get(f"{hub.url}/api/v1/tickets/{ticket_id}", timeout=5).json()["ticket"]
     assert moved["number"] == "A005" and moved["status"] == "issued" and moved["target_counter"] == "14"
+
+
+def test_a_kiosk_help_request_shows_on_the_console_until_someone_goes(hub: Any, page_factory: Any) -> None:
+    console = page_factory()
+    _login(console, hub)
+    requests.post(f"{hub.url}/api/v1/help", json={"kiosk": "kiosk-2"}, timeout=5).raise_for_status()
+    console.wait_for_selector('#help-requests .help-request[data-kiosk="kiosk-2"]')
+    assert "kiosk kiosk-2 cần hỗ trợ" in (console.text_content("#help-requests") or "")
+    console.click('#help-requests .help-request[data-kiosk="kiosk-2"] button')       # "Tôi đến hỗ trợ"
+    console.wait_for_selector("#help-requests", state="hidden")

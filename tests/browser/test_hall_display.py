@@ -171,3 +171,82 @@ def test_without_the_kiosk_flag_a_blocked_voice_asks_for_a_click(hub: Hub, page_
     hub.post("/counters/1/call-next", staff)
     page.wait_for_selector("#sound-unlock:not([hidden])")
     assert "Bấm để bật âm thanh" in page.text_content("#sound-unlock")
+
+
+@pytest.mark.parametrize("size", [(1920, 1080), (1366, 768)])
+def test_every_waiting_service_is_shown_page_by_page(hub: Hub, page_factory: Any, artifacts_dir: Path,
+                                                    size: tuple[int, int]) -> None:
+    """All 13 services of the example center wait: the rows that do not fit take turns ("1/2"), none vanishes and
+    none is cut; counters past the per-page limit take turns too."""
+    codes = [s.code for s in hub.settings.center.services]
+    for code in codes:
+        hub.issue(code)
+    for counter in ("1", "2", "3", "4", "5", "6", "7"):
+        hub.post(f"/counters/{counter}/open", hub.login("staff1"))
+    page = page_factory(*size)
+    page.goto(f"{hub.url}/display/hall?sound=off&page_ms=700&counters_per_page=3")
+    page.wait_for_function("document.querySelectorAll('#services tr').length === 13")
+    seen: set[str] = set()
+    labels: set[str] = set()
+    tiles: set[str] = set()
+    for _ in range(60):
+        visible = page.evaluate("""() => {
+          const panel = document.querySelector('section.services').getBoundingClientRect();
+          return Array.from(document.querySelectorAll('#services tr')).filter((r) => !r.hidden).map((r) => {
+            const b = r.getBoundingClientRect();
+            return [r.dataset.service, b.top >= panel.top && b.bottom <= panel.bottom];
+          });
+        }""")
+        assert visible and all(whole for _, whole in visible), visible      # only whole rows
+        seen.update(code for code, _ in visible)
+        labels.add(page.text_content("#services-page") or "")
+        tiles.update(page.eval_on_selector_all(".counter-tile", "els => els.map((e) => e.dataset.counter)"))
+        if seen == set(codes) and len(tiles) == 7:
+            break
+        page.wait_for_timeout(250)
+    assert seen == set(codes)
+    assert page.is_visible("#services-page") == (len(labels) > 1)
+    assert all(label.count("/") == 1 for label in labels if label)
+    assert tiles == {"1", "2", "3", "4", "5", "6", "7"}                     # 3 per page, 3 pages: 1/3 … 3/3
+    assert {page.text_content("#counters-page")} <= {"1/3", "2/3", "3/3"}
+    page.screenshot(path=str(artifacts_dir / f"hall-paging-{size[0]}x{size[1]}.png"))
+
+
+def test_recent_calls_list_each_ticket_once(hub: Hub, page_factory: Any) -> None:
+    for _ in range(2):
+        hub.issue("ho-tich")
+    page = page_factory()
+    page.goto(f"{hub.url}/display/hall?sound=off")
+    headers = hub.login("staff1")
+    hub.post("/counters/1/open", headers)
+    hub.post("/counters/1/call-next", headers)
+    for _ in range(2):
+        hub.clock.advance(seconds=31)
+        hub.post("/counters/1/recall", headers)
+    page.wait_for_function("document.body.dataset.seq && Number(document.body.dataset.seq) >= 5")
+    assert page.locator("#recent-calls li").all_text_contents() == ["A001→ Quầy 1"]
+
+
+@pytest.mark.parametrize("size", [(1920, 1080), (1366, 768)])
+def test_lost_hub_banner_and_grey_numbers(hub: Hub, page_factory: Any, artifacts_dir: Path,
+                                         size: tuple[int, int]) -> None:
+    hub.issue("ho-tich")
+    page = page_factory(*size)
+    page.goto(f"{hub.url}/display/hall?sound=off&lost_after_ms=1500")
+    page.wait_for_function("document.getElementById('link').dataset.state === 'online'")
+    _open_and_call(hub, "1")
+    page.wait_for_function("document.getElementById('current-number').dataset.ticket === 'A001'")
+    assert page.is_hidden("#lost")
+    hub.stop()
+    page.wait_for_function("!document.getElementById('lost').hidden", timeout=20000)
+    assert "Mất kết nối" in (page.text_content("#lost") or "")
+    assert page.evaluate("document.body.classList.contains('lost')")
+    grey = page.evaluate("getComputedStyle(document.getElementById('current-number')).color")
+    assert grey == "rgb(125, 135, 151)", grey
+    box = page.evaluate("(() => { const b = document.getElementById('lost').getBoundingClientRect();"
+                        " return [b.left, b.right, b.bottom, innerWidth, innerHeight]; })()")
+    assert box[0] >= 0 and box[1] <= box[3] and box[2] <= box[4]
+    page.screenshot(path=str(artifacts_dir / f"hall-lost-{size[0]}x{size[1]}.png"))
+    hub.start()
+    page.wait_for_function("document.getElementById('lost').hidden", timeout=20000)
+    assert not page.evaluate("document.body.classList.contains('lost')")

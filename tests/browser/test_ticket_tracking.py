@@ -47,12 +47,15 @@ def test_page_follows_the_ticket_until_it_is_called(hub) -> None:
             expect(page.locator("#number")).to_have_text("A002", timeout=10_000)
             expect(page.locator("#ahead")).to_have_text("Trước quý vị còn 1 người")
             expect(page.locator("#service")).to_have_text("Lĩnh vực: Tư pháp – Hộ tịch")
+            # no counter is open yet: no wait is promised
+            expect(page.locator("#wait")).to_contain_text("Hiện chưa có quầy nào đang phục vụ lĩnh vực này")
             page.screenshot(path=str(ARTIFACTS / "tracking_waiting.png"))
 
             service = hub.hub.service
             service.open_counter("1", staff="staff1")
             service.call_next("1")                        # A001 is called: one fewer ahead, without a reload
             expect(page.locator("#ahead")).to_have_text("Quý vị sẽ sớm được gọi", timeout=10_000)
+            expect(page.locator("#wait")).to_contain_text("Thời gian chờ dự kiến:")   # a range, e.g. dưới 10 phút
             service.start_service("1")
             service.complete("1")
             service.call_next("1")                        # now mine
@@ -77,5 +80,22 @@ def test_unknown_ticket_and_bad_ids(hub) -> None:
             page = browser.new_page()
             page.goto(f"{hub.url}/t/20261123-ho-tich-99")
             expect(page.locator("#problem")).to_contain_text("Không tìm thấy số thứ tự này", timeout=10_000)
+        finally:
+            browser.close()
+
+
+def test_never_soon_when_no_open_counter_serves_the_ticket(hub) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    mine = issue(hub, "dat-dai")                 # first in line, but every counter is closed
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 390, "height": 844})
+            page.goto(hub.url + mine["tracking_url"])
+            expect(page.locator("#number")).to_have_text("B001", timeout=10_000)
+            expect(page.locator("#wait")).to_contain_text("Hiện chưa có quầy nào đang phục vụ lĩnh vực này")
+            expect(page.locator("#ahead")).to_have_text("")
+            assert "sớm" not in page.inner_text("body")
         finally:
             browser.close()

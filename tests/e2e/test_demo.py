@@ -104,6 +104,10 @@ def test_demo_shows_every_part_and_exits_cleanly(tmp_path: Path) -> None:
     main = summary["main_system"]
     assert main["received"] >= n["delivered"] and main["bad_signatures"] == 0
     assert set(codes) <= {c.upper() for c in main["dossiers"]}
+    # issue 15: a simulated citizen enrolled at a counter is found by face (blink) at a simulated kiosk
+    face = summary["face"]
+    assert face["state"] == "found" and face["enrolled"].startswith("fs_")
+    assert main["dossiers"][0].upper() in face["lines"][0].upper() and "***" in face["lines"][1]
 
     # printed tickets kept as PNG; databases and device links tidied away
     pngs = sorted((workdir / "tickets").glob("*.png"))

@@ -103,6 +103,30 @@ def main() -> int:
         app.sm.export_to_png(str(path))
         report["screenshots"].append(str(path))  # type: ignore[union-attr]
         report.setdefault("small_targets", {})[name] = small_buttons()  # type: ignore[union-attr]
+        report.setdefault("outside", {})[name] = outside()  # type: ignore[union-attr]
+
+    def outside() -> list[str]:
+        """Visible widgets of this screen that do not lie whole inside the window (2 px tolerance)."""
+        from kivy.core.window import Window
+        bad: list[str] = []
+        stack = [app.sm.current_screen]
+        while stack:
+            w = stack.pop()
+            if w.opacity <= 0:
+                continue
+            stack.extend(w.children)
+            if w.width <= 1 or w.height <= 1:
+                continue
+            x0, y0 = w.to_window(w.x, w.y)
+            x1, y1 = w.to_window(w.right, w.top)
+            if x0 < -2 or y0 < -2 or x1 > Window.width + 2 or y1 > Window.height + 2:
+                label = getattr(w, "text", "") or type(w).__name__
+                bad.append(f"{type(w).__name__}:{str(label)[:24]!r}@({x0:.0f},{y0:.0f})-({x1:.0f},{y1:.0f})")
+        return bad
+
+    def key_positions() -> dict[str, tuple[float, float, float, float]]:
+        keys = app.screens["lookup"].key_buttons
+        return {k: (*b.to_window(b.x, b.y), b.width, b.height) for k, b in keys.items()}
 
     def small_buttons() -> list[str]:
         """Any button under 15 mm tall on this screen (touch targets)."""
@@ -134,6 +158,23 @@ def main() -> int:
         yield from pause(0.4)
         shot("services")
         report["small_targets_services"] = small_buttons()
+        # the procedure search: typed without marks, the keyboard fixed, every widget inside the window
+        tap(button("Tìm theo thủ tục"))
+        yield from wait(lambda: kiosk.screen == "search", "search screen")
+        yield from pause(0.3)
+        search_keys = app.screens["search"].key_buttons
+        key_before = {k: (*b.to_window(b.x, b.y), b.width) for k, b in search_keys.items()}
+        for ch in "KHAI":
+            tap(search_keys[ch])
+            yield from pause(0.15)
+        yield from pause(0.3)
+        shot("search")
+        report["search_matches"] = [label for label, _ in kiosk.services.search_view().matches]
+        report["search_keys_moved"] = [k for k, b in search_keys.items()
+                                       if (*b.to_window(b.x, b.y), b.width) != key_before[k]]
+        tap(button("Quay lại"))
+        yield from wait(lambda: kiosk.screen == "services", "back to the grid")
+        yield from pause(0.4)
         tap(button("Tư pháp – Hộ tịch"))
         yield from wait(lambda: kiosk.screen == "priority", "priority question")
         yield from pause(0.4)
@@ -174,10 +215,13 @@ def main() -> int:
         yield from wait(lambda: kiosk.screen == "lookup", "lookup")
         yield from pause(0.4)
         keys = app.screens["lookup"].key_buttons
+        yield from pause(0.2)
+        before = key_positions()
         for ch in CODE:
             tap(keys[ch])
             yield from pause(0.2)
         report["typed"] = kiosk.lookup.code
+        report["keys_moved_typing"] = [k for k, v in key_positions().items() if v != before[k]]
         shot("lookup")
         report["small_targets_lookup"] = small_buttons()
         yield from pause(0.4)
@@ -219,8 +263,14 @@ def main() -> int:
         kiosk.scanned("000.00.12.H38-261118-9999")
         yield from wait(lambda: kiosk.screen == "lookup" and not kiosk.lookup.busy and kiosk.lookup.error_code,
                         "unknown code")
+        yield from pause(0.3)
         shot("lookup_unknown_en")
         report["unknown_message"] = kiosk.lookup.view().message
+        # the error message shows in its reserved area: not one key has moved (nor after the next key press)
+        report["keys_moved_by_message"] = [k for k, v in key_positions().items() if v != before[k]]
+        tap(app.screens["lookup"].key_buttons["1"])
+        yield from pause(0.3)
+        report["keys_moved_after_key"] = [k for k, v in key_positions().items() if v != before[k]]
         steps.append("unknown-code")
 
         # out of hours

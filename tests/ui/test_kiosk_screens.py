@@ -57,6 +57,14 @@ def test_tap_through_take_ticket_and_lookup(out_dir: Path, width: int, height: i
     assert report["small_targets_home"] == [] and report["small_targets_services"] == []
     assert report["small_targets_lookup"] == []
     assert {name: small for name, small in report["small_targets"].items() if small} == {}
+    # the procedure search finds "Đăng ký khai sinh" from "KHAI"; its keys never move either
+    assert any("khai sinh" in m.lower() for m in report["search_matches"]), report["search_matches"]
+    assert report["search_keys_moved"] == []
+    # the keyboard never moves: not while typing, not when an error message shows, not on the next key
+    assert report["keys_moved_typing"] == [] and report["keys_moved_by_message"] == []
+    assert report["keys_moved_after_key"] == []
+    # every widget of every screen lies inside the window, in both orientations
+    assert {name: bad for name, bad in report["outside"].items() if bad} == {}
     for shot in report["screenshots"]:
         assert Path(shot).stat().st_size > 10_000, shot
 

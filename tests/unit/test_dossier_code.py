@@ -7,7 +7,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from contracts.dossier_code import DossierCode, DossierCodeError, find_dossier_code, parse_dossier_code
+from contracts.dossier_code import (
+    DossierCode,
+    DossierCodeError,
+    code_from_input,
+    find_dossier_code,
+    is_scan_payload,
+    parse_dossier_code,
+)
 
 pytestmark = [pytest.mark.unit, pytest.mark.timeout(30)]
 
@@ -126,3 +133,22 @@ def test_never_crashes_on_arbitrary_text(text: str) -> None:
     except DossierCodeError:
         pass
     find_dossier_code(text)
+
+
+@pytest.mark.parametrize("text", ["000.00.12.H38-241023-0001xyz", "000.00.12.H38-241023-0001 abc",
+                                  "000.00.12.H38-241023-0001/", "000.00.12.H38-241023-0001-9"])
+def test_a_valid_code_with_junk_around_it_is_refused_unless_it_is_a_payload(text: str) -> None:
+    with pytest.raises(DossierCodeError):
+        code_from_input(text)
+
+
+@pytest.mark.parametrize("payload", [
+    "https://dichvucong.quangtri.gov.vn/tra-cuu?maHoSo=000.00.12.H38-241023-0001",
+    "https://dvc.example/tra-cuu?ma_ho_so=000.00.12.H38-241023-0001&lang=vi",
+    "Mã hồ sơ: 000.00.12.H38-241023-0001",
+    "PHIẾU HẸN\n000.00.12.H38-241023-0001\nNgày hẹn 30/10/2024",
+    " 000.00.12.h38 - 241023 - 0001 ",
+])
+def test_recognised_payloads_and_the_code_alone_are_accepted(payload: str) -> None:
+    assert code_from_input(payload).normalized == "000.00.12.H38-241023-0001"
+    assert is_scan_payload(payload) or payload.strip().startswith("000")

@@ -1,8 +1,6 @@
 """Estimated wait: people ahead × recent average service time ÷ open counters (prior until data exists)."""
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 from hub_center import DAT_DAI, HO_TICH, MONDAY_0800, make_center
 
@@ -23,35 +21,20 @@ def test_formula() -> None:
     assert estimates.average_service_min([60, 180], 99) == 2.0
 
 
-def test_new_ticket_estimate_uses_the_prior_then_recent_service_times() -> None:
+def test_issue_answers_with_the_simulated_estimate_and_the_old_field() -> None:
+    # the range and how it is computed: tests/unit/test_wait_estimate.py; here the answer keeps its old field
     state = tr.QueueState(center=make_center())          # ho-tich prior: 6 min
     now = MONDAY_0800
     state, _ = tr.transition(state, tr.OpenCounter("2"), now)
     for _ in range(3):
         state, _ = tr.transition(state, tr.IssueTicket(HO_TICH), now)
     decision = tr.decide(state, tr.IssueTicket(HO_TICH), now)
-    assert isinstance(decision.result, tr.Issued)
-    assert (decision.result.ahead, decision.result.estimated_wait_min) == (3, 18)
-    # two services of 2 minutes each at counter 2: the average becomes 2 minutes
-    for _ in range(2):
-        state, _ = tr.transition(state, tr.CallNext("2"), now)
-        state, _ = tr.transition(state, tr.StartService("2"), now)
-        now += timedelta(minutes=2)
-        state, _ = tr.transition(state, tr.Complete("2"), now)
-    decision = tr.decide(state, tr.IssueTicket(HO_TICH), now)
-    assert isinstance(decision.result, tr.Issued)
-    assert (decision.result.ahead, decision.result.estimated_wait_min) == (1, 2)
-    # a second open counter serving ho-tich halves it; counter 3 also serves ho-tich (second preference)
-    state, _ = tr.transition(state, tr.OpenCounter("1"), now)
-    state, _ = tr.transition(state, tr.OpenCounter("3"), now)
-    for _ in range(3):
-        state, _ = tr.transition(state, tr.IssueTicket(HO_TICH), now)
-    decision = tr.decide(state, tr.IssueTicket(HO_TICH), now)
-    assert isinstance(decision.result, tr.Issued)
-    assert decision.result.ahead == 4 and decision.result.estimated_wait_min == 3    # 4 × 2 ÷ 3, rounded up
-    # the other service still uses its own prior (12 min)
+    assert isinstance(decision.result, tr.Issued) and decision.result.wait is not None
+    assert decision.result.ahead == 3
+    assert decision.result.estimated_wait_min == decision.result.wait.minutes == 20   # 3 × (6 min + turnaround)
+    # nobody serves dat-dai now: flagged, never promised
     dat = tr.decide(state, tr.IssueTicket(DAT_DAI), now).result
-    assert isinstance(dat, tr.Issued) and dat.estimated_wait_min == 0
+    assert isinstance(dat, tr.Issued) and dat.wait is not None and not dat.wait.served
 
 
 def test_estimate_for_a_waiting_ticket_shrinks_as_the_queue_moves() -> None:
@@ -65,7 +48,7 @@ def test_estimate_for_a_waiting_ticket_shrinks_as_the_queue_moves() -> None:
         tickets.append(events[0].ticket.id)
     last_normal = state.tickets[tickets[1]]
     assert state.ahead(last_normal) == 2        # the elderly citizen goes first under strict
-    assert state.estimated_wait_min(last_normal) == 12
+    assert state.estimated_wait_min(last_normal, now) == 13    # 2 × (6 min + turnaround)
     state, _ = tr.transition(state, tr.CallNext("2"), now)
     assert state.ahead(state.tickets[tickets[1]]) == 1
     assert state.ahead(state.tickets[tickets[2]]) == 0

@@ -53,6 +53,10 @@ class StandInHub:
         self._check("config")
         return CONFIG
 
+    def ask_help(self) -> dict[str, Any]:
+        self._check("help")
+        return {"help": {"kiosk": "kiosk-1", "seq": 1, "at": "2026-11-23T09:00:00+07:00"}}
+
     def services(self) -> list[dict[str, Any]]:
         self._check("services")
         return [{**s, "waiting": 3, "estimated_wait_min": 12, "accepting": self.accepting,
@@ -633,3 +637,78 @@ def test_offline_the_kiosk_knows_holidays_and_makeup_days_from_the_hub() -> None
     assert catalog.open_at(_dt(2026, 8, 24, 9, 0, tzinfo=VN_TZ)) is True
     # the calendar survives the catalog's refreshes (live counts in, then the hub lost)
     assert catalog.with_services([]).stale().open_at(_dt(2026, 2, 17, 9, 0, tzinfo=VN_TZ)) is False
+
+
+def test_started_while_the_hub_is_down_says_it_cannot_connect(tmp_path) -> None:
+    hub, clock = StandInHub(), ManualClock()
+    hub.down = True
+    journal = OfflineJournal(tmp_path / "journal-down.sqlite")
+    desk = TicketDesk(hub, journal, prefixes={}, lease_size=60, reserve=10,
+                      clock=lambda: datetime(2026, 11, 23, 9, 0, tzinfo=VN_TZ))
+    kiosk = Kiosk(hub=hub, desk=desk, printer=StandInPrinter(), clock=clock,
+                  behaviour=KioskBehaviour(public_base_url="http://hub.lan:8080"))
+    kiosk.set_catalog(kiosk.refresh_catalog())              # nothing known: never reached the hub
+    desk.maintain()
+    clock.advance(1.0)
+    kiosk.home.take_ticket()
+    view = kiosk.services.view()
+    assert view.tiles == () and view.empty.startswith("Không kết nối được máy chủ")
+    journal.close()
+
+
+def test_the_service_tile_and_the_ticket_tell_the_range(rig: Rig) -> None:
+    k, hub = rig.kiosk, rig.hub
+    plain = hub.services
+    hub.services = lambda: [{**s, "wait_low_min": 20, "wait_high_min": 30, "wait_served": True}  # type: ignore
+                            for s in plain()]
+    k.set_catalog(k.refresh_catalog())
+    rig.tap(k.home.take_ticket)
+    assert k.services.view().tiles[0].wait == "Chờ khoảng 20–30 phút"
+    issue = hub._new_ticket
+    hub._new_ticket = lambda service, priority: {**issue(service, priority), "ahead": 0,  # type: ignore
+                                                 "wait_low_min": None, "wait_high_min": None, "wait_served": False}
+    rig.tap(k.services.choose, "ho-tich")
+    rig.tap(k.priority.choose, None)
+    view = k.take.view()
+    assert view.ahead == "Không có ai chờ trước quý vị" and "sớm" not in view.ahead   # nobody serves it now
+    assert view.wait == "Thời gian chờ dự kiến: Chưa có quầy nào đang phục vụ lĩnh vực này"
+
+
+def test_a_ready_result_offers_a_tra_ket_qua_ticket_in_one_tap(rig: Rig) -> None:
+    k, hub = rig.kiosk, rig.hub
+    config = {**CONFIG, "services": [*CONFIG["services"],
+                                     {"code": "tra-ket-qua", "name": "Trả kết quả", "name_en": "Results",
+                                      "prefix": "T"}]}
+    hub.config = lambda: config                # type: ignore[method-assign]
+    hub.services = lambda: [{**s, "waiting": 1, "accepting": True} for s in config["services"]]  # type: ignore
+    k.set_catalog(k.refresh_catalog())
+    asked: list[tuple[str, str | None]] = []
+    issue = hub._new_ticket
+
+    def new_ticket(service: str, priority: str | None) -> dict[str, Any]:
+        asked.append((service, priority))
+        return issue("ho-tich", priority)      # the stand-in numbers only its two services; the service asked counts
+    hub._new_ticket = new_ticket               # type: ignore[method-assign]
+    hub.dossiers[CODE] = DOSSIER               # being processed: nothing to collect yet
+    k.scanned(CODE)
+    assert k.screen == "result" and k.result.view().collect == ""
+    ready = {**DOSSIER, "dossier": {**DOSSIER["dossier"], "status": "result_ready", "display_status": "result_ready",
+                                    "status_vi": "Đã có kết quả"}}
+    hub.dossiers[CODE] = ready
+    k.reset()
+    k.scanned(CODE)
+    assert k.result.view().collect == "Lấy số Trả kết quả"
+    rig.tap(k.result.collect)                  # one tap: no service grid, no priority question
+    assert asked == [("tra-ket-qua", None)] and k.take.state == "printed"
+
+
+def test_can_ho_tro_tells_the_staff_or_says_the_server_cannot_be_reached(rig: Rig) -> None:
+    k = rig.kiosk
+    assert k.home.view().help == "Cần hỗ trợ" and k.home.view().help_message == ""
+    rig.tap(k.home.ask_help)
+    assert "help" in rig.hub.calls and k.home.view().help_message.startswith("Đã báo cán bộ")
+    k.reset()
+    assert k.home.view().help_message == ""
+    rig.hub.down = True
+    rig.tap(k.home.ask_help)
+    assert k.home.view().help_message.startswith("Không kết nối được máy chủ")

@@ -108,20 +108,37 @@ def test_closing_reasons_name_the_hours() -> None:
     assert "16:30" in (numbering.closed_reason(center, service, at(16, 45)) or "")
 
 
-def test_a_lease_moves_the_hub_past_the_block_and_numbers_never_meet() -> None:
+def test_leases_come_from_the_offline_region_and_online_numbers_never_skip() -> None:
     state = tr.QueueState(center=make_center())
     state, _first = issue(state, MONDAY_0800)
     state, events = tr.transition(state, tr.LeaseNumbers("kiosk-1", HO_TICH, 10), MONDAY_0800)
     lease = events[0].lease
-    assert lease is not None and (lease.first, lease.last) == (2, 11)
+    assert lease is not None and (lease.first, lease.last) == (800, 809)     # top fifth of 1–999
     state, nxt = issue(state, MONDAY_0800)
-    assert nxt.number.number == 12
+    assert nxt.number.number == 2                                           # no jump after a lease
+    state, events = tr.transition(state, tr.LeaseNumbers("kiosk-2", HO_TICH, 10), MONDAY_0800)
+    assert events[0].lease is not None and (events[0].lease.first, events[0].lease.last) == (810, 819)
     with pytest.raises(MotcuaError) as info:
         numbering.reserve_block(state.center.services[0], state.service_day(HO_TICH), 0)
     assert info.value.code is ErrorCode.BAD_REQUEST
     with pytest.raises(MotcuaError) as info:
-        tr.transition(state, tr.LeaseNumbers("kiosk-1", HO_TICH, 5000), MONDAY_0800)
+        tr.transition(state, tr.LeaseNumbers("kiosk-1", HO_TICH, 181), MONDAY_0800)   # 820–999 is 180
     assert info.value.code is ErrorCode.QUOTA_REACHED
+    assert "offline" in info.value.message
+
+
+def test_online_numbers_step_over_leased_blocks_if_they_ever_reach_them() -> None:
+    center = make_center()
+    ho = replace(center.services[0], number_end=20, offline_from=5)
+    state = tr.QueueState(center=replace(center, services=(ho, *center.services[1:])))
+    state, _ = tr.transition(state, tr.LeaseNumbers("kiosk-1", HO_TICH, 3), MONDAY_0800)    # 5–7
+    numbers = []
+    for _ in range(6):
+        state, t = issue(state, MONDAY_0800)
+        numbers.append(t.number.number)
+    assert numbers == [1, 2, 3, 4, 8, 9]
+    state, events = tr.transition(state, tr.LeaseNumbers("kiosk-2", HO_TICH, 3), MONDAY_0800)
+    assert events[0].lease is not None and events[0].lease.first == 10
 
 
 def test_holidays_close_issuing_and_a_makeup_saturday_opens_it() -> None:

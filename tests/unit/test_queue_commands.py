@@ -85,7 +85,9 @@ def test_counter_flow_and_queries(svc: QueueService, clock: FixedClock) -> None:
     assert svc.last_completed("1") is None
     ho = svc.service_state(HO_TICH)
     assert isinstance(ho, ServiceState) and ho.waiting == 1 and ho.last_called == "A002" and ho.accepting
-    assert ho.estimated_wait_min == 3       # one ahead × 3 min (today's average) ÷ one open counter
+    # one ahead: one 3-minute sample today is blended with the 6-minute prior (wait_estimate.BLEND_K)
+    assert ho.estimated_wait_min == 6 and ho.wait_low_min is not None and ho.wait_high_min is not None
+    assert ho.wait_low_min <= 6 <= ho.wait_high_min and ho.served_now
     snap = svc.snapshot()
     assert set(snap) == {"seq", "calls", "counters", "services", "center"}
     assert snap["seq"] == svc.last_seq and len(snap["counters"]) == 3 and len(snap["services"]) == 2
@@ -170,30 +172,31 @@ def test_a_failed_commit_fails_the_callers_and_keeps_memory_equal_to_disk(
 def test_lease_and_merge_are_idempotent_and_never_reissued(svc: QueueService, clock: FixedClock) -> None:
     svc.issue_ticket(HO_TICH)
     lease = svc.lease_numbers("kiosk-7", HO_TICH, 3)
-    assert (lease.first, lease.last, lease.service, lease.day) == (2, 4, HO_TICH, MONDAY_0800.date())
-    assert svc.issue_ticket(HO_TICH).ticket.number.number == 5
-    offline = [{"number": 3, "issued_at": (clock.now() + timedelta(minutes=1)).isoformat(), "priority": "elderly"},
-               {"number": 2, "issued_at": (clock.now() + timedelta(seconds=30)).isoformat(), "priority": None}]
+    # offline blocks come from the top fifth of the range: the online numbers never jump over them
+    assert (lease.first, lease.last, lease.service, lease.day) == (800, 802, HO_TICH, MONDAY_0800.date())
+    assert svc.issue_ticket(HO_TICH).ticket.number.number == 2
+    offline = [{"number": 801, "issued_at": (clock.now() + timedelta(minutes=1)).isoformat(), "priority": "elderly"},
+               {"number": 800, "issued_at": (clock.now() + timedelta(seconds=30)).isoformat(), "priority": None}]
     clock.advance(minutes=5)
     merged = svc.merge_leased(lease.id, offline)
-    assert sorted(t.display for t in merged) == ["A002", "A003"]
+    assert sorted(t.display for t in merged) == ["A800", "A801"]
     assert all(t.kiosk == "kiosk-7" and t.lease_id == lease.id and t.printed for t in merged)
     seq = svc.last_seq
     again = svc.merge_leased(lease.id, offline)           # a retry after a lost answer: nothing new
     assert sorted(t.id for t in again) == sorted(t.id for t in merged) and svc.last_seq == seq
     # offline tickets queue from when they were taken (08:00:30, 08:01), not from the merge (08:05)
-    assert [t.display for t in svc.waiting(HO_TICH)] == ["A003", "A001", "A005", "A002"]
+    assert [t.display for t in svc.waiting(HO_TICH)] == ["A801", "A001", "A002", "A800"]
     for bad, code in (([{"number": 9, "issued_at": clock.now().isoformat()}], ErrorCode.LEASE_CONFLICT),
                       ([{"number": "x", "issued_at": clock.now().isoformat()}], ErrorCode.BAD_REQUEST),
-                      ([{"number": 4, "issued_at": "2026-11-23T08:00:00"}], ErrorCode.BAD_REQUEST),
-                      ([{"number": 4}], ErrorCode.BAD_REQUEST)):
+                      ([{"number": 802, "issued_at": "2026-11-23T08:00:00"}], ErrorCode.BAD_REQUEST),
+                      ([{"number": 802}], ErrorCode.BAD_REQUEST)):
         with pytest.raises(MotcuaError) as info:
             svc.merge_leased(lease.id, bad)
         assert info.value.code is code
     with pytest.raises(MotcuaError) as info:
         svc.merge_leased("no-such-lease", offline)
     assert info.value.code is ErrorCode.NOT_FOUND
-    assert svc.issue_ticket(HO_TICH).ticket.number.number == 6
+    assert svc.issue_ticket(HO_TICH).ticket.number.number == 3    # merged offline numbers move nothing
 
 
 BUSY = make_center(policy=PolicyDef(PolicyKind.INTERLEAVE, interleave_normal=2),

@@ -107,7 +107,7 @@ def test_without_wait_estimate_and_priority() -> None:
     layout = TicketLayout()
     plan = layout.plan(vn_ticket(estimated_wait_min=None, priority_label=None, footer_lines=()))
     texts = [line.text for line in plan]
-    assert "Trước bạn: 5 người" in texts
+    assert "Trước quý vị: 5 người" in texts
     assert not any("Ưu tiên" in t for t in texts)
     assert "Ahead of you: 5" in texts
 
@@ -179,5 +179,16 @@ def test_offline_ticket_without_a_live_count_does_not_print_zero_ahead() -> None
     plan = TicketLayout().plan(vn_ticket(people_ahead=None, estimated_wait_min=None))
     texts = [line.text for line in plan]
     assert "Vui lòng theo dõi màn hình gọi số" in texts and "Please watch the calling display" in texts
-    assert not any(t.startswith(("Trước bạn", "Ahead of you")) for t in texts)
+    assert not any(t.startswith(("Trước quý vị", "Ahead of you")) for t in texts)
     assert len(TicketLayout().build(vn_ticket(people_ahead=None))) <= 6 * 1024
+
+
+def test_the_printed_wait_is_the_range_the_screens_show() -> None:
+    texts = [line.text for line in TicketLayout().plan(vn_ticket(wait_low_min=20, wait_high_min=30))]
+    assert any("Trước quý vị: 5 người · Chờ khoảng 20–30 phút" in t for t in texts)
+    texts = [line.text for line in TicketLayout().plan(vn_ticket(wait_low_min=0, wait_high_min=10))]
+    assert any(t.endswith("Chờ dưới 10 phút") for t in texts)
+    texts = [line.text for line in TicketLayout().plan(vn_ticket(wait_low_min=None, wait_high_min=None,
+                                                                 wait_served=False, footer_lines=()))]
+    assert any("Chưa có quầy nào đang phục vụ" in t for t in texts)
+    assert not any("bạn" in t for t in texts)

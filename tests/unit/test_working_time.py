@@ -255,3 +255,17 @@ def test_appointment_is_always_a_session_start_after_the_deadline(start: datetim
     assert s.appointment_at >= s.due_at
     assert CAL.is_working_time(s.appointment_at)
     assert not CAL.is_working_time(s.appointment_at - timedelta(minutes=1)) or s.appointment_at == s.due_at
+
+
+def test_time_left_counts_from_when_counting_starts() -> None:
+    # received Friday 13/11 at 16:00, after 15:00: counting starts Monday 07:30 (Decree 61 Art. 18); due Monday
+    # 16:30 leaves 7 working hours from the start of counting — less than one working day — though from Friday
+    # 16:00 (an hour of Friday's working time included) it looks like a full day
+    received = vn(2026, 11, 13, 16)
+    counted = CAL.counting_start(received)
+    assert counted == vn(2026, 11, 16, 7, 30)
+    due = vn(2026, 11, 16, 16, 30)
+    assert deadline_warnings(CAL, received, due) == ()                                  # the old reading
+    assert deadline_warnings(CAL, received, due, counted_from=counted) == (DeadlineWarning.DUE_SOON,)
+    # once counting has started, now is the later one: nothing changes
+    assert deadline_warnings(CAL, vn(2026, 11, 16, 9), vn(2026, 11, 17, 10), counted_from=counted) == ()

@@ -1,0 +1,18 @@
+"""How every screen and the printed ticket words the wait range: "khoảng 20–30 phút". Pure text, no I/O.
+
+One wording for the kiosk, the ticket, the tracking page's server side and tests, so a citizen reads the same
+promise everywhere (the browser pages mirror these words in their own JS tables).
+"""
+from __future__ import annotations
+
+
+def wait_range_text(low: int | None, high: int | None, served: bool | None = True, lang: str = "vi") -> str:
+    """``"khoảng 20–30 phút"``, ``"dưới 10 phút"``; "" when unknown; never a promise when nobody serves it now."""
+    if served is False:
+        return ("Chưa có quầy nào đang phục vụ lĩnh vực này" if lang == "vi"
+                else "No counter is serving this service right now")
+    if low is None or high is None:
+        return ""
+    if low <= 0:
+        return f"dưới {high} phút" if lang == "vi" else f"under {high} min"
+    return f"khoảng {low}–{high} phút" if lang == "vi" else f"about {low}–{high} min"

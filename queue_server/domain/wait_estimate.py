@@ -1,0 +1,426 @@
+"""The wait a citizen is told: simulate the queue forward over the counters really serving now, give a range.
+
+Pure: no I/O, no clock reads. The caller (QueueState) describes the hall as it is (counters open or paused, the
+ticket each holds and how long it has held it, who waits for what, how fast tickets arrive) and the service-time
+statistics (``ServiceTimes``); ``estimate_wait`` replays the counters' call rules forward in time: every counter,
+when free, calls the first of its services, in its order of preference, that has someone waiting (tickets
+transferred to it first), so a service a counter takes only as a second choice gets that counter only when its
+first choices are empty — which the old "people ahead × mean ÷ counters listing it" ignored. Arrivals still to come
+are fed in as a fluid (a counter's first-choice queue keeps refilling), the lunch break and the end of the day are
+skipped over (``working_spans``), and the answer is a range (``low_min``–``high_min``), not a false minute.
+
+Why a range: a queue of n tickets served in parallel has a spread of about √n service-time deviations, plus what no
+model sees (a pause, a long case). The spread below is calibrated by ``bench/estimate.py`` against simulated days.
+"""
+from __future__ import annotations
+
+import heapq
+import math
+import random
+from bisect import bisect_right
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from statistics import median
+
+# -- the statistics of one counter's occupancy per ticket (call → done / no-show / transfer), in seconds ----------
+BLEND_K = 8.0            # samples that weigh as much as the prior (shrinkage towards history, then the default)
+TRIM = 0.05              # share clipped at each end before averaging: a few outliers do not move the mean
+RESIDUAL_FLOOR = 0.3     # a ticket held longer than its mean still needs this share of a mean to finish
+PAUSE_EXPECTED_S = 15 * 60.0   # a paused counter is expected back this long after it paused
+HORIZON_S = 16 * 3600.0  # working time simulated (two days); a longer queue is extrapolated at its counters' pace
+PATHS = 0               # random runs per estimate (0: the one deterministic run); see bench/estimate.py
+# Between releasing one ticket and calling the next, staff file papers and press the button: time no sample of
+# call → release contains (the bench's counters take 5–40 s plus their polling; real centres more, not less).
+TURNAROUND_S = 30.0
+
+
+def robust_mean(samples: Sequence[float]) -> float | None:
+    """Winsorised mean: the ``TRIM`` share at each end (at least one value) clipped to its neighbour; the median
+    below 5 samples. Clipping, not dropping: service times are skewed, and dropping the long tail would tell every
+    wait short (bench/estimate.py: a 10 % trimmed mean moved the bias by −1.7 min)."""
+    values = sorted(v for v in samples if v >= 0 and math.isfinite(v))
+    if not values:
+        return None
+    if len(values) < 5:
+        return float(median(values))
+    cut = max(1, int(len(values) * TRIM))
+    low, high = values[cut], values[-cut - 1]
+    return sum(min(max(v, low), high) for v in values) / len(values)
+
+
+def blend(samples: Sequence[float], prior_s: float, k: float = BLEND_K) -> float:
+    """Today's robust mean shrunk towards ``prior_s``: with n samples, weight n / (n + k)."""
+    centre = robust_mean(samples)
+    if centre is None:
+        return prior_s
+    n = sum(1 for v in samples if v >= 0 and math.isfinite(v))
+    return (n * centre + k * prior_s) / (n + k)
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryPrior:
+    """Learnt from past days: occupancy per ticket as robust means by (service), (service, counter) and
+    (service, counter, hour), each with its sample count; and how many tickets each service gets in each hour of a
+    working day (the day's waves). Built by ``HistoryPrior.from_samples``."""
+
+    by_service: Mapping[str, tuple[float, int]] = field(default_factory=dict)
+    by_counter: Mapping[tuple[str, str], tuple[float, int]] = field(default_factory=dict)
+    by_hour: Mapping[tuple[str, str, int], tuple[float, int]] = field(default_factory=dict)
+    arrivals_by_hour: Mapping[tuple[str, int], float] = field(default_factory=dict)   # tickets per day
+    days: int = 0                                   # working days the arrivals were counted over
+    priority_share: Mapping[str, float] = field(default_factory=dict)   # of a service's tickets, priority ones
+
+    @staticmethod
+    def from_samples(samples: Sequence[tuple[str, str, int, float]],
+                     issues: Sequence[tuple[str, str, int, bool]] = ()) -> HistoryPrior:
+        """``samples``: (service, counter, hour of the call, seconds) of past days; ``issues``: (service, day,
+        hour of issue, priority) of the tickets issued on past days."""
+        groups: tuple[dict[object, list[float]], ...] = ({}, {}, {})
+        for service, counter, hour, seconds in samples:
+            groups[0].setdefault(service, []).append(seconds)
+            groups[1].setdefault((service, counter), []).append(seconds)
+            groups[2].setdefault((service, counter, hour), []).append(seconds)
+        out: list[dict[object, tuple[float, int]]] = []
+        for group in groups:
+            stats: dict[object, tuple[float, int]] = {}
+            for key, values in group.items():
+                centre = robust_mean(values)
+                if centre is not None:
+                    stats[key] = (centre, len(values))
+            out.append(stats)
+        days = len({day for _, day, _, _ in issues})
+        counts: dict[tuple[str, int], float] = {}
+        totals: dict[str, list[int]] = {}
+        for service, _, hour, priority in issues:
+            counts[(service, hour)] = counts.get((service, hour), 0.0) + 1.0
+            tally = totals.setdefault(service, [0, 0])
+            tally[0] += 1
+            tally[1] += 1 if priority else 0
+        arrivals = {k: v / days for k, v in counts.items()} if days else {}
+        share = {s: p / n for s, (n, p) in totals.items() if n}
+        return HistoryPrior(out[0], out[1], out[2], arrivals, days, share)  # type: ignore[arg-type]
+
+    def seconds(self, service: str, counter: str, hour: int, default_s: float) -> float:
+        """Hierarchical shrinkage: the config default ← the service's history ← the counter's ← that hour's."""
+        value = default_s
+        for stats in (self.by_service.get(service), self.by_counter.get((service, counter)),
+                      self.by_hour.get((service, counter, hour))):
+            if stats is not None:
+                centre, n = stats
+                value = (n * centre + BLEND_K * value) / (n + BLEND_K)
+        return value
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceTimes:
+    """What one ticket of a service occupies a counter for, today: today's samples blended with the prior."""
+
+    default_s: Mapping[str, float]                                  # per service, from config (new sites)
+    prior: HistoryPrior = field(default_factory=HistoryPrior)
+    today_by_counter: Mapping[tuple[str, str], Sequence[float]] = field(default_factory=dict)
+    today_by_service: Mapping[str, Sequence[float]] = field(default_factory=dict)
+    hour: int = 9
+
+    def seconds(self, service: str, counter: str) -> float:
+        default = self.default_s.get(service, 600.0)
+        prior = self.prior.seconds(service, counter, self.hour, default)
+        service_level = blend(self.today_by_service.get(service, ()), prior)
+        return max(1.0, blend(self.today_by_counter.get((service, counter), ()), service_level)) + TURNAROUND_S
+
+    def spread(self, service: str) -> float:
+        """Coefficient of variation of one ticket's occupancy (today's, else a typical 0.6)."""
+        values = [v for v in self.today_by_service.get(service, ()) if v >= 0]
+        if len(values) < 8:
+            return 0.6
+        mean = sum(values) / len(values)
+        if mean <= 0:
+            return 0.6
+        var = sum((v - mean) ** 2 for v in values) / (len(values) - 1)
+        return min(1.5, max(0.3, math.sqrt(var) / mean))
+
+
+# -- the hall as it is now -----------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class CounterNow:
+    """One counter that can call (open) or will again (paused); closed counters are left out."""
+
+    id: str
+    services: tuple[str, ...]          # order of preference
+    free_in_s: float = 0.0             # until it can call (time left on its ticket, or on its pause)
+    targeted: int = 0                  # tickets transferred to this very counter, called before anything else
+
+
+@dataclass(frozen=True, slots=True)
+class Hall:
+    counters: tuple[CounterNow, ...]
+    waiting: Mapping[str, int]                          # per service, people waiting (the target's own not used)
+    arrivals_per_h: Mapping[str, float] = field(default_factory=dict)   # expected new tickets per service
+    # working time from now: (start, end) in seconds after now, e.g. the rest of the morning and the afternoon
+    working_spans: tuple[tuple[float, float], ...] = ((0.0, math.inf),)
+    arrivals_until_s: float = math.inf      # working seconds from now until ticket issue stops for the day
+    # per service, a rate that changes over the day (the waves learnt from history): ((from working s, per h), …);
+    # a service listed here ignores its flat ``arrivals_per_h``
+    arrival_steps: Mapping[str, tuple[tuple[float, float], ...]] = field(default_factory=dict)
+
+
+class _Stream:
+    """Arrivals at a piecewise-constant rate (per second) that stop at ``until``."""
+
+    __slots__ = ("cum", "rates", "starts")
+
+    def __init__(self, steps: Sequence[tuple[float, float]], until: float) -> None:
+        ordered = sorted((max(0.0, a), max(0.0, r)) for a, r in steps if a < until)
+        if not ordered or ordered[0][0] > 0.0:
+            ordered.insert(0, (0.0, 0.0))
+        self.starts = [a for a, _ in ordered] + [until]
+        self.rates = [r for _, r in ordered] + [0.0]
+        self.cum = [0.0]         # arrivals from 0 to each start
+        for k in range(1, len(self.starts)):
+            self.cum.append(self.cum[-1] + self.rates[k - 1] * (self.starts[k] - self.starts[k - 1]))
+
+    def since_start(self, t: float) -> float:
+        """Arrivals from now (0) until ``t``."""
+        if t <= 0.0:
+            return 0.0
+        k = bisect_right(self.starts, t) - 1
+        return self.cum[k] + self.rates[k] * (t - self.starts[k]) if self.rates[k] > 0.0 else self.cum[k]
+
+    def integral(self, a: float, b: float) -> float:
+        return self.since_start(b) - self.since_start(a)
+
+    def time_when(self, a: float, amount: float) -> float:
+        """The moment from ``a`` on when ``amount`` more tickets have arrived (inf if they never do)."""
+        left = amount
+        for k, rate in enumerate(self.rates):
+            lo, hi = self.starts[k], self.starts[k + 1] if k + 1 < len(self.starts) else math.inf
+            if hi <= a:
+                continue
+            lo = max(lo, a)
+            if rate > 0.0:
+                if rate * (hi - lo) >= left:
+                    return lo + left / rate
+                left -= rate * (hi - lo)
+        return math.inf
+
+
+@dataclass(frozen=True, slots=True)
+class WaitEstimate:
+    expected_min: float
+    low_min: int
+    high_min: int
+    served: bool            # some open or paused counter serves the service (else: nobody to call it now)
+
+    @property
+    def minutes(self) -> int:
+        """The old single figure (API field ``estimated_wait_min``): the expected wait, rounded."""
+        return round(self.expected_min)
+
+
+# Spread of the range: z × √(per-ticket randomness² + model error²), then rounded outward (see bench/estimate.py).
+RANGE_Z = 1.3
+MODEL_REL = 0.25          # share of the expected wait the model itself may miss by (pauses, long cases)
+MODEL_ABS_S = 180.0       # and a floor: nobody is promised to the minute
+ROUND_S = 5               # the range's ends are multiples of this many minutes
+RUN_LOW_Q = 0.1           # random runs: the range spans these quantiles of the runs, widened by the model error
+RUN_HIGH_Q = 0.9
+
+
+def free_in_s(mean_s: float, held_s: float) -> float:
+    """Expected time left on a ticket held ``held_s`` seconds whose occupancy averages ``mean_s``."""
+    return max(mean_s - held_s, RESIDUAL_FLOOR * mean_s)
+
+
+class _Table:
+    """``ServiceTimes.seconds`` memoised for one estimate (each look-up blends sorted samples)."""
+
+    def __init__(self, times: ServiceTimes) -> None:
+        self.times = times
+        self.memo: dict[tuple[str, str], float] = {}
+
+    def __call__(self, service: str, counter: str) -> float:
+        key = (service, counter)
+        value = self.memo.get(key)
+        if value is None:
+            value = self.memo[key] = self.times.seconds(service, counter)
+        return value
+
+
+def simulate(service: str, ahead: int, hall: Hall, times: ServiceTimes | _Table,
+             extra_ahead_per_h: float = 0.0, path: int | None = None) -> float | None:
+    """Working seconds until the ticket with ``ahead`` people before it in ``service`` is called; None when no
+    counter in ``hall`` serves ``service``.
+
+    ``path`` None: one deterministic run with mean service times and arrivals as a steady flow. ``path`` k: the
+    k-th random run — service times drawn around their means (spread ``ServiceTimes.spread``), arrivals as Poisson
+    streams — from random streams seeded by (k, counter id) and (k, service), so the runs for ``ahead`` and
+    ``ahead + 1`` are the same until the first calls its citizen (the estimate is monotone run by run), and a
+    counter added to the hall draws from its own stream only.
+    ``extra_ahead_per_h``: arrivals that will still go before it (priority citizens ahead of a normal ticket)."""
+    table = times if isinstance(times, _Table) else _Table(times)
+    counters = [c for c in hall.counters if c.services]
+    if not any(service in c.services for c in counters):
+        return None
+    queue: dict[str, float] = {s: float(n) for s, n in hall.waiting.items() if s != service}
+    queue[service] = float(ahead)
+    until = hall.arrivals_until_s
+    streams: dict[str, _Stream] = {}
+    for s, r in hall.arrivals_per_h.items():
+        if s != service and s not in hall.arrival_steps and r > 1e-3:   # under one a week is none
+            streams[s] = _Stream(((0.0, r / 3600.0),), until)
+    for s, profile in hall.arrival_steps.items():
+        if s != service:
+            streams[s] = _Stream(tuple((a, r / 3600.0) for a, r in profile), until)
+    if extra_ahead_per_h > 1e-3:
+        streams[service] = _Stream(((0.0, extra_ahead_per_h / 3600.0),), until)
+    draws: list[random.Random] = []
+    arrivals: dict[str, random.Random] = {}
+    sigma: dict[str, float] = {}
+    next_at: dict[str, float] = {}
+    if path is not None:
+        draws = [random.Random(f"{path}:{c.id}") for c in counters]
+        for s, stream in sorted(streams.items()):
+            arrivals[s] = random.Random(f"{path}:arrivals:{s}")
+            next_at[s] = stream.time_when(0.0, arrivals[s].expovariate(1.0))
+
+    def duration(s: str, i: int, mean: float) -> float:
+        if path is None:
+            return mean
+        sg = sigma.get(s)
+        if sg is None:
+            cv = table.times.spread(s)
+            sg = sigma[s] = math.sqrt(math.log(1.0 + cv * cv))
+        return mean * math.exp(sg * draws[i].gauss(0.0, 1.0) - sg * sg / 2.0)
+
+    targeted = [c.targeted for c in counters]
+    if path is None:
+        heap = [(c.free_in_s, i) for i, c in enumerate(counters)]
+    else:   # the time left on a ticket in hand is uncertain too
+        heap = [(c.free_in_s * math.exp(0.5 * draws[i].gauss(0.0, 1.0) - 0.125) if c.free_in_s > 0 else 0.0, i)
+                for i, c in enumerate(counters)]
+    heapq.heapify(heap)
+    base = dict(queue)
+    taken: dict[str, float] = {}
+    while heap:
+        t, i = heapq.heappop(heap)
+        if t > HORIZON_S:
+            # a very long queue: the rest at the pace of every counter serving it, from the horizon (not from this
+            # event, which may be another service's counter), so monotone in ``ahead`` and blind to other counters
+            serving = [c.id for c in counters if service in c.services]
+            mean = sum(table(service, cid) for cid in serving) / len(serving)
+            left = queue.get(service, 0.0)
+            if service in streams and path is None:
+                left = base.get(service, 0.0) + streams[service].since_start(HORIZON_S) - taken.get(service, 0.0)
+            elif service in next_at:
+                at = next_at[service]
+                while at <= HORIZON_S:
+                    left += 1.0
+                    at = streams[service].time_when(at, arrivals[service].expovariate(1.0))
+            return HORIZON_S + left * mean / len(serving)
+        if path is not None:
+            for s, at in next_at.items():
+                while at <= t:
+                    queue[s] = queue.get(s, 0.0) + 1.0
+                    at = streams[s].time_when(at, arrivals[s].expovariate(1.0))
+                next_at[s] = at
+        counter = counters[i]
+        if targeted[i] > 0:
+            targeted[i] -= 1
+            first = counter.services[0]
+            heapq.heappush(heap, (t + duration(first, i, table(first, counter.id)), i))
+            continue
+        chosen: str | None = None
+        for s in counter.services:
+            if path is None and s in streams:
+                # from the start each time, not added step by step: the same moment gives the same queue however
+                # many other counters' events came in between (float sums differ in the last bit and flip a choice)
+                queue[s] = base.get(s, 0.0) + streams[s].since_start(t) - taken.get(s, 0.0)
+            if queue.get(s, 0.0) >= 1.0:
+                chosen = s
+                break
+            if s == service:        # nobody left before our citizen in the first service it would call
+                return t
+        if chosen is not None:
+            queue[chosen] -= 1.0
+            taken[chosen] = taken.get(chosen, 0.0) + 1.0
+            heapq.heappush(heap, (t + duration(chosen, i, table(chosen, counter.id)), i))
+            continue
+        # idle: wake when the first of its services gets a whole ticket; never, if none is arriving
+        if path is None:
+            waits = [streams[s].time_when(t, 1.0 - queue.get(s, 0.0)) for s in counter.services if s in streams]
+        else:
+            waits = [next_at[s] for s in counter.services if s in next_at]
+        wake = min(waits, default=math.inf)
+        if wake < math.inf:
+            heapq.heappush(heap, (max(t + 1.0, wake), i))
+    return None
+
+
+def _to_wall(working_s: float, spans: tuple[tuple[float, float], ...]) -> float:
+    """Seconds of wall time from now until ``working_s`` seconds of working time have passed."""
+    left = working_s
+    for start, end in spans:
+        if end - start >= left:
+            return start + left
+        left -= end - start
+    last_end = spans[-1][1] if spans else 0.0
+    return last_end + left      # past the day's end: count on (tomorrow's numbers start again anyway)
+
+
+def estimate_wait(service: str, ahead: int, hall: Hall, times: ServiceTimes,
+                  extra_ahead_per_h: float = 0.0, paths: int | None = None,
+                  standby: tuple[CounterNow, ...] = ()) -> WaitEstimate:
+    """The wait for a citizen with ``ahead`` people before them in ``service`` (see module docstring).
+
+    ``standby``: the closed counters configured for it, assumed to open now if none of ``hall`` serves it (the
+    answer is then flagged ``served=False``: a guess, never a promise)."""
+    ahead = max(0, ahead)
+    table = _Table(times)
+    served = any(service in c.services for c in hall.counters)
+    if not served and any(service in c.services for c in standby):
+        hall = Hall(hall.counters + standby, hall.waiting, hall.arrivals_per_h, hall.working_spans,
+                    hall.arrivals_until_s, hall.arrival_steps)
+    elif not served:
+        # nobody serves it now: say what one counter would take once it opens (flagged, never "soon")
+        hall = Hall((CounterNow("~", (service,)),), {}, {}, hall.working_spans, 0.0)
+        extra_ahead_per_h = 0.0
+    serving = [c for c in hall.counters if service in c.services]
+    mean_s = sum(table(service, c.id) for c in serving) / len(serving)
+    runs = PATHS if paths is None else paths
+    if runs > 0:
+        results = sorted(r for k in range(runs)
+                         if (r := simulate(service, ahead, hall, table, extra_ahead_per_h, k)) is not None)
+        working_s = sum(results) / len(results)
+        low_s = results[int(RUN_LOW_Q * (len(results) - 1))] * (1.0 - MODEL_REL) - MODEL_ABS_S
+        top = results[math.ceil(RUN_HIGH_Q * (len(results) - 1))]
+        high_s = top * (1.0 + MODEL_REL) + MODEL_ABS_S
+    else:
+        working = simulate(service, ahead, hall, table, extra_ahead_per_h)
+        assert working is not None
+        working_s = working
+        # Both ends grow with the expected wait alone, so the range is monotone in the people ahead: below, what
+        # the model may miss (pauses, long cases); above, that plus the randomness of the tickets served meanwhile
+        # (n ≈ working_s × counters ÷ mean tickets, each with spread cv × mean, over len(serving) counters).
+        cv = times.spread(service)
+        n = working_s * len(serving) / mean_s + 1.0
+        randomness = cv * mean_s * math.sqrt(n) / len(serving)
+        low_s = working_s * (1.0 - RANGE_Z * MODEL_REL) - RANGE_Z * MODEL_ABS_S
+        high_s = working_s + RANGE_Z * math.sqrt(randomness ** 2 + (MODEL_REL * working_s) ** 2 + MODEL_ABS_S ** 2)
+    wall = _to_wall(working_s, hall.working_spans)
+    low_w = _to_wall(max(0.0, min(low_s, working_s)), hall.working_spans)
+    high_w = _to_wall(max(high_s, working_s), hall.working_spans)
+    low = math.floor(low_w / 60.0 / ROUND_S) * ROUND_S
+    high = max(low + ROUND_S, math.ceil(high_w / 60.0 / ROUND_S) * ROUND_S)
+    return WaitEstimate(expected_min=max(0.0, wall / 60.0), low_min=max(0, low), high_min=high, served=served)
+
+
+def format_range_vi(estimate: WaitEstimate) -> str:
+    """``"khoảng 20–30 phút"``; ``"dưới 5 phút"`` when the range starts at zero and is short."""
+    if estimate.low_min <= 0:
+        return f"dưới {estimate.high_min} phút"
+    return f"khoảng {estimate.low_min}–{estimate.high_min} phút"
+
+
+def format_range_en(estimate: WaitEstimate) -> str:
+    if estimate.low_min <= 0:
+        return f"under {estimate.high_min} min"
+    return f"about {estimate.low_min}–{estimate.high_min} min"

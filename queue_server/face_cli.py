@@ -1,0 +1,114 @@
+"""``motcua face ...``: create the master key (0600, never overwritten), run the retention purge, list enrolled
+citizens (no template), delete one (a written withdrawal handed in at a counter). Added to the CLI by one hook in
+queue_server/__main__.py."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def _face_config(path: Path) -> Any:
+    from queue_server.config import load_settings
+
+    settings = load_settings(path)
+    if settings.face is None:
+        print("this config has no [face] section: face lookup is off", file=sys.stderr)
+        return None
+    return settings.face
+
+
+def check_face_key(settings: Any) -> str | None:
+    """For `motcua config check`: why an enabled [face] could not start (the key file), or None."""
+    cfg = getattr(settings, "face", None)
+    if cfg is None or not cfg.enabled:
+        return None
+    from queue_server.adapters.face_gallery import FaceKeyError, load_key_file
+
+    try:
+        load_key_file(cfg.key_path)
+    except FaceKeyError as err:
+        return str(err)
+    return None
+
+
+def cmd_init_key(args: argparse.Namespace) -> int:
+    from queue_server.adapters.face_gallery import create_key_file
+
+    cfg = _face_config(args.config)
+    if cfg is None:
+        return 2
+    if create_key_file(cfg.key_path):
+        print(f"created {cfg.key_path} (mode 600). Keep it, and the .ring file beside it, out of backups "
+              f"(docs/face.md).")
+    else:
+        print(f"{cfg.key_path} already exists; left as it is")
+    return 0
+
+
+def _service(cfg: Any) -> Any:
+    from queue_server.adapters.face_gallery import FaceGallery
+    from queue_server.app.ports import SystemClock
+    from queue_server.face_wiring import new_face_service
+
+    return new_face_service(FaceGallery(cfg.gallery_path, cfg.key_path), SystemClock(), policy=cfg.policy,
+                            retention=cfg.retention)
+
+
+def cmd_purge(args: argparse.Namespace) -> int:
+    cfg = _face_config(args.config)
+    if cfg is None:
+        return 2
+    service = _service(cfg)
+    try:
+        print(f"purged {len(service.purge())} citizen(s)")
+    finally:
+        service.close()
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    cfg = _face_config(args.config)
+    if cfg is None:
+        return 2
+    service = _service(cfg)
+    try:
+        print(json.dumps(service.subjects(), ensure_ascii=False, indent=1))
+    finally:
+        service.close()
+    return 0
+
+
+def cmd_delete(args: argparse.Namespace) -> int:
+    from contracts.errors import MotcuaError
+
+    cfg = _face_config(args.config)
+    if cfg is None:
+        return 2
+    service = _service(cfg)
+    try:
+        service.delete(args.subject, actor=args.by)
+    except MotcuaError as err:
+        print(str(err), file=sys.stderr)
+        return 1
+    finally:
+        service.close()
+    print(f"deleted {args.subject}")
+    return 0
+
+
+def add_face_commands(sub: Any) -> None:
+    face = sub.add_parser("face", help="face lookup tools (key, purge, list, delete)")
+    face_sub = face.add_subparsers(dest="face_command", required=True)
+    for name, func, text in (("init-key", cmd_init_key, "create the [face] key_path master key (mode 600)"),
+                             ("purge", cmd_purge, "delete templates past the retention rule now"),
+                             ("list", cmd_list, "list enrolled citizens (ids, codes, consent; no template)"),
+                             ("delete", cmd_delete, "delete one citizen's face data at once")):
+        p = face_sub.add_parser(name, help=text)
+        p.add_argument("--config", required=True, type=Path)
+        if name == "delete":
+            p.add_argument("subject")
+            p.add_argument("--by", required=True, help="the staff member doing it (audit trail)")
+        p.set_defaults(func=func)

@@ -1,0 +1,131 @@
+"""The wait estimate: never negative, monotone in the people ahead, a counter not serving a service adds nothing,
+and the cases the old formula got wrong (second-choice services, time left on the tickets in hand)."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from hub_center import HO_TICH, MONDAY_0800, make_center
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from queue_server.domain import transitions as tr
+from queue_server.domain import wait_estimate as we
+
+pytestmark = pytest.mark.unit
+
+SERVICES = ("a", "b", "c")
+TIMES = we.ServiceTimes(default_s={"a": 600.0, "b": 900.0, "c": 300.0})
+
+counter_st = st.builds(
+    we.CounterNow,
+    id=st.sampled_from([str(i) for i in range(1, 7)]),
+    services=st.lists(st.sampled_from(SERVICES), min_size=1, max_size=3, unique=True).map(tuple),
+    free_in_s=st.floats(0, 3600),
+    targeted=st.integers(0, 2),
+)
+hall_st = st.builds(
+    we.Hall,
+    counters=st.lists(counter_st, max_size=5, unique_by=lambda c: c.id).map(tuple),
+    waiting=st.fixed_dictionaries({s: st.integers(0, 30) for s in SERVICES}),
+    arrivals_per_h=st.fixed_dictionaries({s: st.floats(0, 12) for s in SERVICES}),
+    working_spans=st.sampled_from([((0.0, float("inf")),), ((0.0, 3600.0), (10800.0, 23400.0))]),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(hall=hall_st, service=st.sampled_from(SERVICES), ahead=st.integers(0, 40))
+def test_never_negative_and_a_true_range(hall: we.Hall, service: str, ahead: int) -> None:
+    w = we.estimate_wait(service, ahead, hall, TIMES)
+    assert w.expected_min >= 0 and w.low_min >= 0 and w.minutes >= 0
+    assert w.low_min <= w.expected_min <= w.high_min
+    assert w.low_min < w.high_min
+
+
+@settings(max_examples=150, deadline=None)
+@given(hall=hall_st, service=st.sampled_from(SERVICES), ahead=st.integers(0, 40))
+def test_monotone_in_people_ahead(hall: we.Hall, service: str, ahead: int) -> None:
+    one = we.estimate_wait(service, ahead, hall, TIMES)
+    more = we.estimate_wait(service, ahead + 1, hall, TIMES)
+    assert more.expected_min >= one.expected_min
+    assert more.low_min >= one.low_min and more.high_min >= one.high_min
+
+
+@settings(max_examples=150, deadline=None)
+@given(hall=hall_st, ahead=st.integers(0, 40), free=st.floats(0, 3600))
+def test_a_counter_that_does_not_serve_the_service_adds_nothing(hall: we.Hall, ahead: int, free: float) -> None:
+    # service "a" for a hall of counters serving "a"/"b" only; the extra counter serves "c", which none of them does
+    hall = we.Hall(tuple(we.CounterNow(c.id, tuple(s for s in c.services if s != "c") or ("a",), c.free_in_s)
+                         for c in hall.counters), hall.waiting, hall.arrivals_per_h, hall.working_spans)
+    extra = we.Hall(hall.counters + (we.CounterNow("99", ("c",), free),), hall.waiting, hall.arrivals_per_h,
+                    hall.working_spans)
+    assert we.estimate_wait("a", ahead, hall, TIMES) == we.estimate_wait("a", ahead, extra, TIMES)
+
+
+def test_second_choice_service_waits_for_the_first_choice_queue() -> None:
+    # counter 1 serves a first, b second; 10 wait for a: b's citizen waits for all of them (the old formula: 0)
+    hall = we.Hall((we.CounterNow("1", ("a", "b")),), {"a": 10, "b": 0})
+    w = we.estimate_wait("b", 0, hall, TIMES)
+    assert w.served and 95 <= w.expected_min <= 110        # 10 × (10 min + turnaround)
+    assert w.low_min <= 100 <= w.high_min
+
+
+def test_time_left_on_the_ticket_in_hand_and_nobody_serving() -> None:
+    idle = we.estimate_wait("a", 0, we.Hall((we.CounterNow("1", ("a",)),), {}), TIMES)
+    busy = we.estimate_wait("a", 0, we.Hall((we.CounterNow("1", ("a",), free_in_s=420.0),), {}), TIMES)
+    assert idle.expected_min == 0 and busy.expected_min == 7
+    assert format_ok(idle) == "dưới 10 phút"      # nobody ahead is still not "now"
+    nobody = we.estimate_wait("a", 3, we.Hall((we.CounterNow("1", ("b",)),), {}), TIMES)
+    assert not nobody.served
+
+
+def format_ok(w: we.WaitEstimate) -> str:
+    return we.format_range_vi(w)
+
+
+def test_lunch_break_is_skipped() -> None:
+    # one hour of morning left, then a two-hour break: 9 tickets of 10.5 min take 94.5 working minutes
+    hall = we.Hall((we.CounterNow("1", ("a",)),), {}, working_spans=((0.0, 3600.0), (10800.0, 23400.0)))
+    w = we.estimate_wait("a", 9, hall, TIMES)
+    assert w.expected_min == pytest.approx(94.5 + 120)
+
+
+def test_robust_statistics_and_the_prior() -> None:
+    assert we.robust_mean([600] * 18 + [60, 7200]) == 600         # two outliers clipped
+    assert we.blend([], 500.0) == 500.0
+    assert we.blend([100.0] * 8, 500.0) == pytest.approx(300.0)   # 8 samples weigh as much as the prior
+    prior = we.HistoryPrior.from_samples([("a", "1", 9, 1200.0)] * 40)
+    times = we.ServiceTimes(default_s={"a": 600.0}, prior=prior, hour=9)
+    assert times.seconds("a", "1") > times.seconds("a", "2") > 600.0 + we.TURNAROUND_S
+
+
+def test_hub_state_tells_a_range_and_learns_from_today() -> None:
+    state = tr.QueueState(center=make_center())          # ho-tich default: 6 min
+    now = MONDAY_0800
+    state, _ = tr.transition(state, tr.OpenCounter("2"), now)
+    for _ in range(3):
+        state, _ = tr.transition(state, tr.IssueTicket(HO_TICH), now)
+    first = tr.decide(state, tr.IssueTicket(HO_TICH), now).result
+    assert isinstance(first, tr.Issued) and first.wait is not None
+    assert first.ahead == 3 and first.wait.low_min <= first.wait.expected_min <= first.wait.high_min
+    # today every ticket takes 20 minutes at counter 2: the estimate moves towards it
+    for _ in range(3):
+        state, _ = tr.transition(state, tr.CallNext("2"), now)
+        state, _ = tr.transition(state, tr.StartService("2"), now)
+        now += timedelta(minutes=20)
+        state, _ = tr.transition(state, tr.Complete("2"), now)
+    assert list(state.occupancy_s[(HO_TICH, tr.CounterId("2"))]) == [1200.0] * 3
+    for _ in range(3):
+        state, _ = tr.transition(state, tr.IssueTicket(HO_TICH), now)
+    later = tr.decide(state, tr.IssueTicket(HO_TICH), now).result
+    assert isinstance(later, tr.Issued) and later.wait is not None
+    assert later.wait.expected_min > first.wait.expected_min
+
+
+@settings(max_examples=60, deadline=None)
+@given(hall=hall_st, service=st.sampled_from(SERVICES), ahead=st.integers(0, 25))
+def test_random_runs_are_monotone_too(hall: we.Hall, service: str, ahead: int) -> None:
+    one = we.estimate_wait(service, ahead, hall, TIMES, paths=4)
+    more = we.estimate_wait(service, ahead + 1, hall, TIMES, paths=4)
+    assert 0 <= one.expected_min <= more.expected_min
+    assert one.low_min <= more.low_min and one.high_min <= more.high_min
