@@ -878,9 +878,9 @@ def lease_id_for(day: date, service: str, first: int, last: int) -> str:
 
 
 # Lease caps (issue 11): a kiosk leases numbers to keep issuing while the hub is unreachable, a few tens at a
-# time. Without caps two requests could take a service's whole range for the day.
+# time, from the service's offline region (numbering.offline_first..number_end); one lease is at most 100 and one
+# kiosk holds at most half the region a day.
 MAX_LEASE_SIZE = 100              # one lease
-MAX_LEASED_PER_KIOSK = 200        # one kiosk, one service, one day (four leases of the kiosk's default 50)
 
 
 def _lease(state: QueueState, cmd: LeaseNumbers, now: datetime) -> Decision:
@@ -892,17 +892,14 @@ def _lease(state: QueueState, cmd: LeaseNumbers, now: datetime) -> Decision:
                                           state.leases.values())
     if cmd.size > MAX_LEASE_SIZE:
         raise _fail(ErrorCode.BAD_REQUEST, f"size: at most {MAX_LEASE_SIZE} numbers per lease")
-    today = [le for le in state.leases.values() if le.service == service.code and le.day == state.day]
-    mine = sum(le.last - le.first + 1 for le in today if le.kiosk == cmd.kiosk)
-    if mine + cmd.size > MAX_LEASED_PER_KIOSK:
+    # one kiosk may hold at most half of the service's offline region a day: one kiosk (or a forged kiosk id
+    # behind a stolen key) cannot take every other kiosk's offline numbers
+    cap = max(1, (service.number_end - numbering.offline_first(service) + 1) // 2)
+    mine = sum(le.last - le.first + 1 for le in state.leases.values()
+               if le.service == service.code and le.day == state.day and le.kiosk == cmd.kiosk)
+    if mine + cmd.size > cap:
         raise _fail(ErrorCode.QUOTA_REACHED, f"kiosk {cmd.kiosk} already leased {mine} numbers of {service.code} "
-                                             f"today (at most {MAX_LEASED_PER_KIOSK})")
-    # every kiosk together: at most half the service's range, so the hub itself can always keep issuing
-    half = (service.number_end - service.number_start + 1) // 2
-    leased = sum(le.last - le.first + 1 for le in today)
-    if leased + cmd.size > half:
-        raise _fail(ErrorCode.QUOTA_REACHED, f"kiosks already leased {leased} numbers of {service.code} today "
-                                             f"(at most {half}, half the day's range)")
+                                             f"today (at most {cap}, half the offline region)")
     lease = Lease(id=lease_id_for(state.day, service.code, first, last), kiosk=cmd.kiosk, service=service.code,
                   day=state.day, first=first, last=last, granted_at=now)
     return Decision((DomainEvent(EventType.LEASE_GRANTED, now, lease=lease),), lease)

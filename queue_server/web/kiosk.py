@@ -36,7 +36,7 @@ PRINT_RESULT = Body({
 LEASE = Body({
     "kiosk": Field(str, True, "kiosk id", max_len=64),
     "service": Field(str, True, "service code", max_len=64),
-    "size": Field(int, True, "how many numbers to reserve (issue 11: at most 100 a lease, 200 a kiosk a day)",
+    "size": Field(int, True, "how many numbers to reserve (issue 11: at most 100 a lease, half the offline region a kiosk a day)",
                   minimum=1, maximum=100),
 })
 LEASED_TICKET = Body({
