@@ -9,8 +9,8 @@ PIP := $(VENV)/bin/pip
 # Debian packages: broker, barcode library, voice, fonts that cover Vietnamese, serial ptys, headless screens.
 APT_RUNTIME := mosquitto mosquitto-clients libzbar0 espeak-ng sox fonts-noto-core fonts-dejavu-core socat libmtdev1 libusb-1.0-0 rsync
 # postgresql: the province tests run a throwaway cluster (initdb in a temp dir, as an unprivileged user)
-# poppler-utils: pdftotext reads back the PDF report in the reports tests
-APT_TEST := xvfb xauth chromium systemd cage postgresql poppler-utils
+# poppler-utils: pdftotext reads back the PDF report in the reports tests; faketime: tests run with the clock moved
+APT_TEST := xvfb xauth chromium systemd cage postgresql poppler-utils faketime
 SUDO := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 DURATION ?= 60
 # mediapipe with --no-deps: its wheel metadata wants jax, jaxlib, opencv-contrib and sounddevice (not used by face
@@ -21,7 +21,7 @@ FACE_CACHE ?= $(HOME)/.cache/motcua/face
 FACE_SDIST := face_recognition==1.3.0
 # what mypy --strict checks (pyproject's overrides list the same modules as strict)
 MYPY_PATHS := contracts queue_server/domain firmware_bridge/protocol queue_server/app queue_server/adapters queue_server/web \
-  runtime/sqlite.py runtime/mqtt.py kiosk/presenters kiosk/device_health.py firmware_bridge/bridge.py firmware_bridge/config.py \
+  runtime kiosk/presenters kiosk/device_health.py firmware_bridge/bridge.py firmware_bridge/config.py \
   firmware_bridge/sim/watch.py devices/health.py demo province devices/face
 
 .PHONY: demo test deps test-deps apt apt-test venv bench lint clean face-images

@@ -1,14 +1,14 @@
 """Flask blueprint serving the hall and counter displays, the staff console, the manager board and the voice clips.
 
-Imports only flask and displays' own pure modules: the pages talk to the hub over HTTP and SSE (/api/v1), never
-through queue_server's internals, so the same files could be served by any web server in front of the hub.
+Imports only flask, displays' own pure modules and its settings type (runtime.settings): the pages talk to the
+hub over HTTP and SSE (/api/v1), never through queue_server's internals, so the same files could be served by
+any web server in front of the hub.
 Routes: /display/hall, /display/counter/<id>, /console, /manager, /displays/static/<file>,
 /displays/fonts/<NotoSans-*.ttf>, /displays/settings.json, /voice/<clip>.wav, /voice/plan.
 """
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ from flask import Blueprint, Response, abort, jsonify, request, send_from_direct
 from displays.announcements import make_announcement
 from displays.vietnamese_numbers import NumberReadingError
 from displays.voice_pack import VoicePack, VoicePackError, ensure_built
+from runtime.settings import DisplaySettings  # one type for the hub's [display] and the pages
 
 log = logging.getLogger(__name__)
 
@@ -26,31 +27,11 @@ FONTS = frozenset({"NotoSans-Regular.ttf", "NotoSans-Bold.ttf"})
 PAGES = {"hall": "hall.html", "counter": "counter.html", "console": "console.html", "manager": "manager.html"}
 
 
-@dataclass(frozen=True, slots=True)
-class DisplaySettings:
-    """What a center may tune without touching the pages; query parameters override per screen."""
-
-    repeats: int = 2                 # each call is spoken this many times in a row
-    backlog: int = 3                 # with this many calls waiting to be spoken, repeats are dropped
-    calls_shown: int = 6             # recent calls on the hall display
-    blink_ms: int = 6000             # how long a new call blinks
-    notice: str = ""                 # the scrolling line; empty = a default reminder
-    sound: bool = True
-    volume: float = 1.0
-    wait_warning_min: int = 30       # manager board highlights waits past this
-
-    @staticmethod
-    def from_object(obj: object) -> DisplaySettings:
-        """Take the fields ``obj`` has (e.g. the hub's ``settings.display``), defaults for the rest."""
-        names = {f.name for f in fields(DisplaySettings)}
-        return DisplaySettings(**{n: getattr(obj, n) for n in names if hasattr(obj, n)})
-
-
 def make_displays_blueprint(voice_dir: str | Path, recorded_voice_dir: str | Path | None = None,
                             settings: DisplaySettings | None = None, font_dir: str | Path = FONT_DIR,
                             build_missing: bool = True) -> Blueprint:
     """The blueprint; register it at the root (its URLs are absolute). Clips come from ``recorded_voice_dir``
-    first, then from ``voice_dir`` (made at install by ``python -m displays.voice_pack build``; with
+    first, then from ``voice_dir`` (made at install by ``python -m displays.voice_cli build``; with
     ``build_missing`` the clips that install step did not make are made now, about a second, if espeak-ng is here)."""
     bp = Blueprint("displays", __name__)
     if build_missing:
@@ -88,7 +69,7 @@ def make_displays_blueprint(voice_dir: str | Path, recorded_voice_dir: str | Pat
 
     @bp.get("/displays/settings.json")
     def settings_json() -> Response:
-        return jsonify(asdict(cfg))
+        return jsonify(cfg.for_pages())
 
     @bp.get("/displays/static/<path:name>")
     def static_file(name: str) -> Response:

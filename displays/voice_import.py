@@ -14,16 +14,16 @@ import math
 import shutil
 import tempfile
 import wave
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from displays.announcements import ALL_CLIPS, CHIME, clip_texts, letter_clip, make_announcement
-from displays.voice_pack import MANIFEST, RATE, VoicePackError, _make_chime, _run, _tool
+from displays.loudness import RATE, TARGET_RMS_DB, normalise_folder, normalised, write_wav
+from displays.voice_pack import MANIFEST, VoicePackError, _make_chime, _run, _tool
 
-TARGET_RMS_DB = -20.0     # every clip's RMS level (dBFS): the chime no louder than the words
 FRAME_S = 0.02
 MIN_PAUSE_S = 0.35        # a pause between two lines of the script is at least this long
 MIN_PIECE_S = 0.12        # shorter bursts (a click, a breath) are not a line
@@ -113,47 +113,6 @@ def split_by_pauses(samples: np.ndarray, rate: int = RATE) -> list[tuple[int, in
         pieces.append((start, n - quiet))
     min_frames = math.ceil(MIN_PIECE_S / FRAME_S)
     return [(a * step, b * step) for a, b in pieces if b - a >= min_frames]
-
-
-def rms_db(samples: np.ndarray) -> float:
-    return 20.0 * math.log10(max(1e-9, float(np.sqrt(np.mean(samples ** 2)))))
-
-
-def normalised(samples: np.ndarray, target_db: float = TARGET_RMS_DB) -> np.ndarray:
-    """Scaled so the whole clip's RMS is ``target_db`` dBFS (peaks kept under full scale)."""
-    gain = 10.0 ** ((target_db - rms_db(samples)) / 20.0)
-    out = samples * gain
-    peak = float(np.max(np.abs(out))) if len(out) else 0.0
-    if peak > 0.99:      # a clip this peaky would clip: soft-limit its peaks, then set its level again
-        out = np.tanh(out / peak * 2.0) * 0.99 / math.tanh(2.0)
-        out *= 10.0 ** ((target_db - rms_db(out)) / 20.0)
-    return out
-
-
-def write_wav(path: Path, samples: np.ndarray, rate: int = RATE) -> None:
-    pcm = np.clip(np.round(samples * 32767.0), -32768, 32767).astype("<i2")
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes(pcm.tobytes())
-
-
-def read_wav(path: Path) -> np.ndarray:
-    with wave.open(str(path), "rb") as w:
-        return np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").astype(np.float64) / 32768.0
-
-
-def normalise_folder(folder: Path, clips: Sequence[str] = ALL_CLIPS) -> dict[str, float]:
-    """Bring every clip in ``folder`` (chime included) to TARGET_RMS_DB; returns each clip's level after."""
-    levels: dict[str, float] = {}
-    for clip in clips:
-        path = folder / f"{clip}.wav"
-        if path.is_file():
-            samples = normalised(read_wav(path))
-            write_wav(path, samples)
-            levels[clip] = rms_db(read_wav(path))
-    return levels
 
 
 def import_recording(recording: str | Path, target: str | Path, prefixes: Iterable[str] = (),

@@ -1,19 +1,17 @@
 """Voice packs: the short clips announcements are assembled from, generated with espeak-ng or recorded.
 
-``python -m displays.voice_pack build DIR`` synthesises every clip (espeak-ng ``-v vi``, chime with sox) at
-install time; ``python -m displays.voice_pack check DIR`` lists the clips a recorded pack lacks. A recorded pack
+``python -m displays.voice_cli build DIR`` synthesises every clip (espeak-ng ``-v vi``, chime with sox) at
+install time; ``python -m displays.voice_cli check DIR`` lists the clips a recorded pack lacks. A recorded pack
 is a folder of ``<clip>.wav`` files with the same names (see ``list``); clips it lacks fall back to the
 generated pack. Nothing here runs at call time except reading files and joining wavs for hub-side playback.
 """
 from __future__ import annotations
 
-import argparse
 import io
 import json
 import re
 import shutil
 import subprocess
-import sys
 import tempfile
 import wave
 from collections.abc import Iterable, Sequence
@@ -21,9 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from displays.announcements import ALL_CLIPS, CHIME, clip_texts
+from displays.loudness import RATE, TARGET_RMS_DB, normalise_folder
 
 CLIP_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
-RATE = 22050          # espeak-ng's native rate; every clip is normalised to it so wavs join without resampling
 MANIFEST = "manifest.json"
 
 
@@ -157,7 +155,6 @@ def build(folder: str | Path, voice: str = DEFAULT_VOICE, speed: int = DEFAULT_S
             made.append(clip)
     if made:
         # one loudness for every clip, the chime included (it was twice as loud as the words; some words 6 dB low)
-        from displays.voice_import import TARGET_RMS_DB, normalise_folder
         normalise_folder(target)
     manifest = {"voice": f"espeak-ng -v {voice} -s {speed}", "rate": RATE, "rms_dbfs": TARGET_RMS_DB if made else None,
                 "clips": {clip: texts.get(clip, "(chime)") for clip in ALL_CLIPS}}
@@ -186,51 +183,3 @@ def _make_chime(sox: str, out: Path, tmp: Path) -> None:
     _run([sox, str(ding), str(dong), *fmt, str(out), "pad", "0", "0.25"])
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m displays.voice_pack", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True)
-    b = sub.add_parser("build", help="generate the clips with espeak-ng and sox")
-    b.add_argument("dir")
-    b.add_argument("--voice", default=DEFAULT_VOICE, help="espeak-ng voice (vi+f3, vi, vi-vn-x-south …)")
-    b.add_argument("--speed", type=int, default=DEFAULT_SPEED, help="words per minute")
-    b.add_argument("--force", action="store_true", help="remake clips that already exist")
-    c = sub.add_parser("check", help="list clips a (recorded) pack lacks")
-    c.add_argument("dir")
-    sub.add_parser("list", help="print every clip name and what it must say")
-    sub.add_parser("script", help="print what the center's announcer reads, one line per clip")
-    imp = sub.add_parser("import", help="cut a recording of the script into a normalised, checked voice pack")
-    imp.add_argument("recording")
-    imp.add_argument("--dir", required=True, help="where the pack goes ([display] recorded_voice_dir)")
-    imp.add_argument("--prefixes", default="", help="ticket prefixes to check, e.g. ABCDT (default: none)")
-    imp.add_argument("--counters", default="", help="counter ids to check, comma-separated")
-    args = parser.parse_args(argv)
-    try:
-        if args.command == "build":
-            made = build(args.dir, voice=args.voice, speed=args.speed, force=args.force)
-            print(f"voice pack {args.dir}: {len(made)} clips made, {len(ALL_CLIPS)} in all")
-        elif args.command == "check":
-            missing = VoicePack.from_dirs(args.dir).missing()
-            for clip in missing:
-                print(f"missing {clip}.wav")
-            print(f"{len(ALL_CLIPS) - len(missing)}/{len(ALL_CLIPS)} clips present")
-            return 1 if missing else 0
-        elif args.command == "script":
-            from displays.voice_import import script_text
-            print(script_text(), end="")
-        elif args.command == "import":
-            from displays.voice_import import import_recording
-            counters = [c for c in args.counters.split(",") if c.strip()]
-            report = import_recording(args.recording, args.dir, prefixes=list(args.prefixes), counters=counters)
-            print(f"voice pack {args.dir}: {report.clips} clips, loudness spread {report.spread_db:.2f} dB")
-        else:
-            texts = clip_texts()
-            for clip in ALL_CLIPS:
-                print(f"{clip}.wav\t{texts.get(clip, '(chime: a short two-tone sound)')}")
-    except VoicePackError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

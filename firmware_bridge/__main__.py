@@ -8,7 +8,7 @@ import sys
 import threading
 
 from firmware_bridge.bridge import Bridge
-from firmware_bridge.config import BridgeConfigError, load_settings
+from firmware_bridge.config import BridgeConfigError, check_can_run, load_settings
 from firmware_bridge.transport import discover
 from runtime.mqtt import MqttError
 
@@ -36,9 +36,12 @@ def main(argv: list[str] | None = None) -> int:
         wire.setLevel(logging.DEBUG)
     try:
         settings = load_settings(args.config)
+        check_can_run(settings)
     except BridgeConfigError as err:
         print(f"config error: {err}", file=sys.stderr)
         return 2
+    for note in settings.notes:
+        logging.getLogger("motcua.bridge").warning("config: %s", note)
     try:
         bridge = Bridge(settings)
     except MqttError as err:          # a CA or client certificate that does not load

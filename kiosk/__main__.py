@@ -68,8 +68,10 @@ def main(argv: list[str] | None = None) -> int:
     from dataclasses import replace
 
     from kiosk.config import ConfigError, load_settings
+    from runtime.settings.checks import check_kiosk_can_run
     try:
         settings = load_settings(args.config)
+        check_kiosk_can_run(Path(settings.offline.journal))
     except ConfigError as err:
         print(f"kiosk config: {err}", file=sys.stderr)
         return 2
@@ -81,6 +83,8 @@ def main(argv: list[str] | None = None) -> int:
         w, _, h = args.size.partition("x")
         settings = replace(settings, screen=replace(settings.screen, width=int(w), height=int(h)))
     log.info("kiosk settings: %s", settings.redacted())
+    for note in settings.notes:
+        log.warning("config: %s", note)
 
     from kiosk.app import configure_kivy
     configure_kivy(settings)

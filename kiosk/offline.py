@@ -17,11 +17,12 @@ import threading
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from contracts.messages import VN_TZ, format_at
+from contracts.tickets import display_number, ticket_id_for
 from runtime import sqlite as db
 from runtime.sqlite import Migration
 
@@ -78,11 +79,6 @@ class IssuedTicket:
 
 def _int_or_none(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def display_number(prefix: str, number: int) -> str:
-    """The same display rule as the hub: prefix and at least three digits (A023)."""
-    return f"{prefix}{number:03d}"
 
 
 COMPONENT = "kiosk_journal"
@@ -201,8 +197,8 @@ class OfflineJournal:
 
 
 def offline_ticket_id(day: str, service: str, number: int) -> str:
-    """The hub's id rule (YYYYMMDD-<service>-<number>), so the tracking QR of an offline ticket works once merged."""
-    return f"{day.replace('-', '')}-{service}-{number}"
+    """The hub's id for this number (contracts.tickets), so the tracking QR of an offline ticket works once merged."""
+    return ticket_id_for(date.fromisoformat(day), service, number)
 
 
 def now_vn() -> datetime:

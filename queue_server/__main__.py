@@ -23,7 +23,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from queue_server.config import ConfigError, load_settings
+from queue_server.config import ConfigError, check_can_run, load_settings
 
 log = logging.getLogger("motcua")
 
@@ -38,8 +38,11 @@ def configure_logging(level: str = "INFO") -> None:
 
 def cmd_hub(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
+    check_can_run(settings)          # what `config check` checks, so that what it accepts starts here
     configure_logging(settings.log_level)
     log.info("config: %s", json.dumps(settings.redacted(), ensure_ascii=False))
+    for note in settings.notes:
+        log.warning("config: %s", note)
     if not settings.security.device_keys:
         if not args.lab:
             print(f"{args.config}: [security] device_keys is empty: kiosks, rating pads and bridges would write "
@@ -85,6 +88,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_config_check(args: argparse.Namespace) -> int:
     settings = load_settings(args.file)
+    check_can_run(settings)
     from queue_server.face_cli import check_face_key  # issue 15 hook: an enabled [face] needs its key file
 
     face_problem = check_face_key(settings)
@@ -96,6 +100,8 @@ def cmd_config_check(args: argparse.Namespace) -> int:
     print(f"  {len(c.services)} services: " + ", ".join(f"{s.prefix} {s.name}" for s in c.services))
     print(f"  {len(c.counters)} counters; {len(c.priorities)} priority categories; policy {c.policy.kind}")
     print("  " + json.dumps(settings.redacted(), ensure_ascii=False))
+    for note in settings.notes:
+        print(f"  note: {note}")
     from queue_server.wiring import warn_demo_passwords
 
     demo_users = warn_demo_passwords(settings, background=False)
@@ -171,7 +177,7 @@ def cmd_kiosk(args: argparse.Namespace) -> int:
 
 def cmd_voice(args: argparse.Namespace) -> int:
     """`motcua voice script|import|build|check|list`: the hall voice (displays/voice_pack.py, voice_import.py)."""
-    from displays.voice_pack import main as voice_main
+    from displays.voice_cli import main as voice_main
 
     return int(voice_main(args.rest))
 

@@ -23,7 +23,6 @@ from queue_server.adapters.outbox import FetchAggregates, FetchEvents, HttpSende
 from queue_server.adapters.ratings_store import RatingsStore
 from queue_server.adapters.sqlite_store import SqliteStore
 from queue_server.app.dossier_service import DossierService, DossierSyncPoller
-from queue_server.app.integration import IntegrationConfig
 from queue_server.app.ports import Clock, SystemClock
 from queue_server.app.queue_service import QueueService
 from queue_server.app.ratings_service import RatingsService, make_submit_rating_command
@@ -37,6 +36,7 @@ from queue_server.web.edge import BODY_CEILING_BYTES
 from queue_server.web.ratings import make_ratings_blueprint
 from queue_server.web.server import HttpServer
 from queue_server.web.sse import Broadcaster
+from runtime.settings import IntegrationSettings
 
 log = logging.getLogger(__name__)
 
@@ -48,14 +48,14 @@ def default_blueprints(settings: HubSettings) -> list[Blueprint]:
     """
     found: list[Blueprint] = []
     try:
-        from displays.blueprint import DisplaySettings, make_displays_blueprint
+        from displays.blueprint import make_displays_blueprint
     except ImportError:
         log.info("displays are not installed: no /display pages")
     else:
-        # voice clips: built at install into the voice dir by `python -m displays.voice_pack build` (the
+        # voice clips: built at install into the voice dir by `python -m displays.voice_cli build` (the
         # blueprint makes any that are missing at start); a recorded voice pack wins clip by clip
         found.append(make_displays_blueprint(voice_dir(settings), settings.display.recorded_voice_dir,
-                                             settings=DisplaySettings.from_object(settings.display)))
+                                             settings=settings.display))
     try:
         from kiosk.tracking_blueprint import create_tracking_blueprint
     except ImportError:
@@ -81,12 +81,12 @@ def hub_speaker(settings: HubSettings) -> Any:
                         backlog=settings.display.backlog)
 
 
-def integration_config(settings: HubSettings) -> Any:
+def integration_config(settings: HubSettings) -> IntegrationSettings:
     """The [integration] settings, or defaults that keep the dossier mirror and outbox beside the store."""
     if settings.integration is not None:
         return settings.integration
     base = settings.store_path.parent
-    return IntegrationConfig(mirror_path=base / "dossiers.sqlite3", outbox_path=base / "outbox.sqlite3")
+    return IntegrationSettings(mirror_path=base / "dossiers.sqlite3", outbox_path=base / "outbox.sqlite3")
 
 
 # ------------------------------------------------------------------------------ integration with the main system
@@ -113,7 +113,7 @@ class Integration:
         self.mirror.close()
 
 
-def load_working_calendar(cfg: IntegrationConfig, center: CenterDef, clock: Clock,
+def load_working_calendar(cfg: IntegrationSettings, center: CenterDef, clock: Clock,
                           years: Sequence[int] | None = None) -> WorkingCalendar:
     """The VN holidays merged with the built-in and the admin's override files, two years either side of now."""
     this_year = clock.now().year
@@ -122,7 +122,7 @@ def load_working_calendar(cfg: IntegrationConfig, center: CenterDef, clock: Cloc
                          sessions=center.sessions or None, forward_cutoff=cfg.forward_cutoff)
 
 
-def build_integration(cfg: IntegrationConfig, center: CenterDef, clock: Clock, fetch_events: FetchEvents,
+def build_integration(cfg: IntegrationSettings, center: CenterDef, clock: Clock, fetch_events: FetchEvents,
                       fetch_aggregates: FetchAggregates | None = None, years: Sequence[int] | None = None,
                       calendar: WorkingCalendar | None = None) -> Integration:
     """Everything wired but not started: register ``.blueprint``, add ``.relay.wake`` as a QueueService

@@ -8,11 +8,12 @@ from typing import Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
 from contracts.dossier_code import DossierCode, find_dossier_code
+from contracts.tickets import DISPLAY_PATTERN
 
 # Our own tickets carry the hub's tracking URL (/t/<ticket id>, see docs/api.md); a bare number like A023 is also a
 # ticket reference (typed on a keypad, or a 1D barcode on an older ticket).
 _TRACKING_PATH = re.compile(r"(?:^|/)t/([A-Za-z0-9_-]{1,64})/?$")
-_TICKET_NUMBER = re.compile(r"^[A-Z]{1,2}[0-9]{3,4}$")
+_TICKET_NUMBER = DISPLAY_PATTERN        # contracts.tickets: the display rule the hub issues with
 MAX_SCAN = 4096
 
 

@@ -14,12 +14,12 @@ import hmac
 import logging
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import requests
 
 from queue_server.app.ports import MainSystem, MainSystemError, MainSystemRejected, MainSystemUnavailable
+from runtime.settings import MainSystemSettings  # the settings type lives in the one settings model
 
 log = logging.getLogger(__name__)
 
@@ -79,34 +79,6 @@ __all__ = [
     "signed_headers",
     "verify",
 ]
-
-
-@dataclass(frozen=True, slots=True)
-class MainSystemSettings:
-    """``[integration]`` in the hub config. Paths are per province; these defaults match the mock."""
-
-    base_url: str
-    agency_code: str = ""
-    agency_header: str = "X-Agency-Code"
-    auth: str = "token"                       # token | session | none
-    username: str = ""
-    password: str = ""
-    login_path: str = "/api/auth/login"
-    lookup_path: str = "/api/hoso/tracuu"     # ?maHoSo=<code>
-    sync_path: str = "/api/hoso/dongbo"       # ?tuThoiDiem=<cursor>
-    vote_path: str = "/api/vote"
-    events_path: str = "/api/motcua/events"   # where the outbox POSTs hub events
-    timeout_s: float = 3.0
-    verify_tls: bool | str = True             # a CA bundle path for a provincial private CA
-    hmac_secret: str = field(default="", repr=False)
-
-    @property
-    def events_url(self) -> str:
-        return self.base_url.rstrip("/") + self.events_path
-
-    @property
-    def vote_url(self) -> str:
-        return self.base_url.rstrip("/") + self.vote_path
 
 
 # ---- wire mapping --------------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ import ssl
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -29,6 +29,7 @@ from contracts.messages import Envelope, withhold_private
 from queue_server.adapters.main_system import IDEMPOTENCY_HEADER, signed_headers
 from queue_server.app.ports import Outbox
 from runtime import sqlite as db
+from runtime.settings import OutboxSettings  # the settings type lives in the one settings model
 from runtime.sqlite import Migration
 
 log = logging.getLogger(__name__)
@@ -67,26 +68,6 @@ def _legacy_version(conn: sqlite3.Connection) -> int:
         return 0
     row = conn.execute("SELECT value FROM outbox_meta WHERE key = 'schema_version'").fetchone()
     return int(row[0]) if row else 0
-
-
-@dataclass(frozen=True, slots=True)
-class OutboxSettings:
-    events_url: str
-    hmac_secret: str = field(default="", repr=False)
-    ratings_url: str = ""                 # defaults to events_url
-    fetch_limit: int = 500
-    deliver_per_pass: int = 500
-    max_attempts: int = 20                # then dead-letter (≈ a day with the default backoff cap)
-    base_backoff_s: float = 1.0
-    max_backoff_s: float = 300.0
-    poll_interval_s: float = 2.0
-    aggregate_interval_s: float = 300.0
-    timeout_s: float = 5.0
-    verify_tls: bool | str = True
-    # 1 = one POST per event (the Idempotency-Key is the event id). >1 only if the receiver takes
-    # {"events": [...]} batches and deduplicates each event by its id (the mock does).
-    batch_size: int = 1
-    keep_delivered_s: float = 7 * 86400     # delivered rows are purged after this (the hub's log keeps events)
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,6 +43,7 @@ from queue_server.domain.working_time import (
     on_time_rate,
     resolution_rate,
 )
+from runtime.settings import DossierSettings  # the settings type lives in the one settings model
 
 log = logging.getLogger(__name__)
 
@@ -189,13 +190,6 @@ class LinkMonitor:
 
 
 # ---- the service -------------------------------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class DossierSettings:
-    pull_on_miss: bool = True
-    # Past this age an answer is marked stale for the citizen (the main system pushes changes within minutes).
-    stale_after_s: int = 6 * 3600
-
-
 class DossierService:
     def __init__(self, mirror: DossierMirrorPort, calendar: WorkingCalendar, clock: Clock,
                  main_system: MainSystem | None = None, settings: DossierSettings | None = None) -> None:

@@ -15,14 +15,13 @@ from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
 from contracts.errors import ErrorCode, MotcuaError
+from contracts.ratings import DEFAULT_LEVELS, RatingLevel
 from queue_server.domain.model import Ticket, TicketStatus
 
-
-@dataclass(frozen=True, slots=True)
-class RatingLevel:
-    value: int          # stable on the wire and in aggregates; higher is better
-    label: str          # Vietnamese first
-    label_en: str = ""
+__all__ = [
+    "DEFAULT_LEVELS", "Criterion", "Rating", "RatingLevel", "RatingScale", "aggregate", "check_rateable",
+    "new_rating", "parse_criteria", "parse_level", "scale_from_levels",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,13 +29,6 @@ class Criterion:
     code: str           # e.g. "thai-do", "thoi-gian"
     label: str
     label_en: str = ""
-
-
-DEFAULT_LEVELS: tuple[RatingLevel, ...] = (
-    RatingLevel(3, "Rất hài lòng", "Very satisfied"),
-    RatingLevel(2, "Hài lòng", "Satisfied"),
-    RatingLevel(1, "Không hài lòng", "Not satisfied"),
-)
 
 
 @dataclass(frozen=True, slots=True)

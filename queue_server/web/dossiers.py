@@ -19,8 +19,9 @@ from contracts.errors import ErrorCode, MotcuaError
 from contracts.messages import VN_TZ
 from queue_server.app.dossier_service import MAX_BATCH, DossierService
 from queue_server.web.common import Body, Field, Query, require, route
-from queue_server.web.guards import PushAuth, RateLimit, RateLimited, RateLimiter, check_push
+from queue_server.web.guards import RateLimited, RateLimiter, check_push
 from queue_server.web.schemas import ref
+from runtime.settings import PushAuth, RateLimit
 
 __all__ = ["MAX_PUSH_BYTES", "PushAuth", "RateLimit", "create_dossiers_blueprint"]
 

@@ -21,7 +21,8 @@ from flask import Blueprint, Response, jsonify, request, send_from_directory
 
 from contracts.errors import ErrorCode, MotcuaError
 from queue_server.app.face_service import MAX_TEMPLATES, FaceService
-from queue_server.web.guards import RateLimit, RateLimiter
+from queue_server.web.guards import RateLimiter
+from runtime.settings import RateLimit
 
 PAGE_DIR = Path(__file__).resolve().parent / "face_page"
 MAX_ENROL_BYTES = 1_500_000      # up to 3 camera frames as JPEG in base64

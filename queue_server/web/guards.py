@@ -31,7 +31,7 @@ import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from flask import g, request
@@ -40,6 +40,7 @@ from contracts.errors import ErrorCode, MotcuaError
 from queue_server.adapters.main_system import HeaderLookup, verify
 from queue_server.app.ports import SessionRepository, StoredSession
 from queue_server.config import ROLES
+from runtime.settings import PushAuth, RateLimit  # the settings types live in the one settings model
 
 
 @dataclass(frozen=True, slots=True)
@@ -336,15 +337,6 @@ def check_device_key(keys: tuple[str, ...] | list[str], tokens: TokenStore) -> N
 
 # ------------------------------------------------------------------------------------ per-client rate limit
 
-@dataclass(frozen=True, slots=True)
-class RateLimit:
-    """Token bucket per client IP: ``per_minute`` sustained, ``burst`` at once. A kiosk serves many citizens,
-    so the default is generous for a kiosk and still stops someone enumerating codes."""
-
-    per_minute: float = 30.0
-    burst: int = 10
-
-
 # Issuing, per device (issue 11): a kiosk with a queue in front of it issues a few a minute; a script with a
 # stolen key or none would otherwise empty a service's daily quota in a tenth of a second.
 ISSUE_LIMIT = RateLimit(per_minute=60.0, burst=30)
@@ -411,16 +403,6 @@ class RateLimiter:
 
 
 # ------------------------------------------------------------------------------ the main system's pushes
-
-@dataclass(frozen=True, slots=True)
-class PushAuth:
-    """How the main system proves a push is its own: an HMAC secret (preferred) and/or bearer tokens.
-    With neither configured the push endpoint refuses everything."""
-
-    hmac_secret: str = field(default="", repr=False)
-    tokens: tuple[str, ...] = field(default=(), repr=False)
-    tolerance_s: int = 300
-
 
 def check_push(auth: PushAuth, headers: HeaderLookup, raw: bytes) -> None:
     """The push is signed with the shared secret (X-Motcua-Signature) or carries a configured bearer token."""

@@ -47,7 +47,7 @@ def test_parse_errors_name_the_key() -> None:
         parse_integration({"lookup_brust": 3})
     with pytest.raises(IntegrationConfigError, match="integration.main_system.auth"):
         parse_integration({"main_system": {"base_url": "https://x", "auth": "kerberos"}})
-    with pytest.raises(IntegrationConfigError, match=r"integration.outbox.max_attempts: expected a number"):
+    with pytest.raises(IntegrationConfigError, match=r"integration.outbox.max_attempts: expected an integer"):
         parse_integration({"main_system": {"base_url": "https://x"}, "outbox": {"max_attempts": "many"}})
     with pytest.raises(IntegrationConfigError, match="forward_cutoff"):
         parse_integration({"forward_cutoff": "ba giờ chiều"})

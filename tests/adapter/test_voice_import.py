@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 
 from displays.announcements import ALL_CLIPS, CHIME
-from displays.voice_import import RATE, calls_need, import_recording, normalised, read_wav, script, write_wav
+from displays.loudness import RATE, normalised, read_wav, write_wav
+from displays.voice_import import calls_need, import_recording, script
 from displays.voice_pack import VoicePack, VoicePackError, build
 from queue_server.config import load_settings
 

@@ -144,7 +144,8 @@ def test_the_wall_clock_follows_the_hub_not_a_wrong_tv_clock(hub: Hub, page_fact
     page = page_factory()
     page.clock.set_fixed_time(datetime(2001, 1, 1, 3, 0))     # a TV box without a battery clock
     page.goto(f"{hub.url}/display/hall?sound=off")
-    today = datetime.now(VN_TZ).strftime("%d/%m/%Y")          # the hub answers with this machine's real clock
+    # the hub's own clock (the fixture's FixedClock), never this machine's date: the page must show the hub's day
+    today = hub.clock.now().astimezone(VN_TZ).strftime("%d/%m/%Y")
     page.wait_for_function(f"document.getElementById('date').textContent.endsWith({today!r})")
 
 

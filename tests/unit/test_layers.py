@@ -15,12 +15,8 @@ ROOT = Path(__file__).resolve().parents[2]
 STDLIB = set(sys.stdlib_module_names)
 IO_STDLIB = {"sqlite3", "socket", "http", "urllib.request", "subprocess", "ssl", "asyncio", "selectors", "shutil"}
 
-# The one edge left: the [integration] config types still live beside their adapters and the dossier blueprint;
-# they move into the one settings model (runtime/settings), and then this allowance goes.
-ALLOWED_FOR_NOW = {
-    "queue_server/app/integration.py": {"queue_server.adapters.main_system", "queue_server.adapters.outbox",
-                                        "queue_server.web.dossiers"},
-}
+# No edge left: the [integration] settings types moved into the one settings model (runtime/settings).
+ALLOWED_FOR_NOW: dict[str, set[str]] = {}
 
 
 def imports_of(path: Path) -> set[str]:

@@ -199,7 +199,7 @@ def test_bridge_config_is_validated_with_clear_errors(tmp_path) -> None:  # type
         ('[bridge]\nmqtt_port = 1\n', "bridge.center: missing"),
         (good.replace('kind = "rating_pad"', 'kind = "toaster"'), "devices[0]."),
         (good.replace('id = "pad-05"', 'id = "Pad 05"'), "devices[0]."),
-        (good.replace("mqtt_port = 1884", 'mqtt_port = "x"'), "bridge.mqtt_port: expected int"),
+        (good.replace("mqtt_port = 1884", 'mqtt_port = "x"'), "bridge.mqtt_port: expected an integer"),
         (good + good.split("\n", 3)[3], "duplicate"),
         ("[bridge\n", "bridge.toml"),
     ):
