@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import re
 
-from werkzeug.security import check_password_hash
-
 DEMO_PASSWORD = "motcua-demo"        # the example config's users and `make demo` log in with it
 MIN_SCRYPT_N = 16384                 # werkzeug's default is 32768
 MIN_PBKDF2_ITERATIONS = 100_000      # werkzeug's default is 1,000,000; OWASP asks 600,000 for sha256
@@ -31,6 +29,8 @@ def weak_hash_reason(pw_hash: str) -> str | None:
 
 def uses_demo_password(pw_hash: str) -> bool:
     """True when the hash is of the demo password (one full hash check: ~0.1 s and 32 MiB for scrypt)."""
+    from werkzeug.security import check_password_hash   # here: `config check` loads settings without werkzeug
+
     try:
         return check_password_hash(pw_hash, DEMO_PASSWORD)
     except (ValueError, TypeError):
