@@ -44,6 +44,9 @@ class ErrorCode(StrEnum):
     INVALID_DOSSIER_CODE = "invalid_dossier_code"
     UNKNOWN_DOSSIER = "unknown_dossier"
     MAIN_SYSTEM_UNAVAILABLE = "main_system_unavailable"
+
+    UNKNOWN_BOOKING = "unknown_booking"
+    BOOKING_REFUSED = "booking_refused"    # a booking or check-in the rules refuse (error.reason says which rule)
     # devices
     DEVICE_FAULT = "device_fault"
     PRINTER_OFFLINE = "printer_offline"
@@ -61,6 +64,8 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.UNKNOWN_COUNTER: 404,
     ErrorCode.UNKNOWN_TICKET: 404,
     ErrorCode.UNKNOWN_DOSSIER: 404,
+    ErrorCode.UNKNOWN_BOOKING: 404,
+    ErrorCode.BOOKING_REFUSED: 409,
     ErrorCode.METHOD_NOT_ALLOWED: 405,
     ErrorCode.UNAUTHENTICATED: 401,
     ErrorCode.BAD_CREDENTIALS: 401,

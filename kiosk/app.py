@@ -31,6 +31,7 @@ SCREEN_REGISTRY: dict[str, str] = {
     "search": "kiosk.screens.search",
     "result": "kiosk.screens.result",
     "closed": "kiosk.screens.closed",
+    "booking": "kiosk.screens.booking",
     "face": "kiosk.screens.face",            # issue 15: shown only when kiosk.face is set
 }
 

@@ -30,11 +30,12 @@ class HubUnavailable(Exception):
 class HubError(Exception):
     """The hub answered with ``{"error": {"code", "message"}}``; ``code`` is from contracts/errors.py."""
 
-    def __init__(self, code: str, message: str, status: int) -> None:
+    def __init__(self, code: str, message: str, status: int, detail: dict[str, Any] | None = None) -> None:
         super().__init__(f"{status} {code}: {message}")
         self.code = code
         self.message = message
         self.status = status
+        self.detail = detail or {}       # the whole error object (a refused check-in: reason, slot, walk-in offer)
 
 
 class HubClient:
@@ -90,6 +91,10 @@ class HubClient:
 
     def ticket(self, ticket_id: str) -> dict[str, Any]:
         return self._object("GET", f"/tickets/{quote(ticket_id, safe='')}")
+
+    def check_in_booking(self, scan: str) -> dict[str, Any]:
+        """A booking's code or QR text → the ticket at its slot's place (HubError booking_refused otherwise)."""
+        return self._object("POST", "/bookings/check-in", json={"scan": scan, "kiosk": self.kiosk_id})
 
     def dossier(self, code: str) -> dict[str, Any]:
         return self._object("GET", f"/dossiers/{quote(code, safe='')}")
@@ -162,7 +167,7 @@ class HubClient:
             return body
         error = body.get("error") if isinstance(body, dict) else None
         if isinstance(error, dict) and isinstance(error.get("code"), str):
-            raise HubError(error["code"], str(error.get("message", "")), resp.status_code)
+            raise HubError(error["code"], str(error.get("message", "")), resp.status_code, error)
         if resp.status_code >= 500 or resp.status_code == 404 and body is None:
             # A proxy's error page or a hub that crashed: treat as unreachable so the kiosk keeps working.
             raise HubUnavailable(f"{method} {path}: HTTP {resp.status_code}", maybe_done=True)

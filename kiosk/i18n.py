@@ -22,7 +22,33 @@ STRINGS: dict[str, tuple[str, str]] = {
     "home.lookup.hint": ("Bằng mã số trên phiếu hẹn", "With the code on your receipt"),
     "home.scan_hint": ("Quý vị có thể đưa mã QR trên phiếu hẹn vào máy quét bất cứ lúc nào.",
                        "You can hold the QR code of your receipt to the scanner at any time."),
+    "home.booking": ("Có lịch hẹn", "I have a booking"),
+    "home.booking.hint": ("Quét mã QR hoặc nhập mã đặt lịch", "Scan the QR or type the booking code"),
     "lang.toggle": ("English", "Tiếng Việt"),
+    # booking check-in
+    "booking.title": ("Xác nhận lịch hẹn", "Check in your booking"),
+    "booking.subtitle": ("Đưa mã QR đặt lịch vào máy quét, hoặc nhập mã 6 ký tự.",
+                         "Hold the booking QR to the scanner, or type the 6-character code."),
+    "booking.placeholder": ("Ví dụ: K7M3QX", "Example: K7M3QX"),
+    "booking.submit": ("Xác nhận", "Check in"),
+    "booking.checking": ("Đang kiểm tra lịch hẹn…", "Checking your booking…"),
+    "booking.invalid": ("Mã đặt lịch gồm 6 chữ và số, ví dụ K7M3QX. Xin kiểm tra lại.",
+                        "A booking code has 6 letters and digits, e.g. K7M3QX. Please check it."),
+    "booking.walk_in": ("Lấy số thường", "Take a walk-in ticket"),
+    "booking.refused.unknown_code": ("Không tìm thấy lịch hẹn với mã này. Xin kiểm tra lại mã.",
+                                     "No booking has this code. Please check it."),
+    "booking.refused.too_early": (("Quý vị đến sớm. Lịch hẹn lúc {slot}; có thể xác nhận từ {opens}. "
+                                  "Quý vị có thể lấy số thường ngay bây giờ."),
+                                  ("You are early. Your booking is at {slot}; check-in opens at {opens}. "
+                                  "You may take a walk-in ticket now.")),
+    "booking.refused.too_late": (("Quý vị đến muộn: lịch hẹn lúc {slot} chỉ giữ chỗ đến {closes}. "
+                                 "Quý vị có thể lấy số thường."),
+                                 ("You are late: the {slot} booking was held until {closes}. "
+                                 "You may take a walk-in ticket.")),
+    "booking.refused.wrong_day": ("Lịch hẹn này là ngày {day}, không phải hôm nay.",
+                                  "This booking is for {day}, not today."),
+    "booking.refused.cancelled": ("Lịch hẹn này đã bị hủy.", "This booking was cancelled."),
+    "booking.refused.already_used": ("Lịch hẹn này đã được dùng để lấy số.", "This booking was already used."),
     "nav.back": ("Quay lại", "Back"),
     "nav.home": ("Về trang đầu", "Start over"),
     # service grid

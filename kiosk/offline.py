@@ -72,7 +72,9 @@ class IssuedTicket:
             id=str(ticket["id"]), number=str(ticket["number"]), service=str(ticket["service"]),
             priority=ticket.get("priority"), issued_at=str(ticket.get("issued_at", "")),
             ahead=_int_or_none(body.get("ahead")), estimated_wait_min=_int_or_none(body.get("estimated_wait_min")),
-            tracking_url=body.get("tracking_url") or f"/t/{ticket['id']}", offline=False,
+            # the hub's public base URL ([notifications] public_base_url) wins: the QR then works off the LAN too
+            tracking_url=body.get("public_tracking_url") or body.get("tracking_url") or f"/t/{ticket['id']}",
+            offline=False,
             wait_low_min=_int_or_none(body.get("wait_low_min")), wait_high_min=_int_or_none(body.get("wait_high_min")),
             wait_served=body.get("wait_served") if isinstance(body.get("wait_served"), bool) else None)
 

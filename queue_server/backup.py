@@ -318,4 +318,7 @@ def named_stores(settings: object) -> dict[str, Path | None]:
     return {"outbox": getattr(integration, "outbox_path", None), "mirror": getattr(integration, "mirror_path", None),
             # issue 17: the province sink's outbox, wherever [province] outbox_path puts it
             "province-outbox": getattr(getattr(settings, "province", None), "outbox_path", None),
-            "face": getattr(face, "gallery_path", None) if getattr(face, "enabled", False) else None}
+            "face": getattr(face, "gallery_path", None) if getattr(face, "enabled", False) else None,
+            # issue 16: the bookings (codes, slots, the hashed person) and the notification outbox + contact book
+            "bookings": getattr(getattr(settings, "bookings", None), "path", None),
+            "notifications": getattr(getattr(settings, "notifications", None), "path", None)}

@@ -65,6 +65,15 @@ def settings_from_dict(raw: dict[str, Any], *, base_dir: Path | None = None, sou
                 raise ConfigError(f"users[{i}].password_hash: {weak}; make a new one with "
                                   "`motcua user hash-password`")
     settings = replace(settings, broker=_broker(raw, settings))
+    if raw.get("bookings") is not None or raw.get("notifications") is not None:
+        # issue 16: [bookings] and [notifications], validated by their own parser (it names the key)
+        from queue_server.engagement_config import EngagementConfigError, parse_bookings, parse_notifications
+        try:
+            settings = replace(settings, bookings=parse_bookings(
+                raw.get("bookings"), {sv.code for sv in settings.center.services}, settings.store_path, base_dir),
+                notifications=parse_notifications(raw.get("notifications"), settings.store_path, base_dir))
+        except EngagementConfigError as err:
+            raise ConfigError(str(err)) from err
     if not isinstance(raw.get("face"), dict):
         return settings
     from queue_server.face_config import FaceConfigError, parse_face  # issue 15: the one [face] edge left

@@ -9,6 +9,7 @@ import logging
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -147,6 +148,111 @@ def build_integration(cfg: IntegrationSettings, center: CenterDef, clock: Clock,
     return Integration(calendar, mirror, service, blueprint, relay, poller)
 
 
+# ------------------------------------------------------------------------------ bookings and notifications (16)
+@dataclass
+class Engagement:
+    """Bookings and citizen notifications: the notification planner + outbox (an event listener: it never sends
+    inside the writer), the booking service, and a periodic sweep (no-shows, reminders, yesterday's contacts)."""
+
+    notifications: Any = None        # NotificationService
+    bookings: Any = None             # BookingService
+    blueprints: list[Blueprint] = field(default_factory=list)
+    sweep_every_s: float = 60.0
+    _stop: threading.Event = field(default_factory=threading.Event, repr=False)
+    _thread: threading.Thread | None = field(default=None, repr=False)
+
+    def sweep(self) -> None:
+        """One pass: expired bookings become no-shows (their places free), reminders are queued, contacts of
+        past days are purged. Safe to call from tests."""
+        if self.bookings is not None:
+            self.bookings.sweep()
+            if self.notifications is not None:
+                today = self.bookings.now().date()
+                soon = self.bookings.store.on_day(today) + self.bookings.store.on_day(today + timedelta(days=1))
+                self.notifications.remind(soon, self.bookings.service_names)
+        if self.notifications is not None:
+            clock = self.notifications.clock
+            self.notifications.outbox.purge_contacts_before(clock.now().date().isoformat())
+
+    def start(self) -> None:
+        if self.notifications is not None:
+            self.notifications.start()
+        self._thread = threading.Thread(target=self._run, name="bookings-sweep", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.sweep_every_s):
+            try:
+                self.sweep()
+            except Exception:  # the sweep comes again; the hub must not lose its thread to one bad row
+                log.exception("bookings sweep failed")
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(5.0)
+            self._thread = None
+        if self.notifications is not None:
+            self.notifications.close()
+        if self.bookings is not None:
+            self.bookings.store.close()
+
+
+def build_gateways(cfg: Any) -> dict[str, Any]:
+    from queue_server.adapters.notifiers import SmsHttpGateway, SmtpGateway, ZaloZnsGateway
+
+    gateways: dict[str, Any] = {}
+    if cfg.sms is not None:
+        gateways["sms"] = SmsHttpGateway(cfg.sms)
+    if cfg.zalo is not None:
+        gateways["zalo"] = ZaloZnsGateway(cfg.zalo)
+    if cfg.email is not None:
+        gateways["email"] = SmtpGateway(cfg.email)
+    return gateways
+
+
+def build_engagement(settings: HubSettings, service: QueueService, calendar: WorkingCalendar, clock: Clock,
+                     push_auth: Any = None, gateways: dict[str, Any] | None = None) -> Engagement | None:
+    """None when neither [bookings] nor [notifications] is configured. ``gateways`` replaces the configured ones
+    (tests plug the mock gateway's URL through settings instead whenever they can)."""
+    ncfg, bcfg = settings.notifications, settings.bookings
+    if ncfg is None and bcfg is None:
+        return None
+    names: dict[str, str] = {str(s.code): s.name for s in settings.center.services}
+    notifications = None
+    base = ncfg.public_base_url if ncfg is not None else ""
+    if ncfg is not None:
+        from queue_server.adapters.notification_outbox import NotificationOutbox, RetryPolicy
+        from queue_server.app.notification_service import NotificationService
+        from queue_server.app.notifications import NotificationRules
+
+        outbox = NotificationOutbox(ncfg.path, gateways if gateways is not None else build_gateways(ncfg),
+                                    ncfg.templates, retry=RetryPolicy(ncfg.max_attempts, ncfg.retry_base_s,
+                                                                      ncfg.retry_max_s),
+                                    poll_interval_s=min(1.0, ncfg.retry_base_s))
+        rules = NotificationRules(settings.center.name, ncfg.turn_near_at,
+                                  track_url=lambda ticket_id: f"{base}/t/{ticket_id}" if base else "")
+        notifications = NotificationService(outbox, rules, service, clock, phone_channel=ncfg.phone_channel,
+                                            booking_url=lambda code: f"{base}/b/{code}" if base else code,
+                                            reminder_before_min=ncfg.reminder_before_min, public_base_url=base)
+        service.add_listener(notifications.on_events)
+    bookings = None
+    if bcfg is not None:
+        from queue_server.adapters.booking_store import BookingStore
+        from queue_server.app.booking_service import BookingService
+        from queue_server.web.booking_page import create_booking_page_blueprint
+        from queue_server.web.bookings import create_bookings_blueprint
+
+        store = BookingStore(bcfg.path)
+        bookings = BookingService(store, calendar, bcfg.rules, clock, service, salt=store.salt(),
+                                  notifier=notifications, service_names=names,
+                                  service_names_en={str(s.code): s.name_en for s in settings.center.services})
+        blueprint = create_bookings_blueprint(bookings, notifier=notifications, push_auth=push_auth)
+        page = create_booking_page_blueprint()
+        return Engagement(notifications, bookings, [blueprint, page], bcfg.sweep_every_s)
+    return Engagement(notifications, bookings, [], 60.0)
+
+
 # ------------------------------------------------------------------------------------------------------- the hub
 
 
@@ -164,6 +270,7 @@ class Hub:
     province: Any = None          # the province sink's OutboxRelay (issue 17), when [province] is configured
     reports: Any = None           # reports (issue 14): the reporting read model and its feeder
     face: Any = None                 # issue 15 hook: queue_server.face_wiring.FaceParts when [face] enabled
+    engagement: Engagement | None = None   # bookings and notifications (issue 16), when configured
     _server: HttpServer | None = field(default=None, repr=False)
 
     def start_background(self) -> None:
@@ -178,6 +285,8 @@ class Hub:
             self.reports.start()
         if self.face is not None:
             self.face.start()
+        if self.engagement is not None:
+            self.engagement.start()
 
     def make_server(self, host: str | None = None, port: int | None = None) -> HttpServer:
         http = self.settings.http
@@ -213,6 +322,8 @@ class Hub:
             self.integration.stop()
         if self.province is not None:
             self.province.close()
+        if self.engagement is not None:
+            self.engagement.stop()
         if self.speaker is not None:
             self.speaker.close()
         if self.reports is not None:
@@ -260,7 +371,8 @@ def warn_demo_passwords(settings: HubSettings, *, background: bool = True) -> li
 
 
 def build_hub(settings: HubSettings, *, clock: Clock | None = None,
-              extra_blueprints: Iterable[Blueprint] | None = None, keepalive_s: float = 15.0) -> Hub:
+              extra_blueprints: Iterable[Blueprint] | None = None, keepalive_s: float = 15.0,
+              gateways: dict[str, Any] | None = None) -> Hub:
     settings.store_path.parent.mkdir(parents=True, exist_ok=True)
     clock = clock or SystemClock()
     integration_cfg = integration_config(settings)
@@ -335,11 +447,19 @@ def build_hub(settings: HubSettings, *, clock: Clock | None = None,
         province = build_province_relay(settings.province, settings.center.id, service.events_after)
         service.add_listener(province.wake)
         blueprints.append(make_province_blueprint(province, settings.province.key))
+    # Bookings and notifications (issue 16): the planner listens like a Publisher and only queues; pushes from
+    # the portal are signed like dossier pushes (the same [integration] push credentials).
+    engagement = build_engagement(settings, service, calendar, clock, push_auth=getattr(integration_cfg, "push", None),
+                                  gateways=gateways)
+    if engagement is not None:
+        blueprints += engagement.blueprints
     # staff sessions: token hashes in the hub's file, so a restart logs nobody out and a logout is final
     from queue_server.adapters.session_store import SessionStore
 
     app = create_app(settings, service, blueprints, broadcaster=broadcaster, mqtt=mqtt, keepalive_s=keepalive_s,
                      devices=devices, sessions=SessionStore(settings.store_path))
+    if engagement is not None:
+        app.extensions["motcua"].notifier = engagement.notifications
     speaker = hub_speaker(settings)
     if speaker is not None:
         service.add_listener(speaker.on_events)
@@ -349,4 +469,4 @@ def build_hub(settings: HubSettings, *, clock: Clock | None = None,
     reporting = make_reporting(settings, service, integration)
     register_reports(app, reporting)
     return Hub(settings, store, service, broadcaster, mqtt, app, integration, ratings, speaker, province, reporting,
-               face=face)
+               face=face, engagement=engagement)

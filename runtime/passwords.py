@@ -29,7 +29,7 @@ def weak_hash_reason(pw_hash: str) -> str | None:
 
 def uses_demo_password(pw_hash: str) -> bool:
     """True when the hash is of the demo password (one full hash check: ~0.1 s and 32 MiB for scrypt)."""
-    from werkzeug.security import check_password_hash   # here: `config check` loads settings without werkzeug
+    from werkzeug.security import check_password_hash  # here: `config check` loads settings without werkzeug
 
     try:
         return check_password_hash(pw_hash, DEMO_PASSWORD)

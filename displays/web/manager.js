@@ -121,7 +121,14 @@
   const refreshRatings = loader("/ratings/aggregates", renderRatings, (err) => panelError("ratings", err));
   const refreshHealth = loader("/integration/health", renderHealth, (err) => panelError("link-state", err));
   const refreshRates = loader("/stats/dossier-rates", renderRates, (err) => panelError("rate-received", err));
-  const refreshAll = () => { refresh(); refreshDevices(); refreshRatings(); refreshHealth(); refreshRates(); };
+  let bookingsOn = false;                       // /config says whether this center takes bookings
+  const loadBookings = loader("/stats/bookings", renderBookings, (err) => {
+    // a hub without [bookings] answers 404: no panel at all
+    if (err.code === "not_found" || err.status === 404) $("bookings-panel").hidden = true;
+    else panelError("bookings", err);
+  });
+  const refreshBookings = () => { if (bookingsOn) loadBookings(); };
+  const refreshAll = () => { refresh(); refreshDevices(); refreshRatings(); refreshHealth(); refreshRates(); refreshBookings(); };
 
   function panelError(id, err) {
     // One panel's route failing (hub too old, link down) must not hide the rest of the board.
@@ -141,6 +148,7 @@
     if (type.startsWith("device.")) refreshDevices();
     if (type.startsWith("rating.")) refreshRatings();
     if (type.startsWith("dossier.")) refreshRates();
+    if (type.startsWith("booking.")) refreshBookings();
     if (type === "help.requested" || type === "help.answered") {
       // a citizen asked for help at a kiosk: on the banner until staff say they are going
       const kiosk = env.data && env.data.kiosk;
@@ -300,11 +308,26 @@
     $("rate-finished").textContent = String(r.finished ?? 0);
   }
 
+  /* ---- bookings (issue 16): per slot today, check-in and no-show rates, utilisation ---- */
+  function renderBookings(b) {
+    $("bookings-panel").hidden = false;
+    const pct = (r) => (r === null || r === undefined ? "—" : `${Math.round(100 * r)}%`);
+    $("bookings-rates").textContent = `đến ${pct(b.check_in_rate)} · vắng ${pct(b.no_show_rate)} · sử dụng ${pct(b.slot_utilisation)}`;
+    const slots = (b.days[0] && b.days[0].slots) || [];
+    $("bookings").replaceChildren(...slots.map((s) => el("tr", { "data-slot": `${s.service}@${s.start}` },
+      el("td", { text: s.start.slice(11, 16) }), el("td", { text: names[s.service] || s.service }),
+      el("td", { class: "num", text: String(s.capacity) }),
+      el("td", { class: "num", text: String(s.booked + s.checked_in + s.no_show) }),
+      el("td", { class: "num", text: String(s.checked_in) }), el("td", { class: "num", text: String(s.no_show) }),
+      el("td", { class: "num", text: pct(s.utilisation) }))));
+  }
+
   async function enter() {
     try {
       const cfg = await MotcuaApi.get("/config");
       names = Object.fromEntries((cfg.services || []).map((s) => [s.code, s.name]));
       counterNames = Object.fromEntries((cfg.counters || []).map((c) => [c.id, c.name]));
+      bookingsOn = cfg.bookings === true;
     } catch (err) { /* names fall back to codes */ }
     show(true);
     refreshAll();
@@ -315,7 +338,7 @@
       setInterval(refresh, 15000);        // waits grow with no event at all
       setInterval(refreshDevices, 5000);  // a device coming online raises no event: seen within seconds
       setInterval(refreshHealth, 5000);   // the oldest undelivered event ages with no event
-      setInterval(() => { refreshRatings(); refreshRates(); }, 60000);
+      setInterval(() => { refreshRatings(); refreshRates(); refreshBookings(); }, 60000);
     }
   }
 

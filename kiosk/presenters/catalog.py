@@ -46,6 +46,7 @@ class Catalog:
     extra: dict[str, Any] = field(default_factory=dict)
     days_off: frozenset[str] = frozenset()      # ISO dates: public holidays and announced days off (from /config)
     makeup_days: frozenset[str] = frozenset()   # ISO dates worked although a weekend (Saturday 22/08/2026)
+    bookings: bool = False                  # the center takes bookings: the home screen offers "Có lịch hẹn"
     policy: dict[str, Any] = field(default_factory=dict)   # the hub's [policy]: what the priority screen promises
 
     def service(self, code: str) -> ServiceInfo | None:
@@ -127,7 +128,7 @@ class Catalog:
             for p in config.get("priorities") or [] if isinstance(p, dict) and p.get("code"))
         return Catalog(str(center.get("name") or ""), str(center.get("name_en") or ""), services, priorities,
                        config.get("working_hours"), False, days_off=_dates(config.get("days_off")),
-                       makeup_days=_dates(config.get("makeup_days")),
+                       makeup_days=_dates(config.get("makeup_days")), bookings=config.get("bookings") is True,
                        policy=dict(config["policy"]) if isinstance(config.get("policy"), dict) else {})
 
 

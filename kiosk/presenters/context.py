@@ -13,10 +13,10 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from kiosk.i18n import Lang
-from kiosk.offline import Mode
+from kiosk.offline import IssuedTicket, Mode
 
 from .catalog import Catalog
-from .ports import Desk, KioskPrinter, LookupHub, Outcome
+from .ports import BookingHub, Desk, KioskPrinter, LookupHub, Outcome
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +75,7 @@ class HomeContext:
     face_offered: Callable[[], bool] = lambda: False
     open_face: Callable[[], None] = lambda: None
     ask_help: Callable[[], Any] | None = None     # blocking: tell the staff a citizen needs help (run on a worker)
+    open_booking: Callable[[], None] = lambda: None
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,3 +131,13 @@ class ResultContext:
     shell: Shell
     open_lookup: Callable[[], None]
     start_ticket: Callable[[str, str | None], None] | None = None   # "Lấy số Trả kết quả" in one tap
+
+
+@dataclass(frozen=True, slots=True)
+class BookingContext:
+    shell: Shell
+    hub: BookingHub
+    allow_key: Callable[[str], bool]
+    ticket_busy: Callable[[], bool]
+    start_checked_in: Callable[[str, Callable[[], IssuedTicket]], None]   # service, how the ticket is issued
+    start_walk_in: Callable[[str], None]                             # a walk-in ticket for this service

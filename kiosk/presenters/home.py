@@ -22,6 +22,8 @@ class HomeView:
     scan_hint: str
     lang_toggle: str
     mode_mark: str
+    booking: str = ""            # empty: the center takes no bookings (no button)
+    booking_hint: str = ""
     help: str = ""              # the "Cần hỗ trợ" button
     help_message: str = ""      # what happened to the request (staff are told / cannot reach the server)
     notice: str = ""          # a printer that cannot print says so here, before anyone taps
@@ -54,6 +56,8 @@ class HomePresenter:
             take_ticket=t("home.take_ticket", lang), take_ticket_hint=t("home.take_ticket.hint", lang),
             lookup=t("home.lookup", lang), lookup_hint=t("home.lookup.hint", lang),
             scan_hint=t("home.scan_hint", lang), lang_toggle=t("lang.toggle", lang), mode_mark=k.mode_mark(),
+            booking=t("home.booking", lang) if k.catalog.bookings else "",
+            booking_hint=t("home.booking.hint", lang) if k.catalog.bookings else "",
             notice=self._notice(), face=t("home.face", lang) if self.ctx.face_offered() else "",
             help=t("home.help", lang),
             help_message=t(f"home.help.{self.help_state}", lang) if self.help_state else "")
@@ -84,6 +88,11 @@ class HomePresenter:
         if not self.k.tap():
             return
         self.ctx.open_lookup()
+
+    def booking(self) -> None:
+        if not self.k.catalog.bookings or not self.k.tap():
+            return
+        self.ctx.open_booking()
 
     def face(self) -> None:
         self.ctx.open_face()

@@ -15,8 +15,10 @@ from typing import TYPE_CHECKING, Any
 from contracts.messages import VN_TZ
 from kiosk.i18n import Lang, other, t
 
+from .booking import BookingPresenter, is_booking_scan
 from .catalog import Catalog
 from .context import (
+    BookingContext,
     ClosedContext,
     HomeContext,
     IdleContext,
@@ -39,7 +41,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-SCREENS = ("home", "services", "search", "priority", "ticket", "lookup", "result", "closed", "face")   # face: issue 15
+SCREENS = ("home", "services", "search", "priority", "ticket", "lookup", "result", "closed", "face", "booking")   # face: issue 15
 
 
 class TapGuard:
@@ -102,7 +104,8 @@ class Kiosk:
                                               lambda: self.printer_fault, self.paper_tickets_paused,
                                               face_offered=lambda: self.face is not None,
                                               open_face=lambda: self.face.enter() if self.face else None,
-                                              ask_help=lambda: self.hub.ask_help()))
+                                              ask_help=lambda: self.hub.ask_help(),
+                                              open_booking=lambda: self.booking.enter()))
         self.services = ServiceGridPresenter(ServiceGridContext(self, self.refresh_catalog,
                                                                 lambda s, p: self.take.start(s, p)))
         self.priority = PriorityPresenter(PriorityContext(self, lambda: self.services.chosen,
@@ -111,12 +114,15 @@ class Kiosk:
         self.lookup = LookupPresenter(LookupContext(
             self, hub, self.guard.allow_key, lambda: self.take.busy,
             lambda code, body: self.result.show_dossier(code, body), lambda body: self.result.show_ticket(body)))
+        self.booking = BookingPresenter(BookingContext(
+            self, hub, self.guard.allow_key, lambda: self.take.busy,  # type: ignore[arg-type]
+            lambda service, issue: self.take.start(service, None, issue), lambda s: self.take.start(s, None)))
         self.result = ResultPresenter(ResultContext(self, lambda: self.lookup.enter(),
                                                     lambda s, p: self.take.start(s, p)))
         self.closed = ClosedPresenter(ClosedContext(self, lambda: self.lookup.enter(), lambda: self.printer_fault,
                                                     self.paper_tickets_paused))
         self.idle = IdlePresenter(IdleContext(self, clock, lambda: self.take.state == "printed",
-                                              lambda: self.take.busy or self.lookup.busy))
+                                              lambda: self.take.busy or self.lookup.busy or self.booking.busy))
         # issue 15 hook: set by attach_face (kiosk/presenters/face.py) only where a camera and the face extra are
         self.face: FaceLookupPresenter | None = None
 
@@ -173,6 +179,7 @@ class Kiosk:
         self.lang = "vi"
         self.take.clear()
         self.lookup.clear()
+        self.booking.clear()
         self.result.clear()
         self.home.help_state = None
         self.services.clear()
@@ -214,6 +221,9 @@ class Kiosk:
                 source: str = "scanner") -> None:
         """A hardware scanner (or the camera) read something: straight to the lookup result, from any screen."""
         self.idle.touch()
+        if dossier_code is None and ticket_ref is None and is_booking_scan(raw):
+            self.booking.from_scan(raw)
+            return
         self.lookup.from_scan(raw, dossier_code, ticket_ref, source)
 
     def tick(self) -> None:

@@ -26,6 +26,12 @@ class LookupHub(Protocol):
     def ask_help(self) -> dict[str, Any]: ...
 
 
+class BookingHub(Protocol):
+    """The check-in call of the "Có lịch hẹn" screen (HubClient has it)."""
+
+    def check_in_booking(self, scan: str) -> dict[str, Any]: ...
+
+
 class Desk(Protocol):
     """The ticket desk (kiosk/offline.py TicketDesk): online or offline issuing."""
 

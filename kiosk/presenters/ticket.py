@@ -6,6 +6,7 @@ never holds a phantom ticket nobody knows about (DOMAIN.md). No Kivy import.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -59,7 +60,9 @@ class TakeTicketPresenter:
         self.state, self.ticket, self.error_code, self.fault = "idle", None, None, None
         self.service = self.priority = None
 
-    def start(self, service: str, priority: str | None) -> None:
+    def start(self, service: str, priority: str | None, issue: Callable[[], IssuedTicket] | None = None) -> None:
+        """``issue``: how the ticket comes (default: the desk issues a walk-in ticket; a booking's check-in passes
+        the hub's answer) — shown, printed and reported the same way."""
         if self.busy:
             return  # one ticket per tap, however many taps
         self.clear()
@@ -72,7 +75,7 @@ class TakeTicketPresenter:
         def issue_and_print() -> tuple[bool, str | None]:
             # One worker does both, so the paper never waits for a screen frame (the number is shown in
             # parallel); the printer gets its bytes as soon as the hub has answered.
-            ticket = self.ctx.desk.issue(service, priority)
+            ticket = issue() if issue is not None else self.ctx.desk.issue(service, priority)
             holder.append(ticket)
             post(lambda: self._show_issued(ticket))
             return self._print_and_report(ticket)

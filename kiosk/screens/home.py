@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 load_kv("home")
 
 FIELDS = ("title", "subtitle", "take_ticket", "take_ticket_hint", "lookup", "lookup_hint", "scan_hint",
-          "lang_toggle", "mode_mark", "notice", "face", "help", "help_message")
+          "lang_toggle", "mode_mark", "notice", "face", "help", "help_message", "booking", "booking_hint")
 
 
 class HomeScreen(KioskScreen):
@@ -29,6 +29,8 @@ class HomeScreen(KioskScreen):
     mode_mark = StringProperty("")
     help = StringProperty("")
     help_message = StringProperty("")
+    booking = StringProperty("")
+    booking_hint = StringProperty("")
     notice = StringProperty("")
     face = StringProperty("")
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from contracts.errors import ErrorCode, MotcuaError
-from contracts.messages import VN_TZ, Envelope, dumps, format_at
+from contracts.messages import VN_TZ, Envelope, EventType, dumps, format_at
 from queue_server.app.ports import EventStore
 from queue_server.app.projector import (
     CALL_EVENTS,
@@ -215,7 +215,8 @@ class SqliteStore:
         released = [(at, json.loads(data)) for at, data in c.execute(
             "SELECT at, data FROM events WHERE at >= ? AND type IN (?, ?, ?) ORDER BY seq", (start, *RELEASE_EVENTS))]
         # the estimate's prior: occupancy per service, counter and hour, and the day's arrival waves, of past weeks
-        prior = wait_estimate.HistoryPrior.from_samples(self.occupancy_history(day), self.issue_history(day))
+        prior = wait_estimate.HistoryPrior.from_samples(self.occupancy_history(day), self.issue_history(day),
+                                                          self.opening_history(day))
         return live_state(center, day, tickets=tickets, counters=counters, service_days=service_days,
                           leases=leases, called_newest_first=calls, done_in_order=done, released_in_order=released,
                           prior=prior)
@@ -229,6 +230,22 @@ class SqliteStore:
             sample = occupancy_of(at, json.loads(data))
             if sample is not None:
                 out.append(sample)
+        return out
+
+    def opening_history(self, day: date, days: int = HISTORY_DAYS) -> list[tuple[str, str, float]]:
+        """(counter, local day, seconds after local midnight) of every counter opening of the ``days`` calendar days
+        before ``day``: when staff usually open each counter (the estimate expects a not-yet-open one then)."""
+        out: list[tuple[str, str, float]] = []
+        for at, data in self._conn.execute(
+                "SELECT at, data FROM events WHERE at >= ? AND at < ? AND type = ? ORDER BY seq",
+                (day_start(day - timedelta(days=days)), day_start(day), EventType.COUNTER_OPENED.value)):
+            try:
+                local = datetime.fromisoformat(at).astimezone(VN_TZ)
+                counter = str(json.loads(data)["counter"])
+            except (TypeError, ValueError, KeyError):
+                continue
+            out.append((counter, local.date().isoformat(),
+                        local.hour * 3600.0 + local.minute * 60.0 + local.second))
         return out
 
     def issue_history(self, day: date, days: int = HISTORY_DAYS) -> list[tuple[str, str, int, bool]]:

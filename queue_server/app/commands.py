@@ -48,9 +48,10 @@ class QueueCommands:
         return envelope
 
     def issue_ticket(self, service: str, priority: str | None = None, kiosk: str | None = None,
-                     request_id: str | None = None) -> IssueResult:
-        """``request_id``: the client's idempotency key; the same key again today returns the same ticket."""
-        result: IssueResult = self._writer.submit(tr.IssueTicket(service, priority, kiosk, request_id))
+                     request_id: str | None = None, queue_at: datetime | None = None) -> IssueResult:
+        """``request_id``: the client's idempotency key; the same key again today returns the same ticket.
+        ``queue_at``: where a checked-in booking stands in the queue (its slot's start; never later than now)."""
+        result: IssueResult = self._writer.submit(tr.IssueTicket(service, priority, kiosk, request_id, queue_at))
         return result
 
     def record_print_result(self, ticket_id: str, printed: bool, fault: str | None = None) -> Ticket:

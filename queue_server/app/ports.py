@@ -1,7 +1,8 @@
 """Ports of the hub's use cases: what the app needs from the outside, as typing.Protocols adapters implement.
 
 Clock, EventListener, EventStore (log + projections), RatingsRepository, DossierMirrorPort, MainSystem (pull),
-Outbox (push), Publisher (MQTT/SSE fan-out); the value types and errors that cross these seams live here too.
+Outbox (push), Publisher (MQTT/SSE fan-out), Notifier
+(the citizen notification outbox); the value types and errors that cross these seams live here too.
 No I/O of its own and no adapter, web or Flask import. Tests use FixedClock, never the wall clock.
 """
 from __future__ import annotations
@@ -228,5 +229,24 @@ class Publisher(Protocol):
     def on_events(self, envelopes: Sequence[Envelope]) -> None: ...
 
 
-# Reserved: ``Notifier`` (SMS / Zalo / e-mail to a citizen whose turn is near) is added by the notification
-# issue as a port here, fed like a Publisher from committed events.
+# ------------------------------------------------------------------------------------------- notifications
+class Notifier(Protocol):
+    """The notification outbox as the app sees it (SMS / Zalo / e-mail to citizens, issue 16): a contact book kept
+    apart from the event log, and a durable queue of messages sent later, once, in order per recipient.
+    ``enqueue`` only stores (it may be called from any thread but never sends); a thread of its own delivers."""
+
+    def add_contact(self, ticket_id: str, contact: Any, day: str) -> None: ...
+
+    def contact_for(self, ticket_id: str) -> Any: ...
+
+    def waiting_with_contacts(self) -> Sequence[str]: ...
+
+    def purge_contacts_before(self, day: str) -> int: ...
+
+    def enqueue(self, notifications: Sequence[Any]) -> int: ...
+
+    def metrics(self) -> dict[str, Any]: ...
+
+    def start(self) -> object: ...
+
+    def close(self) -> None: ...

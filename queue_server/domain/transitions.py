@@ -56,6 +56,9 @@ class IssueTicket:
     priority: str | None = None
     kiosk: str | None = None
     request_id: str | None = None     # a kiosk retrying after a lost answer gets the same ticket, not a second one
+    # a checked-in booking joins the queue as if it had come at this moment (its slot's start, bookings.queue_time);
+    # never later than now, so a booking can only move a citizen forward, never behind walk-ins who came after
+    queue_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -319,17 +322,39 @@ class QueueState:
             free = 0.0
             if c.current is not None and (held := self.tickets.get(c.current)) is not None:
                 since = held.called_at or c.since or now
-                free = wait_estimate.free_in_s(times.seconds(held.service, c.id), (now - since).total_seconds())
+                free = wait_estimate.free_in_s(times.seconds(held.service, c.id), (now - since).total_seconds(),
+                                               times.spread(held.service))
             if c.status is CounterStatus.PAUSED:
                 paused = (now - c.since).total_seconds() if c.since is not None else 0.0
                 free += max(60.0, wait_estimate.PAUSE_EXPECTED_S - paused)
             counters.append(wait_estimate.CounterNow(definition.id, tuple(definition.services), free,
                                                      len(self.targeted.get(definition.id, ()))))
+        counters.extend(self._expected_openings(now, exclude))
         waiting: dict[str, int] = {s.code: len(self.queue(s.code)) for s in self.center.services}
         spans = self._spans(now)
         until = self._issue_left_s(now, spans)
         return wait_estimate.Hall(tuple(counters), waiting, self._arrivals_per_h(now), spans, until,
                                   self._arrival_steps(now, spans, until))
+
+    def _expected_openings(self, now: datetime, exclude: frozenset[CounterId]) -> list[wait_estimate.CounterNow]:
+        """Closed counters not yet opened today whose staff, on most past days, had opened them by a time still to
+        come: expected at their usual time (history's mean first opening), not before a minute from now. Past the
+        latest opening history saw, the counter is taken as absent today."""
+        local = now.astimezone(VN_TZ)
+        clock_s = local.hour * 3600.0 + local.minute * 60.0 + local.second
+        out: list[wait_estimate.CounterNow] = []
+        for definition in self.center.counters:
+            c = self.counters[definition.id]
+            usual = self.prior.openings.get(definition.id)
+            if (usual is None or c.status is not CounterStatus.CLOSED or definition.id in exclude
+                    or (c.since is not None and c.since.astimezone(VN_TZ).date() == local.date())):
+                continue
+            share, mean_s, latest_s = usual
+            if share < 0.5 or clock_s > latest_s:
+                continue
+            out.append(wait_estimate.CounterNow(definition.id, tuple(definition.services),
+                                                max(60.0, mean_s - clock_s)))
+        return out
 
     def _arrival_steps(self, now: datetime, spans: tuple[tuple[float, float], ...], until: float
                        ) -> dict[str, tuple[tuple[float, float], ...]]:
@@ -434,6 +459,13 @@ class QueueState:
             hall = wait_estimate.Hall(tuple(mine), {}, {}, hall.working_spans, 0.0)
             return wait_estimate.estimate_wait(service, ahead, hall, times)
         extra = 0.0
+        if is_priority and self.center.policy.priority_across_services \
+                and self.center.policy.kind is not PolicyKind.WEIGHTED:
+            # a priority citizen is called before the normal tickets of a counter's other services too: for them
+            # every counter serving the service takes it first (a second-choice service is no longer second)
+            hall = replace(hall, counters=tuple(
+                replace(c, services=(service, *(s for s in c.services if s != service)))
+                if service in c.services else c for c in hall.counters))
         if not is_priority and self.center.policy.kind is not PolicyKind.WEIGHTED:
             # priority citizens still to come go before a normal ticket: their share of the service's arrivals
             # (history's, else today's queue's); interleave lets one in after every N normal tickets at most
@@ -444,6 +476,16 @@ class QueueState:
             steps = hall.arrival_steps.get(service)
             rate = steps[0][1] if steps else hall.arrivals_per_h.get(service, 0.0)
             extra = rate * share
+            if self.center.policy.priority_across_services:
+                # priority citizens of a service our counters take after ours are called before us too: those
+                # waiting now count as ahead, those still to come as arrivals ahead
+                later = {s for c in hall.counters if service in c.services
+                         for s in c.services[c.services.index(service) + 1:]}
+                for other in sorted(later):
+                    ahead += len(self.queue(other).priority)
+                    steps = hall.arrival_steps.get(other)
+                    rate = steps[0][1] if steps else hall.arrivals_per_h.get(other, 0.0)
+                    extra += rate * self.prior.priority_share.get(other, 0.0)
         standby: tuple[wait_estimate.CounterNow, ...] = ()
         if not any(service in c.services for c in hall.counters):
             standby = tuple(wait_estimate.CounterNow(c.id, tuple(c.services)) for c in self.center.counters
@@ -604,8 +646,8 @@ def _issue(state: QueueState, cmd: IssueTicket, now: datetime) -> Decision:
     ticket = Ticket(
         id=ticket_id_for(state.day, service.code, number), day=state.day, service=service.code,
         origin_service=service.code, number=TicketNumber(service.prefix, number), status=TicketStatus.ISSUED,
-        issued_at=now, priority=cmd.priority, queued_at=now, kiosk=cmd.kiosk, queue_seq=state.next_queue_seq,
-        request_id=cmd.request_id)
+        issued_at=now, priority=cmd.priority, queued_at=min(cmd.queue_at, now) if cmd.queue_at else now,
+        kiosk=cmd.kiosk, queue_seq=state.next_queue_seq, request_id=cmd.request_id)
     ahead = queue_policy.ahead_of(state.center.policy, state.queue(service.code), sd.normal_streak,
                                   key_of(ticket), ticket.priority is not None)
     wait = state.wait_estimate(service.code, ahead, ticket.priority is not None, now)

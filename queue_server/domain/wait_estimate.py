@@ -69,12 +69,18 @@ class HistoryPrior:
     arrivals_by_hour: Mapping[tuple[str, int], float] = field(default_factory=dict)   # tickets per day
     days: int = 0                                   # working days the arrivals were counted over
     priority_share: Mapping[str, float] = field(default_factory=dict)   # of a service's tickets, priority ones
+    # per counter, when its staff first open it on a working day: (share of the days it opened at all, mean and
+    # latest seconds after midnight of that first opening) — so a counter not yet open at 07:35 is expected soon,
+    # not left out of the hall until it opens (which told the first citizens of a day far too long)
+    openings: Mapping[str, tuple[float, float, float]] = field(default_factory=dict)
 
     @staticmethod
     def from_samples(samples: Sequence[tuple[str, str, int, float]],
-                     issues: Sequence[tuple[str, str, int, bool]] = ()) -> HistoryPrior:
+                     issues: Sequence[tuple[str, str, int, bool]] = (),
+                     openings: Sequence[tuple[str, str, float]] = ()) -> HistoryPrior:
         """``samples``: (service, counter, hour of the call, seconds) of past days; ``issues``: (service, day,
-        hour of issue, priority) of the tickets issued on past days."""
+        hour of issue, priority) of the tickets issued on past days; ``openings``: (counter, day, seconds after
+        midnight) of each counter's openings on past days (the first of a day counts)."""
         groups: tuple[dict[object, list[float]], ...] = ({}, {}, {})
         for service, counter, hour, seconds in samples:
             groups[0].setdefault(service, []).append(seconds)
@@ -98,7 +104,16 @@ class HistoryPrior:
             tally[1] += 1 if priority else 0
         arrivals = {k: v / days for k, v in counts.items()} if days else {}
         share = {s: p / n for s, (n, p) in totals.items() if n}
-        return HistoryPrior(out[0], out[1], out[2], arrivals, days, share)  # type: ignore[arg-type]
+        first: dict[tuple[str, str], float] = {}
+        for counter, day, clock_s in openings:
+            key = (counter, day)
+            first[key] = min(first.get(key, clock_s), clock_s)
+        by_counter: dict[str, list[float]] = {}
+        for (counter, _), clock_s in first.items():
+            by_counter.setdefault(counter, []).append(clock_s)
+        open_days = max(days, len({day for _, day in first}))
+        opened = {c: (len(v) / open_days, sum(v) / len(v), max(v)) for c, v in by_counter.items() if open_days}
+        return HistoryPrior(out[0], out[1], out[2], arrivals, days, share, opened)  # type: ignore[arg-type]
 
     def seconds(self, service: str, counter: str, hour: int, default_s: float) -> float:
         """Hierarchical shrinkage: the config default ← the service's history ← the counter's ← that hour's."""
@@ -225,9 +240,23 @@ RUN_LOW_Q = 0.1           # random runs: the range spans these quantiles of the 
 RUN_HIGH_Q = 0.9
 
 
-def free_in_s(mean_s: float, held_s: float) -> float:
-    """Expected time left on a ticket held ``held_s`` seconds whose occupancy averages ``mean_s``."""
-    return max(mean_s - held_s, RESIDUAL_FLOOR * mean_s)
+def free_in_s(mean_s: float, held_s: float, cv: float | None = None) -> float:
+    """Expected time left on a ticket held ``held_s`` seconds whose occupancy averages ``mean_s``.
+
+    With ``cv`` (the spread of one ticket's occupancy): the mean residual life of a lognormal occupancy, E[T − h |
+    T > h]. Skewed service times mean a ticket held past its mean is likely a long case with much still to go;
+    ``mean − held`` (floored) told every citizen behind a long case too short. Without ``cv``: that old rule."""
+    if cv is None or cv <= 0.0 or held_s <= 0.0 or mean_s <= 0.0:
+        return max(mean_s - held_s, RESIDUAL_FLOOR * mean_s)
+    s2 = math.log(1.0 + cv * cv)
+    s = math.sqrt(s2)
+    mu = math.log(mean_s) - s2 / 2.0
+    z = (mu - math.log(held_s)) / s
+    tail = 0.5 * math.erfc(-z / math.sqrt(2.0))             # P(T > h)
+    if tail < 1e-9:     # far out in the tail: numerically void, keep the floor
+        return RESIDUAL_FLOOR * mean_s
+    beyond = mean_s * 0.5 * math.erfc(-(z + s) / math.sqrt(2.0))   # E[T; T > h]
+    return max(beyond / tail - held_s, 1.0)
 
 
 class _Table:

@@ -39,6 +39,7 @@ class HubContext:
     mqtt: Any = None                 # anything with a ``connected`` bool, or None when MQTT is off
     devices: Any = None              # the DeviceRegistry (printers, scanners, counter devices), or None
     keepalive_s: float = 15.0
+    notifier: Any = None             # the NotificationService when [notifications] is set (contacts at the kiosk)
     # issuing per device key (or address): guards.ISSUE_LIMIT
     issue_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(guards.ISSUE_LIMIT))
 

@@ -112,7 +112,7 @@ class IssueFastPath:
             environ["wsgi.input"] = io.BytesIO(raw)
             return self.inner(environ, start_response)
         try:
-            answer = issue_answer(ctx.service, body)      # the Flask route's own answer function
+            answer = issue_answer(ctx.service, body, ctx.notifier)      # the Flask route's own answer function
             status = 201
         except MotcuaError as err:
             answer, status = err.to_json(), err.http_status

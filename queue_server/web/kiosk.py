@@ -12,7 +12,7 @@ from flask import Blueprint, jsonify, request
 from contracts.errors import ErrorCode
 from queue_server.app.views import ticket_to_json, wait_to_json
 from queue_server.config import working_hours_json
-from queue_server.web.common import Body, Field, hub, route
+from queue_server.web.common import Body, Field, bad_request, hub, route
 from queue_server.web.guards import RateLimited, issue_allowed
 from queue_server.web.schemas import arr, obj, ref
 
@@ -28,6 +28,9 @@ ISSUE = Body({
     "request_id": Field(str, False, "idempotency key chosen by the kiosk: the same key again today returns the "
                                     "same ticket (a retry after a lost answer issues nothing new)",
                         nullable=True, max_len=64),
+    "contact": Field(str, False, "optional: a mobile number or e-mail to be told when the turn nears and when "
+                                 "called (kept only in the notification contact book, purged with the day)",
+                     nullable=True, max_len=254),
 })
 PRINT_RESULT = Body({
     "printed": Field(bool, True, "false when the printer failed: the ticket is not a phantom"),
@@ -75,6 +78,8 @@ def center_config() -> dict[str, Any]:
         "policy": {"kind": str(c.policy.kind), "interleave_normal": c.policy.interleave_normal,
                    "priority_bonus_min": c.policy.priority_bonus_min,
                    "priority_across_services": c.policy.priority_across_services},
+        # the center takes bookings (issue 16): kiosks offer "Có lịch hẹn"
+        "bookings": getattr(settings, "bookings", None) is not None,
     }
 
 
@@ -113,16 +118,32 @@ def issue_ticket(body: dict[str, Any]):  # type: ignore[no-untyped-def]
         retry = max(1, math.ceil(wait))
         raise RateLimited(f"Thiết bị này cấp số quá nhanh; thử lại sau {retry} giây. / Too many tickets from this "
                           f"device; retry in {retry} s.", retry)
-    return jsonify(issue_answer(ctx.service, body)), 201
+    return jsonify(issue_answer(ctx.service, body, ctx.notifier)), 201
 
 
-def issue_answer(service: QueueService, body: dict[str, Any]) -> dict[str, Any]:
-    """The body of a 201 to POST /tickets, from an ISSUE-validated body; the fast path answers with it too."""
+def issue_answer(service: QueueService, body: dict[str, Any], notifier: Any = None) -> dict[str, Any]:
+    """The body of a 201 to POST /tickets, from an ISSUE-validated body; the fast path answers with it too.
+
+    A ``contact`` is checked before anything is issued (a bad number is a 400 and no ticket); it goes to the
+    notifier's contact book only, never into the event log."""
+    contact = None
+    if body.get("contact"):
+        if notifier is None:
+            raise bad_request("contact: notifications are not enabled at this center")
+        contact = notifier.contact(body["contact"])
     result = service.issue_ticket(body["service"], priority=body.get("priority"), kiosk=body.get("kiosk"),
                                   request_id=body.get("request_id"))
     ticket = ticket_to_json(result.ticket)
-    return {"ticket": ticket, "ahead": result.ahead, "estimated_wait_min": result.estimated_wait_min,
-            **wait_to_json(result.wait), "tracking_url": f"/t/{ticket['id']}"}
+    answer = {"ticket": ticket, "ahead": result.ahead, "estimated_wait_min": result.estimated_wait_min,
+              **wait_to_json(result.wait), "tracking_url": f"/t/{ticket['id']}"}
+    if contact is not None:
+        notifier.add_ticket_contact(str(result.ticket.id), contact, result.ticket.day.isoformat())
+        answer["notify"] = contact.channel
+    base = getattr(notifier, "public_base_url", "")
+    if base:
+        # the QR on the ticket points where a phone outside the center's network can reach (a province relay)
+        answer["public_tracking_url"] = f"{base}/t/{ticket['id']}"
+    return answer
 
 
 HELP = Body({"kiosk": Field(str, True, "the kiosk asking (its configured id)", max_len=64)})

@@ -98,6 +98,7 @@ CENTER_CONFIG = obj({
     "display": ANY_OBJECT,
     "policy": obj({"kind": STR, "interleave_normal": INT, "priority_bonus_min": NUM,
                    "priority_across_services": BOOL}),
+    "bookings": BOOL,
 })
 
 # the wait a citizen is told: the range ("khoảng 20–30 phút"); null when not waiting; wait_served false: no open or
@@ -108,7 +109,8 @@ SERVICE_SUMMARY = obj({"code": STR, "name": STR, "name_en": STR, "prefix": STR, 
                        "estimated_wait_min": INT, **WAIT_RANGE, "accepting": BOOL, "reason": null(STR)})
 
 TICKET_ISSUED = obj({"ticket": ref("Ticket"), "ahead": INT, "estimated_wait_min": INT, **WAIT_RANGE,
-                     "tracking_url": {"type": "string", "examples": ["/t/20261123-ho-tich-23"]}})
+                     "tracking_url": {"type": "string", "examples": ["/t/20261123-ho-tich-23"]},
+                     "notify": STR, "public_tracking_url": STR}, optional=("notify", "public_tracking_url"))
 TICKET_VIEW = obj({"ticket": ref("Ticket"), "ahead": INT, "estimated_wait_min": INT, **WAIT_RANGE})
 HELP_REQUEST = obj({"help": obj({"kiosk": STR, "seq": INT, "at": AT})})
 TICKET_RESULT = obj({"ticket": ref("Ticket")})

@@ -137,6 +137,10 @@ class HubSettings:
     # [broker] (issue 11): the center's MQTT users, parsed by queue_server/mqtt_access.py (queue_server.config adds
     # it); None = a lab broker
     broker: Any = None
+    # [bookings] / [notifications] (issue 16): parsed by queue_server/engagement_config.py (queue_server.config adds
+    # them, like [face]); None = the feature is off
+    bookings: Any = None
+    notifications: Any = None
 
     def user(self, username: str) -> UserDef | None:
         return next((u for u in self.users if u.username == username), None)
@@ -159,6 +163,8 @@ class HubSettings:
             "integration": {"main_system": main.base_url if main is not None else None,
                             "outbox": bool(self.integration is not None and self.integration.outbox is not None)},
             "province": {"url": self.province.url, "key": "***"} if self.province is not None else None,
+            "bookings": {"services": sorted(self.bookings.rules.capacity)} if self.bookings is not None else None,
+            "notifications": self.notifications.redacted() if self.notifications is not None else None,
         }
 
 
@@ -340,6 +346,8 @@ class HubFile:
     province: ProvinceTable = field(default_factory=ProvinceTable)
     face: dict[str, Any] | None = None   # validated by queue_server/face_config.py (queue_server.config)
     broker: dict[str, Any] | None = None  # validated by queue_server/mqtt_access.py (queue_server.config)
+    bookings: dict[str, Any] | None = None        # validated by queue_server/engagement_config.py
+    notifications: dict[str, Any] | None = None   # validated by queue_server/engagement_config.py
 
 
 @cache

@@ -174,3 +174,18 @@ def test_an_old_file_is_migrated_and_keeps_its_data(tmp_path: Path, clock: Fixed
     assert new.state_for_tests() == state and new.store.projection_rows() == rows
     assert new.events_after(0, limit=0) == [] and len(new.events_after(0, limit=-1)) == 0
     new.close()
+
+
+def test_counter_openings_of_past_days_feed_the_estimate_prior(tmp_path: Path, clock: FixedClock) -> None:
+    path = tmp_path / "hub.db"
+    svc = open_service(path, clock)                   # 08:00 Monday
+    svc.open_counter("3", "hoa")
+    svc.close()
+    clock.advance(timedelta(days=1, minutes=10))
+    again = open_service(path, clock)
+    store = again.store
+    assert isinstance(store, SqliteStore)
+    assert store.opening_history(clock.now().date()) == [("3", MONDAY_0800.date().isoformat(), 8 * 3600.0)]
+    with again._writer.lock:                          # the live state learnt it on load
+        assert again._writer.state.prior.openings["3"][1:] == (8 * 3600.0, 8 * 3600.0)
+    again.close()

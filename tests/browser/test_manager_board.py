@@ -228,3 +228,18 @@ def _closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def test_a_kiosk_help_request_shows_on_the_banner_until_staff_go(hub: Any, page_factory: Any) -> None:
+    """A citizen presses "Cần hỗ trợ" at kiosk-3 (POST /help, as the kiosk does): the manager board's banner shows it
+    live in red; once a staff member says they are going (POST /help/answer) it leaves the banner."""
+    page = page_factory(1366, 768)
+    _login(page, hub, "manager")
+    page.wait_for_selector('tr[data-service="ho-tich"]')
+    requests.post(f"{hub.url}/api/v1/help", json={"kiosk": "kiosk-3"}, timeout=5).raise_for_status()
+    item = '#alert-banner.critical li.critical[data-help="kiosk-3"]'
+    page.wait_for_selector(item)
+    assert page.is_visible("#alert-banner")
+    assert "Công dân tại kiosk kiosk-3 cần hỗ trợ" in (page.text_content(item) or "")
+    hub.post("/help/answer", hub.login("staff1"), {"kiosk": "kiosk-3"})
+    page.wait_for_selector('#alert-banner li[data-help="kiosk-3"]', state="detached")

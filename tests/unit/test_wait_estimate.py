@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from hub_center import HO_TICH, MONDAY_0800, make_center
+from hub_center import DAT_DAI, HO_TICH, MONDAY_0800, make_center
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -129,3 +129,59 @@ def test_random_runs_are_monotone_too(hall: we.Hall, service: str, ahead: int) -
     more = we.estimate_wait(service, ahead + 1, hall, TIMES, paths=4)
     assert 0 <= one.expected_min <= more.expected_min
     assert one.low_min <= more.low_min and one.high_min <= more.high_min
+
+
+def test_a_counter_usually_open_by_now_is_expected_until_its_latest_opening() -> None:
+    """Staff opened counter 3 at 08:05–08:15 on past days (and counter 1 on one day in four): at 08:00 counter 3 is
+    expected soon and shortens the wait; counter 1 is not counted; after 08:15 counter 3 is taken as absent."""
+    openings = [("3", f"2026-11-{d:02d}", 8 * 3600.0 + m * 60.0) for d, m in ((16, 5), (17, 10), (18, 15), (19, 10))]
+    openings += [("3", "2026-11-19", 9 * 3600.0)]            # reopened later that day: only the first opening counts
+    openings += [("1", "2026-11-16", 7 * 3600.0)]
+    prior = we.HistoryPrior.from_samples([], [(HO_TICH, f"2026-11-{d:02d}", 8, False) for d in (16, 17, 18, 19)],
+                                         openings)
+    assert prior.openings["3"] == (1.0, 8 * 3600.0 + 600.0, 8 * 3600.0 + 900.0)
+    assert prior.openings["1"][0] == 0.25
+
+    def told(prior: we.HistoryPrior, at: timedelta) -> float:
+        state = tr.QueueState(center=make_center(), prior=prior)
+        now = MONDAY_0800 + at
+        state, _ = tr.transition(state, tr.OpenCounter("2"), now)
+        for _ in range(6):
+            state, _ = tr.transition(state, tr.IssueTicket(HO_TICH), now)
+        result = tr.decide(state, tr.IssueTicket(HO_TICH), now).result
+        assert isinstance(result, tr.Issued) and result.wait is not None
+        return result.wait.expected_min
+
+    no_history = we.HistoryPrior.from_samples([], [(HO_TICH, "2026-11-16", 8, False)])
+    assert told(prior, timedelta()) < told(no_history, timedelta())
+    assert told(prior, timedelta(minutes=20)) == told(no_history, timedelta(minutes=20))
+
+
+def test_a_ticket_held_past_its_mean_is_likely_a_long_case() -> None:
+    """Skewed occupancy: the time left on a ticket in hand never drops to a sliver and grows again for a ticket held
+    long (a long case); without a spread, the old mean − held floored rule."""
+    assert we.free_in_s(600.0, 0.0, 0.6) == pytest.approx(600.0)
+    left = [we.free_in_s(600.0, h, 0.6) for h in (600.0, 1200.0, 2400.0)]
+    assert all(v > 0.5 * 600.0 for v in left) and left[0] < left[1] < left[2]
+    assert we.free_in_s(600.0, 600.0) == pytest.approx(we.RESIDUAL_FLOOR * 600.0)
+
+
+def test_priority_across_services_in_the_estimate() -> None:
+    """Counter 1 takes ho-tich first, đất đai second. With priority across services (the default), an elderly đất
+    đai citizen is called before counter 1's normal ho-tich queue, so is told much less than a normal one; and a
+    normal ho-tich citizen is told more when an elderly đất đai citizen waits (counter 1 calls them first)."""
+    state = tr.QueueState(center=make_center())
+    now = MONDAY_0800
+    state, _ = tr.transition(state, tr.OpenCounter("1"), now)
+    for _ in range(8):
+        state, _ = tr.transition(state, tr.IssueTicket(HO_TICH), now)
+
+    def told(state: tr.QueueState, service: str, priority: str | None) -> float:
+        result = tr.decide(state, tr.IssueTicket(service, priority), now).result
+        assert isinstance(result, tr.Issued) and result.wait is not None
+        return result.wait.expected_min
+
+    assert told(state, DAT_DAI, "elderly") < told(state, DAT_DAI, None) / 3
+    before = told(state, HO_TICH, None)
+    state, _ = tr.transition(state, tr.IssueTicket(DAT_DAI, "elderly"), now)
+    assert told(state, HO_TICH, None) > before
