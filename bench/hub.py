@@ -160,7 +160,7 @@ def main() -> int:
     http_port = free_port()
     config = write_config(workdir, http_port, broker.port)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    hub = subprocess.Popen([sys.executable, "-m", "queue_server", "hub", "--config", str(config)], cwd=ROOT, env=env,
+    hub = subprocess.Popen([sys.executable, "-m", "queue_server", "hub", "--config", str(config), "--lab"], cwd=ROOT, env=env,
                            stdout=(workdir / "hub.log").open("wb"), stderr=subprocess.STDOUT)
     try:
         wait_for_port("127.0.0.1", http_port, 30)

@@ -14,6 +14,7 @@ class ErrorCode(StrEnum):
     METHOD_NOT_ALLOWED = "method_not_allowed"
     RATE_LIMITED = "rate_limited"
     PAYLOAD_TOO_LARGE = "payload_too_large"  # body over the configured size limit
+    UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"  # a write whose body is not application/json
     # auth
     UNAUTHENTICATED = "unauthenticated"
     FORBIDDEN = "forbidden"
@@ -52,6 +53,7 @@ class ErrorCode(StrEnum):
     PAPER_OUT = "paper_out"
     # config / internal
     CONFIG_INVALID = "config_invalid"
+    STORAGE_FULL = "storage_full"          # the hub's disk is full: nothing was written, retry when space returns
     INTERNAL = "internal"
 
 
@@ -68,6 +70,8 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.UNAUTHENTICATED: 401,
     ErrorCode.BAD_CREDENTIALS: 401,
     ErrorCode.FORBIDDEN: 403,
+    ErrorCode.UNSUPPORTED_MEDIA_TYPE: 415,
+    ErrorCode.STORAGE_FULL: 503,
     ErrorCode.NOTHING_TO_CALL: 409,
     ErrorCode.COUNTER_BUSY: 409,
     ErrorCode.COUNTER_IDLE: 409,

@@ -101,10 +101,39 @@ def _flat(obj: Any) -> dict[str, Any]:
     return {name: getattr(obj, name) for name in obj.__slots__}
 
 
+MAX_JSON_DEPTH = 32      # no motcua message nests deeper than a few levels; a "[[[[…" flood is refused first
+
+
+def json_depth(raw: str | bytes) -> int:
+    """How deep arrays and objects nest in a JSON text (brackets inside strings do not count); linear, no
+    recursion, so a hostile payload costs one pass and never the parser's stack."""
+    text = raw.decode("utf-8", "replace") if isinstance(raw, (bytes, bytearray)) else raw
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest
+
+
 def _loads(raw: str | bytes) -> dict[str, Any]:
+    if isinstance(raw, (str, bytes, bytearray)) and json_depth(raw) > MAX_JSON_DEPTH:
+        raise MessageError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
     try:
         obj = json.loads(raw)
-    except (TypeError, ValueError, UnicodeDecodeError) as err:
+    except (TypeError, ValueError, UnicodeDecodeError, RecursionError) as err:
         raise MessageError(f"not valid JSON: {err}") from err
     if not isinstance(obj, dict):
         raise MessageError("expected a JSON object")

@@ -10,7 +10,9 @@ event/<type>                       no        one event envelope per state change
 state/calls                        yes       the last calls, for hall displays
 state/counters/<counter>           yes       one counter's snapshot
 state/services/<service>           yes       one service's waiting count and estimate
-cmd/<command>                      no        a request from a device or tool, with a correlation id
+cmd/<command>                      no        a request from the hub's own tools, with a correlation id
+cmd/<counter>/<command>            no        a request from a counter's device (the broker's ACL lets a bridge
+                                             publish only under the counters bound to it)
 reply/<command>                    no        the hub's answer, same correlation id
 devices/<id>/availability          yes       ``online`` / ``offline`` (Last Will)
 devices/<id>/event                 no        input from a device (key press, scan, fault)
@@ -75,12 +77,17 @@ def state_filter(center: str) -> str:
     return f"{_base(center)}/state/#"
 
 
-def cmd(center: str, command: str) -> str:
-    return f"{_base(center)}/cmd/{slug(command, 'command')}"
+def cmd(center: str, command: str, counter: str | None = None) -> str:
+    """``cmd/<command>``, or ``cmd/<counter>/<command>`` for a command sent on behalf of one counter's device:
+    the counter in the topic is what the broker's ACL can check (it never reads payloads)."""
+    if counter is None:
+        return f"{_base(center)}/cmd/{slug(command, 'command')}"
+    return f"{_base(center)}/cmd/{slug(counter, 'counter')}/{slug(command, 'command')}"
 
 
 def cmd_filter(center: str) -> str:
-    return f"{_base(center)}/cmd/+"
+    """Every command, counter-scoped or not."""
+    return f"{_base(center)}/cmd/#"
 
 
 def reply(center: str, command: str) -> str:
@@ -122,6 +129,7 @@ class ParsedTopic:
     center: str
     kind: str
     key: str = ""
+    counter: str = ""     # the counter a ``cmd/<counter>/<command>`` topic names
 
 
 _DEVICE_LEAVES = {"availability", "event", "set", "state"}
@@ -147,6 +155,8 @@ def parse(topic: str) -> ParsedTopic:
             return ParsedTopic(center, "state_service", slug(service, "service"))
         case ["cmd", command]:
             return ParsedTopic(center, "cmd", slug(command, "command"))
+        case ["cmd", counter, command]:
+            return ParsedTopic(center, "cmd", slug(command, "command"), slug(counter, "counter"))
         case ["reply", command]:
             return ParsedTopic(center, "reply", slug(command, "command"))
         case ["devices", device, leaf] if leaf in _DEVICE_LEAVES:

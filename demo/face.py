@@ -40,7 +40,8 @@ class _NoDesk:
         return 0
 
 
-def enrol_and_look_up(url: str, username: str, password: str, code: str) -> dict[str, Any]:
+def enrol_and_look_up(url: str, username: str, password: str, code: str,
+                      device_key: str | None = None) -> dict[str, Any]:
     """Enrol at the counter, then look up at a kiosk through the simulated camera. Returns what happened."""
     import requests
 
@@ -67,7 +68,7 @@ def enrol_and_look_up(url: str, username: str, password: str, code: str) -> dict
     enrolled.raise_for_status()
 
     clock = ManualClock()
-    hub = HubClient(url, kiosk_id="kiosk-face")
+    hub = HubClient(url, kiosk_id="kiosk-face", device_key=device_key)   # the demo's kiosks carry a device key
     kiosk = Kiosk(hub=hub, desk=_NoDesk(), printer=_NoPrinter(), clock=clock)   # type: ignore[arg-type]
     face = kiosk.attach_face(engine, hub, choose=lambda _c: Challenge.BLINK)
     clock.advance(1)

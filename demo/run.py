@@ -189,7 +189,8 @@ def run_demo(duration: float | None = 60.0, port: int | None = None, config: Pat
         if main is not None and main.mock.codes:
             # issue 15 hook: a simulated citizen enrolled at a counter, then found by face at a kiosk
             try:
-                face_result = enrol_and_look_up(url, "canbo1", DEMO_PASSWORD, main.mock.codes[0])
+                face_result = enrol_and_look_up(url, "canbo1", DEMO_PASSWORD, main.mock.codes[0],
+                                                device_key=(settings.security.device_keys or (None,))[0])
             except Exception as err:  # the morning goes on without the face part
                 log.warning("demo: face look-up failed", exc_info=True)
                 face_result = {"state": "failed", "error": str(err)}

@@ -2,14 +2,17 @@
 center, every day a working day, everything in the work folder."""
 from __future__ import annotations
 
+import secrets
 import tomllib
 from pathlib import Path
 from typing import Any
 
 from queue_server.config import WEEKDAYS, HubSettings, settings_from_dict
+from runtime.passwords import DEMO_PASSWORD
+
+__all__ = ["DEMO_PASSWORD", "demo_settings", "integration_table"]   # DEMO_PASSWORD: from runtime.passwords
 
 EXAMPLE_CONFIG = Path(__file__).resolve().parent.parent / "deploy" / "center.example.toml"
-DEMO_PASSWORD = "motcua-demo"
 MORNING_S = 4 * 3600.0
 DEFAULT_SPEED = 240.0
 # How many citizens want each service, roughly as a provincial center sees it (hộ tịch and đất đai lead).
@@ -37,7 +40,8 @@ def demo_settings(config: Path, workdir: Path, http_port: int, mqtt_port: int | 
     raw["store"] = {"path": str(workdir / "hub.sqlite3")}
     raw["http"] = {**raw.get("http", {}), "host": "127.0.0.1", "port": http_port}
     raw["mqtt"] = {"enabled": mqtt_port is not None, "host": "127.0.0.1", "port": mqtt_port or 1883}
-    raw["security"] = {**raw.get("security", {}), "device_keys": []}
+    # writes need a credential even in the demo: a fresh kiosk key per run (the simulated kiosk sends it)
+    raw["security"] = {**raw.get("security", {}), "device_keys": [secrets.token_urlsafe(24)]}
     if integration is not None:
         raw["integration"] = integration
     return settings_from_dict(raw, source=f"{config} (demo)")

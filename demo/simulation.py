@@ -95,6 +95,8 @@ class Simulation:
 
     def citizens(self) -> None:
         http = requests.Session()
+        if self.settings.security.device_keys:       # the kiosk's credential
+            http.headers["X-Device-Key"] = self.settings.security.device_keys[0]
         weights = [SERVICE_WEIGHTS.get(s.code, 3) for s in self.services]
         while not self.stop.is_set():
             rate = self.arrivals_per_min(self.clock.now())

@@ -347,7 +347,8 @@ class DeviceLink:
         """Send a hub command for this device; its reply (or its absence) goes back to the behaviour."""
         req = CommandRequest(command, str(uuid.uuid4()), args, source=self.binding.id)
         self._pending[req.correlation_id] = (command, self.clock())
-        self.client.publish(topics.cmd(self.settings.center, command), req.to_json(), qos=1)
+        # counter-scoped: the broker's ACL lets this bridge publish only under the counters bound to it
+        self.client.publish(topics.cmd(self.settings.center, command, self.binding.counter), req.to_json(), qos=1)
 
     def _on_reply(self, reply: CommandReply) -> None:
         pending = self._pending.pop(reply.correlation_id, None)

@@ -101,6 +101,56 @@ def cmd_province_replay(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_deploy_center_broker(args: argparse.Namespace) -> int:
+    """``deploy broker --config center.toml``: passwords, ACL, Mosquitto config and (TLS) a local CA (issue 11)."""
+    from queue_server.config import ConfigError, load_settings
+    from queue_server.deploy_broker import write_center_broker
+
+    try:
+        settings = load_settings(args.config)
+    except (ConfigError, OSError) as err:
+        print(f"deploy broker: {err}", file=sys.stderr)
+        return 2
+    if settings.broker is None:
+        print(f"deploy broker: {args.config}: no [broker] table (list the center's bridges, kiosks and displays "
+              "as [[broker.clients]]; see deploy/center.example.toml)", file=sys.stderr)
+        return 2
+    out = args.out_dir or Path("broker")
+    try:
+        files = write_center_broker(
+            settings.broker, out, tls=args.tls, lan_port=args.lan_port, local_port=args.local_port,
+            hostnames=tuple(args.hostname or ["localhost"]), install_dir=args.install_dir,
+            persistence_dir=args.persistence_dir)
+    except (OSError, ValueError) as err:
+        print(f"deploy broker: {err}", file=sys.stderr)
+        return 2
+    print(f"wrote {files.conf}, {files.passwd}, {files.acl}" + (f", {files.ca.parent}/" if files.ca else ""))
+    print(f"passwords (mode 0600, never commit): {files.secrets_dir}/<user>.password for "
+          + ", ".join(settings.broker.users))
+    return 0
+
+
+def cmd_deploy_device_keys(args: argparse.Namespace) -> int:
+    """``deploy device-keys --config center.toml``: an HTTP key per kiosk (from [broker]) and per --device."""
+    from queue_server.config import ConfigError, load_settings
+    from queue_server.deploy_broker import write_device_keys
+
+    try:
+        settings = load_settings(args.config)
+    except (ConfigError, OSError) as err:
+        print(f"deploy device-keys: {err}", file=sys.stderr)
+        return 2
+    devices = [c.user for c in settings.broker.clients if c.role == "kiosk"] if settings.broker else []
+    devices += [d for d in (args.device or []) if d not in devices]
+    if not devices:
+        print("deploy device-keys: no kiosk in [[broker.clients]] and no --device given", file=sys.stderr)
+        return 2
+    env = write_device_keys(devices, args.out_dir)
+    print(f"wrote {len(devices)} device keys in {env.parent}/<device>.device-key (mode 0600, never commit) and "
+          f"{env} for the hub's EnvironmentFile")
+    return 0
+
+
 def cmd_deploy_broker(args: argparse.Namespace) -> int:
     from province.bridge import BridgeConfigError, BridgeSettings, bridge_conf, province_broker_conf, write
 
@@ -152,6 +202,17 @@ def add_parsers(sub: Any) -> None:
     deploy = sub.add_parser("deploy", help="write deployment files (nothing is started)")
     dsub = deploy.add_subparsers(dest="deploy_command", required=True)
     broker = dsub.add_parser("broker", help="Mosquitto settings: a site's bridge to the province, or the province")
+    broker.add_argument("--config", type=Path, default=None,
+                        help="a center config with [[broker.clients]]: write its users, ACL, Mosquitto config and CA")
+    broker.add_argument("--out-dir", type=Path, default=None, help="with --config: the directory to write")
+    broker.add_argument("--install-dir", type=Path, default=None,
+                        help="with --config: where the files will live on the broker (paths in motcua.conf)")
+    broker.add_argument("--tls", action=argparse.BooleanOptionalAction, default=True,
+                        help="with --config: TLS on the LAN listener, with a local CA (default on)")
+    broker.add_argument("--hostname", action="append", help="with --config: a name or address the server "
+                        "certificate carries (repeat)")
+    broker.add_argument("--lan-port", type=int, default=8883)
+    broker.add_argument("--local-port", type=int, default=1883)
     broker.add_argument("--role", choices=("site", "province"), default="site")
     broker.add_argument("--site", default="", help="the hub's [center] id (role site)")
     broker.add_argument("--province-host", default="", help="the province broker's host name")
@@ -166,9 +227,16 @@ def add_parsers(sub: Any) -> None:
     broker.add_argument("--out", type=Path, default=None, help="write here (e.g. /etc/mosquitto/conf.d/"
                         "motcua-bridge.conf) instead of standard output")
     broker.set_defaults(func=_deploy_broker_defaults)
+    keys = dsub.add_parser("device-keys", help="HTTP device keys for kiosks and rating tablets (files, mode 0600)")
+    keys.add_argument("--config", required=True, type=Path)
+    keys.add_argument("--out-dir", type=Path, default=Path("broker"))
+    keys.add_argument("--device", action="append", help="another device (a rating tablet), repeat")
+    keys.set_defaults(func=cmd_deploy_device_keys)
 
 
 def _deploy_broker_defaults(args: argparse.Namespace) -> int:
+    if args.config is not None:
+        return cmd_deploy_center_broker(args)
     if args.power_loss_safe is None:
         args.power_loss_safe = args.role == "site"
     return cmd_deploy_broker(args)

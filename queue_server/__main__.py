@@ -44,9 +44,18 @@ def cmd_hub(args: argparse.Namespace) -> int:
     log.info("config: %s", json.dumps(settings.redacted(), ensure_ascii=False))
     for note in settings.notes:
         log.warning("config: %s", note)
-    from queue_server.wiring import build_hub
+    if not settings.security.device_keys:
+        if not args.lab:
+            print(f"{args.config}: [security] device_keys is empty: kiosks, rating pads and bridges would write "
+                  "without a credential. Sinh khóa thiết bị / generate keys: `motcua deploy device-keys --config "
+                  f"{args.config}` (or start a test bench with --lab). / Không có khóa thiết bị: hub không khởi "
+                  "động.", file=sys.stderr)
+            return 2
+        log.warning("LAB MODE: no device keys, anyone on the LAN can issue tickets and leases (--lab)")
+    from queue_server.wiring import build_hub, warn_demo_passwords
 
     hub = build_hub(settings)
+    warn_demo_passwords(settings)
     stop = threading.Event()
 
     def on_signal(signum: int, frame: Any) -> None:
@@ -94,6 +103,15 @@ def cmd_config_check(args: argparse.Namespace) -> int:
     print("  " + json.dumps(settings.redacted(), ensure_ascii=False))
     for note in settings.notes:
         print(f"  note: {note}")
+    from queue_server.wiring import warn_demo_passwords
+
+    demo_users = warn_demo_passwords(settings, background=False)
+    if demo_users:
+        print(f"WARNING / CẢNH BÁO: users {', '.join(demo_users)} still use the demo password "
+              "(mật khẩu mẫu): change them before opening the center", file=sys.stderr)
+    if not settings.security.device_keys:
+        print("WARNING / CẢNH BÁO: [security] device_keys is empty: `motcua hub` refuses to start without "
+              "device keys (except with --lab)", file=sys.stderr)
     return 0
 
 
@@ -261,6 +279,8 @@ def build_parser() -> argparse.ArgumentParser:
     hub.add_argument("--config", required=True, type=Path)
     hub.add_argument("--host", default=None, help="override [http] host")
     hub.add_argument("--port", default=None, type=int, help="override [http] port (0 = any free port)")
+    hub.add_argument("--lab", action="store_true",
+                     help="a test bench only: start even with no [security] device_keys (kiosk writes unguarded)")
     hub.set_defaults(func=cmd_hub)
 
     demo = sub.add_parser("demo", help="broker + hub + a simulated morning")

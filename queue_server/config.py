@@ -13,6 +13,7 @@ from typing import Any
 
 from contracts.ratings import RatingLevel
 from queue_server.adapters.holidays_source import CalendarFileError, read_override_file
+from runtime.passwords import weak_hash_reason
 from runtime.settings import (
     DEFAULT_RATING_SCALE,
     ENV_PREFIX,
@@ -49,12 +50,21 @@ def load_settings(path: str | Path, environ: Mapping[str, str] | None = None) ->
     env = os.environ if environ is None else environ
     overrides = apply_env_overrides(raw, env, HubFile)
     return settings_from_dict(raw, base_dir=path.resolve().parent, source=str(path), overrides=overrides,
-                              environ=env)
+                              environ=env, strict_hashes=True)
 
 
 def settings_from_dict(raw: dict[str, Any], *, base_dir: Path | None = None, source: str = "",
-                       **kw: Any) -> HubSettings:
+                       strict_hashes: bool = False, **kw: Any) -> HubSettings:
+    """``strict_hashes`` (issue 11): refuse cheap password hashes — on for every config file (load_settings: the
+    hub, config check), off for settings a test builds in memory with deliberately cheap hashes."""
     settings = _settings_from_dict(raw, base_dir=base_dir, source=source, **kw)
+    if strict_hashes:
+        for i, user in enumerate(settings.users):
+            weak = weak_hash_reason(user.password_hash)
+            if weak is not None:
+                raise ConfigError(f"users[{i}].password_hash: {weak}; make a new one with "
+                                  "`motcua user hash-password`")
+    settings = replace(settings, broker=_broker(raw, settings))
     if raw.get("bookings") is not None or raw.get("notifications") is not None:
         # issue 16: [bookings] and [notifications], validated by their own parser (it names the key)
         from queue_server.engagement_config import EngagementConfigError, parse_bookings, parse_notifications
@@ -73,6 +83,16 @@ def settings_from_dict(raw: dict[str, Any], *, base_dir: Path | None = None, sou
     except FaceConfigError as err:
         raise ConfigError(str(err)) from err
     return replace(settings, face=face)
+
+
+def _broker(raw: dict[str, Any], settings: HubSettings) -> Any:
+    """``[broker]`` (issue 11): the center's MQTT users, validated by queue_server.mqtt_access (names the key)."""
+    from queue_server.mqtt_access import BrokerConfigError, parse_broker
+
+    try:
+        return parse_broker(raw.get("broker"), settings.center.id, {c.id for c in settings.center.counters})
+    except BrokerConfigError as err:
+        raise ConfigError(str(err)) from err
 
 
 def _calendar_file(path: Path) -> None:

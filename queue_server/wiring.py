@@ -36,6 +36,7 @@ from queue_server.domain.ratings import scale_from_levels
 from queue_server.domain.working_time import WorkingCalendar
 from queue_server.web import create_app
 from queue_server.web.dossiers import create_dossiers_blueprint
+from queue_server.web.edge import BODY_CEILING_BYTES
 from queue_server.web.ratings import make_ratings_blueprint
 from queue_server.web.server import HttpServer
 from queue_server.web.sse import Broadcaster
@@ -294,7 +295,8 @@ class Hub:
     def make_server(self, host: str | None = None, port: int | None = None) -> HttpServer:
         http = self.settings.http
         self._server = HttpServer(self.app, host or http.host, http.port if port is None else port, http.threads,
-                                  trust_forwarded_for=http.trust_forwarded_for)
+                                  trust_forwarded_for=http.trust_forwarded_for,
+                                  max_body_bytes=max(http.max_body_bytes, BODY_CEILING_BYTES))
         return self._server
 
     @property
@@ -351,6 +353,29 @@ def record_device_alerts(service: QueueService, changes: Iterable[Any]) -> None:
             service.record_event("device.fault", data)
 
 
+def warn_demo_passwords(settings: HubSettings, *, background: bool = True) -> list[str]:
+    """Log a loud warning for each user still on the demo password (a real center must change them).
+    In a thread by default: each check is a full scrypt (~0.1 s), the hub need not wait for them."""
+    from runtime.passwords import uses_demo_password
+
+    found: list[str] = []
+
+    def check() -> None:
+        for user in settings.users:
+            if uses_demo_password(user.password_hash):
+                found.append(user.username)
+        if found:
+            log.warning("!!! DEMO PASSWORDS in %s: users %s still log in with the demo password; set new ones "
+                        "(`motcua user hash-password`) / Tài khoản %s vẫn dùng mật khẩu mẫu: hãy đổi ngay !!!",
+                        settings.source or "the config", ", ".join(found), ", ".join(found))
+
+    if background:
+        threading.Thread(target=check, name="demo-password-check", daemon=True).start()
+    else:
+        check()
+    return found
+
+
 def build_hub(settings: HubSettings, *, clock: Clock | None = None,
               extra_blueprints: Iterable[Blueprint] | None = None, keepalive_s: float = 15.0,
               gateways: dict[str, Any] | None = None) -> Hub:
@@ -372,10 +397,17 @@ def build_hub(settings: HubSettings, *, clock: Clock | None = None,
     live = LiveConfig(settings, service, config_log, calendar.days_off, calendar.working_days)
     broadcaster = Broadcaster()
     service.add_listener(broadcaster.publish)
+    # bounded (MAX_DEVICES) against an invented-id flood; which devices may write at all is the broker's ACL
     devices = DeviceRegistry(settings.center.id)
+    # a full disk: a critical alert on the manager board until commits succeed again
+    def storage_changed(ok: bool) -> None:
+        devices.hub_storage(ok, service.clock.now())
+
+    service.on_storage_change(storage_changed)
     mqtt: MqttAdapter | None = None
     if settings.mqtt.enabled:
-        mqtt = MqttAdapter(settings.mqtt, settings.center.id, service)
+        mqtt = MqttAdapter(settings.mqtt, settings.center.id, service,
+                           access=getattr(settings, "broker", None))
         service.add_listener(mqtt.on_events)
         mqtt.device_registry = devices
         mqtt.on_device_alerts = lambda changes: record_device_alerts(service, changes)
@@ -430,8 +462,11 @@ def build_hub(settings: HubSettings, *, clock: Clock | None = None,
                                   gateways=gateways)
     if engagement is not None:
         blueprints += engagement.blueprints
+    # staff sessions: token hashes in the hub's file, so a restart logs nobody out and a logout is final
+    from queue_server.adapters.session_store import SessionStore
+
     app = create_app(settings, service, blueprints, broadcaster=broadcaster, mqtt=mqtt, keepalive_s=keepalive_s,
-                     devices=devices, live=live)
+                     devices=devices, live=live, sessions=SessionStore(settings.store_path))
     if engagement is not None:
         app.extensions["motcua"].notifier = engagement.notifications
     speaker = hub_speaker(settings)

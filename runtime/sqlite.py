@@ -75,6 +75,15 @@ def immediate(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     conn.execute("COMMIT")
 
 
+def is_disk_full(err: BaseException) -> bool:
+    """SQLITE_FULL ("database or disk is full"), or the OS's ENOSPC surfacing as a disk I/O error."""
+    code = getattr(err, "sqlite_errorcode", None)
+    if code is not None and (code & 0xFF) == sqlite3.SQLITE_FULL:
+        return True
+    text = str(err).lower()
+    return "database or disk is full" in text or "no space left" in text
+
+
 def _run(conn: sqlite3.Connection, step: Step) -> None:
     if callable(step):
         step(conn)

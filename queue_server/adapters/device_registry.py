@@ -75,15 +75,30 @@ class AlertChange:
     raised: bool
 
 
+HUB_DEVICE = "hub"
+STORAGE_FULL = "storage_full"
+_STORAGE_VI = ("Ổ đĩa máy chủ đã đầy: không cấp được số mới. Giải phóng dung lượng ngay; hệ thống tự hoạt động "
+               "lại khi có chỗ.")
+_STORAGE_EN = "The hub's disk is full: no ticket can be issued. Free space now; issuing resumes by itself."
+_HUB_TEXT = {STORAGE_FULL: (_STORAGE_VI, _STORAGE_EN)}
+
+
 def _alert(device_id: str, kind: str, code: str, now: datetime) -> DeviceAlert:
-    vi, en = FAULT_TEXT.get(code, (f"Lỗi thiết bị: {code}", f"Device fault: {code}"))
+    vi, en = _HUB_TEXT.get(code) or FAULT_TEXT.get(code, (f"Lỗi thiết bị: {code}", f"Device fault: {code}"))
     severity = WARNING if code in WARNING_FAULTS else CRITICAL
     return DeviceAlert(device_id, kind, code, severity, vi, en, now)
 
 
+MAX_DEVICES = 500       # a center has tens of devices; an invented-id flood stops here (issue 11)
+
+
 class DeviceRegistry:
-    def __init__(self, center: str) -> None:
+    """``known``: the device ids of the center's [broker] inventory; when given, any other id is refused (the
+    broker's ACL already keeps unknown writers out). Either way at most MAX_DEVICES records are kept."""
+
+    def __init__(self, center: str, known: set[str] | None = None) -> None:
         self.center = topics.slug(center, "center")
+        self.known = known
         self._lock = threading.Lock()
         self._devices: dict[str, DeviceRecord] = {}
         self._alerts: dict[tuple[str, str], DeviceAlert] = {}
@@ -110,6 +125,11 @@ class DeviceRegistry:
                                                               "device_event"):
             return []
         device_id = parsed.key
+        if device_id not in self._devices:
+            if self.known is not None and device_id not in self.known:
+                return self._reject(f"{topic}: device {device_id!r} is not in the center's [broker] inventory")
+            if len(self._devices) >= MAX_DEVICES:
+                return self._reject(f"{topic}: already {MAX_DEVICES} devices; ignoring new id {device_id!r}")
         if not payload and parsed.kind != "device_event":
             # an empty retained message deletes a retained topic: the device was decommissioned
             return self._forget(device_id, now)
@@ -120,13 +140,14 @@ class DeviceRegistry:
                 if parsed.kind == "device_state":
                     return self._state(device_id, DeviceState.from_json(payload), now)
                 return self._event(device_id, DeviceEvent.from_json(payload), now)
-        except DeviceStateError as err:
-            return self._reject(f"{topic}: {err}")
+        except (DeviceStateError, RecursionError) as err:
+            return self._reject(f"{topic}: {err or 'nested too deeply'}")
 
     def _reject(self, reason: str) -> list[AlertChange]:
         self.rejected += 1
         self.last_error = reason
-        log.warning("device registry: ignoring a bad message: %s", reason)
+        if self.rejected <= 20 or self.rejected % 1000 == 0:    # a flood must not flood the log too
+            log.warning("device registry: ignoring a bad message (%d so far): %s", self.rejected, reason)
         return []
 
     def _record(self, device_id: str) -> DeviceRecord:
@@ -173,6 +194,13 @@ class DeviceRegistry:
         alert = _alert(device_id, kind, code, now)
         self._alerts[key] = alert
         return [AlertChange(alert, raised=True)]
+
+    def hub_storage(self, ok: bool, now: datetime) -> list[AlertChange]:
+        """The hub's own disk: a critical alert on the manager board while commits fail for lack of space."""
+        with self._lock:
+            if ok:
+                return self._clear(HUB_DEVICE, {STORAGE_FULL})
+            return self._raise(HUB_DEVICE, "hub", STORAGE_FULL, now)
 
     def _clear(self, device_id: str, codes: set[str]) -> list[AlertChange]:
         out = []

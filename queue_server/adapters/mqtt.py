@@ -29,14 +29,17 @@ from typing import TYPE_CHECKING, Any
 from contracts import topics
 from contracts.errors import ErrorCode, MotcuaError
 from contracts.messages import (
+    MAX_JSON_DEPTH,
     Availability,
     CommandReply,
     CommandRequest,
     Envelope,
     MessageError,
+    json_depth,
     public_envelope,
 )
 from queue_server.app.ports import Publisher
+from queue_server.mqtt_access import BrokerInventory, command_refusal
 from runtime.mqtt import Message, MqttClient, Will
 from runtime.mqtt import MqttSettings as ClientSettings
 
@@ -159,8 +162,12 @@ class MqttAdapter:
     """Publishes the hub's events and state and serves commands. ``on_events`` is a QueueService listener."""
 
     def __init__(self, settings: MqttSettings, center_id: str, service: QueueService,
-                 commands: CommandRegistry | None = None, *, client_id: str | None = None) -> None:
+                 commands: CommandRegistry | None = None, *, client_id: str | None = None,
+                 access: BrokerInventory | None = None) -> None:
         self.settings = settings
+        # the center's [broker] inventory: a device command for a counter not bound to its bridge is refused
+        self.access = access
+        self.refused_commands = 0
         self.center = center_id
         self.service = service
         self.commands = commands if commands is not None else queue_commands(service)
@@ -417,6 +424,13 @@ class MqttAdapter:
             return CommandReply(command, request.correlation_id, False, error={
                 "code": str(ErrorCode.BAD_REQUEST),
                 "message": f"payload command {request.command!r} does not match the topic's {command!r}"})
+        why = command_refusal(self.access, parsed.counter, command, dict(request.args), request.source)
+        if why is not None:
+            self.refused_commands += 1
+            log.warning("MQTT: refused command from %s on %s (%s): %s", request.source or "?", topic,
+                        request.correlation_id, why)
+            return CommandReply(command, request.correlation_id, False,
+                                error={"code": str(ErrorCode.FORBIDDEN), "message": why})
         reply = self.commands.handle(request)
         log.info("MQTT command %s from %s (%s): %s", command, request.source or "?", request.correlation_id,
                  "ok" if reply.ok else (reply.error or {}).get("code"))
@@ -439,9 +453,11 @@ def client_settings(settings: Any, prefix: str | None = None) -> ClientSettings:
 
 def _correlation_of(payload: bytes) -> str:
     """Best effort: echo a correlation id even from an otherwise invalid request, so the sender can match it."""
+    if json_depth(payload) > MAX_JSON_DEPTH:
+        return ""
     try:
         obj = json.loads(payload)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return ""
     value = obj.get("correlation_id") if isinstance(obj, dict) else None
     return value if isinstance(value, str) else ""

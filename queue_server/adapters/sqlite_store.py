@@ -17,6 +17,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from contracts.errors import ErrorCode, MotcuaError
 from contracts.messages import VN_TZ, Envelope, EventType, dumps, format_at
 from queue_server.app.ports import EventStore
 from queue_server.app.projector import (
@@ -104,6 +105,12 @@ def _legacy_version(conn: sqlite3.Connection) -> int:
         return 0
     row = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
     return int(row[0] or 0)
+
+
+def storage_full(err: BaseException) -> MotcuaError:
+    return MotcuaError(ErrorCode.STORAGE_FULL, "Ổ đĩa của máy chủ đã đầy: chưa lưu được, vui lòng thử lại sau ít "
+                       "phút và báo quản trị viên. / The hub's disk is full: nothing was stored; try again in a "
+                       f"few minutes and tell the administrator. ({err})")
 
 
 class SqliteStore:
@@ -256,7 +263,16 @@ class SqliteStore:
 
     # -- the hot write path
     def commit(self, envelopes: Sequence[Envelope], rows: Projections, center: CenterDef, seq: int) -> None:
-        """Append ``envelopes`` and upsert ``rows`` in one durable transaction (all or nothing)."""
+        """Append ``envelopes`` and upsert ``rows`` in one durable transaction (all or nothing). A full disk is
+        MotcuaError storage_full (the transaction rolled back: nothing of it is stored)."""
+        try:
+            self._commit(envelopes, rows, center, seq)
+        except sqlite3.OperationalError as err:
+            if db.is_disk_full(err):
+                raise storage_full(err) from err
+            raise
+
+    def _commit(self, envelopes: Sequence[Envelope], rows: Projections, center: CenterDef, seq: int) -> None:
         with db.immediate(self._conn) as c:
             c.executemany("INSERT INTO events(seq, id, type, at, data) VALUES (?,?,?,?,?)",
                           [(e.seq, e.id, e.type, e.at, _dumps(e.data)) for e in envelopes])

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from contracts.messages import VN_TZ, Envelope
 from queue_server.app.projector import Projections
@@ -116,6 +116,25 @@ class EventStore(Protocol):
 
 
 # ------------------------------------------------------------------------------------------------- ratings
+class StoredSession(NamedTuple):
+    """A staff session as stored: the token's SHA-256 only, never the token."""
+
+    token_sha256: str
+    username: str
+    role: str
+    display_name: str
+    expires_at: float            # time.time()
+
+
+class SessionRepository(Protocol):
+    """Where staff sessions outlive a hub restart (adapters/session_store.py); a logout deletes the row."""
+
+    def add(self, session: StoredSession, now: float) -> None: ...
+    def get(self, token_sha256: str) -> StoredSession | None: ...
+    def delete(self, token_sha256: str) -> bool: ...
+    def delete_user(self, username: str, keep: str | None = None) -> int: ...
+
+
 class RatingsRepository(Protocol):
     """Stored ratings; a second rating of the same ticket or dossier code is refused by the store itself
     (MotcuaError already_rated), so two pads racing cannot both win."""

@@ -51,6 +51,10 @@ class QueueService(QueueCommands, QueueQueries):
     def add_listener(self, fn: EventListener) -> None:
         self._writer.add_listener(fn)
 
+    def on_storage_change(self, fn: Callable[[bool], None]) -> None:
+        """``fn(ok)`` when commits start failing on a full disk (False) and when they succeed again (True)."""
+        self._writer.on_storage = fn
+
     def remove_listener(self, fn: EventListener) -> None:
         self._writer.remove_listener(fn)
 

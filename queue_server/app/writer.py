@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -111,6 +112,9 @@ class Writer:
         self._listeners: list[EventListener] = []
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self.closed = False
+        # False while commits fail on a full disk; ``on_storage(ok)`` hears each change (the board's alert)
+        self.storage_ok = True
+        self.on_storage: Callable[[bool], None] | None = None
         self._thread = threading.Thread(target=self._run, name="motcua-writer", daemon=True)
         self._thread.start()
 
@@ -137,6 +141,18 @@ class Writer:
     def now(self) -> datetime:
         # whole seconds: the wire format has no fractions, and replay must give back exactly this state
         return self.clock.now().astimezone(VN_TZ).replace(microsecond=0)
+
+    def _storage(self, ok: bool | None) -> None:
+        if ok is None or ok == self.storage_ok:
+            return
+        self.storage_ok = ok
+        if ok:
+            log.warning("store: commits succeed again (disk space is back)")
+        if self.on_storage is not None:
+            try:
+                self.on_storage(ok)
+            except Exception:
+                log.exception("storage listener failed")
 
     def reload(self) -> None:
         """Make memory equal to the store again (after a failed commit or a bug half-way through a batch)."""
@@ -247,13 +263,20 @@ class Writer:
                 try:
                     self.store.commit(envelopes, rows, self.center, seq)
                 except Exception as err:
-                    log.exception("store commit of %d events failed; reloading state", len(envelopes))
+                    full = isinstance(err, MotcuaError) and err.code == ErrorCode.STORAGE_FULL
+                    if full:
+                        log.critical("store commit of %d events refused: the disk is full (%s)", len(envelopes), err)
+                    else:
+                        log.exception("store commit of %d events failed; reloading state", len(envelopes))
                     self.reload()
-                    failure = MotcuaError(ErrorCode.INTERNAL, f"could not store the change: {err}")
+                    self._storage(False if full else None)
+                    failure = err if full and isinstance(err, MotcuaError) else MotcuaError(
+                        ErrorCode.INTERNAL, f"could not store the change: {err}")
                     for job, _ in done:
                         job.future.set_exception(failure)
                     return
                 self.last_seq = seq
+                self._storage(True)
             listeners = list(self._listeners)
         for job, answer in done:
             job.future.set_result(answer)

@@ -919,6 +919,12 @@ def lease_id_for(day: date, service: str, first: int, last: int) -> str:
     return f"{day:%Y%m%d}-{service}-{first}-{last}"
 
 
+# Lease caps (issue 11): a kiosk leases numbers to keep issuing while the hub is unreachable, a few tens at a
+# time, from the service's offline region (numbering.offline_first..number_end); one lease is at most 100 and one
+# kiosk holds at most half the region a day.
+MAX_LEASE_SIZE = 100              # one lease
+
+
 def _lease(state: QueueState, cmd: LeaseNumbers, now: datetime) -> Decision:
     service = _service(state, cmd.service)
     if not cmd.kiosk:
@@ -926,6 +932,16 @@ def _lease(state: QueueState, cmd: LeaseNumbers, now: datetime) -> Decision:
     assert state.day is not None
     first, last = numbering.reserve_block(service, state.service_day(service.code), cmd.size,
                                           state.leases.values())
+    if cmd.size > MAX_LEASE_SIZE:
+        raise _fail(ErrorCode.BAD_REQUEST, f"size: at most {MAX_LEASE_SIZE} numbers per lease")
+    # one kiosk may hold at most half of the service's offline region a day: one kiosk (or a forged kiosk id
+    # behind a stolen key) cannot take every other kiosk's offline numbers
+    cap = max(1, (service.number_end - numbering.offline_first(service) + 1) // 2)
+    mine = sum(le.last - le.first + 1 for le in state.leases.values()
+               if le.service == service.code and le.day == state.day and le.kiosk == cmd.kiosk)
+    if mine + cmd.size > cap:
+        raise _fail(ErrorCode.QUOTA_REACHED, f"kiosk {cmd.kiosk} already leased {mine} numbers of {service.code} "
+                                             f"today (at most {cap}, half the offline region)")
     lease = Lease(id=lease_id_for(state.day, service.code, first, last), kiosk=cmd.kiosk, service=service.code,
                   day=state.day, first=first, last=last, granted_at=now)
     return Decision((DomainEvent(EventType.LEASE_GRANTED, now, lease=lease),), lease)

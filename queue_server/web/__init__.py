@@ -36,6 +36,14 @@ def _error(code: str, message: str, status: int) -> Any:
     return jsonify(error={"code": code, "message": message}), status
 
 
+def _user_still_valid(app: Flask) -> Any:
+    # read at check time: the live admin swaps the hub's settings (a user disabled or re-roled loses the session)
+    def check(username: str, role: str) -> bool:
+        user = app.extensions["motcua"].settings.user(username)
+        return user is not None and user.role == role and not getattr(user, "disabled", False)
+    return check
+
+
 class _HubClockHeader:
     def __init__(self, inner: Any, clock: Any) -> None:
         self.inner = inner
@@ -73,7 +81,7 @@ class TrustedProxy:
 
 def create_app(settings: HubSettings, service: QueueService, extra_blueprints: Iterable[Blueprint] = (), *,
                broadcaster: Broadcaster | None = None, mqtt: Any = None, keepalive_s: float = 15.0,
-               devices: Any = None, live: Any = None) -> Flask:
+               devices: Any = None, live: Any = None, sessions: Any = None) -> Flask:
     """Build the hub's Flask app. ``broadcaster`` feeds /stream; one is made (and added as a service listener)
     when not given. ``mqtt`` is anything with a ``connected`` attribute, for /health."""
     from queue_server.web import admin, audit, auth, counter, display, fast_issue, kiosk, manager, openapi
@@ -88,7 +96,9 @@ def create_app(settings: HubSettings, service: QueueService, extra_blueprints: I
         broadcaster = Broadcaster()
         service.add_listener(broadcaster.publish)
     app.extensions["motcua"] = HubContext(settings=settings, service=service,
-                                          tokens=TokenStore(settings.security.token_ttl_min * 60.0),
+                                          tokens=TokenStore(settings.security.token_ttl_min * 60.0,
+                                                            repository=sessions,
+                                                            still_valid=_user_still_valid(app)),
                                           broadcaster=broadcaster, mqtt=mqtt, keepalive_s=keepalive_s,
                                           devices=devices, live=live)
 
@@ -101,13 +111,20 @@ def create_app(settings: HubSettings, service: QueueService, extra_blueprints: I
     # battery clock, and a demo or a test runs the hub on a clock of its own). The fast path adds it itself.
     app.wsgi_app = _HubClockHeader(app.wsgi_app, service.clock)  # type: ignore[method-assign]
     # POST /tickets (the hot path) answered without Flask's per-request machinery; same bytes, see fast_issue.py
+    # JSON-only writes, Content-Length limit before any read, security headers on every answer (edge.py)
+    from queue_server.web.edge import BODY_CEILING_BYTES, Edge
+    app.wsgi_app = Edge(app.wsgi_app, max(settings.http.max_body_bytes, BODY_CEILING_BYTES))  # type: ignore[method-assign]
     fast_issue.install(app)
     if settings.http.trust_forwarded_for:
         app.wsgi_app = TrustedProxy(app.wsgi_app)  # type: ignore[method-assign]
 
     @app.errorhandler(MotcuaError)
     def motcua_error(err: MotcuaError) -> Any:
-        return jsonify(err.to_json()), err.http_status
+        response = jsonify(err.to_json())
+        retry = getattr(err, "retry_after_s", None)      # guards.RateLimited
+        if retry is not None:
+            response.headers["Retry-After"] = str(retry)
+        return response, err.http_status
 
     @app.errorhandler(HTTPException)
     def http_error(err: HTTPException) -> Any:

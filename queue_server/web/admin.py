@@ -157,3 +157,12 @@ def reset_password(username: str, body: dict[str, Any]):  # type: ignore[no-unty
                          note={"user": username, "password_reset": True})
     hub().tokens.revoke_user(username)
     return _answer(data)
+
+
+@route(bp, "/admin/users/<username>/revoke-sessions", methods=("POST",), role="admin", body=Body(),
+       summary="End every session of a user (a lost or shared token, someone who left)",
+       result="{username, revoked}", errors=(ErrorCode.NOT_FOUND,), response=ref("RevokedSessions"))
+def revoke_sessions(username: str, body: dict[str, object]):  # type: ignore[no-untyped-def]
+    if hub().settings.user(username) is None:
+        raise MotcuaError(ErrorCode.NOT_FOUND, f"no user {username!r} in the config")
+    return jsonify(username=username, revoked=hub().tokens.revoke_user(username))

@@ -45,7 +45,17 @@ def login(body: dict[str, str]):  # type: ignore[no-untyped-def]
     if refusal is not None:
         return _rate_limited(refusal)
     user = ctx.settings.user(username)
-    ok = check_password_hash(user.password_hash if user else _DUMMY_HASH, password)
+    if not ctx.tokens.gate.acquire():
+        # too many password checks at once (each costs ~32 MiB): refuse rather than grow past the ceiling
+        response = jsonify(MotcuaError(ErrorCode.RATE_LIMITED, "Hệ thống đang bận kiểm tra đăng nhập; vui lòng "
+                                       "thử lại sau ít giây. / Too many logins at once; try again in a few "
+                                       "seconds.").to_json())
+        response.headers["Retry-After"] = "2"
+        return response, 429
+    try:
+        ok = check_password_hash(user.password_hash if user else _DUMMY_HASH, password)
+    finally:
+        ctx.tokens.gate.release()
     if user is None or not ok or user.disabled:
         for lock in ctx.tokens.throttle.failed(username, address):
             _log_lock(lock, username, address)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from flask import Blueprint, current_app, g, request
 
 from contracts.errors import ErrorCode, MotcuaError
+from contracts.messages import MAX_JSON_DEPTH, json_depth
 from queue_server.web import guards
 from queue_server.web.guards import RateLimiter, Session, TokenStore
 
@@ -40,6 +41,8 @@ class HubContext:
     live: Any = None                 # the LiveConfig (admin's live changes), or None in a bare test app
     keepalive_s: float = 15.0
     notifier: Any = None             # the NotificationService when [notifications] is set (contacts at the kiosk)
+    # issuing per device key (or address): guards.ISSUE_LIMIT
+    issue_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(guards.ISSUE_LIMIT))
 
 
 def hub() -> HubContext:
@@ -194,6 +197,8 @@ def read_body(spec: Body) -> dict[str, Any]:
     raw = request.get_data(cache=True)      # raises 413 past MAX_CONTENT_LENGTH
     if not raw.strip():
         return spec.check({})
+    if json_depth(raw) > MAX_JSON_DEPTH:
+        raise bad_request(f"body: JSON nested deeper than {MAX_JSON_DEPTH} levels")
     try:
         obj = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as err:

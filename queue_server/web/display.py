@@ -17,12 +17,13 @@ from contracts.errors import ErrorCode, MotcuaError
 from contracts.messages import public_envelope
 from queue_server.web.common import Query, bad_request, hub, route
 from queue_server.web.schemas import ref
-from queue_server.web.sse import StreamClosed, sse_message
+from queue_server.web.sse import StreamClosed, StreamsFull, sse_message
 
 log = logging.getLogger(__name__)
 bp = Blueprint("display", __name__)
 BACKLOG_LIMIT = 1000
 RESERVED_THREADS = 8      # server threads never given to event streams
+STREAMS_PER_CLIENT = 4    # a PC driving a hall screen and a counter screen or two; more from one address is abuse
 
 
 def _dumps(obj: Any) -> str:
@@ -65,10 +66,11 @@ def stream(query: dict[str, Any]):  # type: ignore[no-untyped-def]
     ctx = hub()
     # each open stream holds a server thread: keep some for the API, or enough displays would stall the kiosks
     max_streams = max(1, ctx.settings.http.threads - RESERVED_THREADS)
-    if ctx.broadcaster.subscribers >= max_streams:
-        raise MotcuaError(ErrorCode.RATE_LIMITED, f"{max_streams} event streams are open, the most this hub allows "
-                                                  "([http] threads); use MQTT state topics for more screens")
-    sub = ctx.broadcaster.subscribe()
+    try:
+        # and per client address (issue 11): one machine cannot take every slot from the hall's screens
+        sub = ctx.broadcaster.subscribe(request.remote_addr or "", per_client=STREAMS_PER_CLIENT, total=max_streams)
+    except StreamsFull as err:
+        raise MotcuaError(ErrorCode.RATE_LIMITED, str(err)) from err
     service = ctx.service
     keepalive = ctx.keepalive_s
 

@@ -28,7 +28,8 @@ from werkzeug.http import HTTP_STATUS_CODES
 from contracts.errors import ErrorCode, MotcuaError
 from contracts.messages import dumps, format_at
 from queue_server.web.common import API_PREFIX, HubContext
-from queue_server.web.guards import device_key_ok
+from queue_server.web.edge import SECURITY_HEADERS, is_json_write
+from queue_server.web.guards import device_key_ok, issue_allowed
 from queue_server.web.kiosk import ISSUE, issue_answer
 
 log = logging.getLogger("queue_server.web")     # the logger the Flask error handler writes to
@@ -96,11 +97,14 @@ class IssueFastPath:
         length_text = environ.get("CONTENT_LENGTH") or ""
         limit = app.config.get("MAX_CONTENT_LENGTH")
         if (app.debug or environ.get("HTTP_TRANSFER_ENCODING") or not length_text.isdigit()
+                or not is_json_write(environ)
                 or (limit is not None and int(length_text) > limit)):
             return self.inner(environ, start_response)
         keys = ctx.settings.security.device_keys
         if keys and not device_key_ok(environ.get("HTTP_X_DEVICE_KEY", ""), keys):
             return self.inner(environ, start_response)      # Flask tries the staff session, else 401
+        if issue_allowed(ctx.issue_limiter, environ.get("HTTP_X_DEVICE_KEY", ""), environ.get("REMOTE_ADDR") or "") > 0:
+            return self.inner(environ, start_response)      # over the per-device rate: Flask answers the 429
         raw = environ["wsgi.input"].read(int(length_text))
         body = self._parse(raw)
         if body is None:
@@ -121,7 +125,8 @@ class IssueFastPath:
         payload = (dumps(answer) + "\n").encode("utf-8")
         start_response(_status(status), [("Content-Type", "application/json"),
                                          ("Content-Length", str(len(payload))),
-                                         ("X-Motcua-Now", format_at(ctx.service.clock.now()))])
+                                         ("X-Motcua-Now", format_at(ctx.service.clock.now())),
+                                         *SECURITY_HEADERS])
         return [payload]
 
     @staticmethod

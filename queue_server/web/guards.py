@@ -4,12 +4,17 @@ kiosk device keys, the main system's push signature, failed-login limits and per
 Each guard takes the state it checks explicitly (the token store, the configured keys, a limiter) and raises
 MotcuaError, so ``common.route`` applies them the same way on every route and tests can call them directly.
 The client address is ``request.remote_addr``: the server resolves a trusted proxy once, before any guard runs
-(``web.TrustedProxy``). Must not: write to any store, log passwords or tokens, import the hub context.
+(``web.TrustedProxy``). Must not: log passwords or tokens, import the hub context; the only store it writes is
+the SessionRepository it is given.
 
-Tokens are random (``secrets.token_urlsafe``) and live in memory with an expiry. Why in memory: one hub process
-serves one center; a restart (rare, and it already drops SSE streams) just asks staff to log in again, no
-secret has to be stored on disk or signed with a key to rotate, and logout or a role change takes effect at
-once.
+Tokens are random (``secrets.token_urlsafe``) with an expiry. With a SessionRepository (the hub's SQLite file,
+adapters/session_store.py) only each token's SHA-256 is stored, so a hub restart logs nobody out, a logout or an
+admin's revocation deletes the row at once, and a copy of the file logs nobody in. A stored session whose user is
+gone from the config, or whose role changed, is refused (issue 11).
+
+Password checks are bounded (``PasswordGate``): each scrypt check takes ~32 MiB, so at most two run at once and
+eight more wait briefly; the rest are refused with 429 at once, so a burst of logins cannot push the hub's memory
+past a fixed ceiling.
 
 Failed logins are throttled twice (``LoginThrottle``): per username (five wrong tries lock that name for five
 minutes) and per client address (twenty wrong tries from one machine lock that machine for ten minutes, whatever
@@ -18,6 +23,7 @@ was right. The counters live in memory, expire, and are capped, so a flood of ma
 """
 from __future__ import annotations
 
+import hashlib
 import hmac
 import math
 import secrets
@@ -32,6 +38,7 @@ from flask import g, request
 
 from contracts.errors import ErrorCode, MotcuaError
 from queue_server.adapters.main_system import HeaderLookup, verify
+from queue_server.app.ports import SessionRepository, StoredSession
 from queue_server.config import ROLES
 from runtime.settings import PushAuth, RateLimit  # the settings types live in the one settings model
 
@@ -192,20 +199,58 @@ class Session:
     expires_at: float               # time.time()
 
 
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+class PasswordGate:
+    """At most ``running`` password checks at once, ``waiting`` more queued for up to ``wait_s``; the rest are
+    refused at once (the caller answers 429). Memory then stays under (running × one check) plus the base."""
+
+    def __init__(self, running: int = 2, waiting: int = 8, wait_s: float = 5.0) -> None:
+        self._slots = threading.BoundedSemaphore(running)
+        self._admitted = threading.BoundedSemaphore(running + waiting)
+        self.wait_s = wait_s
+        self.refused = 0
+
+    def acquire(self) -> bool:
+        if not self._admitted.acquire(blocking=False):
+            self.refused += 1
+            return False
+        if not self._slots.acquire(timeout=self.wait_s):
+            self._admitted.release()
+            self.refused += 1
+            return False
+        return True
+
+    def release(self) -> None:
+        self._slots.release()
+        self._admitted.release()
+
+
 class TokenStore:
-    """Bearer tokens → sessions, thread-safe, with expiry; ``throttle`` holds the failed-login limits."""
+    """Bearer tokens → sessions, thread-safe, with expiry; ``throttle`` holds the failed-login limits, ``gate``
+    the concurrent password checks. ``repository`` (optional) keeps token hashes in the hub's store;
+    ``still_valid(username, role)`` says whether a stored session's user still exists with that role."""
 
     def __init__(self, ttl_s: float, clock: Callable[[], float] = time.time,
-                 throttle: LoginThrottle | None = None) -> None:
+                 throttle: LoginThrottle | None = None, repository: SessionRepository | None = None,
+                 still_valid: Callable[[str, str], bool] | None = None) -> None:
         self._ttl_s = ttl_s
         self._clock = clock
         self._sessions: dict[str, Session] = {}
         self._lock = threading.Lock()
         self.throttle = throttle or LoginThrottle()
+        self.repository = repository
+        self._still_valid = still_valid
+        self.gate = PasswordGate()
 
     def issue(self, username: str, role: str, display_name: str) -> Session:
         now = self._clock()
         session = Session(secrets.token_urlsafe(32), username, role, display_name, now + self._ttl_s)
+        if self.repository is not None:
+            self.repository.add(StoredSession(token_hash(session.token), username, role, display_name,
+                                              session.expires_at), now)
         with self._lock:
             for token in [t for t, s in self._sessions.items() if s.expires_at <= now]:
                 del self._sessions[token]
@@ -213,26 +258,42 @@ class TokenStore:
         return session
 
     def resolve(self, token: str) -> Session | None:
+        now = self._clock()
         with self._lock:
             session = self._sessions.get(token)
-            if session is None:
-                return None
-            if session.expires_at <= self._clock():
+            if session is not None and session.expires_at <= now:
                 del self._sessions[token]
                 return None
-            return session
+        if session is None and self.repository is not None:
+            stored = self.repository.get(token_hash(token))
+            if stored is None or stored.expires_at <= now:
+                return None
+            if self._still_valid is not None and not self._still_valid(stored.username, stored.role):
+                self.repository.delete(stored.token_sha256)
+                return None
+            session = Session(token, stored.username, stored.role, stored.display_name, stored.expires_at)
+            with self._lock:
+                self._sessions[token] = session
+        return session
 
     def revoke(self, token: str) -> bool:
         with self._lock:
-            return self._sessions.pop(token, None) is not None
+            found = self._sessions.pop(token, None) is not None
+        if self.repository is not None:
+            found = self.repository.delete(token_hash(token)) or found
+        return found
 
     def revoke_user(self, username: str, keep: str | None = None) -> int:
-        """End every session of ``username`` but ``keep`` (disabled, role or password changed)."""
+        """Every session of ``username`` ends but ``keep`` (an admin's revocation; disabled, role or password
+        changed); in memory and in the store, so a restart brings none back. Returns how many ended."""
         with self._lock:
             gone = [t for t, s in self._sessions.items() if s.username == username and t != keep]
             for token in gone:
                 del self._sessions[token]
-        return len(gone)
+        if self.repository is None:
+            return len(gone)
+        stored = self.repository.delete_user(username, keep=token_hash(keep) if keep else None)
+        return max(len(gone), stored)
 
 
 def role_rank(role: str) -> int:
@@ -278,6 +339,27 @@ def check_device_key(keys: tuple[str, ...] | list[str], tokens: TokenStore) -> N
 
 # ------------------------------------------------------------------------------------ per-client rate limit
 
+# Issuing, per device (issue 11): a kiosk with a queue in front of it issues a few a minute; a script with a
+# stolen key or none would otherwise empty a service's daily quota in a tenth of a second.
+ISSUE_LIMIT = RateLimit(per_minute=60.0, burst=30)
+
+
+def issuer_key(device_key: str, address: str) -> str | None:
+    """Who an issue is counted against: the device key (hashed, never kept in clear), else the client address;
+    None for the hub's own machine (loopback: the demo, benches, a kiosk on the hub's box), which is not limited."""
+    if address.startswith("127.") or address == "::1":
+        return None
+    if device_key:
+        return "key:" + hashlib.sha256(device_key.encode("utf-8")).hexdigest()[:16]
+    return "addr:" + address
+
+
+def issue_allowed(limiter: RateLimiter, device_key: str, address: str) -> float:
+    """0 when this issue may go ahead, else seconds to wait."""
+    key = issuer_key(device_key, address)
+    return 0.0 if key is None else limiter.take(key)
+
+
 class RateLimited(MotcuaError):
     """429 with how long to wait; the route adds ``Retry-After``."""
 
@@ -313,9 +395,10 @@ class RateLimiter:
                 self._buckets = {k: v for k, v in self._buckets.items() if now - v[1] < full}
         return wait
 
-    def check(self, what: str) -> None:
-        """Take one token for the requesting client, or raise RateLimited naming ``what`` was limited."""
-        wait = self.take(request.remote_addr or "unknown")
+    def check(self, what: str, key: str | None = None) -> None:
+        """Take one token for ``key`` (default the requesting client's address), or raise RateLimited naming
+        ``what`` was limited."""
+        wait = self.take(key if key is not None else request.remote_addr or "unknown")
         if wait > 0:
             retry = max(1, math.ceil(wait))
             raise RateLimited(f"too many {what} from this client; retry in {retry} s", retry)

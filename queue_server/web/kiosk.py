@@ -2,16 +2,18 @@
 ticket lookup, and offline number leases. No login (closed LAN); writes need X-Device-Key when configured."""
 from __future__ import annotations
 
+import math
 from dataclasses import asdict
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, jsonify, request
 
 from contracts.errors import ErrorCode
 from queue_server.app.views import ticket_to_json, wait_to_json
 from queue_server.config import working_hours_json
 from queue_server.web.common import Body, Field, bad_request, hub, route
+from queue_server.web.guards import RateLimited, issue_allowed
 from queue_server.web.schemas import arr, obj, ref
 
 if TYPE_CHECKING:
@@ -37,7 +39,8 @@ PRINT_RESULT = Body({
 LEASE = Body({
     "kiosk": Field(str, True, "kiosk id", max_len=64),
     "service": Field(str, True, "service code", max_len=64),
-    "size": Field(int, True, "how many numbers to reserve", minimum=1, maximum=500),
+    "size": Field(int, True, "how many numbers to reserve (issue 11: at most 100 a lease, half the offline region a kiosk a day)",
+                  minimum=1, maximum=100),
 })
 LEASED_TICKET = Body({
     "number": Field(int, True, "a number inside the lease", minimum=0, maximum=9999),
@@ -109,7 +112,13 @@ def list_services():  # type: ignore[no-untyped-def]
                ErrorCode.QUOTA_REACHED),
        response=ref("TicketIssued"))
 def issue_ticket(body: dict[str, Any]):  # type: ignore[no-untyped-def]
-    return jsonify(issue_answer(hub().service, body, hub().notifier)), 201
+    ctx = hub()
+    wait = issue_allowed(ctx.issue_limiter, request.headers.get("X-Device-Key", ""), request.remote_addr or "")
+    if wait > 0:
+        retry = max(1, math.ceil(wait))
+        raise RateLimited(f"Thiết bị này cấp số quá nhanh; thử lại sau {retry} giây. / Too many tickets from this "
+                          f"device; retry in {retry} s.", retry)
+    return jsonify(issue_answer(ctx.service, body, ctx.notifier)), 201
 
 
 def issue_answer(service: QueueService, body: dict[str, Any], notifier: Any = None) -> dict[str, Any]:

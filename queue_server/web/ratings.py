@@ -20,7 +20,7 @@ from queue_server.web.common import Body, Field, Query, require, route
 from queue_server.web.schemas import obj, ref
 
 _RATING_ERRORS = (ErrorCode.NOTHING_TO_RATE, ErrorCode.RATING_WINDOW_CLOSED, ErrorCode.ALREADY_RATED,
-                  ErrorCode.INVALID_DOSSIER_CODE, ErrorCode.UNKNOWN_COUNTER)
+                  ErrorCode.INVALID_DOSSIER_CODE, ErrorCode.UNKNOWN_COUNTER, ErrorCode.UNAUTHENTICATED)
 
 SUBMIT = Body({
     "counter": Field((str, int), True, "the counter id (a pad may send 5 for \"5\")", max_len=64),
@@ -44,6 +44,25 @@ MESSAGES_VI = {
 }
 
 
+def _check_tablet(counter: str) -> None:
+    """With device keys set (issue 11), a web rating for a counter needs the key of a tablet paired to that counter
+    (``[[security.tablets]]``); otherwise anyone on the LAN could rate a ticket before the citizen does. Rating pads
+    rate over MQTT through their counter's bridge (the broker's ACL and the hub's command check)."""
+    from flask import current_app, request
+
+    from queue_server.web.guards import device_key_ok
+
+    ctx = current_app.extensions.get("motcua")
+    security = getattr(getattr(ctx, "settings", None), "security", None)
+    if security is None or not security.device_keys:
+        return                          # a lab hub (motcua hub --lab): ratings stay open as writes do
+    if device_key_ok(request.headers.get("X-Device-Key", ""), security.tablet_keys(counter)):
+        return
+    raise MotcuaError(ErrorCode.UNAUTHENTICATED, f"Máy tính bảng này chưa được ghép với quầy {counter}. / "
+                                                 f"Only a tablet paired to counter {counter} may rate it "
+                                                 "(X-Device-Key of [[security.tablets]]).")
+
+
 def make_ratings_blueprint(service: RatingsService,
                            require_role: Callable[[str], object] = require,
                            criteria_wait_s: int = 12) -> Blueprint:
@@ -60,6 +79,7 @@ def make_ratings_blueprint(service: RatingsService,
            body=SUBMIT, ok=201, errors=_RATING_ERRORS, result="{rating}", response=obj({"rating": ref("Rating")}))
     def submit(body: dict[str, Any]) -> tuple[Response, int]:
         counter = body["counter"]
+        _check_tablet(str(counter))
         rating = service.submit(str(counter), body["level"], body.get("criteria"), body.get("dossier_codes"),
                                 source=body.get("source") or "web")
         return jsonify({"rating": rating.to_json()}), 201
@@ -87,6 +107,11 @@ def make_ratings_blueprint(service: RatingsService,
         return jsonify({"levels": [{"value": lv.value, "label": lv.label, "label_en": lv.label_en} for lv in s.levels],
                         "criteria": [{"code": c.code, "label": c.label, "label_en": c.label_en} for c in s.criteria],
                         "window_min": s.window_min})
+
+    @bp.get("/rate-page.js")
+    def page_script() -> Response:
+        # the rating page's script as a file: the Content-Security-Policy allows no inline script
+        return Response(_PAGE_JS, mimetype="text/javascript")
 
     @bp.get("/rate/<counter>")
     def page(counter: str) -> Response:
@@ -192,8 +217,26 @@ _PAGE = """<!doctype html>
     </div>
   </section>
 </main>
-<script>
-const CFG = {{data}};
+<script type="application/json" id="rating-config">{{data}}</script>
+<script src="/rate-page.js"></script>
+</body></html>
+"""
+
+
+_PAGE_JS = """// the page carries its settings in a JSON data block (CSP: no inline script runs on the hub's pages)
+const CFG = JSON.parse(document.getElementById("rating-config").textContent);
+// the tablet's pairing key: opened once as /rate/<counter>?key=..., kept on the tablet, dropped from the address
+const KEY_STORE = "motcua-tablet-key-" + CFG.counter;
+(function pairing() {
+  const given = new URLSearchParams(location.search).get("key");
+  if (given) { localStorage.setItem(KEY_STORE, given); history.replaceState(null, "", location.pathname); }
+})();
+function keyHeaders() {
+  const h = {"Content-Type": "application/json"};
+  const k = localStorage.getItem(KEY_STORE);
+  if (k) h["X-Device-Key"] = k;
+  return h;
+}
 const statusEl = document.getElementById("status");
 const overall = document.getElementById("overall"), extra = document.getElementById("extra");
 const buttons = Array.from(document.querySelectorAll("button.lv"));
@@ -221,7 +264,7 @@ async function send() {
   if (Object.keys(picks).length) body.criteria = picks;
   say("Đang gửi… / Sending…");
   try {
-    const r = await fetch("/api/v1/ratings", {method: "POST", headers: {"Content-Type": "application/json"},
+    const r = await fetch("/api/v1/ratings", {method: "POST", headers: keyHeaders(),
       body: JSON.stringify(body)});
     const j = await r.json();
     if (r.ok) say("Cảm ơn quý vị đã đánh giá! / Thank you!", "thanks");
@@ -268,6 +311,4 @@ document.querySelectorAll("button.cv").forEach(c => c.addEventListener("click", 
 }));
 document.getElementById("send").addEventListener("click", () => send());
 poll(); setInterval(poll, 1500);
-</script>
-</body></html>
 """

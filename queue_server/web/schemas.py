@@ -167,6 +167,7 @@ AUDIT_ROW = obj({"seq": INT, "at": AT, "kind": STR, "user": null(STR), "counter"
                  "ticket": null(STR), "detail": STR})
 AUDIT = obj({"rows": arr(AUDIT_ROW), "kinds": arr(STR), "truncated": BOOL})
 
+REVOKED = obj({"username": STR, "revoked": {"type": "integer", "minimum": 0}})
 OPENAPI = obj({"openapi": STR, "info": ANY_OBJECT, "paths": ANY_OBJECT, "components": ANY_OBJECT})
 
 RATING = obj({"id": STR, "ticket_id": STR, "ticket_number": STR, "counter": STR, "staff": null(STR),
@@ -214,7 +215,7 @@ COMPONENTS: dict[str, Schema] = {
     "State": STATE, "Health": HEALTH, "CounterDetail": COUNTER_DETAIL, "CounterListed": COUNTER_LISTED,
     "Heartbeat": HEARTBEAT, "DeviceAlerts": DEVICE_ALERTS, "StatsToday": STATS_TODAY,
     "Devices": DEVICES, "LoginResult": LOGIN_RESULT, "Me": ME, "Ok": OK, "AdminConfig": ADMIN_CONFIG,
-    "Users": USERS, "LiveConfig": LIVE_CONFIG, "ConfigChanged": CONFIG_CHANGED, "Audit": AUDIT,
+    "Users": USERS, "LiveConfig": LIVE_CONFIG, "ConfigChanged": CONFIG_CHANGED, "Audit": AUDIT, "RevokedSessions": REVOKED,
     "OpenApiDocument": OPENAPI, "Rating": RATING, "RatingPending": RATING_PENDING,
     "RatingScale": RATING_SCALE, "RatingAggregates": RATING_AGGREGATES, "DossierStatus": DOSSIER_STATUS,
     "DossierPushResult": PUSH_RESULT, "IntegrationHealth": INTEGRATION_HEALTH, "DossierRates": DOSSIER_RATES,

@@ -27,13 +27,36 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 
+CONNECTION_LIMIT = 4000
+
+
+def raise_open_file_limit(wanted: int = CONNECTION_LIMIT + 500) -> int:
+    """Lift the soft descriptor limit towards ``wanted`` (never past the hard one): each HTTP connection is one."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        return target
+    return int(soft)
+
+
 class HttpServer:
-    def __init__(self, app: Any, host: str, port: int, threads: int, *, trust_forwarded_for: bool = False) -> None:
+    def __init__(self, app: Any, host: str, port: int, threads: int, *, trust_forwarded_for: bool = False,
+                 max_body_bytes: int | None = None) -> None:
         from waitress.server import create_server  # type: ignore[import-untyped]
 
+        raise_open_file_limit()
+        options: dict[str, Any] = {} if max_body_bytes is None else {
+            # waitress itself refuses a body over the limit by its Content-Length (413) before buffering it
+            "max_request_body_size": max_body_bytes}
         self._server = create_server(
-            app, host=host, port=port, threads=threads, ident="motcua", channel_timeout=300,
-            connection_limit=1000,
+            app, host=host, port=port, threads=threads, ident="motcua",
+            # idle sockets must not crowd out a kiosk (issue 11): room for thousands of connections, poll() rather
+            # than select() (which stops at 1024 descriptors), and an idle connection closed after 60 s
+            channel_timeout=60, cleanup_interval=10, connection_limit=CONNECTION_LIMIT, asyncore_use_poll=True,
+            **options,
             # X-Forwarded-For reaches the app only when the center trusts its proxy; web.TrustedProxy reads it
             clear_untrusted_proxy_headers=not trust_forwarded_for,
         )

@@ -20,9 +20,14 @@ class StreamClosed(Exception):
     """The broadcaster shut down or this subscriber fell too far behind."""
 
 
+class StreamsFull(Exception):
+    """No stream slot left (for this client, or for the hub): the message says which."""
+
+
 class Subscription:
-    def __init__(self, owner: Broadcaster, max_batches: int) -> None:
+    def __init__(self, owner: Broadcaster, max_batches: int, client: str = "") -> None:
         self._owner = owner
+        self.client = client
         self._queue: queue.Queue[Sequence[Envelope] | None] = queue.Queue(max_batches)
         self.overflowed = False
 
@@ -67,9 +72,18 @@ class Broadcaster:
         for sub in subs:
             sub._offer(batch)
 
-    def subscribe(self) -> Subscription:
-        sub = Subscription(self, self._max)
+    def subscribe(self, client: str = "", *, per_client: int | None = None,
+                  total: int | None = None) -> Subscription:
+        """A new subscriber; with limits, checked and taken under one lock (StreamsFull when there is no slot),
+        so one client cannot hold every slot by opening streams in parallel."""
+        sub = Subscription(self, self._max, client)
         with self._lock:
+            if total is not None and len(self._subs) >= total:
+                raise StreamsFull(f"{total} event streams are open, the most this hub allows ([http] threads); "
+                                  "use MQTT state topics for more screens")
+            if per_client is not None and sum(1 for s in self._subs if s.client == client) >= per_client:
+                raise StreamsFull(f"this client already has {per_client} event streams open (the most one "
+                                  "address may hold); close one first")
             if self._closed:
                 sub._offer(None)
             self._subs.add(sub)

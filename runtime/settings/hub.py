@@ -79,11 +79,26 @@ def _device_key(value: Any) -> Any:
 
 
 @dataclass(frozen=True, slots=True)
+class TabletPairing:
+    """A rating tablet paired to a counter (issue 11): with device keys set, a web rating for ``counter`` needs
+    this ``key`` (X-Device-Key). Rating pads rate over MQTT through their counter's bridge."""
+
+    __pydantic_config__ = TABLE
+
+    counter: NonEmpty
+    key: Annotated[str, BeforeValidator(_device_key)]
+
+
+@dataclass(frozen=True, slots=True)
 class SecuritySettings:
     __pydantic_config__ = TABLE
 
     device_keys: tuple[Annotated[str, BeforeValidator(_device_key)], ...] = ()   # set: kiosks send X-Device-Key
     token_ttl_min: Annotated[Int, Field(ge=1, le=7 * 24 * 60)] = 720             # one working day plus margin
+    tablets: tuple[TabletPairing, ...] = ()                                      # [[security.tablets]]
+
+    def tablet_keys(self, counter: str) -> tuple[str, ...]:
+        return tuple(t.key for t in self.tablets if t.counter == counter)
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +138,9 @@ class HubSettings:
     announced_makeup_days: frozenset[date] = frozenset()
     # [face] (issue 15): parsed by the hub's queue_server/face_config.py (queue_server.config adds it); None = off
     face: Any = None
+    # [broker] (issue 11): the center's MQTT users, parsed by queue_server/mqtt_access.py (queue_server.config adds
+    # it); None = a lab broker
+    broker: Any = None
     # [bookings] / [notifications] (issue 16): parsed by queue_server/engagement_config.py (queue_server.config adds
     # them, like [face]); None = the feature is off
     bookings: Any = None
@@ -357,6 +375,7 @@ class HubFile:
     province: ProvinceTable = field(default_factory=ProvinceTable)
     calendar: CalendarTable = field(default_factory=CalendarTable)
     face: dict[str, Any] | None = None   # validated by queue_server/face_config.py (queue_server.config)
+    broker: dict[str, Any] | None = None  # validated by queue_server/mqtt_access.py (queue_server.config)
     bookings: dict[str, Any] | None = None        # validated by queue_server/engagement_config.py
     notifications: dict[str, Any] | None = None   # validated by queue_server/engagement_config.py
 
@@ -406,6 +425,10 @@ def settings_from_dict(raw: dict[str, Any], *, base_dir: Path | None = None, sou
         if c.code in codes:
             raise ConfigError(f"rating_criteria[{i}].code: duplicate rating criterion {c.code!r}")
         codes.add(c.code)
+    counter_ids = {c.id for c in center.counters}
+    for i, t in enumerate(f.security.tablets):
+        if t.counter not in counter_ids:
+            raise ConfigError(f"security.tablets[{i}].counter: unknown counter {t.counter!r}")
     if len(f.rating_criteria) > 6:          # each one is a row of big buttons on the tablet page
         raise ConfigError(f"rating_criteria: at most 6 criteria, got {len(f.rating_criteria)}")
     both = sorted(set(f.calendar.days_off) & set(f.calendar.makeup_days))

@@ -55,9 +55,13 @@ BAD_ISSUES = [
     ("unknown priority", {"json": {"service": "ho-tich", "priority": "vip"}}, 400, "unknown_priority"),
     ("oversized", {"json": {"service": "ho-tich", "kiosk": "k" * 5000}}, 413, "payload_too_large"),
     ("empty body", {"data": b""}, 400, "bad_request"),
-    ("deeply nested", {"data": "[" * 2000 + "]" * 2000}, 400, "bad_request"),
-    ("duplicate key, last one wrong", {"data": '{"service": "ho-tich", "service": 5}'}, 400, "bad_request"),
-    ("control character", {"data": '{"service": "ho\u0000tich"}'}, 400, "bad_request"),
+    ("deeply nested", {"data": "[" * 2000 + "]" * 2000, "content_type": "application/json"}, 400, "bad_request"),
+    ("duplicate key, last one wrong", {"data": '{"service": "ho-tich", "service": 5}',
+                                       "content_type": "application/json"}, 400, "bad_request"),
+    ("control character", {"data": '{"service": "ho\u0000tich"}', "content_type": "application/json"}, 400,
+     "bad_request"),
+    # issue 11: writes accept JSON only
+    ("not JSON-typed", {"data": '{"service": "ho-tich"}'}, 415, "unsupported_media_type"),
 ]
 
 

@@ -159,7 +159,7 @@ def test_keypad_press_survives_noise_and_a_lost_frame(mosquitto, center, watch, 
             kp.control("garbage 300")          # line noise first
             kp.control("drop 1")               # and the press's first transmission is lost
             kp.press("next")
-            req_msg = watch.wait_for(topics.cmd(center, "call-next"))
+            req_msg = watch.wait_for(topics.cmd(center, "call-next", "5"))
             req = CommandRequest.from_json(req_msg.payload)
             assert req.args == {"counter": "5"} and req.source == "kp-05"
             # The hub refuses: the keypad's screen says why, in Vietnamese.
@@ -170,14 +170,14 @@ def test_keypad_press_survives_noise_and_a_lost_frame(mosquitto, center, watch, 
             # Exactly one request for one press, even with the retransmit.
             mark = watch.mark()
             kp.press("recall")
-            watch.wait_for(topics.cmd(center, "recall"), after=mark)
+            watch.wait_for(topics.cmd(center, "recall", "5"), after=mark)
             # nobody answers the recall (no hub here): the keypad says so instead of hanging
             assert kp.wait_for("show Lỗi: máy") == "show Lỗi: máy chủ không trả lời"
-            calls = [m for m in watch.messages if m.topic == topics.cmd(center, "call-next")]
+            calls = [m for m in watch.messages if m.topic == topics.cmd(center, "call-next", "5")]
             assert len(calls) == 1
             kp.press("transfer")               # no transfer target configured: said on the keypad, no request
             assert kp.wait_for("show Chuyển") == "show Chuyển: dùng màn hình quầy"
-            assert not [m for m in watch.messages if m.topic == topics.cmd(center, "transfer")]
+            assert not [m for m in watch.messages if m.topic == topics.cmd(center, "transfer", "5")]
             assert bridge.links["kp-05"].decoder.frames_bad > 0     # the noise was seen and dropped
         finally:
             bridge.stop()
@@ -234,7 +234,7 @@ def test_demo_devices_show_calls_and_rate(mosquitto, center, watch, tmp_path) ->
         done = Envelope.new(2, "ticket.done", center, _now(), {"ticket": {"number": "A007"}, "counter": "1"})
         watch.publish(topics.event(center, "ticket.called"), called.to_json())
         watch.publish(topics.event(center, "ticket.done"), done.to_json())
-        req = CommandRequest.from_json(watch.wait_for(topics.cmd(center, "submit-rating")).payload)
+        req = CommandRequest.from_json(watch.wait_for(topics.cmd(center, "submit-rating", "1")).payload)
         assert req.args["counter"] == "1" and req.args["level"] in (3, 2, 1) and req.source == "pad-1"
         assert demo.shown == {"1": "A007"} and demo.presses == 1
     finally:
@@ -254,7 +254,7 @@ def test_a_press_from_a_device_the_bridge_forgot_is_not_lost(mosquitto, center, 
             # it wakes up and its first act is a key press, before the bridge knows it again
             kp.control("silent off")
             kp.press("next")
-            req = CommandRequest.from_json(watch.wait_for(topics.cmd(center, "call-next"), after=mark).payload)
+            req = CommandRequest.from_json(watch.wait_for(topics.cmd(center, "call-next", "6"), after=mark).payload)
             assert req.args == {"counter": "6"}
             watch.wait_for(online(center, "kp-06"), lambda m: m.text == "online", after=mark)
         finally:

@@ -63,7 +63,9 @@ def test_issued_tickets_are_answered_identically(pair: Pair) -> None:
     assert first.status_code == 201 and first.json["ticket"]["number"]
     pair.same(json={"service": "ho-tich", "priority": "nguoi-cao-tuoi", "kiosk": "Kiốt sảnh 1"})
     pair.same(json={"service": "dat-dai", "priority": None, "kiosk": None})
-    pair.same(data=b'{"service":"ho-tich"}', content_type="text/plain")     # Flask reads any content type
+    pair.same(data=b'{"service":"ho-tich"}', content_type="application/json; charset=utf-8")
+    # issue 11: writes accept JSON only, on both paths
+    assert pair.same(data=b'{"service":"ho-tich"}', content_type="text/plain").status_code == 415
     assert pair.fast_path.served == 4
     # the commands really ran: the fast hub's queue holds them
     assert len(pair.hubs[0].service.waiting("ho-tich")) == 3
@@ -83,7 +85,7 @@ def test_bad_input_is_left_to_flask(pair: Pair, name: str, kwargs: dict[str, Any
     resp = pair.same(**kwargs)
     assert resp.status_code == status and resp.json["error"]["code"] == code
     # malformed or invalid bodies go to Flask; well-formed ones the queue refuses are answered here
-    assert pair.fast_path.served == (0 if code in ("bad_request", "payload_too_large") else 1)
+    assert pair.fast_path.served == (0 if code in ("bad_request", "payload_too_large", "unsupported_media_type") else 1)
 
 
 def test_oversized_and_empty_bodies_are_left_to_flask(pair: Pair) -> None:

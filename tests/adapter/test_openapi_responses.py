@@ -178,6 +178,8 @@ def test_every_json_route_answers_what_its_schema_says(hub: TestHub) -> None:
     c.call("GET", "/reports/dossiers?month=2026-11", headers=manager)
     c.call("GET", "/reports/decision-766?month=2026-11", headers=manager)
     c.call("POST", "/auth/logout", headers=staff)
+    # issue 11: an admin ends a user's sessions (last: the staff token is gone after it)
+    c.call("POST", "/admin/users/canbo/revoke-sessions", json={}, headers=admin)
     assert c.json_operations() - c.seen == set()
 
 

@@ -193,7 +193,9 @@ def test_tablet_page_is_vietnamese_and_self_contained(setup) -> None:
     for text in ("Rất hài lòng", "Hài lòng", "Không hài lòng", "quầy 5", 'lang="vi"'):
         assert text in page
     assert not re.search(r"(src|href)=[\"']https?://", page)       # no CDN
-    assert "<script>" in page and "/api/v1/ratings" in page
+    # issue 11: the script is a file of the hub's own (CSP: no inline script), still no CDN
+    assert '<script src="/rate-page.js"></script>' in page and "<script>" not in page
+    assert "/api/v1/ratings" in client.get("/rate-page.js").get_data(as_text=True)
 
 
 def test_criteria_are_stored_listed_in_the_scale_and_aggregated(tmp_path: Path) -> None:

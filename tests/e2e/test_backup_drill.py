@@ -57,7 +57,7 @@ def motcua(*args: str) -> subprocess.CompletedProcess[str]:
 def start_hub(config: Path, port: int) -> subprocess.Popen[bytes]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     log = (config.parent / "hub.log").open("ab")
-    proc = subprocess.Popen([sys.executable, "-m", "queue_server", "hub", "--config", str(config)], cwd=ROOT,
+    proc = subprocess.Popen([sys.executable, "-m", "queue_server", "hub", "--config", str(config), "--lab"], cwd=ROOT,
                             env=env, stdout=log, stderr=subprocess.STDOUT)
     wait_for_port(port, timeout=30)
     return proc

@@ -99,7 +99,7 @@ def test_keypad_call_lights_the_display_and_the_rating_is_stored(chain: Chain) -
     assert first.display == "A001"
 
     c.keypad.press("next")
-    req = CommandRequest.from_json(c.watch.wait_for(topics.cmd(c.center, "call-next")).payload)
+    req = CommandRequest.from_json(c.watch.wait_for(topics.cmd(c.center, "call-next", "5")).payload)
     assert req.args == {"counter": "5"} and req.source == "kp-05"
     reply = CommandReply.from_json(c.watch.wait_for(topics.reply(c.center, "call-next"),
                                                     lambda m: req.correlation_id in m.text).payload)
@@ -155,7 +155,7 @@ def test_a_dossier_code_rated_once_is_refused_for_the_next_ticket(chain: Chain) 
         # the staff console (or a tablet) rates with the dossier code the staff entered
         req = CommandRequest("submit-rating", str(uuid.uuid4()), {"counter": "5", "level": 2,
                                                                   "dossier_codes": [CODE]}, source="console")
-        c.watch.publish(topics.cmd(c.center, "submit-rating"), req.to_json())
+        c.watch.publish(topics.cmd(c.center, "submit-rating", "5"), req.to_json())
         answers.append(CommandReply.from_json(c.watch.wait_for(
             topics.reply(c.center, "submit-rating"), lambda m, cid=req.correlation_id: cid in m.text,
             after=mark).payload))

@@ -40,7 +40,7 @@ def write_config(tmp_path: Path, port: int) -> Path:
 
 def start_hub(config: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-m", "queue_server", "hub", "--config", str(config)], cwd=ROOT, env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "queue_server", "hub", "--config", str(config), "--lab"], cwd=ROOT, env=env,
                             stdout=log.open("ab"), stderr=subprocess.STDOUT)
     wait_for_port(port, timeout=30)
     return proc

@@ -78,8 +78,10 @@ def test_hub_events_reach_the_province_and_replay_on_request(tmp_path: Path, pro
         with psycopg.connect(pg_dsn, autocommit=True) as conn:
             conn.execute("DELETE FROM events WHERE center = 'hcc-quang-tri' AND seq > 3")
         body = json.dumps({"from_seq": 4}).encode()
-        assert client.post(f"{API_PREFIX}/province/replay", data=body).status_code == 401
-        ok = client.post(f"{API_PREFIX}/province/replay", data=body, headers=signed_headers(KEY, body))
+        assert client.post(f"{API_PREFIX}/province/replay", data=body,
+                           content_type="application/json").status_code == 401      # JSON, but unsigned
+        ok = client.post(f"{API_PREFIX}/province/replay", data=body, headers=signed_headers(KEY, body),
+                         content_type="application/json")      # as province/replay.py sends it
         assert ok.status_code == 200
         deadline = time.monotonic() + 20
         while len(province.store.events_of("hcc-quang-tri")) < last and time.monotonic() < deadline:

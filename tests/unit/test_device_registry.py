@@ -134,3 +134,19 @@ def test_subscriptions_and_routing() -> None:
     assert DeviceRegistry.wants(topics.device_state(C, "p1"))
     assert not DeviceRegistry.wants(topics.device_set(C, "p1"))
     assert not DeviceRegistry.wants(topics.cmd(C, "call-next"))
+
+
+def test_an_invented_id_flood_is_bounded_and_unknown_ids_refused_with_an_inventory() -> None:
+    from queue_server.adapters.device_registry import MAX_DEVICES
+
+    reg = DeviceRegistry(C)
+    for i in range(MAX_DEVICES + 300):
+        reg.feed(topics.device_availability(C, f"fake-{i}"), b"online", T0)
+    assert len(reg.devices()) == MAX_DEVICES and reg.rejected == 300
+    known = DeviceRegistry(C, known={"pad-1"})
+    known.feed(topics.device_availability(C, "pad-1"), b"online", T0)
+    known.feed(topics.device_availability(C, "pad-2"), b"online", T0)
+    assert [d.id for d in known.devices()] == ["pad-1"] and known.rejected == 1
+    # a nested-JSON bomb on a device topic is one rejected message, no traceback
+    assert known.feed(topics.device_state(C, "pad-1"), b"[" * 5000 + b"]" * 5000, T0) == []
+    assert known.rejected == 2
