@@ -126,6 +126,17 @@ def load_working_calendar(cfg: IntegrationSettings, center: CenterDef, clock: Cl
                          sessions=center.sessions or None, forward_cutoff=cfg.forward_cutoff)
 
 
+def dossier_calendar(national: WorkingCalendar, settings: HubSettings) -> WorkingCalendar:
+    """The calendar dossier deadlines count in: the center's working hours, the national holidays and make-up days
+    (with the admin's override files) and the days off / make-up days announced in ``[calendar]`` on top — the same
+    working time the queue follows, rebuilt when an admin changes it live."""
+    off = (set(national.days_off) - settings.announced_makeup_days) | settings.announced_days_off
+    makeup = (set(national.working_days) - settings.announced_days_off) | settings.announced_makeup_days
+    # a fresh memo: the per-year minute tables depend on the sessions and the days off
+    return replace(national, sessions=dict(settings.center.sessions) or national.sessions,
+                   days_off=frozenset(off), working_days=frozenset(makeup), _year_tables={})
+
+
 def build_integration(cfg: IntegrationSettings, center: CenterDef, clock: Clock, fetch_events: FetchEvents,
                       fetch_aggregates: FetchAggregates | None = None, years: Sequence[int] | None = None,
                       calendar: WorkingCalendar | None = None) -> Integration:
@@ -423,7 +434,8 @@ def build_hub(settings: HubSettings, *, clock: Clock | None = None,
         mqtt.commands.register("submit-rating", make_submit_rating_command(ratings))
     # Dossier lookup, the working calendar and the outbox to the main system are part of every hub.
     integration = build_integration(integration_cfg, settings.center, clock, fetch_events=service.events_after,
-                                    fetch_aggregates=lambda: [ratings.aggregates()], calendar=calendar)
+                                    fetch_aggregates=lambda: [ratings.aggregates()],
+                                    calendar=dossier_calendar(calendar, settings))
 
     def dossiers_updated(changed: list[tuple[str, str]]) -> None:
         for code, status in changed:    # code and status only: no personal data in the event log
@@ -486,6 +498,8 @@ def build_hub(settings: HubSettings, *, clock: Clock | None = None,
         app.extensions["motcua"].settings = new
         ratings.scale = scale_from_levels(new.rating_scale, window_min=new.rating_window_min,
                                           criteria=[(c.code, c.label, c.label_en) for c in new.rating_criteria])
+        # dossier deadlines count in the same working time as the queue: new hours, days off and make-up days
+        integration.service.calendar = dossier_calendar(calendar, new)
 
     live.subscribe(swapped)
     return hub

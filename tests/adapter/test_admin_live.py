@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 import requests
-from api_support import EXAMPLE, FAST_HASH, PASSWORD, login
+from api_support import EXAMPLE, PASSWORD, login
+from werkzeug.security import generate_password_hash
 
 from queue_server.web.common import API_PREFIX
 
@@ -112,6 +113,11 @@ def test_priorities_hours_calendar_notice_and_scale_change_live(hub: Any, api: A
     hours = [{"days": ["mon", "tue", "wed", "thu", "fri"], "sessions": [["07:00", "11:00"], ["13:00", "17:30"]]}]
     assert _change(client, admin, {"working_hours": hours}).status_code == 200
     assert client.get(f"{A}/config").json["working_hours"]["mon"] == [["07:00", "11:00"], ["13:00", "17:30"]]
+    # dossier deadlines count in the new hours too, without a restart
+    dossier_days = hub.integration.service.calendar
+    monday = hub.clock.now().date()
+    assert [(s.start.isoformat("minutes"), s.end.isoformat("minutes")) for s in dossier_days.sessions_on(monday)] \
+        == [("07:00", "11:00"), ("13:00", "17:30")]
     assert _change(client, admin, {"display": {"notice": "Hôm nay nghỉ lúc 16:00"}}).status_code == 200
     assert client.get(f"{A}/config").json["display"]["notice"] == "Hôm nay nghỉ lúc 16:00"
     scale = [{"value": 1, "label": "Không hài lòng"}, {"value": 2, "label": "Hài lòng"}]
@@ -121,6 +127,7 @@ def test_priorities_hours_calendar_notice_and_scale_change_live(hub: Any, api: A
     today = hub.clock.now().date().isoformat()
     assert _change(client, admin, {"calendar": {"days_off": [today], "makeup_days": []}}).status_code == 200
     assert today in client.get(f"{A}/config").json["days_off"]
+    assert hub.integration.service.calendar.sessions_on(monday) == ()     # and no dossier time counts today
     r = client.post(f"{A}/tickets", json={"service": live["services"][0]["code"]})
     assert r.status_code != 201 and r.json["error"]["code"] == "service_closed", r.json
     assert len(_events(hub)) == 5
@@ -216,7 +223,9 @@ def _write_config(tmp: Path) -> Path:
     raw = tomllib.loads(EXAMPLE.read_text(encoding="utf-8"))
     raw["store"] = {"path": "var/hub.sqlite3"}       # relative: next to the config file
     raw["mqtt"] = {"enabled": False}
-    raw["users"] = [{"username": u, "role": r, "password_hash": FAST_HASH}
+    # a file on disk must pass config check, which refuses cheap hashes: a real (scrypt) one here
+    strong = generate_password_hash(PASSWORD)
+    raw["users"] = [{"username": u, "role": r, "password_hash": strong}
                     for u, r in (("canbo", "staff"), ("quantri", "admin"))]
     path = tmp / "center.toml"
     path.write_text(dump_toml(raw), encoding="utf-8")
