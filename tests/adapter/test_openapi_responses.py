@@ -168,6 +168,8 @@ def test_every_json_route_answers_what_its_schema_says(hub: TestHub) -> None:
     c.call("POST", "/admin/users/moi", headers=admin, json={"display_name": "Cán bộ mới"})
     c.call("POST", "/admin/users/moi/password", headers=admin, json={"password": "DatLai2026"})
     c.call("GET", "/admin/audit", headers=admin)
+    # issue 11: an admin ends a user's sessions (canbo logs in again below, before the staff calls that follow)
+    c.call("POST", "/admin/users/canbo/revoke-sessions", json={}, headers=admin)
     # last of the admin's calls: changing a password ends that user's other sessions
     c.call("POST", "/auth/password", headers=login(client, "quantri"),
            json={"old_password": "đúng-mật-khẩu", "new_password": "DatDai2026x"})
@@ -177,9 +179,7 @@ def test_every_json_route_answers_what_its_schema_says(hub: TestHub) -> None:
     c.call("GET", "/reports/heatmap?month=2026-11", headers=manager)
     c.call("GET", "/reports/dossiers?month=2026-11", headers=manager)
     c.call("GET", "/reports/decision-766?month=2026-11", headers=manager)
-    c.call("POST", "/auth/logout", headers=staff)
-    # issue 11: an admin ends a user's sessions (last: the staff token is gone after it)
-    c.call("POST", "/admin/users/canbo/revoke-sessions", json={}, headers=admin)
+    c.call("POST", "/auth/logout", headers=login(client, "canbo"))
     assert c.json_operations() - c.seen == set()
 
 

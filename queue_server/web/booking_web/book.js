@@ -82,15 +82,19 @@
     if (keep) sel.value = keep;
   }
 
+  let slotLoads = 0;                                  // only the latest of overlapping loads may draw the slots
   async function loadSlots(keep) {
     const before = keep === true ? chosen : null;      // after a refusal the same time stays chosen if still free
+    const mine = ++slotLoads;
     chosen = null;
     const box = $("slots");
     box.innerHTML = "";
     if (!$("service").value || !$("day").value) return;
     let data;
     try { data = await call("GET", `/bookings/slots?service=${encodeURIComponent($("service").value)}&day=${$("day").value}`); }
-    catch (e) { problem(e.text); return; }
+    catch (e) { if (mine === slotLoads) problem(e.text); return; }
+    if (mine !== slotLoads) return;                    // a newer choice (service or day) is loading: it draws
+    box.innerHTML = "";
     const open = data.slots.filter((s) => s.open);
     if (!open.length) { box.textContent = tr("noSlots"); return; }
     for (const s of open) {
