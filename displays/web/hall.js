@@ -23,6 +23,9 @@
   const DEFAULT_NOTICE = "Vui lòng giữ phiếu số thứ tự và chú ý nghe gọi số · Please keep your ticket and listen for your number";
   function showNotice(text) { $("notice").textContent = queryParam("notice", text || DEFAULT_NOTICE); }
   showNotice(settings.notice);
+  function refreshNotice() {
+    fetch("/displays/settings.json").then((r) => r.json()).then((s) => showNotice(s.notice)).catch(() => {});
+  }
 
   function tick() {
     const now = vnNow();
@@ -154,12 +157,16 @@
   });
 
   const live = new MotcuaLive({
-    onState: (state) => render(state, false),
+    onState: (state) => {
+      render(state, false);
+      // a full snapshot follows every (re)connection: a notice changed while this screen was away is caught here
+      refreshNotice();
+    },
     onEvent: (env, state) => {
       if (env.type === "config.changed") {
         // an admin's live change: the notice line comes from the hub's [display] (services, counters and their
         // names from the fresh /state that follows every event)
-        fetch("/displays/settings.json").then((r) => r.json()).then((s) => showNotice(s.notice)).catch(() => {});
+        refreshNotice();
       }
       if (!state) return;
       const isCall = env.type === "ticket.called" || env.type === "ticket.recalled";
