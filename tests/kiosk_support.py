@@ -59,3 +59,28 @@ def start_hub(tmp: Path, *, port: int = 0, now: datetime = MONDAY_9AM, services:
     options = kiosk_hub_options(port=port, now=now, services=services, extra=lambda: list(extra or []))
     running = TestHub(tmp, options, clock=clock)
     return running.start()
+
+
+def run_flow(app: Any, flow: Any, report: dict[str, Any], steps: list[str]) -> None:
+    """Run a UI driver's flow (a generator stepping the real Kivy app) one step per frame until it ends or fails;
+    the outcome lands in ``report`` (``steps``, and ``error`` with the traceback). Returns when the app stopped."""
+    import traceback
+
+    from kivy.clock import Clock
+
+    def step(_dt: float) -> bool:
+        try:
+            next(flow)
+        except StopIteration:
+            report["steps"] = steps
+            app.stop()
+            return False
+        except Exception:  # noqa: BLE001 - a failed step ends the run with its traceback in the report
+            report["error"] = traceback.format_exc()
+            report["steps"] = steps
+            app.stop()
+            return False
+        return True
+
+    Clock.schedule_interval(step, 1 / 60)
+    app.run()

@@ -12,7 +12,6 @@ import sys
 import tempfile
 import time
 import tomllib
-import traceback
 from pathlib import Path
 
 os.environ.setdefault("KIVY_NO_ARGS", "1")
@@ -22,7 +21,7 @@ os.environ["KIVY_HOME"] = tempfile.mkdtemp(prefix="kivy-home-")
 ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from kiosk_support import CODE, MONDAY_9AM, dossier_push
+from kiosk_support import CODE, MONDAY_9AM, dossier_push, run_flow
 
 WHO = "Nguyễn Thị Thu Trang"
 
@@ -71,7 +70,6 @@ def main() -> int:
                                    "offline": {"journal": str(tmp / "journal.sqlite")}}, env={})
     from kiosk.app import configure_kivy
     configure_kivy(settings)
-    from kivy.clock import Clock
     from kivy.tests.common import UnitTestTouch
     from kivy.uix.button import Button
 
@@ -174,24 +172,7 @@ def main() -> int:
         yield from wait(lambda: kiosk.face.state == "enrol_declined", "declined")
         steps.append("declined")
 
-    gen = flow()
-
-    def step(_dt: float) -> bool:
-        try:
-            next(gen)
-        except StopIteration:
-            report["steps"] = steps
-            app.stop()
-            return False
-        except Exception:  # noqa: BLE001
-            report["error"] = traceback.format_exc()
-            report["steps"] = steps
-            app.stop()
-            return False
-        return True
-
-    Clock.schedule_interval(step, 1 / 60)
-    app.run()
+    run_flow(app, flow(), report, steps)
     hub.stop()
     print(json.dumps(report, ensure_ascii=False))
     return 0 if "error" not in report else 1

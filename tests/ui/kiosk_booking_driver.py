@@ -10,7 +10,6 @@ import os
 import sys
 import tempfile
 import time
-import traceback
 from pathlib import Path
 
 os.environ.setdefault("KIVY_NO_ARGS", "1")
@@ -24,7 +23,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 from hub_support import TestHub
-from kiosk_support import MONDAY_9AM, kiosk_hub_options
+from kiosk_support import MONDAY_9AM, kiosk_hub_options, run_flow
 
 from kiosk.config import settings_from_dict
 
@@ -60,7 +59,6 @@ def main() -> int:
     settings = replace(settings, devices=replace(settings.devices, printer="sim://printer"))
     from kiosk.app import configure_kivy
     configure_kivy(settings)
-    from kivy.clock import Clock
     from kivy.tests.common import UnitTestTouch
     from kivy.uix.button import Button
 
@@ -161,24 +159,7 @@ def main() -> int:
         report["walk_in_number"] = kiosk.take.ticket.number
         steps.append("too-early-walk-in")
 
-    gen = flow()
-
-    def step(_dt: float) -> bool:
-        try:
-            next(gen)
-        except StopIteration:
-            report["steps"] = steps
-            app.stop()
-            return False
-        except Exception:  # noqa: BLE001
-            report["error"] = traceback.format_exc()
-            report["steps"] = steps
-            app.stop()
-            return False
-        return True
-
-    Clock.schedule_interval(step, 1 / 60)
-    app.run()
+    run_flow(app, flow(), report, steps)
     hub.stop()
     report["queue"] = [str(t) for t in (now_code, early_code)]
     print(json.dumps(report, ensure_ascii=False))

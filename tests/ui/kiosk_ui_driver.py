@@ -10,7 +10,6 @@ import os
 import sys
 import tempfile
 import time
-import traceback
 from pathlib import Path
 
 os.environ.setdefault("KIVY_NO_ARGS", "1")
@@ -23,7 +22,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from dataclasses import replace
 
-from kiosk_support import CODE, start_hub
+from kiosk_support import CODE, run_flow, start_hub
 
 from kiosk.config import settings_from_dict
 
@@ -60,7 +59,6 @@ def main() -> int:
     settings = replace(settings, devices=replace(settings.devices, printer="sim://printer"))
     from kiosk.app import configure_kivy
     configure_kivy(settings)
-    from kivy.clock import Clock
     from kivy.tests.common import UnitTestTouch
     from kivy.uix.button import Button
 
@@ -282,24 +280,7 @@ def main() -> int:
         shot("closed")
         steps.append("closed")
 
-    gen = flow()
-
-    def step(_dt: float) -> bool:
-        try:
-            next(gen)
-        except StopIteration:
-            report["steps"] = steps
-            app.stop()
-            return False
-        except Exception:  # noqa: BLE001
-            report["error"] = traceback.format_exc()
-            report["steps"] = steps
-            app.stop()
-            return False
-        return True
-
-    Clock.schedule_interval(step, 1 / 60)
-    app.run()
+    run_flow(app, flow(), report, steps)
     hub.stop()
     print(json.dumps(report, ensure_ascii=False))
     return 0 if "error" not in report else 1
