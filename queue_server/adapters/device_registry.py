@@ -100,7 +100,8 @@ class DeviceRegistry:
     A process with several devices (a bridge, a kiosk) has one connection: its own ``devices/<process>/`` topics
     carry the Will, and its retained state's ``detail.devices`` names the devices behind it. While the process is
     offline, so is each of them (an alert each, as a Will of their own would raise). ``owners`` (device → broker
-    user, from the [broker] inventory) keeps a process from claiming another's devices."""
+    user, and each user → itself, from the [broker] inventory) keeps a known process from claiming another's
+    devices."""
 
     def __init__(self, center: str, known: set[str] | None = None, owners: dict[str, str] | None = None) -> None:
         self.center = topics.slug(center, "center")
@@ -187,7 +188,9 @@ class DeviceRegistry:
             if not isinstance(dev, str) or dev == gateway or dev not in self._devices and (
                     (self.known is not None and dev not in self.known) or len(self._devices) >= MAX_DEVICES):
                 continue
-            if self.owners is not None and self.owners.get(dev) != gateway:
+            # a process the inventory knows claims only its own devices (the broker's ACL keeps a process it does
+            # not know off these topics; on a lab broker without one, there is nothing to hold it to)
+            if self.owners is not None and gateway in self.owners and self.owners.get(dev) != gateway:
                 self._reject(f"{gateway} claims device {dev!r}, which is not its own in the [broker] inventory")
                 continue
             self._devices[dev] = replace(self._record(dev), via=gateway)

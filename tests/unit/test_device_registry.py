@@ -186,7 +186,8 @@ def test_a_hub_restarting_after_its_bridge_died_sees_the_stale_online_as_offline
 
 
 def test_a_process_cannot_claim_another_ones_devices() -> None:
-    reg = DeviceRegistry(C, owners={"pad-1": "bridge-1", "pad-2": "bridge-2"})
+    reg = DeviceRegistry(C, owners={"bridge-1": "bridge-1", "bridge-2": "bridge-2", "pad-1": "bridge-1",
+                                    "pad-2": "bridge-2"})
     reg.feed(topics.device_availability(C, "pad-2"), b"online", T0)
     reg.feed(topics.device_state(C, "bridge-1"), _gateway_state("bridge", ["pad-1", "pad-2"]), T0)
     reg.feed(topics.device_availability(C, "bridge-1"), b"offline", T0)
