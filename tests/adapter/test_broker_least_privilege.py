@@ -74,6 +74,11 @@ class Broker:
     lan_port: int
     config: Path
 
+    @property
+    def log(self) -> str:
+        path = self.dir.parent / "mosquitto.log"
+        return path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
+
     def password(self, user: str) -> str:
         return (self.dir / "secrets" / f"{user}.password").read_text(encoding="utf-8").strip()
 
@@ -106,7 +111,8 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
     conf = out / "motcua.conf"
     # run as whoever runs the test (as root Mosquitto would drop to a "mosquitto" user that cannot read tmp)
     run_conf = tmp / "run.conf"
-    run_conf.write_text(conf.read_text(encoding="utf-8") + f"user {getpass.getuser()}\n", encoding="utf-8")
+    run_conf.write_text(conf.read_text(encoding="utf-8") + f"user {getpass.getuser()}\n"
+                        f"log_dest file {tmp / 'mosquitto.log'}\nlog_type all\n", encoding="utf-8")
     exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
     proc = subprocess.Popen([exe, "-c", str(run_conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -400,7 +406,7 @@ class Hub:
 
 
 def _hub(port: int, tmp_path: Path, inv: BrokerInventory | None, *, username: str | None = None,
-         password: str | None = None) -> Hub:
+         password: str | None = None, registry: Any = None) -> Hub:
     """The hub's MQTT side as queue_server.wiring builds it: queue commands, submit-rating, the [broker] check."""
     from hub_center import MONDAY_0800
 
@@ -420,6 +426,7 @@ def _hub(port: int, tmp_path: Path, inv: BrokerInventory | None, *, username: st
     adapter = MqttAdapter(HubMqtt(host="127.0.0.1", port=port, username=username, password=password,
                                   keepalive_s=5), CENTER, service, access=inv)
     adapter.commands.register("submit-rating", make_submit_rating_command(ratings))
+    adapter.device_registry = registry
     disconnects: list[str] = []
     adapter.client.on_disconnect = disconnects.append
     service.add_listener(adapter.on_events)
@@ -731,3 +738,60 @@ def test_a_site_broker_bridged_to_the_province_starts_and_still_forwards(tmp_pat
         for p in procs:
             p.terminate()
             p.wait(10)
+
+
+def test_every_process_is_one_connection_under_its_own_user(broker: Broker, tmp_path: Path) -> None:
+    """The audit, on the broker's own log: the hub, a bridge with several devices and a kiosk with several devices
+    each open ONE connection under their user (a second one would replace the first: "already connected")."""
+    import re
+
+    from devices.health import DeviceHealthGroup
+    from firmware_bridge.bridge import Bridge
+    from firmware_bridge.config import BridgeSettings, DeviceBinding
+    from queue_server.adapters.device_registry import DeviceRegistry
+
+    before = len(broker.log)
+    inv = load_settings(broker.dir.parent / "center.toml").broker
+    assert inv is not None
+    registry = DeviceRegistry(CENTER, owners={**{c.user: c.user for c in inv.clients},
+                                              **{d: c.user for c in inv.clients for d in c.devices}})
+    hub = _hub(broker.local_port, tmp_path, inv, username="hub", password=broker.password("hub"),
+               registry=registry)
+    ca = str(broker.dir / "certs" / "ca.crt")
+    bridge = Bridge(BridgeSettings(
+        center=CENTER, mqtt_host="127.0.0.1", mqtt_port=broker.lan_port, mqtt_username="bridge-1",
+        mqtt_password=broker.password("bridge-1"), mqtt_tls=True, mqtt_tls_ca=ca,
+        devices=(DeviceBinding("keys-1", "staff_keypad", str(tmp_path / "no-port-keys-1"), "1"),
+                 DeviceBinding("pad-1", "rating_pad", str(tmp_path / "no-port-pad-1"), "1"))))
+    kiosk = DeviceHealthGroup(CENTER, "kiosk-1", "kiosk", MqttSettings(
+        host="127.0.0.1", port=broker.lan_port, username="kiosk-1", password=broker.password("kiosk-1"), tls_ca=ca))
+    printer = kiosk.add("kiosk-1-printer", "printer")
+    bridge.start()
+    kiosk.start()
+    try:
+        assert printer.wait_connected(WAIT) and bridge.client.wait_ready(WAIT)
+        # what the processes say about themselves reaches the hub's registry (their devices/<user>/ topics are
+        # allowed): the bridge and the kiosk online, the devices behind each carried by it
+        pause = threading.Event()
+
+        def state() -> dict[str, tuple[str, str | None]]:
+            return {r.id: (r.availability, r.via) for r in registry.devices()}
+
+        want = {"bridge-1": ("online", None), "kiosk-1": ("online", None),
+                "kiosk-1-printer": ("online", "kiosk-1"), "pad-1": ("offline", "bridge-1"),
+                "keys-1": ("offline", "bridge-1")}
+        for _ in range(100):
+            if all(state().get(k) == v for k, v in want.items()):
+                break
+            pause.wait(0.1)
+        assert {k: state().get(k) for k in want} == want
+        log = broker.log[before:]
+        for user in ("hub", "bridge-1", "kiosk-1"):
+            # "New client connected from 127.0.0.1:port as <id> (p2, c1, k5, u'<user>')": the id IS the user
+            ids = re.findall(rf"New client connected from \S+ as (\S+) \([^)]*u'{re.escape(user)}'\)", log)
+            assert ids == [user], (user, ids)
+        assert "already connected" not in log
+    finally:
+        kiosk.stop()
+        bridge.stop()
+        hub.close()
