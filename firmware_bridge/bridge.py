@@ -79,7 +79,8 @@ def command_from_json(obj: dict[str, Any]) -> Command:
 
 
 class DeviceLink:
-    """One device: its port, its link state, its MQTT connection, and what it should be showing."""
+    """One device: its port, its link state, what it should be showing; it speaks MQTT over the bridge's one
+    connection (``client``)."""
 
     def __init__(self, settings: BridgeSettings, binding: DeviceBinding,
                  clock: Callable[[], float] = time.monotonic, client: MqttClient | None = None) -> None:
@@ -366,6 +367,7 @@ class DeviceLink:
 
 # Device error report codes (protocol.messages.ErrorCode) → fault codes on devices/<id>/event.
 DEVICE_FAULTS = {1: "read_error", 2: "bad_command", 3: "bad_command", 4: "hardware", 5: "refused"}
+
 
 def gateway_id(settings: BridgeSettings) -> str:
     """The bridge's own device id (``devices/<id>/availability`` is its Last Will): its broker user, which the
