@@ -399,13 +399,20 @@ def build_hub(settings: HubSettings, *, clock: Clock | None = None,
         settings = replace(settings, http=replace(settings.http, trust_forwarded_for=True))
     # the admin's live changes (config.changed events) on top of the TOML seed: a restart keeps them
     config_log = ConfigLog(settings.store_path)
-    settings = replay_config(settings, config_log)
+    from queue_server.engagement_live import EngagementLive
+
+    # [bookings] / [notifications] keys changed live: replayed like the other sections; the calendar slots follow
+    # is set once the national one is loaded (below)
+    engagement_live = EngagementLive()
+    settings = replay_config(settings, config_log, engagement_live)
     calendar = load_working_calendar(integration_cfg, settings.center, clock)
+    engagement_live.calendar_for = lambda s: dossier_calendar(calendar, s)
     # no tickets on Tết or an announced day off; a make-up Saturday issues like a weekday
     center = service_center(settings, calendar.days_off, calendar.working_days)
     store = SqliteStore(settings.store_path)
     service = QueueService(center, store, clock, silent_after_s=settings.display.silent_counter_min * 60)
-    live = LiveConfig(settings, service, config_log, calendar.days_off, calendar.working_days)
+    live = LiveConfig(settings, service, config_log, calendar.days_off, calendar.working_days,
+                      extension=engagement_live)
     broadcaster = Broadcaster()
     service.add_listener(broadcaster.publish)
     # bounded (MAX_DEVICES) against an invented-id flood; which devices may write at all is the broker's ACL
@@ -470,10 +477,13 @@ def build_hub(settings: HubSettings, *, clock: Clock | None = None,
         blueprints.append(make_province_blueprint(province, settings.province.key))
     # Bookings and notifications (issue 16): the planner listens like a Publisher and only queues; pushes from
     # the portal are signed like dossier pushes (the same [integration] push credentials).
-    engagement = build_engagement(settings, service, calendar, clock, push_auth=getattr(integration_cfg, "push", None),
-                                  gateways=gateways)
+    # slots follow the center's own working time: its hours, the national calendar and its announced days
+    engagement = build_engagement(settings, service, dossier_calendar(calendar, settings), clock,
+                                  push_auth=getattr(integration_cfg, "push", None), gateways=gateways)
     if engagement is not None:
         blueprints += engagement.blueprints
+        engagement_live.bookings = engagement.bookings
+        engagement_live.notifications = engagement.notifications
     # staff sessions: token hashes in the hub's file, so a restart logs nobody out and a logout is final
     from queue_server.adapters.session_store import SessionStore
 
