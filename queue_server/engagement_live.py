@@ -158,7 +158,7 @@ class EngagementLive:
     ``notifications`` (the NotificationService) takes the new templates; ``calendar_for(settings)`` is the working
     calendar slots follow under those settings. No I/O of its own: the booking store is read through ``bookings``."""
 
-    sections = SECTIONS
+    sections: tuple[str, ...] = SECTIONS
 
     def __init__(self, calendar_for: Callable[[HubSettings], WorkingCalendar] | None = None) -> None:
         self.calendar_for = calendar_for
