@@ -226,9 +226,11 @@ def build_gateways(cfg: Any) -> dict[str, Any]:
 
 
 def build_engagement(settings: HubSettings, service: QueueService, calendar: WorkingCalendar, clock: Clock,
-                     push_auth: Any = None, gateways: dict[str, Any] | None = None) -> Engagement | None:
+                     push_auth: Any = None, gateways: dict[str, Any] | None = None,
+                     otp_clock: Clock | None = None) -> Engagement | None:
     """None when neither [bookings] nor [notifications] is configured. ``gateways`` replaces the configured ones
-    (tests plug the mock gateway's URL through settings instead whenever they can)."""
+    (tests plug the mock gateway's URL through settings instead whenever they can). ``otp_clock``: what one-time
+    codes expire by when it is not ``clock`` (the demo's accelerated morning would void a code in a second)."""
     ncfg, bcfg = settings.notifications, settings.bookings
     if ncfg is None and bcfg is None:
         return None
@@ -261,7 +263,12 @@ def build_engagement(settings: HubSettings, service: QueueService, calendar: Wor
         bookings = BookingService(store, calendar, bcfg.rules, clock, service, salt=store.salt(),
                                   notifier=notifications, service_names=names,
                                   service_names_en={str(s.code): s.name_en for s in settings.center.services})
-        blueprint = create_bookings_blueprint(bookings, notifier=notifications, push_auth=push_auth)
+        codes = None
+        if otp_clock is not None:
+            from queue_server.app.one_time_codes import OneTimeCodes
+
+            codes = OneTimeCodes(otp_clock)
+        blueprint = create_bookings_blueprint(bookings, notifier=notifications, push_auth=push_auth, codes=codes)
         page = create_booking_page_blueprint()
         return Engagement(notifications, bookings, [blueprint, page], bcfg.sweep_every_s)
     return Engagement(notifications, bookings, [], 60.0)
@@ -389,7 +396,7 @@ def warn_demo_passwords(settings: HubSettings, *, background: bool = True) -> li
 
 def build_hub(settings: HubSettings, *, clock: Clock | None = None,
               extra_blueprints: Iterable[Blueprint] | None = None, keepalive_s: float = 15.0,
-              gateways: dict[str, Any] | None = None) -> Hub:
+              gateways: dict[str, Any] | None = None, otp_clock: Clock | None = None) -> Hub:
     settings.store_path.parent.mkdir(parents=True, exist_ok=True)
     clock = clock or SystemClock()
     integration_cfg = integration_config(settings)
@@ -479,7 +486,8 @@ def build_hub(settings: HubSettings, *, clock: Clock | None = None,
     # the portal are signed like dossier pushes (the same [integration] push credentials).
     # slots follow the center's own working time: its hours, the national calendar and its announced days
     engagement = build_engagement(settings, service, dossier_calendar(calendar, settings), clock,
-                                  push_auth=getattr(integration_cfg, "push", None), gateways=gateways)
+                                  push_auth=getattr(integration_cfg, "push", None), gateways=gateways,
+                                  otp_clock=otp_clock)
     if engagement is not None:
         blueprints += engagement.blueprints
         engagement_live.bookings = engagement.bookings
