@@ -505,7 +505,8 @@ def build_hub(settings: HubSettings, *, clock: Clock | None = None,
     # --- reports (issue 14): read model beside the store, /api/v1/reports/..., /reports pages
     from queue_server.web.reports import make_reporting
     from queue_server.web.reports import register as register_reports
-    reporting = make_reporting(settings, service, integration)
+    reporting = make_reporting(settings, service, integration,
+                               bookings=engagement.bookings if engagement is not None else None)
     register_reports(app, reporting)
     hub = Hub(settings, store, service, broadcaster, mqtt, app, integration, ratings, speaker, province, reporting,
               face=face, engagement=engagement, live=live)
