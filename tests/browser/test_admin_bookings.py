@@ -114,3 +114,34 @@ def test_a_capacity_changed_on_admin_is_offered_on_the_booking_page(hub: TestHub
             assert "{so_thu_tu}" not in outbox.templates["called"]
         finally:
             browser.close()
+
+
+def test_the_reports_page_shows_the_days_bookings(hub: TestHub) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    bookings = hub.engagement.bookings
+    came = bookings.book("ho-tich", at(8, 0), "0911111111")[0]
+    bookings.book("ho-tich", at(8, 0), "0922222222")                          # never comes
+    gone = bookings.book("dat-dai", at(9, 0), "0933333333")[0]
+    bookings.cancel(gone.code)
+    hub.clock.set(at(7, 50))
+    bookings.check_in(came.code)
+    hub.clock.set(at(8, 30))
+    bookings.sweep()
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 1000})
+            page.goto(hub.url + "/reports?period=day&date=2026-11-23")
+            page.fill("#username", "quanly")
+            page.fill("#password", hub.password)
+            page.click("#login button[type=submit]")
+            expect(page.locator("#bookings-section")).to_be_visible(timeout=10_000)
+            expect(page.locator('#bookings-facts [data-fact="made"] dd')).to_have_text("3")
+            expect(page.locator('#bookings-facts [data-fact="check_in_rate"] dd')).to_have_text("50,0%")
+            expect(page.locator('#bookings-facts [data-fact="no_show_rate"] dd')).to_have_text("50,0%")
+            row = page.locator('#bookings-days tr[data-day="2026-11-23"] td')
+            expect(row).to_have_text(["23/11/2026", "3", "1", "1", "1", "50,0%", "1,7%"])   # 1 of 60 places
+            page.screenshot(path=str(ARTIFACTS / "reports_bookings.png"), full_page=True)
+        finally:
+            browser.close()
