@@ -177,6 +177,9 @@ def run_demo(duration: float | None = 60.0, port: int | None = None, config: Pat
                 f"  Tra cứu hồ sơ / dossier look-up (thử / try):\n"
                 + "\n".join(f"    {api}/dossiers/{code}" for code in codes))
         if booked is not None:
+            if settings.user("quantri") is not None:
+                say(f"  Quản trị / admin (số chỗ, tin nhắn / places, messages): {url}/admin   "
+                    f"(quantri / {DEMO_PASSWORD})")
             say(f"  Đặt lịch hẹn / booking page:      {url}/dat-lich   (mã xác thực gửi qua cổng SMS giả lập / "
                 f"the one-time code arrives at the mock SMS gateway)\n"
                 f"  Tin nhắn đã gửi / messages sent:  {booked.inbox_url}   (cổng SMS giả lập / mock SMS gateway)")
