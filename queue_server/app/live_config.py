@@ -1,5 +1,7 @@
 """LiveConfig: the admin's live changes to a running center — services, counters, priority categories, users,
-working hours, announced days off, the display notice, the rating scale — and every user's own password.
+working hours, announced days off, the display notice, the rating scale, and sections a ``LiveExtension`` adds (the
+composition root plugs in [bookings] / [notifications], queue_server/engagement_live.py) — and every user's own
+password.
 
 Each change builds the candidate settings (runtime.settings.edit: the same rules as ``motcua config check``), is
 refused with the key-naming one-line message when they fail, and otherwise is swapped in through the queue's
