@@ -110,8 +110,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "contact.invalid": ("Số điện thoại chưa đúng. Số di động gồm 10 chữ số, bắt đầu bằng 03, 05, 07, 08 hoặc 09.",
                         "That number is not valid. A mobile number has 10 digits starting 03, 05, 07, 08 or 09."),
     "contact.refused.ticket_not_waiting": ("Số {number} đã được gọi hoặc không còn chờ, nên không nhắn tin được nữa.",
-                                           "Number {number} has been called or is no longer waiting: no text "
-                                           "can be sent."),
+                                           ("Number {number} has been called or is no longer waiting: no text "
+                                            "can be sent.")),
     "contact.refused.contact_exists": ("Số {number} đã có số điện thoại nhận tin nhắn.",
                                        "Number {number} already has a phone number for its texts."),
     "contact.refused.unknown_ticket": ("Không tìm thấy số {number}. Xin hỏi cán bộ hướng dẫn.",
