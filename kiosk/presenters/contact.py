@@ -223,8 +223,9 @@ class ContactPresenter:
 
     def _confirmation(self) -> str:
         lang, a = self.k.lang, self.answer
-        n = a.get("turn_near_at") if isinstance(a.get("turn_near_at"), int) else 0
-        ahead = a.get("ahead") if isinstance(a.get("ahead"), int) else None
+        raw_n, raw_ahead = a.get("turn_near_at"), a.get("ahead")
+        n = raw_n if isinstance(raw_n, int) else 0
+        ahead = raw_ahead if isinstance(raw_ahead, int) else None
         masked = str(a.get("masked") or "")
         if n <= 0:
             return t("contact.done.called_only", lang, masked=masked)
