@@ -196,3 +196,18 @@ def test_only_an_email_gateway_means_no_phone_button(tmp_path: Path) -> None:
         assert r.status_code == 400 and "sms" in r.json()["error"]["message"]
     finally:
         running.stop()
+
+
+def test_a_ticket_already_near_its_turn_is_told_at_once(hub: Any, gateway: MockGateway) -> None:
+    issue(hub)
+    ticket = issue(hub)                                       # one ahead, turn_near_at = 2: near already
+    hub.engagement.notifications.drain()                      # the issue events are planned (no contact then)
+    assert gateway.received == []
+    r = attach(hub, ticket["id"])
+    assert r.status_code == 200 and r.json()["ahead"] == 1
+    assert gateway.wait_for(1, timeout=20)                    # no call, no other event: the contact alone did it
+    assert [x.key for x in gateway.received] == [f"turn_near:{ticket['id']}"]
+    assert f"còn 1 người nữa đến lượt quý vị (số {ticket['number']}" in gateway.received[0].body["text"]
+    assert attach(hub, ticket["id"]).json()["stored"] == "unchanged"
+    hub.engagement.notifications.drain()
+    assert len(gateway.received) == 1                          # the retry sent nothing again
