@@ -35,14 +35,7 @@
     const detail = err.detail && err.detail.message ? err.detail.message : "";
     const lead = err.code === "config_invalid" ? "Không hợp lệ, chưa thay đổi gì / Refused, nothing changed: " : "";
     say(lead + (detail || err.vietnamese || String(err)), false);
-    if (err.code === "unauthenticated") { MotcuaApi.token = null; show(false); }
-  }
-
-  function show(loggedIn) {
-    $("login").hidden = loggedIn;
-    $("admin").hidden = !loggedIn;
-    $("logout").hidden = !loggedIn;
-    $("who").textContent = loggedIn ? (sessionStorage.getItem("motcua.username") || "") : "";
+    MotcuaLogin.expired(err);
   }
 
   const toText = (kind, v) => {
@@ -219,23 +212,5 @@
     display_name: $("new-display").value.trim() || undefined, password: $("new-password").value,
   }, `người dùng ${$("new-username").value.trim()}`));
 
-  async function enter() {
-    try { await load(); show(true); } catch (err) { show(false); fail(err); }
-  }
-  $("login").addEventListener("submit", async (ev) => {
-    ev.preventDefault();
-    try {
-      const r = await MotcuaApi.post("/auth/login", { username: $("username").value.trim(), password: $("password").value });
-      MotcuaApi.token = r.token;
-      sessionStorage.setItem("motcua.username", r.username);
-      sessionStorage.setItem("motcua.role", r.role);
-      $("message").hidden = true;
-      await enter();
-    } catch (err) { fail(err); }
-  });
-  $("logout").addEventListener("click", async () => {
-    try { await MotcuaApi.post("/auth/logout"); } catch (err) { /* gone already */ }
-    MotcuaApi.token = null; show(false);
-  });
-  if (MotcuaApi.token) await enter(); else show(false);
+  await MotcuaLogin.mount({ main: "admin", fail, enter: async () => { await load(); MotcuaLogin.show(true); } });
 })();

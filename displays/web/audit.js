@@ -12,16 +12,10 @@
     "config.changed": "Thay đổi cấu hình",
   };
 
-  function show(loggedIn) {
-    $("login").hidden = loggedIn;
-    $("audit").hidden = !loggedIn;
-    $("logout").hidden = !loggedIn;
-    $("who").textContent = loggedIn ? (sessionStorage.getItem("motcua.username") || "") : "";
-  }
   function fail(err) {
     $("message").textContent = err.detail && err.detail.message && err.code === "bad_request" ? err.detail.message : err.vietnamese || String(err);
     $("message").hidden = false;
-    if (err.code === "unauthenticated") { MotcuaApi.token = null; show(false); }
+    MotcuaLogin.expired(err);
   }
 
   function query() {
@@ -54,17 +48,5 @@
     link.remove();
   });
 
-  async function enter() { try { await load(); show(true); } catch (err) { show(false); fail(err); } }
-  $("login").addEventListener("submit", async (ev) => {
-    ev.preventDefault();
-    try {
-      const r = await MotcuaApi.post("/auth/login", { username: $("username").value.trim(), password: $("password").value });
-      MotcuaApi.token = r.token;
-      sessionStorage.setItem("motcua.username", r.username);
-      sessionStorage.setItem("motcua.role", r.role);
-      await enter();
-    } catch (err) { fail(err); }
-  });
-  $("logout").addEventListener("click", () => { MotcuaApi.token = null; show(false); });
-  if (MotcuaApi.token) await enter(); else show(false);
+  await MotcuaLogin.mount({ main: "audit", fail, enter: async () => { await load(); MotcuaLogin.show(true); } });
 })();

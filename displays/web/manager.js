@@ -19,19 +19,13 @@
   let stats = null;
   let live = null;
 
-  function show(loggedIn) {
-    $("login").hidden = loggedIn;
-    $("board").hidden = !loggedIn;
-    $("logout").hidden = !loggedIn;
-    $("who").textContent = loggedIn ? `${sessionStorage.getItem("motcua.display_name") || ""}` : "";
-  }
-
   function fail(err) {
     const text = err instanceof MotcuaApiError ? err.vietnamese : String(err);
     $("message").textContent = text;
     $("message").dataset.code = err.code || "";
     $("message").hidden = false;
-    if (err.code === "unauthenticated" || err.code === "forbidden") { MotcuaApi.token = err.code === "forbidden" ? MotcuaApi.token : null; show(false); }
+    MotcuaLogin.expired(err);
+    if (err.code === "forbidden") MotcuaLogin.show(false);
   }
 
   const STATUS_VN = { open: "Đang mở", paused: "Tạm dừng", closed: "Đóng" };
@@ -331,7 +325,7 @@
       counterNames = Object.fromEntries((cfg.counters || []).map((c) => [c.id, c.name]));
       bookingsOn = cfg.bookings === true;
     } catch (err) { /* names fall back to codes */ }
-    show(true);
+    MotcuaLogin.show(true);
     refreshAll();
     if (!live) {
       live = new MotcuaLive({ onEvent, onState: () => refreshAll() });
@@ -343,22 +337,6 @@
       setInterval(() => { refreshRatings(); refreshRates(); refreshBookings(); }, 60000);
     }
   }
-
-  $("login").addEventListener("submit", async (ev) => {
-    ev.preventDefault();
-    try {
-      const r = await MotcuaApi.post("/auth/login", { username: $("username").value.trim(), password: $("password").value });
-      MotcuaApi.token = r.token;
-      sessionStorage.setItem("motcua.username", r.username);
-      sessionStorage.setItem("motcua.display_name", r.display_name || r.username);
-      sessionStorage.setItem("motcua.role", r.role);
-      if (r.role === "staff") { fail(new MotcuaApiError("forbidden", "manager role needed", 403)); return; }
-      $("message").hidden = true;
-      await enter();
-      if (pickedPast()) showDay();
-    } catch (err) { fail(err); }
-  });
-  $("logout").addEventListener("click", () => { MotcuaApi.token = null; show(false); });
 
   /* ---- the date picker: today (default) is the live board; another day reads the reports model ---- */
   const isoToday = () => { const d = vnNow(); return `${d.getFullYear()}-${pad2(d.getMonth() + 1)}-${pad2(d.getDate())}`; };
@@ -398,5 +376,6 @@
   $("board-day").addEventListener("change", showDay);
   $("back-today").addEventListener("click", (ev) => { ev.preventDefault(); $("board-day").value = isoToday(); showDay(); });
 
-  if (MotcuaApi.token) { await enter(); if (pickedPast()) showDay(); } else show(false);
+  await MotcuaLogin.mount({ main: "board", fail, refuse: ["staff"], who: "display_name",
+                           enter: async () => { await enter(); if (pickedPast()) showDay(); } });
 })();

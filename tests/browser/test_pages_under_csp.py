@@ -17,9 +17,10 @@ PAGES = {
     "/display/counter/1": "body",
     "/console": "#login:not([hidden])",
     "/manager": "#login:not([hidden])",
-    "/admin": "body",
-    "/audit": "body",
-    "/reports": "body",
+    "/admin": "#login:not([hidden]) #username",        # the form login.js renders into the placeholder
+    "/audit": "#login:not([hidden]) #username",
+    "/reports": "#login:not([hidden]) #username",
+    "/reports/766": "#login:not([hidden]) #username",
 }
 
 

@@ -17,13 +17,6 @@
     m.hidden = !text;
   }
 
-  function show(loggedIn) {
-    $("login").hidden = loggedIn;
-    $("work").hidden = !loggedIn;
-    $("logout").hidden = !loggedIn;
-    $("who").textContent = loggedIn ? (sessionStorage.getItem("motcua.username") || "") : "";
-  }
-
   async function loadConsent() {
     consent = await MotcuaApi.get("/face/consent");
     $("consent-title").textContent = consent.title_vi;
@@ -179,20 +172,8 @@
     updateButtons();
   });
 
-  $("login").addEventListener("submit", async (ev) => {
-    ev.preventDefault();
-    try {
-      const r = await MotcuaApi.post("/auth/login", { username: $("username").value, password: $("password").value });
-      MotcuaApi.token = r.token;
-      sessionStorage.setItem("motcua.username", r.username);
-      sessionStorage.setItem("motcua.role", r.role);
-      await start();
-    } catch (err) { message(err.vietnamese || String(err)); }
-  });
-  $("logout").addEventListener("click", () => { MotcuaApi.token = null; stopCamera(); show(false); });
-
   async function start() {
-    show(true);
+    MotcuaLogin.show(true);
     message("");
     await loadConsent();
     await loadSubjects();
@@ -200,5 +181,6 @@
     updateButtons();
   }
 
-  if (MotcuaApi.token) start().catch(() => show(false)); else show(false);
+  MotcuaLogin.mount({ main: "work", enter: start, onLogout: stopCamera,
+                           fail: (err) => message(err.vietnamese || String(err)) });
 })();

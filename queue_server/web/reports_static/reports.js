@@ -34,19 +34,12 @@
     return Number(v).toLocaleString("vi-VN");
   }
 
-  function show(loggedIn) {
-    $("login").hidden = loggedIn;
-    $("page").hidden = !loggedIn;
-    $("logout").hidden = !loggedIn;
-    $("who").textContent = loggedIn ? sessionStorage.getItem("motcua.username") || "" : "";
-  }
-
   function fail(err) {
     $("message").textContent = err instanceof MotcuaApiError ? err.vietnamese : String(err);
     $("message").dataset.code = err.code || "";
     $("message").hidden = false;
-    if (err.code === "unauthenticated") { MotcuaApi.token = null; show(false); }
-    if (err.code === "forbidden") show(false);
+    MotcuaLogin.expired(err);
+    if (err.code === "forbidden") MotcuaLogin.show(false);
   }
 
   /* ---- the period picker, mirrored in the URL ---- */
@@ -222,22 +215,8 @@
       try { renderDetail(await MotcuaApi.get(`/reports/summary?${withTarget(periodQuery())}&group=${group}`)); } catch (err) { fail(err); }
     });
   }
-  $("login").addEventListener("submit", async (ev) => {
-    ev.preventDefault();
-    try {
-      const r = await MotcuaApi.post("/auth/login", { username: $("username").value.trim(), password: $("password").value });
-      MotcuaApi.token = r.token;
-      sessionStorage.setItem("motcua.username", r.username);
-      sessionStorage.setItem("motcua.role", r.role);
-      if (r.role === "staff") { fail(new MotcuaApiError("forbidden", "manager role needed", 403)); return; }
-      show(true);
-      await load();
-    } catch (err) { fail(err); }
-  });
-  $("logout").addEventListener("click", () => { MotcuaApi.token = null; show(false); });
-
   readUrl();
-  if (MotcuaApi.token) {
-    try { await MotcuaApi.get("/auth/me"); show(true); await load(); } catch (err) { fail(err); show(false); }
-  } else show(false);
+  // /auth/me first: an expired token goes back to the form before the page shows (load() reports its own errors)
+  await MotcuaLogin.mount({ main: "page", fail, refuse: ["staff"],
+                           enter: async () => { await MotcuaApi.get("/auth/me"); MotcuaLogin.show(true); await load(); } });
 })();
