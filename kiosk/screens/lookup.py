@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from kivy.factory import Factory
 from kivy.properties import BooleanProperty, StringProperty
 
 from kiosk.i18n import t
 
-from .base import KioskScreen, load_kv
+from .base import load_kv
+from .keyboard import KeyboardScreen
 
 if TYPE_CHECKING:
     from kiosk.presenters import Kiosk
@@ -21,7 +21,7 @@ FIELDS = ("title", "subtitle", "code", "placeholder", "message", "is_problem", "
 KEY_FACES = {".": "key.dot", "-": "key.dash"}
 
 
-class LookupScreen(KioskScreen):
+class LookupScreen(KeyboardScreen):
     title = StringProperty("")
     subtitle = StringProperty("")
     code = StringProperty("")
@@ -40,32 +40,17 @@ class LookupScreen(KioskScreen):
     lang_toggle = StringProperty("")
     mode_mark = StringProperty("")
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._built = False
-        self.key_buttons: dict[str, Any] = {}
+    def press(self, kiosk: Kiosk, key: str) -> None:
+        kiosk.lookup.press(key)
 
-    def _build_keys(self, kiosk: Kiosk, rows: tuple[tuple[str, ...], ...]) -> None:
-        from kivy.uix.boxlayout import BoxLayout
-
-        box = self.ids.keyboard
-        for row in rows:
-            line = BoxLayout(orientation="horizontal", spacing=box.spacing)
-            for key in row:
-                button = Factory.KeyButton(text=key)
-                if key in KEY_FACES:
-                    button.size_hint_x = 2  # wide keys for the two separators every code has
-                    button.base_size = button.font_size
-                button.bind(on_release=lambda _b, k=key: kiosk.lookup.press(k))
-                line.add_widget(button)
-                self.key_buttons[key] = button
-            box.add_widget(line)
-        self._built = True
+    def shape_key(self, button: Any, key: str) -> None:
+        if key in KEY_FACES:
+            button.size_hint_x = 2  # wide keys for the two separators every code has
+            button.base_size = button.font_size
 
     def render(self, kiosk: Kiosk) -> None:
         view = kiosk.lookup.view()
-        if not self._built:
-            self._build_keys(kiosk, view.key_rows)
+        self.build_keys(kiosk, view.key_rows)
         self.set_props(self, view, FIELDS)
         for key, name in KEY_FACES.items():
             button = self.key_buttons[key]
