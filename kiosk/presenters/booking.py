@@ -13,6 +13,7 @@ from kiosk.i18n import error_text, t
 from kiosk.offline import IssuedTicket
 
 from .context import BookingContext
+from .keyboard import CodeKeyboard
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,7 @@ class BookingView:
     key_rows: tuple[tuple[str, ...], ...] = KEY_ROWS
 
 
-class BookingPresenter:
+class BookingPresenter(CodeKeyboard[BookingContext]):
     def __init__(self, ctx: BookingContext) -> None:
         self.ctx = ctx
         self.k = ctx.shell
@@ -67,34 +68,11 @@ class BookingPresenter:
         self.clear()
         self.k.go("booking")
 
-    # --- keyboard ---------------------------------------------------------------------------------------------
-    def press(self, key: str) -> None:
-        if self.busy or not self.ctx.allow_key(key):
-            return
-        self.k.touch()
-        key = key.upper()
-        if key not in CODE_ALPHABET or len(self.code) >= CODE_LENGTH:
-            return
-        self.code += key
-        self._forget()
-        self.k.changed()
+    # --- keyboard (press, delete, clear_code: CodeKeyboard) -----------------------------------------------------
+    def accepts(self, key: str) -> bool:
+        return key in CODE_ALPHABET and len(self.code) < CODE_LENGTH
 
-    def delete(self) -> None:
-        if self.busy or not self.ctx.allow_key("⌫"):
-            return
-        self.k.touch()
-        self.code = self.code[:-1]
-        self._forget()
-        self.k.changed()
-
-    def clear_code(self) -> None:
-        if self.busy or not self.k.tap():
-            return
-        self.code = ""
-        self._forget()
-        self.k.changed()
-
-    def _forget(self) -> None:
+    def forget(self) -> None:
         self.message_key, self.values, self.error_code, self.walk_in_service = None, {}, None, None
 
     def submit(self) -> None:

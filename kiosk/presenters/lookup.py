@@ -14,6 +14,7 @@ from kiosk.hub_client import HubError, HubUnavailable
 from kiosk.i18n import STRINGS, Lang, error_text, pick, t
 
 from .context import LookupContext, ResultContext
+from .keyboard import CodeKeyboard
 from .ports import Outcome
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,7 @@ class LookupView:
     mode_mark: str
 
 
-class LookupPresenter:
+class LookupPresenter(CodeKeyboard[LookupContext]):
     def __init__(self, ctx: LookupContext) -> None:
         self.ctx = ctx
         self.k = ctx.shell
@@ -69,31 +70,12 @@ class LookupPresenter:
         self.clear()
         self.k.go("lookup")
 
-    # --- the keyboard -------------------------------------------------------------------------------------
-    def press(self, key: str) -> None:
-        if self.busy or not self.ctx.allow_key(key):
-            return
-        self.k.touch()
-        key = key.upper()
-        if key not in ALLOWED or len(self.code) >= self.k.behaviour.max_code_len:
-            return
-        self.code += key
-        self.message_key = self.error_code = None
-        self.k.changed()
+    # --- the keyboard (press, delete, clear_code: CodeKeyboard) ---------------------------------------------
+    def accepts(self, key: str) -> bool:
+        return key in ALLOWED and len(self.code) < self.k.behaviour.max_code_len
 
-    def delete(self) -> None:
-        if self.busy or not self.ctx.allow_key("⌫"):
-            return
-        self.k.touch()
-        self.code = self.code[:-1]
+    def forget(self) -> None:
         self.message_key = self.error_code = None
-        self.k.changed()
-
-    def clear_code(self) -> None:
-        if self.busy or not self.k.tap():
-            return
-        self.code, self.message_key, self.error_code = "", None, None
-        self.k.changed()
 
     def submit(self) -> None:
         if self.busy or not self.k.tap():

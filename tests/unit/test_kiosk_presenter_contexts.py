@@ -18,7 +18,7 @@ pytestmark = [pytest.mark.unit, pytest.mark.timeout(30)]
 
 PRESENTERS = Path(__file__).resolve().parents[2] / "kiosk" / "presenters"
 PRESENTER_MODULES = {"home", "idle", "services", "ticket", "lookup"}
-SHARED = {"catalog", "context", "ports"}          # plain data and Protocols every presenter may use
+SHARED = {"catalog", "context", "ports", "keyboard"}   # plain data, Protocols and the code-keyboard mixin
 
 
 def _imported(path: Path) -> set[str]:
