@@ -1,12 +1,18 @@
-"""Shared by the kiosk's UI, e2e tests and bench/kiosk.py: a real hub (queue + dossier lookup) on a loopback port.
+"""Shared by the kiosk's UI, e2e tests and bench/kiosk.py: a real hub (queue + dossier lookup) on a loopback port,
+and what every headless Kivy driver (tests/ui/*driver*.py, tests/browser/kiosk_health_driver.py) needs: the
+offscreen window set up before Kivy loads, the kiosk's settings, and a ``KioskDriver`` that finds and taps real
+buttons, waits frame by frame, takes screenshots and checks touch targets and the window's edges.
 
 The hub (tests/hub_support.TestHub, as the ``hub`` fixture builds it) runs in-process with waitress on 127.0.0.1:<free port>, a fixed clock (Monday 09:00, inside working
 hours), MQTT off, the example center's services and priorities, and one dossier in the lookup mirror.
 """
 from __future__ import annotations
 
+import os
+import tempfile
+import time
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -61,7 +67,136 @@ def start_hub(tmp: Path, *, port: int = 0, now: datetime = MONDAY_9AM, services:
     return running.start()
 
 
-def run_flow(app: Any, flow: Any, report: dict[str, Any], steps: list[str]) -> None:
+def headless_kivy(*, console_log: bool = False) -> None:
+    """Before Kivy is imported: an offscreen window, no argument parsing, a throw-away KIVY_HOME."""
+    os.environ.setdefault("KIVY_NO_ARGS", "1")
+    os.environ.setdefault("SDL_VIDEODRIVER", "offscreen")
+    if not console_log:
+        os.environ.setdefault("KIVY_NO_CONSOLELOG", "1")
+    os.environ["KIVY_HOME"] = tempfile.mkdtemp(prefix="kivy-home-")
+
+
+def kiosk_ui_settings(hub_url: str, tmp: Path, width: int, height: int, *, printer: str | None = "sim://printer",
+                      tap_guard_s: float = 0.3) -> Any:
+    """A kiosk against ``hub_url`` on a ``width`` x ``height`` panel, its journal in ``tmp``, the simulated printer."""
+    from dataclasses import replace
+
+    from kiosk.config import settings_from_dict
+
+    settings = settings_from_dict({"hub": {"url": hub_url}, "screen": {"width": width, "height": height},
+                                   "behaviour": {"tap_guard_s": tap_guard_s},
+                                   "offline": {"journal": str(tmp / "journal.sqlite")}}, env={})
+    if printer is not None:
+        settings = replace(settings, devices=replace(settings.devices, printer=printer))
+    return settings
+
+
+def start_kiosk_app(settings: Any, tmp: Path, *, camera_url: str = "") -> tuple[Any, Any, Any]:
+    """The kiosk as ``motcua kiosk`` builds it (answers posted to the UI thread, tickets under ``tmp``) and its
+    KioskApp, not yet running: (kiosk, printer, app). Kivy is configured for ``settings`` first."""
+    from kiosk.app import configure_kivy
+
+    configure_kivy(settings)
+    from kiosk.__main__ import build_kiosk
+    from kiosk.app import KioskApp, post_to_ui
+    from kiosk.presenters import ThreadRunner
+
+    kiosk, printer = build_kiosk(settings, runner=ThreadRunner(post_to_ui), ticket_dir=tmp / "tickets",
+                                 camera_url=camera_url)
+    return kiosk, printer, KioskApp(kiosk, settings, maintain=False, camera_url=camera_url)
+
+
+class KioskDriver:
+    """A citizen's hands and eyes on the running KioskApp: real touches on the visible buttons of the current
+    screen, waits of whole frames (for a flow run by ``run_flow``), screenshots named ``<prefix><name>.png`` with
+    the touch targets under 15 mm and the widgets outside the window noted in ``report`` for each."""
+
+    def __init__(self, app: Any, kiosk: Any, report: dict[str, Any], *, out: Path | None = None, prefix: str = "",
+                 wait_s: float = 10.0) -> None:
+        self.app, self.kiosk, self.report, self.out, self.prefix, self.wait_s = app, kiosk, report, out, prefix, wait_s
+        report.setdefault("screenshots", [])
+
+    def buttons(self) -> list[Any]:
+        from kivy.uix.button import Button
+
+        found: list[Any] = []
+        stack = [self.app.sm.current_screen]
+        while stack:
+            w = stack.pop()
+            if isinstance(w, Button) and w.opacity > 0 and not w.disabled and w.width > 1 and w.height > 1:
+                found.append(w)
+            stack.extend(w.children)
+        return found
+
+    def button(self, text_part: str, exact: bool = False) -> Any:
+        matches = [b for b in self.buttons() if (b.text == text_part if exact else text_part in b.text)]
+        if not matches:
+            raise AssertionError(f"no button {text_part!r} on {self.kiosk.screen}: {[b.text for b in self.buttons()]}")
+        return matches[0]
+
+    @staticmethod
+    def tap(widget: Any) -> None:
+        from kivy.tests.common import UnitTestTouch
+
+        x, y = widget.to_window(*widget.center)
+        touch = UnitTestTouch(x, y)
+        touch.touch_down()
+        touch.touch_up()
+
+    def small_buttons(self) -> list[str]:
+        """Any button under 15 mm tall on this screen (touch targets)."""
+        return [f"{b.text[:20]!r}:{b.height:.0f}" for b in self.buttons() if b.height + 0.5 < self.app.min_target]
+
+    def outside(self) -> list[str]:
+        """Visible widgets of this screen that do not lie whole inside the window (2 px tolerance)."""
+        from kivy.core.window import Window
+
+        bad: list[str] = []
+        stack = [self.app.sm.current_screen]
+        while stack:
+            w = stack.pop()
+            if w.opacity <= 0:
+                continue
+            stack.extend(w.children)
+            if w.width <= 1 or w.height <= 1:
+                continue
+            x0, y0 = w.to_window(w.x, w.y)
+            x1, y1 = w.to_window(w.right, w.top)
+            if x0 < -2 or y0 < -2 or x1 > Window.width + 2 or y1 > Window.height + 2:
+                label = getattr(w, "text", "") or type(w).__name__
+                bad.append(f"{type(w).__name__}:{str(label)[:24]!r}@({x0:.0f},{y0:.0f})-({x1:.0f},{y1:.0f})")
+        return bad
+
+    def key_positions(self, screen: str) -> dict[str, tuple[float, ...]]:
+        """Where each on-screen key of ``screen`` is (window x, y, width, height): a key must never move."""
+        keys = self.app.screens[screen].key_buttons
+        return {k: (*b.to_window(b.x, b.y), b.width, b.height) for k, b in keys.items()}
+
+    def shot(self, name: str) -> None:
+        assert self.out is not None, "a driver without an out dir takes no screenshots"
+        path = self.out / f"{self.prefix}{name}.png"
+        self.app.sm.export_to_png(str(path))
+        self.report["screenshots"].append(str(path))
+        self.report.setdefault("small_targets", {})[name] = self.small_buttons()
+        self.report.setdefault("outside", {})[name] = self.outside()
+
+    def wait(self, cond: Callable[[], bool], what: str, timeout: float | None = None) -> Iterator[None]:
+        deadline = time.monotonic() + (self.wait_s if timeout is None else timeout)
+        while not cond():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out waiting for {what} (screen {self.kiosk.screen})")
+            yield
+        yield  # one more frame so the layout settles before a screenshot
+        yield
+
+    @staticmethod
+    def pause(seconds: float) -> Iterator[None]:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            yield
+
+
+def run_flow(app: Any, flow: Any, report: dict[str, Any], steps: list[str], fps: int = 60) -> None:
     """Run a UI driver's flow (a generator stepping the real Kivy app) one step per frame until it ends or fails;
     the outcome lands in ``report`` (``steps``, and ``error`` with the traceback). Returns when the app stopped."""
     import traceback
@@ -82,5 +217,5 @@ def run_flow(app: Any, flow: Any, report: dict[str, Any], steps: list[str]) -> N
             return False
         return True
 
-    Clock.schedule_interval(step, 1 / 60)
+    Clock.schedule_interval(step, 1 / fps)
     app.run()

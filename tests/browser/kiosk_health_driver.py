@@ -10,21 +10,20 @@ Each step prints one JSON line; between steps it waits for a line on stdin (``re
 from __future__ import annotations
 
 import json
-import os
 import queue
 import sys
 import tempfile
 import threading
-import time
-import traceback
 from pathlib import Path
 
-os.environ.setdefault("KIVY_NO_ARGS", "1")
-os.environ.setdefault("SDL_VIDEODRIVER", "offscreen")
-os.environ.setdefault("KIVY_NO_CONSOLELOG", "1")
-os.environ["KIVY_HOME"] = tempfile.mkdtemp(prefix="kivy-home-")
 ROOT = Path(__file__).resolve().parents[2]
-sys.path[:0] = [str(ROOT)]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+from kiosk_support import headless_kivy
+
+headless_kivy()
+
+from kiosk_support import KioskDriver, run_flow, start_kiosk_app
 
 
 def say(**report: object) -> None:
@@ -44,56 +43,21 @@ def main() -> int:
         "offline": {"journal": str(tmp / "journal.sqlite")},
         "mqtt": {"enabled": True, "host": host, "port": port, "center": center, "keepalive_s": 5},
     }, env={})
-    from kiosk.app import configure_kivy
-    configure_kivy(settings)
-    from kivy.clock import Clock
-    from kivy.tests.common import UnitTestTouch
-    from kivy.uix.button import Button
-
-    from kiosk.__main__ import build_kiosk
-    from kiosk.app import KioskApp, post_to_ui
+    kiosk, printer, app = start_kiosk_app(settings, tmp)
+    from kiosk.app import post_to_ui
     from kiosk.device_health import start_device_health
-    from kiosk.presenters import ThreadRunner
 
-    kiosk, printer = build_kiosk(settings, runner=ThreadRunner(post_to_ui), ticket_dir=tmp / "tickets")
     sim = printer.printer.simulator
     watch, health = start_device_health(settings, printer,
                                         lambda fault: post_to_ui(lambda: kiosk.set_printer_fault(fault)))
-    app = KioskApp(kiosk, settings, maintain=False)
     commands: queue.Queue[str] = queue.Queue()
     threading.Thread(target=lambda: [commands.put(line.strip()) for line in sys.stdin], daemon=True).start()
-
-    def buttons() -> list[Button]:
-        found, stack = [], [app.sm.current_screen]
-        while stack:
-            w = stack.pop()
-            if isinstance(w, Button) and w.opacity > 0 and not w.disabled and w.width > 1:
-                found.append(w)
-            stack.extend(w.children)
-        return found
+    report: dict[str, object] = {}
+    ui = KioskDriver(app, kiosk, report, wait_s=15.0)
+    wait, pause = ui.wait, ui.pause
 
     def tap(text_part: str) -> None:
-        matches = [b for b in buttons() if text_part in b.text]
-        if not matches:
-            raise AssertionError(f"no button {text_part!r} on {kiosk.screen}: {[b.text for b in buttons()]}")
-        x, y = matches[0].to_window(*matches[0].center)
-        touch = UnitTestTouch(x, y)
-        touch.touch_down()
-        touch.touch_up()
-
-    def wait(cond, what: str, timeout: float = 15.0):  # type: ignore[no-untyped-def]
-        deadline = time.monotonic() + timeout
-        while not cond():
-            if time.monotonic() > deadline:
-                raise AssertionError(f"timed out waiting for {what} (screen {kiosk.screen})")
-            yield
-        yield
-        yield
-
-    def pause(seconds: float):  # type: ignore[no-untyped-def]
-        end = time.monotonic() + seconds
-        while time.monotonic() < end:
-            yield
+        ui.tap(ui.button(text_part))
 
     def command() -> str:
         try:
@@ -141,30 +105,14 @@ def main() -> int:
         say(step="resumed", screen=kiosk.screen, home_notice=kiosk.home.view().notice)
         yield from wait(lambda: command() == "quit", "quit", timeout=90)
 
-    gen = flow()
-    failure: list[str] = []
-
-    def step(_dt: float) -> bool:
-        try:
-            next(gen)
-        except StopIteration:
-            app.stop()
-            return False
-        except Exception:  # noqa: BLE001
-            failure.append(traceback.format_exc())
-            app.stop()
-            return False
-        return True
-
-    Clock.schedule_interval(step, 1 / 30)
     try:
-        app.run()
+        run_flow(app, flow(), report, [], fps=30)
     finally:
         watch.stop()
         if health is not None:
             health.stop()
-    if failure:
-        say(step="error", error=failure[0])
+    if "error" in report:
+        say(step="error", error=report["error"])
         return 1
     say(step="stopped")
     return 0

@@ -7,21 +7,27 @@ stdout line is a JSON report.
 from __future__ import annotations
 
 import json
-import os
 import sys
 import tempfile
-import time
 import tomllib
 from pathlib import Path
 
-os.environ.setdefault("KIVY_NO_ARGS", "1")
-os.environ.setdefault("SDL_VIDEODRIVER", "offscreen")
-os.environ.setdefault("KIVY_NO_CONSOLELOG", "1")
-os.environ["KIVY_HOME"] = tempfile.mkdtemp(prefix="kivy-home-")
 ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from kiosk_support import CODE, MONDAY_9AM, dossier_push, run_flow
+from kiosk_support import headless_kivy
+
+headless_kivy()
+
+from kiosk_support import (
+    CODE,
+    MONDAY_9AM,
+    KioskDriver,
+    dossier_push,
+    kiosk_ui_settings,
+    run_flow,
+    start_kiosk_app,
+)
 
 WHO = "Nguyễn Thị Thu Trang"
 
@@ -64,69 +70,16 @@ def main() -> int:
     for i, frame in enumerate(blink_sequence(WHO, frames=12)):
         cv2.imwrite(str(frames / f"f{i:02d}.png"), frame)      # lossless: the simulator reads its header
     camera_url = f"sim://camera?dir={frames}&loop=1&fps=5"
-    from kiosk.config import settings_from_dict
-    settings = settings_from_dict({"hub": {"url": url}, "screen": {"width": 1080, "height": 1920},
-                                   "behaviour": {"tap_guard_s": 0.3},
-                                   "offline": {"journal": str(tmp / "journal.sqlite")}}, env={})
-    from kiosk.app import configure_kivy
-    configure_kivy(settings)
-    from kivy.tests.common import UnitTestTouch
-    from kivy.uix.button import Button
-
+    settings = kiosk_ui_settings(url, tmp, 1080, 1920, printer=None)
+    kiosk, _printer, app = start_kiosk_app(settings, tmp, camera_url=camera_url)
     from devices.face.liveness import Challenge
-    from kiosk.__main__ import build_kiosk
-    from kiosk.app import KioskApp, post_to_ui
     from kiosk.face_wiring import attach_face
-    from kiosk.presenters import ThreadRunner
 
-    kiosk, _printer = build_kiosk(settings, runner=ThreadRunner(post_to_ui), ticket_dir=tmp / "tickets",
-                                  camera_url=camera_url)
     report: dict[str, object] = {"steps": [], "screenshots": []}
     report["attached"] = attach_face(kiosk, kiosk.hub, camera_url)
     kiosk.face._choose = lambda _c: Challenge.BLINK      # the replayed clip is a blink
-    app = KioskApp(kiosk, settings, maintain=False, camera_url=camera_url)
-
-    def buttons() -> list[Button]:
-        found, stack = [], [app.sm.current_screen]
-        while stack:
-            w = stack.pop()
-            if isinstance(w, Button) and w.opacity > 0 and not w.disabled and w.width > 1:
-                found.append(w)
-            stack.extend(w.children)
-        return found
-
-    def button(text_part: str) -> Button:
-        matches = [b for b in buttons() if text_part in b.text]
-        if not matches:
-            raise AssertionError(f"no button with {text_part!r} on {kiosk.screen}: {[b.text for b in buttons()]}")
-        return matches[0]
-
-    def tap(widget: Button) -> None:
-        x, y = widget.to_window(*widget.center)
-        touch = UnitTestTouch(x, y)
-        touch.touch_down()
-        touch.touch_up()
-
-    def shot(name: str) -> None:
-        path = out / f"kiosk_face_{name}.png"
-        app.sm.export_to_png(str(path))
-        report["screenshots"].append(str(path))  # type: ignore[union-attr]
-        report.setdefault("small_targets", {})[name] = [  # type: ignore[union-attr]
-            f"{b.text[:20]!r}:{b.height:.0f}" for b in buttons() if b.height + 0.5 < app.min_target]
-
-    def wait(cond, what: str, timeout: float = 10.0):
-        deadline = time.monotonic() + timeout
-        while not cond():
-            if time.monotonic() > deadline:
-                raise AssertionError(f"timed out waiting for {what} (screen {kiosk.screen})")
-            yield
-        yield
-        yield
-
-    def pause(seconds: float):
-        end = time.monotonic() + seconds
-        while time.monotonic() < end:
-            yield
+    ui = KioskDriver(app, kiosk, report, out=out, prefix="kiosk_face_")
+    buttons, button, tap, shot, wait, pause = ui.buttons, ui.button, ui.tap, ui.shot, ui.wait, ui.pause
 
     steps: list[str] = []
 

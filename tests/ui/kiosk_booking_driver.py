@@ -6,26 +6,29 @@ and its walk-in button issues a ticket. Run by tests/ui/test_kiosk_booking_scree
 from __future__ import annotations
 
 import json
-import os
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-os.environ.setdefault("KIVY_NO_ARGS", "1")
-os.environ.setdefault("SDL_VIDEODRIVER", "offscreen")
-os.environ.setdefault("KIVY_NO_CONSOLELOG", "1")
-os.environ["KIVY_HOME"] = tempfile.mkdtemp(prefix="kivy-home-")
 ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+from kiosk_support import headless_kivy
+
+headless_kivy()
 
 from dataclasses import replace
 from datetime import timedelta
 
 from hub_support import TestHub
-from kiosk_support import MONDAY_9AM, kiosk_hub_options, run_flow
-
-from kiosk.config import settings_from_dict
+from kiosk_support import (
+    MONDAY_9AM,
+    KioskDriver,
+    kiosk_hub_options,
+    kiosk_ui_settings,
+    run_flow,
+    start_kiosk_app,
+)
 
 
 def hub_with_bookings(tmp: Path) -> TestHub:
@@ -53,69 +56,14 @@ def main() -> int:
     bookings = hub.engagement.bookings
     now_code = bookings.book("ho-tich", MONDAY_9AM, "0912345678")[0].code
     early_code = bookings.book("ho-tich", MONDAY_9AM + timedelta(hours=2), "0987654321")[0].code
-    settings = settings_from_dict({"hub": {"url": hub.url}, "screen": {"width": width, "height": height},
-                                   "behaviour": {"tap_guard_s": 0.3},
-                                   "offline": {"journal": str(tmp / "journal.sqlite")}}, env={})
-    settings = replace(settings, devices=replace(settings.devices, printer="sim://printer"))
-    from kiosk.app import configure_kivy
-    configure_kivy(settings)
-    from kivy.tests.common import UnitTestTouch
-    from kivy.uix.button import Button
-
-    from kiosk.__main__ import build_kiosk
-    from kiosk.app import KioskApp, post_to_ui
-    from kiosk.presenters import ThreadRunner
-
-    kiosk, printer = build_kiosk(settings, runner=ThreadRunner(post_to_ui), ticket_dir=tmp / "tickets")
+    settings = kiosk_ui_settings(hub.url, tmp, width, height)
+    kiosk, printer, app = start_kiosk_app(settings, tmp)
     sim = printer.printer.simulator
-    app = KioskApp(kiosk, settings, maintain=False)
     report: dict[str, object] = {"steps": [], "screenshots": []}
     tag = "landscape" if width > height else "portrait"
     steps: list[str] = []
-
-    def buttons() -> list[Button]:
-        found: list[Button] = []
-        stack = [app.sm.current_screen]
-        while stack:
-            w = stack.pop()
-            if isinstance(w, Button) and w.opacity > 0 and not w.disabled and w.width > 1 and w.height > 1:
-                found.append(w)
-            stack.extend(w.children)
-        return found
-
-    def button(text_part: str, exact: bool = False) -> Button:
-        matches = [b for b in buttons() if (b.text == text_part if exact else text_part in b.text)]
-        if not matches:
-            raise AssertionError(f"no button {text_part!r} on {kiosk.screen}: {[b.text for b in buttons()]}")
-        return matches[0]
-
-    def tap(widget: Button) -> None:
-        x, y = widget.to_window(*widget.center)
-        touch = UnitTestTouch(x, y)
-        touch.touch_down()
-        touch.touch_up()
-
-    def shot(name: str) -> None:
-        path = out / f"kiosk_booking_{tag}_{name}.png"
-        app.sm.export_to_png(str(path))
-        report["screenshots"].append(str(path))  # type: ignore[union-attr]
-
-    def small_buttons() -> list[str]:
-        return [f"{b.text[:20]!r}:{b.height:.0f}" for b in buttons() if b.height + 0.5 < app.min_target]
-
-    def wait(cond, what: str, timeout: float = 8.0):  # type: ignore[no-untyped-def]
-        deadline = time.monotonic() + timeout
-        while not cond():
-            if time.monotonic() > deadline:
-                raise AssertionError(f"timed out waiting for {what} (screen {kiosk.screen})")
-            yield
-        yield
-        yield
-
-    def pause(seconds: float):  # type: ignore[no-untyped-def]
-        end = time.monotonic() + seconds
-        while time.monotonic() < end:
-            yield
+    ui = KioskDriver(app, kiosk, report, out=out, prefix=f"kiosk_booking_{tag}_", wait_s=8.0)
+    button, tap, shot, small_buttons, wait, pause = ui.button, ui.tap, ui.shot, ui.small_buttons, ui.wait, ui.pause
 
     def type_code(code: str):  # type: ignore[no-untyped-def]
         for ch in code:

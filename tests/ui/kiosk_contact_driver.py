@@ -7,25 +7,21 @@ window and no key moves. Run by tests/ui/test_kiosk_contact_screen.py in a subpr
 from __future__ import annotations
 
 import json
-import os
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-os.environ.setdefault("KIVY_NO_ARGS", "1")
-os.environ.setdefault("SDL_VIDEODRIVER", "offscreen")
-os.environ.setdefault("KIVY_NO_CONSOLELOG", "1")
-os.environ["KIVY_HOME"] = tempfile.mkdtemp(prefix="kivy-home-")
 ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+from kiosk_support import headless_kivy
+
+headless_kivy()
 
 from dataclasses import replace
 
 from hub_support import TestHub
-from kiosk_support import kiosk_hub_options, run_flow
-
-from kiosk.config import settings_from_dict
+from kiosk_support import KioskDriver, kiosk_hub_options, kiosk_ui_settings, run_flow, start_kiosk_app
 
 PHONE = "0987654321"
 
@@ -58,93 +54,16 @@ def main() -> int:
     hub = hub_with_texts(tmp, gateway.url)
     for _ in range(5):                                   # five ahead: the text comes later, not at once
         hub.issue("ho-tich")
-    settings = settings_from_dict({"hub": {"url": hub.url}, "screen": {"width": width, "height": height},
-                                   "behaviour": {"tap_guard_s": 0.3},
-                                   "offline": {"journal": str(tmp / "journal.sqlite")}}, env={})
-    settings = replace(settings, devices=replace(settings.devices, printer="sim://printer"))
-    from kiosk.app import configure_kivy
-    configure_kivy(settings)
-    from kivy.tests.common import UnitTestTouch
-    from kivy.uix.button import Button
-
-    from kiosk.__main__ import build_kiosk
-    from kiosk.app import KioskApp, post_to_ui
-    from kiosk.presenters import ThreadRunner
-
-    kiosk, _printer = build_kiosk(settings, runner=ThreadRunner(post_to_ui), ticket_dir=tmp / "tickets")
-    app = KioskApp(kiosk, settings, maintain=False)
+    settings = kiosk_ui_settings(hub.url, tmp, width, height)
+    kiosk, _printer, app = start_kiosk_app(settings, tmp)
     report: dict[str, object] = {"steps": [], "screenshots": [], "outside": {}, "small_targets": {}}
     tag = "landscape" if width > height else "portrait"
     steps: list[str] = []
-
-    def buttons() -> list[Button]:
-        found: list[Button] = []
-        stack = [app.sm.current_screen]
-        while stack:
-            w = stack.pop()
-            if isinstance(w, Button) and w.opacity > 0 and not w.disabled and w.width > 1 and w.height > 1:
-                found.append(w)
-            stack.extend(w.children)
-        return found
-
-    def button(text_part: str, exact: bool = False) -> Button:
-        matches = [b for b in buttons() if (b.text == text_part if exact else text_part in b.text)]
-        if not matches:
-            raise AssertionError(f"no button {text_part!r} on {kiosk.screen}: {[b.text for b in buttons()]}")
-        return matches[0]
-
-    def tap(widget: Button) -> None:
-        x, y = widget.to_window(*widget.center)
-        touch = UnitTestTouch(x, y)
-        touch.touch_down()
-        touch.touch_up()
-
-    def outside() -> list[str]:
-        """Visible widgets of this screen that do not lie whole inside the window (2 px tolerance)."""
-        from kivy.core.window import Window
-        bad: list[str] = []
-        stack = [app.sm.current_screen]
-        while stack:
-            w = stack.pop()
-            if w.opacity <= 0:
-                continue
-            stack.extend(w.children)
-            if w.width <= 1 or w.height <= 1:
-                continue
-            x0, y0 = w.to_window(w.x, w.y)
-            x1, y1 = w.to_window(w.right, w.top)
-            if x0 < -2 or y0 < -2 or x1 > Window.width + 2 or y1 > Window.height + 2:
-                label = getattr(w, "text", "") or type(w).__name__
-                bad.append(f"{type(w).__name__}:{str(label)[:24]!r}@({x0:.0f},{y0:.0f})-({x1:.0f},{y1:.0f})")
-        return bad
-
-    def small_buttons() -> list[str]:
-        return [f"{b.text[:20]!r}:{b.height:.0f}" for b in buttons() if b.height + 0.5 < app.min_target]
-
-    def shot(name: str) -> None:
-        path = out / f"kiosk_contact_{tag}_{name}.png"
-        app.sm.export_to_png(str(path))
-        report["screenshots"].append(str(path))  # type: ignore[union-attr]
-        report["outside"][name] = outside()  # type: ignore[index]
-        report["small_targets"][name] = small_buttons()  # type: ignore[index]
+    ui = KioskDriver(app, kiosk, report, out=out, prefix=f"kiosk_contact_{tag}_")
+    button, tap, shot, wait, pause = ui.button, ui.tap, ui.shot, ui.wait, ui.pause
 
     def key_positions() -> dict[str, tuple[float, ...]]:
-        keys = app.screens["contact"].key_buttons
-        return {k: (*b.to_window(b.x, b.y), b.width, b.height) for k, b in keys.items()}
-
-    def wait(cond, what: str, timeout: float = 10.0):  # type: ignore[no-untyped-def]
-        deadline = time.monotonic() + timeout
-        while not cond():
-            if time.monotonic() > deadline:
-                raise AssertionError(f"timed out waiting for {what} (screen {kiosk.screen})")
-            yield
-        yield
-        yield
-
-    def pause(seconds: float):  # type: ignore[no-untyped-def]
-        end = time.monotonic() + seconds
-        while time.monotonic() < end:
-            yield
+        return ui.key_positions("contact")
 
     def type_keys(keys: str):  # type: ignore[no-untyped-def]
         pad = app.screens["contact"].key_buttons

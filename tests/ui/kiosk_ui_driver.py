@@ -9,22 +9,16 @@ import json
 import os
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-os.environ.setdefault("KIVY_NO_ARGS", "1")
-os.environ.setdefault("SDL_VIDEODRIVER", "offscreen")
-if not os.environ.get("KIOSK_UI_DEBUG"):
-    os.environ.setdefault("KIVY_NO_CONSOLELOG", "1")
-os.environ["KIVY_HOME"] = tempfile.mkdtemp(prefix="kivy-home-")
 ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from dataclasses import replace
+from kiosk_support import headless_kivy
 
-from kiosk_support import CODE, run_flow, start_hub
+headless_kivy(console_log=bool(os.environ.get("KIOSK_UI_DEBUG")))
 
-from kiosk.config import settings_from_dict
+from kiosk_support import CODE, KioskDriver, kiosk_ui_settings, run_flow, start_hub, start_kiosk_app
 
 
 def make_camera_frames(folder: Path) -> str:
@@ -53,98 +47,20 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="kiosk-ui-"))
     services = int(sys.argv[4]) if len(sys.argv) > 4 else 6
     hub = start_hub(tmp, services=services)
-    settings = settings_from_dict({"hub": {"url": hub.url}, "screen": {"width": width, "height": height},
-                                   "behaviour": {"tap_guard_s": 0.3},
-                                   "offline": {"journal": str(tmp / "journal.sqlite")}}, env={})
-    settings = replace(settings, devices=replace(settings.devices, printer="sim://printer"))
-    from kiosk.app import configure_kivy
-    configure_kivy(settings)
-    from kivy.tests.common import UnitTestTouch
-    from kivy.uix.button import Button
-
-    from kiosk.__main__ import build_kiosk
-    from kiosk.app import KioskApp, post_to_ui
-    from kiosk.presenters import ThreadRunner
-
+    settings = kiosk_ui_settings(hub.url, tmp, width, height)
     camera_url = make_camera_frames(tmp / "camera")
-    kiosk, printer = build_kiosk(settings, runner=ThreadRunner(post_to_ui), ticket_dir=tmp / "tickets",
-                                 camera_url=camera_url)
+    kiosk, printer, app = start_kiosk_app(settings, tmp, camera_url=camera_url)
     sim = printer.printer.simulator
-    app = KioskApp(kiosk, settings, maintain=False, camera_url=camera_url)
     report: dict[str, object] = {"steps": [], "screenshots": [], "size": [width, height]}
     tag = f"{'landscape' if width > height else 'portrait'}"
+    ui = KioskDriver(app, kiosk, report, out=out, prefix=f"kiosk_{tag}_", wait_s=8.0)
+    buttons, button, tap, shot, wait, pause = ui.buttons, ui.button, ui.tap, ui.shot, ui.wait, ui.pause
+    small_buttons = ui.small_buttons
 
-    def buttons() -> list[Button]:
-        found: list[Button] = []
-        stack = [app.sm.current_screen]
-        while stack:
-            w = stack.pop()
-            if isinstance(w, Button) and w.opacity > 0 and not w.disabled and w.width > 1:
-                found.append(w)
-            stack.extend(w.children)
-        return found
-
-    def button(text_part: str) -> Button:
-        matches = [b for b in buttons() if text_part in b.text]
-        if not matches:
-            raise AssertionError(f"no button with {text_part!r} on {kiosk.screen}: {[b.text for b in buttons()]}")
-        return matches[0]
-
-    def tap(widget: Button) -> None:
-        x, y = widget.to_window(*widget.center)
-        touch = UnitTestTouch(x, y)
-        touch.touch_down()
-        touch.touch_up()
-
-    def shot(name: str) -> None:
-        path = out / f"kiosk_{tag}_{name}.png"
-        app.sm.export_to_png(str(path))
-        report["screenshots"].append(str(path))  # type: ignore[union-attr]
-        report.setdefault("small_targets", {})[name] = small_buttons()  # type: ignore[union-attr]
-        report.setdefault("outside", {})[name] = outside()  # type: ignore[union-attr]
-
-    def outside() -> list[str]:
-        """Visible widgets of this screen that do not lie whole inside the window (2 px tolerance)."""
-        from kivy.core.window import Window
-        bad: list[str] = []
-        stack = [app.sm.current_screen]
-        while stack:
-            w = stack.pop()
-            if w.opacity <= 0:
-                continue
-            stack.extend(w.children)
-            if w.width <= 1 or w.height <= 1:
-                continue
-            x0, y0 = w.to_window(w.x, w.y)
-            x1, y1 = w.to_window(w.right, w.top)
-            if x0 < -2 or y0 < -2 or x1 > Window.width + 2 or y1 > Window.height + 2:
-                label = getattr(w, "text", "") or type(w).__name__
-                bad.append(f"{type(w).__name__}:{str(label)[:24]!r}@({x0:.0f},{y0:.0f})-({x1:.0f},{y1:.0f})")
-        return bad
-
-    def key_positions() -> dict[str, tuple[float, float, float, float]]:
-        keys = app.screens["lookup"].key_buttons
-        return {k: (*b.to_window(b.x, b.y), b.width, b.height) for k, b in keys.items()}
-
-    def small_buttons() -> list[str]:
-        """Any button under 15 mm tall on this screen (touch targets)."""
-        return [f"{b.text[:20]!r}:{b.height:.0f}" for b in buttons() if b.height + 0.5 < app.min_target]
+    def key_positions() -> dict[str, tuple[float, ...]]:
+        return ui.key_positions("lookup")
 
     steps = []
-
-    def wait(cond, what: str, timeout: float = 8.0):
-        deadline = time.monotonic() + timeout
-        while not cond():
-            if time.monotonic() > deadline:
-                raise AssertionError(f"timed out waiting for {what} (screen {kiosk.screen})")
-            yield
-        yield  # one more frame so the layout settles before a screenshot
-        yield
-
-    def pause(seconds: float):
-        end = time.monotonic() + seconds
-        while time.monotonic() < end:
-            yield
 
     def flow():
         yield from wait(lambda: kiosk.screen == "home", "home")
