@@ -8,7 +8,10 @@ hours), MQTT off, the example center's services and priorities, and one dossier 
 """
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 import tempfile
 import time
 import tomllib
@@ -65,6 +68,19 @@ def start_hub(tmp: Path, *, port: int = 0, now: datetime = MONDAY_9AM, services:
     options = kiosk_hub_options(port=port, now=now, services=services, extra=lambda: list(extra or []))
     running = TestHub(tmp, options, clock=clock)
     return running.start()
+
+
+def drive_kiosk(driver: str, *args: object, timeout: float = 150) -> dict[str, Any]:
+    """Run the driver ``tests/ui/<driver>`` in a subprocess (Kivy's window and global state stay there), offscreen
+    with no X; the report is the last JSON line it printed."""
+    env = {k: v for k, v in os.environ.items() if k != "DISPLAY"}
+    env.update(SDL_VIDEODRIVER="offscreen", KIVY_NO_ARGS="1", KIVY_NO_CONSOLELOG="1")
+    proc = subprocess.run([sys.executable, str(ROOT / "tests" / "ui" / driver), *map(str, args)], env=env,
+                          check=False, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+    assert lines, f"driver printed no report (rc={proc.returncode}):\n{proc.stderr[-3000:]}"
+    report: dict[str, Any] = json.loads(lines[-1])
+    return report
 
 
 def headless_kivy(*, console_log: bool = False) -> None:

@@ -7,33 +7,21 @@ from typing import TYPE_CHECKING
 from kivy.properties import BooleanProperty, StringProperty
 
 from .base import load_kv
-from .keyboard import KeyboardScreen
+from .keyboard import CODE_ENTRY_FIELDS, CodeEntryScreen
 
 if TYPE_CHECKING:
     from kiosk.presenters import Kiosk
 
 load_kv("booking")
 
-FIELDS = ("title", "subtitle", "code", "placeholder", "message", "is_problem", "busy", "submit", "can_submit",
-          "walk_in", "delete", "clear", "back", "lang_toggle", "mode_mark")
+FIELDS = CODE_ENTRY_FIELDS + ("code", "submit", "can_submit", "walk_in")
 
 
-class BookingScreen(KeyboardScreen):
-    title = StringProperty("")
-    subtitle = StringProperty("")
+class BookingScreen(CodeEntryScreen):
     code = StringProperty("")
-    placeholder = StringProperty("")
-    message = StringProperty("")
-    is_problem = BooleanProperty(False)
-    busy = BooleanProperty(False)
     submit = StringProperty("")
     can_submit = BooleanProperty(False)
     walk_in = StringProperty("")
-    delete = StringProperty("")
-    clear = StringProperty("")
-    back = StringProperty("")
-    lang_toggle = StringProperty("")
-    mode_mark = StringProperty("")
 
     def press(self, kiosk: Kiosk, key: str) -> None:
         kiosk.booking.press(key)

@@ -7,35 +7,23 @@ from typing import TYPE_CHECKING
 from kivy.properties import BooleanProperty, StringProperty
 
 from .base import load_kv
-from .keyboard import KeyboardScreen
+from .keyboard import CODE_ENTRY_FIELDS, CodeEntryScreen
 
 if TYPE_CHECKING:
     from kiosk.presenters import Kiosk
 
 load_kv("contact")
 
-FIELDS = ("title", "subtitle", "number", "placeholder", "message", "is_problem", "busy", "keypad_on", "submit",
-          "can_submit", "delete", "clear", "done", "back", "lang_toggle", "mode_mark")
+FIELDS = CODE_ENTRY_FIELDS + ("number", "keypad_on", "submit", "can_submit", "done")
 
 
-class ContactScreen(KeyboardScreen):
+class ContactScreen(CodeEntryScreen):
     keyboard_id = "keypad"
-    title = StringProperty("")
-    subtitle = StringProperty("")
     number = StringProperty("")
-    placeholder = StringProperty("")
-    message = StringProperty("")
-    is_problem = BooleanProperty(False)
-    busy = BooleanProperty(False)
     keypad_on = BooleanProperty(True)
     submit = StringProperty("")
     can_submit = BooleanProperty(False)
-    delete = StringProperty("")
-    clear = StringProperty("")
     done = StringProperty("")
-    back = StringProperty("")
-    lang_toggle = StringProperty("")
-    mode_mark = StringProperty("")
 
     def press(self, kiosk: Kiosk, key: str) -> None:
         kiosk.contact.press(key)

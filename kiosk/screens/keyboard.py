@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from kivy.factory import Factory
+from kivy.properties import BooleanProperty, StringProperty
 
 from .base import KioskScreen, load_kv
 
@@ -48,3 +49,25 @@ class KeyboardScreen(KioskScreen):
                 self.key_buttons[key] = button
             box.add_widget(line)
         self._built = True
+
+
+# the view fields behind CodeEntryScreen's own properties
+CODE_ENTRY_FIELDS = ("title", "subtitle", "placeholder", "message", "is_problem", "busy", "delete", "clear", "back",
+                     "lang_toggle", "mode_mark")
+
+
+class CodeEntryScreen(KeyboardScreen):
+    """A screen where a citizen types one thing (a dossier code, a booking code, a phone number) into a box above
+    the keys, with a reserved message area: the texts every such view carries. A screen adds its own."""
+
+    title = StringProperty("")
+    subtitle = StringProperty("")
+    placeholder = StringProperty("")
+    message = StringProperty("")
+    is_problem = BooleanProperty(False)
+    busy = BooleanProperty(False)
+    delete = StringProperty("")
+    clear = StringProperty("")
+    back = StringProperty("")
+    lang_toggle = StringProperty("")
+    mode_mark = StringProperty("")

@@ -8,37 +8,25 @@ from kivy.properties import BooleanProperty, StringProperty
 from kiosk.i18n import t
 
 from .base import load_kv
-from .keyboard import KeyboardScreen
+from .keyboard import CODE_ENTRY_FIELDS, CodeEntryScreen
 
 if TYPE_CHECKING:
     from kiosk.presenters import Kiosk
 
 load_kv("lookup")
 
-FIELDS = ("title", "subtitle", "code", "placeholder", "message", "is_problem", "busy", "delete", "clear", "search",
-          "can_search", "camera", "camera_on", "camera_hint", "back", "lang_toggle", "mode_mark")
+FIELDS = CODE_ENTRY_FIELDS + ("code", "search", "can_search", "camera", "camera_on", "camera_hint")
 # Separators get their name beside the sign: a lone "." is too small to find for someone with poor sight.
 KEY_FACES = {".": "key.dot", "-": "key.dash"}
 
 
-class LookupScreen(KeyboardScreen):
-    title = StringProperty("")
-    subtitle = StringProperty("")
+class LookupScreen(CodeEntryScreen):
     code = StringProperty("")
-    placeholder = StringProperty("")
-    message = StringProperty("")
-    is_problem = BooleanProperty(False)
-    busy = BooleanProperty(False)
-    delete = StringProperty("")
-    clear = StringProperty("")
     search = StringProperty("")
     can_search = BooleanProperty(False)
     camera = StringProperty("")
     camera_on = BooleanProperty(False)
     camera_hint = StringProperty("")
-    back = StringProperty("")
-    lang_toggle = StringProperty("")
-    mode_mark = StringProperty("")
 
     def press(self, kiosk: Kiosk, key: str) -> None:
         kiosk.lookup.press(key)

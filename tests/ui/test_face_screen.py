@@ -2,13 +2,10 @@
 Screenshots land in test-artifacts/kiosk/."""
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from kiosk_support import drive_kiosk
 
 pytestmark = [pytest.mark.ui, pytest.mark.timeout(180)]
 ROOT = Path(__file__).resolve().parents[2]
@@ -16,13 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_face_lookup_screens_tap_through() -> None:
     out = ROOT / "test-artifacts" / "kiosk"
-    env = {k: v for k, v in os.environ.items() if k != "DISPLAY"}
-    env.update(SDL_VIDEODRIVER="offscreen", KIVY_NO_ARGS="1", KIVY_NO_CONSOLELOG="1")
-    proc = subprocess.run([sys.executable, str(ROOT / "tests" / "ui" / "face_ui_driver.py"), str(out)], env=env,
-                          capture_output=True, text=True, timeout=150, cwd=ROOT, check=False)
-    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
-    assert lines, f"driver printed no report (rc={proc.returncode}):\n{proc.stderr[-3000:]}"
-    report = json.loads(lines[-1])
+    report = drive_kiosk("face_ui_driver.py", out)
     assert "error" not in report, report["error"]
     assert report["attached"] is True
     assert report["steps"] == ["capture", "found", "withdrawn", "declined"]

@@ -3,30 +3,20 @@ code checks in and prints; a booking too early is explained in Vietnamese and it
 The driver runs in a subprocess (tests/ui/kiosk_booking_driver.py) so Kivy's window never leaks."""
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from kiosk_support import drive_kiosk
 
 pytestmark = [pytest.mark.ui, pytest.mark.timeout(180)]
 
 ROOT = Path(__file__).resolve().parents[2]
-DRIVER = ROOT / "tests" / "ui" / "kiosk_booking_driver.py"
 
 
 @pytest.mark.parametrize(("width", "height"), [(1080, 1920)], ids=["portrait"])
 def test_check_in_by_typed_code_and_the_too_early_walk_in(width: int, height: int) -> None:
     out = ROOT / "test-artifacts" / "kiosk"
-    env = {k: v for k, v in os.environ.items() if k != "DISPLAY"}
-    env.update(SDL_VIDEODRIVER="offscreen", KIVY_NO_ARGS="1", KIVY_NO_CONSOLELOG="1")
-    proc = subprocess.run([sys.executable, str(DRIVER), str(out), str(width), str(height)], env=env, check=False,
-                          capture_output=True, text=True, timeout=150, cwd=ROOT)
-    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
-    assert lines, f"driver printed no report (rc={proc.returncode}):\n{proc.stderr[-3000:]}"
-    report = json.loads(lines[-1])
+    report = drive_kiosk("kiosk_booking_driver.py", out, width, height)
     assert "error" not in report, report["error"]
     assert report["steps"] == ["checked-in", "too-early-walk-in"]
     assert report["typed"] == report["queue"][0]

@@ -5,30 +5,20 @@ text comes, and "Xong" goes home with nothing left behind. Every widget lies ins
 The driver runs in a subprocess (tests/ui/kiosk_contact_driver.py) so Kivy's window never leaks."""
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from kiosk_support import drive_kiosk
 
 pytestmark = [pytest.mark.ui, pytest.mark.timeout(180)]
 
 ROOT = Path(__file__).resolve().parents[2]
-DRIVER = ROOT / "tests" / "ui" / "kiosk_contact_driver.py"
 
 
 @pytest.mark.parametrize(("width", "height"), [(1080, 1920), (1920, 1080)], ids=["portrait", "landscape"])
 def test_leave_a_number_after_printing(width: int, height: int) -> None:
     out = ROOT / "test-artifacts" / "kiosk"
-    env = {k: v for k, v in os.environ.items() if k != "DISPLAY"}
-    env.update(SDL_VIDEODRIVER="offscreen", KIVY_NO_ARGS="1", KIVY_NO_CONSOLELOG="1")
-    proc = subprocess.run([sys.executable, str(DRIVER), str(out), str(width), str(height)], env=env, check=False,
-                          capture_output=True, text=True, timeout=150, cwd=ROOT)
-    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
-    assert lines, f"driver printed no report (rc={proc.returncode}):\n{proc.stderr[-3000:]}"
-    report = json.loads(lines[-1])
+    report = drive_kiosk("kiosk_contact_driver.py", out, width, height)
     assert "error" not in report, report["error"]
     assert report["steps"] == ["ticket", "confirmed", "home"]
     assert report["ticket_number"] == "A006"

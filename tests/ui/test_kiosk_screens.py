@@ -5,28 +5,21 @@ state never leak into other tests. Screenshots land in test-artifacts/kiosk/.
 """
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from kiosk_support import drive_kiosk
 
 pytestmark = [pytest.mark.ui, pytest.mark.timeout(180)]
 
 ROOT = Path(__file__).resolve().parents[2]
-DRIVER = ROOT / "tests" / "ui" / "kiosk_ui_driver.py"
 
 
 def drive(artifacts: Path, width: int, height: int) -> dict:
-    env = {k: v for k, v in os.environ.items() if k != "DISPLAY"}
-    env.update(SDL_VIDEODRIVER="offscreen", KIVY_NO_ARGS="1", KIVY_NO_CONSOLELOG="1")
-    proc = subprocess.run([sys.executable, str(DRIVER), str(artifacts), str(width), str(height)], env=env, check=False,
-                          capture_output=True, text=True, timeout=150, cwd=ROOT)
-    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
-    assert lines, f"driver printed no report (rc={proc.returncode}):\n{proc.stderr[-3000:]}"
-    report = json.loads(lines[-1])
+    report = drive_kiosk("kiosk_ui_driver.py", artifacts, width, height)
     assert "error" not in report, report["error"]
     return report
 
