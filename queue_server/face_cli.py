@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -48,55 +49,52 @@ def cmd_init_key(args: argparse.Namespace) -> int:
     return 0
 
 
-def _service(cfg: Any) -> Any:
+def _with_service(args: argparse.Namespace, work: Callable[[Any], int]) -> int:
+    """Open the face service of ``args.config``'s [face] (exit 2 without one), run ``work`` on it, close it."""
     from queue_server.adapters.face_gallery import FaceGallery
     from queue_server.app.ports import SystemClock
     from queue_server.face_wiring import new_face_service
 
-    return new_face_service(FaceGallery(cfg.gallery_path, cfg.key_path), SystemClock(), policy=cfg.policy,
-                            retention=cfg.retention)
+    cfg = _face_config(args.config)
+    if cfg is None:
+        return 2
+    service = new_face_service(FaceGallery(cfg.gallery_path, cfg.key_path), SystemClock(), policy=cfg.policy,
+                               retention=cfg.retention)
+    try:
+        return work(service)
+    finally:
+        service.close()
 
 
 def cmd_purge(args: argparse.Namespace) -> int:
-    cfg = _face_config(args.config)
-    if cfg is None:
-        return 2
-    service = _service(cfg)
-    try:
+    def purge(service: Any) -> int:
         print(f"purged {len(service.purge())} citizen(s)")
-    finally:
-        service.close()
-    return 0
+        return 0
+
+    return _with_service(args, purge)
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    cfg = _face_config(args.config)
-    if cfg is None:
-        return 2
-    service = _service(cfg)
-    try:
+    def list_subjects(service: Any) -> int:
         print(json.dumps(service.subjects(), ensure_ascii=False, indent=1))
-    finally:
-        service.close()
-    return 0
+        return 0
+
+    return _with_service(args, list_subjects)
 
 
 def cmd_delete(args: argparse.Namespace) -> int:
     from contracts.errors import MotcuaError
 
-    cfg = _face_config(args.config)
-    if cfg is None:
-        return 2
-    service = _service(cfg)
-    try:
-        service.delete(args.subject, actor=args.by)
-    except MotcuaError as err:
-        print(str(err), file=sys.stderr)
-        return 1
-    finally:
-        service.close()
-    print(f"deleted {args.subject}")
-    return 0
+    def delete(service: Any) -> int:
+        try:
+            service.delete(args.subject, actor=args.by)
+        except MotcuaError as err:
+            print(str(err), file=sys.stderr)
+            return 1
+        print(f"deleted {args.subject}")
+        return 0
+
+    return _with_service(args, delete)
 
 
 def add_face_commands(sub: Any) -> None:
