@@ -157,7 +157,7 @@ class QueueQueries:
         # gets the same answer without running it again. The caller holds the writer's lock.
         silent = self._silent(state, now)
         memo_key = (id(state), id(self._writer.center), self._writer.last_seq, now, silent)
-        memo = self.__dict__.setdefault("_service_memo", {})
+        memo: dict[ServiceCode, tuple[tuple[Any, ...], ServiceState]] = self.__dict__.setdefault("_service_memo", {})
         hit = memo.get(code)
         if hit is not None and hit[0] == memo_key:
             return hit[1]
