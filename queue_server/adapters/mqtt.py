@@ -36,9 +36,9 @@ from contracts.messages import (
     Envelope,
     MessageError,
     json_depth,
-    public_envelope,
 )
 from queue_server.app.ports import Publisher
+from queue_server.app.views import public_json
 from queue_server.mqtt_access import BrokerInventory, command_refusal
 from runtime.mqtt import Message, MqttClient, Will
 from runtime.mqtt import MqttSettings as ClientSettings
@@ -344,7 +344,7 @@ class MqttAdapter:
     def _emit_events(self, envelopes: list[Envelope], dirty: _Dirty) -> None:
         for env in envelopes:
             if self.connected:
-                self._publish(topics.event(self.center, env.type), public_envelope(env).to_json(), retain=False)
+                self._publish(topics.event(self.center, env.type), public_json(env), retain=False)
                 self.published_events += 1
             else:
                 self.dropped_events += 1
