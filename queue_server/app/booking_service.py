@@ -4,7 +4,8 @@ and the day's figures for the board.
 Each change is stored in the booking store (``BookingRepository``), then recorded in the hub's event log as
 ``booking.created`` / ``booking.cancelled`` / ``booking.checked_in`` / ``booking.no_show`` with the code, service, slot,
 status and source only — no phone, no CCCD, not even their hash. A check-in issues a ticket through the queue's own
-command with ``queue_at`` (bookings.queue_time) so the ticket stands at its slot's place. The contact a citizen left
+command with ``queue_at`` (bookings.queue_time) so the ticket stands at its slot's place, and with its ``booking``
+code, which puts it in the booked lane (queue_policy: interleaved with walk-ins when placement = "interleave"). The contact a citizen left
 goes to the notifier's contact book (``booking:<code>``), never to this store or the log.
 
 Must not: read the wall clock (``clock``), know HTTP or SQL, or send messages itself (the notifier does, outside
@@ -235,7 +236,7 @@ class BookingService:
                 raise self.refused(booking, err) from err
             assert booking is not None
             issued = self.queue.issue_ticket(booking.service, kiosk=kiosk, request_id=f"booking-{booking.code}",
-                                             queue_at=bk.queue_time(self.rules, booking, now))
+                                             queue_at=bk.queue_time(self.rules, booking, now), booking=booking.code)
             checked = replace(checked, ticket_id=str(issued.ticket.id))
             self.store.update(checked, expect=BookingStatus.BOOKED, checked_in_at=now)
         self.queue.record_event("booking.checked_in", {**self._event(checked), "ticket": str(issued.ticket.id)})
@@ -271,8 +272,7 @@ class BookingService:
         total = {"booked": 0, "checked_in": 0, "no_show": 0, "cancelled": 0}
         used = 0
         # utilisation counts every place the calendar offered in the range, booked or not
-        places = sum(cap * len(bk.slots_on(self.calendar, self.rules, svc, first + timedelta(days=i)))
-                     for i in range((last - first).days + 1) for svc, cap in self.rules.capacity.items() if cap > 0)
+        places = sum(self.places_offered(first, last).values())
         for d in days.values():
             for k in total:
                 total[k] += d[k]
@@ -286,6 +286,17 @@ class BookingService:
                 "no_show_rate": round(total["no_show"] / decided, 3) if decided else None,
                 "slot_utilisation": round(used / places, 3) if places else None, "places_offered": places,
                 "days": [{"day": k, **v} for k, v in sorted(days.items())]}
+
+    def places_offered(self, first: date, last: date) -> dict[tuple[str, str], int]:
+        """(service, slot start ISO) → places, for every slot the calendar opens in [first, last] (the reports'
+        utilisation counts them all, booked or not)."""
+        rules, calendar = self.rules, self.calendar        # one consistent pair while an admin changes them
+        out: dict[tuple[str, str], int] = {}
+        for i in range((last - first).days + 1):
+            for svc, cap in rules.capacity.items():
+                for slot in bk.slots_on(calendar, rules, svc, first + timedelta(days=i)):
+                    out[(svc, slot.start.isoformat())] = cap
+        return out
 
     @staticmethod
     def _event(b: Booking) -> dict[str, Any]:
