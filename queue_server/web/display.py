@@ -45,8 +45,6 @@ def health():  # type: ignore[no-untyped-def]
     return jsonify(status="ok", seq=ctx.service.last_seq, mqtt=mqtt)
 
 
-
-
 @route(bp, "/stream", summary="Server-Sent Events: a `state` event, then one `event` per stored event",
        query=(Query("last_event_id", int, "resume after this seq (same as the Last-Event-ID header)", minimum=0),),
        result="text/event-stream", stream=True, errors=(ErrorCode.RATE_LIMITED,))
