@@ -235,3 +235,14 @@ def run_flow(app: Any, flow: Any, report: dict[str, Any], steps: list[str], fps:
 
     Clock.schedule_interval(step, 1 / fps)
     app.run()
+
+
+def run_driver(app: Any, flow: Any, report: dict[str, Any], steps: list[str], *, stop: Callable[[], None]) -> int:
+    """A UI driver's end: ``run_flow``, then ``stop`` (the hub, a gateway), then the report as the last stdout line
+    (what ``drive_kiosk`` reads); the exit code says whether a step failed."""
+    try:
+        run_flow(app, flow, report, steps)
+    finally:
+        stop()
+    print(json.dumps(report, ensure_ascii=False))
+    return 0 if "error" not in report else 1

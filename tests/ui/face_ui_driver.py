@@ -6,7 +6,6 @@ stdout line is a JSON report.
 """
 from __future__ import annotations
 
-import json
 import sys
 import tempfile
 import tomllib
@@ -25,7 +24,7 @@ from kiosk_support import (
     KioskDriver,
     dossier_push,
     kiosk_ui_settings,
-    run_flow,
+    run_driver,
     start_kiosk_app,
 )
 
@@ -125,10 +124,7 @@ def main() -> int:
         yield from wait(lambda: kiosk.face.state == "enrol_declined", "declined")
         steps.append("declined")
 
-    run_flow(app, flow(), report, steps)
-    hub.stop()
-    print(json.dumps(report, ensure_ascii=False))
-    return 0 if "error" not in report else 1
+    return run_driver(app, flow(), report, steps, stop=hub.stop)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,6 @@ and its walk-in button issues a ticket. Run by tests/ui/test_kiosk_booking_scree
 """
 from __future__ import annotations
 
-import json
 import sys
 import tempfile
 from pathlib import Path
@@ -26,7 +25,7 @@ from kiosk_support import (
     KioskDriver,
     kiosk_hub_options,
     kiosk_ui_settings,
-    run_flow,
+    run_driver,
     start_kiosk_app,
 )
 
@@ -107,11 +106,8 @@ def main() -> int:
         report["walk_in_number"] = kiosk.take.ticket.number
         steps.append("too-early-walk-in")
 
-    run_flow(app, flow(), report, steps)
-    hub.stop()
     report["queue"] = [str(t) for t in (now_code, early_code)]
-    print(json.dumps(report, ensure_ascii=False))
-    return 0 if "error" not in report else 1
+    return run_driver(app, flow(), report, steps, stop=hub.stop)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,6 @@ window and no key moves. Run by tests/ui/test_kiosk_contact_screen.py in a subpr
 """
 from __future__ import annotations
 
-import json
 import sys
 import tempfile
 from pathlib import Path
@@ -21,7 +20,7 @@ headless_kivy()
 from dataclasses import replace
 
 from hub_support import TestHub
-from kiosk_support import KioskDriver, kiosk_hub_options, kiosk_ui_settings, run_flow, start_kiosk_app
+from kiosk_support import KioskDriver, kiosk_hub_options, kiosk_ui_settings, run_driver, start_kiosk_app
 
 PHONE = "0987654321"
 
@@ -125,11 +124,7 @@ def main() -> int:
         report["left_behind"] = [kiosk.contact.text, kiosk.contact.ticket_id]
         steps.append("home")
 
-    run_flow(app, flow(), report, steps)
-    hub.stop()
-    gateway.stop()
-    print(json.dumps(report, ensure_ascii=False))
-    return 0 if "error" not in report else 1
+    return run_driver(app, flow(), report, steps, stop=lambda: (hub.stop(), gateway.stop()))
 
 
 if __name__ == "__main__":

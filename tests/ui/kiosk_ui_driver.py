@@ -5,7 +5,6 @@ Run by tests/ui/test_kiosk_screens.py in a subprocess (so the Kivy window never 
 """
 from __future__ import annotations
 
-import json
 import os
 import sys
 import tempfile
@@ -18,7 +17,7 @@ from kiosk_support import headless_kivy
 
 headless_kivy(console_log=bool(os.environ.get("KIOSK_UI_DEBUG")))
 
-from kiosk_support import CODE, KioskDriver, kiosk_ui_settings, run_flow, start_hub, start_kiosk_app
+from kiosk_support import CODE, KioskDriver, kiosk_ui_settings, run_driver, start_hub, start_kiosk_app
 
 
 def make_camera_frames(folder: Path) -> str:
@@ -196,10 +195,7 @@ def main() -> int:
         shot("closed")
         steps.append("closed")
 
-    run_flow(app, flow(), report, steps)
-    hub.stop()
-    print(json.dumps(report, ensure_ascii=False))
-    return 0 if "error" not in report else 1
+    return run_driver(app, flow(), report, steps, stop=hub.stop)
 
 
 if __name__ == "__main__":
