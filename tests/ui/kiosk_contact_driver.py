@@ -107,6 +107,7 @@ def main() -> int:
         tap(button("English"))
         yield from wait(lambda: kiosk.lang == "en", "english")
         shot("contact_typed_en")
+        yield from pause(0.4)                          # past the kiosk's double-tap guard (0.3 s, any button)
         tap(button("Tiếng Việt"))
         yield from wait(lambda: kiosk.lang == "vi", "vietnamese")
         yield from pause(0.4)
