@@ -170,7 +170,7 @@ def _run(argv: list[str]) -> None:
 DEFAULT_VOICE = "vi+f3"
 DEFAULT_SPEED = 120
 CALLS_DIR = "calls"           # under the generated pack: whole-call clips made on demand
-CALLS_KEPT = 300              # whole-call clips kept on disk (~150 KB each: ~45 MB at most); the oldest go first
+CALLS_KEPT = 120              # whole-call clips kept on disk (~260 KB each: ~30 MB at most); the oldest go first
 WHOLE_CLIP = re.compile(r"^say-[0-9a-f]{20}$")
 
 
