@@ -179,6 +179,7 @@ def test_every_json_route_answers_what_its_schema_says(hub: TestHub) -> None:
     c.call("GET", "/reports/heatmap?month=2026-11", headers=manager)
     c.call("GET", "/reports/dossiers?month=2026-11", headers=manager)
     c.call("GET", "/reports/decision-766?month=2026-11", headers=manager)
+    c.call("GET", "/reports/bookings?month=2026-11", headers=manager)     # issue 16 (off in this center)
     c.call("POST", "/auth/logout", headers=login(client, "canbo"))
     assert c.json_operations() - c.seen == set()
 
