@@ -242,7 +242,8 @@ def build_engagement(settings: HubSettings, service: QueueService, calendar: Wor
         from queue_server.app.notification_service import NotificationService
         from queue_server.app.notifications import NotificationRules
 
-        outbox = NotificationOutbox(ncfg.path, gateways if gateways is not None else build_gateways(ncfg),
+        senders = gateways if gateways is not None else build_gateways(ncfg)
+        outbox = NotificationOutbox(ncfg.path, senders,
                                     ncfg.templates, retry=RetryPolicy(ncfg.max_attempts, ncfg.retry_base_s,
                                                                       ncfg.retry_max_s),
                                     poll_interval_s=min(1.0, ncfg.retry_base_s))
@@ -250,7 +251,8 @@ def build_engagement(settings: HubSettings, service: QueueService, calendar: Wor
                                   track_url=lambda ticket_id: f"{base}/t/{ticket_id}" if base else "")
         notifications = NotificationService(outbox, rules, service, clock, phone_channel=ncfg.phone_channel,
                                             booking_url=lambda code: f"{base}/b/{code}" if base else code,
-                                            reminder_before_min=ncfg.reminder_before_min, public_base_url=base)
+                                            reminder_before_min=ncfg.reminder_before_min, public_base_url=base,
+                                            channels=tuple(senders))
         service.add_listener(notifications.on_events)
     bookings = None
     if bcfg is not None:
