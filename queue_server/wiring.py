@@ -425,7 +425,10 @@ def build_hub(settings: HubSettings, *, clock: Clock | None = None,
     broadcaster = Broadcaster()
     service.add_listener(broadcaster.publish)
     # bounded (MAX_DEVICES) against an invented-id flood; which devices may write at all is the broker's ACL
-    devices = DeviceRegistry(settings.center.id)
+    inventory = settings.broker
+    devices = DeviceRegistry(settings.center.id, owners=None if inventory is None else {
+        **{client.user: client.user for client in inventory.clients},
+        **{dev: client.user for client in inventory.clients for dev in client.devices}})
     # a full disk: a critical alert on the manager board until commits succeed again
     def storage_changed(ok: bool) -> None:
         devices.hub_storage(ok, service.clock.now())

@@ -152,8 +152,9 @@ class QueueQueries:
         assert service is not None
         # the wait a citizen taking a normal ticket now would be told
         key = (now.timestamp(), state.next_queue_seq, "~")
-        ahead = queue_policy.ahead_of(self._writer.center.policy, state.queue(code), state.service_day(code).normal_streak,
-                                      key, False)
+        sd = state.service_day(code)
+        ahead = queue_policy.ahead_of(self._writer.center.policy, state.queue(code), sd.normal_streak, key, False,
+                                      sd.walk_in_streak)
         ahead += state.waiting_count(code) - len(state.queue(code))
         # a silent counter (staff gone without closing) serves nobody: it must not shorten the promised wait
         wait = state.wait_estimate(code, ahead, False, now, exclude=self._silent(state, now))

@@ -44,7 +44,7 @@ def ticket_to_json(t: Ticket) -> dict[str, Any]:
         "prefix": t.number.prefix, "seq_number": t.number.number, "queued_at": _at(t.queued_at),
         "last_called_at": _at(t.last_called_at), "target_counter": t.target_counter,
         "reactivations": t.reactivations, "kiosk": t.kiosk, "staff": t.staff, "lease_id": t.lease_id,
-        "queue_seq": t.queue_seq, "request_id": t.request_id,
+        "queue_seq": t.queue_seq, "request_id": t.request_id, "booking": t.booking,
     }
 
 
@@ -62,6 +62,7 @@ def ticket_from_json(d: dict[str, Any]) -> Ticket:
         recalls=int(d.get("recalls", 0)), reactivations=int(d.get("reactivations", 0)), printed=d.get("printed"),
         kiosk=d.get("kiosk"), last_called_at=_dt(d.get("last_called_at")), staff=d.get("staff"),
         lease_id=d.get("lease_id"), queue_seq=int(d.get("queue_seq", 0)), request_id=d.get("request_id"),
+        booking=d.get("booking"),
     )
 
 
