@@ -26,6 +26,7 @@ import json
 import math
 import random
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -42,6 +43,8 @@ from queue_server.domain.model import CenterDef, CounterId, TicketId
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "deploy" / "center.example.toml"
 FIRST_DAY = date(2026, 3, 9)      # a Monday with no holiday in the weeks after it
+COST_WAITING = 60                 # tickets waiting when the cost of one estimate is measured
+COST_ROUNDS = 40
 PAUSE_P = 0.6                     # share of counters that pause once a day (8–25 min)
 
 # tickets per day per service (the example center's quotas suggest the mix); the total loads the hall to ~80 %, more in the waves
@@ -70,6 +73,9 @@ class Told:
     priority: bool
     issued_at: datetime
     real: float | None = None
+    ahead: int = 0
+    day_index: int = 0
+    features: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -79,6 +85,7 @@ class Day:
     rng: random.Random
     prior: wait_estimate.HistoryPrior
     staff_speed: dict[str, float]
+    index: int = 0
     told: dict[TicketId, Told] = field(default_factory=dict)
     samples: list[tuple[str, str, int, float]] = field(default_factory=list)
     issues: list[tuple[str, str, int, bool]] = field(default_factory=list)
@@ -157,7 +164,22 @@ class Day:
         naive = estimates.estimate_wait_min(result.ahead, state.avg_service_min(svc),
                                             state.open_counters_serving(service))
         self.told[result.ticket.id] = Told(service, result.wait.expected_min, result.wait.low_min,
-                                           result.wait.high_min, naive, priority is not None, now)
+                                           result.wait.high_min, naive, priority is not None, now,
+                                           ahead=result.ahead, day_index=self.index,
+                                           features=self.features(service, now, result.ticket.id))
+
+    def features(self, service: str, now: datetime, me: TicketId) -> dict:
+        waiting = [t for t in self.state.tickets.values() if t.service == service and t.status.value == "issued"
+                   and t.id != me and t.target_counter is None]
+        called = [t for t in self.state.tickets.values() if t.service == service and t.called_at is not None
+                  and t.day == self.day]
+        hol = max(((now - (t.queued_at or t.issued_at)).total_seconds() / 60 for t in waiting), default=0.0)
+        last = max(called, key=lambda t: t.called_at, default=None)  # type: ignore[arg-type,return-value]
+        les = ((last.called_at - (last.queued_at or last.issued_at)).total_seconds() / 60,
+               (now - last.called_at).total_seconds() / 60) if last is not None else None
+        c30 = sum(1 for t in called if (now - t.called_at).total_seconds() <= 1800)
+        c60 = sum(1 for t in called if (now - t.called_at).total_seconds() <= 3600)
+        return {"hol": hol, "les": les, "c30": c30, "c60": c60, "waiting": len(waiting)}
 
     # -- counters
     def open_counters(self) -> None:
@@ -299,12 +321,58 @@ def summarise(told: list[Told]) -> dict[str, float]:
     }
 
 
+def call_cost(center: CenterDef, prior: wait_estimate.HistoryPrior, day: date, waiting: int = COST_WAITING,
+              rounds: int = COST_ROUNDS) -> dict[str, float]:
+    """What one estimate costs the hub: every counter open at 08:30 of a working day, each holding a ticket,
+    ``waiting`` tickets spread over the services as the day's mix, the prior learnt from the bench's days; then the
+    estimate a new ticket of each service would be told (``QueueState.wait_estimate``, the call the hub makes at every
+    issue), ``rounds`` times over. Wall time (noisy on a busy machine) and this thread's CPU time."""
+    rng = random.Random(7)
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    state = tr.QueueState(center=center, prior=prior)
+    state.roll_to(day)
+    t0 = datetime.combine(day, datetime.min.time(), tzinfo=VN_TZ) + timedelta(hours=8)
+    codes = [s.code for s in center.services]
+    weights = [DAILY.get(c, 10) for c in codes]
+    for i in range(len(center.counters) + waiting):
+        now = t0 + timedelta(seconds=20 * i)
+        tr_apply(state, tr.IssueTicket(rng.choices(codes, weights)[0],
+                                       "nguoi-cao-tuoi" if rng.random() < 0.08 else None), now)
+    now = t0 + timedelta(minutes=25)
+    for c in center.counters:
+        tr_apply(state, tr.OpenCounter(c.id, f"staff-{c.id}"), now)
+        try:
+            tr_apply(state, tr.CallNext(c.id), now)
+        except MotcuaError:
+            pass
+    now = t0 + timedelta(minutes=30)
+    in_queue = sum(len(state.queue(c)) for c in codes)
+    timings: list[float] = []
+    cpu: list[float] = []
+    for _ in range(rounds):
+        for code in codes:
+            started, started_cpu = time.perf_counter(), time.thread_time()
+            state.wait_estimate(code, len(state.queue(code)), False, now)
+            cpu.append((time.thread_time() - started_cpu) * 1000.0)
+            timings.append((time.perf_counter() - started) * 1000.0)
+    return {"estimate_call_waiting": in_queue, "estimate_call_p50_ms": round(pct(timings, 0.5), 2),
+            "estimate_call_p99_ms": round(pct(timings, 0.99), 2),
+            "estimate_call_cpu_p99_ms": round(pct(cpu, 0.99), 2)}
+
+
+def tr_apply(state: tr.QueueState, command: tr.Command, now: datetime) -> None:
+    for event in tr.decide(state, command, now).events:
+        tr.evolve(state, event)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--days", type=int, default=10)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--config", default=str(EXAMPLE))
     parser.add_argument("--paths", type=int, default=None, help="random runs per estimate (default: the hub's)")
+    parser.add_argument("--dump", default=None, help="write every ticket told (JSON lines) to this file")
     args = parser.parse_args()
     if args.paths is not None:
         wait_estimate.PATHS = args.paths
@@ -322,7 +390,7 @@ def main() -> None:
         prior = wait_estimate.HistoryPrior.from_samples([s for d in history[-20:] for s in d],
                                                          [i for d in issues[-20:] for i in d],
                                                          [o for d in openings[-20:] for o in d])
-        sim = Day(center, day, random.Random(rng.random()), prior, staff_speed)
+        sim = Day(center, day, random.Random(rng.random()), prior, staff_speed, index=len(history))
         sim.run()
         history.append(sim.samples)
         issues.append(sim.issues)
@@ -334,6 +402,9 @@ def main() -> None:
               f"{s['mae_min']} bias {s['bias_min']:+} inside {s['inside_range_pct']} %; naive MAE "
               f"{s['naive_mae_min']} bias {s['naive_bias_min']:+}")
         day += timedelta(days=1)
+    if args.dump:
+        with open(args.dump, "w", encoding="utf-8") as out:
+            out.writelines(json.dumps({**t.__dict__, "issued_at": t.issued_at.isoformat()}) + "\n" for t in told)
     total = summarise(told)
     by_service: dict[str, list[Told]] = {}
     for t in told:
@@ -358,6 +429,12 @@ def main() -> None:
           and total["inside_range_pct"] >= 80 and total["told_le5_waited_ge20"] == 0)
     total["targets_met"] = ok  # type: ignore[assignment]
     total["days"] = args.days
+    total["seed"] = args.seed
+    total["mae_ratio"] = round(total["mae_min"] / total["naive_mae_min"], 3) if total["naive_mae_min"] else 0.0
+    prior = wait_estimate.HistoryPrior.from_samples([s for d in history[-20:] for s in d],
+                                                     [i for d in issues[-20:] for i in d],
+                                                     [o for d in openings[-20:] for o in d])
+    total.update(call_cost(center, prior, day))
     print(json.dumps(total))
 
 

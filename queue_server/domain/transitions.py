@@ -378,23 +378,24 @@ class QueueState:
             return total
 
         share = [worked_in_hour(h) for h in range(24)]
+        now_share = worked_in_hour(local.hour, local)
+        # when each clock hour from now on starts, in working seconds from now: the same for every service
+        hour_starts: list[tuple[int, float]] = []
+        for h in range(local.hour, 24):
+            start = local.replace(hour=h, minute=0, second=0, microsecond=0)
+            at = _working_s(max(0.0, (start - local).total_seconds()), spans)
+            if at >= until:
+                break
+            hour_starts.append((h, at))
         # the usual tickets of an hour arrived in its working part: a rate per working hour, not per clock hour
         out: dict[str, tuple[tuple[float, float], ...]] = {}
         for s in self.center.services:
             usual = [prior.arrivals_by_hour.get((s.code, h), 0.0) for h in range(24)]
-            now_share = worked_in_hour(local.hour, local)
             expected = sum(usual[:local.hour]) + (usual[local.hour] * now_share / share[local.hour]
                                                   if share[local.hour] > 0 else 0.0)
             issued = self.service_days[s.code].issued if s.code in self.service_days else 0
             factor = (issued + ARRIVAL_SHRINK) / (expected + ARRIVAL_SHRINK)
-            steps: list[tuple[float, float]] = []
-            for h in range(local.hour, 24):
-                start = local.replace(hour=h, minute=0, second=0, microsecond=0)
-                at = _working_s(max(0.0, (start - local).total_seconds()), spans)
-                if at >= until:
-                    break
-                rate = usual[h] / share[h] if share[h] > 0 else 0.0
-                steps.append((at, rate * factor))
+            steps = [(at, (usual[h] / share[h] if share[h] > 0 else 0.0) * factor) for h, at in hour_starts]
             out[s.code] = tuple(steps)
         return out
 
