@@ -75,7 +75,6 @@ class Told:
     real: float | None = None
     ahead: int = 0
     day_index: int = 0
-    features: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -165,21 +164,7 @@ class Day:
                                             state.open_counters_serving(service))
         self.told[result.ticket.id] = Told(service, result.wait.expected_min, result.wait.low_min,
                                            result.wait.high_min, naive, priority is not None, now,
-                                           ahead=result.ahead, day_index=self.index,
-                                           features=self.features(service, now, result.ticket.id))
-
-    def features(self, service: str, now: datetime, me: TicketId) -> dict:
-        waiting = [t for t in self.state.tickets.values() if t.service == service and t.status.value == "issued"
-                   and t.id != me and t.target_counter is None]
-        called = [t for t in self.state.tickets.values() if t.service == service and t.called_at is not None
-                  and t.day == self.day]
-        hol = max(((now - (t.queued_at or t.issued_at)).total_seconds() / 60 for t in waiting), default=0.0)
-        last = max(called, key=lambda t: t.called_at, default=None)  # type: ignore[arg-type,return-value]
-        les = ((last.called_at - (last.queued_at or last.issued_at)).total_seconds() / 60,
-               (now - last.called_at).total_seconds() / 60) if last is not None else None
-        c30 = sum(1 for t in called if (now - t.called_at).total_seconds() <= 1800)
-        c60 = sum(1 for t in called if (now - t.called_at).total_seconds() <= 3600)
-        return {"hol": hol, "les": les, "c30": c30, "c60": c60, "waiting": len(waiting)}
+                                           ahead=result.ahead, day_index=self.index)
 
     # -- counters
     def open_counters(self) -> None:
