@@ -13,6 +13,7 @@ current working day are ever in a queue: yesterday's unserved tickets stay in hi
 """
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from bisect import bisect_left, insort
@@ -20,6 +21,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
+from datetime import time as dt_time
 from typing import Any
 
 from contracts.errors import ErrorCode, MotcuaError
@@ -40,6 +42,7 @@ from .model import (
     TicketId,
     TicketNumber,
     TicketStatus,
+    WorkingSession,
     ticket_id_for,
 )
 from .queue_policy import QueueKey, ServiceQueue
@@ -377,7 +380,7 @@ class QueueState:
                 total += max(0.0, (min(b, s1) - max(a, s0)).total_seconds()) / 3600.0
             return total
 
-        share = [worked_in_hour(h) for h in range(24)]
+        share = _hour_shares(tuple(sessions), local.date())
         now_share = worked_in_hour(local.hour, local)
         # when each clock hour from now on starts, in working seconds from now: the same for every service
         hour_starts: list[tuple[int, float]] = []
@@ -579,6 +582,23 @@ class QueueState:
             "calls": list(self.calls), "next_queue_seq": self.next_queue_seq,
             "occupancy_s": {k: list(v) for k, v in self.occupancy_s.items() if v},
         }
+
+
+@functools.lru_cache(maxsize=64)
+def _hour_shares(sessions: tuple[WorkingSession, ...], day: date) -> tuple[float, ...]:
+    """Hours of working time within each clock hour of ``day`` (0.5 for 07:00 when work starts 07:30): the same
+    for every estimate of the day, so computed once (the wait estimate runs at every issue)."""
+    out: list[float] = []
+    for h in range(24):
+        a = datetime.combine(day, dt_time(h), tzinfo=VN_TZ)
+        b = a + timedelta(hours=1)
+        total = 0.0
+        for sess in sessions:
+            s0 = datetime.combine(day, sess.start, tzinfo=VN_TZ)
+            s1 = datetime.combine(day, sess.end, tzinfo=VN_TZ)
+            total += max(0.0, (min(b, s1) - max(a, s0)).total_seconds()) / 3600.0
+        out.append(total)
+    return tuple(out)
 
 
 def _working_s(wall_s: float, spans: tuple[tuple[float, float], ...]) -> float:
