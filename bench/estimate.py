@@ -13,10 +13,13 @@ wait (first call − issue):
 
 Prints per-estimator mean and p90 absolute error, mean bias (told − real; negative = too short), share inside the
 range, and how many were told ≤ 5 minutes (the range's top for the estimate) but waited ≥ 20. Targets (issue 13):
-MAE ≤ half the naive one's, |bias| ≤ 1 min, ≥ 80 % inside, nobody told ≤ 5 who waits ≥ 20.
-Last line: one JSON object with unit-carrying keys.
+MAE ≤ half the naive one's (``mae_ratio`` ≤ 0.5), |bias| ≤ 1 min, ≥ 80 % inside, nobody told ≤ 5 who waits ≥ 20.
+Then what one estimate costs with 60 waiting (``estimate_call_*``: wall p50/p99, noisy on a shared machine, and
+CPU p99). Last line: one JSON object with unit-carrying keys. ``--dump FILE`` writes every ticket told (service,
+told, range, naive, real, people ahead, day) as JSON lines, to see where the error sits; ``--paths N`` uses N random
+runs per estimate instead of the hub's default.
 
-    .venv/bin/python bench/estimate.py [--days 10] [--seed 1]
+    .venv/bin/python bench/estimate.py [--days 10] [--seed 1] [--paths N] [--dump FILE]
 """
 from __future__ import annotations
 

@@ -30,9 +30,9 @@ RESIDUAL_FLOOR = 0.3     # a ticket held longer than its mean still needs this s
 PAUSE_EXPECTED_S = 15 * 60.0   # a paused counter is expected back this long after it paused
 HORIZON_S = 16 * 3600.0  # working time simulated (two days); a longer queue is extrapolated at its counters' pace
 # Random runs per estimate (0: the one deterministic steady-flow run). bench/estimate.py --paths 8: bias nearer 0
-# and MAE 0–5 % lower on seeds 1–3, but each seed's figures move by ±0.4 min MAE and ±0.8 min bias with the random
-# numbers drawn (8 runs are few) and one estimate costs about 6× the CPU (5 ms instead of 0.8 at 60 waiting): not
-# worth it at every issue.
+# on seeds 1, 2 and 5, further on 3 and 4, MAE −1.8 % to +3.3 %; each seed's figures move by ±0.4 min MAE and
+# ±0.8 min bias with the random numbers drawn (8 runs are few), and one estimate costs about 6× the CPU (5 ms
+# instead of 0.8 at 60 waiting): not worth it at every issue (docs/hub-internals.md).
 PATHS = 0
 # Between releasing one ticket and calling the next, staff file papers and press the button: time no sample of
 # call → release contains (the bench's counters take 5–40 s plus their polling; real centres more, not less).
