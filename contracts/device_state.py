@@ -4,6 +4,10 @@
 * availability: the plain strings ``online`` / ``offline`` (retained; ``offline`` is also the Last Will).
 * state (retained JSON): ``{"kind": "printer", "status": "ok|warning|fault", "faults": ["paper_out"], "at": ...,
   "detail": {...}}``.
+* a process with several devices behind its one broker connection (a bridge, a kiosk) has topics of its own,
+  ``devices/<process>/...``: its availability carries the Last Will and its state's ``detail.devices`` lists the
+  devices behind it, which count as offline while it is (a connection has one Will; a broker user is one
+  connection).
 * event (JSON, not retained): ``{"type": "fault", "fault": "paper_out", "at": ...}`` when a fault appears and
   ``{"type": "fault_cleared", ...}`` when it goes away; scanners also send ``{"type": "scan", ...}``.
 """

@@ -33,6 +33,8 @@ class ErrorCode(StrEnum):
     COUNTER_TAKEN = "counter_taken"        # open under another staff member: taking it over needs a confirmation
     INVALID_TRANSITION = "invalid_transition"
     TICKET_TAKEN = "ticket_taken"          # another counter already has it
+    TICKET_NOT_WAITING = "ticket_not_waiting"  # called, finished or of another day: too late for that request
+    CONTACT_EXISTS = "contact_exists"      # the ticket already has another contact for its messages
     SERVICE_NOT_SERVED = "service_not_served"  # the counter does not serve that ticket's service
     LEASE_CONFLICT = "lease_conflict"
     TRANSFER_TARGET_UNSERVED = "transfer_target_unserved"   # closed counter / nobody serves it: confirm to insist
@@ -79,6 +81,8 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.COUNTER_TAKEN: 409,
     ErrorCode.INVALID_TRANSITION: 409,
     ErrorCode.TICKET_TAKEN: 409,
+    ErrorCode.TICKET_NOT_WAITING: 409,
+    ErrorCode.CONTACT_EXISTS: 409,
     ErrorCode.SERVICE_CLOSED: 409,
     ErrorCode.QUOTA_REACHED: 409,
     ErrorCode.LEASE_CONFLICT: 409,

@@ -162,3 +162,15 @@ def parse(topic: str) -> ParsedTopic:
         case ["devices", device, leaf] if leaf in _DEVICE_LEAVES:
             return ParsedTopic(center, f"device_{leaf}", slug(device, "device id"))
     raise TopicError(f"unknown topic layout: {topic!r}")
+
+
+def matches(topic_filter: str, topic: str) -> bool:
+    """True when ``topic`` is one a subscription to ``topic_filter`` receives (``+`` one level, ``#`` the rest):
+    lets one connection hand each message to the parts of a process that asked for it."""
+    want, got = topic_filter.split("/"), topic.split("/")
+    for i, part in enumerate(want):
+        if part == "#":
+            return True
+        if i >= len(got) or (part != "+" and part != got[i]):
+            return False
+    return len(want) == len(got)

@@ -18,6 +18,7 @@ from typing import Any, TextIO
 import requests
 
 from contracts.messages import VN_TZ
+from demo.bookings import BookingsPart
 from demo.clock import AcceleratedClock
 from demo.face import enrol_and_look_up, say_result, with_face
 from demo.parts import CounterDevices, KioskPrinter, MainSystemPart
@@ -34,6 +35,7 @@ from demo.settings import (
 from demo.simulation import Simulation
 from demo.summary import hub_event_counts, integration_line, render_summary
 from demo.traffic import DeviceTraffic
+from queue_server.app.ports import SystemClock
 from queue_server.broker import free_port, start_broker
 
 log = logging.getLogger(__name__)
@@ -95,6 +97,7 @@ def run_demo(duration: float | None = 60.0, port: int | None = None, config: Pat
     devices: CounterDevices | None = None
     traffic: DeviceTraffic | None = None
     kiosk: KioskPrinter | None = None
+    booked: BookingsPart | None = None
     try:
         try:
             running_broker = start_broker(prefer=broker)
@@ -111,12 +114,16 @@ def run_demo(duration: float | None = 60.0, port: int | None = None, config: Pat
         http_port = port or free_port()
         raw_integration = (integration_table(workdir, main.mock.url, main.mock.agency_code, outbox_secret,
                                              push_secret) if main is not None else None)
-        settings = demo_settings(config, workdir, http_port, mqtt_port, raw_integration)
+        # issue 16: bookings and SMS through the mock gateway (pushes from the portal need [integration]'s secret)
+        booked = BookingsPart() if main is not None else None
+        extra = booked.tables(f"http://127.0.0.1:{http_port}") if booked is not None else None
+        settings = demo_settings(config, workdir, http_port, mqtt_port, raw_integration, extra)
         settings = with_face(settings, workdir)   # issue 15 hook: face look-up on in the demo
         speed = MORNING_S / duration if duration else DEFAULT_SPEED
         start = datetime.now(VN_TZ).replace(hour=7, minute=30, second=0, microsecond=0)
         clock = AcceleratedClock(start, speed)
-        hub = build_hub(settings, clock=clock, keepalive_s=5.0)
+        # one-time codes expire by the wall clock: at 240× a 5-minute code would be gone before it is typed
+        hub = build_hub(settings, clock=clock, keepalive_s=5.0, otp_clock=SystemClock())
         hub.start_background()
         hub.serve_in_thread()
         url = f"http://127.0.0.1:{hub.port}"
@@ -169,12 +176,24 @@ def run_demo(duration: float | None = 60.0, port: int | None = None, config: Pat
             say(f"  Hệ thống chính giả lập / mock main system: {main.mock.url}  (outbox ký HMAC / HMAC-signed outbox)\n"
                 f"  Tra cứu hồ sơ / dossier look-up (thử / try):\n"
                 + "\n".join(f"    {api}/dossiers/{code}" for code in codes))
+        if booked is not None:
+            if settings.user("quantri") is not None:
+                say(f"  Quản trị / admin (số chỗ, tin nhắn / places, messages): {url}/admin   "
+                    f"(quantri / {DEMO_PASSWORD})")
+            say(f"  Đặt lịch hẹn / booking page:      {url}/dat-lich   (mã xác thực gửi qua cổng SMS giả lập / "
+                f"the one-time code arrives at the mock SMS gateway)\n"
+                f"  Tin nhắn đã gửi / messages sent:  {booked.inbox_url}   (cổng SMS giả lập / mock SMS gateway)")
         say(f"  {'Dừng sau / ends after ' + format(duration, 'g') + ' s' if duration else 'Ctrl-C để dừng / to stop'}")
 
-        sim = Simulation(api, settings, clock, stop, kiosk=kiosk, devices=devices, traffic=traffic)
+        sim = Simulation(api, settings, clock, stop, kiosk=kiosk, devices=devices, traffic=traffic,
+                         phone_share=0.15 if booked is not None else 0.0)
         manager = sim.login("quanly") if settings.user("quanly") else None
         morning_from_seq = hub.service.last_seq
-        sim.start()
+        sim.start()                       # the clock restarts at 07:30 now
+        if booked is not None:
+            n = booked.push_morning(api, push_secret, clock.now())
+            say(f"  Lịch hẹn từ cổng dịch vụ công / bookings from the portal: {n}")
+            booked.start(api, clock, stop, (settings.security.device_keys or (None,))[0], sim.tally)
         if main is not None:
             main.start_pushing(url, max(2.0, (duration or 60.0) / 6), stop, sim.tally)
             first = main.mock.codes[1] if len(main.mock.codes) > 1 else None
@@ -217,6 +236,8 @@ def run_demo(duration: float | None = 60.0, port: int | None = None, config: Pat
                 log.warning("demo: summary failed: %s", err)
         stop.set()
         sim.join()
+        if booked is not None:
+            booked.join()
 
         # the hub's own account, before anything is stopped (devices going offline is not part of the morning)
         summary: dict[str, Any] = {"tally": sim.tally.as_dict(), "url": url, "workdir": str(workdir)}
@@ -244,6 +265,15 @@ def run_demo(duration: float | None = 60.0, port: int | None = None, config: Pat
             summary["devices"] = devices.ids
         summary["tickets"] = [str(p) for p in kiosk.saved] if kiosk else []
         summary["face"] = face_result     # issue 15
+        if booked is not None:            # issue 16
+            summary["bookings"] = {"pushed": len(booked.pushed), "checked_in": booked.checked_in,
+                                   "refused": booked.refused, "messages": len(booked.gateway.received),
+                                   "gateway": booked.inbox_url}
+            if manager is not None:
+                try:
+                    summary["bookings"]["stats"] = manager.get(api + "/stats/bookings", timeout=10).json()
+                except (requests.RequestException, ValueError) as err:
+                    log.warning("demo: booking figures failed: %s", err)
         if sim.first_ticket is not None:
             summary["tracking_url"] = f"{url}/t/{sim.first_ticket['id']}"
         (workdir / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8")
@@ -256,6 +286,10 @@ def run_demo(duration: float | None = 60.0, port: int | None = None, config: Pat
             f"outbox_delivered={delivered} main_system_received={main.received() if main else 0} "
             f"dossier_pushes={t['dossier_pushes']} device_alerts={hub_counts.get('device_alerts', 0)} "
             f"errors={t['errors']}")
+        if booked is not None:
+            totals = (summary["bookings"].get("stats") or {}).get("totals", {})
+            say(f"bookings: pushed={len(booked.pushed)} checked_in={booked.checked_in} "
+                f"no_show={totals.get('no_show', 0)} messages={len(booked.gateway.received)}")
         say(f"  Vé in (PNG) / printed tickets: {ticket_dir}/  ·  tóm tắt / summary: {workdir / 'summary.json'}")
         return 0
     finally:
@@ -272,6 +306,8 @@ def run_demo(duration: float | None = 60.0, port: int | None = None, config: Pat
             hub.stop()
         if main is not None:
             main.stop()
+        if booked is not None:
+            booked.stop()
         if running_broker is not None:
             running_broker.stop()
         _tidy(workdir)

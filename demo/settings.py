@@ -10,7 +10,7 @@ from typing import Any
 from queue_server.config import WEEKDAYS, HubSettings, settings_from_dict
 from runtime.passwords import DEMO_PASSWORD
 
-__all__ = ["DEMO_PASSWORD", "demo_settings", "integration_table"]   # DEMO_PASSWORD: from runtime.passwords
+__all__ = ["DEMO_PASSWORD", "demo_raw", "demo_settings", "integration_table"]   # DEMO_PASSWORD: from runtime.passwords
 
 EXAMPLE_CONFIG = Path(__file__).resolve().parent.parent / "deploy" / "center.example.toml"
 MORNING_S = 4 * 3600.0
@@ -31,7 +31,15 @@ DEMO_DIR_ENV = "MOTCUA_DEMO_DIR"
 
 
 def demo_settings(config: Path, workdir: Path, http_port: int, mqtt_port: int | None,
-                  integration: dict[str, Any] | None = None) -> HubSettings:
+                  integration: dict[str, Any] | None = None, extra: dict[str, Any] | None = None) -> HubSettings:
+    return settings_from_dict(demo_raw(config, workdir, http_port, mqtt_port, integration, extra),
+                              source=f"{config} (demo)")
+
+
+def demo_raw(config: Path, workdir: Path, http_port: int, mqtt_port: int | None,
+             integration: dict[str, Any] | None = None, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The demo hub's config as the file would hold it (``extra``: more tables, e.g. [bookings] and
+    [notifications]); every secret in it is made for this run."""
     raw = tomllib.loads(config.read_text(encoding="utf-8"))
     # the demo runs any day of the week, so every day gets the usual two sessions
     raw["working_hours"] = [{"days": list(WEEKDAYS), "sessions": [["07:30", "11:30"], ["13:30", "17:00"]]}]
@@ -44,7 +52,8 @@ def demo_settings(config: Path, workdir: Path, http_port: int, mqtt_port: int | 
     raw["security"] = {**raw.get("security", {}), "device_keys": [secrets.token_urlsafe(24)]}
     if integration is not None:
         raw["integration"] = integration
-    return settings_from_dict(raw, source=f"{config} (demo)")
+    raw.update(extra or {})
+    return raw
 
 
 def integration_table(workdir: Path, main_url: str, agency: str, outbox_secret: str, push_secret: str) -> dict[str, Any]:

@@ -28,8 +28,9 @@ class Simulation:
 
     def __init__(self, base: str, settings: HubSettings, clock: AcceleratedClock, stop: threading.Event,
                  seed: int = 2026, kiosk: KioskPrinter | None = None, devices: CounterDevices | None = None,
-                 traffic: DeviceTraffic | None = None) -> None:
+                 traffic: DeviceTraffic | None = None, phone_share: float = 0.0) -> None:
         self.base = base
+        self.phone_share = phone_share       # walk-ins who leave a phone at the kiosk (told when their turn nears)
         self.settings = settings
         self.clock = clock
         self.stop = stop
@@ -104,10 +105,14 @@ class Simulation:
                 gap = self.rand.expovariate(rate / 60.0)
                 service = self.rand.choices(self.services, weights)[0]
                 priority = self.rand.choice(self.priorities) if self.priorities and self.rand.random() < 0.12 else None
+                phone = (f"09{self.rand.randrange(10**8):08d}"
+                         if self.phone_share and self.rand.random() < self.phone_share else None)
             if not self.pause_sim(gap):
                 return
-            status, data = self.post(http, "/tickets", {"service": service.code, "priority": priority,
-                                                        "kiosk": KIOSK_ID}, expect=(201, 409))
+            body = {"service": service.code, "priority": priority, "kiosk": KIOSK_ID}
+            if phone is not None:
+                body["contact"] = phone
+            status, data = self.post(http, "/tickets", body, expect=(201, 409))
             if status != 201:
                 continue
             self.tally.add("issued")

@@ -1,6 +1,10 @@
 """DeviceHealthPublisher: a device's availability, state and fault events on MQTT, with a Last Will.
 
-Each device process (kiosk printer, scanner, camera) owns one publisher with its own client id. It publishes
+A process with one device owns one publisher and its connection. A process with several (a kiosk's printer,
+scanner and camera) puts them behind ONE connection, a :class:`DeviceHealthGroup`: the broker ties each user to
+one live connection (``use_username_as_clientid``), so a process is one user and one connection; the group's Will
+marks the process itself offline and its retained state lists the devices it covers (the hub counts them offline
+with it: contracts/device_state.py). Each publisher publishes
 ``devices/<id>/availability`` = ``online`` (retained) on every (re)connect, with the broker holding ``offline`` as
 the Last Will so an abrupt death (power cut, kill -9, cable pulled) is seen by the hub within keepalive x 1.5;
 ``devices/<id>/state`` (retained JSON: kind, status, faults) whenever it changes; and one ``devices/<id>/event``
@@ -39,7 +43,7 @@ class DeviceHealthPublisher:
     def __init__(self, center: str, device_id: str, kind: str, host: str = "127.0.0.1", port: int = 1883,
                  client_id: str | None = None, keepalive: int = 10, username: str | None = None,
                  password: str | None = None, clock: Callable[[], datetime] = _now, *,
-                 mqtt: MqttSettings | None = None) -> None:
+                 mqtt: MqttSettings | None = None, client: MqttClient | None = None) -> None:
         self.center = topics.slug(center, "center")
         self.device_id = topics.slug(device_id, "device id")
         self.kind = kind
@@ -57,22 +61,28 @@ class DeviceHealthPublisher:
         self._detail: dict[str, Any] = {}
         self._state: DeviceState | None = None
         self.connected = threading.Event()
-        self.client = MqttClient(settings, name="" if client_id else f"device-{device_id}",
-                                 will=Will(self.availability_topic, OFFLINE, qos=1, retain=True),
-                                 on_connect=self._on_connect, on_disconnect=self._on_disconnect,
-                                 min_backoff_s=1, max_backoff_s=30)
+        # ``client``: a DeviceHealthGroup's shared connection (the group starts, stops and reconnects it)
+        self.shared = client is not None
+        self.client = client if client is not None else MqttClient(
+            settings, name="" if client_id else f"device-{device_id}",
+            will=Will(self.availability_topic, OFFLINE, qos=1, retain=True),
+            on_connect=self._on_connect, on_disconnect=self._on_disconnect, min_backoff_s=1, max_backoff_s=30)
 
     # -- lifecycle ---------------------------------------------------------------------------------------------
     def start(self) -> None:
         """Connect in the background; returns at once (a device must work while the broker is down)."""
-        self.client.start()
+        if not self.shared:
+            self.client.start()
 
     def wait_connected(self, timeout: float) -> bool:
         return self.connected.wait(timeout)
 
     def stop(self) -> None:
         """Graceful stop: say offline ourselves (the Last Will only fires on an abrupt disconnect)."""
-        self.client.stop(say_will=True, timeout=2)
+        if self.shared:
+            self.client.publish(self.availability_topic, OFFLINE, qos=1, retain=True).wait(2)
+        else:
+            self.client.stop(say_will=True, timeout=2)
         self.connected.clear()
 
     def _on_connect(self) -> None:
@@ -122,6 +132,52 @@ class DeviceHealthPublisher:
         if not getattr(status, "known", True):
             return self.report(self._faults)
         return self.report(tuple(status.faults), {"paper_near_end": bool(status.paper_near_end)})
+
+
+class DeviceHealthGroup:
+    """Several devices of one process behind ONE connection (``gateway_id``: the process's own device id, its
+    broker user where there is one). ``add()`` every device, then ``start()``."""
+
+    def __init__(self, center: str, gateway_id: str, kind: str, mqtt: MqttSettings,
+                 clock: Callable[[], datetime] = _now) -> None:
+        self.center = topics.slug(center, "center")
+        self.id = topics.slug(gateway_id, "device id")
+        self.kind = kind
+        self.clock = clock
+        self.availability_topic = topics.device_availability(center, self.id)
+        self.publishers: dict[str, DeviceHealthPublisher] = {}
+        self.client = MqttClient(mqtt, name=f"device-{self.id}",
+                                 will=Will(self.availability_topic, OFFLINE, qos=1, retain=True),
+                                 on_connect=self._on_connect, on_disconnect=self._on_disconnect,
+                                 min_backoff_s=1, max_backoff_s=30)
+
+    def add(self, device_id: str, kind: str) -> DeviceHealthPublisher:
+        if topics.slug(device_id, "device id") == self.id:
+            raise ValueError(f"device {device_id!r} has the id of its own process")
+        pub = DeviceHealthPublisher(self.center, device_id, kind, clock=self.clock, client=self.client)
+        self.publishers[pub.device_id] = pub
+        return pub
+
+    def start(self) -> None:
+        self.client.start()
+
+    def stop(self) -> None:
+        for pub in self.publishers.values():
+            pub.stop()
+        self.client.stop(say_will=True, timeout=2)
+
+    def _on_connect(self) -> None:
+        # the process first: the hub learns which devices its availability covers before theirs arrive
+        state = DeviceState(self.kind, status_for(()), (), format_at(self.clock()),
+                            {"devices": sorted(self.publishers)})
+        self.client.publish(topics.device_state(self.center, self.id), state.to_json(), qos=1, retain=True)
+        self.client.publish(self.availability_topic, ONLINE, qos=1, retain=True)
+        for pub in self.publishers.values():
+            pub._on_connect()
+
+    def _on_disconnect(self, reason: str) -> None:
+        for pub in self.publishers.values():
+            pub._on_disconnect(reason)
 
 
 class ReportingPrinter:

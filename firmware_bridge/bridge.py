@@ -1,8 +1,10 @@
 """The bridge process: serial frames from counter devices ↔ MQTT topics of the hub (contracts/topics.py).
 
 One :class:`DeviceLink` per configured device: a thread owning its serial port (open, reopen after unplug,
-heartbeat watch) and its own MQTT connection (runtime.mqtt: TLS, Last Will) whose Will marks that device
-offline, so each device's ``devices/<id>/availability`` is true even if the bridge dies. What a device does
+heartbeat watch). All links share the bridge's ONE MQTT connection (runtime.mqtt: TLS, Last Will): the broker
+ties each user to one live connection (``use_username_as_clientid``), so a bridge is one user and one connection.
+The Will marks the bridge itself offline on ``devices/<bridge id>/availability``; its retained state lists the
+devices behind it, and the hub counts those offline with it (contracts/device_state.py). What a device does
 with key presses and the hub's messages is its kind's behaviour (firmware_bridge.protocol.behaviours); the
 link only moves frames and messages. After HELLO, a frame claiming another device kind is refused.
 Wire traffic is logged on the DEBUG logger ``motcua.wire`` as ``>>>``/``<<<`` hex, as OctoPrint's serial.log.
@@ -20,6 +22,7 @@ from datetime import datetime
 from typing import Any
 
 from contracts import topics
+from contracts.device_state import DeviceState
 from contracts.messages import (
     VN_TZ,
     Availability,
@@ -76,10 +79,11 @@ def command_from_json(obj: dict[str, Any]) -> Command:
 
 
 class DeviceLink:
-    """One device: its port, its link state, its MQTT connection, and what it should be showing."""
+    """One device: its port, its link state, what it should be showing; it speaks MQTT over the bridge's one
+    connection (``client``)."""
 
     def __init__(self, settings: BridgeSettings, binding: DeviceBinding,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, client: MqttClient | None = None) -> None:
         self.settings = settings
         self.binding = binding
         self.profile = profile_named(binding.kind)
@@ -105,10 +109,8 @@ class DeviceLink:
             rating_levels=settings.rating_levels, rating_timeout_s=settings.rating_timeout_s,
             key_commands=dict(settings.key_commands)))
         self.t_availability = topics.device_availability(center, dev)
-        self.client = MqttClient(settings.mqtt_settings(), name=f"bridge-{center}-{dev}",
-                                 will=Will(self.t_availability, OFFLINE, qos=1, retain=True),
-                                 subscriptions=self._subscriptions, on_connect=self._on_connect,
-                                 on_message=self._on_message, min_backoff_s=1, max_backoff_s=5)
+        # the Bridge's one connection; a link made alone (a test) gets a client of its own that it never starts
+        self.client = client if client is not None else MqttClient(settings.mqtt_settings(), name=f"link-{dev}")
 
     # --- lifecycle ---------------------------------------------------------------------------------------
     @property
@@ -116,7 +118,6 @@ class DeviceLink:
         return self._desired
 
     def start(self) -> None:
-        self.client.start()
         self._thread = threading.Thread(target=self._run, name=f"bridge-{self.binding.id}", daemon=True)
         self._thread.start()
 
@@ -127,7 +128,6 @@ class DeviceLink:
         delivery = self._set_online(False, "bridge stopping")
         # A clean disconnect cancels the Last Will, so the offline state must be on the broker before it.
         delivery.wait(2)
-        self.client.stop(say_will=False)
         self.transport.close()
 
     # --- serial side ----------------------------------------------------------------------------------
@@ -368,18 +368,55 @@ class DeviceLink:
 # Device error report codes (protocol.messages.ErrorCode) → fault codes on devices/<id>/event.
 DEVICE_FAULTS = {1: "read_error", 2: "bad_command", 3: "bad_command", 4: "hardware", 5: "refused"}
 
+
+def gateway_id(settings: BridgeSettings) -> str:
+    """The bridge's own device id (``devices/<id>/availability`` is its Last Will): its broker user, which the
+    [broker] inventory keeps apart from device ids; without a user (a lab broker), ``bridge-<first device>``."""
+    ids = {d.id for d in settings.devices}
+    gw = settings.mqtt_username or f"bridge-{settings.devices[0].id if settings.devices else 'x'}"
+    gw = topics.slug(gw, "bridge id")
+    return gw if gw not in ids else f"{gw}-bridge"
+
+
 class Bridge:
-    """All configured devices. ``start()`` returns at once; every link reconnects by itself."""
+    """All configured devices behind ONE MQTT connection. ``start()`` returns at once; the connection and every
+    link reconnect by themselves. Each message is handed to the links whose subscriptions it matches."""
 
     def __init__(self, settings: BridgeSettings) -> None:
         self.settings = settings
-        self.links = {b.id: DeviceLink(settings, b) for b in settings.devices}
+        self.id = gateway_id(settings)
+        center = settings.center
+        self.t_availability = topics.device_availability(center, self.id)
+        self.client = MqttClient(settings.mqtt_settings(), name=f"bridge-{center}-{self.id}",
+                                 will=Will(self.t_availability, OFFLINE, qos=1, retain=True),
+                                 subscriptions=self._subscriptions, on_connect=self._on_connect,
+                                 on_message=self._on_message, min_backoff_s=1, max_backoff_s=5)
+        self.links = {b.id: DeviceLink(settings, b, client=self.client) for b in settings.devices}
 
     def start(self) -> None:
-        log.info("bridge starting: %s", self.settings.redacted())
+        log.info("bridge %s starting: %s", self.id, self.settings.redacted())
+        self.client.start()
         for link in self.links.values():
             link.start()
 
     def stop(self) -> None:
         for link in self.links.values():
             link.stop()
+        # said by us before the clean disconnect (which cancels the Will)
+        self.client.stop(say_will=True)
+
+    def _subscriptions(self) -> list[str]:
+        return list(dict.fromkeys(f for link in self.links.values() for f in link._subscriptions()))
+
+    def _on_connect(self) -> None:
+        # the gateway first: the hub learns which devices its availability covers before theirs arrive
+        state = DeviceState("bridge", "ok", (), format_at(datetime.now(VN_TZ)), {"devices": sorted(self.links)})
+        self.client.publish(topics.device_state(self.settings.center, self.id), state.to_json(), qos=1, retain=True)
+        self.client.publish(self.t_availability, ONLINE, qos=1, retain=True)
+        for link in self.links.values():
+            link._on_connect()
+
+    def _on_message(self, msg: Message) -> None:
+        for link in self.links.values():
+            if any(topics.matches(f, msg.topic) for f in link._subscriptions()):
+                link._on_message(msg)

@@ -32,6 +32,7 @@ SCREEN_REGISTRY: dict[str, str] = {
     "result": "kiosk.screens.result",
     "closed": "kiosk.screens.closed",
     "booking": "kiosk.screens.booking",
+    "contact": "kiosk.screens.contact",      # "Nhắn tin khi sắp đến lượt", after a ticket is printed
     "face": "kiosk.screens.face",            # issue 15: shown only when kiosk.face is set
 }
 

@@ -94,29 +94,31 @@ class PrinterWatch:
 
 
 class KioskDeviceHealth:
-    """One publisher per device of this kiosk (``<kiosk id>-printer``, ``-scanner``, ``-camera``), started in the
-    background (a kiosk works with the broker down) and stopped cleanly (the Will covers an abrupt death)."""
+    """One publisher per device of this kiosk (``<kiosk id>-printer``, ``-scanner``, ``-camera``), all behind the
+    kiosk's ONE broker connection (one user, one live connection: docs/security.md), whose Will marks the kiosk
+    (its broker user, else its id) offline; started in the background (a kiosk works with the broker down) and
+    stopped cleanly."""
 
     def __init__(self, settings: Any) -> None:
-        from devices.health import DeviceHealthPublisher
+        from devices.health import DeviceHealthGroup
         from runtime.mqtt import MqttSettings
 
         m = settings.mqtt
         mqtt = MqttSettings(host=m.host, port=m.port, username=m.username or None, password=m.password or None,
                             tls=m.tls, tls_ca=m.tls_ca or None, keepalive=m.keepalive_s,
                             client_id_prefix=f"motcua-{settings.id}")
+        self.group = DeviceHealthGroup(m.center, m.username or settings.id, "kiosk", mqtt)
         self.publishers: dict[str, Any] = {}
         for kind, url in (("printer", settings.devices.printer), ("scanner", settings.devices.scanner),
                           ("camera", settings.devices.camera)):
             if url:
-                self.publishers[kind] = DeviceHealthPublisher(m.center, f"{settings.id}-{kind}", kind, mqtt=mqtt)
+                self.publishers[kind] = self.group.add(f"{settings.id}-{kind}", kind)
 
     def get(self, kind: str) -> Any:
         return self.publishers.get(kind)
 
     def start(self) -> None:
-        for pub in self.publishers.values():
-            pub.start()
+        self.group.start()
 
     def wait_connected(self, timeout: float) -> bool:
         return all(pub.wait_connected(timeout) for pub in self.publishers.values())
@@ -127,11 +129,10 @@ class KioskDeviceHealth:
             pub.report(faults)
 
     def stop(self) -> None:
-        for pub in self.publishers.values():
-            try:
-                pub.stop()
-            except Exception:
-                log.exception("device health publisher did not stop cleanly")
+        try:
+            self.group.stop()
+        except Exception:
+            log.exception("device health publishers did not stop cleanly")
 
 
 def start_device_health(settings: Any, printer: Any, on_printer_change: Callable[[str | None], None],

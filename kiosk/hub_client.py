@@ -92,6 +92,12 @@ class HubClient:
     def ticket(self, ticket_id: str) -> dict[str, Any]:
         return self._object("GET", f"/tickets/{quote(ticket_id, safe='')}")
 
+    def attach_contact(self, ticket_id: str, contact: str) -> dict[str, Any]:
+        """A mobile number for a ticket still waiting: the hub texts "còn N người nữa" and "mời quý vị đến quầy".
+        Idempotent (the same number again is a no-op), so a retry after a lost answer is safe."""
+        return self._object("POST", f"/tickets/{quote(ticket_id, safe='')}/contact",
+                            json={"contact": contact, "kiosk": self.kiosk_id})
+
     def check_in_booking(self, scan: str) -> dict[str, Any]:
         """A booking's code or QR text → the ticket at its slot's place (HubError booking_refused otherwise)."""
         return self._object("POST", "/bookings/check-in", json={"scan": scan, "kiosk": self.kiosk_id})

@@ -92,6 +92,44 @@ STRINGS: dict[str, tuple[str, str]] = {
     "ticket.wait": ("Thời gian chờ dự kiến: khoảng {min} phút", "Estimated wait: about {min} minutes"),
     "ticket.wait_range": ("Thời gian chờ dự kiến: {range}", "Estimated wait: {range}"),
     "ticket.done": ("Xong", "Done"),
+    "ticket.notify": ("Nhắn tin khi sắp đến lượt", "Text me when my turn nears"),
+    # the optional mobile number after printing (issue 16): "còn N người nữa" and "mời quý vị đến quầy" by text
+    "contact.title": ("Nhắn tin khi sắp đến lượt", "Text me when my turn nears"),
+    "contact.subtitle": (("Số {number}. Nhập số điện thoại di động của quý vị (không bắt buộc), rồi bấm Xác nhận."),
+                         ("Number {number}. Type your mobile number (optional), then press Confirm.")),
+    "contact.placeholder": ("Ví dụ: 0912 345 678", "Example: 0912 345 678"),
+    "contact.submit": ("Xác nhận", "Confirm"),
+    "contact.sending": ("Đang ghi nhận…", "Saving…"),
+    "contact.empty": ("Xin nhập số điện thoại di động.", "Please type a mobile number."),
+    "contact.start_zero": ("Số di động bắt đầu bằng số 0, ví dụ 0912 345 678.",
+                           "A mobile number starts with 0, e.g. 0912 345 678."),
+    "contact.not_mobile": ("Đây không phải số di động. Số di động bắt đầu bằng 03, 05, 07, 08 hoặc 09.",
+                           "This is not a mobile number. Mobile numbers start with 03, 05, 07, 08 or 09."),
+    "contact.too_short": ("Số di động gồm 10 chữ số; quý vị mới nhập {n} số.",
+                          "A mobile number has 10 digits; you have typed {n}."),
+    "contact.invalid": ("Số điện thoại chưa đúng. Số di động gồm 10 chữ số, bắt đầu bằng 03, 05, 07, 08 hoặc 09.",
+                        "That number is not valid. A mobile number has 10 digits starting 03, 05, 07, 08 or 09."),
+    "contact.refused.ticket_not_waiting": ("Số {number} đã được gọi hoặc không còn chờ, nên không nhắn tin được nữa.",
+                                           ("Number {number} has been called or is no longer waiting: no text "
+                                            "can be sent.")),
+    "contact.refused.contact_exists": ("Số {number} đã có số điện thoại nhận tin nhắn.",
+                                       "Number {number} already has a phone number for its texts."),
+    "contact.refused.unknown_ticket": ("Không tìm thấy số {number}. Xin hỏi cán bộ hướng dẫn.",
+                                       "Number {number} was not found. Please ask the staff."),
+    "contact.hub_down": (("Không kết nối được máy chủ nên chưa ghi nhận được số điện thoại. Quý vị vẫn giữ số thứ "
+                          "tự; xin theo dõi màn hình gọi số."),
+                         ("Cannot reach the server, so the number was not saved. You keep your queue number; "
+                          "please watch the screens.")),
+    "contact.done.title": ("Đã ghi nhận", "Saved"),
+    "contact.done": (("Quý vị sẽ nhận tin nhắn khi còn {n} người nữa đến lượt, và khi được mời đến quầy "
+                      "(số {masked})."),
+                     "You will get a text when {n} people are ahead of you, and when you are called (to {masked})."),
+    "contact.done.now": (("Quý vị sắp đến lượt: tin nhắn được gửi ngay đến số {masked}, và khi quý vị được mời đến "
+                          "quầy. Xin ngồi chờ gần đây."),
+                         ("Your turn is near: a text goes to {masked} now, and another when you are called. "
+                          "Please wait nearby.")),
+    "contact.done.called_only": ("Quý vị sẽ nhận tin nhắn khi được mời đến quầy (số {masked}).",
+                                 "You will get a text when you are called (to {masked})."),
     # lookup
     "lookup.title": ("Tra cứu hồ sơ", "Look up a dossier"),
     "lookup.subtitle": ("Nhập mã số hồ sơ in trên phiếu hẹn, hoặc đưa mã QR vào máy quét.",

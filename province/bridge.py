@@ -53,8 +53,15 @@ def _persistence(dir_: str, power_loss_safe: bool) -> list[str]:
     return lines
 
 
-def bridge_conf(s: BridgeSettings) -> str:
-    """A conf.d snippet for the site broker: persistence and the bridge to the province broker."""
+def persistence_lines(s: BridgeSettings) -> list[str]:
+    """The persistence and queue settings a site broker with this bridge needs (once per broker config)."""
+    return _persistence(s.persistence_dir, s.power_loss_safe)
+
+
+def bridge_conf(s: BridgeSettings, *, with_persistence: bool = True) -> str:
+    """A conf.d snippet for the site broker: persistence and the bridge to the province broker. Without
+    ``with_persistence`` the bridge section only, for a broker config that sets persistence itself (Mosquitto
+    refuses a second ``persistence_location``: ``deploy broker --config`` writes one file with both)."""
     site = topics.slug(s.site, "site")
     if not s.remote_host:
         raise BridgeConfigError("the province broker's host is required")
@@ -66,7 +73,7 @@ def bridge_conf(s: BridgeSettings) -> str:
         raise BridgeConfigError("give both the province broker username and password, or neither")
     lines = [f"# motcua: bridge of site {site} to the province broker (written by `motcua deploy broker`).",
              "# Loses nothing across a province outage or a site-broker restart: do not loosen these settings.",
-             *_persistence(s.persistence_dir, s.power_loss_safe),
+             *(persistence_lines(s) if with_persistence else []),
              "",
              f"connection motcua-{site}",
              f"address {s.remote_host}:{s.remote_port}",

@@ -116,12 +116,24 @@ def cmd_deploy_center_broker(args: argparse.Namespace) -> int:
               "as [[broker.clients]]; see deploy/center.example.toml)", file=sys.stderr)
         return 2
     out = args.out_dir or Path("broker")
+    from province.bridge import BridgeConfigError, BridgeSettings, bridge_conf, persistence_lines
+
     try:
+        persistence, section = None, ""
+        if args.province_host:
+            # the site's bridge to the province in the same file (Mosquitto refuses persistence set twice)
+            password = (Path(args.remote_password_file).read_text(encoding="utf-8").strip()
+                        if args.remote_password_file else "")
+            bridge = BridgeSettings(
+                site=settings.center.id, remote_host=args.province_host, remote_port=args.province_port,
+                persistence_dir=args.persistence_dir, cafile=args.cafile, remote_username=args.remote_username,
+                remote_password=password, power_loss_safe=args.power_loss_safe is not False)
+            persistence, section = persistence_lines(bridge), bridge_conf(bridge, with_persistence=False)
         files = write_center_broker(
             settings.broker, out, tls=args.tls, lan_port=args.lan_port, local_port=args.local_port,
             hostnames=tuple(args.hostname or ["localhost"]), install_dir=args.install_dir,
-            persistence_dir=args.persistence_dir)
-    except (OSError, ValueError) as err:
+            persistence_dir=args.persistence_dir, persistence=persistence, province_bridge=section)
+    except (OSError, ValueError, BridgeConfigError) as err:
         print(f"deploy broker: {err}", file=sys.stderr)
         return 2
     print(f"wrote {files.conf}, {files.passwd}, {files.acl}" + (f", {files.ca.parent}/" if files.ca else ""))
@@ -215,7 +227,8 @@ def add_parsers(sub: Any) -> None:
     broker.add_argument("--local-port", type=int, default=1883)
     broker.add_argument("--role", choices=("site", "province"), default="site")
     broker.add_argument("--site", default="", help="the hub's [center] id (role site)")
-    broker.add_argument("--province-host", default="", help="the province broker's host name")
+    broker.add_argument("--province-host", default="", help="the province broker's host name (with --config: "
+                        "the site's bridge to it goes into motcua.conf)")
     broker.add_argument("--province-port", type=int, default=8883)
     broker.add_argument("--cafile", default="", help="the province CA (TLS); required off loopback")
     broker.add_argument("--remote-username", default="", help="this site's user at the province broker")

@@ -119,14 +119,17 @@ def cmd_config_export(args: argparse.Namespace) -> int:
     """The live center (the file's seed plus the admin's recorded changes) as TOML that `config check` accepts."""
     from queue_server.adapters.config_log import ConfigLog
     from queue_server.app.live_config import replay
-    from runtime.settings import read_toml, settings_from_dict
+    from queue_server.config import settings_from_dict
+    from queue_server.engagement_live import BOOKINGS_LIVE, EngagementLive
+    from queue_server.engagement_live import document as engagement_document
+    from runtime.settings import read_toml
     from runtime.settings.edit import DISPLAY_LIVE, document, dump_toml
 
     settings = load_settings(args.config)
     if settings.store_path.exists():
         log_ = ConfigLog(settings.store_path)
         try:
-            settings = replay(settings, log_)
+            settings = replay(settings, log_, EngagementLive())
         finally:
             log_.close()
     raw = read_toml(args.config)
@@ -136,6 +139,11 @@ def cmd_config_export(args: argparse.Namespace) -> int:
             raw["display"] = {**raw.get("display", {}), **{k: value[k] for k in DISPLAY_LIVE}}
         else:
             raw[section] = value
+    # [bookings] / [notifications]: the live keys over the file's table (paths, gateways and secrets stay as written)
+    for section, value in engagement_document(settings).items():
+        table = {k: v for k, v in raw.get(section, {}).items()
+                 if not (section == "bookings" and k in BOOKINGS_LIVE)}
+        raw[section] = {**table, **value}
     text = ("# motcua config export: the live center of " + str(args.config) + " (seed + changes from the admin page)\n"
             + dump_toml(raw))
     # what is written must pass the same validation as `config check` (relative paths read from the source's dir)

@@ -90,9 +90,17 @@ def _broker(raw: dict[str, Any], settings: HubSettings) -> Any:
     from queue_server.mqtt_access import BrokerConfigError, parse_broker
 
     try:
-        return parse_broker(raw.get("broker"), settings.center.id, {c.id for c in settings.center.counters})
+        inv = parse_broker(raw.get("broker"), settings.center.id, {c.id for c in settings.center.counters})
     except BrokerConfigError as err:
         raise ConfigError(str(err)) from err
+    user = settings.mqtt.username
+    if inv is not None and settings.mqtt.enabled and user and user != inv.hub_user:
+        # the broker ties each user to one live connection: the hub under another process's user would knock
+        # that process off (and be knocked off in turn), every few seconds
+        owner = "another process" if user in inv.users else "no user of [broker]"
+        raise ConfigError(f"mqtt.username: {user!r} is {owner}; the hub connects as broker.hub_user "
+                          f"{inv.hub_user!r} (one broker user per process instance)")
+    return inv
 
 
 def _calendar_file(path: Path) -> None:

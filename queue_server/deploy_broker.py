@@ -3,7 +3,9 @@
 Writes into one directory (nothing is started, nothing outside it is touched):
 
 - ``motcua.conf``: a loopback listener for the hub and a LAN listener (TLS unless ``tls=False``), no anonymous
-  clients, the password and ACL files below;
+  clients, the password and ACL files below, and on both listeners ``use_username_as_clientid`` (the broker
+  replaces a client's id with its user name: nobody can take over another user's connection, and each user is
+  one live connection — one user per process instance);
 - ``motcua.passwd``: one user per process and device group, Mosquitto's PBKDF2-SHA512 ``$7$`` hashes
   (computed here: the same format ``mosquitto_passwd`` writes);
 - ``motcua.acl``: from queue_server.mqtt_access;
@@ -28,6 +30,8 @@ from pathlib import Path
 
 from queue_server.mqtt_access import BrokerInventory, acl_text
 
+# per listener: Mosquitto 2.0.11 reads it into the listener being defined (above the first one it is lost)
+USERNAME_AS_CLIENTID = "use_username_as_clientid true"
 PBKDF2_ITERATIONS = 101      # mosquitto_passwd's own default for $7$
 SALT_BYTES = 12
 CERT_DAYS = 3650
@@ -68,9 +72,12 @@ class BrokerFiles:
 
 def write_center_broker(inv: BrokerInventory, out_dir: Path, *, tls: bool = True, lan_port: int = 8883,
                         local_port: int = 1883, lan_host: str = "", hostnames: tuple[str, ...] = ("localhost",),
-                        install_dir: Path | None = None, persistence_dir: str = "/var/lib/mosquitto/") -> BrokerFiles:
+                        install_dir: Path | None = None, persistence_dir: str = "/var/lib/mosquitto/",
+                        persistence: list[str] | None = None, province_bridge: str = "") -> BrokerFiles:
     """Write the broker files for ``inv`` into ``out_dir``; ``install_dir`` is where they will live on the
-    broker's machine (the paths inside motcua.conf), default ``out_dir`` itself."""
+    broker's machine (the paths inside motcua.conf), default ``out_dir`` itself. ``persistence`` replaces the
+    persistence lines and ``province_bridge`` (a ``connection`` section) is appended: a site bridged to the
+    province gets one file (Mosquitto refuses persistence set twice)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     where = install_dir if install_dir is not None else out_dir.resolve()
     sec = out_dir / "secrets"
@@ -96,19 +103,29 @@ def write_center_broker(inv: BrokerInventory, out_dir: Path, *, tls: bool = True
             "# Every client authenticates; each process has its own user; the ACL gives each only what it needs.",
             "per_listener_settings false", "allow_anonymous false",
             f"password_file {where / 'motcua.passwd'}", f"acl_file {where / 'motcua.acl'}",
-            "# client ids: every motcua client adds a random suffix, and only the hub may read $SYS (where the",
-            "# broker reports ids), so no LAN client can learn an id to take its connection over",
-            "", "# the hub, on this machine only", f"listener {local_port} 127.0.0.1", ""]
+            "# client ids: on every listener the broker replaces the id a client sends with its user name",
+            "# (use_username_as_clientid), so no user can take over another's connection by reusing its id. Hence",
+            "# ONE live connection per user: one user per process instance (two sharing one knock each other off).",
+            "# The setting belongs to each listener (Mosquitto 2.0 ignores it above the first `listener` line).",
+            "", "# the hub, on this machine only", f"listener {local_port} 127.0.0.1", USERNAME_AS_CLIENTID, ""]
     conf.append("# the LAN: kiosks, bridges, displays" + (" (TLS)" if tls else " (NO TLS: a closed LAN only)"))
     conf.append(f"listener {lan_port}" + (f" {lan_host}" if lan_host else ""))
+    conf.append(USERNAME_AS_CLIENTID)
     if tls:
         conf += [f"cafile {where / 'certs' / 'ca.crt'}", f"certfile {where / 'certs' / 'server.crt'}",
                  f"keyfile {where / 'certs' / 'server.key'}", "tls_version tlsv1.2"]
-    conf += ["", "persistence true", f"persistence_location {persistence_dir}", "max_queued_messages 10000",
+    conf += ["", *(persistence if persistence is not None else
+                   ["persistence true", f"persistence_location {persistence_dir}", "max_queued_messages 10000"]),
              "set_tcp_nodelay true",
              "# a payload bigger than any motcua message is refused by the broker itself", "message_size_limit 65536",
              ""]
-    files.conf.write_text("\n".join(conf), encoding="utf-8")
+    if province_bridge:
+        conf += ["# the bridge to the province broker (its local side is inside Mosquitto: no client id to share)",
+                 province_bridge]
+    if "remote_password" in province_bridge:
+        _write_private(files.conf, "\n".join(conf))      # it holds the site's password at the province
+    else:
+        files.conf.write_text("\n".join(conf), encoding="utf-8")
     return files
 
 

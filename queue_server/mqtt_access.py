@@ -12,6 +12,17 @@ One MQTT user per process and device group:
   and its own devices' ``set``.
 - each ``kiosk`` and ``health`` (device-health publisher): its own devices' topics, state and hub status.
 - each ``display``: read only (state, events, hub status).
+- every user but a display also owns ``devices/<user>/...``: the availability (Last Will) and state of the
+  process itself, the one connection its devices share (a bridge, a kiosk: see contracts/device_state.py).
+
+One user is ONE live connection: the generated broker replaces every client id with the user name
+(``use_username_as_clientid``), so nobody can take over another user's connection, and two processes (or two
+connections of one process) sharing a user would knock each other off. Hence: one user per process instance, a
+user is never a device id, and each process opens exactly one connection.
+
+Ratings over MQTT (``submit-rating``) come only from a bridge's rating pad, on the topic of a counter bound to that
+bridge (and to that pad, where ``device_counters`` binds it); the ticket rated must be the one just served there
+(the hub's ratings service checks that).
 
 Nobody but the hub may read ``$SYS`` (where Mosquitto reports client ids) or another client's device topics.
 """
@@ -24,6 +35,8 @@ from contracts import topics
 
 ROLES = ("bridge", "kiosk", "display", "health")
 HUB_USER = "hub"
+RATING_COMMAND = "submit-rating"
+GATEWAY_LEAVES = ("availability", "state", "event")
 
 
 class BrokerConfigError(ValueError):
@@ -38,6 +51,11 @@ class BrokerClient:
     role: str
     devices: tuple[str, ...] = ()
     counters: tuple[str, ...] = ()       # bridges only: the counters whose commands it may send
+    # bridges only, optional: a device bound to one counter (a pad at counter 1 may rate only counter 1)
+    device_counters: tuple[tuple[str, str], ...] = ()
+
+    def counter_of(self, device: str) -> str | None:
+        return dict(self.device_counters).get(device)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +113,7 @@ def parse_broker(table: Any, center: str, counters: set[str]) -> BrokerInventory
         where = f"broker.clients[{i}]"
         if not isinstance(c, dict):
             raise BrokerConfigError(f"{where}: expected a table")
-        bad = sorted(set(c) - {"user", "role", "devices", "counters"})
+        bad = sorted(set(c) - {"user", "role", "devices", "counters", "device_counters"})
         if bad:
             raise BrokerConfigError(f"{where}.{bad[0]}: unknown key")
         user, role = c.get("user"), c.get("role")
@@ -122,8 +140,30 @@ def parse_broker(table: Any, center: str, counters: set[str]) -> BrokerInventory
             if dev in owner:
                 raise BrokerConfigError(f"{where}.devices[{j}]: {dev!r} already belongs to {owner[dev]!r}")
             owner[dev] = user
-        clients.append(BrokerClient(user, str(role), devices, bound))
+        pinned = _device_counters(c.get("device_counters", {}), where, devices, bound)
+        clients.append(BrokerClient(user, str(role), devices, bound, pinned))
+    for user in users:
+        # devices/<user>/availability is the process's own Last Will (the connection its devices share)
+        if user in owner:
+            raise BrokerConfigError(f"broker: {user!r} is both a user and a device id of {owner[user]!r} "
+                                    "(devices/<user>/ is that process's own availability: rename one)")
     return BrokerInventory(center, tuple(clients), hub_user)
+
+
+def _device_counters(raw: Any, where: str, devices: tuple[str, ...], bound: tuple[str, ...]
+                     ) -> tuple[tuple[str, str], ...]:
+    if not isinstance(raw, dict):
+        raise BrokerConfigError(f"{where}.device_counters: expected a table {{ device = \"counter\" }}")
+    out = []
+    for dev, counter in raw.items():
+        if dev not in devices:
+            raise BrokerConfigError(f"{where}.device_counters.{dev}: not one of this client's devices")
+        counter = str(counter) if isinstance(counter, (str, int)) and not isinstance(counter, bool) else None
+        if counter is None or counter not in bound:
+            raise BrokerConfigError(f"{where}.device_counters.{dev}: expected one of this bridge's counters "
+                                    f"({', '.join(bound) or 'none'})")
+        out.append((dev, counter))
+    return tuple(out)
 
 
 def acl_text(inv: BrokerInventory) -> str:
@@ -144,8 +184,12 @@ def acl_text(inv: BrokerInventory) -> str:
             lines.append(f"topic read {topics.reply_filter(c)}")
             for counter in cl.counters:
                 lines.append(f"topic write {base}/cmd/{counter}/+")
+        if cl.role != "display":
+            # the process's own connection: its Last Will and state (one connection for all its devices)
+            for leaf in GATEWAY_LEAVES:
+                lines.append(f"topic write {base}/devices/{cl.user}/{leaf}")
         for dev in cl.devices:
-            for leaf in ("availability", "state", "event"):
+            for leaf in GATEWAY_LEAVES:
                 lines.append(f"topic write {base}/devices/{dev}/{leaf}")
             lines.append(f"topic read {topics.device_set(c, dev)}")
         lines.append("")
@@ -158,8 +202,12 @@ def command_refusal(inv: BrokerInventory | None, topic_counter: str, command: st
 
     The broker's ACL already keeps a bridge off other counters' topics; the hub checks again (a lab broker, an
     ACL edited by hand): the payload's counter must be the topic's, and a command sent for a bridge's device must
-    name one of that bridge's counters (on its counter-scoped topic).
+    name one of that bridge's counters (on its counter-scoped topic) and, where ``device_counters`` binds the device,
+    its own counter. A rating must come from a bridge's device (the pad), without dossier codes.
     """
+    named = args.get("source")
+    if named is not None and str(named) != source:
+        return f"{command}: the payload names source {str(named)[:40]!r} but was sent by {source or '?'!r}"
     counter = args.get("counter")
     counter = str(counter) if isinstance(counter, (str, int)) and not isinstance(counter, bool) else None
     if topic_counter and counter is not None and counter != topic_counter:
@@ -167,11 +215,21 @@ def command_refusal(inv: BrokerInventory | None, topic_counter: str, command: st
     if inv is None:
         return None
     bridge = inv.bridge_of_device(source) if source else None
+    if command == RATING_COMMAND:
+        # a rating over MQTT is a pad's key press: from a bridge's device, for that bridge's (and pad's) counter
+        if bridge is None:
+            return (f"{command}: device {source or '?'!r} is no bridge's rating pad (ratings over MQTT come only "
+                    "from the pads in the [broker] inventory; tablets rate over HTTP)")
+        if args.get("dossier_codes"):
+            return f"{command}: a rating pad rates the ticket just served; dossier codes are rated on the tablet"
     if bridge is not None:
         if not topic_counter:
             return f"{command}: bridge {bridge.user!r} device {source!r} must use its counter's command topic"
         if topic_counter not in bridge.counters:
             return f"{command}: counter {topic_counter!r} is not bound to bridge {bridge.user!r}"
+        pinned = bridge.counter_of(source)
+        if pinned is not None and pinned != topic_counter:
+            return f"{command}: device {source!r} is bound to counter {pinned!r}, not {topic_counter!r}"
     elif topic_counter:
         # a counter-scoped command from a device the inventory does not know: only bridges send those
         owners = [b.user for b in inv.clients if b.role == "bridge" and topic_counter in b.counters]

@@ -226,9 +226,11 @@ def build_gateways(cfg: Any) -> dict[str, Any]:
 
 
 def build_engagement(settings: HubSettings, service: QueueService, calendar: WorkingCalendar, clock: Clock,
-                     push_auth: Any = None, gateways: dict[str, Any] | None = None) -> Engagement | None:
+                     push_auth: Any = None, gateways: dict[str, Any] | None = None,
+                     otp_clock: Clock | None = None) -> Engagement | None:
     """None when neither [bookings] nor [notifications] is configured. ``gateways`` replaces the configured ones
-    (tests plug the mock gateway's URL through settings instead whenever they can)."""
+    (tests plug the mock gateway's URL through settings instead whenever they can). ``otp_clock``: what one-time
+    codes expire by when it is not ``clock`` (the demo's accelerated morning would void a code in a second)."""
     ncfg, bcfg = settings.notifications, settings.bookings
     if ncfg is None and bcfg is None:
         return None
@@ -240,7 +242,8 @@ def build_engagement(settings: HubSettings, service: QueueService, calendar: Wor
         from queue_server.app.notification_service import NotificationService
         from queue_server.app.notifications import NotificationRules
 
-        outbox = NotificationOutbox(ncfg.path, gateways if gateways is not None else build_gateways(ncfg),
+        senders = gateways if gateways is not None else build_gateways(ncfg)
+        outbox = NotificationOutbox(ncfg.path, senders,
                                     ncfg.templates, retry=RetryPolicy(ncfg.max_attempts, ncfg.retry_base_s,
                                                                       ncfg.retry_max_s),
                                     poll_interval_s=min(1.0, ncfg.retry_base_s))
@@ -248,7 +251,8 @@ def build_engagement(settings: HubSettings, service: QueueService, calendar: Wor
                                   track_url=lambda ticket_id: f"{base}/t/{ticket_id}" if base else "")
         notifications = NotificationService(outbox, rules, service, clock, phone_channel=ncfg.phone_channel,
                                             booking_url=lambda code: f"{base}/b/{code}" if base else code,
-                                            reminder_before_min=ncfg.reminder_before_min, public_base_url=base)
+                                            reminder_before_min=ncfg.reminder_before_min, public_base_url=base,
+                                            channels=tuple(senders))
         service.add_listener(notifications.on_events)
     bookings = None
     if bcfg is not None:
@@ -261,7 +265,12 @@ def build_engagement(settings: HubSettings, service: QueueService, calendar: Wor
         bookings = BookingService(store, calendar, bcfg.rules, clock, service, salt=store.salt(),
                                   notifier=notifications, service_names=names,
                                   service_names_en={str(s.code): s.name_en for s in settings.center.services})
-        blueprint = create_bookings_blueprint(bookings, notifier=notifications, push_auth=push_auth)
+        codes = None
+        if otp_clock is not None:
+            from queue_server.app.one_time_codes import OneTimeCodes
+
+            codes = OneTimeCodes(otp_clock)
+        blueprint = create_bookings_blueprint(bookings, notifier=notifications, push_auth=push_auth, codes=codes)
         page = create_booking_page_blueprint()
         return Engagement(notifications, bookings, [blueprint, page], bcfg.sweep_every_s)
     return Engagement(notifications, bookings, [], 60.0)
@@ -389,7 +398,7 @@ def warn_demo_passwords(settings: HubSettings, *, background: bool = True) -> li
 
 def build_hub(settings: HubSettings, *, clock: Clock | None = None,
               extra_blueprints: Iterable[Blueprint] | None = None, keepalive_s: float = 15.0,
-              gateways: dict[str, Any] | None = None) -> Hub:
+              gateways: dict[str, Any] | None = None, otp_clock: Clock | None = None) -> Hub:
     settings.store_path.parent.mkdir(parents=True, exist_ok=True)
     clock = clock or SystemClock()
     integration_cfg = integration_config(settings)
@@ -399,17 +408,27 @@ def build_hub(settings: HubSettings, *, clock: Clock | None = None,
         settings = replace(settings, http=replace(settings.http, trust_forwarded_for=True))
     # the admin's live changes (config.changed events) on top of the TOML seed: a restart keeps them
     config_log = ConfigLog(settings.store_path)
-    settings = replay_config(settings, config_log)
+    from queue_server.engagement_live import EngagementLive
+
+    # [bookings] / [notifications] keys changed live: replayed like the other sections; the calendar slots follow
+    # is set once the national one is loaded (below)
+    engagement_live = EngagementLive()
+    settings = replay_config(settings, config_log, engagement_live)
     calendar = load_working_calendar(integration_cfg, settings.center, clock)
+    engagement_live.calendar_for = lambda s: dossier_calendar(calendar, s)
     # no tickets on Tết or an announced day off; a make-up Saturday issues like a weekday
     center = service_center(settings, calendar.days_off, calendar.working_days)
     store = SqliteStore(settings.store_path)
     service = QueueService(center, store, clock, silent_after_s=settings.display.silent_counter_min * 60)
-    live = LiveConfig(settings, service, config_log, calendar.days_off, calendar.working_days)
+    live = LiveConfig(settings, service, config_log, calendar.days_off, calendar.working_days,
+                      extension=engagement_live)
     broadcaster = Broadcaster()
     service.add_listener(broadcaster.publish)
     # bounded (MAX_DEVICES) against an invented-id flood; which devices may write at all is the broker's ACL
-    devices = DeviceRegistry(settings.center.id)
+    inventory = settings.broker
+    devices = DeviceRegistry(settings.center.id, owners=None if inventory is None else {
+        **{client.user: client.user for client in inventory.clients},
+        **{dev: client.user for client in inventory.clients for dev in client.devices}})
     # a full disk: a critical alert on the manager board until commits succeed again
     def storage_changed(ok: bool) -> None:
         devices.hub_storage(ok, service.clock.now())
@@ -470,10 +489,14 @@ def build_hub(settings: HubSettings, *, clock: Clock | None = None,
         blueprints.append(make_province_blueprint(province, settings.province.key))
     # Bookings and notifications (issue 16): the planner listens like a Publisher and only queues; pushes from
     # the portal are signed like dossier pushes (the same [integration] push credentials).
-    engagement = build_engagement(settings, service, calendar, clock, push_auth=getattr(integration_cfg, "push", None),
-                                  gateways=gateways)
+    # slots follow the center's own working time: its hours, the national calendar and its announced days
+    engagement = build_engagement(settings, service, dossier_calendar(calendar, settings), clock,
+                                  push_auth=getattr(integration_cfg, "push", None), gateways=gateways,
+                                  otp_clock=otp_clock)
     if engagement is not None:
         blueprints += engagement.blueprints
+        engagement_live.bookings = engagement.bookings
+        engagement_live.notifications = engagement.notifications
     # staff sessions: token hashes in the hub's file, so a restart logs nobody out and a logout is final
     from queue_server.adapters.session_store import SessionStore
 
@@ -487,7 +510,8 @@ def build_hub(settings: HubSettings, *, clock: Clock | None = None,
     # --- reports (issue 14): read model beside the store, /api/v1/reports/..., /reports pages
     from queue_server.web.reports import make_reporting
     from queue_server.web.reports import register as register_reports
-    reporting = make_reporting(settings, service, integration)
+    reporting = make_reporting(settings, service, integration,
+                               bookings=engagement.bookings if engagement is not None else None)
     register_reports(app, reporting)
     hub = Hub(settings, store, service, broadcaster, mqtt, app, integration, ratings, speaker, province, reporting,
               face=face, engagement=engagement, live=live)

@@ -22,6 +22,7 @@ import socket
 import ssl
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -33,6 +34,11 @@ log = logging.getLogger(__name__)
 wire = logging.getLogger("motcua.wire.mqtt")      # DEBUG: every message in and out
 
 WIRE_PAYLOAD_CHARS = 500     # a wire log line shows this much of a payload
+# A broker that ties client ids to users (use_username_as_clientid: `motcua deploy broker`) closes a connection
+# when another one opens under the same user. Two processes sharing a user would replace each other every
+# reconnect; after this many sessions in a row that the broker closed this soon, say so and slow down.
+SHORT_SESSION_S = 10.0
+SHORT_SESSIONS_TO_SUSPECT = 3
 
 
 class MqttError(Exception):
@@ -171,6 +177,10 @@ class MqttClient:
         self._subscribe_mid: int | None = None
         self._pending_filters: list[str] = []
         self._started = False
+        self._connected_at = 0.0
+        self._short_sessions = 0             # sessions in a row the broker closed within SHORT_SESSION_S
+        self.suspected_twin = False          # another connection under our user keeps replacing this one
+        self._backoff = (max(1, round(min_backoff_s)), max(1, round(max_backoff_s)))
         self._client = paho.Client(CallbackAPIVersion.VERSION2, client_id=self.client_id, clean_session=True,
                                    protocol=paho.MQTTv311)
         if settings.username:
@@ -181,7 +191,7 @@ class MqttClient:
             self._client.will_set(will.topic, will.payload, qos=will.qos, retain=will.retain)
         # paho doubles the wait after each failed attempt, from min to max (a broker restart is retried at
         # once; a broker that stays down costs one attempt per max_backoff_s)
-        self._client.reconnect_delay_set(min_delay=max(1, round(min_backoff_s)), max_delay=max(1, round(max_backoff_s)))
+        self._client.reconnect_delay_set(min_delay=self._backoff[0], max_delay=self._backoff[1])
         self._client.max_queued_messages_set(max_queued)
         self._client.on_connect = self._on_connect
         self._client.on_connect_fail = self._on_connect_fail
@@ -255,6 +265,7 @@ class MqttClient:
             return
         self.connected = True
         self.last_error = None
+        self._connected_at = time.monotonic()
         log.info("MQTT %s: connected to %s%s", self.client_id, self.where, " (TLS)" if self.settings.uses_tls else "")
         filters = self._call(self._filters, "subscriptions") or []
         if filters:
@@ -293,11 +304,29 @@ class MqttClient:
         was = self.connected
         self.connected = False
         self.ready.clear()
+        if was and self._started:
+            self._watch_for_a_twin(time.monotonic() - self._connected_at)
         if was:
             log.warning("MQTT %s: disconnected from %s (%s); reconnecting", self.client_id, self.where, reason_code)
             handler = self.on_disconnect
             if handler is not None:
                 self._call(lambda: handler(str(reason_code)), "on_disconnect")
+
+    def _watch_for_a_twin(self, lived_s: float) -> None:
+        """Sessions the broker keeps closing right after they open: most likely another process connected under
+        the same user. Said once, loudly, and reconnects slow to the longest backoff (no tight loop of two
+        processes knocking each other off); a session that lasts puts things back."""
+        self._short_sessions = self._short_sessions + 1 if lived_s < SHORT_SESSION_S else 0
+        twin = self._short_sessions >= SHORT_SESSIONS_TO_SUSPECT
+        if twin and not self.suspected_twin:
+            log.error("MQTT %s: the broker closed this connection %d times in a row within %.0f s of opening it: "
+                      "another client is probably connected as user %r. A broker that ties client ids to users "
+                      "keeps ONE connection per user: give each process instance its own user (docs/security.md)",
+                      self.client_id, self._short_sessions, SHORT_SESSION_S, self.settings.username)
+        if twin != self.suspected_twin:
+            low = self._backoff[1] if twin else self._backoff[0]
+            self._client.reconnect_delay_set(min_delay=low, max_delay=self._backoff[1])
+        self.suspected_twin = twin
 
     def _on_message(self, client: paho.Client, userdata: Any, msg: paho.MQTTMessage) -> None:
         message = Message(msg.topic, bytes(msg.payload), bool(msg.retain), int(msg.qos))

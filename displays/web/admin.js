@@ -1,7 +1,8 @@
 /* Center admin (admin role): each section of the live center as a table of inputs; "Lưu" sends the whole section
  * to POST /api/v1/admin/config, which checks it with the rules of `motcua config check` and applies it at once.
  * A refusal is shown with the key the hub named (e.g. "services[3].prefix: ..."). Users have their own routes
- * (add, change role/name, disable, reset password). */
+ * (add, change role/name, disable, reset password). Bookings (places per slot, limits, check-in window) and the
+ * message templates appear only where the config file turns them on. */
 "use strict";
 
 (async function adminPage() {
@@ -156,7 +157,59 @@
     $("days-off").value = live.calendar.days_off.join("\n");
     $("makeup-days").value = live.calendar.makeup_days.join("\n");
     renderUsers(live.users);
+    renderBookings();
+    renderNotifications();
   }
+
+  /* ---- [bookings] and [notifications] (issue 16): only where the config file turns them on ---- */
+  const BOOKING_KEYS = ["slot_minutes", "per_person_per_day", "per_person_per_service_per_day", "early_min", "late_min",
+    "days_ahead", "min_notice_min"];
+  const TEMPLATE_NAMES = { booking_confirmed: "Xác nhận đặt lịch", booking_reminder: "Nhắc lịch hẹn",
+    turn_near: "Sắp đến lượt", called: "Mời đến quầy", otp: "Mã xác thực" };
+
+  function renderBookings() {
+    $("sec-bookings").hidden = !live.bookings;
+    if (!live.bookings) return;
+    $("booking-capacity").replaceChildren(...live.services.map((s) => el("tr", { "data-service": s.code },
+      el("td", { text: `${s.name} (${s.code})` }),
+      el("td", {}, el("input", { class: "short", inputmode: "numeric", "aria-label": `capacity ${s.code}`,
+        value: live.bookings.capacity[s.code] === undefined ? "" : String(live.bookings.capacity[s.code]) })))));
+    for (const key of BOOKING_KEYS) $(`bk-${key}`).value = live.bookings[key] === undefined ? "" : String(live.bookings[key]);
+  }
+
+  const number = (text) => (/^\s*-?\d+\s*$/.test(text) ? Number(text) : text.trim());
+
+  function collectBookings() {
+    const capacity = {};
+    for (const tr of $("booking-capacity").querySelectorAll("tr[data-service]")) {
+      const text = tr.querySelector("input").value;
+      if (text.trim() !== "") capacity[tr.dataset.service] = number(text);
+    }
+    const out = { capacity };
+    for (const key of BOOKING_KEYS) {
+      const text = $(`bk-${key}`).value;
+      if (text.trim() !== "") out[key] = number(text);
+    }
+    return out;
+  }
+
+  function renderNotifications() {
+    $("sec-notifications").hidden = !live.notifications;
+    if (!live.notifications) return;
+    $("templates").replaceChildren(...Object.entries(live.notifications.templates).map(([name, text]) =>
+      el("label", { class: "block" }, `${TEMPLATE_NAMES[name] || name} (${name})`,
+        el("textarea", { "data-template": name, rows: "2", cols: "90", "aria-label": `template ${name}` }, text))));
+    $("nt-turn_near_at").value = String(live.notifications.turn_near_at);
+    $("nt-reminder_before_min").value = String(live.notifications.reminder_before_min);
+  }
+
+  $("save-bookings").addEventListener("click", () => send({ bookings: collectBookings() }, "đặt lịch hẹn"));
+  $("save-notifications").addEventListener("click", () => {
+    const templates = {};
+    for (const t of $("templates").querySelectorAll("textarea[data-template]")) templates[t.dataset.template] = t.value;
+    send({ notifications: { templates, turn_near_at: number($("nt-turn_near_at").value),
+      reminder_before_min: number($("nt-reminder_before_min").value) } }, "tin nhắn");
+  });
 
   const lines = (id) => $(id).value.split("\n").map((x) => x.trim()).filter(Boolean);
   $("save-notice").addEventListener("click", () => send({ display: { notice: $("notice").value } }, "dòng thông báo"));

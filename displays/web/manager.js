@@ -122,7 +122,8 @@
   const refreshHealth = loader("/integration/health", renderHealth, (err) => panelError("link-state", err));
   const refreshRates = loader("/stats/dossier-rates", renderRates, (err) => panelError("rate-received", err));
   let bookingsOn = false;                       // /config says whether this center takes bookings
-  const loadBookings = loader("/stats/bookings", renderBookings, (err) => {
+  // from the reports' read model (the booking events, replayable), places from the calendar and capacities
+  const loadBookings = loader("/reports/bookings?period=day", renderBookings, (err) => {
     // a hub without [bookings] answers 404: no panel at all
     if (err.code === "not_found" || err.status === 404) $("bookings-panel").hidden = true;
     else panelError("bookings", err);
@@ -310,7 +311,8 @@
 
   /* ---- bookings (issue 16): per slot today, check-in and no-show rates, utilisation ---- */
   function renderBookings(b) {
-    $("bookings-panel").hidden = false;
+    $("bookings-panel").hidden = b.enabled === false;
+    if (b.enabled === false) return;
     const pct = (r) => (r === null || r === undefined ? "—" : `${Math.round(100 * r)}%`);
     $("bookings-rates").textContent = `đến ${pct(b.check_in_rate)} · vắng ${pct(b.no_show_rate)} · sử dụng ${pct(b.slot_utilisation)}`;
     const slots = (b.days[0] && b.days[0].slots) || [];

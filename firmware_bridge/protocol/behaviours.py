@@ -128,8 +128,12 @@ class RatingPadBehaviour(DeviceBehaviour):
         c = self.config.center
         return [topics.event(c, EventType.TICKET_DONE), topics.reply_filter(c)]
 
+    ticket: str | None = None     # the ticket whose completion lit the keys: the hub checks it is the one rated
+
     def on_hub_event(self, env: Envelope) -> None:
         if env.type == EventType.TICKET_DONE:
+            done = env.data.get("ticket")
+            self.ticket = str(done["id"]) if isinstance(done, dict) and done.get("id") else None
             self.device.send(EnableRating(len(self.config.rating_levels), self.config.rating_timeout_s))
 
     def on_key(self, key: str) -> None:
@@ -139,9 +143,11 @@ class RatingPadBehaviour(DeviceBehaviour):
             return
         if not 0 <= index < len(self.config.rating_levels):
             return
-        self.device.request("submit-rating", {"counter": self.config.counter,
-                                              "level": self.config.rating_levels[index],
-                                              "source": self.config.device_id})
+        args: dict[str, Any] = {"counter": self.config.counter, "level": self.config.rating_levels[index],
+                                "source": self.config.device_id}
+        if self.ticket is not None:
+            args["ticket"] = self.ticket
+        self.device.request("submit-rating", args)
 
     def on_reply(self, reply: CommandReply) -> None:
         self.device.send(ThankYou() if reply.ok else RatingRefused())

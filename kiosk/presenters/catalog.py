@@ -48,6 +48,7 @@ class Catalog:
     makeup_days: frozenset[str] = frozenset()   # ISO dates worked although a weekend (Saturday 22/08/2026)
     bookings: bool = False                  # the center takes bookings: the home screen offers "Có lịch hẹn"
     policy: dict[str, Any] = field(default_factory=dict)   # the hub's [policy]: what the priority screen promises
+    notify_phone: bool = False              # the hub texts citizens: the ticket screen offers "Nhắn tin khi …"
 
     def service(self, code: str) -> ServiceInfo | None:
         return next((s for s in self.services if s.code == code), None)
@@ -129,7 +130,12 @@ class Catalog:
         return Catalog(str(center.get("name") or ""), str(center.get("name_en") or ""), services, priorities,
                        config.get("working_hours"), False, days_off=_dates(config.get("days_off")),
                        makeup_days=_dates(config.get("makeup_days")), bookings=config.get("bookings") is True,
-                       policy=dict(config["policy"]) if isinstance(config.get("policy"), dict) else {})
+                       policy=dict(config["policy"]) if isinstance(config.get("policy"), dict) else {},
+                       notify_phone=_notify_phone(config.get("notifications")))
+
+
+def _notify_phone(value: Any) -> bool:
+    return isinstance(value, dict) and value.get("phone") is True
 
 
 def _dates(value: Any) -> frozenset[str]:

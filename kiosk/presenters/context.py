@@ -16,7 +16,7 @@ from kiosk.i18n import Lang
 from kiosk.offline import IssuedTicket, Mode
 
 from .catalog import Catalog
-from .ports import BookingHub, Desk, KioskPrinter, LookupHub, Outcome
+from .ports import BookingHub, ContactHub, Desk, KioskPrinter, LookupHub, Outcome
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +92,7 @@ class IdleContext:
     clock: Callable[[], float]
     ticket_printed: Callable[[], bool]      # the confirmation screen goes home sooner
     busy: Callable[[], bool]                # the hub or the printer is still answering: never reset then
+    contact_done: Callable[[], bool] = lambda: False   # "Quý vị sẽ nhận tin nhắn…" goes home as soon as a ticket
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +115,17 @@ class TicketContext:
     desk: Desk
     printer: KioskPrinter
     poster: Callable[[], Callable[[Callable[[], None]], None]]
+    notify_offered: Callable[[IssuedTicket], bool] = lambda _ticket: False   # "Nhắn tin khi sắp đến lượt" for it
+    open_contact: Callable[[], None] = lambda: None
+
+
+@dataclass(frozen=True, slots=True)
+class ContactContext:
+    shell: Shell
+    hub: ContactHub
+    allow_key: Callable[[str], bool]        # the tap guard for keypad keys
+    ticket: Callable[[], IssuedTicket | None]   # the ticket just printed
+    offered: Callable[[], bool]             # the hub sends texts and the ticket is known to it (not offline)
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,8 @@ class IdlePresenter:
         b = self.k.behaviour
         if screen == "ticket" and self.ctx.ticket_printed():
             return b.ticket_screen_s   # the citizen has the paper; a failed print keeps its number up longer
+        if screen == "contact" and self.ctx.contact_done():
+            return b.ticket_screen_s   # confirmed: nothing left to read but one sentence
         if screen == "result":
             return b.result_screen_s
         return b.idle_timeout_s

@@ -17,9 +17,11 @@ from kiosk.i18n import Lang, other, t
 
 from .booking import BookingPresenter, is_booking_scan
 from .catalog import Catalog
+from .contact import ContactPresenter
 from .context import (
     BookingContext,
     ClosedContext,
+    ContactContext,
     HomeContext,
     IdleContext,
     KioskBehaviour,
@@ -41,7 +43,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-SCREENS = ("home", "services", "search", "priority", "ticket", "lookup", "result", "closed", "face", "booking")   # face: issue 15
+SCREENS = ("home", "services", "search", "priority", "ticket", "lookup", "result", "closed", "face", "booking",  # face: issue 15
+           "contact")
 
 
 class TapGuard:
@@ -110,7 +113,12 @@ class Kiosk:
                                                                 lambda s, p: self.take.start(s, p)))
         self.priority = PriorityPresenter(PriorityContext(self, lambda: self.services.chosen,
                                                           lambda s, p: self.take.start(s, p)))
-        self.take = TakeTicketPresenter(TicketContext(self, desk, printer, self.poster))
+        self.take = TakeTicketPresenter(TicketContext(self, desk, printer, self.poster,
+                                                      notify_offered=self.contact_offered_for,
+                                                      open_contact=lambda: self.contact.enter()))
+        self.contact = ContactPresenter(ContactContext(
+            self, hub, self.guard.allow_key, lambda: self.take.ticket,  # type: ignore[arg-type]
+            lambda: self.take.ticket is not None and self.contact_offered_for(self.take.ticket)))
         self.lookup = LookupPresenter(LookupContext(
             self, hub, self.guard.allow_key, lambda: self.take.busy,
             lambda code, body: self.result.show_dossier(code, body), lambda body: self.result.show_ticket(body)))
@@ -121,8 +129,10 @@ class Kiosk:
                                                     lambda s, p: self.take.start(s, p)))
         self.closed = ClosedPresenter(ClosedContext(self, lambda: self.lookup.enter(), lambda: self.printer_fault,
                                                     self.paper_tickets_paused))
-        self.idle = IdlePresenter(IdleContext(self, clock, lambda: self.take.state == "printed",
-                                              lambda: self.take.busy or self.lookup.busy or self.booking.busy))
+        self.idle = IdlePresenter(IdleContext(
+            self, clock, lambda: self.take.state == "printed",
+            lambda: self.take.busy or self.lookup.busy or self.booking.busy or self.contact.busy,
+            contact_done=lambda: self.contact.state == "done"))
         # issue 15 hook: set by attach_face (kiosk/presenters/face.py) only where a camera and the face extra are
         self.face: FaceLookupPresenter | None = None
 
@@ -180,6 +190,7 @@ class Kiosk:
         self.take.clear()
         self.lookup.clear()
         self.booking.clear()
+        self.contact.clear()             # the typed phone number goes with the citizen
         self.result.clear()
         self.home.help_state = None
         self.services.clear()
@@ -248,6 +259,12 @@ class Kiosk:
             log.error("catalog not refreshed: malformed answer from the hub: %r", err)
             return self.catalog
         return catalog
+
+    def contact_offered_for(self, ticket: Any) -> bool:
+        """"Nhắn tin khi sắp đến lượt" for this ticket: the hub texts citizens, and knows the ticket now (issued
+        online, the kiosk online: a ticket from a leased block reaches the hub only later)."""
+        return (self.catalog.notify_phone and self.catalog.live and not getattr(ticket, "offline", True)
+                and self.desk.mode == "online")
 
     # --- the printer ---------------------------------------------------------------------------------------
     def paper_tickets_paused(self) -> bool:

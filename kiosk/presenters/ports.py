@@ -32,6 +32,12 @@ class BookingHub(Protocol):
     def check_in_booking(self, scan: str) -> dict[str, Any]: ...
 
 
+class ContactHub(Protocol):
+    """Attaching a mobile number to a ticket still waiting (HubClient has it)."""
+
+    def attach_contact(self, ticket_id: str, contact: str) -> dict[str, Any]: ...
+
+
 class Desk(Protocol):
     """The ticket desk (kiosk/offline.py TicketDesk): online or offline issuing."""
 

@@ -39,6 +39,8 @@ class TicketView:
     busy: bool
     lang_toggle: str
     mode_mark: str
+    notify: str = ""          # "Nhắn tin khi sắp đến lượt" once the paper is out; empty: no button
+    notify_space: bool = False    # the button's place is kept while the ticket prints, so "Xong" never moves
 
 
 class TakeTicketPresenter:
@@ -151,6 +153,15 @@ class TakeTicketPresenter:
             return
         self.k.reset()
 
+    def notify_offered(self) -> bool:
+        return (self.state in ("printed", "print_failed") and self.ticket is not None
+                and self.ctx.notify_offered(self.ticket))
+
+    def notify(self) -> None:
+        """"Nhắn tin khi sắp đến lượt": the optional keypad for a mobile number (the contact presenter taps)."""
+        if self.notify_offered():
+            self.ctx.open_contact()
+
     def view(self) -> TicketView:
         k, lang, tk = self.k, self.k.lang, self.ticket
         service = k.catalog.service(tk.service if tk else (self.service or ""))
@@ -182,4 +193,6 @@ class TakeTicketPresenter:
             message=message, ahead=ahead, wait=wait,
             done=t("ticket.done", lang) if self.state in ("printed", "print_failed") else t("nav.home", lang),
             is_problem=self.state in ("print_failed", "failed"), busy=self.busy,
-            lang_toggle=t("lang.toggle", lang), mode_mark=k.mode_mark())
+            lang_toggle=t("lang.toggle", lang), mode_mark=k.mode_mark(),
+            notify=t("ticket.notify", lang) if self.notify_offered() else "",
+            notify_space=tk is not None and not tk.offline and k.catalog.notify_phone)

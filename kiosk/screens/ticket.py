@@ -1,5 +1,5 @@
 """Ticket confirmation screen: the number in very large type while it prints, or with the printer-failure
-sentence; renders TicketView."""
+sentence, and the optional "Nhắn tin khi sắp đến lượt" button; renders TicketView."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 load_kv("ticket")
 
 FIELDS = ("heading", "number", "service", "message", "ahead", "wait", "done", "is_problem", "busy",
-          "lang_toggle", "mode_mark")
+          "lang_toggle", "mode_mark", "notify", "notify_space")
 
 
 class TicketScreen(KioskScreen):
@@ -29,6 +29,8 @@ class TicketScreen(KioskScreen):
     busy = BooleanProperty(False)
     lang_toggle = StringProperty("")
     mode_mark = StringProperty("")
+    notify = StringProperty("")
+    notify_space = BooleanProperty(False)
 
     def render(self, kiosk: Kiosk) -> None:
         self.set_props(self, kiosk.take.view(), FIELDS)

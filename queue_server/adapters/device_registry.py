@@ -44,10 +44,11 @@ class DeviceRecord:
     last_fault: str | None = None
     last_fault_at: datetime | None = None
     last_seen: datetime | None = None
+    via: str | None = None             # the process (bridge, kiosk) whose one connection carries this device
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "kind": self.kind, "availability": self.availability, "status": self.status,
-                "faults": list(self.faults), "last_fault": self.last_fault,
+                "via": self.via, "faults": list(self.faults), "last_fault": self.last_fault,
                 "last_fault_at": format_at(self.last_fault_at) if self.last_fault_at else None,
                 "last_seen": format_at(self.last_seen) if self.last_seen else None}
 
@@ -94,11 +95,18 @@ MAX_DEVICES = 500       # a center has tens of devices; an invented-id flood sto
 
 class DeviceRegistry:
     """``known``: the device ids of the center's [broker] inventory; when given, any other id is refused (the
-    broker's ACL already keeps unknown writers out). Either way at most MAX_DEVICES records are kept."""
+    broker's ACL already keeps unknown writers out). Either way at most MAX_DEVICES records are kept.
 
-    def __init__(self, center: str, known: set[str] | None = None) -> None:
+    A process with several devices (a bridge, a kiosk) has one connection: its own ``devices/<process>/`` topics
+    carry the Will, and its retained state's ``detail.devices`` names the devices behind it. While the process is
+    offline, so is each of them (an alert each, as a Will of their own would raise). ``owners`` (device → broker
+    user, and each user → itself, from the [broker] inventory) keeps a known process from claiming another's
+    devices."""
+
+    def __init__(self, center: str, known: set[str] | None = None, owners: dict[str, str] | None = None) -> None:
         self.center = topics.slug(center, "center")
         self.known = known
+        self.owners = owners
         self._lock = threading.Lock()
         self._devices: dict[str, DeviceRecord] = {}
         self._alerts: dict[tuple[str, str], DeviceAlert] = {}
@@ -155,11 +163,40 @@ class DeviceRegistry:
 
     def _availability(self, device_id: str, value: str, now: datetime) -> list[AlertChange]:
         rec = self._record(device_id)
+        gateway = self._devices.get(rec.via) if rec.via else None
+        if value == ONLINE and gateway is not None and gateway.availability == OFFLINE:
+            value = OFFLINE      # a stale retained "online" of a device whose process is gone
         self._devices[device_id] = replace(rec, availability=value, last_seen=now if value == ONLINE else
                                            rec.last_seen)
         if value == OFFLINE:
-            return self._raise(device_id, rec.kind, "offline", now)
+            return self._raise(device_id, rec.kind, "offline", now) + self._behind(device_id, now)
         return self._clear(device_id, {"offline"})
+
+    def _behind(self, gateway: str, now: datetime) -> list[AlertChange]:
+        """Every device carried by ``gateway`` (now offline) is offline with it."""
+        changes: list[AlertChange] = []
+        for rec in [r for r in self._devices.values() if r.via == gateway and r.availability != OFFLINE]:
+            self._devices[rec.id] = replace(rec, availability=OFFLINE)
+            changes += self._raise(rec.id, rec.kind, "offline", now)
+        return changes
+
+    def _carried(self, gateway: str, devices: Any, now: datetime) -> list[AlertChange]:
+        """A process's state names the devices behind its one connection."""
+        if not isinstance(devices, list):
+            return []
+        for dev in devices[:MAX_DEVICES]:
+            if not isinstance(dev, str) or dev == gateway or dev not in self._devices and (
+                    (self.known is not None and dev not in self.known) or len(self._devices) >= MAX_DEVICES):
+                continue
+            # a process the inventory knows claims only its own devices (the broker's ACL keeps a process it does
+            # not know off these topics; on a lab broker without one, there is nothing to hold it to)
+            if self.owners is not None and gateway in self.owners and self.owners.get(dev) != gateway:
+                self._reject(f"{gateway} claims device {dev!r}, which is not its own in the [broker] inventory")
+                continue
+            self._devices[dev] = replace(self._record(dev), via=gateway)
+        if self._devices[gateway].availability == OFFLINE:
+            return self._behind(gateway, now)
+        return []
 
     def _state(self, device_id: str, state: DeviceState, now: datetime) -> list[AlertChange]:
         rec = self._record(device_id)
@@ -169,7 +206,8 @@ class DeviceRegistry:
             last_fault, last_fault_at = new_faults[-1], now
         self._devices[device_id] = replace(rec, kind=state.kind, status=state.status, faults=state.faults,
                                            last_fault=last_fault, last_fault_at=last_fault_at, last_seen=now)
-        changes: list[AlertChange] = []
+        changes: list[AlertChange] = self._carried(device_id, state.detail.get("devices"), now) \
+            if "devices" in state.detail else []
         for fault in state.faults:
             # "offline" inside a state means the device reached the broker but lost its hardware (printer cable)
             changes += self._raise(device_id, state.kind, fault, now)

@@ -66,6 +66,7 @@ class ReportBundle:
     summaries: dict[str, dict[str, Any]]
     dossiers: dict[str, Any]
     decision_766: dict[str, Any]
+    bookings: dict[str, Any] | None = None      # /reports/bookings where the center takes bookings (issue 16)
 
     @property
     def first(self) -> dict[str, Any]:
@@ -171,9 +172,44 @@ def to_xlsx(bundle: ReportBundle) -> bytes:
         sheet.append([item["code"], item["name"], item["reason"]])
     sheet.column_dimensions["B"].width = 45
     sheet.column_dimensions["C"].width = 70
+    if bundle.bookings is not None:
+        _bookings_sheet(wb.create_sheet("Lịch hẹn"), bundle.bookings, bold, head_fill)
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
+
+
+BOOKING_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("capacity", "Số chỗ", INT), ("made", "Đã đặt", INT), ("checked_in", "Đã đến (xác nhận)", INT),
+    ("no_show", "Vắng", INT), ("cancelled", "Đã hủy", INT), ("booked", "Chưa đến giờ", INT),
+    ("utilisation", "Mức sử dụng", PCT))
+
+
+def _bookings_sheet(sheet: Any, b: dict[str, Any], bold: Any, head_fill: Any) -> None:
+    """Issue 16: the period's rates, then one row per day and slot (a real date, a time, whole numbers, %)."""
+    for label, value, fmt in (("Tổng số lịch hẹn", b["totals"]["made"], INT),
+                              ("Đã đến (xác nhận tại kiosk)", b["totals"]["checked_in"], INT),
+                              ("Vắng (không đến)", b["totals"]["no_show"], INT),
+                              ("Đã hủy", b["totals"]["cancelled"], INT),
+                              ("Tỷ lệ đến", b["check_in_rate"], PCT), ("Tỷ lệ vắng", b["no_show_rate"], PCT),
+                              ("Số chỗ đã mở", b["places_offered"], INT),
+                              ("Mức sử dụng khung giờ", b["slot_utilisation"], PCT)):
+        sheet.append([label, value])
+        sheet.cell(sheet.max_row, 2).number_format = fmt
+    sheet.append([])
+    sheet.append(["Ngày", "Giờ", "Lĩnh vực", *(h for _, h, _ in BOOKING_COLUMNS)])
+    for c in sheet[sheet.max_row]:
+        c.font, c.fill = bold, head_fill
+    for day in b["days"]:
+        for row in day["slots"]:
+            sheet.append([date.fromisoformat(day["day"]), row["start"][11:16], row.get("name") or row["service"],
+                          *(row[k] for k, _, _ in BOOKING_COLUMNS)])
+            r = sheet.max_row
+            sheet.cell(r, 1).number_format = "DD/MM/YYYY"
+            for j, (_, _, fmt) in enumerate(BOOKING_COLUMNS, start=4):
+                sheet.cell(r, j).number_format = fmt
+    sheet.column_dimensions["A"].width = 30
+    sheet.column_dimensions["C"].width = 30
 
 
 # -------------------------------------------------------------------------------------------------- csv
@@ -290,6 +326,17 @@ def to_pdf(bundle: ReportBundle, *, superior: str = "", signer_title: str = "GI�
                            + ("" if i["unit"] == "ratio" or i["value"] is None else " ngày làm việc"),
                            "—" if i["points"] is None else f"{_fmt(i['points'], DEC)}/{i['max_points']}"]
                           for i in k["computed"])], [15 * mm, 95 * mm, 35 * mm, 25 * mm]))
+    b = bundle.bookings
+    if b is not None:
+        story.append(Paragraph("V. Đặt lịch hẹn", h2))
+        story.append(table([["Chỉ tiêu", "Giá trị"],
+                            ["Tổng số lịch hẹn", _fmt(b["totals"]["made"], INT)],
+                            ["Đã đến (xác nhận tại kiosk)", _fmt(b["totals"]["checked_in"], INT)],
+                            ["Vắng (không đến)", _fmt(b["totals"]["no_show"], INT)],
+                            ["Đã hủy", _fmt(b["totals"]["cancelled"], INT)],
+                            ["Tỷ lệ đến / tỷ lệ vắng",
+                             f"{_fmt(b['check_in_rate'], PCT)} / {_fmt(b['no_show_rate'], PCT)}"],
+                            ["Mức sử dụng khung giờ", _fmt(b["slot_utilisation"], PCT)]], [110 * mm, 60 * mm]))
     story.append(Spacer(1, 10 * mm))
     sign = Table([[Paragraph("<b>Nơi nhận:</b><br/>- Như trên;<br/>- Lưu: VT.", base),
                    Paragraph(f"<b>{signer_title}</b><br/><i>(Ký, ghi rõ họ tên và đóng dấu)</i><br/><br/><br/><br/>"

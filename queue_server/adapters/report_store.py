@@ -63,8 +63,13 @@ SCHEMA = (
     # covering: a report's dossier query reads only this index, never the rows
     ("CREATE INDEX IF NOT EXISTS rpt_dossier_received ON rpt_dossier "
      "(received_at, finished_at, due_at, apologised, res_wmin, procedure)"),
+    # issue 16: each booking's latest status by its slot's day (from booking.* events: no personal data)
+    ("CREATE TABLE IF NOT EXISTS rpt_booking (code TEXT PRIMARY KEY, day TEXT NOT NULL, service TEXT NOT NULL, "
+     "slot TEXT NOT NULL, status TEXT NOT NULL) WITHOUT ROWID"),
+    "CREATE INDEX IF NOT EXISTS rpt_booking_day ON rpt_booking (day)",
 )
-TABLES = ("rpt_cell", "rpt_roll", "rpt_rating", "rpt_rating_roll", "rpt_ticket", "rpt_counter", "rpt_dossier")
+TABLES = ("rpt_cell", "rpt_roll", "rpt_rating", "rpt_rating_roll", "rpt_ticket", "rpt_counter", "rpt_dossier",
+          "rpt_booking")
 SCHEMA_VERSION = "3"     # a model of another version is emptied on open and rebuilt from the log by catching up
 
 
@@ -140,9 +145,38 @@ class ReportStore:
                     for table in TABLES:
                         c.execute(f"DROP TABLE IF EXISTS {table}")
                     c.execute("DELETE FROM rpt_meta WHERE key = 'last_seq'")
+                had_bookings = c.execute("SELECT 1 FROM sqlite_master WHERE name = 'rpt_booking'").fetchone()
                 for stmt in SCHEMA[1:]:
                     c.execute(stmt)
                 c.execute("INSERT OR REPLACE INTO rpt_meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
+                if had_bookings is None:
+                    self._backfill_bookings(c)
+
+    def _backfill_bookings(self, c: sqlite3.Connection) -> None:
+        """A model made before bookings were reported has caught up past their events: fold just those (read from
+        the type index) up to its position, so nothing is counted twice and no full rebuild is needed."""
+        row = c.execute("SELECT value FROM rpt_meta WHERE key = 'last_seq'").fetchone()
+        if row is None or not self.events_path.exists():
+            return
+        kinds = sorted(rp.BOOKING_EVENTS)
+        try:
+            rows = self._events_conn().execute(
+                f"SELECT seq, data FROM events WHERE seq <= ? AND type IN ({', '.join('?' * len(kinds))}) "
+                f"ORDER BY seq", (int(row[0]), *kinds)).fetchall()
+        except sqlite3.OperationalError:
+            return              # no event log yet
+        folder = rp.Folder(self._ledger, self._counter)
+        for seq, data in rows:
+            try:
+                folder.booking(_loads(data))
+            except (KeyError, TypeError, ValueError) as err:
+                log.warning("reports: event %s skipped: %s", seq, err)
+        self._write_bookings(c, folder.delta)
+
+    @staticmethod
+    def _write_bookings(c: sqlite3.Connection, delta: rp.Delta) -> None:
+        c.executemany("INSERT OR REPLACE INTO rpt_booking VALUES (?,?,?,?,?)",
+                      [(code, *row) for code, row in delta.bookings.items()])
 
     # -------------------------------------------------------------------------------------- connections
     def _connect(self) -> sqlite3.Connection:
@@ -290,6 +324,7 @@ class ReportStore:
                       [(cid, d.status, d.staff, format_at(d.since) if d.since else None)
                        for cid, d in delta.counters.items()])
         c.executemany("INSERT OR REPLACE INTO rpt_dossier VALUES (?,?,?,?,?,?,?,?)", dossier_rows)
+        self._write_bookings(c, delta)
         c.execute("INSERT OR REPLACE INTO rpt_meta VALUES ('last_seq', ?)", (str(new_last),))
 
     @staticmethod
@@ -469,6 +504,13 @@ class ReportStore:
         aggregates until the counter's next event, so a report of today adds it up to now."""
         return [(r[0], r[2], r[1], parse_at(r[3])) for r in self._read().execute(
             "SELECT id, status, staff, since FROM rpt_counter WHERE status IN ('open', 'paused') AND since IS NOT NULL")]
+
+    def booking_counts(self, start: date, end: date) -> list[tuple[str, str, str, str, int]]:
+        """(day, service, slot start ISO, status, how many) for bookings whose slot lies in [start, end]."""
+        rows = self._read().execute(
+            "SELECT day, service, slot, status, COUNT(*) FROM rpt_booking WHERE day >= ? AND day <= ? "
+            "GROUP BY day, service, slot, status", (start.isoformat(), end.isoformat())).fetchall()
+        return [(str(a), str(b), str(c), str(d), int(n)) for a, b, c, d, n in rows]
 
     def counts(self) -> dict[str, int]:
         conn = self._read()

@@ -271,8 +271,7 @@ class BookingService:
         total = {"booked": 0, "checked_in": 0, "no_show": 0, "cancelled": 0}
         used = 0
         # utilisation counts every place the calendar offered in the range, booked or not
-        places = sum(cap * len(bk.slots_on(self.calendar, self.rules, svc, first + timedelta(days=i)))
-                     for i in range((last - first).days + 1) for svc, cap in self.rules.capacity.items() if cap > 0)
+        places = sum(self.places_offered(first, last).values())
         for d in days.values():
             for k in total:
                 total[k] += d[k]
@@ -286,6 +285,17 @@ class BookingService:
                 "no_show_rate": round(total["no_show"] / decided, 3) if decided else None,
                 "slot_utilisation": round(used / places, 3) if places else None, "places_offered": places,
                 "days": [{"day": k, **v} for k, v in sorted(days.items())]}
+
+    def places_offered(self, first: date, last: date) -> dict[tuple[str, str], int]:
+        """(service, slot start ISO) → places, for every slot the calendar opens in [first, last] (the reports'
+        utilisation counts them all, booked or not)."""
+        rules, calendar = self.rules, self.calendar        # one consistent pair while an admin changes them
+        out: dict[tuple[str, str], int] = {}
+        for i in range((last - first).days + 1):
+            for svc, cap in rules.capacity.items():
+                for slot in bk.slots_on(calendar, rules, svc, first + timedelta(days=i)):
+                    out[(svc, slot.start.isoformat())] = cap
+        return out
 
     @staticmethod
     def _event(b: Booking) -> dict[str, Any]:

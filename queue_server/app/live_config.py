@@ -1,5 +1,7 @@
 """LiveConfig: the admin's live changes to a running center — services, counters, priority categories, users,
-working hours, announced days off, the display notice, the rating scale — and every user's own password.
+working hours, announced days off, the display notice, the rating scale, and sections a ``LiveExtension`` adds (the
+composition root plugs in [bookings] / [notifications], queue_server/engagement_live.py) — and every user's own
+password.
 
 Each change builds the candidate settings (runtime.settings.edit: the same rules as ``motcua config check``), is
 refused with the key-naming one-line message when they fail, and otherwise is swapped in through the queue's
@@ -12,10 +14,10 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from datetime import date
-from typing import Any
+from typing import Any, Protocol
 
 from contracts.errors import ErrorCode, MotcuaError
 from contracts.messages import format_at
@@ -84,19 +86,54 @@ def _with_hashes(users: Any, settings: HubSettings, credentials: dict[str, str])
     return out
 
 
-def replay(settings: HubSettings, repo: ConfigRepository) -> HubSettings:
+class LiveExtension(Protocol):
+    """More sections an admin changes live, validated by their own parser (the composition root plugs in
+    queue_server.engagement_live for [bookings] / [notifications]): ``apply`` re-checks them against the candidate
+    center even when only core sections changed; ``check`` asks the running parts whether the change may go ahead
+    (a sentence saying why not, or None); ``applied`` hands the new settings to them."""
+
+    sections: tuple[str, ...]
+
+    def document(self, settings: HubSettings) -> dict[str, Any]: ...
+
+    def apply(self, settings: HubSettings, changes: Mapping[str, Any]) -> HubSettings: ...
+
+    def check(self, old: HubSettings, new: HubSettings) -> str | None: ...
+
+    def applied(self, new: HubSettings) -> None: ...
+
+
+def _apply(settings: HubSettings, changes: dict[str, Any], extension: LiveExtension | None) -> HubSettings:
+    extra = extension.sections if extension is not None else ()
+    unknown = [k for k in changes if k not in SECTIONS and k not in extra]
+    if unknown:
+        raise ConfigError(f"{unknown[0]}: not a section that can be changed live ({', '.join(SECTIONS + extra)})")
+    core = {k: v for k, v in changes.items() if k in SECTIONS}
+    if core or extension is None:
+        settings = apply_sections(settings, core)
+    elif not changes:
+        raise ConfigError("sections: nothing to change")
+    if extension is not None:
+        settings = extension.apply(settings, {k: v for k, v in changes.items() if k in extra})
+    return settings
+
+
+def replay(settings: HubSettings, repo: ConfigRepository, extension: LiveExtension | None = None) -> HubSettings:
     """The TOML seed with every recorded change applied in order, and passwords set live. A change the seed no
     longer accepts (the file was edited since) is skipped with a warning: the hub starts on what is valid."""
     credentials = repo.credentials()
+    names = SECTIONS + (extension.sections if extension is not None else ())
     for data in repo.changes():
         after = data.get("after")
         if not isinstance(after, dict):
             continue
-        changes = {k: v for k, v in after.items() if k in SECTIONS}
+        changes = {k: v for k, v in after.items() if k in names}
         if "users" in changes:
             changes["users"] = _with_hashes(changes["users"], settings, credentials)
+        if not changes:
+            continue
         try:
-            settings = apply_sections(settings, changes)
+            settings = _apply(settings, changes, extension)
         except ConfigError as err:
             log.warning("config.changed by %s no longer applies to this config file, skipped: %s",
                         data.get("by"), err)
@@ -111,8 +148,10 @@ class LiveConfig:
     """Holds the live settings; ``change`` / the user operations apply one admin change at a time."""
 
     def __init__(self, settings: HubSettings, service: QueueService, repo: ConfigRepository,
-                 national_off: Iterable[date] = (), national_makeup: Iterable[date] = ()) -> None:
+                 national_off: Iterable[date] = (), national_makeup: Iterable[date] = (),
+                 extension: LiveExtension | None = None) -> None:
         self.settings = settings
+        self.extension = extension
         self.service = service
         self.repo = repo
         self.national_off = frozenset(national_off)
@@ -125,7 +164,13 @@ class LiveConfig:
         self._subscribers.append(fn)
 
     def document(self) -> dict[str, Any]:
-        return document(self.settings, secrets=False)
+        return self._document(self.settings)
+
+    def _document(self, settings: HubSettings) -> dict[str, Any]:
+        doc = document(settings, secrets=False)
+        if self.extension is not None:
+            doc.update(self.extension.document(settings))
+        return doc
 
     # ------------------------------------------------------------------------------------------ changes
     def change(self, by: str, sections: dict[str, Any], *, credential: tuple[str, str] | None = None,
@@ -139,15 +184,19 @@ class LiveConfig:
             if "users" in changes:
                 changes["users"] = _with_hashes(changes["users"], current, credentials)
             try:
-                new = apply_sections(current, changes)
+                new = _apply(current, changes, self.extension)
             except ConfigError as err:
                 raise MotcuaError(ErrorCode.CONFIG_INVALID, str(err)) from None
+            problem = self.extension.check(current, new) if self.extension is not None else None
+            if problem is not None:
+                raise MotcuaError(ErrorCode.CONFIG_INVALID, problem)
             if credential is not None:
                 name, hashed = credential
                 new = replace(new, users=tuple(replace(u, password_hash=hashed) if u.username == name else u
                                                for u in new.users))
-            before, after = document(current, secrets=False), document(new, secrets=False)
-            names = [s for s in SECTIONS if s in sections]
+            before, after = self._document(current), self._document(new)
+            extra = self.extension.sections if self.extension is not None else ()
+            names = [s for s in SECTIONS + extra if s in sections]
             data: dict[str, Any] = {"by": by, "sections": names,
                                     "before": {s: before[s] for s in names}, "after": {s: after[s] for s in names}}
             if note:
@@ -159,6 +208,11 @@ class LiveConfig:
 
             def applied() -> None:
                 self.settings = new
+                if self.extension is not None:
+                    try:
+                        self.extension.applied(new)
+                    except Exception:
+                        log.exception("live extension %r failed", self.extension)
                 for fn in self._subscribers:
                     try:
                         fn(new)

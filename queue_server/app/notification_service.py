@@ -4,7 +4,8 @@
 list and wakes a thread of its own, which plans the messages (reading the queue through the service's queries) and
 stores them in the outbox. So the writer never waits on planning, SQLite of the outbox, or a gateway. ``drain()``
 does the same work in the caller's thread (tests, shutdown). Also: the contact a citizen leaves at the kiosk
-(validated, stored only in the outbox's contact book), booking confirmations and reminders.
+(validated, stored only in the outbox's contact book) — with the ticket, or attached to an already-issued ticket that
+is still waiting (``attach_contact``, the kiosk's "Nhắn tin khi sắp đến lượt") — booking confirmations and reminders.
 
 Must not: send anything itself (the outbox's thread does), put a phone number or e-mail in the event log or a log
 line at INFO.
@@ -14,6 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -24,6 +26,7 @@ from queue_server.app.notifications import (
     Notification,
     NotificationRules,
     Position,
+    mask_address,
     normalise_address,
 )
 from queue_server.app.ports import Clock, Notifier
@@ -39,8 +42,11 @@ def parse_contact(raw: str, phone_channel: str = "sms") -> Contact:
     channel = "email" if "@" in text else phone_channel
     address = normalise_address(channel, text)
     if address is None:
-        what = "an e-mail address" if channel == "email" else "a Vietnamese mobile number (10 digits, 03/05/07/08/09)"
-        raise MotcuaError(ErrorCode.BAD_REQUEST, f"contact: expected {what}")
+        if channel == "email":
+            raise MotcuaError(ErrorCode.BAD_REQUEST, "contact: địa chỉ e-mail chưa đúng / expected an e-mail address")
+        raise MotcuaError(ErrorCode.BAD_REQUEST,
+                          "contact: số di động Việt Nam gồm 10 chữ số, bắt đầu bằng 03, 05, 07, 08 hoặc 09 (hoặc +84) "
+                          "/ expected a Vietnamese mobile number (10 digits starting 03/05/07/08/09, or +84)")
     return Contact(channel, address)
 
 
@@ -62,11 +68,31 @@ class ServiceQueueView:
         return Position(view.ahead, t.display, svc.name if svc is not None else t.service)
 
 
+@dataclass(frozen=True, slots=True)
+class ContactAttached:
+    """The answer to a contact attached at the kiosk: never the address itself, only its masked form."""
+
+    ticket_id: str
+    number: str
+    channel: str
+    masked: str
+    ahead: int
+    turn_near_at: int
+    stored: str               # "created", or "unchanged" when the same contact was attached before (a retry)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"ticket": self.ticket_id, "number": self.number, "notify": self.channel, "masked": self.masked,
+                "ahead": self.ahead, "turn_near_at": self.turn_near_at, "stored": self.stored}
+
+
 class NotificationService:
     def __init__(self, outbox: Notifier, rules: NotificationRules, queue: Any, clock: Clock, *,
                  phone_channel: str = "sms", booking_url: Callable[[str], str] = lambda code: "",
-                 reminder_before_min: int = 24 * 60, public_base_url: str = "") -> None:
+                 reminder_before_min: int = 24 * 60, public_base_url: str = "",
+                 channels: Sequence[str] | None = None) -> None:
         self.outbox = outbox
+        # the channels a gateway is configured for (None: assume all; a bare service in unit tests)
+        self.channels = tuple(channels) if channels is not None else ("sms", "zalo", "email")
         self.public_base_url = public_base_url
         self.rules = rules
         self.queue = queue
@@ -76,6 +102,8 @@ class NotificationService:
         self.booking_url = booking_url
         self.reminder_before_min = reminder_before_min
         self._pending: list[Envelope] = []
+        self._fresh: list[str] = []          # tickets whose contact just arrived: maybe already near their turn
+        self._attach_lock = threading.Lock()
         self._lock = threading.Lock()
         self._plan_lock = threading.Lock()
         self._wake = threading.Event()
@@ -88,7 +116,45 @@ class NotificationService:
 
     def add_ticket_contact(self, ticket_id: str, contact: Contact, day: str) -> None:
         self.outbox.add_contact(ticket_id, contact, day)
-        self._wake.set()     # the ticket may already be near its turn
+        with self._lock:
+            self._fresh.append(ticket_id)
+        self._wake.set()     # the ticket may already be near its turn: told now, not at the next call
+
+    @property
+    def phone_offered(self) -> bool:
+        """A kiosk may offer "Nhắn tin khi sắp đến lượt": the phone channel has a gateway."""
+        return self.phone_channel in self.channels
+
+    def kiosk_offer(self) -> dict[str, Any]:
+        """What GET /config tells kiosks about notifications."""
+        return {"phone": self.phone_offered, "channel": self.phone_channel, "turn_near_at": self.rules.turn_near_at}
+
+    def attach_contact(self, ticket_id: str, raw: str) -> ContactAttached:
+        """A contact left at the kiosk after the ticket was printed: only for today's ticket still waiting; the same
+        contact again is a no-op (a retry after a lost answer), another one for the same ticket is refused (a
+        ticket's messages never change hands). Refusals are MotcuaErrors with a sentence (vi / en)."""
+        contact = self.contact(raw)
+        if contact.channel not in self.channels:
+            raise MotcuaError(ErrorCode.BAD_REQUEST,
+                              f"contact: trung tâm chưa gửi tin qua {contact.channel} / this center does not send "
+                              f"{contact.channel} messages")
+        view = self.queue.get_ticket(ticket_id)          # MotcuaError(unknown_ticket) when there is no such ticket
+        ticket = view.ticket
+        if str(ticket.status) != "issued" or ticket.day != self.clock.now().date():
+            raise MotcuaError(ErrorCode.TICKET_NOT_WAITING,
+                              f"Số {ticket.display} không còn chờ gọi. / Ticket {ticket.display} is no longer "
+                              "waiting.")
+        with self._attach_lock:      # two kiosks' retries at once: one stores, the other sees it stored
+            known = self.outbox.contact_for(str(ticket.id))
+            if known is not None and known != contact:
+                raise MotcuaError(ErrorCode.CONTACT_EXISTS,
+                                  f"Số {ticket.display} đã có số nhận tin khác. / Ticket {ticket.display} already "
+                                  "has another contact.")
+            if known is None:
+                self.add_ticket_contact(str(ticket.id), contact, ticket.day.isoformat())
+        return ContactAttached(str(ticket.id), ticket.display, contact.channel,
+                               mask_address(contact.channel, contact.address), view.ahead, self.rules.turn_near_at,
+                               "unchanged" if known is not None else "created")
 
     # ---- events (EventListener) ----------------------------------------------------------------------------
     def on_events(self, envelopes: Sequence[Envelope]) -> None:
@@ -101,10 +167,15 @@ class NotificationService:
         with self._plan_lock:       # one planner at a time keeps each recipient's messages in event order
             with self._lock:
                 batch, self._pending = self._pending, []
-            if not batch:
+                fresh, self._fresh = self._fresh, []
+            if not batch and not fresh:
                 return 0
             contacts = _TicketContacts(self.outbox)
-            return self.outbox.enqueue(self.rules.plan(batch, contacts, self.view))
+            planned = self.rules.plan(batch, contacts, self.view) if batch else []
+            if fresh:
+                # after the events' own messages: a contact that came with (or after) the ticket is told at once
+                planned += self.rules.turn_near(fresh, contacts, self.view)
+            return self.outbox.enqueue(planned)
 
     # ---- bookings ------------------------------------------------------------------------------------------
     def booking_created(self, booking: Booking, contact: Contact | None, service_name: str) -> None:

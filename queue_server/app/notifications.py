@@ -111,6 +111,14 @@ def normalise_address(channel: str, raw: str) -> str | None:
     return None
 
 
+def mask_address(channel: str, address: str) -> str:
+    """What may be shown back on a public screen or in an answer: ``0912***678``, ``n***@example.vn``."""
+    if channel == "email":
+        local, _, domain = address.partition("@")
+        return f"{local[:1]}***@{domain}"
+    return f"{address[:4]}***{address[-3:]}" if len(address) >= 8 else "***"
+
+
 @dataclass(frozen=True, slots=True)
 class Contact:
     """How the holder of a ticket (or a booking) asked to be told; ``address`` already normalised."""
@@ -183,16 +191,25 @@ class NotificationRules:
                          "counter": env.data.get("counter_name") or f"quầy {env.data.get('counter', '')}"}))
             if env.type.startswith("ticket.") or env.type.startswith("counter."):
                 queue_moved = True
-        if queue_moved and self.turn_near_at > 0:
-            for ticket_id in contacts.waiting_with_contacts():
-                place = queue.position(ticket_id)
-                if place is None or place.ahead > self.turn_near_at:
-                    continue
-                contact = contacts.contact_for(ticket_id)
-                if contact is None:
-                    continue
-                out.append(Notification(
-                    f"turn_near:{ticket_id}", contact.channel, contact.address, "turn_near",
-                    {"center": self.center_name, "ahead": place.ahead, "number": place.number,
-                     "service": place.service_name, "track_url": self.track_url(ticket_id)}))
+        if queue_moved:
+            out += self.turn_near(contacts.waiting_with_contacts(), contacts, queue)
+        return out
+
+    def turn_near(self, ticket_ids: Iterable[str], contacts: ContactBook, queue: QueueView) -> list[Notification]:
+        """"còn N người nữa" for those of ``ticket_ids`` now within ``turn_near_at`` of their turn: after the queue
+        moved, and for a contact left when the ticket was already that near (told at once, not at the next call)."""
+        out: list[Notification] = []
+        if self.turn_near_at <= 0:
+            return out
+        for ticket_id in ticket_ids:
+            place = queue.position(ticket_id)
+            if place is None or place.ahead > self.turn_near_at:
+                continue
+            contact = contacts.contact_for(ticket_id)
+            if contact is None:
+                continue
+            out.append(Notification(
+                f"turn_near:{ticket_id}", contact.channel, contact.address, "turn_near",
+                {"center": self.center_name, "ahead": place.ahead, "number": place.number,
+                 "service": place.service_name, "track_url": self.track_url(ticket_id)}))
         return out

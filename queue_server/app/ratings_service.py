@@ -45,16 +45,24 @@ class RatingsService:
         self.new_id = new_id
 
     def submit(self, counter: object, level: object, criteria: object = None,
-               dossier_codes: Sequence[object] | None = None, source: str = "") -> Rating:
+               dossier_codes: Sequence[object] | None = None, source: str = "", ticket: object = None) -> Rating:
         """Store one rating; MotcuaError bad_request / nothing_to_rate / rating_window_closed /
-        invalid_dossier_code / already_rated / unknown_counter. Nothing is written on any refusal."""
+        invalid_dossier_code / already_rated / unknown_counter / forbidden. Nothing is written on any refusal.
+        ``ticket`` (id or number, optional): the ticket the sender means; refused (forbidden, logged) unless it is
+        the one just served at ``counter`` — a pad can never rate another counter's citizen."""
         if not isinstance(counter, str) or not counter:
             raise MotcuaError(ErrorCode.BAD_REQUEST, "counter: expected a counter id")
         value = parse_level(level, self.scale)
         crit = parse_criteria(criteria, self.scale)
         codes = self._dossier_codes(dossier_codes)
         now = self.clock.now()
-        ticket = check_rateable(self.last_completed(counter), counter, now, self.scale)
+        served = check_rateable(self.last_completed(counter), counter, now, self.scale)
+        if ticket is not None and str(ticket) not in (str(served.id), served.display):
+            log.warning("rating refused: %s sent a rating at counter %s for ticket %.40r, but the ticket just served "
+                        "there is %s", source or "?", counter, ticket, served.display)
+            raise MotcuaError(ErrorCode.FORBIDDEN, f"ticket {str(ticket)[:40]!r} was not the one just served at "
+                                                   f"counter {counter}")
+        ticket = served
         existing = self.store.for_ticket(str(ticket.id))
         if existing is not None:
             raise MotcuaError(ErrorCode.ALREADY_RATED, f"ticket {ticket.display} has already been rated")
@@ -118,14 +126,15 @@ class RatingsService:
 def make_submit_rating_command(service: RatingsService) -> Callable[[dict[str, Any]], dict[str, Any]]:
     """The ``submit-rating`` MQTT command for hub-edge's CommandRegistry:
     ``registry.register("submit-rating", make_submit_rating_command(ratings))``.
-    args: ``{"counter": "5", "level": 3, "criteria"?: {...}, "dossier_codes"?: [...]}``."""
+    args: ``{"counter": "5", "level": 3, "criteria"?: {...}, "dossier_codes"?: [...], "ticket"?: id}``
+    (the hub's MQTT adapter has already checked the counter against the sender: mqtt_access.command_refusal)."""
 
     def submit_rating_command(args: dict[str, Any]) -> dict[str, Any]:
         counter = args.get("counter")
         if isinstance(counter, int) and not isinstance(counter, bool):
             counter = str(counter)       # a keypad may send 5 for "5"
         rating = service.submit(counter, args.get("level"), args.get("criteria"), args.get("dossier_codes"),
-                                source=str(args.get("source") or ""))
+                                source=str(args.get("source") or ""), ticket=args.get("ticket"))
         return {"rating": rating.to_json()}
 
     return submit_rating_command

@@ -41,6 +41,8 @@ class ReportReads(Protocol):
 
     def open_duty(self) -> list[tuple[str, str, str, datetime]]: ...
 
+    def booking_counts(self, start: date, end: date) -> list[tuple[str, str, str, str, int]]: ...
+
 
 def _bad(message: str) -> MotcuaError:
     return MotcuaError(ErrorCode.BAD_REQUEST, message)
@@ -103,8 +105,11 @@ class ReportService:
     def __init__(self, store: ReportReads, clock: Any, *, levels: Iterable[tuple[int, str]] = ((1, "Không hài lòng"),
                  (2, "Hài lòng"), (3, "Rất hài lòng")), one_working_day_ahead: Callable[[datetime], datetime] | None = None,
                  day_minutes: int = 450, target_min: int = 30, center_name: str = "", center_id: str = "",
-                 names: dict[str, dict[str, str]] | None = None) -> None:
+                 names: dict[str, dict[str, str]] | None = None,
+                 booking_places: Callable[[date, date], dict[tuple[str, str], int]] | None = None) -> None:
         self.store = store
+        # (first, last) → {(service, slot start ISO): places offered} while bookings are on; None: off
+        self.booking_places = booking_places
         self.clock = clock
         self.levels = tuple(sorted(levels))
         self.one_working_day_ahead = one_working_day_ahead or (lambda m: m + timedelta(days=1))
@@ -125,6 +130,20 @@ class ReportService:
         if group == "hour":
             return f"{key}:00–{key}:59"
         return self.names.get(group, {}).get(key, key)
+
+    # ---------------------------------------------------------------------------------------- bookings
+    def bookings(self, period: Period, refresh: bool = True) -> dict[str, Any]:
+        """Bookings per day and slot, check-in and no-show rates, slot utilisation (issue 16), from the booking
+        events folded into the read model; the places offered come from the slots the calendar opens under the
+        center's current capacities."""
+        if refresh:
+            self.refresh()
+        places = self.booking_places(period.start, period.end) if self.booking_places is not None else None
+        figures = rp.booking_figures(self.store.booking_counts(period.start, period.end), places)
+        for day in figures["days"]:
+            for row in day["slots"]:
+                row["name"] = self.name("service", row["service"])
+        return {"period": period.to_json(), "enabled": self.booking_places is not None, **figures}
 
     # ------------------------------------------------------------------------------------------- queue
     def summary(self, period: Period, group: str = "service", *, target_min: int | None = None,

@@ -170,6 +170,8 @@ class Delta:
     dossiers: set[str] = field(default_factory=set)
     ledger: dict[str, LedgerRow] = field(default_factory=dict)
     counters: dict[str, CounterDuty] = field(default_factory=dict)
+    # booking code → (slot's day, service, slot start ISO, status): the last event of a code wins
+    bookings: dict[str, tuple[str, str, str, str]] = field(default_factory=dict)
     events: int = 0
 
     def cell(self, key: CellKey) -> Measures:
@@ -215,8 +217,11 @@ def _dt(text: Any) -> datetime | None:
 TICKET_FACTS = frozenset({"ticket.issued", "ticket.called", "ticket.done", "ticket.no_show", "ticket.reactivated",
                           "ticket.transferred", "ticket.cancelled"})
 COUNTER_EVENTS = frozenset({"counter.opened", "counter.paused", "counter.closed"})
+# issue 16: a booking's latest status (events carry code, service, slot, status, source: no personal data)
+BOOKING_EVENTS = frozenset({"booking.created", "booking.checked_in", "booking.cancelled", "booking.no_show"})
+BOOKING_STATUSES = ("booked", "checked_in", "no_show", "cancelled")
 # The only event types the read model reads: the store filters on them, so a rebuild skips the rest.
-RELEVANT = TICKET_FACTS | COUNTER_EVENTS | {"rating.submitted", "dossier.updated"}
+RELEVANT = TICKET_FACTS | COUNTER_EVENTS | BOOKING_EVENTS | {"rating.submitted", "dossier.updated"}
 
 
 class Folder:
@@ -236,6 +241,14 @@ class Folder:
             self.delta.ledger[ticket_id] = row
         return row
 
+    def booking(self, data: Mapping[str, Any]) -> None:
+        code, service, slot, status = (data.get(k) for k in ("code", "service", "slot", "status"))
+        if not all(isinstance(v, str) and v for v in (code, service, slot, status)) or \
+                status not in BOOKING_STATUSES:
+            raise ValueError("a booking event without code, service, slot or a known status")
+        day = parse_at(str(slot)).astimezone(VN_TZ).date().isoformat()
+        self.delta.bookings[str(code)] = (day, str(service), str(slot), str(status))
+
     def _duty(self, counter_id: str) -> CounterDuty:
         duty = self.delta.counters.get(counter_id)
         if duty is None:
@@ -254,6 +267,8 @@ class Folder:
             self._counter_event(parse_at(at_text), data)
         elif kind == "rating.submitted":
             self._rating(data)
+        elif kind in BOOKING_EVENTS:
+            self.booking(data)
         elif kind == "dossier.updated":
             code = data.get("code")
             if isinstance(code, str) and code:
@@ -440,3 +455,48 @@ def days_between(start: date, end: date) -> Iterator[date]:
     while d <= end:
         yield d
         d += timedelta(days=1)
+
+
+# ------------------------------------------------------------------------------------------- bookings (16)
+
+def booking_figures(counts: Iterable[tuple[str, str, str, str, int]],
+                    places: Mapping[tuple[str, str], int] | None) -> dict[str, Any]:
+    """Bookings per day and slot from ``counts`` (day, service, slot start ISO, status, how many) and ``places``
+    (service, slot start ISO) → places the calendar offered (None: not known, no utilisation). Each slot row and
+    each day: made (every booking), booked (still awaiting check-in), checked_in, no_show, cancelled. Check-in rate
+    and no-show rate count the bookings already decided (checked in or no-show); utilisation is places used
+    (checked in) over places offered, every offered slot counted, booked or not."""
+    days: dict[str, dict[str, Any]] = {}
+    for day, service, slot, status, n in counts:
+        d = days.setdefault(day, {"day": day, "slots": {}, **dict.fromkeys(("made", *BOOKING_STATUSES), 0)})
+        row = d["slots"].setdefault((slot, service), {"service": service, "start": slot,
+                                                      "capacity": (places or {}).get((service, slot), 0),
+                                                      **dict.fromkeys(("made", *BOOKING_STATUSES), 0)})
+        for target in (row, d):
+            target[status] += n
+            target["made"] += n
+    offered_by_day: dict[str, int] = {}
+    for (_service, slot), cap in (places or {}).items():
+        day = slot[:10]
+        offered_by_day[day] = offered_by_day.get(day, 0) + cap
+    totals = dict.fromkeys(("made", *BOOKING_STATUSES), 0)
+    for day, d in days.items():
+        for k in totals:
+            totals[k] += d[k]
+        for row in d["slots"].values():
+            row["utilisation"] = _share(row["checked_in"], row["capacity"]) if places is not None else None
+        d["slots"] = sorted(d["slots"].values(), key=lambda r: (r["start"], r["service"]))
+        d.update(_rates(d, offered_by_day.get(day, 0) if places is not None else None))
+    offered = sum(offered_by_day.values()) if places is not None else None
+    return {"totals": totals, **_rates(totals, offered), "places_offered": offered,
+            "days": [days[k] for k in sorted(days)]}
+
+
+def _share(part: int, whole: int | None) -> float | None:
+    return round(part / whole, 3) if whole else None
+
+
+def _rates(t: Mapping[str, int], offered: int | None) -> dict[str, float | None]:
+    decided = t["checked_in"] + t["no_show"]
+    return {"check_in_rate": _share(t["checked_in"], decided), "no_show_rate": _share(t["no_show"], decided),
+            "slot_utilisation": _share(t["checked_in"], offered)}

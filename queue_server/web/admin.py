@@ -1,6 +1,7 @@
 """Admin routes (role admin): the running configuration, and the live changes an admin makes from /admin —
 services, counters, priority categories, users, working hours, announced days off, the display notice, the
-rating scale — each validated by the rules of ``motcua config check`` (refused with the message naming the
+rating scale, and where the file turns them on the booking slots, limits and check-in window and the message
+templates (queue_server/engagement_live.py) — each validated by the rules of ``motcua config check`` (refused with the message naming the
 key, nothing changed), applied without a restart and recorded as a ``config.changed`` event (app/live_config.py).
 
 The TOML file stays the seed of a new hub; ``motcua config export`` writes the live center back to TOML.
@@ -26,8 +27,9 @@ _ADMIN_BODY_BYTES = 512 * 1024     # a large center's whole services or users se
 
 CHANGE = Body({
     "sections": Field(dict, True, "section name → its whole new value, as the config file writes it "
-                      "(services, counters, priorities, users, working_hours, calendar, rating_scale, display)",
-                      max_len=8),
+                      "(services, counters, priorities, users, working_hours, calendar, rating_scale, display; "
+                      "bookings and notifications where the config file turns them on)",
+                      max_len=10),
 })
 NEW_USER = Body({
     "username": Field(str, True, "login name", max_len=64),

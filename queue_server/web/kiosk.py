@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, jsonify, request
 
-from contracts.errors import ErrorCode
+from contracts.errors import ErrorCode, MotcuaError
 from queue_server.app.views import ticket_to_json, wait_to_json
 from queue_server.config import working_hours_json
 from queue_server.web.common import Body, Field, bad_request, hub, route
@@ -80,6 +80,8 @@ def center_config() -> dict[str, Any]:
                    "priority_across_services": c.policy.priority_across_services},
         # the center takes bookings (issue 16): kiosks offer "Có lịch hẹn"
         "bookings": getattr(settings, "bookings", None) is not None,
+        # and tells citizens by SMS/Zalo: kiosks offer "Nhắn tin khi sắp đến lượt" after printing
+        "notifications": hub().notifier.kiosk_offer() if hub().notifier is not None else None,
     }
 
 
@@ -144,6 +146,36 @@ def issue_answer(service: QueueService, body: dict[str, Any], notifier: Any = No
         # the QR on the ticket points where a phone outside the center's network can reach (a province relay)
         answer["public_tracking_url"] = f"{base}/t/{ticket['id']}"
     return answer
+
+
+CONTACT = Body({
+    "contact": Field(str, True, "a Vietnamese mobile number (0912345678, +84912345678) or an e-mail, to be told "
+                                "when the turn nears and when called (kept only in the notification contact book, "
+                                "purged with the day; never in the event log)", max_len=254),
+    "kiosk": Field(str, False, "the kiosk asking (its configured id)", nullable=True, max_len=64),
+})
+
+
+@route(bp, "/tickets/<ticket_id>/contact", methods=("POST",), device_key=True, body=CONTACT,
+       summary="Attach a phone number (or e-mail) to a ticket still waiting: \"còn N người nữa\" and \"mời quý vị "
+               "đến quầy\" messages (kiosk, after printing; idempotent)",
+       result="{ticket, number, notify, masked, ahead, turn_near_at, stored}",
+       errors=(ErrorCode.UNKNOWN_TICKET, ErrorCode.TICKET_NOT_WAITING, ErrorCode.CONTACT_EXISTS,
+               ErrorCode.FORBIDDEN, ErrorCode.RATE_LIMITED),
+       response=ref("TicketContact"))
+def attach_contact(ticket_id: str, body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    ctx = hub()
+    # the same bucket as issuing: each contact is up to two paid messages, so a script with a kiosk's key must not
+    # get more of them than tickets
+    wait = issue_allowed(ctx.issue_limiter, request.headers.get("X-Device-Key", ""), request.remote_addr or "")
+    if wait > 0:
+        retry = max(1, math.ceil(wait))
+        raise RateLimited(f"Thiết bị này gửi quá nhanh; thử lại sau {retry} giây. / Too many requests from this "
+                          f"device; retry in {retry} s.", retry)
+    if ctx.notifier is None:
+        raise MotcuaError(ErrorCode.FORBIDDEN, "Trung tâm chưa bật nhắn tin. / Notifications are not enabled at "
+                                               "this center.")
+    return jsonify(ctx.notifier.attach_contact(ticket_id, body["contact"]).to_json())
 
 
 HELP = Body({"kiosk": Field(str, True, "the kiosk asking (its configured id)", max_len=64)})

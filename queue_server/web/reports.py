@@ -121,8 +121,10 @@ class Reporting:
         self.store.close()
 
 
-def make_reporting(settings: Any, service: Any, integration: Any = None, path: Path | None = None) -> Reporting:
-    """Build the read model beside the hub's store (``reports.sqlite3``) and hook it to ``service``'s events."""
+def make_reporting(settings: Any, service: Any, integration: Any = None, path: Path | None = None,
+                   bookings: Any = None) -> Reporting:
+    """Build the read model beside the hub's store (``reports.sqlite3``) and hook it to ``service``'s events.
+    ``bookings`` (the BookingService, when [bookings] is on) says which places the calendar offered."""
     calendar = getattr(integration, "calendar", None)
     mirror = getattr(integration, "mirror", None)
 
@@ -150,7 +152,8 @@ def make_reporting(settings: Any, service: Any, integration: Any = None, path: P
     reports = ReportService(store, service.clock, levels=[(lv.value, lv.label) for lv in settings.rating_scale],
                             one_working_day_ahead=ahead, day_minutes=day_minutes,
                             target_min=settings.display.wait_warning_min, center_name=center.name,
-                            center_id=center.id, names=names)
+                            center_id=center.id, names=names,
+                            booking_places=bookings.places_offered if bookings is not None else None)
     reporting = Reporting(store, reports)
     service.add_listener(reporting.on_events)
     return reporting
@@ -212,6 +215,27 @@ def decision_766(query: dict[str, Any]):  # type: ignore[no-untyped-def]
     return jsonify(_reports().decision_766(_period(query)))
 
 
+BOOKING_SLOT = obj({"service": STR, "name": STR, "start": AT, "capacity": INT, "made": INT, "booked": INT,
+                    "checked_in": INT, "no_show": INT, "cancelled": INT, "utilisation": null(NUM)})
+BOOKING_FIGURES = {"made": INT, "booked": INT, "checked_in": INT, "no_show": INT, "cancelled": INT,
+                   "check_in_rate": null(NUM), "no_show_rate": null(NUM), "slot_utilisation": null(NUM)}
+BOOKINGS = obj({"period": ANY_OBJECT, "enabled": {"type": "boolean"},
+                "totals": obj({k: INT for k in ("made", "booked", "checked_in", "no_show", "cancelled")}),
+                "check_in_rate": null(NUM), "no_show_rate": null(NUM), "slot_utilisation": null(NUM),
+                "places_offered": null(INT),
+                "days": arr(obj({"day": DAY, **BOOKING_FIGURES, "slots": arr(BOOKING_SLOT)}))})
+
+
+@route(bp, "/reports/bookings", summary="Bookings per day and slot, check-in and no-show rates, slot utilisation "
+       "(from the booking events; places offered from the calendar and the current capacities)", role="manager",
+       query=PERIOD_QUERY,
+       result="{period, enabled, totals: {made, booked, checked_in, no_show, cancelled}, check_in_rate, "
+              "no_show_rate, slot_utilisation, places_offered, days: [{day, ..., slots: [...]}]}",
+       response=BOOKINGS)
+def bookings(query: dict[str, Any]):  # type: ignore[no-untyped-def]
+    return jsonify(_reports().bookings(_period(query)))
+
+
 CHARTS = ("counts", "waits", "heatmap")
 
 
@@ -245,7 +269,8 @@ def bundle(period: Period, target_min: int | None = None) -> ReportBundle:
     svc.refresh()
     summaries = {g: svc.summary(period, g, target_min=target_min, refresh=False)
                  for g in ("service", "counter", "staff", "hour", "day")}
-    return ReportBundle(summaries, svc.dossiers(period, refresh=False), svc.decision_766(period))
+    return ReportBundle(summaries, svc.dossiers(period, refresh=False), svc.decision_766(period),
+                        svc.bookings(period, refresh=False) if svc.booking_places is not None else None)
 
 
 def _download(data: bytes, mimetype: str, filename: str) -> Response:

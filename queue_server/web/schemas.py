@@ -99,6 +99,8 @@ CENTER_CONFIG = obj({
     "policy": obj({"kind": STR, "interleave_normal": INT, "priority_bonus_min": NUM,
                    "priority_across_services": BOOL}),
     "bookings": BOOL,
+    # null: no [notifications]; phone: a kiosk may offer "Nhắn tin khi sắp đến lượt" (the phone channel has a gateway)
+    "notifications": null(obj({"phone": BOOL, "channel": {"enum": ["sms", "zalo"]}, "turn_near_at": INT})),
 })
 
 # the wait a citizen is told: the range ("khoảng 20–30 phút"); null when not waiting; wait_served false: no open or
@@ -112,6 +114,13 @@ TICKET_ISSUED = obj({"ticket": ref("Ticket"), "ahead": INT, "estimated_wait_min"
                      "tracking_url": {"type": "string", "examples": ["/t/20261123-ho-tich-23"]},
                      "notify": STR, "public_tracking_url": STR}, optional=("notify", "public_tracking_url"))
 TICKET_VIEW = obj({"ticket": ref("Ticket"), "ahead": INT, "estimated_wait_min": INT, **WAIT_RANGE})
+TICKET_CONTACT = obj({
+    "ticket": STR, "number": {"type": "string", "examples": ["A023"]},
+    "notify": {"enum": ["sms", "zalo", "email"]},
+    "masked": {"type": "string", "examples": ["0912***678"], "description": "never the whole address"},
+    "ahead": INT, "turn_near_at": {"type": "integer", "description": "told when this many or fewer are ahead"},
+    "stored": {"enum": ["created", "unchanged"], "description": "unchanged: the same contact was attached before"},
+})
 HELP_REQUEST = obj({"help": obj({"kiosk": STR, "seq": INT, "at": AT})})
 TICKET_RESULT = obj({"ticket": ref("Ticket")})
 LEASE = obj({"lease": obj({"id": STR, "service": STR, "day": DAY, "first": INT, "last": INT})})
@@ -219,5 +228,5 @@ COMPONENTS: dict[str, Schema] = {
     "OpenApiDocument": OPENAPI, "Rating": RATING, "RatingPending": RATING_PENDING,
     "RatingScale": RATING_SCALE, "RatingAggregates": RATING_AGGREGATES, "DossierStatus": DOSSIER_STATUS,
     "DossierPushResult": PUSH_RESULT, "IntegrationHealth": INTEGRATION_HEALTH, "DossierRates": DOSSIER_RATES,
-    "HelpRequest": HELP_REQUEST,
+    "HelpRequest": HELP_REQUEST, "TicketContact": TICKET_CONTACT,
 }

@@ -145,8 +145,9 @@ def _table(out: list[str], path: list[str], data: dict[str, Any]) -> None:
             for item in v:
                 out.append(f"\n[[{'.'.join(_key(p) for p in [*path, k])}]]")
                 for ik, iv in item.items():
-                    if isinstance(iv, dict) or _is_table_array(iv):
+                    if _is_table_array(iv):
                         raise ConfigError(f"{k}: nested tables inside an array are not written")
+                    # a table inside an item is written inline (``device_counters = { pad-1 = "1" }``)
                     if iv is not None:
                         out.append(f"{_key(ik)} = {_value(iv)}")
 

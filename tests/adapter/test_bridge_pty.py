@@ -199,18 +199,36 @@ def test_wrong_device_on_a_bound_port_is_not_brought_online(mosquitto, center, w
 
 
 def test_last_will_marks_devices_offline_when_the_bridge_dies(mosquitto, center, watch, tmp_path) -> None:
+    """The bridge is ONE connection (one broker user, one live connection: issue 11), so its Will is the bridge's
+    own availability; the hub's device registry, fed what the broker delivers, counts each device behind it
+    offline too."""
+    from datetime import datetime
+
+    from queue_server.adapters.device_registry import DeviceRegistry
+
     config = tmp_path / "bridge.toml"
     config.write_text(
         f'[bridge]\ncenter = "{center}"\nmqtt_host = "{mosquitto.host}"\nmqtt_port = {mosquitto.port}\n'
-        f'[[devices]]\nid = "pad-01"\nkind = "rating_pad"\nport = "{tmp_path / "by-id-pad-01"}"\ncounter = "1"\n')
-    with VirtualDevice("rating_pad", "pad-01", tmp_path / "by-id-pad-01"):
+        f'[[devices]]\nid = "pad-01"\nkind = "rating_pad"\nport = "{tmp_path / "by-id-pad-01"}"\ncounter = "1"\n'
+        f'[[devices]]\nid = "kp-01"\nkind = "staff_keypad"\nport = "{tmp_path / "by-id-kp-01"}"\ncounter = "1"\n')
+    with VirtualDevice("rating_pad", "pad-01", tmp_path / "by-id-pad-01"), \
+            VirtualDevice("staff_keypad", "kp-01", tmp_path / "by-id-kp-01"):
         proc = subprocess.Popen([sys.executable, "-m", "firmware_bridge", "--config", str(config)],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            watch.wait_for(online(center, "pad-01"), lambda m: m.text == "online")
+            for dev in ("pad-01", "kp-01"):
+                watch.wait_for(online(center, dev), lambda m: m.text == "online")
             mark = watch.mark()
             proc.send_signal(signal.SIGKILL)    # no clean disconnect: only the broker's Last Will can tell
-            watch.wait_for(online(center, "pad-01"), lambda m: m.text == "offline", after=mark)
+            watch.wait_for(online(center, "bridge-pad-01"), lambda m: m.text == "offline", after=mark)
+            registry = DeviceRegistry(center)
+            for m in list(watch.messages):
+                registry.feed(m.topic, m.payload, datetime(2026, 11, 23, 8, 0))
+            for dev in ("pad-01", "kp-01", "bridge-pad-01"):
+                rec = registry.device(dev)
+                assert rec is not None and rec.availability == "offline", dev
+            assert {a.device_id for a in registry.alerts() if a.code == "offline"} == {"pad-01", "kp-01",
+                                                                                      "bridge-pad-01"}
             proc.wait(5)
             # systemd restarts the bridge: the device, still running, is found and introduced again
             mark = watch.mark()

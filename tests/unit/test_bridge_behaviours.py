@@ -126,6 +126,17 @@ def test_rating_pad_lights_rates_thanks_and_refuses() -> None:
     assert dev.sent[1:] == [ThankYou(), RatingRefused(), DisableRating()]
 
 
+def test_rating_pad_names_the_ticket_whose_completion_lit_it() -> None:
+    """The hub accepts the rating only for the ticket just served at the pad's counter (issue 11)."""
+    dev = Device()
+    pad = behaviour_for(DeviceKind.RATING_PAD, dev, config(rating_levels=(3, 2, 1)))
+    done = Envelope(id="e-8", seq=8, type="ticket.done", at="2026-11-23T08:00:00+07:00", center=CENTER,
+                    data={"counter": "5", "ticket": {"id": "t-42", "number": "A042"}})
+    pad.on_hub_event(done)
+    pad.on_key("2")
+    assert dev.requests == [("submit-rating", {"counter": "5", "level": 2, "source": "dev-5", "ticket": "t-42"})]
+
+
 def test_staff_keypad_sends_counter_commands_and_says_refusals_in_vietnamese() -> None:
     dev = Device()
     kp = behaviour_for(DeviceKind.STAFF_KEYPAD, dev, config(transfer_to="dat-dai"))

@@ -150,3 +150,47 @@ def test_an_invented_id_flood_is_bounded_and_unknown_ids_refused_with_an_invento
     # a nested-JSON bomb on a device topic is one rejected message, no traceback
     assert known.feed(topics.device_state(C, "pad-1"), b"[" * 5000 + b"]" * 5000, T0) == []
     assert known.rejected == 2
+
+
+def _gateway_state(kind: str, devices: list[str]) -> bytes:
+    return DeviceState(kind, "ok", (), "2026-11-23T08:00:00+07:00", {"devices": devices}).to_json().encode()
+
+
+def test_devices_behind_one_connection_go_offline_with_their_process() -> None:
+    """A bridge is one broker connection (one user, one live connection): its Will covers every device behind it."""
+    reg = DeviceRegistry(C)
+    reg.feed(topics.device_state(C, "bridge-1"), _gateway_state("bridge", ["kp-1", "pad-1"]), T0)
+    reg.feed(topics.device_availability(C, "bridge-1"), b"online", T0)
+    for dev in ("kp-1", "pad-1"):
+        assert reg.feed(topics.device_availability(C, dev), b"online", T0) == []
+    changes = reg.feed(topics.device_availability(C, "bridge-1"), b"offline", T0)
+    assert sorted(c.alert.device_id for c in changes if c.raised) == ["bridge-1", "kp-1", "pad-1"]
+    assert reg.device("pad-1").via == "bridge-1"  # type: ignore[union-attr]
+    # the bridge is back: each device comes online when the bridge says so (after its HELLO), not before
+    reg.feed(topics.device_availability(C, "bridge-1"), b"online", T0)
+    assert reg.device("kp-1").availability == "offline"  # type: ignore[union-attr]
+    changes = reg.feed(topics.device_availability(C, "kp-1"), b"online", T0)
+    assert [(c.alert.device_id, c.raised) for c in changes] == [("kp-1", False)]
+
+
+def test_a_hub_restarting_after_its_bridge_died_sees_the_stale_online_as_offline() -> None:
+    # retained messages in the order the broker hands them over: every availability, then every state
+    reg = DeviceRegistry(C)
+    reg.feed(topics.device_availability(C, "bridge-1"), b"offline", T0)
+    reg.feed(topics.device_availability(C, "pad-1"), b"online", T0)       # retained before the bridge died
+    changes = reg.feed(topics.device_state(C, "bridge-1"), _gateway_state("bridge", ["pad-1"]), T0)
+    assert [(c.alert.device_id, c.alert.code) for c in changes] == [("pad-1", "offline")]
+    assert reg.device("pad-1").availability == "offline"  # type: ignore[union-attr]
+    reg.feed(topics.device_availability(C, "pad-1"), b"online", T0)      # a stale redelivery changes nothing
+    assert reg.device("pad-1").availability == "offline"  # type: ignore[union-attr]
+
+
+def test_a_process_cannot_claim_another_ones_devices() -> None:
+    reg = DeviceRegistry(C, owners={"bridge-1": "bridge-1", "bridge-2": "bridge-2", "pad-1": "bridge-1",
+                                    "pad-2": "bridge-2"})
+    reg.feed(topics.device_availability(C, "pad-2"), b"online", T0)
+    reg.feed(topics.device_state(C, "bridge-1"), _gateway_state("bridge", ["pad-1", "pad-2"]), T0)
+    reg.feed(topics.device_availability(C, "bridge-1"), b"offline", T0)
+    assert reg.device("pad-2").availability == "online"  # type: ignore[union-attr]
+    assert reg.device("pad-1").availability == "offline"  # type: ignore[union-attr]
+    assert reg.rejected == 1

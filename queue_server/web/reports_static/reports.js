@@ -124,7 +124,26 @@
     const d = await MotcuaApi.get(`/reports/dossiers?${q}`);
     $("dossiers").replaceChildren(...DOSSIER.map(([key, label, kind]) =>
       el("div", { "data-fact": key }, el("dt", { text: label }), el("dd", { text: fmt(d[key], kind) }))));
-    await Promise.all([svg("chart-counts", "counts", q), svg("chart-waits", "waits", q), svg("chart-heatmap", "heatmap", q)]);
+    await Promise.all([svg("chart-counts", "counts", q), svg("chart-waits", "waits", q), svg("chart-heatmap", "heatmap", q),
+      loadBookings(q)]);
+  }
+
+  /* ---- bookings (issue 16): only where the center takes them ---- */
+  async function loadBookings(q) {
+    const b = await MotcuaApi.get(`/reports/bookings?${q}`);
+    $("bookings-section").hidden = !b.enabled;
+    if (!b.enabled) return;
+    const facts = [["Tổng số lịch hẹn", fmt(b.totals.made), "made"], ["Đã đến (xác nhận)", fmt(b.totals.checked_in), "checked_in"],
+      ["Vắng", fmt(b.totals.no_show), "no_show"], ["Đã hủy", fmt(b.totals.cancelled), "cancelled"],
+      ["Tỷ lệ đến", fmt(b.check_in_rate, "pct"), "check_in_rate"], ["Tỷ lệ vắng", fmt(b.no_show_rate, "pct"), "no_show_rate"],
+      ["Mức sử dụng khung giờ", fmt(b.slot_utilisation, "pct"), "slot_utilisation"]];
+    $("bookings-facts").replaceChildren(...facts.map(([label, value, key]) =>
+      el("div", { "data-fact": key }, el("dt", { text: label }), el("dd", { text: value }))));
+    const rows = b.days.map((d) => el("tr", { "data-day": d.day }, el("td", { text: d.day.split("-").reverse().join("/") }),
+      ...[d.made, d.checked_in, d.no_show, d.cancelled].map((n) => el("td", { class: "num", text: fmt(n) })),
+      el("td", { class: "num", text: fmt(d.check_in_rate, "pct") }), el("td", { class: "num", text: fmt(d.slot_utilisation, "pct") })));
+    if (!rows.length) rows.push(el("tr", {}, el("td", { colspan: "7", text: "Không có lịch hẹn trong kỳ / No bookings in this period" })));
+    $("bookings-days").tBodies[0].replaceChildren(...rows);
   }
 
   function renderDetail(s) {
