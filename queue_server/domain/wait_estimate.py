@@ -17,7 +17,6 @@ from __future__ import annotations
 import heapq
 import math
 import random
-import threading
 from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -30,9 +29,9 @@ RESIDUAL_FLOOR = 0.3     # a ticket held longer than its mean still needs this s
 PAUSE_EXPECTED_S = 15 * 60.0   # a paused counter is expected back this long after it paused
 HORIZON_S = 16 * 3600.0  # working time simulated (two days); a longer queue is extrapolated at its counters' pace
 # Random runs per estimate (0: the one deterministic steady-flow run). bench/estimate.py --paths 8: bias nearer 0
-# on seeds 1, 2 and 5, further on 3 and 4, MAE −1.8 % to +3.3 %; each seed's figures move by ±0.4 min MAE and
-# ±0.8 min bias with the random numbers drawn (8 runs are few), and one estimate costs about 6× the CPU (5 ms
-# instead of 0.8 at 60 waiting): not worth it at every issue (docs/hub-internals.md).
+# on seeds 1 and 2, further on 3; MAE up to 6 % lower or 1 % higher depending on the random numbers drawn (8 runs
+# are few), and one estimate costs about 6× the CPU (5 ms instead of 0.8 at 60 waiting): not worth it at every
+# issue (docs/hub-internals.md).
 PATHS = 0
 # Between releasing one ticket and calling the next, staff file papers and press the button: time no sample of
 # call → release contains (the bench's counters take 5–40 s plus their polling; real centres more, not less).
@@ -263,29 +262,29 @@ def free_in_s(mean_s: float, held_s: float, cv: float | None = None) -> float:
 
 
 class _Draws:
-    """The k-th value of a named random stream (standard normal or unit exponential), the same in every process and
-    every call: each stream is drawn once from a generator seeded by its name and kept (a few hundred streams: runs ×
-    (counters + services) of the config). Seeding a generator per counter and run for every estimate cost more
-    than the runs themselves. The lock only guards growing a stream (two request threads may estimate at once)."""
+    """The k-th value of a named random stream (standard normal "n:…" or unit exponential "e:…"), the same in
+    every process and every call: each stream is drawn once, in chunks of ``CHUNK`` from a generator seeded by its
+    name and the chunk's number, and kept (a few hundred streams: runs × (counters + services) of the config).
+    Seeding a generator per counter and run for every estimate cost more than the runs themselves. No lock: two
+    request threads growing the same stream at once compute the same values, and each publishes a whole tuple."""
+
+    CHUNK = 256
 
     def __init__(self) -> None:
-        self.streams: dict[str, tuple[random.Random, list[float]]] = {}
-        self.lock = threading.Lock()
+        self.streams: dict[str, tuple[float, ...]] = {}
 
-    def values(self, name: str, at_least: int) -> list[float]:
-        entry = self.streams.get(name)
-        if entry is None or len(entry[1]) < at_least:
-            with self.lock:
-                entry = self.streams.get(name)
-                if entry is None:
-                    entry = self.streams[name] = (random.Random(name), [])
-                generator, values = entry
-                normal = name.startswith("n:")
-                # grow by doubling, all at once: readers only ever see a list whose values never change
-                grown = values + [generator.gauss(0.0, 1.0) if normal else generator.expovariate(1.0)
-                                  for _ in range(max(64, at_least * 2 - len(values)))]
-                entry = self.streams[name] = (generator, grown)
-        return entry[1]
+    def values(self, name: str, at_least: int) -> tuple[float, ...]:
+        have = self.streams.get(name, ())
+        if len(have) >= at_least:
+            return have
+        normal = name.startswith("n:")
+        grown = list(have)
+        while len(grown) < at_least:
+            generator = random.Random(f"{name}#{len(grown) // self.CHUNK}")
+            grown.extend(generator.gauss(0.0, 1.0) if normal else generator.expovariate(1.0)
+                         for _ in range(self.CHUNK))
+        out = self.streams[name] = tuple(grown)
+        return out
 
 
 _DRAWS = _Draws()
@@ -298,7 +297,7 @@ class _Cursor:
 
     def __init__(self, name: str) -> None:
         self.name = name
-        self.values = _DRAWS.values(name, 64)
+        self.values = _DRAWS.values(name, 1)
         self.i = 0
 
     def next(self) -> float:
