@@ -220,14 +220,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=1883)
     ap.add_argument("--keepalive", type=int, default=10)
-    ap.add_argument("--username", help="broker user (password from $MOTCUA_MQTT_PASSWORD)")
+    ap.add_argument("--username", help="broker user (password from $MOTCUA_MQTT__PASSWORD, as every process reads it)")
     ap.add_argument("--tls-ca", help="CA file: connect over TLS and check the broker's certificate")
     ap.add_argument("--tls-cert", help="client certificate (PEM), if the broker wants one")
     ap.add_argument("--tls-key", help="its private key (PEM)")
     ap.add_argument("--fault", action="append", default=[])
     args = ap.parse_args(argv)
     mqtt = MqttSettings(host=args.host, port=args.port, username=args.username,
-                        password=os.environ.get("MOTCUA_MQTT_PASSWORD"), tls_ca=args.tls_ca,
+                        password=os.environ.get("MOTCUA_MQTT__PASSWORD") or os.environ.get("MOTCUA_MQTT_PASSWORD"), tls_ca=args.tls_ca,
                         tls_cert=args.tls_cert, tls_key=args.tls_key, keepalive=args.keepalive)
     try:
         pub = DeviceHealthPublisher(args.center, args.device, args.kind, mqtt=mqtt)
