@@ -122,6 +122,28 @@ def start_kiosk_app(settings: Any, tmp: Path, *, camera_url: str = "") -> tuple[
     return kiosk, printer, KioskApp(kiosk, settings, maintain=False, camera_url=camera_url)
 
 
+def widgets_outside(screen: Any) -> list[str]:
+    """Visible widgets under ``screen`` (a Kivy widget) that do not lie whole inside the window (2 px tolerance):
+    what every UI driver checks on every screen it shows, in both orientations."""
+    from kivy.core.window import Window
+
+    bad: list[str] = []
+    stack = [screen]
+    while stack:
+        w = stack.pop()
+        if w.opacity <= 0:
+            continue
+        stack.extend(w.children)
+        if w.width <= 1 or w.height <= 1:
+            continue
+        x0, y0 = w.to_window(w.x, w.y)
+        x1, y1 = w.to_window(w.right, w.top)
+        if x0 < -2 or y0 < -2 or x1 > Window.width + 2 or y1 > Window.height + 2:
+            label = getattr(w, "text", "") or type(w).__name__
+            bad.append(f"{type(w).__name__}:{str(label)[:24]!r}@({x0:.0f},{y0:.0f})-({x1:.0f},{y1:.0f})")
+    return bad
+
+
 class KioskDriver:
     """A citizen's hands and eyes on the running KioskApp: real touches on the visible buttons of the current
     screen, waits of whole frames (for a flow run by ``run_flow``), screenshots named ``<prefix><name>.png`` with
@@ -164,24 +186,7 @@ class KioskDriver:
         return [f"{b.text[:20]!r}:{b.height:.0f}" for b in self.buttons() if b.height + 0.5 < self.app.min_target]
 
     def outside(self) -> list[str]:
-        """Visible widgets of this screen that do not lie whole inside the window (2 px tolerance)."""
-        from kivy.core.window import Window
-
-        bad: list[str] = []
-        stack = [self.app.sm.current_screen]
-        while stack:
-            w = stack.pop()
-            if w.opacity <= 0:
-                continue
-            stack.extend(w.children)
-            if w.width <= 1 or w.height <= 1:
-                continue
-            x0, y0 = w.to_window(w.x, w.y)
-            x1, y1 = w.to_window(w.right, w.top)
-            if x0 < -2 or y0 < -2 or x1 > Window.width + 2 or y1 > Window.height + 2:
-                label = getattr(w, "text", "") or type(w).__name__
-                bad.append(f"{type(w).__name__}:{str(label)[:24]!r}@({x0:.0f},{y0:.0f})-({x1:.0f},{y1:.0f})")
-        return bad
+        return widgets_outside(self.app.sm.current_screen)
 
     def key_positions(self, screen: str) -> dict[str, tuple[float, ...]]:
         """Where each on-screen key of ``screen`` is (window x, y, width, height): a key must never move."""

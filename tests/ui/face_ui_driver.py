@@ -1,8 +1,8 @@
 """Drives the real kiosk app headless through face look-up against a real hub with [face] on: the home button,
 the live preview with the face guide (simulated camera replaying a blink), the dossiers found, withdrawal.
 
-Run by tests/ui/test_face_screen.py in a subprocess: ``python tests/ui/face_ui_driver.py <out_dir>``; the last
-stdout line is a JSON report.
+Run by tests/ui/test_face_screen.py in a subprocess: ``python tests/ui/face_ui_driver.py <out_dir> [<width>
+<height>]`` (portrait 1080×1920 by default); the last stdout line is a JSON report.
 """
 from __future__ import annotations
 
@@ -58,6 +58,8 @@ def start_face_hub(tmp: Path):
 
 def main() -> int:
     out = Path(sys.argv[1])
+    width, height = (int(sys.argv[2]), int(sys.argv[3])) if len(sys.argv) > 3 else (1080, 1920)
+    tag = "landscape_" if width > height else ""
     out.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix="face-ui-"))
     hub, url = start_face_hub(tmp)
@@ -69,7 +71,7 @@ def main() -> int:
     for i, frame in enumerate(blink_sequence(WHO, frames=12)):
         cv2.imwrite(str(frames / f"f{i:02d}.png"), frame)      # lossless: the simulator reads its header
     camera_url = f"sim://camera?dir={frames}&loop=1&fps=5"
-    settings = kiosk_ui_settings(url, tmp, 1080, 1920, printer=None)
+    settings = kiosk_ui_settings(url, tmp, width, height, printer=None)
     kiosk, _printer, app = start_kiosk_app(settings, tmp, camera_url=camera_url)
     from devices.face.liveness import Challenge
     from kiosk.face_wiring import attach_face
@@ -77,7 +79,7 @@ def main() -> int:
     report: dict[str, object] = {"steps": [], "screenshots": []}
     report["attached"] = attach_face(kiosk, kiosk.hub, camera_url)
     kiosk.face._choose = lambda _c: Challenge.BLINK      # the replayed clip is a blink
-    ui = KioskDriver(app, kiosk, report, out=out, prefix="kiosk_face_")
+    ui = KioskDriver(app, kiosk, report, out=out, prefix=f"kiosk_face_{tag}")
     buttons, button, tap, shot, wait, pause = ui.buttons, ui.button, ui.tap, ui.shot, ui.wait, ui.pause
 
     steps: list[str] = []
@@ -88,9 +90,10 @@ def main() -> int:
         shot("home")
         tap(button("Tra cứu bằng khuôn mặt"))
         yield from wait(lambda: kiosk.screen == "face", "face screen")
-        yield from wait(lambda: app.screens["face"].ids.preview.texture is not None, "preview")
+        # read as the screen opens: a loaded machine may match the replayed blink before the preview's first frame
         report["capture_state"] = kiosk.face.state
         report["capture_prompt"] = kiosk.face.view().prompt
+        yield from wait(lambda: app.screens["face"].ids.preview.texture is not None, "preview")
         shot("capture")
         steps.append("capture")
         yield from wait(lambda: kiosk.face.state == "found", "found", timeout=15)

@@ -11,9 +11,10 @@ pytestmark = [pytest.mark.ui, pytest.mark.timeout(180)]
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_face_lookup_screens_tap_through() -> None:
+@pytest.mark.parametrize(("width", "height"), [(1080, 1920), (1920, 1080)], ids=["portrait", "landscape"])
+def test_face_lookup_screens_tap_through(width: int, height: int) -> None:
     out = ROOT / "test-artifacts" / "kiosk"
-    report = drive_kiosk("face_ui_driver.py", out)
+    report = drive_kiosk("face_ui_driver.py", out, width, height)
     assert "error" not in report, report["error"]
     assert report["attached"] is True
     assert report["steps"] == ["capture", "found", "withdrawn", "declined"]
@@ -24,5 +25,7 @@ def test_face_lookup_screens_tap_through() -> None:
     assert "000.00.12.H38-261118-0007" in found and "Nguyễn Thị Thu Trang" not in found
     assert report["withdrawn"] == "Đã xóa dữ liệu khuôn mặt của Ông/Bà." and report["templates_left"] == 0
     assert {k: v for k, v in report["small_targets"].items() if v} == {}
+    # every widget of every face screen lies inside the window, in both orientations
+    assert {name: bad for name, bad in report["outside"].items() if bad} == {}
     for shot in report["screenshots"]:
         assert Path(shot).stat().st_size > 10_000
