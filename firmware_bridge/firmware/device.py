@@ -111,6 +111,7 @@ class Device:
             self.pending.pop(seq, None)
             if seq == self.hello_seq:
                 self.hello_seq = None
+                self.hal.log("hello acknowledged")   # the bridge acted on it: online, display restored
                 held, self.held = self.held, []
                 now = self.hal.ticks_ms()
                 for key, at in held:

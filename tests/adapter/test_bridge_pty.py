@@ -60,6 +60,10 @@ def test_hello_brings_the_device_online_and_frames_reach_the_display(mosquitto, 
             watch.wait_for(online(center, "led-05"), lambda m: m.text == "online")
             state = watch.wait_for(topics.device_state(center, "led-05"), lambda m: json.loads(m.payload)["online"])
             assert json.loads(state.payload)["firmware"].startswith("motcua-fw")
+            # "online" comes with the first HELLO the bridge accepts; when the device's boot hello crosses the
+            # bridge's, the device answers with a second one and the bridge replays the display on it too.
+            # The handshake is over once the device's latest HELLO is acknowledged.
+            led.wait_for("log hello acknowledged")
             # A call for another counter is not ours; a call for counter 5 shows and blinks.
             other = Envelope.new(1, "ticket.called", center, _now(), {"ticket": {"number": "B001"}, "counter": "6"})
             mine = Envelope.new(2, "ticket.called", center, _now(), {"ticket": {"number": "A023"}, "counter": "5"})
