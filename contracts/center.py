@@ -66,6 +66,10 @@ class PolicyDef:
     # a normal ticket of its preferred service — the promise "người được ưu tiên được gọi trước" (Law on the Elderly
     # 2009) holds at every counter. False: its order of preference first, priority only within a service.
     priority_across_services: bool = True
+    # Booked (checked-in) tickets against walk-ins (issue 16, [bookings] placement): 0 = one lane by queued_at
+    # (placement "slot_time" / "arrival"); M > 0 = "interleave": at most M walk-ins called between two booked
+    # tickets while booked ones wait. Priority precedence above is unchanged: a booked ticket is not a priority one.
+    booked_walk_ins: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,9 @@ Example::
     per_person_per_service_per_day = 1
     early_min = 30                             # check-in opens 30 min before the slot …
     late_min = 15                              # … and closes 15 min after it (then: no-show, the place is free)
-    placement = "slot_time"                    # or "arrival" (a booked ticket queues when it checks in)
+    placement = "slot_time"                    # or "arrival" (a booked ticket queues when it checks in), or
+                                               # "interleave": booked and walk-in tickets take turns …
+    interleave_walk_ins = 2                    # … at most 2 walk-ins called between two booked tickets
     days_ahead = 14
 
     [notifications]
@@ -43,7 +45,7 @@ from queue_server.app.notifications import TemplateError, check_templates
 from queue_server.domain.bookings import BookingRules
 
 ZNS_URL = "https://business.openapi.zalo.me/message/template"
-PLACEMENTS = ("slot_time", "arrival", "interleave")   # "interleave" is read as "arrival" (kept for old configs)
+PLACEMENTS = ("slot_time", "arrival", "interleave")
 
 
 class EngagementConfigError(ValueError):
@@ -131,7 +133,11 @@ def parse_bookings(raw: Any, services: set[str], store_path: Path, base_dir: Pat
         raise EngagementConfigError(f"bookings.slot_minutes: must be between 5 and 600, got {slot}")
     placement = _pop(t, "placement", "bookings", (str,), "slot_time")
     if placement not in PLACEMENTS:
-        raise EngagementConfigError(f"bookings.placement: {placement!r} is not one of {', '.join(PLACEMENTS[:2])}")
+        raise EngagementConfigError(f"bookings.placement: {placement!r} is not one of {', '.join(PLACEMENTS)}")
+    walk_ins = _int(t, "interleave_walk_ins", "bookings", 2, 1, 50)
+    if "interleave_walk_ins" in raw and placement != "interleave":
+        raise EngagementConfigError(f"bookings.interleave_walk_ins: only read with placement = \"interleave\" "
+                                    f"(placement is {placement!r})")
     rules = BookingRules(
         capacity=capacity, slot_minutes=slot,
         per_person_per_day=_int(t, "per_person_per_day", "bookings", 2, 1, 50),
@@ -140,7 +146,7 @@ def parse_bookings(raw: Any, services: set[str], store_path: Path, base_dir: Pat
         late_min=_int(t, "late_min", "bookings", 15, 0, 24 * 60),
         days_ahead=_int(t, "days_ahead", "bookings", 14, 0, 366),
         min_notice_min=_int(t, "min_notice_min", "bookings", 0, 0, 7 * 24 * 60),
-        placement="slot_time" if placement == "slot_time" else "arrival")
+        placement=placement, interleave_walk_ins=walk_ins)
     path = _place(t.pop("path", None), "bookings.path", base_dir, store_path.parent / "bookings.sqlite3")
     sweep = _pop(t, "sweep_every_s", "bookings", (int, float), 60.0)
     if not 1 <= sweep <= 3600:

@@ -1,12 +1,17 @@
 // Ticket tracking page: polls GET <api>/tickets/<id> and shows the place in the queue, Vietnamese first.
 // Polling (not SSE) on purpose: see kiosk/tracking_blueprint.py. Stops once the ticket is finished.
+// A ticket a booking became shows that booking (code, service, slot, status) and links to its page /b/<code>.
+// Every address is taken relative to where the page was opened (<base>/t/<id>), so the page works the same on the
+// center's LAN and behind the province's relay at [notifications] public_base_url, even one with a path prefix.
 (function () {
   "use strict";
-  var API = document.querySelector('meta[name="motcua-api"]').content;
+  var BASE = location.pathname.replace(/\/t\/[^\/]*\/?$/, "");
+  var API = BASE + document.querySelector('meta[name="motcua-api"]').content;
   var POLL_MS = 1000 * (parseInt(document.querySelector('meta[name="motcua-poll-s"]').content, 10) || 10);
   var ticketId = decodeURIComponent(location.pathname.replace(/\/+$/, "").split("/").pop());
   var lang = (localStorage.getItem("motcua-lang") === "en") ? "en" : "vi";
   var last = null, failures = 0, timer = null, services = {}, centerName = ["", ""];
+  var booking = null, bookingAsked = null;   // the booking this ticket came from, fetched once per code
 
   var T = {
     heading: ["Số thứ tự của quý vị", "Your number"],
@@ -31,6 +36,14 @@
     offline: ["Chưa kết nối được máy chủ, đang thử lại…", "Cannot reach the server, retrying…"],
     toggle: ["English", "Tiếng Việt"],
     service: ["Lĩnh vực: {s}", "Service: {s}"],
+    bk_title: ["Số này được lấy từ lịch hẹn", "This number comes from a booking"],
+    bk_code: ["Mã đặt lịch", "Booking code"],
+    bk_detail: ["{s}, hẹn lúc {h} ngày {d}", "{s}, booked for {h} on {d}"],
+    bk_checked_in: ["Đã xác nhận tại kiosk", "Checked in at the kiosk"],
+    bk_booked: ["Đã đặt lịch", "Booked"],
+    bk_cancelled: ["Đã hủy", "Cancelled"],
+    bk_no_show: ["Đã quá giờ hẹn", "Missed"],
+    bk_link: ["Xem lịch hẹn", "See the booking"],
     title: ["Theo dõi số thứ tự", "Follow your number"]
   };
   function t(key, vals) {
@@ -67,9 +80,41 @@
                                 : t("under", {b: last.wait_high_min});
     } else if (waiting && last.estimated_wait_min > 0) { w = t("wait", {m: last.estimated_wait_min}); }
     $("wait").textContent = w;
+    renderBooking(tk.booking);
     var now = new Date();
     $("updated").textContent = t("updated", {t: pad(now.getHours()) + ":" + pad(now.getMinutes()) + ":" +
                                                 pad(now.getSeconds())});
+  }
+
+  function svcName(code) {
+    var svc = services[code];
+    return svc ? (svc[lang === "vi" ? 0 : 1] || svc[0]) : code;
+  }
+
+  function renderBooking(code) {
+    var box = $("booking");
+    box.hidden = !code;
+    if (!code) { return; }
+    $("booking-title").textContent = t("bk_title");
+    $("booking-code-label").textContent = t("bk_code");
+    $("booking-code").textContent = code;
+    var b = booking && booking.code === code ? booking : null;
+    var at = b ? b.slot_start : "";                      // "2026-11-23T08:00:00+07:00": the center's own time
+    $("booking-detail").textContent = b ? t("bk_detail", {s: svcName(b.service), h: at.slice(11, 16),
+                                                         d: at.slice(8, 10) + "/" + at.slice(5, 7) + "/" +
+                                                            at.slice(0, 4)}) : "";
+    $("booking-status").textContent = b && T["bk_" + b.status] ? t("bk_" + b.status) : "";
+    $("booking-link").textContent = t("bk_link");
+    $("booking-link").href = BASE + "/b/" + encodeURIComponent(code);
+    if (bookingAsked !== code) { loadBooking(code); }
+  }
+
+  function loadBooking(code) {
+    bookingAsked = code;
+    fetch(API + "/bookings/" + encodeURIComponent(code), {cache: "no-store"})
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (body) { if (body && body.booking) { booking = body.booking; render(); } })
+      .catch(function () { bookingAsked = null; });   // asked again at the next poll
   }
 
   function problem(key) {

@@ -16,6 +16,7 @@ from contracts.messages import Envelope, dumps
 from queue_server.app.ports import EventStore
 from queue_server.app.projector import (
     CALL_EVENTS,
+    CALLED_EVENT,
     DONE_EVENT,
     RELEASE_EVENTS,
     Projections,
@@ -87,9 +88,12 @@ class MemoryStore:
         calls = [ticket_from_json(json.loads(r[4])["ticket"]) for r in reversed(today) if r[2] in CALL_EVENTS]
         done = [ticket_from_json(json.loads(r[4])["ticket"]) for r in today if r[2] == DONE_EVENT]
         released = [(r[3], json.loads(r[4])) for r in today if r[2] in RELEASE_EVENTS]
+        called = [json.loads(r[4])["ticket"] for r in today if r[2] == CALLED_EVENT]
+        lanes = [(t["service"], t["day"], t.get("priority") is not None, t.get("booking") is not None)
+                 for t in called]
         return live_state(center, day, tickets=tickets, counters=counters, service_days=service_days,
                           leases=leases, called_newest_first=calls[:maxlen], done_in_order=done,
-                          released_in_order=released)
+                          released_in_order=released, calls_in_order=lanes)
 
     def commit(self, envelopes: Sequence[Envelope], rows: Projections, center: CenterDef, seq: int) -> None:
         """All or nothing, like a transaction: everything is checked and encoded before anything is kept."""

@@ -22,6 +22,7 @@ from contracts.messages import VN_TZ, Envelope, EventType, dumps, format_at
 from queue_server.app.ports import EventStore
 from queue_server.app.projector import (
     CALL_EVENTS,
+    CALLED_EVENT,
     DONE_EVENT,
     RELEASE_EVENTS,
     Projections,
@@ -214,12 +215,17 @@ class SqliteStore:
             "SELECT data FROM events WHERE at >= ? AND type = ? ORDER BY seq", (start, DONE_EVENT))]
         released = [(at, json.loads(data)) for at, data in c.execute(
             "SELECT at, data FROM events WHERE at >= ? AND type IN (?, ?, ?) ORDER BY seq", (start, *RELEASE_EVENTS))]
+        # the lane of each of today's calls (bookings interleaved with walk-ins), read inside SQLite: no JSON parsed
+        lanes = [(str(svc), str(tday), bool(pri), bool(booked)) for svc, tday, pri, booked in c.execute(
+            "SELECT json_extract(data, '$.ticket.service'), json_extract(data, '$.ticket.day'), "
+            "json_extract(data, '$.ticket.priority') IS NOT NULL, json_extract(data, '$.ticket.booking') IS NOT NULL "
+            "FROM events WHERE at >= ? AND type = ? ORDER BY seq", (start, CALLED_EVENT))]
         # the estimate's prior: occupancy per service, counter and hour, and the day's arrival waves, of past weeks
         prior = wait_estimate.HistoryPrior.from_samples(self.occupancy_history(day), self.issue_history(day),
                                                           self.opening_history(day))
         return live_state(center, day, tickets=tickets, counters=counters, service_days=service_days,
                           leases=leases, called_newest_first=calls, done_in_order=done, released_in_order=released,
-                          prior=prior)
+                          prior=prior, calls_in_order=lanes)
 
     def occupancy_history(self, day: date, days: int = HISTORY_DAYS) -> list[tuple[str, str, int, float]]:
         """(service, counter, hour of the call, seconds call → release) of the ``days`` calendar days before ``day``."""

@@ -4,7 +4,8 @@ and the day's figures for the board.
 Each change is stored in the booking store (``BookingRepository``), then recorded in the hub's event log as
 ``booking.created`` / ``booking.cancelled`` / ``booking.checked_in`` / ``booking.no_show`` with the code, service, slot,
 status and source only — no phone, no CCCD, not even their hash. A check-in issues a ticket through the queue's own
-command with ``queue_at`` (bookings.queue_time) so the ticket stands at its slot's place. The contact a citizen left
+command with ``queue_at`` (bookings.queue_time) so the ticket stands at its slot's place, and with its ``booking``
+code, which puts it in the booked lane (queue_policy: interleaved with walk-ins when placement = "interleave"). The contact a citizen left
 goes to the notifier's contact book (``booking:<code>``), never to this store or the log.
 
 Must not: read the wall clock (``clock``), know HTTP or SQL, or send messages itself (the notifier does, outside
@@ -235,7 +236,7 @@ class BookingService:
                 raise self.refused(booking, err) from err
             assert booking is not None
             issued = self.queue.issue_ticket(booking.service, kiosk=kiosk, request_id=f"booking-{booking.code}",
-                                             queue_at=bk.queue_time(self.rules, booking, now))
+                                             queue_at=bk.queue_time(self.rules, booking, now), booking=booking.code)
             checked = replace(checked, ticket_id=str(issued.ticket.id))
             self.store.update(checked, expect=BookingStatus.BOOKED, checked_in_at=now)
         self.queue.record_event("booking.checked_in", {**self._event(checked), "ticket": str(issued.ticket.id)})

@@ -49,10 +49,13 @@ class QueueCommands:
         return envelope
 
     def issue_ticket(self, service: str, priority: str | None = None, kiosk: str | None = None,
-                     request_id: str | None = None, queue_at: datetime | None = None) -> IssueResult:
+                     request_id: str | None = None, queue_at: datetime | None = None,
+                     booking: str | None = None) -> IssueResult:
         """``request_id``: the client's idempotency key; the same key again today returns the same ticket.
-        ``queue_at``: where a checked-in booking stands in the queue (its slot's start; never later than now)."""
-        result: IssueResult = self._writer.submit(tr.IssueTicket(service, priority, kiosk, request_id, queue_at))
+        ``queue_at``: where a checked-in booking stands in the queue (its slot's start; never later than now);
+        ``booking``: the code of that booking (the ticket queues in the booked lane, see queue_policy)."""
+        result: IssueResult = self._writer.submit(tr.IssueTicket(service, priority, kiosk, request_id, queue_at,
+                                                                 booking))
         return result
 
     def record_print_result(self, ticket_id: str, printed: bool, fault: str | None = None) -> Ticket:

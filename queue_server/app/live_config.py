@@ -49,12 +49,18 @@ def password_problem(username: str, password: str) -> str | None:
 def service_center(settings: HubSettings, national_off: Iterable[date] = (),
                    national_makeup: Iterable[date] = ()) -> CenterDef:
     """The center the queue runs: the settings' definition with the national calendar (when observed) and the
-    center's own announced days off and make-up days."""
+    center's own announced days off and make-up days, and how booked tickets mix with walk-ins ([bookings]
+    placement = "interleave": the ordering policy's ``booked_walk_ins``; a live change keeps it, as it is rebuilt
+    here from the settings each time)."""
     off = set(national_off) if settings.observe_holidays else set()
     makeup = set(national_makeup) if settings.observe_holidays else set()
     off = (off - settings.announced_makeup_days) | settings.announced_days_off
     makeup = (makeup - settings.announced_days_off) | settings.announced_makeup_days
-    return replace(settings.center, days_off=frozenset(off), makeup_days=frozenset(makeup))
+    bookings = getattr(settings, "bookings", None)
+    rules = getattr(bookings, "rules", None)
+    mix = rules.interleave_walk_ins if rules is not None and rules.placement == "interleave" else 0
+    return replace(settings.center, days_off=frozenset(off), makeup_days=frozenset(makeup),
+                   policy=replace(settings.center.policy, booked_walk_ins=mix))
 
 
 def still_in_use(state: QueueState, new: CenterDef) -> None:

@@ -8,17 +8,18 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
 from contracts.messages import VN_TZ, Envelope, EventType, format_at
 from queue_server.app.views import event_from_envelope, ticket_from_json
-from queue_server.domain import estimates, wait_estimate
+from queue_server.domain import estimates, queue_policy, wait_estimate
 from queue_server.domain.model import CenterDef, Counter, CounterId, Lease, ServiceCode, ServiceDay, Ticket
 from queue_server.domain.transitions import HELD, OCCUPANCY_KEPT, Call, QueueState, evolve
 
 CALL_EVENTS = (str(EventType.TICKET_CALLED), str(EventType.TICKET_RECALLED))
+CALLED_EVENT = str(EventType.TICKET_CALLED)
 DONE_EVENT = str(EventType.TICKET_DONE)
 # a counter lets a ticket go: its occupancy (call → release) feeds the wait estimate
 RELEASE_EVENTS = (str(EventType.TICKET_DONE), str(EventType.TICKET_NO_SHOW), str(EventType.TICKET_TRANSFERRED))
@@ -91,7 +92,8 @@ def day_start(day: date) -> str:
 def live_state(center: CenterDef, day: date, *, tickets: Iterable[Ticket], counters: Iterable[Counter],
                service_days: Iterable[ServiceDay], leases: Iterable[Lease], called_newest_first: Iterable[Ticket],
                done_in_order: Iterable[Ticket], released_in_order: Iterable[tuple[str, dict[str, Any]]] = (),
-               prior: wait_estimate.HistoryPrior | None = None) -> QueueState:
+               prior: wait_estimate.HistoryPrior | None = None,
+               calls_in_order: Iterable[tuple[str, str, bool, bool]] = ()) -> QueueState:
     """The live state for ``day`` from stored rows (fast on start, no replay).
 
     ``tickets``: those of ``day`` and those any counter still holds; ``counters``, ``service_days`` and
@@ -99,7 +101,9 @@ def live_state(center: CenterDef, day: date, *, tickets: Iterable[Ticket], count
     of today's call and recall events, newest first (at least the last ``calls.maxlen``); ``done_in_order``: the
     tickets of today's completion events in log order (recent service times feed the wait estimate);
     ``released_in_order``: (at, data) of today's release events (done, no-show, transfer) in log order, for the
-    estimate's occupancy samples; ``prior``: what past days taught the estimate.
+    estimate's occupancy samples; ``prior``: what past days taught the estimate; ``calls_in_order``: (service,
+    ticket day, priority?, booked?) of today's call events in log order — the walk-ins called since the last booked
+    ticket (``ServiceDay.walk_in_streak``) are folded from them as ``evolve`` does, so no table holds that count.
     """
     state = QueueState(center=center, day=day)
     if prior is not None:
@@ -110,9 +114,15 @@ def live_state(center: CenterDef, day: date, *, tickets: Iterable[Ticket], count
     for counter in counters:
         if counter.id in state.counters:
             state.counters[counter.id] = counter
+    full = queue_policy.full_walk_ins(center.policy)
+    walk_ins: dict[str, int] = {}
+    for service, ticket_day, is_priority, booked in calls_in_order:
+        if ticket_day == day.isoformat():
+            walk_ins[service] = queue_policy.next_walk_ins(walk_ins.get(service, full),
+                                                           queue_policy.lane(is_priority, booked))
     for sd in service_days:
         if sd.day == day:
-            state.service_days[sd.service] = sd
+            state.service_days[sd.service] = replace(sd, walk_in_streak=walk_ins.get(sd.service, full))
     for lease in leases:
         if lease.day == day:
             state.leases[lease.id] = lease

@@ -43,6 +43,8 @@ class QueueQueries:
     _seen: dict[str, datetime]
     _started: datetime
     silent_after_s: float
+    # per service, the last ServiceState answered and what it was computed from (see ``_service_state``)
+    _service_memo: dict[ServiceCode, tuple[tuple[Any, ...], ServiceState]]
 
     def _silent(self, state: QueueState, now: datetime) -> frozenset[CounterId]:
         seen = {CounterId(k): v for k, v in self._seen.items()}
@@ -148,20 +150,34 @@ class QueueQueries:
         return None
 
     def _service_state(self, state: QueueState, code: ServiceCode, now: datetime) -> ServiceState:
+        # A service's state is a function of the live state (which only the writer changes, each commit a new
+        # seq; a reload a new object), the center, the second it is asked in and the silent counters. Kiosks'
+        # service lists, /state, the MQTT and stream snapshots ask for it at the same seq again and again, and each
+        # answer runs a wait simulation (~0.5 ms with a long queue) under the writer's lock: the same question
+        # gets the same answer without running it again. The caller holds the writer's lock.
+        silent = self._silent(state, now)
+        memo_key = (id(state), id(self._writer.center), self._writer.last_seq, now, silent)
+        memo: dict[ServiceCode, tuple[tuple[Any, ...], ServiceState]] = self.__dict__.setdefault("_service_memo", {})
+        hit = memo.get(code)
+        if hit is not None and hit[0] == memo_key:
+            return hit[1]
         service = self._writer.center.service(code)
         assert service is not None
         # the wait a citizen taking a normal ticket now would be told
         key = (now.timestamp(), state.next_queue_seq, "~")
-        ahead = queue_policy.ahead_of(self._writer.center.policy, state.queue(code), state.service_day(code).normal_streak,
-                                      key, False)
+        sd = state.service_day(code)
+        ahead = queue_policy.ahead_of(self._writer.center.policy, state.queue(code), sd.normal_streak, key, False,
+                                      sd.walk_in_streak)
         ahead += state.waiting_count(code) - len(state.queue(code))
         # a silent counter (staff gone without closing) serves nobody: it must not shorten the promised wait
-        wait = state.wait_estimate(code, ahead, False, now, exclude=self._silent(state, now))
+        wait = state.wait_estimate(code, ahead, False, now, exclude=silent)
         last = next((c.number for c in state.calls if c.service == code), None)
-        return ServiceState(seq=self._writer.last_seq, service=code, name=service.name, waiting=state.waiting_count(code),
-                            estimated_wait_min=wait.minutes, last_called=last,
-                            accepting=self._refusal(state, code, now) is None, wait_low_min=wait.low_min,
-                            wait_high_min=wait.high_min, served_now=wait.served)
+        answer = ServiceState(seq=self._writer.last_seq, service=code, name=service.name,
+                              waiting=state.waiting_count(code), estimated_wait_min=wait.minutes, last_called=last,
+                              accepting=self._refusal(state, code, now) is None, wait_low_min=wait.low_min,
+                              wait_high_min=wait.high_min, served_now=wait.served)
+        memo[code] = (memo_key, answer)
+        return answer
 
     def service_state(self, code: str) -> ServiceState:
         with self._writer.lock:

@@ -2,13 +2,25 @@
 
 No I/O. ``ticket_to_json`` is the API's Ticket object plus a few extra fields the event log needs to rebuild
 state exactly (``queued_at``, ``queue_seq``, ``target_counter`` ...); clients ignore fields they do not know.
+``public_json`` is an event's public form (``contracts.messages.public_envelope``) as text, made once per event
+for MQTT and every open stream.
 """
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from datetime import date, datetime
 from typing import Any
 
-from contracts.messages import CallInfo, CounterState, Envelope, EventType, format_at, parse_at
+from contracts.messages import (
+    CallInfo,
+    CounterState,
+    Envelope,
+    EventType,
+    format_at,
+    parse_at,
+    public_envelope,
+)
 from queue_server.domain.model import (
     CenterDef,
     Counter,
@@ -23,6 +35,32 @@ from queue_server.domain.model import (
 )
 from queue_server.domain.transitions import Call, DomainEvent
 from queue_server.domain.wait_estimate import WaitEstimate
+
+
+class _PublicJson:
+    """``public_envelope(env).to_json()``, remembered for the last ``size`` events by (seq, id): MQTT and each
+    open event stream (hall, counter and manager screens) send the same text for the same event, and each made it
+    again (withhold, copy, serialise: ~20 us an event a screen). Any thread; a race only makes the text twice."""
+
+    def __init__(self, size: int = 2048) -> None:
+        self._size = size
+        self._lock = threading.Lock()
+        self._texts: OrderedDict[tuple[int, str], str] = OrderedDict()
+
+    def __call__(self, env: Envelope) -> str:
+        key = (env.seq, env.id)
+        with self._lock:
+            text = self._texts.get(key)
+        if text is None:
+            text = str(public_envelope(env).to_json())
+            with self._lock:
+                self._texts[key] = text
+                if len(self._texts) > self._size:
+                    self._texts.popitem(last=False)
+        return text
+
+
+public_json = _PublicJson()
 
 
 def _at(moment: datetime | None) -> str | None:
@@ -44,7 +82,7 @@ def ticket_to_json(t: Ticket) -> dict[str, Any]:
         "prefix": t.number.prefix, "seq_number": t.number.number, "queued_at": _at(t.queued_at),
         "last_called_at": _at(t.last_called_at), "target_counter": t.target_counter,
         "reactivations": t.reactivations, "kiosk": t.kiosk, "staff": t.staff, "lease_id": t.lease_id,
-        "queue_seq": t.queue_seq, "request_id": t.request_id,
+        "queue_seq": t.queue_seq, "request_id": t.request_id, "booking": t.booking,
     }
 
 
@@ -62,6 +100,7 @@ def ticket_from_json(d: dict[str, Any]) -> Ticket:
         recalls=int(d.get("recalls", 0)), reactivations=int(d.get("reactivations", 0)), printed=d.get("printed"),
         kiosk=d.get("kiosk"), last_called_at=_dt(d.get("last_called_at")), staff=d.get("staff"),
         lease_id=d.get("lease_id"), queue_seq=int(d.get("queue_seq", 0)), request_id=d.get("request_id"),
+        booking=d.get("booking"),
     )
 
 

@@ -70,8 +70,11 @@ class BookingRules:
     days_ahead: int = 14
     min_notice_min: int = 0                    # a booking must be made at least this long before its slot
     # how a checked-in booking mixes with walk-ins: "slot_time" (queued at its slot's start, so ahead of walk-ins
-    # who came after it) or "arrival" (queued when it checks in, like a walk-in)
+    # who came after it), "arrival" (queued when it checks in, like a walk-in) or "interleave" (a lane of its own:
+    # after every booked ticket at most ``interleave_walk_ins`` walk-ins are called before the next waiting booked
+    # one; see queue_policy). Priority citizens keep their precedence over both in every mode.
     placement: str = "slot_time"
+    interleave_walk_ins: int = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,8 +226,10 @@ def expired(rules: BookingRules, bookings: Iterable[Booking], now: datetime) -> 
 
 
 def queue_time(rules: BookingRules, booking: Booking, checked_in_at: datetime) -> datetime:
-    """Where a checked-in booking stands among walk-ins: at its slot's start (ahead of walk-ins who came later), but
-    never earlier than the window allows and never later than the moment the citizen arrived."""
+    """Where a checked-in booking stands: "slot_time", among walk-ins at its slot's start (ahead of walk-ins who came
+    later), never later than the moment the citizen arrived; "arrival", when it checked in, like a walk-in;
+    "interleave", when it checked in too, but in the booked lane (FIFO by check-in among booked tickets), whose turns
+    against walk-ins the ordering policy gives (queue_policy, ``interleave_walk_ins``)."""
     if rules.placement == "slot_time":
         return min(booking.slot_start, checked_in_at)
     return checked_in_at

@@ -74,6 +74,9 @@ class Ticket:
     staff: str | None = None                  # who called it (for ratings and reports)
     lease_id: str | None = None               # issued offline by a kiosk from this leased block
     queue_seq: int = 0                        # tie-break for FIFO when two tickets share queued_at
+    # the booking code this ticket was checked in from (issue 16): its lane in the queue (queue_policy) and the
+    # booking the tracking page shows; set only by the booking check-in, never by a kiosk's request
+    booking: str | None = None
 
     @property
     def display(self) -> str:
@@ -140,3 +143,4 @@ class ServiceDay:
     next_number: int             # the next number the hub itself may issue
     issued: int = 0              # tickets issued today (hub and merged offline), for the quota
     normal_streak: int = 0       # INTERLEAVE: normal tickets called since the last priority one
+    walk_in_streak: int = 1      # bookings interleaved: walk-ins called since the last booked ticket

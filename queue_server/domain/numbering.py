@@ -10,11 +10,13 @@ reach that region, they step over every leased block, so hub numbers and kiosk n
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 
 from contracts.errors import ErrorCode, MotcuaError
 from contracts.messages import VN_TZ
 
+from . import queue_policy
 from .model import CenterDef, Lease, PolicyDef, ServiceCode, ServiceDay, ServiceDef
 
 _WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -29,7 +31,8 @@ def new_service_day(service: ServiceDef, day: date, policy: PolicyDef) -> Servic
     # The streak starts "full" so that the first priority citizen of the morning is not made to wait
     # behind N normal tickets that arrived after them.
     return ServiceDay(day=day, service=ServiceCode(service.code), next_number=service.number_start,
-                      issued=0, normal_streak=max(1, policy.interleave_normal))
+                      issued=0, normal_streak=max(1, policy.interleave_normal),
+                      walk_in_streak=queue_policy.full_walk_ins(policy))
 
 
 def closed_reason(center: CenterDef, service: ServiceDef, now: datetime) -> str | None:
@@ -114,4 +117,4 @@ def after_issue(day: ServiceDay, number: int, online: bool = True) -> ServiceDay
     """Numbering after ``number`` was issued: by the hub (``online``: next_number moves past it), or merged from a
     kiosk's offline block (only the count moves: the block is not the hub's to continue from)."""
     nxt = max(day.next_number, number + 1) if online else day.next_number
-    return ServiceDay(day.day, day.service, nxt, day.issued + 1, day.normal_streak)
+    return replace(day, next_number=nxt, issued=day.issued + 1)

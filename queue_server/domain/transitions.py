@@ -59,6 +59,8 @@ class IssueTicket:
     # a checked-in booking joins the queue as if it had come at this moment (its slot's start, bookings.queue_time);
     # never later than now, so a booking can only move a citizen forward, never behind walk-ins who came after
     queue_at: datetime | None = None
+    # the booking code a check-in issues for (BookingService only): the ticket then queues in the booked lane
+    booking: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,7 +256,8 @@ class QueueState:
         service = self.center.service(code)
         assert self.day is not None
         if service is None:   # replaying events of a service since removed from the config
-            return ServiceDay(self.day, code, 1, 0, max(1, self.center.policy.interleave_normal))
+            return ServiceDay(self.day, code, 1, 0, max(1, self.center.policy.interleave_normal),
+                              queue_policy.full_walk_ins(self.center.policy))
         return numbering.new_service_day(service, self.day, self.center.policy)
 
     def queue(self, code: str) -> ServiceQueue:
@@ -278,8 +281,9 @@ class QueueState:
         key = key_of(ticket)
         if ticket.target_counter is not None:
             return bisect_left(self.targeted.get(ticket.target_counter, []), key)
-        return queue_policy.ahead_of(self.center.policy, self.queue(ticket.service),
-                                     self.service_day(ticket.service).normal_streak, key, ticket.priority is not None)
+        sd = self.service_day(ticket.service)
+        return queue_policy.ahead_of(self.center.policy, self.queue(ticket.service), sd.normal_streak, key,
+                                     lane_of(ticket), sd.walk_in_streak)
 
     def estimated_wait_min(self, ticket: Ticket, now: datetime | None = None,
                            exclude: frozenset[CounterId] = frozenset()) -> int:
@@ -504,7 +508,8 @@ class QueueState:
         for svc in codes:
             for keys in self.targeted.values():
                 out.extend(self.tickets[TicketId(k[2])] for k in keys if self.tickets[TicketId(k[2])].service == svc)
-            order = queue_policy.call_order(self.center.policy, self.queue(svc), self.service_day(svc).normal_streak)
+            sd = self.service_day(svc)
+            order = queue_policy.call_order(self.center.policy, self.queue(svc), sd.normal_streak, sd.walk_in_streak)
             out.extend(self.tickets[TicketId(k[2])] for k, _ in order)
         return out
 
@@ -540,7 +545,7 @@ class QueueState:
             if t.target_counter is not None:
                 insort(self.targeted.setdefault(t.target_counter, []), key_of(t))
             else:
-                self.queue(t.service).add(key_of(t), t.priority is not None)
+                self.queue(t.service).add(key_of(t), lane_of(t))
 
     def _unqueue(self, t: Ticket) -> None:
         if t.status is not TicketStatus.ISSUED:
@@ -554,7 +559,7 @@ class QueueState:
             if not keys:
                 self.targeted.pop(t.target_counter, None)
         else:
-            self.queue(t.service).remove(key, t.priority is not None)
+            self.queue(t.service).remove(key, lane_of(t))
 
     def copy(self) -> QueueState:
         return QueueState(
@@ -571,7 +576,7 @@ class QueueState:
         return {
             "day": self.day, "tickets": dict(self.tickets), "counters": dict(self.counters),
             "service_days": dict(self.service_days), "leases": dict(self.leases),
-            "queues": {k: (list(q.priority), list(q.normal)) for k, q in self.queues.items() if len(q)},
+            "queues": {k: (list(q.priority), list(q.normal), list(q.booked)) for k, q in self.queues.items() if len(q)},
             "targeted": {k: list(v) for k, v in self.targeted.items() if v},
             "by_display": dict(self.by_display),
             "recent_service_s": {k: list(v) for k, v in self.recent_service_s.items() if v},
@@ -593,6 +598,12 @@ def _working_s(wall_s: float, spans: tuple[tuple[float, float], ...]) -> float:
 def key_of(t: Ticket) -> QueueKey:
     queued = t.queued_at or t.issued_at
     return (queued.timestamp(), t.queue_seq, str(t.id))
+
+
+def lane_of(t: Ticket) -> queue_policy.Lane:
+    """Which of its service's lanes a waiting ticket is in: from the ticket alone (priority category, booking),
+    so replaying the log puts every ticket back where it was."""
+    return queue_policy.lane(t.priority is not None, t.booking is not None)
 
 
 # ----------------------------------------------------------------------------------------------- decide
@@ -647,9 +658,9 @@ def _issue(state: QueueState, cmd: IssueTicket, now: datetime) -> Decision:
         id=ticket_id_for(state.day, service.code, number), day=state.day, service=service.code,
         origin_service=service.code, number=TicketNumber(service.prefix, number), status=TicketStatus.ISSUED,
         issued_at=now, priority=cmd.priority, queued_at=min(cmd.queue_at, now) if cmd.queue_at else now,
-        kiosk=cmd.kiosk, queue_seq=state.next_queue_seq, request_id=cmd.request_id)
+        kiosk=cmd.kiosk, queue_seq=state.next_queue_seq, request_id=cmd.request_id, booking=cmd.booking)
     ahead = queue_policy.ahead_of(state.center.policy, state.queue(service.code), sd.normal_streak,
-                                  key_of(ticket), ticket.priority is not None)
+                                  key_of(ticket), lane_of(ticket), sd.walk_in_streak)
     wait = state.wait_estimate(service.code, ahead, ticket.priority is not None, now)
     return Decision((DomainEvent(EventType.TICKET_ISSUED, now, ticket=ticket),),
                     Issued(ticket, ahead, wait.minutes, wait))
@@ -692,11 +703,13 @@ def next_ticket_for(state: QueueState, counter_id: CounterId) -> TicketId | None
     policy = state.center.policy
     if policy.priority_across_services:
         for code in definition.services:
-            chosen = queue_policy.pick(policy, state.queue(code), state.service_day(code).normal_streak)
+            sd = state.service_day(code)
+            chosen = queue_policy.pick(policy, state.queue(code), sd.normal_streak, sd.walk_in_streak)
             if chosen is not None and chosen[1]:
                 return TicketId(chosen[0][2])
     for code in definition.services:
-        chosen = queue_policy.pick(state.center.policy, state.queue(code), state.service_day(code).normal_streak)
+        sd = state.service_day(code)
+        chosen = queue_policy.pick(policy, state.queue(code), sd.normal_streak, sd.walk_in_streak)
         if chosen is not None:
             return TicketId(chosen[0][2])
     return None
@@ -1054,7 +1067,8 @@ def _evolve_ticket(state: QueueState, event: DomainEvent) -> None:
     elif event.type is EventType.TICKET_CALLED:
         sd = state.service_day(new.service)
         state.service_days[new.service] = replace(
-            sd, normal_streak=queue_policy.next_streak(sd.normal_streak, new.priority is not None))
+            sd, normal_streak=queue_policy.next_streak(sd.normal_streak, new.priority is not None),
+            walk_in_streak=queue_policy.next_walk_ins(sd.walk_in_streak, lane_of(new)))
     elif event.type is EventType.TICKET_DONE:
         seconds = new.service_time_s
         if seconds is not None:

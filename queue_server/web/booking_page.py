@@ -2,7 +2,8 @@
 
 Serves one static page (queue_server/web/booking_web/) whose script calls the public booking API (web/bookings.py):
 choose a service, a day and a slot, receive a one-time code by SMS / Zalo / e-mail, book, get the code and its QR
-link; ``/b/<code>`` (the link in the confirmation) shows the booking and cancels it. Vietnamese first, English by a
+link; ``/b/<code>`` (the link in the confirmation) shows the booking and cancels it, and once it is checked in links
+to its ticket's tracking page ``/t/<id>`` (which links back). Vietnamese first, English by a
 button; no CDN, no web font, a strict Content-Security-Policy. Only registered when [bookings] is configured.
 """
 from __future__ import annotations
@@ -21,9 +22,12 @@ CSP = ("default-src 'self'; style-src 'self'; script-src 'self'; img-src 'self' 
 def create_booking_page_blueprint(api_prefix: str = "/api/v1") -> Blueprint:
     bp = Blueprint("booking_page", __name__)
     page = (WEB_DIR / "book.html").read_text(encoding="utf-8").replace("{{API}}", api_prefix.rstrip("/"))
+    # the page's own files by a relative address (a relay may serve the hub under a path prefix)
+    pages = {"dat-lich": page.replace("{{STATIC}}", "dat-lich/static"),
+             "b": page.replace("{{STATIC}}", "../dat-lich/static")}
 
-    def html() -> Response:
-        resp = Response(page, mimetype="text/html")
+    def html(which: str = "dat-lich") -> Response:
+        resp = Response(pages[which], mimetype="text/html")
         resp.headers["Cache-Control"] = "no-store"
         resp.headers["Content-Security-Policy"] = CSP
         resp.headers["X-Content-Type-Options"] = "nosniff"
@@ -38,7 +42,7 @@ def create_booking_page_blueprint(api_prefix: str = "/api/v1") -> Blueprint:
     def booking_status_page(code: str) -> Response:
         if not _CODE.fullmatch(code):
             abort(404)
-        return html()
+        return html("b")
 
     @bp.get("/dat-lich/static/<path:name>")
     def booking_static(name: str) -> Response:

@@ -64,7 +64,7 @@ BOOKING = obj({"code": {"type": "string", "examples": ["K7M3QX"]}, "service": ST
                "ticket_id": null(STR)})
 SLOT = obj({"service": STR, "start": AT, "end": AT, "capacity": INT, "taken": INT, "free": INT, "open": BOOL})
 CHECKED_IN = obj({"booking": BOOKING, "ticket": ref("Ticket"), "ahead": INT, "estimated_wait_min": INT,
-                  "tracking_url": STR})
+                  "tracking_url": STR, "public_tracking_url": STR}, optional=("public_tracking_url",))
 SLOT_FIGURES = obj({"service": STR, "start": AT, "capacity": INT, "booked": INT, "checked_in": INT, "no_show": INT,
                     "cancelled": INT, "utilisation": null(NUM)})
 COUNTS = {"booked": INT, "checked_in": INT, "no_show": INT, "cancelled": INT}
@@ -169,8 +169,12 @@ def create_bookings_blueprint(service: BookingService, *, notifier: Any = None, 
     def checked_in(raw: str, kiosk: str | None) -> tuple[Response, int]:
         done = service.check_in(raw, kiosk=kiosk)
         ticket = ticket_to_json(done.issued.ticket)
-        return jsonify(booking=booking_json(done.booking), ticket=ticket, ahead=done.issued.ahead,
-                       estimated_wait_min=done.issued.estimated_wait_min, tracking_url=f"/t/{ticket['id']}"), 201
+        answer = {"booking": booking_json(done.booking), "ticket": ticket, "ahead": done.issued.ahead,
+                  "estimated_wait_min": done.issued.estimated_wait_min, "tracking_url": f"/t/{ticket['id']}"}
+        base = getattr(notifier, "public_base_url", "")
+        if base:    # the QR the kiosk prints on the booked ticket opens from anywhere, like a walk-in's
+            answer["public_tracking_url"] = f"{base}/t/{ticket['id']}"
+        return jsonify(answer), 201
 
     def signed_by_the_main_system() -> None:
         try:

@@ -14,7 +14,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 
 from contracts.errors import ErrorCode, MotcuaError
-from contracts.messages import public_envelope
+from queue_server.app.views import public_json
 from queue_server.web.common import Query, bad_request, hub, route
 from queue_server.web.schemas import ref
 from queue_server.web.sse import StreamClosed, StreamsFull, sse_message
@@ -43,11 +43,6 @@ def health():  # type: ignore[no-untyped-def]
     ctx = hub()
     mqtt = "disabled" if ctx.mqtt is None else ("connected" if ctx.mqtt.connected else "disconnected")
     return jsonify(status="ok", seq=ctx.service.last_seq, mqtt=mqtt)
-
-
-def public_json(env: Any) -> str:
-    """An envelope as the public event stream sends it (``contracts.messages.public_envelope``)."""
-    return str(public_envelope(env).to_json())
 
 
 @route(bp, "/stream", summary="Server-Sent Events: a `state` event, then one `event` per stored event",

@@ -62,8 +62,10 @@ TICKET = obj({
     "prefix": STR, "seq_number": INT, "queued_at": null(AT), "last_called_at": null(AT),
     "target_counter": null(STR), "reactivations": INT, "kiosk": null(STR), "staff": null(STR),
     "lease_id": null(STR), "queue_seq": INT, "request_id": null(STR),
+    # the booking code a checked-in booking's ticket came from (GET /bookings/<code> shows the booking)
+    "booking": null(STR),
 }, optional=("prefix", "seq_number", "queued_at", "last_called_at", "target_counter", "reactivations", "kiosk",
-             "staff", "lease_id", "queue_seq", "request_id"))
+             "staff", "lease_id", "queue_seq", "request_id", "booking"))
 
 COUNTER_STATE = obj({
     "seq": INT, "counter": STR, "name": STR, "status": {"enum": ["closed", "open", "paused"]},

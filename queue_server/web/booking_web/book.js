@@ -1,8 +1,11 @@
 // The booking page: /dat-lich books (service → day → slot → one-time code → book); /b/<code> shows and cancels.
 // Vietnamese first, English by the button. Talks only to the hub's public booking API (same origin).
+// Every address is taken relative to where the page was opened (<base>/dat-lich or <base>/b/<code>), so it works
+// the same on the center's LAN and behind the province's relay at [notifications] public_base_url (path prefix too).
 "use strict";
 (function () {
-  const API = document.querySelector('meta[name="motcua-api"]').content;
+  const BASE = location.pathname.replace(/\/(dat-lich|b\/[A-Za-z0-9]{6})\/?$/, "");
+  const API = BASE + document.querySelector('meta[name="motcua-api"]').content;
   let lang = "vi";
   let chosen = null;          // the chosen slot's start (ISO)
   let shown = null;           // the booking on screen (after booking, or /b/<code>)
@@ -131,7 +134,7 @@
     $("cancel").hidden = b.status !== "booked";
     // checked in: the ticket it became is followed on the tracking page, from anywhere
     $("ticket-link").hidden = !b.ticket_id;
-    if (b.ticket_id) $("ticket-link").href = "/t/" + encodeURIComponent(b.ticket_id);
+    if (b.ticket_id) $("ticket-link").href = BASE + "/t/" + encodeURIComponent(b.ticket_id);
   }
 
   async function openBooking(code) {
@@ -145,7 +148,7 @@
     try { data = await call("GET", "/bookings/services"); } catch (e) { problem(e.text); return; }
     services = data.services;
     $("center").textContent = data.center || "";
-    const m = location.pathname.match(/^\/b\/([A-Za-z0-9]{6})$/);
+    const m = location.pathname.match(/\/b\/([A-Za-z0-9]{6})\/?$/);
     if (m) { await openBooking(m[1].toUpperCase()); }
     else if (!data.self_service) { problem(tr("closed")); return; }
     else {
@@ -174,7 +177,7 @@
         const made = await call("POST", "/bookings", body);
         say("");
         $("message").hidden = true;
-        history.replaceState(null, "", "/b/" + made.booking.code);
+        history.replaceState(null, "", BASE + "/b/" + made.booking.code);
         const full = await call("GET", `/bookings/${made.booking.code}`);
         full.justBooked = true;
         showBooking(full);
