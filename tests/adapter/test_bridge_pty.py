@@ -8,6 +8,7 @@ import re
 import signal
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
@@ -258,6 +259,11 @@ def test_demo_devices_show_calls_and_rate(mosquitto, center, watch, tmp_path) ->
         watch.publish(topics.event(center, "ticket.done"), done.to_json())
         req = CommandRequest.from_json(watch.wait_for(topics.cmd(center, "submit-rating", "1")).payload)
         assert req.args["counter"] == "1" and req.args["level"] in (3, 2, 1) and req.source == "pad-1"
+        # the rating came through the pad; the LED's line is read by another citizen thread, which may not
+        # have reached it yet: wait for it (a deadline, no fixed sleep)
+        deadline = time.monotonic() + 20
+        while demo.shown != {"1": "A007"} and time.monotonic() < deadline:
+            demo.stop_event.wait(0.05)
         assert demo.shown == {"1": "A007"} and demo.presses == 1
     finally:
         demo.stop()
