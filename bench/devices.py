@@ -39,7 +39,7 @@ def ticket(i: int) -> PrintableTicket:
         estimated_wait_min=(i % 40) * 6,
         issued_at=datetime(2026, 11, 23, 8, 5, tzinfo=VN_TZ),
         tracking_url=f"http://192.168.1.10:8080/t/01JDX3K9ZQ{i:06d}",
-        footer_lines=("Vui lòng chờ đến khi số của bạn được gọi", "Hotline: 0233 3 555 555"),
+        footer_lines=("Xin quý vị chờ đến khi số của mình được gọi", "Hotline: 0233 3 555 555"),
         priority_label="Người cao tuổi" if i % 5 == 0 else None,
     )
 

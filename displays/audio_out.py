@@ -163,7 +163,7 @@ class HubAnnouncer:
             assert play is not None
             label = f"{play.announcement.number}#{play.repeat}"
             try:
-                self.sink.play(self.pack.assemble(play.announcement.clips), label)
+                self.sink.play(self.pack.assemble(self.pack.plan(play.announcement)), label)
             except (AudioError, VoicePackError) as err:
                 log.error("voice: %s not played: %s", label, err)
             finally:

@@ -35,7 +35,8 @@ def make_displays_blueprint(voice_dir: str | Path, recorded_voice_dir: str | Pat
                             build_missing: bool = True) -> Blueprint:
     """The blueprint; register it at the root (its URLs are absolute). Clips come from ``recorded_voice_dir``
     first, then from ``voice_dir`` (made at install by ``python -m displays.voice_cli build``; with
-    ``build_missing`` the clips that install step did not make are made now, about a second, if espeak-ng is here)."""
+    ``build_missing`` the chime is made now if that step did not run, and calls the recorded pack cannot say are
+    synthesised whole with espeak-ng when planned; without it, nothing is synthesised)."""
     bp = Blueprint("displays", __name__)
     if build_missing:
         try:
@@ -45,7 +46,8 @@ def make_displays_blueprint(voice_dir: str | Path, recorded_voice_dir: str | Pat
         else:
             if made:
                 log.info("voice pack %s: made %d missing clips", voice_dir, len(made))
-    pack = VoicePack.from_dirs(recorded_voice_dir, voice_dir)
+    # the recorded announcer first; else each call is synthesised whole (when build_missing allows espeak-ng here)
+    pack = VoicePack.for_hall(recorded_voice_dir, voice_dir, synthesise=build_missing)
     # a callable: the hub's live [display] (the admin changes the notice without a restart)
     fixed = settings if isinstance(settings, DisplaySettings) else DisplaySettings()
     live_cfg: Callable[[], DisplaySettings] = settings if callable(settings) else (lambda: fixed)
@@ -114,8 +116,9 @@ def make_displays_blueprint(voice_dir: str | Path, recorded_voice_dir: str | Pat
                                              args.get("counter", ""), recall)
         except (NumberReadingError, ValueError) as err:
             return _error(400, "bad_request", str(err))
+        clips = pack.plan(announcement)
         body: dict[str, Any] = {"text": announcement.text, "spoken": announcement.spoken,
-                                "clips": list(announcement.clips), "missing": pack.missing(announcement.clips)}
+                                "clips": list(clips), "missing": pack.missing(clips)}
         return jsonify(body)
 
     return bp

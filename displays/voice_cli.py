@@ -16,11 +16,13 @@ from displays.voice_pack import DEFAULT_SPEED, DEFAULT_VOICE, VoicePack, VoicePa
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="motcua voice", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    b = sub.add_parser("build", help="generate the clips with espeak-ng and sox")
+    b = sub.add_parser("build", help="set up the espeak-ng fallback (chime, voice and speed; calls are then "
+                                     "synthesised whole when first needed)")
     b.add_argument("dir")
     b.add_argument("--voice", default=DEFAULT_VOICE, help="espeak-ng voice (vi+f3, vi, vi-vn-x-south …)")
     b.add_argument("--speed", type=int, default=DEFAULT_SPEED, help="words per minute")
     b.add_argument("--force", action="store_true", help="remake clips that already exist")
+    b.add_argument("--words", action="store_true", help="also make the old per-word espeak-ng clips")
     c = sub.add_parser("check", help="list clips a (recorded) pack lacks")
     c.add_argument("dir")
     sub.add_parser("list", help="print every clip name and what it must say")
@@ -33,8 +35,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.command == "build":
-            made = build(args.dir, voice=args.voice, speed=args.speed, force=args.force)
-            print(f"voice pack {args.dir}: {len(made)} clips made, {len(ALL_CLIPS)} in all")
+            made = build(args.dir, voice=args.voice, speed=args.speed, force=args.force, words=args.words)
+            print(f"voice pack {args.dir}: {len(made)} clips made (espeak-ng -v {args.voice} -s {args.speed}; "
+                  f"each call is synthesised whole when first needed)")
         elif args.command == "check":
             missing = VoicePack.from_dirs(args.dir).missing()
             for clip in missing:

@@ -1,25 +1,35 @@
-"""Voice packs: the short clips announcements are assembled from, generated with espeak-ng or recorded.
+"""Voice packs: the clips a call is spoken from — a center's recorded announcer first, espeak-ng otherwise.
 
-``python -m displays.voice_cli build DIR`` synthesises every clip (espeak-ng ``-v vi``, chime with sox) at
-install time; ``python -m displays.voice_cli check DIR`` lists the clips a recorded pack lacks. A recorded pack
-is a folder of ``<clip>.wav`` files with the same names (see ``list``); clips it lacks fall back to the
-generated pack. Nothing here runs at call time except reading files and joining wavs for hub-side playback.
+A recorded pack (``motcua voice import``, displays/voice_import.py) is one clip per phrase, number word and letter,
+joined per call; it is used for every call it can say whole. Otherwise the call is spoken by espeak-ng as ONE
+whole clip (``WholeCallVoice``): the call sentence synthesised at once, so espeak-ng gives it one intonation
+instead of ~15 separately read words, with the settings that measured best (bench/voice_wer.py). Those clips are
+made on demand, when a call is planned (~20–80 ms), normalised to the chime's loudness and cached on disk
+(bounded: the oldest go first). ``python -m displays.voice_cli build DIR`` makes the chime (and, with ``--words``,
+the old per-word espeak pack); ``check DIR`` lists the clips a recorded pack lacks. Must not speak to a sound
+device or the network: files and child processes (espeak-ng, sox) only.
 """
 from __future__ import annotations
 
+import hashlib
 import io
 import json
+import logging
+import os
 import re
 import shutil
 import subprocess
 import tempfile
+import threading
 import wave
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from displays.announcements import ALL_CLIPS, CHIME, clip_texts
-from displays.loudness import RATE, TARGET_RMS_DB, normalise_folder
+from displays.announcements import ALL_CLIPS, CHIME, Announcement, clip_texts
+from displays.loudness import RATE, TARGET_RMS_DB, normalise_folder, normalised, read_wav, write_wav
+
+log = logging.getLogger(__name__)
 
 CLIP_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 MANIFEST = "manifest.json"
@@ -35,23 +45,55 @@ def valid_clip_name(name: str) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class VoicePack:
-    """Clip lookup over folders in order: a recorded pack first (if any), then the generated one."""
+    """Clip lookup over folders in order (a recorded pack first, then the generated one), and the clip plan of a
+    call: the recorded announcer's clips when they can say it all, else one whole espeak-ng clip (``whole``)."""
 
     folders: tuple[Path, ...]
+    recorded: Path | None = None
+    whole: WholeCallVoice | None = None
 
     @staticmethod
     def from_dirs(*dirs: str | Path | None) -> VoicePack:
+        """Lookup only, no synthesis: ``plan`` gives the per-word clips (the recorded-pack layout)."""
         return VoicePack(tuple(Path(d) for d in dirs if d))
+
+    @staticmethod
+    def for_hall(recorded: str | Path | None, generated: str | Path, synthesise: bool = True) -> VoicePack:
+        """The hub's pack: ``recorded`` first; calls it cannot say are synthesised whole into ``generated``/calls
+        with the settings of ``generated``'s manifest (if ``synthesise`` and espeak-ng and sox are installed)."""
+        folder = Path(generated)
+        whole = None
+        if synthesise and shutil.which("espeak-ng") and shutil.which("sox"):
+            voice, speed = pack_settings(folder)
+            whole = WholeCallVoice(folder / CALLS_DIR, voice, speed)
+        return VoicePack(tuple(Path(d) for d in (recorded, generated) if d), Path(recorded) if recorded else None,
+                         whole)
 
     def path(self, clip: str) -> Path | None:
         """The wav for ``clip``, or None; a name that is not a clip name never reaches the file system."""
         if not valid_clip_name(clip):
             return None
+        if self.whole is not None and WHOLE_CLIP.match(clip):
+            return self.whole.path(clip)
         for folder in self.folders:
             candidate = folder / f"{clip}.wav"
             if candidate.is_file():
                 return candidate
         return None
+
+    def plan(self, announcement: Announcement) -> tuple[str, ...]:
+        """The clips to play for a call. The recorded announcer when every word of this call is in the recorded
+        pack (one voice per call: never a person and a robot in one sentence); otherwise the chime and one whole
+        espeak-ng clip of the call, made now if it is not cached; the per-word clips when nothing can synthesise."""
+        words = [clip for clip in announcement.clips if clip != CHIME]
+        if self.recorded is not None and all((self.recorded / f"{clip}.wav").is_file() for clip in words):
+            return announcement.clips
+        if self.whole is not None:
+            try:
+                return (CHIME, self.whole.ensure(announcement.spoken))
+            except (OSError, VoicePackError) as err:
+                log.error("voice: the call %s could not be synthesised: %s", announcement.number, err)
+        return announcement.clips
 
     def missing(self, clips: Iterable[str] = ALL_CLIPS) -> list[str]:
         return [clip for clip in clips if self.path(clip) is None]
@@ -122,50 +164,139 @@ def _run(argv: list[str]) -> None:
         raise VoicePackError(f"{argv[0]} timed out") from err
 
 
-# The espeak-ng settings that measured best (research/vietnamese-tts.md: a recogniser got 65 % of the words of our
-# calls wrong with vi+f3 at 140 wpm, 75–80 % with every other setting). A recorded announcer is far better:
-# `motcua voice script` / `motcua voice import` (displays/voice_import.py).
+# The espeak-ng settings that measured best: bench/voice_wer.py (an offline recogniser's word error rate on our
+# calls; ../shared/research/vietnamese-tts.md found vi+f3 the best variant and slower better than espeak's 175 wpm).
+# A recorded announcer is far better still: `motcua voice script` / `motcua voice import`.
 DEFAULT_VOICE = "vi+f3"
-DEFAULT_SPEED = 140
+DEFAULT_SPEED = 120
+CALLS_DIR = "calls"           # under the generated pack: whole-call clips made on demand
+CALLS_KEPT = 120              # whole-call clips kept on disk (~260 KB each: ~30 MB at most); the oldest go first
+WHOLE_CLIP = re.compile(r"^say-[0-9a-f]{20}$")
 
 
-def build(folder: str | Path, voice: str = DEFAULT_VOICE, speed: int = DEFAULT_SPEED, force: bool = False) -> list[str]:
-    """Make every clip that is missing in ``folder`` (all of them with ``force``); returns the clips made."""
+def synthesise(text: str, out: Path, voice: str = DEFAULT_VOICE, speed: int = DEFAULT_SPEED,
+               gap_s: float = 0.06) -> None:
+    """``text`` spoken by espeak-ng into ``out``: 22 050 Hz mono 16-bit, lead-in/tail silence trimmed, ``gap_s`` of
+    silence after, at TARGET_RMS_DB (the chime's level). Written beside ``out`` and renamed: never half a clip."""
+    espeak, sox = _tool("espeak-ng"), _tool("sox")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        raw, trimmed = Path(tmp) / "raw.wav", Path(tmp) / "trimmed.wav"
+        _run([espeak, "-v", voice, "-s", str(speed), "-w", str(raw), text])
+        _run([sox, str(raw), "-r", str(RATE), "-c", "1", "-b", "16", str(trimmed),
+              "silence", "1", "0.01", "0.5%", "reverse", "silence", "1", "0.01", "0.5%", "reverse",
+              "pad", "0", str(gap_s)])
+        fd, partial = tempfile.mkstemp(prefix=f".{out.stem}.", suffix=".partial.wav", dir=out.parent)
+        os.close(fd)
+        try:
+            write_wav(Path(partial), normalised(read_wav(trimmed)))
+            os.replace(partial, out)
+        finally:
+            if os.path.exists(partial):
+                os.unlink(partial)
+
+
+@dataclass(frozen=True)
+class WholeCallVoice:
+    """espeak-ng speaking each call as one whole clip, made when first asked for and kept in ``folder`` (the
+    ``kept`` most recently used; two processes making the same clip at once both end with a whole file)."""
+
+    folder: Path
+    voice: str = DEFAULT_VOICE
+    speed: int = DEFAULT_SPEED
+    kept: int = CALLS_KEPT
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def clip_name(self, text: str) -> str:
+        """The clip of ``text`` in this voice: a hash, so a changed voice or speed never reuses an old clip."""
+        digest = hashlib.sha256(f"{self.voice}|{self.speed}|{text}".encode()).hexdigest()
+        return f"say-{digest[:20]}"
+
+    def path(self, clip: str) -> Path | None:
+        candidate = self.folder / f"{clip}.wav"
+        return candidate if WHOLE_CLIP.match(clip) and candidate.is_file() else None
+
+    def ensure(self, text: str) -> str:
+        """The clip name of ``text``, synthesised now unless it is on disk; raises VoicePackError if it cannot be."""
+        clip = self.clip_name(text)
+        out = self.folder / f"{clip}.wav"
+        with self._lock:
+            if out.is_file():
+                try:
+                    os.utime(out)          # recently used: kept longest
+                except OSError:
+                    pass
+                return clip
+            synthesise(text, out, self.voice, self.speed)
+            self._prune()
+        return clip
+
+    def _prune(self) -> None:
+        clips = [p for p in self.folder.glob("say-*.wav") if WHOLE_CLIP.match(p.stem)]
+        if len(clips) <= self.kept:
+            return
+        clips.sort(key=lambda p: p.stat().st_mtime)
+        for old in clips[: len(clips) - self.kept]:
+            try:
+                old.unlink()
+            except OSError:
+                pass
+
+
+def pack_settings(folder: str | Path) -> tuple[str, int]:
+    """The espeak-ng voice and speed a generated pack was built with (its manifest), else the defaults."""
+    try:
+        manifest = json.loads((Path(folder) / MANIFEST).read_text(encoding="utf-8"))
+        espeak = manifest.get("espeak") or {}
+        voice, speed = espeak.get("voice"), espeak.get("speed")
+        if isinstance(voice, str) and voice and isinstance(speed, int) and 80 <= speed <= 450:
+            return voice, speed
+    except (OSError, ValueError, AttributeError):
+        pass
+    return DEFAULT_VOICE, DEFAULT_SPEED
+
+
+def build(folder: str | Path, voice: str = DEFAULT_VOICE, speed: int = DEFAULT_SPEED, force: bool = False,
+          words: bool = False) -> list[str]:
+    """Make what the espeak-ng fallback needs ahead in ``folder``: the chime, and the voice and speed the whole-call
+    clips are made with (the manifest); with ``words`` also the old per-word clips (a stand-in recorded pack).
+    Clips already there are kept unless ``force``; returns the clips made."""
     target = Path(folder)
     target.mkdir(parents=True, exist_ok=True)
-    espeak, sox = _tool("espeak-ng"), _tool("sox")
+    sox = _tool("sox")
+    _tool("espeak-ng")
     texts = clip_texts()
     made: list[str] = []
+    if force or (voice, speed) != pack_settings(target):
+        shutil.rmtree(target / CALLS_DIR, ignore_errors=True)      # whole-call clips of another voice
     with tempfile.TemporaryDirectory() as tmp:
-        raw = Path(tmp) / "raw.wav"
-        for clip in ALL_CLIPS:
+        for clip in ALL_CLIPS if words else (CHIME,):
             out = target / f"{clip}.wav"
             if out.exists() and not force:
                 continue
-            partial = target / f".{clip}.partial.wav"
             if clip == CHIME:
+                partial = target / f".{clip}.partial.wav"
                 _make_chime(sox, partial, Path(tmp))
+                partial.replace(out)      # never leave a half-written clip under its real name
             else:
-                _run([espeak, "-v", voice, "-s", str(speed), "-w", str(raw), texts[clip]])
-                # Trim espeak's lead-in/tail silence so words join tightly, then leave a short even gap.
-                _run([sox, str(raw), "-r", str(RATE), "-c", "1", "-b", "16", str(partial),
-                      "silence", "1", "0.01", "0.5%", "reverse", "silence", "1", "0.01", "0.5%", "reverse",
-                      "pad", "0", "0.06"])
-            partial.replace(out)      # never leave a half-written clip under its real name
+                synthesise(texts[clip], out, voice, speed)
             made.append(clip)
     if made:
         # one loudness for every clip, the chime included (it was twice as loud as the words; some words 6 dB low)
         normalise_folder(target)
-    manifest = {"voice": f"espeak-ng -v {voice} -s {speed}", "rate": RATE, "rms_dbfs": TARGET_RMS_DB if made else None,
-                "clips": {clip: texts.get(clip, "(chime)") for clip in ALL_CLIPS}}
+    manifest = {"voice": f"espeak-ng -v {voice} -s {speed}", "espeak": {"voice": voice, "speed": speed},
+                "rate": RATE, "rms_dbfs": TARGET_RMS_DB,
+                "calls": f"each call synthesised whole into {CALLS_DIR}/ when first needed",
+                "clips": {clip: texts.get(clip, "(chime)") for clip in ALL_CLIPS
+                          if (target / f"{clip}.wav").is_file()}}
     (target / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
     return made
 
 
 def ensure_built(folder: str | Path) -> list[str]:
-    """Make the clips ``folder`` lacks, if espeak-ng and sox are here (a start-time safety net for ``motcua demo``
-    when the install step did not run); returns the clips made, [] when complete or the tools are missing."""
-    if not VoicePack.from_dirs(folder).missing():
+    """Make what the espeak-ng fallback needs ahead (the chime: milliseconds, so a first start stays quick), if
+    espeak-ng and sox are here; returns the clips made, [] when there or the tools are missing."""
+    if (Path(folder) / f"{CHIME}.wav").is_file() and (Path(folder) / MANIFEST).is_file():
         return []
     if not (shutil.which("espeak-ng") and shutil.which("sox")):
         return []

@@ -56,8 +56,8 @@ def default_blueprints(settings: HubSettings, display: Callable[[], Any] | None 
     except ImportError:
         log.info("displays are not installed: no /display pages")
     else:
-        # voice clips: built at install into the voice dir by `python -m displays.voice_cli build` (the
-        # blueprint makes any that are missing at start); a recorded voice pack wins clip by clip
+        # the voice: a recorded announcer's pack first; otherwise espeak-ng speaks each call as one whole clip,
+        # made when the call is planned and cached in the voice dir (the blueprint makes the chime at start)
         found.append(make_displays_blueprint(voice_dir(settings), settings.display.recorded_voice_dir,
                                              settings=display or settings.display))
     try:
@@ -80,7 +80,7 @@ def hub_speaker(settings: HubSettings) -> Any:
     from displays.audio_out import HubAnnouncer, make_sink
     from displays.voice_pack import VoicePack
 
-    pack = VoicePack.from_dirs(settings.display.recorded_voice_dir, voice_dir(settings))
+    pack = VoicePack.for_hall(settings.display.recorded_voice_dir, voice_dir(settings))
     return HubAnnouncer(pack, make_sink(settings.display.hub_speaker), repeats=settings.display.repeats,
                         backlog=settings.display.backlog)
 

@@ -84,3 +84,25 @@ def run_flow(app: Any, flow: Any, report: dict[str, Any], steps: list[str]) -> N
 
     Clock.schedule_interval(step, 1 / 60)
     app.run()
+
+
+def widgets_outside(screen: Any) -> list[str]:
+    """Visible widgets under ``screen`` (a Kivy widget) that do not lie whole inside the window (2 px tolerance):
+    what every UI driver checks on every screen it shows, in both orientations."""
+    from kivy.core.window import Window
+
+    bad: list[str] = []
+    stack = [screen]
+    while stack:
+        w = stack.pop()
+        if w.opacity <= 0:
+            continue
+        stack.extend(w.children)
+        if w.width <= 1 or w.height <= 1:
+            continue
+        x0, y0 = w.to_window(w.x, w.y)
+        x1, y1 = w.to_window(w.right, w.top)
+        if x0 < -2 or y0 < -2 or x1 > Window.width + 2 or y1 > Window.height + 2:
+            label = getattr(w, "text", "") or type(w).__name__
+            bad.append(f"{type(w).__name__}:{str(label)[:24]!r}@({x0:.0f},{y0:.0f})-({x1:.0f},{y1:.0f})")
+    return bad

@@ -1,10 +1,10 @@
 /* Hall display voice: an announcement queue that never overlaps (the browser twin of
  * displays/announcements.py AnnouncementQueue) and a Web Audio player of clip sequences.
  *
- * Why clip lists in the browser rather than one wav per call: the ~60 clips are fetched and decoded once and
- * then a call starts with no server work and no file per call; buffers are scheduled back to back on the audio
- * clock, so there are no gaps between words; a recorded voice pack drops in by replacing files.
- * The clip list itself comes from the hub (/voice/plan), so the Vietnamese reading has one implementation.
+ * The clip list comes from the hub (/voice/plan), so the Vietnamese reading has one implementation: a recorded
+ * announcer's clips (one per phrase, number word, letter: fetched and decoded once, scheduled back to back on the
+ * audio clock, no gaps), or the chime and one whole espeak-ng clip of the call. Whole-call clips are new with
+ * every call, so decoded buffers are kept for the most recent BUFFERS_KEPT clips only (a hall TV runs for months).
  *
  * What was played is observable: window.motcuaAudioLog (list of {kind, number, counter, recall, repeat, clips})
  * and document.body.dataset.audioPlayed ("A001#1 A001#2 ..."), for tests and for the installer's ears.
@@ -12,6 +12,8 @@
 "use strict";
 
 window.motcuaAudioLog = [];
+
+const BUFFERS_KEPT = 80;   // > the ~57 clips of a recorded pack: its clips stay decoded
 
 class ClipPlayer {
   constructor({ rate = 1, volume = 1 } = {}) {
@@ -34,13 +36,18 @@ class ClipPlayer {
   async unlock() { await this.context().resume(); }
 
   async buffer(clip) {
-    if (!this.buffers.has(clip)) {
+    if (this.buffers.has(clip)) {
+      const p = this.buffers.get(clip);
+      this.buffers.delete(clip);            // most recently used last: a Map keeps insertion order
+      this.buffers.set(clip, p);
+    } else {
       const p = fetch(`/voice/${clip}.wav`).then((r) => {
         if (!r.ok) throw new Error(`clip ${clip}: HTTP ${r.status}`);
         return r.arrayBuffer();
       }).then((bytes) => this.context().decodeAudioData(bytes));
       p.catch(() => this.buffers.delete(clip));   // a failed fetch is retried next time
       this.buffers.set(clip, p);
+      while (this.buffers.size > BUFFERS_KEPT) this.buffers.delete(this.buffers.keys().next().value);
     }
     return this.buffers.get(clip);
   }

@@ -13,6 +13,7 @@ current working day are ever in a queue: yesterday's unserved tickets stay in hi
 """
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from bisect import bisect_left, insort
@@ -20,6 +21,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
+from datetime import time as dt_time
 from typing import Any
 
 from contracts.errors import ErrorCode, MotcuaError
@@ -40,6 +42,7 @@ from .model import (
     TicketId,
     TicketNumber,
     TicketStatus,
+    WorkingSession,
     ticket_id_for,
 )
 from .queue_policy import QueueKey, ServiceQueue
@@ -381,24 +384,25 @@ class QueueState:
                 total += max(0.0, (min(b, s1) - max(a, s0)).total_seconds()) / 3600.0
             return total
 
-        share = [worked_in_hour(h) for h in range(24)]
+        share = _hour_shares(tuple(sessions), local.date())
+        now_share = worked_in_hour(local.hour, local)
+        # when each clock hour from now on starts, in working seconds from now: the same for every service
+        hour_starts: list[tuple[int, float]] = []
+        for h in range(local.hour, 24):
+            start = local.replace(hour=h, minute=0, second=0, microsecond=0)
+            at = _working_s(max(0.0, (start - local).total_seconds()), spans)
+            if at >= until:
+                break
+            hour_starts.append((h, at))
         # the usual tickets of an hour arrived in its working part: a rate per working hour, not per clock hour
         out: dict[str, tuple[tuple[float, float], ...]] = {}
         for s in self.center.services:
             usual = [prior.arrivals_by_hour.get((s.code, h), 0.0) for h in range(24)]
-            now_share = worked_in_hour(local.hour, local)
             expected = sum(usual[:local.hour]) + (usual[local.hour] * now_share / share[local.hour]
                                                   if share[local.hour] > 0 else 0.0)
             issued = self.service_days[s.code].issued if s.code in self.service_days else 0
             factor = (issued + ARRIVAL_SHRINK) / (expected + ARRIVAL_SHRINK)
-            steps: list[tuple[float, float]] = []
-            for h in range(local.hour, 24):
-                start = local.replace(hour=h, minute=0, second=0, microsecond=0)
-                at = _working_s(max(0.0, (start - local).total_seconds()), spans)
-                if at >= until:
-                    break
-                rate = usual[h] / share[h] if share[h] > 0 else 0.0
-                steps.append((at, rate * factor))
+            steps = [(at, (usual[h] / share[h] if share[h] > 0 else 0.0) * factor) for h, at in hour_starts]
             out[s.code] = tuple(steps)
         return out
 
@@ -583,6 +587,23 @@ class QueueState:
             "calls": list(self.calls), "next_queue_seq": self.next_queue_seq,
             "occupancy_s": {k: list(v) for k, v in self.occupancy_s.items() if v},
         }
+
+
+@functools.lru_cache(maxsize=64)
+def _hour_shares(sessions: tuple[WorkingSession, ...], day: date) -> tuple[float, ...]:
+    """Hours of working time within each clock hour of ``day`` (0.5 for 07:00 when work starts 07:30): the same
+    for every estimate of the day, so computed once (the wait estimate runs at every issue)."""
+    out: list[float] = []
+    for h in range(24):
+        a = datetime.combine(day, dt_time(h), tzinfo=VN_TZ)
+        b = a + timedelta(hours=1)
+        total = 0.0
+        for sess in sessions:
+            s0 = datetime.combine(day, sess.start, tzinfo=VN_TZ)
+            s1 = datetime.combine(day, sess.end, tzinfo=VN_TZ)
+            total += max(0.0, (min(b, s1) - max(a, s0)).total_seconds()) / 3600.0
+        out.append(total)
+    return tuple(out)
 
 
 def _working_s(wall_s: float, spans: tuple[tuple[float, float], ...]) -> float:

@@ -28,7 +28,11 @@ TRIM = 0.05              # share clipped at each end before averaging: a few out
 RESIDUAL_FLOOR = 0.3     # a ticket held longer than its mean still needs this share of a mean to finish
 PAUSE_EXPECTED_S = 15 * 60.0   # a paused counter is expected back this long after it paused
 HORIZON_S = 16 * 3600.0  # working time simulated (two days); a longer queue is extrapolated at its counters' pace
-PATHS = 0               # random runs per estimate (0: the one deterministic run); see bench/estimate.py
+# Random runs per estimate (0: the one deterministic steady-flow run). bench/estimate.py --paths 8: bias nearer 0
+# on seeds 1 and 2, further on 3; MAE up to 6 % lower or 1 % higher depending on the random numbers drawn (8 runs
+# are few), and one estimate costs about 6× the CPU (5 ms instead of 0.8 at 60 waiting): not worth it at every
+# issue (docs/hub-internals.md).
+PATHS = 0
 # Between releasing one ticket and calling the next, staff file papers and press the button: time no sample of
 # call → release contains (the bench's counters take 5–40 s plus their polling; real centres more, not less).
 TURNAROUND_S = 30.0
@@ -236,8 +240,6 @@ RANGE_Z = 1.3
 MODEL_REL = 0.25          # share of the expected wait the model itself may miss by (pauses, long cases)
 MODEL_ABS_S = 180.0       # and a floor: nobody is promised to the minute
 ROUND_S = 5               # the range's ends are multiples of this many minutes
-RUN_LOW_Q = 0.1           # random runs: the range spans these quantiles of the runs, widened by the model error
-RUN_HIGH_Q = 0.9
 
 
 def free_in_s(mean_s: float, held_s: float, cv: float | None = None) -> float:
@@ -259,12 +261,79 @@ def free_in_s(mean_s: float, held_s: float, cv: float | None = None) -> float:
     return max(beyond / tail - held_s, 1.0)
 
 
+class _Draws:
+    """The k-th value of a named random stream (standard normal "n:…" or unit exponential "e:…"), the same in
+    every process and every call: each stream is drawn once, in chunks of ``CHUNK`` from a generator seeded by its
+    name and the chunk's number, and kept (a few hundred streams: runs × (counters + services) of the config).
+    Seeding a generator per counter and run for every estimate cost more than the runs themselves. No lock: two
+    request threads growing the same stream at once compute the same values, and each publishes a whole tuple."""
+
+    CHUNK = 256
+
+    def __init__(self) -> None:
+        self.streams: dict[str, tuple[float, ...]] = {}
+
+    def values(self, name: str, at_least: int) -> tuple[float, ...]:
+        have = self.streams.get(name, ())
+        if len(have) >= at_least:
+            return have
+        normal = name.startswith("n:")
+        grown = list(have)
+        while len(grown) < at_least:
+            generator = random.Random(f"{name}#{len(grown) // self.CHUNK}")
+            grown.extend(generator.gauss(0.0, 1.0) if normal else generator.expovariate(1.0)
+                         for _ in range(self.CHUNK))
+        out = self.streams[name] = tuple(grown)
+        return out
+
+
+_DRAWS = _Draws()
+
+
+class _Cursor:
+    """Reads one named stream of ``_DRAWS`` in order."""
+
+    __slots__ = ("i", "name", "values")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.values = _DRAWS.values(name, 1)
+        self.i = 0
+
+    def next(self) -> float:
+        if self.i >= len(self.values):
+            self.values = _DRAWS.values(self.name, self.i + 1)
+        value = self.values[self.i]
+        self.i += 1
+        return value
+
+
 class _Table:
     """``ServiceTimes.seconds`` memoised for one estimate (each look-up blends sorted samples)."""
 
     def __init__(self, times: ServiceTimes) -> None:
         self.times = times
         self.memo: dict[tuple[str, str], float] = {}
+        self.built: tuple[str, Hall, float, dict[str, _Stream]] | None = None
+
+    def streams(self, service: str, hall: Hall, extra_ahead_per_h: float) -> dict[str, _Stream]:
+        """The arrivals still to come per service (``service``'s own: only those who will go before the citizen),
+        built once for all the runs of one estimate."""
+        built = self.built
+        if built is not None and built[0] == service and built[1] is hall and built[2] == extra_ahead_per_h:
+            return built[3]
+        until = hall.arrivals_until_s
+        streams: dict[str, _Stream] = {}
+        for s, r in hall.arrivals_per_h.items():
+            if s != service and s not in hall.arrival_steps and r > 1e-3:   # under one a week is none
+                streams[s] = _Stream(((0.0, r / 3600.0),), until)
+        for s, profile in hall.arrival_steps.items():
+            if s != service:
+                streams[s] = _Stream(tuple((a, r / 3600.0) for a, r in profile), until)
+        if extra_ahead_per_h > 1e-3:
+            streams[service] = _Stream(((0.0, extra_ahead_per_h / 3600.0),), until)
+        self.built = (service, hall, extra_ahead_per_h, streams)
+        return streams
 
     def __call__(self, service: str, counter: str) -> float:
         key = (service, counter)
@@ -291,25 +360,16 @@ def simulate(service: str, ahead: int, hall: Hall, times: ServiceTimes | _Table,
         return None
     queue: dict[str, float] = {s: float(n) for s, n in hall.waiting.items() if s != service}
     queue[service] = float(ahead)
-    until = hall.arrivals_until_s
-    streams: dict[str, _Stream] = {}
-    for s, r in hall.arrivals_per_h.items():
-        if s != service and s not in hall.arrival_steps and r > 1e-3:   # under one a week is none
-            streams[s] = _Stream(((0.0, r / 3600.0),), until)
-    for s, profile in hall.arrival_steps.items():
-        if s != service:
-            streams[s] = _Stream(tuple((a, r / 3600.0) for a, r in profile), until)
-    if extra_ahead_per_h > 1e-3:
-        streams[service] = _Stream(((0.0, extra_ahead_per_h / 3600.0),), until)
-    draws: list[random.Random] = []
-    arrivals: dict[str, random.Random] = {}
+    streams = table.streams(service, hall, extra_ahead_per_h)
+    draws: list[_Cursor] = []
+    arrivals: dict[str, _Cursor] = {}
     sigma: dict[str, float] = {}
     next_at: dict[str, float] = {}
     if path is not None:
-        draws = [random.Random(f"{path}:{c.id}") for c in counters]
+        draws = [_Cursor(f"n:{path}:{c.id}") for c in counters]
         for s, stream in sorted(streams.items()):
-            arrivals[s] = random.Random(f"{path}:arrivals:{s}")
-            next_at[s] = stream.time_when(0.0, arrivals[s].expovariate(1.0))
+            arrivals[s] = _Cursor(f"e:{path}:arrivals:{s}")
+            next_at[s] = stream.time_when(0.0, arrivals[s].next())
 
     def duration(s: str, i: int, mean: float) -> float:
         if path is None:
@@ -318,13 +378,13 @@ def simulate(service: str, ahead: int, hall: Hall, times: ServiceTimes | _Table,
         if sg is None:
             cv = table.times.spread(s)
             sg = sigma[s] = math.sqrt(math.log(1.0 + cv * cv))
-        return mean * math.exp(sg * draws[i].gauss(0.0, 1.0) - sg * sg / 2.0)
+        return mean * math.exp(sg * draws[i].next() - sg * sg / 2.0)
 
     targeted = [c.targeted for c in counters]
     if path is None:
         heap = [(c.free_in_s, i) for i, c in enumerate(counters)]
     else:   # the time left on a ticket in hand is uncertain too
-        heap = [(c.free_in_s * math.exp(0.5 * draws[i].gauss(0.0, 1.0) - 0.125) if c.free_in_s > 0 else 0.0, i)
+        heap = [(c.free_in_s * math.exp(0.5 * draws[i].next() - 0.125) if c.free_in_s > 0 else 0.0, i)
                 for i, c in enumerate(counters)]
     heapq.heapify(heap)
     base = dict(queue)
@@ -343,13 +403,13 @@ def simulate(service: str, ahead: int, hall: Hall, times: ServiceTimes | _Table,
                 at = next_at[service]
                 while at <= HORIZON_S:
                     left += 1.0
-                    at = streams[service].time_when(at, arrivals[service].expovariate(1.0))
+                    at = streams[service].time_when(at, arrivals[service].next())
             return HORIZON_S + left * mean / len(serving)
         if path is not None:
             for s, at in next_at.items():
                 while at <= t:
                     queue[s] = queue.get(s, 0.0) + 1.0
-                    at = streams[s].time_when(at, arrivals[s].expovariate(1.0))
+                    at = streams[s].time_when(at, arrivals[s].next())
                 next_at[s] = at
         counter = counters[i]
         if targeted[i] > 0:
@@ -416,24 +476,24 @@ def estimate_wait(service: str, ahead: int, hall: Hall, times: ServiceTimes,
     mean_s = sum(table(service, c.id) for c in serving) / len(serving)
     runs = PATHS if paths is None else paths
     if runs > 0:
-        results = sorted(r for k in range(runs)
-                         if (r := simulate(service, ahead, hall, table, extra_ahead_per_h, k)) is not None)
+        # the mean of the random runs: a counter's later choices get the gaps chance leaves in its first choices'
+        # queues, which the one steady-flow run never sees (it told such citizens too short)
+        results = [r for k in range(runs) if (r := simulate(service, ahead, hall, table, extra_ahead_per_h, k))
+                   is not None]
         working_s = sum(results) / len(results)
-        low_s = results[int(RUN_LOW_Q * (len(results) - 1))] * (1.0 - MODEL_REL) - MODEL_ABS_S
-        top = results[math.ceil(RUN_HIGH_Q * (len(results) - 1))]
-        high_s = top * (1.0 + MODEL_REL) + MODEL_ABS_S
     else:
         working = simulate(service, ahead, hall, table, extra_ahead_per_h)
         assert working is not None
         working_s = working
-        # Both ends grow with the expected wait alone, so the range is monotone in the people ahead: below, what
-        # the model may miss (pauses, long cases); above, that plus the randomness of the tickets served meanwhile
-        # (n ≈ working_s × counters ÷ mean tickets, each with spread cv × mean, over len(serving) counters).
-        cv = times.spread(service)
-        n = working_s * len(serving) / mean_s + 1.0
-        randomness = cv * mean_s * math.sqrt(n) / len(serving)
-        low_s = working_s * (1.0 - RANGE_Z * MODEL_REL) - RANGE_Z * MODEL_ABS_S
-        high_s = working_s + RANGE_Z * math.sqrt(randomness ** 2 + (MODEL_REL * working_s) ** 2 + MODEL_ABS_S ** 2)
+    # Both ends grow with the expected wait alone, so the range is monotone in the people ahead: below, what the
+    # model may miss (pauses, long cases); above, that plus the randomness of the tickets served meanwhile
+    # (n ≈ working_s × counters ÷ mean tickets, each with spread cv × mean, over len(serving) counters). Not the
+    # spread of the runs: widened by the model error it made ranges of an hour (bench/estimate.py).
+    cv = times.spread(service)
+    n = working_s * len(serving) / mean_s + 1.0
+    randomness = cv * mean_s * math.sqrt(n) / len(serving)
+    low_s = working_s * (1.0 - RANGE_Z * MODEL_REL) - RANGE_Z * MODEL_ABS_S
+    high_s = working_s + RANGE_Z * math.sqrt(randomness ** 2 + (MODEL_REL * working_s) ** 2 + MODEL_ABS_S ** 2)
     wall = _to_wall(working_s, hall.working_spans)
     low_w = _to_wall(max(0.0, min(low_s, working_s)), hall.working_spans)
     high_w = _to_wall(max(high_s, working_s), hall.working_spans)

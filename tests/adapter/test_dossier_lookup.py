@@ -176,6 +176,25 @@ def test_overdue_dossier_shows_qua_han(rig: Rig) -> None:
     assert "overdue" in {w["code"] for w in body["warnings"]}
 
 
+def test_received_after_15h_warns_from_when_counting_starts(rig: Rig) -> None:
+    """Received Friday 13/11 at 16:00 (after 15:00: counting starts Monday 07:30), due Monday 16:30, looked up on
+    Friday at 16:30: 7 working hours from the start of counting, so "còn dưới một ngày làm việc" — though from now,
+    with Friday's last half hour, it looks like more than a day."""
+    code = "000.00.12.H38-261113-0009"
+    rig.push({"update_id": "u-late", "dossier": dossier(code, received_at="2026-11-13T16:00:00+07:00",
+                                                        due_at="2026-11-16T16:30:00+07:00", steps=[])})
+    rig.clock.set(datetime(2026, 11, 13, 16, 30, tzinfo=VN_TZ))
+    body = rig.client.get(f"/api/v1/dossiers/{code}").get_json()
+    assert "due_soon" in {w["code"] for w in body["warnings"]}, body["warnings"]
+    assert any("dưới một ngày làm việc" in w["vi"] for w in body["warnings"])
+    # received before 15:00 the same Friday, due Tuesday 10:30: a full day left from Monday, no warning
+    early = "000.00.12.H38-261113-0010"
+    rig.push({"update_id": "u-early", "dossier": dossier(early, received_at="2026-11-13T14:00:00+07:00",
+                                                         due_at="2026-11-17T10:30:00+07:00", steps=[])})
+    body = rig.client.get(f"/api/v1/dossiers/{early}").get_json()
+    assert "due_soon" not in {w["code"] for w in body["warnings"]}, body["warnings"]
+
+
 def test_bad_signature_is_refused_and_nothing_written(rig: Rig) -> None:
     r = rig.push({"update_id": "u1", "dossier": dossier()}, secret="sai-bi-mat")
     assert r.status_code == 401 and r.get_json()["error"]["code"] == "unauthenticated"

@@ -30,7 +30,7 @@ def vn_ticket(number: str = "A023") -> PrintableTicket:
         estimated_wait_min=25,
         issued_at=datetime(2026, 11, 23, 8, 5, tzinfo=VN_TZ),
         tracking_url=URL,
-        footer_lines=("Vui lòng chờ đến khi số của bạn được gọi", "Hotline: 0233 3 555 555"),
+        footer_lines=("Xin quý vị chờ đến khi số của mình được gọi", "Hotline: 0233 3 555 555"),
         priority_label="Người cao tuổi",
     )
 

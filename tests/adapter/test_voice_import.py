@@ -81,9 +81,10 @@ def test_a_reading_with_a_line_missing_is_refused_and_nothing_installed(tmp_path
     assert not pack.exists()
 
 
-def test_the_espeak_fallback_uses_the_best_measured_voice_at_one_loudness(tmp_path: Path) -> None:
-    made = build(tmp_path / "gen")
+def test_the_per_word_espeak_pack_uses_the_best_measured_voice_at_one_loudness(tmp_path: Path) -> None:
+    # `motcua voice build --words`: the old per-word clips (the whole-call fallback: test_voice_whole_calls.py)
+    made = build(tmp_path / "gen", words=True)
     assert len(made) == len(ALL_CLIPS)
-    assert "vi+f3 -s 140" in (tmp_path / "gen" / "manifest.json").read_text(encoding="utf-8")
+    assert "vi+f3 -s 120" in (tmp_path / "gen" / "manifest.json").read_text(encoding="utf-8")
     levels = [sox_rms_db(tmp_path / "gen" / f"{clip}.wav") for clip in ALL_CLIPS]
     assert max(levels) - min(levels) <= 1.0

@@ -108,9 +108,19 @@ def test_announcement_queue_orders_repeats_and_replays_recalls(hub: Hub, page_fa
     assert not [e for e in log if e["kind"] == "error"]
     starts = [e for e in plays if e["kind"] == "start"]
     assert [e["recall"] for e in starts] == [0, 0, 0, 0, 1, 1]
-    assert starts[0]["clips"] == ["chime", "phrase-invite", "letter-a", "num-mot", "phrase-to-counter", "num-mot"]
-    assert starts[2]["clips"][-1] == "num-hai"
-    assert starts[4]["clips"][1] == "phrase-invite-again"
+    # the espeak-ng fallback: the chime, then the whole call as one clip (the recall is its own sentence)
+    def plan(number: str, counter: str, recall: int = 0) -> list[str]:
+        query = f"number={number}&counter={counter}&recall={recall}"
+        return page.evaluate(f"fetch('/voice/plan?{query}').then((r) => r.json()).then((p) => p.clips)")
+
+    assert starts[0]["clips"] == plan("A001", "1") and len(starts[0]["clips"]) == 2
+    assert starts[0]["clips"][0] == "chime" and starts[0]["clips"][1].startswith("say-")
+    assert starts[2]["clips"] == plan("A002", "2") != starts[0]["clips"]
+    assert starts[4]["clips"] == plan("A001", "1", 1) != starts[0]["clips"]
+    ends = [e for e in plays if e["kind"] == "end"]
+    # each play lasted the whole sentence (~3.5 s of speech at voice_rate=4), not a missing or one-word clip
+    assert all(end["t"] - start["t"] > 600 for start, end in zip(starts, ends, strict=True)), \
+        [round(end["t"] - start["t"]) for start, end in zip(starts, ends, strict=True)]
     # The same events replayed (a reconnect) must not be spoken twice.
     page.evaluate("window.motcuaLive.seq = 0; window.motcuaLive.connect()")
     page.wait_for_function("document.getElementById('link').dataset.state === 'online'")

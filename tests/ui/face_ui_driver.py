@@ -1,8 +1,8 @@
 """Drives the real kiosk app headless through face look-up against a real hub with [face] on: the home button,
 the live preview with the face guide (simulated camera replaying a blink), the dossiers found, withdrawal.
 
-Run by tests/ui/test_face_screen.py in a subprocess: ``python tests/ui/face_ui_driver.py <out_dir>``; the last
-stdout line is a JSON report.
+Run by tests/ui/test_face_screen.py in a subprocess: ``python tests/ui/face_ui_driver.py <out_dir> [<width>
+<height>]`` (portrait 1080×1920 by default); the last stdout line is a JSON report.
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ os.environ["KIVY_HOME"] = tempfile.mkdtemp(prefix="kivy-home-")
 ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from kiosk_support import CODE, MONDAY_9AM, dossier_push, run_flow
+from kiosk_support import CODE, MONDAY_9AM, dossier_push, run_flow, widgets_outside
 
 WHO = "Nguyễn Thị Thu Trang"
 
@@ -53,6 +53,8 @@ def start_face_hub(tmp: Path):
 
 def main() -> int:
     out = Path(sys.argv[1])
+    width, height = (int(sys.argv[2]), int(sys.argv[3])) if len(sys.argv) > 3 else (1080, 1920)
+    tag = "landscape_" if width > height else ""
     out.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix="face-ui-"))
     hub, url = start_face_hub(tmp)
@@ -65,7 +67,7 @@ def main() -> int:
         cv2.imwrite(str(frames / f"f{i:02d}.png"), frame)      # lossless: the simulator reads its header
     camera_url = f"sim://camera?dir={frames}&loop=1&fps=5"
     from kiosk.config import settings_from_dict
-    settings = settings_from_dict({"hub": {"url": url}, "screen": {"width": 1080, "height": 1920},
+    settings = settings_from_dict({"hub": {"url": url}, "screen": {"width": width, "height": height},
                                    "behaviour": {"tap_guard_s": 0.3},
                                    "offline": {"journal": str(tmp / "journal.sqlite")}}, env={})
     from kiosk.app import configure_kivy
@@ -108,9 +110,10 @@ def main() -> int:
         touch.touch_up()
 
     def shot(name: str) -> None:
-        path = out / f"kiosk_face_{name}.png"
+        path = out / f"kiosk_face_{tag}{name}.png"
         app.sm.export_to_png(str(path))
         report["screenshots"].append(str(path))  # type: ignore[union-attr]
+        report.setdefault("outside", {})[name] = widgets_outside(app.sm.current_screen)  # type: ignore[union-attr]
         report.setdefault("small_targets", {})[name] = [  # type: ignore[union-attr]
             f"{b.text[:20]!r}:{b.height:.0f}" for b in buttons() if b.height + 0.5 < app.min_target]
 
@@ -136,9 +139,10 @@ def main() -> int:
         shot("home")
         tap(button("Tra cứu bằng khuôn mặt"))
         yield from wait(lambda: kiosk.screen == "face", "face screen")
-        yield from wait(lambda: app.screens["face"].ids.preview.texture is not None, "preview")
+        # read as the screen opens: a loaded machine may match the replayed blink before the preview's first frame
         report["capture_state"] = kiosk.face.state
         report["capture_prompt"] = kiosk.face.view().prompt
+        yield from wait(lambda: app.screens["face"].ids.preview.texture is not None, "preview")
         shot("capture")
         steps.append("capture")
         yield from wait(lambda: kiosk.face.state == "found", "found", timeout=15)

@@ -23,7 +23,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 from hub_support import TestHub
-from kiosk_support import MONDAY_9AM, kiosk_hub_options, run_flow
+from kiosk_support import MONDAY_9AM, kiosk_hub_options, run_flow, widgets_outside
 
 from kiosk.config import settings_from_dict
 
@@ -99,6 +99,7 @@ def main() -> int:
         path = out / f"kiosk_booking_{tag}_{name}.png"
         app.sm.export_to_png(str(path))
         report["screenshots"].append(str(path))  # type: ignore[union-attr]
+        report.setdefault("outside", {})[name] = widgets_outside(app.sm.current_screen)  # type: ignore[union-attr]
 
     def small_buttons() -> list[str]:
         return [f"{b.text[:20]!r}:{b.height:.0f}" for b in buttons() if b.height + 0.5 < app.min_target]

@@ -22,7 +22,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from dataclasses import replace
 
-from kiosk_support import CODE, run_flow, start_hub
+from kiosk_support import CODE, run_flow, start_hub, widgets_outside
 
 from kiosk.config import settings_from_dict
 
@@ -105,22 +105,7 @@ def main() -> int:
 
     def outside() -> list[str]:
         """Visible widgets of this screen that do not lie whole inside the window (2 px tolerance)."""
-        from kivy.core.window import Window
-        bad: list[str] = []
-        stack = [app.sm.current_screen]
-        while stack:
-            w = stack.pop()
-            if w.opacity <= 0:
-                continue
-            stack.extend(w.children)
-            if w.width <= 1 or w.height <= 1:
-                continue
-            x0, y0 = w.to_window(w.x, w.y)
-            x1, y1 = w.to_window(w.right, w.top)
-            if x0 < -2 or y0 < -2 or x1 > Window.width + 2 or y1 > Window.height + 2:
-                label = getattr(w, "text", "") or type(w).__name__
-                bad.append(f"{type(w).__name__}:{str(label)[:24]!r}@({x0:.0f},{y0:.0f})-({x1:.0f},{y1:.0f})")
-        return bad
+        return widgets_outside(app.sm.current_screen)
 
     def key_positions() -> dict[str, tuple[float, float, float, float]]:
         keys = app.screens["lookup"].key_buttons

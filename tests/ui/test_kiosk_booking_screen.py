@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DRIVER = ROOT / "tests" / "ui" / "kiosk_booking_driver.py"
 
 
-@pytest.mark.parametrize(("width", "height"), [(1080, 1920)], ids=["portrait"])
+@pytest.mark.parametrize(("width", "height"), [(1080, 1920), (1920, 1080)], ids=["portrait", "landscape"])
 def test_check_in_by_typed_code_and_the_too_early_walk_in(width: int, height: int) -> None:
     out = ROOT / "test-artifacts" / "kiosk"
     env = {k: v for k, v in os.environ.items() if k != "DISPLAY"}
@@ -34,5 +34,7 @@ def test_check_in_by_typed_code_and_the_too_early_walk_in(width: int, height: in
     assert report["early_message"].startswith("Quý vị đến sớm. Lịch hẹn lúc 11:00; có thể xác nhận từ 10:30.")
     assert report["walk_in_number"] == "A002"
     assert report["small_targets_home"] == [] and report["small_targets_booking"] == []
+    # every widget of every booking screen lies inside the window, in both orientations
+    assert {name: bad for name, bad in report["outside"].items() if bad} == {}
     for shot in report["screenshots"]:
         assert Path(shot).stat().st_size > 10_000, shot

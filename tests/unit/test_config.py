@@ -191,3 +191,15 @@ def test_the_commented_criteria_in_the_example_are_valid(tmp_path: Path) -> None
 ])
 def test_rating_criteria_mistakes_name_the_key(raw: dict[str, Any], change: Any, message: str) -> None:
     assert broken(raw, change) == message
+
+
+def test_each_services_offline_range_is_configurable_and_checked(raw: dict[str, Any]) -> None:
+    """Issue 13 point 2: kiosks' offline blocks come from [offline_from, number_end] of each service (set in
+    config), so online numbering never skips; a value outside the range is refused naming the key."""
+    data = copy.deepcopy(raw)
+    data["services"][0]["offline_from"] = 500
+    service = settings_from_dict(data).center.services[0]
+    assert service.offline_from == 500
+    assert settings_from_dict(copy.deepcopy(raw)).center.services[0].offline_from is None     # the top fifth
+    message = broken(raw, lambda d: d["services"][0].__setitem__("offline_from", 5000))
+    assert message.startswith("services[0].offline_from: 5000 must lie above number_start"), message

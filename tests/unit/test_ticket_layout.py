@@ -35,7 +35,7 @@ def vn_ticket(**changes: object) -> PrintableTicket:
         "estimated_wait_min": 25,
         "issued_at": datetime(2026, 11, 23, 8, 5, tzinfo=VN_TZ),
         "tracking_url": URL,
-        "footer_lines": ("Vui lòng chờ đến khi số của bạn được gọi", "Hotline: 0233 3 555 555"),
+        "footer_lines": ("Xin quý vị chờ đến khi số của mình được gọi", "Hotline: 0233 3 555 555"),
         "priority_label": "Người cao tuổi",
     }
     base.update(changes)
@@ -192,3 +192,30 @@ def test_the_printed_wait_is_the_range_the_screens_show() -> None:
                                                                  wait_served=False, footer_lines=()))]
     assert any("Chưa có quầy nào đang phục vụ" in t for t in texts)
     assert not any("bạn" in t for t in texts)
+
+
+@pytest.mark.parametrize(("ahead", "low", "high", "served"), [(5, 20, 30, True), (0, 0, 10, True),
+                                                               (0, None, None, False), (None, None, None, None)])
+def test_the_kiosks_own_ticket_says_quy_vi_never_ban(ahead: int | None, low: int | None, high: int | None,
+                                                     served: bool | None) -> None:
+    """What the real kiosk hands its printer (kiosk/devices_wiring.PrinterAdapter), laid out: "quý vị" as on every
+    screen, never "bạn" — online, nobody ahead, nobody serving, and an offline ticket."""
+    from kiosk.devices_wiring import PrinterAdapter
+    from kiosk.offline import IssuedTicket
+    from kiosk.presenters.ports import PrintJob
+
+    class Capture:
+        ticket: PrintableTicket
+
+        def print_ticket(self, ticket: PrintableTicket) -> None:
+            self.ticket = ticket
+
+    capture = Capture()
+    ticket = IssuedTicket("20261123-ho-tich-23", "A023", "ho-tich", None, "2026-11-23T08:05:00+07:00", ahead=ahead,
+                          wait_low_min=low, wait_high_min=high, wait_served=served, offline=ahead is None)
+    PrinterAdapter(capture).print_job(PrintJob(ticket, "Trung tâm Phục vụ hành chính công tỉnh Quảng Trị",
+                                               "Tư pháp – Hộ tịch", None, "http://hub.lan/t/x",
+                                               datetime(2026, 11, 23, 8, 5, tzinfo=VN_TZ)))
+    texts = [line.text for line in TicketLayout().plan(capture.ticket)]
+    assert any("quý vị" in t for t in texts), texts
+    assert not any("bạn" in t.lower() for t in texts), texts

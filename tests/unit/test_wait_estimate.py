@@ -2,13 +2,14 @@
 and the cases the old formula got wrong (second-choice services, time left on the tickets in hand)."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from hub_center import DAT_DAI, HO_TICH, MONDAY_0800, make_center
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from contracts.messages import VN_TZ
 from queue_server.domain import transitions as tr
 from queue_server.domain import wait_estimate as we
 
@@ -185,3 +186,74 @@ def test_priority_across_services_in_the_estimate() -> None:
     before = told(state, HO_TICH, None)
     state, _ = tr.transition(state, tr.IssueTicket(DAT_DAI, "elderly"), now)
     assert told(state, HO_TICH, None) > before
+
+
+def _arrival_steps_reference(state: tr.QueueState, now: datetime,
+                             spans: tuple[tuple[float, float], ...], until: float
+                             ) -> dict[str, tuple[tuple[float, float], ...]]:
+    """The per-service loop ``QueueState._arrival_steps`` had before it computed the hour starts once per call."""
+    prior = state.prior
+    local = now.astimezone(VN_TZ)
+    sessions = state.center.sessions_on(local.date())
+
+    def worked_in_hour(h: int, upto: datetime | None = None) -> float:
+        a = local.replace(hour=h, minute=0, second=0, microsecond=0)
+        b = a + timedelta(hours=1) if upto is None else min(a + timedelta(hours=1), upto)
+        total = 0.0
+        for sess in sessions:
+            s0 = datetime.combine(local.date(), sess.start, tzinfo=VN_TZ)
+            s1 = datetime.combine(local.date(), sess.end, tzinfo=VN_TZ)
+            total += max(0.0, (min(b, s1) - max(a, s0)).total_seconds()) / 3600.0
+        return total
+
+    share = [worked_in_hour(h) for h in range(24)]
+    out: dict[str, tuple[tuple[float, float], ...]] = {}
+    for s in state.center.services:
+        usual = [prior.arrivals_by_hour.get((s.code, h), 0.0) for h in range(24)]
+        now_share = worked_in_hour(local.hour, local)
+        expected = sum(usual[:local.hour]) + (usual[local.hour] * now_share / share[local.hour]
+                                              if share[local.hour] > 0 else 0.0)
+        issued = state.service_days[s.code].issued if s.code in state.service_days else 0
+        factor = (issued + tr.ARRIVAL_SHRINK) / (expected + tr.ARRIVAL_SHRINK)
+        steps: list[tuple[float, float]] = []
+        for h in range(local.hour, 24):
+            start = local.replace(hour=h, minute=0, second=0, microsecond=0)
+            at = tr._working_s(max(0.0, (start - local).total_seconds()), spans)
+            if at >= until:
+                break
+            rate = usual[h] / share[h] if share[h] > 0 else 0.0
+            steps.append((at, rate * factor))
+        out[s.code] = tuple(steps)
+    return out
+
+
+@pytest.mark.parametrize("minutes", [-45, 0, 37, 150, 215, 330, 400, 505, 600])
+def test_arrival_steps_are_the_same_as_the_per_service_loop(minutes: int) -> None:
+    # usual days: a morning and an afternoon wave of both services; today so far: a busier morning
+    issues = [(s, f"2026-11-{d:02d}", h, False) for d in (16, 17, 18) for s in (HO_TICH, DAT_DAI)
+              for h in (7, 8, 8, 9, 10, 13, 14, 14, 15, 16)]
+    state = tr.QueueState(center=make_center(), prior=we.HistoryPrior.from_samples([], issues))
+    now = MONDAY_0800
+    for _ in range(4):
+        state, _ = tr.transition(state, tr.IssueTicket(HO_TICH), now)
+    at = MONDAY_0800 + timedelta(minutes=minutes)
+    spans = state._spans(at)
+    until = state._issue_left_s(at, spans)
+    assert state._arrival_steps(at, spans, until) == _arrival_steps_reference(state, at, spans, until)
+
+
+def test_random_runs_draw_the_same_numbers_whatever_was_drawn_before() -> None:
+    """The random runs read named streams drawn once: a stream's values do not depend on which streams were
+    read before or how far, so an estimate is the same in a fresh process and after thousands of others."""
+    fresh = we._Draws()
+    used = we._Draws()
+    used.values("n:0:2", 5000)
+    used.values("e:0:arrivals:a", 70)
+    assert used.values("n:0:1", 300)[:300] == fresh.values("n:0:1", 300)[:300]
+    assert fresh.values("e:3:arrivals:b", 10)[:10] == used.values("e:3:arrivals:b", 10)[:10]
+    assert min(fresh.values("e:3:arrivals:b", 200)) > 0.0              # exponential draws: waiting times
+    hall = we.Hall((we.CounterNow("1", ("a", "b"), 300.0), we.CounterNow("2", ("b",))), {"a": 6, "b": 9},
+                   {"a": 4.0, "b": 6.0})
+    first = we.estimate_wait("b", 5, hall, TIMES, paths=8)
+    we._DRAWS.values("n:5:1", 20000)
+    assert we.estimate_wait("b", 5, hall, TIMES, paths=8) == first
