@@ -241,10 +241,15 @@ class DeviceLink:
             return
         with self._lock:
             received = self.link.receive(frame, now)
-            if received.reply is not None:
+            if received.reply is not None and frame.type != MessageType.HELLO:
                 self._write_raw(received.reply)
         if frame.type == MessageType.HELLO:
+            # Acknowledged once acted on (online, display replayed): a device that sees its HELLO acked knows
+            # the bridge is done with it, and nothing from the replay can come after that.
             self._on_hello(frame)
+            if received.reply is not None:
+                with self._lock:
+                    self._write_raw(received.reply)
             return
         if not received.deliver:
             return

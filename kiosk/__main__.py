@@ -8,10 +8,12 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from kiosk.app import KioskApp
     from kiosk.config import KioskSettings
     from kiosk.devices_wiring import PrinterAdapter
     from kiosk.offline import OfflineJournal
@@ -59,7 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--hub", help="hub URL (overrides hub.url)")
     parser.add_argument("--landscape", action="store_true", help="1920x1080 instead of 1080x1920")
     parser.add_argument("--size", help="window size WxH, e.g. 540x960 for a desktop preview")
-    parser.add_argument("--exit-after", type=float, default=0.0, help=argparse.SUPPRESS)  # smoke tests
+    # smoke tests: stop this many seconds after the first upkeep round (leases, catalog), however slow start-up is
+    parser.add_argument("--exit-after", type=float, default=0.0, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     log = logging.getLogger("kiosk")
@@ -122,8 +125,10 @@ def main(argv: list[str] | None = None) -> int:
                    camera_health=(lambda ok: health.report("camera", () if ok else ("not_found",)))
                    if health is not None else None)
     if args.exit_after > 0:
-        from kivy.clock import Clock
-        Clock.schedule_once(lambda _dt: app.stop(), args.exit_after)
+        # Counted from the end of the first upkeep round, not from here: under load Kivy's start-up alone can
+        # take longer than the smoke test's few seconds, and a kiosk stopped before its first round has leased
+        # nothing (the very thing the smoke test checks).
+        _stop_after_first_upkeep(app, args.exit_after)
     try:
         app.run()
     finally:
@@ -133,6 +138,21 @@ def main(argv: list[str] | None = None) -> int:
     log.info("kiosk stopped (mode %s, %d offline tickets not yet handed in)", kiosk.desk.mode,
              desk_journal(kiosk).pending_count())
     return 0
+
+
+def _stop_after_first_upkeep(app: KioskApp, seconds: float) -> None:
+    from kivy.clock import Clock
+
+    from kiosk.app import post_to_ui
+
+    first = threading.Event()
+
+    def upkept() -> None:
+        if not first.is_set():
+            first.set()
+            post_to_ui(lambda: Clock.schedule_once(lambda _dt: app.stop(), seconds))
+
+    app.upkept = upkept
 
 
 if __name__ == "__main__":

@@ -87,6 +87,7 @@ class KioskApp(App):
         self._camera: Any = None
         self._halt = threading.Event()
         self.rendered: Callable[[str], None] | None = None   # benchmark/test hook: called after each render
+        self.upkept: Callable[[], None] | None = None        # smoke-test hook: called after each upkeep round
 
     # --- assembly -----------------------------------------------------------------------------------------
     def build(self) -> Any:
@@ -193,6 +194,8 @@ class KioskApp(App):
                 post_to_ui(self._catalog_applier(catalog))
             except Exception:
                 log.exception("kiosk upkeep failed")
+            if self.upkept is not None:
+                self.upkept()
             self._halt.wait(every)
 
     def _catalog_applier(self, catalog: Any) -> Callable[[], None]:

@@ -45,6 +45,11 @@ class Device:
         self.send_hello()
 
     def send_hello(self):
+        if self.hello_seq is not None:
+            # A new HELLO supersedes one still unacknowledged (say the boot hello, sent before the bridge had
+            # the port open). Retransmitted later, the old one would tell the bridge we rebooted once more, and
+            # it would replay the display in the middle of later commands (a called number blinking again).
+            self.pending.pop(self.hello_seq, None)
         body = wire.pack_str(self.device_id, 32) + wire.pack_str(FIRMWARE_VERSION, 32)
         body += (self.heartbeat_ms & 0xFFFF).to_bytes(2, "big")
         self.hello_seq = self.send(wire.HELLO, body)
@@ -106,6 +111,7 @@ class Device:
             self.pending.pop(seq, None)
             if seq == self.hello_seq:
                 self.hello_seq = None
+                self.hal.log("hello acknowledged")   # the bridge acted on it: online, display restored
                 held, self.held = self.held, []
                 now = self.hal.ticks_ms()
                 for key, at in held:

@@ -8,6 +8,7 @@ import re
 import signal
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
@@ -60,6 +61,10 @@ def test_hello_brings_the_device_online_and_frames_reach_the_display(mosquitto, 
             watch.wait_for(online(center, "led-05"), lambda m: m.text == "online")
             state = watch.wait_for(topics.device_state(center, "led-05"), lambda m: json.loads(m.payload)["online"])
             assert json.loads(state.payload)["firmware"].startswith("motcua-fw")
+            # "online" comes with the first HELLO the bridge accepts; when the device's boot hello crosses the
+            # bridge's, the device answers with a second one and the bridge replays the display on it too.
+            # The handshake is over once the device's latest HELLO is acknowledged.
+            led.wait_for("log hello acknowledged")
             # A call for another counter is not ours; a call for counter 5 shows and blinks.
             other = Envelope.new(1, "ticket.called", center, _now(), {"ticket": {"number": "B001"}, "counter": "6"})
             mine = Envelope.new(2, "ticket.called", center, _now(), {"ticket": {"number": "A023"}, "counter": "5"})
@@ -254,6 +259,11 @@ def test_demo_devices_show_calls_and_rate(mosquitto, center, watch, tmp_path) ->
         watch.publish(topics.event(center, "ticket.done"), done.to_json())
         req = CommandRequest.from_json(watch.wait_for(topics.cmd(center, "submit-rating", "1")).payload)
         assert req.args["counter"] == "1" and req.args["level"] in (3, 2, 1) and req.source == "pad-1"
+        # the rating came through the pad; the LED's line is read by another citizen thread, which may not
+        # have reached it yet: wait for it (a deadline, no fixed sleep)
+        deadline = time.monotonic() + 20
+        while demo.shown != {"1": "A007"} and time.monotonic() < deadline:
+            demo.stop_event.wait(0.05)
         assert demo.shown == {"1": "A007"} and demo.presses == 1
     finally:
         demo.stop()

@@ -132,7 +132,12 @@ def test_keypad_call_lights_the_display_and_the_rating_is_stored(chain: Chain) -
     c.watch.publish(topics.device_set(c.center, "pad-05"), json.dumps({"enable": 3}))
     assert c.pad.wait_for("leds ") == "leds 7"
     c.pad.press("2")
-    refused = CommandReply.from_json(c.watch.wait_for(topics.reply(c.center, "submit-rating"), after=mark).payload)
+    # the answer to THIS press, by its correlation id: the first press's reply is published after its event
+    # and may reach the watch only now, after the mark
+    second = CommandRequest.from_json(c.watch.wait_for(topics.cmd(c.center, "submit-rating", "5"), after=mark).payload)
+    assert second.source == "pad-05" and second.args["level"] == 2
+    refused = CommandReply.from_json(c.watch.wait_for(topics.reply(c.center, "submit-rating"),
+                                                      lambda m: second.correlation_id in m.text, after=mark).payload)
     assert not refused.ok and refused.error is not None and refused.error["code"] == "already_rated"
     assert "A001" in refused.error["message"]
     assert c.pad.wait_for("leds 1") == "leds 1|blink"     # the pad shows the refusal

@@ -107,7 +107,7 @@ def main() -> int:
         tap(button("English"))
         yield from wait(lambda: kiosk.lang == "en", "english")
         shot("contact_typed_en")
-        yield from pause(0.4)                          # past the kiosk's double-tap guard (0.3 s, any button)
+        yield from pause(0.4)          # past the double-tap guard: a quicker tap back is ignored, as it should be
         tap(button("Tiếng Việt"))
         yield from wait(lambda: kiosk.lang == "vi", "vietnamese")
         yield from pause(0.4)

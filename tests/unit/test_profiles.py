@@ -185,6 +185,27 @@ def test_led_and_keypad_firmware_report_bad_commands() -> None:
     assert [StaffKeypadProfile.decode_event(f.body) for f in events] == [KeyPress("next")]
 
 
+def test_a_hello_answered_to_the_bridge_supersedes_the_boot_hello_nobody_acknowledged() -> None:
+    """The boot HELLO went out before the bridge had the port open; the bridge then says HELLO and the device
+    answers with a new one. Retransmitting the old one later would tell the bridge the device rebooted once
+    more: it re-sends the display (a called number blinks again) in the middle of later commands."""
+    hal = MemoryHal()
+    led = LedDisplay(hal, "led-05")
+    led.begin()
+    (boot_hello,) = hal.frames()                  # lost: nobody was listening yet
+    hal.rx = encode_frame(Frame(DeviceKind.BRIDGE, MessageType.HELLO, 0, b""))
+    led.step()
+    ack, answer = hal.frames()
+    assert (ack.type, answer.type) == (MessageType.ACK, MessageType.HELLO) and answer.seq != boot_hello.seq
+    hal.rx = encode_frame(Frame(DeviceKind.BRIDGE, MessageType.ACK, answer.seq))
+    led.step()
+    for _ in range(10):                           # well past every retry of the boot hello
+        hal.now += 250
+        led.step()
+    assert [f for f in hal.frames() if f.type == MessageType.HELLO] == []
+    assert led.pending == {}
+
+
 # --- bridge config ------------------------------------------------------------------------------------
 
 def test_bridge_config_is_validated_with_clear_errors(tmp_path) -> None:  # type: ignore[no-untyped-def]
