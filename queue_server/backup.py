@@ -141,8 +141,15 @@ def take_backup(stores: Iterable[StoreFile], destination: Path, center: str, now
     destination.mkdir(parents=True, exist_ok=True)
     name = f"motcua-{center}-{now.strftime('%Y%m%d-%H%M%S')}"
     final = destination / name
-    if final.exists():
-        raise BackupError(f"{final} already exists: one backup per second at most")
+    # a second backup within the same second (an admin's manual one beside the timer's) gets a suffix that still
+    # sorts by time ("…-133026" < "…-133026-02" < "…-133027"), so rotation keeps the newest
+    for n in range(2, 100):
+        if not final.exists() and not (destination / f"{PARTIAL_PREFIX}{final.name}").exists():
+            break
+        final = destination / f"{name}-{n:02d}"
+    else:
+        raise BackupError(f"{destination}: 99 backups within one second; wait a second and try again")
+    name = final.name
     partial = destination / f"{PARTIAL_PREFIX}{name}"
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir()

@@ -113,6 +113,18 @@ def test_rotation_keeps_the_newest_and_the_mirror_follows(center_dir: Path, tmp_
     assert made[-1].removed == (made[1].path,)
 
 
+def test_two_backups_in_one_second_both_land_and_sort_by_time(center_dir: Path, tmp_path: Path) -> None:
+    # the nightly timer and an admin's manual backup may start in the same second: both must succeed
+    made = [take_backup(stores(center_dir), tmp_path / "backups", "tt-hcc", t, keep=3)
+            for t in (T0, T0, T0, T0 + timedelta(seconds=1))]
+    assert len({r.path for r in made}) == 4
+    assert made[1].path.name == made[0].path.name + "-02"
+    kept = list_backups(tmp_path / "backups")
+    assert [p.name for p in kept] == [r.path.name for r in made[1:]]   # rotation dropped the oldest, by time
+    for r in made[1:]:
+        verify(r.path)
+
+
 def test_an_unfinished_backup_is_never_listed_or_restored(center_dir: Path, tmp_path: Path) -> None:
     dest = tmp_path / "backups"
     take_backup(stores(center_dir), dest, "tt-hcc", T0)
