@@ -91,8 +91,9 @@
   async function send(sections, done) {
     try {
       await MotcuaApi.post("/admin/config", { sections });
-      say(`Đã lưu và áp dụng ngay: ${done} / Saved and applied`, true);
+      // redraw first, then say "saved": an edit typed after the message is never overwritten by the redraw
       await load();
+      say(`Đã lưu và áp dụng ngay: ${done} / Saved and applied`, true);
     } catch (err) { fail(err); }
   }
 

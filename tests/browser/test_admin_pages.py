@@ -88,6 +88,8 @@ def test_the_notice_changes_on_the_hall_display_and_a_refusal_names_the_key(hub:
     admin.fill("#notice", "Chiều nay trung tâm làm việc đến 16:00")
     admin.click("#save-notice")
     hall.wait_for_function("document.getElementById('notice').textContent === 'Chiều nay trung tâm làm việc đến 16:00'")
+    # the page redraws its forms after a save and then says so: edit only after that
+    admin.wait_for_function("document.getElementById('message').textContent.includes('dòng thông báo')")
     # a duplicate prefix: refused with the key, nothing changed
     admin.locator('#rows-services tr').nth(1).locator('input[data-key="prefix"]').fill("A")
     admin.click("#save-services")
