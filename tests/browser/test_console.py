@@ -181,6 +181,9 @@ def test_every_action_by_keyboard_with_clear_errors(hub: Any, page_factory: Any)
 def test_a_kiosk_help_request_shows_on_the_console_until_someone_goes(hub: Any, page_factory: Any) -> None:
     console = page_factory()
     _login(console, hub)
+    # the console learns of help requests from its live stream: ask only once the stream has its first snapshot
+    console.wait_for_function("window.motcuaLive && window.motcuaLive.state !== null "
+                              "&& window.motcuaLive.source && window.motcuaLive.source.readyState === 1")
     requests.post(f"{hub.url}/api/v1/help", json={"kiosk": "kiosk-2"}, timeout=5).raise_for_status()
     console.wait_for_selector('#help-requests .help-request[data-kiosk="kiosk-2"]')
     assert "kiosk kiosk-2 cần hỗ trợ" in (console.text_content("#help-requests") or "")
