@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from queue_server.adapters.notifiers import Gateway, OutgoingMessage, SendError
+from queue_server.adapters.worker_loop import WorkerLoop
 from queue_server.app.notifications import Contact, Notification, render
 from runtime.sqlite import Migration, connect, immediate, migrate
 
@@ -88,9 +89,8 @@ class NotificationOutbox:
         self.wall = wall
         self.poll_interval_s = poll_interval_s
         self._rng = random.Random(seed)
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._worker = WorkerLoop("notification-outbox", self.run_once, self._idle_wait, survive=sqlite3.Error,
+                                  failure="notification outbox: store error; retrying", log=log)
 
     # ---- contacts (personal data, kept here only) ------------------------------------------------------------
     def add_contact(self, ticket_id: str, contact: Contact, day: str) -> None:
@@ -201,22 +201,11 @@ class NotificationOutbox:
         return sent
 
     def wake(self, *_: object) -> None:
-        self._wake.set()
+        self._worker.wake()
 
     def start(self) -> NotificationOutbox:
-        self._thread = threading.Thread(target=self._run, name="notification-outbox", daemon=True)
-        self._thread.start()
+        self._worker.start()
         return self
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                while self.run_once() and not self._stop.is_set():
-                    pass
-            except sqlite3.Error:
-                log.exception("notification outbox: store error; retrying")
-            self._wake.wait(self._idle_wait())
-            self._wake.clear()
 
     def _idle_wait(self) -> float:
         with self._lock:
@@ -227,11 +216,7 @@ class NotificationOutbox:
         return max(0.01, min(self.poll_interval_s, float(row[0]) - self.wall()))
 
     def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+        self._worker.stop(timeout)
 
     def close(self) -> None:
         self.stop()
