@@ -12,7 +12,8 @@
 - **Contacts** (the phone number a citizen left with a ticket) live here, not in the event log, and are purged with
   the day (``purge_contacts_before``).
 
-Must not: send from inside ``enqueue`` (the caller may hold the hub's writer), log addresses or texts at INFO.
+Must not: send from inside ``enqueue`` (the caller may hold the hub's writer), log addresses or texts at INFO, or
+log or store a gateway's error text before ``redact_contacts`` took out any phone number or e-mail address in it.
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ import random
 import sqlite3
 import threading
 import time
+import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +31,7 @@ from typing import Any
 
 from queue_server.adapters.notifiers import Gateway, OutgoingMessage, SendError
 from queue_server.adapters.worker_loop import WorkerLoop
-from queue_server.app.notifications import Contact, Notification, render
+from queue_server.app.notifications import Contact, Notification, redact_contacts, render
 from runtime.sqlite import Migration, connect, immediate, migrate
 
 log = logging.getLogger(__name__)
@@ -184,17 +186,22 @@ class NotificationOutbox:
             try:
                 gateway.send(message)
             except SendError as err:
+                # a gateway may echo the number or address it refused: neither reaches a log line or the store
+                why = redact_contacts(str(err), address, text)
                 tries = attempts + 1
                 if not err.retryable or tries >= self.retry.max_attempts:
-                    log.warning("notification %s dead after %d attempt(s): %s", key, tries, err)
-                    self._finish(item_id, "dead", str(err))
+                    log.warning("notification %s dead after %d attempt(s): %s", key, tries, why)
+                    self._finish(item_id, "dead", why)
                 else:
-                    log.info("notification %s: attempt %d failed (%s); will retry", key, tries, err)
-                    self._retry_later(item_id, tries, str(err))
+                    log.info("notification %s: attempt %d failed (%s); will retry", key, tries, why)
+                    self._retry_later(item_id, tries, why)
                 continue
-            except Exception as err:  # a gateway bug must not stop every other citizen's messages
-                log.exception("notification %s: gateway %s crashed", key, channel)
-                self._retry_later(item_id, attempts + 1, f"gateway error: {err}")
+            except Exception as err:  # noqa: BLE001 - a gateway bug must not stop every other citizen's messages
+                why = redact_contacts(str(err), address, text)
+                # where it failed (code lines only, no values) without the exception's text unredacted
+                log.error("notification %s: gateway %s crashed: %s: %s\n%s", key, channel, err.__class__.__name__,
+                          why, "".join(traceback.format_tb(err.__traceback__)).rstrip())
+                self._retry_later(item_id, attempts + 1, f"gateway error: {why}")
                 continue
             self._finish(item_id, "sent")
             sent += 1
