@@ -36,6 +36,14 @@ from runtime.sqlite import Migration, connect, immediate, migrate
 
 log = logging.getLogger(__name__)
 
+
+def _redact_stored_errors(conn: sqlite3.Connection) -> None:
+    # errors stored before gateway texts were redacted may hold the number or address a gateway echoed
+    rows = conn.execute("SELECT id, address, text, last_error FROM notify_items WHERE last_error != ''").fetchall()
+    conn.executemany("UPDATE notify_items SET last_error = ? WHERE id = ?",
+                     [(redact_contacts(error, address, text), item_id) for item_id, address, text, error in rows])
+
+
 MIGRATIONS = (
     Migration(1, "notification outbox, opt-outs and ticket contacts", """
         CREATE TABLE notify_items (
@@ -61,6 +69,7 @@ MIGRATIONS = (
                                       day TEXT NOT NULL, created_at REAL NOT NULL);
         CREATE INDEX notify_contacts_day ON notify_contacts (day)
     """),
+    Migration(2, "contacts taken out of gateway errors stored before", _redact_stored_errors),
 )
 # a message still waiting after this many attempts becomes a dead letter (≈ 2 hours with the default backoff cap)
 DONE = ("sent", "dead", "skipped")

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from aiosmtpd.controller import Controller
 
-from queue_server.adapters.notification_outbox import NotificationOutbox, RetryPolicy
+from queue_server.adapters.notification_outbox import MIGRATIONS, NotificationOutbox, RetryPolicy
 from queue_server.adapters.notifiers import (
     OutgoingMessage,
     SendError,
@@ -28,6 +28,7 @@ from queue_server.adapters.notifiers import (
 from queue_server.app.notifications import DEFAULT_TEMPLATES, Contact, Notification
 from queue_server.broker import free_port
 from queue_server.mock_gateway import MockGateway
+from runtime.sqlite import connect, migrate
 
 pytestmark = [pytest.mark.adapter, pytest.mark.timeout(120)]
 
@@ -341,3 +342,18 @@ def test_a_gateway_crashing_with_the_address_in_its_error_leaves_it_in_no_log(tm
     assert_no_contact(hub_log(caplog), "the log")
     outbox.close()
     assert_rows_clean(tmp_path / "n.sqlite3")
+
+
+def test_errors_stored_before_redaction_lose_their_contacts_at_the_upgrade(tmp_path: Path) -> None:
+    path = tmp_path / "n.sqlite3"
+    conn = connect(path)
+    migrate(conn, "notifications", MIGRATIONS, upto=1)                # a file from before the redaction
+    conn.execute("INSERT INTO notify_items (key, channel, address, template, text, params, created_at, status,"
+                 " last_error) VALUES ('called:t1', 'sms', ?, 'called', 'x', '{}', 1000, 'dead',"
+                 " 'SMS gateway answered 400: {\"message\": \"Thuê bao 84912345678 không hợp lệ\"}')", (PHONE,))
+    conn.close()
+    outbox = NotificationOutbox(path, {}, DEFAULT_TEMPLATES)
+    assert outbox.dead_letters()[0]["error"] == \
+        'SMS gateway answered 400: {"message": "Thuê bao [phone] không hợp lệ"}'
+    outbox.close()
+    assert_rows_clean(path)
