@@ -255,6 +255,11 @@ class OutboxRelay:
     def stop(self, timeout: float = 10.0) -> None:
         self._worker.stop(timeout)
 
+    @property
+    def running(self) -> bool:
+        """Whether the relay's thread is alive (a pass that raised what it does not survive ended it)."""
+        return self._worker.running
+
     def close(self) -> None:
         self.stop()
         with self._lock, self._read_lock:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+import time
 
 import pytest
 
@@ -52,8 +53,9 @@ def test_drains_then_sleeps_until_woken_survives_errors_and_stops(caplog: pytest
     assert slept.acquire(timeout=10)
     assert passes[-2:] == [1, 0]
 
+    assert loop.running
     loop.stop(timeout=10)
-    assert "test-loop" not in [t.name for t in threading.enumerate()]
+    assert not loop.running and "test-loop" not in [t.name for t in threading.enumerate()]
 
 
 def test_an_error_it_is_not_told_to_survive_ends_the_thread() -> None:
@@ -70,6 +72,10 @@ def test_an_error_it_is_not_told_to_survive_ends_the_thread() -> None:
     try:
         loop.start()
         assert ended.wait(10)
+        deadline = time.monotonic() + 10
+        while loop.running:                            # ended by the bug, not by stop()
+            assert time.monotonic() < deadline
+            time.sleep(0.005)
         loop.stop(timeout=10)
     finally:
         threading.excepthook = previous
