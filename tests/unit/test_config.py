@@ -111,7 +111,14 @@ def test_unreadable_files(tmp_path: Path) -> None:
         load_settings(tmp_path / "bad.toml", environ={})
 
 
-def test_cli_config_check(tmp_path: Path) -> None:
+def test_cli_config_check(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the shipped example has no device keys: refused as `motcua hub` refuses it, naming the command to run
+    err = io.StringIO()
+    with redirect_stderr(err):
+        assert main(["config", "check", str(EXAMPLE)]) == 2
+    assert f"`motcua deploy device-keys --config {EXAMPLE}`" in err.getvalue()
+    # with keys in the environment (what `deploy device-keys` writes for the hub's EnvironmentFile) it passes
+    monkeypatch.setenv("MOTCUA_SECURITY__DEVICE_KEYS", '["key-made-for-this-test-0001"]')
     out = io.StringIO()
     with redirect_stdout(out):
         assert main(["config", "check", str(EXAMPLE)]) == 0
