@@ -139,5 +139,11 @@ def check_hub_can_start(settings: HubSettings, *, lab: bool = False) -> None:
             load_key_file(face.key_path)
         except FaceKeyError as err:
             raise ConfigError(f"face: {err}") from None
+        if face.engine == "mediapipe":
+            from devices.face.engine import face_extra_present
+
+            if not face_extra_present():        # the hub would stop building its engine
+                raise ConfigError("face: face.engine = \"mediapipe\" needs the face extra (mediapipe, dlib, "
+                                  "face_recognition_models): pip install 'motcua[face]', or engine = \"\" on the hub")
     if not settings.security.device_keys and not lab:
         raise ConfigError(no_device_keys_sentence(settings.source or "center.toml"))

@@ -343,7 +343,7 @@ def bridge_env(site: Site) -> dict[str, str]:
 def test_the_shipped_bridge_example_is_refused_until_the_ca_is_there_then_it_runs(site: Site, tmp_path: Path
                                                                                    ) -> None:
     said = both_refuse(["bridge"], BRIDGE_EXAMPLE, {}, tmp_path)
-    assert "mqtt.ca_file" in said and "/etc/motcua/ca.crt" in said
+    assert "mqtt.ca_file" in said and "/etc/motcua/ca.crt" in said and "`motcua deploy broker`" in said
     result = accepted(BRIDGE_EXAMPLE, bridge_env(site), tmp_path)
     assert result.stdout.startswith("OK: bridge, 3 devices") and "is not there now" in result.stdout
     run_bridge(BRIDGE_EXAMPLE, bridge_env(site), tmp_path, site)
