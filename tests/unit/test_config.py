@@ -124,14 +124,9 @@ def test_cli_config_check(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     with redirect_stderr(err):
         assert main(["config", "check", str(EXAMPLE)]) == 2
     assert "`motcua user set-password --config" in err.getvalue()
-    from werkzeug.security import generate_password_hash
+    from deploy_support import with_real_passwords
 
-    from runtime.settings.users_file import set_password_hash
-
-    text, real = EXAMPLE.read_text(encoding="utf-8"), generate_password_hash("a real password")
-    for user in load_settings(EXAMPLE, environ={}).users:
-        text = set_password_hash(text, user.username, real)
-    (tmp_path / "real.toml").write_text(text, encoding="utf-8")
+    (tmp_path / "real.toml").write_text(with_real_passwords(EXAMPLE.read_text(encoding="utf-8")), encoding="utf-8")
     out = io.StringIO()
     with redirect_stdout(out):
         assert main(["config", "check", str(tmp_path / "real.toml")]) == 0
