@@ -1,6 +1,7 @@
 """The example's accounts on the public demo password: a hub without --lab refuses them at start (the check
 `config check` runs too), `motcua user set-password` replaces one account's hash in the file and nothing else,
-and the demo logs in with a password made for its run."""
+and the demo logs in with a password made for its run. Tests doing real scrypt work (~0.1 s a hash) or the CLI
+on files are marked adapter, the rest unit."""
 from __future__ import annotations
 
 import io
@@ -17,7 +18,6 @@ from runtime import passwords
 from runtime.passwords import DEMO_PASSWORD, demo_password_users
 from runtime.settings.users_file import UsersFileError, set_password_hash
 
-pytestmark = pytest.mark.unit
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "deploy" / "center.example.toml"
 ACCOUNTS = ["canbo1", "canbo2", "canbo3", "canbo4", "quanly", "quantri"]
@@ -33,6 +33,7 @@ def _example(tmp_path: Path, text: str | None = None) -> Path:
     return path
 
 
+@pytest.mark.adapter
 def test_the_shipped_accounts_are_the_demo_password_and_a_keyed_hub_refuses_them(tmp_path: Path) -> None:
     settings = load_settings(_example(tmp_path), environ=KEYS)
     with pytest.raises(ConfigError) as err:
@@ -44,6 +45,7 @@ def test_the_shipped_accounts_are_the_demo_password_and_a_keyed_hub_refuses_them
     check_hub_can_start(settings, lab=True)               # a test bench keeps them (the hub warns)
 
 
+@pytest.mark.unit
 def test_demo_passwords_are_checked_once_per_distinct_hash(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[str] = []
     real = passwords.uses_demo_password
@@ -54,6 +56,7 @@ def test_demo_passwords_are_checked_once_per_distinct_hash(monkeypatch: pytest.M
     assert sorted(calls) == sorted([CHEAP_DEMO, other])
 
 
+@pytest.mark.unit
 def test_set_password_changes_that_account_line_only() -> None:
     text = EXAMPLE.read_text(encoding="utf-8")
     new_hash = generate_password_hash("x", method="pbkdf2:sha256:1000")
@@ -65,6 +68,7 @@ def test_set_password_changes_that_account_line_only() -> None:
     assert [u["password_hash"] == new_hash for u in users] == [u == "quanly" for u in ACCOUNTS]
 
 
+@pytest.mark.unit
 def test_set_password_adds_a_missing_hash_line_keeps_crlf_and_refuses_what_it_cannot_edit_safely() -> None:
     text = ('# người dùng\r\n[center]\r\nid = "x"\r\n\r\n[[users]]\r\nusername = "a"\r\nrole = "staff"\r\n\r\n'
             '[[users]]  # quản lý\r\nusername = "b"\r\nrole = "manager"\r\npassword_hash = "old"\r\n')
@@ -83,6 +87,7 @@ def test_set_password_adds_a_missing_hash_line_keeps_crlf_and_refuses_what_it_ca
         set_password_hash(tricky, "a", "h")
 
 
+@pytest.mark.adapter
 def test_cli_set_password_then_the_keyed_hub_accepts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     config = _example(tmp_path)
     config.chmod(0o640)
@@ -101,6 +106,7 @@ def test_cli_set_password_then_the_keyed_hub_accepts(tmp_path: Path, monkeypatch
     assert (config.stat().st_mode & 0o777) == 0o640 and list(tmp_path.glob(".*.tmp")) == []
 
 
+@pytest.mark.adapter
 @pytest.mark.parametrize(("typed", "expected"), [("short\n", "at least 8"), (DEMO_PASSWORD + "\n", "public demo"),
                                                  ("long enough\n", "no account 'ghost'")])
 def test_cli_set_password_refusals_leave_the_file_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -115,6 +121,7 @@ def test_cli_set_password_refusals_leave_the_file_alone(tmp_path: Path, monkeypa
     assert expected in err.getvalue() and config.read_bytes() == before
 
 
+@pytest.mark.adapter
 def test_the_demo_config_has_a_password_made_for_the_run(tmp_path: Path) -> None:
     from demo.settings import EXAMPLE_CONFIG, RUN_PASSWORD, demo_raw
 
