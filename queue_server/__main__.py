@@ -328,7 +328,30 @@ def cmd_set_password(args: argparse.Namespace) -> int:
         return 2
     print(f"OK: đã đặt mật khẩu cho / password set for {args.username} in {path} "
           "(khởi động lại hub / restart the hub)")
+    _forget_live_password(path, args.username)
     return 0
+
+
+def _forget_live_password(path: Path, username: str) -> None:
+    """A password set from the web page since is kept in the hub's store and put over the file's at start: drop
+    it, so that the password just set is the one that works (an admin resetting a forgotten password)."""
+    from queue_server.adapters.config_log import ConfigLog
+
+    try:
+        store = load_settings(path).store_path
+    except ConfigError as err:
+        print(f"  note: kho của hub không xác định được / the hub's store is not known ({err.message}): a password "
+              f"set from the web page for {username}, if any, still applies", file=sys.stderr)
+        return
+    if not store.is_file():
+        return
+    log_ = ConfigLog(store)
+    try:
+        if log_.forget_credential(username):
+            print(f"  mật khẩu đặt từ trang web của {username} đã bỏ / the password set from the web page for "
+                  f"{username} is dropped ({store}): the one just set applies")
+    finally:
+        log_.close()
 
 
 def cmd_bridge(args: argparse.Namespace) -> int:

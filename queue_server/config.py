@@ -33,7 +33,7 @@ from runtime.settings import (
     working_hours_json,
 )
 from runtime.settings import settings_from_dict as _settings_from_dict
-from runtime.settings.checks import check_hub_can_run
+from runtime.settings.checks import check_hub_can_run, live_password_hashes
 from runtime.settings.hub import HubFile
 
 __all__ = [
@@ -126,6 +126,14 @@ def no_device_keys_sentence(source: str) -> str:
             "(bàn thử nghiệm / a test bench: --lab).")
 
 
+def demo_password_accounts(settings: HubSettings) -> list[str]:
+    """The enabled accounts that would log in with the public demo password: the file's hash, unless a password
+    was set for the account from the web pages since (the hub's store keeps those and puts them over the file's)."""
+    live = live_password_hashes(settings.store_path)
+    return demo_password_users((u.username, live.get(u.username, u.password_hash)) for u in settings.users
+                               if not u.disabled)      # a disabled account cannot log in at all
+
+
 def demo_passwords_sentence(source: str, usernames: list[str]) -> str:
     """Why a hub whose accounts still use the public demo password does not start, and the command that sets a
     real one (one line, Vietnamese first)."""
@@ -162,6 +170,6 @@ def check_hub_can_start(settings: HubSettings, *, lab: bool = False) -> None:
     if not settings.security.device_keys:
         raise ConfigError(no_device_keys_sentence(settings.source or "center.toml"))
     # the example's accounts log in with a published password: on a real LAN that is anyone's admin account
-    demo_users = demo_password_users((u.username, u.password_hash) for u in settings.users)
+    demo_users = demo_password_accounts(settings)
     if demo_users:
         raise ConfigError(demo_passwords_sentence(settings.source or "center.toml", demo_users))

@@ -377,12 +377,12 @@ def warn_demo_passwords(settings: HubSettings, *, background: bool = True) -> li
     """Log a loud warning for each user still on the demo password (``--lab`` only: without it the hub refuses
     them at start, queue_server.config.check_hub_can_start). In a thread by default: each distinct hash is a full
     scrypt check (~0.1 s), the hub need not wait for them."""
-    from runtime.passwords import demo_password_users
+    from queue_server.config import demo_password_accounts
 
     found: list[str] = []
 
     def check() -> None:
-        found.extend(demo_password_users((u.username, u.password_hash) for u in settings.users))
+        found.extend(demo_password_accounts(settings))
         if found:
             log.warning("!!! DEMO PASSWORDS in %s: users %s still log in with the demo password; set real ones "
                         "(`motcua user set-password --config FILE USERNAME`) / Tài khoản %s vẫn dùng mật khẩu mẫu: "

@@ -130,3 +130,33 @@ def test_the_demo_config_has_a_password_made_for_the_run(tmp_path: Path) -> None
     hashes = {u["password_hash"] for u in raw["users"]}
     assert len(hashes) == 1 and check_password_hash(hashes.pop(), RUN_PASSWORD)
     assert demo_password_users((u["username"], u["password_hash"]) for u in raw["users"]) == []
+
+
+@pytest.mark.adapter
+def test_passwords_set_from_the_web_page_count_and_set_password_drops_a_stale_one(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from queue_server.adapters.config_log import ConfigLog
+
+    config = _example(tmp_path, EXAMPLE.read_text(encoding="utf-8").replace(
+        'username = "canbo4"', 'username = "canbo4"\ndisabled = true'))      # a disabled account cannot log in
+    store = load_settings(config, environ=KEYS).store_path
+    log_ = ConfigLog(store)                   # the hub's store: each changed their password on the web page
+    live = generate_password_hash("đổi trên trang web 1", method="pbkdf2:sha256:1000")
+    for user in ("canbo1", "canbo2", "canbo3", "quanly"):
+        log_.set_credential(user, live, "2026-03-02T08:00:00+07:00")
+    log_.close()
+    with pytest.raises(ConfigError, match=r"tài khoản quantri vẫn dùng"):
+        check_hub_can_start(load_settings(config, environ=KEYS))
+    log_ = ConfigLog(store)
+    log_.set_credential("quantri", live, "2026-03-02T08:00:00+07:00")
+    log_.close()
+    check_hub_can_start(load_settings(config, environ=KEYS))
+    # the admin resets quanly's forgotten password in the file: the web page's one is dropped, the file's applies
+    monkeypatch.setattr("sys.stdin", io.StringIO("mật khẩu mới của quản lý\n"))
+    out = io.StringIO()
+    with redirect_stdout(out):
+        assert main(["user", "set-password", "--config", str(config), "quanly", "--stdin"]) == 0
+    assert "the password set from the web page for quanly is dropped" in out.getvalue()
+    log_ = ConfigLog(store)
+    assert sorted(log_.credentials()) == ["canbo1", "canbo2", "canbo3", "quantri"]
+    log_.close()
