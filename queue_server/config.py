@@ -13,7 +13,7 @@ from typing import Any
 
 from contracts.ratings import RatingLevel
 from queue_server.adapters.holidays_source import CalendarFileError, read_override_file
-from runtime.passwords import demo_password_users, weak_hash_reason
+from runtime.passwords import DEMO_PASSWORD, demo_password_users, weak_hash_reason
 from runtime.settings import (
     DEFAULT_RATING_SCALE,
     ENV_PREFIX,
@@ -138,7 +138,7 @@ def demo_passwords_sentence(source: str, usernames: list[str]) -> str:
     """Why a hub whose accounts still use the public demo password does not start, and the command that sets a
     real one (one line, Vietnamese first)."""
     names = ", ".join(usernames)
-    return (f"{source}: tài khoản {names} vẫn dùng mật khẩu mẫu công khai \"motcua-demo\": hub không khởi động / "
+    return (f"{source}: tài khoản {names} vẫn dùng mật khẩu mẫu công khai \"{DEMO_PASSWORD}\": hub không khởi động / "
             f"accounts {names} still use the public demo password: the hub does not start (anyone on the LAN could "
             f"log in as them). Đặt mật khẩu thật cho từng tài khoản / set a real password for each: "
             f"`motcua user set-password --config {source} {usernames[0]}`, rồi chạy lại / then re-run "
