@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from contracts.errors import ErrorCode, MotcuaError
@@ -80,6 +80,18 @@ class QueueQueries:
             if c is None:
                 return None
             return counter_presence.last_heard(c, self._seen.get(counter_id), self._started)
+
+    def clock_marks(self) -> tuple[date, frozenset[str]]:
+        """What of the published state the clock changes with no event: the working day (at midnight yesterday's
+        calls and queues go) and the services refusing tickets now (working hours, the lunch break, closing).
+        Publishers of snapshots that stay up all day (retained MQTT state, open SSE streams) compare it to know
+        when to publish again."""
+        with self._writer.lock:
+            state = self._rolled()
+            now = self._writer.now()
+            refusing = frozenset(s.code for s in self._writer.center.services
+                                 if self._refusal(state, s.code, now) is not None)
+            return numbering.working_day(now), refusing
 
     def _rolled(self) -> QueueState:
         # a query on a new day must not show yesterday's queue (caller holds the lock)
