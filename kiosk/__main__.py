@@ -77,13 +77,12 @@ def main(argv: list[str] | None = None) -> int:
 
     from dataclasses import replace
 
-    from kiosk.config import ConfigError, load_settings
-    from runtime.settings.checks import check_kiosk_can_run
+    from kiosk.config import ConfigError, check_can_run, load_settings
     try:
         settings = load_settings(args.config)
-        check_kiosk_can_run(Path(settings.offline.journal))
+        check_can_run(settings)          # what `motcua config check` runs, so that what it accepts starts here
     except ConfigError as err:
-        print(f"kiosk config: {err}", file=sys.stderr)
+        print(f"config error: {err}", file=sys.stderr)
         return 2
     if args.hub:
         settings = replace(settings, hub=replace(settings.hub, url=args.hub))

@@ -2,7 +2,7 @@
 
   motcua hub --config FILE            run the hub (HTTP API + MQTT) until SIGTERM / Ctrl-C
   motcua demo [--duration S] [--port P] [--config FILE] [--broker auto|mosquitto|amqtt]
-  motcua config check FILE            validate a config file, print a summary (exit 2 when invalid)
+  motcua config check FILE [--for hub|kiosk|bridge] [--lab]   exit 0 only if that process would start (else 2)
   motcua config export --config FILE [-o OUT]   the live center (seed + admin changes) as TOML
   motcua user hash-password           print a password hash for [[users]] password_hash
   motcua bridge [--config FILE] ...   the serial bridge for counter devices (firmware_bridge)
@@ -24,7 +24,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from queue_server.config import ConfigError, check_can_run, load_settings
+from queue_server.config import ConfigError, check_hub_can_start, load_settings
 
 log = logging.getLogger("motcua")
 
@@ -39,18 +39,12 @@ def configure_logging(level: str = "INFO") -> None:
 
 def cmd_hub(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
-    check_can_run(settings)          # what `config check` checks, so that what it accepts starts here
+    check_hub_can_start(settings, lab=args.lab)   # what `config check` runs, so that what it accepts starts here
     configure_logging(settings.log_level)
     log.info("config: %s", json.dumps(settings.redacted(), ensure_ascii=False))
     for note in settings.notes:
         log.warning("config: %s", note)
     if not settings.security.device_keys:
-        if not args.lab:
-            print(f"{args.config}: [security] device_keys is empty: kiosks, rating pads and bridges would write "
-                  "without a credential. Sinh khóa thiết bị / generate keys: `motcua deploy device-keys --config "
-                  f"{args.config}` (or start a test bench with --lab). / Không có khóa thiết bị: hub không khởi "
-                  "động.", file=sys.stderr)
-            return 2
         log.warning("LAB MODE: no device keys, anyone on the LAN can issue tickets and leases (--lab)")
     from queue_server.wiring import build_hub, warn_demo_passwords
 
@@ -87,17 +81,41 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(duration=args.duration, port=args.port, config=args.config, broker=args.broker)
 
 
-def cmd_config_check(args: argparse.Namespace) -> int:
-    settings = load_settings(args.file)
-    check_can_run(settings)
-    from queue_server.face_cli import check_face_key  # issue 15 hook: an enabled [face] needs its key file
+ROLES = ("hub", "kiosk", "bridge")
 
-    face_problem = check_face_key(settings)
-    if face_problem is not None:
-        print(f"config error: {face_problem}", file=sys.stderr)
-        return 2
+
+def config_role(path: Path) -> str:
+    """Which process a config file is for, from its tables: ``[center]`` the hub, ``[bridge]`` the serial bridge,
+    ``[hub]`` / ``[offline]`` / ``[screen]`` the kiosk; anything else (or a file that does not read) is checked as
+    the hub's, whose loader then names the problem."""
+    from runtime.settings import read_toml
+
+    try:
+        raw = read_toml(path)
+    except ConfigError:
+        return "hub"
+    if "center" in raw:
+        return "hub"
+    if "bridge" in raw:
+        return "bridge"
+    if "centers" in raw:
+        raise ConfigError(f"{path}: cấu hình dịch vụ tỉnh / a province service config: kiểm tra bằng / check it with "
+                          f"`motcua province check {path}`")
+    return "kiosk" if {"hub", "offline", "screen"} & raw.keys() else "hub"
+
+
+def cmd_config_check(args: argparse.Namespace) -> int:
+    """Runs the start-up checks of the process the file is for (the very functions that process runs), so a
+    config this accepts starts and one it refuses is refused by the process with the same sentence."""
+    role = args.role or config_role(args.file)    # ConfigError for a province file (its own command)
+    if role == "kiosk":
+        return _check_kiosk(args.file)
+    if role == "bridge":
+        return _check_bridge(args.file)
+    settings = load_settings(args.file)
+    check_hub_can_start(settings, lab=args.lab)
     c = settings.center
-    print(f"OK: {c.name} ({c.id})")
+    print(f"OK: {c.name} ({c.id})" + (" — for `motcua hub --lab`" if args.lab else ""))
     print(f"  {len(c.services)} services: " + ", ".join(f"{s.prefix} {s.name}" for s in c.services))
     print(f"  {len(c.counters)} counters; {len(c.priorities)} priority categories; policy {c.policy.kind}")
     print("  " + json.dumps(settings.redacted(), ensure_ascii=False))
@@ -110,8 +128,46 @@ def cmd_config_check(args: argparse.Namespace) -> int:
         print(f"WARNING / CẢNH BÁO: users {', '.join(demo_users)} still use the demo password "
               "(mật khẩu mẫu): change them before opening the center", file=sys.stderr)
     if not settings.security.device_keys:
-        print("WARNING / CẢNH BÁO: [security] device_keys is empty: `motcua hub` refuses to start without "
-              "device keys (except with --lab)", file=sys.stderr)
+        print("WARNING / CẢNH BÁO: --lab: no device keys, anyone on the LAN can issue tickets and leases",
+              file=sys.stderr)
+    return 0
+
+
+def _check_kiosk(path: Path) -> int:
+    from kiosk.config import check_can_run as kiosk_can_run
+    from kiosk.config import load_settings as load_kiosk
+
+    settings = load_kiosk(path)
+    kiosk_can_run(settings)
+    print(f"OK: kiosk {settings.id} → hub {settings.hub.url}")
+    print("  " + json.dumps(settings.redacted(), ensure_ascii=False))
+    for note in settings.notes:
+        print(f"  note: {note}")
+    if not settings.hub.device_key:
+        print("WARNING / CẢNH BÁO: hub.device_key trống: hub có [security] device_keys sẽ từ chối số của kiosk này / "
+              "is empty: a hub with device keys refuses this kiosk's tickets; set MOTCUA_HUB__DEVICE_KEY to its key "
+              "(secrets/<kiosk>.device-key from `motcua deploy device-keys`)", file=sys.stderr)
+    return 0
+
+
+def _check_bridge(path: Path) -> int:
+    from firmware_bridge.config import check_can_run as bridge_can_run
+    from firmware_bridge.config import load_settings as load_bridge
+
+    settings = load_bridge(path)
+    bridge_can_run(settings)
+    print(f"OK: bridge, {len(settings.devices)} devices of center {settings.center} → MQTT "
+          f"{settings.mqtt_host}:{settings.mqtt_port}")
+    print("  " + json.dumps(settings.redacted(), ensure_ascii=False))
+    for note in settings.notes:
+        print(f"  note: {note}")
+    for d in settings.devices:
+        if not Path(d.port).exists():
+            print(f"  note: {d.id}: port {d.port} is not there now (the bridge waits for it)")
+    if settings.mqtt_username and not settings.mqtt_password:
+        print(f"WARNING / CẢNH BÁO: mqtt.password trống / is empty for user {settings.mqtt_username}: set "
+              "MOTCUA_MQTT__PASSWORD in the bridge's EnvironmentFile (the broker refuses it otherwise)",
+              file=sys.stderr)
     return 0
 
 
@@ -300,8 +356,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     config = sub.add_parser("config", help="config tools")
     config_sub = config.add_subparsers(dest="config_command", required=True)
-    check = config_sub.add_parser("check", help="validate a config file")
+    check = config_sub.add_parser("check", help="validate a config file: exit 0 only if its process would start")
     check.add_argument("file", type=Path)
+    check.add_argument("--for", dest="role", choices=ROLES, default=None,
+                       help="the process the file is for (default: from its tables)")
+    check.add_argument("--lab", action="store_true", help="check for `motcua hub --lab` (no device keys needed)")
     check.set_defaults(func=cmd_config_check)
     export = config_sub.add_parser("export", help="write the live center (seed + admin changes) as TOML")
     export.add_argument("--config", required=True, type=Path, help="the hub's config file (the seed)")

@@ -39,7 +39,7 @@ from runtime.settings.hub import HubFile
 __all__ = [
     "DEFAULT_RATING_SCALE", "ENV_PREFIX", "ROLES", "WEEKDAYS", "ConfigError", "DisplaySettings", "HttpSettings",
     "HubSettings", "IntegrationSettings", "MqttSettings", "RatingCriterion", "RatingLevel", "SecuritySettings",
-    "UserDef", "apply_env_overrides", "check_can_run", "load_settings", "settings_from_dict", "working_hours_json",
+    "UserDef", "apply_env_overrides", "check_can_run", "check_hub_can_start", "load_settings", "settings_from_dict", "working_hours_json",
 ]
 
 
@@ -114,3 +114,36 @@ def check_can_run(settings: HubSettings) -> None:
     """What only this machine can answer, so that a config ``motcua config check`` accepts also starts the hub:
     store paths writable and not directories, TLS files that load, calendar override files that load."""
     check_hub_can_run(settings, calendar_file=_calendar_file)
+
+
+def no_device_keys_sentence(source: str) -> str:
+    """Why a hub without device keys does not start and what to run next (one line, Vietnamese first)."""
+    return (f"{source}: [security] device_keys trống: hub không khởi động khi chưa có khóa thiết bị / is empty: "
+            "the hub does not start without device keys (kiosks, rating pads and bridges would write without a "
+            f"credential). Chạy / run `motcua deploy device-keys --config {source}`, rồi nạp / then load "
+            "broker/secrets/hub-device-keys.env (systemd: EnvironmentFile; shell: `set -a; "
+            f". broker/secrets/hub-device-keys.env; set +a`) và chạy lại / and re-run `motcua config check {source}` "
+            "(bàn thử nghiệm / a test bench: --lab).")
+
+
+def check_hub_can_start(settings: HubSettings, *, lab: bool = False) -> None:
+    """Every refusal ``motcua hub`` makes before it opens anything, raised as one ConfigError sentence; ``motcua
+    config check`` runs this very function, so whatever it accepts starts. ``lab``: ``motcua hub --lab`` (a test
+    bench may run without device keys)."""
+    check_can_run(settings)
+    face = getattr(settings, "face", None)
+    if face is not None and face.enabled:          # issue 15: an enabled [face] needs its key file (mode 600)
+        from queue_server.adapters.face_gallery import FaceKeyError, load_key_file
+
+        try:
+            load_key_file(face.key_path)
+        except FaceKeyError as err:
+            raise ConfigError(f"face: {err}") from None
+        if face.engine == "mediapipe":
+            from devices.face.engine import face_extra_present
+
+            if not face_extra_present():        # the hub would stop building its engine
+                raise ConfigError("face: face.engine = \"mediapipe\" needs the face extra (mediapipe, dlib, "
+                                  "face_recognition_models): pip install 'motcua[face]', or engine = \"\" on the hub")
+    if not settings.security.device_keys and not lab:
+        raise ConfigError(no_device_keys_sentence(settings.source or "center.toml"))

@@ -17,6 +17,7 @@ No I/O of its own and no clock read: the booking service given to ``EngagementLi
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -171,6 +172,12 @@ class EngagementLive:
     def apply(self, settings: HubSettings, changes: Mapping[str, Any]) -> HubSettings:
         return apply(settings, changes)
 
+    def fence(self) -> AbstractContextManager[Any]:
+        """LiveConfig holds this from before ``check`` until ``applied``: the booking service's rules lock, under
+        which every booking is decided and stored, so none is made under the old capacity after the check counted
+        the held ones (a slot would end up above its new capacity)."""
+        return self.bookings.rules_lock if self.bookings is not None else nullcontext()
+
     def check(self, old: HubSettings, new: HubSettings) -> str | None:
         """Why the change would strand bookings already made (None: it may go ahead)."""
         if self.bookings is None or self.calendar_for is None or not changed(old, new):
@@ -180,7 +187,8 @@ class EngagementLive:
         return held_bookings_problem(new, self.calendar_for(new), held, now)
 
     def applied(self, new: HubSettings) -> None:
-        """The running services take the new settings (under the writer's lock, with the config.changed event)."""
+        """The running services take the new settings (under the writer's lock, with the config.changed event;
+        LiveConfig still holds ``fence``, so this must not wait for it: it may run on the writer's thread)."""
         if self.bookings is not None and new.bookings is not None:
             if self.calendar_for is not None:
                 self.bookings.calendar = self.calendar_for(new)

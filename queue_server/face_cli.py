@@ -21,20 +21,6 @@ def _face_config(path: Path) -> Any:
     return settings.face
 
 
-def check_face_key(settings: Any) -> str | None:
-    """For `motcua config check`: why an enabled [face] could not start (the key file), or None."""
-    cfg = getattr(settings, "face", None)
-    if cfg is None or not cfg.enabled:
-        return None
-    from queue_server.adapters.face_gallery import FaceKeyError, load_key_file
-
-    try:
-        load_key_file(cfg.key_path)
-    except FaceKeyError as err:
-        return str(err)
-    return None
-
-
 def cmd_init_key(args: argparse.Namespace) -> int:
     from queue_server.adapters.face_gallery import create_key_file
 

@@ -4,7 +4,7 @@
 ``POST /zns`` answers like Zalo's template API (``{"error": 0, ...}``). Messages are deduplicated by the
 ``Idempotency-Key`` header or the ZNS ``tracking_id`` and kept in arrival order. Fault modes: ``down`` (connection
 refused — the listener really closes), ``error`` (every n-th request 503), ``reject`` (400: a permanent refusal),
-``slow`` (answer after a delay). Never reachable beyond 127.0.0.1 unless told.
+``echo`` (``echo_status``, default 400, naming the recipient's number in the answer), ``slow`` (answer after a delay). Never reachable beyond 127.0.0.1 unless told.
 
 With ``token`` set, a POST without ``Authorization: Bearer <token>`` is refused (401), as a real gateway would.
 ``GET /`` is the inbox a demo user reads in a browser (every message received, newest first, what a phone would
@@ -39,6 +39,7 @@ class MockGateway:
         self.mode = "up"
         self.error_every = 1
         self.delay_s = 0.0
+        self.echo_status = 400          # what the ``echo`` mode answers (503: a retryable refusal)
         self._lock = threading.Condition()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -121,6 +122,11 @@ class MockGateway:
             return 400, {"message": "not JSON"}
         if not isinstance(body, dict):
             return 400, {"message": "expected an object"}
+        if mode == "echo":             # a gateway that names the number it refused, as some do
+            to = str(body.get("to") or body.get("phone") or "")
+            dialled = f"+84 {to[2:5]} {to[5:8]} {to[8:]}" if to.startswith("84") else to
+            return self.echo_status, {"message": f"Thuê bao {to} không hợp lệ / invalid subscriber {dialled}",
+                                      "error": -124 if path.startswith("/zns") else 1}
         key = key or str(body.get("tracking_id", ""))
         with self._lock:
             if key and any(r.key == key for r in self.received):

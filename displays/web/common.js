@@ -212,6 +212,7 @@ const VN_DAYS = ["Chủ nhật", "Thứ hai", "Thứ ba", "Thứ tư", "Thứ n�
  * the wall clock and for timers. The hub sends its own clock as X-Motcua-Now (the same clock that stamps calls);
  * the HTTP Date header (1 s resolution) is the fallback. */
 let serverOffsetMs = 0;
+let serverTimeKnown = false;
 
 function noteServerDate(response) {
   const date = response.headers.get("X-Motcua-Now") || response.headers.get("Date");
@@ -219,11 +220,15 @@ function noteServerDate(response) {
   if (!Number.isNaN(at)) {
     const offset = at - Date.now();
     // The header has whole seconds: only move when the device is off by more than that.
-    if (Math.abs(offset - serverOffsetMs) > 1500) serverOffsetMs = offset;
+    if (!serverTimeKnown || Math.abs(offset - serverOffsetMs) > 1500) serverOffsetMs = offset;
+    serverTimeKnown = true;
   }
 }
 
 function hubNowMs() { return Date.now() + serverOffsetMs; }
+
+/* False until a hub answer has told its time: a wall clock shows a placeholder rather than the device's guess. */
+function hubTimeKnown() { return serverTimeKnown; }
 
 function vnNow() {
   // The center's time is Vietnam time whatever the TV's time zone is set to.

@@ -144,7 +144,7 @@
           refresh();
           if (((env && env.type) || "").startsWith("device.")) refreshAlerts();
         },
-        onState: () => { refresh(); refreshAlerts(); },
+        onState: (state) => { helpFromState(state); refresh(); refreshAlerts(); },
       });
       window.motcuaLive.start();
       setInterval(refreshAlerts, 15000);
@@ -152,17 +152,28 @@
     refreshAlerts();
   }
 
-  // "Cần hỗ trợ" from a kiosk: every console shows which kiosk asks until someone says they are going.
+  // "Cần hỗ trợ" from a kiosk: every console shows which kiosk asks, and since when, until someone says they are
+  // going. The snapshot lists the open ones (a console opened or reconnected later shows them too); events follow.
   const helpAsked = new Map();
+  function helpFromState(state) {
+    helpAsked.clear();
+    for (const r of (state && state.help) || []) if (r && r.kiosk) helpAsked.set(r.kiosk, r.at);
+    renderHelp();
+  }
   function helpEvent(env) {
     const kiosk = env && env.data && env.data.kiosk;
     if (!kiosk) return;
-    if (env.type === "help.requested") helpAsked.set(kiosk, env.at);
+    if (env.type === "help.requested") { if (!helpAsked.has(kiosk)) helpAsked.set(kiosk, env.at); }
     else if (env.type === "help.answered") helpAsked.delete(kiosk);
     else return;
+    renderHelp();
+  }
+  function renderHelp() {
     const box = $("help-requests");
-    box.replaceChildren(...[...helpAsked.keys()].map((k) => el("div", { class: "help-request", "data-kiosk": k },
-      el("span", { text: `Công dân tại kiosk ${k} cần hỗ trợ / A citizen at kiosk ${k} needs help ` }),
+    // "at" is the hub's time with +07:00: its HH:MM is the center's wall clock
+    const since = (at) => (at ? ` (từ ${at.slice(11, 16)} / since ${at.slice(11, 16)})` : "");
+    box.replaceChildren(...[...helpAsked].map(([k, at]) => el("div", { class: "help-request", "data-kiosk": k },
+      el("span", { text: `Công dân tại kiosk ${k} cần hỗ trợ${since(at)} / A citizen at kiosk ${k} needs help ` }),
       el("button", { type: "button", text: "Tôi đến hỗ trợ / I'm going", onclick: () =>
         MotcuaApi.post("/help/answer", { kiosk: k }).catch(fail) }))));
     box.hidden = helpAsked.size === 0;

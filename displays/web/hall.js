@@ -2,7 +2,9 @@
 "use strict";
 
 (async function hall() {
-  const settings = await fetch("/displays/settings.json").then((r) => r.json()).catch(() => ({}));
+  // every answer of the hub carries its clock (X-Motcua-Now): the first one sets the wall clock
+  const fetchSettings = () => fetch("/displays/settings.json").then((r) => { noteServerDate(r); return r.json(); });
+  const settings = await fetchSettings().catch(() => ({}));
   const recentCount = Number(queryParam("calls", settings.calls_shown || 6));
   const blinkMs = Number(queryParam("blink_ms", settings.blink_ms || 6000));
   const sound = queryParam("sound", settings.sound === false ? "off" : "on") !== "off";
@@ -24,10 +26,17 @@
   function showNotice(text) { $("notice").textContent = queryParam("notice", text || DEFAULT_NOTICE); }
   showNotice(settings.notice);
   function refreshNotice() {
-    fetch("/displays/settings.json").then((r) => r.json()).then((s) => showNotice(s.notice)).catch(() => {});
+    fetchSettings().then((s) => showNotice(s.notice)).catch(() => {});
   }
 
   function tick() {
+    // The hub's time only: a TV box's own clock may be years off (no battery), and a wrong time on the wall
+    // misleads the whole hall. Until the hub has answered once, a placeholder.
+    if (!hubTimeKnown()) {
+      $("clock").textContent = "--:--:--";
+      $("date").textContent = "";
+      return;
+    }
     const now = vnNow();
     $("clock").textContent = formatClock(now);
     $("date").textContent = formatDate(now);

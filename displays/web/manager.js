@@ -147,11 +147,20 @@
     if (type === "help.requested" || type === "help.answered") {
       // a citizen asked for help at a kiosk: on the banner until staff say they are going
       const kiosk = env.data && env.data.kiosk;
-      if (kiosk) { if (type === "help.requested") helpAsked.set(kiosk, env.at); else helpAsked.delete(kiosk); }
+      if (kiosk) {
+        if (type === "help.answered") helpAsked.delete(kiosk);
+        else if (!helpAsked.has(kiosk)) helpAsked.set(kiosk, env.at);      // a second press keeps the first time
+      }
       renderBanner();
     }
   }
-  const helpAsked = new Map();
+  const helpAsked = new Map();   // kiosk → when it asked (the hub's time, +07:00)
+  function helpFromState(state) {
+    // the snapshot lists today's unanswered requests: a board opened (or reconnected) after a kiosk asked shows it
+    helpAsked.clear();
+    for (const r of (state && state.help) || []) if (r && r.kiosk) helpAsked.set(r.kiosk, r.at);
+    renderBanner();
+  }
 
   /* ---- the banner at the top: device alerts and an outbox backlog, seen without scrolling ---- */
   let bannerDevices = [], bannerLink = null;
@@ -161,8 +170,9 @@
                                                       "data-device": a.device_id, "data-code": a.code },
                                               `⚠ ${a.message_vi || a.code} — ${a.device_id}`));
     if (bannerLink) items.push(el("li", { class: "critical", "data-link": "outbox" }, bannerLink));
-    for (const kiosk of helpAsked.keys()) {
-      items.push(el("li", { class: "critical", "data-help": kiosk }, `🙋 Công dân tại kiosk ${kiosk} cần hỗ trợ`));
+    for (const [kiosk, at] of helpAsked) {
+      const since = at ? ` (từ ${at.slice(11, 16)})` : "";
+      items.push(el("li", { class: "critical", "data-help": kiosk }, `🙋 Công dân tại kiosk ${kiosk} cần hỗ trợ${since}`));
     }
     const banner = $("alert-banner");
     banner.hidden = items.length === 0;
@@ -328,7 +338,7 @@
     MotcuaLogin.show(true);
     refreshAll();
     if (!live) {
-      live = new MotcuaLive({ onEvent, onState: () => refreshAll() });
+      live = new MotcuaLive({ onEvent, onState: (state) => { helpFromState(state); refreshAll(); } });
       window.motcuaLive = live;
       live.start();
       setInterval(refresh, 15000);        // waits grow with no event at all

@@ -66,6 +66,11 @@ class MemoryStore:
             rows = [r for r in self._events if r[0] > seq][:limit]
         return [self._envelope(r) for r in rows]
 
+    def events_since(self, at: str, types: Sequence[str]) -> list[Envelope]:
+        with self._lock:
+            rows = [r for r in self._events if r[2] in types and r[3] >= at]
+        return [self._envelope(r) for r in rows]
+
     def get_ticket(self, ticket_id: str) -> Ticket | None:
         with self._lock:
             data = self._tickets.get(ticket_id)

@@ -12,7 +12,8 @@
 - **Contacts** (the phone number a citizen left with a ticket) live here, not in the event log, and are purged with
   the day (``purge_contacts_before``).
 
-Must not: send from inside ``enqueue`` (the caller may hold the hub's writer), log addresses or texts at INFO.
+Must not: send from inside ``enqueue`` (the caller may hold the hub's writer), log addresses or texts at INFO, or
+log or store a gateway's error text before ``redact_contacts`` took out any phone number or e-mail address in it.
 """
 from __future__ import annotations
 
@@ -22,16 +23,26 @@ import random
 import sqlite3
 import threading
 import time
+import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from queue_server.adapters.notifiers import Gateway, OutgoingMessage, SendError
-from queue_server.app.notifications import Contact, Notification, render
+from queue_server.adapters.worker_loop import WorkerLoop
+from queue_server.app.notifications import Contact, Notification, redact_contacts, render
 from runtime.sqlite import Migration, connect, immediate, migrate
 
 log = logging.getLogger(__name__)
+
+
+def _redact_stored_errors(conn: sqlite3.Connection) -> None:
+    # errors stored before gateway texts were redacted may hold the number or address a gateway echoed
+    rows = conn.execute("SELECT id, address, text, last_error FROM notify_items WHERE last_error != ''").fetchall()
+    conn.executemany("UPDATE notify_items SET last_error = ? WHERE id = ?",
+                     [(redact_contacts(error, address, text), item_id) for item_id, address, text, error in rows])
+
 
 MIGRATIONS = (
     Migration(1, "notification outbox, opt-outs and ticket contacts", """
@@ -58,6 +69,7 @@ MIGRATIONS = (
                                       day TEXT NOT NULL, created_at REAL NOT NULL);
         CREATE INDEX notify_contacts_day ON notify_contacts (day)
     """),
+    Migration(2, "contacts taken out of gateway errors stored before", _redact_stored_errors),
 )
 # a message still waiting after this many attempts becomes a dead letter (≈ 2 hours with the default backoff cap)
 DONE = ("sent", "dead", "skipped")
@@ -88,9 +100,8 @@ class NotificationOutbox:
         self.wall = wall
         self.poll_interval_s = poll_interval_s
         self._rng = random.Random(seed)
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._worker = WorkerLoop("notification-outbox", self.run_once, self._idle_wait, survive=sqlite3.Error,
+                                  failure="notification outbox: store error; retrying", log=log)
 
     # ---- contacts (personal data, kept here only) ------------------------------------------------------------
     def add_contact(self, ticket_id: str, contact: Contact, day: str) -> None:
@@ -184,39 +195,33 @@ class NotificationOutbox:
             try:
                 gateway.send(message)
             except SendError as err:
+                # a gateway may echo the number or address it refused: neither reaches a log line or the store
+                why = redact_contacts(str(err), address, text)
                 tries = attempts + 1
                 if not err.retryable or tries >= self.retry.max_attempts:
-                    log.warning("notification %s dead after %d attempt(s): %s", key, tries, err)
-                    self._finish(item_id, "dead", str(err))
+                    log.warning("notification %s dead after %d attempt(s): %s", key, tries, why)
+                    self._finish(item_id, "dead", why)
                 else:
-                    log.info("notification %s: attempt %d failed (%s); will retry", key, tries, err)
-                    self._retry_later(item_id, tries, str(err))
+                    log.info("notification %s: attempt %d failed (%s); will retry", key, tries, why)
+                    self._retry_later(item_id, tries, why)
                 continue
-            except Exception as err:  # a gateway bug must not stop every other citizen's messages
-                log.exception("notification %s: gateway %s crashed", key, channel)
-                self._retry_later(item_id, attempts + 1, f"gateway error: {err}")
+            except Exception as err:  # noqa: BLE001 - a gateway bug must not stop every other citizen's messages
+                why = redact_contacts(str(err), address, text)
+                # where it failed (code lines only, no values) without the exception's text unredacted
+                log.error("notification %s: gateway %s crashed: %s: %s\n%s", key, channel, err.__class__.__name__,
+                          why, "".join(traceback.format_tb(err.__traceback__)).rstrip())
+                self._retry_later(item_id, attempts + 1, f"gateway error: {why}")
                 continue
             self._finish(item_id, "sent")
             sent += 1
         return sent
 
     def wake(self, *_: object) -> None:
-        self._wake.set()
+        self._worker.wake()
 
     def start(self) -> NotificationOutbox:
-        self._thread = threading.Thread(target=self._run, name="notification-outbox", daemon=True)
-        self._thread.start()
+        self._worker.start()
         return self
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                while self.run_once() and not self._stop.is_set():
-                    pass
-            except sqlite3.Error:
-                log.exception("notification outbox: store error; retrying")
-            self._wake.wait(self._idle_wait())
-            self._wake.clear()
 
     def _idle_wait(self) -> float:
         with self._lock:
@@ -227,11 +232,7 @@ class NotificationOutbox:
         return max(0.01, min(self.poll_interval_s, float(row[0]) - self.wall()))
 
     def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+        self._worker.stop(timeout)
 
     def close(self) -> None:
         self.stop()

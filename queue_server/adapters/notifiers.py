@@ -7,6 +7,8 @@ ordering, deduplication and opt-out are the notification outbox's job, not a gat
 URLs, credentials and templates come from ``[notifications.*]``; the request bodies follow the shapes Vietnamese SMS
 brandname gateways and Zalo's ZNS template API take, with the body template configurable for the SMS side because
 every provider differs. Must not: log a phone number or a message text at INFO (personal data), retry by itself.
+A ``SendError`` carries the gateway's own words with any phone number or e-mail address taken out
+(``notifications.redact_contacts``); the outbox redacts again before it logs or stores (a gateway of another make).
 """
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
 from typing import Any, Protocol
 
-from queue_server.app.notifications import strip_diacritics
+from queue_server.app.notifications import redact_contacts, strip_diacritics
 
 log = logging.getLogger(__name__)
 
@@ -64,10 +66,11 @@ def _post_json(url: str, body: Any, headers: Mapping[str, str], timeout_s: float
         raise SendError(f"gateway unreachable: {reason}") from err
 
 
-def _check_status(status: int, body: bytes, what: str) -> None:
+def _check_status(status: int, body: bytes, what: str, address: str) -> None:
     if 200 <= status < 300:
         return
-    detail = body[:200].decode("utf-8", "replace")
+    # contacts out before the cut, so half a number cannot slip through it
+    detail = redact_contacts(body[:4096].decode("utf-8", "replace"), address)[:200]
     # 408/425/429 and 5xx are the gateway's own trouble: worth another try; other 4xx are ours or the number's
     raise SendError(f"{what} answered {status}: {detail}", retryable=status >= 500 or status in (408, 425, 429))
 
@@ -111,7 +114,7 @@ class SmsHttpGateway:
     def send(self, message: OutgoingMessage) -> None:
         status, body = _post_json(self.settings.url, self.body(message),
                                   {**self._headers(), "Idempotency-Key": message.key}, self.settings.timeout_s)
-        _check_status(status, body, "SMS gateway")
+        _check_status(status, body, "SMS gateway", message.address)
 
 
 def _fill(node: Any, values: Mapping[str, str]) -> Any:
@@ -152,14 +155,15 @@ class ZaloZnsGateway:
     def send(self, message: OutgoingMessage) -> None:
         status, raw = _post_json(self.settings.url, self.body(message),
                                  {"access_token": self.settings.access_token}, self.settings.timeout_s)
-        _check_status(status, raw, "Zalo ZNS")
+        _check_status(status, raw, "Zalo ZNS", message.address)
         try:
             answer = json.loads(raw or b"{}")
         except ValueError as err:
             raise SendError("Zalo ZNS answered with something that is not JSON") from err
         # ZNS answers HTTP 200 with {"error": <code>, "message": ...}; 0 is success
         if isinstance(answer, dict) and answer.get("error", 0) != 0:
-            raise SendError(f"Zalo ZNS error {answer.get('error')}: {answer.get('message', '')}",
+            said = redact_contacts(str(answer.get("message", "")), message.address)[:200]
+            raise SendError(f"Zalo ZNS error {answer.get('error')}: {said}",
                             retryable=answer.get("error") in (-32, -124, -1))
 
 
@@ -210,9 +214,17 @@ class SmtpGateway:
                     client.login(s.username, s.password)
                 client.send_message(self.build(message))
         except smtplib.SMTPRecipientsRefused as err:
-            raise SendError("mail server refused the address", retryable=False) from err
+            # the server's own words help the manager (the outbox takes any address out of them before logging)
+            said = "".join(f": {code} {_said(reply, message.address)}"
+                           for code, reply in list(err.recipients.values())[:1])
+            raise SendError(f"mail server refused the address{said}", retryable=False) from err
         except smtplib.SMTPResponseException as err:
-            raise SendError(f"mail server answered {err.smtp_code}", retryable=err.smtp_code >= 400
-                            and err.smtp_code < 500) from err
+            raise SendError(f"mail server answered {err.smtp_code}: {_said(err.smtp_error, message.address)}",
+                            retryable=err.smtp_code >= 400 and err.smtp_code < 500) from err
         except (smtplib.SMTPException, OSError) as err:
             raise SendError(f"mail server unreachable: {err}") from err
+
+
+def _said(reply: bytes | str, address: str) -> str:
+    text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
+    return redact_contacts(" ".join(text.split()), address)[:200]

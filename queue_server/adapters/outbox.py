@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 
 from contracts.messages import Envelope, withhold_private
 from queue_server.adapters.main_system import IDEMPOTENCY_HEADER, signed_headers
+from queue_server.adapters.worker_loop import WorkerLoop
 from queue_server.app.ports import Outbox
 from runtime import sqlite as db
 from runtime.settings import OutboxSettings  # the settings type lives in the one settings model
@@ -236,9 +237,9 @@ class OutboxRelay:
         self._read = db.connect(self.path, busy_timeout_s=10)
         self._read_lock = threading.Lock()
         self._lock = threading.RLock()       # one pass at a time
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._worker = WorkerLoop(f"outbox-{center}", self._pass, self._idle_wait, survive=Exception,
+                                  failure="outbox: pass failed", log=log)   # the relay must outlive any bug in one pass
+        self._next_purge = 0.0
         self._next_aggregate_at = 0.0
         self._replay_from: int | None = None     # province sink: a requested replay, applied at the next pass
         self.delivered_total = 0
@@ -247,18 +248,17 @@ class OutboxRelay:
 
     # ---- thread -----------------------------------------------------------------------------------------------
     def start(self) -> OutboxRelay:
-        if self._thread is None or not self._thread.is_alive():
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._run, name=f"outbox-{self.center}", daemon=True)
-            self._thread.start()
+        self._next_purge = self.clock() + 3600
+        self._worker.start()
         return self
 
     def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+        self._worker.stop(timeout)
+
+    @property
+    def running(self) -> bool:
+        """Whether the relay's thread is alive (a pass that raised what it does not survive ended it)."""
+        return self._worker.running
 
     def close(self) -> None:
         self.stop()
@@ -268,26 +268,17 @@ class OutboxRelay:
 
     def wake(self, *_: object) -> None:
         """Nudge the relay (e.g. ``queue_service.add_listener(relay.wake)``) so new events go out at once."""
-        self._wake.set()
+        self._worker.wake()
 
-    def _run(self) -> None:
-        next_purge = self.clock() + 3600
-        while not self._stop.is_set():
-            self._wake.clear()
-            if self.clock() >= next_purge:
-                next_purge = self.clock() + 3600
-                try:
-                    self.purge_delivered(self.settings.keep_delivered_s)
-                except sqlite3.Error:
-                    log.exception("outbox: purge failed")
+    def _pass(self) -> int:
+        """The thread's pass: the hourly purge when due, then ``run_once``."""
+        if self.clock() >= self._next_purge:
+            self._next_purge = self.clock() + 3600
             try:
-                delivered = self.run_once()
-            except Exception:  # the relay must outlive any bug in one pass
-                log.exception("outbox: pass failed")
-                delivered = 0
-            if delivered and not self._stop.is_set():
-                continue                       # more may be waiting: keep draining
-            self._wake.wait(self._idle_wait())
+                self.purge_delivered(self.settings.keep_delivered_s)
+            except sqlite3.Error:
+                log.exception("outbox: purge failed")
+        return self.run_once()
 
     def _idle_wait(self) -> float:
         with self._read_lock:

@@ -172,6 +172,16 @@ class SqliteStore:
                 (int(seq), int(limit))).fetchall()
         return [self._envelope(r) for r in rows]
 
+    def events_since(self, at: str, types: Sequence[str]) -> list[Envelope]:
+        if not types:
+            return []
+        marks = ", ".join("?" * len(types))
+        with self._read_lock:       # idx_events_type_at: today's few help events, not the whole log
+            rows = self._read().execute(
+                f"SELECT seq, id, type, at, data FROM events WHERE type IN ({marks}) AND at >= ? ORDER BY seq",
+                (*types, at)).fetchall()
+        return [self._envelope(r) for r in rows]
+
     def _envelope(self, row: Sequence[Any]) -> Envelope:
         return Envelope(id=row[1], seq=row[0], type=row[2], center=self.center_id, at=row[3],
                         data=json.loads(row[4]))

@@ -145,6 +145,9 @@ class BookingService:
         self.service_names = dict(service_names or {})
         self.service_names_en = dict(service_names_en or {})
         self._checkin_lock = threading.Lock()
+        # held while a booking is decided and stored under the current rules, and by an admin's live change from
+        # its held-bookings check until the new rules are in (engagement_live): no booking slips in between
+        self.rules_lock = threading.RLock()
 
     # ---- texts ---------------------------------------------------------------------------------------------
     def refused(self, booking: Booking | None, err: BookingError) -> Refused:
@@ -191,7 +194,8 @@ class BookingService:
 
         try:
             # a retried push finds its first copy by external id before any rule runs (not "limit reached")
-            booking, created = self.store.insert_checked(start.date(), make, external_id)
+            with self.rules_lock:
+                booking, created = self.store.insert_checked(start.date(), make, external_id)
         except BookingError as err:
             raise self.refused(None, err) from err
         if created:

@@ -15,6 +15,7 @@ import logging
 import re
 import threading
 from collections.abc import Callable, Iterable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import replace
 from datetime import date
 from typing import Any, Protocol
@@ -96,7 +97,8 @@ class LiveExtension(Protocol):
     """More sections an admin changes live, validated by their own parser (the composition root plugs in
     queue_server.engagement_live for [bookings] / [notifications]): ``apply`` re-checks them against the candidate
     center even when only core sections changed; ``check`` asks the running parts whether the change may go ahead
-    (a sentence saying why not, or None); ``applied`` hands the new settings to them."""
+    (a sentence saying why not, or None); ``applied`` hands the new settings to them. ``fence()`` is held from before
+    ``check`` until ``applied`` has run (or the change failed): what the check read cannot change meanwhile."""
 
     sections: tuple[str, ...]
 
@@ -107,6 +109,8 @@ class LiveExtension(Protocol):
     def check(self, old: HubSettings, new: HubSettings) -> str | None: ...
 
     def applied(self, new: HubSettings) -> None: ...
+
+    def fence(self) -> AbstractContextManager[Any]: ...
 
 
 def _apply(settings: HubSettings, changes: dict[str, Any], extension: LiveExtension | None) -> HubSettings:
@@ -183,7 +187,8 @@ class LiveConfig:
                note: dict[str, Any] | None = None) -> dict[str, Any]:
         """Apply whole sections (TOML-shaped; users without hashes keep theirs); returns the event's data.
         Raises MotcuaError CONFIG_INVALID with the key-naming message, nothing changed."""
-        with self._lock:
+        fence = self.extension.fence() if self.extension is not None else nullcontext()
+        with self._lock, fence:
             current = self.settings
             credentials = {credential[0]: credential[1]} if credential else {}
             changes = dict(sections)

@@ -11,6 +11,7 @@ data (the phone number) never enters the hub's event log — it stays in the con
 """
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -117,6 +118,33 @@ def mask_address(channel: str, address: str) -> str:
         local, _, domain = address.partition("@")
         return f"{local[:1]}***@{domain}"
     return f"{address[:4]}***{address[-3:]}" if len(address) >= 8 else "***"
+
+
+# A Vietnamese number as people and gateways write it: 0 / 84 / +84 / (+84) and 9–10 more digits, with single spaces,
+# dots or dashes anywhere between them ("0912 345 678", "+84 912.345.678", "84-912-345-678", "(+84)912345678").
+_PHONE = re.compile(r"(?<!\d)(?:\(\s?\+?84\s?\)|\+\s?84|84|0)(?:[ \u00a0.\-]?\d){9,10}(?!\d)")
+_EMAIL = re.compile(r"[\w.%+\-]+(?:@|%40)[\w\-]+(?:\.[\w\-]+)+")
+PHONE_REDACTED, EMAIL_REDACTED, TEXT_REDACTED = "[phone]", "[email]", "[message text]"
+
+
+def redact_contacts(text: str, address: str = "", message_text: str = "") -> str:
+    """``text`` (a gateway's error, say) with every phone number and e-mail address taken out, so it may be logged
+    or stored: any that looks like one, and this message's own ``address`` in whatever spacing the gateway echoed it
+    (also without its 0 / 84 prefix); the message's own ``message_text`` too when echoed as sent (it may hold a code).
+    """
+    if message_text:
+        for variant in {message_text, strip_diacritics(message_text)}:
+            text = text.replace(variant, TEXT_REDACTED)
+    text = _EMAIL.sub(EMAIL_REDACTED, text)
+    text = _PHONE.sub(PHONE_REDACTED, text)
+    if "@" in address:
+        text = re.sub(re.escape(address), EMAIL_REDACTED, text, flags=re.IGNORECASE)
+    else:
+        digits = "".join(c for c in address if c.isdigit())
+        national = digits[2:] if digits.startswith("84") else digits.lstrip("0")
+        if len(national) >= 8:
+            text = re.sub(r"[ \u00a0.\-]?".join(national), PHONE_REDACTED, text)
+    return text
 
 
 @dataclass(frozen=True, slots=True)

@@ -100,6 +100,10 @@ class EventStore(Protocol):
 
     def events_after(self, seq: int, limit: int = 1000) -> list[Envelope]: ...
 
+    def events_since(self, at: str, types: Sequence[str]) -> list[Envelope]:
+        """The events of these types stored ``at`` (ISO 8601, +07:00) or later, in seq order."""
+        ...
+
     def get_ticket(self, ticket_id: str) -> Ticket | None:
         """A ticket of any day from the projections, None when unknown."""
         ...

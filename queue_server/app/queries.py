@@ -227,7 +227,8 @@ class QueueQueries:
                     [self.service_state(code) for code in services])
 
     def snapshot(self) -> dict[str, Any]:
-        """The body of GET /api/v1/state: seq, calls, counters, services, center."""
+        """The body of GET /api/v1/state: seq, calls, counters, services, center, and today's unanswered help
+        requests (a console or board opened after a kiosk asked must show it too)."""
         with self._writer.lock:
             return {
                 "seq": self._writer.last_seq,
@@ -235,6 +236,7 @@ class QueueQueries:
                 "counters": [asdict(c) for c in self.counter_states()],
                 "services": [asdict(s) for s in self.service_states()],
                 "center": {"id": self._writer.center.id, "name": self._writer.center.name, "name_en": self._writer.center.name_en},
+                "help": self._writer.help.on(numbering.working_day(self._writer.clock.now())),
             }
 
     def last_completed(self, counter_id: str) -> Ticket | None:

@@ -19,8 +19,9 @@ from typing import Any
 
 from contracts.errors import ErrorCode, MotcuaError
 from contracts.messages import VN_TZ, Envelope, event_id, format_at
+from queue_server.app.help_requests import HELP_EVENTS, OpenHelpRequests
 from queue_server.app.ports import Clock, EventListener, EventStore
-from queue_server.app.projector import Projections, collect_rows
+from queue_server.app.projector import Projections, collect_rows, day_start
 from queue_server.app.views import counter_state, event_data
 from queue_server.domain import numbering
 from queue_server.domain import transitions as tr
@@ -109,6 +110,7 @@ class Writer:
         self.lock = threading.RLock()
         self.state: QueueState = store.load_state(center, numbering.working_day(clock.now()))
         self.last_seq = store.last_seq
+        self.help = self._load_help()
         self._listeners: list[EventListener] = []
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self.closed = False
@@ -159,6 +161,12 @@ class Writer:
         with self.lock:
             self.state = self.store.load_state(self.center, numbering.working_day(self.clock.now()))
             self.last_seq = self.store.last_seq
+            self.help = self._load_help()
+
+    def _load_help(self) -> OpenHelpRequests:
+        # the unanswered "Cần hỗ trợ" of today, from the log: a hub restart must not silently drop them
+        return OpenHelpRequests(self.store.events_since(day_start(numbering.working_day(self.clock.now())),
+                                                        HELP_EVENTS))
 
     def rebuild(self) -> None:
         """Rebuild the store's projections from the event log and reload the live state from them."""
@@ -277,6 +285,8 @@ class Writer:
                     return
                 self.last_seq = seq
                 self._storage(True)
+                for envelope in envelopes:      # under the lock, like last_seq: a snapshot never sees one without the other
+                    self.help.apply(envelope)
             listeners = list(self._listeners)
         for job, answer in done:
             job.future.set_result(answer)

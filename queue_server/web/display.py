@@ -31,7 +31,7 @@ def _dumps(obj: Any) -> str:
 
 
 @route(bp, "/state", summary="Full state: last calls, counters, services (same shapes as retained MQTT state)",
-       result="{seq, calls, counters, services, center}",
+       result="{seq, calls, counters, services, center, help}",
        response=ref("State"))
 def state():  # type: ignore[no-untyped-def]
     return jsonify(hub().service.snapshot())

@@ -184,7 +184,8 @@ HELP = Body({"kiosk": Field(str, True, "the kiosk asking (its configured id)", m
 @route(bp, "/help", methods=("POST",), summary="A citizen asks for help at a kiosk (Cần hỗ trợ)", device_key=True,
        body=HELP, ok=201, result="{help: {kiosk, seq, at}}", response=ref("HelpRequest"))
 def ask_help(body: dict[str, Any]):  # type: ignore[no-untyped-def]
-    # an event in the log like any other: consoles and the manager board see it on their live stream
+    # an event in the log like any other: consoles and the manager board see it on their live stream, and until it
+    # is answered it is in GET /state (and the stream's first snapshot) for a screen opened later, even after a restart
     envelope = hub().service.record_event("help.requested", {"kiosk": body["kiosk"]})
     return jsonify(help={"kiosk": body["kiosk"], "seq": envelope.seq, "at": envelope.at}), 201
 
@@ -192,6 +193,7 @@ def ask_help(body: dict[str, Any]):  # type: ignore[no-untyped-def]
 @route(bp, "/help/answer", methods=("POST",), summary="Staff are on their way to the kiosk that asked for help",
        role="staff", body=HELP, result="{help: {kiosk, seq, at}}", response=ref("HelpRequest"))
 def answer_help(body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    # clears the request on every screen and from GET /state (a console opened later no longer shows it)
     envelope = hub().service.record_event("help.answered", {"kiosk": body["kiosk"]})
     return jsonify(help={"kiosk": body["kiosk"], "seq": envelope.seq, "at": envelope.at})
 

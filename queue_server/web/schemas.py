@@ -129,7 +129,9 @@ TICKET_RESULT = obj({"ticket": ref("Ticket")})
 LEASE = obj({"lease": obj({"id": STR, "service": STR, "day": DAY, "first": INT, "last": INT})})
 
 STATE = obj({"seq": INT, "calls": arr(ref("CallInfo")), "counters": arr(ref("CounterState")),
-             "services": arr(ref("ServiceState")), "center": obj({"id": STR, "name": STR, "name_en": STR})})
+             "services": arr(ref("ServiceState")), "center": obj({"id": STR, "name": STR, "name_en": STR}),
+             "help": {**arr(obj({"kiosk": STR, "seq": INT, "at": AT})),
+                      "description": "today's unanswered \"Cần hỗ trợ\" requests, oldest first"}})
 HEALTH = obj({"status": {"const": "ok"}, "seq": INT, "mqtt": {"enum": ["connected", "disconnected", "disabled"]}})
 
 COUNTER_LISTED = {"allOf": [ref("CounterState"), obj({"silent": {

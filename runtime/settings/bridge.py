@@ -169,7 +169,9 @@ def settings_from_dict(raw: dict[str, Any], env: Mapping[str, str] | None = None
                 where[new] = f"bridge.mqtt_{old}"
     for name in ("ca_file", "cert_file", "key_file"):     # named files must be there (checks.py loads them)
         if mqtt[name] and not Path(mqtt[name]).is_file():
-            raise ConfigError(f"{where[name]}: no such file: {mqtt[name]}")
+            hint = (" (chứng chỉ CA của trung tâm / the center's CA: copy certs/ca.crt that `motcua deploy broker` "
+                    "wrote on the hub)") if name == "ca_file" else ""
+            raise ConfigError(f"{where[name]}: no such file: {mqtt[name]}{hint}")
     devices: list[DeviceBinding] = []
     for i, d in enumerate(f.devices):
         if any(x.id == d.id or x.port == d.port for x in devices):

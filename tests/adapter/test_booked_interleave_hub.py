@@ -153,6 +153,7 @@ def test_config_check_takes_the_key_and_names_it_when_bad(tmp_path: Path, extra:
     root = Path(__file__).resolve().parents[2]
     text = (root / "deploy" / "center.example.toml").read_text(encoding="utf-8")
     config = tmp_path / "center.toml"
+    text = text.replace("device_keys = []", 'device_keys = ["key-made-for-this-test-0001"]')  # as deployed
     config.write_text(text.replace('path = "/var/lib/motcua/hub.sqlite3"', 'path = "data/hub.sqlite3"')
                       + f'\n[bookings]\ncapacity = {{ ho-tich = 2 }}\n{extra}\n', encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith("MOTCUA_")} | {"PYTHONPATH": str(root)}

@@ -165,7 +165,9 @@ def test_a_directory_or_a_missing_file_is_one_line_too(tmp_path: Path) -> None:
 
 def test_the_example_configs_pass(tmp_path: Path) -> None:
     # the shipped store path is /var/lib/motcua: checked writable only where the hub would really run
-    env = _env({"MOTCUA_STORE__PATH": str(tmp_path / "hub.sqlite3")})
+    # and its first step done: device keys in the hub's environment (without them: tests/e2e/test_config_runs.py)
+    env = _env({"MOTCUA_STORE__PATH": str(tmp_path / "hub.sqlite3"),
+                "MOTCUA_SECURITY__DEVICE_KEYS": '["key-made-for-this-test-0001"]'})
     result = subprocess.run([sys.executable, "-m", "queue_server", "config", "check", str(EXAMPLE)], cwd=tmp_path,
                             env=env, capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 0, result.stderr

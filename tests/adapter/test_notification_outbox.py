@@ -2,6 +2,9 @@
 faults) and a real SMTP server (aiosmtpd). Every message exactly once, in order per recipient, opt-out honoured."""
 from __future__ import annotations
 
+import logging
+import re
+import sqlite3
 import threading
 import time
 from email import message_from_bytes
@@ -11,7 +14,7 @@ from pathlib import Path
 import pytest
 from aiosmtpd.controller import Controller
 
-from queue_server.adapters.notification_outbox import NotificationOutbox, RetryPolicy
+from queue_server.adapters.notification_outbox import MIGRATIONS, NotificationOutbox, RetryPolicy
 from queue_server.adapters.notifiers import (
     OutgoingMessage,
     SendError,
@@ -25,6 +28,7 @@ from queue_server.adapters.notifiers import (
 from queue_server.app.notifications import DEFAULT_TEMPLATES, Contact, Notification
 from queue_server.broker import free_port
 from queue_server.mock_gateway import MockGateway
+from runtime.sqlite import connect, migrate
 
 pytestmark = [pytest.mark.adapter, pytest.mark.timeout(120)]
 
@@ -222,3 +226,134 @@ def test_contacts_are_purged_with_the_day(tmp_path: Path) -> None:
     assert outbox.contact_for("20261122-ho-tich-1") is None
     assert outbox.waiting_with_contacts() == ["20261123-ho-tich-1"]
     outbox.close()
+
+
+# ---- a gateway that names the citizen in its error: neither a log line nor a stored row may keep it --------------
+PHONE, MAIL = "0912345678", "hoa.nguyen@example.vn"
+
+
+def assert_no_contact(text: str, where: str) -> None:
+    squeezed = re.sub(r"[\s.\-+()]", "", text)
+    assert "912345678" not in squeezed, f"a phone number in {where}: {text!r}"
+    assert "hoa.nguyen" not in text.lower() and "hoa%2enguyen" not in text.lower(), f"an address in {where}: {text!r}"
+
+
+def hub_log(caplog: pytest.LogCaptureFixture) -> str:
+    """What the hub's own loggers wrote (the test SMTP server's log, mail.log, is the stand-in's, not ours)."""
+    return "\n".join(caplog.handler.format(r) for r in caplog.records if r.name.startswith("queue_server"))
+
+
+def assert_rows_clean(path: Path) -> None:
+    """Every stored column but the recipient's own (which the outbox needs to send) is free of contacts."""
+    with sqlite3.connect(path) as conn:
+        cursor = conn.execute("SELECT * FROM notify_items")
+        columns = [c[0] for c in cursor.description]
+        rows = cursor.fetchall()
+    assert rows
+    for row in rows:
+        for column, value in zip(columns, row, strict=True):
+            if column != "address":
+                assert_no_contact(str(value), f"notify_items.{column}")
+
+
+def test_a_gateway_echoing_the_number_leaves_it_in_no_log_and_no_row(gateway: MockGateway, tmp_path: Path,
+                                                                      caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    zalo = ZaloZnsGateway(ZaloZnsSettings(access_token="oa", template_ids={"called": "301234"},
+                                          url=gateway.url + "/zns"))
+    outbox = NotificationOutbox(tmp_path / "n.sqlite3", {"sms": sms(gateway), "zalo": zalo}, DEFAULT_TEMPLATES,
+                                retry=RetryPolicy(max_attempts=2, base_backoff_s=0.0), wall=lambda: 1000.0)
+    gateway.mode, gateway.echo_status = "echo", 503            # first a refusal worth retrying, then for good
+    outbox.enqueue([called("t1", PHONE, "A001"),
+                    Notification("called:t2", "zalo", PHONE, "called", {"number": "A002", "counter": "Quầy 2"})])
+    for _ in range(3):
+        outbox.run_once()
+    assert gateway.requests >= 3 and gateway.received == []
+    assert [d["key"] for d in outbox.dead_letters()] == ["called:t2", "called:t1"]
+    errors = [d["error"] for d in outbox.dead_letters()]
+    assert all("[phone]" in e and "503" in e for e in errors), errors     # the gateway's words, kept, redacted
+    assert "will retry" in hub_log(caplog) and "dead after" in hub_log(caplog)
+    assert_no_contact(hub_log(caplog), "the log")
+    for letter in outbox.dead_letters():
+        assert_no_contact(str(letter), "a dead letter")
+    outbox.close()
+    assert_rows_clean(tmp_path / "n.sqlite3")
+
+
+class RefusingInbox:
+    """An SMTP server that first says the mailbox is over quota (try later), then that it does not exist; both
+    replies name the address and the phone number the citizen gave."""
+
+    def __init__(self) -> None:
+        self.replies = 0
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # type: ignore[no-untyped-def]
+        self.replies += 1
+        if self.replies == 1:
+            envelope.rcpt_tos.append(address)
+            return "250 OK"
+        return f"550 5.1.1 <{address}>: no such user here; SMS 0912 345 678 instead"
+
+    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
+        return f"451 4.2.2 {envelope.rcpt_tos[0]} is over quota (owner +84 912.345.678)"
+
+
+def test_a_mail_server_echoing_the_address_leaves_it_in_no_log_and_no_row(tmp_path: Path,
+                                                                          caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    inbox = RefusingInbox()
+    port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        gw = SmtpGateway(SmtpSettings(host="127.0.0.1", port=port, starttls=False, sender="thongbao@hcc.example.vn"))
+        outbox = NotificationOutbox(tmp_path / "n.sqlite3", {"email": gw}, DEFAULT_TEMPLATES, wall=lambda: 1000.0,
+                                    retry=RetryPolicy(max_attempts=5, base_backoff_s=0.0))
+        outbox.enqueue([Notification("called:t1", "email", MAIL, "called", {"number": "A023", "counter": "Quầy 5"})])
+        assert outbox.run_once() == 0 and outbox.metrics()["pending"] == 1      # 451: tried again later
+        assert outbox.run_once() == 0 and outbox.metrics()["dead"] == 1          # 550: given up
+        assert inbox.replies == 2
+        [letter] = outbox.dead_letters()
+        assert letter["error"].startswith("mail server refused the address: 550") and "[email]" in letter["error"]
+        assert "451" in hub_log(caplog) and "will retry" in hub_log(caplog) and "dead after" in hub_log(caplog)
+        assert_no_contact(hub_log(caplog), "the log")
+        assert_no_contact(str(letter), "the dead letter")
+        outbox.close()
+    finally:
+        controller.stop()
+    assert_rows_clean(tmp_path / "n.sqlite3")
+
+
+def test_a_gateway_crashing_with_the_address_in_its_error_leaves_it_in_no_log(tmp_path: Path,
+                                                                              caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+
+    class Broken:
+        channel = "sms"
+
+        def send(self, message: OutgoingMessage) -> None:
+            raise ValueError(f"cannot route {message.address} (0{message.address[1:4]}-{message.address[4:]})")
+
+    outbox = NotificationOutbox(tmp_path / "n.sqlite3", {"sms": Broken()}, DEFAULT_TEMPLATES, wall=lambda: 1000.0)
+    outbox.enqueue([called("t1", PHONE, "A001")])
+    assert outbox.run_once() == 0 and outbox.metrics()["pending"] == 1     # a bug is retried, not dropped
+    assert "crashed: ValueError: cannot route [phone] ([phone])" in hub_log(caplog)
+    assert "in send" in hub_log(caplog)                                   # where it failed is still told
+    assert_no_contact(hub_log(caplog), "the log")
+    outbox.close()
+    assert_rows_clean(tmp_path / "n.sqlite3")
+
+
+def test_errors_stored_before_redaction_lose_their_contacts_at_the_upgrade(tmp_path: Path) -> None:
+    path = tmp_path / "n.sqlite3"
+    conn = connect(path)
+    migrate(conn, "notifications", MIGRATIONS, upto=1)                # a file from before the redaction
+    conn.execute("INSERT INTO notify_items (key, channel, address, template, text, params, created_at, status,"
+                 " last_error) VALUES ('called:t1', 'sms', ?, 'called', 'x', '{}', 1000, 'dead',"
+                 " 'SMS gateway answered 400: {\"message\": \"Thuê bao 84912345678 không hợp lệ\"}')", (PHONE,))
+    conn.close()
+    outbox = NotificationOutbox(path, {}, DEFAULT_TEMPLATES)
+    assert outbox.dead_letters()[0]["error"] == \
+        'SMS gateway answered 400: {"message": "Thuê bao [phone] không hợp lệ"}'
+    outbox.close()
+    assert_rows_clean(path)

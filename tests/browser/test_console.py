@@ -189,3 +189,38 @@ def test_a_kiosk_help_request_shows_on_the_console_until_someone_goes(hub: Any, 
     assert "kiosk kiosk-2 cần hỗ trợ" in (console.text_content("#help-requests") or "")
     console.click('#help-requests .help-request[data-kiosk="kiosk-2"] button')       # "Tôi đến hỗ trợ"
     console.wait_for_selector("#help-requests", state="hidden")
+
+
+def test_a_help_request_raised_before_the_screens_open_shows_and_one_answer_clears_it_everywhere(
+        hub: Any, page_factory: Any) -> None:
+    """The request is made while no console or board is open: both must show it from their first snapshot (with
+    the kiosk and the hub's time of the request); one member of staff answering clears it on the board live, and a
+    reload brings it back nowhere."""
+    from contracts.messages import VN_TZ
+
+    asked = requests.post(f"{hub.url}/api/v1/help", json={"kiosk": "kiosk-4"}, timeout=5)
+    asked.raise_for_status()
+    since = hub.clock.now().astimezone(VN_TZ).strftime("%H:%M")
+    board = page_factory(1366, 768)
+    board.goto(f"{hub.url}/manager")
+    board.fill("#username", "manager")
+    board.fill("#password", hub.password)
+    board.click("#login button[type=submit]")
+    item = '#alert-banner li.critical[data-help="kiosk-4"]'
+    board.wait_for_selector(item)
+    assert f"Công dân tại kiosk kiosk-4 cần hỗ trợ (từ {since})" in (board.text_content(item) or "")
+    console = page_factory()
+    _login(console, hub, "staff2", "2")
+    request = '#help-requests .help-request[data-kiosk="kiosk-4"]'
+    console.wait_for_selector(request)
+    assert f"kiosk kiosk-4 cần hỗ trợ (từ {since}" in (console.text_content(request) or "")
+    # the board must still be live (not merely loaded) when the answer comes: it clears without a reload
+    board.wait_for_function("window.motcuaLive && window.motcuaLive.source "
+                            "&& window.motcuaLive.source.readyState === 1")
+    console.click(f"{request} button")                                              # "Tôi đến hỗ trợ"
+    console.wait_for_selector("#help-requests", state="hidden")
+    board.wait_for_selector(item, state="detached")
+    board.reload()                                   # and it stays gone for a screen opened (or reloaded) now
+    board.wait_for_selector("#board:not([hidden])")
+    board.wait_for_function("window.motcuaLive && window.motcuaLive.state !== null")
+    assert board.locator("[data-help]").count() == 0

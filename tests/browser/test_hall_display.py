@@ -159,6 +159,36 @@ def test_the_wall_clock_follows_the_hub_not_a_wrong_tv_clock(hub: Hub, page_fact
     page.wait_for_function(f"document.getElementById('date').textContent.endsWith({today!r})")
 
 
+def test_the_wall_clock_waits_for_the_hub_rather_than_show_the_tv_clock(hub: Hub, page_factory: Any) -> None:
+    """Started while the hub does not answer (booting, a cable out), a TV box whose own clock is years off must not
+    put its guess on the wall: a placeholder until the hub's first answer, then the hub's time."""
+    import re
+    from datetime import datetime
+
+    from contracts.messages import VN_TZ
+
+    page = page_factory()
+    page.clock.set_fixed_time(datetime(2001, 1, 1, 3, 0))     # far from the hub's (injected) clock; timers still run
+    down = {"hub": True}
+
+    def hub_down(route: Any) -> None:
+        if down["hub"]:
+            route.fulfill(status=503, body="")                   # what a proxy says while the hub is not up
+        else:
+            route.continue_()
+
+    page.route(re.compile(r".*/(api/v1|displays/settings\.json).*"), hub_down)
+    page.goto(f"{hub.url}/display/hall?sound=off")
+    # three refused stream connections: the reconnect waits (0.5 s + 1 s) have passed, so has a tick of the clock
+    page.wait_for_function("window.motcuaLive && window.motcuaLive.retryMs >= 4000")
+    assert page.text_content("#clock") == "--:--:--"
+    assert page.text_content("#date") == ""
+    down["hub"] = False                                          # the hub answers: its time, never the TV's
+    hub_now = hub.clock.now().astimezone(VN_TZ)
+    page.wait_for_function(f"document.getElementById('clock').textContent === {hub_now.strftime('%H:%M:%S')!r}")
+    assert (page.text_content("#date") or "").endswith(hub_now.strftime("%d/%m/%Y"))
+
+
 def test_without_the_kiosk_flag_a_blocked_voice_asks_for_a_click(hub: Hub, page_factory: Any) -> None:
     """A TV started without --autoplay-policy=no-user-gesture-required must not stay silent unnoticed.
 

@@ -19,6 +19,7 @@ def config(tmp_path: Path) -> Path:
     raw = tomllib.loads(text)
     assert "face" not in raw
     path = tmp_path / "center.toml"
+    text = text.replace("device_keys = []", 'device_keys = ["key-made-for-this-test-0001"]')  # as deployed
     path.write_text(text + f'\n[face]\nenabled = true\nkey_path = "{tmp_path / "keys" / "face.key"}"\n'
                     f'gallery_path = "{tmp_path / "data" / "face.sqlite3"}"\n', encoding="utf-8")
     return path

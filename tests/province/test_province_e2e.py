@@ -93,7 +93,7 @@ def test_twenty_hubs_through_outages_restarts_and_a_replay(province: list[Provin
         province[0].start(config.port)
 
         # 2. Hub 7 dies mid-send (its POST arrived; its own bookkeeping did not) and restarts.
-        wait_until(lambda: dying.posts >= 1 and not hubs[7].relay._thread.is_alive(), what="hub 7 to die")
+        wait_until(lambda: dying.posts >= 1 and not hubs[7].relay.running, what="hub 7 to die")
         hubs[7].crash()
         hubs[7].restart()
 

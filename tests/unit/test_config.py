@@ -111,7 +111,14 @@ def test_unreadable_files(tmp_path: Path) -> None:
         load_settings(tmp_path / "bad.toml", environ={})
 
 
-def test_cli_config_check(tmp_path: Path) -> None:
+def test_cli_config_check(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the shipped example has no device keys: refused as `motcua hub` refuses it, naming the command to run
+    err = io.StringIO()
+    with redirect_stderr(err):
+        assert main(["config", "check", str(EXAMPLE)]) == 2
+    assert f"`motcua deploy device-keys --config {EXAMPLE}`" in err.getvalue()
+    # with keys in the environment (what `deploy device-keys` writes for the hub's EnvironmentFile) it passes
+    monkeypatch.setenv("MOTCUA_SECURITY__DEVICE_KEYS", '["key-made-for-this-test-0001"]')
     out = io.StringIO()
     with redirect_stdout(out):
         assert main(["config", "check", str(EXAMPLE)]) == 0
@@ -203,3 +210,21 @@ def test_each_services_offline_range_is_configurable_and_checked(raw: dict[str, 
     assert settings_from_dict(copy.deepcopy(raw)).center.services[0].offline_from is None     # the top fifth
     message = broken(raw, lambda d: d["services"][0].__setitem__("offline_from", 5000))
     assert message.startswith("services[0].offline_from: 5000 must lie above number_start"), message
+
+
+def test_an_enabled_face_engine_without_the_face_extra_is_refused_before_start(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from devices.face import engine
+    from queue_server.adapters.face_gallery import create_key_file
+    from queue_server.config import check_hub_can_start
+
+    (tmp_path / "keys").mkdir()
+    create_key_file(tmp_path / "keys" / "face.key")
+    text = EXAMPLE.read_text(encoding="utf-8").replace('path = "/var/lib/motcua/hub.sqlite3"', 'path = "hub.db"')
+    (tmp_path / "center.toml").write_text(text + f'\n[face]\nenabled = true\nkey_path = "{tmp_path / "keys" / "face.key"}"\n'
+                                          'engine = "mediapipe"\n', encoding="utf-8")
+    settings = load_settings(tmp_path / "center.toml", environ={})
+    check_hub_can_start(settings, lab=True)
+    monkeypatch.setattr(engine, "face_extra_present", lambda: False)
+    with pytest.raises(ConfigError, match=r"^face: face.engine = \"mediapipe\" needs the face extra"):
+        check_hub_can_start(settings, lab=True)

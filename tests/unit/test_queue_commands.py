@@ -89,7 +89,7 @@ def test_counter_flow_and_queries(svc: QueueService, clock: FixedClock) -> None:
     assert ho.estimated_wait_min == 6 and ho.wait_low_min is not None and ho.wait_high_min is not None
     assert ho.wait_low_min <= 6 <= ho.wait_high_min and ho.served_now
     snap = svc.snapshot()
-    assert set(snap) == {"seq", "calls", "counters", "services", "center"}
+    assert set(snap) == {"seq", "calls", "counters", "services", "center", "help"}
     assert snap["seq"] == svc.last_seq and len(snap["counters"]) == 3 and len(snap["services"]) == 2
     stats = svc.stats_today()
     assert stats["services"][HO_TICH]["served"] == 1 and stats["services"][HO_TICH]["waiting"] == 1
