@@ -7,6 +7,7 @@ The Will marks the bridge itself offline on ``devices/<bridge id>/availability``
 devices behind it, and the hub counts those offline with it (contracts/device_state.py). What a device does
 with key presses and the hub's messages is its kind's behaviour (firmware_bridge.protocol.behaviours); the
 link only moves frames and messages. After HELLO, a frame claiming another device kind is refused.
+A HELLO's boot id tells a HELLO repeated within one boot (acknowledged again, nothing reset) from a reboot.
 Wire traffic is logged on the DEBUG logger ``motcua.wire`` as ``>>>``/``<<<`` hex, as OctoPrint's serial.log.
 Must not import queue_server: the hub is reached only through MQTT.
 """
@@ -57,6 +58,8 @@ wire_log = logging.getLogger("motcua.wire")
 
 BRIDGE_VERSION = "motcua-bridge 0.1.0"
 ONLINE, OFFLINE = str(Availability.ONLINE), str(Availability.OFFLINE)
+_SET = threading.Event()     # "announced" for a link without a Bridge (nothing to wait for)
+_SET.set()
 
 
 def command_from_json(obj: dict[str, Any]) -> Command:
@@ -83,7 +86,8 @@ class DeviceLink:
     connection (``client``)."""
 
     def __init__(self, settings: BridgeSettings, binding: DeviceBinding,
-                 clock: Callable[[], float] = time.monotonic, client: MqttClient | None = None) -> None:
+                 clock: Callable[[], float] = time.monotonic, client: MqttClient | None = None,
+                 announced: threading.Event | None = None) -> None:
         self.settings = settings
         self.binding = binding
         self.profile = profile_named(binding.kind)
@@ -92,7 +96,16 @@ class DeviceLink:
         self.link = Link(DeviceKind.BRIDGE, retry_after_s=settings.retry_after_s)
         self.decoder = FrameDecoder()
         self.hello: Hello | None = None
+        self.boot_id: int | None = None         # of the device's last accepted HELLO (None: firmware sends none)
+        self.reboots = 0                        # HELLOs with a new boot id after one was known
+        self.hello_repeats = 0                  # HELLOs of the boot already online: acknowledged, nothing reset
         self.online = False
+        self._why = "starting"
+        # Set once the bridge's connection has said which devices it carries (Bridge._on_connect); a link made
+        # alone has no gateway to wait for. Until then this device's availability and state are held back.
+        self._announced = announced if announced is not None else _SET
+        self._state_owed = False
+        self._mqtt_lock = threading.Lock()      # publish order = order of the changes (serial vs paho thread)
         self.last_rx = 0.0
         self._last_hello_sent = -10.0
         self._lock = threading.RLock()          # link + port writes: paho's thread and ours both write
@@ -239,18 +252,24 @@ class DeviceLink:
             log.warning("%s: refused a %s frame claiming to come from a %s (HELLO said %s)", self.binding.id,
                         frame.type.name, frame.kind.name, self.profile.kind.name)
             return
-        with self._lock:
-            received = self.link.receive(frame, now)
-            if received.reply is not None and frame.type != MessageType.HELLO:
-                self._write_raw(received.reply)
         if frame.type == MessageType.HELLO:
+            hello = self._decode_hello(frame)
+            repeat = self._same_boot(hello)
+            with self._lock:
+                # the same boot's seqs did not restart: its dedup window stays (a press is still one press)
+                received = self.link.receive(frame, now, restart=not repeat)
             # Acknowledged once acted on (online, display replayed): a device that sees its HELLO acked knows
             # the bridge is done with it, and nothing from the replay can come after that.
-            self._on_hello(frame)
+            if hello is not None:
+                self._on_hello(frame, hello, repeat)
             if received.reply is not None:
                 with self._lock:
                     self._write_raw(received.reply)
             return
+        with self._lock:
+            received = self.link.receive(frame, now)
+            if received.reply is not None:
+                self._write_raw(received.reply)
         if not received.deliver:
             return
         if frame.type == MessageType.EVENT:
@@ -270,12 +289,20 @@ class DeviceLink:
             self._publish_event({"type": "fault", "fault": DEVICE_FAULTS.get(report.code, "device_fault"),
                                  "code": report.code, "detail": report.detail})
 
-    def _on_hello(self, frame: Frame) -> None:
+    def _decode_hello(self, frame: Frame) -> Hello | None:
         try:
-            hello = Hello.decode(frame.body)
+            return Hello.decode(frame.body)
         except BodyError as err:
             log.warning("%s: bad hello: %s", self.binding.id, err)
-            return
+            return None
+
+    def _same_boot(self, hello: Hello | None) -> bool:
+        """A HELLO from the boot already known (retransmitted because our ack was slow, or said again after lost
+        acks): the device did not restart. Firmware without a boot id cannot tell, so every HELLO restarts."""
+        return (hello is not None and hello.boot_id is not None and hello.boot_id == self.boot_id
+                and hello.device_id == self.binding.id)
+
+    def _on_hello(self, frame: Frame, hello: Hello, repeat: bool) -> None:
         if frame.kind != self.profile.kind or hello.device_id != self.binding.id:
             # Never show numbers for counter 5 on a device that is not the one bound to counter 5.
             log.error("%s: port %s answered as %s (%s), expected %s (%s): not bringing it online",
@@ -284,8 +311,21 @@ class DeviceLink:
             self._publish_event({"type": "fault", "fault": "wrong_device",
                                  "detail": f"{hello.device_id} ({frame.kind.name}) on {self.binding.port}"})
             return
+        if repeat and self.hello is not None:
+            # online already and the same boot: answer (the ack) and keep everything as it is — no replay, which
+            # would blink a called number again in the middle of later commands
+            self.hello_repeats += 1
+            log.debug("%s: hello repeated (boot %08x), acknowledged again", self.binding.id, hello.boot_id)
+            return
+        if self.boot_id is not None and hello.boot_id is not None and hello.boot_id != self.boot_id:
+            self.reboots += 1
+            log.info("%s: rebooted (boot %08x, was %08x), firmware %s: link reset, display written again",
+                     self.binding.id, hello.boot_id, self.boot_id, hello.firmware)
+        else:
+            log.info("%s: hello, firmware %s, heartbeat %d ms", self.binding.id, hello.firmware,
+                     hello.heartbeat_ms)
         self.hello = hello
-        log.info("%s: hello, firmware %s, heartbeat %d ms", self.binding.id, hello.firmware, hello.heartbeat_ms)
+        self.boot_id = hello.boot_id
         self._set_online(True, "hello")
         # A hello means the device (re)booted or we reopened the port: either way it may show nothing now.
         self._replay()
@@ -297,27 +337,43 @@ class DeviceLink:
 
     # --- MQTT side ------------------------------------------------------------------------------------
     def _set_online(self, online: bool, why: str) -> Delivery:
-        changed = online != self.online
-        self.online = online
-        if changed:
-            log.info("%s: %s (%s)", self.binding.id, ONLINE if online else OFFLINE, why)
-        delivery = self.client.publish(self.t_availability, ONLINE if online else OFFLINE, qos=1, retain=True)
-        if changed or online:
-            # contracts/device_state.py shape (kind, status, faults, at) plus the bridge's own fields.
-            state = {"kind": self.binding.kind, "status": "ok" if online else "fault",
-                     "faults": [] if online else ["offline"], "at": format_at(datetime.now(VN_TZ)),
-                     "id": self.binding.id, "counter": self.binding.counter, "online": online,
-                     "firmware": self.hello.firmware if self.hello else None, "port": self.binding.port,
-                     "reason": why}
-            self.client.publish(topics.device_state(self.settings.center, self.binding.id),
-                                json.dumps(state, ensure_ascii=False), qos=1, retain=True)
-        return delivery
+        with self._mqtt_lock:
+            changed = online != self.online
+            self.online = online
+            self._why = why
+            if changed:
+                log.info("%s: %s (%s)", self.binding.id, ONLINE if online else OFFLINE, why)
+            if not self._announced.is_set():
+                # Not before the bridge's state names this device: paho sends a publish made while CONNACK is
+                # still on its way, ahead of Bridge._on_connect's; had the bridge died then, the hub would hold
+                # this device online for good, never linked to the bridge whose Will says offline.
+                self._state_owed = True
+                return Delivery(None)
+            delivery = self.client.publish(self.t_availability, ONLINE if online else OFFLINE, qos=1, retain=True)
+            if changed or online:
+                self._publish_state()
+            return delivery
+
+    def _publish_state(self) -> None:
+        # contracts/device_state.py shape (kind, status, faults, at) plus the bridge's own fields.
+        self._state_owed = False
+        online = self.online
+        state = {"kind": self.binding.kind, "status": "ok" if online else "fault",
+                 "faults": [] if online else ["offline"], "at": format_at(datetime.now(VN_TZ)),
+                 "id": self.binding.id, "counter": self.binding.counter, "online": online,
+                 "firmware": self.hello.firmware if self.hello else None, "port": self.binding.port,
+                 "reason": self._why}
+        self.client.publish(topics.device_state(self.settings.center, self.binding.id),
+                            json.dumps(state, ensure_ascii=False), qos=1, retain=True)
 
     def _subscriptions(self) -> list[str]:
         return [topics.device_set(self.settings.center, self.binding.id), *self.behaviour.subscriptions()]
 
     def _on_connect(self) -> None:
-        self.client.publish(self.t_availability, ONLINE if self.online else OFFLINE, qos=1, retain=True)
+        with self._mqtt_lock:
+            self.client.publish(self.t_availability, ONLINE if self.online else OFFLINE, qos=1, retain=True)
+            if self._state_owed:
+                self._publish_state()
 
     def _on_message(self, msg: Message) -> None:
         payload = msg.payload
@@ -396,7 +452,9 @@ class Bridge:
                                  will=Will(self.t_availability, OFFLINE, qos=1, retain=True),
                                  subscriptions=self._subscriptions, on_connect=self._on_connect,
                                  on_message=self._on_message, min_backoff_s=1, max_backoff_s=5)
-        self.links = {b.id: DeviceLink(settings, b, client=self.client) for b in settings.devices}
+        self.announced = threading.Event()     # our state (naming the devices) went out on this connection
+        self.links = {b.id: DeviceLink(settings, b, client=self.client, announced=self.announced)
+                      for b in settings.devices}
 
     def start(self) -> None:
         log.info("bridge %s starting: %s", self.id, self.settings.redacted())
@@ -418,6 +476,8 @@ class Bridge:
         state = DeviceState("bridge", "ok", (), format_at(datetime.now(VN_TZ)), {"devices": sorted(self.links)})
         self.client.publish(topics.device_state(self.settings.center, self.id), state.to_json(), qos=1, retain=True)
         self.client.publish(self.t_availability, ONLINE, qos=1, retain=True)
+        # once: the retained state stays on the broker across reconnects, so later news needs no new wait
+        self.announced.set()
         for link in self.links.values():
             link._on_connect()
 

@@ -28,6 +28,7 @@ class Device:
         self.seq = 0
         self.pending = {}      # seq -> [wire bytes, sent at ms, tries]
         self.seen = []         # recently delivered seqs from the bridge
+        self.boot_id = hal.boot_id() & 0xFFFFFFFF   # once per power-up: a repeated HELLO is not a reboot
         self.started = hal.ticks_ms()
         self.last_heartbeat = self.started
         self.bad_reported = 0
@@ -38,6 +39,8 @@ class Device:
         # fault injection (set from the CPython control stream; always off on a Pico)
         self.silent = False
         self.drop_next = 0
+        self.ack_delay_ms = 0   # a slow bridge: each ACK is acted on this late (so our HELLO is retransmitted)
+        self.late_acks = []     # [due at ms, seq]
 
     # --- link -------------------------------------------------------------------------------------
     def begin(self):
@@ -52,6 +55,7 @@ class Device:
             self.pending.pop(self.hello_seq, None)
         body = wire.pack_str(self.device_id, 32) + wire.pack_str(FIRMWARE_VERSION, 32)
         body += (self.heartbeat_ms & 0xFFFF).to_bytes(2, "big")
+        body += self.boot_id.to_bytes(4, "big")    # the same for every HELLO of this boot
         self.hello_seq = self.send(wire.HELLO, body)
         self.hello_sent_at = self.hal.ticks_ms()
 
@@ -80,6 +84,8 @@ class Device:
             for kind, mtype, seq, body in self.decoder.feed(data):
                 self.on_frame(kind, mtype, seq, body)
         now = self.hal.ticks_ms()
+        while self.late_acks and self.hal.ticks_diff(now, self.late_acks[0][0]) >= 0:
+            self.on_ack(self.late_acks.pop(0)[1])
         # Report line noise at most once a second, so a noisy cable cannot flood the link with reports.
         if self.decoder.bad > self.bad_reported and self.hal.ticks_diff(now, self.last_bad_report) >= 1000:
             self.bad_reported = self.decoder.bad
@@ -108,17 +114,10 @@ class Device:
 
     def on_frame(self, kind, mtype, seq, body):
         if mtype == wire.ACK:
-            self.pending.pop(seq, None)
-            if seq == self.hello_seq:
-                self.hello_seq = None
-                self.hal.log("hello acknowledged")   # the bridge acted on it: online, display restored
-                held, self.held = self.held, []
-                now = self.hal.ticks_ms()
-                for key, at in held:
-                    # A press the bridge could not take for seconds is stale: "next" pressed while the
-                    # bridge was away must not call five citizens when it comes back.
-                    if self.hal.ticks_diff(now, at) <= HELD_PRESS_MS:
-                        self.press(key)
+            if self.ack_delay_ms > 0:
+                self.late_acks.append([self.hal.ticks_add(self.hal.ticks_ms(), self.ack_delay_ms), seq])
+            else:
+                self.on_ack(seq)
             return
         if mtype not in wire.RELIABLE:
             return
@@ -137,6 +136,19 @@ class Device:
             error = self.on_command(body)
             if error:
                 self.send(wire.ERROR, bytes((error[0],)) + wire.pack_str(error[1], 120))
+
+    def on_ack(self, seq):
+        self.pending.pop(seq, None)
+        if seq == self.hello_seq:
+            self.hello_seq = None
+            self.hal.log("hello acknowledged")   # the bridge acted on it: online, display restored
+            held, self.held = self.held, []
+            now = self.hal.ticks_ms()
+            for key, at in held:
+                # A press the bridge could not take for seconds is stale: "next" pressed while the
+                # bridge was away must not call five citizens when it comes back.
+                if self.hal.ticks_diff(now, at) <= HELD_PRESS_MS:
+                    self.press(key)
 
     # --- the device's own behaviour -----------------------------------------------------------------
     def on_command(self, body):

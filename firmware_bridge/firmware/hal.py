@@ -24,6 +24,12 @@ class Hal:
         """``a + delta`` on a counter that may wrap (MicroPython's time.ticks_add)."""
         return a + delta
 
+    def boot_id(self):
+        """A 32-bit value drawn once per power-up (sent in every HELLO of that boot): random, so a device that
+        reboots says a new one and a HELLO merely repeated says the same one."""
+        import os
+        return int.from_bytes(os.urandom(4), "big")
+
     def wait(self, ms):
         """Idle up to ``ms`` milliseconds, returning early when input may be there."""
         raise NotImplementedError

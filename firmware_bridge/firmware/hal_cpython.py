@@ -1,7 +1,9 @@
 """The HAL on CPython: the UART is a serial port or pty (pyserial), keys and faults come from a control
 stream (stdin lines), and what the LEDs and display show goes to stdout as lines a test can wait for.
 
-Control lines: ``press <n|name>``, ``silent on|off``, ``garbage <n>``, ``drop <n>``, ``reboot``, ``quit``.
+Control lines: ``press <n|name>``, ``silent on|off``, ``garbage <n>``, ``drop <n>``, ``slowack <ms>`` (act on
+each ACK that late: the HELLO is retransmitted), ``hello`` (say HELLO again, same boot), ``reboot`` (new boot id),
+``quit``.
 Output lines: ``ready <id>``, ``show <text>|blink``, ``leds <mask>|blink``, ``log <text>``.
 """
 from __future__ import annotations

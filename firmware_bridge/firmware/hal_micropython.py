@@ -42,6 +42,14 @@ class PicoHal(Hal):
     def ticks_add(self, a, delta):
         return time.ticks_add(a, delta)
 
+    def boot_id(self):
+        # rp2's os.urandom reads the ring oscillator; the tick count since reset is a poor but nonzero fallback
+        try:
+            import os
+            return int.from_bytes(os.urandom(4), "big")
+        except (ImportError, AttributeError, OSError):
+            return (time.ticks_us() ^ (time.ticks_ms() << 16)) & 0xFFFFFFFF
+
     def wait(self, ms):
         # Poll the UART every millisecond so a frame is handled within ~1 ms of its last byte.
         end = time.ticks_add(time.ticks_ms(), ms)

@@ -42,8 +42,16 @@ def apply_control(line: str, kind: str, device: Device, hal: CpythonHal) -> bool
         hal.write(os.urandom(int(arg or "16")))
     elif word == "drop":
         device.drop_next = int(arg or "1")
+    elif word == "slowack":
+        # the bridge answers late: every ACK is acted on <ms> after it arrived (0 = at once)
+        device.ack_delay_ms = int(arg or "0")
+    elif word == "hello":
+        device.send_hello()      # say HELLO again within this boot (as after unanswered ones), same boot id
     elif word == "reboot":
+        # a power cycle: a new boot id; the injected slowness is the line's, so it survives the reboot
+        delay = device.ack_delay_ms
         device.__init__(hal, device.device_id, heartbeat_ms=device.heartbeat_ms)  # type: ignore[misc]
+        device.ack_delay_ms = delay
         device.begin()
     else:
         hal.log(f"unknown control {line!r}")

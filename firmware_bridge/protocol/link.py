@@ -5,7 +5,8 @@ every decoded frame to :meth:`Link.receive`, and passes ``now`` (monotonic secon
 
 Duplicates: a retransmit keeps its seq, so a receiver that already delivered that seq re-acks it and does
 not deliver it again. Seqs wrap at 256; the window of remembered seqs is far shorter than that. A HELLO means
-the peer (re)started and its seqs restart, so it clears the window.
+the peer (re)started and its seqs restart, so it clears the window — unless the caller, which reads the HELLO's
+boot id, says it is a repeat from the same boot (``restart=False``): that peer's seqs did not restart.
 """
 from __future__ import annotations
 
@@ -62,7 +63,7 @@ class Link:
             self._pending[seq] = _Pending(frame, wire, now)
         return wire
 
-    def receive(self, frame: Frame, now: float) -> Received:
+    def receive(self, frame: Frame, now: float, *, restart: bool = True) -> Received:
         if frame.type == MessageType.ACK:
             pending = self._pending.pop(frame.seq, None)
             return Received(False, None, pending.frame if pending else None)
@@ -70,7 +71,8 @@ class Link:
             return Received(True)
         ack = encode_frame(Frame(self.kind, MessageType.ACK, frame.seq))
         if frame.type == MessageType.HELLO:
-            self._seen.clear()
+            if restart:
+                self._seen.clear()
         elif frame.seq in self._seen:
             self.duplicates += 1
             return Received(False, ack)

@@ -36,13 +36,19 @@ def unpack_str(body: bytes, offset: int, what: str) -> tuple[str, int]:
 
 @dataclass(frozen=True, slots=True)
 class Hello:
+    """``boot_id`` is a u32 the firmware draws once per power-up: a HELLO repeated within one boot (its ack was
+    slow, or lost) carries the same id, a reboot a new one. Optional on the wire (firmware before it ends the body
+    after ``heartbeat_ms``); None then, and every HELLO counts as a restart, as before."""
+
     device_id: str
     firmware: str
     heartbeat_ms: int = 1000   # how often the sender promises a heartbeat (the bridge times out after 3)
+    boot_id: int | None = None
 
     def encode(self) -> bytes:
         hb = (self.heartbeat_ms & 0xFFFF).to_bytes(2, "big")
-        return pack_str(self.device_id, 32) + pack_str(self.firmware, 32) + hb
+        boot = b"" if self.boot_id is None else (self.boot_id & 0xFFFFFFFF).to_bytes(4, "big")
+        return pack_str(self.device_id, 32) + pack_str(self.firmware, 32) + hb + boot
 
     @staticmethod
     def decode(body: bytes) -> Hello:
@@ -50,11 +56,12 @@ class Hello:
         firmware, i = unpack_str(body, i, "hello.firmware")
         if i + 2 > len(body):
             raise BodyError("hello.heartbeat_ms: missing")
-        if i + 2 != len(body):
+        if len(body) - i not in (2, 6):
             raise BodyError("hello: trailing bytes")
         if not device_id:
             raise BodyError("hello.device_id: empty")
-        return Hello(device_id, firmware, int.from_bytes(body[i:i + 2], "big"))
+        boot_id = int.from_bytes(body[i + 2:i + 6], "big") if len(body) - i == 6 else None
+        return Hello(device_id, firmware, int.from_bytes(body[i:i + 2], "big"), boot_id)
 
 
 @dataclass(frozen=True, slots=True)

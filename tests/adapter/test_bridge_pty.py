@@ -6,8 +6,10 @@ import logging
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -129,6 +131,54 @@ def test_unplug_and_replug_at_the_same_stable_path(mosquitto, center, watch, tmp
     finally:
         bridge.stop()
         led.stop()
+
+
+def _until(condition, what: str, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(what)
+        time.sleep(0.01)
+
+
+def test_a_hello_repeated_after_a_slow_ack_resets_nothing_and_a_reboot_does(mosquitto, center, watch, tmp_path,
+                                                                            caplog) -> None:
+    """HELLO carries a boot id: the device's HELLO retransmitted because the bridge's ack came late (fault
+    injection: ``slowack``) is the same boot, acknowledged again with no replay; a reboot (new id) resets the
+    link, writes the display again and says so in one log line."""
+    caplog.set_level(logging.INFO, logger="firmware_bridge.bridge")
+    settings = make_settings(mosquitto, center, tmp_path, ("led-08", "led_display", "8"))
+    bridge = Bridge(settings)
+    link = bridge.links["led-08"]
+    with VirtualDevice("led_display", "led-08", tmp_path / "by-id-led-08") as led:
+        bridge.start()
+        try:
+            led.wait_for("log hello acknowledged")
+            watch.publish(topics.device_set(center, "led-08"), json.dumps({"show": "A042"}))
+            assert led.wait_for("show ") == "show A042"
+            # the bridge now acks late: the device's HELLO goes out again and again with the same seq and boot
+            led.control("slowack 1000")
+            start, repeats = len(led.history), link.hello_repeats
+            led.control("hello")
+            led.wait_for("log hello acknowledged")
+            _until(lambda: link.hello_repeats >= repeats + 2, "the HELLO was not repeated")
+            watch.publish(topics.device_set(center, "led-08"), json.dumps({"show": "B001"}))
+            led.wait_for("show B001")        # written after the repeated HELLOs were handled: the sync point
+            assert [line for line in led.history[start:] if line.startswith("show")] == ["show B001"]
+            assert link.reboots == 0 and "rebooted" not in caplog.text
+            # a power cycle, acks still slow: one reset and one replay, however often the new HELLO is repeated
+            start, repeats = len(led.history), link.hello_repeats
+            led.control("reboot")
+            led.wait_for("log hello acknowledged")
+            _until(lambda: link.hello_repeats >= repeats + 1, "the boot HELLO was not repeated")
+            watch.publish(topics.device_set(center, "led-08"), json.dumps({"show": "C003"}))
+            led.wait_for("show C003")
+            assert [line for line in led.history[start:] if line.startswith("show")] == \
+                ["show ", "show B001", "show C003"]     # blank at boot, the replay, the next command
+            assert link.reboots == 1
+            assert len([r for r in caplog.records if "led-08: rebooted" in r.getMessage()]) == 1
+        finally:
+            bridge.stop()
 
 
 def test_a_silent_device_goes_offline_and_comes_back(mosquitto, center, watch, tmp_path) -> None:
@@ -287,3 +337,76 @@ def test_a_press_from_a_device_the_bridge_forgot_is_not_lost(mosquitto, center, 
             watch.wait_for(online(center, "kp-06"), lambda m: m.text == "online", after=mark)
         finally:
             bridge.stop()
+
+
+class HeldProxy:
+    """A TCP proxy to the broker that holds the broker's bytes (CONNACK first) until ``release``: a connection
+    whose CONNACK is slow, as under load. What the client writes passes at once."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.release = threading.Event()
+        self.sockets: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            self.sockets += [client, upstream]
+            threading.Thread(target=self._pump, args=(client, upstream, False), daemon=True).start()
+            threading.Thread(target=self._pump, args=(upstream, client, True), daemon=True).start()
+
+    def _pump(self, src: socket.socket, dst: socket.socket, held: bool) -> None:
+        if held:
+            self.release.wait()
+        while True:
+            try:
+                data = src.recv(65536)
+                if not data:
+                    break
+                dst.sendall(data)
+            except OSError:
+                break
+        for s in (src, dst):
+            s.close()
+
+    def close(self) -> None:
+        self.release.set()
+        self.listener.close()
+        for s in self.sockets:
+            s.close()
+
+
+def test_a_device_is_reported_only_after_the_bridge_state_that_names_it(mosquitto, center, watch, tmp_path) -> None:
+    """The last-will flake: a device came online while the bridge's CONNACK was on its way; paho sent its
+    availability at once, ahead of the bridge's state (Bridge._on_connect) naming the devices behind it. A bridge
+    killed in between left the hub a device online for good, never linked to the bridge whose Will said offline."""
+    proxy = HeldProxy(mosquitto.port)
+    settings = replace(make_settings(mosquitto, center, tmp_path, ("pad-02", "rating_pad", "2")),
+                       mqtt_port=proxy.port)
+    bridge = Bridge(settings)
+    try:
+        with VirtualDevice("rating_pad", "pad-02", tmp_path / "by-id-pad-02"):
+            bridge.start()
+            deadline = time.monotonic() + 20
+            while not bridge.links["pad-02"].online:          # HELLO done while the CONNACK is held
+                assert time.monotonic() < deadline, "pad-02 never said hello"
+                time.sleep(0.01)
+            proxy.release.set()
+            watch.wait_for(online(center, "pad-02"), lambda m: m.text == "online")
+            state = watch.wait_for(topics.device_state(center, "pad-02"), lambda m: json.loads(m.payload)["online"])
+            assert json.loads(state.payload)["reason"] == "hello"
+            gateway = topics.device_state(center, bridge.id)
+            order = [m.topic for m in watch.messages]
+            first_device = min(order.index(online(center, "pad-02")), order.index(state.topic))
+            assert gateway in order[:first_device], order
+            assert "pad-02" in DeviceState.from_json(watch.messages[order.index(gateway)].payload).detail["devices"]
+    finally:
+        bridge.stop()
+        proxy.close()

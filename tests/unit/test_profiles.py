@@ -111,6 +111,12 @@ class MemoryHal:
     def ticks_add(self, a: int, delta: int) -> int:
         return a + delta
 
+    boots = 0
+
+    def boot_id(self) -> int:
+        self.boots += 1          # a new value per power-up, predictable in a test
+        return 0xB0070000 + self.boots
+
     def keys(self) -> list[int]:
         keys, self.pressed = self.pressed, []
         return keys
