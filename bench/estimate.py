@@ -19,7 +19,16 @@ CPU p99). Last line: one JSON object with unit-carrying keys. ``--dump FILE`` wr
 told, range, naive, real, people ahead, day) as JSON lines, to see where the error sits; ``--paths N`` uses N random
 runs per estimate instead of the hub's default.
 
-    .venv/bin/python bench/estimate.py [--days 10] [--seed 1] [--paths N] [--dump FILE]
+``--floor R`` (slow: ~10 min) asks what the bench's days allow at all. For every ``--floor-every``-th ticket it
+replays the day R times, identical up to the ticket's issue and drawn anew after it (the citizens still to come, the
+pauses not yet begun, the time left on tickets in service, every later ticket's service time, walk, no-show and
+transfer) and takes the median of the ticket's R real waits: the figure of an estimator that knows exactly how the
+bench makes its days and simulates them (``floor_mae_min``, ``floor_mae_ratio`` to the naive MAE, and the estimate's
+MAE on the same tickets). ``--floor-kind clairvoyant`` redraws service times only (it knows every future arrival and
+pause): a lower bound no estimator reaches. The randomness is drawn from keyed streams (the day's plan; each citizen;
+each counter's gaps; each counter's service times) so that a replica differs from the day only where it should.
+
+    .venv/bin/python bench/estimate.py [--days 10] [--seed 1] [--paths N] [--dump FILE] [--floor 7 --floor-every 25]
 """
 from __future__ import annotations
 
@@ -42,7 +51,7 @@ from contracts.messages import VN_TZ
 from queue_server.config import load_settings
 from queue_server.domain import estimates, wait_estimate
 from queue_server.domain import transitions as tr
-from queue_server.domain.model import CenterDef, CounterId, TicketId
+from queue_server.domain.model import CenterDef, CounterId, Ticket, TicketId
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "deploy" / "center.example.toml"
 FIRST_DAY = date(2026, 3, 9)      # a Monday with no holiday in the weeks after it
@@ -78,16 +87,20 @@ class Told:
     real: float | None = None
     ahead: int = 0
     day_index: int = 0
+    floor: float | None = None      # the median real wait over replicas of the day (``--floor``)
 
 
 @dataclass
 class Day:
     center: CenterDef
     day: date
-    rng: random.Random
+    seed: float
     prior: wait_estimate.HistoryPrior
     staff_speed: dict[str, float]
     index: int = 0
+    replica: int = 0        # 0: the day as told; k > 0: the same day with the k-th draw of service times only
+    branch_at: datetime | None = None   # a replica's own draws start here (see ``clairvoyant`` for which)
+    clairvoyant: bool = False   # True: the replica redraws service times only; False: every draw after branch_at
     told: dict[TicketId, Told] = field(default_factory=dict)
     samples: list[tuple[str, str, int, float]] = field(default_factory=list)
     issues: list[tuple[str, str, int, bool]] = field(default_factory=list)
@@ -98,6 +111,19 @@ class Day:
         self.state.roll_to(self.day)
         self.events: list[tuple[datetime, int, Callable[[datetime], None]]] = []
         self.n = 0
+        # Keyed random streams, so that a replica of the day (``replica`` k) differs from it in service times only:
+        # the day's plan (staff, absences, arrivals, openings, pauses) from ``rng``, each citizen's own behaviour
+        # (priority, walk, no-show, transfer) from a stream named by the ticket, each counter's gaps between
+        # tickets from its own stream, and its service times from a stream named by the replica too.
+        self.rng = random.Random(self.seed)
+        self.gaps = {c.id: random.Random(f"{self.seed}:gaps:{c.id}") for c in self.center.counters}
+        self.service_rng = {c.id: random.Random(f"{self.seed}:service:{c.id}:0") for c in self.center.counters}
+        self.replica_rng = {c.id: random.Random(f"{self.seed}:service:{c.id}:{self.replica}:{self.branch_at}")
+                            for c in self.center.counters}
+        # a present-only replica: what happens after branch_at (arrivals, pauses, citizens' and staff's choices)
+        self.future = random.Random(f"{self.seed}:future:{self.replica}:{self.branch_at}")
+        self.redraw = self.branch_at is not None and not self.clairvoyant
+        self.first_called: dict[TicketId, datetime] = {}
         # the same staff at the same counter most days, a little faster or slower from one day to the next
         self.speed = {c.id: self.staff_speed[c.id] * self.rng.uniform(0.9, 1.1) for c in self.center.counters}
         self.absent = {c.id for c in self.center.counters if self.rng.random() < 0.08}
@@ -127,6 +153,7 @@ class Day:
                                       local.hour * 3600.0 + local.minute * 60.0 + local.second))
             tr.evolve(self.state, event)
             if event.type.value == "ticket.called" and event.ticket is not None:
+                self.first_called.setdefault(event.ticket.id, now)
                 told = self.told.get(event.ticket.id)
                 if told is not None and told.real is None:
                     told.real = (now - told.issued_at).total_seconds() / 60.0
@@ -148,17 +175,38 @@ class Day:
                 if t >= 16 * 60 + 30:
                     break
                 if self.rng.random() < wave(t) / peak:
-                    self.schedule(self.at(0, t), lambda now, s=service.code: self.issue(s, now))
+                    priority = "nguoi-cao-tuoi" if self.rng.random() < 0.08 else None
+                    if self.redraw and self.at(0, t) > self.branch_at:   # type: ignore[operator]
+                        continue
+                    self.schedule(self.at(0, t), lambda now, s=service.code, p=priority: self.issue(s, p, now))
+            if self.redraw:      # the rest of the day's citizens drawn anew, at the same rates
+                assert self.branch_at is not None
+                local = self.branch_at.astimezone(VN_TZ)
+                t = local.hour * 60 + local.minute + local.second / 60.0 + local.microsecond / 6e7
+                while True:
+                    t += self.future.expovariate(rate_max)
+                    if t >= 16 * 60 + 30:
+                        break
+                    if self.future.random() < wave(t) / peak:
+                        priority = "nguoi-cao-tuoi" if self.future.random() < 0.08 else None
+                        self.schedule(self.at(0, t), lambda now, s=service.code, p=priority: self.issue(s, p, now))
         del total
 
-    def issue(self, service: str, now: datetime) -> None:
-        priority = "nguoi-cao-tuoi" if self.rng.random() < 0.08 else None
+    def citizen(self, ticket: Ticket) -> random.Random:
+        """The stream of one citizen's own choices (the same in every replica of the day)."""
+        if self.redraw and ticket.last_called_at is not None and ticket.last_called_at >= self.branch_at:  # type: ignore[operator]
+            return random.Random(f"{self.seed}:citizen:{ticket.id}:{ticket.service}:{self.replica}:{self.branch_at}")
+        return random.Random(f"{self.seed}:citizen:{ticket.id}:{ticket.service}")
+
+    def issue(self, service: str, priority: str | None, now: datetime) -> None:
         try:
             decision = self.apply(tr.IssueTicket(service, priority), now)
         except MotcuaError:
             return
         result = decision.result
         assert isinstance(result, tr.Issued) and result.wait is not None
+        if self.branch_at is not None:
+            return      # a replica: only when tickets are called matters
         state = self.state
         svc = self.center.service(service)
         assert svc is not None
@@ -178,14 +226,21 @@ class Day:
             self.schedule(self.at(7, 30 + late), lambda now, cid=c.id: self.open(cid, now))
             if self.rng.random() < PAUSE_P:     # a pause (meeting, break) at a random time
                 start = self.at(self.rng.choice([8, 9, 10, 14, 15]), self.rng.uniform(0, 59))
-                self.schedule(start, lambda now, cid=c.id: self.want_pause(cid, now))
+                length = timedelta(minutes=self.rng.uniform(8, 25))
+                if self.redraw and start > self.branch_at:    # type: ignore[operator]
+                    # a pause not yet begun is not known: drawn anew (none if the new draw falls before now)
+                    start = self.at(self.future.choice([8, 9, 10, 14, 15]), self.future.uniform(0, 59))
+                    length = timedelta(minutes=self.future.uniform(8, 25))
+                    if start <= self.branch_at:      # type: ignore[operator]
+                        continue
+                self.schedule(start, lambda now, cid=c.id, d=length: self.want_pause(cid, now, d))
 
     def open(self, cid: CounterId, now: datetime) -> None:
         self.apply(tr.OpenCounter(cid, f"staff-{cid}"), now)
         self.schedule(now, lambda t: self.next(cid, t))
 
-    def want_pause(self, cid: CounterId, now: datetime) -> None:
-        self.paused_until[cid] = now + timedelta(minutes=self.rng.uniform(8, 25))
+    def want_pause(self, cid: CounterId, now: datetime, length: timedelta) -> None:
+        self.paused_until[cid] = now + length
 
     def in_session(self, now: datetime) -> datetime | None:
         """None if a counter may call now, else when it may next."""
@@ -216,14 +271,15 @@ class Day:
         except MotcuaError:
             if now.hour >= 17 and not any(len(q) for q in self.state.queues.values()) and not self.state.targeted:
                 return          # the day is over
-            self.schedule(now + timedelta(seconds=self.rng.uniform(15, 45)), lambda t: self.next(cid, t))
+            self.schedule(now + timedelta(seconds=self.gaps[cid].uniform(15, 45)), lambda t: self.next(cid, t))
             return
         ticket = decision.result
         assert isinstance(ticket, tr.Ticket)
-        if self.rng.random() < 0.07:       # nobody comes: two recalls, then a no-show
+        own = self.citizen(ticket)
+        if own.random() < 0.07:       # nobody comes: two recalls, then a no-show
             self.schedule(now + timedelta(seconds=35), lambda t: self.recall(cid, t, 1))
             return
-        walk = self.rng.uniform(0.3, 1.5)
+        walk = own.uniform(0.3, 1.5)
         self.schedule(now + timedelta(minutes=walk), lambda t: self.start(cid, t))
 
     def resume(self, cid: CounterId, now: datetime) -> None:
@@ -240,7 +296,7 @@ class Day:
 
     def no_show(self, cid: CounterId, now: datetime) -> None:
         self.apply(tr.MarkNoShow(cid), now)
-        self.schedule(now + timedelta(seconds=self.rng.uniform(5, 30)), lambda t: self.next(cid, t))
+        self.schedule(now + timedelta(seconds=self.gaps[cid].uniform(5, 30)), lambda t: self.next(cid, t))
 
     def start(self, cid: CounterId, now: datetime) -> None:
         decision = self.apply(tr.StartService(cid), now)
@@ -249,22 +305,34 @@ class Day:
         svc = self.center.service(ticket.service)
         mean = (svc.avg_service_min if svc else 10.0) * self.speed[cid]
         sigma = 0.55
-        minutes = self.rng.lognormvariate(math.log(mean) - sigma ** 2 / 2, sigma)
-        self.schedule(now + timedelta(minutes=max(0.5, minutes)), lambda t: self.finish(cid, t))
+        draws = self.replica_rng if self.branch_at is not None and now >= self.branch_at else self.service_rng
+        minutes = max(0.5, draws[cid].lognormvariate(math.log(mean) - sigma ** 2 / 2, sigma))
+        if self.redraw and now < self.branch_at and now + timedelta(minutes=minutes) > self.branch_at:  # type: ignore[operator]
+            # a ticket still in service when the replica branches: how long it will last is not known then, only
+            # that it has lasted so far; drawn anew given that (so the floor does not know the time left on it)
+            lasted = (self.branch_at - now).total_seconds() / 60.0   # type: ignore[operator]
+            while True:
+                minutes = max(0.5, self.future.lognormvariate(math.log(mean) - sigma ** 2 / 2, sigma))
+                if minutes > lasted:
+                    break
+        self.schedule(now + timedelta(minutes=minutes), lambda t: self.finish(cid, t))
 
     def finish(self, cid: CounterId, now: datetime) -> None:
         ticket = self.state.tickets[self.state.counters[cid].current]  # type: ignore[index]
         moved = False
-        if self.rng.random() < 0.04:
+        key = f"{self.seed}:transfer:{ticket.id}:{ticket.service}"
+        own = random.Random(key + (f":{self.replica}:{self.branch_at}" if self.redraw and now >= self.branch_at  # type: ignore[operator]
+                                   else ""))
+        if own.random() < 0.04:
             others = [s.code for s in self.center.services if s.code != ticket.service]
             try:
-                self.apply(tr.Transfer(cid, to_service=self.rng.choice(others)), now)
+                self.apply(tr.Transfer(cid, to_service=own.choice(others)), now)
                 moved = True
             except MotcuaError:     # nobody serves that one now: the hub refuses, staff finish here
                 pass
         if not moved:
             self.apply(tr.Complete(cid), now)
-        self.schedule(now + timedelta(seconds=self.rng.uniform(5, 40)), lambda t: self.next(cid, t))
+        self.schedule(now + timedelta(seconds=self.gaps[cid].uniform(5, 40)), lambda t: self.next(cid, t))
 
     def run(self) -> None:
         self.arrivals()
@@ -306,7 +374,21 @@ def summarise(told: list[Told]) -> dict[str, float]:
         "naive_inside_band_pct": round(100 * sum(ninside) / n, 1),
         "naive_told_le5_waited_ge20": sum(1 for t, r in zip(done, real, strict=True) if t.naive <= 5 and r >= 20),
         "mean_real_wait_min": round(sum(real) / n, 1),
+        **floor_figures(done),
     }
+
+
+def floor_figures(done: list[Told]) -> dict[str, float]:
+    """The error of the replayed floor (``--floor``) and of the estimate on the same tickets."""
+    known = [t for t in done if t.floor is not None and t.real is not None]
+    if not known:
+        return {}
+    n = len(known)
+    return {"floor_tickets": n,
+            "floor_mae_min": round(sum(abs(t.floor - t.real) for t in known) / n, 2),   # type: ignore[operator]
+            "floor_mae_ratio": round(sum(abs(t.floor - t.real) for t in known)    # type: ignore[operator]
+                                     / max(1e-9, sum(abs(t.naive - t.real) for t in known)), 3),  # type: ignore[operator]
+            "estimate_mae_same_tickets_min": round(sum(abs(t.expected - t.real) for t in known) / n, 2)}  # type: ignore[operator]
 
 
 def call_cost(center: CenterDef, prior: wait_estimate.HistoryPrior, day: date, waiting: int = COST_WAITING,
@@ -349,6 +431,32 @@ def call_cost(center: CenterDef, prior: wait_estimate.HistoryPrior, day: date, w
             "estimate_call_cpu_p99_ms": round(pct(cpu, 0.99), 2)}
 
 
+def replay_floor(sim: Day, replicas: int, every: int, clairvoyant: bool = False) -> None:
+    """For every ``every``-th ticket told on ``sim``'s day: replay the day ``replicas`` times, identical up to the
+    ticket's issue and drawn anew after it (``Day.redraw``; with ``clairvoyant`` service times only), and keep the
+    median of its real waits as ``Told.floor`` (see the module docstring)."""
+    stub = wait_estimate.WaitEstimate(0.0, 0, 5, True)
+    real = tr.QueueState.wait_estimate
+    tr.QueueState.wait_estimate = lambda *a, **k: stub     # type: ignore[method-assign]   # replicas tell nobody
+    try:
+        for n, (tid, told) in enumerate(sorted(sim.told.items(), key=lambda kv: kv[1].issued_at)):
+            if n % every or told.real is None:
+                continue
+            waits: list[float] = []
+            for k in range(1, replicas + 1):
+                twin = Day(sim.center, sim.day, sim.seed, sim.prior, sim.staff_speed, index=sim.index, replica=k,
+                           branch_at=told.issued_at, clairvoyant=clairvoyant)
+                twin.run()
+                called = twin.first_called.get(tid)
+                if called is not None:
+                    waits.append((called - told.issued_at).total_seconds() / 60.0)
+            if len(waits) * 2 > replicas:      # called in most replicas
+                waits.sort()
+                told.floor = waits[len(waits) // 2]
+    finally:
+        tr.QueueState.wait_estimate = real     # type: ignore[method-assign]
+
+
 def tr_apply(state: tr.QueueState, command: tr.Command, now: datetime) -> None:
     for event in tr.decide(state, command, now).events:
         tr.evolve(state, event)
@@ -361,6 +469,11 @@ def main() -> None:
     parser.add_argument("--config", default=str(EXAMPLE))
     parser.add_argument("--paths", type=int, default=None, help="random runs per estimate (default: the hub's)")
     parser.add_argument("--dump", default=None, help="write every ticket told (JSON lines) to this file")
+    parser.add_argument("--floor", type=int, default=0,
+                        help="replicas per sampled ticket (service times redrawn from its issue on): the floor")
+    parser.add_argument("--floor-every", type=int, default=8, help="sample every N-th ticket for the floor")
+    parser.add_argument("--floor-kind", choices=("present", "clairvoyant"), default="present",
+                        help="present: replicas redraw everything after the issue; clairvoyant: service times only")
     args = parser.parse_args()
     if args.paths is not None:
         wait_estimate.PATHS = args.paths
@@ -378,8 +491,10 @@ def main() -> None:
         prior = wait_estimate.HistoryPrior.from_samples([s for d in history[-20:] for s in d],
                                                          [i for d in issues[-20:] for i in d],
                                                          [o for d in openings[-20:] for o in d])
-        sim = Day(center, day, random.Random(rng.random()), prior, staff_speed, index=len(history))
+        sim = Day(center, day, rng.random(), prior, staff_speed, index=len(history))
         sim.run()
+        if args.floor:
+            replay_floor(sim, args.floor, args.floor_every, args.floor_kind == "clairvoyant")
         history.append(sim.samples)
         issues.append(sim.issues)
         openings.append(sim.openings)

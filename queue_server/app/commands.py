@@ -11,6 +11,7 @@ from typing import Any
 
 from contracts.errors import ErrorCode, MotcuaError
 from contracts.messages import VN_TZ, CounterState, Envelope
+from contracts.tickets import ticket_id_for
 from queue_server.app.help_requests import HELP_REQUESTED, HelpRequest
 from queue_server.app.writer import AskHelp, External, Writer
 from queue_server.domain import numbering
@@ -160,7 +161,14 @@ class QueueCommands:
                                   f"tickets[{i}]: needs number (int), issued_at (ISO 8601 with offset), "
                                   "priority (code or null)") from err
             items.append(tr.LeasedTicket(number, issued_at.astimezone(VN_TZ).replace(microsecond=0), priority))
-        result: list[Ticket] = self._writer.submit(tr.MergeLeased(lease_id, tuple(items)))
+        # a lease of a past day is in the store only: read it and what was merged of it (reads need no writer)
+        store = self._writer.store
+        past = store.get_lease(lease_id)
+        merged: tuple[Ticket, ...] = ()
+        if past is not None:
+            found = (store.get_ticket(ticket_id_for(past.day, past.service, n)) for n in {i.number for i in items})
+            merged = tuple(t for t in found if t is not None and t.lease_id == past.id)
+        result: list[Ticket] = self._writer.submit(tr.MergeLeased(lease_id, tuple(items), past, merged))
         return result
 
     def _ticket(self, command: tr.Command) -> Ticket:
