@@ -28,11 +28,13 @@ def build_kiosk(settings: KioskSettings, *, sim: bool = False, runner: Runner | 
     from kiosk.hub_client import HubClient
     from kiosk.offline import OfflineJournal, TicketDesk
     from kiosk.presenters import Kiosk, KioskBehaviour
+    from kiosk.presenters.catalog import Catalog
 
     hub = HubClient(settings.hub.url, kiosk_id=settings.id, device_key=settings.hub.device_key or None,
                     connect_timeout_s=settings.hub.connect_timeout_s, read_timeout_s=settings.hub.read_timeout_s)
-    desk = TicketDesk(hub, OfflineJournal(settings.offline.journal), lease_size=settings.offline.lease_size,
-                      reserve=settings.offline.reserve)
+    journal = OfflineJournal(settings.offline.journal)
+    hub.on_config = lambda answer: journal.remember("config", answer)
+    desk = TicketDesk(hub, journal, lease_size=settings.offline.lease_size, reserve=settings.offline.reserve)
     printer_url = "sim://printer" if sim else settings.devices.printer
     printer = open_kiosk_printer(printer_url, out_dir=ticket_dir)
     b = settings.behaviour
@@ -44,6 +46,11 @@ def build_kiosk(settings: KioskSettings, *, sim: bool = False, runner: Runner | 
     kiosk = Kiosk(hub=hub, desk=desk, printer=printer, runner=runner, behaviour=behaviour)
     # First catalog before the window opens, so home has the center's name (a dead hub just leaves it empty).
     catalog = kiosk.refresh_catalog()
+    remembered = journal.recall("config")
+    if not catalog.services and isinstance(remembered, dict):
+        # the hub is out of reach at start (a power cut: the kiosk boots first): the center as last heard, without
+        # counts, so citizens still get today's leased numbers
+        catalog = Catalog.from_config(remembered)
     kiosk.catalog = catalog
     desk.set_services({s.code: s.prefix for s in catalog.services})
     return kiosk, printer

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -51,6 +52,8 @@ class HubClient:
             self._headers["X-Device-Key"] = device_key
         # one keep-alive session per thread (UI workers, upkeep): requests.Session is not documented thread-safe
         self._local = threading.local()
+        # told every /config answer (the kiosk keeps the last one for a start while the hub is unreachable)
+        self.on_config: Callable[[dict[str, Any]], None] | None = None
 
     @property
     def _session(self) -> requests.Session:
@@ -63,7 +66,10 @@ class HubClient:
 
     # --- public endpoints -------------------------------------------------------------------------------
     def config(self) -> dict[str, Any]:
-        return self._object("GET", "/config")
+        answer = self._object("GET", "/config")
+        if self.on_config is not None:
+            self.on_config(answer)
+        return answer
 
     def services(self) -> list[dict[str, Any]]:
         body = self._call("GET", "/services")

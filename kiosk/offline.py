@@ -11,6 +11,7 @@ Must not import Kivy or queue_server. The mode is shown to staff as a small mark
 """
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
 import threading
@@ -95,7 +96,9 @@ CREATE TABLE IF NOT EXISTS issued (
   handed_in INTEGER NOT NULL DEFAULT 0, print_reported INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (lease_id, number)
 )
-"""),)
+"""), Migration(2, "the hub's last /config answer (a kiosk booting while the hub is down still has its services)", """
+CREATE TABLE IF NOT EXISTS remembered (key TEXT PRIMARY KEY, value TEXT NOT NULL)
+"""))
 
 
 def _legacy_version(conn: sqlite3.Connection) -> int:
@@ -114,6 +117,21 @@ class OfflineJournal:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+    def remember(self, key: str, value: Any) -> None:
+        """Keep a hub answer (JSON) across restarts; written only when it changed."""
+        text = json.dumps(value, ensure_ascii=False, sort_keys=True)
+        with self._lock:
+            if self._db.execute("SELECT 1 FROM remembered WHERE key=? AND value=?", (key, text)).fetchone():
+                return
+            with db.immediate(self._db):
+                self._db.execute("INSERT OR REPLACE INTO remembered (key, value) VALUES (?, ?)", (key, text))
+
+    def recall(self, key: str) -> Any:
+        """What ``remember`` kept under ``key``, None when nothing was."""
+        with self._lock:
+            row = self._db.execute("SELECT value FROM remembered WHERE key=?", (key,)).fetchone()
+        return None if row is None else json.loads(row[0])
 
     def add_lease(self, lease: dict[str, Any], prefix: str) -> None:
         with self._lock:

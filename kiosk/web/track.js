@@ -25,6 +25,8 @@
     transferred: ["Đã chuyển sang lĩnh vực khác, vẫn giữ số.", "Moved to another service, same number."],
     ahead: ["Trước quý vị còn {n} người", "{n} people ahead of you"],
     ahead0: ["Quý vị sẽ sớm được gọi", "You will be called soon"],
+    day_over: ["Ngày làm việc của số này đã kết thúc mà chưa đến lượt. Xin quý vị lấy số mới.",
+               "This number's working day ended before its turn came. Please take a new number."],
     wait: ["Thời gian chờ dự kiến: khoảng {m} phút", "Estimated wait: about {m} minutes"],
     range: ["Thời gian chờ dự kiến: khoảng {a}–{b} phút", "Estimated wait: about {a}–{b} minutes"],
     under: ["Thời gian chờ dự kiến: dưới {b} phút", "Estimated wait: under {b} minutes"],
@@ -65,10 +67,12 @@
     $("number").textContent = tk.number;
     var svc = services[tk.service];
     $("service").textContent = svc ? t("service", {s: svc[lang === "vi" ? 0 : 1] || svc[0]}) : "";
+    // a number still waiting when its day ended was never reached: numbers restart every day
+    var over = dayOver();
     box.className = "state" + (st === "called" ? " called" : "") +
-      ((st === "done" || st === "cancelled" || st === "no_show") ? " finished" : "");
-    $("status").textContent = T[st] ? t(st, {c: tk.counter || ""}) : st;
-    var waiting = (st === "issued" || st === "transferred");
+      ((st === "done" || st === "cancelled" || st === "no_show" || over) ? " finished" : "");
+    $("status").textContent = over ? t("day_over") : (T[st] ? t(st, {c: tk.counter || ""}) : st);
+    var waiting = !over && (st === "issued" || st === "transferred");
     // "sớm" only when an open (or briefly paused) counter serves the ticket: the hub says so in wait_served
     var unserved = waiting && last.wait_served === false;
     $("ahead").textContent = !waiting ? "" : (last.ahead > 0 ? t("ahead", {n: last.ahead})
@@ -122,8 +126,12 @@
     if (key) { p.textContent = t(key); p.hidden = false; } else { p.hidden = true; }
   }
 
+  function dayOver() {
+    return !!(last && last.day_over && ["issued", "transferred"].indexOf(last.ticket.status) >= 0);
+  }
+
   function finished() {
-    return last && ["done", "cancelled", "no_show"].indexOf(last.ticket.status) >= 0;
+    return last && (["done", "cancelled", "no_show"].indexOf(last.ticket.status) >= 0 || dayOver());
   }
 
   function schedule(ms) {

@@ -32,7 +32,7 @@ from queue_server.app.views import (
     ticket_from_json,
     ticket_to_json,
 )
-from queue_server.domain.model import CenterDef, ServiceDay, Ticket
+from queue_server.domain.model import CenterDef, Lease, ServiceDay, Ticket
 from queue_server.domain.transitions import HELD, QueueState
 
 
@@ -75,6 +75,11 @@ class MemoryStore:
         with self._lock:
             data = self._tickets.get(ticket_id)
         return None if data is None else ticket_from_json(json.loads(data))
+
+    def get_lease(self, lease_id: str) -> Lease | None:
+        with self._lock:
+            data = self._leases.get(lease_id)
+        return None if data is None else lease_from_json(data)
 
     def load_state(self, center: CenterDef, day: date) -> QueueState:
         self.center_id = center.id

@@ -59,6 +59,9 @@ STATE_MAX_DELAY_S = 0.05  # under a burst, snapshots are republished at most thi
 # offline kiosk's sync) sees service snapshots 4 times a second instead of 20 (bench/hub.py: 20 × 12 services a
 # second cost 0.1-0.2 ms of hub CPU per ticket).
 SERVICES_MAX_DELAY_S = 0.25
+# how often an idle publisher asks whether the clock alone changed the retained state (a new day, a service that
+# started or stopped issuing): boards stay subscribed overnight and through the lunch break, when no event comes
+CLOCK_CHECK_S = 1.0
 
 
 # ------------------------------------------------------------------------------------------ commands
@@ -185,6 +188,7 @@ class MqttAdapter:
         self._cmd_queue: queue.Queue[Any] = queue.Queue(maxsize=1000)
         self._threads: list[threading.Thread] = []
         self._next_seq = 0
+        self._clock_marks: Any = None     # service.clock_marks() when all state was last published
         # Device health (availability, state, fault events from devices/<id>/...): fed to this registry on the
         # command worker, and each alert raised or cleared handed to ``on_device_alerts`` (the hub logs events).
         self.device_registry: Any = None
@@ -268,11 +272,12 @@ class MqttAdapter:
         dirty = _Dirty()
         last_flush = 0.0
         last_services = 0.0
+        next_clock_check = 0.0
         while True:
-            timeout: float | None = GAP_WAIT_S if pending else None
+            timeout: float = GAP_WAIT_S if pending else CLOCK_CHECK_S
             if dirty:       # wake up when the touched snapshots are due
                 due = max(0.0, self._due(dirty, last_flush, last_services) - time.monotonic())
-                timeout = due if timeout is None else min(timeout, due)
+                timeout = min(timeout, due)
             try:
                 item = self._inbox.get(timeout=timeout)
             except queue.Empty:
@@ -296,6 +301,7 @@ class MqttAdapter:
             try:
                 if item is _RECONNECTED:
                     self._publish(topics.hub_status(self.center), str(Availability.ONLINE), retain=True)
+                    self._clock_marks = self.service.clock_marks()
                     self.publish_all_state()
                     dirty = _Dirty()
                     continue
@@ -329,6 +335,12 @@ class MqttAdapter:
                         last_flush = now
                     self._flush_state(dirty)
                     dirty = _Dirty()
+                if self.connected and now >= next_clock_check:
+                    next_clock_check = now + CLOCK_CHECK_S
+                    marks = self.service.clock_marks()
+                    if marks != self._clock_marks:
+                        self._clock_marks = marks
+                        self.publish_all_state()
             except Exception:      # never let one bad snapshot stop every later event
                 log.exception("MQTT: publishing failed")
                 dirty = _Dirty()

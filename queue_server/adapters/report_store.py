@@ -55,7 +55,7 @@ SCHEMA = (
      "level INTEGER NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (dim, day, key, level)) WITHOUT ROWID"),
     "CREATE TABLE IF NOT EXISTS rpt_ticket (id TEXT PRIMARY KEY, flags INTEGER NOT NULL, ns TEXT) WITHOUT ROWID",
     ("CREATE TABLE IF NOT EXISTS rpt_counter (id TEXT PRIMARY KEY, status TEXT NOT NULL, staff TEXT NOT NULL, "
-     "since TEXT)"),
+     "since TEXT, last TEXT)"),
     ("CREATE TABLE IF NOT EXISTS rpt_dossier (code TEXT PRIMARY KEY, procedure TEXT NOT NULL, "
      "received_at INTEGER NOT NULL, due_at INTEGER, finished_at INTEGER, apologised INTEGER NOT NULL, "
      "status TEXT NOT NULL, "
@@ -70,7 +70,7 @@ SCHEMA = (
 )
 TABLES = ("rpt_cell", "rpt_roll", "rpt_rating", "rpt_rating_roll", "rpt_ticket", "rpt_counter", "rpt_dossier",
           "rpt_booking")
-SCHEMA_VERSION = "3"     # a model of another version is emptied on open and rebuilt from the log by catching up
+SCHEMA_VERSION = "4"     # a model of another version is emptied on open and rebuilt from the log by catching up
 
 
 def encode_hist(hist: dict[int, int]) -> bytes | None:
@@ -225,11 +225,12 @@ class ReportStore:
         return rp.LedgerRow(int(row[0]), key)
 
     def _counter(self, counter_id: str) -> rp.CounterDuty | None:
-        row = self._writer.execute("SELECT status, staff, since FROM rpt_counter WHERE id = ?",
+        row = self._writer.execute("SELECT status, staff, since, last FROM rpt_counter WHERE id = ?",
                                    (counter_id,)).fetchone()
         if row is None:
             return None
-        return rp.CounterDuty(row[0], row[1], parse_at(row[2]) if row[2] else None)
+        return rp.CounterDuty(row[0], row[1], parse_at(row[2]) if row[2] else None,
+                              parse_at(row[3]) if row[3] else None)
 
     # --------------------------------------------------------------------------------------- catching up
     def catch_up(self, max_batches: int | None = None) -> int:
@@ -320,9 +321,9 @@ class ReportStore:
         c.executemany("INSERT OR REPLACE INTO rpt_ticket VALUES (?,?,?)",
                       [(tid, r.flags, json.dumps(r.no_show_key) if r.no_show_key else None)
                        for tid, r in delta.ledger.items()])
-        c.executemany("INSERT OR REPLACE INTO rpt_counter VALUES (?,?,?,?)",
-                      [(cid, d.status, d.staff, format_at(d.since) if d.since else None)
-                       for cid, d in delta.counters.items()])
+        c.executemany("INSERT OR REPLACE INTO rpt_counter VALUES (?,?,?,?,?)",
+                      [(cid, d.status, d.staff, format_at(d.since) if d.since else None,
+                        format_at(d.last) if d.last else None) for cid, d in delta.counters.items()])
         c.executemany("INSERT OR REPLACE INTO rpt_dossier VALUES (?,?,?,?,?,?,?,?)", dossier_rows)
         self._write_bookings(c, delta)
         c.execute("INSERT OR REPLACE INTO rpt_meta VALUES ('last_seq', ?)", (str(new_last),))
@@ -499,11 +500,12 @@ class ReportStore:
         args = {"since": _epoch(since), "until": _epoch(until), "as_of": _epoch(as_of), "soon": _epoch(soon)}
         return self._read().execute(sql, args).fetchall()
 
-    def open_duty(self) -> list[tuple[str, str, str, datetime]]:
-        """(counter, staff, status, since) of counters open or paused now: their current interval is not in the
-        aggregates until the counter's next event, so a report of today adds it up to now."""
-        return [(r[0], r[2], r[1], parse_at(r[3])) for r in self._read().execute(
-            "SELECT id, status, staff, since FROM rpt_counter WHERE status IN ('open', 'paused') AND since IS NOT NULL")]
+    def open_duty(self) -> list[tuple[str, str, str, datetime, datetime | None]]:
+        """(counter, staff, status, since, last activity) of counters open or paused now: their current interval is
+        not in the aggregates until the counter's next event, so a report of today adds it up to now."""
+        return [(r[0], r[2], r[1], parse_at(r[3]), parse_at(r[4]) if r[4] else None) for r in self._read().execute(
+            "SELECT id, status, staff, since, last FROM rpt_counter "
+            "WHERE status IN ('open', 'paused') AND since IS NOT NULL")]
 
     def booking_counts(self, start: date, end: date) -> list[tuple[str, str, str, str, int]]:
         """(day, service, slot start ISO, status, how many) for bookings whose slot lies in [start, end]."""

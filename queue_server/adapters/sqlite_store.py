@@ -40,7 +40,7 @@ from queue_server.app.views import (
     ticket_to_json,
 )
 from queue_server.domain import wait_estimate
-from queue_server.domain.model import CenterDef, Counter, ServiceCode, ServiceDay, Ticket
+from queue_server.domain.model import CenterDef, Counter, Lease, ServiceCode, ServiceDay, Ticket
 from queue_server.domain.transitions import HELD, QueueState
 from runtime import sqlite as db
 from runtime.sqlite import Migration
@@ -190,6 +190,13 @@ class SqliteStore:
         with self._read_lock:
             row = self._read().execute("SELECT data FROM tickets WHERE id = ?", (ticket_id,)).fetchone()
         return None if row is None else ticket_from_json(json.loads(row[0]))
+
+    def get_lease(self, lease_id: str) -> Lease | None:
+        with self._read_lock:
+            row = self._read().execute("SELECT id, kiosk, service, day, first, last, granted_at FROM leases "
+                                       "WHERE id = ?", (lease_id,)).fetchone()
+        return None if row is None else lease_from_json(dict(zip(
+            ("id", "kiosk", "service", "day", "first", "last", "granted_at"), row, strict=True)))
 
     def projection_rows(self) -> dict[str, list[tuple[Any, ...]]]:
         """Every projection row, sorted: for tests that compare a rebuild with what the live path wrote."""

@@ -17,7 +17,7 @@ from typing import Any, NamedTuple, Protocol
 from contracts.messages import VN_TZ, Envelope
 from queue_server.app.projector import Projections
 from queue_server.domain.dossier_status import Dossier
-from queue_server.domain.model import CenterDef, Ticket
+from queue_server.domain.model import CenterDef, Lease, Ticket
 from queue_server.domain.ratings import Rating
 from queue_server.domain.transitions import QueueState
 
@@ -106,6 +106,10 @@ class EventStore(Protocol):
 
     def get_ticket(self, ticket_id: str) -> Ticket | None:
         """A ticket of any day from the projections, None when unknown."""
+        ...
+
+    def get_lease(self, lease_id: str) -> Lease | None:
+        """A lease of any day from the projections, None when unknown."""
         ...
 
     def replay(self, center: CenterDef) -> tuple[QueueState, Projections]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from contracts.errors import ErrorCode, MotcuaError
@@ -34,6 +34,8 @@ class TicketView:
     ahead: int
     estimated_wait_min: int
     wait: wait_estimate.WaitEstimate | None = None     # the range the citizen is told (None: not waiting)
+    # the ticket's working day is over: one still waiting was never reached (numbers restart every day)
+    day_over: bool = False
 
 
 class QueueQueries:
@@ -81,6 +83,18 @@ class QueueQueries:
                 return None
             return counter_presence.last_heard(c, self._seen.get(counter_id), self._started)
 
+    def clock_marks(self) -> tuple[date, frozenset[str]]:
+        """What of the published state the clock changes with no event: the working day (at midnight yesterday's
+        calls and queues go) and the services refusing tickets now (working hours, the lunch break, closing).
+        Publishers of snapshots that stay up all day (retained MQTT state, open SSE streams) compare it to know
+        when to publish again."""
+        with self._writer.lock:
+            state = self._rolled()
+            now = self._writer.now()
+            refusing = frozenset(s.code for s in self._writer.center.services
+                                 if self._refusal(state, s.code, now) is not None)
+            return numbering.working_day(now), refusing
+
     def _rolled(self) -> QueueState:
         # a query on a new day must not show yesterday's queue (caller holds the lock)
         state = self._writer.state
@@ -101,13 +115,15 @@ class QueueQueries:
         with self._writer.lock:
             state = self._rolled()
             t = state.tickets.get(TicketId(ticket_id))
-            if t is not None:
+            if t is not None and t.day == state.day:
                 wait = state.wait_for(t, self._writer.now(), self._silent(state, self._writer.now()))
                 return TicketView(t, state.ahead(t), 0 if wait is None else wait.minutes, wait)
-        old = self._writer.store.get_ticket(ticket_id)
+            today = state.day
+        # a past day's ticket (a counter may still hold it): nobody is ahead of it and nothing is promised
+        old = t if t is not None else self._writer.store.get_ticket(ticket_id)
         if old is None:
             raise MotcuaError(ErrorCode.UNKNOWN_TICKET, f"unknown ticket {ticket_id!r}")
-        return TicketView(old, 0, 0)
+        return TicketView(old, 0, 0, day_over=today is not None and old.day < today)
 
     def waiting(self, service: str | None = None) -> list[Ticket]:
         with self._writer.lock:

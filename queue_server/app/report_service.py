@@ -39,7 +39,7 @@ class ReportReads(Protocol):
     def dossier_counts(self, since: datetime, until: datetime, as_of: datetime,
                        soon: datetime) -> list[tuple[Any, ...]]: ...
 
-    def open_duty(self) -> list[tuple[str, str, str, datetime]]: ...
+    def open_duty(self) -> list[tuple[str, str, str, datetime, datetime | None]]: ...
 
     def booking_counts(self, start: date, end: date) -> list[tuple[str, str, str, str, int]]: ...
 
@@ -180,10 +180,11 @@ class ReportService:
                        counter: str | None, staff: str | None) -> None:
         """Counters open or paused right now: their running interval (up to now) joins the duty figures."""
         now = self.clock.now()
-        for counter_id, who, status, since in self.store.open_duty():
+        for counter_id, who, status, since, last in self.store.open_duty():
             if (counter is not None and counter_id != counter) or (staff is not None and who != staff):
                 continue
-            for day, hour, secs in rp.split_interval(since, now):
+            # left open since an earlier day with nothing done today: on duty until that day's last activity
+            for day, hour, secs in rp.split_interval(since, rp.duty_end(since, last, now)[0]):
                 if not period.start.isoformat() <= day <= period.end.isoformat():
                     continue
                 key = {"counter": counter_id, "staff": who, "hour": f"{hour:02d}", "day": day}.get(group)

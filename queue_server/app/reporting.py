@@ -13,8 +13,9 @@ Counting rules (docs/reports.md):
 - every fact belongs to the ticket's working day and the hour (Vietnam time) the fact happened, except
   ``issued`` which uses the issue time (an offline kiosk's ticket merged later still arrives at its own hour).
 - counter duty: the time between a counter's events is open (on duty) or paused time for the staff at the
-  counter, split at hour boundaries; an interval never runs past the end of its day (a counter left open
-  overnight counts until midnight only).
+  counter, split at hour boundaries; an interval never runs past the end of its day. A counter left open
+  overnight is on duty until its last activity there (a counter or ticket event) on the earlier day and again
+  from its first activity on the later day: nobody is known to have been there in between.
 """
 from __future__ import annotations
 
@@ -198,6 +199,16 @@ class CounterDuty:
     status: str = "closed"
     staff: str = ""
     since: datetime | None = None
+    last: datetime | None = None      # the latest event at the counter (what ends a day it was left open)
+
+
+def duty_end(since: datetime, last: datetime | None, at: datetime) -> tuple[datetime, datetime]:
+    """Where the duty interval begun at ``since`` ends when something happens at ``at``, and where the next one
+    starts: at ``at`` on the same day; across midnight (the counter was left open), at the last activity of
+    ``since``'s day, the new one starting at ``at``."""
+    if at.astimezone(VN_TZ).date() == since.astimezone(VN_TZ).date():
+        return at, at
+    return max(since, min(last or since, at)), at
 
 
 def _hour(moment: datetime) -> int:
@@ -253,7 +264,7 @@ class Folder:
         duty = self.delta.counters.get(counter_id)
         if duty is None:
             stored = self._counter(counter_id)
-            duty = CounterDuty(stored.status, stored.staff, stored.since) if stored is not None else CounterDuty()
+            duty = CounterDuty(stored.status, stored.staff, stored.since, stored.last) if stored is not None else CounterDuty()
             self.delta.counters[counter_id] = duty
         return duty
 
@@ -278,6 +289,8 @@ class Folder:
         row = self._row(str(t["id"]))
         day = str(t["day"])
         counter = str(data.get("counter") or t.get("counter") or "")
+        if counter and kind != "ticket.issued":
+            self._activity(counter, at)
         staff = str(t.get("staff") or "")
         issued_at = _dt(t.get("issued_at")) or at
         if kind == "ticket.issued":
@@ -322,18 +335,33 @@ class Folder:
             source = str(data.get("from_service") or t.get("origin_service") or t["service"])
             self.delta.cell((day, source, counter, staff, _hour(at))).transferred += 1
 
+    def _activity(self, counter_id: str, at: datetime) -> None:
+        """Something happened at the counter: the first thing on a new day closes an interval left open."""
+        duty = self._duty(counter_id)
+        if duty.since is not None and duty.status in ("open", "paused"):
+            end, start = duty_end(duty.since, duty.last, at)
+            if start != end:
+                self._count(counter_id, duty, end)
+                duty.since = start
+        duty.last = at
+
+    def _count(self, counter_id: str, duty: CounterDuty, end: datetime) -> None:
+        assert duty.since is not None
+        for day, hour, secs in split_interval(duty.since, end):
+            m = self.delta.cell((day, "", counter_id, duty.staff, hour))
+            if duty.status == "open":
+                m.open_s += secs
+            else:
+                m.pause_s += secs
+
     def _counter_event(self, at: datetime, data: Mapping[str, Any]) -> None:
         counter_id = str(data.get("counter") or "")
         if not counter_id:
             return
+        self._activity(counter_id, at)
         duty = self._duty(counter_id)
         if duty.since is not None and duty.status in ("open", "paused"):
-            for day, hour, secs in split_interval(duty.since, at):
-                m = self.delta.cell((day, "", counter_id, duty.staff, hour))
-                if duty.status == "open":
-                    m.open_s += secs
-                else:
-                    m.pause_s += secs
+            self._count(counter_id, duty, at)
         duty.status = str(data.get("status") or "closed")
         duty.staff = str(data.get("staff") or "")
         duty.since = at

@@ -169,6 +169,10 @@ class LeasedTicket:
 class MergeLeased:
     lease_id: str
     tickets: tuple[LeasedTicket, ...]
+    # a lease of a past day, as stored (the state holds today's only), and its tickets already merged: tickets
+    # issued offline until closing and handed in only on a later day
+    past: Lease | None = None
+    merged: tuple[Ticket, ...] = ()
 
 
 Command = (IssueTicket | RecordPrintResult | CallNext | CallTicket | Recall | StartService | Complete
@@ -983,8 +987,14 @@ def _lease(state: QueueState, cmd: LeaseNumbers, now: datetime) -> Decision:
 
 def _merge(state: QueueState, cmd: MergeLeased, now: datetime) -> Decision:
     lease = state.leases.get(cmd.lease_id)
+    if lease is None and cmd.past is not None and cmd.past.id == cmd.lease_id and state.day is not None \
+            and cmd.past.day < state.day:
+        # The hub was out of the kiosk's reach until closing: the citizens got paper that day, so the tickets
+        # join their own day's record (its reports), never today's queue (evolve indexes only today's tickets).
+        lease = cmd.past
     if lease is None:
-        raise _fail(ErrorCode.NOT_FOUND, f"unknown lease {cmd.lease_id!r} (or not from today)")
+        raise _fail(ErrorCode.NOT_FOUND, f"unknown lease {cmd.lease_id!r}")
+    merged = {t.id: t for t in cmd.merged}
     service = _service(state, lease.service)
     seen: set[int] = set()
     for item in cmd.tickets:
@@ -1000,7 +1010,7 @@ def _merge(state: QueueState, cmd: MergeLeased, now: datetime) -> Decision:
     queue_seq = state.next_queue_seq
     for item in sorted(cmd.tickets, key=lambda i: (i.issued_at, i.number)):
         tid = ticket_id_for(lease.day, service.code, item.number)
-        existing = state.tickets.get(tid)
+        existing = state.tickets.get(tid) or merged.get(tid)
         if existing is not None:       # merged before: idempotent, nothing new
             if existing.lease_id != lease.id:
                 raise _fail(ErrorCode.LEASE_CONFLICT, f"{tid} exists and is not from lease {lease.id}")

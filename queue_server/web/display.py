@@ -73,6 +73,9 @@ def stream(query: dict[str, Any]):  # type: ignore[no-untyped-def]
         try:
             yield "retry: 2000\n\n"
             cursor: int
+            # a hall screen stays connected overnight and through the lunch break, when no event comes: when the
+            # clock alone changes what it shows (a new day, a service that stopped issuing), send the state again
+            marks = service.clock_marks()
             backlog = [] if resume is None else service.events_after(resume, limit=BACKLOG_LIMIT + 1)
             if resume is None or resume > service.last_seq or len(backlog) > BACKLOG_LIMIT:
                 # a new display, a seq from another database, or too far behind: start from the full state
@@ -87,7 +90,12 @@ def stream(query: dict[str, Any]):  # type: ignore[no-untyped-def]
             while True:
                 batch = sub.get(keepalive)
                 if not batch:
-                    yield ": keep-alive\n\n"
+                    now_marks = service.clock_marks()
+                    if now_marks != marks:
+                        marks = now_marks
+                        yield sse_message(_dumps(service.snapshot()), event="state", id=cursor)
+                    else:
+                        yield ": keep-alive\n\n"
                     continue
                 if batch[0].seq > cursor + 1 and batch[-1].seq > cursor:
                     batch = service.events_after(cursor, limit=BACKLOG_LIMIT)   # fill the gap from the store

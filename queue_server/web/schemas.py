@@ -115,7 +115,8 @@ SERVICE_SUMMARY = obj({"code": STR, "name": STR, "name_en": STR, "prefix": STR, 
 TICKET_ISSUED = obj({"ticket": ref("Ticket"), "ahead": INT, "estimated_wait_min": INT, **WAIT_RANGE,
                      "tracking_url": {"type": "string", "examples": ["/t/20261123-ho-tich-23"]},
                      "notify": STR, "public_tracking_url": STR}, optional=("notify", "public_tracking_url"))
-TICKET_VIEW = obj({"ticket": ref("Ticket"), "ahead": INT, "estimated_wait_min": INT, **WAIT_RANGE})
+TICKET_VIEW = obj({"ticket": ref("Ticket"), "ahead": INT, "estimated_wait_min": INT, **WAIT_RANGE, "day_over": {
+    "type": "boolean", "description": "the ticket's working day is over (one still waiting was never reached)"}})
 TICKET_CONTACT = obj({
     "ticket": STR, "number": {"type": "string", "examples": ["A023"]},
     "notify": {"enum": ["sms", "zalo", "email"]},

@@ -195,7 +195,7 @@ def test_the_example_configs_pass(tmp_path: Path) -> None:
     assert bridge.center == "hcc-quang-tri" and {d.kind for d in bridge.devices} == {
         "staff_keypad", "led_display", "rating_pad"} and bridge.notes == ()
     kiosk = load_kiosk(ROOT / "deploy" / "kiosk.example.toml", env={})
-    assert kiosk.id == "kiosk-sanh-1" and kiosk.notes == ()
+    assert kiosk.id == "kiosk-1" and kiosk.notes == ()
 
 
 def test_config_check_imports_no_web_store_or_mqtt_module() -> None:

@@ -106,5 +106,5 @@ def test_an_old_kiosk_journal_keeps_its_leases_and_offline_tickets(tmp_path: Pat
     assert journal.take_number(HO_TICH, "2026-11-23", None, "2026-11-23T08:20:00+07:00")[1:3] == (903, "B903")
     journal.close()
     conn = sqlite3.connect(path)
-    assert db.applied_versions(conn, "kiosk_journal") == [1]
+    assert db.applied_versions(conn, "kiosk_journal") == [1, 2]     # 1 recognised as the legacy schema, 2 added (the remembered /config)
     conn.close()

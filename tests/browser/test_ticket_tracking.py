@@ -3,6 +3,7 @@ people ahead, and follows the ticket live until the citizen is called to a count
 from __future__ import annotations
 
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -99,3 +100,38 @@ def test_never_soon_when_no_open_counter_serves_the_ticket(hub) -> None:
             assert "sớm" not in page.inner_text("body")
         finally:
             browser.close()
+
+
+def test_a_number_left_waiting_at_closing_is_not_soon_the_next_morning(hub) -> None:
+    """Closing time came before A002's turn; the citizen opens the link (or the QR) the next morning, when the
+    numbering has restarted: the page must not say 'you will be called soon'."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from contracts.messages import VN_TZ
+
+    issue(hub)
+    mine = issue(hub)
+    service = hub.hub.service
+    service.open_counter("1", staff="staff1")
+    service.call_next("1")                        # A001 called; A002 next
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 390, "height": 844})
+            page.goto(hub.url + mine["tracking_url"])
+            expect(page.locator("#ahead")).to_have_text("Quý vị sẽ sớm được gọi", timeout=10_000)
+
+            hub.clock.set(datetime(2026, 11, 25, 8, 0, tzinfo=VN_TZ))    # two days on, 08:00: a working day
+            body = requests.get(f"{hub.url}/api/v1/tickets/{mine['ticket']['id']}", timeout=3).json()
+            assert body["day_over"] is True and body["ticket"]["status"] == "issued"
+            expect(page.locator("#status")).to_have_text(
+                "Ngày làm việc của số này đã kết thúc mà chưa đến lượt. Xin quý vị lấy số mới.", timeout=10_000)
+            expect(page.locator("#ahead")).to_have_text("")
+            expect(page.locator("#wait")).to_have_text("")
+            assert "sớm" not in page.inner_text("body")
+            page.screenshot(path=str(ARTIFACTS / "tracking_day_over.png"))
+        finally:
+            browser.close()
+    today = issue(hub)                             # the morning's first number is A001 again, not day over
+    assert today["ticket"]["number"] == "A001"
+    assert requests.get(f"{hub.url}/api/v1/tickets/{today['ticket']['id']}", timeout=3).json()["day_over"] is False

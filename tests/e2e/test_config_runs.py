@@ -334,7 +334,7 @@ def running_hub(site: Site, tmp_path: Path, real_example: Path) -> Iterator[int]
 def test_the_kiosk_example_runs_online_with_its_key(site: Site, tmp_path: Path, running_hub: int) -> None:
     env = kiosk_env(site, tmp_path, running_hub)
     result = accepted(KIOSK_EXAMPLE, env, tmp_path)
-    assert result.stdout.startswith("OK: kiosk kiosk-sanh-1") and result.stderr == ""
+    assert result.stdout.startswith("OK: kiosk kiosk-1") and result.stderr == ""
     log = run_kiosk(KIOSK_EXAMPLE, env, tmp_path)
     assert "kiosk stopped (mode online" in log, log[-3000:]
     import sqlite3

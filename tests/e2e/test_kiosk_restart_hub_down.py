@@ -1,0 +1,61 @@
+"""A power cut: the kiosk PC boots again before the hub's server does. Real hub (waitress on loopback, SQLite
+file), real kiosk wiring (build_kiosk: hub client, SQLite journal, simulated printer), the hub really stopped.
+
+The journal still holds today's leased numbers; the kiosk must show the center's services from what it last
+heard (marked stale: no counts) and keep issuing, not an empty screen until the hub comes back."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from conftest import free_port
+from kiosk_support import start_hub
+from test_kiosk_offline import take_ticket
+
+from kiosk.__main__ import build_kiosk
+from kiosk.config import settings_from_dict
+from kiosk.presenters import ManualClock
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
+
+
+def test_a_kiosk_restarted_while_the_hub_is_down_keeps_issuing_from_its_leases(tmp_path: Path) -> None:
+    port = free_port()
+    hub = start_hub(tmp_path, port=port, services=2)
+    settings = settings_from_dict({"hub": {"url": hub.url, "connect_timeout_s": 0.3, "read_timeout_s": 2},
+                                   "offline": {"journal": str(tmp_path / "journal.sqlite"), "lease_size": 20,
+                                               "reserve": 5}}, env={})
+
+    def boot():                              # what `motcua kiosk` builds at start, the wall clock the hub's
+        kiosk, printer = build_kiosk(settings, sim=True, ticket_dir=tmp_path / "paper")
+        clock = ManualClock()
+        kiosk.clock = clock
+        kiosk.guard._clock = clock
+        kiosk.desk._clock = hub.clock.now
+        return kiosk, printer, clock
+
+    kiosk, printer, clock = boot()
+    assert [s.code for s in kiosk.catalog.services] == ["ho-tich", "dat-dai"] and kiosk.catalog.live
+    take_ticket(kiosk, clock, "ho-tich")
+    assert kiosk.desk.maintain() == "online"          # leases taken
+    kiosk.desk.journal.close()
+    hub.stop()                                        # the power cut
+
+    kiosk, printer, clock = boot()                    # the kiosk is back first
+    try:
+        assert [s.code for s in kiosk.catalog.services] == ["ho-tich", "dat-dai"], "no services on the screen"
+        assert not kiosk.catalog.live and kiosk.catalog.center_name
+        take_ticket(kiosk, clock, "dat-dai")
+        assert kiosk.desk.mode == "offline"
+        number = printer.printer.simulator.tickets[-1].texts()[0]
+        assert number.startswith("B8"), number        # a leased number of today
+
+        hub = start_hub(tmp_path, port=port, services=2)   # the server is back
+        assert kiosk.desk.maintain() == "online"
+        assert kiosk.desk.journal.pending_count() == 0
+        assert [t.display for t in hub.hub.service.waiting()] == ["A001", number]
+    finally:
+        hub.stop()
