@@ -123,12 +123,17 @@ def list_services():  # type: ignore[no-untyped-def]
        response=ref("TicketIssued"))
 def issue_ticket(body: dict[str, Any]):  # type: ignore[no-untyped-def]
     ctx = hub()
-    wait = issue_allowed(ctx.issue_limiter, request.headers.get("X-Device-Key", ""), request.remote_addr or "")
+    _limit(ctx.issue_limiter, "cấp số", "tickets")
+    return jsonify(issue_answer(ctx.service, body, ctx.notifier)), 201
+
+
+def _limit(limiter: Any, what_vi: str, what_en: str) -> None:
+    """Refuse (429, Retry-After) a device key past its bucket in ``limiter``."""
+    wait = issue_allowed(limiter, request.headers.get("X-Device-Key", ""), request.remote_addr or "")
     if wait > 0:
         retry = max(1, math.ceil(wait))
-        raise RateLimited(f"Thiết bị này cấp số quá nhanh; thử lại sau {retry} giây. / Too many tickets from this "
-                          f"device; retry in {retry} s.", retry)
-    return jsonify(issue_answer(ctx.service, body, ctx.notifier)), 201
+        raise RateLimited(f"Thiết bị này {what_vi} quá nhanh; thử lại sau {retry} giây. / Too many {what_en} from "
+                          f"this device; retry in {retry} s.", retry)
 
 
 def issue_answer(service: QueueService, body: dict[str, Any], notifier: Any = None) -> dict[str, Any]:
@@ -196,11 +201,7 @@ def ask_help(body: dict[str, Any]):  # type: ignore[no-untyped-def]
     # an event in the log like any other: consoles and the manager board see it on their live stream, and until it
     # is answered it is in GET /state (and the stream's first snapshot) for a screen opened later, even after a restart
     ctx = hub()
-    wait = issue_allowed(ctx.help_limiter, request.headers.get("X-Device-Key", ""), request.remote_addr or "")
-    if wait > 0:
-        retry = max(1, math.ceil(wait))
-        raise RateLimited(f"Thiết bị này gửi yêu cầu hỗ trợ quá nhanh; thử lại sau {retry} giây. / Too many help "
-                          f"requests from this device; retry in {retry} s.", retry)
+    _limit(ctx.help_limiter, "gửi yêu cầu hỗ trợ", "help requests")
     kiosk = body["kiosk"]
     # the kiosks the center's [broker] inventory names; a hub whose inventory names none (a lab broker, kiosks
     # without MQTT) has no list to check against, and the rate limit and one open request per kiosk bound it
