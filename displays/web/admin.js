@@ -89,6 +89,8 @@
   }
 
   async function send(sections, done) {
+    // the message says a save is under way: "Đã lưu" from an earlier save must not read as this one's answer
+    say("Đang lưu… / Saving…", true);
     try {
       await MotcuaApi.post("/admin/config", { sections });
       // redraw first, then say "saved": an edit typed after the message is never overwritten by the redraw
@@ -136,6 +138,7 @@
   }
 
   async function userCall(path, body, what) {
+    say("Đang lưu… / Saving…", true);
     try {
       await MotcuaApi.post(path, body);
       say(`Đã lưu: ${what} / Saved`, true);
