@@ -24,6 +24,7 @@ class ErrorCode(StrEnum):
     UNKNOWN_COUNTER = "unknown_counter"
     UNKNOWN_TICKET = "unknown_ticket"
     UNKNOWN_PRIORITY = "unknown_priority"
+    UNKNOWN_KIOSK = "unknown_kiosk"          # a kiosk id the hub's config does not name (POST /help)
     SERVICE_CLOSED = "service_closed"      # outside working hours or past the stop-issuing time
     QUOTA_REACHED = "quota_reached"        # daily quota or number range exhausted
     NOTHING_TO_CALL = "nothing_to_call"
@@ -64,6 +65,7 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.NOT_FOUND: 404,
     ErrorCode.UNKNOWN_SERVICE: 404,
     ErrorCode.UNKNOWN_COUNTER: 404,
+    ErrorCode.UNKNOWN_KIOSK: 404,
     ErrorCode.UNKNOWN_TICKET: 404,
     ErrorCode.UNKNOWN_DOSSIER: 404,
     ErrorCode.UNKNOWN_BOOKING: 404,

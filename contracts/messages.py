@@ -47,7 +47,7 @@ class EventType(StrEnum):
     DEVICE_FAULT = "device.fault"
     DOSSIER_UPDATED = "dossier.updated"
     HELP_REQUESTED = "help.requested"                 # a citizen pressed "Cần hỗ trợ" on a kiosk: data.kiosk
-    HELP_ANSWERED = "help.answered"                   # staff went to that kiosk: data.kiosk, data.staff
+    HELP_ANSWERED = "help.answered"                   # staff went to that kiosk: data.kiosk, data.staff, data.staff_name
 
 
 def dumps(obj: Any) -> str:

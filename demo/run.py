@@ -25,10 +25,10 @@ from demo.parts import CounterDevices, KioskPrinter, MainSystemPart
 from demo.settings import (
     DEFAULT_SPEED,
     DEMO_DIR_ENV,
-    DEMO_PASSWORD,
     DEVICE_COUNTERS,
     EXAMPLE_CONFIG,
     MORNING_S,
+    RUN_PASSWORD,
     demo_settings,
     integration_table,
 )
@@ -165,8 +165,9 @@ def run_demo(duration: float | None = 60.0, port: int | None = None, config: Pat
             f"  Màn hình sảnh / hall display:     {url}/display/hall\n"
             f"  Màn hình quầy / counter display:  {url}/display/counter/1   (quầy 1 chạy bằng bàn phím / "
             f"counter 1 runs from its keypad)\n"
-            f"  Bàn làm việc / staff console:     {url}/console   (canbo1 / {DEMO_PASSWORD})\n"
-            f"  Quản lý / manager board:          {url}/manager   (quanly / {DEMO_PASSWORD})\n"
+            f"  Bàn làm việc / staff console:     {url}/console   (canbo1 / {RUN_PASSWORD})\n"
+            f"  Quản lý / manager board:          {url}/manager   (quanly / {RUN_PASSWORD})\n"
+            f"  ({RUN_PASSWORD}: mật khẩu mới cho mỗi lần chạy / a new password every run)\n"
             f"  Đánh giá (máy tính bảng) / rating tablet: {url}/rate/5\n"
             f"  API: {api}/state   OpenAPI: {api}/openapi.json\n"
             f"  Ki-ốt / kiosk: .venv/bin/motcua kiosk --sim --hub {url}\n"
@@ -179,7 +180,7 @@ def run_demo(duration: float | None = 60.0, port: int | None = None, config: Pat
         if booked is not None:
             if settings.user("quantri") is not None:
                 say(f"  Quản trị / admin (số chỗ, tin nhắn / places, messages): {url}/admin   "
-                    f"(quantri / {DEMO_PASSWORD})")
+                    f"(quantri / {RUN_PASSWORD})")
             say(f"  Đặt lịch hẹn / booking page:      {url}/dat-lich   (mã xác thực gửi qua cổng SMS giả lập / "
                 f"the one-time code arrives at the mock SMS gateway)\n"
                 f"  Tin nhắn đã gửi / messages sent:  {booked.inbox_url}   (cổng SMS giả lập / mock SMS gateway)")
@@ -208,7 +209,7 @@ def run_demo(duration: float | None = 60.0, port: int | None = None, config: Pat
         if main is not None and main.mock.codes:
             # issue 15 hook: a simulated citizen enrolled at a counter, then found by face at a kiosk
             try:
-                face_result = enrol_and_look_up(url, "canbo1", DEMO_PASSWORD, main.mock.codes[0],
+                face_result = enrol_and_look_up(url, "canbo1", RUN_PASSWORD, main.mock.codes[0],
                                                 device_key=(settings.security.device_keys or (None,))[0])
             except Exception as err:  # the morning goes on without the face part
                 log.warning("demo: face look-up failed", exc_info=True)

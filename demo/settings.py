@@ -2,15 +2,15 @@
 center, every day a working day, everything in the work folder."""
 from __future__ import annotations
 
+import functools
 import secrets
 import tomllib
 from pathlib import Path
 from typing import Any
 
 from queue_server.config import WEEKDAYS, HubSettings, settings_from_dict
-from runtime.passwords import DEMO_PASSWORD
 
-__all__ = ["DEMO_PASSWORD", "demo_raw", "demo_settings", "integration_table"]   # DEMO_PASSWORD: from runtime.passwords
+__all__ = ["RUN_PASSWORD", "demo_raw", "demo_settings", "integration_table"]
 
 EXAMPLE_CONFIG = Path(__file__).resolve().parent.parent / "deploy" / "center.example.toml"
 MORNING_S = 4 * 3600.0
@@ -28,6 +28,16 @@ TICKET_PNGS = 5                 # rendered tickets kept as PNG (the rest are pri
 FOOTER = ("Xin vui lòng chờ đến lượt", "Please wait for your number")
 REPLY_TIMEOUT_S = 8.0           # a keypad/pad press → the hub's reply, through broker and bridge
 DEMO_DIR_ENV = "MOTCUA_DEMO_DIR"
+# Every account of the demo logs in with this, made when the demo starts and printed with the URLs: the
+# config's own accounts (the example's public "motcua-demo") are never what a demo hub accepts.
+RUN_PASSWORD = secrets.token_urlsafe(9)
+
+
+@functools.cache
+def _run_password_hash() -> str:
+    from werkzeug.security import generate_password_hash
+
+    return generate_password_hash(RUN_PASSWORD)     # one scrypt for all accounts
 
 
 def demo_settings(config: Path, workdir: Path, http_port: int, mqtt_port: int | None,
@@ -50,6 +60,8 @@ def demo_raw(config: Path, workdir: Path, http_port: int, mqtt_port: int | None,
     raw["mqtt"] = {"enabled": mqtt_port is not None, "host": "127.0.0.1", "port": mqtt_port or 1883}
     # writes need a credential even in the demo: a fresh kiosk key per run (the simulated kiosk sends it)
     raw["security"] = {**raw.get("security", {}), "device_keys": [secrets.token_urlsafe(24)]}
+    # ... and the accounts' password too (RUN_PASSWORD)
+    raw["users"] = [{**user, "password_hash": _run_password_hash()} for user in raw.get("users", [])]
     if integration is not None:
         raw["integration"] = integration
     raw.update(extra or {})

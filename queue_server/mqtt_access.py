@@ -37,6 +37,7 @@ ROLES = ("bridge", "kiosk", "display", "health")
 HUB_USER = "hub"
 RATING_COMMAND = "submit-rating"
 GATEWAY_LEAVES = ("availability", "state", "event")
+KIOSK_DEVICE_KINDS = ("printer", "scanner", "camera")
 
 
 class BrokerConfigError(ValueError):
@@ -69,6 +70,16 @@ class BrokerInventory:
             if c.role == "bridge" and device in c.devices:
                 return c
         return None
+
+    def kiosk_ids(self) -> frozenset[str]:
+        """The kiosks this inventory names: each kiosk user, and the kiosk id its devices are named after (a kiosk
+        calls them ``<kiosk id>-printer``, ``-scanner``, ``-camera``: kiosk/device_health.py)."""
+        ids = set()
+        for c in self.clients:
+            if c.role == "kiosk":
+                ids.add(c.user)
+                ids.update(d.rsplit("-", 1)[0] for d in c.devices if d.rsplit("-", 1)[-1] in KIOSK_DEVICE_KINDS)
+        return frozenset(ids)
 
     @property
     def users(self) -> list[str]:

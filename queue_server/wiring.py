@@ -374,20 +374,19 @@ def record_device_alerts(service: QueueService, changes: Iterable[Any]) -> None:
 
 
 def warn_demo_passwords(settings: HubSettings, *, background: bool = True) -> list[str]:
-    """Log a loud warning for each user still on the demo password (a real center must change them).
-    In a thread by default: each check is a full scrypt (~0.1 s), the hub need not wait for them."""
-    from runtime.passwords import uses_demo_password
+    """Log a loud warning for each user still on the demo password (``--lab`` only: without it the hub refuses
+    them at start, queue_server.config.check_hub_can_start). In a thread by default: each distinct hash is a full
+    scrypt check (~0.1 s), the hub need not wait for them."""
+    from queue_server.config import demo_password_accounts
 
     found: list[str] = []
 
     def check() -> None:
-        for user in settings.users:
-            if uses_demo_password(user.password_hash):
-                found.append(user.username)
+        found.extend(demo_password_accounts(settings))
         if found:
-            log.warning("!!! DEMO PASSWORDS in %s: users %s still log in with the demo password; set new ones "
-                        "(`motcua user hash-password`) / Tài khoản %s vẫn dùng mật khẩu mẫu: hãy đổi ngay !!!",
-                        settings.source or "the config", ", ".join(found), ", ".join(found))
+            log.warning("!!! DEMO PASSWORDS in %s: users %s still log in with the demo password; set real ones "
+                        "(`motcua user set-password --config FILE USERNAME`) / Tài khoản %s vẫn dùng mật khẩu mẫu: "
+                        "hãy đổi ngay !!!", settings.source or "the config", ", ".join(found), ", ".join(found))
 
     if background:
         threading.Thread(target=check, name="demo-password-check", daemon=True).start()

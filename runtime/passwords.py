@@ -3,8 +3,11 @@ a hash is the demo's well-known password. Pure apart from the hash check itself;
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
-DEMO_PASSWORD = "motcua-demo"        # the example config's users and `make demo` log in with it
+# The example config's accounts ship with this public password: `motcua hub` refuses them (unless --lab) and
+# `make demo` replaces them with a password made for the run. Never a password anything logs in with for real.
+DEMO_PASSWORD = "motcua-demo"
 MIN_SCRYPT_N = 16384                 # werkzeug's default is 32768
 MIN_PBKDF2_ITERATIONS = 100_000      # werkzeug's default is 1,000,000; OWASP asks 600,000 for sha256
 
@@ -35,3 +38,16 @@ def uses_demo_password(pw_hash: str) -> bool:
         return check_password_hash(pw_hash, DEMO_PASSWORD)
     except (ValueError, TypeError):
         return False
+
+
+def demo_password_users(users: Iterable[tuple[str, str]]) -> list[str]:
+    """The usernames (of ``(username, password_hash)`` pairs, in order) whose hash is of the demo password.
+    One scrypt check per distinct hash, not per account: a center may copy one hash to many accounts."""
+    verdict: dict[str, bool] = {}
+    found: list[str] = []
+    for username, pw_hash in users:
+        if pw_hash not in verdict:
+            verdict[pw_hash] = uses_demo_password(pw_hash)
+        if verdict[pw_hash]:
+            found.append(username)
+    return found

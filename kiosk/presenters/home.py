@@ -34,7 +34,7 @@ class HomePresenter:
     def __init__(self, ctx: HomeContext) -> None:
         self.ctx = ctx
         self.k = ctx.shell
-        self.help_state: str | None = None        # None, "asking", "asked", "failed"
+        self.help_state: str | None = None        # None, "asking", "asked", "refused", "failed"
 
     def ask_help(self) -> None:
         """Cần hỗ trợ: tell the staff (consoles and board) which kiosk needs someone; say so on screen."""
@@ -45,7 +45,18 @@ class HomePresenter:
         self.k.run(self.ctx.ask_help, self._helped)
 
     def _helped(self, outcome: Any) -> None:
-        self.help_state = "failed" if outcome.error is not None else "asked"
+        error = outcome.error
+        if error is None:
+            self.help_state = "asked"
+        elif getattr(error, "status", None) == 429:
+            # pressed again and again: the first press reached the staff (the hub keeps one request per kiosk)
+            self.help_state = "asked"
+        elif getattr(error, "status", None) is not None:
+            # the hub answered but refused (e.g. this kiosk is not in the center's config): the server is there,
+            # so "cannot connect" would send the IT admin looking at the network
+            self.help_state = "refused"
+        else:
+            self.help_state = "failed"
         self.k.changed()
 
     def view(self) -> HomeView:

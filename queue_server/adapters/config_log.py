@@ -56,6 +56,12 @@ class ConfigLog:
                       "ON CONFLICT(username) DO UPDATE SET password_hash = excluded.password_hash, "
                       "set_at = excluded.set_at", (username, password_hash, at))
 
+    def forget_credential(self, username: str) -> bool:
+        """Drop the password set live for ``username`` (``motcua user set-password`` sets the file's, which then
+        applies at the next start); True when there was one."""
+        with db.immediate(self._conn) as c:
+            return c.execute("DELETE FROM credentials WHERE username = ?", (username,)).rowcount > 0
+
     def close(self) -> None:
         self._conn.close()
 

@@ -12,7 +12,9 @@ from typing import Any
 from contracts.errors import ErrorCode, MotcuaError
 from contracts.messages import VN_TZ, CounterState, Envelope
 from contracts.tickets import ticket_id_for
-from queue_server.app.writer import External, Writer
+from queue_server.app.help_requests import HELP_REQUESTED, HelpRequest
+from queue_server.app.writer import AskHelp, External, Writer
+from queue_server.domain import numbering
 from queue_server.domain import transitions as tr
 from queue_server.domain.model import Lease, Ticket
 from queue_server.domain.transitions import Issued
@@ -48,6 +50,16 @@ class QueueCommands:
             raise MotcuaError(ErrorCode.BAD_REQUEST, f"event type {event_type!r} is decided by the queue itself")
         envelope: Envelope = self._writer.submit(External(event_type, dict(data)))
         return envelope
+
+    def ask_help(self, kiosk: str) -> tuple[HelpRequest, bool]:
+        """A citizen pressed "Cần hỗ trợ" at ``kiosk``: records ``help.requested`` unless that kiosk's request
+        today is still unanswered. Returns the open request and True when this press recorded it, False when it
+        was already open (nothing written: the first press keeps how long they have waited)."""
+        answer = self._writer.submit(AskHelp(HELP_REQUESTED, {"kiosk": kiosk}))
+        if isinstance(answer, HelpRequest):
+            return answer, False
+        day = numbering.working_day(datetime.fromisoformat(answer.at))
+        return HelpRequest(kiosk, answer.seq, answer.at, day), True
 
     def issue_ticket(self, service: str, priority: str | None = None, kiosk: str | None = None,
                      request_id: str | None = None, queue_at: datetime | None = None,

@@ -8,7 +8,7 @@ Pure: no I/O, no clock (the day to show is passed in).
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -16,7 +16,8 @@ from typing import Any
 from contracts.messages import Envelope, EventType
 from queue_server.domain.numbering import working_day
 
-HELP_EVENTS = (EventType.HELP_REQUESTED.value, EventType.HELP_ANSWERED.value)
+HELP_REQUESTED = EventType.HELP_REQUESTED.value
+HELP_EVENTS = (HELP_REQUESTED, EventType.HELP_ANSWERED.value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +56,17 @@ class OpenHelpRequests:
         self._open = {k: r for k, r in self._open.items() if r.day >= day}
         if kiosk not in self._open:          # pressing again does not reset how long they have waited
             self._open[kiosk] = HelpRequest(kiosk, envelope.seq, envelope.at, day)
+
+    def open_request(self, kiosk: str, day: date, pending: Sequence[Envelope] = ()) -> HelpRequest | None:
+        """``kiosk``'s unanswered request of working day ``day``, if any; ``pending``: envelopes of the batch being
+        decided, not applied yet (the last help event of that kiosk among them wins)."""
+        for envelope in reversed(pending):
+            if envelope.type in HELP_EVENTS and isinstance(envelope.data, dict) and envelope.data.get("kiosk") == kiosk:
+                if envelope.type == EventType.HELP_ANSWERED.value:
+                    return None
+                return HelpRequest(kiosk, envelope.seq, envelope.at, day)
+        found = self._open.get(kiosk)
+        return found if found is not None and found.day == day else None
 
     def on(self, day: date) -> list[dict[str, Any]]:
         """The requests of working day ``day``, oldest first."""

@@ -81,6 +81,12 @@ class External:
 
 
 @dataclass(frozen=True, slots=True)
+class AskHelp(External):
+    """``help.requested`` for ``data["kiosk"]``, unless that kiosk's request today is still unanswered: then nothing
+    is written and the answer is that open HelpRequest (one open request per kiosk)."""
+
+
+@dataclass(frozen=True, slots=True)
 class Reconfigure:
     """A new center definition (an admin's live change) and its ``config.changed`` event: swapped in by the
     writer between two commands, in the same commit as the event, so no command sees half a change.
@@ -236,6 +242,14 @@ class Writer:
             for job in batch:
                 now = self.now()
                 if isinstance(job.command, External):
+                    if isinstance(job.command, AskHelp):
+                        # one open request per kiosk: pressing again while nobody has answered writes nothing and
+                        # answers with the first press (a stuck button or a script cannot flood the log)
+                        already = self.help.open_request(str(job.command.data.get("kiosk")),
+                                                         numbering.working_day(now), envelopes)
+                        if already is not None:
+                            done.append((job, already))
+                            continue
                     seq += 1
                     envelope = Envelope(event_id(now), seq, job.command.type, self.center.id, format_at(now),
                                         job.command.data)

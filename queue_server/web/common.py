@@ -43,6 +43,8 @@ class HubContext:
     notifier: Any = None             # the NotificationService when [notifications] is set (contacts at the kiosk)
     # issuing per device key (or address): guards.ISSUE_LIMIT
     issue_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(guards.ISSUE_LIMIT))
+    # "Cần hỗ trợ" per device key (or address): guards.HELP_LIMIT
+    help_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(guards.HELP_LIMIT))
 
 
 def hub() -> HubContext:

@@ -342,6 +342,9 @@ def check_device_key(keys: tuple[str, ...] | list[str], tokens: TokenStore) -> N
 # Issuing, per device (issue 11): a kiosk with a queue in front of it issues a few a minute; a script with a
 # stolen key or none would otherwise empty a service's daily quota in a tenth of a second.
 ISSUE_LIMIT = RateLimit(per_minute=60.0, burst=30)
+# "Cần hỗ trợ", per device: a citizen presses it a few times at most; a stuck button or a script is refused after
+# that (its own bucket, so it never costs the kiosk its tickets).
+HELP_LIMIT = RateLimit(per_minute=6.0, burst=5)
 
 
 def issuer_key(device_key: str, address: str) -> str | None:

@@ -13,7 +13,15 @@ from contracts.errors import ErrorCode, MotcuaError
 from contracts.messages import format_at
 from queue_server.app.views import ticket_to_json, wait_to_json
 from queue_server.config import working_hours_json
-from queue_server.web.common import Body, Field, bad_request, hub, route
+from queue_server.web.common import (
+    Body,
+    Field,
+    bad_request,
+    current_display_name,
+    current_username,
+    hub,
+    route,
+)
 from queue_server.web.guards import RateLimited, issue_allowed
 from queue_server.web.schemas import arr, obj, ref
 
@@ -183,19 +191,35 @@ HELP = Body({"kiosk": Field(str, True, "the kiosk asking (its configured id)", m
 
 
 @route(bp, "/help", methods=("POST",), summary="A citizen asks for help at a kiosk (Cần hỗ trợ)", device_key=True,
-       body=HELP, ok=201, result="{help: {kiosk, seq, at}}", response=ref("HelpRequest"))
+       body=HELP, ok=201, result="{help: {kiosk, seq, at}} (200 with the first press while it is still unanswered)",
+       errors=(ErrorCode.UNKNOWN_KIOSK, ErrorCode.RATE_LIMITED), response=ref("HelpRequest"))
 def ask_help(body: dict[str, Any]):  # type: ignore[no-untyped-def]
     # an event in the log like any other: consoles and the manager board see it on their live stream, and until it
     # is answered it is in GET /state (and the stream's first snapshot) for a screen opened later, even after a restart
-    envelope = hub().service.record_event("help.requested", {"kiosk": body["kiosk"]})
-    return jsonify(help={"kiosk": body["kiosk"], "seq": envelope.seq, "at": envelope.at}), 201
+    ctx = hub()
+    wait = issue_allowed(ctx.help_limiter, request.headers.get("X-Device-Key", ""), request.remote_addr or "")
+    if wait > 0:
+        retry = max(1, math.ceil(wait))
+        raise RateLimited(f"Thiết bị này gửi yêu cầu hỗ trợ quá nhanh; thử lại sau {retry} giây. / Too many help "
+                          f"requests from this device; retry in {retry} s.", retry)
+    kiosk = body["kiosk"]
+    # the kiosks the center's [broker] inventory names; a hub whose inventory names none (a lab broker, kiosks
+    # without MQTT) has no list to check against, and the rate limit and one open request per kiosk bound it
+    known = ctx.settings.broker.kiosk_ids() if ctx.settings.broker is not None else frozenset()
+    if known and kiosk not in known:
+        raise MotcuaError(ErrorCode.UNKNOWN_KIOSK, f"Kiosk «{kiosk}» không có trong cấu hình của trung tâm. / Kiosk "
+                                                   f"{kiosk!r} is not one of this center's configured kiosks.")
+    request_, new = ctx.service.ask_help(kiosk)
+    return jsonify(help=request_.to_json()), 201 if new else 200
 
 
 @route(bp, "/help/answer", methods=("POST",), summary="Staff are on their way to the kiosk that asked for help",
        role="staff", body=HELP, result="{help: {kiosk, seq, at}}", response=ref("HelpRequest"))
 def answer_help(body: dict[str, Any]):  # type: ignore[no-untyped-def]
-    # clears the request on every screen and from GET /state (a console opened later no longer shows it)
-    envelope = hub().service.record_event("help.answered", {"kiosk": body["kiosk"]})
+    # clears the request on every screen and from GET /state (a console opened later no longer shows it); the log
+    # keeps who went (the logged-in member of staff: their username, and the name screens show)
+    envelope = hub().service.record_event("help.answered", {"kiosk": body["kiosk"], "staff": current_username(),
+                                                            "staff_name": current_display_name()})
     return jsonify(help={"kiosk": body["kiosk"], "seq": envelope.seq, "at": envelope.at})
 
 

@@ -6,6 +6,7 @@ ConfigError naming the key. Reads the file system; changes nothing on it.
 from __future__ import annotations
 
 import os
+import sqlite3
 import ssl
 from collections.abc import Callable
 from pathlib import Path
@@ -124,3 +125,23 @@ def check_hub_can_run(settings: HubSettings, *, calendar_file: Callable[[Path], 
 def check_kiosk_can_run(journal: Path) -> None:
     """The offline journal (tickets issued while the hub is away) can be written."""
     writable_file(journal, "offline.journal", sqlite=True)
+
+
+def live_password_hashes(store_path: Path) -> dict[str, str]:
+    """Password hashes set from the web pages (an account's own change, the admin page), which the hub puts over
+    the file's at start: the ``credentials`` table of the hub's store (queue_server/adapters/config_log.py), read
+    only. Empty when there is no store yet, no such table, or it cannot be read (then the file's hashes count)."""
+    if not store_path.is_file():
+        return {}
+    try:
+        conn = sqlite3.connect(f"{store_path.resolve().as_uri()}?mode=ro", uri=True, timeout=5)
+    except sqlite3.Error:
+        return {}
+    try:
+        if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'credentials'").fetchone():
+            return {str(u): str(h) for u, h in conn.execute("SELECT username, password_hash FROM credentials")}
+        return {}
+    except sqlite3.Error:
+        return {}
+    finally:
+        conn.close()

@@ -12,6 +12,7 @@ import pytest
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from deploy_support import with_real_passwords
 from hub_support import HubOptions, TestHub
 from test_bookings_day import PUSH_TOKEN, at, raw_settings
 
@@ -153,7 +154,8 @@ def test_config_check_takes_the_key_and_names_it_when_bad(tmp_path: Path, extra:
     root = Path(__file__).resolve().parents[2]
     text = (root / "deploy" / "center.example.toml").read_text(encoding="utf-8")
     config = tmp_path / "center.toml"
-    text = text.replace("device_keys = []", 'device_keys = ["key-made-for-this-test-0001"]')  # as deployed
+    text = with_real_passwords(  # as deployed: device keys and real passwords for the accounts
+        text.replace("device_keys = []", 'device_keys = ["key-made-for-this-test-0001"]'))
     config.write_text(text.replace('path = "/var/lib/motcua/hub.sqlite3"', 'path = "data/hub.sqlite3"')
                       + f'\n[bookings]\ncapacity = {{ ho-tich = 2 }}\n{extra}\n', encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith("MOTCUA_")} | {"PYTHONPATH": str(root)}

@@ -165,10 +165,15 @@ def test_a_directory_or_a_missing_file_is_one_line_too(tmp_path: Path) -> None:
 
 def test_the_example_configs_pass(tmp_path: Path) -> None:
     # the shipped store path is /var/lib/motcua: checked writable only where the hub would really run
-    # and its first step done: device keys in the hub's environment (without them: tests/e2e/test_config_runs.py)
+    # and its first steps done: device keys in the hub's environment, real passwords for its demo accounts
+    # (without them: tests/e2e/test_config_runs.py, which sets them with `motcua user set-password`)
+    from deploy_support import with_real_passwords
+
+    center = tmp_path / "center.toml"
+    center.write_text(with_real_passwords(EXAMPLE.read_text(encoding="utf-8")), encoding="utf-8")
     env = _env({"MOTCUA_STORE__PATH": str(tmp_path / "hub.sqlite3"),
                 "MOTCUA_SECURITY__DEVICE_KEYS": '["key-made-for-this-test-0001"]'})
-    result = subprocess.run([sys.executable, "-m", "queue_server", "config", "check", str(EXAMPLE)], cwd=tmp_path,
+    result = subprocess.run([sys.executable, "-m", "queue_server", "config", "check", str(center)], cwd=tmp_path,
                             env=env, capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("OK: Trung tâm Phục vụ hành chính công tỉnh Quảng Trị")
@@ -190,7 +195,7 @@ def test_the_example_configs_pass(tmp_path: Path) -> None:
     assert bridge.center == "hcc-quang-tri" and {d.kind for d in bridge.devices} == {
         "staff_keypad", "led_display", "rating_pad"} and bridge.notes == ()
     kiosk = load_kiosk(ROOT / "deploy" / "kiosk.example.toml", env={})
-    assert kiosk.id == "kiosk-sanh-1" and kiosk.notes == ()
+    assert kiosk.id == "kiosk-1" and kiosk.notes == ()
 
 
 def test_config_check_imports_no_web_store_or_mqtt_module() -> None:

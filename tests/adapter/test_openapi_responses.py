@@ -111,7 +111,8 @@ def test_every_json_route_answers_what_its_schema_says(hub: TestHub) -> None:
     lease = c.call("POST", "/leases", json={"kiosk": "k1", "service": "dat-dai", "size": 3})["lease"]
     c.call("POST", f"/leases/{lease['id']}/tickets",
            json={"tickets": [{"number": lease["first"], "issued_at": "2026-11-23T08:00:00+07:00"}]})
-    c.call("POST", "/help", json={"kiosk": "k1"})
+    # (a kiosk the example center's [broker] inventory names: POST /help answers no other)
+    c.call("POST", "/help", json={"kiosk": "kiosk-1"})
     # displays
     c.call("GET", "/state")
     c.call("GET", "/health")
@@ -142,7 +143,7 @@ def test_every_json_route_answers_what_its_schema_says(hub: TestHub) -> None:
     c.call("POST", "/counters/1/heartbeat", headers=staff)
     c.call("GET", "/counters", headers=staff)
     c.call("POST", "/counters/1/close", headers=staff)
-    c.call("POST", "/help/answer", headers=staff, json={"kiosk": "k1"})
+    c.call("POST", "/help/answer", headers=staff, json={"kiosk": "kiosk-1"})
     # ratings: counter 2 serves a ticket, the tablet rates it
     c.call("POST", "/counters/2/open", headers=staff)
     c.call("POST", "/counters/2/call", headers=staff, json={"ticket_id": third["id"]})

@@ -51,7 +51,12 @@ def _settings(tmp: Path) -> Any:
     # A cheap hash: the suite logs in often and the point here is the flow, not the hash cost.
     pw = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
     users = tuple(UserDef(name, role, pw, name) for name, role in USERS)
-    return dataclasses.replace(base, store_path=tmp / "hub.sqlite3", users=users)
+    # a center with four kiosks (the example names kiosk-1): POST /help answers only the kiosks the inventory names
+    from queue_server.mqtt_access import BrokerClient
+
+    kiosks = tuple(BrokerClient(f"kiosk-{n}", "kiosk", (f"kiosk-{n}-printer",)) for n in (2, 3, 4))
+    broker = dataclasses.replace(base.broker, clients=(*base.broker.clients, *kiosks))
+    return dataclasses.replace(base, store_path=tmp / "hub.sqlite3", users=users, broker=broker)
 
 
 @pytest.fixture

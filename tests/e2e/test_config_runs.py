@@ -7,7 +7,8 @@ on free loopback ports and temp dirs, reaches ready (the hub answers /api/v1/hea
 kiosk completes its first upkeep round online with the hub, the bridge's availability is "online" on the
 broker) and is stopped; exit 2 ⇒ the process refuses with exit 2 and exactly the same one line, no traceback.
 The shipped examples themselves are safe as shipped: the hub's and the bridge's are refused until the first
-steps are done (no device keys; no CA), and the sentence names what to run.
+steps are done (no device keys, then accounts on the public demo password; no CA), and the sentence names what
+to run.
 """
 from __future__ import annotations
 
@@ -223,21 +224,56 @@ def hub_env(site: Site, tmp: Path, *, keys: bool = True) -> dict[str, str]:
     return {**env, "MOTCUA_SECURITY__DEVICE_KEYS": site.device_keys} if keys else env
 
 
-def test_the_shipped_hub_example_is_refused_until_keys_are_made_then_it_runs(site: Site, tmp_path: Path) -> None:
+ACCOUNTS = ("canbo1", "canbo2", "canbo3", "canbo4", "quanly", "quantri")   # the example's, on "motcua-demo"
+
+
+def set_real_passwords(config: Path, cwd: Path, users: tuple[str, ...] = ACCOUNTS) -> None:
+    """The documented step: `motcua user set-password --config FILE USERNAME` (here the password on stdin)."""
+    for user in users:
+        done = subprocess.run([sys.executable, "-m", "queue_server", "user", "set-password", "--config", str(config),
+                               user, "--stdin"], cwd=cwd, env=_base_env({}), input=f"mật khẩu của {user} 2026\n",
+                              capture_output=True, text=True, timeout=60, check=False)
+        assert done.returncode == 0 and done.stdout.startswith("OK: "), done.stdout + done.stderr
+
+
+@pytest.fixture(scope="module")
+def real_example(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The hub example after its accounts were given real passwords (the source of the tests' hub configs)."""
+    config = tmp_path_factory.mktemp("real") / "center.toml"
+    shutil.copy(HUB_EXAMPLE, config)
+    set_real_passwords(config, config.parent)
+    return config
+
+
+def test_the_shipped_hub_example_is_refused_until_keys_and_passwords_are_made_then_it_runs(site: Site,
+                                                                                         tmp_path: Path) -> None:
     said = both_refuse(["hub"], HUB_EXAMPLE, hub_env(site, tmp_path, keys=False), tmp_path)
     assert "device_keys" in said and f"`motcua deploy device-keys --config {HUB_EXAMPLE}`" in said
     assert "hub-device-keys.env" in said and "--lab" in said
-    # the first step done: the generated keys in the hub's environment → accepted (warnings only) and it runs
-    result = accepted(HUB_EXAMPLE, hub_env(site, tmp_path), tmp_path)
-    assert "demo password" in result.stderr and "device_keys" not in result.stderr
-    assert run_hub(HUB_EXAMPLE, hub_env(site, tmp_path), tmp_path)["mqtt"] == "connected"
+    # the first step done: the generated keys in the hub's environment → the accounts on the public demo
+    # password are what is refused now (anyone on the LAN could log in as the admin), naming the command
+    said = both_refuse(["hub"], HUB_EXAMPLE, hub_env(site, tmp_path), tmp_path)
+    assert "device_keys" not in said and "tài khoản " + ", ".join(ACCOUNTS) + " vẫn dùng mật khẩu mẫu" in said
+    assert said.index("mật khẩu mẫu") < said.index("public demo password") and "--lab" in said
+    assert f"`motcua user set-password --config {HUB_EXAMPLE} canbo1`" in said
+    # the second step done on the center's copy: real passwords → accepted, no warning, and it runs
+    config = tmp_path / "center.toml"
+    shutil.copy(HUB_EXAMPLE, config)
+    set_real_passwords(config, tmp_path, ACCOUNTS[:-1])
+    assert "tài khoản quantri vẫn dùng" in both_refuse(["hub"], config, hub_env(site, tmp_path), tmp_path)
+    set_real_passwords(config, tmp_path, ACCOUNTS[-1:])
+    result = accepted(config, hub_env(site, tmp_path), tmp_path)
+    assert result.stderr == ""
+    assert run_hub(config, hub_env(site, tmp_path), tmp_path)["mqtt"] == "connected"
 
 
 def test_a_lab_hub_is_checked_as_it_runs(site: Site, tmp_path: Path) -> None:
     env = hub_env(site, tmp_path, keys=False)
     result = accepted(HUB_EXAMPLE, env, tmp_path, "--lab")
-    assert "--lab" in result.stderr
+    assert "--lab" in result.stderr and "demo password" in result.stderr     # warned, not refused
     assert run_hub(HUB_EXAMPLE, env, tmp_path, "--lab")["status"] == "ok"
+    # with device keys too: a test bench keeps the demo accounts
+    assert run_hub(HUB_EXAMPLE, hub_env(site, tmp_path), tmp_path, "--lab")["mqtt"] == "connected"
 
 
 HUB_BROKEN = [
@@ -276,10 +312,10 @@ def kiosk_env(site: Site, tmp: Path, hub_port: int) -> dict[str, str]:
 
 
 @pytest.fixture
-def running_hub(site: Site, tmp_path: Path) -> Iterator[int]:
+def running_hub(site: Site, tmp_path: Path, real_example: Path) -> Iterator[int]:
     hub_dir = tmp_path / "hub"
     hub_dir.mkdir()
-    config = edited(hub_dir, HUB_EXAMPLE, "center.toml",
+    config = edited(hub_dir, real_example, "center.toml",
                     # open every day all day, so the kiosk's leases do not depend on when the test runs
                     ('days = ["mon", "tue", "wed", "thu", "fri"]\nsessions = [["07:30", "11:30"], ["13:30", "17:00"]]',
                      'days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]\nsessions = [["00:00", "23:59"]]'),
@@ -298,7 +334,7 @@ def running_hub(site: Site, tmp_path: Path) -> Iterator[int]:
 def test_the_kiosk_example_runs_online_with_its_key(site: Site, tmp_path: Path, running_hub: int) -> None:
     env = kiosk_env(site, tmp_path, running_hub)
     result = accepted(KIOSK_EXAMPLE, env, tmp_path)
-    assert result.stdout.startswith("OK: kiosk kiosk-sanh-1") and result.stderr == ""
+    assert result.stdout.startswith("OK: kiosk kiosk-1") and result.stderr == ""
     log = run_kiosk(KIOSK_EXAMPLE, env, tmp_path)
     assert "kiosk stopped (mode online" in log, log[-3000:]
     import sqlite3

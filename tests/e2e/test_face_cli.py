@@ -7,6 +7,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from deploy_support import with_real_passwords
 
 from queue_server.__main__ import main
 
@@ -19,7 +20,8 @@ def config(tmp_path: Path) -> Path:
     raw = tomllib.loads(text)
     assert "face" not in raw
     path = tmp_path / "center.toml"
-    text = text.replace("device_keys = []", 'device_keys = ["key-made-for-this-test-0001"]')  # as deployed
+    text = with_real_passwords(  # as deployed: device keys and real passwords for the accounts
+        text.replace("device_keys = []", 'device_keys = ["key-made-for-this-test-0001"]'))
     path.write_text(text + f'\n[face]\nenabled = true\nkey_path = "{tmp_path / "keys" / "face.key"}"\n'
                     f'gallery_path = "{tmp_path / "data" / "face.sqlite3"}"\n', encoding="utf-8")
     return path

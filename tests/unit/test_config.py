@@ -119,9 +119,17 @@ def test_cli_config_check(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     assert f"`motcua deploy device-keys --config {EXAMPLE}`" in err.getvalue()
     # with keys in the environment (what `deploy device-keys` writes for the hub's EnvironmentFile) it passes
     monkeypatch.setenv("MOTCUA_SECURITY__DEVICE_KEYS", '["key-made-for-this-test-0001"]')
+    # ... once its accounts have real passwords (the shipped ones are the public demo password: refused)
+    err = io.StringIO()
+    with redirect_stderr(err):
+        assert main(["config", "check", str(EXAMPLE)]) == 2
+    assert "`motcua user set-password --config" in err.getvalue()
+    from deploy_support import with_real_passwords
+
+    (tmp_path / "real.toml").write_text(with_real_passwords(EXAMPLE.read_text(encoding="utf-8")), encoding="utf-8")
     out = io.StringIO()
     with redirect_stdout(out):
-        assert main(["config", "check", str(EXAMPLE)]) == 0
+        assert main(["config", "check", str(tmp_path / "real.toml")]) == 0
     assert "OK: Trung tâm Phục vụ hành chính công tỉnh Quảng Trị" in out.getvalue()
     bad = tmp_path / "bad.toml"
     bad.write_text(EXAMPLE.read_text(encoding="utf-8").replace('services = ["dat-dai"]', 'services = ["dat-dai2"]'),

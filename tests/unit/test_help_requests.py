@@ -9,12 +9,14 @@ from pathlib import Path
 import pytest
 from hub_center import MONDAY_0800, make_center
 
+from contracts.messages import Envelope
 from queue_server.adapters.memory_store import MemoryStore
 from queue_server.adapters.sqlite_store import SqliteStore
-from queue_server.app.help_requests import HELP_EVENTS, OpenHelpRequests
+from queue_server.app.help_requests import HELP_EVENTS, HelpRequest, OpenHelpRequests
 from queue_server.app.ports import EventStore, FixedClock
 from queue_server.app.projector import day_start
 from queue_server.app.queue_service import QueueService
+from queue_server.app.writer import AskHelp, Reply, _Job
 
 pytestmark = [pytest.mark.unit, pytest.mark.timeout(60)]
 CENTER = make_center()
@@ -48,3 +50,39 @@ def test_open_requests_follow_the_log_and_the_day(store: EventStore) -> None:
         assert [r["kiosk"] for r in svc.snapshot()["help"]] == ["k3"]
     finally:
         svc.close()
+
+
+def test_one_open_request_per_kiosk_within_one_writer_batch(store: EventStore) -> None:
+    """Presses of the same kiosk decided in ONE writer batch (none applied to the view yet), as when many arrive at
+    once: one help.requested, every press answered with it. The batch is handed to the writer's batch step directly,
+    so it is one batch every time."""
+    clock = FixedClock(MONDAY_0800)
+    svc = QueueService(CENTER, store, clock)
+    try:
+        jobs = [_Job(AskHelp("help.requested", {"kiosk": k}), Reply()) for k in ("k1", "k2", "k1", "k1")]
+        svc._writer._process(jobs)                  # the seam under test: one batch of the writer
+        answers = [job.future.result() for job in jobs]
+        assert [type(a).__name__ for a in answers] == ["Envelope", "Envelope", "HelpRequest", "HelpRequest"]
+        assert answers[2] == answers[3] == HelpRequest("k1", answers[0].seq, answers[0].at, MONDAY_0800.date())
+        assert [(e.type, e.data) for e in svc.events_after(0)] == [("help.requested", {"kiosk": "k1"}),
+                                                                  ("help.requested", {"kiosk": "k2"})]
+        request, new = svc.ask_help("k1")                       # later, still unanswered: nothing written
+        assert (request, new) == (answers[2], False)
+        svc.record_event("help.answered", {"kiosk": "k1", "staff": "canbo"})
+        request, new = svc.ask_help("k1")                       # answered: the next press is a new request
+        assert new and request.seq == 4
+        assert len(svc.events_after(0)) == 4
+    finally:
+        svc.close()
+
+
+def test_open_request_counts_the_pending_batch() -> None:
+    day = MONDAY_0800.date()
+    at = "2026-11-23T08:00:00+07:00"
+    view = OpenHelpRequests([Envelope("e1", 1, "help.requested", "c", at, {"kiosk": "k1"})])
+    assert view.open_request("k1", day) == HelpRequest("k1", 1, at, day)
+    assert view.open_request("k1", day + timedelta(days=1)) is None          # yesterday's is not open today
+    answered = [Envelope("e2", 2, "help.answered", "c", at, {"kiosk": "k1", "staff": "canbo"})]
+    assert view.open_request("k1", day, answered) is None
+    asked = [Envelope("e3", 3, "help.requested", "c", at, {"kiosk": "k2"})]
+    assert view.open_request("k2", day) is None and view.open_request("k2", day, asked) == HelpRequest("k2", 3, at, day)

@@ -20,7 +20,7 @@ def test_example_config_loads_with_env_overrides() -> None:
                       env={"MOTCUA_KIOSK_HUB_URL": "http://10.1.1.1:8080", "MOTCUA_KIOSK_SCREEN_FULLSCREEN": "no",
                            "MOTCUA_KIOSK_OFFLINE_LEASE_SIZE": "80", "MOTCUA_KIOSK_HUB_DEVICE_KEY": "k-123"})
     assert s.hub.url == "http://10.1.1.1:8080" and s.screen.fullscreen is False and s.offline.lease_size == 80
-    assert s.id == "kiosk-sanh-1" and s.devices.printer.startswith("escpos-net://")
+    assert s.id == "kiosk-1" and s.devices.printer.startswith("escpos-net://")
     assert s.redacted()["hub"]["device_key"] == "***"
 
 

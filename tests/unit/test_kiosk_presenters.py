@@ -43,6 +43,7 @@ class StandInHub:
         self.calls: list[str] = []
         self.requests: dict[str, dict[str, Any]] = {}
         self.lose_next_answer = False
+        self.help_error: HubError | None = None
 
     def _check(self, what: str) -> None:
         self.calls.append(what)
@@ -55,6 +56,8 @@ class StandInHub:
 
     def ask_help(self) -> dict[str, Any]:
         self._check("help")
+        if self.help_error is not None:
+            raise self.help_error
         return {"help": {"kiosk": "kiosk-1", "seq": 1, "at": "2026-11-23T09:00:00+07:00"}}
 
     def services(self) -> list[dict[str, Any]]:
@@ -712,3 +715,17 @@ def test_can_ho_tro_tells_the_staff_or_says_the_server_cannot_be_reached(rig: Ri
     rig.hub.down = True
     rig.tap(k.home.ask_help)
     assert k.home.view().help_message.startswith("Không kết nối được máy chủ")
+
+
+def test_can_ho_tro_refused_by_the_hub_is_not_called_a_lost_connection(rig: Rig) -> None:
+    k = rig.kiosk
+    # pressed again and again past the hub's limit: the first press reached the staff
+    rig.hub.help_error = HubError("rate_limited", "too many", 429)
+    rig.tap(k.home.ask_help)
+    assert k.home.view().help_message.startswith("Đã báo cán bộ")
+    k.reset()
+    # a kiosk the center's config does not name: the hub is there, it refuses; the citizen goes to the desk
+    rig.hub.help_error = HubError("unknown_kiosk", "not configured", 404)
+    rig.tap(k.home.ask_help)
+    message = k.home.view().help_message
+    assert message.startswith("Chưa gửi được yêu cầu hỗ trợ") and "Không kết nối" not in message

@@ -83,3 +83,13 @@ def test_config_check_refuses_a_hub_connecting_as_another_user(tmp_path: Any, us
     cfg.write_text(example.replace('username = "hub"', f'username = "{user}"', 1), encoding="utf-8")
     with pytest.raises(ConfigError, match=r"mqtt\.username: .*one broker user per process instance"):
         load_settings(cfg, environ={})
+
+
+def test_the_kiosks_an_inventory_names() -> None:
+    """POST /help accepts these ids: each kiosk user, and the kiosk id its devices are named after (a kiosk whose
+    broker user is not its id); a bridge's devices and users are no kiosks."""
+    inventory = inv(B1, {"user": "kiosk-1", "role": "kiosk", "devices": ["kiosk-1-printer"]},
+                    {"user": "sanh-b", "role": "kiosk", "devices": ["kiosk-sanh-2-printer", "kiosk-sanh-2-camera",
+                                                                    "may-in-le"]})
+    assert inventory.kiosk_ids() == {"kiosk-1", "sanh-b", "kiosk-sanh-2"}
+    assert inv(B1, B2).kiosk_ids() == frozenset()
