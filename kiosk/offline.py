@@ -273,17 +273,44 @@ class TicketDesk:
     def issue(self, service: str, priority: str | None = None) -> IssuedTicket:
         """The hub's ticket when it answers; a leased one when it does not. HubError (a refusal) passes through."""
         if self._mode == "online":
-            request_id = uuid.uuid4().hex
-            for attempt in (1, 2):
-                try:
-                    return IssuedTicket.from_hub(self.hub.issue_ticket(service, priority, request_id))
-                except HubUnavailable as err:
-                    # An answer lost after the hub stored the ticket: asking again with the same key returns
-                    # that ticket instead of leaving it behind as a phantom while an offline one is printed.
-                    if not (err.maybe_done and attempt == 1):
-                        break
-            self._set_mode("offline")
+            try:
+                return self._issue_online(service, priority)
+            except HubUnavailable:
+                self._set_mode("offline")
         return self._issue_offline(service, priority)
+
+    def _issue_online(self, service: str, priority: str | None) -> IssuedTicket:
+        """The hub's next number, never one this kiosk already printed today. A hub restored from a backup taken
+        earlier in the day (the disk failed at 14:30, the 12:00 backup is put back) does not know the numbers it
+        handed out after the backup and would give them again, while citizens hold them on paper. Asking again
+        takes each such number in the restored hub's queue (where its holder waits: that citizen is then called)
+        until the hub is past the highest this kiosk printed. Numbers are per day, per service, increasing."""
+        today = self.today()
+        key = f"online-high:{today}:{service}"
+        high = self.journal.recall(key)
+        for _ in range(10_000):                  # a day's numbers for one service: the hub moves on each time
+            ticket = self._ask_hub(service, priority)
+            day, _, number = ticket.id.rpartition("-")
+            if not number.isdigit() or day[:8] != today.replace("-", ""):
+                return ticket                    # not a number of this kiosk's day: nothing to compare with
+            if not (isinstance(high, int) and int(number) <= high):
+                self.journal.remember(key, int(number))
+                return ticket
+            log.warning("the hub gave %s again, which this kiosk printed earlier today (was the hub restored from "
+                        "a backup?): left in its queue for the citizen holding it, asking again", ticket.number)
+        return ticket
+
+    def _ask_hub(self, service: str, priority: str | None) -> IssuedTicket:
+        request_id = uuid.uuid4().hex
+        for attempt in (1, 2):
+            try:
+                return IssuedTicket.from_hub(self.hub.issue_ticket(service, priority, request_id))
+            except HubUnavailable as err:
+                # An answer lost after the hub stored the ticket: asking again with the same key returns
+                # that ticket instead of leaving it behind as a phantom while an offline one is printed.
+                if not (err.maybe_done and attempt == 1):
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _issue_offline(self, service: str, priority: str | None) -> IssuedTicket:
         at = format_at(self._clock())

@@ -386,6 +386,19 @@
   $("board-day").addEventListener("change", showDay);
   $("back-today").addEventListener("click", (ev) => { ev.preventDefault(); $("board-day").value = isoToday(); showDay(); });
 
+  // A board left open overnight: at the hub's midnight its live cards already show the new day, so a picker that
+  // showed today moves to the new today with them; a past day the manager picked stays picked.
+  let shownToday = null;                       // the hub's day when the picker was last set or followed
+  setInterval(() => {
+    if (!hubTimeKnown() || !$("board-day").value) return;
+    const now = isoToday();
+    if (shownToday === null) shownToday = now;
+    if (now === shownToday) return;
+    const followed = $("board-day").value === shownToday;
+    shownToday = now;
+    if (followed) { $("board-day").value = now; showDay(); }
+  }, 1000);
+
   await MotcuaLogin.mount({ main: "board", fail, refuse: ["staff"], who: "display_name",
-                           enter: async () => { await enter(); if (pickedPast()) showDay(); } });
+                           enter: async () => { await enter(); shownToday = isoToday(); if (pickedPast()) showDay(); } });
 })();

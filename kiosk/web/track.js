@@ -27,6 +27,13 @@
     ahead0: ["Quý vị sẽ sớm được gọi", "You will be called soon"],
     day_over: ["Ngày làm việc của số này đã kết thúc mà chưa đến lượt. Xin quý vị lấy số mới.",
                "This number's working day ended before its turn came. Please take a new number."],
+    // after the last session: numbers restart every day, so a number still waiting is no good tomorrow (a counter
+    // working on after closing may still call it today: the page keeps following it)
+    hours_over: ["Đã hết giờ làm việc hôm nay; số này không còn giá trị cho ngày mai — vui lòng lấy số mới.",
+                 "Today's working hours are over; this number is not valid tomorrow — please take a new number."],
+    lunch: ["Đang nghỉ trưa; các quầy làm việc lại lúc {h}. Số của quý vị vẫn được giữ.",
+            "Lunch break: the counters resume at {h}. Your number is kept."],
+    first: ["Quý vị đứng đầu hàng chờ", "You are first in line"],
     wait: ["Thời gian chờ dự kiến: khoảng {m} phút", "Estimated wait: about {m} minutes"],
     range: ["Thời gian chờ dự kiến: khoảng {a}–{b} phút", "Estimated wait: about {a}–{b} minutes"],
     under: ["Thời gian chờ dự kiến: dưới {b} phút", "Estimated wait: under {b} minutes"],
@@ -68,17 +75,21 @@
     var svc = services[tk.service];
     $("service").textContent = svc ? t("service", {s: svc[lang === "vi" ? 0 : 1] || svc[0]}) : "";
     // a number still waiting when its day ended was never reached: numbers restart every day
-    var over = dayOver();
+    var over = dayOver(), still = st === "issued" || st === "transferred";
+    var closed = !over && still && !!last.hours_over;
     box.className = "state" + (st === "called" ? " called" : "") +
-      ((st === "done" || st === "cancelled" || st === "no_show" || over) ? " finished" : "");
-    $("status").textContent = over ? t("day_over") : (T[st] ? t(st, {c: tk.counter || ""}) : st);
-    var waiting = !over && (st === "issued" || st === "transferred");
+      ((st === "done" || st === "cancelled" || st === "no_show" || over || closed) ? " finished" : "");
+    $("status").textContent = over ? t("day_over") : closed ? t("hours_over")
+                              : (T[st] ? t(st, {c: tk.counter || ""}) : st);
+    var waiting = !over && !closed && still;
     // "sớm" only when an open (or briefly paused) counter serves the ticket: the hub says so in wait_served
     var unserved = waiting && last.wait_served === false;
+    var lunch = waiting && last.resumes_at ? last.resumes_at.slice(11, 16) : "";   // the center's own time
     $("ahead").textContent = !waiting ? "" : (last.ahead > 0 ? t("ahead", {n: last.ahead})
-                                              : (unserved ? "" : t("ahead0")));
+                                              : (lunch ? t("first") : unserved ? "" : t("ahead0")));
     var w = "";
-    if (unserved) { w = t("unserved"); }
+    if (lunch) { w = t("lunch", {h: lunch}); }
+    else if (unserved) { w = t("unserved"); }
     else if (waiting && last.wait_high_min != null) {
       w = last.wait_low_min > 0 ? t("range", {a: last.wait_low_min, b: last.wait_high_min})
                                 : t("under", {b: last.wait_high_min});

@@ -11,9 +11,11 @@ import csv
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+
+from contracts.messages import VN_TZ
 
 # (JSON key, Vietnamese header, number format)
 INT, DEC, PCT, HOURS = "#,##0", "#,##0.0", "0.0%", "#,##0.00"
@@ -285,7 +287,13 @@ def to_pdf(bundle: ReportBundle, *, superior: str = "", signer_title: str = "GI�
               Paragraph("BÁO CÁO", title),
               Paragraph("Tình hình tiếp nhận và giải quyết hồ sơ thủ tục hành chính", center_bold),
               Paragraph(f"{first['period']['label']} (từ {_dmy(first['period']['from'])} đến "
-                        f"{_dmy(first['period']['to'])})", center), Spacer(1, 4 * mm)]
+                        f"{_dmy(first['period']['to'])})", center)]
+    # a report printed (and signed) before its period is over holds the figures so far, not the period's: say so
+    as_of = datetime.fromisoformat(str(bundle.dossiers["as_of"])).astimezone(VN_TZ)
+    if as_of.date() <= date.fromisoformat(first["period"]["to"]):
+        story.append(Paragraph(f"<i>Số liệu tính đến {as_of:%H:%M} ngày {as_of:%d/%m/%Y} (kỳ báo cáo chưa kết thúc)"
+                               "</i>", center))
+    story.append(Spacer(1, 4 * mm))
 
     def table(rows: Sequence[Sequence[Any]], widths: Sequence[float]) -> Table:
         t = Table([[Paragraph(str(c), base) if not isinstance(c, Paragraph) else c for c in r] for r in rows],

@@ -36,6 +36,10 @@ class TicketView:
     wait: wait_estimate.WaitEstimate | None = None     # the range the citizen is told (None: not waiting)
     # the ticket's working day is over: one still waiting was never reached (numbers restart every day)
     day_over: bool = False
+    # today's last session has ended with the ticket still waiting: it will not be called tomorrow (a counter
+    # working on after closing may still call it today)
+    hours_over: bool = False
+    resumes_at: datetime | None = None    # the lunch break: when the counters work again (the ticket waits)
 
 
 class QueueQueries:
@@ -116,8 +120,13 @@ class QueueQueries:
             state = self._rolled()
             t = state.tickets.get(TicketId(ticket_id))
             if t is not None and t.day == state.day:
-                wait = state.wait_for(t, self._writer.now(), self._silent(state, self._writer.now()))
-                return TicketView(t, state.ahead(t), 0 if wait is None else wait.minutes, wait)
+                now = self._writer.now()
+                wait = state.wait_for(t, now, self._silent(state, now))
+                waits = t.status in (TicketStatus.ISSUED, TicketStatus.TRANSFERRED)
+                center = self._writer.center
+                return TicketView(t, state.ahead(t), 0 if wait is None else wait.minutes, wait,
+                                  hours_over=waits and numbering.hours_over(center, now),
+                                  resumes_at=numbering.resumes_at(center, now) if waits else None)
             today = state.day
         # a past day's ticket (a counter may still hold it): nobody is ahead of it and nothing is promised
         old = t if t is not None else self._writer.store.get_ticket(ticket_id)

@@ -60,6 +60,25 @@ def closed_reason(center: CenterDef, service: ServiceDef, now: datetime) -> str 
     return None
 
 
+def hours_over(center: CenterDef, now: datetime) -> bool:
+    """The day's last working session has ended (numbers do not carry over: a number still waiting now is not
+    called tomorrow). False on a day without sessions, which has no hours to be over."""
+    local = now.astimezone(VN_TZ)
+    sessions = center.sessions_on(local.date())
+    return bool(sessions) and local.time().replace(tzinfo=None) >= max(s.end for s in sessions)
+
+
+def resumes_at(center: CenterDef, now: datetime) -> datetime | None:
+    """Between two of the day's sessions (the lunch break), when the next one starts; None otherwise."""
+    local = now.astimezone(VN_TZ)
+    clock = local.time().replace(tzinfo=None)
+    sessions = sorted(center.sessions_on(local.date()), key=lambda s: s.start)
+    if not sessions or clock < sessions[0].start or any(s.start <= clock < s.end for s in sessions):
+        return None
+    later = [s.start for s in sessions if s.start > clock]
+    return datetime.combine(local.date(), later[0], tzinfo=VN_TZ) if later else None
+
+
 def offline_first(service: ServiceDef) -> int:
     """The first number of the region kiosks lease their offline blocks from."""
     if service.offline_from is not None:

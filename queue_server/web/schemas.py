@@ -116,7 +116,10 @@ TICKET_ISSUED = obj({"ticket": ref("Ticket"), "ahead": INT, "estimated_wait_min"
                      "tracking_url": {"type": "string", "examples": ["/t/20261123-ho-tich-23"]},
                      "notify": STR, "public_tracking_url": STR}, optional=("notify", "public_tracking_url"))
 TICKET_VIEW = obj({"ticket": ref("Ticket"), "ahead": INT, "estimated_wait_min": INT, **WAIT_RANGE, "day_over": {
-    "type": "boolean", "description": "the ticket's working day is over (one still waiting was never reached)"}})
+    "type": "boolean", "description": "the ticket's working day is over (one still waiting was never reached)"},
+    "hours_over": {"type": "boolean", "description": "today's last working session has ended and the ticket still "
+                   "waits: numbers do not carry over to tomorrow"},
+    "resumes_at": {**null(STR), "description": "the lunch break: when the counters work again (the ticket waits)"}})
 TICKET_CONTACT = obj({
     "ticket": STR, "number": {"type": "string", "examples": ["A023"]},
     "notify": {"enum": ["sms", "zalo", "email"]},

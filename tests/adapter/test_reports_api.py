@@ -278,3 +278,28 @@ def test_a_counter_open_now_counts_its_duty_up_to_now(hub: Hub) -> None:
     t = c.get(f"{API}/reports/summary?date={DAY}&group=counter", headers=manager).json
     assert (t["totals"]["on_duty_h"], t["totals"]["pause_h"]) == (0.5, 0.25)
     assert t["rows"][0]["key"] == "2" and t["rows"][0]["pause_h"] == 0.25
+
+
+def _pdf_text(c: Any, manager: dict[str, str], query: str, tmp_path: Path) -> str:
+    r = c.get(f"{API}/reports/report.pdf?{query}", headers=manager)
+    assert r.status_code == 200 and r.data.startswith(b"%PDF")
+    pdf = tmp_path / "r.pdf"
+    pdf.write_bytes(r.data)
+    return subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+
+
+def test_a_report_signed_before_its_period_ends_says_its_figures_are_so_far(hub: Hub, tmp_path: Path) -> None:
+    """November's report printed and signed on 30/11 at 16:00 (the month's last day still open: citizens still
+    waiting, counters still serving) must not read as the whole month's figures."""
+    if shutil.which("pdftotext") is None:
+        pytest.fail("pdftotext is needed: make test installs poppler-utils")
+    a_day(hub)
+    hub.service.clock.set(datetime(2026, 11, 30, 16, 0, tzinfo=VN_TZ))   # Monday 30/11, the month's last day
+    c = hub.app.test_client()
+    manager = login(c, "quanly")
+    text = _pdf_text(c, manager, "month=2026-11", tmp_path)
+    assert "Tháng 11/2026 (từ 01/11/2026 đến 30/11/2026)" in text
+    assert "Số liệu tính đến 16:00 ngày 30/11/2026 (kỳ báo cáo chưa kết thúc)" in " ".join(text.split())
+    hub.service.clock.set(datetime(2026, 12, 1, 8, 0, tzinfo=VN_TZ))     # the next morning: November is whole
+    text = _pdf_text(c, manager, "month=2026-11", tmp_path)
+    assert "Số liệu tính đến" not in text and "Tháng 11/2026 (từ 01/11/2026 đến 30/11/2026)" in text

@@ -110,3 +110,28 @@ def test_board_date_picker_shows_a_past_day(hub: Any, page_factory: Any, artifac
     page.screenshot(path=str(artifacts_dir / "manager-board-past-day.png"), full_page=True)
     page.click("#back-today")
     page.wait_for_function("document.getElementById('history').hidden")
+
+
+def test_board_date_picker_follows_the_hubs_midnight(hub: Any, page_factory: Any) -> None:
+    """A board left open overnight: at the hub's midnight the picker that showed today moves to the new today
+    (the live cards already show it); one where the manager picked a past day keeps that day."""
+    _a_morning(hub)                                               # Monday 23/11/2026
+    following, picked = page_factory(1366, 768), page_factory(1366, 768)
+    for page in (following, picked):
+        page.goto(f"{hub.url}/manager")
+        page.fill("#username", "manager")
+        page.fill("#password", hub.password)
+        page.click("#login button[type=submit]")
+        page.wait_for_selector('#services tr[data-service="ho-tich"] td')
+        assert page.input_value("#board-day") == "2026-11-23"
+    picked.fill("#board-day", "2026-11-20")
+    picked.dispatch_event("#board-day", "change")
+    picked.wait_for_function("!document.getElementById('history').hidden")
+
+    hub.clock.set(hub.clock.now().replace(hour=23, minute=59, second=50) + timedelta(seconds=20))  # 24/11 00:00:10
+    following.wait_for_function("document.getElementById('board-day').value === '2026-11-24'")
+    following.wait_for_function("document.getElementById('history').hidden")
+    assert following.is_visible("#services")
+    picked.wait_for_timeout(2500)                                 # the same ticks went by on the other board
+    assert picked.input_value("#board-day") == "2026-11-20"
+    assert picked.is_visible("#history") and picked.is_hidden("#services")

@@ -135,3 +135,55 @@ def test_a_number_left_waiting_at_closing_is_not_soon_the_next_morning(hub) -> N
     today = issue(hub)                             # the morning's first number is A001 again, not day over
     assert today["ticket"]["number"] == "A001"
     assert requests.get(f"{hub.url}/api/v1/tickets/{today['ticket']['id']}", timeout=3).json()["day_over"] is False
+
+
+def test_lunch_break_and_closing_tell_the_truth(hub) -> None:
+    """At 12:00 the page says when the counters resume (13:30 from the config's sessions), not 'sớm'; after the
+    last session it says the number is no good tomorrow (numbers restart every day), not 'vẫn được giữ'; a counter
+    working on after closing still reaches the citizen, because the page keeps following the ticket."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from contracts.messages import VN_TZ
+
+    issue(hub)
+    mine = issue(hub)
+    url = f"{hub.url}/api/v1/tickets/{mine['ticket']['id']}"
+    service = hub.hub.service
+    service.open_counter("1", staff="staff1")
+    service.call_next("1")                        # A001 called; A002 next
+    body = requests.get(url, timeout=3).json()
+    assert body["hours_over"] is False and body["resumes_at"] is None
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 390, "height": 844})
+            page.goto(hub.url + mine["tracking_url"])
+            expect(page.locator("#ahead")).to_have_text("Quý vị sẽ sớm được gọi", timeout=10_000)
+
+            hub.clock.set(datetime(2026, 11, 23, 12, 0, tzinfo=VN_TZ))      # the lunch break
+            assert requests.get(url, timeout=3).json()["resumes_at"] == "2026-11-23T13:30:00+07:00"
+            expect(page.locator("#wait")).to_have_text(
+                "Đang nghỉ trưa; các quầy làm việc lại lúc 13:30. Số của quý vị vẫn được giữ.", timeout=10_000)
+            expect(page.locator("#ahead")).to_have_text("Quý vị đứng đầu hàng chờ")
+            assert "sớm" not in page.inner_text("body")
+            page.click("#lang")
+            expect(page.locator("#wait")).to_have_text("Lunch break: the counters resume at 13:30. Your number is kept.")
+            page.click("#lang")
+
+            hub.clock.set(datetime(2026, 11, 23, 17, 30, tzinfo=VN_TZ))     # after the last session
+            body = requests.get(url, timeout=3).json()
+            assert body["hours_over"] is True and body["day_over"] is False and body["resumes_at"] is None
+            expect(page.locator("#status")).to_have_text(
+                "Đã hết giờ làm việc hôm nay; số này không còn giá trị cho ngày mai — vui lòng lấy số mới.",
+                timeout=10_000)
+            expect(page.locator("#ahead")).to_have_text("")
+            expect(page.locator("#wait")).to_have_text("")
+            assert "vẫn được giữ" not in page.inner_text("body") and "sớm" not in page.inner_text("body")
+            page.screenshot(path=str(ARTIFACTS / "tracking_hours_over.png"))
+
+            service.start_service("1")                # the counter works on after closing: A002 is called
+            service.complete("1")
+            service.call_next("1")
+            expect(page.locator("#status")).to_have_text("Mời quý vị đến quầy 1", timeout=10_000)
+        finally:
+            browser.close()

@@ -159,3 +159,16 @@ def test_holidays_close_issuing_and_a_makeup_saturday_opens_it() -> None:
     assert numbering.closed_reason(center, service, at(2026, 8, 22, 12)) is not None    # its lunch break
     assert numbering.closed_reason(center, service, at(2026, 8, 29)) is not None        # an ordinary Saturday
     assert numbering.closed_reason(center, service, at(2026, 8, 24)) is None            # an ordinary Monday
+
+
+def test_hours_over_and_resumes_at_follow_the_days_sessions() -> None:
+    center = make_center()                         # 07:30–11:30 and 13:30–17:00
+    at = lambda h, m: MONDAY_0800.replace(hour=h, minute=m)
+    assert [numbering.hours_over(center, at(h, m)) for h, m in ((7, 0), (12, 0), (16, 59), (17, 0), (23, 0))] == \
+        [False, False, False, True, True]
+    assert numbering.resumes_at(center, at(12, 0)) == at(13, 30)
+    assert numbering.resumes_at(center, at(11, 30)) == at(13, 30)
+    for h, m in ((7, 0), (9, 0), (13, 30), (17, 0)):
+        assert numbering.resumes_at(center, at(h, m)) is None
+    sunday = MONDAY_0800 - timedelta(days=1)
+    assert not numbering.hours_over(center, sunday.replace(hour=20)) and numbering.resumes_at(center, sunday) is None

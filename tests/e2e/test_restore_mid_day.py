@@ -1,0 +1,75 @@
+"""The IT admin's bad afternoon: the hub's disk fails at 14:30 and the 12:00 backup (the timer's) is restored while
+a kiosk stays connected. Real hub (waitress on loopback, SQLite files), real backup and restore
+(queue_server.backup, what `motcua backup` / `motcua restore` run), real kiosk wiring (build_kiosk: hub client,
+SQLite journal, simulated printer).
+
+Numbers handed out after the backup are on paper in citizens' hands: the restored hub must not hand them out
+again."""
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from conftest import free_port
+from kiosk_support import start_hub
+from test_kiosk_offline import take_ticket
+
+from contracts.messages import VN_TZ
+from kiosk.__main__ import build_kiosk
+from kiosk.config import settings_from_dict
+from kiosk.presenters import ManualClock
+from queue_server.backup import discover_stores, named_stores, restore, take_backup
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
+
+
+def printed(printer) -> list[str]:
+    return [t.texts()[0] for t in printer.printer.simulator.tickets]
+
+
+def test_a_restored_mid_day_backup_does_not_hand_out_numbers_again(tmp_path: Path) -> None:
+    port = free_port()
+    hub = start_hub(tmp_path, port=port, services=2, now=datetime(2026, 11, 23, 11, 0, tzinfo=VN_TZ))
+    settings = settings_from_dict({"hub": {"url": hub.url, "connect_timeout_s": 0.3, "read_timeout_s": 2},
+                                   "offline": {"journal": str(tmp_path / "journal.sqlite"), "lease_size": 20,
+                                               "reserve": 5}}, env={})
+    kiosk, printer = build_kiosk(settings, sim=True, ticket_dir=tmp_path / "paper")
+    clock = ManualClock()
+    kiosk.clock = clock
+    kiosk.guard._clock = clock
+    kiosk.desk._clock = hub.clock.now
+    try:
+        take_ticket(kiosk, clock, "ho-tich")                    # A001 in the morning
+        assert kiosk.desk.maintain() == "online"
+        hub.clock.set(datetime(2026, 11, 23, 12, 0, tzinfo=VN_TZ))
+        store = hub.settings.store_path
+        backup = take_backup(discover_stores(store, named_stores(hub.settings)), tmp_path / "backups",
+                             hub.settings.center.id, hub.clock.now()).path
+
+        hub.clock.set(datetime(2026, 11, 23, 13, 45, tzinfo=VN_TZ))
+        for _ in range(3):
+            take_ticket(kiosk, clock, "ho-tich")               # A002–A004: paper in three citizens' hands
+        hub.clock.set(datetime(2026, 11, 23, 14, 30, tzinfo=VN_TZ))
+        hub.stop()                                              # the disk fails; a new disk, the 12:00 backup
+        restore(backup, {"hub": store, **{k: v for k, v in named_stores(hub.settings).items() if v is not None}},
+                store.parent, hub.clock.now(), force=True)
+        hub.start()
+
+        take_ticket(kiosk, clock, "ho-tich")
+        take_ticket(kiosk, clock, "ho-tich")
+        numbers = printed(printer)
+        assert numbers[:4] == ["A001", "A002", "A003", "A004"]
+        assert len(set(numbers)) == len(numbers), f"the same number on two citizens' paper: {numbers}"
+        assert numbers[4:] == ["A005", "A006"]
+        # the numbers the restored hub had lost are back in its queue, where their holders wait to be called
+        assert [t.display for t in hub.hub.service.waiting("ho-tich")] == [f"A00{n}" for n in range(1, 7)]
+        hub.restart()                                           # and after a restart of the kiosk's hub as well
+        take_ticket(kiosk, clock, "ho-tich")
+        assert printed(printer)[-1] == "A007"
+    finally:
+        kiosk.desk.journal.close()
+        hub.stop()
