@@ -149,7 +149,9 @@ class HubClient:
         return lease
 
     def hand_in(self, lease_id: str, tickets: list[dict[str, Any]]) -> dict[str, Any]:
-        return self._object("POST", f"/leases/{quote(str(lease_id), safe='')}/tickets", json={"tickets": tickets})
+        # the kiosk id lets a hub restored from an earlier backup adopt back a lease of today it no longer knows
+        return self._object("POST", f"/leases/{quote(str(lease_id), safe='')}/tickets",
+                            json={"tickets": tickets, "kiosk": self.kiosk_id})
 
     # --- plumbing ---------------------------------------------------------------------------------------
     def _object(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:

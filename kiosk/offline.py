@@ -187,6 +187,20 @@ class OfflineJournal:
             out.setdefault(lease_id, []).append({"number": number, "issued_at": issued_at, "priority": priority})
         return out
 
+    def held_today(self, today: str) -> dict[str, list[dict[str, Any]]]:
+        """Every lease of today with the tickets printed from it (handed in or not; not those whose paper never
+        came out and the hub was told so), in issue order: what the kiosk re-reports on each upkeep."""
+        with self._lock:
+            leases = self._db.execute("SELECT id FROM leases WHERE day=? ORDER BY first", (today,)).fetchall()
+            rows = self._db.execute(
+                "SELECT i.lease_id, i.number, i.issued_at, i.priority FROM issued i JOIN leases l ON l.id=i.lease_id "
+                "WHERE l.day=? AND NOT (i.handed_in=1 AND i.printed=0) ORDER BY i.lease_id, i.number",
+                (today,)).fetchall()
+        out: dict[str, list[dict[str, Any]]] = {str(lease_id): [] for (lease_id,) in leases}
+        for lease_id, number, issued_at, priority in rows:
+            out[lease_id].append({"number": number, "issued_at": issued_at, "priority": priority})
+        return out
+
     def pending_count(self) -> int:
         with self._lock:
             return int(self._db.execute("SELECT COUNT(*) FROM issued WHERE handed_in=0").fetchone()[0])
@@ -344,6 +358,7 @@ class TicketDesk:
         """Probe, hand in, top up leases. Blocking (network): call it from a worker thread, never the UI."""
         try:
             self.hub.health()   # cheap, and the staff mark tells the truth even before the first ticket
+            self.re_report_leases()
             self.hand_in_pending()
             self.top_up_leases()
         except HubUnavailable:
@@ -351,6 +366,19 @@ class TicketDesk:
             return self._mode
         self._set_mode("online")
         return self._mode
+
+    def re_report_leases(self) -> None:
+        """Re-report every lease of today with every ticket printed from it. A hub restored from a backup taken
+        earlier in the day lost the leases it granted after the backup (and would grant the same block to another
+        kiosk: two citizens with one number) and the tickets handed in after it (citizens gone from its queue): it
+        adopts such a lease back and merges its tickets again. For a hub that knows them it changes nothing."""
+        for lease_id, tickets in self.journal.held_today(self.today()).items():
+            try:
+                self.hub.hand_in(lease_id, tickets)
+            except HubError as err:
+                log.error("re-report of lease %s refused: %s", lease_id, err)
+                continue
+            self.journal.mark_handed_in(lease_id, [t["number"] for t in tickets])
 
     def hand_in_pending(self) -> int:
         handed = 0

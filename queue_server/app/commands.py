@@ -140,8 +140,10 @@ class QueueCommands:
         result: Lease = self._writer.submit(tr.LeaseNumbers(kiosk, service, size))
         return result
 
-    def merge_leased(self, lease_id: str, tickets: Sequence[dict[str, Any]]) -> list[Ticket]:
-        """Merge tickets a kiosk issued offline from a lease. Idempotent per number: a repeat returns them."""
+    def merge_leased(self, lease_id: str, tickets: Sequence[dict[str, Any]], kiosk: str | None = None
+                     ) -> list[Ticket]:
+        """Merge tickets a kiosk issued offline from a lease. Idempotent per number: a repeat returns them.
+        With ``kiosk`` (the holder re-reporting its lease), a lease of today this hub does not know is adopted."""
         items: list[tr.LeasedTicket] = []
         for i, raw in enumerate(tickets):
             try:
@@ -168,7 +170,7 @@ class QueueCommands:
         if past is not None:
             found = (store.get_ticket(ticket_id_for(past.day, past.service, n)) for n in {i.number for i in items})
             merged = tuple(t for t in found if t is not None and t.lease_id == past.id)
-        result: list[Ticket] = self._writer.submit(tr.MergeLeased(lease_id, tuple(items), past, merged))
+        result: list[Ticket] = self._writer.submit(tr.MergeLeased(lease_id, tuple(items), past, merged, kiosk))
         return result
 
     def _ticket(self, command: tr.Command) -> Ticket:

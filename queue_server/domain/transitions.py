@@ -173,6 +173,9 @@ class MergeLeased:
     # issued offline until closing and handed in only on a later day
     past: Lease | None = None
     merged: tuple[Ticket, ...] = ()
+    # the kiosk holding the lease, as it re-reports it: a hub restored from an earlier backup that no longer knows
+    # a lease of today adopts it back (see _adopt)
+    kiosk: str | None = None
 
 
 Command = (IssueTicket | RecordPrintResult | CallNext | CallTicket | Recall | StartService | Complete
@@ -992,6 +995,9 @@ def _merge(state: QueueState, cmd: MergeLeased, now: datetime) -> Decision:
         # The hub was out of the kiosk's reach until closing: the citizens got paper that day, so the tickets
         # join their own day's record (its reports), never today's queue (evolve indexes only today's tickets).
         lease = cmd.past
+    adopted = None
+    if lease is None and cmd.kiosk:
+        lease = adopted = _adopt(state, cmd, now)
     if lease is None:
         raise _fail(ErrorCode.NOT_FOUND, f"unknown lease {cmd.lease_id!r}")
     merged = {t.id: t for t in cmd.merged}
@@ -1005,7 +1011,7 @@ def _merge(state: QueueState, cmd: MergeLeased, now: datetime) -> Decision:
         if item.priority is not None and state.center.priority(item.priority) is None:
             raise _fail(ErrorCode.UNKNOWN_PRIORITY, f"unknown priority category {item.priority!r}")
         seen.add(item.number)
-    events: list[DomainEvent] = []
+    events: list[DomainEvent] = [] if adopted is None else [DomainEvent(EventType.LEASE_GRANTED, now, lease=adopted)]
     result: list[Ticket] = []
     queue_seq = state.next_queue_seq
     for item in sorted(cmd.tickets, key=lambda i: (i.issued_at, i.number)):
@@ -1027,6 +1033,37 @@ def _merge(state: QueueState, cmd: MergeLeased, now: datetime) -> Decision:
         events.append(DomainEvent(EventType.TICKET_ISSUED, now, ticket=t, detail=(("lease", lease.id),)))
         result.append(t)
     return Decision(tuple(events), tuple(result))
+
+
+def _adopt(state: QueueState, cmd: MergeLeased, now: datetime) -> Lease | None:
+    """A lease of today the hub does not know, re-reported by the kiosk holding it: the hub was restored from a
+    backup taken before it granted the block. Adopted back only when it is what the hub would have granted (its id
+    names today, a known service, a block inside the offline region, at most one lease's size, within the kiosk's
+    daily cap) and overlaps no lease the hub knows: otherwise another kiosk could be handed the same numbers."""
+    day_text, _, rest = cmd.lease_id.partition("-")
+    code, first_text, last_text = (rest.rsplit("-", 2) + ["", ""])[:3]
+    if state.day is None or day_text != f"{state.day:%Y%m%d}" or not (first_text.isdigit() and last_text.isdigit()):
+        return None                      # not a lease of today: unknown, as before
+    service = state.center.service(code)
+    first, last = int(first_text), int(last_text)
+    if service is None or lease_id_for(state.day, code, first, last) != cmd.lease_id:
+        return None
+    if not (numbering.offline_first(service) <= first <= last <= service.number_end) \
+            or last - first + 1 > MAX_LEASE_SIZE:
+        raise _fail(ErrorCode.LEASE_CONFLICT, f"lease {cmd.lease_id} is not a block of the offline region")
+    taken = [le for le in state.leases.values() if le.service == code and le.day == state.day]
+    clash = next((le for le in taken if le.first <= last and first <= le.last), None)
+    if clash is not None:
+        raise _fail(ErrorCode.LEASE_CONFLICT, f"lease {cmd.lease_id} overlaps lease {clash.id} of kiosk {clash.kiosk}")
+    cap = max(1, (service.number_end - numbering.offline_first(service) + 1) // 2)
+    if sum(le.last - le.first + 1 for le in taken if le.kiosk == cmd.kiosk) + last - first + 1 > cap:
+        raise _fail(ErrorCode.QUOTA_REACHED, f"kiosk {cmd.kiosk} would hold more than {cap} numbers of {code}")
+    # granted before the kiosk's first ticket of it (its tickets keep their place), never before today began
+    start = datetime.combine(state.day, dt_time.min, tzinfo=VN_TZ)
+    granted = max(start, min([now, *(i.issued_at for i in cmd.tickets)]))
+    assert cmd.kiosk is not None
+    return Lease(id=cmd.lease_id, kiosk=cmd.kiosk, service=service.code, day=state.day, first=first, last=last,
+                 granted_at=granted)
 
 
 _DECIDERS: dict[type, Callable[[QueueState, Any, datetime], Decision]] = {

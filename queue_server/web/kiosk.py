@@ -56,7 +56,9 @@ LEASED_TICKET = Body({
     "issued_at": Field(str, True, "ISO 8601 with +07:00", max_len=40),
     "priority": Field(str, False, "priority category code", nullable=True, max_len=64),
 })
-MERGE = Body({"tickets": Field(list, True, "tickets the kiosk issued offline", max_len=1000, items=LEASED_TICKET)})
+MERGE = Body({"tickets": Field(list, True, "tickets the kiosk issued offline", max_len=1000, items=LEASED_TICKET),
+              "kiosk": Field(str, False, "the kiosk holding the lease: a hub restored from an earlier backup that "
+                                         "no longer knows this lease of today adopts it back", max_len=64)})
 
 
 def _calendar_ahead() -> dict[str, list[str]]:
@@ -261,5 +263,5 @@ def create_lease(body: dict[str, Any]):  # type: ignore[no-untyped-def]
        device_key=True, body=MERGE, result="{tickets: [Ticket]}", errors=(ErrorCode.LEASE_CONFLICT,),
        response=obj({"tickets": arr(ref("Ticket"))}))
 def merge_leased(lease_id: str, body: dict[str, Any]):  # type: ignore[no-untyped-def]
-    tickets = hub().service.merge_leased(lease_id, body["tickets"])
+    tickets = hub().service.merge_leased(lease_id, body["tickets"], body.get("kiosk"))
     return jsonify(tickets=[ticket_to_json(t) for t in tickets])

@@ -73,3 +73,74 @@ def test_a_restored_mid_day_backup_does_not_hand_out_numbers_again(tmp_path: Pat
     finally:
         kiosk.desk.journal.close()
         hub.stop()
+
+
+def _kiosk(tmp_path: Path, hub, name: str):
+    settings = settings_from_dict({"id": name, "hub": {"url": hub.url, "connect_timeout_s": 0.3, "read_timeout_s": 2},
+                                   "offline": {"journal": str(tmp_path / f"{name}.sqlite"), "lease_size": 20,
+                                               "reserve": 5}}, env={})
+    kiosk, printer = build_kiosk(settings, sim=True, ticket_dir=tmp_path / f"paper-{name}")
+    clock = ManualClock()
+    kiosk.clock = clock
+    kiosk.guard._clock = clock
+    kiosk.desk._clock = hub.clock.now
+    return kiosk, printer, clock
+
+
+def _blocks(kiosk, service: str) -> set[int]:
+    """Every number of the kiosk's leases of today for ``service`` (its journal: what it may print offline)."""
+    today = kiosk.desk.today().replace("-", "")
+    return {n for lease_id in kiosk.desk.journal.held_today(kiosk.desk.today())
+            for day, _, rest in [lease_id.partition("-")] if day == today
+            for code, first, last in [rest.rsplit("-", 2)] if code == service
+            for n in range(int(first), int(last) + 1)}
+
+
+def test_a_restored_hub_adopts_back_the_leases_and_offline_tickets_it_lost(tmp_path: Path) -> None:
+    """Kiosk B leases a block after the 12:00 backup and hands in offline tickets from it; the 12:00 backup is
+    restored. B re-reports its lease on its next upkeep: the hub adopts it back (kiosk C gets another block) and
+    B's offline tickets are in its queue again, each once."""
+    hub = start_hub(tmp_path, port=free_port(), services=2, now=datetime(2026, 11, 23, 11, 0, tzinfo=VN_TZ))
+    b, b_paper, b_clock = _kiosk(tmp_path, hub, "kiosk-b")
+    c, _, _ = _kiosk(tmp_path, hub, "kiosk-c")
+    try:
+        take_ticket(b, b_clock, "ho-tich")                      # A001, online
+        hub.clock.set(datetime(2026, 11, 23, 12, 0, tzinfo=VN_TZ))
+        store = hub.settings.store_path
+        backup = take_backup(discover_stores(store, named_stores(hub.settings)), tmp_path / "backups",
+                             hub.settings.center.id, hub.clock.now()).path
+
+        hub.clock.set(datetime(2026, 11, 23, 13, 0, tzinfo=VN_TZ))
+        assert b.desk.maintain() == "online"                    # B's first block: after the backup
+        leased = _blocks(b, "ho-tich")
+        assert len(leased) == 20
+        hub.stop()                                              # a network blip at 13:30: two offline tickets
+        take_ticket(b, b_clock, "ho-tich")
+        take_ticket(b, b_clock, "ho-tich")
+        hub.start()
+        hub.clock.set(datetime(2026, 11, 23, 13, 45, tzinfo=VN_TZ))
+        assert b.desk.maintain() == "online"                    # handed in after the backup
+        offline = printed(b_paper)[1:]
+        assert len(offline) == 2 and all(int(n[1:]) in leased for n in offline)
+        hub.clock.set(datetime(2026, 11, 23, 14, 30, tzinfo=VN_TZ))
+        hub.stop()                                              # the disk fails; one more offline ticket
+        take_ticket(b, b_clock, "ho-tich")
+        restore(backup, {"hub": store, **{k: v for k, v in named_stores(hub.settings).items() if v is not None}},
+                store.parent, hub.clock.now(), force=True)
+        hub.start()
+        assert [t.display for t in hub.hub.service.waiting("ho-tich")] == ["A001"]   # what the backup knew
+
+        assert b.desk.maintain() == "online"                    # B re-reports its lease and its tickets
+        assert c.desk.maintain() == "online"                    # C needs a block
+        assert _blocks(c, "ho-tich") and not _blocks(c, "ho-tich") & leased, "C was given B's numbers"
+        everyone = ["A001", *printed(b_paper)[1:]]
+        assert len(everyone) == 4
+        assert [t.display for t in hub.hub.service.waiting("ho-tich")] == everyone
+        hub.restart()                                           # a restart and more upkeep change nothing
+        assert b.desk.maintain() == "online" and c.desk.maintain() == "online"
+        assert [t.display for t in hub.hub.service.waiting("ho-tich")] == everyone
+        assert _blocks(b, "ho-tich") == leased
+    finally:
+        b.desk.journal.close()
+        c.desk.journal.close()
+        hub.stop()
