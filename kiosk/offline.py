@@ -254,6 +254,7 @@ class TicketDesk:
         self._lock = threading.Lock()
         self._listeners: list[Callable[[Mode], None]] = []
         self.services: list[str] = list(self.prefixes)
+        self._hub_boot: str | None = None      # the hub process last seen (GET /health ``boot``)
 
     # --- state --------------------------------------------------------------------------------------------
     @property
@@ -357,8 +358,14 @@ class TicketDesk:
     def maintain(self) -> Mode:
         """Probe, hand in, top up leases. Blocking (network): call it from a worker thread, never the UI."""
         try:
-            self.hub.health()   # cheap, and the staff mark tells the truth even before the first ticket
-            self.re_report_leases()
+            health = self.hub.health()   # cheap, and the staff mark tells the truth even before the first ticket
+            boot = health.get("boot") if isinstance(health, dict) else None
+            if isinstance(boot, str) and boot != self._hub_boot:
+                # a hub started since the last upkeep (a restore is always a restart): re-report once, not every
+                # round — each re-report is a request per lease through the hub's one writer; a hub too old to say
+                # its boot cannot take a lease back either
+                self.re_report_leases()
+                self._hub_boot = boot
             self.hand_in_pending()
             self.top_up_leases()
         except HubUnavailable:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -45,6 +46,9 @@ class HubContext:
     issue_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(guards.ISSUE_LIMIT))
     # "Cần hỗ trợ" per device key (or address): guards.HELP_LIMIT
     help_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(guards.HELP_LIMIT))
+    # one per hub started (GET /health ``boot``): a kiosk that sees it change re-reports today's leases once, which
+    # a hub restored from an earlier backup needs (it lost what it granted and merged after the backup)
+    boot: str = field(default_factory=lambda: secrets.token_hex(8))
 
 
 def hub() -> HubContext:

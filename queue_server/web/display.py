@@ -37,12 +37,13 @@ def state():  # type: ignore[no-untyped-def]
     return jsonify(hub().service.snapshot())
 
 
-@route(bp, "/health", summary="Liveness: last seq and MQTT connection", result='{status, seq, mqtt}',
+@route(bp, "/health", summary="Liveness: last seq, MQTT connection, and this hub process's boot id",
+       result='{status, seq, mqtt, boot}',
        response=ref("Health"))
 def health():  # type: ignore[no-untyped-def]
     ctx = hub()
     mqtt = "disabled" if ctx.mqtt is None else ("connected" if ctx.mqtt.connected else "disconnected")
-    return jsonify(status="ok", seq=ctx.service.last_seq, mqtt=mqtt)
+    return jsonify(status="ok", seq=ctx.service.last_seq, mqtt=mqtt, boot=ctx.boot)
 
 
 @route(bp, "/stream", summary="Server-Sent Events: a `state` event, then one `event` per stored event",

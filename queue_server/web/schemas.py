@@ -135,7 +135,8 @@ STATE = obj({"seq": INT, "calls": arr(ref("CallInfo")), "counters": arr(ref("Cou
              "services": arr(ref("ServiceState")), "center": obj({"id": STR, "name": STR, "name_en": STR}),
              "help": {**arr(obj({"kiosk": STR, "seq": INT, "at": AT})),
                       "description": "today's unanswered \"Cần hỗ trợ\" requests, oldest first"}})
-HEALTH = obj({"status": {"const": "ok"}, "seq": INT, "mqtt": {"enum": ["connected", "disconnected", "disabled"]}})
+HEALTH = obj({"status": {"const": "ok"}, "seq": INT, "mqtt": {"enum": ["connected", "disconnected", "disabled"]},
+              "boot": STR})
 
 COUNTER_LISTED = {"allOf": [ref("CounterState"), obj({"silent": {
     "type": "boolean", "description": "open, but no console or keypad activity for [display] silent_counter_min"}})]}

@@ -379,7 +379,10 @@ def test_a_citizen_from_kiosk_to_counter(hub: Hub, client: FlaskClient) -> None:
     events = client.get(f"{API_PREFIX}/events?after=0", headers=login(client, "quanly")).json["events"]
     assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
     assert [e["type"] for e in events][-3:] == ["ticket.called", "ticket.serving", "ticket.done"]
-    assert client.get(f"{API_PREFIX}/health").json == {"status": "ok", "seq": len(events), "mqtt": "disabled"}
+    health = client.get(f"{API_PREFIX}/health").json
+    boot = health.pop("boot")
+    assert health == {"status": "ok", "seq": len(events), "mqtt": "disabled"}
+    assert isinstance(boot, str) and len(boot) == 16 and client.get(f"{API_PREFIX}/health").json["boot"] == boot
 
 
 def test_openapi_describes_every_route(hub: Hub, client: FlaskClient) -> None:

@@ -44,6 +44,7 @@ class StandInHub:
         self.requests: dict[str, dict[str, Any]] = {}
         self.lose_next_answer = False
         self.help_error: HubError | None = None
+        self.boot: str | None = None            # GET /health ``boot`` (None: a hub too old to say it)
 
     def _check(self, what: str) -> None:
         self.calls.append(what)
@@ -111,7 +112,7 @@ class StandInHub:
 
     def health(self) -> dict[str, Any]:
         self._check("health")
-        return {"status": "ok"}
+        return {"status": "ok"} if self.boot is None else {"status": "ok", "boot": self.boot}
 
     def lease(self, service: str, size: int) -> dict[str, Any]:
         self._check("lease")
@@ -729,3 +730,20 @@ def test_can_ho_tro_refused_by_the_hub_is_not_called_a_lost_connection(rig: Rig)
     rig.tap(k.home.ask_help)
     message = k.home.view().help_message
     assert message.startswith("Chưa gửi được yêu cầu hỗ trợ") and "Không kết nối" not in message
+
+
+def test_the_kiosk_re_reports_todays_leases_once_per_hub_start(rig: Rig) -> None:
+    """A hub restored from an earlier backup lost the leases it granted after it: the kiosk re-reports each of
+    today's leases (with what it printed) once when the hub's boot id changes, not at every upkeep."""
+    rig.desk.maintain()                           # leases taken; this hub says no boot id: nothing re-reported
+    leases = set(rig.hub.leases)
+    assert leases and rig.hub.calls.count("hand-in") == 0
+    rig.hub.boot = "boot-1"
+    rig.desk.maintain()
+    assert rig.hub.calls.count("hand-in") == len(leases)
+    rig.desk.maintain()
+    rig.desk.maintain()
+    assert rig.hub.calls.count("hand-in") == len(leases)        # the same hub: once only
+    rig.hub.boot = "boot-2"                                     # restarted (or restored)
+    rig.desk.maintain()
+    assert rig.hub.calls.count("hand-in") == 2 * len(leases)
