@@ -70,6 +70,28 @@ def start_hub(tmp: Path, *, port: int = 0, now: datetime = MONDAY_9AM, services:
     return running.start()
 
 
+def desk_kiosk(tmp: Path, hub_url: str, wall: Callable[[], datetime], *, kiosk_id: str | None = None,
+               journal: str = "journal.sqlite", paper: str = "paper", lease_size: int = 20,
+               reserve: int = 5) -> tuple[Any, Any, Any]:
+    """A kiosk wired as ``motcua kiosk --sim`` wires it (``build_kiosk``: hub client, SQLite journal, simulated
+    printer) against ``hub_url``, with one hand-moved clock for the tap guard and the idle timer and ``wall`` as its
+    wall clock (the test hub's fixed day): ``(kiosk, printer, clock)``."""
+    from kiosk.__main__ import build_kiosk
+    from kiosk.config import settings_from_dict
+    from kiosk.presenters import ManualClock
+
+    raw: dict[str, Any] = {"hub": {"url": hub_url, "connect_timeout_s": 0.3, "read_timeout_s": 2},
+                           "offline": {"journal": str(tmp / journal), "lease_size": lease_size, "reserve": reserve}}
+    if kiosk_id is not None:
+        raw["id"] = kiosk_id
+    kiosk, printer = build_kiosk(settings_from_dict(raw, env={}), sim=True, ticket_dir=tmp / paper)
+    clock = ManualClock()
+    kiosk.clock = clock
+    kiosk.guard._clock = clock
+    kiosk.desk._clock = wall
+    return kiosk, printer, clock
+
+
 def drive_kiosk(driver: str, *args: object, timeout: float = 150) -> dict[str, Any]:
     """Run the driver ``tests/ui/<driver>`` in a subprocess (Kivy's window and global state stay there), offscreen
     with no X; the report is the last JSON line it printed."""

@@ -12,10 +12,8 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from conftest import free_port
-from kiosk_support import start_hub
+from kiosk_support import desk_kiosk, start_hub
 
-from kiosk.__main__ import build_kiosk
-from kiosk.config import settings_from_dict
 from kiosk.presenters import ManualClock
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
@@ -36,14 +34,8 @@ def take_ticket(kiosk, clock: ManualClock, service: str, priority: str | None = 
 def test_fifty_tickets_while_the_hub_is_down_all_merged_once(tmp_path: Path) -> None:
     port = free_port()
     hub = start_hub(tmp_path, port=port, services=2)
-    settings = settings_from_dict({"hub": {"url": hub.url, "connect_timeout_s": 0.3, "read_timeout_s": 2},
-                                   "offline": {"journal": str(tmp_path / "journal.sqlite"), "lease_size": 60,
-                                               "reserve": 10}}, env={})
-    kiosk, printer = build_kiosk(settings, sim=True, ticket_dir=tmp_path / "paper")
-    clock = ManualClock()
-    kiosk.clock = clock
-    kiosk.guard._clock = clock          # one hand-moved clock for the tap guard and the idle timer
-    kiosk.desk._clock = hub.clock.now   # the kiosk's wall clock agrees with the hub's fixed day
+    # one hand-moved clock for the tap guard and the idle timer; the kiosk's wall clock agrees with the hub's day
+    kiosk, printer, clock = desk_kiosk(tmp_path, hub.url, hub.clock.now, lease_size=60, reserve=10)
     sim = printer.printer.simulator
     services = [s.code for s in kiosk.catalog.services]
     assert services == ["ho-tich", "dat-dai"]

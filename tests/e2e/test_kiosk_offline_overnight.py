@@ -16,13 +16,10 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from conftest import free_port
-from kiosk_support import start_hub
+from kiosk_support import desk_kiosk, start_hub
 from test_kiosk_offline import take_ticket
 
 from contracts.messages import VN_TZ
-from kiosk.__main__ import build_kiosk
-from kiosk.config import settings_from_dict
-from kiosk.presenters import ManualClock
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
 WEDNESDAY_1530 = datetime(2026, 11, 25, 15, 30, tzinfo=VN_TZ)
@@ -32,15 +29,8 @@ THURSDAY_0735 = datetime(2026, 11, 26, 7, 35, tzinfo=VN_TZ)
 def test_yesterdays_offline_tickets_handed_in_next_morning_land_on_their_day(tmp_path: Path) -> None:
     port = free_port()
     hub = start_hub(tmp_path, port=port, services=2, now=WEDNESDAY_1530)
-    settings = settings_from_dict({"hub": {"url": hub.url, "connect_timeout_s": 0.3, "read_timeout_s": 2},
-                                   "offline": {"journal": str(tmp_path / "journal.sqlite"), "lease_size": 20,
-                                               "reserve": 5}}, env={})
-    kiosk, printer = build_kiosk(settings, sim=True, ticket_dir=tmp_path / "paper")
-    clock = ManualClock()
-    kiosk.clock = clock
-    kiosk.guard._clock = clock
-    wall = {"now": WEDNESDAY_1530}
-    kiosk.desk._clock = lambda: wall["now"]       # the kiosk's wall clock agrees with the hub's
+    wall = {"now": WEDNESDAY_1530}                # the kiosk's wall clock agrees with the hub's
+    kiosk, printer, clock = desk_kiosk(tmp_path, hub.url, lambda: wall["now"])
     sim = printer.printer.simulator
 
     take_ticket(kiosk, clock, "ho-tich")

@@ -12,12 +12,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from conftest import free_port
-from kiosk_support import start_hub
+from kiosk_support import desk_kiosk, start_hub
 from test_kiosk_offline import take_ticket
-
-from kiosk.__main__ import build_kiosk
-from kiosk.config import settings_from_dict
-from kiosk.presenters import ManualClock
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
 
@@ -25,17 +21,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
 def test_a_kiosk_restarted_while_the_hub_is_down_keeps_issuing_from_its_leases(tmp_path: Path) -> None:
     port = free_port()
     hub = start_hub(tmp_path, port=port, services=2)
-    settings = settings_from_dict({"hub": {"url": hub.url, "connect_timeout_s": 0.3, "read_timeout_s": 2},
-                                   "offline": {"journal": str(tmp_path / "journal.sqlite"), "lease_size": 20,
-                                               "reserve": 5}}, env={})
-
     def boot():                              # what `motcua kiosk` builds at start, the wall clock the hub's
-        kiosk, printer = build_kiosk(settings, sim=True, ticket_dir=tmp_path / "paper")
-        clock = ManualClock()
-        kiosk.clock = clock
-        kiosk.guard._clock = clock
-        kiosk.desk._clock = hub.clock.now
-        return kiosk, printer, clock
+        return desk_kiosk(tmp_path, hub.url, hub.clock.now)
 
     kiosk, printer, clock = boot()
     assert [s.code for s in kiosk.catalog.services] == ["ho-tich", "dat-dai"] and kiosk.catalog.live

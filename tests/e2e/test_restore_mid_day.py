@@ -15,13 +15,10 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from conftest import free_port
-from kiosk_support import start_hub
+from kiosk_support import desk_kiosk, start_hub
 from test_kiosk_offline import take_ticket
 
 from contracts.messages import VN_TZ
-from kiosk.__main__ import build_kiosk
-from kiosk.config import settings_from_dict
-from kiosk.presenters import ManualClock
 from queue_server.backup import discover_stores, named_stores, restore, take_backup
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
@@ -34,14 +31,7 @@ def printed(printer) -> list[str]:
 def test_a_restored_mid_day_backup_does_not_hand_out_numbers_again(tmp_path: Path) -> None:
     port = free_port()
     hub = start_hub(tmp_path, port=port, services=2, now=datetime(2026, 11, 23, 11, 0, tzinfo=VN_TZ))
-    settings = settings_from_dict({"hub": {"url": hub.url, "connect_timeout_s": 0.3, "read_timeout_s": 2},
-                                   "offline": {"journal": str(tmp_path / "journal.sqlite"), "lease_size": 20,
-                                               "reserve": 5}}, env={})
-    kiosk, printer = build_kiosk(settings, sim=True, ticket_dir=tmp_path / "paper")
-    clock = ManualClock()
-    kiosk.clock = clock
-    kiosk.guard._clock = clock
-    kiosk.desk._clock = hub.clock.now
+    kiosk, printer, clock = desk_kiosk(tmp_path, hub.url, hub.clock.now)
     try:
         take_ticket(kiosk, clock, "ho-tich")                    # A001 in the morning
         assert kiosk.desk.maintain() == "online"
@@ -76,15 +66,8 @@ def test_a_restored_mid_day_backup_does_not_hand_out_numbers_again(tmp_path: Pat
 
 
 def _kiosk(tmp_path: Path, hub, name: str):
-    settings = settings_from_dict({"id": name, "hub": {"url": hub.url, "connect_timeout_s": 0.3, "read_timeout_s": 2},
-                                   "offline": {"journal": str(tmp_path / f"{name}.sqlite"), "lease_size": 20,
-                                               "reserve": 5}}, env={})
-    kiosk, printer = build_kiosk(settings, sim=True, ticket_dir=tmp_path / f"paper-{name}")
-    clock = ManualClock()
-    kiosk.clock = clock
-    kiosk.guard._clock = clock
-    kiosk.desk._clock = hub.clock.now
-    return kiosk, printer, clock
+    return desk_kiosk(tmp_path, hub.url, hub.clock.now, kiosk_id=name, journal=f"{name}.sqlite",
+                      paper=f"paper-{name}")
 
 
 def _blocks(kiosk, service: str) -> set[int]:

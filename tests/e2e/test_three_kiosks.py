@@ -12,12 +12,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from conftest import free_port
-from kiosk_support import start_hub
+from kiosk_support import desk_kiosk, start_hub
 from test_kiosk_offline import take_ticket
-
-from kiosk.__main__ import build_kiosk
-from kiosk.config import settings_from_dict
-from kiosk.presenters import ManualClock
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 
@@ -27,15 +23,8 @@ def test_three_kiosks_contiguous_online_and_unique_after_offline(tmp_path: Path)
     hub = start_hub(tmp_path, port=port, services=2)
     kiosks = []
     for k in range(3):
-        settings = settings_from_dict({"id": f"kiosk-{k + 1}",
-                                       "hub": {"url": hub.url, "connect_timeout_s": 0.3, "read_timeout_s": 2},
-                                       "offline": {"journal": str(tmp_path / f"journal-{k}.sqlite"),
-                                                   "lease_size": 20, "reserve": 5}}, env={})
-        kiosk, printer = build_kiosk(settings, sim=True, ticket_dir=tmp_path / f"paper-{k}")
-        clock = ManualClock()
-        kiosk.clock = clock
-        kiosk.guard._clock = clock
-        kiosk.desk._clock = hub.clock.now
+        kiosk, printer, clock = desk_kiosk(tmp_path, hub.url, hub.clock.now, kiosk_id=f"kiosk-{k + 1}",
+                                           journal=f"journal-{k}.sqlite", paper=f"paper-{k}")
         kiosks.append((kiosk, clock, printer.printer.simulator))
 
     def printed_numbers() -> list[str]:
