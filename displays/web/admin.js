@@ -25,9 +25,11 @@
       ["value", "Giá trị", "int", "short"], ["label", "Nhãn", "text"], ["label_en", "Nhãn tiếng Anh", "text"]] },
   };
 
-  function say(text, ok) {
+  // kind: true = done (info), false = refused (error), "pending" = under way; a page or a script waiting for
+  // the answer can tell "Đang lưu…" from "Đã lưu" by the class, not only by the words
+  function say(text, kind) {
     $("message").textContent = text;
-    $("message").className = ok ? "message info" : "message error";
+    $("message").className = kind === "pending" ? "message pending" : kind ? "message info" : "message error";
     $("message").hidden = false;
   }
 
@@ -90,7 +92,7 @@
 
   async function send(sections, done) {
     // the message says a save is under way: "Đã lưu" from an earlier save must not read as this one's answer
-    say("Đang lưu… / Saving…", true);
+    say("Đang lưu… / Saving…", "pending");
     try {
       await MotcuaApi.post("/admin/config", { sections });
       // redraw first, then say "saved": an edit typed after the message is never overwritten by the redraw
@@ -138,7 +140,7 @@
   }
 
   async function userCall(path, body, what) {
-    say("Đang lưu… / Saving…", true);
+    say("Đang lưu… / Saving…", "pending");
     try {
       await MotcuaApi.post(path, body);
       say(`Đã lưu: ${what} / Saved`, true);
