@@ -312,10 +312,10 @@ def require_role(tokens: TokenStore, role: str) -> Session:
     """401 without a valid token, 403 when its role is below ``role``; sets ``g.user``."""
     token = bearer_token()
     if token is None:
-        raise MotcuaError(ErrorCode.UNAUTHENTICATED, "log in first: send Authorization: Bearer <token>")
+        raise MotcuaError(ErrorCode.UNAUTHENTICATED, "Cần đăng nhập trước. / Log in first: send Authorization: Bearer <token>.")
     session = tokens.resolve(token)
     if session is None:
-        raise MotcuaError(ErrorCode.UNAUTHENTICATED, "the token is unknown or has expired: log in again")
+        raise MotcuaError(ErrorCode.UNAUTHENTICATED, "Phiên đăng nhập không còn hiệu lực, vui lòng đăng nhập lại. / The token is unknown or has expired: log in again.")
     if role_rank(session.role) < role_rank(role):
         raise MotcuaError(ErrorCode.FORBIDDEN, f"this needs the {role} role; {session.username} is {session.role}")
     g.user = session
@@ -334,7 +334,7 @@ def check_device_key(keys: tuple[str, ...] | list[str], tokens: TokenStore) -> N
     token = bearer_token()
     if token is not None and tokens.resolve(token) is not None:
         return
-    raise MotcuaError(ErrorCode.UNAUTHENTICATED, "this kiosk must send a valid X-Device-Key")
+    raise MotcuaError(ErrorCode.UNAUTHENTICATED, "Máy này chưa gửi khoá thiết bị hợp lệ (X-Device-Key). / This kiosk must send a valid X-Device-Key.")
 
 
 # ------------------------------------------------------------------------------------ per-client rate limit
@@ -425,4 +425,4 @@ def check_push(auth: PushAuth, headers: HeaderLookup, raw: bytes) -> None:
             return
         raise MotcuaError(ErrorCode.BAD_CREDENTIALS, "bad bearer token")
     wanted = "an X-Motcua-Signature" if auth.hmac_secret else "an Authorization: Bearer token"
-    raise MotcuaError(ErrorCode.UNAUTHENTICATED, f"dossier pushes need {wanted}")
+    raise MotcuaError(ErrorCode.UNAUTHENTICATED, f"Thiếu xác thực cho dữ liệu hồ sơ gửi vào. / Dossier pushes need {wanted}.")

@@ -50,3 +50,17 @@ def test_verify_would_catch_a_broken_unit(tmp_path: Path) -> None:
     done = subprocess.run(["systemd-analyze", "verify", "--man=no", str(broken)], capture_output=True, text=True,
                           timeout=60, check=False)
     assert "BogusKey" in done.stderr and "not executable" in done.stderr
+
+
+@pytest.mark.parametrize(("unit", "role"), [("motcua-hub.service", None), ("motcua-kiosk.service", "kiosk"),
+                                            ("motcua-bridge.service", "bridge")])
+def test_each_process_unit_runs_config_check_on_its_own_file_before_starting(unit: str, role: str | None) -> None:
+    # what `config check` accepts starts; what it refuses stops at ExecStartPre with its one line in the journal
+    lines = (UNITS / unit).read_text(encoding="utf-8").splitlines()
+    start = next(line for line in lines if line.startswith("ExecStart="))
+    config = start.split("--config ", 1)[1].split()[0]
+    pre = [line for line in lines if line.startswith("ExecStartPre=")]
+    assert len(pre) == 1 and f"motcua config check {config}" in pre[0]
+    assert lines.index(pre[0]) < lines.index(start)
+    if role is not None:
+        assert pre[0].endswith(f"--for {role}")
