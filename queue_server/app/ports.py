@@ -143,6 +143,14 @@ class SessionRepository(Protocol):
     def delete_user(self, username: str, keep: str | None = None) -> int: ...
 
 
+class RestoreMarks(Protocol):
+    """The mark ``motcua restore`` leaves in the hub's file (adapters/restore_mark.py): the hub started on a store
+    put back from a backup holds new offline-lease grants for a while (app/lease_hold.py), then clears it."""
+
+    def restored(self) -> str | None: ...     # the backup's name; None for a store that was not restored
+    def clear(self) -> None: ...
+
+
 class RatingsRepository(Protocol):
     """Stored ratings; a second rating of the same ticket or dossier code is refused by the store itself
     (MotcuaError already_rated), so two pads racing cannot both win."""
