@@ -368,6 +368,7 @@ class TicketDesk:
                 # its boot cannot take a lease back either
                 self.re_report_leases()
                 self._hub_boot = boot
+                self._lease_hold_logged = False     # a new start may hold new leases again: worth a line again
             self.hand_in_pending()
             self.top_up_leases()
         except HubUnavailable:

@@ -770,6 +770,10 @@ def test_new_blocks_held_by_a_restored_hub_are_asked_again_later_silently_and_lo
     rig.tap(k.services.choose, "ho-tich")
     rig.tap(k.priority.choose, None)
     assert k.take.state == "printed"
+    rig.hub.boot = "restored-again"                            # restored once more: worth one line again
+    with caplog.at_level("INFO", logger="kiosk.offline"):
+        assert rig.desk.maintain() == "online" and rig.desk.maintain() == "online"
+    assert len([r for r in caplog.records if "on hold" in r.getMessage()]) == 2
     rig.hub.lease_error = None                                 # the hold is over
     assert rig.desk.maintain() == "online"
     assert {lease["service"] for lease in rig.hub.leases.values()} == {"ho-tich", "dat-dai"}

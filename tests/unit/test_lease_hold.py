@@ -3,6 +3,7 @@
 re-reports through, then clears the mark once; a store without the mark is never held."""
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
@@ -24,6 +25,7 @@ class Marks:
         self.backup = backup
         self.cleared = 0
         self.fail = fail
+        self.gone = threading.Event()
 
     def restored(self) -> str | None:
         return self.backup
@@ -33,6 +35,7 @@ class Marks:
         if self.fail:
             raise OSError("disk full")
         self.backup = None
+        self.gone.set()
 
 
 def test_a_plain_start_is_never_held() -> None:
@@ -82,6 +85,19 @@ def test_the_periodic_release_clears_the_mark_without_any_lease_asked() -> None:
     assert not hold.release_if_over()
     clock.advance(timedelta(seconds=10))
     assert hold.release_if_over() and marks.backup is None
+
+
+def test_the_hubs_background_check_clears_the_mark_once_the_hold_is_over() -> None:
+    clock = FixedClock(MONDAY_0800)
+    marks = Marks("b")
+    hold = LeaseHold(marks, clock, hold_s=10)
+    hold.start(every_s=0.01)
+    try:
+        assert not marks.gone.wait(0.05)          # the hub's clock has not moved: held
+        clock.advance(timedelta(seconds=10))
+        assert marks.gone.wait(10) and marks.cleared == 1
+    finally:
+        hold.stop()
 
 
 def test_a_mark_that_cannot_be_cleared_does_not_hold_the_leases_beyond_the_grace() -> None:
