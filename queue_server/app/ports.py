@@ -1,8 +1,8 @@
 """Ports of the hub's use cases: what the app needs from the outside, as typing.Protocols adapters implement.
 
 Clock, EventListener, EventStore (log + projections), RatingsRepository, DossierMirrorPort, MainSystem (pull),
-Outbox (push), Publisher (MQTT/SSE fan-out), Notifier
-(the citizen notification outbox), RestoreMarks (the mark `motcua restore` leaves); the value types and errors that cross these seams live here too.
+Outbox (push), Publisher (MQTT/SSE fan-out), Notifier (the citizen notification outbox), RestoreMarks (the mark
+`motcua restore` leaves); the value types and errors that cross these seams live here too.
 No I/O of its own and no adapter, web or Flask import. Tests use FixedClock, never the wall clock.
 """
 from __future__ import annotations
