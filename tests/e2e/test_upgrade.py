@@ -11,6 +11,7 @@ printed offline while the hub was down for the upgrade.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -92,6 +93,22 @@ def test_old_config_files_pass_config_check_or_say_what_to_change(tmp_path: Path
     assert real.returncode == 2
     said = real.stdout + real.stderr
     assert "Traceback" not in said and "motcua deploy device-keys" in said and "device_keys" in said
+
+
+@pytest.mark.parametrize("release", RELEASES)
+def test_todays_backup_of_an_old_store_changes_nothing_in_it(tmp_path: Path, release: str) -> None:
+    """The upgrade's first step, with the new code installed (the first release had no `motcua backup`)."""
+    folder = center_folder(tmp_path, release)
+    before = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in (folder / "var").iterdir()}
+    made = motcua("backup", "--config", str(folder / "center.toml"), "--to", str(tmp_path / "backups"))
+    assert made.returncode == 0, made.stdout + made.stderr
+    assert {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in (folder / "var").iterdir()
+            if p.name in before} == before
+    conn = sqlite3.connect(folder / "var" / "hub.sqlite3")
+    assert db.applied_versions(conn, "hub") == ([] if release == "2077c89" else [1, 2])   # not migrated
+    conn.close()
+    (backup,) = (tmp_path / "backups").iterdir()
+    assert json.loads((backup / "manifest.json").read_text(encoding="utf-8"))
 
 
 @pytest.mark.parametrize("release", RELEASES)
