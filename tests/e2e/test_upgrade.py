@@ -186,3 +186,78 @@ def test_the_hub_and_kiosk_carry_on_from_an_older_release_mid_day(tmp_path: Path
         assert s2 in {t["service"] for t in expected["offline"]}
     finally:
         hub.stop()
+
+
+# A process killed (SIGKILL: no clean-up, no rollback by Python) inside an upgrade step, after the step's writes and
+# before its commit: the kiosk journal's step 2 (the saved /config table) and the reports model's rebuild (its
+# tables dropped and made anew). Run in a child so the kill is real; the injected kill is the only change.
+_KILLED_MID_STEP = r'''
+import os, signal, sys
+from pathlib import Path
+which, folder = sys.argv[1], Path(sys.argv[2])
+def die(*args):
+    os.kill(os.getpid(), signal.SIGKILL)
+if which == "journal":
+    import kiosk.offline as offline
+    from runtime.sqlite import Migration
+    last = offline.MIGRATIONS[-1]
+    def step(conn):
+        for statement in last.step.split(";"):
+            if statement.strip():
+                conn.execute(statement)
+        die()
+    offline.MIGRATIONS = (*offline.MIGRATIONS[:-1], Migration(last.version, last.description, step))
+    offline.OfflineJournal(folder / "kiosk-journal.sqlite")
+else:
+    from queue_server.adapters import report_store
+    report_store.ReportStore._backfill_bookings = lambda self, conn: die()
+    report_store.ReportStore(folder / "reports.sqlite3", folder / "hub.sqlite3")
+raise SystemExit("not killed")
+'''
+
+
+def killed_mid_step(which: str, folder: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run([sys.executable, "-c", _KILLED_MID_STEP, which, str(folder)], check=False,
+                          capture_output=True, text=True, timeout=60, env=env, cwd=ROOT)
+    assert done.returncode == -9, done.stdout + done.stderr
+
+
+def dump(path: Path) -> list[str]:
+    conn = sqlite3.connect(path)
+    try:
+        return list(conn.iterdump())
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("release", RELEASES)
+def test_a_kiosk_killed_while_upgrading_its_journal_keeps_it_whole(tmp_path: Path, release: str) -> None:
+    folder = center_folder(tmp_path, release) / "var"
+    path = folder / "kiosk-journal.sqlite"
+    killed_mid_step("journal", folder)
+    conn = sqlite3.connect(path)
+    assert db.applied_versions(conn, "kiosk_journal") == [1]       # the older journal's version, adopted at most
+    assert not db.table_exists(conn, "remembered")
+    conn.close()
+    journal = OfflineJournal(path)                                  # the next start upgrades it
+    try:
+        assert db.applied_versions(journal._db, "kiosk_journal") == [1, 2]
+        assert journal.pending_count() == 2
+    finally:
+        journal.close()
+
+
+def test_a_hub_killed_while_rebuilding_its_reports_keeps_the_old_model_until_the_next_start(tmp_path: Path) -> None:
+    from queue_server.adapters.report_store import SCHEMA_VERSION, ReportStore
+
+    folder = center_folder(tmp_path, "901a4fc") / "var"
+    before = dump(folder / "reports.sqlite3")
+    killed_mid_step("reports", folder)
+    assert dump(folder / "reports.sqlite3") == before               # not half dropped: all of version 3 still there
+    reports = ReportStore(folder / "reports.sqlite3", folder / "hub.sqlite3")
+    try:
+        assert reports._writer.execute("SELECT value FROM rpt_meta WHERE key = 'schema_version'").fetchone() == (
+            SCHEMA_VERSION,)
+    finally:
+        reports.close()
