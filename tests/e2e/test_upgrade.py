@@ -95,6 +95,38 @@ def test_old_config_files_pass_config_check_or_say_what_to_change(tmp_path: Path
     assert "Traceback" not in said and "motcua deploy device-keys" in said and "device_keys" in said
 
 
+def test_a_first_release_config_reaches_a_real_start_by_following_the_sentences(tmp_path: Path,
+                                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """No --lab: each refusal names the next command, and doing it (nothing else) gets the config accepted."""
+    folder = center_folder(tmp_path, "2077c89")
+    config = str(folder / "center.toml")
+    said = motcua("config", "check", config)
+    assert said.returncode == 2 and "motcua deploy device-keys" in said.stdout + said.stderr
+    # that config predates [broker]: the key tool says how to name the kiosks instead of failing bare
+    keys = motcua("deploy", "device-keys", "--config", config, "--out-dir", str(folder))
+    assert keys.returncode == 2 and "--device" in keys.stderr and "kiosk.toml" in keys.stderr
+    keys = motcua("deploy", "device-keys", "--config", config, "--out-dir", str(folder),
+                  "--device", "kiosk-1")
+    assert keys.returncode == 0, keys.stdout + keys.stderr
+    env_file = folder / "secrets" / "hub-device-keys.env"
+    # what the hub unit's EnvironmentFile does (systemd takes the quotes off, as a shell would)
+    key_env = {name: value.strip("'") for name, value in (line.split("=", 1) for line in
+               env_file.read_text(encoding="utf-8").splitlines() if "=" in line and not line.startswith("#"))}
+    for name, value in key_env.items():
+        monkeypatch.setenv(name, value)
+    said = motcua("config", "check", config)
+    assert said.returncode == 2 and "motcua user set-password" in said.stdout + said.stderr
+    for user in ("canbo1", "canbo2", "canbo3", "canbo4", "quanly", "quantri"):
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+        done = subprocess.run([sys.executable, "-m", "queue_server", "user", "set-password", "--config", config,
+                               "--stdin", user], input=f"Mat-khau-that-cua-{user}-2026\n", check=False,
+                              capture_output=True, text=True, timeout=120, env=env, cwd=ROOT)
+        assert done.returncode == 0, done.stdout + done.stderr
+    said = motcua("config", "check", config)
+    assert said.returncode == 0, said.stdout + said.stderr
+    assert "Traceback" not in said.stdout + said.stderr
+
+
 @pytest.mark.parametrize("release", RELEASES)
 def test_todays_backup_of_an_old_store_changes_nothing_in_it(tmp_path: Path, release: str) -> None:
     """The upgrade's first step, with the new code installed (the first release had no `motcua backup`)."""
