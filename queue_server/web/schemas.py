@@ -119,7 +119,9 @@ TICKET_VIEW = obj({"ticket": ref("Ticket"), "ahead": INT, "estimated_wait_min": 
     "type": "boolean", "description": "the ticket's working day is over (one still waiting was never reached)"},
     "hours_over": {"type": "boolean", "description": "today's last working session has ended and the ticket still "
                    "waits: numbers do not carry over to tomorrow"},
-    "resumes_at": {**null(STR), "description": "the lunch break: when the counters work again (the ticket waits)"}})
+    "resumes_at": {**null(STR), "description": "the lunch break: when the counters work again (the ticket waits)"},
+    "opens_at": {**null(STR), "description": "day_over or hours_over with the ticket still waiting: when the next "
+                 "working session starts (numbers are issued again; Monday 07:30 on a Saturday)"}})
 TICKET_CONTACT = obj({
     "ticket": STR, "number": {"type": "string", "examples": ["A023"]},
     "notify": {"enum": ["sms", "zalo", "email"]},
