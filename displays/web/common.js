@@ -177,6 +177,7 @@ function applyEnvelopeToState(state, env) {
       counter.current_ticket = call.number;
       counter.current_ticket_id = call.ticket_id;
       counter.current_status = "called";
+      counter.held_over = false;            // a call is today's
       counter.since = env.at;
     }
   } else if (env.type.startsWith("counter.") && data.counter) {

@@ -151,7 +151,7 @@ class QueueQueries:
 
     def _counter_state(self, c: Counter, seq: int) -> CounterState:
         current = self._writer.state.tickets.get(c.current) if c.current is not None else None
-        return counter_state(self._writer.center, c, seq, current)
+        return counter_state(self._writer.center, c, seq, current, self._writer.state.day)
 
     def counter_state(self, counter_id: str) -> CounterState:
         with self._writer.lock:

@@ -798,6 +798,10 @@ def _recall(state: QueueState, cmd: Recall, now: datetime) -> Decision:
     counter, t = _held(state, cmd.counter)
     if t.status is not TicketStatus.CALLED:
         raise _fail(ErrorCode.INVALID_TRANSITION, f"{t.display} is {t.status}; only a called ticket is recalled")
+    if t.day != state.day:
+        # the hall would announce today's citizen holding the same number
+        raise _fail(ErrorCode.INVALID_TRANSITION, f"{t.display} is from {t.day:%d/%m/%Y}: not recalled today "
+                                                  "(today's same number is another citizen); mark it a no-show")
     _must_be_open(counter)
     last = t.last_called_at or t.called_at
     delay = state.center.rules.recall_delay_s
@@ -828,7 +832,8 @@ def _no_show(state: QueueState, cmd: MarkNoShow, now: datetime) -> Decision:
     counter, t = _held(state, cmd.counter)
     if t.status is not TicketStatus.CALLED:
         raise _fail(ErrorCode.INVALID_TRANSITION, f"{t.display} is {t.status}; only a called ticket is a no-show")
-    needed = state.center.rules.recalls_before_no_show
+    # an earlier day's ticket left in hand is not recalled first (its day is over; see _recall)
+    needed = state.center.rules.recalls_before_no_show if t.day == state.day else 0
     if t.recalls < needed:
         raise _fail(ErrorCode.INVALID_TRANSITION,
                     f"recall {t.display} {needed - t.recalls} more time(s) before marking a no-show")

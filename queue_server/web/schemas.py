@@ -71,7 +71,10 @@ COUNTER_STATE = obj({
     "seq": INT, "counter": STR, "name": STR, "status": {"enum": ["closed", "open", "paused"]},
     "pause_reason": null(STR), "staff": null(STR), "current_ticket": null(STR), "current_ticket_id": null(STR),
     "current_status": null({"enum": ["called", "serving"]}), "since": null(AT),
-}, description="Same shape as the retained MQTT state/counters/<id> message; staff is the display name")
+    "held_over": {"type": "boolean", "description": "the ticket in hand is from an earlier working day: screens do "
+                  "not show its number (today's same number is another citizen)"},
+}, optional=("held_over",),
+   description="Same shape as the retained MQTT state/counters/<id> message; staff is the display name")
 
 SERVICE_STATE = obj({
     "seq": INT, "service": STR, "name": STR, "waiting": INT, "estimated_wait_min": INT,
