@@ -38,6 +38,8 @@ class ErrorCode(StrEnum):
     CONTACT_EXISTS = "contact_exists"      # the ticket already has another contact for its messages
     SERVICE_NOT_SERVED = "service_not_served"  # the counter does not serve that ticket's service
     LEASE_CONFLICT = "lease_conflict"
+    # just restored from a backup: no new offline block until the kiosks have re-reported theirs; retry later
+    LEASES_ON_HOLD = "leases_on_hold"
     TRANSFER_TARGET_UNSERVED = "transfer_target_unserved"   # closed counter / nobody serves it: confirm to insist
     # ratings
     ALREADY_RATED = "already_rated"
@@ -76,6 +78,7 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.FORBIDDEN: 403,
     ErrorCode.UNSUPPORTED_MEDIA_TYPE: 415,
     ErrorCode.STORAGE_FULL: 503,
+    ErrorCode.LEASES_ON_HOLD: 503,
     ErrorCode.NOTHING_TO_CALL: 409,
     ErrorCode.COUNTER_BUSY: 409,
     ErrorCode.COUNTER_IDLE: 409,

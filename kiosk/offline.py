@@ -22,6 +22,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
+from contracts.errors import ErrorCode
 from contracts.messages import VN_TZ, format_at
 from contracts.tickets import display_number, ticket_id_for
 from runtime import sqlite as db
@@ -255,6 +256,7 @@ class TicketDesk:
         self._listeners: list[Callable[[Mode], None]] = []
         self.services: list[str] = list(self.prefixes)
         self._hub_boot: str | None = None      # the hub process last seen (GET /health ``boot``)
+        self._lease_hold_logged = False        # a restored hub's hold on new leases: said once, not every round
 
     # --- state --------------------------------------------------------------------------------------------
     @property
@@ -366,6 +368,7 @@ class TicketDesk:
                 # its boot cannot take a lease back either
                 self.re_report_leases()
                 self._hub_boot = boot
+                self._lease_hold_logged = False     # a new start may hold new leases again: worth a line again
             self.hand_in_pending()
             self.top_up_leases()
         except HubUnavailable:
@@ -416,6 +419,15 @@ class TicketDesk:
             try:
                 lease = self.hub.lease(service, self.lease_size)
             except HubError as err:
+                if err.code == ErrorCode.LEASES_ON_HOLD:
+                    # a hub just restored from a backup waits for every kiosk to re-report its blocks: not a
+                    # fault, nothing for the citizen to see; the next upkeep asks again (for every service then)
+                    if not self._lease_hold_logged:
+                        log.info("new offline blocks on hold (hub just restored), asking again later: %s",
+                                 err.message)
+                        self._lease_hold_logged = True
+                    return
                 log.warning("no lease for %s: %s", service, err)
                 continue
+            self._lease_hold_logged = False
             self.journal.add_lease(lease, lease.get("prefix") or self.prefixes.get(service, ""))

@@ -421,6 +421,10 @@ def cmd_restore(args: argparse.Namespace) -> int:
     print(f"OK: restored {args.backup.name}")
     for role, path in done:
         print(f"  {role} → {path}")
+    from queue_server.app.lease_hold import RESTORE_HOLD_S
+    print(f"  Trong {RESTORE_HOLD_S:.0f} giây đầu sau khi hub khởi động, kiosk chưa được cấp khối số ngoại tuyến mới "
+          f"(chờ các kiosk báo lại khối đang giữ) / for the first {RESTORE_HOLD_S:.0f} s after the hub starts, kiosks "
+          "get no new offline number block (they re-report the blocks they hold first)")
     return 0
 
 

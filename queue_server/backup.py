@@ -12,6 +12,8 @@ mounted path or an rsync/ssh target — mirrors the backup directory.
 
 Restore checks the manifest and every file's digest and integrity before it touches anything, refuses to overwrite
 live stores unless asked, and then moves what was there aside (``*.before-restore-<time>``) rather than deleting it.
+It marks the event store it puts back as restored (adapters/restore_mark.py): the hub started on it holds new offline
+number blocks for a minute while the kiosks re-report the blocks granted after the backup (app/lease_hold.py).
 
 It must not: call the ``sqlite3`` binary, write into a store it backs up, or restore over a store without a check.
 """
@@ -27,6 +29,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+
+from queue_server.adapters.restore_mark import mark_restored
 
 MANIFEST = "manifest.json"
 FORMAT = 1
@@ -313,6 +317,15 @@ def restore(backup: Path, targets: Mapping[str, Path], store_dir: Path, now: dat
         partial.rename(target)
         _fsync_dir(target.parent)
         done.append((role, target))
+    for role, target in done:
+        if role == "hub":
+            # the backup forgot the blocks granted after it: the hub must not grant new ones before kiosks re-report
+            try:
+                mark_restored(target, backup.name, str(manifest.get("created_at", "")),
+                              now.isoformat(timespec="seconds"))
+            except sqlite3.Error as err:
+                raise BackupError(f"the stores are in place, but {target} could not be marked as restored ({err}): "
+                                  "kiosks may be given overlapping offline blocks in the first minute") from err
     return done
 
 

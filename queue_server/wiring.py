@@ -23,8 +23,10 @@ from queue_server.adapters.main_system import ProvincialMainSystem
 from queue_server.adapters.mqtt import MqttAdapter
 from queue_server.adapters.outbox import FetchAggregates, FetchEvents, HttpSender, OutboxRelay
 from queue_server.adapters.ratings_store import RatingsStore
+from queue_server.adapters.restore_mark import RestoreMarkStore
 from queue_server.adapters.sqlite_store import SqliteStore
 from queue_server.app.dossier_service import DossierService, DossierSyncPoller
+from queue_server.app.lease_hold import LeaseHold
 from queue_server.app.live_config import LiveConfig, service_center
 from queue_server.app.live_config import replay as replay_config
 from queue_server.app.ports import Clock, SystemClock
@@ -295,6 +297,7 @@ class Hub:
     live: LiveConfig | None = None  # the admin's live changes
     face: Any = None                 # issue 15 hook: queue_server.face_wiring.FaceParts when [face] enabled
     engagement: Engagement | None = None   # bookings and notifications (issue 16), when configured
+    lease_hold: LeaseHold | None = None    # after a restore: new offline blocks held a while (app/lease_hold.py)
     _server: HttpServer | None = field(default=None, repr=False)
 
     def start_background(self) -> None:
@@ -311,6 +314,8 @@ class Hub:
             self.face.start()
         if self.engagement is not None:
             self.engagement.start()
+        if self.lease_hold is not None:
+            self.lease_hold.start()
 
     def make_server(self, host: str | None = None, port: int | None = None) -> HttpServer:
         http = self.settings.http
@@ -348,6 +353,8 @@ class Hub:
             self.province.close()
         if self.engagement is not None:
             self.engagement.stop()
+        if self.lease_hold is not None:
+            self.lease_hold.stop()
         if self.speaker is not None:
             self.speaker.close()
         if self.reports is not None:
@@ -419,6 +426,10 @@ def build_hub(settings: HubSettings, *, clock: Clock | None = None,
     center = service_center(settings, calendar.days_off, calendar.working_days)
     store = SqliteStore(settings.store_path)
     service = QueueService(center, store, clock, silent_after_s=settings.display.silent_counter_min * 60)
+    # started on a store `motcua restore` put back: new offline blocks wait until the kiosks re-reported theirs
+    lease_hold = LeaseHold(RestoreMarkStore(settings.store_path), clock)
+    if lease_hold.active:
+        service.lease_hold = lease_hold
     live = LiveConfig(settings, service, config_log, calendar.days_off, calendar.working_days,
                       extension=engagement_live)
     broadcaster = Broadcaster()
@@ -513,7 +524,7 @@ def build_hub(settings: HubSettings, *, clock: Clock | None = None,
                                bookings=engagement.bookings if engagement is not None else None)
     register_reports(app, reporting)
     hub = Hub(settings, store, service, broadcaster, mqtt, app, integration, ratings, speaker, province, reporting,
-              face=face, engagement=engagement, live=live)
+              face=face, engagement=engagement, live=live, lease_hold=service.lease_hold)
 
     def swapped(new: HubSettings) -> None:
         # every holder of the settings sees the new ones at once (under the writer's lock, with the event)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from xml.sax.saxutils import escape
 
 from contracts.messages import VN_TZ
 
@@ -265,6 +266,9 @@ def to_pdf(bundle: ReportBundle, *, superior: str = "", signer_title: str = "GI�
     from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle  # type: ignore[import-untyped]
 
     regular, bold = _register_fonts()
+    # Paragraph text is reportlab's XML mini-language: every text that is not ours (the signer, the superior agency
+    # typed on the report page, service and level names from the config: "Tài nguyên & Môi trường") is escaped, or
+    # an "&" or "<" would fail the whole PDF
     base = ParagraphStyle("base", fontName=regular, fontSize=10.5, leading=14)
     center = ParagraphStyle("center", parent=base, alignment=TA_CENTER)
     center_bold = ParagraphStyle("cb", parent=center, fontName=bold)
@@ -276,17 +280,17 @@ def to_pdf(bundle: ReportBundle, *, superior: str = "", signer_title: str = "GI�
 
     story: list[Any] = []
     header = Table([
-        [Paragraph(superior.upper() or "&nbsp;", center), Paragraph("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", center_bold)],
-        [Paragraph(center_name.upper(), center_bold), Paragraph("Độc lập - Tự do - Hạnh phúc", center_bold)],
+        [Paragraph(escape(superior.upper()) or "&nbsp;", center), Paragraph("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", center_bold)],
+        [Paragraph(escape(center_name.upper()), center_bold), Paragraph("Độc lập - Tự do - Hạnh phúc", center_bold)],
         [Paragraph("Số: ......../BC", center),
-         Paragraph(f"<i>{place + ', ' if place else ''}ngày {today.day:02d} tháng {today.month:02d} "
+         Paragraph(f"<i>{escape(place) + ', ' if place else ''}ngày {today.day:02d} tháng {today.month:02d} "
                    f"năm {today.year}</i>", center)],
     ], colWidths=[80 * mm, 95 * mm])
     header.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")]))
     story += [header, Spacer(1, 6 * mm),
               Paragraph("BÁO CÁO", title),
               Paragraph("Tình hình tiếp nhận và giải quyết hồ sơ thủ tục hành chính", center_bold),
-              Paragraph(f"{first['period']['label']} (từ {_dmy(first['period']['from'])} đến "
+              Paragraph(f"{escape(first['period']['label'])} (từ {_dmy(first['period']['from'])} đến "
                         f"{_dmy(first['period']['to'])})", center)]
     # a report printed (and signed) before its period is over holds the figures so far, not the period's: say so
     as_of = datetime.fromisoformat(str(bundle.dossiers["as_of"])).astimezone(VN_TZ)
@@ -296,7 +300,7 @@ def to_pdf(bundle: ReportBundle, *, superior: str = "", signer_title: str = "GI�
     story.append(Spacer(1, 4 * mm))
 
     def table(rows: Sequence[Sequence[Any]], widths: Sequence[float]) -> Table:
-        t = Table([[Paragraph(str(c), base) if not isinstance(c, Paragraph) else c for c in r] for r in rows],
+        t = Table([[Paragraph(escape(str(c)), base) if not isinstance(c, Paragraph) else c for c in r] for r in rows],
                   colWidths=widths, repeatRows=1)
         t.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.5, colors.grey),
                                ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#DDEBF7")),
@@ -328,7 +332,7 @@ def to_pdf(bundle: ReportBundle, *, superior: str = "", signer_title: str = "GI�
                         ["Tỷ lệ hài lòng", _fmt(ratings["satisfied_share"], PCT)]], [110 * mm, 60 * mm]))
     k = bundle.decision_766
     story.append(Paragraph("IV. Chỉ số theo Quyết định 766/QĐ-TTg (ước tính tại Trung tâm)", h2))
-    story.append(Paragraph(k["note_vi"], base))
+    story.append(Paragraph(escape(k["note_vi"]), base))
     story.append(table([["Mã", "Chỉ số", "Giá trị", "Điểm"],
                         *([i["code"], i["name"], _fmt(i["value"], PCT if i["unit"] == "ratio" else HOURS)
                            + ("" if i["unit"] == "ratio" or i["value"] is None else " ngày làm việc"),
@@ -347,8 +351,8 @@ def to_pdf(bundle: ReportBundle, *, superior: str = "", signer_title: str = "GI�
                             ["Mức sử dụng khung giờ", _fmt(b["slot_utilisation"], PCT)]], [110 * mm, 60 * mm]))
     story.append(Spacer(1, 10 * mm))
     sign = Table([[Paragraph("<b>Nơi nhận:</b><br/>- Như trên;<br/>- Lưu: VT.", base),
-                   Paragraph(f"<b>{signer_title}</b><br/><i>(Ký, ghi rõ họ tên và đóng dấu)</i><br/><br/><br/><br/>"
-                             f"<b>{signer_name}</b>", center)]], colWidths=[80 * mm, 95 * mm])
+                   Paragraph(f"<b>{escape(signer_title)}</b><br/><i>(Ký, ghi rõ họ tên và đóng dấu)</i><br/><br/><br/><br/>"
+                             f"<b>{escape(signer_name)}</b>", center)]], colWidths=[80 * mm, 95 * mm])
     sign.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")]))
     story.append(sign)
 

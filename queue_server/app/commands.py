@@ -13,6 +13,7 @@ from contracts.errors import ErrorCode, MotcuaError
 from contracts.messages import VN_TZ, CounterState, Envelope
 from contracts.tickets import ticket_id_for
 from queue_server.app.help_requests import HELP_REQUESTED, HelpRequest
+from queue_server.app.lease_hold import LeaseHold
 from queue_server.app.writer import AskHelp, External, Writer
 from queue_server.domain import numbering
 from queue_server.domain import transitions as tr
@@ -31,6 +32,7 @@ class QueueCommands:
 
     _writer: Writer
     _seen: dict[str, datetime]
+    lease_hold: LeaseHold | None = None    # set at a start on a restored store (wiring): holds new leases a while
 
     def counter_seen(self, counter_id: str) -> None:
         """Someone is at this counter (a console heartbeat or any counter command, from the console or a keypad):
@@ -137,6 +139,8 @@ class QueueCommands:
         return result
 
     def lease_numbers(self, kiosk: str, service: str, size: int) -> Lease:
+        if self.lease_hold is not None:
+            self.lease_hold.check()          # just restored: the blocks granted after the backup are re-reported first
         result: Lease = self._writer.submit(tr.LeaseNumbers(kiosk, service, size))
         return result
 

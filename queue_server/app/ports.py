@@ -1,8 +1,8 @@
 """Ports of the hub's use cases: what the app needs from the outside, as typing.Protocols adapters implement.
 
 Clock, EventListener, EventStore (log + projections), RatingsRepository, DossierMirrorPort, MainSystem (pull),
-Outbox (push), Publisher (MQTT/SSE fan-out), Notifier
-(the citizen notification outbox); the value types and errors that cross these seams live here too.
+Outbox (push), Publisher (MQTT/SSE fan-out), Notifier (the citizen notification outbox), RestoreMarks (the mark
+`motcua restore` leaves); the value types and errors that cross these seams live here too.
 No I/O of its own and no adapter, web or Flask import. Tests use FixedClock, never the wall clock.
 """
 from __future__ import annotations
@@ -141,6 +141,14 @@ class SessionRepository(Protocol):
     def get(self, token_sha256: str) -> StoredSession | None: ...
     def delete(self, token_sha256: str) -> bool: ...
     def delete_user(self, username: str, keep: str | None = None) -> int: ...
+
+
+class RestoreMarks(Protocol):
+    """The mark ``motcua restore`` leaves in the hub's file (adapters/restore_mark.py): the hub started on a store
+    put back from a backup holds new offline-lease grants for a while (app/lease_hold.py), then clears it."""
+
+    def restored(self) -> str | None: ...     # the backup's name; None for a store that was not restored
+    def clear(self) -> None: ...
 
 
 class RatingsRepository(Protocol):

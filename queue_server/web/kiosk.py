@@ -253,7 +253,8 @@ def lease_json(lease: Any) -> dict[str, Any]:
 
 @route(bp, "/leases", methods=("POST",), summary="Reserve a block of numbers for a kiosk to issue offline",
        device_key=True, body=LEASE, ok=201, result="{lease: {id, service, day, first, last}}",
-       errors=(ErrorCode.UNKNOWN_SERVICE, ErrorCode.QUOTA_REACHED),
+       # leases_on_hold (503, Retry-After): for a minute after `motcua restore`, while kiosks re-report their blocks
+       errors=(ErrorCode.UNKNOWN_SERVICE, ErrorCode.QUOTA_REACHED, ErrorCode.LEASES_ON_HOLD),
        response=ref("Lease"))
 def create_lease(body: dict[str, Any]):  # type: ignore[no-untyped-def]
     lease = hub().service.lease_numbers(body["kiosk"], body["service"], body["size"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import unicodedata
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -38,6 +39,15 @@ def _number(value: Any) -> Any:
 def _nonempty(value: str) -> str:
     if not value.strip():
         raise ValueError("must not be empty")
+    return value
+
+
+def _printable(value: str) -> str:
+    # names and labels go to the ticket printer (ESC/POS: an ESC in a name is a printer command), the voice, the
+    # hall, the PDF and Excel reports (openpyxl refuses control characters): none of them wants a control character
+    for ch in value:
+        if unicodedata.category(ch) in ("Cc", "Cs"):
+            raise ValueError(f"{value!r} contains a control character (U+{ord(ch):04X}): names are one line of text")
     return value
 
 
@@ -91,6 +101,9 @@ def _path(value: Any) -> Any:
 
 
 NonEmpty = Annotated[str, Strict(), AfterValidator(_nonempty)]
+# what people read: a name or label on a screen, a ticket or a report (one line, no control characters)
+Label = Annotated[str, Strict(), AfterValidator(_nonempty), AfterValidator(_printable)]
+OptionalLabel = Annotated[str, Strict(), AfterValidator(_printable)]
 Slug = Annotated[str, Strict(), AfterValidator(_slug)]
 Prefix = Annotated[str, Strict(), AfterValidator(_prefix)]
 Host = Annotated[str, Strict(), AfterValidator(check_host)]

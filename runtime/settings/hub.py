@@ -35,7 +35,7 @@ from contracts.ratings import DEFAULT_LEVELS, RatingLevel
 
 from .common import DisplaySettings, MqttSettings
 from .errors import ConfigError, from_validation_error
-from .fields import TABLE, Bool, Host, Int, NonEmpty, Number, Prefix, Slug, Text
+from .fields import TABLE, Bool, Host, Int, Label, NonEmpty, Number, OptionalLabel, Prefix, Slug, Text
 from .integration import IntegrationSettings, IntegrationTable, integration_from_table
 from .province import ProvinceSinkSettings, ProvinceTable, province_from_table
 from .source import Overrides, apply_env_overrides, read_toml, resolve
@@ -108,8 +108,8 @@ class RatingCriterion:
     __pydantic_config__ = TABLE
 
     code: Slug                           # the key in a rating's ``criteria``
-    label: NonEmpty
-    label_en: Text = ""
+    label: Label
+    label_en: OptionalLabel = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,8 +179,8 @@ class CenterTable:
     __pydantic_config__ = TABLE
 
     id: Slug
-    name: NonEmpty
-    name_en: Text = ""
+    name: Label
+    name_en: OptionalLabel = ""
     # false only for a test or a demo that must run on any date: the center then ignores public holidays
     observe_holidays: Bool = True
 
@@ -197,15 +197,15 @@ class ServiceTable:
 
     code: Slug
     prefix: Prefix
-    name: NonEmpty
-    name_en: Text = ""
+    name: Label
+    name_en: OptionalLabel = ""
     number_start: Annotated[Int, Field(ge=0)] = 1
     number_end: Annotated[Int, Field(ge=1, le=9999)] = 999
     daily_quota: Annotated[Int, Field(ge=1)] | None = None
     stop_issuing_before_close_min: Annotated[Int, Field(ge=0, le=600)] = 30
     avg_service_min: Annotated[Number, Field(ge=0.1)] = 10.0
     offline_from: Annotated[Int, Field(ge=0)] | None = None
-    procedures: tuple[Annotated[Text, AfterValidator(_procedure)], ...] = ()
+    procedures: tuple[Annotated[OptionalLabel, AfterValidator(_procedure)], ...] = ()
 
 
 def _counter_id(value: Any) -> Any:
@@ -219,7 +219,7 @@ class CounterTable:
 
     id: Annotated[Slug, BeforeValidator(_counter_id)]
     services: tuple[Text, ...]
-    name: Text | None = None
+    name: OptionalLabel | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,9 +227,9 @@ class PriorityTable:
     __pydantic_config__ = TABLE
 
     code: Slug
-    label: NonEmpty
-    legal_basis: NonEmpty
-    label_en: Text = ""
+    label: Label
+    legal_basis: Label
+    label_en: OptionalLabel = ""
 
 
 def _policy_kind(value: str) -> str:
@@ -291,7 +291,7 @@ class UserTable:
     username: NonEmpty
     role: Annotated[Text, AfterValidator(_role)]
     password_hash: Annotated[NonEmpty, AfterValidator(_password_hash)]
-    display_name: Text = ""
+    display_name: OptionalLabel = ""
     disabled: Bool = False
 
 
@@ -300,8 +300,8 @@ class RatingLevelTable:
     __pydantic_config__ = TABLE
 
     value: Annotated[Int, Field(ge=1, le=10)]
-    label: NonEmpty
-    label_en: Text = ""
+    label: Label
+    label_en: OptionalLabel = ""
 
 
 def _day(value: Any) -> Any:

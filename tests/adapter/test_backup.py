@@ -176,3 +176,37 @@ def test_a_damaged_backup_is_refused_before_anything_is_written(center_dir: Path
     with pytest.raises(BackupError, match="SHA-256"):
         restore(backup, {"hub": new / "hub.sqlite3"}, new, T0)
     assert not new.exists()
+
+
+def test_a_restore_marks_the_hub_store_and_the_mark_holds_leases_only_until_cleared(center_dir: Path,
+                                                                                     tmp_path: Path) -> None:
+    """The hub started on a restored store holds new offline blocks (app/lease_hold.py) until the grace is over;
+    the mark is a row in the hub's file, cleared then, so the next start is a plain one."""
+    from queue_server.adapters.restore_mark import RestoreMarkStore
+    from queue_server.app.lease_hold import RESTORE_HOLD_S, LeaseHold, LeasesOnHold
+    from queue_server.app.ports import FixedClock
+
+    live = center_dir / "hub.sqlite3"
+    assert RestoreMarkStore(live).restored() is None            # a store that was never restored: no hold
+    assert not LeaseHold(RestoreMarkStore(live), FixedClock(T0)).active
+    backup = take_backup(stores(center_dir), tmp_path / "backups", "tt-hcc", T0).path
+    new = tmp_path / "new-pc"
+    restore(backup, {"hub": new / "hub.sqlite3", "outbox": new / "outbox.sqlite3"}, new, T0)
+    assert count(new / "hub.sqlite3") == 50
+    marks = RestoreMarkStore(new / "hub.sqlite3")
+    assert marks.restored() == backup.name
+    for other in ("outbox.sqlite3", "face.sqlite3"):                # only the event store carries the mark
+        conn = sqlite3.connect(new / other)
+        try:
+            assert conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'restore_mark'").fetchone() is None
+        finally:
+            conn.close()
+    clock = FixedClock(T0 + timedelta(minutes=5))                # the hub starts a few minutes later
+    hold = LeaseHold(marks, clock)
+    with pytest.raises(LeasesOnHold):
+        hold.check()
+    assert LeaseHold(RestoreMarkStore(new / "hub.sqlite3"), clock).active   # a restart within it: held again
+    clock.advance(timedelta(seconds=RESTORE_HOLD_S))
+    hold.check()
+    assert RestoreMarkStore(new / "hub.sqlite3").restored() is None
+    assert not LeaseHold(RestoreMarkStore(new / "hub.sqlite3"), clock).active

@@ -230,6 +230,35 @@ def test_pdf_text_says_what_the_api_says(hub: Hub, tmp_path: Path) -> None:
     assert lines["Tỷ lệ đúng hạn"] == "50,0%"
 
 
+def test_pdf_prints_markup_characters_as_typed(tmp_path: Path) -> None:
+    # reportlab reads Paragraph text as XML: an "&" in a service name or a "<" typed as the superior agency made
+    # the whole report a 500 (found by the API fuzz test)
+    from dataclasses import replace
+
+    settings = make_settings(tmp_path)
+    services = tuple(replace(s, name="Tài nguyên & Môi trường <TN>") if s.code == "ho-tich" else s
+                     for s in settings.center.services)
+    settings = replace(settings, center=replace(settings.center, services=services))
+    h = build_hub(settings, clock=FixedClock(MONDAY_0800), extra_blueprints=[])
+    try:
+        a_day(h)
+        c = h.app.test_client()
+        r = c.get(f"{API}/reports/report.pdf", headers=login(c, "quanly"),
+                  query_string={"month": "2026-11", "superior": "<? Sở A&B", "signer_name": "Lê <b>Hoa",
+                                "signer_title": "GIÁM ĐỐC </i>", "place": "Đông Hà & Quảng Trị"})
+        assert r.status_code == 200 and r.data.startswith(b"%PDF"), r.data[:300]
+    finally:
+        h.stop()
+    if shutil.which("pdftotext") is None:
+        pytest.fail("pdftotext is needed: make test installs poppler-utils")
+    pdf = tmp_path / "r.pdf"
+    pdf.write_bytes(r.data)
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    for words in ("<? SỞ A&B", "Lê <b>Hoa", "GIÁM ĐỐC </i>", "Đông Hà & Quảng Trị, ngày", "Tài nguyên & Môi trường <TN>"):
+        assert words in text, words
+
+
 def test_csv_and_rebuild_from_the_cli(hub: Hub, tmp_path: Path) -> None:
     a_day(hub)
     c = hub.app.test_client()

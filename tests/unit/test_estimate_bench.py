@@ -87,3 +87,17 @@ def test_the_floor_is_the_median_of_the_replicas_waits(bench: ModuleType) -> Non
     assert bench.tr.QueueState.wait_estimate is estimate
     figures = bench.floor_figures(list(sim.told.values()))
     assert figures["floor_tickets"] == len([t for t in sampled if t.real is not None])
+
+
+def test_load_scales_the_citizens_of_a_day(bench: ModuleType) -> None:
+    center = load_settings(str(bench.EXAMPLE)).center
+    rng = random.Random(3)
+    speed = {c.id: rng.uniform(0.7, 1.45) for c in center.counters}
+    seed = rng.random()
+    counts = {}
+    for load in (1.0, 0.5):
+        sim = bench.Day(center, bench.FIRST_DAY, seed, wait_estimate.HistoryPrior(), speed, load=load)
+        sim.run()
+        counts[load] = len(sim.told)
+    assert counts[1.0] > 250
+    assert 0.4 < counts[0.5] / counts[1.0] < 0.6

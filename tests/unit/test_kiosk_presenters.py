@@ -45,6 +45,7 @@ class StandInHub:
         self.lose_next_answer = False
         self.help_error: HubError | None = None
         self.boot: str | None = None            # GET /health ``boot`` (None: a hub too old to say it)
+        self.lease_error: HubError | None = None
 
     def _check(self, what: str) -> None:
         self.calls.append(what)
@@ -116,6 +117,8 @@ class StandInHub:
 
     def lease(self, service: str, size: int) -> dict[str, Any]:
         self._check("lease")
+        if self.lease_error is not None:
+            raise self.lease_error
         first = 500 + 100 * len(self.leases)
         lease = {"id": f"L{len(self.leases) + 1}", "service": service, "day": "2026-11-23",
                  "first": first, "last": first + size - 1}
@@ -747,3 +750,30 @@ def test_the_kiosk_re_reports_todays_leases_once_per_hub_start(rig: Rig) -> None
     rig.hub.boot = "boot-2"                                     # restarted (or restored)
     rig.desk.maintain()
     assert rig.hub.calls.count("hand-in") == 2 * len(leases)
+
+
+def test_new_blocks_held_by_a_restored_hub_are_asked_again_later_silently_and_logged_once(rig: Rig, caplog) -> None:
+    """A hub just restored from a backup answers POST /leases with 503 leases_on_hold for a minute: not a fault —
+    the kiosk stays online, shows the citizen nothing, says so once in its log and asks again at a later upkeep."""
+    rig.hub.lease_error = HubError("leases_on_hold", "Máy chủ vừa được khôi phục … / the hub was just restored", 503)
+    rig.hub.boot = "restored"
+    k = rig.kiosk
+    with caplog.at_level("INFO", logger="kiosk.offline"):
+        for _ in range(3):
+            assert rig.desk.maintain() == "online"
+    assert rig.hub.calls.count("lease") == 3                   # one request a round, not one per service
+    assert not rig.hub.leases and k.screen == "home"
+    held = [r for r in caplog.records if "on hold" in r.getMessage()]
+    assert len(held) == 1 and held[0].levelname == "INFO"
+    assert not [r for r in caplog.records if r.levelname in ("WARNING", "ERROR")]
+    rig.tap(k.home.take_ticket)                                # online issuing goes on as ever
+    rig.tap(k.services.choose, "ho-tich")
+    rig.tap(k.priority.choose, None)
+    assert k.take.state == "printed"
+    rig.hub.boot = "restored-again"                            # restored once more: worth one line again
+    with caplog.at_level("INFO", logger="kiosk.offline"):
+        assert rig.desk.maintain() == "online" and rig.desk.maintain() == "online"
+    assert len([r for r in caplog.records if "on hold" in r.getMessage()]) == 2
+    rig.hub.lease_error = None                                 # the hold is over
+    assert rig.desk.maintain() == "online"
+    assert {lease["service"] for lease in rig.hub.leases.values()} == {"ho-tich", "dat-dai"}

@@ -111,3 +111,28 @@ def test_rating_levels_are_defined_once() -> None:
 
     assert ratings.DEFAULT_LEVELS is DEFAULT_LEVELS and DEFAULT_RATING_SCALE is DEFAULT_LEVELS
     assert DEFAULT_RATING_LEVELS == (3, 2, 1)
+
+
+@pytest.mark.parametrize(("where", "value"), [
+    (("services", 0, "name"), "Hộ tịch\x1b@"),            # ESC @ resets the ticket printer
+    (("services", 0, "procedures", 0), "Khai sinh\n"),
+    (("counters", 0, "name"), "Quầy\x07 1"),
+    (("priorities", 0, "label"), "Người cao tuổi\x00"),
+    (("center", "name_en"), "Centre\r"),
+])
+def test_names_people_read_refuse_control_characters(raw: dict[str, Any], where: tuple[Any, ...],
+                                                     value: str) -> None:
+    # a name goes to the ESC/POS printer, the voice, the hall, the PDF and Excel reports
+    bad = copy.deepcopy(raw)
+    node: Any = bad
+    for key in where[:-1]:
+        node = node[key]
+    node[where[-1]] = value
+    with pytest.raises(ConfigError, match="control character"):
+        settings_from_dict(bad)
+    fine = copy.deepcopy(raw)
+    node = fine
+    for key in where[:-1]:
+        node = node[key]
+    node[where[-1]] = "Tư pháp – Hộ tịch (A&B) «mới»"
+    settings_from_dict(fine)
