@@ -824,7 +824,8 @@ def _complete(state: QueueState, cmd: Complete, now: datetime) -> Decision:
     counter, t = _held(state, cmd.counter)
     if t.status is not TicketStatus.SERVING:
         raise _fail(ErrorCode.INVALID_TRANSITION, f"{t.display} is {t.status}; start the service before completing")
-    new = replace(t, status=TicketStatus.DONE, done_at=now)
+    # after a takeover the one who finishes is the one the citizen rates at the counter's pad: served by them
+    new = replace(t, status=TicketStatus.DONE, done_at=now, staff=counter.staff if counter.staff is not None else t.staff)
     return Decision((DomainEvent(EventType.TICKET_DONE, now, ticket=new, by_counter=counter.id),), new)
 
 

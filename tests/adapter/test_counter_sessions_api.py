@@ -173,7 +173,8 @@ def test_after_a_takeover_the_old_console_is_locked_out(hub: Any, client: FlaskC
 def test_a_handover_splits_duty_hours_between_the_two_staff(hub: Any, client: FlaskClient) -> None:
     """Minh opens at 08:00 and starts serving A001; Hoa takes the counter over at 10:00 with A001 in hand, finishes
     it, the rating pad rates it, and Hoa closes at 11:00. The staff report gives Minh two hours on duty and Hoa
-    one, each under their own login (as served tickets and ratings are), named by display name."""
+    one, each under their own login (as served tickets and ratings are), named by display name; the citizen Hoa
+    finished with is served by her and the counter's pad rates her, not Minh who has left."""
     minh, hoa, boss = login(client, "minh"), login(client, "hoa"), login(client, "quanly")
     cid = counter_id(hub)
     service = hub.settings.center.counters[0].services[0]
@@ -186,8 +187,10 @@ def test_a_handover_splits_duty_hours_between_the_two_staff(hub: Any, client: Fl
     hub.clock.advance(minutes=5)
     done = post(client, f"/counters/{cid}/complete", hoa)
     assert done.status_code == 200, done.json
+    assert done.json["ticket"]["staff"] == "hoa"          # finished by Hoa: served by her, rated for her
     rated = client.post("/api/v1/ratings", json={"counter": cid, "level": 1})
     assert rated.status_code == 201 and rated.json["rating"]["ticket_id"] == done.json["ticket"]["id"], rated.json
+    assert rated.json["rating"]["staff"] == "hoa"
     hub.clock.advance(minutes=55)
     assert post(client, f"/counters/{cid}/close", hoa).status_code == 200
 
@@ -197,4 +200,5 @@ def test_a_handover_splits_duty_hours_between_the_two_staff(hub: Any, client: Fl
     assert set(rows) == {"minh", "hoa"}, rows
     assert (rows["minh"]["on_duty_h"], rows["hoa"]["on_duty_h"]) == (2.0, 1.0), rows
     assert (rows["minh"]["name"], rows["hoa"]["name"]) == ("Nguyễn Văn Minh", "Trần Thị Hoa")
+    assert (rows["minh"]["served"], rows["hoa"]["served"]) == (0, 1)
     assert r.json["totals"]["on_duty_h"] == 3.0
