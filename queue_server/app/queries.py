@@ -126,7 +126,9 @@ class QueueQueries:
                 wait = state.wait_for(t, now, self._silent(state, now))
                 waits = t.status in (TicketStatus.ISSUED, TicketStatus.TRANSFERRED)
                 center = self._writer.center
-                over = waits and numbering.hours_over(center, now)
+                # today made a day off after numbers were given (a storm closes the center at 10:00): as after
+                # closing, the number is not called tomorrow
+                over = waits and (numbering.hours_over(center, now) or not center.sessions_on(t.day))
                 return TicketView(t, state.ahead(t), 0 if wait is None else wait.minutes, wait,
                                   hours_over=over,
                                   resumes_at=numbering.resumes_at(center, now) if waits else None,

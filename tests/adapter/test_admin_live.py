@@ -402,6 +402,25 @@ def test_a_counter_a_citizen_was_sent_to_is_not_removed_from_under_them(hub: Any
     assert _change(client, admin, {"counters": live["counters"]}).status_code == 200
 
 
+def test_a_day_off_announced_mid_morning_tells_the_citizens_still_waiting(hub: Any, api: Any) -> None:
+    """A storm: at 10:00 the admin makes today a day off. A citizen still waiting is told, as after closing, that
+    the number is over and when numbers are issued again (the tracking page's hours_over and opens_at), not 'about
+    0–30 minutes'; the kiosk refuses new numbers."""
+    client, admin = api
+    hub.clock.set(hub.clock.now().replace(hour=10))
+    today = hub.clock.now().date()
+    first = _live(client, admin)["services"][0]["code"]
+    waiting = client.post(f"{A}/tickets", json={"service": first}).json["ticket"]
+    before = client.get(f"{A}/tickets/{waiting['id']}").json
+    assert before["hours_over"] is False and before["opens_at"] is None
+    assert _change(client, admin, {"calendar": {"days_off": [today.isoformat()], "makeup_days": []}}).status_code == 200
+    after = client.get(f"{A}/tickets/{waiting['id']}").json
+    assert after["ticket"]["status"] == "issued" and after["hours_over"] is True, after
+    assert after["opens_at"] is not None and after["opens_at"] > f"{today.isoformat()}T23:59", after
+    refused = client.post(f"{A}/tickets", json={"service": first})
+    assert refused.status_code == 409 and refused.json["error"]["code"] == "service_closed"
+
+
 def test_nothing_but_the_admin_path_writes_a_config_change(hub: Any) -> None:
     from contracts.errors import MotcuaError
 
