@@ -92,9 +92,12 @@ class Catalog:
                 if isinstance(span, list | tuple) and len(span) == 2]
 
     def next_opening(self, moment: datetime) -> datetime | None:
-        """The start of the next working session after ``moment`` (Monday 07:30 on a Saturday, the day after Tết
-        on Tết), by the hub's last known hours and calendar (which /config gives a year ahead); None if unknown."""
-        for ahead in range(370):
+        """When numbers are issued again after ``moment``: the next working session's start (Monday 07:30 on a
+        Saturday, 13:30 in the lunch break, the day after Tết on Tết) by the hub's last known hours and calendar
+        (which /config gives a year ahead); None if unknown. Refused inside a session, it is the stop-issuing time
+        or the daily quotas: the first session of a later day."""
+        inside = self.open_at(moment)
+        for ahead in range(1 if inside else 0, 370):
             day = moment.date() + timedelta(days=ahead)
             spans = self._spans_on(day)
             if spans is None:

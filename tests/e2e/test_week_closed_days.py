@@ -91,3 +91,22 @@ def test_weekend_and_holiday_say_when_numbers_come_back_and_monday_starts_clean(
         assert reports.measures(FRIDAY_1600.date(), FRIDAY_1600.date(), "service")["ho-tich"].issued == 2
     finally:
         hub.stop()
+
+
+def test_every_quota_reached_in_the_morning_names_the_next_working_day_not_the_afternoon(tmp_path: Path) -> None:
+    """All services refusing at 09:00 is the daily quota (or range), not the hours: numbers come back on the next
+    working day, not 'từ 13:30 hôm nay'."""
+    from queue_server.app.ports import FixedClock
+
+    clock = FixedClock(FRIDAY_1600.replace(hour=9))
+    hub = start_hub(tmp_path, services=2, clock=clock)
+    kiosk, _printer, tap = desk_kiosk(tmp_path, hub.url, hub.clock.now)
+    try:
+        for service in hub.settings.center.services:
+            for _ in range(service.daily_quota or 0):
+                hub.hub.service.issue_ticket(service.code)
+            assert hub.hub.service.issue_refusal(service.code).code == "quota_reached"
+        assert refused_screen(kiosk, tap) == ("Hiện không cấp số thứ tự. Trung tâm cấp số lại từ 07:30 "
+                                              "Thứ Hai, 30/11/2026.")
+    finally:
+        hub.stop()
