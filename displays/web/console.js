@@ -50,7 +50,7 @@
         text = `Đăng nhập sai quá nhiều lần, vui lòng chờ ${min} phút rồi thử lại / Too many failed logins: wait ${min} min`;
       } else if ((m = detail.match(/again in (\d+) s/))) {
         text = `Vui lòng chờ ${m[1]} giây nữa rồi gọi lại / Wait ${m[1]} s before recalling`;
-      } else if (err.code === "invalid_transition" && detail) {
+      } else if (err.code === "invalid_transition" && detail && text !== detail) {
         text += ` — ${detail}`;
       }
       if (err.code === "forbidden" && /open under another staff member/.test(detail)) {
