@@ -800,8 +800,10 @@ def _recall(state: QueueState, cmd: Recall, now: datetime) -> Decision:
         raise _fail(ErrorCode.INVALID_TRANSITION, f"{t.display} is {t.status}; only a called ticket is recalled")
     if t.day != state.day:
         # the hall would announce today's citizen holding the same number
-        raise _fail(ErrorCode.INVALID_TRANSITION, f"{t.display} is from {t.day:%d/%m/%Y}: not recalled today "
-                                                  "(today's same number is another citizen); mark it a no-show")
+        raise _fail(ErrorCode.INVALID_TRANSITION,
+                    f"{t.display} là phiếu ngày {t.day:%d/%m/%Y}, không gọi lại (số {t.display} hôm nay là người "
+                    f"khác): đánh dấu vắng mặt / {t.display} is from {t.day:%d/%m/%Y}: not recalled today; "
+                    "mark it a no-show")
     _must_be_open(counter)
     last = t.last_called_at or t.called_at
     delay = state.center.rules.recall_delay_s
