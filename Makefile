@@ -10,7 +10,7 @@ PIP := $(VENV)/bin/pip
 APT_RUNTIME := mosquitto mosquitto-clients libzbar0 espeak-ng sox fonts-noto-core fonts-dejavu-core socat libmtdev1 libusb-1.0-0 rsync
 # postgresql: the province tests run a throwaway cluster (initdb in a temp dir, as an unprivileged user)
 # poppler-utils: pdftotext reads back the PDF report in the reports tests; faketime: tests run with the clock moved
-APT_TEST := xvfb xauth chromium systemd cage postgresql poppler-utils faketime
+APT_TEST := xvfb xauth chromium systemd cage postgresql poppler-utils faketime curl
 SUDO := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 DURATION ?= 60
 # mediapipe with --no-deps: its wheel metadata wants jax, jaxlib, opencv-contrib and sounddevice (not used by face

@@ -304,6 +304,9 @@ class CounterState:
     current_ticket_id: str | None = None
     current_status: str | None = None       # called / serving
     since: str | None = None
+    # the ticket in hand is from an earlier working day (left at closing): numbers restart every day, so the hall
+    # and the counter's LED do not show it — today's A001 is another citizen; the console still does
+    held_over: bool = False
 
     def to_json(self) -> str:
         return json.dumps(_flat(self), ensure_ascii=False)

@@ -89,6 +89,7 @@ def desk_kiosk(tmp: Path, hub_url: str, wall: Callable[[], datetime], *, kiosk_i
     kiosk.clock = clock
     kiosk.guard._clock = clock
     kiosk.desk._clock = wall
+    kiosk.wall_clock = wall
     return kiosk, printer, clock
 
 

@@ -28,8 +28,35 @@ const ERROR_TEXT = {
   service_closed: "Lĩnh vực đang ngừng cấp số / Service closed",
   rate_limited: "Thao tác quá nhanh, thử lại sau / Too many requests",
   internal: "Lỗi hệ thống, vui lòng báo quản trị / Internal error",
+  method_not_allowed: "Thao tác không được hỗ trợ / Method not allowed",
+  payload_too_large: "Dữ liệu gửi lên quá lớn / Request too large",
+  unsupported_media_type: "Dữ liệu gửi lên không đúng định dạng JSON / Send JSON",
+  unknown_priority: "Không có đối tượng ưu tiên này / Unknown priority category",
+  unknown_kiosk: "Kiosk này không có trong cấu hình của trung tâm / Unknown kiosk",
+  quota_reached: "Lĩnh vực đã hết số trong ngày / No numbers left today",
+  counter_taken: "Quầy đang do cán bộ khác nhận / Counter is open under another staff member",
+  ticket_not_waiting: "Số này không còn đang chờ / Ticket is no longer waiting",
+  contact_exists: "Số này đã có thông tin liên hệ khác / Ticket already has another contact",
+  lease_conflict: "Khối số ngoại tuyến bị trùng / Offline number block conflict",
+  leases_on_hold: "Máy chủ vừa khôi phục, tạm chưa cấp khối số ngoại tuyến / Offline blocks on hold after a restore",
+  already_rated: "Lượt này đã được đánh giá / Already rated",
+  rating_window_closed: "Đã hết thời gian đánh giá / Rating window closed",
+  nothing_to_rate: "Chưa có lượt phục vụ nào để đánh giá / Nothing to rate",
+  invalid_dossier_code: "Mã hồ sơ không hợp lệ / Invalid dossier code",
+  unknown_dossier: "Không tìm thấy hồ sơ / Unknown dossier",
+  main_system_unavailable: "Hệ thống một cửa của tỉnh đang không truy cập được / Main system unavailable",
+  unknown_booking: "Không tìm thấy lịch hẹn / Unknown booking",
+  booking_refused: "Không đặt được lịch hẹn / Booking refused",
+  device_fault: "Thiết bị gặp lỗi / Device fault",
+  printer_offline: "Máy in không kết nối / Printer offline",
+  paper_out: "Máy in hết giấy / Printer out of paper",
+  config_invalid: "Cấu hình không hợp lệ, chưa thay đổi gì / Invalid configuration, nothing changed",
+  storage_full: "Ổ đĩa máy chủ đã đầy, chưa ghi được — báo quản trị / Hub disk full",
   network: "Mất kết nối tới máy chủ, đang thử lại / Hub unreachable",
 };
+
+// a hub message already written Vietnamese first (most refusals a person meets) says more than the code's text
+const VIETNAMESE_LETTERS = /[àáảãạăằắẳẵặâầấẩẫậèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵđ]/i;
 
 class MotcuaApiError extends Error {
   constructor(code, message, status, detail) {
@@ -39,6 +66,7 @@ class MotcuaApiError extends Error {
     this.detail = detail || {};
   }
   get vietnamese() {
+    if (this.detail.message && VIETNAMESE_LETTERS.test(this.detail.message)) return this.detail.message;
     const base = ERROR_TEXT[this.code] || this.message || this.code;
     return this.detail.message && !ERROR_TEXT[this.code] ? `${base} (${this.detail.message})` : base;
   }
@@ -177,6 +205,7 @@ function applyEnvelopeToState(state, env) {
       counter.current_ticket = call.number;
       counter.current_ticket_id = call.ticket_id;
       counter.current_status = "called";
+      counter.held_over = false;            // a call is today's
       counter.since = env.at;
     }
   } else if (env.type.startsWith("counter.") && data.counter) {

@@ -50,7 +50,7 @@
         text = `Đăng nhập sai quá nhiều lần, vui lòng chờ ${min} phút rồi thử lại / Too many failed logins: wait ${min} min`;
       } else if ((m = detail.match(/again in (\d+) s/))) {
         text = `Vui lòng chờ ${m[1]} giây nữa rồi gọi lại / Wait ${m[1]} s before recalling`;
-      } else if (err.code === "invalid_transition" && detail) {
+      } else if (err.code === "invalid_transition" && detail && text !== detail) {
         text += ` — ${detail}`;
       }
       if (err.code === "forbidden" && /open under another staff member/.test(detail)) {
@@ -229,6 +229,9 @@
     $("current-number").textContent = number;
     $("current-number").dataset.ticket = d.current_ticket || "";
     $("current-status").textContent = d.current_ticket ? (STATUS_VN[d.current_status] || d.current_status || "") : "";
+    // left in hand at an earlier day's closing: today's same number is another citizen (the hall shows none)
+    const day = d.held_over && d.current && d.current.day ? d.current.day.split("-").reverse().join("/") : "";
+    if (day) $("current-status").textContent += ` · Phiếu ngày ${day}: hoàn thành hoặc đánh dấu vắng mặt`;
     $("staff-name").textContent = d.staff ? `· Cán bộ: ${d.staff}` : "";
     $("silent-note").hidden = !d.silent;
     const cur = d.current || null;
@@ -241,7 +244,7 @@
     const canCall = open && !busy;
     $("act-call-next").disabled = !canCall;
     $("act-call").disabled = !canCall;
-    $("act-recall").disabled = !called;
+    $("act-recall").disabled = !called || Boolean(d.held_over);
     $("act-start").disabled = !called;
     $("act-complete").disabled = !(busy && d.current_status === "serving");
     $("act-no-show").disabled = !called;

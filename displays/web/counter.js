@@ -13,7 +13,7 @@
     document.title = `${name} — motcua`;
     const status = c ? c.status : "closed";
     document.body.dataset.status = status;
-    const number = status === "open" && c && c.current_ticket ? c.current_ticket : "---";
+    const number = status === "open" && c && c.current_ticket && !c.held_over ? c.current_ticket : "---";
     $("number").textContent = number;
     $("number").dataset.ticket = number === "---" ? "" : number;
     $("status").textContent = status === "paused"

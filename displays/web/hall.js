@@ -91,7 +91,7 @@
     $("counters").replaceChildren(...counters.map((c) =>
       el("div", { class: `counter-tile ${c.status}`, "data-counter": c.counter },
         el("span", { class: "name", text: c.name || `Quầy ${c.counter}` }),
-        el("span", { class: "number", text: c.status === "paused" ? "Tạm dừng" : (c.current_ticket || "—") }))));
+        el("span", { class: "number", text: c.status === "paused" ? "Tạm dừng" : (!c.held_over && c.current_ticket || "—") }))));
     // Services people are waiting for first, config order kept; all of them, a page at a time if need be.
     const services = (state.services || []).filter((s) => s.waiting > 0)
       .concat((state.services || []).filter((s) => !(s.waiting > 0)));

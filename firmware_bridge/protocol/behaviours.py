@@ -111,6 +111,11 @@ class LedDisplayBehaviour(DeviceBehaviour):
         elif state.status == "closed":
             self.shown = None
             self.device.send(ClearDisplay())
+        elif state.held_over:
+            # yesterday's ticket still in hand: today's same number is another citizen; show nothing
+            if self.shown is not None or isinstance(self.device.showing, ShowNumber):
+                self.shown = None
+                self.device.send(ClearDisplay())
         elif state.current_ticket and (self.shown is None or self.shown[0] != state.current_ticket):
             self.shown = (state.current_ticket, False)
             self.device.send(ShowNumber(state.current_ticket, blink=False))

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 
@@ -71,20 +71,49 @@ class Catalog:
         ...]}``), or None when the hours are unknown; the hub's ``days_off`` (public holidays, announced days
         off) are closed and its ``makeup_days`` work the Monday hours. Only the guard the kiosk uses while the hub
         is unreachable: online, the hub decides."""
+        spans = self._spans_on(moment.date())
+        if spans is None:
+            return None
+        now = moment.strftime("%H:%M")
+        return any(start <= now < end for start, end in spans)
+
+    def _spans_on(self, day: date) -> list[tuple[str, str]] | None:
+        """The day's sessions as ("07:30", "11:30") pairs by the hub's last known hours and calendar, or None when
+        the hours are unknown."""
         hours = self.working_hours
         if not isinstance(hours, dict) or not any(k in _DAYS for k in hours):
             return None
-        day = moment.date().isoformat()
-        if day in self.days_off:
-            return False
-        weekday = _DAYS[moment.weekday()]
-        if day in self.makeup_days and not hours.get(weekday):
+        if day.isoformat() in self.days_off:
+            return []
+        weekday = _DAYS[day.weekday()]
+        if day.isoformat() in self.makeup_days and not hours.get(weekday):
             weekday = _DAYS[0]
-        now = moment.strftime("%H:%M")
-        for span in hours.get(weekday) or []:
-            if isinstance(span, list | tuple) and len(span) == 2 and str(span[0]) <= now < str(span[1]):
-                return True
-        return False
+        return [(str(span[0]), str(span[1])) for span in hours.get(weekday) or []
+                if isinstance(span, list | tuple) and len(span) == 2]
+
+    def next_opening(self, moment: datetime) -> datetime | None:
+        """When numbers are issued again after ``moment``: the next working session's start (Monday 07:30 on a
+        Saturday, 13:30 in the lunch break, the day after Tết on Tết) by the hub's last known hours and calendar
+        (which /config gives a year ahead); None if unknown. Refused inside a session, it is the stop-issuing time
+        or the daily quotas: the first session of a later day."""
+        inside = self.open_at(moment)
+        for ahead in range(1 if inside else 0, 370):
+            day = moment.date() + timedelta(days=ahead)
+            spans = self._spans_on(day)
+            if spans is None:
+                return None
+            for start, _end in sorted(spans):
+                try:
+                    at = datetime.combine(day, time.fromisoformat(start), tzinfo=moment.tzinfo)
+                except ValueError:
+                    continue
+                if at > moment:
+                    return at
+        return None
+
+    def day_off(self, moment: datetime) -> bool:
+        """``moment`` falls on a public holiday or an announced day off (the hub's calendar)."""
+        return moment.date().isoformat() in self.days_off
 
     def with_services(self, services: list[dict[str, Any]]) -> Catalog:
         """Merge a fresh GET /services body into the catalog (names from /config are kept when missing)."""
@@ -161,6 +190,11 @@ def _spans(sessions: Any) -> str:
         elif isinstance(item, dict) and "start" in item and "end" in item:
             parts.append(f"{item['start']}–{item['end']}")
     return ", ".join(parts)
+
+
+def day_name(moment: datetime | date, lang: str = "vi") -> str:
+    """"Thứ Hai" / "Monday"."""
+    return _DAY_NAMES["en" if lang == "en" else "vi"][moment.weekday()]
 
 
 def format_hours(working_hours: Any, lang: str = "vi") -> str:

@@ -84,6 +84,7 @@ class ClosedContext:
     open_lookup: Callable[[], None]
     printer_fault: Callable[[], str | None] = lambda: None
     paper_tickets_paused: Callable[[], bool] = lambda: False
+    wall_clock: Callable[[], datetime] | None = None    # names when numbers are issued again
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from kiosk.i18n import Lang, pick, t
 
-from .catalog import format_hours
+from .catalog import day_name, format_hours
 from .context import ClosedContext, HomeContext
 
 
@@ -143,10 +144,26 @@ class ClosedPresenter:
                 lang_toggle=t("lang.toggle", lang))
         hours = format_hours(self.k.catalog.working_hours, lang)
         return ClosedView(
-            title=t("closed.title", lang), body=t("closed.body", lang),
+            title=t("closed.title", lang), body=self._when_open(lang),
             hours=t("closed.hours", lang, hours=hours) if hours else "",
             lookup_hint=t("closed.lookup", lang), lookup=t("home.lookup", lang), home=t("nav.home", lang),
             lang_toggle=t("lang.toggle", lang))
+
+    def _when_open(self, lang: Lang) -> str:
+        """"Come back during working hours", or — the hours and calendar known — when numbers are issued again
+        (a citizen at the door on Saturday or on a holiday reads Monday 07:30, not a weekday list to decode)."""
+        now = self.ctx.wall_clock() if self.ctx.wall_clock is not None else None
+        opens = self.k.catalog.next_opening(now) if now is not None else None
+        if now is None or opens is None:
+            return t("closed.body", lang)
+        day = f"{day_name(opens, lang)}, {opens:%d/%m/%Y}"
+        if opens.date() == now.date():
+            when = t("closed.next.today", lang, at=f"{opens:%H:%M}")
+        elif opens.date() == now.date() + timedelta(days=1):
+            when = t("closed.next.tomorrow", lang, at=f"{opens:%H:%M}", day=day)
+        else:
+            when = t("closed.next.day", lang, at=f"{opens:%H:%M}", day=day)
+        return f"{t('closed.day_off', lang)} {when}" if self.k.catalog.day_off(now) else when
 
     def lookup(self) -> None:
         if not self.k.tap():

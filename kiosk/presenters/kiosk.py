@@ -128,7 +128,7 @@ class Kiosk:
         self.result = ResultPresenter(ResultContext(self, lambda: self.lookup.enter(),
                                                     lambda s, p: self.take.start(s, p)))
         self.closed = ClosedPresenter(ClosedContext(self, lambda: self.lookup.enter(), lambda: self.printer_fault,
-                                                    self.paper_tickets_paused))
+                                                    self.paper_tickets_paused, lambda: self.wall_clock()))
         self.idle = IdlePresenter(IdleContext(
             self, clock, lambda: self.take.state == "printed",
             lambda: self.take.busy or self.lookup.busy or self.booking.busy or self.contact.busy,

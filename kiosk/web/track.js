@@ -31,6 +31,8 @@
     // working on after closing may still call it today: the page keeps following it)
     hours_over: ["Đã hết giờ làm việc hôm nay; số này không còn giá trị cho ngày mai — vui lòng lấy số mới.",
                  "Today's working hours are over; this number is not valid tomorrow — please take a new number."],
+    // the hub's opens_at: when numbers are issued again (Monday 07:30 on a Saturday, the day after a holiday)
+    opens: ["Trung tâm cấp số lại từ {h} {d}.", "Numbers are issued again from {h} on {d}."],
     lunch: ["Đang nghỉ trưa; các quầy làm việc lại lúc {h}. Số của quý vị vẫn được giữ.",
             "Lunch break: the counters resume at {h}. Your number is kept."],
     first: ["Quý vị đứng đầu hàng chờ", "You are first in line"],
@@ -81,6 +83,7 @@
       ((st === "done" || st === "cancelled" || st === "no_show" || over || closed) ? " finished" : "");
     $("status").textContent = over ? t("day_over") : closed ? t("hours_over")
                               : (T[st] ? t(st, {c: tk.counter || ""}) : st);
+    $("opens").textContent = over || closed ? opens() : "";
     var waiting = !over && !closed && still;
     // "sớm" only when an open (or briefly paused) counter serves the ticket: the hub says so in wait_served
     var unserved = waiting && last.wait_served === false;
@@ -99,6 +102,16 @@
     var now = new Date();
     $("updated").textContent = t("updated", {t: pad(now.getHours()) + ":" + pad(now.getMinutes()) + ":" +
                                                 pad(now.getSeconds())});
+  }
+
+  var DAYS = [["Chủ Nhật", "Sunday"], ["Thứ Hai", "Monday"], ["Thứ Ba", "Tuesday"], ["Thứ Tư", "Wednesday"],
+              ["Thứ Năm", "Thursday"], ["Thứ Sáu", "Friday"], ["Thứ Bảy", "Saturday"]];
+  function opens() {
+    var at = last && last.opens_at;       // "2026-11-30T07:30:00+07:00": the center's own time
+    if (!at) { return ""; }
+    var day = new Date(Date.UTC(+at.slice(0, 4), +at.slice(5, 7) - 1, +at.slice(8, 10))).getUTCDay();
+    return t("opens", {h: at.slice(11, 16), d: DAYS[day][lang === "vi" ? 0 : 1] + ", " + at.slice(8, 10) + "/" +
+                                                at.slice(5, 7) + "/" + at.slice(0, 4)});
   }
 
   function svcName(code) {

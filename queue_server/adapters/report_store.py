@@ -70,7 +70,8 @@ SCHEMA = (
 )
 TABLES = ("rpt_cell", "rpt_roll", "rpt_rating", "rpt_rating_roll", "rpt_ticket", "rpt_counter", "rpt_dossier",
           "rpt_booking")
-SCHEMA_VERSION = "4"     # a model of another version is emptied on open and rebuilt from the log by catching up
+# 5: a takeover ends one staff member's duty and starts the next one's, duty keyed by login
+SCHEMA_VERSION = "5"     # a model of another version is emptied on open and rebuilt from the log by catching up
 
 
 def encode_hist(hist: dict[int, int]) -> bytes | None:

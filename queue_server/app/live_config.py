@@ -67,12 +67,18 @@ def service_center(settings: HubSettings, national_off: Iterable[date] = (),
 def still_in_use(state: QueueState, new: CenterDef) -> None:
     """Refuse to remove a service citizens are waiting for today, or a counter that is not closed: their tickets
     and staff would be stranded. Checked against the live state by the writer, so nothing slips in between."""
-    for code, queue in state.queues.items():
-        if new.service(code) is None and state.center.service(code) is not None and len(queue):
+    for code in state.queues:
+        if new.service(code) is None and state.center.service(code) is not None and state.waiting_count(code):
             raise MotcuaError(ErrorCode.CONFIG_INVALID,
-                              f"services: {code!r} cannot be removed: {len(queue)} ticket(s) still waiting "
-                              f"(còn người đang chờ)")
+                              f"services: {code!r} cannot be removed: {state.waiting_count(code)} ticket(s) still "
+                              f"waiting (còn người đang chờ)")
     for cid, counter in state.counters.items():
+        # a ticket transferred to a counter waits for that counter alone: without it nobody could call it
+        sent = len(state.targeted.get(cid, ()))
+        if new.counter(cid) is None and state.center.counter(cid) is not None and sent:
+            raise MotcuaError(ErrorCode.CONFIG_INVALID,
+                              f"counters: quầy {cid!r} còn {sent} người được chuyển đến đang chờ, chưa xoá được "
+                              f"/ {cid!r} cannot be removed: {sent} ticket(s) transferred to it still waiting")
         if new.counter(cid) is None and state.center.counter(cid) is not None and \
                 counter.status != CounterStatus.CLOSED:
             raise MotcuaError(ErrorCode.CONFIG_INVALID,

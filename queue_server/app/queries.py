@@ -40,6 +40,8 @@ class TicketView:
     # working on after closing may still call it today)
     hours_over: bool = False
     resumes_at: datetime | None = None    # the lunch break: when the counters work again (the ticket waits)
+    # the day or today's hours are over with the ticket still waiting: when numbers are issued again
+    opens_at: datetime | None = None
 
 
 class QueueQueries:
@@ -124,15 +126,23 @@ class QueueQueries:
                 wait = state.wait_for(t, now, self._silent(state, now))
                 waits = t.status in (TicketStatus.ISSUED, TicketStatus.TRANSFERRED)
                 center = self._writer.center
+                # today made a day off after numbers were given (a storm closes the center at 10:00): as after
+                # closing, the number is not called tomorrow
+                over = waits and (numbering.hours_over(center, now) or not center.sessions_on(t.day))
                 return TicketView(t, state.ahead(t), 0 if wait is None else wait.minutes, wait,
-                                  hours_over=waits and numbering.hours_over(center, now),
-                                  resumes_at=numbering.resumes_at(center, now) if waits else None)
+                                  hours_over=over,
+                                  resumes_at=numbering.resumes_at(center, now) if waits else None,
+                                  opens_at=numbering.next_opening(center, now) if over else None)
             today = state.day
+            now, center = self._writer.now(), self._writer.center
         # a past day's ticket (a counter may still hold it): nobody is ahead of it and nothing is promised
         old = t if t is not None else self._writer.store.get_ticket(ticket_id)
         if old is None:
             raise MotcuaError(ErrorCode.UNKNOWN_TICKET, f"unknown ticket {ticket_id!r}")
-        return TicketView(old, 0, 0, day_over=today is not None and old.day < today)
+        over = today is not None and old.day < today
+        waits = old.status in (TicketStatus.ISSUED, TicketStatus.TRANSFERRED)
+        return TicketView(old, 0, 0, day_over=over,
+                          opens_at=numbering.next_opening(center, now) if over and waits else None)
 
     def waiting(self, service: str | None = None) -> list[Ticket]:
         with self._writer.lock:
@@ -143,7 +153,7 @@ class QueueQueries:
 
     def _counter_state(self, c: Counter, seq: int) -> CounterState:
         current = self._writer.state.tickets.get(c.current) if c.current is not None else None
-        return counter_state(self._writer.center, c, seq, current)
+        return counter_state(self._writer.center, c, seq, current, self._writer.state.day)
 
     def counter_state(self, counter_id: str) -> CounterState:
         with self._writer.lock:

@@ -227,7 +227,8 @@ def _dt(text: Any) -> datetime | None:
 
 TICKET_FACTS = frozenset({"ticket.issued", "ticket.called", "ticket.done", "ticket.no_show", "ticket.reactivated",
                           "ticket.transferred", "ticket.cancelled"})
-COUNTER_EVENTS = frozenset({"counter.opened", "counter.paused", "counter.closed"})
+# a takeover ends the first staff member's duty and starts the second's (their hours are not the first's)
+COUNTER_EVENTS = frozenset({"counter.opened", "counter.taken_over", "counter.paused", "counter.closed"})
 # issue 16: a booking's latest status (events carry code, service, slot, status, source: no personal data)
 BOOKING_EVENTS = frozenset({"booking.created", "booking.checked_in", "booking.cancelled", "booking.no_show"})
 BOOKING_STATUSES = ("booked", "checked_in", "no_show", "cancelled")
@@ -363,7 +364,9 @@ class Folder:
         if duty.since is not None and duty.status in ("open", "paused"):
             self._count(counter_id, duty, at)
         duty.status = str(data.get("status") or "closed")
-        duty.staff = str(data.get("staff") or "")
+        # the login, as tickets and ratings are keyed (``staff`` is the display name; events from before display
+        # names carry only ``staff``, then the login)
+        duty.staff = str(data.get("staff_login") or data.get("staff") or "")
         duty.since = at
 
     def _rating(self, data: Mapping[str, Any]) -> None:

@@ -111,18 +111,21 @@ def counter_name(center: CenterDef, counter_id: str | None) -> str | None:
     return definition.name if definition is not None else str(counter_id)
 
 
-def counter_state(center: CenterDef, c: Counter, seq: int, current: Ticket | None) -> CounterState:
+def counter_state(center: CenterDef, c: Counter, seq: int, current: Ticket | None,
+                  today: date | None = None) -> CounterState:
     return CounterState(
         seq=seq, counter=c.id, name=counter_name(center, c.id) or c.id, status=str(c.status),
         pause_reason=c.pause_reason, staff=c.staff_name or c.staff,
         current_ticket=current.display if current is not None else None,
         current_ticket_id=c.current, current_status=str(current.status) if current is not None else None,
-        since=_at(c.since))
+        since=_at(c.since),
+        held_over=current is not None and today is not None and current.day < today)
 
 
 def counter_to_json(center: CenterDef, c: Counter, seq: int, current: Ticket | None) -> dict[str, Any]:
     from dataclasses import asdict
     out = asdict(counter_state(center, c, seq, current))
+    del out["held_over"]          # a snapshot's word for the screens, not a fact of the event log
     out["last_done"] = c.last_done
     # the event log keeps the login (reports, replay); ``staff`` in the shared shape is the display name
     out["staff_login"] = c.staff

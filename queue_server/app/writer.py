@@ -348,7 +348,7 @@ class Writer:
     def _answer(self, result: tr.Result, seq: int) -> Any:
         if isinstance(result, Counter):
             current = self.state.tickets.get(result.current) if result.current is not None else None
-            return counter_state(self.center, result, seq, current)
+            return counter_state(self.center, result, seq, current, self.state.day)
         if isinstance(result, tuple):
             return list(result)
         return result

@@ -79,6 +79,22 @@ def resumes_at(center: CenterDef, now: datetime) -> datetime | None:
     return datetime.combine(local.date(), later[0], tzinfo=VN_TZ) if later else None
 
 
+def next_opening(center: CenterDef, now: datetime) -> datetime | None:
+    """Outside working sessions, the start of the next one (Monday 07:30 on a Saturday, the first working day after
+    Tết), looking a year ahead; None inside a session (the center is open now) or with no sessions at all."""
+    local = now.astimezone(VN_TZ)
+    clock = local.time().replace(tzinfo=None)
+    if any(s.start <= clock < s.end for s in center.sessions_on(local.date())):
+        return None
+    for ahead in range(370):
+        day = local.date() + timedelta(days=ahead)
+        for start in sorted(s.start for s in center.sessions_on(day)):
+            at = datetime.combine(day, start, tzinfo=VN_TZ)
+            if at > local:
+                return at
+    return None
+
+
 def offline_first(service: ServiceDef) -> int:
     """The first number of the region kiosks lease their offline blocks from."""
     if service.offline_from is not None:

@@ -798,6 +798,12 @@ def _recall(state: QueueState, cmd: Recall, now: datetime) -> Decision:
     counter, t = _held(state, cmd.counter)
     if t.status is not TicketStatus.CALLED:
         raise _fail(ErrorCode.INVALID_TRANSITION, f"{t.display} is {t.status}; only a called ticket is recalled")
+    if t.day != state.day:
+        # the hall would announce today's citizen holding the same number
+        raise _fail(ErrorCode.INVALID_TRANSITION,
+                    f"{t.display} là phiếu ngày {t.day:%d/%m/%Y}, không gọi lại (số {t.display} hôm nay là người "
+                    f"khác): đánh dấu vắng mặt / {t.display} is from {t.day:%d/%m/%Y}: not recalled today; "
+                    "mark it a no-show")
     _must_be_open(counter)
     last = t.last_called_at or t.called_at
     delay = state.center.rules.recall_delay_s
@@ -820,7 +826,8 @@ def _complete(state: QueueState, cmd: Complete, now: datetime) -> Decision:
     counter, t = _held(state, cmd.counter)
     if t.status is not TicketStatus.SERVING:
         raise _fail(ErrorCode.INVALID_TRANSITION, f"{t.display} is {t.status}; start the service before completing")
-    new = replace(t, status=TicketStatus.DONE, done_at=now)
+    # after a takeover the one who finishes is the one the citizen rates at the counter's pad: served by them
+    new = replace(t, status=TicketStatus.DONE, done_at=now, staff=counter.staff if counter.staff is not None else t.staff)
     return Decision((DomainEvent(EventType.TICKET_DONE, now, ticket=new, by_counter=counter.id),), new)
 
 
@@ -828,7 +835,8 @@ def _no_show(state: QueueState, cmd: MarkNoShow, now: datetime) -> Decision:
     counter, t = _held(state, cmd.counter)
     if t.status is not TicketStatus.CALLED:
         raise _fail(ErrorCode.INVALID_TRANSITION, f"{t.display} is {t.status}; only a called ticket is a no-show")
-    needed = state.center.rules.recalls_before_no_show
+    # an earlier day's ticket left in hand is not recalled first (its day is over; see _recall)
+    needed = state.center.rules.recalls_before_no_show if t.day == state.day else 0
     if t.recalls < needed:
         raise _fail(ErrorCode.INVALID_TRANSITION,
                     f"recall {t.display} {needed - t.recalls} more time(s) before marking a no-show")

@@ -236,13 +236,14 @@ def print_result(ticket_id: str, body: dict[str, Any]):  # type: ignore[no-untyp
 
 @route(bp, "/tickets/<ticket_id>", summary="One ticket with its place in the queue (tracking page)",
        result="{ticket, ahead, estimated_wait_min, wait_low_min, wait_high_min, wait_served, day_over, hours_over, "
-              "resumes_at}",
+              "resumes_at, opens_at}",
        errors=(ErrorCode.UNKNOWN_TICKET,), response=ref("TicketView"))
 def get_ticket(ticket_id: str):  # type: ignore[no-untyped-def]
     view = hub().service.get_ticket(ticket_id)
     return jsonify(ticket=ticket_to_json(view.ticket), ahead=view.ahead, estimated_wait_min=view.estimated_wait_min,
                    **wait_to_json(view.wait), day_over=view.day_over, hours_over=view.hours_over,
-                   resumes_at=format_at(view.resumes_at) if view.resumes_at is not None else None)
+                   resumes_at=format_at(view.resumes_at) if view.resumes_at is not None else None,
+                   opens_at=format_at(view.opens_at) if view.opens_at is not None else None)
 
 
 def lease_json(lease: Any) -> dict[str, Any]:

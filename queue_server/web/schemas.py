@@ -71,7 +71,10 @@ COUNTER_STATE = obj({
     "seq": INT, "counter": STR, "name": STR, "status": {"enum": ["closed", "open", "paused"]},
     "pause_reason": null(STR), "staff": null(STR), "current_ticket": null(STR), "current_ticket_id": null(STR),
     "current_status": null({"enum": ["called", "serving"]}), "since": null(AT),
-}, description="Same shape as the retained MQTT state/counters/<id> message; staff is the display name")
+    "held_over": {"type": "boolean", "description": "the ticket in hand is from an earlier working day: screens do "
+                  "not show its number (today's same number is another citizen)"},
+}, optional=("held_over",),
+   description="Same shape as the retained MQTT state/counters/<id> message; staff is the display name")
 
 SERVICE_STATE = obj({
     "seq": INT, "service": STR, "name": STR, "waiting": INT, "estimated_wait_min": INT,
@@ -119,7 +122,9 @@ TICKET_VIEW = obj({"ticket": ref("Ticket"), "ahead": INT, "estimated_wait_min": 
     "type": "boolean", "description": "the ticket's working day is over (one still waiting was never reached)"},
     "hours_over": {"type": "boolean", "description": "today's last working session has ended and the ticket still "
                    "waits: numbers do not carry over to tomorrow"},
-    "resumes_at": {**null(STR), "description": "the lunch break: when the counters work again (the ticket waits)"}})
+    "resumes_at": {**null(STR), "description": "the lunch break: when the counters work again (the ticket waits)"},
+    "opens_at": {**null(STR), "description": "day_over or hours_over with the ticket still waiting: when the next "
+                 "working session starts (numbers are issued again; Monday 07:30 on a Saturday)"}})
 TICKET_CONTACT = obj({
     "ticket": STR, "number": {"type": "string", "examples": ["A023"]},
     "notify": {"enum": ["sms", "zalo", "email"]},

@@ -377,6 +377,50 @@ def test_counters_come_and_go_but_not_from_under_citizens_or_staff(hub: Any, api
     assert "99" not in [c["id"] for c in client.get(f"{A}/config").json["counters"]]
 
 
+def test_a_counter_a_citizen_was_sent_to_is_not_removed_from_under_them(hub: Any, api: Any) -> None:
+    """A001 is transferred to the (closed) mobile counter 99; removing counter 99 then would leave A001 waiting
+    for a counter that no longer exists, which no other counter may call: refused until 99 has served it."""
+    client, admin = api
+    staff = login(client, "canbo")
+    live = _live(client, admin)
+    first = live["services"][0]["code"]
+    home = next(c["id"] for c in live["counters"] if first in c["services"])
+    counters = live["counters"] + [{"id": "99", "name": "Quầy lưu động", "services": [first]}]
+    assert _change(client, admin, {"counters": counters}).status_code == 200
+    assert client.post(f"{A}/tickets", json={"service": first}).status_code == 201
+    assert client.post(f"{A}/counters/{home}/open", headers=staff, json={}).status_code == 200
+    called = client.post(f"{A}/counters/{home}/call-next", headers=staff, json={}).json["ticket"]
+    sent = client.post(f"{A}/counters/{home}/transfer", headers=staff, json={"counter": "99", "confirm": True})
+    assert sent.status_code == 200, sent.json
+    _refused(hub, client, admin, {"counters": live["counters"]}, "counters: quầy '99' còn 1 người được chuyển đến")
+    assert client.post(f"{A}/counters/{home}/close", headers=staff, json={}).status_code == 200
+    assert client.post(f"{A}/counters/99/open", headers=staff, json={}).status_code == 200
+    again = client.post(f"{A}/counters/99/call-next", headers=staff, json={}).json["ticket"]
+    assert again["id"] == called["id"]
+    for step in ("start", "complete", "close"):
+        assert client.post(f"{A}/counters/99/{step}", headers=staff, json={}).status_code == 200, step
+    assert _change(client, admin, {"counters": live["counters"]}).status_code == 200
+
+
+def test_a_day_off_announced_mid_morning_tells_the_citizens_still_waiting(hub: Any, api: Any) -> None:
+    """A storm: at 10:00 the admin makes today a day off. A citizen still waiting is told, as after closing, that
+    the number is over and when numbers are issued again (the tracking page's hours_over and opens_at), not 'about
+    0–30 minutes'; the kiosk refuses new numbers."""
+    client, admin = api
+    hub.clock.set(hub.clock.now().replace(hour=10))
+    today = hub.clock.now().date()
+    first = _live(client, admin)["services"][0]["code"]
+    waiting = client.post(f"{A}/tickets", json={"service": first}).json["ticket"]
+    before = client.get(f"{A}/tickets/{waiting['id']}").json
+    assert before["hours_over"] is False and before["opens_at"] is None
+    assert _change(client, admin, {"calendar": {"days_off": [today.isoformat()], "makeup_days": []}}).status_code == 200
+    after = client.get(f"{A}/tickets/{waiting['id']}").json
+    assert after["ticket"]["status"] == "issued" and after["hours_over"] is True, after
+    assert after["opens_at"] is not None and after["opens_at"] > f"{today.isoformat()}T23:59", after
+    refused = client.post(f"{A}/tickets", json={"service": first})
+    assert refused.status_code == 409 and refused.json["error"]["code"] == "service_closed"
+
+
 def test_nothing_but_the_admin_path_writes_a_config_change(hub: Any) -> None:
     from contracts.errors import MotcuaError
 

@@ -168,3 +168,37 @@ def test_after_a_takeover_the_old_console_is_locked_out(hub: Any, client: FlaskC
     assert hub.service.last_seq == seq
     assert post(client, f"/counters/{cid}/call-next", hoa).status_code == 200
     assert post(client, f"/counters/{cid}/recall", boss).status_code in (200, 409)   # a manager is not locked out
+
+
+def test_a_handover_splits_duty_hours_between_the_two_staff(hub: Any, client: FlaskClient) -> None:
+    """Minh opens at 08:00 and starts serving A001; Hoa takes the counter over at 10:00 with A001 in hand, finishes
+    it, the rating pad rates it, and Hoa closes at 11:00. The staff report gives Minh two hours on duty and Hoa
+    one, each under their own login (as served tickets and ratings are), named by display name; the citizen Hoa
+    finished with is served by her and the counter's pad rates her, not Minh who has left."""
+    minh, hoa, boss = login(client, "minh"), login(client, "hoa"), login(client, "quanly")
+    cid = counter_id(hub)
+    service = hub.settings.center.counters[0].services[0]
+    client.post(f"{API_PREFIX}/tickets", json={"service": service})
+    post(client, f"/counters/{cid}/open", minh)
+    assert post(client, f"/counters/{cid}/call-next", minh).status_code == 200
+    assert post(client, f"/counters/{cid}/start", minh).status_code == 200
+    hub.clock.advance(hours=2)
+    assert post(client, f"/counters/{cid}/open", hoa, {"takeover": True}).json["current_status"] == "serving"
+    hub.clock.advance(minutes=5)
+    done = post(client, f"/counters/{cid}/complete", hoa)
+    assert done.status_code == 200, done.json
+    assert done.json["ticket"]["staff"] == "hoa"          # finished by Hoa: served by her, rated for her
+    rated = client.post("/api/v1/ratings", json={"counter": cid, "level": 1})
+    assert rated.status_code == 201 and rated.json["rating"]["ticket_id"] == done.json["ticket"]["id"], rated.json
+    assert rated.json["rating"]["staff"] == "hoa"
+    hub.clock.advance(minutes=55)
+    assert post(client, f"/counters/{cid}/close", hoa).status_code == 200
+
+    r = client.get(f"{API_PREFIX}/reports/summary?group=staff&date=2026-11-23", headers=boss)
+    assert r.status_code == 200, r.json
+    rows = {row["key"]: row for row in r.json["rows"]}
+    assert set(rows) == {"minh", "hoa"}, rows
+    assert (rows["minh"]["on_duty_h"], rows["hoa"]["on_duty_h"]) == (2.0, 1.0), rows
+    assert (rows["minh"]["name"], rows["hoa"]["name"]) == ("Nguyễn Văn Minh", "Trần Thị Hoa")
+    assert (rows["minh"]["served"], rows["hoa"]["served"]) == (0, 1)
+    assert r.json["totals"]["on_duty_h"] == 3.0

@@ -64,3 +64,46 @@ def test_each_process_unit_runs_config_check_on_its_own_file_before_starting(uni
     assert lines.index(pre[0]) < lines.index(start)
     if role is not None:
         assert pre[0].endswith(f"--for {role}")
+
+
+def test_a_tv_up_before_the_hub_waits_for_it_instead_of_chromiums_error_page(tmp_path: Path) -> None:
+    """After a power cut the TV PC boots before the hub. The TV unit's ExecStartPre (run here as systemd runs it:
+    ``$$`` is a literal ``$``, the unit's environment set) keeps waiting while nothing answers at MOTCUA_TV_URL and
+    ends as soon as the hub serves the page; without it Chromium shows its error page and retries on a backoff that
+    grows to minutes."""
+    import shlex
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from netutil import free_port
+
+    lines = (UNITS / "motcua-tv@.service").read_text(encoding="utf-8").splitlines()
+    pre = next(line for line in lines if line.startswith("ExecStartPre="))
+    assert "TimeoutStartSec=infinity" in lines          # systemd would otherwise give up after 90 s
+    argv = [arg.replace("$$", "$") for arg in shlex.split(pre.split("=", 1)[1])]
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/display/hall"
+    waiting = subprocess.Popen(argv, env={"MOTCUA_TV_URL": url, "PATH": "/usr/bin:/bin"})
+    try:
+        with pytest.raises(subprocess.TimeoutExpired):
+            waiting.wait(4)                              # two rounds of refused connections: still waiting
+
+        class Hall(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                self.send_response(200 if self.path == "/display/hall" else 404)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        server = ThreadingHTTPServer(("127.0.0.1", port), Hall)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            assert waiting.wait(30) == 0                 # the hub answers: Chromium starts on a page that loads
+        finally:
+            server.shutdown()
+            server.server_close()
+    finally:
+        if waiting.poll() is None:
+            waiting.kill()
+            waiting.wait(5)

@@ -187,3 +187,45 @@ def test_lunch_break_and_closing_tell_the_truth(hub) -> None:
             expect(page.locator("#status")).to_have_text("Mời quý vị đến quầy 1", timeout=10_000)
         finally:
             browser.close()
+
+
+def test_friday_evening_and_saturday_name_when_numbers_come_back(hub) -> None:
+    """A number still waiting at Friday's closing, opened again on Saturday morning (the SMS link, the QR): the page
+    says the number is over and when the center issues numbers again — Monday 07:30 — not only 'take a new number'
+    on a day the kiosk refuses one; on a working morning it says nothing of the kind (the center is open)."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from contracts.messages import VN_TZ
+
+    hub.clock.set(datetime(2026, 11, 27, 15, 0, tzinfo=VN_TZ))        # Friday afternoon
+    issue(hub)
+    mine = issue(hub)
+    url = f"{hub.url}/api/v1/tickets/{mine['ticket']['id']}"
+    assert requests.get(url, timeout=3).json()["opens_at"] is None
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 390, "height": 844})
+            page.goto(hub.url + mine["tracking_url"])
+            expect(page.locator("#number")).to_have_text("A002", timeout=10_000)
+            expect(page.locator("#opens")).to_have_text("")
+
+            hub.clock.set(datetime(2026, 11, 27, 17, 30, tzinfo=VN_TZ))    # Friday after closing
+            body = requests.get(url, timeout=3).json()
+            assert body["hours_over"] is True and body["opens_at"] == "2026-11-30T07:30:00+07:00"
+            expect(page.locator("#opens")).to_have_text("Trung tâm cấp số lại từ 07:30 Thứ Hai, 30/11/2026.",
+                                                        timeout=10_000)
+
+            hub.clock.set(datetime(2026, 11, 28, 8, 0, tzinfo=VN_TZ))      # Saturday morning
+            body = requests.get(url, timeout=3).json()
+            assert body["day_over"] is True and body["opens_at"] == "2026-11-30T07:30:00+07:00"
+            expect(page.locator("#status")).to_have_text(
+                "Ngày làm việc của số này đã kết thúc mà chưa đến lượt. Xin quý vị lấy số mới.", timeout=10_000)
+            expect(page.locator("#opens")).to_have_text("Trung tâm cấp số lại từ 07:30 Thứ Hai, 30/11/2026.")
+            page.screenshot(path=str(ARTIFACTS / "tracking_saturday.png"))
+            page.click("#lang")
+            expect(page.locator("#opens")).to_have_text("Numbers are issued again from 07:30 on Monday, 30/11/2026.")
+        finally:
+            browser.close()
+    hub.clock.set(datetime(2026, 11, 30, 8, 0, tzinfo=VN_TZ))          # Monday, open: nothing to announce
+    assert requests.get(url, timeout=3).json()["opens_at"] is None

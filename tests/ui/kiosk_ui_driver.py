@@ -49,6 +49,7 @@ def main() -> int:
     settings = kiosk_ui_settings(hub.url, tmp, width, height)
     camera_url = make_camera_frames(tmp / "camera")
     kiosk, printer, app = start_kiosk_app(settings, tmp, camera_url=camera_url)
+    kiosk.wall_clock = hub.clock.now        # the out-of-hours screen names the next opening from the hub's day
     sim = printer.printer.simulator
     report: dict[str, object] = {"steps": [], "screenshots": [], "size": [width, height]}
     tag = f"{'landscape' if width > height else 'portrait'}"
@@ -193,6 +194,7 @@ def main() -> int:
         tap(button("Lấy số thứ tự"))
         yield from wait(lambda: kiosk.screen == "closed", "out-of-hours screen")
         shot("closed")
+        report["closed_body"] = kiosk.closed.view().body
         steps.append("closed")
 
     return run_driver(app, flow(), report, steps, stop=hub.stop)

@@ -36,6 +36,10 @@ def test_tap_through_take_ticket_and_lookup(out_dir: Path, width: int, height: i
     report = drive(out_dir, width, height)
     assert report["steps"] == ["take-ticket", "print-failure", "lookup-typed", "camera-qr", "scan-on-home",
                                "unknown-code", "closed"]
+    # Monday 19:00: the out-of-hours screen names the next opening, not only the weekday hours (Tuesday 24/11, or
+    # Wednesday where the calendar knows 24/11 as Ngày Văn hóa Việt Nam)
+    assert ("Trung tâm cấp số lại từ 07:30 ngày mai (Thứ Ba, 24/11/2026)" in report["closed_body"]
+            or "Trung tâm cấp số lại từ 07:30 Thứ Tư, 25/11/2026" in report["closed_body"]), report["closed_body"]
     # take ticket: the number on screen is the one the simulated printer received, with the tracking QR
     assert report["ticket_number"] == "A001" and "A001" in report["printed_texts"]
     assert report["tracking_qr"][0].endswith("/t/20261123-ho-tich-1")

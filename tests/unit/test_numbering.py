@@ -108,6 +108,18 @@ def test_closing_reasons_name_the_hours() -> None:
     assert "16:30" in (numbering.closed_reason(center, service, at(16, 45)) or "")
 
 
+def test_next_opening_skips_weekends_and_days_off_and_is_none_while_open() -> None:
+    from datetime import date
+
+    center = replace(make_center(), days_off=frozenset({date(2026, 11, 30)}),       # a Monday announced off
+                     makeup_days=frozenset({date(2026, 12, 5)}))                      # a make-up Saturday
+    assert numbering.next_opening(center, at(10, 0)) is None                          # open now
+    assert numbering.next_opening(center, at(12, 0)) == at(13, 30)                    # lunch
+    assert numbering.next_opening(center, at(6, 0)) == at(7, 30)
+    assert numbering.next_opening(center, at(17, 30, day=27)) == at(7, 30, day=1).replace(month=12)  # Fri → Tue
+    assert numbering.next_opening(center, at(17, 30, day=4).replace(month=12)) == at(7, 30, day=5).replace(month=12)
+
+
 def test_leases_come_from_the_offline_region_and_online_numbers_never_skip() -> None:
     state = tr.QueueState(center=make_center())
     state, _first = issue(state, MONDAY_0800)

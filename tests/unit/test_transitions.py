@@ -411,3 +411,28 @@ def test_transition_leaves_the_old_state_untouched_and_replays_to_the_same_state
     for e in sim.events:
         tr.evolve(replayed, e)
     assert replayed.comparable() == snapshot
+
+
+def test_a_ticket_left_in_hand_overnight_is_not_recalled_and_goes_absent_without_recalls() -> None:
+    """Friday's A001 still called at counter 1 on Monday: a recall would announce today's A001, so it is refused;
+    the no-show needs no recalls (its day is over)."""
+    sim = Sim()
+    sim.do(tr.OpenCounter("1", "lan"))
+    friday = sim.issue()
+    sim.do(tr.CallNext("1"))
+    sim.advance(days=3)
+    err = expect_error(sim, tr.Recall("1"), ErrorCode.INVALID_TRANSITION)
+    assert friday.display in err.message and "no-show" in err.message
+    sim.do(tr.MarkNoShow("1"))
+    assert sim.ticket(friday.id).status is TicketStatus.NO_SHOW
+
+
+def test_after_a_takeover_the_one_who_finishes_is_the_one_who_served() -> None:
+    sim = Sim()
+    sim.do(tr.OpenCounter("1", "lan"))
+    t = sim.issue()
+    sim.do(tr.CallNext("1"))
+    sim.do(tr.StartService("1"))
+    sim.do(tr.OpenCounter("1", "minh", takeover=True))
+    sim.do(tr.Complete("1"))
+    assert sim.ticket(t.id).staff == "minh"
