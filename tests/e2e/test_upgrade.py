@@ -6,7 +6,7 @@ what the old hub showed just before it was stopped (expected.json). Each test lo
 `motcua config check` on the old config files (the real CLI), starts today's hub on them (clock held on the old
 day) and the kiosk's ticket desk on its old journal, and checks what an admin would: the store is migrated (and a
 second start migrates nothing again), the queue keeps its order and numbering, counters keep their tickets, the
-ratings, users and staff sessions are there, the reports are rebuilt, and the kiosk hands in the tickets it
+ratings, users, staff sessions and bookings are there (a booking checks in), the reports are rebuilt, and the kiosk hands in the tickets it
 printed offline while the hub was down for the upgrade.
 """
 from __future__ import annotations
@@ -49,6 +49,7 @@ def center_folder(tmp: Path, release: str) -> Path:
     kiosk = (src / "kiosk.toml").read_text(encoding="utf-8").replace("@VAR@", str(folder / "var"))
     (folder / "kiosk.toml").write_text(kiosk, encoding="utf-8")
     for dump, file in (("hub", "hub.sqlite3"), ("dossiers", "dossiers.sqlite3"), ("reports", "reports.sqlite3"),
+                       ("bookings", "bookings.sqlite3"), ("notifications", "notifications.sqlite3"),
                        ("journal", "kiosk-journal.sqlite")):
         if (src / f"{dump}.sql").exists():
             conn = sqlite3.connect(folder / "var" / file)
@@ -187,6 +188,16 @@ def test_the_hub_and_kiosk_carry_on_from_an_older_release_mid_day(tmp_path: Path
             login(hub, "canbo4", "Mat-khau-moi-cua-toi-9")                      # own password changed
             assert api(hub, "POST", "/auth/login", json={"username": "canbo4", "password": "motcua-demo"}
                        ).status_code == 401
+            # the main system's bookings (today 01:00 and tomorrow) are still booked; today's checks in at a kiosk
+            notifications = sqlite3.connect(folder / "var" / "notifications.sqlite3")
+            assert db.applied_versions(notifications, "notifications") == [1, 2]     # its step 2 ran on the old file
+            notifications.close()
+            today_code, tomorrow_code = expected["extra"]["bookings"]
+            for code in (today_code, tomorrow_code):
+                assert api(hub, "GET", f"/bookings/{code}").json()["booking"]["status"] == "booked"
+            checked = api(hub, "POST", "/bookings/check-in", json={"scan": today_code, "kiosk": "kiosk-1"})
+            assert checked.status_code == 201, checked.text
+            assert checked.json()["ticket"]["id"] in [t["id"] for t in api(hub, "GET", "/queue", staff).json()["waiting"]]
         else:                          # sessions were in the old hub's memory: staff log in again, nothing worse
             assert api(hub, "GET", "/auth/me", expected["token_canbo1"]).status_code == 401
 
