@@ -85,6 +85,13 @@ CREATE TABLE daily_stats (
     PRIMARY KEY (day, center)
 );
 """),
+    (2, "centers: a hub that went back to an earlier seq (restored from a backup)", """
+ALTER TABLE centers
+    ADD COLUMN rewound_at      timestamptz,   -- when the province first saw the latest rewind's new events
+    ADD COLUMN rewind_to_seq   bigint,        -- the seq the hub went back to (its backup's last seq)
+    ADD COLUMN rewind_from_seq bigint,        -- the highest seq the province held then
+    ADD COLUMN rewind_next     bigint;        -- the seq that continues that rewind's run
+"""),
 )
 
 

@@ -13,6 +13,7 @@ Must not: import anything of the hub, or trust a body without the caller having 
 """
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ import psycopg
 from contracts.messages import VN_TZ, dumps
 from province.schema import migrate, partition_sql
 
+log = logging.getLogger(__name__)
 TERMINAL = frozenset({"done", "no_show", "cancelled", "transferred"})
 REPLAY_THROTTLE = timedelta(seconds=10)
 
@@ -302,10 +304,18 @@ class ProvinceStore:
                 # %b: arrays go in binary (the text array format escapes every JSON quote, 3/4 of the cost)
                 "INSERT INTO events (center, seq, at, id, type, data) SELECT %s, s, a, i, t, d::jsonb FROM unnest("
                 "%b::bigint[], %b::timestamptz[], %b::text[], %b::text[], %b::text[]) AS u(s, a, i, t, d) "
-                "ON CONFLICT DO NOTHING",
+                "ON CONFLICT DO NOTHING RETURNING seq",
                 (center, [r.seq for r in ordered], [r.at for r in ordered], [r.id for r in ordered],
                  [r.type for r in ordered], [dumps(r.data) for r in ordered]))
-            inserted = max(cur.rowcount, 0)
+            fresh = {int(row[0]) for row in cur.fetchall()}
+            inserted = len(fresh)
+            # A new event at a seq already applied: the hub went back to an earlier seq (restored from a backup)
+            # and its new events reuse seqs the province already holds for other events. Both are real work of
+            # the center, so the new ones are projected too (each event once: a re-sent one is not fresh), in seq
+            # order, and the rewind is recorded for the board instead of the new events being stored unseen.
+            rewound = [r for r in ordered if r.seq <= applied and r.seq in fresh]
+            if rewound:
+                self._record_rewind(cur, center, rewound, max_seq, now)
             new_max = max(max_seq, ordered[-1].seq)
             run = [r for r in ordered if r.seq > applied]
             contiguous = bool(run) and run[0].seq == applied + 1 and run[-1].seq - run[0].seq == len(run) - 1
@@ -316,9 +326,9 @@ class ProvinceStore:
             else:
                 todo = []
             new_applied = applied + len(todo)
-            if todo:
+            if todo or rewound:
                 projection = _Projection(center, self.wait_target_s)
-                for r in todo:
+                for r in [*rewound, *todo]:
                     projection.apply(r)
                 projection.write(cur)
             replay_from: int | None = None
@@ -337,6 +347,20 @@ class ProvinceStore:
                  new_applied + 1 if new_max > new_applied else None, replay_from, new_max <= new_applied, now,
                  center))
         return IngestResult(len(rows), inserted, new_applied, new_max, replay_from)
+
+    def _record_rewind(self, cur: psycopg.Cursor[Any], center: str, rewound: list[Row], max_seq: int,
+                       now: datetime) -> None:
+        """One restore is one episode: its events arrive over several deliveries, each continuing at
+        ``rewind_next``; a rewound event anywhere else starts a new episode (another restore)."""
+        first, last = rewound[0].seq, rewound[-1].seq
+        cur.execute(
+            "UPDATE centers SET rewound_at = CASE WHEN rewind_next = %(first)s THEN rewound_at ELSE %(now)s END, "
+            "rewind_to_seq = CASE WHEN rewind_next = %(first)s THEN rewind_to_seq ELSE %(to)s END, "
+            "rewind_from_seq = CASE WHEN rewind_next = %(first)s THEN rewind_from_seq ELSE %(max)s END, "
+            "rewind_next = %(next)s WHERE center = %(center)s",
+            {"first": first, "now": now, "to": first - 1, "max": max_seq, "next": last + 1, "center": center})
+        log.warning("province: %s went back from seq %d to %d (restored from a backup?): %d new event(s) at seqs "
+                    "already held are kept and counted", center, max_seq, first - 1, len(rewound))
 
     def _stored_run(self, cur: psycopg.Cursor[Any], center: str, applied: int, upto: int) -> list[Row]:
         """The stored events after ``applied`` up to the first missing seq."""
@@ -374,7 +398,8 @@ class ProvinceStore:
             SELECT c.center, c.name, c.tier, c.applied_seq, c.max_seq, c.last_received_at, c.last_event_at,
                    coalesce(w.waiting, 0), w.oldest, coalesce(k.open, 0), coalesce(k.paused, 0),
                    coalesce(a.alerts, 0), a.worst, coalesce(d.issued, 0), coalesce(d.served, 0),
-                   coalesce(d.no_show, 0), d.wait_sum_s, coalesce(d.ratings, 0), coalesce(d.ratings_unhappy, 0)
+                   coalesce(d.no_show, 0), d.wait_sum_s, coalesce(d.ratings, 0), coalesce(d.ratings_unhappy, 0),
+                   c.rewound_at, c.rewind_to_seq, c.rewind_from_seq
             FROM centers c
             LEFT JOIN (SELECT center, count(*) AS waiting, min(queued_at) AS oldest FROM live_tickets
                        WHERE status = 'issued' AND day = %(day)s GROUP BY center) w ON w.center = c.center
@@ -389,7 +414,7 @@ class ProvinceStore:
             """, {"day": day, "all": centers is None, "centers": list(centers or [])}).fetchall()
         out = []
         for (center, name, tier, applied, max_seq, received, last_at, waiting, oldest, open_, paused, alerts, worst,
-             issued, served, no_show, wait_sum, ratings, unhappy) in rows:
+             issued, served, no_show, wait_sum, ratings, unhappy, rewound_at, rewind_to, rewind_from) in rows:
             out.append({
                 "center": center, "name": name or center, "tier": tier, "applied_seq": applied, "max_seq": max_seq,
                 "gap": max_seq > applied,
@@ -401,6 +426,10 @@ class ProvinceStore:
                 "issued_today": issued, "served_today": served, "no_show_today": no_show,
                 "avg_wait_min_today": round(wait_sum / served / 60, 1) if served and wait_sum is not None else None,
                 "unhappy_share_today": round(unhappy / ratings, 3) if ratings else None,
+                # the hub went back to an earlier seq (a restore): its new events at seqs the province already
+                # held are counted as well; the board says so, so figures above the hub's own are explained
+                "rewound_at": rewound_at.isoformat() if rewound_at else None,
+                "rewind_to_seq": rewind_to, "rewind_from_seq": rewind_from,
             })
         return out
 

@@ -1,0 +1,111 @@
+"""The province over days, as a province's IT staff meets it: a site restored from a backup mid-day (its event seq
+goes back and its new events reuse seqs the province already holds), a site out of contact for a day. Real
+PostgreSQL, the real province service over HTTP, hubs with their real SQLite store, province sink and backups."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from contracts.messages import VN_TZ
+from province.config import config_from_dict
+from province.web import ProvinceServer
+from queue_server.backup import discover_stores, restore, take_backup
+from queue_server.broker import free_port
+from tests.province.hubsim import SimHub
+from tests.province.hubsim import TestClock as HubClock
+from tests.province.pgfix import pg_dsn, pg_server  # noqa: F401  (fixtures)
+from tests.province.test_province_e2e import wait_until
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
+
+KEY = "khoa-bi-mat-cua-xa-00-0123456789"
+
+
+@pytest.fixture
+def province(pg_dsn: str) -> Iterator[ProvinceServer]:
+    config = config_from_dict({"province": {"dsn": pg_dsn, "port": free_port(), "threads": 4},
+                               "centers": [{"id": "xa-00", "name": "UBND xã Một", "key": KEY}]}, environ={})
+    server = ProvinceServer(config)
+    server.start()
+    yield server
+    server.stop()
+
+
+def progress(dsn: str) -> tuple[int, int]:
+    with psycopg.connect(dsn) as conn:
+        row = conn.execute("SELECT applied_seq, max_seq FROM centers WHERE center = 'xa-00'").fetchone()
+    return (int(row[0]), int(row[1])) if row else (0, 0)
+
+
+def served_by_hub(hub: SimHub) -> int:
+    return sum(1 for e in hub.service.events_after(0, 1_000_000) if e.type == "ticket.done")
+
+
+def test_a_site_restored_from_a_backup_mid_day_keeps_every_event_counted_once(
+        province: ProvinceServer, pg_dsn: str, tmp_path: Path) -> None:
+    root = tmp_path / "hub"
+    hub = SimHub(root, "xa-00", province.url + "/api/v1/events", KEY).start()
+    try:
+        hub.work(5)                                        # the morning, then the 12:00 backup
+        wait_until(lambda: progress(pg_dsn)[0] == hub.last_seq, what="the morning")
+        backup = take_backup(discover_stores(root / "hub.sqlite3", {"province-outbox": hub.sink.outbox_path}),
+                             tmp_path / "backups", "xa-00", hub.clock.now()).path
+        hub.work(4)                                        # 4 citizens served after the backup, then the disk dies
+        held = hub.last_seq
+        wait_until(lambda: progress(pg_dsn)[0] == held, what="the work after the backup")
+        hub.crash()
+        restore(backup, {"hub": root / "hub.sqlite3", "province-outbox": hub.sink.outbox_path}, root,
+                hub.clock.now(), force=True)
+        hub.restart()
+        back_to = hub.last_seq
+        assert back_to < held                              # the restored hub went back to an earlier seq
+        hub.work(6)                                        # the afternoon: new events reuse seqs back_to+1..held
+        wait_until(lambda: progress(pg_dsn)[0] == hub.last_seq, what="the afternoon")
+        hub.work(1)                                        # one more delivery: nothing re-counted
+        wait_until(lambda: progress(pg_dsn)[0] == hub.last_seq, what="the last ticket")
+    finally:
+        hub.close()
+
+    with psycopg.connect(pg_dsn) as conn:
+        stored = conn.execute("SELECT seq, id FROM events WHERE center = 'xa-00'").fetchall()
+        served = conn.execute("SELECT sum(served), sum(issued) FROM daily_stats WHERE center = 'xa-00'").fetchone()
+    ids = [i for _, i in stored]
+    assert len(ids) == len(set(ids))                       # every event once
+    assert set(hub.event_ids()) <= set(stored)             # everything the hub has now
+    assert len(stored) == len(hub.event_ids()) + (held - back_to)   # plus what only the province kept
+    # 5 + 4 + 6 + 1 citizens were served that day; the restored hub knows 12 of them, the province all 16
+    assert served_by_hub(hub) == 12
+    assert tuple(served) == (16, 16)
+    site = province.store.board()[0]
+    assert (site["rewind_from_seq"], site["rewind_to_seq"]) == (held, back_to)
+    assert site["rewound_at"] is not None and site["gap"] is False
+
+
+def test_a_rewind_is_recorded_once_per_restore(pg_dsn: str) -> None:
+    from province.store import ProvinceStore
+
+    clock = HubClock(datetime(2026, 11, 23, 9, 0, tzinfo=VN_TZ))
+    store = ProvinceStore(pg_dsn, now=clock.now)
+
+    def event(seq: int, line: str) -> dict[str, object]:
+        at = datetime(2026, 11, 23, 8, 0, tzinfo=VN_TZ) + timedelta(minutes=seq + (100 if line == "b" else 0))
+        return {"seq": seq, "id": f"{line}-{seq}", "center": "xa-00", "type": "counter.opened", "at": at.isoformat(),
+                "data": {"counter": "1", "status": "open"}}
+
+    try:
+        store.ingest("xa-00", [event(s, "a") for s in range(1, 11)])
+        first = store.ingest("xa-00", [event(s, "b") for s in range(6, 9)])
+        assert first.inserted == 3 and first.replay_from is None
+        clock.advance(60)
+        again = store.ingest("xa-00", [event(s, "b") for s in range(6, 9)])    # re-sent: nothing new
+        assert again.inserted == 0
+        store.ingest("xa-00", [event(s, "b") for s in range(9, 13)])          # the same restore continues
+        site = store.board()[0]
+        assert (site["rewind_from_seq"], site["rewind_to_seq"], site["applied_seq"]) == (10, 5, 12)
+        assert site["rewound_at"].startswith("2026-11-23T02:00")              # when it was first seen (UTC)
+    finally:
+        store.close()
