@@ -28,6 +28,7 @@ from province.schema import migrate, partition_sql
 log = logging.getLogger(__name__)
 TERMINAL = frozenset({"done", "no_show", "cancelled", "transferred"})
 REPLAY_THROTTLE = timedelta(seconds=10)
+OUT_OF_CONTACT = timedelta(minutes=10)
 
 
 class BadEvents(ValueError):
@@ -378,7 +379,10 @@ class ProvinceStore:
         return out
 
     def _progress_only(self, conn: psycopg.Connection[Any], center: str, received: int) -> IngestResult:
-        row = conn.execute("SELECT applied_seq, max_seq FROM centers WHERE center = %s", (center,)).fetchone()
+        # An empty delivery is the hub's heartbeat: the link is up even when the center has nothing to send, so
+        # the board's "out of contact" means out of contact, not a quiet hour.
+        row = conn.execute("UPDATE centers SET last_received_at = %s WHERE center = %s RETURNING applied_seq, max_seq",
+                           (self.now(), center)).fetchone()
         applied, max_seq = (int(row[0]), int(row[1])) if row else (0, 0)
         return IngestResult(received, 0, applied, max_seq, applied + 1 if max_seq > applied else None)
 
@@ -420,6 +424,10 @@ class ProvinceStore:
                 "gap": max_seq > applied,
                 "last_received_at": received.isoformat() if received else None,
                 "silent_s": round((now - received).total_seconds()) if received else None,
+                # hubs send a heartbeat every minute when idle, so 10 minutes without one is a link down (or a
+                # hub off), and today's figures stop at that time: the board says since when, not zeros alone
+                "out_of_contact_since": received.isoformat() if received and now - received > OUT_OF_CONTACT
+                else None,
                 "waiting": waiting,
                 "longest_wait_min": round(max(0.0, (now - oldest).total_seconds()) / 60, 1) if oldest else 0.0,
                 "open_counters": open_, "paused_counters": paused, "alerts": alerts, "alert_text": worst or "",

@@ -70,15 +70,44 @@ class ProvinceSender(HttpSender):
         self._answer(*self.post(self.settings.events_url, body, self._headers(key, items[0].center, body)))
 
 
+    def heartbeat(self, center: str) -> None:
+        """An empty signed delivery: tells the province the link is up while the center has nothing to send."""
+        body = b'{"events":[]}'
+        self._answer(*self.post(self.settings.events_url, body, self._headers("heartbeat", center, body)))
+
+
+HEARTBEAT_S = 60.0     # well under the province board's 10 minutes of silence before it says "out of contact"
+
+
+class ProvinceRelay(OutboxRelay):
+    """The outbox relay that also sends a heartbeat when it has delivered nothing for ``heartbeat_s``."""
+
+    heartbeat_s = HEARTBEAT_S
+    _contact_at = float("-inf")
+
+    def _pass(self) -> int:
+        delivered = super()._pass()
+        now = self.clock()
+        if delivered:
+            self._contact_at = now
+        elif now - self._contact_at >= self.heartbeat_s and isinstance(self.sender, ProvinceSender):
+            self._contact_at = now                 # one try per period, answered or not
+            try:
+                self.sender.heartbeat(self.center)
+            except DeliveryError as err:
+                log.info("province: heartbeat failed: %s", err)
+        return delivered
+
+
 def build_province_relay(settings: ProvinceSinkSettings, center: str, fetch_events: FetchEvents,
                          **relay_kw: Any) -> OutboxRelay:
     """The relay for the province sink: start() it, and add ``relay.wake`` as a queue-service listener."""
     sender = ProvinceSender(settings.outbox_settings())
-    relay = OutboxRelay(settings.outbox_path, settings.center or center, fetch_events, sender,
-                        settings.outbox_settings(), **relay_kw)
+    relay = ProvinceRelay(settings.outbox_path, settings.center or center, fetch_events, sender,
+                          settings.outbox_settings(), **relay_kw)
     sender.relay = relay
     return relay
 
 
-__all__ = ["DeliveryError", "ProvinceConfigError", "ProvinceSender", "ProvinceSinkSettings", "build_province_relay",
+__all__ = ["HEARTBEAT_S", "DeliveryError", "ProvinceConfigError", "ProvinceRelay", "ProvinceSender", "ProvinceSinkSettings", "build_province_relay",
            "parse_province"]

@@ -109,3 +109,48 @@ def test_a_rewind_is_recorded_once_per_restore(pg_dsn: str) -> None:
         assert site["rewound_at"].startswith("2026-11-23T02:00")              # when it was first seen (UTC)
     finally:
         store.close()
+
+
+def test_a_site_out_of_contact_for_a_day_is_said_so_and_catches_up_exactly_once(pg_dsn: str, tmp_path: Path) -> None:
+    from province.store import ProvinceStore
+
+    config = config_from_dict({"province": {"dsn": pg_dsn, "port": free_port(), "threads": 4},
+                               "centers": [{"id": "xa-00", "name": "UBND xã Một", "key": KEY}]}, environ={})
+    clock = HubClock(datetime(2026, 11, 23, 7, 30, tzinfo=VN_TZ))         # the province's clock, moved by hand
+    server = ProvinceServer(config, store=ProvinceStore(pg_dsn, now=clock.now))
+    server.start()
+    hub = SimHub(tmp_path / "hub", "xa-00", server.url + "/api/v1/events", KEY)
+    hub.relay.heartbeat_s = 0.2                # the hub's minute, shortened (the relay's real clock)
+    hub.start()
+    try:
+        hub.work(3)
+        wait_until(lambda: progress(pg_dsn)[0] == hub.last_seq, what="the first tickets")
+        # a quiet hour at the center: no events, but the heartbeat keeps the link known to be up
+        clock.advance(3600)
+        wait_until(lambda: server.store.board()[0]["silent_s"] < 60, what="a heartbeat")
+        assert server.store.board()[0]["out_of_contact_since"] is None
+        contact = server.store.board()[0]["last_received_at"]
+
+        server.stop()                              # the link to the province is down for the day
+        hub.work(20)                               # the center works normally
+        clock.advance(10 * 3600)
+        site = ProvinceStore(pg_dsn, now=clock.now, auto_migrate=False)
+        try:
+            row = site.board(today=datetime(2026, 11, 23).date())[0]
+        finally:
+            site.close()
+        assert row["out_of_contact_since"] == contact            # since when, not zeros as if idle
+        assert row["silent_s"] >= 10 * 3600 and row["served_today"] == 3
+
+        server = ProvinceServer(config, store=ProvinceStore(pg_dsn, now=clock.now))   # the link is back
+        server.start(config.port)
+        wait_until(lambda: progress(pg_dsn) == (hub.last_seq, hub.last_seq), what="the catch-up")
+        row = server.store.board(today=datetime(2026, 11, 23).date())[0]
+        assert row["out_of_contact_since"] is None and row["gap"] is False
+        assert row["served_today"] == served_by_hub(hub) == 23
+        with psycopg.connect(pg_dsn) as conn:
+            stored = conn.execute("SELECT seq, id FROM events WHERE center = 'xa-00' ORDER BY seq").fetchall()
+        assert stored == hub.event_ids()                          # every event, in order, exactly once
+    finally:
+        hub.close()
+        server.stop()
