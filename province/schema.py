@@ -85,12 +85,14 @@ CREATE TABLE daily_stats (
     PRIMARY KEY (day, center)
 );
 """),
-    (2, "centers: a hub that went back to an earlier seq (restored from a backup)", """
+    (2, "centers: a hub that went back to an earlier seq (restored from a backup); a hub refused for its clock", """
 ALTER TABLE centers
     ADD COLUMN rewound_at      timestamptz,   -- when the province first saw the latest rewind's new events
     ADD COLUMN rewind_to_seq   bigint,        -- the seq the hub went back to (its backup's last seq)
     ADD COLUMN rewind_from_seq bigint,        -- the highest seq the province held then
-    ADD COLUMN rewind_next     bigint;        -- the seq that continues that rewind's run
+    ADD COLUMN rewind_next     bigint,        -- the seq that continues that rewind's run
+    ADD COLUMN clock_refused_at timestamptz,  -- the last delivery refused only for the hub's clock (cleared by one accepted)
+    ADD COLUMN clock_skew_s    bigint;        -- how far the hub's clock was from the province's then (+ = ahead)
 """),
 )
 

@@ -340,7 +340,7 @@ class ProvinceStore:
                 if stuck and (replay_at is None or now - replay_at >= REPLAY_THROTTLE):
                     replay_from = new_applied + 1
             cur.execute(
-                "UPDATE centers SET applied_seq = %s, max_seq = %s, last_received_at = %s, "
+                "UPDATE centers SET applied_seq = %s, max_seq = %s, last_received_at = %s, clock_refused_at = NULL, "
                 "last_event_at = CASE WHEN %s::timestamptz IS NULL THEN last_event_at ELSE %s::timestamptz END, "
                 "replay_from = %s, replay_requested_at = CASE WHEN %s::bigint IS NULL THEN "
                 "(CASE WHEN %s THEN NULL ELSE replay_requested_at END) ELSE %s END WHERE center = %s",
@@ -381,10 +381,15 @@ class ProvinceStore:
     def _progress_only(self, conn: psycopg.Connection[Any], center: str, received: int) -> IngestResult:
         # An empty delivery is the hub's heartbeat: the link is up even when the center has nothing to send, so
         # the board's "out of contact" means out of contact, not a quiet hour.
-        row = conn.execute("UPDATE centers SET last_received_at = %s WHERE center = %s RETURNING applied_seq, max_seq",
-                           (self.now(), center)).fetchone()
+        row = conn.execute("UPDATE centers SET last_received_at = %s, clock_refused_at = NULL WHERE center = %s "
+                           "RETURNING applied_seq, max_seq", (self.now(), center)).fetchone()
         applied, max_seq = (int(row[0]), int(row[1])) if row else (0, 0)
         return IngestResult(received, 0, applied, max_seq, applied + 1 if max_seq > applied else None)
+
+    def record_clock_refusal(self, center: str, skew_s: float) -> None:
+        """A delivery signed with the center's key but a timestamp outside the window: the hub's clock is off."""
+        self.conn().execute("UPDATE centers SET clock_refused_at = %s, clock_skew_s = %s WHERE center = %s",
+                            (self.now(), round(skew_s), center))
 
     def gaps(self) -> list[dict[str, Any]]:
         """Centers with events missing below their highest seq (for the board and a replay sweep)."""
@@ -403,7 +408,7 @@ class ProvinceStore:
                    coalesce(w.waiting, 0), w.oldest, coalesce(k.open, 0), coalesce(k.paused, 0),
                    coalesce(a.alerts, 0), a.worst, coalesce(d.issued, 0), coalesce(d.served, 0),
                    coalesce(d.no_show, 0), d.wait_sum_s, coalesce(d.ratings, 0), coalesce(d.ratings_unhappy, 0),
-                   c.rewound_at, c.rewind_to_seq, c.rewind_from_seq
+                   c.rewound_at, c.rewind_to_seq, c.rewind_from_seq, c.clock_refused_at, c.clock_skew_s
             FROM centers c
             LEFT JOIN (SELECT center, count(*) AS waiting, min(queued_at) AS oldest FROM live_tickets
                        WHERE status = 'issued' AND day = %(day)s GROUP BY center) w ON w.center = c.center
@@ -418,7 +423,8 @@ class ProvinceStore:
             """, {"day": day, "all": centers is None, "centers": list(centers or [])}).fetchall()
         out = []
         for (center, name, tier, applied, max_seq, received, last_at, waiting, oldest, open_, paused, alerts, worst,
-             issued, served, no_show, wait_sum, ratings, unhappy, rewound_at, rewind_to, rewind_from) in rows:
+             issued, served, no_show, wait_sum, ratings, unhappy, rewound_at, rewind_to, rewind_from,
+             clock_refused_at, clock_skew) in rows:
             out.append({
                 "center": center, "name": name or center, "tier": tier, "applied_seq": applied, "max_seq": max_seq,
                 "gap": max_seq > applied,
@@ -438,6 +444,8 @@ class ProvinceStore:
                 # held are counted as well; the board says so, so figures above the hub's own are explained
                 "rewound_at": rewound_at.isoformat() if rewound_at else None,
                 "rewind_to_seq": rewind_to, "rewind_from_seq": rewind_from,
+                # the site's deliveries are refused for its clock (signatures hold for ±5 min): why it is silent
+                "clock_skew_s": clock_skew if clock_refused_at else None,
             })
         return out
 

@@ -12,10 +12,12 @@ Thin: rules live in store.py; this module parses, authenticates and formats.
 """
 from __future__ import annotations
 
+import hmac
 import io
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
@@ -28,10 +30,11 @@ from werkzeug.security import check_password_hash
 from contracts.messages import VN_TZ
 from province.config import ProvinceConfig, UserConf
 from province.store import BadEvents, ProvinceStore
-from queue_server.adapters.main_system import verify
+from queue_server.adapters.main_system import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign, verify
 
 log = logging.getLogger(__name__)
 BOARD_HTML = Path(__file__).with_name("board.html")
+SIGNATURE_WINDOW_S = 300      # verify()'s tolerance
 
 
 def _error(status: int, code: str, message: str, message_vi: str) -> Response:
@@ -47,6 +50,18 @@ def _month(raw: str | None, today: date) -> date:
         return datetime.strptime(raw, "%Y-%m").date()
     except ValueError:
         raise ValueError("month: expected YYYY-MM") from None
+
+
+def _clock_skew(key: str, headers: Any, raw: bytes, now: float) -> float | None:
+    """Seconds the signer's clock is ahead of ours when the signature is right but its time is outside the window;
+    None for any other refusal (a wrong key or body says nothing about a clock)."""
+    timestamp, signature = headers.get(TIMESTAMP_HEADER), headers.get(SIGNATURE_HEADER)
+    if not timestamp or not signature or not timestamp.isdigit():
+        return None
+    if not hmac.compare_digest(sign(key, timestamp, raw), signature):
+        return None
+    skew = int(timestamp) - now
+    return skew if abs(skew) > SIGNATURE_WINDOW_S else None
 
 
 def create_app(config: ProvinceConfig, store: ProvinceStore) -> Flask:
@@ -85,6 +100,19 @@ def create_app(config: ProvinceConfig, store: ProvinceStore) -> Flask:
         reason = verify(key, request.headers, raw)
         if reason is not None:
             log.warning("ingest refused for %s from %s: %s", center, request.remote_addr, reason)
+            skew = _clock_skew(key, request.headers, raw, time.time())    # verify()'s clock
+            if skew is not None:
+                # signed with the center's key, only the time is off: say so, here and on the board
+                try:
+                    store.record_clock_refusal(center, skew)
+                except psycopg.Error as err:
+                    log.error("could not record %s's clock refusal: %s", center, err)
+                minutes = round(skew / 60)
+                return _error(401, "clock_skew",
+                              f"the hub's clock is {abs(minutes)} min {'ahead of' if skew > 0 else 'behind'} the "
+                              "province's (signatures hold for 5 min): set the hub's time with NTP",
+                              f"Đồng hồ của điểm {'nhanh' if skew > 0 else 'chậm'} {abs(minutes)} phút so với tỉnh "
+                              "(chữ ký chỉ hợp lệ trong 5 phút): hãy đồng bộ giờ của máy chủ bằng NTP")
             return _error(401, "bad_signature", f"bad signature: {reason}", "Chữ ký không hợp lệ")
         try:
             body = json.loads(raw)

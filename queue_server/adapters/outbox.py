@@ -104,6 +104,7 @@ class HttpSender:
 
     def __init__(self, settings: OutboxSettings, extra_headers: Callable[[], dict[str, str]] | None = None,
                  on_unauthorised: Callable[[], None] | None = None) -> None:
+        self.wall_clock: Callable[[], float] = time.time   # the machine's clock the signatures carry
         self.settings = settings
         self.extra_headers = extra_headers
         self.on_unauthorised = on_unauthorised     # e.g. drop an expired token so the next try logs in
@@ -181,7 +182,7 @@ class HttpSender:
         if self.extra_headers is not None:
             headers.update(self.extra_headers())
         if self.settings.hmac_secret:
-            headers.update(signed_headers(self.settings.hmac_secret, body))
+            headers.update(signed_headers(self.settings.hmac_secret, body, now=self.wall_clock()))
         return headers
 
     def _check(self, status: int, text: str) -> None:

@@ -154,3 +154,41 @@ def test_a_site_out_of_contact_for_a_day_is_said_so_and_catches_up_exactly_once(
     finally:
         hub.close()
         server.stop()
+
+
+def test_a_site_whose_clock_is_minutes_off_is_told_why_and_kept_exactly_once(
+        province: ProvinceServer, pg_dsn: str, tmp_path: Path) -> None:
+    import time
+
+    hub = SimHub(tmp_path / "hub", "xa-00", province.url + "/api/v1/events", KEY)
+    sender = hub.relay.sender
+    sender.wall_clock = lambda: time.time() + 7 * 60          # the site's machine clock: 7 minutes fast
+    hub.start()
+    try:
+        hub.work(3)
+        wait_until(lambda: province.store.board()[0]["clock_skew_s"] is not None, what="a refusal")
+        site = province.store.board()[0]
+        assert 6 * 60 < site["clock_skew_s"] < 8 * 60 and site["applied_seq"] == 0
+        status, text = sender.post(province.url + "/api/v1/events", b'{"events":[]}',
+                                   sender._headers("probe", "xa-00", b'{"events":[]}'))
+        assert status == 401 and "nhanh 7 phút" in text and "NTP" in text     # the hub's log says why
+        # the same refusal from someone without the key says nothing about a clock and records nothing
+        stranger = {"X-Motcua-Center": "xa-00", "X-Motcua-Timestamp": str(int(time.time()) + 420),
+                    "X-Motcua-Signature": "sha256=" + "0" * 64, "Content-Type": "application/json"}
+        status, text = sender.post(province.url + "/api/v1/events", b'{"events":[]}', stranger)
+        assert status == 401 and "bad_signature" in text and "clock_skew" not in text
+
+        sender.wall_clock = lambda: time.time() + 3 * 60     # NTP fixed most of it; 3 min is within the window
+        wait_until(lambda: progress(pg_dsn)[0] == hub.last_seq, timeout=40, what="the backlog after the fix")
+        assert province.store.board()[0]["clock_skew_s"] is None
+        hub.crash()                                           # and the site restarts mid-day
+        hub.restart()
+        hub.relay.sender.wall_clock = lambda: time.time() + 3 * 60
+        hub.work(2)
+        wait_until(lambda: progress(pg_dsn)[0] == hub.last_seq, what="after the restart")
+    finally:
+        hub.close()
+    with psycopg.connect(pg_dsn) as conn:
+        stored = conn.execute("SELECT seq, id FROM events WHERE center = 'xa-00' ORDER BY seq").fetchall()
+    assert stored == hub.event_ids()
+    assert province.store.monthly(datetime(2026, 11, 1).date())[0]["served"] == served_by_hub(hub) == 5
