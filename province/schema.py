@@ -85,7 +85,7 @@ CREATE TABLE daily_stats (
     PRIMARY KEY (day, center)
 );
 """),
-    (2, "centers: a hub that went back to an earlier seq (restored from a backup); a hub refused for its clock", """
+    (2, "centers: a hub that went back to an earlier seq (restored from a backup); a hub refused for its clock; waits per first call", """
 ALTER TABLE centers
     ADD COLUMN rewound_at      timestamptz,   -- when the province first saw the latest rewind's new events
     ADD COLUMN rewind_to_seq   bigint,        -- the seq the hub went back to (its backup's last seq)
@@ -93,6 +93,10 @@ ALTER TABLE centers
     ADD COLUMN rewind_next     bigint,        -- the seq that continues that rewind's run
     ADD COLUMN clock_refused_at timestamptz,  -- the last delivery refused only for the hub's clock (cleared by one accepted)
     ADD COLUMN clock_skew_s    bigint;        -- how far the hub's clock was from the province's then (+ = ahead)
+-- waits are now issue -> first call over called tickets (the hub's report's definition); rows written before kept
+-- their waits over served tickets, so their denominator is what it was
+ALTER TABLE daily_stats ADD COLUMN called integer NOT NULL DEFAULT 0;
+UPDATE daily_stats SET called = served;
 """),
 )
 

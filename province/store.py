@@ -91,6 +91,15 @@ def parse_events(center: str, raw: object) -> list[Row]:
     return rows
 
 
+def _first_call(ticket: Mapping[str, Any]) -> bool:
+    """A ticket's first call: never reactivated, still in the queue it joined at issue (a transfer or a
+    reactivation re-queues it later than its issue; a booking's check-in may queue it earlier)."""
+    if ticket.get("reactivations"):
+        return False
+    issued, queued = _ts(ticket.get("issued_at")), _ts(ticket.get("queued_at"))
+    return issued is None or queued is None or queued <= issued
+
+
 def month_of(at: datetime) -> date:
     local = at.astimezone(VN_TZ)
     return date(local.year, local.month, 1)
@@ -116,7 +125,7 @@ class _Projection:
         return at.astimezone(VN_TZ).date()
 
     def _bump(self, day: date, index: int, amount: float = 1.0) -> None:
-        row = self.daily.setdefault(day, [0.0] * 12)
+        row = self.daily.setdefault(day, [0.0] * 13)
         if index == 5:                        # wait_max_s
             row[5] = max(row[5], amount)
         else:
@@ -139,20 +148,27 @@ class _Projection:
                                          None if t.get("counter") is None else str(t.get("counter")))
             if typ == "ticket.issued":
                 self._bump(day, 0)
+            elif typ == "ticket.called" and _first_call(t):
+                # the wait is issue -> first call, counted once per ticket at that call (served or not later), as
+                # the hub's own report counts it; a transferred or reactivated ticket's later calls are not waits
+                issued, called = _ts(t.get("issued_at")), _ts(t.get("called_at")) or row.at
+                wait = max(0.0, (called - issued).total_seconds()) if issued else 0.0
+                self._bump(day, 12)
+                self._bump(day, 4, wait)
+                self._bump(day, 5, wait)
+                if wait <= self.wait_target_s:
+                    self._bump(day, 6)
             elif typ == "ticket.done":
                 self._bump(day, 1)
-                queued, called = _ts(t.get("queued_at")) or _ts(t.get("issued_at")), _ts(t.get("called_at"))
-                if queued and called:
-                    wait = max(0.0, (called - queued).total_seconds())
-                    self._bump(day, 4, wait)
-                    self._bump(day, 5, wait)
-                    if wait <= self.wait_target_s:
-                        self._bump(day, 6)
                 serving, done = _ts(t.get("serving_at")), _ts(t.get("done_at"))
                 if serving and done:
                     self._bump(day, 7, max(0.0, (done - serving).total_seconds()))
             elif typ == "ticket.no_show":
                 self._bump(day, 2)
+            elif typ == "ticket.reactivated":
+                # only a no-show is reactivated, the same day: the citizen came back, so it is no longer one
+                # (as the hub's own report counts it: a no-show is taken back on reactivation)
+                self._bump(day, 2, -1.0)
             elif typ == "ticket.cancelled":
                 self._bump(day, 3)
         elif typ.startswith("counter."):
@@ -211,8 +227,9 @@ class _Projection:
         if self.daily:
             cur.executemany(
                 "INSERT INTO daily_stats (center, day, issued, served, no_show, cancelled, wait_sum_s, wait_max_s, "
-                "within_target, service_sum_s, ratings, ratings_unhappy, ratings_top, dossiers_returned) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (day, center) DO UPDATE SET "
+                "within_target, service_sum_s, ratings, ratings_unhappy, ratings_top, dossiers_returned, called) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (day, center) "
+                "DO UPDATE SET called = daily_stats.called + EXCLUDED.called, "
                 "issued = daily_stats.issued + EXCLUDED.issued, served = daily_stats.served + EXCLUDED.served, "
                 "no_show = daily_stats.no_show + EXCLUDED.no_show, "
                 "cancelled = daily_stats.cancelled + EXCLUDED.cancelled, "
@@ -225,7 +242,7 @@ class _Projection:
                 "ratings_top = daily_stats.ratings_top + EXCLUDED.ratings_top, "
                 "dossiers_returned = daily_stats.dossiers_returned + EXCLUDED.dossiers_returned",
                 [(self.center, day, int(v[0]), int(v[1]), int(v[2]), int(v[3]), v[4], v[5], int(v[6]), v[7],
-                  int(v[8]), int(v[9]), int(v[10]), int(v[11])) for day, v in self.daily.items()])
+                  int(v[8]), int(v[9]), int(v[10]), int(v[11]), int(v[12])) for day, v in self.daily.items()])
 
 
 class ProvinceStore:
@@ -408,7 +425,7 @@ class ProvinceStore:
                    coalesce(w.waiting, 0), w.oldest, coalesce(k.open, 0), coalesce(k.paused, 0),
                    coalesce(a.alerts, 0), a.worst, coalesce(d.issued, 0), coalesce(d.served, 0),
                    coalesce(d.no_show, 0), d.wait_sum_s, coalesce(d.ratings, 0), coalesce(d.ratings_unhappy, 0),
-                   c.rewound_at, c.rewind_to_seq, c.rewind_from_seq, c.clock_refused_at, c.clock_skew_s
+                   coalesce(d.called, 0), c.rewound_at, c.rewind_to_seq, c.rewind_from_seq, c.clock_refused_at, c.clock_skew_s
             FROM centers c
             LEFT JOIN (SELECT center, count(*) AS waiting, min(queued_at) AS oldest FROM live_tickets
                        WHERE status = 'issued' AND day = %(day)s GROUP BY center) w ON w.center = c.center
@@ -423,7 +440,7 @@ class ProvinceStore:
             """, {"day": day, "all": centers is None, "centers": list(centers or [])}).fetchall()
         out = []
         for (center, name, tier, applied, max_seq, received, last_at, waiting, oldest, open_, paused, alerts, worst,
-             issued, served, no_show, wait_sum, ratings, unhappy, rewound_at, rewind_to, rewind_from,
+             issued, served, no_show, wait_sum, ratings, unhappy, called, rewound_at, rewind_to, rewind_from,
              clock_refused_at, clock_skew) in rows:
             out.append({
                 "center": center, "name": name or center, "tier": tier, "applied_seq": applied, "max_seq": max_seq,
@@ -438,7 +455,7 @@ class ProvinceStore:
                 "longest_wait_min": round(max(0.0, (now - oldest).total_seconds()) / 60, 1) if oldest else 0.0,
                 "open_counters": open_, "paused_counters": paused, "alerts": alerts, "alert_text": worst or "",
                 "issued_today": issued, "served_today": served, "no_show_today": no_show,
-                "avg_wait_min_today": round(wait_sum / served / 60, 1) if served and wait_sum is not None else None,
+                "avg_wait_min_today": round(wait_sum / called / 60, 1) if called and wait_sum is not None else None,
                 "unhappy_share_today": round(unhappy / ratings, 3) if ratings else None,
                 # the hub went back to an earlier seq (a restore): its new events at seqs the province already
                 # held are counted as well; the board says so, so figures above the hub's own are explained
@@ -458,24 +475,25 @@ class ProvinceStore:
             SELECT c.center, c.name, c.tier, c.unit_code, sum(d.issued), sum(d.served), sum(d.no_show),
                    sum(d.cancelled), sum(d.wait_sum_s), max(d.wait_max_s), sum(d.within_target),
                    sum(d.service_sum_s), sum(d.ratings), sum(d.ratings_unhappy), sum(d.ratings_top),
-                   sum(d.dossiers_returned), count(d.day)
+                   sum(d.dossiers_returned), count(d.day), sum(d.called)
             FROM centers c JOIN daily_stats d ON d.center = c.center
             WHERE d.day >= %(start)s AND d.day < %(end)s AND (%(all)s OR c.center = ANY(%(centers)s))
             GROUP BY c.center, c.name, c.tier, c.unit_code
             """, {"start": start, "end": end, "all": centers is None, "centers": list(centers or [])}).fetchall()
         out = []
         for (center, name, tier, unit_code, issued, served, no_show, cancelled, wait_sum, wait_max, within,
-             service_sum, ratings, unhappy, top, returned, days) in rows:
+             service_sum, ratings, unhappy, top, returned, days, called) in rows:
             served = int(served or 0)
+            called = int(called or 0)
             ratings = int(ratings or 0)
-            on_time = within / served if served else None
+            on_time = within / called if called else None
             satisfaction = 1 - unhappy / ratings if ratings else None
             out.append({
                 "center": center, "name": name or center, "tier": tier, "unit_code": unit_code,
                 "month": start.isoformat()[:7], "days": int(days), "issued": int(issued or 0), "served": served,
                 "no_show": int(no_show or 0), "cancelled": int(cancelled or 0),
                 "no_show_rate": round(no_show / issued, 4) if issued else None,
-                "avg_wait_min": round(wait_sum / served / 60, 1) if served else None,
+                "avg_wait_min": round(wait_sum / called / 60, 1) if called else None,
                 "max_wait_min": round(float(wait_max or 0) / 60, 1),
                 "avg_service_min": round(service_sum / served / 60, 1) if served else None,
                 "on_time_rate": round(on_time, 4) if on_time is not None else None,
