@@ -69,7 +69,6 @@ class ProvinceSender(HttpSender):
         key = f"batch:{items[0].key}:{items[-1].key}"
         self._answer(*self.post(self.settings.events_url, body, self._headers(key, items[0].center, body)))
 
-
     def heartbeat(self, center: str) -> None:
         """An empty signed delivery: tells the province the link is up while the center has nothing to send."""
         body = b'{"events":[]}'
@@ -109,5 +108,5 @@ def build_province_relay(settings: ProvinceSinkSettings, center: str, fetch_even
     return relay
 
 
-__all__ = ["HEARTBEAT_S", "DeliveryError", "ProvinceConfigError", "ProvinceRelay", "ProvinceSender", "ProvinceSinkSettings", "build_province_relay",
-           "parse_province"]
+__all__ = ["HEARTBEAT_S", "DeliveryError", "ProvinceConfigError", "ProvinceRelay", "ProvinceSender",
+           "ProvinceSinkSettings", "build_province_relay", "parse_province"]
