@@ -237,12 +237,15 @@ class SqliteStore:
             "SELECT json_extract(data, '$.ticket.service'), json_extract(data, '$.ticket.day'), "
             "json_extract(data, '$.ticket.priority') IS NOT NULL, json_extract(data, '$.ticket.booking') IS NOT NULL "
             "FROM events WHERE at >= ? AND type = ? ORDER BY seq", (start, CALLED_EVENT))]
-        # the estimate's prior: occupancy per service, counter and hour, and the day's arrival waves, of past weeks
-        prior = wait_estimate.HistoryPrior.from_samples(self.occupancy_history(day), self.issue_history(day),
-                                                          self.opening_history(day))
         return live_state(center, day, tickets=tickets, counters=counters, service_days=service_days,
                           leases=leases, called_newest_first=calls, done_in_order=done, released_in_order=released,
-                          prior=prior, calls_in_order=lanes)
+                          prior=self.history_prior(day), calls_in_order=lanes)
+
+    def history_prior(self, day: date) -> wait_estimate.HistoryPrior:
+        """The estimate's prior: occupancy per service, counter and hour, and the day's arrival waves, of the
+        ``HISTORY_DAYS`` calendar days before ``day`` (read through the (type, at) and (day) indexes)."""
+        return wait_estimate.HistoryPrior.from_samples(self.occupancy_history(day), self.issue_history(day),
+                                                       self.opening_history(day))
 
     def occupancy_history(self, day: date, days: int = HISTORY_DAYS) -> list[tuple[str, str, int, float]]:
         """(service, counter, hour of the call, seconds call → release) of the ``days`` calendar days before ``day``."""
