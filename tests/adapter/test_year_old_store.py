@@ -6,6 +6,7 @@ a query that scans the log costs steps in proportion to it, one that seeks an in
 """
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ from contracts.messages import VN_TZ
 from queue_server.adapters.config_log import ConfigLog
 from queue_server.adapters.sqlite_store import HISTORY_DAYS, SqliteStore
 from queue_server.app.ports import FixedClock
+from queue_server.app.projector import RELEASE_EVENTS, day_start, occupancy_of
 from queue_server.app.queue_service import QueueService
 from queue_server.web.audit import KINDS
 from runtime import sqlite as db
@@ -35,7 +37,8 @@ OLD = [d for d in (TODAY - timedelta(days=n) for n in range(200, 172, -1)) if d.
 
 
 def a_day(svc: QueueService, clock: FixedClock, day: date) -> None:
-    """A small working day through the real writer: counters open, tickets issued, called, served, one no-show."""
+    """A small working day through the real writer: counters open, tickets issued, called, served, a no-show, a
+    transfer."""
     clock.set(datetime.combine(day, time(8, 0), tzinfo=VN_TZ))
     svc.open_counter("1", "lan")
     svc.open_counter("3", "hoa")
@@ -52,6 +55,10 @@ def a_day(svc: QueueService, clock: FixedClock, day: date) -> None:
     svc.recall("1")
     clock.advance(minutes=1)
     svc.mark_no_show("1")
+    svc.call_next("3")
+    svc.start_service("3")
+    clock.advance(minutes=3)
+    svc.transfer("3", to_service=HO_TICH)
     clock.set(datetime.combine(day, time(17, 5), tzinfo=VN_TZ))
     svc.close_counter("1")
     svc.close_counter("3")
@@ -188,3 +195,22 @@ def test_the_audit_finds_what_a_scan_of_the_log_finds(stores: dict[str, tuple[Pa
             assert [e[0] for e in limited] == [r[0] for r in rows[:3]]
     finally:
         log.close()
+
+
+def test_the_prior_reads_the_same_samples_as_the_whole_events_give(
+        stores: dict[str, tuple[Path, dict[str, object]]]) -> None:
+    """occupancy_history takes four fields out inside SQLite; the samples are those projector.occupancy_of finds
+    in the whole stored events (transfers count for the service they left)."""
+    path, _ = stores["old"]
+    store = SqliteStore(path)
+    try:
+        for day in (TODAY, RECENT[-1] + timedelta(days=1), OLD[-1] + timedelta(days=1)):
+            with sqlite3.connect(path) as conn:
+                rows = conn.execute("SELECT at, data FROM events WHERE at >= ? AND at < ? AND type IN (?, ?, ?) "
+                                    "ORDER BY seq", (day_start(day - timedelta(days=HISTORY_DAYS)), day_start(day),
+                                                     *RELEASE_EVENTS)).fetchall()
+            expected = [s for at, data in rows if (s := occupancy_of(at, json.loads(data))) is not None]
+            assert expected and store.occupancy_history(day) == expected
+            assert any(s[0] == str(DAT_DAI) for s in expected) and any(s[0] == str(HO_TICH) for s in expected)
+    finally:
+        store.close()
