@@ -49,6 +49,20 @@ from .queue_policy import QueueKey, ServiceQueue
 
 HELD = (TicketStatus.CALLED, TicketStatus.SERVING)   # statuses in which a counter holds the ticket
 ARRIVAL_SHRINK = 5.0   # tickets: today's busyness factor counts as 1 until today has seen about this many
+# A site without history (its first days): today's arrival rate is measured over at least this many working hours —
+# the first half hour is the door's rush, and its rate carried over the whole day told the services counters take
+# after their first choices that nobody would serve them all day (bench/estimate.py: first days told 8–10 h, real
+# 1–2 h) — and the share of priority citizens is shrunk towards about one in ten until some twenty tickets wait
+# (one elderly citizen among two waiting is not half of the day's arrivals going first).
+NEW_SITE_MIN_HOURS = 2.0
+PRIORITY_SHARE_DEFAULT = 0.1
+PRIORITY_SHARE_WEIGHT = 20.0
+
+
+def new_site_priority_share(priority_waiting: int, waiting: int) -> float:
+    """The share of a service's arrivals taken to be priority citizens when history has none: what waits now,
+    shrunk towards ``PRIORITY_SHARE_DEFAULT`` as if ``PRIORITY_SHARE_WEIGHT`` tickets at that share waited too."""
+    return (priority_waiting + PRIORITY_SHARE_WEIGHT * PRIORITY_SHARE_DEFAULT) / (waiting + PRIORITY_SHARE_WEIGHT)
 CALLS_KEPT = 20                                      # last calls kept for hall displays
 
 
@@ -447,7 +461,7 @@ class QueueState:
         if not sessions:
             return {}
         first = datetime.combine(local.date(), min(s.start for s in sessions), tzinfo=VN_TZ)
-        worked_h = max(0.5, (local - first).total_seconds() / 3600.0 - self._break_h(local))
+        worked_h = max(NEW_SITE_MIN_HOURS, (local - first).total_seconds() / 3600.0 - self._break_h(local))
         return {s.code: (self.service_days[s.code].issued if s.code in self.service_days else 0) / worked_h
                 for s in self.center.services}
 
@@ -487,7 +501,7 @@ class QueueState:
             queue = self.queue(service)
             share = self.prior.priority_share.get(service)
             if share is None:
-                share = len(queue.priority) / len(queue) if len(queue) else 0.0
+                share = new_site_priority_share(len(queue.priority), len(queue))
             steps = hall.arrival_steps.get(service)
             rate = steps[0][1] if steps else hall.arrivals_per_h.get(service, 0.0)
             extra = rate * share

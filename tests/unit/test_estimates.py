@@ -52,3 +52,27 @@ def test_estimate_for_a_waiting_ticket_shrinks_as_the_queue_moves() -> None:
     state, _ = tr.transition(state, tr.CallNext("2"), now)
     assert state.ahead(state.tickets[tickets[1]]) == 1
     assert state.ahead(state.tickets[tickets[2]]) == 0
+
+
+def test_a_new_site_does_not_carry_its_opening_rush_over_the_whole_day() -> None:
+    # no history: twelve citizens in the first quarter hour are not 48 an hour until closing — carried over the
+    # day, the counter taking dat-dai after ho-tich would never reach it (18 h told, before the fix)
+    from datetime import timedelta
+
+    state = tr.QueueState(center=make_center())
+    start = MONDAY_0800 - timedelta(minutes=25)       # 07:35
+    state, _ = tr.transition(state, tr.OpenCounter("1"), start)
+    for i in range(12):
+        state, _ = tr.transition(state, tr.IssueTicket(HO_TICH), start + timedelta(minutes=i))
+    now = start + timedelta(minutes=13)
+    issued = tr.decide(state, tr.IssueTicket(DAT_DAI), now).result
+    assert isinstance(issued, tr.Issued) and issued.wait is not None and issued.wait.served
+    until_closing_min = (17 * 60) - (7 * 60 + 48)
+    assert 12 * 6 < issued.wait.expected_min < until_closing_min
+
+
+def test_a_new_site_takes_a_few_waiting_priority_citizens_for_about_one_in_ten() -> None:
+    assert tr.new_site_priority_share(0, 0) == pytest.approx(tr.PRIORITY_SHARE_DEFAULT)
+    assert tr.new_site_priority_share(1, 1) < 0.15          # the day's first citizen was elderly: not all of them
+    assert tr.new_site_priority_share(1, 2) < 0.15
+    assert 0.4 < tr.new_site_priority_share(40, 80) < 0.45          # many waiting: mostly what they are
