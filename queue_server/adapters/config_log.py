@@ -42,7 +42,7 @@ class ConfigLog:
         if not db.table_exists(self._conn, "events"):
             return []
         # "type LIKE 'ticket.%'" cannot use an index, and no index starts with ``at``: that read every event of
-        # every day (a year's log: 2.7 million rows a page view). The log holds a few dozen types, so name the ones
+        # every day (a year's log: 2.3 million rows a page view). The log holds a few dozen types, so name the ones
         # that match and let idx_events_type_at find the day's rows of each.
         kinds = [k for k in self.event_types() if k.startswith(prefixes)] if prefixes else self.event_types()
         if not kinds:
