@@ -14,8 +14,9 @@ Then, for the year-old store and for a fresh one, the real `motcua hub` in its o
 - `motcua backup` and `motcua restore` (time, size) and the start on the restored store.
 
 Usage: .venv/bin/python bench/year_old_hub.py [--tickets 520000] [--samples 200] [--busy 1000] [--db-dir DIR]
-       (an existing store in --db-dir is reused and kept). The last line printed is one JSON object with unit-suffixed
-       keys: the year-old store's figures, then the fresh store's as ``fresh_*``.
+       (an existing store in --db-dir is reused and kept; `--tickets 20000 --samples 30 --busy 100` is a quick run of
+       about a minute, the full year about ten). The last line printed is one JSON object with unit-suffixed keys: the
+       year-old store's figures, then the fresh store's as ``fresh_*``.
 """
 from __future__ import annotations
 
