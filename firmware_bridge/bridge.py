@@ -81,6 +81,11 @@ def command_from_json(obj: dict[str, Any]) -> Command:
     raise ValueError(f"no known command in {sorted(obj)}")
 
 
+NO_REPLY_HINT = (" (hub đang dừng, hoặc cũ hơn bridge này? hãy nâng cấp hub cùng lúc với bridge / the hub is down, or "
+                 "older than this bridge and deaf to its counter-scoped commands: upgrade the hub and the bridges "
+                 "together, docs/operations.md)")
+
+
 class DeviceLink:
     """One device: its port, its link state, what it should be showing; it speaks MQTT over the bridge's one
     connection (``client``)."""
@@ -113,6 +118,7 @@ class DeviceLink:
         self._thread: threading.Thread | None = None
         self._desired: Command | None = None    # replayed after a reboot/replug (the number shown, a text)
         self._pending: dict[str, tuple[str, float]] = {}   # our requests: correlation id -> (command, sent at)
+        self._told_no_reply = False
         self.frames_in = 0
         self.frames_out = 0
         self.frames_refused = 0
@@ -195,8 +201,10 @@ class DeviceLink:
             if now - sent_at > self.settings.command_timeout_s:
                 # The hub (or the broker) did not answer: say so on the device rather than leave it hanging.
                 self._pending.pop(cid, None)
-                log.warning("%s: no reply to %s within %.1fs", self.binding.id, command,
-                            self.settings.command_timeout_s)
+                # said once per device: a hub from before counter-scoped command topics hears none of them
+                log.warning("%s: no reply to %s within %.1fs%s", self.binding.id, command,
+                            self.settings.command_timeout_s, "" if self._told_no_reply else NO_REPLY_HINT)
+                self._told_no_reply = True
                 self.behaviour.on_no_reply(command)
         if self.online and self.hello is not None:
             limit = self.settings.missed_heartbeats * max(self.hello.heartbeat_ms, 50) / 1000

@@ -39,6 +39,12 @@ class HubError(Exception):
         self.detail = detail or {}       # the whole error object (a refused check-in: reason, slot, walk-in offer)
 
 
+def refuses_field(err: HubError, field: str) -> bool:
+    """The hub's refusal of a body field it does not know (it checks bodies strictly: "body.<field>: unknown
+    field"), i.e. a hub older than this kiosk."""
+    return err.status == 400 and err.code == "bad_request" and f".{field}: unknown field" in err.message
+
+
 class HubClient:
     """One kiosk's view of the hub; safe to call from several threads."""
 
@@ -54,6 +60,7 @@ class HubClient:
         self._local = threading.local()
         # told every /config answer (the kiosk keeps the last one for a start while the hub is unreachable)
         self.on_config: Callable[[dict[str, Any]], None] | None = None
+        self._older_hub_told = False     # said once per process: this hub predates a field the kiosk sends
 
     @property
     def _session(self) -> requests.Session:
@@ -150,8 +157,21 @@ class HubClient:
 
     def hand_in(self, lease_id: str, tickets: list[dict[str, Any]]) -> dict[str, Any]:
         # the kiosk id lets a hub restored from an earlier backup adopt back a lease of today it no longer knows
-        return self._object("POST", f"/leases/{quote(str(lease_id), safe='')}/tickets",
-                            json={"tickets": tickets, "kiosk": self.kiosk_id})
+        path = f"/leases/{quote(str(lease_id), safe='')}/tickets"
+        try:
+            return self._object("POST", path, json={"tickets": tickets, "kiosk": self.kiosk_id})
+        except HubError as err:
+            if not refuses_field(err, "kiosk"):
+                raise
+        # A hub older than this kiosk (before the restore adoption) refuses fields it does not know; during an
+        # upgrade (hub not yet done) the citizens' offline tickets must still reach it, so they go without the id.
+        if not self._older_hub_told:
+            self._older_hub_told = True
+            log.warning("máy chủ cũ hơn kiosk này: nộp số ngoại tuyến không kèm mã kiosk; hãy nâng cấp máy chủ / the "
+                        "hub is older than this kiosk (it refuses the hand-in's 'kiosk' field): offline tickets are "
+                        "handed in without it, which only a restored hub would need; upgrade the hub "
+                        "(docs/operations.md, Nâng cấp / Upgrading)")
+        return self._object("POST", path, json={"tickets": tickets})
 
     # --- plumbing ---------------------------------------------------------------------------------------
     def _object(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:

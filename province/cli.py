@@ -155,7 +155,11 @@ def cmd_deploy_device_keys(args: argparse.Namespace) -> int:
     devices = [c.user for c in settings.broker.clients if c.role == "kiosk"] if settings.broker else []
     devices += [d for d in (args.device or []) if d not in devices]
     if not devices:
-        print("deploy device-keys: no kiosk in [[broker.clients]] and no --device given", file=sys.stderr)
+        # a center config from before [broker] (first releases) names no kiosk: say how to name them
+        print("deploy device-keys: cấu hình chưa liệt kê kiosk nào trong [[broker.clients]] / names no kiosk in "
+              "[[broker.clients]]: thêm mỗi kiosk bằng / name each kiosk with --device <id> (the `id` in its "
+              "kiosk.toml, e.g. --device kiosk-1), or list them in [[broker.clients]] (deploy/center.example.toml)",
+              file=sys.stderr)
         return 2
     env = write_device_keys(devices, args.out_dir)
     print(f"wrote {len(devices)} device keys in {env.parent}/<device>.device-key (mode 0600, never commit) and "

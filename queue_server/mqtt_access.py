@@ -235,7 +235,10 @@ def command_refusal(inv: BrokerInventory | None, topic_counter: str, command: st
             return f"{command}: a rating pad rates the ticket just served; dossier codes are rated on the tablet"
     if bridge is not None:
         if not topic_counter:
-            return f"{command}: bridge {bridge.user!r} device {source!r} must use its counter's command topic"
+            # what a bridge from before counter-scoped topics (commit 2077c89 and older) sends: say so
+            return (f"{command}: bridge {bridge.user!r} device {source!r} must use its counter's command topic "
+                    "(cmd/<counter>/<command>): bridge cũ hơn hub? hãy nâng cấp bridge cùng lúc với hub / a bridge "
+                    "older than this hub? upgrade it with the hub (docs/operations.md)")
         if topic_counter not in bridge.counters:
             return f"{command}: counter {topic_counter!r} is not bound to bridge {bridge.user!r}"
         pinned = bridge.counter_of(source)

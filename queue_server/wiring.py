@@ -518,7 +518,7 @@ def build_hub(settings: HubSettings, *, clock: Clock | None = None,
     if speaker is not None:
         service.add_listener(speaker.on_events)
     # --- reports (issue 14): read model beside the store, /api/v1/reports/..., /reports pages
-    from queue_server.web.reports import make_reporting
+    from queue_server.web.reports import make_reporting, report_names
     from queue_server.web.reports import register as register_reports
     reporting = make_reporting(settings, service, integration,
                                bookings=engagement.bookings if engagement is not None else None)
@@ -534,6 +534,9 @@ def build_hub(settings: HubSettings, *, clock: Clock | None = None,
                                           criteria=[(c.code, c.label, c.label_en) for c in new.rating_criteria])
         # dossier deadlines count in the same working time as the queue: new hours, days off and make-up days
         integration.service.calendar = dossier_calendar(calendar, new)
+        # reports name services, counters and staff as the center now does (a user added live is not a login)
+        reporting.service.names = report_names(new)
+        reporting.service.center_name = new.center.name
 
     live.subscribe(swapped)
     return hub

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -50,7 +51,7 @@ def connect(path: str | Path, *, busy_timeout_s: float = 30.0, autocheckpoint: i
     conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=busy_timeout_s)
     try:
         conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
-        conn.execute("PRAGMA journal_mode=WAL")
+        _set_wal(conn, busy_timeout_s)
         conn.execute("PRAGMA synchronous=FULL")
         if autocheckpoint is not None:
             conn.execute(f"PRAGMA wal_autocheckpoint={int(autocheckpoint)}")
@@ -60,6 +61,25 @@ def connect(path: str | Path, *, busy_timeout_s: float = 30.0, autocheckpoint: i
         conn.close()
         raise
     return conn
+
+
+def _set_wal(conn: sqlite3.Connection, timeout_s: float) -> None:
+    """WAL is kept by the file once set, so only a new (or older rollback-journal) file really switches. That needs
+    the file to itself and SQLite answers "database is locked" at once, without the busy handler, while another
+    connection is opening it too (two processes starting on a new file: 2 in 300 runs of six openers): retry."""
+    deadline = time.monotonic() + max(timeout_s, 0.1)
+    delay = 0.005
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL").fetchone()
+            return
+        except sqlite3.OperationalError as err:
+            if "locked" not in str(err).lower() and "busy" not in str(err).lower():
+                raise
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.1)
 
 
 @contextmanager

@@ -127,6 +127,15 @@ class Reporting:
         self.store.close()
 
 
+def report_names(settings: Any) -> dict[str, dict[str, str]]:
+    """What reports call services, counters and staff: the live settings' names (the hub swaps them in on every
+    admin change, so a service renamed or a user added on /admin reads right without a restart)."""
+    center = settings.center
+    return {"service": {s.code: s.name for s in center.services},
+            "counter": {str(c.id): c.name for c in center.counters},
+            "staff": {u.username: (u.display_name or u.username) for u in settings.users}}
+
+
 def make_reporting(settings: Any, service: Any, integration: Any = None, path: Path | None = None,
                    bookings: Any = None) -> Reporting:
     """Build the read model beside the hub's store (``reports.sqlite3``) and hook it to ``service``'s events.
@@ -145,9 +154,7 @@ def make_reporting(settings: Any, service: Any, integration: Any = None, path: P
                         dossier=dossier, all_dossiers=all_dossiers,
                         working_minutes=calendar.working_minutes_between if calendar is not None else None)
     center = settings.center
-    names = {"service": {s.code: s.name for s in center.services},
-             "counter": {str(c.id): c.name for c in center.counters},
-             "staff": {u.username: (u.display_name or u.username) for u in settings.users}}
+    names = report_names(settings)
     day_minutes = 450
     if calendar is not None:
         ahead = (lambda m: calendar.add_working_days(m, 1))

@@ -428,3 +428,31 @@ def test_nothing_but_the_admin_path_writes_a_config_change(hub: Any) -> None:
         hub.service.record_event("config.changed", {"after": {"display": {"notice": "giả mạo"}}})
     hub.restart()
     assert hub.app.test_client().get(f"{A}/config").json["display"]["notice"] != "giả mạo"
+
+
+def test_reports_name_what_the_admin_renamed_or_added_live(hub: Any, api: Any) -> None:
+    # the reports' names were read once at start: a user added on /admin showed as a login, a renamed service
+    # under its old name, until the hub restarted
+    client, admin = api
+    live = _live(client, admin)
+    service = live["counters"][0]["services"][0]
+    cid = live["counters"][0]["id"]
+    for s in live["services"]:
+        if s["code"] == service:
+            s["name"] = "Tư pháp – Hộ tịch (mới)"
+    assert _change(client, admin, {"services": live["services"]}).status_code == 200
+    r = client.post(f"{A}/admin/users", headers=admin, json={"username": "canbo3", "role": "staff",
+                                                             "display_name": "Lê Văn Ba", "password": "MotCua2026x"})
+    assert r.status_code == 201, r.json
+    ok = client.post(f"{A}/auth/login", json={"username": "canbo3", "password": "MotCua2026x"})
+    staff = {"Authorization": f"Bearer {ok.json['token']}"}
+    assert client.post(f"{A}/tickets", json={"service": service}).status_code == 201
+    for action in ("open", "call-next", "start", "complete"):
+        done = client.post(f"{A}/counters/{cid}/{action}", headers=staff, json={})
+        assert done.status_code == 200, (action, done.json)
+    day = hub.service.clock.now().date().isoformat()
+    boss = login(client, "quanly")
+    by_staff = client.get(f"{A}/reports/summary?group=staff&date={day}", headers=boss).json
+    assert {row["key"]: row["name"] for row in by_staff["rows"]}["canbo3"] == "Lê Văn Ba"
+    by_service = client.get(f"{A}/reports/summary?group=service&date={day}", headers=boss).json
+    assert {row["key"]: row["name"] for row in by_service["rows"]}[service] == "Tư pháp – Hộ tịch (mới)"

@@ -203,7 +203,7 @@ def test_a_silent_device_goes_offline_and_comes_back(mosquitto, center, watch, t
             bridge.stop()
 
 
-def test_keypad_press_survives_noise_and_a_lost_frame(mosquitto, center, watch, tmp_path) -> None:
+def test_keypad_press_survives_noise_and_a_lost_frame(mosquitto, center, watch, tmp_path, caplog) -> None:
     settings = replace(make_settings(mosquitto, center, tmp_path, ("kp-05", "staff_keypad", "5")),
                        command_timeout_s=1.0)
     bridge = Bridge(settings)
@@ -228,6 +228,9 @@ def test_keypad_press_survives_noise_and_a_lost_frame(mosquitto, center, watch, 
             watch.wait_for(topics.cmd(center, "recall", "5"), after=mark)
             # nobody answers the recall (no hub here): the keypad says so instead of hanging
             assert kp.wait_for("show Lỗi: máy") == "show Lỗi: máy chủ không trả lời"
+            # the log says once what to look at (a hub down, or one older than this bridge: upgrade order)
+            said = [r.getMessage() for r in caplog.records if "no reply to" in r.getMessage()]
+            assert said and "older than this bridge" in said[0]
             calls = [m for m in watch.messages if m.topic == topics.cmd(center, "call-next", "5")]
             assert len(calls) == 1
             kp.press("transfer")               # no transfer target configured: said on the keypad, no request

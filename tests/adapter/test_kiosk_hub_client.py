@@ -80,3 +80,76 @@ def test_proxy_error_page_is_unavailable_not_a_crash() -> None:
     finally:
         server.shutdown()
         server.server_close()
+
+
+class OlderHub:
+    """The real hub behind a front that checks hand-in bodies as hubs before the restore adoption did: the
+    'kiosk' field unknown, refused with the very answer those hubs gave (captured from commit 901a4fc)."""
+
+    def __init__(self, hub_url: str) -> None:
+        import requests
+
+        self.bodies: list[dict[str, object]] = []
+        front = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _forward(self, method: str) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length) if length else b""
+                if method == "POST" and "/leases/" in self.path:
+                    import json
+                    body = json.loads(raw)
+                    front.bodies.append(body)
+                    if "kiosk" in body:
+                        self._answer(400, b'{"error":{"code":"bad_request","message":"body.kiosk: unknown field"}}')
+                        return
+                resp = requests.request(method, hub_url + self.path, data=raw, timeout=10,
+                                        headers={"Content-Type": "application/json"})
+                self._answer(resp.status_code, resp.content)
+
+            def _answer(self, status: int, content: bytes) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(content)))
+                self.end_headers()
+                self.wfile.write(content)
+
+            def do_GET(self) -> None:
+                self._forward("GET")
+
+            def do_POST(self) -> None:
+                self._forward("POST")
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_an_older_hub_gets_the_hand_in_without_the_kiosk_field_and_the_kiosk_says_so_once(hub, caplog) -> None:
+    older = OlderHub(hub.url)
+    try:
+        client = HubClient(older.url, kiosk_id="kiosk-c")
+        lease = client.lease("dat-dai", 5)
+        caplog.set_level("WARNING", logger="kiosk.hub_client")
+        for number in (lease["first"], lease["first"] + 1):
+            handed = client.hand_in(lease["id"], [{"number": number, "issued_at": "2026-11-23T09:00:00+07:00",
+                                                   "priority": None}])
+            assert [t["number"] for t in handed["tickets"]] == [f"B{number:03d}"]
+        # each hand-in tried the kiosk id first (an upgraded hub takes it), then went without it
+        assert ["kiosk" in b for b in older.bodies] == [True, False, True, False]
+        told = [r.getMessage() for r in caplog.records if "older than this kiosk" in r.getMessage()]
+        assert len(told) == 1 and "Nâng cấp / Upgrading" in told[0]
+        # the tickets are the hub's now: the day's queue and reports have them
+        assert HubClient(hub.url).ticket(handed["tickets"][0]["id"])["ticket"]["status"] == "issued"
+        with pytest.raises(HubError) as err:         # any other refusal still comes out as it was
+            client.hand_in("no-such-lease", [{"number": 1, "issued_at": "2026-11-23T09:00:00+07:00"}])
+        assert err.value.code != "bad_request" or "kiosk" not in err.value.message
+    finally:
+        older.close()

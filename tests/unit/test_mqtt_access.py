@@ -67,6 +67,9 @@ def test_a_rating_comes_only_from_a_bridges_pad_for_its_own_counter() -> None:
     # a keypad pinned to a counter commands only that counter; an unpinned device any of its bridge's
     assert command_refusal(i, "2", "call-next", {"counter": "2"}, "pad-1") is not None
     assert command_refusal(i, "2", "call-next", {"counter": "2"}, "kp-1") is None
+    # a bridge from before counter-scoped topics is told apart: the admin reads what to upgrade
+    older = command_refusal(i, "", "call-next", {"counter": "2"}, "kp-1")
+    assert older is not None and "older than this hub" in older and "nâng cấp bridge" in older
     # a lab hub without [broker]: only the payload/topic consistency is checked (ratings as before)
     assert command_refusal(None, "1", "submit-rating", {"counter": "1", "dossier_codes": ["x"]}, "console") is None
 
