@@ -1,6 +1,7 @@
 """Benchmark: reports over a year of a large center. Generates the events straight into a hub store (not via HTTP,
-to keep the run short): ≥ 500,000 tickets over the 2026 working days, 40 counters, 60 staff, 12 services,
-no-shows, cancellations, transfers, counter open/pause/close, ratings and dossiers (mirror + dossier.updated).
+to keep the run short; bench/year_of_events.py): ≥ 500,000 tickets over the 2026 working days, 40 counters, 60
+staff, 12 services, no-shows, cancellations, transfers, counter open/pause/close, ratings and dossiers (mirror +
+dossier.updated).
 Then: a full rebuild of the read model (events/s), p50/p99 of a month's and a year's report over HTTP (the real
 hub under waitress; target ≤ 200 ms p99), and a month's Excel export over HTTP (target ≤ 2 s).
 
@@ -11,14 +12,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
 import shutil
 import sqlite3
 import sys
 import tempfile
 import time
 import tomllib
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,146 +27,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import requests
 from werkzeug.security import generate_password_hash
 
-from contracts.messages import VN_TZ, dumps, format_at
-from queue_server.adapters.dossier_mirror import DossierMirror
-from queue_server.adapters.sqlite_store import SqliteStore
+from bench.year_of_events import generate  # the year of events bench/year_old_hub.py shares
+from contracts.messages import VN_TZ
 from queue_server.app.ports import FixedClock
 from queue_server.broker import free_port, wait_for_port
 from queue_server.config import settings_from_dict
 
 ROOT = Path(__file__).resolve().parent.parent
-SERVICES = ["ho-tich", "dat-dai", "dang-ky-kinh-doanh", "xay-dung", "giao-thong", "lao-dong", "y-te", "giao-duc",
-            "tai-nguyen", "thue", "noi-vu", "cong-thuong"]
-PROCEDURES = ["Đăng ký khai sinh", "Cấp bản sao trích lục hộ tịch", "Chứng thực bản sao từ bản chính",
-              "Đăng ký biến động quyền sử dụng đất", "Đăng ký thành lập hộ kinh doanh", "Cấp giấy phép xây dựng"]
-COUNTERS = [str(i) for i in range(1, 41)]
-STAFF = [f"cb{i:02d}" for i in range(1, 61)]
 PASSWORD = "bench-password"
-
-
-def working_days(year: int) -> list[date]:
-    d, out = date(year, 1, 1), []
-    while d.year == year:
-        if d.weekday() < 5:
-            out.append(d)
-        d += timedelta(days=1)
-    return out
-
-
-def at(day: date, seconds: float) -> datetime:
-    return datetime.combine(day, datetime.min.time(), tzinfo=VN_TZ) + timedelta(seconds=int(seconds))
-
-
-def ticket(tid: str, day: date, service: str, origin: str, status: str, issued: datetime, counter: str | None,
-           staff: str | None, called: datetime | None = None, serving: datetime | None = None,
-           done: datetime | None = None) -> dict[str, Any]:
-    f = lambda m: format_at(m) if m else None
-    return {"id": tid, "number": tid[-4:], "service": service, "priority": None, "status": status, "counter": counter,
-            "issued_at": format_at(issued), "called_at": f(called), "serving_at": f(serving), "done_at": f(done),
-            "recalls": 0, "printed": True, "day": day.isoformat(), "origin_service": origin, "staff": staff,
-            # the extras the hub's own log carries (it loads today's calls and completions on start)
-            "prefix": "A", "seq_number": int(tid.rsplit("-", 1)[1]), "queued_at": format_at(issued),
-            "last_called_at": f(called), "target_counter": None, "reactivations": 0, "kiosk": None, "lease_id": None,
-            "queue_seq": 0, "request_id": None}
-
-
-def generate(store_path: Path, mirror_path: Path, tickets: int, seed: int = 766) -> dict[str, int]:
-    """Write the events of a year straight into the store's log (the same rows the hub's writer writes)."""
-    rnd = random.Random(seed)
-    SqliteStore(store_path).close()             # schema through the store's own migrations
-    conn = sqlite3.connect(store_path, isolation_level=None)
-    conn.execute("PRAGMA synchronous=OFF")
-    days = working_days(2026)
-    per_day = -(-tickets // len(days))
-    seq = 0
-    counts = {"tickets": 0, "events": 0, "ratings": 0, "dossiers": 0}
-    mirror = DossierMirror(mirror_path)
-    dossier_rows: list[tuple[Any, ...]] = []
-    for day in days:
-        rows: list[tuple[Any, ...]] = []
-
-        def emit(kind: str, moment: datetime, data: dict[str, Any], rows: list[tuple[Any, ...]] = rows) -> None:
-            nonlocal seq
-            seq += 1
-            rows.append((seq, f"b{seq}", kind, format_at(moment), dumps(data)))
-
-        staff_of = dict(zip(COUNTERS, rnd.sample(STAFF, len(COUNTERS)), strict=True))
-        for c in COUNTERS:
-            emit("counter.opened", at(day, 7.5 * 3600), {"counter": c, "status": "open", "staff": staff_of[c]})
-            pause = 9.5 * 3600 + rnd.randint(0, 3600)
-            emit("counter.paused", at(day, pause), {"counter": c, "status": "paused", "staff": staff_of[c]})
-            emit("counter.opened", at(day, pause + 900), {"counter": c, "status": "open", "staff": staff_of[c]})
-            emit("counter.closed", at(day, 17 * 3600), {"counter": c, "status": "closed", "staff": None})
-        day_events: list[tuple[float, str, dict[str, Any]]] = []
-        for n in range(per_day):
-            if counts["tickets"] >= tickets:
-                break
-            counts["tickets"] += 1
-            service = SERVICES[min(len(SERVICES) - 1, int(rnd.expovariate(0.35)))]
-            tid = f"{day:%Y%m%d}-{service}-{n}"
-            t0 = rnd.choice((rnd.uniform(7.5, 11.3), rnd.uniform(13.5, 16.8))) * 3600
-            issued = at(day, t0)
-            c = rnd.choice(COUNTERS)
-            s = staff_of[c]
-            day_events.append((t0, "ticket.issued", {"ticket": ticket(tid, day, service, service, "issued", issued,
-                                                                       None, None)}))
-            r = rnd.random()
-            if r < 0.02:
-                day_events.append((t0 + 600, "ticket.cancelled", {"ticket": ticket(
-                    tid, day, service, service, "cancelled", issued, None, None, done=at(day, t0 + 600))}))
-                continue
-            t1 = t0 + rnd.expovariate(1 / 900)
-            called = at(day, t1)
-            data = {"ticket": ticket(tid, day, service, service, "called", issued, c, s, called), "counter": c}
-            day_events.append((t1, "ticket.called", data))
-            if r < 0.07:
-                day_events.append((t1 + 90, "ticket.no_show", {"ticket": ticket(
-                    tid, day, service, service, "no_show", issued, c, s, called), "counter": c}))
-                continue
-            t2 = t1 + 60
-            serving = at(day, t2)
-            day_events.append((t2, "ticket.serving", {"ticket": ticket(tid, day, service, service, "serving",
-                                                                        issued, c, s, called, serving), "counter": c}))
-            final = service
-            if r < 0.09:
-                final = SERVICES[(SERVICES.index(service) + 1) % len(SERVICES)]
-                day_events.append((t2 + 120, "ticket.transferred", {"ticket": ticket(
-                    tid, day, final, service, "issued", issued, None, s), "counter": c, "from_service": service}))
-                t2 += 600
-                serving = at(day, t2)
-            t3 = t2 + rnd.lognormvariate(6.2, 0.5)
-            done = at(day, t3)
-            day_events.append((t3, "ticket.done", {"ticket": ticket(tid, day, final, service, "done", issued, c, s,
-                                                                     called, serving, done), "counter": c}))
-            if rnd.random() < 0.3:
-                counts["ratings"] += 1
-                level = rnd.choices((3, 2, 1), (70, 25, 5))[0]
-                day_events.append((t3 + 20, "rating.submitted", {
-                    "id": f"r-{tid}", "ticket_id": tid, "ticket_number": tid[-4:], "counter": c, "staff": s,
-                    "service": final, "day": day.isoformat(), "level": level, "at": format_at(done),
-                    "criteria": {}, "dossier_codes": [], "source": "pad"}))
-            if rnd.random() < 0.2:
-                counts["dossiers"] += 1
-                code = f"000.00.12.H38-{day:%y%m%d}-{counts['dossiers']:06d}"
-                due = done + timedelta(days=rnd.choice((3, 5, 7, 15)))
-                finished = done + timedelta(days=rnd.uniform(1, 18))
-                fin = finished if finished < datetime(2026, 12, 31, tzinfo=VN_TZ) else None
-                dossier_rows.append((code, rnd.choice(PROCEDURES), "N*** V*** An", format_at(done),
-                                     "returned" if fin else "processing", format_at(due), None,
-                                     None, "", format_at(fin) if fin else None, "[]", format_at(fin or done),
-                                     format_at(fin or done)))
-                day_events.append((t3 + 30, "dossier.updated", {"code": code, "status": "received"}))
-        day_events.sort(key=lambda e: e[0])
-        for t, kind, data in day_events:
-            emit(kind, at(day, t), data)
-        conn.execute("BEGIN")
-        conn.executemany("INSERT INTO events(seq, id, type, at, data) VALUES (?,?,?,?,?)", rows)
-        conn.execute("COMMIT")
-        counts["events"] += len(rows)
-    mirror.bulk_load(dossier_rows)
-    mirror.close()
-    conn.close()
-    return counts
 
 
 def settings_for(folder: Path) -> Any:

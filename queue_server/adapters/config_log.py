@@ -41,11 +41,25 @@ class ConfigLog:
         first, at most ``limit``: the audit page's rows."""
         if not db.table_exists(self._conn, "events"):
             return []
-        where = " OR ".join("type LIKE ?" for _ in prefixes) or "1"
+        # "type LIKE 'ticket.%'" cannot use an index, and no index starts with ``at``: that read every event of
+        # every day (a year's log: 2.3 million rows a page view). The log holds a few dozen types, so name the ones
+        # that match and let idx_events_type_at find the day's rows of each.
+        kinds = [k for k in self.event_types() if k.startswith(prefixes)] if prefixes else self.event_types()
+        if not kinds:
+            return []
         rows = self._conn.execute(
-            f"SELECT seq, type, at, data FROM events WHERE at >= ? AND at < ? AND ({where}) "
-            "ORDER BY seq LIMIT ?", (start, end, *[p + "%" for p in prefixes], limit)).fetchall()
+            f"SELECT seq, type, at, data FROM events WHERE type IN ({', '.join('?' * len(kinds))}) "
+            "AND at >= ? AND at < ? ORDER BY seq LIMIT ?", (*kinds, start, end, limit)).fetchall()
         return [(seq, kind, at, json.loads(data)) for seq, kind, at, data in rows]
+
+    def event_types(self) -> list[str]:
+        """The distinct event types in the log, from the type index: one seek per type, not a scan of the log."""
+        if not db.table_exists(self._conn, "events"):
+            return []
+        return [kind for (kind,) in self._conn.execute(
+            "WITH RECURSIVE kinds(type) AS (SELECT MIN(type) FROM events UNION ALL "
+            "SELECT (SELECT MIN(type) FROM events WHERE type > kinds.type) FROM kinds WHERE kinds.type IS NOT NULL) "
+            "SELECT type FROM kinds WHERE type IS NOT NULL")]
 
     def credentials(self) -> dict[str, str]:
         return dict(self._conn.execute("SELECT username, password_hash FROM credentials").fetchall())

@@ -32,6 +32,7 @@ from queue_server.app.views import (
     ticket_from_json,
     ticket_to_json,
 )
+from queue_server.domain import wait_estimate
 from queue_server.domain.model import CenterDef, Lease, ServiceDay, Ticket
 from queue_server.domain.transitions import HELD, QueueState
 
@@ -104,6 +105,9 @@ class MemoryStore:
         return live_state(center, day, tickets=tickets, counters=counters, service_days=service_days,
                           leases=leases, called_newest_first=calls[:maxlen], done_in_order=done,
                           released_in_order=released, calls_in_order=lanes)
+
+    def history_prior(self, day: date) -> wait_estimate.HistoryPrior:
+        return wait_estimate.HistoryPrior()     # like load_state here: fast unit tests start with no history
 
     def commit(self, envelopes: Sequence[Envelope], rows: Projections, center: CenterDef, seq: int) -> None:
         """All or nothing, like a transaction: everything is checked and encoded before anything is kept."""

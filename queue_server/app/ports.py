@@ -16,6 +16,7 @@ from typing import Any, NamedTuple, Protocol
 
 from contracts.messages import VN_TZ, Envelope
 from queue_server.app.projector import Projections
+from queue_server.domain import wait_estimate
 from queue_server.domain.dossier_status import Dossier
 from queue_server.domain.model import CenterDef, Lease, Ticket
 from queue_server.domain.ratings import Rating
@@ -94,6 +95,11 @@ class EventStore(Protocol):
 
     def load_state(self, center: CenterDef, day: date) -> QueueState:
         """The live state of working day ``day`` from the projections (not a replay)."""
+        ...
+
+    def history_prior(self, day: date) -> wait_estimate.HistoryPrior:
+        """What the recent days before working day ``day`` teach the wait estimate (``load_state`` puts it in the
+        state; the writer asks again on each new day). Reads only those days, never the whole log."""
         ...
 
     def commit(self, envelopes: Sequence[Envelope], rows: Projections, center: CenterDef, seq: int) -> None: ...

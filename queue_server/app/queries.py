@@ -103,9 +103,7 @@ class QueueQueries:
 
     def _rolled(self) -> QueueState:
         # a query on a new day must not show yesterday's queue (caller holds the lock)
-        state = self._writer.state
-        state.roll_to(numbering.working_day(self._writer.clock.now()))
-        return state
+        return self._writer.roll(self._writer.clock.now())
 
     @property
     def last_seq(self) -> int:

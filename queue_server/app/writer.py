@@ -169,6 +169,17 @@ class Writer:
             self.last_seq = self.store.last_seq
             self.help = self._load_help()
 
+    def roll(self, now: datetime) -> QueueState:
+        """Move the live state to ``now``'s working day (the caller holds ``lock``). On a new day the estimate's prior
+        is read again from the store, as a restart would read it: a hub that runs for weeks learns from the days it
+        ran through, and gives the same estimates as one restarted that morning."""
+        state = self.state
+        day = numbering.working_day(now)
+        if state.day is None or day > state.day:
+            state.roll_to(day)
+            state.prior = self.store.history_prior(day)
+        return state
+
     def _load_help(self) -> OpenHelpRequests:
         # the unanswered "Cần hỗ trợ" of today, from the log: a hub restart must not silently drop them
         return OpenHelpRequests(self.store.events_since(day_start(numbering.working_day(self.clock.now())),
@@ -257,7 +268,7 @@ class Writer:
                     done.append((job, envelope))
                     continue
                 assert not isinstance(job.command, Reconfigure)     # _process runs those on their own
-                state.roll_to(numbering.working_day(now))
+                self.roll(now)
                 try:
                     decision = tr.decide(state, job.command, now)
                 except MotcuaError as err:
@@ -319,8 +330,7 @@ class Writer:
             now = self.now()
             if cmd.guard is not None:
                 try:
-                    self.state.roll_to(numbering.working_day(now))
-                    cmd.guard(self.state)
+                    cmd.guard(self.roll(now))
                 except MotcuaError as err:
                     job.future.set_exception(err)
                     return
