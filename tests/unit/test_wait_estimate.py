@@ -257,3 +257,20 @@ def test_random_runs_draw_the_same_numbers_whatever_was_drawn_before() -> None:
     first = we.estimate_wait("b", 5, hall, TIMES, paths=8)
     we._DRAWS.values("n:5:1", 20000)
     assert we.estimate_wait("b", 5, hall, TIMES, paths=8) == first
+
+
+def test_a_counter_freed_when_most_of_a_preferred_ticket_has_come_takes_it_first() -> None:
+    # counter 1 prefers "a" to "b"; it is free in 10 min, when 0.8 of an "a" ticket is expected (4.8 an hour): with
+    # arrivals at random one has more likely than not come, so the "b" citizen waits for it too; at 0.6 expected
+    # (3.6 an hour) not
+    times = we.ServiceTimes(default_s={"a": 300.0, "b": 300.0})
+    counter = we.CounterNow("1", ("a", "b"), free_in_s=600.0)
+
+    def wait_s(per_h: float) -> float:
+        hall = we.Hall((counter,), {"a": 0, "b": 0}, {"a": per_h})
+        result = we.simulate("b", 0, hall, times)
+        assert result is not None
+        return result
+
+    assert wait_s(4.8) == pytest.approx(600.0 + 300.0 + we.TURNAROUND_S)
+    assert wait_s(3.6) == pytest.approx(600.0)
