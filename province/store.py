@@ -100,6 +100,17 @@ def _first_call(ticket: Mapping[str, Any]) -> bool:
     return issued is None or queued is None or queued <= issued
 
 
+def _scale_ends(raw: object) -> tuple[int, int]:
+    """The lowest and the best level of the site's rating scale, as its hub sends them with each rating; a hub
+    older than that sends none, and its scale is then taken as the default 3 / 2 / 1."""
+    if isinstance(raw, Mapping):
+        lowest, best = raw.get("lowest"), raw.get("best")
+        if isinstance(lowest, int) and isinstance(best, int) and not isinstance(lowest, bool) \
+                and not isinstance(best, bool) and lowest < best:
+            return lowest, best
+    return 1, 3
+
+
 def month_of(at: datetime) -> date:
     local = at.astimezone(VN_TZ)
     return date(local.year, local.month, 1)
@@ -187,10 +198,11 @@ class _Projection:
         elif typ == "rating.submitted":
             day = self._day(data.get("day"), row.at)
             level = data.get("level")
+            lowest, best = _scale_ends(data.get("scale"))
             self._bump(day, 8)
-            if level == 1:                     # the lowest level of the default scale: "Không hài lòng"
+            if level == lowest:                # "Không hài lòng" on the default scale
                 self._bump(day, 9)
-            elif level == 3:
+            elif level == best:
                 self._bump(day, 10)
         elif typ == "dossier.updated" and data.get("status") == "returned":
             self._bump(day=row.at.astimezone(VN_TZ).date(), index=11)

@@ -74,7 +74,11 @@ class RatingsService:
         log.info("rating %s: ticket %s at counter %s: %d", rating.id, rating.ticket_number, counter, value)
         if self.publish is not None:
             try:
-                self.publish(str(EventType.RATING_SUBMITTED), rating.to_json())
+                # the scale's ends ride along: a reader without the hub's config (the province) tells the lowest
+                # and the best level of a 5-level scale apart from the default 3 / 2 / 1
+                values = [lv.value for lv in self.scale.levels]
+                self.publish(str(EventType.RATING_SUBMITTED),
+                             {**rating.to_json(), "scale": {"lowest": min(values), "best": max(values)}})
             except Exception:      # stored is what counts; a failed fan-out must not refuse the citizen
                 log.exception("rating %s stored but publishing rating.submitted failed", rating.id)
         return rating

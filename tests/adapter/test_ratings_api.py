@@ -70,7 +70,7 @@ def test_rating_is_stored_and_published_then_a_second_one_is_refused(setup) -> N
     rating = r.json["rating"]
     assert rating["ticket_id"] == "20261123-ho-tich-23" and rating["level"] == 3 and rating["staff"] == "lan"
     assert rating["dossier_codes"] == [CODE]       # normalised
-    assert published == [("rating.submitted", rating)]
+    assert published == [("rating.submitted", {**rating, "scale": {"lowest": 1, "best": 3}})]
     again = client.post("/api/v1/ratings", json={"counter": "5", "level": 1})
     assert again.status_code == 409
     assert again.json["error"]["code"] == "already_rated"
@@ -223,5 +223,21 @@ def test_criteria_are_stored_listed_in_the_scale_and_aggregated(tmp_path: Path) 
                                               "top_share": 1.0}
         assert agg["criteria"]["thoi-gian"]["count"] == 0
         assert agg["counters"]["5"]["criteria"]["thai-do"]["count"] == 1
+    finally:
+        store.close()
+
+
+def test_a_rating_on_a_five_level_scale_is_published_with_its_ends(tmp_path: Path) -> None:
+    """The province reads the scale's ends from the event (it has no copy of the hub's config)."""
+    hub = Hub()
+    store = RatingsStore(tmp_path / "motcua.sqlite3")
+    published: list[tuple[str, dict[str, Any]]] = []
+    levels = [SimpleNamespace(value=v, label=f"Mức {v}", label_en=f"Level {v}") for v in (5, 4, 3, 2, 1)]
+    service = RatingsService(store, FixedClock(T0 + timedelta(minutes=1)), hub.last_completed,
+                             lambda t, d: published.append((t, d)), scale=scale_from_levels(levels))
+    try:
+        service.submit("5", 4)
+        assert published[0][0] == "rating.submitted"
+        assert published[0][1]["level"] == 4 and published[0][1]["scale"] == {"lowest": 1, "best": 5}
     finally:
         store.close()

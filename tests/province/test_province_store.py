@@ -136,3 +136,23 @@ def test_bad_deliveries_store_nothing(store: ProvinceStore, bad: object) -> None
     with pytest.raises(BadEvents):
         store.ingest("xa-g", [good, *bad] if isinstance(bad, list) else bad)
     assert store.events_of("xa-g") == []
+
+
+def test_a_five_level_scale_is_counted_by_its_own_ends(store: ProvinceStore) -> None:
+    """A site rating on 1–5 sends its scale's ends with each rating: its top share counts the 5s (not the
+    3s, the default scale's top), its dissatisfied share the 1s; a site whose hub sends no ends is read as 3 / 2 / 1."""
+    five = list(busy_day("xa-5", DAY, tickets=60, seed=5))
+    ratings = [e for e in five if e["type"] == "rating.submitted"]
+    assert len(ratings) >= 10
+    for i, event in enumerate(ratings):
+        event["data"] = {**event["data"], "level": (1, 3, 5, 5, 5, 4, 2)[i % 7], "scale": {"lowest": 1, "best": 5}}
+    old = list(busy_day("xa-3", DAY, tickets=60, seed=5))
+    store.ingest("xa-5", five)
+    store.ingest("xa-3", old)
+    rows = {r["center"]: r for r in store.monthly(DAY)}
+    levels = [e["data"]["level"] for e in ratings]
+    assert rows["xa-5"]["top_rating_share"] == round(levels.count(5) / len(levels), 4)
+    assert rows["xa-5"]["satisfaction_rate"] == round(1 - levels.count(1) / len(levels), 4)
+    plain = [e["data"]["level"] for e in old if e["type"] == "rating.submitted"]
+    assert "scale" not in next(e["data"] for e in old if e["type"] == "rating.submitted")
+    assert rows["xa-3"]["top_rating_share"] == round(plain.count(3) / len(plain), 4)
