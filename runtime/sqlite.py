@@ -39,9 +39,15 @@ class Migration(NamedTuple):
     step: Step
 
 
+# What the WAL file shrinks back to once checkpointed: without a limit it stays at the largest a burst made it (a
+# month's report rebuild, a restore's replay) for as long as the process runs.
+WAL_SIZE_LIMIT = 64 * 1024 * 1024
+
+
 def connect(path: str | Path, *, busy_timeout_s: float = 30.0, autocheckpoint: int | None = None,
-            foreign_keys: bool = False) -> sqlite3.Connection:
-    """A connection in autocommit mode with WAL, ``synchronous=FULL`` and a busy timeout.
+            foreign_keys: bool = False, wal_size_limit: int = WAL_SIZE_LIMIT) -> sqlite3.Connection:
+    """A connection in autocommit mode with WAL, ``synchronous=FULL``, a busy timeout, and a WAL file cut back to
+    ``wal_size_limit`` bytes whenever a write starts it over after a checkpoint.
 
     ``autocheckpoint=0`` leaves checkpoints to the caller (the hub checkpoints on a thread of its own, so no
     command's commit pays for one); ``None`` keeps SQLite's default. ``":memory:"`` works (WAL does not apply).
@@ -53,6 +59,7 @@ def connect(path: str | Path, *, busy_timeout_s: float = 30.0, autocheckpoint: i
         conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
         _set_wal(conn, busy_timeout_s)
         conn.execute("PRAGMA synchronous=FULL")
+        conn.execute(f"PRAGMA journal_size_limit={int(wal_size_limit)}")
         if autocheckpoint is not None:
             conn.execute(f"PRAGMA wal_autocheckpoint={int(autocheckpoint)}")
         if foreign_keys:

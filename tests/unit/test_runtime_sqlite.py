@@ -28,6 +28,23 @@ def test_connections_are_wal_full_and_wait_for_the_lock(tmp_path: Path) -> None:
     conn.close()
 
 
+def test_the_wal_shrinks_back_after_a_burst(tmp_path: Path) -> None:
+    path = tmp_path / "x.db"
+    conn = db.connect(path, wal_size_limit=256 * 1024)
+    assert db.connect(tmp_path / "y.db").execute("PRAGMA journal_size_limit").fetchone()[0] == db.WAL_SIZE_LIMIT
+    conn.execute("PRAGMA wal_autocheckpoint=0")       # as the hub: checkpoints are the caller's
+    conn.execute("CREATE TABLE blobs (b BLOB)")
+    for _ in range(40):                               # a burst: ~4 MB through the WAL
+        conn.execute("INSERT INTO blobs VALUES (randomblob(100000))")
+    wal = Path(str(path) + "-wal")
+    assert wal.stat().st_size > 3_000_000
+    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    conn.execute("INSERT INTO blobs VALUES (x'00')")  # the next write starts the WAL over, and cuts it back
+    assert wal.stat().st_size <= 256 * 1024
+    assert conn.execute("SELECT count(*) FROM blobs").fetchone()[0] == 41
+    conn.close()
+
+
 def test_immediate_commits_together_or_not_at_all(tmp_path: Path) -> None:
     conn = db.connect(tmp_path / "x.db")
     db.migrate(conn, "notes", STEPS)
