@@ -20,10 +20,11 @@ told, range, naive, real, people ahead, day) as JSON lines, to see where the err
 runs per estimate instead of the hub's default.
 
 ``--floor R`` (slow: ~10 min) asks what the bench's days allow at all. For every ``--floor-every``-th ticket it
-replays the day R times, identical up to the ticket's issue and drawn anew after it (the citizens still to come, the
-pauses not yet begun, the time left on tickets in service, every later ticket's service time, walk, no-show and
-transfer) and takes the median of the ticket's R real waits: the figure of an estimator that knows exactly how the
-bench makes its days and simulates them (``floor_mae_min``, ``floor_mae_ratio`` to the naive MAE, and the estimate's
+replays the day R times, identical up to the ticket's issue and drawn anew after it (the citizens still to come,
+whether and when the counters not yet open open, the pauses not yet begun, the time left on tickets in service,
+every later ticket's service time, walk, no-show and transfer) and takes the median of the ticket's R real waits: the
+figure of an estimator that knows exactly how the bench makes its days and simulates them (it still knows the day's
+own arrival level and each staff member's speed of the day, which no estimator is told) (``floor_mae_min``, ``floor_mae_ratio`` to the naive MAE, and the estimate's
 MAE on the same tickets). ``--floor-kind clairvoyant`` redraws service times only (it knows every future arrival and
 pause): a lower bound no estimator reaches. The randomness is drawn from keyed streams (the day's plan; each citizen;
 each counter's gaps; each counter's service times) so that a replica differs from the day only where it should.
@@ -62,6 +63,9 @@ FIRST_DAY = date(2026, 3, 9)      # a Monday with no holiday in the weeks after 
 COST_WAITING = 60                 # tickets waiting when the cost of one estimate is measured
 COST_ROUNDS = 40
 PAUSE_P = 0.6                     # share of counters that pause once a day (8–25 min)
+ABSENT_P = 0.08                   # share of days a counter's staff do not come
+LATE_MIN = (0, 0, 0, 2, 5, 10, 20)   # minutes after 07:30 a counter opens, equally likely
+PAUSE_HOURS = (8, 9, 10, 14, 15)  # a pause starts within one of these hours, equally likely
 
 # tickets per day per service (the example center's quotas suggest the mix); the total loads the hall to ~80 %, more in the waves
 DAILY = {"ho-tich": 60, "dat-dai": 42, "dang-ky-kinh-doanh": 30, "xay-dung": 16, "lao-dong": 22, "giao-thong": 28,
@@ -131,7 +135,7 @@ class Day:
         self.first_called: dict[TicketId, datetime] = {}
         # the same staff at the same counter most days, a little faster or slower from one day to the next
         self.speed = {c.id: self.staff_speed[c.id] * self.rng.uniform(0.9, 1.1) for c in self.center.counters}
-        self.absent = {c.id for c in self.center.counters if self.rng.random() < 0.08}
+        self.absent = {c.id for c in self.center.counters if self.rng.random() < ABSENT_P}
         self.paused_until: dict[CounterId, datetime] = {}
 
     def at(self, hh: int, mm: float) -> datetime:
@@ -225,20 +229,44 @@ class Day:
     # -- counters
     def open_counters(self) -> None:
         for c in self.center.counters:
-            if c.id in self.absent:
+            absent = c.id in self.absent
+            late: int | None = None
+            pause: tuple[datetime, timedelta] | None = None
+            if not absent:      # the day's plan, drawn in the same order in every replica
+                late = self.rng.choice(LATE_MIN)
+                if self.rng.random() < PAUSE_P:     # a pause (meeting, break) at a random time
+                    pause = (self.at(self.rng.choice(PAUSE_HOURS), self.rng.uniform(0, 59)),
+                             timedelta(minutes=self.rng.uniform(8, 25)))
+            if self.redraw and (late is None or self.at(7, 30 + late) > self.branch_at):   # type: ignore[operator]
+                # a counter not yet open when the replica branches: whether its staff come today, and when, is not
+                # known then — drawn anew among what is still possible (a later opening, or none)
+                choices = [lt for lt in LATE_MIN if self.at(7, 30 + lt) > self.branch_at]   # type: ignore[operator]
+                weight = (1.0 - ABSENT_P) / len(LATE_MIN)
+                draw = self.future.random() * (weight * len(choices) + ABSENT_P)
+                late = choices[int(draw / weight)] if draw < weight * len(choices) else None
+                pause = self.pause_after_branch() if late is not None else None
+            elif self.redraw and (pause is None or pause[0] > self.branch_at):   # type: ignore[operator]
+                # no pause begun by the branch: whether one comes, and when, is not known then
+                pause = self.pause_after_branch()
+            if late is None:
                 continue
-            late = self.rng.choice([0, 0, 0, 2, 5, 10, 20])
             self.schedule(self.at(7, 30 + late), lambda now, cid=c.id: self.open(cid, now))
-            if self.rng.random() < PAUSE_P:     # a pause (meeting, break) at a random time
-                start = self.at(self.rng.choice([8, 9, 10, 14, 15]), self.rng.uniform(0, 59))
-                length = timedelta(minutes=self.rng.uniform(8, 25))
-                if self.redraw and start > self.branch_at:    # type: ignore[operator]
-                    # a pause not yet begun is not known: drawn anew (none if the new draw falls before now)
-                    start = self.at(self.future.choice([8, 9, 10, 14, 15]), self.future.uniform(0, 59))
-                    length = timedelta(minutes=self.future.uniform(8, 25))
-                    if start <= self.branch_at:      # type: ignore[operator]
-                        continue
-                self.schedule(start, lambda now, cid=c.id, d=length: self.want_pause(cid, now, d))
+            if pause is not None:
+                self.schedule(pause[0], lambda now, cid=c.id, d=pause[1]: self.want_pause(cid, now, d))
+
+    def pause_after_branch(self) -> tuple[datetime, timedelta] | None:
+        """A replica's pause for a counter that has not paused by its branch: one with the probability a day's plan
+        has one after the branch given none before it, at a start drawn after the branch."""
+        assert self.branch_at is not None
+        local = self.branch_at.astimezone(VN_TZ)
+        branch_min = local.hour * 60 + local.minute + local.second / 60.0
+        later = sum(min(1.0, max(0.0, (h * 60 + 59 - branch_min) / 59.0)) for h in PAUSE_HOURS) / len(PAUSE_HOURS)
+        if later <= 0.0 or self.future.random() >= PAUSE_P * later / (1.0 - PAUSE_P * (1.0 - later)):
+            return None
+        while True:
+            start = self.at(self.future.choice(PAUSE_HOURS), self.future.uniform(0, 59))
+            if start > self.branch_at:
+                return start, timedelta(minutes=self.future.uniform(8, 25))
 
     def open(self, cid: CounterId, now: datetime) -> None:
         self.apply(tr.OpenCounter(cid, f"staff-{cid}"), now)

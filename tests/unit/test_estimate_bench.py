@@ -101,3 +101,32 @@ def test_load_scales_the_citizens_of_a_day(bench: ModuleType) -> None:
         counts[load] = len(sim.told)
     assert counts[1.0] > 250
     assert 0.4 < counts[0.5] / counts[1.0] < 0.6
+
+
+def test_a_replica_does_not_know_which_counters_not_yet_open_will_open(bench: ModuleType,
+                                                                       day: tuple[object, object]) -> None:
+    """Whether staff not yet in at the branch come today, and when, is drawn anew; those already in opened as
+    they did (the floor knew every late opening and every absence before)."""
+    sim, speed = day
+    branch = sim.at(7, 31)  # type: ignore[attr-defined]
+    opened = first_openings(sim.openings)  # type: ignore[attr-defined]
+    early = {c: s for c, s in opened.items() if s < 7 * 3600 + 31 * 60}
+    assert early and len(early) < len(sim.center.counters)  # type: ignore[attr-defined]
+    seen: list[dict[str, float]] = []
+    for k in range(1, 9):
+        twin = bench.Day(sim.center, sim.day, sim.seed, sim.prior, speed, replica=k,  # type: ignore[attr-defined]
+                         branch_at=branch)
+        twin.run()
+        mine = first_openings(twin.openings)
+        assert {c: mine.get(c) for c in early} == early
+        seen.append({c: s for c, s in mine.items() if c not in early})
+    late = {c: s for c, s in opened.items() if c not in early}
+    assert any(other != late for other in seen)
+    assert len({tuple(sorted(o.items())) for o in seen}) > 1
+
+
+def first_openings(openings: list[tuple[str, str, float]]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for counter, _, clock_s in openings:
+        out[counter] = min(out.get(counter, clock_s), clock_s)
+    return out
