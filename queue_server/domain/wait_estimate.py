@@ -6,8 +6,10 @@ statistics (``ServiceTimes``); ``estimate_wait`` replays the counters' call rule
 when free, calls the first of its services, in its order of preference, that has someone waiting (tickets
 transferred to it first), so a service a counter takes only as a second choice gets that counter only when its
 first choices are empty — which the old "people ahead × mean ÷ counters listing it" ignored. Arrivals still to come
-are fed in as a fluid (a counter's first-choice queue keeps refilling), the lunch break and the end of the day are
-skipped over (``working_spans``), and the answer is a range (``low_min``–``high_min``), not a false minute.
+are fed in as a fluid (a counter's first-choice queue keeps refilling; a preferred service counts as waiting once
+``FIRST_CHOICE_AT`` of a ticket has come), the lunch break and the end of the day are skipped over
+(``working_spans``; a ticket in service when the break begins is finished in it), and the answer is a range
+(``low_min``–``high_min``), not a false minute.
 
 Why a range: a queue of n tickets served in parallel has a spread of about √n service-time deviations, plus what no
 model sees (a pause, a long case). The spread below is calibrated by ``bench/estimate.py`` against simulated days.
@@ -20,6 +22,7 @@ import random
 from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 from statistics import median
 
 # -- the statistics of one counter's occupancy per ticket (call → done / no-show / transfer), in seconds ----------
@@ -36,12 +39,13 @@ PATHS = 0
 # Between releasing one ticket and calling the next, staff file papers and press the button: time no sample of
 # call → release contains (the bench's counters take 5–40 s plus their polling; real centres more, not less).
 TURNAROUND_S = 30.0
-# A counter freed when the steady flow holds 3/4 of a ticket of a service it prefers takes that service: with
-# arrivals at random (Poisson), one has more likely than not come by then (P ≥ 1 − e^−0.75 ≈ 0.53). Waiting for a
-# whole ticket gave the services a counter takes after its first choices that counter's gaps sooner than chance
-# does, and told their citizens short: bench/estimate.py seeds 1–6, mean bias −1.13 → +0.07 min, within ±1 on 4
-# of 6 seeds (3 before), MAE ratio +1 % on average (docs/hub-internals.md).
-FIRST_CHOICE_AT = 0.75
+# A counter freed when the steady flow holds ln 2 ≈ 0.69 of a ticket of a service it prefers takes that service: with
+# arrivals at random (Poisson), one has then more likely than not come (P = 1 − e^−x ≥ 1/2 from x = ln 2 on).
+# Waiting for a whole ticket gave the services a counter takes after its first choices that counter's gaps sooner
+# than chance does, and told their citizens short (bench/estimate.py seeds 1–6, mean bias −1.13 → +0.07 min at 0.75
+# before the break rule of ``_done_at``; with it, 0.75 told seeds 2 and 3 1.05–1.2 min short, ln 2 keeps seeds 1–4
+# within ±1; docs/hub-internals.md).
+FIRST_CHOICE_AT = math.log(2.0)
 
 
 def robust_mean(samples: Sequence[float]) -> float | None:
@@ -349,6 +353,29 @@ class _Table:
         return value
 
 
+def _breaks(spans: tuple[tuple[float, float], ...]) -> list[tuple[float, float]]:
+    """(working seconds from now at which a span ends, length of the break after it), for each break between spans."""
+    out: list[tuple[float, float]] = []
+    worked = 0.0
+    for (start, end), (following, _) in pairwise(spans):
+        worked += end - start
+        out.append((worked, following - end))
+    return out
+
+
+def _done_at(t: float, duration: float, breaks: Sequence[tuple[float, float]]) -> float:
+    """When a counter that calls at working time ``t`` a ticket of ``duration`` can call again. A ticket still in
+    service when a break begins is seen through in the break (staff finish with the citizen before lunch), so the
+    counter calls again when work resumes — not that ticket's remainder later, which told every citizen called after
+    lunch some minutes long (bench/estimate.py: those issued in the morning +10 / +10 / +18 min on seeds 1–3)."""
+    end = t + duration
+    for at, gap in breaks:
+        if t < at < end:
+            # just past ``at``: a call at exactly the end of a span reads as before the break (``_to_wall``)
+            return at + 1e-3 + max(0.0, end - at - gap)
+    return end
+
+
 def simulate(service: str, ahead: int, hall: Hall, times: ServiceTimes | _Table,
              extra_ahead_per_h: float = 0.0, path: int | None = None) -> float | None:
     """Working seconds until the ticket with ``ahead`` people before it in ``service`` is called; None when no
@@ -387,11 +414,12 @@ def simulate(service: str, ahead: int, hall: Hall, times: ServiceTimes | _Table,
         return mean * math.exp(sg * draws[i].next() - sg * sg / 2.0)
 
     targeted = [c.targeted for c in counters]
+    breaks = _breaks(hall.working_spans)
     if path is None:
-        heap = [(c.free_in_s, i) for i, c in enumerate(counters)]
+        heap = [(_done_at(0.0, c.free_in_s, breaks), i) for i, c in enumerate(counters)]
     else:   # the time left on a ticket in hand is uncertain too
-        heap = [(c.free_in_s * math.exp(0.5 * draws[i].next() - 0.125) if c.free_in_s > 0 else 0.0, i)
-                for i, c in enumerate(counters)]
+        heap = [(_done_at(0.0, c.free_in_s * math.exp(0.5 * draws[i].next() - 0.125), breaks)
+                 if c.free_in_s > 0 else 0.0, i) for i, c in enumerate(counters)]
     heapq.heapify(heap)
     base = dict(queue)
     taken: dict[str, float] = {}
@@ -421,7 +449,7 @@ def simulate(service: str, ahead: int, hall: Hall, times: ServiceTimes | _Table,
         if targeted[i] > 0:
             targeted[i] -= 1
             first = counter.services[0]
-            heapq.heappush(heap, (t + duration(first, i, table(first, counter.id)), i))
+            heapq.heappush(heap, (_done_at(t, duration(first, i, table(first, counter.id)), breaks), i))
             continue
         chosen: str | None = None
         for s in counter.services:
@@ -437,7 +465,7 @@ def simulate(service: str, ahead: int, hall: Hall, times: ServiceTimes | _Table,
         if chosen is not None:
             queue[chosen] -= 1.0
             taken[chosen] = taken.get(chosen, 0.0) + 1.0
-            heapq.heappush(heap, (t + duration(chosen, i, table(chosen, counter.id)), i))
+            heapq.heappush(heap, (_done_at(t, duration(chosen, i, table(chosen, counter.id)), breaks), i))
             continue
         # idle: wake when the first of its services gets a whole ticket; never, if none is arriving
         if path is None:

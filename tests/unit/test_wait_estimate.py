@@ -85,10 +85,19 @@ def format_ok(w: we.WaitEstimate) -> str:
 
 
 def test_lunch_break_is_skipped() -> None:
-    # one hour of morning left, then a two-hour break: 9 tickets of 10.5 min take 94.5 working minutes
+    # one hour of morning left, then a two-hour break; tickets of 10.5 min: five end by 52.5 min, the sixth is still
+    # in service when the break begins and is finished in it (3 min into the break), so after lunch the counter
+    # starts afresh: the 7th, 8th and 9th take 31.5 min, and the citizen is called 60 + 120 + 31.5 min from now —
+    # not 3 min later, as when that ticket's remainder was carried over the break
     hall = we.Hall((we.CounterNow("1", ("a",)),), {}, working_spans=((0.0, 3600.0), (10800.0, 23400.0)))
     w = we.estimate_wait("a", 9, hall, TIMES)
-    assert w.expected_min == pytest.approx(94.5 + 120)
+    assert w.expected_min == pytest.approx(60 + 120 + 31.5, abs=0.01)
+    # a citizen called exactly when the sixth ticket ends is called after the break, not at its start
+    assert we.estimate_wait("a", 6, hall, TIMES).expected_min == pytest.approx(180.0, abs=0.01)
+    # a break shorter than the remainder: the counter calls again once that ticket is done (1 min into the
+    # afternoon), and the time left on a ticket in hand is seen through the break the same way
+    short = we.Hall((we.CounterNow("1", ("a",), free_in_s=3780.0),), {}, working_spans=((0.0, 3600.0), (3720.0, 1e6)))
+    assert we.estimate_wait("a", 0, short, TIMES).expected_min == pytest.approx(63.0, abs=0.01)
 
 
 def test_robust_statistics_and_the_prior() -> None:
@@ -261,8 +270,8 @@ def test_random_runs_draw_the_same_numbers_whatever_was_drawn_before() -> None:
 
 def test_a_counter_freed_when_most_of_a_preferred_ticket_has_come_takes_it_first() -> None:
     # counter 1 prefers "a" to "b"; it is free in 10 min, when 0.8 of an "a" ticket is expected (4.8 an hour): with
-    # arrivals at random one has more likely than not come, so the "b" citizen waits for it too; at 0.6 expected
-    # (3.6 an hour) not
+    # arrivals at random one has more likely than not come (from ln 2 ≈ 0.69 on), so the "b" citizen waits for it
+    # too; at 0.6 expected (3.6 an hour) not
     times = we.ServiceTimes(default_s={"a": 300.0, "b": 300.0})
     counter = we.CounterNow("1", ("a", "b"), free_in_s=600.0)
 
