@@ -334,6 +334,7 @@ class ServiceState:
     wait_low_min: int | None = None         # "khoảng 20–30 phút": the range a citizen is told
     wait_high_min: int | None = None
     served_now: bool = True                 # False: no open or paused counter serves it now
+    wait_past_close: bool = False           # the expected call falls after today's working hours
 
     def to_json(self) -> str:
         return json.dumps(_flat(self), ensure_ascii=False)

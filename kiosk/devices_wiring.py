@@ -33,7 +33,7 @@ class PrinterAdapter:
             # An offline ticket has no live count: None prints "watch the display" rather than a guess.
             people_ahead=job.ticket.ahead, estimated_wait_min=job.ticket.estimated_wait_min,
             wait_low_min=job.ticket.wait_low_min, wait_high_min=job.ticket.wait_high_min,
-            wait_served=job.ticket.wait_served,
+            wait_served=job.ticket.wait_served, wait_past_close=job.ticket.wait_past_close,
             issued_at=job.issued_at, tracking_url=job.tracking_url, priority_label=job.priority_label)
         report = self.printer.print_ticket(ticket)
         if self.on_printed is not None:

@@ -66,6 +66,7 @@ class IssuedTicket:
     wait_low_min: int | None = None
     wait_high_min: int | None = None
     wait_served: bool | None = None
+    wait_past_close: bool = False       # the expected call falls after today's working hours
 
     @staticmethod
     def from_hub(body: dict[str, Any]) -> IssuedTicket:
@@ -78,7 +79,8 @@ class IssuedTicket:
             tracking_url=body.get("public_tracking_url") or body.get("tracking_url") or f"/t/{ticket['id']}",
             offline=False,
             wait_low_min=_int_or_none(body.get("wait_low_min")), wait_high_min=_int_or_none(body.get("wait_high_min")),
-            wait_served=body.get("wait_served") if isinstance(body.get("wait_served"), bool) else None)
+            wait_served=body.get("wait_served") if isinstance(body.get("wait_served"), bool) else None,
+            wait_past_close=body.get("wait_past_close") is True)
 
 
 def _int_or_none(value: Any) -> int | None:

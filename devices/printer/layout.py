@@ -198,8 +198,10 @@ def format_wait(ticket: PrintableTicket) -> tuple[str, str]:
         vi = f"Trước quý vị: {ticket.people_ahead} người"
         en = f"Ahead of you: {ticket.people_ahead}"
     if ticket.wait_high_min is not None or ticket.wait_served is False:
-        vi += " · Chờ " + wait_range_text(ticket.wait_low_min, ticket.wait_high_min, ticket.wait_served, "vi")
-        en += " - wait " + wait_range_text(ticket.wait_low_min, ticket.wait_high_min, ticket.wait_served, "en")
+        vi += " · Chờ " + wait_range_text(ticket.wait_low_min, ticket.wait_high_min, ticket.wait_served, "vi",
+                                          ticket.wait_past_close)
+        en += " - wait " + wait_range_text(ticket.wait_low_min, ticket.wait_high_min, ticket.wait_served, "en",
+                                           ticket.wait_past_close)
     elif ticket.estimated_wait_min is not None:
         vi += f" · Chờ khoảng {ticket.estimated_wait_min} phút"
         en += f" - wait about {ticket.estimated_wait_min} min"

@@ -107,6 +107,7 @@
   // The same range the kiosk and the ticket tell ("khoảng 20–30 phút"); an old hub's single figure otherwise.
   function waitText(s) {
     if (s.served_now === false) return "Chưa có quầy";
+    if (s.wait_past_close === true) return "Có thể quá giờ";   // the expected call falls after today's working hours
     if (s.wait_high_min == null) return `${s.estimated_wait_min} phút`;
     return s.wait_low_min > 0 ? `${s.wait_low_min}–${s.wait_high_min} phút` : `< ${s.wait_high_min} phút`;
   }

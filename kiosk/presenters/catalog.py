@@ -24,6 +24,7 @@ class ServiceInfo:
     wait_low_min: int | None = None          # the range the hub tells ("khoảng 20–30 phút")
     wait_high_min: int | None = None
     wait_served: bool | None = None          # False: no counter serves it now
+    wait_past_close: bool = False            # the expected call falls after today's working hours
     procedures: tuple[str, ...] = ()         # common thủ tục, from the hub's config
 
 
@@ -132,6 +133,7 @@ class Catalog:
                 estimated_wait_min=_int(raw.get("estimated_wait_min")),
                 wait_low_min=_int(raw.get("wait_low_min")), wait_high_min=_int(raw.get("wait_high_min")),
                 wait_served=raw.get("wait_served") if isinstance(raw.get("wait_served"), bool) else None,
+                wait_past_close=raw.get("wait_past_close") is True,
                 procedures=old.procedures if old else (),
                 accepting=bool(raw.get("accepting", True)),
                 reason=raw.get("reason"),

@@ -126,7 +126,8 @@ class ServiceGridPresenter:
                     waiting = t("services.waiting", lang, n=s.waiting)
                 if s.wait_high_min is not None or s.wait_served is False:
                     wait = t("services.wait_range", lang,
-                             range=wait_range_text(s.wait_low_min, s.wait_high_min, s.wait_served, lang))
+                             range=wait_range_text(s.wait_low_min, s.wait_high_min, s.wait_served, lang,
+                                                   s.wait_past_close))
                 else:      # an older hub: its single figure
                     wait = (t("services.wait", lang, min=s.estimated_wait_min)
                             if s.estimated_wait_min and s.waiting else "")

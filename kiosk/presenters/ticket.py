@@ -184,7 +184,8 @@ class TakeTicketPresenter:
                 ahead = t("ticket.ahead", lang, n=tk.ahead) if tk.ahead else t(none, lang)
             if tk.wait_high_min is not None or tk.wait_served is False:
                 wait = t("ticket.wait_range", lang,
-                         range=wait_range_text(tk.wait_low_min, tk.wait_high_min, tk.wait_served, lang))
+                         range=wait_range_text(tk.wait_low_min, tk.wait_high_min, tk.wait_served, lang,
+                                               tk.wait_past_close))
             elif tk.estimated_wait_min:
                 wait = t("ticket.wait", lang, min=tk.estimated_wait_min)
         return TicketView(

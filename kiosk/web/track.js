@@ -39,6 +39,8 @@
     wait: ["Thời gian chờ dự kiến: khoảng {m} phút", "Estimated wait: about {m} minutes"],
     range: ["Thời gian chờ dự kiến: khoảng {a}–{b} phút", "Estimated wait: about {a}–{b} minutes"],
     under: ["Thời gian chờ dự kiến: dưới {b} phút", "Estimated wait: under {b} minutes"],
+    past_close: ["Thời gian chờ dự kiến: có thể đến sau giờ làm việc hôm nay",
+                 "Estimated wait: possibly past today's working hours"],
     unserved: ["Hiện chưa có quầy nào đang phục vụ lĩnh vực này; số của quý vị vẫn được giữ.",
                "No counter is serving this service right now; your number is kept."],
     updated: ["Cập nhật lúc {t}", "Updated at {t}"],
@@ -93,6 +95,7 @@
     var w = "";
     if (lunch) { w = t("lunch", {h: lunch}); }
     else if (unserved) { w = t("unserved"); }
+    else if (waiting && last.wait_past_close === true) { w = t("past_close"); }
     else if (waiting && last.wait_high_min != null) {
       w = last.wait_low_min > 0 ? t("range", {a: last.wait_low_min, b: last.wait_high_min})
                                 : t("under", {b: last.wait_high_min});

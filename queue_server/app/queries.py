@@ -208,7 +208,8 @@ class QueueQueries:
         answer = ServiceState(seq=self._writer.last_seq, service=code, name=service.name,
                               waiting=state.waiting_count(code), estimated_wait_min=wait.minutes, last_called=last,
                               accepting=self._refusal(state, code, now) is None, wait_low_min=wait.low_min,
-                              wait_high_min=wait.high_min, served_now=wait.served)
+                              wait_high_min=wait.high_min, served_now=wait.served,
+                              wait_past_close=wait.past_close)
         memo[code] = (memo_key, answer)
         return answer
 

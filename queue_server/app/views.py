@@ -197,7 +197,9 @@ def event_from_envelope(env: Envelope) -> DomainEvent | None:
 def wait_to_json(wait: WaitEstimate | None) -> dict[str, Any]:
     """The range a citizen is told (``khoảng 20–30 phút``), next to the old single ``estimated_wait_min``:
     ``wait_low_min``/``wait_high_min`` (null when the ticket is not waiting) and ``wait_served`` (false: no open or
-    paused counter serves it now, so nothing is promised)."""
+    paused counter serves it now, so nothing is promised) and ``wait_past_close`` (the expected call falls after
+    today's working hours: screens say so instead of the range)."""
     if wait is None:
-        return {"wait_low_min": None, "wait_high_min": None, "wait_served": None}
-    return {"wait_low_min": wait.low_min, "wait_high_min": wait.high_min, "wait_served": wait.served}
+        return {"wait_low_min": None, "wait_high_min": None, "wait_served": None, "wait_past_close": None}
+    return {"wait_low_min": wait.low_min, "wait_high_min": wait.high_min, "wait_served": wait.served,
+            "wait_past_close": wait.past_close}

@@ -238,6 +238,9 @@ class WaitEstimate:
     low_min: int
     high_min: int
     served: bool            # some open or paused counter serves the service (else: nobody to call it now)
+    # the expected call falls after today's last working session: the range would read "khoảng 455–805 phút", a
+    # figure nobody can act on; screens say instead that the turn may come only after today's working hours
+    past_close: bool = False
 
     @property
     def minutes(self) -> int:
@@ -533,7 +536,9 @@ def estimate_wait(service: str, ahead: int, hall: Hall, times: ServiceTimes,
     high_w = _to_wall(max(high_s, working_s), hall.working_spans)
     low = math.floor(low_w / 60.0 / ROUND_S) * ROUND_S
     high = max(low + ROUND_S, math.ceil(high_w / 60.0 / ROUND_S) * ROUND_S)
-    return WaitEstimate(expected_min=max(0.0, wall / 60.0), low_min=max(0, low), high_min=high, served=served)
+    worked_today = sum(end - start for start, end in hall.working_spans)
+    return WaitEstimate(expected_min=max(0.0, wall / 60.0), low_min=max(0, low), high_min=high, served=served,
+                        past_close=math.isfinite(worked_today) and working_s > worked_today)
 
 
 def format_range_vi(estimate: WaitEstimate) -> str:

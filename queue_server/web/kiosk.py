@@ -105,7 +105,7 @@ def get_config():  # type: ignore[no-untyped-def]
 
 @route(bp, "/services", summary="Services with waiting counts and estimates (the kiosk's first screen)",
        result="[{code,name,name_en,prefix,waiting,estimated_wait_min,wait_low_min,wait_high_min,wait_served,"
-              "accepting,reason}]",
+              "wait_past_close,accepting,reason}]",
        response=arr(ref("ServiceSummary")))
 def list_services():  # type: ignore[no-untyped-def]
     ctx = hub()
@@ -115,12 +115,14 @@ def list_services():  # type: ignore[no-untyped-def]
         out.append({"code": s.code, "name": s.name, "name_en": s.name_en, "prefix": s.prefix,
                     "waiting": st.waiting, "estimated_wait_min": st.estimated_wait_min,
                     "wait_low_min": st.wait_low_min, "wait_high_min": st.wait_high_min, "wait_served": st.served_now,
+                    "wait_past_close": st.wait_past_close,
                     "accepting": st.accepting, "reason": None if st.accepting else "service_closed"})
     return jsonify(out)
 
 
 @route(bp, "/tickets", methods=("POST",), summary="Issue a ticket (kiosk)", device_key=True, body=ISSUE, ok=201,
-       result="{ticket, ahead, estimated_wait_min, wait_low_min, wait_high_min, wait_served, tracking_url}",
+       result="{ticket, ahead, estimated_wait_min, wait_low_min, wait_high_min, wait_served, wait_past_close, "
+              "tracking_url}",
        errors=(ErrorCode.UNKNOWN_SERVICE, ErrorCode.UNKNOWN_PRIORITY, ErrorCode.SERVICE_CLOSED,
                ErrorCode.QUOTA_REACHED),
        response=ref("TicketIssued"))
@@ -235,8 +237,8 @@ def print_result(ticket_id: str, body: dict[str, Any]):  # type: ignore[no-untyp
 
 
 @route(bp, "/tickets/<ticket_id>", summary="One ticket with its place in the queue (tracking page)",
-       result="{ticket, ahead, estimated_wait_min, wait_low_min, wait_high_min, wait_served, day_over, hours_over, "
-              "resumes_at, opens_at}",
+       result="{ticket, ahead, estimated_wait_min, wait_low_min, wait_high_min, wait_served, wait_past_close, "
+              "day_over, hours_over, resumes_at, opens_at}",
        errors=(ErrorCode.UNKNOWN_TICKET,), response=ref("TicketView"))
 def get_ticket(ticket_id: str):  # type: ignore[no-untyped-def]
     view = hub().service.get_ticket(ticket_id)

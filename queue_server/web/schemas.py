@@ -79,7 +79,7 @@ COUNTER_STATE = obj({
 SERVICE_STATE = obj({
     "seq": INT, "service": STR, "name": STR, "waiting": INT, "estimated_wait_min": INT,
     "last_called": null(STR), "accepting": BOOL, "wait_low_min": null(INT), "wait_high_min": null(INT),
-    "served_now": BOOL,
+    "served_now": BOOL, "wait_past_close": BOOL,
 }, description="Same shape as the retained MQTT state/services/<code> message")
 
 CALL_INFO = obj({"ticket_id": STR, "number": STR, "service": STR, "counter": STR, "counter_name": STR, "at": AT,
@@ -109,8 +109,10 @@ CENTER_CONFIG = obj({
 })
 
 # the wait a citizen is told: the range ("khoảng 20–30 phút"); null when not waiting; wait_served false: no open or
-# paused counter serves it now (nothing is promised). estimated_wait_min stays for older clients.
-WAIT_RANGE = {"wait_low_min": null(INT), "wait_high_min": null(INT), "wait_served": null(BOOL)}
+# paused counter serves it now (nothing is promised); wait_past_close: the expected call falls after today's working
+# hours (screens say so, not the range). estimated_wait_min stays for older clients.
+WAIT_RANGE = {"wait_low_min": null(INT), "wait_high_min": null(INT), "wait_served": null(BOOL),
+              "wait_past_close": null(BOOL)}
 
 SERVICE_SUMMARY = obj({"code": STR, "name": STR, "name_en": STR, "prefix": STR, "waiting": INT,
                        "estimated_wait_min": INT, **WAIT_RANGE, "accepting": BOOL, "reason": null(STR)})

@@ -291,3 +291,22 @@ def test_lost_hub_banner_and_grey_numbers(hub: Hub, page_factory: Any, artifacts
     hub.start()
     page.wait_for_function("document.getElementById('lost').hidden", timeout=20000)
     assert not page.evaluate("document.body.classList.contains('lost')")
+
+
+def test_a_wait_past_closing_reads_as_such(hub: Hub, page_factory: Any) -> None:
+    """16:20, one counter for twelve citizens: the next one would be called after 17:00; the hall says so rather
+    than a range of minutes running past closing (the kiosk and the ticket say the same: tests/unit)."""
+    hub.clock.advance(hours=8, minutes=20)          # 08:00 → 16:20
+    only = next(c.id for c in hub.settings.center.counters if list(c.services) == ["ho-tich"])
+    hub.post(f"/counters/{only}/open", hub.login("staff1"))
+    for _ in range(12):
+        hub.issue("ho-tich")
+    hub.issue("dat-dai")
+    page = page_factory(1920, 1080)
+    page.goto(f"{hub.url}/display/hall?sound=off")
+    page.wait_for_function("document.querySelector('tr[data-service=\"ho-tich\"]') !== null")
+    expect_text = "Có thể quá giờ"
+    page.wait_for_function(
+        f"document.querySelector('tr[data-service=\"ho-tich\"] td:nth-child(3)').textContent === '{expect_text}'")
+    assert page.locator('tr[data-service="ho-tich"] td').nth(1).text_content() == "12"
+    assert page.locator('tr[data-service="dat-dai"] td').nth(2).text_content() != expect_text

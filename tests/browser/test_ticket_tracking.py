@@ -229,3 +229,28 @@ def test_friday_evening_and_saturday_name_when_numbers_come_back(hub) -> None:
             browser.close()
     hub.clock.set(datetime(2026, 11, 30, 8, 0, tzinfo=VN_TZ))          # Monday, open: nothing to announce
     assert requests.get(url, timeout=3).json()["opens_at"] is None
+
+
+def test_a_wait_past_closing_is_said_not_counted(hub) -> None:
+    """At 16:20 with one counter and eleven citizens ahead, the call is expected after 17:00: the page says so,
+    not "khoảng … phút" running past closing."""
+    from playwright.sync_api import expect, sync_playwright
+
+    hub.clock.advance(hours=7, minutes=20)                 # 09:00 → 16:20, ten minutes before issue stops
+    hub.hub.service.open_counter("1", staff="staff1")
+    tickets = [issue(hub) for _ in range(12)]
+    assert tickets[0]["wait_past_close"] is False and tickets[-1]["wait_past_close"] is True
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 390, "height": 844})
+            page.goto(hub.url + tickets[-1]["tracking_url"])
+            expect(page.locator("#wait")).to_have_text(
+                "Thời gian chờ dự kiến: có thể đến sau giờ làm việc hôm nay", timeout=10_000)
+            page.goto(hub.url + tickets[0]["tracking_url"])
+            expect(page.locator("#wait")).to_contain_text("phút", timeout=10_000)
+            page.click("#lang")
+            page.goto(hub.url + tickets[-1]["tracking_url"])
+            expect(page.locator("#wait")).to_contain_text("working hours", timeout=10_000)
+        finally:
+            browser.close()

@@ -681,6 +681,26 @@ def test_the_service_tile_and_the_ticket_tell_the_range(rig: Rig) -> None:
     assert view.wait == "Thời gian chờ dự kiến: Chưa có quầy nào đang phục vụ lĩnh vực này"
 
 
+def test_a_wait_past_closing_is_said_not_counted(rig: Rig) -> None:
+    """A service taken only as a counter's second choice on a busy morning: the hub expects the call after today's
+    hours. The tile and the ticket say so instead of "khoảng 455–805 phút"."""
+    k, hub = rig.kiosk, rig.hub
+    plain = hub.services
+    hub.services = lambda: [{**s, "wait_low_min": 455, "wait_high_min": 805, "wait_served": True,  # type: ignore
+                             "wait_past_close": True} for s in plain()]
+    k.set_catalog(k.refresh_catalog())
+    rig.tap(k.home.take_ticket)
+    assert k.services.view().tiles[0].wait == "Chờ có thể đến sau giờ làm việc hôm nay"
+    issue = hub._new_ticket
+    hub._new_ticket = lambda service, priority: {**issue(service, priority), "ahead": 3,  # type: ignore
+                                                 "wait_low_min": 455, "wait_high_min": 805, "wait_served": True,
+                                                 "wait_past_close": True}
+    rig.tap(k.services.choose, "ho-tich")
+    rig.tap(k.priority.choose, None)
+    view = k.take.view()
+    assert view.wait == "Thời gian chờ dự kiến: có thể đến sau giờ làm việc hôm nay" and "455" not in view.wait
+
+
 def test_a_ready_result_offers_a_tra_ket_qua_ticket_in_one_tap(rig: Rig) -> None:
     k, hub = rig.kiosk, rig.hub
     config = {**CONFIG, "services": [*CONFIG["services"],

@@ -192,6 +192,11 @@ def test_the_printed_wait_is_the_range_the_screens_show() -> None:
                                                                  wait_served=False, footer_lines=()))]
     assert any("Chưa có quầy nào đang phục vụ" in t for t in texts)
     assert not any("bạn" in t for t in texts)
+    texts = [line.text for line in TicketLayout().plan(vn_ticket(wait_low_min=455, wait_high_min=805,
+                                                                 wait_past_close=True))]
+    assert any("Chờ có thể đến sau giờ làm việc hôm nay" in t for t in texts)
+    assert any("wait possibly past today's working hours" in t for t in texts)
+    assert not any("455" in t for t in texts)
 
 
 @pytest.mark.parametrize(("ahead", "low", "high", "served"), [(5, 20, 30, True), (0, 0, 10, True),

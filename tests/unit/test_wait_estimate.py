@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from contracts.messages import VN_TZ
+from contracts.wait_text import wait_range_text
 from queue_server.domain import transitions as tr
 from queue_server.domain import wait_estimate as we
 
@@ -98,6 +99,26 @@ def test_lunch_break_is_skipped() -> None:
     # afternoon), and the time left on a ticket in hand is seen through the break the same way
     short = we.Hall((we.CounterNow("1", ("a",), free_in_s=3780.0),), {}, working_spans=((0.0, 3600.0), (3720.0, 1e6)))
     assert we.estimate_wait("a", 0, short, TIMES).expected_min == pytest.approx(63.0, abs=0.01)
+
+
+def test_a_call_expected_after_todays_hours_is_flagged() -> None:
+    # a service one counter takes only when its first choice is empty, and that first choice keeps coming all day:
+    # the call is expected after today's 5 working hours — said as such, not as "khoảng 455–805 phút"
+    spans = ((0.0, 3600.0), (10800.0, 25200.0))
+    counter = we.CounterNow("1", ("a", "b"))
+    busy = we.Hall((counter,), {"a": 3, "b": 0}, {"a": 7.0}, working_spans=spans, arrivals_until_s=18000.0)
+    late = we.estimate_wait("b", 0, busy, TIMES)
+    assert late.past_close and late.served and late.expected_min > 7 * 60
+    assert we.estimate_wait("a", 0, busy, TIMES).past_close is False
+    # the same queue with no end of day in sight (after the last session, or a 24-hour center): nothing to flag
+    endless = we.Hall((counter,), {"a": 3, "b": 0}, {"a": 7.0}, arrivals_until_s=18000.0)
+    assert we.estimate_wait("b", 0, endless, TIMES).past_close is False
+    assert wait_range_text(late.low_min, late.high_min, late.served, "vi", late.past_close) == \
+        "có thể đến sau giờ làm việc hôm nay"
+    assert wait_range_text(late.low_min, late.high_min, late.served, "en", late.past_close) == \
+        "possibly past today's working hours"
+    # nobody serving it now still says that first
+    assert wait_range_text(None, None, False, "vi", True).startswith("Chưa có quầy")
 
 
 def test_robust_statistics_and_the_prior() -> None:
