@@ -5,8 +5,8 @@ promise everywhere (the browser pages mirror these words in their own JS tables)
 """
 from __future__ import annotations
 
-PAST_CLOSE_VI = "có thể đến sau giờ làm việc hôm nay"
-PAST_CLOSE_EN = "possibly past today's working hours"
+PAST_CLOSE_VI = "có thể quá giờ làm việc"
+PAST_CLOSE_EN = "possibly past closing time"
 
 
 def wait_range_text(low: int | None, high: int | None, served: bool | None = True, lang: str = "vi",

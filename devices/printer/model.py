@@ -22,7 +22,7 @@ class PrintableTicket:
     wait_low_min: int | None = None          # the range told on screen; printed instead of the single figure
     wait_high_min: int | None = None
     wait_served: bool | None = None
-    wait_past_close: bool = False            # printed as "có thể đến sau giờ làm việc hôm nay", not the range
+    wait_past_close: bool = False            # printed as "có thể quá giờ làm việc", not the range
 
 
 @dataclass(frozen=True, slots=True)

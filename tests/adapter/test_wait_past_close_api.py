@@ -1,7 +1,7 @@
 """A wait expected to end after today's working hours, through the real HTTP API (Flask app, SQLite file,
 FixedClock at 16:20 on a Monday): the hub flags it (``wait_past_close``) on the ticket it issues, on the tracking
-answer, on the kiosk's service list and on the public state, so every screen can say "có thể đến sau giờ làm việc
-hôm nay" instead of a range of minutes running past closing."""
+answer, on the kiosk's service list and on the public state, so every screen can say "có thể quá giờ làm việc"
+instead of a range of minutes running past closing."""
 from __future__ import annotations
 
 import tomllib
@@ -60,4 +60,4 @@ def test_a_wait_running_past_closing_is_flagged_everywhere(hub: Any) -> None:
     state_row = next(s for s in client.get(f"{API_PREFIX}/state").json["services"] if s["service"] == "ho-tich")
     assert state_row["wait_past_close"] is True
     assert wait_range_text(last["wait_low_min"], last["wait_high_min"], last["wait_served"], "vi",
-                           last["wait_past_close"]) == "có thể đến sau giờ làm việc hôm nay"
+                           last["wait_past_close"]) == "có thể quá giờ làm việc"

@@ -246,11 +246,11 @@ def test_a_wait_past_closing_is_said_not_counted(hub) -> None:
             page = browser.new_page(viewport={"width": 390, "height": 844})
             page.goto(hub.url + tickets[-1]["tracking_url"])
             expect(page.locator("#wait")).to_have_text(
-                "Thời gian chờ dự kiến: có thể đến sau giờ làm việc hôm nay", timeout=10_000)
+                "Thời gian chờ dự kiến: có thể quá giờ làm việc", timeout=10_000)
             page.goto(hub.url + tickets[0]["tracking_url"])
             expect(page.locator("#wait")).to_contain_text("phút", timeout=10_000)
             page.click("#lang")
             page.goto(hub.url + tickets[-1]["tracking_url"])
-            expect(page.locator("#wait")).to_contain_text("working hours", timeout=10_000)
+            expect(page.locator("#wait")).to_contain_text("past closing time", timeout=10_000)
         finally:
             browser.close()
