@@ -98,6 +98,13 @@ ALTER TABLE centers
 ALTER TABLE daily_stats ADD COLUMN called integer NOT NULL DEFAULT 0;
 UPDATE daily_stats SET called = served;
 """),
+    (3, "daily_stats: timed, the served tickets with a measured service time (a service across a closing is not)", """
+-- a ticket left in hand at closing and completed on a later day is served on its own day, but the nights between
+-- are nobody's service time: the average service time is service_sum_s over timed. Rows written before summed
+-- every served ticket's time, so their denominator is what it was
+ALTER TABLE daily_stats ADD COLUMN timed integer NOT NULL DEFAULT 0;
+UPDATE daily_stats SET timed = served;
+"""),
 )
 
 

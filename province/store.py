@@ -136,7 +136,7 @@ class _Projection:
         return at.astimezone(VN_TZ).date()
 
     def _bump(self, day: date, index: int, amount: float = 1.0) -> None:
-        row = self.daily.setdefault(day, [0.0] * 13)
+        row = self.daily.setdefault(day, [0.0] * 14)
         if index == 5:                        # wait_max_s
             row[5] = max(row[5], amount)
         else:
@@ -172,7 +172,10 @@ class _Projection:
             elif typ == "ticket.done":
                 self._bump(day, 1)
                 serving, done = _ts(t.get("serving_at")), _ts(t.get("done_at"))
-                if serving and done:
+                # a service across a closing (in hand at Friday's closing, done on Monday) is served on its day but
+                # untimed: the weekend is nobody's service time (the hub's report counts it so, docs/reports.md)
+                if serving and done and serving.astimezone(VN_TZ).date() == done.astimezone(VN_TZ).date():
+                    self._bump(day, 13)
                     self._bump(day, 7, max(0.0, (done - serving).total_seconds()))
             elif typ == "ticket.no_show":
                 self._bump(day, 2)
@@ -239,9 +242,10 @@ class _Projection:
         if self.daily:
             cur.executemany(
                 "INSERT INTO daily_stats (center, day, issued, served, no_show, cancelled, wait_sum_s, wait_max_s, "
-                "within_target, service_sum_s, ratings, ratings_unhappy, ratings_top, dossiers_returned, called) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (day, center) "
-                "DO UPDATE SET called = daily_stats.called + EXCLUDED.called, "
+                "within_target, service_sum_s, ratings, ratings_unhappy, ratings_top, dossiers_returned, called, "
+                "timed) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+                "ON CONFLICT (day, center) DO UPDATE SET called = daily_stats.called + EXCLUDED.called, "
+                "timed = daily_stats.timed + EXCLUDED.timed, "
                 "issued = daily_stats.issued + EXCLUDED.issued, served = daily_stats.served + EXCLUDED.served, "
                 "no_show = daily_stats.no_show + EXCLUDED.no_show, "
                 "cancelled = daily_stats.cancelled + EXCLUDED.cancelled, "
@@ -254,7 +258,8 @@ class _Projection:
                 "ratings_top = daily_stats.ratings_top + EXCLUDED.ratings_top, "
                 "dossiers_returned = daily_stats.dossiers_returned + EXCLUDED.dossiers_returned",
                 [(self.center, day, int(v[0]), int(v[1]), int(v[2]), int(v[3]), v[4], v[5], int(v[6]), v[7],
-                  int(v[8]), int(v[9]), int(v[10]), int(v[11]), int(v[12])) for day, v in self.daily.items()])
+                  int(v[8]), int(v[9]), int(v[10]), int(v[11]), int(v[12]), int(v[13]))
+                 for day, v in self.daily.items()])
 
 
 class ProvinceStore:
@@ -487,16 +492,17 @@ class ProvinceStore:
             SELECT c.center, c.name, c.tier, c.unit_code, sum(d.issued), sum(d.served), sum(d.no_show),
                    sum(d.cancelled), sum(d.wait_sum_s), max(d.wait_max_s), sum(d.within_target),
                    sum(d.service_sum_s), sum(d.ratings), sum(d.ratings_unhappy), sum(d.ratings_top),
-                   sum(d.dossiers_returned), count(d.day), sum(d.called)
+                   sum(d.dossiers_returned), count(d.day), sum(d.called), sum(d.timed)
             FROM centers c JOIN daily_stats d ON d.center = c.center
             WHERE d.day >= %(start)s AND d.day < %(end)s AND (%(all)s OR c.center = ANY(%(centers)s))
             GROUP BY c.center, c.name, c.tier, c.unit_code
             """, {"start": start, "end": end, "all": centers is None, "centers": list(centers or [])}).fetchall()
         out = []
         for (center, name, tier, unit_code, issued, served, no_show, cancelled, wait_sum, wait_max, within,
-             service_sum, ratings, unhappy, top, returned, days, called) in rows:
+             service_sum, ratings, unhappy, top, returned, days, called, timed) in rows:
             served = int(served or 0)
             called = int(called or 0)
+            timed = int(timed or 0)
             ratings = int(ratings or 0)
             on_time = within / called if called else None
             satisfaction = 1 - unhappy / ratings if ratings else None
@@ -507,7 +513,7 @@ class ProvinceStore:
                 "no_show_rate": round(no_show / issued, 4) if issued else None,
                 "avg_wait_min": round(wait_sum / called / 60, 1) if called else None,
                 "max_wait_min": round(float(wait_max or 0) / 60, 1),
-                "avg_service_min": round(service_sum / served / 60, 1) if served else None,
+                "avg_service_min": round(service_sum / timed / 60, 1) if timed else None,
                 "on_time_rate": round(on_time, 4) if on_time is not None else None,
                 "ratings": ratings, "satisfaction_rate": round(satisfaction, 4) if satisfaction is not None else None,
                 "top_rating_share": round(top / ratings, 4) if ratings else None,

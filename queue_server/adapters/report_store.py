@@ -71,7 +71,8 @@ SCHEMA = (
 TABLES = ("rpt_cell", "rpt_roll", "rpt_rating", "rpt_rating_roll", "rpt_ticket", "rpt_counter", "rpt_dossier",
           "rpt_booking")
 # 5: a takeover ends one staff member's duty and starts the next one's, duty keyed by login
-SCHEMA_VERSION = "5"     # a model of another version is emptied on open and rebuilt from the log by catching up
+# 6: ``timed`` (served tickets with a measured service time): a service across a closing is served, not timed
+SCHEMA_VERSION = "6"     # a model of another version is emptied on open and rebuilt from the log by catching up
 
 
 def encode_hist(hist: dict[int, int]) -> bytes | None:
@@ -351,7 +352,7 @@ class ReportStore:
             if old is not None:
                 old.add(m)
                 m = old
-            out.append((*key, m.issued, m.called, m.wait_sum, m.served, m.service_sum, m.no_show, m.cancelled,
+            out.append((*key, m.issued, m.called, m.wait_sum, m.served, m.timed, m.service_sum, m.no_show, m.cancelled,
                         m.transferred, m.open_s, m.pause_s, m.wait_max, m.service_max, encode_hist(m.wait),
                         encode_hist(m.service)))
         c.executemany(upsert, out)

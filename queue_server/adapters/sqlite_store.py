@@ -260,9 +260,12 @@ class SqliteStore:
                 (day_start(day - timedelta(days=days)), day_start(day), *RELEASE_EVENTS)):
             if called is None:
                 continue
-            called_at = parse_at(str(called))
-            seconds = (datetime.fromisoformat(at) - called_at).total_seconds()
-            out.append((str(from_service or service), counter, called_at.astimezone(VN_TZ).hour, max(0.0, seconds)))
+            called_at = parse_at(str(called)).astimezone(VN_TZ)
+            released = datetime.fromisoformat(at)
+            if called_at.date() != released.astimezone(VN_TZ).date():
+                continue            # called on an earlier day (left in hand at closing): days are no occupancy
+            seconds = (released - called_at).total_seconds()
+            out.append((str(from_service or service), counter, called_at.hour, max(0.0, seconds)))
         return out
 
     def opening_history(self, day: date, days: int = HISTORY_DAYS) -> list[tuple[str, str, float]]:

@@ -26,7 +26,10 @@ RELEASE_EVENTS = (str(EventType.TICKET_DONE), str(EventType.TICKET_NO_SHOW), str
 
 
 def occupancy_of(at: str, data: dict[str, Any]) -> tuple[str, str, int, float] | None:
-    """(service, counter, hour of the call, seconds from call to release) of a stored release event, or None."""
+    """(service, counter, hour of the call, seconds from call to release) of a stored release event, or None.
+
+    None too for a ticket called on an earlier local day than it was let go (left in hand at Friday's closing,
+    finished or marked absent on Monday): days are not how long a counter is taken by a ticket."""
     ticket = data.get("ticket")
     counter = data.get("counter")
     if not isinstance(ticket, dict) or not isinstance(counter, str):
@@ -34,9 +37,12 @@ def occupancy_of(at: str, data: dict[str, Any]) -> tuple[str, str, int, float] |
     t = ticket_from_json(ticket)
     if t.called_at is None:
         return None
+    released = datetime.fromisoformat(at)
+    called = t.called_at.astimezone(VN_TZ)
+    if called.date() != released.astimezone(VN_TZ).date():
+        return None
     service = data.get("from_service") or t.service
-    seconds = (datetime.fromisoformat(at) - t.called_at).total_seconds()
-    return str(service), counter, t.called_at.astimezone(VN_TZ).hour, max(0.0, seconds)
+    return str(service), counter, called.hour, max(0.0, (released - t.called_at).total_seconds())
 
 
 @dataclass(slots=True)

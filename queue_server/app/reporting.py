@@ -12,6 +12,10 @@ Counting rules (docs/reports.md):
   reactivated. A duplicate event (a replay, an offline kiosk merging the same numbers twice) changes nothing.
 - every fact belongs to the ticket's working day and the hour (Vietnam time) the fact happened, except
   ``issued`` which uses the issue time (an offline kiosk's ticket merged later still arrives at its own hour).
+- a service that ran across a closing (a ticket left in hand at Friday's closing, completed on Monday: its start,
+  serving_at else called_at, is on an earlier local date than its completion) is served on its own working day
+  at the hour of its start (the last moment it was worked on that day), but its service time is unknown: it adds
+  to ``served`` and not to ``timed``, the service-time sum, maximum or histogram (the weekend is no service time).
 - counter duty: the time between a counter's events is open (on duty) or paused time for the staff at the
   counter, split at hour boundaries; an interval never runs past the end of its day. A counter left open
   overnight is on duty until its last activity there (a counter or ticket event) on the earlier day and again
@@ -100,8 +104,8 @@ def add_hist(into: dict[int, int], other: Mapping[int, int], sign: int = 1) -> N
 
 
 # ------------------------------------------------------------------------------------------------ measures
-SCALARS: tuple[str, ...] = ("issued", "called", "wait_sum", "served", "service_sum", "no_show", "cancelled",
-                            "transferred", "open_s", "pause_s")
+SCALARS: tuple[str, ...] = ("issued", "called", "wait_sum", "served", "timed", "service_sum", "no_show",
+                            "cancelled", "transferred", "open_s", "pause_s")
 MAXES: tuple[str, ...] = ("wait_max", "service_max")
 
 
@@ -113,6 +117,7 @@ class Measures:
     called: int = 0           # tickets called at least once (those with a waiting time)
     wait_sum: int = 0         # seconds
     served: int = 0
+    timed: int = 0            # served tickets with a measured service time (what service_sum/service are over)
     service_sum: int = 0      # seconds
     no_show: int = 0
     cancelled: int = 0
@@ -130,6 +135,7 @@ class Measures:
         self.called += o.called
         self.wait_sum += o.wait_sum
         self.served += o.served
+        self.timed += o.timed
         self.service_sum += o.service_sum
         self.no_show += o.no_show
         self.cancelled += o.cancelled
@@ -225,6 +231,15 @@ def _dt(text: Any) -> datetime | None:
     return parse_at(str(text)) if text else None
 
 
+def service_seconds(start: datetime | None, done: datetime) -> int | None:
+    """The measured service time start → done in seconds; None when it is unknown: no start, or a service that
+    ran across a closing (started on an earlier local date than it was completed: the nights and weekend between
+    are nobody's service time)."""
+    if start is None or start.astimezone(VN_TZ).date() != done.astimezone(VN_TZ).date():
+        return None
+    return _secs(start, done) or 0
+
+
 TICKET_FACTS = frozenset({"ticket.issued", "ticket.called", "ticket.done", "ticket.no_show", "ticket.reactivated",
                           "ticket.transferred", "ticket.cancelled"})
 # a takeover ends the first staff member's duty and starts the second's (their hours are not the first's)
@@ -311,13 +326,18 @@ class Folder:
         elif kind == "ticket.done":
             if not row.flags & SERVED:
                 row.flags |= SERVED
-                secs = _secs(_dt(t.get("serving_at")) or _dt(t.get("called_at")), _dt(t.get("done_at")) or at) or 0
-                m = self.delta.cell((day, str(t["service"]), counter, staff, _hour(at)))
+                start = _dt(t.get("serving_at")) or _dt(t.get("called_at"))
+                secs = service_seconds(start, _dt(t.get("done_at")) or at)
+                # a service across a closing is served at its start's hour (its day's last work on it), untimed
+                hour = _hour(at) if secs is not None or start is None else _hour(start)
+                m = self.delta.cell((day, str(t["service"]), counter, staff, hour))
                 m.served += 1
-                m.service_sum += secs
-                m.service_max = max(m.service_max, secs)
-                b = bucket_of(secs)
-                m.service[b] = m.service.get(b, 0) + 1
+                if secs is not None:
+                    m.timed += 1
+                    m.service_sum += secs
+                    m.service_max = max(m.service_max, secs)
+                    b = bucket_of(secs)
+                    m.service[b] = m.service.get(b, 0) + 1
         elif kind == "ticket.no_show":
             if row.no_show_key is None:
                 key: CellKey = (day, str(t["service"]), counter, staff, _hour(at))
@@ -457,7 +477,7 @@ def figures(m: Measures, target_s: int) -> dict[str, Any]:
         "wait_p90_min": _round(wait_p90 / 60 if wait_p90 is not None else None),
         "wait_max_min": _round(m.wait_max / 60) if m.called else None,
         "wait_over_target_share": _round(over, 3),
-        "service_avg_min": _round(m.service_sum / m.served / 60) if m.served else None,
+        "service_avg_min": _round(m.service_sum / m.timed / 60) if m.timed else None,
         "service_p50_min": _round(svc_p50 / 60 if svc_p50 is not None else None),
         "service_p90_min": _round(svc_p90 / 60 if svc_p90 is not None else None),
         "on_duty_h": round(duty_h, 2), "pause_h": round(m.pause_s / 3600, 2),

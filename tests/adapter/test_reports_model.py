@@ -197,6 +197,7 @@ def check_against_log(center: Center, store: ReportStore, day: str) -> None:
                 assert est is None
         svc_times = want["service_s"].get(service, [])
         assert m.served == len(svc_times)
+        assert m.timed == len(svc_times)          # one day's services: every one has its time
         assert m.service_sum == sum(int(s) for s in svc_times)
         if waits:
             for target in (60, 300, 600):         # targets on bucket bounds: the share is exact
