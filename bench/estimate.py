@@ -2,7 +2,7 @@
 
 Replays simulated working days (arrivals in a morning and an afternoon wave, ~8 % priority citizens; counters with
 the example center's preferences, staff of different speeds, late openings, a pause or two, an absent counter some
-days; walk time, no-shows after two recalls, transfers to another service; lunch break; everyone with a ticket is
+days, someone else standing in at a counter some days; walk time, no-shows after two recalls, transfers to another service; lunch break; everyone with a ticket is
 served) through the pure domain (``decide``/``evolve`` on a QueueState, the hub's own code, no I/O), each day with the
 prior learnt from the days before. For every ticket it compares what the citizen was told at issue with the real
 wait (first call − issue):
@@ -66,6 +66,7 @@ PAUSE_P = 0.6                     # share of counters that pause once a day (8�
 ABSENT_P = 0.08                   # share of days a counter's staff do not come
 LATE_MIN = (0, 0, 0, 2, 5, 10, 20)   # minutes after 07:30 a counter opens, equally likely
 PAUSE_HOURS = (8, 9, 10, 14, 15)  # a pause starts within one of these hours, equally likely
+STAND_IN_P = 0.1                  # share of days another member of staff stands in at a counter (leave, training)
 
 # tickets per day per service (the example center's quotas suggest the mix); the total loads the hall to ~80 %, more in the waves
 DAILY = {"ho-tich": 60, "dat-dai": 42, "dang-ky-kinh-doanh": 30, "xay-dung": 16, "lao-dong": 22, "giao-thong": 28,
@@ -113,7 +114,7 @@ class Day:
     told: dict[TicketId, Told] = field(default_factory=dict)
     samples: list[tuple[str, str, int, float]] = field(default_factory=list)
     issues: list[tuple[str, str, int, bool]] = field(default_factory=list)
-    openings: list[tuple[str, str, float]] = field(default_factory=list)
+    openings: list[tuple[str, str, float, str | None]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.state = tr.QueueState(center=self.center, prior=self.prior)
@@ -135,6 +136,14 @@ class Day:
         self.first_called: dict[TicketId, datetime] = {}
         # the same staff at the same counter most days, a little faster or slower from one day to the next
         self.speed = {c.id: self.staff_speed[c.id] * self.rng.uniform(0.9, 1.1) for c in self.center.counters}
+        # some days someone else stands in at a counter, at their own speed (a stream of its own, so the rest of the
+        # day's plan is drawn as before)
+        self.staff = {c.id: f"staff-{c.id}" for c in self.center.counters}
+        for c in self.center.counters:
+            draw = random.Random(f"{self.seed}:stand-in:{c.id}")
+            if draw.random() < STAND_IN_P:
+                self.staff[c.id] = f"stand-in-{c.id}"
+                self.speed[c.id] = draw.uniform(0.7, 1.45)
         self.absent = {c.id for c in self.center.counters if self.rng.random() < ABSENT_P}
         self.paused_until: dict[CounterId, datetime] = {}
 
@@ -159,7 +168,7 @@ class Day:
             if event.type.value == "counter.opened" and event.counter is not None:
                 local = event.at.astimezone(VN_TZ)
                 self.openings.append((event.counter.id, self.day.isoformat(),
-                                      local.hour * 3600.0 + local.minute * 60.0 + local.second))
+                                      local.hour * 3600.0 + local.minute * 60.0 + local.second, event.counter.staff))
             tr.evolve(self.state, event)
             if event.type.value == "ticket.called" and event.ticket is not None:
                 self.first_called.setdefault(event.ticket.id, now)
@@ -269,7 +278,7 @@ class Day:
                 return start, timedelta(minutes=self.future.uniform(8, 25))
 
     def open(self, cid: CounterId, now: datetime) -> None:
-        self.apply(tr.OpenCounter(cid, f"staff-{cid}"), now)
+        self.apply(tr.OpenCounter(cid, self.staff[cid]), now)
         self.schedule(now, lambda t: self.next(cid, t))
 
     def want_pause(self, cid: CounterId, now: datetime, length: timedelta) -> None:
@@ -295,7 +304,9 @@ class Day:
             self.schedule(resume, lambda t: self.resume(cid, t))
             return
         until = self.paused_until.pop(cid, None)
-        if until is not None and counter.status.value == "open":
+        # a meeting that ended while the counter was still serving is over: no pause (resuming at its end would
+        # send the day back in time)
+        if until is not None and until > now and counter.status.value == "open":
             self.apply(tr.PauseCounter(cid, "họp"), now)
             self.schedule(until, lambda t: self.resume(cid, t))
             return
@@ -516,7 +527,7 @@ def main() -> None:
     rng = random.Random(args.seed)
     history: list[list[tuple[str, str, int, float]]] = []
     issues: list[list[tuple[str, str, int, bool]]] = []
-    openings: list[list[tuple[str, str, float]]] = []
+    openings: list[list[tuple[str, str, float, str | None]]] = []
     staff_speed = {c.id: rng.uniform(0.7, 1.45) for c in center.counters}
     told: list[Told] = []
     day = FIRST_DAY
