@@ -88,6 +88,8 @@ def test_the_floor_is_the_median_of_the_replicas_waits(bench: ModuleType) -> Non
     assert bench.tr.QueueState.wait_estimate is estimate
     figures = bench.floor_figures(list(sim.told.values()))
     assert figures["floor_tickets"] == len([t for t in sampled if t.real is not None])
+    known = [t for t in sampled if t.real is not None and t.floor is not None]
+    assert figures["floor_bias_min"] == round(sum(t.floor - t.real for t in known) / len(known), 2)
 
 
 def test_load_scales_the_citizens_of_a_day(bench: ModuleType) -> None:
