@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
+from typing import Any
 
 from contracts.messages import VN_TZ
 from queue_server.domain.model import (
@@ -43,3 +44,16 @@ def make_center(policy: PolicyDef | None = None, rules: TicketRules | None = Non
         rules=rules or TicketRules(recalls_before_no_show=1, recall_delay_s=30, max_reactivations=1),
         sessions={d: WEEKDAY_SESSIONS for d in range(5)},
     )
+
+
+def serve_one(service: Any, clock: Any, called: datetime, minutes: int, code: str = "ho-tich") -> None:
+    """One citizen at counter 1 of a QueueService on a FixedClock: issued 10 min before ``called``, called then,
+    started 5 min later, done ``minutes`` after that."""
+    clock.set(called - timedelta(minutes=10))
+    service.issue_ticket(code)
+    clock.set(called)
+    service.call_next("1")
+    clock.set(called + timedelta(minutes=5))
+    service.start_service("1")
+    clock.set(called + timedelta(minutes=5 + minutes))
+    service.complete("1")

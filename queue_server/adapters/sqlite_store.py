@@ -268,20 +268,25 @@ class SqliteStore:
             out.append((str(from_service or service), counter, called_at.hour, max(0.0, seconds)))
         return out
 
-    def opening_history(self, day: date, days: int = HISTORY_DAYS) -> list[tuple[str, str, float]]:
-        """(counter, local day, seconds after local midnight) of every counter opening of the ``days`` calendar days
-        before ``day``: when staff usually open each counter (the estimate expects a not-yet-open one then)."""
-        out: list[tuple[str, str, float]] = []
+    def opening_history(self, day: date, days: int = HISTORY_DAYS) -> list[tuple[str, str, float, str | None]]:
+        """(counter, local day, seconds after local midnight, staff login) of every counter opening of the ``days``
+        calendar days before ``day``: when staff usually open each counter (the estimate expects a not-yet-open one
+        then) and who usually sits there (someone else standing in is not judged by that person's history)."""
+        out: list[tuple[str, str, float, str | None]] = []
         for at, data in self._conn.execute(
                 "SELECT at, data FROM events WHERE at >= ? AND at < ? AND type = ? ORDER BY seq",
                 (day_start(day - timedelta(days=days)), day_start(day), EventType.COUNTER_OPENED.value)):
             try:
                 local = datetime.fromisoformat(at).astimezone(VN_TZ)
-                counter = str(json.loads(data)["counter"])
+                fields = json.loads(data)
+                counter = str(fields["counter"])
             except (TypeError, ValueError, KeyError):
                 continue
+            # events stored before display names carry the login as ``staff``
+            staff = fields.get("staff_login") if "staff_login" in fields else fields.get("staff")
             out.append((counter, local.date().isoformat(),
-                        local.hour * 3600.0 + local.minute * 60.0 + local.second))
+                        local.hour * 3600.0 + local.minute * 60.0 + local.second,
+                        staff if isinstance(staff, str) and staff else None))
         return out
 
     def issue_history(self, day: date, days: int = HISTORY_DAYS) -> list[tuple[str, str, int, bool]]:

@@ -333,10 +333,13 @@ class QueueState:
         by_service: dict[str, list[float]] = {}
         for (svc, _), values in self.occupancy_s.items():
             by_service.setdefault(svc, []).extend(values)
+        usual = self.prior.usual_staff
+        stand_ins = frozenset(cid for cid, c in self.counters.items()
+                              if c.staff and cid in usual and usual[cid] != c.staff)
         return wait_estimate.ServiceTimes(
             default_s={s.code: s.avg_service_min * 60.0 for s in self.center.services}, prior=self.prior,
             today_by_counter={k: tuple(v) for k, v in self.occupancy_s.items()}, today_by_service=by_service,
-            hour=now.astimezone(VN_TZ).hour)
+            hour=now.astimezone(VN_TZ).hour, stand_ins=stand_ins)
 
     def hall(self, now: datetime, times: wait_estimate.ServiceTimes,
              exclude: frozenset[CounterId] = frozenset()) -> wait_estimate.Hall:
@@ -365,23 +368,22 @@ class QueueState:
                                   self._arrival_steps(now, spans, until))
 
     def _expected_openings(self, now: datetime, exclude: frozenset[CounterId]) -> list[wait_estimate.CounterNow]:
-        """Closed counters not yet opened today whose staff, on most past days, had opened them by a time still to
-        come: expected at their usual time (history's mean first opening), not before a minute from now. Past the
-        latest opening history saw, the counter is taken as absent today."""
+        """Closed counters not yet opened today that, on past days not yet open by this time of day, more often
+        opened later than stayed shut (``HistoryPrior.opening_after``): expected at the mean of those later
+        openings, not before a minute from now. Otherwise the counter is taken as absent today."""
         local = now.astimezone(VN_TZ)
         clock_s = local.hour * 3600.0 + local.minute * 60.0 + local.second
         out: list[wait_estimate.CounterNow] = []
         for definition in self.center.counters:
             c = self.counters[definition.id]
-            usual = self.prior.openings.get(definition.id)
-            if (usual is None or c.status is not CounterStatus.CLOSED or definition.id in exclude
+            if (c.status is not CounterStatus.CLOSED or definition.id in exclude
                     or (c.since is not None and c.since.astimezone(VN_TZ).date() == local.date())):
                 continue
-            share, mean_s, latest_s = usual
-            if share < 0.5 or clock_s > latest_s:
+            expected_s = self.prior.opening_after(definition.id, clock_s)
+            if expected_s is None:
                 continue
             out.append(wait_estimate.CounterNow(definition.id, tuple(definition.services),
-                                                max(60.0, mean_s - clock_s)))
+                                                max(60.0, expected_s - clock_s)))
         return out
 
     def _arrival_steps(self, now: datetime, spans: tuple[tuple[float, float], ...], until: float

@@ -27,6 +27,12 @@ from statistics import median
 
 # -- the statistics of one counter's occupancy per ticket (call → done / no-show / transfer), in seconds ----------
 BLEND_K = 8.0            # samples that weigh as much as the prior (shrinkage towards history, then the default)
+# Today's samples of a counter whose usual staff are there weigh less: that person's mean on one day differs from
+# their history by some 10 % (τ), one ticket's occupancy by some 60 % (cv), so n of today's samples are worth as
+# much as the prior at n ≈ (cv / τ)² ≈ 36. Someone else standing in (``ServiceTimes.stand_ins``) has no history
+# at that counter: the service's prior, and today's samples at ``BLEND_K``. (bench/estimate.py, 30 days × 6 seeds,
+# a stand-in at 10 % of counter-days: see docs/hub-internals.md.)
+TODAY_K = 40.0
 TRIM = 0.05              # share clipped at each end before averaging: a few outliers do not move the mean
 RESIDUAL_FLOOR = 0.3     # a ticket held longer than its mean still needs this share of a mean to finish
 PAUSE_EXPECTED_S = 15 * 60.0   # a paused counter is expected back this long after it paused
@@ -87,14 +93,19 @@ class HistoryPrior:
     # latest seconds after midnight of that first opening) — so a counter not yet open at 07:35 is expected soon,
     # not left out of the hall until it opens (which told the first citizens of a day far too long)
     openings: Mapping[str, tuple[float, float, float]] = field(default_factory=dict)
+    # per counter, the first opening (seconds after midnight) of each past day it opened, sorted; and the days looked at
+    first_openings: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
+    opening_days: int = 0
+    usual_staff: Mapping[str, str] = field(default_factory=dict)   # per counter, who opened it on most past days
 
     @staticmethod
     def from_samples(samples: Sequence[tuple[str, str, int, float]],
                      issues: Sequence[tuple[str, str, int, bool]] = (),
-                     openings: Sequence[tuple[str, str, float]] = ()) -> HistoryPrior:
+                     openings: Sequence[tuple[str, str, float] | tuple[str, str, float, str | None]] = ()
+                     ) -> HistoryPrior:
         """``samples``: (service, counter, hour of the call, seconds) of past days; ``issues``: (service, day,
         hour of issue, priority) of the tickets issued on past days; ``openings``: (counter, day, seconds after
-        midnight) of each counter's openings on past days (the first of a day counts)."""
+        midnight[, staff]) of each counter's openings on past days (the first of a day counts)."""
         groups: tuple[dict[object, list[float]], ...] = ({}, {}, {})
         for service, counter, hour, seconds in samples:
             groups[0].setdefault(service, []).append(seconds)
@@ -119,21 +130,52 @@ class HistoryPrior:
         arrivals = {k: v / days for k, v in counts.items()} if days else {}
         share = {s: p / n for s, (n, p) in totals.items() if n}
         first: dict[tuple[str, str], float] = {}
-        for counter, day, clock_s in openings:
+        who: dict[tuple[str, str], tuple[float, str]] = {}
+        for opening in openings:
+            counter, day, clock_s = opening[0], opening[1], opening[2]
             key = (counter, day)
             first[key] = min(first.get(key, clock_s), clock_s)
+            staff = opening[3] if len(opening) > 3 else None
+            if staff and (key not in who or clock_s < who[key][0]):
+                who[key] = (clock_s, staff)
+        days_of: dict[str, dict[str, int]] = {}      # per counter, per staff login: days they opened it first
+        for (counter, _), (_, staff) in who.items():
+            mine = days_of.setdefault(counter, {})
+            mine[staff] = mine.get(staff, 0) + 1
+        # the most days, ties to the first login in order (the same answer in every process)
+        usual = {c: min(t, key=lambda s: (-t[s], s)) for c, t in days_of.items()}
         by_counter: dict[str, list[float]] = {}
         for (counter, _), clock_s in first.items():
             by_counter.setdefault(counter, []).append(clock_s)
         open_days = max(days, len({day for _, day in first}))
         opened = {c: (len(v) / open_days, sum(v) / len(v), max(v)) for c, v in by_counter.items() if open_days}
-        return HistoryPrior(out[0], out[1], out[2], arrivals, days, share, opened)  # type: ignore[arg-type]
+        return HistoryPrior(out[0], out[1], out[2], arrivals, days, share, opened,  # type: ignore[arg-type]
+                            {c: tuple(sorted(v)) for c, v in by_counter.items()}, open_days, usual)
 
-    def seconds(self, service: str, counter: str, hour: int, default_s: float) -> float:
-        """Hierarchical shrinkage: the config default ← the service's history ← the counter's ← that hour's."""
+    def opening_after(self, counter: str, clock_s: float) -> float | None:
+        """When a counter not open by ``clock_s`` (seconds after midnight) is expected to open today, or None when
+        on past days it more often stayed shut than opened later than that: of the days it had not opened by then,
+        those it opened on later against those it never did (the median's side, which is what a citizen is best
+        told); expected at the mean of those later openings. A hard cut at the latest opening seen took a counter
+        opened at 07:50 as absent at 07:49 when three days of history had seen 07:40 at the latest, and told the
+        one citizen of its first service "455–815 phút" (bench/estimate.py seed 3)."""
+        times = self.first_openings.get(counter)
+        if not times or self.opening_days <= 0:
+            return None
+        later = times[bisect_right(times, clock_s):]
+        never = max(0, self.opening_days - len(times))
+        if not later or len(later) < never:
+            return None
+        return sum(later) / len(later)
+
+    def seconds(self, service: str, counter: str | None, hour: int, default_s: float) -> float:
+        """Hierarchical shrinkage: the config default ← the service's history ← the counter's ← that hour's (the
+        service's alone for ``counter`` None)."""
         value = default_s
-        for stats in (self.by_service.get(service), self.by_counter.get((service, counter)),
-                      self.by_hour.get((service, counter, hour))):
+        levels = (self.by_service.get(service),) if counter is None else (
+            self.by_service.get(service), self.by_counter.get((service, counter)),
+            self.by_hour.get((service, counter, hour)))
+        for stats in levels:
             if stats is not None:
                 centre, n = stats
                 value = (n * centre + BLEND_K * value) / (n + BLEND_K)
@@ -149,12 +191,22 @@ class ServiceTimes:
     today_by_counter: Mapping[tuple[str, str], Sequence[float]] = field(default_factory=dict)
     today_by_service: Mapping[str, Sequence[float]] = field(default_factory=dict)
     hour: int = 9
+    # counters staffed today by someone other than their usual staff (``HistoryPrior.usual_staff``): that counter's
+    # history is another person's, so the service's is used and today's samples count as soon as they come
+    stand_ins: frozenset[str] = frozenset()
 
     def seconds(self, service: str, counter: str) -> float:
         default = self.default_s.get(service, 600.0)
-        prior = self.prior.seconds(service, counter, self.hour, default)
-        service_level = blend(self.today_by_service.get(service, ()), prior)
-        return max(1.0, blend(self.today_by_counter.get((service, counter), ()), service_level)) + TURNAROUND_S
+        stand_in = counter in self.stand_ins
+        prior = self.prior.seconds(service, None if stand_in else counter, self.hour, default)
+        k = BLEND_K if stand_in else TODAY_K
+        # the service's other counters today (a day of harder cases moves them all), then this counter's own:
+        # each of today's samples counted once (blending the whole service's, this counter's included, and then
+        # this counter's again counted them twice — all of them, for a service one counter serves)
+        others = [v for (s, c), values in self.today_by_counter.items() if s == service and c != counter
+                  for v in values]
+        level = blend(others, prior, k)
+        return max(1.0, blend(self.today_by_counter.get((service, counter), ()), level, k)) + TURNAROUND_S
 
     def spread(self, service: str) -> float:
         """Coefficient of variation of one ticket's occupancy (today's, else a typical 0.6)."""

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 import requests
-from hub_center import HO_TICH, make_center
+from hub_center import HO_TICH, make_center, serve_one
 from hub_support import HubOptions, TestHub
 
 from contracts.messages import VN_TZ
@@ -31,25 +31,13 @@ FRIDAY = datetime(2026, 11, 27, 8, 0, tzinfo=VN_TZ)
 MONDAY = datetime(2026, 11, 30, 7, 30, tzinfo=VN_TZ)
 
 
-def serve(service: Any, clock: FixedClock, called: datetime, minutes: int, ticket_service: str = "ho-tich") -> None:
-    """One citizen at counter 1: called at ``called``, started 5 min later, done ``minutes`` after that."""
-    clock.set(called - timedelta(minutes=10))
-    service.issue_ticket(ticket_service)
-    clock.set(called)
-    service.call_next("1")
-    clock.set(called + timedelta(minutes=5))
-    service.start_service("1")
-    clock.set(called + timedelta(minutes=5 + minutes))
-    service.complete("1")
-
-
 def friday_and_monday(service: Any, clock: FixedClock, ticket_service: str = "ho-tich") -> None:
     """Friday: one citizen served 09:05 → 09:20; the last one called 16:45, started 16:50 and still in hand at
     closing. Monday 07:35 the staff complete Friday's ticket (the console asks them to), then serve Monday's first
     citizen 07:45 → 07:55."""
     clock.set(FRIDAY)
     service.open_counter("1", "canbo")
-    serve(service, clock, FRIDAY.replace(hour=9), 15, ticket_service)
+    serve_one(service, clock, FRIDAY.replace(hour=9), 15, ticket_service)
     clock.set(FRIDAY.replace(hour=16, minute=20))       # before issuing stops (16:30)
     service.issue_ticket(ticket_service)
     clock.set(FRIDAY.replace(hour=16, minute=45))
@@ -58,7 +46,7 @@ def friday_and_monday(service: Any, clock: FixedClock, ticket_service: str = "ho
     service.start_service("1")
     clock.set(MONDAY.replace(minute=35))
     assert service.complete("1").day == FRIDAY.date()           # Friday's ticket, completed on Monday
-    serve(service, clock, MONDAY.replace(minute=40), 10, ticket_service)
+    serve_one(service, clock, MONDAY.replace(minute=40), 10, ticket_service)
 
 
 @pytest.fixture

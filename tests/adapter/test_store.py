@@ -185,7 +185,8 @@ def test_counter_openings_of_past_days_feed_the_estimate_prior(tmp_path: Path, c
     again = open_service(path, clock)
     store = again.store
     assert isinstance(store, SqliteStore)
-    assert store.opening_history(clock.now().date()) == [("3", MONDAY_0800.date().isoformat(), 8 * 3600.0)]
+    assert store.opening_history(clock.now().date()) == [("3", MONDAY_0800.date().isoformat(), 8 * 3600.0, "hoa")]
     with again._writer.lock:                          # the live state learnt it on load
         assert again._writer.state.prior.openings["3"][1:] == (8 * 3600.0, 8 * 3600.0)
+        assert again._writer.state.prior.usual_staff == {"3": "hoa"}
     again.close()

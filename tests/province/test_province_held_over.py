@@ -5,7 +5,7 @@ the hub's own report has it. A database of schema 2 (rows written before ``timed
 sets timed = served on them, the denominator they were summed over."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,24 +19,13 @@ from province.store import ProvinceStore
 from queue_server.adapters.sqlite_store import SqliteStore
 from queue_server.app.ports import FixedClock
 from queue_server.app.queue_service import QueueService
-from tests.hub_center import make_center
+from tests.hub_center import make_center, serve_one
 from tests.province.pgfix import pg_dsn, pg_server  # noqa: F401  (fixtures)
 
 pytestmark = [pytest.mark.adapter, pytest.mark.timeout(120)]
 FRIDAY = datetime(2026, 11, 27, 8, 0, tzinfo=VN_TZ)
 MONDAY = datetime(2026, 11, 30, 7, 30, tzinfo=VN_TZ)
 NOW = datetime(2026, 11, 30, 10, 0, tzinfo=VN_TZ)
-
-
-def serve(svc: QueueService, clock: FixedClock, called: datetime, minutes: int) -> None:
-    clock.set(called - timedelta(minutes=10))
-    svc.issue_ticket("ho-tich")
-    clock.set(called)
-    svc.call_next("1")
-    clock.set(called + timedelta(minutes=5))
-    svc.start_service("1")
-    clock.set(called + timedelta(minutes=5 + minutes))
-    svc.complete("1")
 
 
 def weekend_log(folder: Path) -> list[dict[str, Any]]:
@@ -46,7 +35,7 @@ def weekend_log(folder: Path) -> list[dict[str, Any]]:
     svc = QueueService(make_center(), SqliteStore(folder / "hub.sqlite3"), clock)
     try:
         svc.open_counter("1", "canbo")
-        serve(svc, clock, FRIDAY.replace(hour=9), 15)
+        serve_one(svc, clock, FRIDAY.replace(hour=9), 15)
         clock.set(FRIDAY.replace(hour=16, minute=20))
         svc.issue_ticket("ho-tich")
         clock.set(FRIDAY.replace(hour=16, minute=45))
@@ -55,7 +44,7 @@ def weekend_log(folder: Path) -> list[dict[str, Any]]:
         svc.start_service("1")
         clock.set(MONDAY.replace(minute=35))
         svc.complete("1")
-        serve(svc, clock, MONDAY.replace(minute=40), 10)
+        serve_one(svc, clock, MONDAY.replace(minute=40), 10)
         return [e.to_dict() for e in svc.events_after(0, 100_000)]
     finally:
         svc.close()

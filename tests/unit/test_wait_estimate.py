@@ -188,6 +188,86 @@ def test_a_counter_usually_open_by_now_is_expected_until_its_latest_opening() ->
     assert told(prior, timedelta(minutes=20)) == told(no_history, timedelta(minutes=20))
 
 
+def test_a_counter_not_open_yet_is_expected_when_it_more_often_opened_later_than_stayed_shut() -> None:
+    """Counter 3 over 15 past days: opened at 07:30 on 10, at 07:50 on 3, never on 2. At 07:45 three of the five days
+    not open by then opened later: expected at 07:50 (the mean of those openings, not the mean of all, a minute from
+    now), even past 07:48, which a hard cut at the latest opening of fewer days took as absent. With 2 later against
+    3 shut it is taken as absent; after every later opening seen, too."""
+    days = [f"2026-11-{d:02d}" for d in range(2, 17)]
+    openings = [("3", day, 7.5 * 3600.0) for day in days[:10]] + [("3", day, 7 * 3600.0 + 50 * 60.0)
+                                                                  for day in days[10:13]]
+    prior = we.HistoryPrior.from_samples([], [(HO_TICH, day, 8, False) for day in days], openings)
+    at_0745 = 7 * 3600.0 + 45 * 60.0
+    assert prior.opening_after("3", at_0745) == pytest.approx(7 * 3600.0 + 50 * 60.0)
+    assert prior.opening_after("3", 7 * 3600.0) == pytest.approx((10 * 7.5 * 3600.0 + 3 * (7 * 3600.0 + 3000.0)) / 13)
+    assert prior.opening_after("3", 7 * 3600.0 + 51 * 60.0) is None
+    assert prior.opening_after("9", at_0745) is None            # never seen open
+    shut_more = we.HistoryPrior.from_samples([], [(HO_TICH, day, 8, False) for day in days],
+                                             openings[:10] + openings[11:13])    # 2 later, 3 never
+    assert shut_more.opening_after("3", at_0745) is None
+
+    def hall_at(prior: we.HistoryPrior, minute: int) -> dict[str, float]:
+        state = tr.QueueState(center=make_center(), prior=prior)
+        now = MONDAY_0800.replace(hour=7, minute=minute)
+        state.roll_to(now.date())
+        times = state.service_times(now)
+        return {c.id: c.free_in_s for c in state.hall(now, times).counters}
+
+    assert hall_at(prior, 45)["3"] == pytest.approx(5 * 60.0)
+    assert hall_at(prior, 49)["3"] == pytest.approx(60.0)       # due any minute: not before a minute from now
+    assert "3" not in hall_at(shut_more, 45)
+
+
+def test_todays_samples_of_a_counter_are_counted_once() -> None:
+    """A service one counter serves: its samples today are the service's too, and were blended in twice (service
+    level, then counter level), so a few long cases today outweighed weeks of history. Counted once, with the weight
+    ``TODAY_K``; the service's other counters today move this counter's level (a day of harder cases)."""
+    prior = we.HistoryPrior.from_samples([("a", "1", 9, 600.0)] * 200 + [("a", "2", 9, 600.0)] * 200)
+    long_today = (1200.0,) * 10
+    alone = we.ServiceTimes(default_s={"a": 600.0}, prior=prior, hour=9, today_by_counter={("a", "1"): long_today},
+                            today_by_service={"a": long_today})
+    once = 10 / (10 + we.TODAY_K)
+    assert alone.seconds("a", "1") == pytest.approx(600.0 + once * 600.0 + we.TURNAROUND_S, rel=1e-3)
+    # counter 2 has no sample of its own today: it moves with counter 1's day, by the same weight
+    assert alone.seconds("a", "2") == pytest.approx(alone.seconds("a", "1"), rel=1e-3)
+    both = we.ServiceTimes(default_s={"a": 600.0}, prior=prior, hour=9,
+                           today_by_counter={("a", "1"): long_today, ("a", "2"): (300.0,) * 10},
+                           today_by_service={"a": long_today + (300.0,) * 10})
+    # counter 2 quick today: it pulls counter 1's level down, and counter 1's long day pulls counter 2's up
+    assert both.seconds("a", "1") == pytest.approx(540.0 + once * (1200.0 - 540.0) + we.TURNAROUND_S, rel=1e-3)
+    assert both.seconds("a", "2") == pytest.approx(720.0 + once * (300.0 - 720.0) + we.TURNAROUND_S, rel=1e-3)
+
+
+def test_someone_standing_in_at_a_counter_is_not_taken_for_its_usual_staff() -> None:
+    """Counter 1's usual staff (who opened it on most past days) take 20 min a ticket there; the service's history
+    over both counters is 12.5 min. Today a stand-in opened counter 1: the estimate uses the service's history, not
+    the usual person's, and follows today's samples at ``BLEND_K`` rather than ``TODAY_K``."""
+    days = [f"2026-11-{d:02d}" for d in range(2, 12)]
+    openings = [("1", day, 7.5 * 3600.0, "lan") for day in days[:8]] + [("1", day, 7.5 * 3600.0, "hoa")
+                                                                       for day in days[8:]]
+    openings += [("1", days[0], 13.5 * 3600.0, "hoa")]      # not the day's first opening: not counted
+    samples = [("a", "1", 9, 1200.0)] * 100 + [("a", "2", 9, 300.0)] * 100
+    prior = we.HistoryPrior.from_samples(samples, [("a", day, 8, False) for day in days], openings)
+    assert prior.usual_staff == {"1": "lan"}
+    usual = we.ServiceTimes(default_s={"a": 600.0}, prior=prior, hour=9)
+    stand_in = we.ServiceTimes(default_s={"a": 600.0}, prior=prior, hour=9, stand_ins=frozenset({"1"}))
+    assert usual.seconds("a", "1") > 1100.0 + we.TURNAROUND_S
+    service_level = prior.seconds("a", None, 9, 600.0)
+    assert 700.0 < service_level < 800.0
+    assert stand_in.seconds("a", "1") == pytest.approx(service_level + we.TURNAROUND_S)
+    today = {("a", "1"): (300.0,) * 8}
+    followed = we.ServiceTimes(default_s={"a": 600.0}, prior=prior, hour=9, stand_ins=frozenset({"1"}),
+                               today_by_counter=today)
+    assert followed.seconds("a", "1") == pytest.approx((service_level + 300.0) / 2 + we.TURNAROUND_S)
+
+    # the hub: the staff member who opened counter 1 today decides
+    center = make_center()
+    for staff, standing_in in (("lan", False), ("hoa", True)):
+        state = tr.QueueState(center=center, prior=prior)
+        state, _ = tr.transition(state, tr.OpenCounter("1", staff), MONDAY_0800)
+        assert ("1" in state.service_times(MONDAY_0800).stand_ins) is standing_in
+
+
 def test_a_ticket_held_past_its_mean_is_likely_a_long_case() -> None:
     """Skewed occupancy: the time left on a ticket in hand never drops to a sliver and grows again for a ticket held
     long (a long case); without a spread, the old mean − held floored rule."""
