@@ -174,7 +174,7 @@ class _Projection:
                 serving, done = _ts(t.get("serving_at")), _ts(t.get("done_at"))
                 # a service across a closing (in hand at Friday's closing, done on Monday) is served on its day but
                 # untimed: the weekend is nobody's service time (the hub's report counts it so, docs/reports.md)
-                if serving and done and serving.astimezone(VN_TZ).date() == done.astimezone(VN_TZ).date():
+                if serving and done and serving.astimezone(VN_TZ).date() == done.astimezone(VN_TZ).date() == day:
                     self._bump(day, 13)
                     self._bump(day, 7, max(0.0, (done - serving).total_seconds()))
             elif typ == "ticket.no_show":

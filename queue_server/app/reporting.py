@@ -13,9 +13,10 @@ Counting rules (docs/reports.md):
 - every fact belongs to the ticket's working day and the hour (Vietnam time) the fact happened, except
   ``issued`` which uses the issue time (an offline kiosk's ticket merged later still arrives at its own hour).
 - a service that ran across a closing (a ticket left in hand at Friday's closing, completed on Monday: its start,
-  serving_at else called_at, is on an earlier local date than its completion) is served on its own working day
-  at the hour of its start (the last moment it was worked on that day), but its service time is unknown: it adds
-  to ``served`` and not to ``timed``, the service-time sum, maximum or histogram (the weekend is no service time).
+  serving_at else called_at, is on an earlier local date than its completion, or its completion on a later date
+  than its working day) is served on its own working day at the hour it was last worked on that day (its start,
+  else its call), but its service time is unknown: it adds to ``served`` and not to ``timed``, the service-time
+  sum, maximum or histogram (the weekend is no service time).
 - counter duty: the time between a counter's events is open (on duty) or paused time for the staff at the
   counter, split at hour boundaries; an interval never runs past the end of its day. A counter left open
   overnight is on duty until its last activity there (a counter or ticket event) on the earlier day and again
@@ -231,13 +232,33 @@ def _dt(text: Any) -> datetime | None:
     return parse_at(str(text)) if text else None
 
 
-def service_seconds(start: datetime | None, done: datetime) -> int | None:
+def service_seconds(start: datetime | None, done: datetime, day: date | None = None) -> int | None:
     """The measured service time start → done in seconds; None when it is unknown: no start, or a service that
-    ran across a closing (started on an earlier local date than it was completed: the nights and weekend between
-    are nobody's service time)."""
-    if start is None or start.astimezone(VN_TZ).date() != done.astimezone(VN_TZ).date():
+    ran across a closing — started on an earlier local date than it was completed, or completed on a later date
+    than the ticket's own working ``day`` (called on Friday and left in hand, started and completed on Monday: the
+    minutes on Monday are staff clearing it, not a service of Friday's). The nights and weekend between are
+    nobody's service time."""
+    if start is None:
+        return None
+    finished = done.astimezone(VN_TZ).date()
+    if start.astimezone(VN_TZ).date() != finished or (day is not None and finished != day):
         return None
     return _secs(start, done) or 0
+
+
+def _date(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def _last_work_hour(day: date, *moments: datetime | None) -> int | None:
+    """The hour of the first of ``moments`` that falls on the local ``day`` (a ticket's last work on its day)."""
+    for moment in moments:
+        if moment is not None and moment.astimezone(VN_TZ).date() == day:
+            return _hour(moment)
+    return None
 
 
 TICKET_FACTS = frozenset({"ticket.issued", "ticket.called", "ticket.done", "ticket.no_show", "ticket.reactivated",
@@ -326,10 +347,12 @@ class Folder:
         elif kind == "ticket.done":
             if not row.flags & SERVED:
                 row.flags |= SERVED
-                start = _dt(t.get("serving_at")) or _dt(t.get("called_at"))
-                secs = service_seconds(start, _dt(t.get("done_at")) or at)
-                # a service across a closing is served at its start's hour (its day's last work on it), untimed
-                hour = _hour(at) if secs is not None or start is None else _hour(start)
+                serving, called = _dt(t.get("serving_at")), _dt(t.get("called_at"))
+                own_day = _date(day)
+                secs = service_seconds(serving or called, _dt(t.get("done_at")) or at, own_day)
+                # a service across a closing is served at the hour of its day's last work on it, untimed
+                last = _last_work_hour(own_day, serving, called) if secs is None and own_day is not None else None
+                hour = _hour(at) if last is None else last
                 m = self.delta.cell((day, str(t["service"]), counter, staff, hour))
                 m.served += 1
                 if secs is not None:

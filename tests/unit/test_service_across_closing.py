@@ -82,6 +82,32 @@ def test_a_service_across_the_weekend_is_served_on_its_day_at_its_start_hour_unt
     assert rp.figures(monday, 1800)["service_avg_min"] == 10.0
 
 
+def test_a_ticket_called_on_friday_and_started_on_monday_is_untimed_at_its_call_hour() -> None:
+    """Called at 16:58 on Friday, not started before closing; on Monday staff start and complete it (the console
+    completes only a started ticket): the 30 seconds on Monday are not a service of Friday's, and nobody worked on
+    it at 07h on Friday. Served on Friday at 16h, untimed; the province the same."""
+    called, serving, done = at(FRIDAY, "16:58"), at(MONDAY, "07:35"), at(MONDAY, "07:35")
+    done = done.replace(second=30)
+    times = {"issued_at": at(FRIDAY, "16:40"), "called_at": called}
+    events = [("ticket.issued", times["issued_at"], {"ticket": ticket(3, FRIDAY, TicketStatus.ISSUED,
+                                                                       issued_at=times["issued_at"])}),
+              ("ticket.called", called, {"ticket": ticket(3, FRIDAY, TicketStatus.CALLED, **times), "counter": "1"}),
+              ("ticket.done", done, {"ticket": ticket(3, FRIDAY, TicketStatus.DONE, **times, serving_at=serving,
+                                                      done_at=done), "counter": "1"})]
+    folder = rp.Folder(lambda _id: None, lambda _id: None)
+    projection = _Projection("hx", wait_target_s=1800)
+    for seq, (kind, when, data) in enumerate(events, 1):
+        folder.fold(kind, format_at(when), data)
+        projection.apply(Row(seq, when, f"e{seq}", kind, data))
+    friday = summed(folder, FRIDAY)
+    assert (friday.served, friday.timed, friday.service_sum) == (1, 0, 0)
+    assert summed(folder, FRIDAY, 16).served == 1 and summed(folder, FRIDAY, 7).served == 0
+    row = projection.daily[date(2026, 11, 27)]
+    assert (row[1], row[13], row[7]) == (1, 0, 0.0)
+    assert rp.service_seconds(serving, done, date(2026, 11, 27)) is None
+    assert rp.service_seconds(serving, done, date(2026, 11, 30)) == 30
+
+
 def test_service_seconds_is_known_only_within_one_local_day() -> None:
     friday_late = datetime(2026, 11, 27, 23, 50, tzinfo=VN_TZ)
     assert rp.service_seconds(friday_late, datetime(2026, 11, 27, 23, 59, tzinfo=VN_TZ)) == 540
