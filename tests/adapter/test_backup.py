@@ -2,7 +2,10 @@
 verifies before it touches anything and never deletes what was there."""
 from __future__ import annotations
 
+import gzip
+import hashlib
 import json
+import shutil
 import sqlite3
 import threading
 from datetime import datetime, timedelta
@@ -15,6 +18,7 @@ from queue_server.backup import (
     MANIFEST,
     BackupError,
     discover_stores,
+    extract_store,
     list_backups,
     restore,
     take_backup,
@@ -43,6 +47,22 @@ def count(path: Path, table: str = "events") -> int:
         conn.close()
 
 
+def stored(backup: Path, role: str) -> Path:
+    """The plain SQLite file of ``role`` in a backup (gzipped in it), beside the backups, to query."""
+    out = backup.parent.parent / "read" / backup.name
+    out.mkdir(parents=True, exist_ok=True)
+    return extract_store(backup, role, out / f"{role}.sqlite3")
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def files(directory: Path) -> dict[str, str]:
+    """Every file under a directory with its digest: what "nothing was written" compares."""
+    return {str(p.relative_to(directory)): sha256(p) for p in sorted(directory.rglob("*")) if p.is_file()}
+
+
 @pytest.fixture
 def center_dir(tmp_path: Path) -> Path:
     state = tmp_path / "state"
@@ -69,8 +89,8 @@ def test_every_store_is_found_and_copied_with_a_manifest(center_dir: Path, tmp_p
         ["hub", "mirror", "outbox", "file:face.sqlite3"], "ok")
     hub_entry = next(f for f in manifest["files"] if f["role"] == "hub")
     assert hub_entry["last_seq"] == 50
-    assert count(result.path / "hub.sqlite3") == 50
-    assert count(result.path / "mirror.sqlite3", "dossier_mirror") == 11
+    assert count(stored(result.path, "hub")) == 50
+    assert count(stored(result.path, "mirror"), "dossier_mirror") == 11
     # the copies stand alone: no WAL to carry along
     assert not list(result.path.glob("*-wal"))
     verify(result.path)
@@ -97,7 +117,7 @@ def test_a_backup_taken_while_a_writer_commits_is_consistent(center_dir: Path, t
     finally:
         stop.set()
         thread.join()
-    counts = [count(r.path / "hub.sqlite3") for r in results]
+    counts = [count(stored(r.path, "hub")) for r in results]
     assert all(c % 2 == 0 for c in counts)
     assert counts == sorted(counts) and counts[-1] > 50
 
@@ -169,9 +189,9 @@ def test_restore_refuses_live_stores_unless_forced_and_keeps_them(center_dir: Pa
 
 def test_a_damaged_backup_is_refused_before_anything_is_written(center_dir: Path, tmp_path: Path) -> None:
     backup = take_backup(stores(center_dir), tmp_path / "backups", "tt-hcc", T0).path
-    data = bytearray((backup / "outbox.sqlite3").read_bytes())
+    data = bytearray((backup / "outbox.sqlite3.gz").read_bytes())
     data[-100] ^= 0xFF
-    (backup / "outbox.sqlite3").write_bytes(bytes(data))
+    (backup / "outbox.sqlite3.gz").write_bytes(bytes(data))
     new = tmp_path / "new-pc"
     with pytest.raises(BackupError, match="SHA-256"):
         restore(backup, {"hub": new / "hub.sqlite3"}, new, T0)
