@@ -48,9 +48,10 @@ FORMAT = 2                     # a backup holding gzipped stores; one made with 
 PLAIN_FORMAT = 1               # what every release reads: one raw SQLite file per store
 READABLE_FORMATS = (PLAIN_FORMAT, FORMAT)
 GZIP = "gzip"
-# measured on a year-old hub store (1.67 GB, docs/operations.md §5): level 1 → 7.0× in 6.4 s, 3 → 8.1× in 7.5 s,
-# 6 (gzip's default) → 9.4× in 17.9 s; level 3 buys 14 % less disk for a second more than level 1, the rest costs
-# more than twice the time (the hub keeps serving meanwhile, on the same two cores)
+# measured on a year-old hub store (1.67 GB, bench/backup_compression.py, docs/operations.md §5): level 1 → 7.0×
+# in 6.4 s, 2 → 7.6× in 6.7 s, 3 → 8.1× in 7.5 s, 4 → 8.2× in 9.8 s, 5 → 9.0× in 11.8 s, 6 (gzip's default) → 9.4×
+# in 17.9 s, 9 → 9.7× in 55 s: level 3 is the knee — 14 % less disk than level 1 for one second more, while each
+# step past it costs more time than it saves space (the hub keeps serving meanwhile, on the same cores)
 GZIP_LEVEL = 3
 BLOCK = 1 << 20
 SQLITE_MAGIC = b"SQLite format 3\x00"
