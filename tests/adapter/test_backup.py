@@ -390,3 +390,24 @@ def test_a_gz_swapped_for_another_stores_is_refused_by_its_raw_digest(center_dir
     with pytest.raises(BackupError, match="does not unpack"):
         restore(backup, {"hub": new / "hub.sqlite3"}, new, T0)
     assert not new.exists()
+
+
+def test_a_gz_damaged_after_verify_is_caught_while_restoring_and_leaves_no_partial_file(
+        center_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the backup changes between restore's verify and its unpack (a flaky USB disk, a second admin): the unpack
+    # checks the store it writes again, and removes its partial file instead of putting it in place
+    import queue_server.backup as backup_module
+
+    backup = take_backup(stores(center_dir), tmp_path / "backups", "tt-hcc", T0).path
+    real_verify = backup_module.verify
+
+    def verify_then_damage(path: Path, scratch: Path | None = None) -> dict[str, object]:
+        manifest = real_verify(path, scratch)
+        truncate(path / "hub.sqlite3.gz")
+        return manifest
+
+    monkeypatch.setattr(backup_module, "verify", verify_then_damage)
+    new = tmp_path / "new-pc"
+    with pytest.raises(BackupError, match=r"hub\.sqlite3\.gz cannot be decompressed .*: damaged copy$"):
+        restore(backup, {"hub": new / "hub.sqlite3"}, new, T0)
+    assert not (new / "hub.sqlite3").exists() and not list(new.glob(".partial-*"))
