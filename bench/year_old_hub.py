@@ -11,7 +11,8 @@ Then, for the year-old store and for a fresh one, the real `motcua hub` in its o
 - GET /state and the first SSE message (the `state` snapshot), issuing a ticket, a counter's call-next (p50/p99);
 - RSS of the hub after start and after a busy hour (--busy tickets issued, called and completed); the WAL's size
   then; the sizes of the store, the reports model and the dossier mirror;
-- `motcua backup` and `motcua restore` (time, size) and the start on the restored store.
+- `motcua backup` and `motcua restore` (time; the backup's size on disk, gzipped, and of the stores in it) and the
+  start on the restored store.
 
 Usage: .venv/bin/python bench/year_old_hub.py [--tickets 520000] [--samples 200] [--busy 1000] [--db-dir DIR]
        (an existing store in --db-dir is reused and kept; `--tickets 20000 --samples 30 --busy 100` is a quick run of
@@ -219,7 +220,9 @@ def run_store(folder: Path, label: str, samples: int, busy: int, broker_port: in
                           capture_output=True, text=True, check=True)
     result["backup_s"] = round(time.perf_counter() - t, 2)
     made = Path(done.stdout.split("OK: ", 1)[1].splitlines()[0].strip())
-    result["backup_mib"] = dir_mib(made)
+    result["backup_mib"] = dir_mib(made)            # what the disk holds: the gzipped copies (format 2)
+    manifest = json.loads((made / "manifest.json").read_text(encoding="utf-8"))
+    result["backup_raw_mib"] = round(sum(int(f["bytes"]) for f in manifest["files"]) / 2**20, 1)
     t = time.perf_counter()
     subprocess.run([*motcua, "restore", str(made), "--config", str(config), "--force"], cwd=ROOT, env=env,
                    capture_output=True, text=True, check=True)

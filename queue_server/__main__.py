@@ -9,7 +9,7 @@
   motcua bridge [--config FILE] ...   the serial bridge for counter devices (firmware_bridge)
   motcua kiosk [--sim] ...            the lobby kiosk app (kiosk)
   motcua mock-main-system [--port P]  a stand-in for the province's one-stop system (demo, tests)
-  motcua backup --config FILE [--to DIR] [--keep N] [--copy-to DEST]   consistent copies of every store
+  motcua backup --config FILE [--to DIR] [--keep N] [--copy-to DEST] [--no-compress]   gzipped copies of every store
   motcua restore BACKUP_DIR --config FILE [--force]                    put a backup in place (hub stopped)
   motcua reports rebuild --config FILE   rebuild the reporting read model from the event log (docs/reports.md)
 """
@@ -392,13 +392,14 @@ def cmd_backup(args: argparse.Namespace) -> int:
     stores = discover_stores(settings.store_path, named_stores(settings))
     try:
         result = take_backup(stores, destination, settings.center.id, datetime.now().astimezone(), keep=args.keep,
-                             copy_to=args.copy_to)
+                             copy_to=args.copy_to, compress=not args.no_compress)
     except BackupError as err:
         print(f"sao lưu thất bại / backup failed: {err}", file=sys.stderr)
         return 1
     print(f"OK: {result.path}")
     for entry in result.files:
-        print(f"  {entry['role']}: {entry['source']} ({entry['bytes']} B, integrity {entry['integrity']})")
+        stored = f"{entry['bytes']} B → {entry['stored_bytes']} B gzip" if "stored_bytes" in entry else f"{entry['bytes']} B"
+        print(f"  {entry['role']}: {entry['source']} ({stored}, integrity {entry['integrity']})")
     for old in result.removed:
         print(f"  rotated out: {old.name}")
     if result.copied_to:
@@ -507,6 +508,8 @@ def build_parser() -> argparse.ArgumentParser:
     backup.add_argument("--keep", type=int, default=14, help="how many backups to keep (default 14)")
     backup.add_argument("--copy-to", default=None,
                         help="second destination: a mounted path, or an rsync target host:path / user@host:path")
+    backup.add_argument("--no-compress", action="store_true",
+                        help="plain copies, not gzipped (about 8x larger; a backup older releases can restore)")
     backup.set_defaults(func=cmd_backup)
 
     restore = sub.add_parser("restore", help="put a backup in place (stop the hub first)")

@@ -2,6 +2,8 @@
 verifies before it touches anything and never deletes what was there."""
 from __future__ import annotations
 
+import gzip
+import hashlib
 import json
 import sqlite3
 import threading
@@ -15,6 +17,7 @@ from queue_server.backup import (
     MANIFEST,
     BackupError,
     discover_stores,
+    extract_store,
     list_backups,
     restore,
     take_backup,
@@ -43,6 +46,22 @@ def count(path: Path, table: str = "events") -> int:
         conn.close()
 
 
+def stored(backup: Path, role: str) -> Path:
+    """The plain SQLite file of ``role`` in a backup (gzipped in it), beside the backups, to query."""
+    out = backup.parent.parent / "read" / backup.name
+    out.mkdir(parents=True, exist_ok=True)
+    return extract_store(backup, role, out / f"{role}.sqlite3")
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def files(directory: Path) -> dict[str, str]:
+    """Every file under a directory with its digest: what "nothing was written" compares."""
+    return {str(p.relative_to(directory)): sha256(p) for p in sorted(directory.rglob("*")) if p.is_file()}
+
+
 @pytest.fixture
 def center_dir(tmp_path: Path) -> Path:
     state = tmp_path / "state"
@@ -69,8 +88,8 @@ def test_every_store_is_found_and_copied_with_a_manifest(center_dir: Path, tmp_p
         ["hub", "mirror", "outbox", "file:face.sqlite3"], "ok")
     hub_entry = next(f for f in manifest["files"] if f["role"] == "hub")
     assert hub_entry["last_seq"] == 50
-    assert count(result.path / "hub.sqlite3") == 50
-    assert count(result.path / "mirror.sqlite3", "dossier_mirror") == 11
+    assert count(stored(result.path, "hub")) == 50
+    assert count(stored(result.path, "mirror"), "dossier_mirror") == 11
     # the copies stand alone: no WAL to carry along
     assert not list(result.path.glob("*-wal"))
     verify(result.path)
@@ -97,7 +116,7 @@ def test_a_backup_taken_while_a_writer_commits_is_consistent(center_dir: Path, t
     finally:
         stop.set()
         thread.join()
-    counts = [count(r.path / "hub.sqlite3") for r in results]
+    counts = [count(stored(r.path, "hub")) for r in results]
     assert all(c % 2 == 0 for c in counts)
     assert counts == sorted(counts) and counts[-1] > 50
 
@@ -169,9 +188,9 @@ def test_restore_refuses_live_stores_unless_forced_and_keeps_them(center_dir: Pa
 
 def test_a_damaged_backup_is_refused_before_anything_is_written(center_dir: Path, tmp_path: Path) -> None:
     backup = take_backup(stores(center_dir), tmp_path / "backups", "tt-hcc", T0).path
-    data = bytearray((backup / "outbox.sqlite3").read_bytes())
+    data = bytearray((backup / "outbox.sqlite3.gz").read_bytes())
     data[-100] ^= 0xFF
-    (backup / "outbox.sqlite3").write_bytes(bytes(data))
+    (backup / "outbox.sqlite3.gz").write_bytes(bytes(data))
     new = tmp_path / "new-pc"
     with pytest.raises(BackupError, match="SHA-256"):
         restore(backup, {"hub": new / "hub.sqlite3"}, new, T0)
@@ -210,3 +229,185 @@ def test_a_restore_marks_the_hub_store_and_the_mark_holds_leases_only_until_clea
     hold.check()
     assert RestoreMarkStore(new / "hub.sqlite3").restored() is None
     assert not LeaseHold(RestoreMarkStore(new / "hub.sqlite3"), clock).active
+
+
+def test_a_compressed_backup_is_smaller_says_so_and_restores_the_same_store(center_dir: Path, tmp_path: Path) -> None:
+    make_db(center_dir / "hub.sqlite3", 20_000)                 # a store with some body to it (the events repeat)
+    backup = take_backup(stores(center_dir), tmp_path / "backups", "tt-hcc", T0).path
+    manifest = json.loads((backup / MANIFEST).read_text(encoding="utf-8"))
+    assert manifest["format"] == 2                               # an older motcua refuses it by its format
+    assert sorted(p.name for p in backup.iterdir()) == sorted(
+        [MANIFEST, "hub.sqlite3.gz", "mirror.sqlite3.gz", "outbox.sqlite3.gz", "file-face.sqlite3.sqlite3.gz"])
+    for entry in manifest["files"]:
+        packed = backup / entry["file"]
+        assert entry["compression"] == "gzip"
+        assert entry["stored_bytes"] == packed.stat().st_size < entry["bytes"]
+        assert entry["sha256"] == sha256(packed)                 # what verify checks without unpacking
+        with gzip.open(packed, "rb") as gz:
+            raw = gz.read()
+        assert len(raw) == entry["bytes"] and hashlib.sha256(raw).hexdigest() == entry["raw_sha256"]
+        assert raw.startswith(b"SQLite format 3\x00")
+    hub = next(e for e in manifest["files"] if e["role"] == "hub")
+    assert hub["stored_bytes"] * 2 < hub["bytes"] and hub["last_seq"] == 20_050
+    verify(backup)
+    new = tmp_path / "new-pc"
+    restore(backup, {"hub": new / "hub.sqlite3", "outbox": new / "outbox.sqlite3"}, new, T0)
+    # the restored file is the backup's copy (content by digest), then marked as restored (the mark is a row added)
+    outbox = next(e for e in manifest["files"] if e["role"] == "outbox")
+    assert sha256(new / "outbox.sqlite3") == outbox["raw_sha256"]
+    assert sha256(new / "face.sqlite3") == next(e for e in manifest["files"]
+                                                if e["role"] == "file:face.sqlite3")["raw_sha256"]
+    query = "SELECT seq, data FROM events ORDER BY seq"
+    conn_live, conn_new = sqlite3.connect(center_dir / "hub.sqlite3"), sqlite3.connect(new / "hub.sqlite3")
+    try:
+        assert conn_new.execute(query).fetchall() == conn_live.execute(query).fetchall()
+    finally:
+        conn_live.close()
+        conn_new.close()
+    assert not list(new.glob(".partial-*"))
+
+
+def write_old_backup(center_dir: Path, destination: Path) -> Path:
+    """A backup as releases before compression wrote it, by hand: raw copies and a format-1 manifest."""
+    backup = destination / "motcua-tt-hcc-20261001-120000"
+    backup.mkdir(parents=True)
+    entries = []
+    for role, source in (("hub", center_dir / "hub.sqlite3"), ("outbox", center_dir / "outbox.sqlite3")):
+        copy = backup / f"{role}.sqlite3"
+        with sqlite3.connect(source) as src, sqlite3.connect(copy) as dst:
+            src.backup(dst)
+            dst.execute("PRAGMA journal_mode=DELETE")
+        src.close()
+        dst.close()
+        entry = {"role": role, "file": copy.name, "source": str(source), "bytes": copy.stat().st_size,
+                 "sha256": sha256(copy), "integrity": "ok"}
+        if role == "hub":
+            entry["last_seq"] = 50
+        entries.append(entry)
+    (backup / MANIFEST).write_text(json.dumps({"format": 1, "center": "tt-hcc", "created_at": "2026-10-01T12:00:00+07:00",
+                                               "files": entries}), encoding="utf-8")
+    return backup
+
+
+def test_an_old_uncompressed_backup_still_verifies_and_restores(center_dir: Path, tmp_path: Path) -> None:
+    old = write_old_backup(center_dir, tmp_path / "backups")
+    assert verify(old)["format"] == 1
+    new = tmp_path / "new-pc"
+    done = dict(restore(old, {"hub": new / "hub.sqlite3", "outbox": new / "outbox.sqlite3"}, new, T0))
+    assert done == {"hub": new / "hub.sqlite3", "outbox": new / "outbox.sqlite3"}
+    assert count(new / "hub.sqlite3") == 50 and count(new / "outbox.sqlite3", "outbox_items") == 7
+    assert sha256(new / "outbox.sqlite3") == sha256(old / "outbox.sqlite3")
+    # and one written today without compression is the same format-1 backup: raw files an older release restores
+    plain = take_backup(stores(center_dir), tmp_path / "backups", "tt-hcc", T0, compress=False).path
+    manifest = json.loads((plain / MANIFEST).read_text(encoding="utf-8"))
+    assert manifest["format"] == 1 and not any("compression" in e or "raw_sha256" in e for e in manifest["files"])
+    assert count(plain / "hub.sqlite3") == 50 and not list(plain.glob("*.gz"))
+    verify(plain)
+    restore(plain, {"hub": tmp_path / "again" / "hub.sqlite3"}, tmp_path / "again", T0)
+    assert count(tmp_path / "again" / "hub.sqlite3") == 50
+
+
+def test_a_manifest_of_a_newer_format_or_compression_is_refused_in_one_sentence(center_dir: Path,
+                                                                                 tmp_path: Path) -> None:
+    backup = take_backup(stores(center_dir), tmp_path / "backups", "tt-hcc", T0).path
+    manifest = json.loads((backup / MANIFEST).read_text(encoding="utf-8"))
+    manifest["files"][0]["compression"] = "zstd"
+    (backup / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(BackupError, match="unknown compression 'zstd'"):
+        verify(backup)
+    manifest["format"] = 3
+    (backup / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(BackupError, match="not a format-1 or format-2 motcua manifest"):
+        restore(backup, {}, tmp_path / "new-pc", T0)
+    assert not (tmp_path / "new-pc").exists()
+
+
+def truncate(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
+def flip_a_bit(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x10
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("damage", [truncate, flip_a_bit], ids=["truncated", "bit-flipped"])
+def test_a_damaged_gz_is_refused_by_verify_and_by_restore_with_nothing_written(center_dir: Path, tmp_path: Path,
+                                                                                damage) -> None:
+    make_db(center_dir / "hub.sqlite3", 5_000)
+    backup = take_backup(stores(center_dir), tmp_path / "backups", "tt-hcc", T0).path
+    damage(backup / "hub.sqlite3.gz")
+    before = files(center_dir)
+    with pytest.raises(BackupError, match=r"hub\.sqlite3\.gz does not match its recorded SHA-256 \(damaged copy\)"):
+        verify(backup)
+    with pytest.raises(BackupError, match="damaged copy"):
+        restore(backup, {"hub": center_dir / "hub.sqlite3", "outbox": center_dir / "outbox.sqlite3"}, center_dir, T0,
+                force=True)
+    assert files(center_dir) == before                           # nothing moved aside, nothing half-written
+
+    # the same damage with the manifest's stored digest rewritten to match (a copy tool that "fixed" it): the .gz
+    # itself is refused — cannot be decompressed, or not the store the manifest recorded — in one sentence
+    manifest = json.loads((backup / MANIFEST).read_text(encoding="utf-8"))
+    next(e for e in manifest["files"] if e["role"] == "hub")["sha256"] = sha256(backup / "hub.sqlite3.gz")
+    (backup / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    with pytest.raises(BackupError, match=r"hub\.sqlite3\.gz (cannot be decompressed \(.+\): damaged copy"
+                                          r"|does not unpack to the store its manifest recorded \(damaged copy\))$"):
+        verify(backup, scratch=scratch)
+    assert list(scratch.iterdir()) == []                         # its temporary file is gone, also on error
+    with pytest.raises(BackupError, match="damaged copy"):
+        restore(backup, {"hub": center_dir / "hub.sqlite3", "outbox": center_dir / "outbox.sqlite3"}, center_dir, T0,
+                force=True)
+    assert files(center_dir) == before
+    assert [p.name for p in (tmp_path / "backups").iterdir()] == [backup.name]   # no temporary left beside it
+
+
+def test_verify_leaves_no_temporary_file_beside_the_backup(center_dir: Path, tmp_path: Path) -> None:
+    backup = take_backup(stores(center_dir), tmp_path / "backups", "tt-hcc", T0).path
+    verify(backup)                                               # unpacks each store beside the backup by default
+    assert sorted(p.name for p in (tmp_path / "backups").iterdir()) == [backup.name]
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    verify(backup, scratch=scratch)
+    assert list(scratch.iterdir()) == []
+
+
+def test_a_gz_swapped_for_another_stores_is_refused_by_its_raw_digest(center_dir: Path, tmp_path: Path) -> None:
+    # a whole, valid .gz of a valid database — the outbox — under the hub's name, its stored digest rewritten to
+    # match: only the digest of what it unpacks to tells it is not the hub store the backup took
+    backup = take_backup(stores(center_dir), tmp_path / "backups", "tt-hcc", T0).path
+    (backup / "hub.sqlite3.gz").write_bytes((backup / "outbox.sqlite3.gz").read_bytes())
+    manifest = json.loads((backup / MANIFEST).read_text(encoding="utf-8"))
+    hub = next(e for e in manifest["files"] if e["role"] == "hub")
+    outbox = next(e for e in manifest["files"] if e["role"] == "outbox")
+    hub.update(sha256=outbox["sha256"], bytes=outbox["bytes"])
+    (backup / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(BackupError, match=r"hub\.sqlite3\.gz does not unpack to the store its manifest recorded"):
+        verify(backup)
+    new = tmp_path / "new-pc"
+    with pytest.raises(BackupError, match="does not unpack"):
+        restore(backup, {"hub": new / "hub.sqlite3"}, new, T0)
+    assert not new.exists()
+
+
+def test_a_gz_damaged_after_verify_is_caught_while_restoring_and_leaves_no_partial_file(
+        center_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the backup changes between restore's verify and its unpack (a flaky USB disk, a second admin): the unpack
+    # checks the store it writes again, and removes its partial file instead of putting it in place
+    import queue_server.backup as backup_module
+
+    backup = take_backup(stores(center_dir), tmp_path / "backups", "tt-hcc", T0).path
+    real_verify = backup_module.verify
+
+    def verify_then_damage(path: Path, scratch: Path | None = None) -> dict[str, object]:
+        manifest = real_verify(path, scratch)
+        truncate(path / "hub.sqlite3.gz")
+        return manifest
+
+    monkeypatch.setattr(backup_module, "verify", verify_then_damage)
+    new = tmp_path / "new-pc"
+    with pytest.raises(BackupError, match=r"hub\.sqlite3\.gz cannot be decompressed .*: damaged copy$"):
+        restore(backup, {"hub": new / "hub.sqlite3"}, new, T0)
+    assert not (new / "hub.sqlite3").exists() and not list(new.glob(".partial-*"))

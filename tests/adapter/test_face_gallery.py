@@ -200,7 +200,7 @@ def test_motcua_backup_and_restore_keep_a_deleted_citizen_deleted(tmp_path: Path
     stores = discover_stores(settings.store_path, named_stores(settings))
     backup = take_backup(stores, tmp_path / "backups", "test", T0).path
     copied = {p.name for p in backup.iterdir()}
-    assert "face.sqlite3" in copied and not any("ring" in name or "key" in name for name in copied)
+    assert "face.sqlite3.gz" in copied and not any("ring" in name or "key" in name for name in copied)
     service = make_service((face.gallery_path, face.key_path), clock)
     service.delete(subject, actor="canbo")             # the citizen withdraws after the backup was taken
     service.close()

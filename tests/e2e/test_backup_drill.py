@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from conftest import free_port, wait_for_port
 
+from queue_server.backup import extract_store
 from queue_server.mock_main_system import MockMainSystem
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
@@ -152,7 +153,7 @@ def test_backup_while_issuing_then_restore_on_a_new_pc(tmp_path: Path) -> None:
     mid_manifest = json.loads((mid / "manifest.json").read_text(encoding="utf-8"))
     mid_seq = next(f for f in mid_manifest["files"] if f["role"] == "hub")["last_seq"]
     assert 0 < mid_seq <= last
-    assert rows(mid / "hub.sqlite3", EVENTS) == events_a[:mid_seq]
+    assert rows(extract_store(mid, "hub", tmp_path / "mid-hub.sqlite3"), EVENTS) == events_a[:mid_seq]
     assert {f["role"] for f in mid_manifest["files"]} >= {"hub", "outbox", "mirror"}
 
     # restore the quiet backup onto an empty directory (a new PC) and start it
@@ -179,3 +180,45 @@ def test_backup_while_issuing_then_restore_on_a_new_pc(tmp_path: Path) -> None:
     finally:
         main.stop()
         stop_hub(hub_b)
+
+
+def test_the_command_gzips_by_default_keeps_plain_copies_on_request_and_restores_both(tmp_path: Path) -> None:
+    """`motcua backup` (gzip, format 2) and `motcua backup --no-compress` (plain, format 1, what an older release
+    restores) of the same store; `motcua restore` of each gives the same events; a damaged .gz is one sentence."""
+    config = write_config(tmp_path / "hub-a", free_port(), free_port())
+    store = tmp_path / "hub-a" / "hub.sqlite3"
+    conn = sqlite3.connect(store)
+    conn.execute("CREATE TABLE events (seq INTEGER PRIMARY KEY, id TEXT, type TEXT, data TEXT)")
+    conn.executemany("INSERT INTO events (id, type, data) VALUES (?, 'ticket.issued', ?)",
+                     [(f"e{i}", json.dumps({"number": i, "service": SERVICES[i % 3]})) for i in range(3000)])
+    conn.commit()
+    conn.close()
+    packed = motcua("backup", "--config", str(config), "--to", str(tmp_path / "gz"))
+    plain = motcua("backup", "--config", str(config), "--to", str(tmp_path / "plain"), "--no-compress")
+    assert packed.returncode == 0 and plain.returncode == 0, packed.stderr + plain.stderr
+    assert " B gzip, integrity ok)" in packed.stdout and " B, integrity ok)" in plain.stdout
+    (gz_backup,) = (tmp_path / "gz").iterdir()
+    (plain_backup,) = (tmp_path / "plain").iterdir()
+    gz_manifest = json.loads((gz_backup / "manifest.json").read_text(encoding="utf-8"))
+    plain_manifest = json.loads((plain_backup / "manifest.json").read_text(encoding="utf-8"))
+    assert (gz_manifest["format"], plain_manifest["format"]) == (2, 1)
+    assert sorted(p.name for p in plain_backup.iterdir()) == ["hub.sqlite3", "manifest.json"]
+    assert sorted(p.name for p in gz_backup.iterdir()) == ["hub.sqlite3.gz", "manifest.json"]
+    assert (gz_backup / "hub.sqlite3.gz").stat().st_size * 2 < (plain_backup / "hub.sqlite3").stat().st_size
+    events = rows(store, EVENTS)
+    for name, backup in (("b", gz_backup), ("c", plain_backup)):
+        config_new = write_config(tmp_path / f"hub-{name}", free_port(), free_port())
+        done = motcua("restore", str(backup), "--config", str(config_new))
+        assert done.returncode == 0, done.stderr
+        assert rows(tmp_path / f"hub-{name}" / "hub.sqlite3", EVENTS) == events
+
+    data = bytearray((gz_backup / "hub.sqlite3.gz").read_bytes())
+    data[len(data) // 2] ^= 0x01
+    (gz_backup / "hub.sqlite3.gz").write_bytes(bytes(data))
+    before = (tmp_path / "hub-b" / "hub.sqlite3").read_bytes()
+    refused = motcua("restore", str(gz_backup), "--config", str(tmp_path / "hub-b" / "center.toml"), "--force")
+    assert refused.returncode == 1 and "Traceback" not in refused.stderr
+    assert refused.stderr.startswith("khôi phục thất bại / restore failed: ") and "damaged copy" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
+    assert (tmp_path / "hub-b" / "hub.sqlite3").read_bytes() == before
+    assert sorted(p.name for p in (tmp_path / "hub-b").iterdir()) == ["center.toml", "hub.sqlite3"]
