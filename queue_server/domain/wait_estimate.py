@@ -33,6 +33,7 @@ BLEND_K = 8.0            # samples that weigh as much as the prior (shrinkage to
 # at that counter: the service's prior, and today's samples at ``BLEND_K``. (bench/estimate.py, 30 days × 6 seeds,
 # a stand-in at 10 % of counter-days: see docs/hub-internals.md.)
 TODAY_K = 40.0
+OWN_HISTORY_MIN = 20      # past samples of a service at a counter that make its prior that person's own record
 TRIM = 0.05              # share clipped at each end before averaging: a few outliers do not move the mean
 RESIDUAL_FLOOR = 0.3     # a ticket held longer than its mean still needs this share of a mean to finish
 PAUSE_EXPECTED_S = 15 * 60.0   # a paused counter is expected back this long after it paused
@@ -199,7 +200,10 @@ class ServiceTimes:
         default = self.default_s.get(service, 600.0)
         stand_in = counter in self.stand_ins
         prior = self.prior.seconds(service, None if stand_in else counter, self.hour, default)
-        k = BLEND_K if stand_in else TODAY_K
+        # today weighs little only against this person's own record of the service at this counter: against the
+        # config's default (a new site, a service new to the counter) or someone else's, it follows today sooner
+        history = 0 if stand_in else self.prior.by_counter.get((service, counter), (0.0, 0))[1]
+        k = TODAY_K if history >= OWN_HISTORY_MIN else BLEND_K
         # the service's other counters today (a day of harder cases moves them all), then this counter's own:
         # each of today's samples counted once (blending the whole service's, this counter's included, and then
         # this counter's again counted them twice — all of them, for a service one counter serves)

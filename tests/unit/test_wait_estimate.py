@@ -238,6 +238,20 @@ def test_todays_samples_of_a_counter_are_counted_once() -> None:
     assert both.seconds("a", "2") == pytest.approx(720.0 + once * (300.0 - 720.0) + we.TURNAROUND_S, rel=1e-3)
 
 
+def test_today_weighs_little_only_against_a_counters_own_record() -> None:
+    """A new site (the config's 10 min, no history) whose counter takes 5 min today: eight samples move it halfway
+    (``BLEND_K``), not a sixth of the way (``TODAY_K`` is for a person's own record, ≥ ``OWN_HISTORY_MIN`` samples)."""
+    today = {("a", "1"): (300.0,) * 8}
+    new_site = we.ServiceTimes(default_s={"a": 600.0}, today_by_counter=today, today_by_service={"a": (300.0,) * 8})
+    assert new_site.seconds("a", "1") == pytest.approx(450.0 + we.TURNAROUND_S)
+    few = we.HistoryPrior.from_samples([("a", "1", 9, 600.0)] * (we.OWN_HISTORY_MIN - 1))
+    assert we.ServiceTimes(default_s={"a": 600.0}, prior=few, hour=9, today_by_counter=today).seconds("a", "1") \
+        == pytest.approx(450.0 + we.TURNAROUND_S)
+    own = we.HistoryPrior.from_samples([("a", "1", 9, 600.0)] * we.OWN_HISTORY_MIN)
+    assert we.ServiceTimes(default_s={"a": 600.0}, prior=own, hour=9, today_by_counter=today).seconds("a", "1") \
+        == pytest.approx(600.0 - 300.0 * 8 / (8 + we.TODAY_K) + we.TURNAROUND_S)
+
+
 def test_someone_standing_in_at_a_counter_is_not_taken_for_its_usual_staff() -> None:
     """Counter 1's usual staff (who opened it on most past days) take 20 min a ticket there; the service's history
     over both counters is 12.5 min. Today a stand-in opened counter 1: the estimate uses the service's history, not
