@@ -28,6 +28,7 @@ from queue_server.app.projector import (
     Projections,
     day_start,
     live_state,
+    occupancy_sample,
     replay,
 )
 from queue_server.app.views import (
@@ -260,12 +261,10 @@ class SqliteStore:
                 (day_start(day - timedelta(days=days)), day_start(day), *RELEASE_EVENTS)):
             if called is None:
                 continue
-            called_at = parse_at(str(called)).astimezone(VN_TZ)
-            released = datetime.fromisoformat(at)
-            if called_at.date() != released.astimezone(VN_TZ).date():
-                continue            # called on an earlier day (left in hand at closing): days are no occupancy
-            seconds = (released - called_at).total_seconds()
-            out.append((str(from_service or service), counter, called_at.hour, max(0.0, seconds)))
+            sample = occupancy_sample(str(from_service or service), counter, parse_at(str(called)),
+                                      datetime.fromisoformat(at))
+            if sample is not None:
+                out.append(sample)
         return out
 
     def opening_history(self, day: date, days: int = HISTORY_DAYS) -> list[tuple[str, str, float, str | None]]:

@@ -25,11 +25,19 @@ DONE_EVENT = str(EventType.TICKET_DONE)
 RELEASE_EVENTS = (str(EventType.TICKET_DONE), str(EventType.TICKET_NO_SHOW), str(EventType.TICKET_TRANSFERRED))
 
 
-def occupancy_of(at: str, data: dict[str, Any]) -> tuple[str, str, int, float] | None:
-    """(service, counter, hour of the call, seconds from call to release) of a stored release event, or None.
+def occupancy_sample(service: str, counter: str, called_at: datetime, released: datetime
+                     ) -> tuple[str, str, int, float] | None:
+    """(service, counter, hour of the call, seconds from call to release); None for a ticket called on an earlier
+    local day than it was let go (left in hand at Friday's closing, finished or marked absent on Monday): days are
+    not how long a counter is taken by a ticket. The one rule of ``occupancy_of`` and the store's history query."""
+    called = called_at.astimezone(VN_TZ)
+    if called.date() != released.astimezone(VN_TZ).date():
+        return None
+    return service, counter, called.hour, max(0.0, (released - called_at).total_seconds())
 
-    None too for a ticket called on an earlier local day than it was let go (left in hand at Friday's closing,
-    finished or marked absent on Monday): days are not how long a counter is taken by a ticket."""
+
+def occupancy_of(at: str, data: dict[str, Any]) -> tuple[str, str, int, float] | None:
+    """The occupancy sample (``occupancy_sample``) of a stored release event, or None."""
     ticket = data.get("ticket")
     counter = data.get("counter")
     if not isinstance(ticket, dict) or not isinstance(counter, str):
@@ -37,12 +45,8 @@ def occupancy_of(at: str, data: dict[str, Any]) -> tuple[str, str, int, float] |
     t = ticket_from_json(ticket)
     if t.called_at is None:
         return None
-    released = datetime.fromisoformat(at)
-    called = t.called_at.astimezone(VN_TZ)
-    if called.date() != released.astimezone(VN_TZ).date():
-        return None
-    service = data.get("from_service") or t.service
-    return str(service), counter, called.hour, max(0.0, (released - t.called_at).total_seconds())
+    return occupancy_sample(str(data.get("from_service") or t.service), counter, t.called_at,
+                            datetime.fromisoformat(at))
 
 
 @dataclass(slots=True)

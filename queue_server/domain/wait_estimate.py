@@ -90,11 +90,9 @@ class HistoryPrior:
     arrivals_by_hour: Mapping[tuple[str, int], float] = field(default_factory=dict)   # tickets per day
     days: int = 0                                   # working days the arrivals were counted over
     priority_share: Mapping[str, float] = field(default_factory=dict)   # of a service's tickets, priority ones
-    # per counter, when its staff first open it on a working day: (share of the days it opened at all, mean and
-    # latest seconds after midnight of that first opening) — so a counter not yet open at 07:35 is expected soon,
-    # not left out of the hall until it opens (which told the first citizens of a day far too long)
-    openings: Mapping[str, tuple[float, float, float]] = field(default_factory=dict)
-    # per counter, the first opening (seconds after midnight) of each past day it opened, sorted; and the days looked at
+    # per counter, the first opening (seconds after midnight) of each past day it opened, sorted; and the days looked
+    # at — so a counter not yet open at 07:35 is expected soon, not left out of the hall until it opens (which told
+    # the first citizens of a day far too long; ``opening_after``)
     first_openings: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
     opening_days: int = 0
     usual_staff: Mapping[str, str] = field(default_factory=dict)   # per counter, who opened it on most past days
@@ -149,9 +147,14 @@ class HistoryPrior:
         for (counter, _), clock_s in first.items():
             by_counter.setdefault(counter, []).append(clock_s)
         open_days = max(days, len({day for _, day in first}))
-        opened = {c: (len(v) / open_days, sum(v) / len(v), max(v)) for c, v in by_counter.items() if open_days}
-        return HistoryPrior(out[0], out[1], out[2], arrivals, days, share, opened,  # type: ignore[arg-type]
+        return HistoryPrior(out[0], out[1], out[2], arrivals, days, share,  # type: ignore[arg-type]
                             {c: tuple(sorted(v)) for c, v in by_counter.items()}, open_days, usual)
+
+    @property
+    def openings(self) -> dict[str, tuple[float, float, float]]:
+        """Per counter: the share of past days it opened at all, and the mean and latest first opening."""
+        return {c: (len(v) / self.opening_days, sum(v) / len(v), max(v))
+                for c, v in self.first_openings.items() if v and self.opening_days}
 
     def opening_after(self, counter: str, clock_s: float) -> float | None:
         """When a counter not open by ``clock_s`` (seconds after midnight) is expected to open today, or None when
