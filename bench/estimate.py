@@ -1,34 +1,35 @@
 """Bench: how true is the wait a citizen is told at issue? Simulated days of the example center through the domain.
 
-Replays simulated working days (arrivals in a morning and an afternoon wave, ~8 % priority citizens; counters with
-the example center's preferences, staff of different speeds, late openings, a pause or two, an absent counter some
-days, someone else standing in at a counter some days; walk time, no-shows after two recalls, transfers to another service; lunch break; everyone with a ticket is
-served) through the pure domain (``decide``/``evolve`` on a QueueState, the hub's own code, no I/O), each day with the
-prior learnt from the days before. For every ticket it compares what the citizen was told at issue with the real
-wait (first call − issue):
+Replays simulated working days (arrivals in a morning and an afternoon wave, ~8 % priority citizens; counters with the
+example center's preferences, staff of different speeds, late openings, a pause or two, an absent counter some days,
+someone else standing in at a counter some days; walk time, no-shows after two recalls, transfers to another service;
+lunch break; everyone with a ticket is served) through the pure domain (``decide``/``evolve`` on a QueueState, the
+hub's own code, no I/O), each day with the prior learnt from the days before. For every ticket it compares what the
+citizen was told at issue with the real wait (first call − issue):
 
 * the estimate (``wait_estimate``): its expected minutes, and whether the real wait fell inside its range;
-* the naive one it replaces: people ahead × mean of the last 10 service times ÷ open counters listing the service
-  (its "range" for the inside share: the 5-minute band around its figure, as a screen would round it).
+* the naive one it replaces: people ahead × mean of the last 10 service times ÷ open counters listing the service (its
+  "range" for the inside share: the 5-minute band around its figure, as a screen would round it).
 
 Prints per-estimator mean and p90 absolute error, mean bias (told − real; negative = too short), share inside the
-range, and how many were told ≤ 5 minutes (the range's top for the estimate) but waited ≥ 20. Targets (issue 13):
-MAE ≤ half the naive one's (``mae_ratio`` ≤ 0.5), |bias| ≤ 1 min, ≥ 80 % inside, nobody told ≤ 5 who waits ≥ 20.
-Then what one estimate costs with 60 waiting (``estimate_call_*``: wall p50/p99, noisy on a shared machine, and
-CPU p99). Last line: one JSON object with unit-carrying keys. ``--dump FILE`` writes every ticket told (service,
-told, range, naive, real, people ahead, day) as JSON lines, to see where the error sits; ``--paths N`` uses N random
-runs per estimate instead of the hub's default.
+range, and how many were told ≤ 5 minutes (the range's top for the estimate) but waited ≥ 20. Targets (issue 13): MAE
+≤ half the naive one's (``mae_ratio`` ≤ 0.5), |bias| ≤ 1 min, ≥ 80 % inside, nobody told ≤ 5 who waits ≥ 20. Then what
+one estimate costs with 60 waiting (``estimate_call_*``: wall p50/p99, noisy on a shared machine, and CPU p99). Last
+line: one JSON object with unit-carrying keys. ``--dump FILE`` writes every ticket told (service, told, range, naive,
+real, people ahead, day) as JSON lines, to see where the error sits; ``--paths N`` uses N random runs per estimate
+instead of the hub's default.
 
 ``--floor R`` (slow: ~10 min) asks what the bench's days allow at all. For every ``--floor-every``-th ticket it
 replays the day R times, identical up to the ticket's issue and drawn anew after it (the citizens still to come,
-whether and when the counters not yet open open, the pauses not yet begun, the time left on tickets in service,
-every later ticket's service time, walk, no-show and transfer) and takes the median of the ticket's R real waits: the
-figure of an estimator that knows exactly how the bench makes its days and simulates them (it still knows the day's
-own arrival level and each staff member's speed of the day, which no estimator is told) (``floor_mae_min``, ``floor_mae_ratio`` to the naive MAE, and the estimate's
-MAE on the same tickets; ``floor_bias_min``: a median minimises the absolute error, and as waits are skewed it tells
-short on average — the MAE and bias targets pull apart). ``--floor-kind clairvoyant`` redraws service times only (it knows every future arrival and
-pause): a lower bound no estimator reaches. The randomness is drawn from keyed streams (the day's plan; each citizen;
-each counter's gaps; each counter's service times) so that a replica differs from the day only where it should.
+whether and when the counters not yet open open, the pauses not yet begun, the time left on tickets in service, every
+later ticket's service time, walk, no-show and transfer) and takes the median of the ticket's R real waits: the figure
+of an estimator that knows exactly how the bench makes its days and simulates them (it still knows the day's own
+arrival level and each staff member's speed of the day, which no estimator is told) (``floor_mae_min``,
+``floor_mae_ratio`` to the naive MAE, and the estimate's MAE on the same tickets; ``floor_bias_min``: a median
+minimises the absolute error, and as waits are skewed it tells short on average — the MAE and bias targets pull
+apart). ``--floor-kind clairvoyant`` redraws service times only (it knows every future arrival and pause): a lower
+bound no estimator reaches. The randomness is drawn from keyed streams (the day's plan; each citizen; each counter's
+gaps; each counter's service times) so that a replica differs from the day only where it should.
 
 ``--load F`` scales every service's tickets per day: 1.0 loads the hall to ~80 % and past it in the morning wave
 (waits of 35–40 min on average); 0.7 gives days like those issue 13 measured (the naive off by 8–9 min on average).
